@@ -1,0 +1,46 @@
+"""``mfq demo``: write a realistic sample export, ingest it, and show what mfq sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mfq.cli.options import make_env, store_option
+from mfq.render import OutputFormat, print_message, render
+from mfq.store import open_store
+
+DEFAULT_EXPORT = "mfq-demo-export.ndjson.gz"
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=DEFAULT_EXPORT,
+    show_default=True,
+    help="Where to write the sample export (.gz, .zst, .bz2 or plain).",
+)
+@click.option("--events", type=click.IntRange(min=1), default=50_000, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same export.")
+@store_option
+def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
+    """Write a sample export with a planted incident, ingest it, and show info and schema."""
+    from mfq.demo import DemoConfig, write_export
+
+    env = make_env()
+    truth = write_export(Path(out_path), DemoConfig(events=events, seed=seed))
+    incident = truth.incident.spec if truth.incident is not None else None
+    print_message(env, f"wrote {truth.events:,} events to {out_path}")
+    if incident is not None:
+        print_message(
+            env,
+            f"planted incident: {incident.service} {incident.version} in {incident.region}, "
+            f"{incident.start:%Y-%m-%d %H:%M}Z for {incident.duration}",
+        )
+    with open_store(store_path, create=True) as store:
+        summary = store.ingest([out_path])
+        render(summary.as_dict(), OutputFormat.TABLE, env, title="mfq ingest")
+        render(store.info(), OutputFormat.TABLE, env, title="mfq info")
+        render(store.schema(), OutputFormat.TABLE, env, title="mfq schema")

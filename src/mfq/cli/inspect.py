@@ -1,0 +1,32 @@
+"""``mfq info`` and ``mfq schema``: what is in a store."""
+
+from __future__ import annotations
+
+import click
+
+from mfq.cli.options import format_option, make_env, store_option, tz_option
+from mfq.render import OutputFormat, render
+from mfq.store import open_store
+
+
+@click.command()
+@store_option
+@format_option
+@tz_option
+def info(store_path: str | None, fmt: str, tz_name: str | None) -> None:
+    """Events, time range, sources, size on disk, projects and types in the store."""
+    env = make_env(tz_name)
+    with open_store(store_path) as store:
+        result = store.info()
+    render(result, OutputFormat(fmt), env, title="store")
+
+
+@click.command()
+@store_option
+@format_option
+def schema(store_path: str | None, fmt: str) -> None:
+    """Every field: type, % present, distinct values, top values, mixed-type flag."""
+    env = make_env()
+    with open_store(store_path) as store:
+        result = store.schema()
+    render(result, OutputFormat(fmt), env, title="schema", empty_message="the store is empty")

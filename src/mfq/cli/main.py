@@ -1,0 +1,113 @@
+"""The ``mfq`` command group and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+from mfq.errors import ExitCode, MfqError
+
+# name -> (module, function, one-line help shown by `mfq --help` without importing it)
+_COMMANDS = {
+    "ingest": ("mfq.cli.ingest", "ingest", "Validate exports and add them to the store."),
+    "info": ("mfq.cli.inspect", "info", "Events, time range, sources, size, projects, types."),
+    "schema": (
+        "mfq.cli.inspect",
+        "schema",
+        "Every field: type, presence, distinct and top values.",
+    ),
+    "demo": ("mfq.cli.demo", "demo", "Write a realistic sample export, ingest it, show it."),
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (keeps --help fast)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_m, _f, help_text) in _COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        import importlib
+
+        module = importlib.import_module(target[0])
+        command: click.Command = getattr(module, target[1])
+        return command
+
+
+class MfqGroup(LazyGroup):
+    """The root group: maps every error to one stderr line and SPEC's exit code."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: object,
+    ) -> int:
+        argv = sys.argv[1:] if args is None else list(args)
+        code = _run(self, argv, prog_name or "mfq", debug="--debug" in argv)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=MfqGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mfq", prog_name="mfq")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def cli(debug: bool) -> None:
+    """mfq: answers from Tallyfy Manufactory event exports.
+
+    Ingest JSON/NDJSON exports into a Parquet store, then inspect and query them.
+    """
+
+
+def main() -> None:
+    """Console entry point."""
+    if hasattr(signal, "SIGPIPE"):
+        # `mfq events | head` ends quietly, as other Unix tools do.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    cli.main()
+
+
+def _run(group: click.Group, args: list[str], prog_name: str, *, debug: bool) -> int:
+    try:
+        result = click.Group.main(group, args=args, prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        return _fail("interrupted", ExitCode.INTERRUPTED)
+    except click.UsageError as err:
+        hint = f" (see 'mfq {err.ctx.info_name} --help')" if err.ctx and err.ctx.parent else ""
+        return _fail(f"{err.format_message()}{hint}", ExitCode.USAGE)
+    except click.ClickException as err:
+        return _fail(err.format_message(), ExitCode.USAGE)
+    except MfqError as err:
+        if debug:
+            raise
+        return _fail(str(err), err.exit_code)
+    except Exception as err:
+        if debug:
+            raise
+        message = f"internal error: {type(err).__name__}: {err} (rerun with --debug for details)"
+        return _fail(message, ExitCode.INTERNAL)
+    return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _fail(message: str, code: ExitCode) -> int:
+    from mfq.env import Env
+    from mfq.render import print_message
+
+    line = " ".join(message.split())
+    print_message(Env.from_process(), f"mfq: error: {line}")
+    return int(code)

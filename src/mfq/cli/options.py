@@ -1,0 +1,68 @@
+"""Options shared by many commands, and the Env built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, tzinfo
+from typing import Any, TypeVar
+
+import click
+
+from mfq.env import Env
+from mfq.errors import UsageError
+from mfq.render import OutputFormat
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_option(func: F) -> F:
+    """``--store DIR`` (else $MFQ_STORE, else ./.mfq)."""
+    return click.option(
+        "--store",
+        "store_path",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Store directory (default: $MFQ_STORE, else ./.mfq).",
+    )(func)
+
+
+def format_option(func: F) -> F:
+    """``--format table|json|ndjson|csv|markdown``."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice([f.value for f in OutputFormat]),
+        default=OutputFormat.TABLE.value,
+        show_default=True,
+        help="Output format.",
+    )(func)
+
+
+def tz_option(func: F) -> F:
+    """``--tz ZONE`` for displayed times."""
+    return click.option(
+        "--tz",
+        "tz_name",
+        default=None,
+        metavar="ZONE",
+        help="Time zone for displayed times (storage is UTC), e.g. Europe/Paris.",
+    )(func)
+
+
+def parse_zone(name: str | None, option: str) -> tzinfo | None:
+    """An IANA zone name (or UTC) to a tzinfo; a bad name is a usage error."""
+    if name is None:
+        return None
+    if name.upper() in {"UTC", "Z"}:
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"{option}: unknown time zone {name!r}") from None
+
+
+def make_env(tz_name: str | None = None) -> Env:
+    """The Env of this process, with the display zone from ``--tz``."""
+    return Env.from_process(display_tz=parse_zone(tz_name, "--tz") or UTC)

@@ -1,0 +1,48 @@
+"""The process environment, built once by the CLI and injected everywhere else.
+
+Nothing outside this module reads ``sys.stdout`` or the clock directly, so output and
+relative times are reproducible in tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import TextIO
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Env:
+    """Streams, terminal facts, display timezone and 'now' for one invocation."""
+
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdout_isatty: bool = False
+    stderr_isatty: bool = False
+    width: int = 80
+    colour: bool = False
+    now: datetime = field(default_factory=_utc_now)
+    display_tz: tzinfo = UTC
+
+    @classmethod
+    def from_process(cls, *, now: datetime | None = None, display_tz: tzinfo = UTC) -> Env:
+        """The environment of the running process (real streams, terminal size, clock)."""
+        out_tty = sys.stdout.isatty()
+        no_colour = "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb"
+        return cls(
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            stdout_isatty=out_tty,
+            stderr_isatty=sys.stderr.isatty(),
+            width=shutil.get_terminal_size((80, 24)).columns if out_tty else 80,
+            colour=out_tty and not no_colour,
+            now=now or _utc_now(),
+            display_tz=display_tz,
+        )

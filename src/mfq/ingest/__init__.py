@@ -1,0 +1,1 @@
+"""Reading exports: sources, containers, normalisation and validation of records."""

@@ -1,0 +1,179 @@
+"""Arrow tables of normalised events: building them, and unifying their column types.
+
+A field's storage type follows its JSON values: one type stays as it is, integers mixed
+with floats become float, anything else mixed becomes text (and ``mfq schema`` flags it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mfq.model.arrow_schema import standard_schema
+from mfq.model.event import STANDARD_FIELDS, FieldKind
+
+#: Names of the value classes ``mfq schema`` reports.
+STRING, INTEGER, FLOAT, BOOLEAN, TIMESTAMP = "string", "integer", "float", "boolean", "timestamp"
+_STANDARD_CLASS = {
+    FieldKind.TEXT: STRING,
+    FieldKind.SEVERITY: STRING,
+    FieldKind.TIME: TIMESTAMP,
+    FieldKind.DURATION: FLOAT,
+    FieldKind.SAMPLE_RATE: INTEGER,
+    FieldKind.HTTP_STATUS: INTEGER,
+}
+STANDARD_SCHEMA = standard_schema()
+STANDARD_NAMES = tuple(STANDARD_SCHEMA.names)
+
+
+@dataclass
+class TypeCounts:
+    """How many values of each class every field had (for schema and mixed-type flags)."""
+
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def add(self, name: str, value_class: str, n: int) -> None:
+        if n:
+            self.counts.setdefault(name, Counter())[value_class] += n
+
+    def merge(self, other: TypeCounts) -> None:
+        for name, counter in other.counts.items():
+            self.counts.setdefault(name, Counter()).update(counter)
+
+
+def value_class(value: object) -> str:
+    """The class of a normalised attribute value."""
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, int):
+        return INTEGER
+    if isinstance(value, float):
+        return FLOAT
+    return STRING
+
+
+def arrow_class(data_type: pa.DataType) -> str:
+    """The value class of an Arrow column type."""
+    if pa.types.is_boolean(data_type):
+        return BOOLEAN
+    if pa.types.is_integer(data_type):
+        return INTEGER
+    if pa.types.is_floating(data_type):
+        return FLOAT
+    if pa.types.is_timestamp(data_type):
+        return TIMESTAMP
+    return STRING
+
+
+def to_text(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Any scalar column as text, the way mixed-type fields are stored."""
+    if pa.types.is_string(array.type):
+        return array
+    if pa.types.is_boolean(array.type):
+        return pc.if_else(array, "true", "false")
+    return pc.cast(array, pa.string())
+
+
+def _attribute_array(values: list[object]) -> pa.Array:
+    classes = {value_class(v) for v in values if v is not None}
+    if not classes:
+        return pa.nulls(len(values))
+    if len(classes) == 1:
+        return pa.array(values, type=_CLASS_TYPE[classes.pop()])
+    if classes == {INTEGER, FLOAT}:
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())  # type: ignore[arg-type]
+    # Mixed: convert each class with the same Arrow casts the fast path uses.
+    out: list[object] = [None] * len(values)
+    for cls in classes:
+        positions = [i for i, v in enumerate(values) if v is not None and value_class(v) == cls]
+        typed = pa.array([values[i] for i in positions], type=_CLASS_TYPE[cls])
+        for i, text in zip(positions, to_text(typed).to_pylist(), strict=True):
+            out[i] = text
+    return pa.array(out, pa.string())
+
+
+_CLASS_TYPE = {
+    STRING: pa.string(),
+    INTEGER: pa.int64(),
+    FLOAT: pa.float64(),
+    BOOLEAN: pa.bool_(),
+}
+
+
+def rows_to_table(
+    standard_rows: Sequence[dict[str, object]], attribute_rows: Sequence[dict[str, object]]
+) -> tuple[pa.Table, TypeCounts]:
+    """Build an event table (standard columns, then attributes) from normalised rows."""
+    counts = TypeCounts()
+    columns: dict[str, pa.Array] = {}
+    for f in STANDARD_SCHEMA:
+        values = [row.get(f.name) for row in standard_rows]
+        if pa.types.is_timestamp(f.type):
+            columns[f.name] = pa.array(values, pa.int64()).cast(f.type)
+        else:
+            columns[f.name] = pa.array(values, f.type)
+    names: dict[str, None] = {}
+    for row in attribute_rows:
+        names.update(dict.fromkeys(row))
+    for name in names:
+        values = [row.get(name) for row in attribute_rows]
+        for cls, n in Counter(value_class(v) for v in values if v is not None).items():
+            counts.add(name, cls, n)
+        columns[name] = _attribute_array(values)
+    table = pa.table(columns) if columns else pa.table({})
+    _count_standard(table, counts)
+    return table, counts
+
+
+def _count_standard(table: pa.Table, counts: TypeCounts) -> None:
+    for spec in STANDARD_FIELDS:
+        if spec.name in table.column_names:
+            column = table.column(spec.name)
+            counts.add(spec.name, _STANDARD_CLASS[spec.kind], len(column) - column.null_count)
+
+
+def unify(tables: Iterable[pa.Table]) -> pa.Table:
+    """Concatenate event tables whose attribute columns may differ in presence or type."""
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return STANDARD_SCHEMA.empty_table()
+    types: dict[str, set[pa.DataType]] = {}
+    for table in tables:
+        for f in table.schema:
+            if not pa.types.is_null(f.type):
+                types.setdefault(f.name, set()).add(f.type)
+    target = {name: _common_type(found) for name, found in types.items()}
+    for f in STANDARD_SCHEMA:
+        target[f.name] = f.type
+    conformed = [_conform(t, target) for t in tables]
+    return pa.concat_tables(conformed)
+
+
+def _common_type(found: set[pa.DataType]) -> pa.DataType:
+    if len(found) == 1:
+        return next(iter(found))
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in found):
+        return pa.float64()
+    return pa.string()
+
+
+def _conform(table: pa.Table, target: dict[str, pa.DataType]) -> pa.Table:
+    arrays = []
+    for name, data_type in target.items():
+        if name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows, data_type))
+            continue
+        column = table.column(name)
+        if column.type == data_type:
+            arrays.append(column)
+        elif pa.types.is_null(column.type):
+            arrays.append(pa.nulls(table.num_rows, data_type))
+        elif pa.types.is_string(data_type):
+            arrays.append(to_text(column))
+        else:
+            arrays.append(pc.cast(column, data_type, safe=False))
+    return pa.table(arrays, names=list(target))

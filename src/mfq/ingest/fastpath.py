@@ -1,0 +1,621 @@
+"""The vectorised path: pyarrow parses blocks of records, the model's rules run per column.
+
+It accepts only rows it can prove valid and convert exactly as the record path would;
+every other row (anything unusual, and every rejection) goes to the record path, which
+names the reasons. A property test checks that both paths give identical results.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from mfq.ingest.batch import EventChunk, RejectedRecord
+from mfq.ingest.columns import STANDARD_SCHEMA, TypeCounts, arrow_class, unify
+from mfq.ingest.containers import RecordChunk
+from mfq.ingest.counters import IngestCounters
+from mfq.ingest.options import REDACTED, NormalizeOptions
+from mfq.ingest.record import (
+    ATTRIBUTES_KEY,
+    COLLECTOR_MESSAGE_TYPE,
+    STANDARD_NAMES,
+    decode_json,
+    derive_id,
+)
+from mfq.ingest.validate import validate_records
+from mfq.model import STANDARD_FIELDS, FieldKind, StandardField
+from mfq.model.values import DURATION_UNITS, EPOCH_UNIT_LIMITS, SEVERITY_ALIASES
+
+SUB_BLOCK_BYTES = 4 * 1024 * 1024
+ROW = "__row"
+_ROW_IN_ERROR = re.compile(r"in row (\d+)")
+_ZONE = r"(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)"
+_CLOCK = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+_ZONED = f"^{_CLOCK}{_ZONE}$"
+_NAIVE = f"^{_CLOCK}$"
+_MANUFACTORY = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_NS_BOUND = 9.2e18  # a little inside int64: values near the edge go row by row
+_SEVERITY_KEYS = pa.array(list(SEVERITY_ALIASES))
+_SEVERITY_VALUES = pa.array(list(SEVERITY_ALIASES.values()))
+_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-parse")
+
+
+@dataclass
+class FastPathState:
+    """Learned while reading one source: JSON paths pyarrow must not infer as timestamps."""
+
+    string_paths: set[tuple[str, ...]] = field(default_factory=set)
+    max_retries: int = 8
+    #: Column types seen so far: parsing with them skips most of pyarrow's inference.
+    learned: pa.Schema | None = None
+
+
+@dataclass
+class _Rows:
+    """Records of a chunk: the chunk's bytes and each record's [start, end) in them."""
+
+    data: bytes
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def text(self, row: int) -> bytes:
+        return self.data[int(self.starts[row]) : int(self.ends[row])]
+
+    def span(self, first: int, stop: int) -> pa.Buffer:
+        return pa.py_buffer(
+            memoryview(self.data)[int(self.starts[first]) : int(self.ends[stop - 1])]
+        )
+
+
+@dataclass
+class _Outcome:
+    table: pa.Table | None  # accepted rows with their chunk row number in ROW
+    slow_rows: np.ndarray  # chunk rows for the record path
+    counts: TypeCounts
+    counters: IngestCounters
+
+
+def validate_chunk_fast(
+    chunk: RecordChunk, options: NormalizeOptions, state: FastPathState
+) -> EventChunk:
+    """Validate a chunk: vectorised where possible, record by record elsewhere."""
+    rows = _rows(chunk)
+    bounds = _sub_blocks(rows)
+    outcomes = list(_EXECUTOR.map(lambda b: _run_block(rows, b[0], b[1], options, state), bounds))
+    tables = [o.table for o in outcomes if o.table is not None and o.table.num_rows]
+    counts, counters = TypeCounts(), IngestCounters()
+    for outcome in outcomes:
+        counts.merge(outcome.counts)
+        counters.add(outcome.counters)
+    slow_rows = np.concatenate([o.slow_rows for o in outcomes]) if outcomes else np.empty(0, int)
+    rejects: list[RejectedRecord] = []
+    if len(slow_rows):
+        numbers = [int(chunk.numbers[r]) for r in slow_rows]
+        slow = validate_records([rows.text(int(r)) for r in slow_rows], numbers, options)
+        rejected_numbers = {r.number for r in slow.rejects}
+        accepted = [
+            int(r) for r, n in zip(slow_rows, numbers, strict=True) if n not in rejected_numbers
+        ]
+        if slow.table.num_rows:
+            tables.append(slow.table.add_column(0, ROW, pa.array(accepted, pa.int64())))
+        counts.merge(slow.type_counts)
+        counters.add(slow.counters)
+        rejects = slow.rejects
+    table = unify(tables) if tables else STANDARD_SCHEMA.empty_table()
+    if ROW in table.column_names:
+        if len(slow_rows):  # record-path rows were appended: restore the input order
+            table = table.take(pc.sort_indices(table.column(ROW)))
+        table = table.drop_columns([ROW])
+    counters.read = len(chunk)
+    counters.rejected = len(rejects)
+    return EventChunk(table, counts, rejects, counters)
+
+
+def _rows(chunk: RecordChunk) -> _Rows:
+    view = np.frombuffer(chunk.data, dtype=np.uint8)
+    newlines = np.flatnonzero(view == 10)
+    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
+    ends = np.concatenate((newlines, [len(view)])).astype(np.int64)
+    return _Rows(chunk.data, starts, ends)
+
+
+def _sub_blocks(rows: _Rows) -> list[tuple[int, int]]:
+    bounds = []
+    start = 0
+    total = len(rows.starts)
+    while start < total:
+        limit = rows.starts[start] + SUB_BLOCK_BYTES
+        stop = int(np.searchsorted(rows.ends, limit, side="right"))
+        stop = min(max(stop, start + 1), total)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
+    """Rows pyarrow may see: one object per line, no lone-surrogate escapes."""
+    view = np.frombuffer(rows.data, dtype=np.uint8)
+    starts, ends = rows.starts[first:stop], rows.ends[first:stop]
+    safe_start = np.minimum(starts, max(len(view) - 1, 0))
+    last = np.maximum(ends - 1, 0)
+    ok: np.ndarray = ends - starts >= 2
+    ok &= view[safe_start] == ord("{")
+    ok &= (view[last] == ord("}")) | (
+        (view[last] == 13) & (view[np.maximum(last - 1, 0)] == ord("}"))
+    )
+    begin, end = int(starts[0]), int(ends[-1])
+    for match in _SURROGATE_ESCAPE.finditer(rows.data, begin, end):
+        row = int(np.searchsorted(starts, match.start(), side="right")) - 1
+        ok[row] = False
+    return ok
+
+
+def _run_block(
+    rows: _Rows, first: int, stop: int, options: NormalizeOptions, state: FastPathState
+) -> _Outcome:
+    slow = ~_parseable(rows, first, stop)
+    parsed: list[tuple[int, pa.Table]] = []
+    retries = 0
+    for seg_first, seg_stop in _segments(~slow, first):
+        start = seg_first
+        while start < seg_stop:
+            table, failed = _parse(rows, start, seg_stop, state)
+            if table is not None:
+                parsed.append((start, table))
+                break
+            retries += 1
+            if failed is None or retries > state.max_retries:
+                slow[start - first : seg_stop - first] = True
+                break
+            if failed > 0:
+                head, _ = _parse(rows, start, start + failed, state)
+                if head is None:
+                    slow[start - first : start - first + failed] = True
+                else:
+                    parsed.append((start, head))
+            slow[start - first + failed] = True
+            start += failed + 1
+    accepted: list[pa.Table] = []
+    counts, counters = TypeCounts(), IngestCounters()
+    for start, table in parsed:
+        normalised = _normalise(table, rows, start, options)
+        row_slow = normalised.slow
+        slow[start - first : start - first + table.num_rows] |= row_slow
+        if normalised.table is None:
+            continue
+        keep = ~row_slow
+        if not keep.any():
+            continue
+        kept = normalised.table.filter(pa.array(keep))
+        kept = _drop_empty(kept)
+        positions = pa.array(np.flatnonzero(keep) + start, pa.int64())
+        accepted.append(kept.add_column(0, ROW, positions))
+        counters.naive_timestamps += int(normalised.naive[keep].sum())
+        counters.unknown_severities += int(normalised.unknown_severity[keep].sum())
+        counters.derived_ids += int(normalised.derived[keep].sum())
+        counters.redacted += int(normalised.redacted[keep].sum())
+    counters.warnings = counters.naive_timestamps + counters.unknown_severities
+    table = unify(accepted) if accepted else None
+    if table is not None:
+        _count_types(table, counts)
+    return _Outcome(table, np.flatnonzero(slow) + first, counts, counters)
+
+
+def _segments(mask: np.ndarray, offset: int) -> list[tuple[int, int]]:
+    """Runs of True in ``mask`` as absolute [first, stop) row ranges."""
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [
+        (int(a) + offset, int(b) + offset) for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
+
+
+def _parse(
+    rows: _Rows, first: int, stop: int, state: FastPathState
+) -> tuple[pa.Table | None, int | None]:
+    """Parse rows [first, stop); on failure return the failing row (relative) if known."""
+    buffer = rows.span(first, stop)
+    learned = state.learned
+    for _attempt in range(3):
+        try:
+            table = pj.read_json(
+                pa.BufferReader(buffer),
+                read_options=pj.ReadOptions(block_size=buffer.size + 1024, use_threads=False),
+                parse_options=_parse_options(state, learned),
+            )
+        except pa.ArrowInvalid as err:
+            if learned is not None:
+                learned = state.learned = None  # types drifted: infer again
+                continue
+            match = _ROW_IN_ERROR.search(str(err))
+            return None, int(match.group(1)) if match else None
+        inferred = _timestamp_paths(table.schema)
+        if not inferred:
+            if table.num_rows != stop - first:
+                return None, None
+            if learned is None:
+                state.learned = _learnable(table.schema)
+            return table, None
+        state.string_paths |= inferred
+        learned = state.learned = None
+    return None, None
+
+
+def _learnable(schema: pa.Schema) -> pa.Schema | None:
+    """The scalar and struct columns of a parsed schema (lists and nulls stay inferred)."""
+
+    def keep(data_type: pa.DataType) -> pa.DataType | None:
+        if pa.types.is_struct(data_type):
+            children = [(f.name, keep(f.type)) for f in data_type]
+            kept = [pa.field(name, t) for name, t in children if t is not None]
+            return pa.struct(kept) if kept else None
+        # Floats stay inferred: a block of whole numbers must come out as integers, as it
+        # would record by record.
+        if pa.types.is_null(data_type) or pa.types.is_list(data_type):
+            return None
+        return None if pa.types.is_floating(data_type) else data_type
+
+    fields = [(f.name, keep(f.type)) for f in schema]
+    kept = [pa.field(name, t) for name, t in fields if t is not None]
+    return pa.schema(kept) if kept else None
+
+
+def _parse_options(state: FastPathState, learned: pa.Schema | None) -> pj.ParseOptions:
+    if learned is not None:
+        return pj.ParseOptions(explicit_schema=learned, unexpected_field_behavior="infer")
+    if not state.string_paths:
+        return pj.ParseOptions(newlines_in_values=False)
+    tree: dict[str, object] = {}
+    for path in sorted(state.string_paths):
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})  # type: ignore[assignment]
+        node[path[-1]] = None
+    return pj.ParseOptions(
+        explicit_schema=pa.schema(_schema_fields(tree)), unexpected_field_behavior="infer"
+    )
+
+
+def _schema_fields(tree: dict[str, object]) -> list[pa.Field]:
+    return [
+        pa.field(name, pa.string() if child is None else pa.struct(_schema_fields(child)))  # type: ignore[arg-type]
+        for name, child in tree.items()
+    ]
+
+
+def _timestamp_paths(schema: pa.Schema) -> set[tuple[str, ...]]:
+    found: set[tuple[str, ...]] = set()
+
+    def visit(data_type: pa.DataType, path: tuple[str, ...]) -> None:
+        if pa.types.is_timestamp(data_type) or pa.types.is_date(data_type):
+            found.add(path)
+        elif pa.types.is_struct(data_type):
+            for child in data_type:
+                visit(child.type, (*path, child.name))
+
+    for f in schema:
+        visit(f.type, (f.name,))
+    return found
+
+
+# -- normalisation of one parsed table ----------------------------------------------------------
+
+
+@dataclass
+class _Normalised:
+    table: pa.Table | None  # None: nothing in this table can be accepted here
+    slow: np.ndarray
+    naive: np.ndarray
+    unknown_severity: np.ndarray
+    derived: np.ndarray
+    redacted: np.ndarray
+
+
+class _BlockGoesSlow(Exception):
+    """A shape the vectorised rules do not cover: every row goes to the record path."""
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _normalise(table: pa.Table, rows: _Rows, first: int, options: NormalizeOptions) -> _Normalised:
+    n = table.num_rows
+    flags = {k: np.zeros(n, dtype=bool) for k in ("slow", "naive", "unknown", "derived")}
+    redacted = np.zeros(n, dtype=np.int64)
+    try:
+        top, attrs, attrs_valid = _split(table, flags["slow"])
+        collector = np.zeros(n, dtype=bool)
+        type_column = top.get("type")
+        if type_column is not None and pa.types.is_string(type_column.type):
+            is_event = pc.fill_null(pc.equal(type_column, COLLECTOR_MESSAGE_TYPE), False)
+            collector = np.asarray(is_event.to_numpy(zero_copy_only=False), bool) & attrs_valid
+        standard = {
+            spec.name: _resolve(spec, top, attrs, collector, flags, options, n)
+            for spec in STANDARD_FIELDS
+        }
+        attributes = _attributes(top, attrs, flags["slow"])
+    except _BlockGoesSlow:
+        nothing = np.zeros(n, dtype=bool)
+        return _Normalised(None, np.ones(n, dtype=bool), nothing, nothing, nothing, redacted)
+    for name, column in list(attributes.items()):
+        if options.is_secret_key(name):
+            valid = _valid(column)
+            redacted += valid
+            attributes[name] = pc.if_else(pa.array(valid), REDACTED, pa.nulls(n, pa.string()))
+    _derive_missing_ids(standard, rows, first, flags)
+    columns = {**standard, **attributes}
+    out = pa.table(list(columns.values()), names=list(columns))
+    return _Normalised(
+        out, flags["slow"], flags["naive"], flags["unknown"], flags["derived"], redacted
+    )
+
+
+def _split(
+    table: pa.Table, slow: np.ndarray
+) -> tuple[dict[str, pa.Array], dict[str, pa.Array], np.ndarray]:
+    top: dict[str, pa.Array] = {}
+    attrs: dict[str, pa.Array] = {}
+    attrs_valid = np.zeros(table.num_rows, dtype=bool)
+    for f in table.schema:
+        column = table.column(f.name).combine_chunks()
+        if f.name == ATTRIBUTES_KEY and pa.types.is_struct(f.type):
+            attrs_valid = _valid(column)
+            _flatten("", column, attrs, slow)
+        elif f.name == "actor_profile" and pa.types.is_struct(f.type):
+            _flatten("actor", column, top, slow)
+        else:
+            _flatten(f.name, column, top, slow)
+    if any(name.startswith(ATTRIBUTES_KEY + ".") for name in top):
+        raise _BlockGoesSlow
+    return top, attrs, attrs_valid
+
+
+def _flatten(name: str, column: pa.Array, out: dict[str, pa.Array], slow: np.ndarray) -> None:
+    data_type = column.type
+    if pa.types.is_struct(data_type):
+        prefix = f"{name}." if name else ""
+        for child_field, child in zip(data_type, column.flatten(), strict=True):
+            _flatten(prefix + child_field.name, child, out, slow)
+        return
+    if pa.types.is_null(data_type):
+        return
+    if not (
+        pa.types.is_string(data_type)
+        or pa.types.is_int64(data_type)
+        or pa.types.is_float64(data_type)
+        or pa.types.is_boolean(data_type)
+    ):
+        slow |= _valid(column)  # lists (kept as JSON text) and anything unexpected
+        return
+    if pa.types.is_float64(data_type):
+        finite = pc.fill_null(pc.is_finite(column), True)
+        slow |= ~np.asarray(finite.to_numpy(zero_copy_only=False), bool)
+    if name in out:
+        raise _BlockGoesSlow  # "a.b" and {"a": {"b": ...}} in one record is ambiguous
+    out[name] = column
+
+
+def _resolve(
+    spec: StandardField,
+    top: dict[str, pa.Array],
+    attrs: dict[str, pa.Array],
+    collector: np.ndarray,
+    flags: dict[str, np.ndarray],
+    options: NormalizeOptions,
+    n: int,
+) -> pa.Array:
+    target = STANDARD_SCHEMA.field(spec.name).type
+    result = pa.nulls(n, target)
+    remaining = np.ones(n, dtype=bool)
+    for source in (top, attrs):
+        for alias in spec.aliases:
+            column = source.get(alias)
+            if column is None:
+                continue
+            valid = _valid(column)
+            if spec.name == "type" and source is top:
+                valid &= ~collector
+            chosen = remaining & valid
+            if not chosen.any():
+                continue
+            converted, bad = _convert(spec, alias, column, flags, options)
+            flags["slow"] |= chosen & bad
+            chosen_array = pa.array(chosen)
+            result = pc.if_else(chosen_array, converted, result)
+            remaining &= ~chosen
+            source[alias] = pc.if_else(chosen_array, pa.nulls(n, column.type), column)
+    if spec.name == "type":
+        result = pc.if_else(pa.array(remaining & collector), COLLECTOR_MESSAGE_TYPE, result)
+        flags["slow"] |= remaining & ~collector
+    elif spec.required:
+        flags["slow"] |= remaining
+    return result
+
+
+def _as_bool(array: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _convert(
+    spec: StandardField,
+    alias: str,
+    column: pa.Array,
+    flags: dict[str, np.ndarray],
+    options: NormalizeOptions,
+) -> tuple[pa.Array, np.ndarray]:
+    """(converted values, rows that must go row by row) for one candidate column."""
+    n = len(column)
+    target = STANDARD_SCHEMA.field(spec.name).type
+    everything = np.ones(n, dtype=bool)
+    data_type = column.type
+    kind = spec.kind
+    if kind is FieldKind.TEXT:
+        if pa.types.is_string(data_type):
+            bad = np.zeros(n, dtype=bool)
+            if spec.name == "type":
+                bad = ~_as_bool(pc.match_substring_regex(column, "[A-Za-z0-9]"))
+            return column, bad
+        if pa.types.is_int64(data_type):
+            return pc.cast(column, pa.string()), np.zeros(n, dtype=bool)
+        return pa.nulls(n, target), everything
+    if kind is FieldKind.TIME:
+        return _convert_time(column, target, flags, options)
+    if kind is FieldKind.SEVERITY:
+        if not pa.types.is_string(data_type):
+            return pa.nulls(n, target), everything
+        bad = ~_as_bool(pc.match_substring_regex(column, r"^[\x20-\x7e]*$"))
+        lowered = pc.ascii_lower(pc.ascii_trim_whitespace(column))
+        position = pc.index_in(lowered, value_set=_SEVERITY_KEYS)
+        known = _as_bool(pc.is_valid(position))
+        flags["unknown"] |= ~known & _valid(column)
+        mapped = pc.take(_SEVERITY_VALUES, position)
+        return pc.if_else(pa.array(known), mapped, lowered), bad
+    if kind is FieldKind.DURATION:
+        if not (pa.types.is_int64(data_type) or pa.types.is_float64(data_type)):
+            return pa.nulls(n, target), everything
+        operator, factor = DURATION_UNITS[alias]
+        values = pc.cast(column, pa.float64(), safe=False)
+        ms = pc.multiply(values, factor) if operator == "*" else pc.divide(values, factor)
+        return ms, _as_bool(pc.less(ms, 0.0))
+    # whole numbers: sample_rate (>= 1) and http_status (100..599)
+    if not pa.types.is_int64(data_type):
+        return pa.nulls(n, target), everything
+    low, high = (1, None) if kind is FieldKind.SAMPLE_RATE else (100, 599)
+    bad = _as_bool(pc.less(column, low))
+    if high is not None:
+        bad |= _as_bool(pc.greater(column, high))
+    return column, bad
+
+
+def _convert_time(
+    column: pa.Array, target: pa.DataType, flags: dict[str, np.ndarray], options: NormalizeOptions
+) -> tuple[pa.Array, np.ndarray]:
+    n = len(column)
+    data_type = column.type
+    if pa.types.is_string(data_type):
+        zoned = _as_bool(pc.match_substring_regex(column, _ZONED))
+        naive = _as_bool(pc.match_substring_regex(column, _NAIVE))
+        manufactory = _as_bool(pc.match_substring_regex(column, _MANUFACTORY))
+        iso_naive = naive & ~manufactory
+        bad = ~(zoned | naive)
+        if options.assume_tz is not None:
+            bad |= iso_naive
+        flags["naive"] |= iso_naive & ~bad
+        result = pa.nulls(n, target)
+        for mask, unit_type in ((zoned, target), (naive & ~bad, pa.timestamp("ns"))):
+            if not mask.any():
+                continue
+            picked = pa.array(mask)
+            try:
+                parsed = pc.cast(pc.filter(column, picked), unit_type)
+            except pa.ArrowInvalid:
+                bad |= mask
+                continue
+            parsed = parsed.cast(target) if unit_type != target else parsed
+            result = pc.replace_with_mask(result, picked, parsed)
+        return result, bad
+    if pa.types.is_int64(data_type) or pa.types.is_float64(data_type):
+        return _epoch(column, target)
+    return pa.nulls(n, target), np.ones(n, dtype=bool)
+
+
+def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
+    """Epoch numbers by magnitude, exactly as ``mfq.model.values.epoch_to_ns``."""
+    is_int = pa.types.is_int64(column.type)
+    filled = pc.fill_null(column, 0)
+    values = np.asarray(filled.to_numpy(zero_copy_only=False))
+    as_float = values.astype(np.float64)
+    magnitude = np.abs(as_float)
+    factor = np.ones(len(values), dtype=np.int64)
+    assigned = np.zeros(len(values), dtype=bool)
+    for limit, unit in EPOCH_UNIT_LIMITS:
+        band = ~assigned & (magnitude < limit)
+        factor[band] = unit
+        assigned |= band
+    bad = np.abs(as_float * factor) > _NS_BOUND
+    if is_int:
+        bad |= values == np.iinfo(np.int64).min
+        ns = np.where(bad, 0, values) * np.where(bad, 1, factor)
+    else:
+        bad |= ~np.isfinite(as_float) | (as_float == np.floor(as_float))  # integral: maybe an int
+        scaled = pc.multiply(
+            pa.array(np.where(bad, 0.0, as_float)), pa.array(factor.astype(np.float64))
+        )
+        ns = np.asarray(
+            pc.round(scaled, round_mode="half_to_even").to_numpy(), dtype=np.float64
+        ).astype(np.int64)
+    result = pa.array(ns, pa.int64()).cast(target)
+    return pc.if_else(column.is_valid(), result, pa.nulls(len(values), target)), bad
+
+
+def _attributes(
+    top: dict[str, pa.Array], attrs: dict[str, pa.Array], slow: np.ndarray
+) -> dict[str, pa.Array]:
+    final: dict[str, pa.Array] = {}
+    for name, column in top.items():
+        if column.null_count == len(column):
+            continue  # consumed by a standard field, or never present
+        if name in STANDARD_NAMES:
+            raise _BlockGoesSlow
+        final[name] = column
+    for name, column in attrs.items():
+        if column.null_count == len(column):
+            continue
+        if name in STANDARD_NAMES:
+            target = f"{ATTRIBUTES_KEY}.{name}"
+            if target in final:
+                raise _BlockGoesSlow
+            final[target] = column
+        elif name in final:
+            top_column = final[name]
+            attr_valid = _valid(column)
+            slow |= attr_valid & _valid(top_column)
+            if top_column.type != column.type:
+                slow |= attr_valid
+            else:
+                final[name] = pc.coalesce(top_column, column)
+        else:
+            final[name] = column
+    return final
+
+
+def _derive_missing_ids(
+    standard: dict[str, pa.Array], rows: _Rows, first: int, flags: dict[str, np.ndarray]
+) -> None:
+    ids = standard["id"]
+    missing = ~_valid(ids) & ~flags["slow"]
+    if not missing.any():
+        return
+    derived: list[str | None] = [None] * len(ids)
+    for row in np.flatnonzero(missing).tolist():
+        try:
+            derived[row] = derive_id(decode_json(rows.text(first + row)))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            flags["slow"][row] = True
+    flags["derived"] |= missing & ~flags["slow"]
+    standard["id"] = pc.coalesce(ids, pa.array(derived, pa.string()))
+
+
+def _drop_empty(table: pa.Table) -> pa.Table:
+    empty = [
+        name
+        for name in table.column_names
+        if name not in STANDARD_NAMES and table.column(name).null_count == table.num_rows
+    ]
+    return table.drop_columns(empty) if empty else table
+
+
+def _count_types(table: pa.Table, counts: TypeCounts) -> None:
+    for name in table.column_names:
+        if name == ROW:
+            continue
+        column = table.column(name)
+        counts.add(name, arrow_class(column.type), len(column) - column.null_count)

@@ -1,0 +1,131 @@
+"""From a source to validated event chunks: open, detect, split, validate."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, TypeVar
+
+from mfq.ingest.batch import EventChunk
+from mfq.ingest.containers import ContainerKind, RecordChunk, read_chunks
+from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
+from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.sources import OpenedSource, Source, open_source
+from mfq.ingest.validate import validate_chunk
+from mfq.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class SourceReading:
+    """A source being read: its validated chunks (lazy) and what is known about it."""
+
+    source: Source
+    container: ContainerKind
+    compression: str | None
+    bytes_total: int | None
+    chunks: Iterator[EventChunk]
+    _opened: OpenedSource
+    _raw: BinaryIO | None
+
+    def bytes_done(self) -> int | None:
+        """Raw (compressed) bytes consumed so far, when the source is a file."""
+        if self._raw is None:
+            return None
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return None
+
+    known_hash: str | None = None
+
+    def content_hash(self) -> str | None:
+        """The source's content hash (for stdin, known once it has been read)."""
+        if self._opened.hashing is not None:
+            return self._opened.hashing.digest.hexdigest()
+        return self.known_hash
+
+
+def read_source(
+    source: Source,
+    options: NormalizeOptions,
+    settings: Settings,
+    content_hash: str | None = None,
+) -> SourceReading:
+    """Open ``source`` and prepare its validated chunks (read as they are consumed)."""
+    opened = open_source(source)
+    try:
+        container, record_chunks = read_chunks(opened.stream, settings.chunk_bytes)
+    except BaseException:
+        opened.close()
+        raise
+    return SourceReading(
+        source=source,
+        container=container,
+        compression=opened.compression,
+        bytes_total=source.size(),
+        chunks=prefetch(_validated(record_chunks, options, opened, settings)),
+        _opened=opened,
+        _raw=opened.raw,
+        known_hash=content_hash,
+    )
+
+
+def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Produce the next items in a background thread while the caller uses this one.
+
+    Validation of chunk k+1 then overlaps with writing chunk k; ``depth`` bounds how many
+    finished items wait, so memory stays bounded.
+    """
+    ready: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                ready.put((True, item))
+        except BaseException as err:  # handed to the consumer, re-raised there
+            ready.put((False, err))
+            return
+        ready.put((False, None))
+
+    worker = threading.Thread(target=produce, name="mfq-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, value = ready.get()
+            if ok:
+                yield value  # type: ignore[misc]
+            elif value is None:
+                return
+            else:
+                raise value  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
+def _validated(
+    record_chunks: Iterator[RecordChunk],
+    options: NormalizeOptions,
+    opened: OpenedSource,
+    settings: Settings,
+) -> Iterator[EventChunk]:
+    state = FastPathState(max_retries=settings.fast_path_max_retries)
+    try:
+        for chunk in record_chunks:
+            if settings.fast_path:
+                yield validate_chunk_fast(chunk, options, state)
+            else:
+                yield validate_chunk(chunk, options)
+    finally:
+        opened.close()

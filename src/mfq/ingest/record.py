@@ -1,0 +1,250 @@
+"""The record-by-record path: one raw JSON text to a normalised event or a rejection.
+
+This path is the reference semantics of ingest: pydantic validates the standard fields and
+names the reason for every rejection. ``mfq.ingest.fastpath`` must agree with it exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from mfq.ingest.options import REDACTED, NormalizeOptions
+from mfq.model import STANDARD_FIELDS, Event, FieldKind
+from mfq.model.event import validation_context
+from mfq.model.values import (
+    DURATION_UNITS,
+    ValueRuleError,
+    duration_ms_value,
+    json_type_name,
+    severity_value,
+    timestamp_ns,
+)
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+STANDARD_NAMES = frozenset(f.name for f in STANDARD_FIELDS)
+ATTRIBUTES_KEY = "attributes"
+COLLECTOR_MESSAGE_TYPE = "event"
+
+
+class RejectCode(StrEnum):
+    """Why a record was rejected (stable codes; the reason text adds the detail)."""
+
+    NOT_JSON = "not_json"
+    NOT_OBJECT = "not_object"
+    MISSING_TYPE = "missing_type"
+    MISSING_TIMESTAMP = "missing_timestamp"
+    BAD_TIMESTAMP = "bad_timestamp"
+    BAD_FIELD = "bad_field"
+    AMBIGUOUS_FIELD = "ambiguous_field"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record that cannot become an event, with the reason shown to the user."""
+
+    code: RejectCode
+    reason: str
+
+
+@dataclass
+class NormalizedRecord:
+    """One valid event: standard fields (storage values) and flattened attributes."""
+
+    standard: dict[str, object]
+    attributes: dict[str, object]
+    naive_timestamp: bool = False
+    unknown_severity: bool = False
+    time_from_received_at: bool = False
+    derived_id: bool = False
+    redacted: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Ambiguous(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def decode_json(raw: str | bytes) -> object:
+    """Strict JSON: UTF-8 only, finite numbers, no NaN/Infinity (Parquet stores UTF-8)."""
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def derive_id(record: object) -> str:
+    """A stable id from a record's canonical content (key order and spacing do not matter)."""
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=12)
+    return "d-" + digest.hexdigest()
+
+
+def _scalar(value: object) -> object:
+    if isinstance(value, str):
+        value.encode("utf-8")  # raises on lone surrogates, which Parquet cannot store
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if INT64_MIN <= value <= INT64_MAX else float(value)
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
+def _flatten(obj: dict[str, object], prefix: str, out: dict[str, object]) -> None:
+    for key, value in obj.items():
+        if prefix == "" and key == "actor_profile" and isinstance(value, dict):
+            name = "actor"
+        else:
+            name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, f"{name}.", out)
+            continue
+        if value is None:
+            continue
+        if name in out:
+            raise _Ambiguous(name)
+        out[name] = _scalar(value)
+
+
+def _take(field_names: tuple[str, ...], *sources: dict[str, object]) -> tuple[str, object] | None:
+    for source in sources:
+        for name in field_names:
+            if name in source:
+                return name, source.pop(name)
+    return None
+
+
+def normalize_record(raw: str | bytes, options: NormalizeOptions) -> NormalizedRecord | Rejection:
+    """Decode, flatten, resolve aliases and validate one record."""
+    try:
+        obj = decode_json(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        return Rejection(RejectCode.NOT_JSON, f"not JSON: {_short(str(err))}")
+    return normalize_object(obj, options)
+
+
+def normalize_object(obj: object, options: NormalizeOptions) -> NormalizedRecord | Rejection:
+    """Normalise an already decoded record (see ``normalize_record``)."""
+    if not isinstance(obj, dict):
+        return Rejection(RejectCode.NOT_OBJECT, f"not an object (got {json_type_name(obj)})")
+    top_obj = dict(obj)
+    attrs_obj = top_obj.pop(ATTRIBUTES_KEY) if isinstance(top_obj.get(ATTRIBUTES_KEY), dict) else {}
+    collector = top_obj.get("type") == COLLECTOR_MESSAGE_TYPE and ATTRIBUTES_KEY in obj
+    if collector and isinstance(obj.get(ATTRIBUTES_KEY), dict):
+        del top_obj["type"]  # the collector's message kind, not the event's name
+    else:
+        collector = False
+    top: dict[str, object] = {}
+    attrs: dict[str, object] = {}
+    try:
+        _flatten(top_obj, "", top)
+        _flatten(attrs_obj, "", attrs)
+    except _Ambiguous as amb:
+        return Rejection(RejectCode.AMBIGUOUS_FIELD, f"ambiguous field {amb.name!r}")
+    except UnicodeEncodeError:
+        return Rejection(RejectCode.NOT_JSON, "not JSON: invalid unicode escape")
+    return _resolve(obj, top, attrs, collector, options)
+
+
+def _resolve(
+    original: dict[str, object],
+    top: dict[str, object],
+    attrs: dict[str, object],
+    collector: bool,
+    options: NormalizeOptions,
+) -> NormalizedRecord | Rejection:
+    chosen: dict[str, tuple[str, object]] = {}
+    for spec in STANDARD_FIELDS:
+        found = _take(spec.aliases, top, attrs)
+        if found is not None:
+            chosen[spec.name] = found
+    result = NormalizedRecord(standard={}, attributes={})
+    if "type" not in chosen:
+        if not collector:
+            return Rejection(RejectCode.MISSING_TYPE, "missing type")
+        chosen["type"] = ("type", COLLECTOR_MESSAGE_TYPE)
+    if "timestamp" not in chosen:
+        if "received_at" not in chosen:
+            return Rejection(RejectCode.MISSING_TIMESTAMP, "missing timestamp")
+        chosen["timestamp"] = chosen["received_at"]
+        result.time_from_received_at = True
+        result.warnings.append("timestamp taken from received_at")
+    rejection = _validate_standard(chosen, result, options)
+    if rejection is not None:
+        return rejection
+    for name, value in top.items():
+        result.attributes[name] = value
+    for name, value in attrs.items():
+        final = f"{ATTRIBUTES_KEY}.{name}" if name in top or name in STANDARD_NAMES else name
+        if final in result.attributes:
+            return Rejection(RejectCode.AMBIGUOUS_FIELD, f"ambiguous field {final!r}")
+        result.attributes[final] = value
+    for name in result.attributes:
+        if options.is_secret_key(name):
+            result.attributes[name] = REDACTED
+            result.redacted += 1
+    if result.standard.get("id") is None:
+        result.standard["id"] = derive_id(original)
+        result.derived_id = True
+    return result
+
+
+def _validate_standard(
+    chosen: dict[str, tuple[str, object]], result: NormalizedRecord, options: NormalizeOptions
+) -> Rejection | None:
+    values: dict[str, object] = {}
+    for name, (alias, value) in chosen.items():
+        values[name] = value
+        if name == "duration_ms" and alias in DURATION_UNITS and alias != "duration_ms":
+            try:
+                values[name] = duration_ms_value(value, alias)
+            except ValueRuleError as err:
+                return Rejection(RejectCode.BAD_FIELD, f"invalid duration_ms ({alias}): {err}")
+    try:
+        event = Event.model_validate(values, context=validation_context(options.assume_tz))
+    except ValidationError as err:
+        return _rejection_from(err, chosen)
+    result.standard = event.model_dump()
+    result.naive_timestamp = timestamp_ns(chosen["timestamp"][1], options.assume_tz)[1]
+    if result.naive_timestamp:
+        result.warnings.append("naive timestamp")
+    severity = chosen.get("severity")
+    if severity is not None and not severity_value(severity[1])[1]:
+        result.unknown_severity = True
+        result.warnings.append("unrecognised severity")
+    return None
+
+
+def _rejection_from(err: ValidationError, chosen: dict[str, tuple[str, object]]) -> Rejection:
+    first = err.errors(include_url=False)[0]
+    field_name = str(first["loc"][0]) if first["loc"] else "record"
+    cause = first.get("ctx", {}).get("error")
+    message = str(cause) if cause is not None else first["msg"]
+    alias = chosen.get(field_name, (field_name, None))[0]
+    label = field_name if alias == field_name else f"{field_name} ({alias})"
+    spec_kind = {f.name: f.kind for f in STANDARD_FIELDS}.get(field_name)
+    if field_name == "timestamp" and spec_kind is FieldKind.TIME:
+        return Rejection(RejectCode.BAD_TIMESTAMP, f"invalid {label}: {_short(message)}")
+    return Rejection(RejectCode.BAD_FIELD, f"invalid {label}: {_short(message)}")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

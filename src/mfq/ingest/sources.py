@@ -1,0 +1,185 @@
+"""Input sources: paths, directories, globs and stdin, opened with streaming decompression.
+
+Compression is detected from magic bytes (never the file name), and decompression is
+streamed through pyarrow, so a decompression bomb cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from mfq.errors import InputUnreadable
+
+STDIN = "-"
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bz2"),
+)
+_HASH_BLOCK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a file path, or stdin."""
+
+    name: str  # as shown to the user and stored in the catalog
+    path: Path | None  # None for stdin
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path is None
+
+    def size(self) -> int | None:
+        return None if self.path is None else self.path.stat().st_size
+
+    def content_hash(self) -> str | None:
+        """SHA-256 of the raw bytes (None for stdin, which can only be read once)."""
+        if self.path is None:
+            return None
+        digest = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            while block := handle.read(_HASH_BLOCK):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+def expand_sources(paths: list[str]) -> list[Source]:
+    """Files, directories (recursively, sorted) and glob patterns to a list of sources."""
+    sources: list[Source] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        if raw == STDIN:
+            sources.append(Source("<stdin>", None))
+            continue
+        for path in _expand_one(raw):
+            resolved = path.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                sources.append(Source(str(path), path))
+    return sources
+
+
+def _expand_one(raw: str) -> list[Path]:
+    path = Path(raw)
+    if path.is_dir():
+        files = [
+            Path(root) / name
+            for root, _dirs, names in os.walk(path)
+            for name in names
+            if not name.startswith(".")
+        ]
+        return sorted(files)
+    if path.exists():
+        return [path]
+    if glob.has_magic(raw):
+        matches = [Path(m) for m in sorted(glob.glob(raw, recursive=True))]
+        files = [m for m in matches if m.is_file()]
+        if files:
+            return files
+        raise InputUnreadable(f"{raw}: no files match this pattern")
+    raise InputUnreadable(f"{raw}: no such file or directory")
+
+
+def detect_compression(head: bytes) -> str | None:
+    """The compression named by the first bytes, or None for plain text."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+class HashingReader:
+    """A binary reader that hashes what passes through it (stdin's content hash)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.digest = hashlib.sha256()
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.digest.update(data)
+        self.bytes_read += len(data)
+        return data
+
+
+@dataclass
+class OpenedSource:
+    """A source opened for reading decompressed bytes."""
+
+    stream: BinaryIO
+    compression: str | None
+    hashing: HashingReader | None
+    raw: BinaryIO | None  # the underlying file, for progress (None for stdin)
+
+    def close(self) -> None:
+        """Close the file (never stdin)."""
+        if self.raw is not None:
+            self.raw.close()
+
+
+def open_source(source: Source) -> OpenedSource:
+    """Open a source, peeking at its magic bytes to pick streaming decompression."""
+    import pyarrow as pa
+
+    try:
+        raw: BinaryIO = sys.stdin.buffer if source.path is None else source.path.open("rb")
+    except OSError as err:
+        raise InputUnreadable(f"{source.name}: {err.strerror or err}") from err
+    hashing = HashingReader(raw) if source.path is None else None
+    reader: BinaryIO = hashing if hashing is not None else raw  # type: ignore[assignment]
+    buffered = _PeekReader(reader)
+    compression = detect_compression(buffered.peek(4))
+    file = None if source.path is None else raw
+    if compression is None:
+        return OpenedSource(buffered, None, hashing, file)  # type: ignore[arg-type]
+    stream = pa.CompressedInputStream(pa.PythonFile(buffered, mode="r"), compression)
+    return OpenedSource(stream, compression, hashing, file)
+
+
+class _PeekReader:
+    """Lets us look at the first bytes of a non-seekable stream without losing them."""
+
+    def __init__(self, raw: BinaryIO | HashingReader) -> None:
+        self._raw = raw
+        self._pending = b""
+        self.closed = False
+
+    def peek(self, size: int) -> bytes:
+        while len(self._pending) < size:
+            more = self._raw.read(size - len(self._pending))
+            if not more:
+                break
+            self._pending += more
+        return self._pending[:size]
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pending:
+            if size < 0:
+                data = self._pending + self._raw.read()
+                self._pending = b""
+                return data
+            data, self._pending = self._pending[:size], self._pending[size:]
+            if len(data) < size:
+                data += self._raw.read(size - len(data))
+            return data
+        return self._raw.read(size)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        close = getattr(self._raw, "close", None)
+        if close is not None and self._raw is not sys.stdin.buffer:
+            close()

@@ -1,0 +1,67 @@
+"""A rich progress bar for long operations, shown only when stderr is a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from mfq.env import Env
+from mfq.render.console import make_console
+from mfq.render.escape import escape_control
+
+
+class ProgressUpdate(Protocol):
+    """What a progress bar needs to know (mfq.store.IngestProgress satisfies it)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def source_index(self) -> int: ...
+    @property
+    def sources(self) -> int: ...
+    @property
+    def records(self) -> int: ...
+    @property
+    def bytes_done(self) -> int | None: ...
+    @property
+    def bytes_total(self) -> int | None: ...
+
+
+@contextmanager
+def progress_bar(env: Env, label: str) -> Iterator[Callable[[ProgressUpdate], None] | None]:
+    """Yield a callback that draws progress on stderr, or None when not on a terminal."""
+    if not env.stderr_isatty:
+        yield None
+        return
+    console = make_console(env.stderr, colour=env.colour, width=env.width)
+    columns = (
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[records]:>12,} records", markup=False),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task: TaskID = bar.add_task(label, total=None, records=0)
+
+        def update(event: ProgressUpdate) -> None:
+            name = escape_control(event.source)[-40:]
+            bar.update(
+                task,
+                description=f"{label} {event.source_index + 1}/{event.sources} {name}",
+                completed=event.bytes_done or 0,
+                total=event.bytes_total,
+                records=event.records,
+            )
+
+        yield update

@@ -1,0 +1,33 @@
+"""Tunable constants in one place, with their documented defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults users might want to change; pass a modified copy where an API accepts one."""
+
+    #: Bytes of input text parsed at once. Bounds ingest memory: a chunk and its Arrow
+    #: table are alive at once, a few times this size in all.
+    chunk_bytes: int = 16 * 1024 * 1024
+    #: Maximum events held before they are written to a batch's Parquet files.
+    flush_rows: int = 500_000
+    #: Parquet row-group size for event files.
+    row_group_rows: int = 128 * 1024
+    #: zstd level for Parquet files (1 is fast and still small).
+    zstd_level: int = 1
+    #: Longest raw text kept for one rejected record.
+    reject_raw_max_chars: int = 64 * 1024
+    #: Seconds an ingest waits for another writer's lock before giving up.
+    lock_timeout_seconds: float = 600.0
+    #: A field with more distinct values than this is reported as high-cardinality.
+    top_values: int = 5
+    #: Fast-path parse errors tolerated in one block before the rest goes record by record.
+    fast_path_max_retries: int = 8
+    #: Validate with the vectorised path (False: every record through pydantic, slower).
+    fast_path: bool = True
+
+
+DEFAULT_SETTINGS = Settings()

@@ -1,0 +1,206 @@
+"""The SQLite catalog: sources, batches, files and field types of a store.
+
+A batch's files become visible only when the transaction that records them commits;
+readers list files from here, never from the directory.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from mfq.errors import StoreCorrupt
+
+SCHEMA_VERSION = 1
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token TEXT NOT NULL UNIQUE,
+    committed_at TEXT NOT NULL,
+    counters TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    name TEXT NOT NULL,
+    content_hash TEXT,
+    size INTEGER,
+    container TEXT,
+    compression TEXT,
+    counters TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sources_by_hash ON sources(content_hash);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    kind TEXT NOT NULL,
+    day TEXT,
+    rows INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    min_ns INTEGER,
+    max_ns INTEGER
+);
+CREATE INDEX IF NOT EXISTS files_by_kind_day ON files(kind, day);
+CREATE TABLE IF NOT EXISTS field_types (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    field TEXT NOT NULL,
+    value_class TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS field_types_by_field ON field_types(field);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A committed file of the store."""
+
+    path: str  # relative to the store root
+    kind: str  # events | rejects | ids
+    day: str | None
+    rows: int
+    bytes: int
+    min_ns: int | None
+    max_ns: int | None
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """A committed source."""
+
+    name: str
+    content_hash: str | None
+    size: int | None
+    container: str
+    compression: str | None
+    counters: dict[str, int]
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """Everything one ingest commits at once."""
+
+    token: str
+    committed_at: str
+    counters: dict[str, int]
+    sources: Sequence[SourceRecord]
+    files: Sequence[FileRecord]
+    field_types: dict[str, Counter[str]]
+
+
+class Catalog:
+    """Access to one store's catalog database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_DDL)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except sqlite3.DatabaseError as err:
+            raise StoreCorrupt(f"cannot read the store catalog {path}: {err}") from err
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def commit_batch(self, batch: BatchRecord) -> int:
+        """Record a batch, its sources, files and field types in one transaction."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO batches(token, committed_at, counters) VALUES (?, ?, ?)",
+                (batch.token, batch.committed_at, json.dumps(batch.counters)),
+            )
+            batch_id = int(cursor.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO sources(batch_id, name, content_hash, size, container, compression,"
+                " counters) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        batch_id,
+                        s.name,
+                        s.content_hash,
+                        s.size,
+                        s.container,
+                        s.compression,
+                        json.dumps(s.counters),
+                    )
+                    for s in batch.sources
+                ],
+            )
+            db.executemany(
+                "INSERT INTO files(path, batch_id, kind, day, rows, bytes, min_ns, max_ns)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (f.path, batch_id, f.kind, f.day, f.rows, f.bytes, f.min_ns, f.max_ns)
+                    for f in batch.files
+                ],
+            )
+            db.executemany(
+                "INSERT INTO field_types(batch_id, field, value_class, count) VALUES (?, ?, ?, ?)",
+                [
+                    (batch_id, name, cls, n)
+                    for name, counter in batch.field_types.items()
+                    for cls, n in counter.items()
+                ],
+            )
+        return batch_id
+
+    def has_source_hash(self, content_hash: str) -> bool:
+        """True when a source with this content was already ingested."""
+        row = self._db.execute(
+            "SELECT 1 FROM sources WHERE content_hash = ? LIMIT 1", (content_hash,)
+        ).fetchone()
+        return row is not None
+
+    def files(self, kind: str = "events") -> list[FileRecord]:
+        """Committed files of a kind, ordered by day then path."""
+        rows = self._db.execute(
+            "SELECT path, kind, day, rows, bytes, min_ns, max_ns FROM files WHERE kind = ?"
+            " ORDER BY day, path",
+            (kind,),
+        ).fetchall()
+        return [FileRecord(*row) for row in rows]
+
+    def all_paths(self) -> set[str]:
+        """Every committed file path, of every kind."""
+        return {row[0] for row in self._db.execute("SELECT path FROM files")}
+
+    def sources(self) -> list[SourceRecord]:
+        """Every committed source, oldest first."""
+        rows = self._db.execute(
+            "SELECT name, content_hash, size, container, compression, counters FROM sources"
+            " ORDER BY id"
+        ).fetchall()
+        return [
+            SourceRecord(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) for row in rows
+        ]
+
+    def field_types(self) -> dict[str, Counter[str]]:
+        """Value classes seen per field over all batches."""
+        result: dict[str, Counter[str]] = {}
+        for name, cls, n in self._db.execute(
+            "SELECT field, value_class, SUM(count) FROM field_types GROUP BY field, value_class"
+        ):
+            result.setdefault(name, Counter())[cls] = int(n)
+        return result

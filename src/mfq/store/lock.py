@@ -1,0 +1,37 @@
+"""An exclusive inter-process write lock (flock), so concurrent ingests never interleave."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mfq.errors import StoreBusy
+
+_POLL_SECONDS = 0.05
+
+
+@contextmanager
+def write_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Hold the store's write lock; wait up to ``timeout`` seconds for another writer."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(
+                        f"another process is writing to the store ({path.parent})",
+                        hint="wait for it to finish, then retry",
+                    ) from None
+                time.sleep(_POLL_SECONDS)
+        # The lock dies with the process (even on kill -9), so a crash never leaves it held.
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,157 @@
+"""Store statistics: ``info`` (what is in the store) and ``schema`` (every field)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mfq.ingest.columns import FLOAT, INTEGER, STANDARD_NAMES
+from mfq.store.catalog import FileRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mfq.store.store import Store
+
+TOP_VALUES = 5
+_TOP_VALUE_CHARS = 40
+
+
+def _read_column(store: Store, files: list[FileRecord], name: str) -> pa.ChunkedArray:
+    """One column over all event files, as text when its type varies between files."""
+    chunks: list[pa.Array] = []
+    types: set[pa.DataType] = set()
+    for record in files:
+        parquet = pq.ParquetFile(store.root / record.path)
+        if name not in parquet.schema_arrow.names:
+            continue
+        column = parquet.read(columns=[name]).column(name)
+        types.add(column.type)
+        chunks.extend(column.chunks)
+    if not chunks:
+        return pa.chunked_array([], pa.null())
+    if len(types) > 1:
+        from mfq.ingest.columns import to_text
+
+        numeric = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
+        target = pa.float64() if numeric else pa.string()
+        chunks = [
+            c if c.type == target else (pc.cast(c, target) if numeric else to_text(c))
+            for c in chunks
+        ]
+    return pa.chunked_array(chunks)
+
+
+def _field_names(store: Store, files: list[FileRecord]) -> list[str]:
+    names: dict[str, None] = dict.fromkeys(STANDARD_NAMES)
+    for record in files:
+        names.update(dict.fromkeys(pq.read_schema(store.root / record.path).names))
+    return list(names)
+
+
+def store_info(store: Store) -> dict[str, Any]:
+    """The ``info`` object: events, first, last, sources, bytes, projects, types."""
+    files = store.catalog.files("events")
+    events = sum(f.rows for f in files)
+    first = min((f.min_ns for f in files if f.min_ns is not None), default=None)
+    last = max((f.max_ns for f in files if f.max_ns is not None), default=None)
+    on_disk = sum(p.stat().st_size for p in store.root.rglob("*") if p.is_file())
+    return {
+        "events": events,
+        "first": _time(first),
+        "last": _time(last),
+        "sources": len(store.catalog.sources()),
+        "bytes": on_disk,
+        "projects": _distinct(store, files, "project_id"),
+        "types": _distinct(store, files, "type"),
+    }
+
+
+def _time(ns: int | None) -> datetime | None:
+    if ns is None:
+        return None
+    return datetime.fromtimestamp(ns // 1_000_000_000, UTC).replace(
+        microsecond=(ns % 1_000_000_000) // 1000
+    )
+
+
+def _distinct(store: Store, files: list[FileRecord], name: str) -> int:
+    column = _read_column(store, files, name)
+    return 0 if not len(column) else int(pc.count_distinct(column).as_py())
+
+
+def store_schema(store: Store) -> pd.DataFrame:
+    """One row per field: field, type, present (%), distinct, top_values, mixed."""
+    import pandas as pd
+
+    files = store.catalog.files("events")
+    total = sum(f.rows for f in files)
+    classes = store.catalog.field_types()
+    rows = [
+        _field_row(store, files, name, total, classes.get(name, Counter()))
+        for name in _field_names(store, files)
+    ]
+    rows = [r for r in rows if r is not None]
+    columns = ["field", "type", "present", "distinct", "top_values", "mixed"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _field_row(
+    store: Store, files: list[FileRecord], name: str, total: int, classes: Counter[str]
+) -> dict[str, Any] | None:
+    column = _read_column(store, files, name)
+    present = len(column) - column.null_count if len(column) else 0
+    if present == 0 and name not in STANDARD_NAMES:
+        return None
+    counts = pc.value_counts(column.drop_null()) if present else None
+    distinct = len(counts) if counts is not None else 0
+    top: list[str] = []
+    if counts is not None and distinct:
+        ranked = pa.table({"value": counts.field("values"), "n": counts.field("counts")})
+        ranked = ranked.sort_by([("n", "descending"), ("value", "ascending")]).slice(0, TOP_VALUES)
+        top = [
+            f"{_short(v)} ({n})"
+            for v, n in zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True)
+        ]
+    return {
+        "field": name,
+        "type": _type_name(classes, column.type),
+        "present": round(100.0 * present / total, 2) if total else 0.0,
+        "distinct": distinct,
+        "top_values": top,
+        "mixed": _is_mixed(classes),
+    }
+
+
+def _short(value: object) -> str:
+    if isinstance(value, datetime):
+        text = value.isoformat()
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value)
+    return text if len(text) <= _TOP_VALUE_CHARS else text[: _TOP_VALUE_CHARS - 1] + "…"
+
+
+def _is_mixed(classes: Counter[str]) -> bool:
+    kinds = {c for c, n in classes.items() if n}
+    return len(kinds - {FLOAT} if INTEGER in kinds else kinds) > 1
+
+
+def _type_name(classes: Counter[str], storage: pa.DataType) -> str:
+    kinds = sorted(c for c, n in classes.items() if n)
+    if len(kinds) > 1 and _is_mixed(classes):
+        return "mixed(" + ",".join(kinds) + ")"
+    if set(kinds) == {INTEGER, FLOAT}:
+        return FLOAT
+    if kinds:
+        return kinds[0]
+    from mfq.ingest.columns import arrow_class
+
+    return arrow_class(storage)

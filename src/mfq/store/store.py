@@ -1,0 +1,296 @@
+"""The Store: the public face of a store directory (ingest, info, schema)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mfq.errors import DataError, StoreNotFound
+from mfq.ingest.counters import IngestCounters
+from mfq.ingest.options import NormalizeOptions
+from mfq.settings import DEFAULT_SETTINGS, Settings
+from mfq.store.catalog import BatchRecord, Catalog, SourceRecord
+from mfq.store.layout import StoreLayout
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mfq.ingest.sources import Source
+    from mfq.store.writer import BatchWriter
+
+DEFAULT_STORE = ".mfq"
+STORE_ENV = "MFQ_STORE"
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Where an ingest is: the source being read, and how far."""
+
+    source: str
+    source_index: int
+    sources: int
+    records: int
+    bytes_done: int | None
+    bytes_total: int | None
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did. ``read == ingested + duplicates + rejected`` always holds."""
+
+    sources: int = 0
+    read: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    seconds: float = 0.0
+    skipped_sources: int = 0
+    committed: bool = True
+    derived_ids: int = 0
+    redacted: int = 0
+    naive_timestamps: int = 0
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as the ``ingest`` output shape (SPEC's columns first)."""
+        return asdict(self)
+
+
+def resolve_store_path(path: str | os.PathLike[str] | None) -> Path:
+    """``--store``, else ``$MFQ_STORE``, else ``./.mfq``."""
+    if path is not None:
+        return Path(path)
+    return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+def open_store(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    create: bool = False,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> Store:
+    """Open the store at ``path`` (see ``resolve_store_path``); ``create`` makes a new one."""
+    root = resolve_store_path(path)
+    layout = StoreLayout(root)
+    if not layout.catalog.exists():
+        if not create:
+            raise StoreNotFound(
+                f"no store at {root}", hint="ingest an export first: mfq ingest FILE"
+            )
+        if root.exists() and not root.is_dir():
+            raise DataError(f"{root} exists and is not a directory")
+        root.mkdir(parents=True, exist_ok=True)
+    return Store(layout, settings)
+
+
+class Store:
+    """A store directory: Parquet events partitioned by UTC date plus a SQLite catalog."""
+
+    def __init__(self, layout: StoreLayout, settings: Settings = DEFAULT_SETTINGS) -> None:
+        self.layout = layout
+        self.settings = settings
+        self._catalog: Catalog | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self.layout.catalog)
+        return self._catalog
+
+    def close(self) -> None:
+        """Release the catalog connection."""
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: list[str] | list[Path] | str | Path,
+        *,
+        strict: bool = False,
+        options: NormalizeOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> IngestSummary:
+        """Validate and store the events of ``paths`` (files, directories, globs, ``-``).
+
+        The whole call is one batch: visible to readers only once it commits. With
+        ``strict``, nothing is committed when any record is rejected.
+        """
+        from mfq.ingest.sources import expand_sources
+        from mfq.store.lock import write_lock
+
+        started = time.perf_counter()
+        names = [str(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
+        sources = expand_sources(names)
+        with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
+            self._remove_orphans()
+            summary = self._ingest_locked(sources, strict, options or NormalizeOptions(), progress)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        return summary
+
+    def _ingest_locked(
+        self,
+        sources: list[Source],
+        strict: bool,
+        options: NormalizeOptions,
+        progress: ProgressCallback | None,
+    ) -> IngestSummary:
+        from mfq.store import ids
+        from mfq.store.writer import BatchWriter
+
+        index = ids.IdIndex.load([self.root / f.path for f in self.catalog.files("ids")])
+        token = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
+        writer = BatchWriter(self.layout, self.settings, index, token)
+        summary = IngestSummary(sources=len(sources))
+        totals = IngestCounters()
+        reasons: Counter[str] = Counter()
+        records: list[SourceRecord] = []
+        seen_hashes: set[str] = set()
+        try:
+            for position, source in enumerate(sources):
+                content_hash = source.content_hash()
+                if content_hash is not None and (
+                    content_hash in seen_hashes or self.catalog.has_source_hash(content_hash)
+                ):
+                    summary.skipped_sources += 1
+                    continue
+                record = self._ingest_source(
+                    source,
+                    content_hash,
+                    (position, len(sources)),
+                    writer,
+                    reasons,
+                    progress,
+                    options,
+                )
+                if record.content_hash is not None:
+                    seen_hashes.add(record.content_hash)
+                records.append(record)
+                totals.add(IngestCounters(**record.counters))
+            files = writer.finish()
+            _fill_summary(summary, totals, reasons)
+            if strict and totals.rejected:
+                summary.committed = False
+                writer.discard()
+                return summary
+            writer.publish()
+            self.catalog.commit_batch(
+                BatchRecord(
+                    token=token,
+                    committed_at=datetime.now(UTC).isoformat(),
+                    counters=asdict(totals),
+                    sources=records,
+                    files=files,
+                    field_types=writer.type_counts.counts,
+                )
+            )
+        finally:
+            writer.discard()
+        return summary
+
+    def _ingest_source(
+        self,
+        source: Source,
+        content_hash: str | None,
+        position: tuple[int, int],
+        writer: BatchWriter,
+        reasons: Counter[str],
+        progress: ProgressCallback | None,
+        options: NormalizeOptions,
+    ) -> SourceRecord:
+        from mfq.ingest.pipeline import read_source
+
+        counters = IngestCounters()
+        reading = read_source(source, options, self.settings, content_hash)
+        for chunk in reading.chunks:
+            ingested, duplicates = writer.add(chunk, source.name)
+            chunk.counters.ingested = ingested
+            chunk.counters.duplicates = duplicates
+            counters.add(chunk.counters)
+            reasons.update(r.code for r in chunk.rejects)
+            if progress is not None:
+                progress(
+                    IngestProgress(
+                        source.name,
+                        position[0],
+                        position[1],
+                        counters.read,
+                        reading.bytes_done(),
+                        reading.bytes_total,
+                    )
+                )
+        return SourceRecord(
+            name=source.name,
+            content_hash=reading.content_hash(),
+            size=reading.bytes_total,
+            container=str(reading.container),
+            compression=reading.compression,
+            counters=asdict(counters),
+        )
+
+    def _remove_orphans(self) -> None:
+        """Delete what a crashed ingest left: tmp files and files the catalog never saw."""
+        shutil.rmtree(self.layout.tmp, ignore_errors=True)
+        known = self.catalog.all_paths()
+        for directory in (self.layout.events, self.layout.rejects, self.layout.ids):
+            for path in _files_under(directory):
+                if self.layout.relative(path) not in known:
+                    path.unlink(missing_ok=True)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Events, time range, sources, bytes on disk, distinct projects and types."""
+        from mfq.store.stats import store_info
+
+        return store_info(self)
+
+    def schema(self) -> pd.DataFrame:
+        """One row per field: type, % present, distinct count, top values, mixed flag."""
+        from mfq.store.stats import store_schema
+
+        return store_schema(self)
+
+
+def _fill_summary(summary: IngestSummary, totals: IngestCounters, reasons: Counter[str]) -> None:
+    summary.read = totals.read
+    summary.ingested = totals.ingested
+    summary.duplicates = totals.duplicates
+    summary.rejected = totals.rejected
+    summary.warnings = totals.warnings
+    summary.derived_ids = totals.derived_ids
+    summary.redacted = totals.redacted
+    summary.naive_timestamps = totals.naive_timestamps
+    summary.rejects_by_reason = dict(sorted(reasons.items()))
+
+
+def _files_under(directory: Path) -> Iterator[Path]:
+    if not directory.exists():
+        return
+    for root, _dirs, names in os.walk(directory):
+        for name in names:
+            yield Path(root) / name

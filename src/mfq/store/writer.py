@@ -1,0 +1,187 @@
+"""Writing one batch: dedupe, partition by UTC date, sort, write Parquet to a private tmp
+directory, then publish by renaming. The catalog commit that follows makes it visible."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mfq.ingest.batch import EventChunk, RejectedRecord
+from mfq.ingest.columns import TypeCounts, unify
+from mfq.settings import Settings
+from mfq.store import ids
+from mfq.store.catalog import FileRecord
+from mfq.store.layout import StoreLayout
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+_EPOCH_DAY = date(1970, 1, 1)
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("number", pa.int64()),
+        ("code", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+_REJECT_FLUSH = 50_000
+
+
+@dataclass
+class _Pending:
+    tmp: Path
+    final: Path
+    record: FileRecord
+
+
+@dataclass
+class BatchWriter:
+    """Accumulates validated chunks of one ingest and writes them as one batch."""
+
+    layout: StoreLayout
+    settings: Settings
+    index: ids.IdIndex
+    token: str
+    type_counts: TypeCounts = field(default_factory=TypeCounts)
+    _buffer: list[pa.Table] = field(default_factory=list)
+    _buffered_rows: int = 0
+    _rejects: list[tuple[str, RejectedRecord]] = field(default_factory=list)
+    _pending: list[_Pending] = field(default_factory=list)
+    _id_hashes: list[np.ndarray] = field(default_factory=list)
+    _parts: int = 0
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.layout.tmp / self.token
+
+    def add(self, chunk: EventChunk, source_name: str) -> tuple[int, int]:
+        """Queue a chunk's new events and rejects; returns (ingested, duplicates)."""
+        for reject in chunk.rejects:
+            self._rejects.append((source_name, reject))
+        if len(self._rejects) >= _REJECT_FLUSH:
+            self._flush_rejects()
+        table = chunk.table
+        if not table.num_rows:
+            return 0, 0
+        pairs = ids.hash_ids(table.column("id"))
+        keep = ids.first_occurrences(pairs) & ~self.index.contains(pairs)
+        kept = int(keep.sum())
+        if kept < table.num_rows:
+            table = table.filter(pa.array(keep))
+            pairs = pairs[keep]
+        self.index.add(pairs)
+        self._id_hashes.append(pairs)
+        self.type_counts.merge(chunk.type_counts)
+        if kept:
+            self._buffer.append(table)
+            self._buffered_rows += kept
+            if self._buffered_rows >= self.settings.flush_rows:
+                self.flush()
+        return kept, chunk.table.num_rows - kept
+
+    def flush(self) -> None:
+        """Write buffered events as one sorted file per UTC date."""
+        if not self._buffer:
+            return
+        table = unify(self._buffer)
+        self._buffer, self._buffered_rows = [], 0
+        # One sort by time makes every UTC date a contiguous slice.
+        table = table.take(pc.sort_indices(table.column("timestamp")))
+        nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
+        days = np.floor_divide(nanos, NS_PER_DAY)
+        edges = np.flatnonzero(np.diff(days)) + 1
+        for start, stop in zip(np.r_[0, edges], np.r_[edges, len(days)], strict=True):
+            day = _EPOCH_DAY + timedelta(days=int(days[start]))
+            self._write_events(table.slice(int(start), int(stop - start)), day)
+
+    def _write_events(self, table: pa.Table, day: date) -> None:
+        self._parts += 1
+        name = f"part-{self.token}-{self._parts:05d}.parquet"
+        tmp = self.tmp_dir / name
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(
+            table,
+            tmp,
+            compression="zstd",
+            compression_level=self.settings.zstd_level,
+            row_group_size=self.settings.row_group_rows,
+        )
+        final = self.layout.partition(day) / name
+        nanos = pc.cast(table.column("timestamp"), pa.int64())
+        bounds = pc.min_max(nanos).as_py()
+        record = FileRecord(
+            path=self.layout.relative(final),
+            kind="events",
+            day=day.isoformat(),
+            rows=table.num_rows,
+            bytes=tmp.stat().st_size,
+            min_ns=bounds["min"],
+            max_ns=bounds["max"],
+        )
+        self._pending.append(_Pending(tmp, final, record))
+
+    def _flush_rejects(self) -> None:
+        if not self._rejects:
+            return
+        self._parts += 1
+        name = f"rejects-{self.token}-{self._parts:05d}.parquet"
+        table = pa.table(
+            [
+                pa.array([s for s, _ in self._rejects], pa.string()),
+                pa.array([r.number for _, r in self._rejects], pa.int64()),
+                pa.array([r.code for _, r in self._rejects], pa.string()),
+                pa.array([r.reason for _, r in self._rejects], pa.string()),
+                pa.array([r.raw for _, r in self._rejects], pa.string()),
+            ],
+            schema=REJECT_SCHEMA,
+        )
+        tmp = self.tmp_dir / name
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, tmp, compression="zstd")
+        final = self.layout.rejects / name
+        record = FileRecord(self.layout.relative(final), "rejects", None, len(table), 0, None, None)
+        self._pending.append(_Pending(tmp, final, record))
+        self._rejects = []
+
+    def finish(self) -> list[FileRecord]:
+        """Write everything still buffered (events, rejects, id hashes) to tmp files."""
+        self.flush()
+        self._flush_rejects()
+        if self._id_hashes:
+            pairs = np.concatenate(self._id_hashes)
+            if len(pairs):
+                name = f"ids-{self.token}.npy"
+                tmp = self.tmp_dir / name
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                ids.save(tmp, pairs)
+                final = self.layout.ids / name
+                record = FileRecord(
+                    self.layout.relative(final), "ids", None, len(pairs), 0, None, None
+                )
+                self._pending.append(_Pending(tmp, final, record))
+        return [p.record for p in self._pending]
+
+    def publish(self) -> None:
+        """Move every tmp file to its final place (before the catalog commit)."""
+        for pending in self._pending:
+            pending.final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(pending.tmp, pending.final)
+            size = pending.final.stat().st_size
+            if pending.record.bytes != size:
+                object.__setattr__(pending.record, "bytes", size)
+
+    def discard(self) -> None:
+        """Forget the batch: remove its tmp directory."""
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.layout.tmp.rmdir()  # only when no other batch's files are in it
+        self._pending.clear()

@@ -1,0 +1,46 @@
+"""Shared fixtures: small exports written to temporary files, and fresh stores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+import mfq
+from mfq.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_REAL = REPO.parent / "shared" / "real"
+
+
+def event(i: int, **extra: object) -> dict[str, object]:
+    """A small valid event with a distinct id and time."""
+    record: dict[str, object] = {
+        "id": f"ev-{i}",
+        "type": "order.created",
+        "timestamp": f"2026-11-03T10:{i // 60 % 60:02d}:{i % 60:02d}Z",
+    }
+    record.update(extra)
+    return record
+
+
+@pytest.fixture
+def write_ndjson(tmp_path: Path) -> Callable[..., Path]:
+    """Write records (dicts, or raw strings as lines) as an NDJSON file."""
+    counter = iter(range(1_000_000))
+
+    def write(records: Iterable[object], name: str | None = None) -> Path:
+        path = tmp_path / (name or f"export-{next(counter)}.ndjson")
+        lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A new, empty store."""
+    return mfq.open_store(tmp_path / "store", create=True)

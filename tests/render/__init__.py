@@ -1,0 +1,1 @@
+"""Tests for mfq.render (a package so its helpers import relatively, whatever the rootdir)."""
