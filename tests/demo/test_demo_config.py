@@ -57,3 +57,18 @@ def test_impossible_incidents_are_rejected(changes: dict[str, object], message: 
 
 def test_a_short_range_without_incident_is_fine() -> None:
     assert DemoConfig(days=1, incident=None).end == datetime(2026, 11, 17, tzinfo=UTC)
+
+
+def test_the_default_incident_moves_to_thursday_afternoon_of_another_week() -> None:
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+    spec = IncidentSpec.within(start, 7, error_rate=0.9)
+    assert spec.start == datetime(2027, 3, 4, 14, 0, tzinfo=UTC)
+    assert spec.error_rate == 0.9
+    assert DemoConfig(start=start, incident=spec).incident == spec
+
+
+def test_in_a_short_range_the_incident_sits_in_the_middle() -> None:
+    start = datetime(2026, 11, 16, 6, 30, tzinfo=UTC)
+    spec = IncidentSpec.within(start, 2)
+    assert spec.start == datetime(2026, 11, 17, 6, 0, tzinfo=UTC)
+    assert DemoConfig(start=start, days=2, incident=spec).incident == spec

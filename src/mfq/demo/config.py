@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from mfq.demo.catalog import REGIONS, SERVICES
 
@@ -37,6 +38,22 @@ class IncidentSpec:
     def end(self) -> datetime:
         """The end of the incident window (exclusive)."""
         return self.start + self.duration
+
+    @classmethod
+    def within(cls, start: datetime, days: int, **changes: Any) -> IncidentSpec:
+        """The default incident moved into the range ``[start, start + days)``.
+
+        It starts at 14:00 UTC on the range's fourth day (a Thursday for a range starting
+        on a Monday), or, in a range of fewer than four days, at the whole hour nearest
+        the range's middle. ``changes`` override other fields.
+        """
+        first_day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        if days >= 4:
+            moment = first_day + timedelta(days=3, hours=14)
+        else:
+            middle = start + timedelta(days=days) / 2
+            moment = middle.replace(minute=0, second=0, microsecond=0)
+        return cls(**{"start": moment, **changes})
 
     def validate(self, start: datetime, end: datetime) -> None:
         """Raise ValueError unless this incident can be planted in ``[start, end)``."""
@@ -90,7 +107,9 @@ class DemoConfig:
     trace_share: float = 0.15
     #: Share of events from the staging environment.
     staging_share: float = 0.04
-    #: Events generated and formatted at once; bounds memory, not the output.
+    #: Events generated and formatted at once; bounds memory (10M events fit in ~350 MB).
+    #: The chunks are drawn from their own random streams, so another chunk size gives a
+    #: different (equally valid) export.
     chunk_events: int = 100_000
     #: Traces whose span trees :class:`DemoTruth` records (the first ones in time order).
     truth_trace_limit: int = 2_000

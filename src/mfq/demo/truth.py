@@ -74,6 +74,16 @@ class IncidentTruth:
     incident_errors: int
 
     @property
+    def window_start(self) -> datetime:
+        """First instant of the incident window."""
+        return self.spec.start
+
+    @property
+    def window_end(self) -> datetime:
+        """End of the incident window (exclusive)."""
+        return self.spec.end
+
+    @property
     def slice_key(self) -> tuple[str, str]:
         """(version, region) of the affected slice."""
         return (self.spec.version, self.spec.region)

@@ -70,11 +70,20 @@ def arrow_class(data_type: pa.DataType) -> str:
 
 
 def to_text(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Any scalar column as text, the way mixed-type fields are stored."""
+    """Any scalar column as text, the way mixed-type fields are stored.
+
+    Whole-number floats print as integers (1e10 as ``10000000000``), so a value reads the
+    same whether or not it was promoted from integer to float before becoming text.
+    """
     if pa.types.is_string(array.type):
         return array
     if pa.types.is_boolean(array.type):
         return pc.if_else(array, "true", "false")
+    if pa.types.is_floating(array.type):
+        whole = pc.and_(pc.equal(pc.floor(array), array), pc.less(pc.abs(array), 2.0**63))
+        whole = pc.fill_null(whole, False)
+        as_int = pc.cast(pc.if_else(whole, array, 0.0), pa.int64(), safe=False)
+        return pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(array, pa.string()))
     return pc.cast(array, pa.string())
 
 

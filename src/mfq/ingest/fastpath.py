@@ -53,6 +53,8 @@ class FastPathState:
 
     string_paths: set[tuple[str, ...]] = field(default_factory=set)
     max_retries: int = 8
+    #: Bytes of records parsed at once by one thread.
+    sub_block_bytes: int = SUB_BLOCK_BYTES
     #: Column types seen so far: parsing with them skips most of pyarrow's inference.
     learned: pa.Schema | None = None
 
@@ -87,7 +89,7 @@ def validate_chunk_fast(
 ) -> EventChunk:
     """Validate a chunk: vectorised where possible, record by record elsewhere."""
     rows = _rows(chunk)
-    bounds = _sub_blocks(rows)
+    bounds = _sub_blocks(rows, state.sub_block_bytes)
     outcomes = list(_EXECUTOR.map(lambda b: _run_block(rows, b[0], b[1], options, state), bounds))
     tables = [o.table for o in outcomes if o.table is not None and o.table.num_rows]
     counts, counters = TypeCounts(), IngestCounters()
@@ -126,12 +128,12 @@ def _rows(chunk: RecordChunk) -> _Rows:
     return _Rows(chunk.data, starts, ends)
 
 
-def _sub_blocks(rows: _Rows) -> list[tuple[int, int]]:
+def _sub_blocks(rows: _Rows, block_bytes: int) -> list[tuple[int, int]]:
     bounds = []
     start = 0
     total = len(rows.starts)
     while start < total:
-        limit = rows.starts[start] + SUB_BLOCK_BYTES
+        limit = rows.starts[start] + block_bytes
         stop = int(np.searchsorted(rows.ends, limit, side="right"))
         stop = min(max(stop, start + 1), total)
         bounds.append((start, stop))
@@ -171,7 +173,9 @@ def _run_block(
                 parsed.append((start, table))
                 break
             retries += 1
-            if failed is None or retries > state.max_retries:
+            # Row numbers are only trustworthy when each line held one object; anything
+            # outside the segment means they were not, so the segment goes row by row.
+            if failed is None or failed >= seg_stop - start or retries > state.max_retries:
                 slow[start - first : seg_stop - first] = True
                 break
             if failed > 0:
@@ -195,6 +199,7 @@ def _run_block(
             continue
         kept = normalised.table.filter(pa.array(keep))
         kept = _drop_empty(kept)
+        _count_types(kept, counts)  # before unify, which may turn mixed columns to text
         positions = pa.array(np.flatnonzero(keep) + start, pa.int64())
         accepted.append(kept.add_column(0, ROW, positions))
         counters.naive_timestamps += int(normalised.naive[keep].sum())
@@ -203,8 +208,6 @@ def _run_block(
         counters.redacted += int(normalised.redacted[keep].sum())
     counters.warnings = counters.naive_timestamps + counters.unknown_severities
     table = unify(accepted) if accepted else None
-    if table is not None:
-        _count_types(table, counts)
     return _Outcome(table, np.flatnonzero(slow) + first, counts, counters)
 
 
@@ -365,7 +368,11 @@ def _split(
     attrs: dict[str, pa.Array] = {}
     attrs_valid = np.zeros(table.num_rows, dtype=bool)
     for f in table.schema:
-        column = table.column(f.name).combine_chunks()
+        chunked = table.column(f.name)
+        try:
+            column = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+        except pa.ArrowException as err:  # pyarrow cannot concatenate some list<null> arrays
+            raise _BlockGoesSlow from err
         if f.name == ATTRIBUTES_KEY and pa.types.is_struct(f.type):
             attrs_valid = _valid(column)
             _flatten("", column, attrs, slow)
@@ -467,7 +474,11 @@ def _convert(
             return pc.cast(column, pa.string()), np.zeros(n, dtype=bool)
         return pa.nulls(n, target), everything
     if kind is FieldKind.TIME:
-        return _convert_time(column, target, flags, options)
+        naive, bad = _convert_time(column, target, options)
+        converted, naive_rows = naive
+        if spec.name == "timestamp":  # only the event time's form is a warning
+            flags["naive"] |= naive_rows
+        return converted, bad
     if kind is FieldKind.SEVERITY:
         if not pa.types.is_string(data_type):
             return pa.nulls(n, target), everything
@@ -496,8 +507,9 @@ def _convert(
 
 
 def _convert_time(
-    column: pa.Array, target: pa.DataType, flags: dict[str, np.ndarray], options: NormalizeOptions
-) -> tuple[pa.Array, np.ndarray]:
+    column: pa.Array, target: pa.DataType, options: NormalizeOptions
+) -> tuple[tuple[pa.Array, np.ndarray], np.ndarray]:
+    """((times, naive rows), rows that must go row by row)."""
     n = len(column)
     data_type = column.type
     if pa.types.is_string(data_type):
@@ -508,7 +520,6 @@ def _convert_time(
         bad = ~(zoned | naive)
         if options.assume_tz is not None:
             bad |= iso_naive
-        flags["naive"] |= iso_naive & ~bad
         result = pa.nulls(n, target)
         for mask, unit_type in ((zoned, target), (naive & ~bad, pa.timestamp("ns"))):
             if not mask.any():
@@ -521,10 +532,12 @@ def _convert_time(
                 continue
             parsed = parsed.cast(target) if unit_type != target else parsed
             result = pc.replace_with_mask(result, picked, parsed)
-        return result, bad
+        return (result, iso_naive & ~bad), bad
+    no_naive = np.zeros(n, dtype=bool)
     if pa.types.is_int64(data_type) or pa.types.is_float64(data_type):
-        return _epoch(column, target)
-    return pa.nulls(n, target), np.ones(n, dtype=bool)
+        times, bad = _epoch(column, target)
+        return (times, no_naive), bad
+    return (pa.nulls(n, target), no_naive), np.ones(n, dtype=bool)
 
 
 def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
