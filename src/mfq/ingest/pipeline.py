@@ -40,21 +40,14 @@ class SourceReading:
         except (OSError, ValueError):
             return None
 
-    known_hash: str | None = None
-
     def content_hash(self) -> str | None:
-        """The source's content hash (for stdin, known once it has been read)."""
+        """The content hash of stdin, once it has been read (files hash themselves)."""
         if self._opened.hashing is not None:
             return self._opened.hashing.digest.hexdigest()
-        return self.known_hash
+        return None
 
 
-def read_source(
-    source: Source,
-    options: NormalizeOptions,
-    settings: Settings,
-    content_hash: str | None = None,
-) -> SourceReading:
+def read_source(source: Source, options: NormalizeOptions, settings: Settings) -> SourceReading:
     """Open ``source`` and prepare its validated chunks (read as they are consumed)."""
     opened = open_source(source)
     try:
@@ -70,7 +63,6 @@ def read_source(
         chunks=prefetch(_validated(record_chunks, options, opened, settings)),
         _opened=opened,
         _raw=opened.raw,
-        known_hash=content_hash,
     )
 
 

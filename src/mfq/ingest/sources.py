@@ -23,6 +23,7 @@ _MAGIC = (
     (b"BZh", "bz2"),
 )
 _HASH_BLOCK = 8 * 1024 * 1024
+_FINGERPRINT_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,23 @@ class Source:
 
     def size(self) -> int | None:
         return None if self.path is None else self.path.stat().st_size
+
+    def fingerprint(self) -> str | None:
+        """A cheap likeness key: size plus the first and last MiB (None for stdin).
+
+        Equal content always has an equal fingerprint; only a match is worth a full hash.
+        """
+        if self.path is None:
+            return None
+        digest = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            digest.update(str(size).encode())
+            digest.update(handle.read(_FINGERPRINT_BYTES))
+            if size > 2 * _FINGERPRINT_BYTES:
+                handle.seek(size - _FINGERPRINT_BYTES)
+                digest.update(handle.read(_FINGERPRINT_BYTES))
+        return digest.hexdigest()
 
     def content_hash(self) -> str | None:
         """SHA-256 of the raw bytes (None for stdin, which can only be read once)."""

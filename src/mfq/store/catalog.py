@@ -30,12 +30,14 @@ CREATE TABLE IF NOT EXISTS sources (
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     name TEXT NOT NULL,
     content_hash TEXT,
+    fingerprint TEXT,
     size INTEGER,
     container TEXT,
     compression TEXT,
     counters TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sources_by_hash ON sources(content_hash);
+CREATE INDEX IF NOT EXISTS sources_by_fingerprint ON sources(fingerprint);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     batch_id INTEGER NOT NULL REFERENCES batches(id),
@@ -76,6 +78,7 @@ class SourceRecord:
 
     name: str
     content_hash: str | None
+    fingerprint: str | None
     size: int | None
     container: str
     compression: str | None
@@ -133,13 +136,14 @@ class Catalog:
             )
             batch_id = int(cursor.lastrowid or 0)
             db.executemany(
-                "INSERT INTO sources(batch_id, name, content_hash, size, container, compression,"
-                " counters) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sources(batch_id, name, content_hash, fingerprint, size, container,"
+                " compression, counters) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         batch_id,
                         s.name,
                         s.content_hash,
+                        s.fingerprint,
                         s.size,
                         s.container,
                         s.compression,
@@ -166,6 +170,13 @@ class Catalog:
             )
         return batch_id
 
+    def has_fingerprint(self, fingerprint: str) -> bool:
+        """True when a source that may have this content was already ingested."""
+        row = self._db.execute(
+            "SELECT 1 FROM sources WHERE fingerprint = ? LIMIT 1", (fingerprint,)
+        ).fetchone()
+        return row is not None
+
     def has_source_hash(self, content_hash: str) -> bool:
         """True when a source with this content was already ingested."""
         row = self._db.execute(
@@ -189,11 +200,12 @@ class Catalog:
     def sources(self) -> list[SourceRecord]:
         """Every committed source, oldest first."""
         rows = self._db.execute(
-            "SELECT name, content_hash, size, container, compression, counters FROM sources"
-            " ORDER BY id"
+            "SELECT name, content_hash, fingerprint, size, container, compression, counters"
+            " FROM sources ORDER BY id"
         ).fetchall()
         return [
-            SourceRecord(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) for row in rows
+            SourceRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+            for row in rows
         ]
 
     def field_types(self) -> dict[str, Counter[str]]:

@@ -7,25 +7,71 @@ duplicate would need both 64-bit hashes of two different ids to collide.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-_KEY_1 = "mfq-event-ids-01"
-_KEY_2 = "mfq-event-ids-02"
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_POLY_SEED = np.uint64(0x9E3779B97F4A7C15)
+_POLY_MULT = np.uint64(0xD6E8FEB86659FD93)
+#: Ids longer than this are hashed one by one (rare; keeps the vectorised loop short).
+_LONG_ID = 128
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: spreads every input bit over the whole word."""
+    values = values ^ (values >> np.uint64(30))
+    values = values * np.uint64(0xBF58476D1CE4E5B9)
+    values = values ^ (values >> np.uint64(27))
+    values = values * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))  # type: ignore[no-any-return]
 
 
 def hash_ids(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """An (n, 2) uint64 array of the two hashes of each id."""
-    from pandas.util import hash_array
+    """An (n, 2) uint64 array of two independent hashes of each id (a pure function of it).
 
-    values = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
-    if not len(values):
+    FNV-1a and a polynomial hash run over the UTF-8 bytes of all ids at once, one byte
+    position per numpy step.
+    """
+    array = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    array = array.cast(pa.large_string())
+    count = len(array)
+    if not count:
         return np.empty((0, 2), dtype=np.uint64)
-    first = hash_array(values, hash_key=_KEY_1, categorize=False)
-    second = hash_array(values, hash_key=_KEY_2, categorize=False)
-    return np.column_stack((first, second))
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
+        array.offset : array.offset + count + 1
+    ]
+    data = np.frombuffer(array.buffers()[2] or b"", dtype=np.uint8)
+    starts = offsets[:-1]
+    lengths = offsets[1:] - starts
+    first = np.full(count, _FNV_OFFSET, dtype=np.uint64)
+    second = np.full(count, _POLY_SEED, dtype=np.uint64)
+    short = np.where(lengths <= _LONG_ID, lengths, 0)
+    row_words = -(-short // 8)
+    width = int(row_words.max()) * 8
+    if width:
+        # Every id as a zero-padded row of bytes, read as 64-bit words: few numpy steps.
+        padded = np.concatenate((data, np.zeros(width, dtype=np.uint8)))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+        inside = np.arange(width)[None, :] < short[:, None]
+        matrix = np.where(inside, windows[starts], np.uint8(0))
+        words = np.ascontiguousarray(matrix).view(np.uint64)
+        for column in range(words.shape[1]):
+            word = words[:, column]
+            active = row_words > column  # a row's hash covers its own words only
+            first = np.where(active, _mix((first ^ word) * _FNV_PRIME), first)
+            second = np.where(active, second * _POLY_MULT + (word ^ _POLY_SEED), second)
+    size = lengths.astype(np.uint64)
+    pairs = np.column_stack((_mix(first ^ size), _mix(second + size * _FNV_PRIME)))
+    for row in np.flatnonzero(lengths > _LONG_ID).tolist():
+        digest = hashlib.blake2b(
+            data[starts[row] : starts[row] + lengths[row]].tobytes(), digest_size=16
+        ).digest()
+        pairs[row] = np.frombuffer(digest, dtype=np.uint64)
+    return pairs
 
 
 class _SortedPairs:
@@ -44,8 +90,13 @@ class _SortedPairs:
     def contains(self, pairs: np.ndarray) -> np.ndarray:
         if not len(self.first):
             return np.zeros(len(pairs), dtype=bool)
-        pos = np.minimum(np.searchsorted(self.first, pairs[:, 0]), len(self.first) - 1)
-        found: np.ndarray = (self.first[pos] == pairs[:, 0]) & (self.second[pos] == pairs[:, 1])
+        # Looking up sorted keys walks the index once, cache-friendly.
+        order = np.argsort(pairs[:, 0])
+        keys = pairs[order]
+        pos = np.minimum(np.searchsorted(self.first, keys[:, 0]), len(self.first) - 1)
+        hit = (self.first[pos] == keys[:, 0]) & (self.second[pos] == keys[:, 1])
+        found = np.empty(len(pairs), dtype=bool)
+        found[order] = hit
         return found
 
     def merged(self, other: _SortedPairs) -> _SortedPairs:

@@ -8,6 +8,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from mfq.store.writer import BatchWriter
 
 DEFAULT_STORE = ".mfq"
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-hash")
 STORE_ENV = "MFQ_STORE"
 
 
@@ -169,26 +171,17 @@ class Store:
         totals = IngestCounters()
         reasons: Counter[str] = Counter()
         records: list[SourceRecord] = []
-        seen_hashes: set[str] = set()
+        seen: dict[str, str | None] = {}  # fingerprint -> content hash, this run
         try:
             for position, source in enumerate(sources):
-                content_hash = source.content_hash()
-                if content_hash is not None and (
-                    content_hash in seen_hashes or self.catalog.has_source_hash(content_hash)
-                ):
+                if self._already_ingested(source, seen):
                     summary.skipped_sources += 1
                     continue
                 record = self._ingest_source(
-                    source,
-                    content_hash,
-                    (position, len(sources)),
-                    writer,
-                    reasons,
-                    progress,
-                    options,
+                    source, (position, len(sources)), writer, reasons, progress, options
                 )
-                if record.content_hash is not None:
-                    seen_hashes.add(record.content_hash)
+                if record.fingerprint is not None:
+                    seen[record.fingerprint] = record.content_hash
                 records.append(record)
                 totals.add(IngestCounters(**record.counters))
             files = writer.finish()
@@ -212,10 +205,21 @@ class Store:
             writer.discard()
         return summary
 
+    def _already_ingested(self, source: Source, seen: dict[str, str | None]) -> bool:
+        """Re-ingesting a file is a no-op: same content as a stored (or just read) source."""
+        fingerprint = source.fingerprint()
+        if fingerprint is None:
+            return False  # stdin: its duplicates are found event by event
+        if fingerprint not in seen and not self.catalog.has_fingerprint(fingerprint):
+            return False
+        content_hash = source.content_hash()  # a full read, only for likely repeats
+        return content_hash in seen.values() or (
+            content_hash is not None and self.catalog.has_source_hash(content_hash)
+        )
+
     def _ingest_source(
         self,
         source: Source,
-        content_hash: str | None,
         position: tuple[int, int],
         writer: BatchWriter,
         reasons: Counter[str],
@@ -225,7 +229,9 @@ class Store:
         from mfq.ingest.pipeline import read_source
 
         counters = IngestCounters()
-        reading = read_source(source, options, self.settings, content_hash)
+        # The full content hash is computed beside the ingest, off the critical path.
+        hashing = _HASHER.submit(source.content_hash) if source.path is not None else None
+        reading = read_source(source, options, self.settings)
         for chunk in reading.chunks:
             ingested, duplicates = writer.add(chunk, source.name)
             chunk.counters.ingested = ingested
@@ -245,7 +251,8 @@ class Store:
                 )
         return SourceRecord(
             name=source.name,
-            content_hash=reading.content_hash(),
+            content_hash=hashing.result() if hashing is not None else reading.content_hash(),
+            fingerprint=source.fingerprint(),
             size=reading.bytes_total,
             container=str(reading.container),
             compression=reading.compression,

@@ -4,8 +4,10 @@ directory, then publish by renaming. The catalog commit that follows makes it vi
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -57,7 +59,9 @@ class BatchWriter:
     _rejects: list[tuple[str, RejectedRecord]] = field(default_factory=list)
     _pending: list[_Pending] = field(default_factory=list)
     _id_hashes: list[np.ndarray] = field(default_factory=list)
-    _parts: int = 0
+    _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _writes: ThreadPoolExecutor | None = None
+    _in_flight: Future[None] | None = None
 
     @property
     def tmp_dir(self) -> Path:
@@ -89,14 +93,27 @@ class BatchWriter:
         return kept, chunk.table.num_rows - kept
 
     def flush(self) -> None:
-        """Write buffered events as one sorted file per UTC date."""
+        """Write buffered events as one sorted file per UTC date (in a background thread,
+        so writing overlaps with validating the next chunks)."""
         if not self._buffer:
             return
-        table = unify(self._buffer)
-        self._buffer, self._buffered_rows = [], 0
-        # One sort by time makes every UTC date a contiguous slice.
-        table = table.take(pc.sort_indices(table.column("timestamp")))
+        buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
+        if self._writes is None:
+            self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-write")
+        # At most one write waits: bounded memory even when writing is the slow side.
+        if self._in_flight is not None:
+            self._in_flight.result()
+        self._in_flight = self._writes.submit(self._write_partitioned, buffered)
+
+    def _write_partitioned(self, buffered: list[pa.Table]) -> None:
+        table = unify(buffered)
+        del buffered
         nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
+        if len(nanos) > 1 and not bool(np.all(nanos[1:] >= nanos[:-1])):
+            # One sort by time makes every UTC date a contiguous slice.
+            order = np.argsort(nanos, kind="stable")
+            table = table.take(pa.array(order))
+            nanos = nanos[order]
         days = np.floor_divide(nanos, NS_PER_DAY)
         edges = np.flatnonzero(np.diff(days)) + 1
         for start, stop in zip(np.r_[0, edges], np.r_[edges, len(days)], strict=True):
@@ -104,8 +121,7 @@ class BatchWriter:
             self._write_events(table.slice(int(start), int(stop - start)), day)
 
     def _write_events(self, table: pa.Table, day: date) -> None:
-        self._parts += 1
-        name = f"part-{self.token}-{self._parts:05d}.parquet"
+        name = f"part-{self.token}-{next(self._numbers):05d}.parquet"
         tmp = self.tmp_dir / name
         tmp.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(
@@ -132,8 +148,7 @@ class BatchWriter:
     def _flush_rejects(self) -> None:
         if not self._rejects:
             return
-        self._parts += 1
-        name = f"rejects-{self.token}-{self._parts:05d}.parquet"
+        name = f"rejects-{self.token}-{next(self._numbers):05d}.parquet"
         table = pa.table(
             [
                 pa.array([s for s, _ in self._rejects], pa.string()),
@@ -155,6 +170,9 @@ class BatchWriter:
     def finish(self) -> list[FileRecord]:
         """Write everything still buffered (events, rejects, id hashes) to tmp files."""
         self.flush()
+        if self._in_flight is not None:
+            self._in_flight.result()
+            self._in_flight = None
         self._flush_rejects()
         if self._id_hashes:
             pairs = np.concatenate(self._id_hashes)
@@ -181,6 +199,9 @@ class BatchWriter:
 
     def discard(self) -> None:
         """Forget the batch: remove its tmp directory."""
+        if self._writes is not None:
+            self._writes.shutdown(wait=True, cancel_futures=True)
+            self._writes = None
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
             self.layout.tmp.rmdir()  # only when no other batch's files are in it

@@ -1,0 +1,503 @@
+"""Ingest benchmark: ``mfq ingest`` against DuckDB's NDJSON-to-Parquet copy of the same file.
+
+Run it from the repository root (``make bench`` runs the default)::
+
+    .venv/bin/python bench/ingest.py                        # 1,000,000 events, 5 runs each
+    .venv/bin/python bench/ingest.py --events 5000000 --runs 3
+    .venv/bin/python bench/ingest.py --events 200000 --json # one JSON object, for the docs
+
+What it does and measures:
+
+1. Generates ``--events`` demo events (``mfq.demo``, seed ``--seed``) into
+   ``OUT/events-N.ndjson`` (``OUT`` is ``bench/out`` by default, git-ignored). The file is
+   reused while its sidecar ``.meta.json`` records the same generator config and size.
+2. Runs, as whole subprocesses and interleaved A B A B (one untimed warm-up of each, then
+   ``--runs`` timed runs of each):
+
+   A. ``mfq ingest FILE --store <fresh empty dir> --format json`` (the ``mfq`` executable
+      next to ``sys.executable``);
+   B. ``python -c "import duckdb; duckdb.sql(\"COPY (SELECT * FROM read_ndjson('FILE'))
+      TO 'OUT.parquet' (FORMAT parquet, COMPRESSION zstd)\")"`` (a fresh output path).
+
+   Each run records its wall time (``time.perf_counter`` around start and reaping) and the
+   peak RSS of that child alone (``ru_maxrss`` from ``os.wait4`` on its pid, which also
+   covers any descendants the child itself waited for). Both read the export from the page
+   cache (the warm-up loads it), and write into ``OUT/runs/`` on the same file system; every
+   store and Parquet file is removed after its run unless ``--keep``.
+3. Checks every mfq run: its JSON summary must say ``read == ingested == N`` (else it stops
+   with exit status 1). The warm-up DuckDB output is checked for N rows too.
+4. Times ``mfq --help`` (median of 10 runs after one warm-up).
+5. Prints a table (or, with ``--json``, one JSON object) and the acceptance targets as
+   PASS/FAIL lines: median of the pairwise wall-time ratios mfq/duckdb <= 2.0, mfq peak
+   memory (the largest over the timed runs) <= 1024 MiB, ``mfq --help`` median <= 0.2 s.
+   A FAIL is reported, not turned into an exit status.
+
+Progress goes to stderr, so ``--json`` output can be redirected as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mfq.demo import DemoConfig, write_export
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_EVENTS = 1_000_000
+DEFAULT_RUNS = 5
+DEFAULT_SEED = 7
+HELP_RUNS = 10
+
+MAX_WALL_RATIO = 2.0
+MAX_PEAK_MIB = 1024.0
+MAX_HELP_SECONDS = 0.2
+
+
+class BenchError(Exception):
+    """A command failed or produced a wrong result; the benchmark stops."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The command line, parsed."""
+
+    events: int
+    runs: int
+    seed: int
+    out: Path
+    keep: bool
+    json: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One finished child process: its wall time, peak RSS, CPU time and output."""
+
+    wall: float
+    peak_mib: float
+    cpu: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An acceptance target: ``value <= limit``."""
+
+    name: str
+    value: float
+    limit: float
+    unit: str
+
+    @property
+    def passed(self) -> bool:
+        return self.value <= self.limit
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (underscores allowed, as in 5_000_000)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    """Parse the command line into :class:`Options`."""
+    parser = argparse.ArgumentParser(
+        description="Benchmark `mfq ingest` against DuckDB's NDJSON-to-Parquet COPY.",
+    )
+    parser.add_argument(
+        "--events",
+        type=positive_int,
+        default=DEFAULT_EVENTS,
+        help=f"events in the generated export (default {DEFAULT_EVENTS:,})",
+    )
+    parser.add_argument(
+        "--runs",
+        type=positive_int,
+        default=DEFAULT_RUNS,
+        help=f"timed runs of each command, after one warm-up (default {DEFAULT_RUNS})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"demo generator seed (default {DEFAULT_SEED})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH_DIR / "out",
+        help="directory for the export and the run outputs (default bench/out)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep every run's store and Parquet file under OUT/runs/ (removed by default)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results as one JSON object instead of the table",
+    )
+    args = parser.parse_args(argv)
+    return Options(
+        events=args.events,
+        runs=args.runs,
+        seed=args.seed,
+        out=args.out.resolve(),
+        keep=args.keep,
+        json=args.json,
+    )
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (stdout carries only the results)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- the export ---------------------------------------------------------------------------
+
+
+def ensure_export(out: Path, events: int, seed: int) -> Path:
+    """The NDJSON export of ``events`` demo events, generated unless an identical one exists."""
+    config = DemoConfig(events=events, seed=seed)
+    name = f"events-{events}.ndjson" if seed == DEFAULT_SEED else f"events-{events}-s{seed}.ndjson"
+    path = out / name
+    meta_path = path.with_name(path.name + ".meta.json")
+    if path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("config") == repr(config) and meta.get("bytes") == path.stat().st_size:
+            progress(f"reusing {path} ({path.stat().st_size / 2**20:,.1f} MiB)")
+            return path
+    out.mkdir(parents=True, exist_ok=True)
+    progress(f"generating {events:,} events (seed {seed}) into {path} ...")
+    start = time.perf_counter()
+    meta_path.unlink(missing_ok=True)
+    write_export(path, config)
+    size = path.stat().st_size
+    meta_path.write_text(json.dumps({"config": repr(config), "bytes": size}, indent=2) + "\n")
+    progress(f"  {size / 2**20:,.1f} MiB in {time.perf_counter() - start:.1f} s")
+    return path
+
+
+# --- running one child --------------------------------------------------------------------
+
+
+def maxrss_mib(maxrss: int) -> float:
+    """``ru_maxrss`` in MiB: it is KiB on Linux, bytes on macOS."""
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 2**10
+
+
+def measure(cmd: Sequence[str], cwd: Path) -> Sample:
+    """Run ``cmd`` to completion; its wall time and the peak RSS of that child alone."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        with subprocess.Popen(
+            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+        ) as proc:
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - start
+            # Reaped here, so Popen must not wait for it again.
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Sample(
+            wall=wall,
+            peak_mib=maxrss_mib(usage.ru_maxrss),
+            cpu=usage.ru_utime + usage.ru_stime,
+            returncode=proc.returncode,
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+        )
+
+
+def checked(cmd: Sequence[str], cwd: Path) -> Sample:
+    """:func:`measure`, raising :class:`BenchError` unless the command exits with status 0."""
+    sample = measure(cmd, cwd)
+    if sample.returncode != 0:
+        tail = "\n".join(sample.stderr.strip().splitlines()[-20:])
+        raise BenchError(f"exit status {sample.returncode}: {' '.join(cmd)}\n{tail}")
+    return sample
+
+
+def mfq_executable() -> Path:
+    """The ``mfq`` console script of the running interpreter's environment."""
+    path = Path(sys.executable).with_name("mfq")
+    if not path.exists():
+        raise BenchError(f"no mfq executable next to {sys.executable} (pip install -e .)")
+    return path
+
+
+# --- the two commands ---------------------------------------------------------------------
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def duckdb_command(export: Path, parquet: Path) -> list[str]:
+    """``python -c "import duckdb; duckdb.sql('COPY ... TO parquet')"``."""
+    sql = (
+        f"COPY (SELECT * FROM read_ndjson({sql_string(str(export))})) "
+        f"TO {sql_string(str(parquet))} (FORMAT parquet, COMPRESSION zstd)"
+    )
+    return [sys.executable, "-c", f"import duckdb; duckdb.sql({sql!r})"]
+
+
+def run_mfq(mfq: Path, export: Path, runs_dir: Path, events: int, keep: bool) -> Sample:
+    """One ``mfq ingest`` into a fresh empty store, its summary checked (read == ingested == N)."""
+    store = Path(tempfile.mkdtemp(prefix="mfq-store-", dir=runs_dir))
+    try:
+        sample = checked(
+            [str(mfq), "ingest", str(export), "--store", str(store), "--format", "json"],
+            cwd=runs_dir,
+        )
+    finally:
+        if not keep:
+            shutil.rmtree(store, ignore_errors=True)
+    verify_summary(sample.stdout, events)
+    return sample
+
+
+def verify_summary(stdout: str, events: int) -> dict[str, Any]:
+    """The JSON summary of ``mfq ingest``; :class:`BenchError` unless read == ingested == N."""
+    try:
+        summary: dict[str, Any] = json.loads(stdout)
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"mfq ingest printed no JSON summary ({exc}):\n{stdout[:2000]}") from exc
+    read, ingested = summary.get("read"), summary.get("ingested")
+    if not read == ingested == events:
+        raise BenchError(
+            f"mfq ingest summary: read={read} ingested={ingested}, expected {events}: {summary}"
+        )
+    return summary
+
+
+def run_duckdb(export: Path, runs_dir: Path, events: int, keep: bool, verify: bool) -> Sample:
+    """One DuckDB ``COPY`` of the export to a fresh Parquet file (row count checked if verify)."""
+    run_dir = Path(tempfile.mkdtemp(prefix="duckdb-", dir=runs_dir))
+    parquet = run_dir / "events.parquet"
+    try:
+        sample = checked(duckdb_command(export, parquet), cwd=run_dir)
+        if verify:
+            verify_parquet_rows(parquet, events)
+    finally:
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return sample
+
+
+def verify_parquet_rows(parquet: Path, events: int) -> None:
+    """Raise :class:`BenchError` unless the Parquet file holds ``events`` rows."""
+    import duckdb
+
+    query = f"SELECT count(*) FROM read_parquet({sql_string(str(parquet))})"
+    relation = duckdb.sql(query)
+    rows = relation.fetchall()[0][0] if relation is not None else None
+    if rows != events:
+        raise BenchError(f"duckdb wrote {rows} rows to {parquet}, expected {events}")
+
+
+# --- the benchmark ------------------------------------------------------------------------
+
+
+def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample]]:
+    """Warm-up, then ``opts.runs`` interleaved timed runs of mfq (A) and DuckDB (B)."""
+    mfq = mfq_executable()
+    runs_dir = opts.out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    progress("warm-up (untimed): mfq, duckdb")
+    run_mfq(mfq, export, runs_dir, opts.events, opts.keep)
+    run_duckdb(export, runs_dir, opts.events, opts.keep, verify=True)
+    mfq_samples: list[Sample] = []
+    duck_samples: list[Sample] = []
+    for i in range(1, opts.runs + 1):
+        a = run_mfq(mfq, export, runs_dir, opts.events, opts.keep)
+        mfq_samples.append(a)
+        b = run_duckdb(export, runs_dir, opts.events, opts.keep, verify=False)
+        duck_samples.append(b)
+        progress(
+            f"run {i}/{opts.runs}: mfq {a.wall:.3f} s {a.peak_mib:,.0f} MiB | "
+            f"duckdb {b.wall:.3f} s {b.peak_mib:,.0f} MiB | ratio {a.wall / b.wall:.2f}"
+        )
+    if not opts.keep and not any(runs_dir.iterdir()):
+        runs_dir.rmdir()
+    return mfq_samples, duck_samples
+
+
+def run_help(runs: int = HELP_RUNS) -> list[float]:
+    """Wall seconds of ``mfq --help``, ``runs`` times after one warm-up."""
+    mfq = mfq_executable()
+    cmd = [str(mfq), "--help"]
+    cwd = Path(tempfile.gettempdir())
+    checked(cmd, cwd)
+    walls = [checked(cmd, cwd).wall for _ in range(runs)]
+    progress(f"mfq --help: median {statistics.median(walls):.3f} s over {runs} runs")
+    return walls
+
+
+def command_stats(samples: Sequence[Sample]) -> dict[str, Any]:
+    """Per-run values and their median / min / max."""
+    walls = [s.wall for s in samples]
+    peaks = [s.peak_mib for s in samples]
+    return {
+        "wall_seconds": [round(w, 4) for w in walls],
+        "peak_mib": [round(p, 1) for p in peaks],
+        "cpu_seconds": [round(s.cpu, 3) for s in samples],
+        "wall_median": round(statistics.median(walls), 4),
+        "wall_min": round(min(walls), 4),
+        "wall_max": round(max(walls), 4),
+        "peak_mib_median": round(statistics.median(peaks), 1),
+        "peak_mib_max": round(max(peaks), 1),
+    }
+
+
+def summarise(
+    opts: Options,
+    export: Path,
+    mfq_samples: Sequence[Sample],
+    duck_samples: Sequence[Sample],
+    help_walls: Sequence[float],
+) -> dict[str, Any]:
+    """All results as one JSON-ready object, acceptance targets included."""
+    mfq_stats = command_stats(mfq_samples)
+    mfq_stats["events_per_second"] = round(
+        opts.events / statistics.median(s.wall for s in mfq_samples)
+    )
+    mfq_stats["reported_seconds"] = [json.loads(s.stdout).get("seconds") for s in mfq_samples]
+    ratios = [a.wall / b.wall for a, b in zip(mfq_samples, duck_samples, strict=True)]
+    help_median = statistics.median(help_walls)
+    targets = [
+        Target(
+            "ingest wall time ratio mfq/duckdb (median)",
+            statistics.median(ratios),
+            MAX_WALL_RATIO,
+            "",
+        ),
+        Target(
+            "mfq ingest peak memory (max of runs)",
+            max(s.peak_mib for s in mfq_samples),
+            MAX_PEAK_MIB,
+            "MiB",
+        ),
+        Target("mfq --help startup (median)", help_median, MAX_HELP_SECONDS, "s"),
+    ]
+    return {
+        "benchmark": "ingest",
+        "events": opts.events,
+        "seed": opts.seed,
+        "export": {"path": str(export), "bytes": export.stat().st_size},
+        "runs": opts.runs,
+        "warmup_runs": 1,
+        "environment": {
+            "mfq": metadata.version("mfq"),
+            "duckdb": metadata.version("duckdb"),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "mfq": mfq_stats,
+        "duckdb": command_stats(duck_samples),
+        "ratio": {
+            "pairs": [round(r, 3) for r in ratios],
+            "median": round(statistics.median(ratios), 3),
+        },
+        "help": {
+            "runs": len(help_walls),
+            "wall_seconds": [round(w, 4) for w in help_walls],
+            "median": round(help_median, 4),
+        },
+        "targets": [
+            {
+                "name": t.name,
+                "value": round(t.value, 4),
+                "limit": t.limit,
+                "unit": t.unit,
+                "passed": t.passed,
+            }
+            for t in targets
+        ],
+        "passed": all(t.passed for t in targets),
+    }
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The human-readable report."""
+    export = result["export"]
+    lines = [
+        f"ingest benchmark: {result['events']:,} events, {export['bytes'] / 2**20:,.1f} MiB NDJSON"
+        f" ({result['runs']} timed runs each after 1 warm-up, interleaved;"
+        f" {result['environment']['cpus']} CPUs)",
+        "",
+        f"{'command':<14} {'median s':>9} {'min s':>9} {'max s':>9} {'peak MiB':>9}",
+    ]
+    for label, key in (("mfq ingest", "mfq"), ("duckdb COPY", "duckdb")):
+        s = result[key]
+        lines.append(
+            f"{label:<14} {s['wall_median']:>9.3f} {s['wall_min']:>9.3f} {s['wall_max']:>9.3f}"
+            f" {s['peak_mib_median']:>9,.1f}"
+        )
+    ratio = result["ratio"]
+    pairs = " ".join(f"{r:.2f}" for r in ratio["pairs"])
+    mfq = result["mfq"]
+    lines += [
+        "(peak MiB: median over runs of the child's ru_maxrss)",
+        "",
+        f"ratio mfq/duckdb, run by run: {pairs}  -> median {ratio['median']:.2f}",
+        f"mfq throughput: {mfq['events_per_second']:,} events/s (median wall time)",
+        f"mfq reported seconds (in-process): {' '.join(str(x) for x in mfq['reported_seconds'])}",
+        f"mfq --help: median {result['help']['median']:.3f} s over {result['help']['runs']} runs",
+        "",
+    ]
+    for t in result["targets"]:
+        verdict = "PASS" if t["passed"] else "FAIL"
+        digits = {"s": 3, "MiB": 1}.get(t["unit"], 2)
+        unit = f" {t['unit']}" if t["unit"] else ""
+        value, limit = f"{t['value']:,.{digits}f}", f"{t['limit']:,.{digits}f}"
+        lines.append(f"{verdict}  {t['name']}: {value}{unit} <= {limit}{unit}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 when it ran (whatever the targets say), 1 when something failed."""
+    opts = parse_args(argv)
+    try:
+        export = ensure_export(opts.out, opts.events, opts.seed)
+        mfq_samples, duck_samples = run_ingest(opts, export)
+        help_walls = run_help()
+    except BenchError as exc:
+        print(f"bench/ingest.py: FAILED: {exc}", file=sys.stderr)
+        return 1
+    result = summarise(opts, export, mfq_samples, duck_samples, help_walls)
+    print(json.dumps(result, indent=2) if opts.json else format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
