@@ -13,7 +13,7 @@ class Settings:
     #: table are alive at once, a few times this size in all.
     chunk_bytes: int = 16 * 1024 * 1024
     #: Maximum events held before they are written to a batch's Parquet files.
-    flush_rows: int = 250_000
+    flush_rows: int = 131_072
     #: Parquet row-group size for event files.
     row_group_rows: int = 128 * 1024
     #: zstd level for Parquet files (1 is fast and still small).

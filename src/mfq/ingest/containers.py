@@ -41,6 +41,8 @@ class RecordChunk:
 
     data: bytes
     numbers: np.ndarray  # int64: line number (NDJSON) or record number (other containers)
+    #: Each record's [start, end) in ``data``, when the reader already knows them.
+    bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -136,8 +138,8 @@ def _lines_chunk(data: bytes, line_base: int) -> tuple[RecordChunk, int]:
     """Newline-separated text to a chunk without blank lines; returns (chunk, lines seen)."""
     view = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(view == _NEWLINE)
-    starts = np.concatenate(([0], newlines + 1))
-    ends = np.concatenate((newlines, [len(data)]))
+    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
+    ends = np.concatenate((newlines, [len(data)])).astype(np.int64)
     lengths = ends - starts
     candidates = lengths <= 1
     if len(view):
@@ -150,7 +152,7 @@ def _lines_chunk(data: bytes, line_base: int) -> tuple[RecordChunk, int]:
         blank[index] = not data[starts[index] : ends[index]].strip()
     numbers = np.arange(line_base, line_base + len(starts), dtype=np.int64)
     if not blank.any():
-        return RecordChunk(data, numbers), len(starts)
+        return RecordChunk(data, numbers, (starts, ends)), len(starts)
     keep = ~blank
     text = b"\n".join(data[s:e] for s, e in zip(starts[keep], ends[keep], strict=True))
     return RecordChunk(text, numbers[keep]), len(starts)

@@ -8,7 +8,7 @@ names the reasons. A property test checks that both paths give identical results
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,9 +88,36 @@ def validate_chunk_fast(
     chunk: RecordChunk, options: NormalizeOptions, state: FastPathState
 ) -> EventChunk:
     """Validate a chunk: vectorised where possible, record by record elsewhere."""
+    return submit_chunk(chunk, options, state).result()
+
+
+@dataclass
+class PendingChunk:
+    """A chunk whose blocks are being validated by worker threads."""
+
+    chunk: RecordChunk
+    rows: _Rows
+    futures: list[Future[_Outcome]]
+    options: NormalizeOptions
+
+    def result(self) -> EventChunk:
+        """Wait for the blocks, then validate the rows they left to the record path."""
+        return _finish(self.chunk, self.rows, [f.result() for f in self.futures], self.options)
+
+
+def submit_chunk(
+    chunk: RecordChunk, options: NormalizeOptions, state: FastPathState
+) -> PendingChunk:
+    """Start validating a chunk in the worker threads; the caller may read the next one."""
     rows = _rows(chunk)
     bounds = _sub_blocks(rows, state.sub_block_bytes)
-    outcomes = list(_EXECUTOR.map(lambda b: _run_block(rows, b[0], b[1], options, state), bounds))
+    futures = [_EXECUTOR.submit(_run_block, rows, a, b, options, state) for a, b in bounds]
+    return PendingChunk(chunk, rows, futures, options)
+
+
+def _finish(
+    chunk: RecordChunk, rows: _Rows, outcomes: list[_Outcome], options: NormalizeOptions
+) -> EventChunk:
     tables = [o.table for o in outcomes if o.table is not None and o.table.num_rows]
     counts, counters = TypeCounts(), IngestCounters()
     for outcome in outcomes:
@@ -121,6 +148,8 @@ def validate_chunk_fast(
 
 
 def _rows(chunk: RecordChunk) -> _Rows:
+    if chunk.bounds is not None:
+        return _Rows(chunk.data, *chunk.bounds)
     view = np.frombuffer(chunk.data, dtype=np.uint8)
     newlines = np.flatnonzero(view == 10)
     starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
@@ -153,6 +182,8 @@ def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
         (view[last] == 13) & (view[np.maximum(last - 1, 0)] == ord("}"))
     )
     begin, end = int(starts[0]), int(ends[-1])
+    if rows.data.find(b"\\u", begin, end) < 0:
+        return ok  # no unicode escapes at all (memchr speed): nothing to look for
     for match in _SURROGATE_ESCAPE.finditer(rows.data, begin, end):
         row = int(np.searchsorted(starts, match.start(), side="right")) - 1
         ok[row] = False

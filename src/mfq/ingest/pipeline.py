@@ -10,7 +10,7 @@ from typing import BinaryIO, TypeVar
 
 from mfq.ingest.batch import EventChunk
 from mfq.ingest.containers import ContainerKind, RecordChunk, read_chunks
-from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
+from mfq.ingest.fastpath import FastPathState, PendingChunk, submit_chunk
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.sources import OpenedSource, Source, open_source
 from mfq.ingest.validate import validate_chunk
@@ -113,11 +113,18 @@ def _validated(
     settings: Settings,
 ) -> Iterator[EventChunk]:
     state = FastPathState(max_retries=settings.fast_path_max_retries)
+    pending: PendingChunk | None = None
     try:
         for chunk in record_chunks:
-            if settings.fast_path:
-                yield validate_chunk_fast(chunk, options, state)
-            else:
+            if not settings.fast_path:
                 yield validate_chunk(chunk, options)
+                continue
+            # Keep the workers busy: chunk k+1 is read and queued before k is collected.
+            submitted = submit_chunk(chunk, options, state)
+            if pending is not None:
+                yield pending.result()
+            pending = submitted
+        if pending is not None:
+            yield pending.result()
     finally:
         opened.close()

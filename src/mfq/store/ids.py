@@ -138,14 +138,21 @@ class IdIndex:
 
 def first_occurrences(pairs: np.ndarray) -> np.ndarray:
     """Boolean mask keeping the first of every repeated id hash within one array."""
-    if not len(pairs):
-        return np.zeros(0, dtype=bool)
-    order = np.lexsort((np.arange(len(pairs)), pairs[:, 1], pairs[:, 0]))
-    ordered = pairs[order]
-    repeat = np.zeros(len(pairs), dtype=bool)
-    repeat[1:] = (ordered[1:, 0] == ordered[:-1, 0]) & (ordered[1:, 1] == ordered[:-1, 1])
     mask = np.ones(len(pairs), dtype=bool)
-    mask[order[repeat]] = False
+    if len(pairs) < 2:
+        return mask
+    order = np.argsort(pairs[:, 0], kind="stable")  # stable: the first occurrence comes first
+    first = pairs[order, 0]
+    candidates = np.flatnonzero(first[1:] == first[:-1])
+    if not len(candidates):
+        return mask  # the usual case: no repeated id at all
+    seen: set[tuple[int, int]] = set()
+    for position in np.unique(np.concatenate((candidates, candidates + 1))).tolist():
+        row = int(order[position])
+        key = (int(pairs[row, 0]), int(pairs[row, 1]))
+        if key in seen:
+            mask[row] = False
+        seen.add(key)
     return mask
 
 
