@@ -3,7 +3,7 @@
 The Python API mirrors the command line::
 
     import mfq
-    store = mfq.open_store(".mfq", create=True)
+    store = mfq.open_store(".mfq")
     store.ingest(["export.ndjson.gz"])
     store.info(); store.schema()
 """

@@ -192,3 +192,16 @@ def test_installed_entry_point_reports_a_missing_store_in_one_line(tmp_path: Pat
     )
     assert result.returncode == 3
     assert result.stderr.strip().startswith("mfq: error: no store at")
+
+
+def test_rejects_command_lists_what_ingest_rejected(
+    tmp_path: Path, write_ndjson: Callable[..., Path]
+) -> None:
+    store = str(tmp_path / "s")
+    _code, _out, err = invoke(
+        "ingest", str(write_ndjson([event(1), "junk", "[2]"])), "--store", store
+    )
+    assert "2 records rejected: see them with 'mfq rejects'" in err
+    code, out, _ = invoke("rejects", "--store", store, "--format", "csv", "--code", "not_object")
+    assert code == 0
+    assert out.splitlines()[1].endswith(",3,not_object,not an object (got array),[2]")

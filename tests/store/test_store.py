@@ -109,9 +109,11 @@ def test_events_are_partitioned_by_utc_date_and_sorted(
     )
 
 
-def test_reading_commands_need_an_existing_store(tmp_path: Path) -> None:
+def test_reading_a_store_that_does_not_exist_fails_and_creates_nothing(tmp_path: Path) -> None:
+    store = mfq.open_store(tmp_path / "nothing")
     with pytest.raises(StoreNotFound):
-        mfq.open_store(tmp_path / "nothing")
+        store.info()
+    assert not (tmp_path / "nothing").exists()
 
 
 def test_orphans_of_a_crashed_batch_are_removed_on_the_next_write(
@@ -224,3 +226,32 @@ def test_two_concurrent_ingests_end_with_the_union(tmp_path: Path) -> None:
     assert sum(s["duplicates"] for s in summaries) == 10_000
     ids = stored_ids(mfq.open_store(store_dir))
     assert len(ids) == len(set(ids)) == 50_000
+
+
+def test_python_api_as_the_spec_shows_it(tmp_path: Path, write_ndjson: Callable[..., Path]) -> None:
+    store = mfq.open_store(tmp_path / "new-store")  # nothing exists yet
+    assert not store.exists()
+    summary = store.ingest([write_ndjson([event(1), event(2, project_id=7), "junk"])])
+    assert (summary.ingested, summary.rejected) == (2, 1)
+    info = store.info()
+    assert (info["events"], info["sources"], info["projects"], info["types"]) == (2, 1, 1, 1)
+    assert str(info["first"]) == "2026-11-03 10:00:01+00:00"
+    schema = store.schema().set_index("field")
+    assert schema.loc["project_id", "present"] == 50.0
+    rejects = store.rejects()
+    assert rejects[["number", "code", "raw"]].values.tolist() == [[3, "not_json", "junk"]]
+    assert store.rejects(code="missing_type").empty
+
+
+def test_progress_reports_records_and_bytes(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    updates: list[tuple[str, int, int | None, int | None]] = []
+    path = write_ndjson([event(i) for i in range(50)])
+    store.ingest(
+        [path],
+        progress=lambda p: updates.append((p.source, p.records, p.bytes_done, p.bytes_total)),
+    )
+    assert updates and updates[-1][0] == str(path)
+    assert updates[-1][1] == 50
+    assert updates[-1][3] == path.stat().st_size

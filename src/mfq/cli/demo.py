@@ -39,7 +39,7 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
             f"planted incident: {incident.service} {incident.version} in {incident.region}, "
             f"{incident.start:%Y-%m-%d %H:%M}Z for {incident.duration}",
         )
-    with open_store(store_path, create=True) as store:
+    with open_store(store_path) as store:
         summary = store.ingest([out_path])
         render(summary.as_dict(), OutputFormat.TABLE, env, title="mfq ingest")
         render(store.info(), OutputFormat.TABLE, env, title="mfq info")

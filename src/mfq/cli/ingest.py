@@ -59,9 +59,11 @@ def ingest(
         redact=not keep_secrets,
         extra_secret_patterns=redact_keys,
     )
-    with open_store(store_path, create=True) as store, progress_bar(env, "ingest") as progress:
+    with open_store(store_path) as store, progress_bar(env, "ingest") as progress:
         summary = store.ingest(list(paths), strict=strict, options=options, progress=progress)
     render(summary.as_dict(), OutputFormat(fmt), env, title="ingest")
+    if summary.rejected and summary.committed:
+        print_message(env, f"{summary.rejected} records rejected: see them with 'mfq rejects'")
     if not summary.committed:
         print_message(env, f"mfq: --strict: {summary.rejected} records rejected, nothing committed")
         return ExitCode.FAILED

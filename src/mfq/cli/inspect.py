@@ -30,3 +30,16 @@ def schema(store_path: str | None, fmt: str) -> None:
     with open_store(store_path) as store:
         result = store.schema()
     render(result, OutputFormat(fmt), env, title="schema", empty_message="the store is empty")
+
+
+@click.command()
+@store_option
+@format_option
+@click.option("--code", default=None, help="Only this reason code (e.g. not_json, missing_type).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
+def rejects(store_path: str | None, fmt: str, code: str | None, limit: int | None) -> None:
+    """Records that ingest rejected: source, line or record number, code, reason, raw text."""
+    env = make_env()
+    with open_store(store_path) as store:
+        result = store.rejects(code=code, limit=limit)
+    render(result, OutputFormat(fmt), env, title="rejects", empty_message="no rejected records")

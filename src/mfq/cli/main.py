@@ -18,6 +18,11 @@ _COMMANDS = {
         "schema",
         "Every field: type, presence, distinct and top values.",
     ),
+    "rejects": (
+        "mfq.cli.inspect",
+        "rejects",
+        "Records ingest rejected, with source, line, reason.",
+    ),
     "demo": ("mfq.cli.demo", "demo", "Write a realistic sample export, ingest it, show it."),
 }
 

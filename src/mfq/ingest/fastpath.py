@@ -406,7 +406,7 @@ def _split(
             raise _BlockGoesSlow from err
         if f.name == ATTRIBUTES_KEY and pa.types.is_struct(f.type):
             attrs_valid = _valid(column)
-            _flatten("", column, attrs, slow)
+            _flatten(None, column, attrs, slow)
         elif f.name == "actor_profile" and pa.types.is_struct(f.type):
             _flatten("actor", column, top, slow)
         else:
@@ -416,14 +416,17 @@ def _split(
     return top, attrs, attrs_valid
 
 
-def _flatten(name: str, column: pa.Array, out: dict[str, pa.Array], slow: np.ndarray) -> None:
+def _flatten(
+    name: str | None, column: pa.Array, out: dict[str, pa.Array], slow: np.ndarray
+) -> None:
+    """Leaf columns of a (nested) column, named with dots; ``name`` None is the root."""
     data_type = column.type
     if pa.types.is_struct(data_type):
-        prefix = f"{name}." if name else ""
+        prefix = "" if name is None else f"{name}."
         for child_field, child in zip(data_type, column.flatten(), strict=True):
             _flatten(prefix + child_field.name, child, out, slow)
         return
-    if pa.types.is_null(data_type):
+    if pa.types.is_null(data_type) or name is None:
         return
     if not (
         pa.types.is_string(data_type)

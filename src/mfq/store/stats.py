@@ -155,3 +155,21 @@ def _type_name(classes: Counter[str], storage: pa.DataType) -> str:
     from mfq.ingest.columns import arrow_class
 
     return arrow_class(storage)
+
+
+def store_rejects(store: Store, *, code: str | None, limit: int | None) -> pd.DataFrame:
+    """The rejects of every committed batch, oldest first, optionally one code only."""
+    import pyarrow.dataset as ds
+
+    from mfq.store.writer import REJECT_SCHEMA
+
+    paths = [str(store.root / f.path) for f in store.catalog.files("rejects")]
+    if not paths:
+        empty: pd.DataFrame = REJECT_SCHEMA.empty_table().to_pandas()
+        return empty
+    dataset = ds.dataset(paths, schema=REJECT_SCHEMA, format="parquet")
+    table = dataset.to_table(filter=None if code is None else ds.field("code") == code)
+    if limit is not None:
+        table = table.slice(0, limit)
+    frame: pd.DataFrame = table.to_pandas()
+    return frame

@@ -83,18 +83,18 @@ def open_store(
     create: bool = False,
     settings: Settings = DEFAULT_SETTINGS,
 ) -> Store:
-    """Open the store at ``path`` (see ``resolve_store_path``); ``create`` makes a new one."""
+    """The store at ``path`` (see ``resolve_store_path``).
+
+    A store that does not exist yet is created by its first ``ingest`` (or at once with
+    ``create=True``); reading an absent store raises ``StoreNotFound``.
+    """
     root = resolve_store_path(path)
-    layout = StoreLayout(root)
-    if not layout.catalog.exists():
-        if not create:
-            raise StoreNotFound(
-                f"no store at {root}", hint="ingest an export first: mfq ingest FILE"
-            )
-        if root.exists() and not root.is_dir():
-            raise DataError(f"{root} exists and is not a directory")
-        root.mkdir(parents=True, exist_ok=True)
-    return Store(layout, settings)
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root} exists and is not a directory")
+    store = Store(StoreLayout(root), settings)
+    if create:
+        store.create()
+    return store
 
 
 class Store:
@@ -111,9 +111,24 @@ class Store:
 
     @property
     def catalog(self) -> Catalog:
+        """The catalog; ``StoreNotFound`` when the store was never created."""
         if self._catalog is None:
+            if not self.layout.catalog.exists():
+                raise StoreNotFound(
+                    f"no store at {self.root}", hint="ingest an export first: mfq ingest FILE"
+                )
             self._catalog = Catalog(self.layout.catalog)
         return self._catalog
+
+    def exists(self) -> bool:
+        """True once the store has a catalog."""
+        return self.layout.catalog.exists()
+
+    def create(self) -> None:
+        """Make the store directory and its empty catalog (no-op when they exist)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self._catalog is None:
+            self._catalog = Catalog(self.layout.catalog)
 
     def close(self) -> None:
         """Release the catalog connection."""
@@ -148,6 +163,7 @@ class Store:
         started = time.perf_counter()
         names = [str(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
         sources = expand_sources(names)
+        self.create()
         with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
             self._remove_orphans()
             summary = self._ingest_locked(sources, strict, options or NormalizeOptions(), progress)
@@ -275,6 +291,12 @@ class Store:
         from mfq.store.stats import store_info
 
         return store_info(self)
+
+    def rejects(self, *, code: str | None = None, limit: int | None = None) -> pd.DataFrame:
+        """Rejected records, oldest first: source, number (line or record), code, reason, raw."""
+        from mfq.store.stats import store_rejects
+
+        return store_rejects(self, code=code, limit=limit)
 
     def schema(self) -> pd.DataFrame:
         """One row per field: type, % present, distinct count, top values, mixed flag."""
