@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/mfq demo --out examples/sample-export.ndjson.gz
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
 test: lint

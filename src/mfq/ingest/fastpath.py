@@ -40,7 +40,6 @@ _CLOCK = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
 _ZONED = f"^{_CLOCK}{_ZONE}$"
 _NAIVE = f"^{_CLOCK}$"
 _MANUFACTORY = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _NS_BOUND = 9.2e18  # a little inside int64: values near the edge go row by row
 _SEVERITY_KEYS = pa.array(list(SEVERITY_ALIASES))
 _SEVERITY_VALUES = pa.array(list(SEVERITY_ALIASES.values()))
@@ -171,7 +170,8 @@ def _sub_blocks(rows: _Rows, block_bytes: int) -> list[tuple[int, int]]:
 
 
 def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
-    """Rows pyarrow may see: one object per line, no lone-surrogate escapes."""
+    """Rows pyarrow may see: one object per line (pyarrow itself refuses lone surrogates,
+    which then go row by row like any row it cannot parse)."""
     view = np.frombuffer(rows.data, dtype=np.uint8)
     starts, ends = rows.starts[first:stop], rows.ends[first:stop]
     safe_start = np.minimum(starts, max(len(view) - 1, 0))
@@ -181,12 +181,6 @@ def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
     ok &= (view[last] == ord("}")) | (
         (view[last] == 13) & (view[np.maximum(last - 1, 0)] == ord("}"))
     )
-    begin, end = int(starts[0]), int(ends[-1])
-    if rows.data.find(b"\\u", begin, end) < 0:
-        return ok  # no unicode escapes at all (memchr speed): nothing to look for
-    for match in _SURROGATE_ESCAPE.finditer(rows.data, begin, end):
-        row = int(np.searchsorted(starts, match.start(), side="right")) - 1
-        ok[row] = False
     return ok
 
 

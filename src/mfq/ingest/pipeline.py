@@ -40,11 +40,11 @@ class SourceReading:
         except (OSError, ValueError):
             return None
 
-    def content_hash(self) -> str | None:
-        """The content hash of stdin, once it has been read (files hash themselves)."""
-        if self._opened.hashing is not None:
-            return self._opened.hashing.digest.hexdigest()
-        return None
+    def content_hash(self) -> str:
+        """SHA-256 of the source's bytes (known once the chunks are consumed)."""
+        if self._opened.hashing.final is None:
+            raise RuntimeError("content hash asked for before the source was read")
+        return self._opened.hashing.final
 
 
 def read_source(source: Source, options: NormalizeOptions, settings: Settings) -> SourceReading:
@@ -126,5 +126,6 @@ def _validated(
             pending = submitted
         if pending is not None:
             yield pending.result()
+        opened.hashing.finish()
     finally:
         opened.close()

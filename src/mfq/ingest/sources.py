@@ -114,18 +114,28 @@ def detect_compression(head: bytes) -> str | None:
 
 
 class HashingReader:
-    """A binary reader that hashes what passes through it (stdin's content hash)."""
+    """A binary reader that hashes what passes through it: the content hash costs no
+    second read of the file."""
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self.digest = hashlib.sha256()
         self.bytes_read = 0
+        self.final: str | None = None
 
     def read(self, size: int = -1) -> bytes:
         data = self._raw.read(size)
         self.digest.update(data)
         self.bytes_read += len(data)
         return data
+
+    def finish(self) -> str:
+        """The hash of the whole input: bytes the reader never asked for are read now."""
+        if self.final is None:
+            while self.read(_HASH_BLOCK):
+                pass
+            self.final = self.digest.hexdigest()
+        return self.final
 
 
 @dataclass
@@ -134,7 +144,7 @@ class OpenedSource:
 
     stream: BinaryIO
     compression: str | None
-    hashing: HashingReader | None
+    hashing: HashingReader
     raw: BinaryIO | None  # the underlying file, for progress (None for stdin)
 
     def close(self) -> None:
@@ -151,9 +161,8 @@ def open_source(source: Source) -> OpenedSource:
         raw: BinaryIO = sys.stdin.buffer if source.path is None else source.path.open("rb")
     except OSError as err:
         raise InputUnreadable(f"{source.name}: {err.strerror or err}") from err
-    hashing = HashingReader(raw) if source.path is None else None
-    reader: BinaryIO = hashing if hashing is not None else raw  # type: ignore[assignment]
-    buffered = _PeekReader(reader)
+    hashing = HashingReader(raw)
+    buffered = _PeekReader(hashing)
     compression = detect_compression(buffered.peek(4))
     file = None if source.path is None else raw
     if compression is None:

@@ -118,6 +118,9 @@ def display_cell(value: object, field: str, tz: tzinfo) -> DisplayCell:
         return DisplayCell(format_local_time(cell, tz), compact=True)
     if isinstance(cell, date):
         return DisplayCell(cell.isoformat(), compact=True)
+    if isinstance(cell, list) and all(isinstance(item, str) for item in cell):
+        # A list of labels (schema's top values) reads best as plain text.
+        return DisplayCell(escape_control(", ".join(str(item) for item in cell)))
     return DisplayCell(escape_control(json_text(cell, compact=False)))
 
 

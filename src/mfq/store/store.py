@@ -8,7 +8,6 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from mfq.store.writer import BatchWriter
 
 DEFAULT_STORE = ".mfq"
-_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-hash")
 STORE_ENV = "MFQ_STORE"
 
 
@@ -245,8 +243,6 @@ class Store:
         from mfq.ingest.pipeline import read_source
 
         counters = IngestCounters()
-        # The full content hash is computed beside the ingest, off the critical path.
-        hashing = _HASHER.submit(source.content_hash) if source.path is not None else None
         reading = read_source(source, options, self.settings)
         for chunk in reading.chunks:
             ingested, duplicates = writer.add(chunk, source.name)
@@ -267,7 +263,7 @@ class Store:
                 )
         return SourceRecord(
             name=source.name,
-            content_hash=hashing.result() if hashing is not None else reading.content_hash(),
+            content_hash=reading.content_hash(),
             fingerprint=source.fingerprint(),
             size=reading.bytes_total,
             container=str(reading.container),

@@ -1,0 +1,75 @@
+"""The examples in examples/ do what examples/README.md says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import mfq
+from tests.conftest import REPO
+
+EXPORTS = REPO / "examples" / "exports"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("collector-messages.ndjson", (3, 3, 0, 0)),
+        ("rest-bodies.json", (2, 2, 0, 0)),
+        ("wide-events.ndjson", (3, 3, 0, 0)),
+        ("envelope.json", (3, 3, 0, 0)),
+        ("messy.ndjson", (10, 3, 1, 6)),
+    ],
+)
+def test_each_example_export_ingests_as_documented(
+    tmp_path: Path, name: str, expected: tuple[int, int, int, int]
+) -> None:
+    summary = mfq.open_store(tmp_path / "s").ingest([EXPORTS / name])
+    assert (summary.read, summary.ingested, summary.duplicates, summary.rejected) == expected
+
+
+def test_messy_example_has_every_reject_reason_and_keeps_secrets_out(tmp_path: Path) -> None:
+    store = mfq.open_store(tmp_path / "s")
+    summary = store.ingest([EXPORTS / "messy.ndjson"])
+    assert set(summary.rejects_by_reason) == {
+        "not_json",
+        "not_object",
+        "missing_type",
+        "missing_timestamp",
+        "bad_timestamp",
+        "bad_field",
+    }
+    assert (summary.redacted, summary.naive_timestamps) == (1, 2)
+    schema = store.schema().set_index("field")
+    assert schema.loc["api_key", "top_values"] == ["[redacted] (1)"]
+    assert bool(schema.loc["order_id", "mixed"])
+
+
+def test_wide_events_convert_units_and_times(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    store = mfq.open_store(tmp_path / "s")
+    store.ingest([EXPORTS / "wide-events.ndjson"])
+    rows = {}
+    for f in store.catalog.files("events"):
+        for row in pq.read_table(store.root / f.path).to_pylist():
+            rows[row["id"]] = row
+    assert [rows[i]["duration_ms"] for i in ("w-1", "w-2", "w-3")] == [812.5, 3200.0, 45.0]
+    assert rows["w-1"]["timestamp"].isoformat() == "2023-02-08T17:13:26.123000+00:00"
+    assert rows["w-2"]["severity"] == "error" and rows["w-2"]["error.code"] == "db_pool_exhausted"
+    assert rows["w-1"]["feature_flags"] == '["fast-pay","new-cart"]'
+
+
+def test_api_example_runs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "api.py"), str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "read 21: 14 ingested, 1 duplicates, 6 rejected"
+    assert "mixed-type fields: order_id" in result.stdout
