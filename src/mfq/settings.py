@@ -18,11 +18,9 @@ class Settings:
     row_group_rows: int = 128 * 1024
     #: zstd level for Parquet files (1 is fast and still small).
     zstd_level: int = 1
-    #: Longest raw text kept for one rejected record.
-    reject_raw_max_chars: int = 64 * 1024
     #: Seconds an ingest waits for another writer's lock before giving up.
     lock_timeout_seconds: float = 600.0
-    #: A field with more distinct values than this is reported as high-cardinality.
+    #: How many most frequent values ``mfq schema`` shows per field.
     top_values: int = 5
     #: Fast-path parse errors tolerated in one block before the rest goes record by record.
     fast_path_max_retries: int = 8

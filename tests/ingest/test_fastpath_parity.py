@@ -275,6 +275,9 @@ def _both(lines: list[str], options: NormalizeOptions, block_bytes: int = 1 << 2
 @given(lines=LINES, block_bytes=st.sampled_from([64, 300, 1 << 20]))
 @example(lines=['{"type":"a","ts":1,"n":1}', '{"type":"a","ts":2,"n":"x"}'], block_bytes=1 << 20)
 @example(lines=['{"type":"event","attributes":{"ts":1}}', '{"type":"a","ts":1.5}'], block_bytes=64)
+@example(lines=['{"type":"a","ts":1,"attributes":{"actor_profile":{"id":false}}}'], block_bytes=64)
+@example(lines=['{"id": null, "": {"id": 0}}'], block_bytes=64)
+@example(lines=['{"a":1}{"b":2}', '{"type":"x","ts":1,"a":1,"a":2}'], block_bytes=64)
 def test_fast_and_record_paths_agree(lines: list[str], block_bytes: int) -> None:
     _both(lines, NormalizeOptions(), block_bytes)
 

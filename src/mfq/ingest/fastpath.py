@@ -22,6 +22,8 @@ from mfq.ingest.containers import RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.record import (
+    ACTOR_PREFIX,
+    ACTOR_PROFILE,
     ATTRIBUTES_KEY,
     COLLECTOR_MESSAGE_TYPE,
     STANDARD_NAMES,
@@ -271,7 +273,8 @@ def _parse(
             if learned is None:
                 state.learned = _learnable(table.schema)
             return table, None
-        state.string_paths |= inferred
+        # Rebind, never mutate: the other worker may be reading the set right now.
+        state.string_paths = state.string_paths | inferred
         learned = state.learned = None
     return None, None
 
@@ -301,7 +304,7 @@ def _parse_options(state: FastPathState, learned: pa.Schema | None) -> pj.ParseO
     if not state.string_paths:
         return pj.ParseOptions(newlines_in_values=False)
     tree: dict[str, object] = {}
-    for path in sorted(state.string_paths):
+    for path in sorted(state.string_paths):  # a snapshot: the set is only ever replaced
         node = tree
         for part in path[:-1]:
             node = node.setdefault(part, {})  # type: ignore[assignment]
@@ -401,8 +404,8 @@ def _split(
         if f.name == ATTRIBUTES_KEY and pa.types.is_struct(f.type):
             attrs_valid = _valid(column)
             _flatten(None, column, attrs, slow)
-        elif f.name == "actor_profile" and pa.types.is_struct(f.type):
-            _flatten("actor", column, top, slow)
+        elif f.name == ACTOR_PROFILE and pa.types.is_struct(f.type):
+            _flatten(ACTOR_PREFIX, column, top, slow)
         else:
             _flatten(f.name, column, top, slow)
     if any(name.startswith(ATTRIBUTES_KEY + ".") for name in top):
@@ -418,7 +421,10 @@ def _flatten(
     if pa.types.is_struct(data_type):
         prefix = "" if name is None else f"{name}."
         for child_field, child in zip(data_type, column.flatten(), strict=True):
-            _flatten(prefix + child_field.name, child, out, slow)
+            child_name = prefix + child_field.name
+            if name is None and child_name == ACTOR_PROFILE and pa.types.is_struct(child.type):
+                child_name = ACTOR_PREFIX  # as at the top level: actor_profile.x -> actor.x
+            _flatten(child_name, child, out, slow)
         return
     if pa.types.is_null(data_type) or name is None:
         return

@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from mfq.ingest.options import REDACTED, NormalizeOptions
-from mfq.model import STANDARD_FIELDS, Event, FieldKind
+from mfq.model import STANDARD_FIELDS, Event
 from mfq.model.event import validation_context
 from mfq.model.values import (
     DURATION_UNITS,
@@ -29,6 +29,8 @@ from mfq.model.values import (
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 STANDARD_NAMES = frozenset(f.name for f in STANDARD_FIELDS)
 ATTRIBUTES_KEY = "attributes"
+#: A REST body's actor profile object; its keys become ``actor.<key>``.
+ACTOR_PROFILE, ACTOR_PREFIX = "actor_profile", "actor"
 COLLECTOR_MESSAGE_TYPE = "event"
 
 
@@ -109,8 +111,8 @@ def _scalar(value: object) -> object:
 
 def _flatten(obj: dict[str, object], prefix: str, out: dict[str, object]) -> None:
     for key, value in obj.items():
-        if prefix == "" and key == "actor_profile" and isinstance(value, dict):
-            name = "actor"
+        if prefix == "" and key == ACTOR_PROFILE and isinstance(value, dict):
+            name = ACTOR_PREFIX
         else:
             name = f"{prefix}{key}"
         if isinstance(value, dict):
@@ -239,10 +241,8 @@ def _rejection_from(err: ValidationError, chosen: dict[str, tuple[str, object]])
     message = str(cause) if cause is not None else first["msg"]
     alias = chosen.get(field_name, (field_name, None))[0]
     label = field_name if alias == field_name else f"{field_name} ({alias})"
-    spec_kind = {f.name: f.kind for f in STANDARD_FIELDS}.get(field_name)
-    if field_name == "timestamp" and spec_kind is FieldKind.TIME:
-        return Rejection(RejectCode.BAD_TIMESTAMP, f"invalid {label}: {_short(message)}")
-    return Rejection(RejectCode.BAD_FIELD, f"invalid {label}: {_short(message)}")
+    code = RejectCode.BAD_TIMESTAMP if field_name == "timestamp" else RejectCode.BAD_FIELD
+    return Rejection(code, f"invalid {label}: {_short(message)}")
 
 
 def _short(text: str, limit: int = 160) -> str:

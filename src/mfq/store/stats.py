@@ -19,16 +19,22 @@ if TYPE_CHECKING:
 
     from mfq.store.store import Store
 
-TOP_VALUES = 5
 _TOP_VALUE_CHARS = 40
 
 
-def _read_column(store: Store, files: list[FileRecord], name: str) -> pa.ChunkedArray:
-    """One column over all event files, as text when its type varies between files."""
+def _open_files(store: Store, files: list[FileRecord]) -> list[pq.ParquetFile]:
+    """Each event file opened once (its footer read once for every column)."""
+    return [pq.ParquetFile(store.root / record.path) for record in files]
+
+
+def _read_column(files: list[pq.ParquetFile], name: str) -> pa.ChunkedArray:
+    """One column over all event files, as text when its type varies between files.
+
+    One column at a time keeps memory bounded by the largest column, not the store.
+    """
     chunks: list[pa.Array] = []
     types: set[pa.DataType] = set()
-    for record in files:
-        parquet = pq.ParquetFile(store.root / record.path)
+    for parquet in files:
         if name not in parquet.schema_arrow.names:
             continue
         column = parquet.read(columns=[name]).column(name)
@@ -48,10 +54,10 @@ def _read_column(store: Store, files: list[FileRecord], name: str) -> pa.Chunked
     return pa.chunked_array(chunks)
 
 
-def _field_names(store: Store, files: list[FileRecord]) -> list[str]:
+def _field_names(files: list[pq.ParquetFile]) -> list[str]:
     names: dict[str, None] = dict.fromkeys(STANDARD_NAMES)
-    for record in files:
-        names.update(dict.fromkeys(pq.read_schema(store.root / record.path).names))
+    for parquet in files:
+        names.update(dict.fromkeys(parquet.schema_arrow.names))
     return list(names)
 
 
@@ -62,14 +68,15 @@ def store_info(store: Store) -> dict[str, Any]:
     first = min((f.min_ns for f in files if f.min_ns is not None), default=None)
     last = max((f.max_ns for f in files if f.max_ns is not None), default=None)
     on_disk = sum(p.stat().st_size for p in store.root.rglob("*") if p.is_file())
+    opened = _open_files(store, files)
     return {
         "events": events,
         "first": _time(first),
         "last": _time(last),
         "sources": len(store.catalog.sources()),
         "bytes": on_disk,
-        "projects": _distinct(store, files, "project_id"),
-        "types": _distinct(store, files, "type"),
+        "projects": _distinct(opened, "project_id"),
+        "types": _distinct(opened, "type"),
     }
 
 
@@ -81,8 +88,8 @@ def _time(ns: int | None) -> datetime | None:
     )
 
 
-def _distinct(store: Store, files: list[FileRecord], name: str) -> int:
-    column = _read_column(store, files, name)
+def _distinct(files: list[pq.ParquetFile], name: str) -> int:
+    column = _read_column(files, name)
     return 0 if not len(column) else int(pc.count_distinct(column).as_py())
 
 
@@ -90,12 +97,14 @@ def store_schema(store: Store) -> pd.DataFrame:
     """One row per field: field, type, present (%), distinct, top_values, mixed."""
     import pandas as pd
 
-    files = store.catalog.files("events")
-    total = sum(f.rows for f in files)
+    records = store.catalog.files("events")
+    total = sum(f.rows for f in records)
     classes = store.catalog.field_types()
+    files = _open_files(store, records)
+    top = store.settings.top_values
     rows = [
-        _field_row(store, files, name, total, classes.get(name, Counter()))
-        for name in _field_names(store, files)
+        _field_row(files, name, total, classes.get(name, Counter()), top)
+        for name in _field_names(files)
     ]
     rows = [r for r in rows if r is not None]
     columns = ["field", "type", "present", "distinct", "top_values", "mixed"]
@@ -103,9 +112,9 @@ def store_schema(store: Store) -> pd.DataFrame:
 
 
 def _field_row(
-    store: Store, files: list[FileRecord], name: str, total: int, classes: Counter[str]
+    files: list[pq.ParquetFile], name: str, total: int, classes: Counter[str], top_values: int
 ) -> dict[str, Any] | None:
-    column = _read_column(store, files, name)
+    column = _read_column(files, name)
     present = len(column) - column.null_count if len(column) else 0
     if present == 0 and name not in STANDARD_NAMES:
         return None
@@ -114,7 +123,7 @@ def _field_row(
     top: list[str] = []
     if counts is not None and distinct:
         ranked = pa.table({"value": counts.field("values"), "n": counts.field("counts")})
-        ranked = ranked.sort_by([("n", "descending"), ("value", "ascending")]).slice(0, TOP_VALUES)
+        ranked = ranked.sort_by([("n", "descending"), ("value", "ascending")]).slice(0, top_values)
         top = [
             f"{_short(v)} ({n})"
             for v, n in zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True)

@@ -193,9 +193,6 @@ class BatchWriter:
         for pending in self._pending:
             pending.final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(pending.tmp, pending.final)
-            size = pending.final.stat().st_size
-            if pending.record.bytes != size:
-                object.__setattr__(pending.record, "bytes", size)
 
     def discard(self) -> None:
         """Forget the batch: remove its tmp directory."""
