@@ -13,16 +13,11 @@ from mfq.errors import ExitCode, MfqError
 _COMMANDS = {
     "ingest": ("mfq.cli.ingest", "ingest", "Validate exports and add them to the store."),
     "info": ("mfq.cli.inspect", "info", "Events, time range, sources, size, projects, types."),
-    "schema": (
-        "mfq.cli.inspect",
-        "schema",
-        "Every field: type, presence, distinct and top values.",
-    ),
-    "rejects": (
-        "mfq.cli.inspect",
-        "rejects",
-        "Records ingest rejected, with source, line, reason.",
-    ),
+    "schema": ("mfq.cli.inspect", "schema", "Every field: type, presence, distinct, top values."),
+    "rejects": ("mfq.cli.inspect", "rejects", "Records ingest rejected, with source and reason."),
+    "events": ("mfq.cli.query", "events", "Raw matching events (a tail of the store)."),
+    "query": ("mfq.cli.query", "query", "Aggregate events by group: count, p95, ratio, ..."),
+    "timeseries": ("mfq.cli.query", "timeseries", "Aggregates per time bucket, gaps filled."),
     "demo": ("mfq.cli.demo", "demo", "Write a realistic sample export, ingest it, show it."),
 }
 

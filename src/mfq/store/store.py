@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.ingest.sources import Source
+    from mfq.query.expr import FieldType
+    from mfq.query.spec import QuerySpec
     from mfq.store.writer import BatchWriter
 
 DEFAULT_STORE = ".mfq"
@@ -287,6 +289,57 @@ class Store:
         from mfq.store.stats import store_info
 
         return store_info(self)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def field_types(self) -> dict[str, FieldType]:
+        """Every field's type (mixed fields are text), for checking expressions."""
+        from mfq.query.expr import STANDARD_FIELD_TYPES, FieldType
+
+        types: dict[str, FieldType] = dict(STANDARD_FIELD_TYPES)
+        for name, classes in self.catalog.field_types().items():
+            if name in types:
+                continue
+            kinds = {c for c, n in classes.items() if n}
+            if kinds == {"integer"}:
+                types[name] = FieldType.INTEGER
+            elif kinds and kinds <= {"integer", "float"}:
+                types[name] = FieldType.FLOAT
+            elif kinds == {"boolean"}:
+                types[name] = FieldType.BOOLEAN
+            elif kinds == {"timestamp"}:
+                types[name] = FieldType.TIMESTAMP
+            else:
+                types[name] = FieldType.STRING
+        return types
+
+    def run(self, spec: QuerySpec) -> pd.DataFrame:
+        """Execute a query description with the pandas engine."""
+        from mfq.query.engines.pandas import execute
+
+        return execute(self, spec)
+
+    def query(self, **options: Any) -> pd.DataFrame:
+        """Aggregate events: ``where``, ``group_by``, ``aggs``, ``having``, ``order_by``,
+        ``limit``, ``since``/``until``/``last`` (see ``mfq.query.build``)."""
+        from mfq.query.build import build_spec
+        from mfq.query.spec import QueryKind
+
+        return self.run(build_spec(self, QueryKind.AGGREGATE, **options))
+
+    def events(self, **options: Any) -> pd.DataFrame:
+        """Raw matching events: ``where``, ``fields``, ``sort``, ``limit``, time range."""
+        from mfq.query.build import build_spec
+        from mfq.query.spec import QueryKind
+
+        return self.run(build_spec(self, QueryKind.EVENTS, **options))
+
+    def timeseries(self, **options: Any) -> pd.DataFrame:
+        """Aggregates per time bucket: ``every``, ``by``, ``top``, ``aggs``, time range."""
+        from mfq.query.build import build_spec
+        from mfq.query.spec import QueryKind
+
+        return self.run(build_spec(self, QueryKind.TIMESERIES, **options))
 
     def rejects(self, *, code: str | None = None, limit: int | None = None) -> pd.DataFrame:
         """Rejected records, oldest first: source, number (line or record), code, reason, raw."""

@@ -1,0 +1,132 @@
+"""``mfq events``, ``mfq query`` and ``mfq timeseries``: questions about events."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import click
+
+from mfq.cli.options import format_option, make_env, store_option, tz_option
+from mfq.render import OutputFormat, render
+from mfq.store import Store, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def query_options(func: F) -> F:
+    """Inputs, time range and filters shared by every query command."""
+    options = [
+        click.argument("inputs", nargs=-1, type=click.Path()),
+        store_option,
+        click.option("--since", default=None, help="Start (inclusive): ISO time or age like 24h."),
+        click.option("--until", default=None, help="End (exclusive): ISO time or age."),
+        click.option("--last", default=None, help="The last DURATION (e.g. 7d) before --now."),
+        click.option("--now", default=None, help="Fixed 'now' for relative times (ISO)."),
+        click.option(
+            "--where", "where", multiple=True, help="Filter expression (repeatable, ANDed)."
+        ),
+        click.option("--unweighted", is_flag=True, help="Ignore sample_rate."),
+        format_option,
+        tz_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@contextlib.contextmanager
+def _store_for(inputs: tuple[str, ...], store_path: str | None) -> Iterator[Store]:
+    """The store to ask: ``--store``, or the files named, ingested to a temporary store."""
+    if not inputs:
+        with open_store(store_path) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory(prefix="mfq-") as scratch, open_store(scratch) as store:
+        store.ingest(list(inputs))
+        yield store
+
+
+def _common(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "since": kwargs["since"],
+        "until": kwargs["until"],
+        "last": kwargs["last"],
+        "now": kwargs["now"],
+        "where": list(kwargs["where"]),
+        "unweighted": kwargs["unweighted"],
+    }
+
+
+@click.command()
+@query_options
+@click.option("--fields", default=None, help="Comma-separated fields to show.")
+@click.option("--sort", "sort", multiple=True, help="Sort by FIELD (prefix - for descending).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most N events (default 50 in tables).",
+)
+def events(**kwargs: Any) -> None:
+    """Raw matching events (the newest --limit, oldest first, unless --sort says otherwise)."""
+    env = make_env(kwargs["tz_name"])
+    fmt = OutputFormat(kwargs["fmt"])
+    limit = kwargs["limit"] or (50 if fmt is OutputFormat.TABLE else None)
+    with _store_for(kwargs["inputs"], kwargs["store_path"]) as store:
+        result = store.events(
+            fields=kwargs["fields"], sort=list(kwargs["sort"]), limit=limit, **_common(kwargs)
+        )
+    render(result, fmt, env, title="events")
+
+
+@click.command()
+@query_options
+@click.option("--group-by", "group_by", multiple=True, help="Fields to group by (a,b or repeated).")
+@click.option("--agg", "aggs", multiple=True, help="Aggregate, e.g. 'p95(duration_ms) as p95'.")
+@click.option("--having", default=None, help="Condition on aggregates, e.g. 'count > 10'.")
+@click.option("--order-by", "order_by", multiple=True, help="Result column (prefix - to reverse).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N groups.")
+@click.option("--no-totals", is_flag=True, help="No OTHER/TOTAL rows when --limit cuts groups.")
+@click.option("--totals", "force_totals", is_flag=True, help="OTHER/TOTAL rows in machine formats.")
+def query(**kwargs: Any) -> None:
+    """Aggregate matching events by group (count by default)."""
+    env = make_env(kwargs["tz_name"])
+    fmt = OutputFormat(kwargs["fmt"])
+    machine = fmt in (OutputFormat.JSON, OutputFormat.NDJSON, OutputFormat.CSV)
+    totals = not kwargs["no_totals"] and (kwargs["force_totals"] or not machine)
+    with _store_for(kwargs["inputs"], kwargs["store_path"]) as store:
+        result = store.query(
+            group_by=list(kwargs["group_by"]),
+            aggs=list(kwargs["aggs"]),
+            having=kwargs["having"],
+            order_by=list(kwargs["order_by"]),
+            limit=kwargs["limit"],
+            totals=totals,
+            **_common(kwargs),
+        )
+    render(result, fmt, env, title="query")
+
+
+@click.command()
+@query_options
+@click.option("--every", default="auto", show_default=True, help="Bucket width: 5m, 1h, 1d, auto.")
+@click.option("--by", "by", multiple=True, help="One series per value of these fields.")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Keep the N largest series.")
+@click.option("--agg", "aggs", multiple=True, help="Aggregate per bucket (count by default).")
+def timeseries(**kwargs: Any) -> None:
+    """Aggregates per time bucket, empty buckets included (count by default)."""
+    env = make_env(kwargs["tz_name"])
+    fmt = OutputFormat(kwargs["fmt"])
+    with _store_for(kwargs["inputs"], kwargs["store_path"]) as store:
+        result = store.timeseries(
+            every=kwargs["every"],
+            by=list(kwargs["by"]),
+            top=kwargs["top"],
+            aggs=list(kwargs["aggs"]),
+            tz=kwargs["tz_name"],
+            **_common(kwargs),
+        )
+    render(result, fmt, env, title="timeseries")

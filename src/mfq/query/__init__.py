@@ -1,0 +1,1 @@
+"""Queries over the store: the expression language (``mfq.query.expr``), planner and engines."""

@@ -1,0 +1,1 @@
+"""Engines execute a ``QuerySpec``; each raises ``UnsupportedOperation`` for what it cannot do."""

@@ -1,0 +1,420 @@
+"""The pandas engine: pyarrow scans with pushed-down filters, then grouping and exact
+aggregates in pandas (percentiles interpolate linearly, as numpy and DuckDB's
+``quantile_cont``; ``count_distinct`` is exact; ``sum``/``avg`` ignore nulls)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from mfq.errors import UsageError
+from mfq.query.compile import compile_filter
+from mfq.query.expr import (
+    Aggregate,
+    And,
+    Compare,
+    CompareOp,
+    Expr,
+    Field,
+    Literal,
+    Not,
+    Or,
+    aggregate_spec,
+    to_text,
+)
+from mfq.query.expr.ast import walk
+from mfq.query.scan import scan
+from mfq.query.spec import QueryKind, QuerySpec
+from mfq.query.timerange import auto_width
+
+if TYPE_CHECKING:
+    from mfq.store.store import Store
+
+Series = pd.Series  # the engine's columns hold any dtype
+WEIGHT = "__weight"
+BUCKET = "time"
+OTHER, TOTAL = "OTHER", "TOTAL"
+DEFAULT_EVENT_FIELDS = ("timestamp", "type", "service", "status")
+_COUNTING = {"count"}
+
+
+def execute(store: Store, spec: QuerySpec) -> pd.DataFrame:
+    """Run ``spec`` against ``store``."""
+    if spec.kind is QueryKind.EVENTS:
+        return _events(store, spec)
+    if spec.kind is QueryKind.TIMESERIES:
+        return _timeseries(store, spec)
+    return _aggregate(store, spec)
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def _events(store: Store, spec: QuerySpec) -> pd.DataFrame:
+    fields = list(spec.fields) or _default_fields(store)
+    order = spec.order_by or ()
+    columns = list(dict.fromkeys([*fields, *(o.column for o in order), "timestamp"]))
+    table = scan(store, columns, spec.where, spec.time).table
+    keys = [(o.column, "descending" if o.descending else "ascending") for o in order]
+    if not keys:
+        keys = [("timestamp", "ascending")]
+        if spec.limit is not None and table.num_rows > spec.limit:
+            table = table.slice(table.num_rows - spec.limit)  # the tail, as `tail` shows it
+    table = table.sort_by(keys)
+    if spec.limit is not None:
+        table = table.slice(0, spec.limit)
+    return cast(pd.DataFrame, table.select(fields).to_pandas())
+
+
+def _default_fields(store: Store) -> list[str]:
+    import pyarrow.parquet as pq
+
+    names: dict[str, None] = dict.fromkeys(DEFAULT_EVENT_FIELDS)
+    for record in store.catalog.files("events"):
+        names.update(dict.fromkeys(pq.read_schema(store.root / record.path).names))
+    return list(names)
+
+
+# -- aggregates -----------------------------------------------------------------------------
+
+
+class _Plan:
+    """Columns to read and per-row helper columns for a set of aggregates."""
+
+    def __init__(self, spec: QuerySpec, extra: list[Aggregate]) -> None:
+        self.spec = spec
+        self.aggregates: list[tuple[str, Aggregate]] = [
+            (named.name, named.aggregate) for named in spec.aggregates
+        ]
+        self.aggregates += [(_hidden(a), a) for a in extra]
+        self.weighted = not spec.unweighted
+
+    def columns(self) -> list[str]:
+        names: dict[str, None] = dict.fromkeys(self.spec.group_by)
+        names["timestamp"] = None
+        if self.weighted:
+            names["sample_rate"] = None
+        for _name, aggregate in self.aggregates:
+            if aggregate.field is not None:
+                names[aggregate.field] = None
+            if aggregate.arg is not None:
+                names.update(dict.fromkeys(_fields_of(aggregate.arg)))
+        return list(names)
+
+
+def _hidden(aggregate: Aggregate) -> str:
+    return f"__having {to_text(aggregate)}"
+
+
+def _fields_of(expr: Expr) -> list[str]:
+    names = []
+    for node in walk(expr):
+        if isinstance(node, Field):
+            names.append(node.name)
+        elif hasattr(node, "field") and isinstance(node.field, str):
+            names.append(node.field)
+    return names
+
+
+def _frame(table: pa.Table, plan: _Plan) -> pd.DataFrame:
+    """The scanned rows as pandas, with weights and one mask column per filtered aggregate."""
+    frame = cast(pd.DataFrame, table.to_pandas())
+    if plan.weighted and "sample_rate" in frame:
+        frame[WEIGHT] = frame["sample_rate"].fillna(1).astype("int64")
+    else:
+        frame[WEIGHT] = np.ones(len(frame), dtype="int64")
+    for name, aggregate in plan.aggregates:
+        if aggregate.arg is not None:
+            mask = ds.dataset(table).to_table(
+                columns={"m": compile_filter(aggregate.arg, table.schema)}
+            )["m"]
+            frame[f"__mask {name}"] = mask.to_numpy(zero_copy_only=False) == True  # noqa: E712
+    return frame
+
+
+def _aggregate_groups(
+    frame: pd.DataFrame, keys: list[str], plan: _Plan, seconds: float | None
+) -> pd.DataFrame:
+    """One row per distinct key tuple (nulls are a group), one column per aggregate."""
+    grouped_keys = keys or ["__all"]
+    if not keys:
+        frame = frame.assign(__all=0)
+    groups = frame.groupby(grouped_keys, dropna=False, sort=False)
+    result = pd.DataFrame(index=groups.size().index)
+    for name, aggregate in plan.aggregates:
+        result[name] = _one_aggregate(frame, groups, name, aggregate, seconds)
+    result = result.reset_index()
+    if not keys:
+        result = result.drop(columns=["__all"])
+        if result.empty:  # no events: still one row, counts are 0 (as SQL's count(*))
+            result = pd.DataFrame(
+                {name: [0 if a.func in _COUNTING else np.nan] for name, a in plan.aggregates}
+            )
+    return result
+
+
+def _one_aggregate(
+    frame: pd.DataFrame, groups: Any, name: str, aggregate: Aggregate, seconds: float | None
+) -> Series:
+    return cast(Series, _aggregate_values(frame, groups, name, aggregate, seconds))
+
+
+def _aggregate_values(
+    frame: pd.DataFrame, groups: Any, name: str, aggregate: Aggregate, seconds: float | None
+) -> Any:
+    spec = aggregate_spec(aggregate.func)
+    if spec is None:
+        raise UsageError(f"unknown aggregate {aggregate.func!r}")
+    func = spec.name
+    weight = groups[WEIGHT]
+    if func == "count" and aggregate.arg is None:
+        return weight.sum()
+    if func in ("count", "ratio"):
+        matched = (
+            (frame[f"__mask {name}"] * frame[WEIGHT])
+            .groupby(
+                [frame[k] for k in groups.keys],
+                dropna=False,
+                sort=False,
+            )
+            .sum()
+        )
+        return matched if func == "count" else matched / weight.sum()
+    if func == "rate":
+        if not seconds:
+            raise UsageError("rate needs a time range (--since/--until or --last)")
+        return weight.sum() / seconds
+    field = aggregate.field or ""
+    if field not in frame:
+        return pd.Series(np.nan, index=groups.size().index)
+    values = frame[field]
+    if func == "count_distinct":
+        return groups[field].nunique(dropna=True)
+    if func in ("sum", "avg"):
+        weighted = values * frame[WEIGHT]
+        by = [frame[k] for k in groups.keys]
+        total = weighted.groupby(by, dropna=False, sort=False).sum(min_count=1)
+        if func == "sum":
+            return total
+        denominator = frame[WEIGHT].where(values.notna(), 0)
+        return total / denominator.groupby(by, dropna=False, sort=False).sum()
+    if func == "min":
+        return groups[field].min()
+    if func == "max":
+        return groups[field].max()
+    if func == "stddev":
+        return groups[field].std(ddof=1)
+    if spec.quantile is not None:
+        return groups[field].quantile(spec.quantile, interpolation="linear")
+    raise UsageError(f"aggregate {func!r} is not supported by the pandas engine")
+
+
+def _seconds(spec: QuerySpec, table: pa.Table) -> float | None:
+    start, end = spec.time.since, spec.time.until
+    if start is not None and end is not None:
+        return (end - start).total_seconds()
+    return None
+
+
+def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
+    extra = _having_aggregates(spec)
+    plan = _Plan(spec, extra)
+    table = scan(store, plan.columns(), spec.where, spec.time).table
+    frame = _frame(table, plan)
+    keys = list(spec.group_by)
+    seconds = _seconds(spec, table)
+    result = _aggregate_groups(frame, keys, plan, seconds)
+    if spec.having is not None:
+        result = result[_evaluate_condition(spec.having, result)].reset_index(drop=True)
+    result = _order(result, spec, keys)
+    if spec.limit is not None and keys and len(result) > spec.limit:
+        kept, rest = result.iloc[: spec.limit], result.iloc[spec.limit :]
+        result = kept
+        if spec.totals:
+            cut = frame.merge(rest[keys], on=keys, how="inner")
+            result = pd.concat(
+                [
+                    result,
+                    _summary_row(cut, keys, plan, seconds, OTHER),
+                    _summary_row(frame, keys, plan, seconds, TOTAL),
+                ],
+                ignore_index=True,
+            )
+    elif spec.limit is not None:
+        result = result.iloc[: spec.limit]
+    hidden = [c for c in result.columns if str(c).startswith("__having ")]
+    return result.drop(columns=hidden).reset_index(drop=True)
+
+
+def _summary_row(
+    frame: pd.DataFrame, keys: list[str], plan: _Plan, seconds: float | None, label: str
+) -> pd.DataFrame:
+    row = _aggregate_groups(frame, [], plan, seconds)
+    for position, key in enumerate(keys):
+        row.insert(position, key, label if position == 0 else None)
+    return row
+
+
+def _order(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.DataFrame:
+    if spec.order_by:
+        by = [o.column for o in spec.order_by]
+        missing = [c for c in by if c not in result.columns]
+        if missing:
+            raise UsageError(f"--order-by: no result column {missing[0]!r}")
+        ascending = [not o.descending for o in spec.order_by]
+    elif keys and spec.aggregates:
+        by = [spec.aggregates[0].name, *keys]
+        ascending = [False] + [True] * len(keys)
+    else:
+        return result
+    return result.sort_values(
+        by, ascending=ascending, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+
+
+def _having_aggregates(spec: QuerySpec) -> list[Aggregate]:
+    if spec.having is None:
+        return []
+    named = {to_text(n.aggregate) for n in spec.aggregates}
+    found: dict[str, Aggregate] = {}
+    for node in walk(spec.having):
+        if isinstance(node, Aggregate) and to_text(node) not in named:
+            found[to_text(node)] = node
+    return list(found.values())
+
+
+def _evaluate_condition(expr: Expr, result: pd.DataFrame) -> Series:
+    """A ``--having`` condition over aggregated rows (null is not true)."""
+    if isinstance(expr, And):
+        mask = _evaluate_condition(expr.items[0], result)
+        for item in expr.items[1:]:
+            mask &= _evaluate_condition(item, result)
+        return mask
+    if isinstance(expr, Or):
+        mask = _evaluate_condition(expr.items[0], result)
+        for item in expr.items[1:]:
+            mask |= _evaluate_condition(item, result)
+        return mask
+    if isinstance(expr, Not):
+        return ~_evaluate_condition(expr.item, result)
+    if isinstance(expr, Compare):
+        left, right = _value(expr.left, result), _value(expr.right, result)
+        op = {
+            CompareOp.EQ: "eq", CompareOp.NE: "ne", CompareOp.LT: "lt",
+            CompareOp.LE: "le", CompareOp.GT: "gt", CompareOp.GE: "ge",
+        }[expr.op]  # fmt: skip
+        compared = getattr(pd.Series(left, index=result.index), op)(right)
+        valid = pd.Series(left, index=result.index).notna()
+        return cast(Series, compared.fillna(False).astype(bool) & valid)
+    raise UsageError("--having takes comparisons of aggregates and group-by fields")
+
+
+def _value(operand: object, result: pd.DataFrame) -> object:
+    if isinstance(operand, Literal):
+        return operand.value
+    if isinstance(operand, Field):
+        if operand.name not in result.columns:
+            raise UsageError(f"--having: {operand.name!r} is not a group-by field")
+        return result[operand.name]
+    if isinstance(operand, Aggregate):
+        text = to_text(operand)
+        for column in result.columns:
+            if column == _hidden(operand):
+                return result[column]
+        for column in result.columns:
+            if str(column) == text:
+                return result[column]
+        return result[_hidden(operand)]
+    raise UsageError("--having: unsupported operand")
+
+
+# -- time series ----------------------------------------------------------------------------
+
+
+def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
+    plan = _Plan(spec, [])
+    table = scan(store, plan.columns(), spec.where, spec.time).table
+    frame = _frame(table, plan)
+    keys = list(spec.group_by)
+    start, end = _series_span(spec, frame)
+    if start is None or end is None:
+        columns = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]
+        return pd.DataFrame(columns=columns)
+    width = spec.every or auto_width(end - start)
+    frame[BUCKET] = _floor(frame["timestamp"], width, spec.bucket_tz)
+    if keys and spec.top is not None:
+        frame = _fold_small_series(frame, keys, spec.top)
+    result = _aggregate_groups(frame, [BUCKET, *keys], plan, width.total_seconds())
+    result = _fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
+    return result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _series_span(
+    spec: QuerySpec, frame: pd.DataFrame
+) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    start = pd.Timestamp(spec.time.since) if spec.time.since is not None else None
+    end = pd.Timestamp(spec.time.until) if spec.time.until is not None else None
+    if frame.empty:
+        return start, end
+    if start is None:
+        start = frame["timestamp"].min()
+    if end is None:
+        end = frame["timestamp"].max() + pd.Timedelta(1, "ns")
+    return start, end
+
+
+def _floor(times: Series, width: timedelta, tz: str | None) -> Series:
+    step = pd.Timedelta(width)
+    accessor: Any = times.dt
+    if tz is None:
+        return cast(Series, accessor.floor(step))
+    local: Any = accessor.tz_convert(tz).dt
+    floored: Any = local.floor(step, ambiguous=False, nonexistent="shift_backward")
+    return cast(Series, floored.dt.tz_convert("UTC"))
+
+
+def _fold_small_series(frame: pd.DataFrame, keys: list[str], top: int) -> pd.DataFrame:
+    sizes = frame.groupby(keys, dropna=False, sort=False)[WEIGHT].sum().sort_values(ascending=False)
+    if len(sizes) <= top:
+        return frame
+    kept = sizes.index[:top]
+    key_frame = frame[keys]
+    member = pd.MultiIndex.from_frame(key_frame).isin(
+        kept if isinstance(kept, pd.MultiIndex) else pd.MultiIndex.from_arrays([kept])
+    )
+    folded = frame.copy()
+    folded[keys[0]] = folded[keys[0]].astype(object).where(member, OTHER)
+    for key in keys[1:]:
+        folded[key] = folded[key].astype(object).where(member, None)
+    return folded
+
+
+def _fill_gaps(
+    result: pd.DataFrame,
+    keys: list[str],
+    plan: _Plan,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    width: timedelta,
+    tz: str | None,
+) -> pd.DataFrame:
+    first = _floor(pd.Series([start]), width, tz).iloc[0]
+    buckets = pd.date_range(first, end - pd.Timedelta(1, "ns"), freq=pd.Timedelta(width), tz="UTC")
+    buckets = buckets[buckets >= first]
+    if keys:
+        series = result[keys].drop_duplicates()
+        grid = series.merge(pd.DataFrame({BUCKET: buckets}), how="cross")
+    else:
+        grid = pd.DataFrame({BUCKET: buckets})
+    filled = grid.merge(result, on=[BUCKET, *keys], how="left")
+    for name, aggregate in plan.aggregates:
+        if aggregate.func in _COUNTING:
+            filled[name] = filled[name].fillna(0).astype("int64")
+    return filled[[BUCKET, *keys, *(n for n, _ in plan.aggregates)]]

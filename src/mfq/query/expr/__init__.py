@@ -1,0 +1,124 @@
+"""The expression language of ``--where``, ``--having``, ``--agg`` and ``check``.
+
+Parse text into a checked, frozen tree (:mod:`mfq.query.expr.ast`)::
+
+    parse_filter("status = 'error' and duration_ms > 800", fields)
+    parse_aggregate("p95(duration_ms) as p95", fields)
+    parse_condition("ratio(status = 'error') < 0.02", fields)
+
+Every mistake raises :class:`ExpressionError` (exit code 2) with a one-line message that
+names the column, and nothing else escapes the parser, whatever the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mfq.query.expr.ast import (
+    EXPR_ADAPTER,
+    Aggregate,
+    And,
+    Compare,
+    CompareOp,
+    Exists,
+    Expr,
+    Field,
+    InList,
+    IsNull,
+    Literal,
+    Match,
+    MatchOp,
+    NamedAggregate,
+    Node,
+    Not,
+    Operand,
+    Or,
+    walk,
+    without_spans,
+)
+from mfq.query.expr.errors import ExpressionError, UnknownField
+from mfq.query.expr.parser import Parser
+from mfq.query.expr.registry import AGGREGATES, AggregateSpec, ArgKind, aggregate_spec
+from mfq.query.expr.text import to_text
+from mfq.query.expr.types import STANDARD_FIELD_TYPES, FieldType, ValueType
+
+__all__ = [
+    "AGGREGATES",
+    "EXPR_ADAPTER",
+    "STANDARD_FIELD_TYPES",
+    "Aggregate",
+    "AggregateSpec",
+    "And",
+    "ArgKind",
+    "Compare",
+    "CompareOp",
+    "Exists",
+    "Expr",
+    "ExpressionError",
+    "Field",
+    "FieldType",
+    "InList",
+    "IsNull",
+    "Literal",
+    "Match",
+    "MatchOp",
+    "NamedAggregate",
+    "Node",
+    "Not",
+    "Operand",
+    "Or",
+    "UnknownField",
+    "ValueType",
+    "aggregate_spec",
+    "aggregates_in",
+    "parse_aggregate",
+    "parse_condition",
+    "parse_filter",
+    "referenced_fields",
+    "to_text",
+    "without_spans",
+]
+
+
+def parse_filter(text: str, fields: Mapping[str, FieldType] | None = None) -> Expr:
+    """Parse a filter (``--where``): tests on event fields, no aggregates.
+
+    ``fields`` is the schema to check names and types against; without it any name is
+    accepted and only the standard fields' types are checked. Raises ExpressionError.
+    """
+    return Parser(text, fields).filter()
+
+
+def parse_aggregate(text: str, fields: Mapping[str, FieldType] | None = None) -> NamedAggregate:
+    """Parse one ``--agg``: an aggregate, optionally ``as NAME``.
+
+    Without an alias the name is the aggregate's text as written (outer spaces stripped).
+    Raises ExpressionError.
+    """
+    return Parser(text, fields).aggregate()
+
+
+def parse_condition(text: str, fields: Mapping[str, FieldType] | None = None) -> Expr:
+    """Parse a condition (``--having``, ``check``): tests whose sides may be aggregates.
+
+    Bare ``count`` and ``rate`` are aggregates here; a field with such a name needs
+    backquotes. Raises ExpressionError.
+    """
+    return Parser(text, fields).condition()
+
+
+def referenced_fields(expr: Node | NamedAggregate) -> set[str]:
+    """The names of every field an expression reads, inside aggregates too."""
+    root = expr.aggregate if isinstance(expr, NamedAggregate) else expr
+    names: set[str] = set()
+    for node in walk(root):
+        if isinstance(node, Field):
+            names.add(node.name)
+        elif isinstance(node, Exists | Aggregate) and node.field is not None:
+            names.add(node.field)
+    return names
+
+
+def aggregates_in(expr: Node) -> list[Aggregate]:
+    """The aggregates a condition computes, outermost first, in source order."""
+    return [node for node in walk(expr) if isinstance(node, Aggregate)]

@@ -1,0 +1,137 @@
+"""Reading the events a query needs: only the files its time range touches, only the
+columns it uses, with its filter pushed into the Parquet scan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from mfq.errors import UsageError
+from mfq.ingest.columns import STANDARD_SCHEMA, to_text
+from mfq.query.compile import compile_filter
+from mfq.query.expr import Expr, referenced_fields
+from mfq.query.timerange import TimeRange
+
+if TYPE_CHECKING:
+    from mfq.store.catalog import FileRecord
+    from mfq.store.store import Store
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The rows of a scan and what the planner decided (for ``--explain`` and tests)."""
+
+    table: pa.Table
+    files_read: int
+    files_total: int
+
+
+def prune(files: Iterable[FileRecord], time: TimeRange) -> list[FileRecord]:
+    """The event files whose time span meets the range (by the catalog's min/max)."""
+    since, until = time.since_ns(), time.until_ns()
+    kept = []
+    for record in files:
+        if since is not None and record.max_ns is not None and record.max_ns < since:
+            continue
+        if until is not None and record.min_ns is not None and record.min_ns >= until:
+            continue
+        kept.append(record)
+    return kept
+
+
+def unified_schema(paths: list[str], columns: Iterable[str]) -> tuple[pa.Schema, set[str]]:
+    """The type of each wanted column over these files, and the columns stored as text
+    in some files but not others (those cannot be read by one dataset scan)."""
+    found: dict[str, set[pa.DataType]] = {}
+    wanted = set(columns)
+    for path in paths:
+        for f in pq.read_schema(path):
+            if f.name in wanted:
+                found.setdefault(f.name, set()).add(f.type)
+    fields = []
+    mixed: set[str] = set()
+    for name in columns:
+        if name in STANDARD_SCHEMA.names:
+            fields.append(STANDARD_SCHEMA.field(name))
+            continue
+        types = found.get(name, {pa.null()})
+        if len(types) == 1:
+            fields.append(pa.field(name, next(iter(types))))
+        elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
+            fields.append(pa.field(name, pa.float64()))
+        else:
+            fields.append(pa.field(name, pa.string()))
+            mixed.add(name)
+    return pa.schema(fields), mixed
+
+
+def time_filter(time: TimeRange) -> pc.Expression | None:
+    """``since <= timestamp < until`` as a pushed-down expression."""
+    parts = []
+    ts_type = STANDARD_SCHEMA.field("timestamp").type
+    if time.since is not None:
+        parts.append(pc.field("timestamp") >= pa.scalar(time.since, type=ts_type))
+    if time.until is not None:
+        parts.append(pc.field("timestamp") < pa.scalar(time.until, type=ts_type))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else parts[0] & parts[1]
+
+
+def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRange) -> ScanResult:
+    """Rows of the store within ``time`` matching every ``where``, with ``columns``."""
+    all_files = store.catalog.files("events")
+    files = prune(all_files, time)
+    paths = [str(store.root / f.path) for f in files]
+    filtered: dict[str, None] = dict.fromkeys(columns)
+    filtered["timestamp"] = None
+    for expr in where:
+        filtered.update(dict.fromkeys(sorted(referenced_fields(expr))))
+    schema, mixed = unified_schema(paths, list(filtered))
+    output = pa.schema([schema.field(name) for name in columns])
+    if not paths:
+        return ScanResult(output.empty_table(), 0, len(all_files))
+    predicate = time_filter(time)
+    for expr in where:
+        compiled = compile_filter(expr, schema)
+        predicate = compiled if predicate is None else predicate & compiled
+    try:
+        if mixed:
+            table = _scan_file_by_file(paths, schema, predicate).select(columns)
+        else:
+            dataset = ds.dataset(paths, schema=schema, format="parquet")
+            table = dataset.to_table(columns=list(columns), filter=predicate)
+    except pa.ArrowInvalid as err:
+        raise UsageError(f"cannot evaluate the filter: {err}") from err
+    return ScanResult(table, len(paths), len(all_files))
+
+
+def _scan_file_by_file(
+    paths: list[str], schema: pa.Schema, predicate: pc.Expression | None
+) -> pa.Table:
+    """For columns whose type differs between files: conform each file, then filter."""
+    tables = []
+    for path in paths:
+        present = set(pq.read_schema(path).names)
+        raw = pq.read_table(path, columns=[n for n in schema.names if n in present])
+        arrays = []
+        for field in schema:
+            if field.name not in present:
+                arrays.append(pa.nulls(raw.num_rows, field.type))
+                continue
+            column = raw.column(field.name)
+            if column.type == field.type:
+                arrays.append(column)
+            elif pa.types.is_string(field.type):
+                arrays.append(to_text(column))
+            else:
+                arrays.append(pc.cast(column, field.type, safe=False))
+        table = pa.table(arrays, schema=schema)
+        tables.append(table if predicate is None else table.filter(predicate))
+    return pa.concat_tables(tables)

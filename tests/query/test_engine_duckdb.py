@@ -1,0 +1,223 @@
+"""The pandas engine against DuckDB SQL over the same Parquet files: a seeded generator of
+queries (filters, groups, aggregates, time ranges), compared row by row."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import duckdb
+import pytest
+
+import mfq
+from mfq.demo import DemoConfig, write_export
+from mfq.store import Store
+
+FILTERS = [
+    ("service = 'checkout'", "service = 'checkout'"),
+    ("status != 'ok'", "status <> 'ok'"),
+    ("duration_ms > 100", "duration_ms > 100"),
+    ("duration_ms <= 20.5", "duration_ms <= 20.5"),
+    ("http_status >= 500", "http_status >= 500"),
+    ("region in ('eu-west-1', 'us-east-1')", "region IN ('eu-west-1', 'us-east-1')"),
+    (
+        "type not in ('product.viewed', 'search.performed')",
+        "type NOT IN ('product.viewed', 'search.performed')",
+    ),
+    ("message contains 'served'", "contains(message, 'served')"),
+    ("type startswith 'order'", "starts_with(type, 'order')"),
+    ("version ~ '^2\\.4'", "regexp_matches(version, '^2\\.4')"),
+    ("exists(error_code)", "error_code IS NOT NULL"),
+    ("parent_span_id is null", "parent_span_id IS NULL"),
+    ("trace_id is not null", "trace_id IS NOT NULL"),
+    ("not (status = 'ok')", "NOT (status = 'ok')"),
+    ("severity = 'warn' or http_status = 404", "(severity = 'warn' OR http_status = 404)"),
+    ("service = 'search' and duration_ms > 50", "(service = 'search' AND duration_ms > 50)"),
+    ("sample_rate > 1", "sample_rate > 1"),
+]
+GROUPS = [
+    "service",
+    "region",
+    "status",
+    "version",
+    "type",
+    "http_status",
+    "environment",
+    "error_code",
+]
+AGGREGATES = [
+    ("count", "coalesce(sum(w), 0)"),
+    ("count(status = 'error')", "coalesce(sum(CASE WHEN status = 'error' THEN w ELSE 0 END), 0)"),
+    (
+        "ratio(http_status >= 400)",
+        "sum(CASE WHEN http_status >= 400 THEN w ELSE 0 END)::DOUBLE / sum(w)",
+    ),
+    ("count_distinct(actor_profile_id)", "count(DISTINCT actor_profile_id)"),
+    ("sum(duration_ms)", "sum(duration_ms * w)"),
+    (
+        "avg(duration_ms)",
+        "sum(duration_ms * w) / sum(CASE WHEN duration_ms IS NOT NULL THEN w END)",
+    ),
+    ("min(duration_ms)", "min(duration_ms)"),
+    ("max(http_status)", "max(http_status)"),
+    ("median(duration_ms)", "quantile_cont(duration_ms, 0.5)"),
+    ("p95(duration_ms)", "quantile_cont(duration_ms, 0.95)"),
+    ("p99(duration_ms)", "quantile_cont(duration_ms, 0.99)"),
+    ("p999(duration_ms)", "quantile_cont(duration_ms, 0.999)"),
+    ("stddev(duration_ms)", "stddev_samp(duration_ms)"),
+]
+TIMES = [
+    (None, None),
+    ("2026-11-17T00:00:00Z", None),
+    (None, "2026-11-18T12:00:00Z"),
+    ("2026-11-19T13:30:00Z", "2026-11-19T16:00:00+01:00"),
+    ("2026-11-16T06:00:00Z", "2026-11-16T06:00:01Z"),  # almost nothing
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    root = tmp_path_factory.mktemp("engine")
+    export = root / "demo.ndjson"
+    write_export(export, DemoConfig(events=4000, seed=11))
+    sampled = root / "sampled.ndjson"
+    with sampled.open("w") as out:
+        for i in range(40):
+            out.write(
+                json.dumps(
+                    {
+                        "id": f"s-{i}",
+                        "type": "order.created",
+                        "timestamp": f"2026-11-18T10:{i:02d}:00Z",
+                        "service": "checkout",
+                        "sample_rate": 1 + i % 4,
+                        "duration_ms": 10.0 * i,
+                        "status": "error" if i % 5 == 0 else "ok",
+                        "http_status": 500 if i % 5 == 0 else 200,
+                    }
+                )
+                + "\n"
+            )
+    opened = mfq.open_store(root / "store")
+    opened.ingest([export, sampled])
+    return opened
+
+
+def _duckdb(
+    store: Store, sql_where: list[str], keys: list[str], aggs: list[str]
+) -> list[tuple[object, ...]]:
+    files = [str(store.root / f.path) for f in store.catalog.files("events")]
+    source = (
+        "(SELECT *, coalesce(sample_rate, 1) AS w "
+        f"FROM read_parquet({files!r}, union_by_name=true))"
+    )
+    select = ", ".join([*(f'"{k}"' for k in keys), *aggs])
+    where = f" WHERE {' AND '.join(sql_where)}" if sql_where else ""
+    group = (
+        f" GROUP BY {', '.join(f'{k!r}'.replace(chr(39), chr(34)) for k in keys)}" if keys else ""
+    )
+    return duckdb.sql(f"SELECT {select} FROM {source}{where}{group}").fetchall()
+
+
+def _key(row: tuple[object, ...], width: int) -> tuple[object, ...]:
+    return tuple((value is None, str(value)) for value in row[:width])
+
+
+def _absent(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _same(left: object, right: object) -> bool:
+    if _absent(left) or _absent(right):
+        return _absent(left) and _absent(right)
+    if isinstance(left, int | float) and isinstance(right, int | float):
+        return math.isclose(float(left), float(right), rel_tol=1e-9, abs_tol=1e-9)
+    return str(left) == str(right)
+
+
+def _queries(count: int) -> list[tuple[list[int], list[int], list[int], int]]:
+    generator = random.Random(20261126)
+    queries = []
+    for _ in range(count):
+        filters = generator.sample(range(len(FILTERS)), generator.choice([0, 1, 1, 2]))
+        keys = generator.sample(range(len(GROUPS)), generator.choice([0, 1, 1, 2]))
+        aggs = generator.sample(range(len(AGGREGATES)), generator.choice([1, 2, 3]))
+        queries.append((filters, keys, aggs, generator.randrange(len(TIMES))))
+    return queries
+
+
+@pytest.mark.parametrize(("filters", "keys", "aggs", "time"), _queries(48))
+def test_engine_matches_duckdb(
+    store: Store, filters: list[int], keys: list[int], aggs: list[int], time: int
+) -> None:
+    since, until = TIMES[time]
+    where = [FILTERS[i][0] for i in filters]
+    sql_where = [FILTERS[i][1] for i in filters]
+    if since:
+        sql_where.append(f"timestamp >= TIMESTAMPTZ '{since}'")
+    if until:
+        sql_where.append(f"timestamp < TIMESTAMPTZ '{until}'")
+    group_by = [GROUPS[i] for i in keys]
+    ours = store.query(
+        where=where,
+        group_by=group_by,
+        aggs=[AGGREGATES[i][0] for i in aggs],
+        since=since,
+        until=until,
+    )
+    theirs = _duckdb(store, sql_where, group_by, [AGGREGATES[i][1] for i in aggs])
+    our_rows = [
+        tuple(None if _missing(v) else v for v in row) for row in ours.itertuples(index=False)
+    ]
+    width = len(group_by)
+    our_rows.sort(key=lambda r: _key(r, width))
+    their_rows = sorted(theirs, key=lambda r: _key(r, width))
+    assert len(our_rows) == len(their_rows), (our_rows[:5], their_rows[:5])
+    for mine, other in zip(our_rows, their_rows, strict=True):
+        assert all(_same(a, b) for a, b in zip(mine, other, strict=True)), (mine, other)
+
+
+def _missing(value: object) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or str(value) in {"NaT", "<NA>", "nan"}
+    )
+
+
+def test_generated_queries_mostly_find_rows(store: Store) -> None:
+    """The comparison above is not vacuous: most generated queries return groups."""
+    non_empty = 0
+    for filters, keys, aggs, time in _queries(48):
+        since, until = TIMES[time]
+        result = store.query(
+            where=[FILTERS[i][0] for i in filters],
+            group_by=[GROUPS[i] for i in keys],
+            aggs=[AGGREGATES[i][0] for i in aggs],
+            since=since,
+            until=until,
+        )
+        non_empty += bool(len(result)) and bool(keys)
+    assert non_empty >= 20
+
+
+def test_weighted_count_and_ratio_use_sample_rate(store: Store) -> None:
+    result = store.query(
+        where="id startswith 's-'",
+        aggs=["count", "ratio(status = 'error')", "avg(duration_ms)"],
+        unweighted=False,
+    )
+    # 40 events with sample rates 1,2,3,4 repeating: 100 events stood for; errors are i % 5 == 0.
+    errors = sum(1 + i % 4 for i in range(40) if i % 5 == 0)
+    assert result.iloc[0]["count"] == 100
+    assert result.iloc[0]["ratio(status = 'error')"] == pytest.approx(errors / 100)
+    weighted_avg = sum(10.0 * i * (1 + i % 4) for i in range(40)) / 100
+    assert result.iloc[0]["avg(duration_ms)"] == pytest.approx(weighted_avg)
+    plain = store.query(where="id startswith 's-'", aggs=["count"], unweighted=True)
+    assert plain.iloc[0]["count"] == 40
+
+
+def test_empty_selection_still_answers_one_row(store: Store) -> None:
+    result = store.query(where="service = 'nope'", aggs=["count", "p95(duration_ms)"])
+    assert result.iloc[0]["count"] == 0 and math.isnan(result.iloc[0]["p95(duration_ms)"])
