@@ -221,3 +221,56 @@ def test_weighted_count_and_ratio_use_sample_rate(store: Store) -> None:
 def test_empty_selection_still_answers_one_row(store: Store) -> None:
     result = store.query(where="service = 'nope'", aggs=["count", "p95(duration_ms)"])
     assert result.iloc[0]["count"] == 0 and math.isnan(result.iloc[0]["p95(duration_ms)"])
+
+
+SERIES = [
+    ("1h", "INTERVAL '1 hour'", None),
+    ("15m", "INTERVAL '15 minutes'", None),
+    ("1d", "INTERVAL '1 day'", None),
+    ("1d", "INTERVAL '1 day'", "Europe/Paris"),
+    ("6h", "INTERVAL '6 hours'", "America/New_York"),
+]
+
+
+@pytest.mark.parametrize(("every", "interval", "tz"), SERIES)
+@pytest.mark.parametrize("by", [None, "service"])
+def test_timeseries_buckets_match_duckdb(
+    store: Store, every: str, interval: str, tz: str | None, by: str | None
+) -> None:
+    since, until = "2026-11-17T00:00:00Z", "2026-11-20T00:00:00Z"
+    ours = store.timeseries(
+        every=every,
+        by=by,
+        tz=tz,
+        since=since,
+        until=until,
+        where="status != 'ok'",
+        aggs=["count", "p95(duration_ms)"],
+    )
+    files = [str(store.root / f.path) for f in store.catalog.files("events")]
+    bucket = (
+        f"time_bucket({interval}, timestamp)"
+        if tz is None
+        else f"timezone('{tz}', time_bucket({interval}, timezone('{tz}', timestamp)))"
+    )
+    key = f", {by}" if by else ""
+    rows = duckdb.sql(
+        f"SELECT {bucket} AS t{key}, sum(coalesce(sample_rate, 1)),"
+        " quantile_cont(duration_ms, 0.95)"
+        f" FROM read_parquet({files!r}, union_by_name=true)"
+        f" WHERE timestamp >= TIMESTAMPTZ '{since}' AND timestamp < TIMESTAMPTZ '{until}'"
+        f" AND status <> 'ok' GROUP BY ALL"
+    ).fetchall()
+    theirs = {(r[0].timestamp(), *r[1:-2]): (r[-2], r[-1]) for r in rows}
+    mine = {}
+    for row in ours.itertuples(index=False):
+        values = tuple(row)
+        mine[(values[0].timestamp(), *values[1:-2])] = (values[-2], values[-1])
+    nonzero = {k: v for k, v in mine.items() if v[0]}
+    assert set(nonzero) == set(theirs)
+    for k, (count, p95) in theirs.items():
+        assert nonzero[k][0] == count and _same(nonzero[k][1], p95)
+    # gaps are filled: every bucket of the range is present for every series
+    buckets = {k[0] for k in mine}
+    series = {k[1:] for k in mine}
+    assert len(mine) == len(buckets) * len(series)

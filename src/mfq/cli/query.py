@@ -130,3 +130,12 @@ def timeseries(**kwargs: Any) -> None:
             **_common(kwargs),
         )
     render(result, fmt, env, title="timeseries")
+    if fmt is OutputFormat.TABLE and env.stdout_isatty and len(result):
+        from mfq.render.chart import render_series_chart
+
+        first_aggregate = result.columns[1 + len(_split(kwargs["by"]))]
+        render_series_chart(result, "time", _split(kwargs["by"]), first_aggregate, env)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
