@@ -205,3 +205,14 @@ def test_rejects_command_lists_what_ingest_rejected(
     code, out, _ = invoke("rejects", "--store", store, "--format", "csv", "--code", "not_object")
     assert code == 0
     assert out.splitlines()[1].endswith(",3,not_object,not an object (got array),[2]")
+
+
+def test_demo_writes_ingests_and_finds_the_planted_incident(tmp_path: Path) -> None:
+    out = tmp_path / "demo.ndjson.gz"
+    code, stdout, stderr = invoke(
+        "demo", "--out", str(out), "--events", "20000", "--store", str(tmp_path / "s")
+    )
+    assert code == 0, stderr
+    assert out.exists() and "wrote 20,000 events" in stderr
+    incident_table = stdout.split("─" * 25)[-1].strip().splitlines()
+    assert incident_table[0].split()[:2] == ["2.4.1", "eu-west-1"]

@@ -108,3 +108,17 @@ def test_hand_built_aggregate_with_a_filter_is_accepted() -> None:
     parsed = parse_condition("ratio(status = 'error') > 0")
     assert isinstance(parsed, Compare)
     assert without_spans(parsed.left) == without_spans(aggregate)
+
+
+def test_every_aggregate_is_documented() -> None:
+    """docs/query.md lists every aggregate of the registry (percentiles as a family)."""
+    from pathlib import Path
+
+    from mfq.query.expr import AGGREGATES
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "query.md").read_text()
+    for name, spec in AGGREGATES.items():
+        if spec.quantile is not None and name not in ("median", "p999"):
+            continue
+        assert f"`{name}" in text, name
+    assert "`p1(F)` … `p99(F)`" in text

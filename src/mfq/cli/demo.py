@@ -44,3 +44,19 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
         render(summary.as_dict(), OutputFormat.TABLE, env, title="mfq ingest")
         render(store.info(), OutputFormat.TABLE, env, title="mfq info")
         render(store.schema(), OutputFormat.TABLE, env, title="mfq schema")
+        top_types = store.query(group_by="type", limit=5, totals=False)
+        print_message(env, "$ mfq query --group-by type --limit 5 --no-totals")
+        render(top_types, OutputFormat.TABLE, env)
+        if incident is not None:
+            window = {
+                "since": incident.start.isoformat(),
+                "until": (incident.start + incident.duration).isoformat(),
+            }
+            where = f"service = '{incident.service}' and status = 'error'"
+            found = store.query(where=where, group_by=["version", "region"], limit=3, **window)
+            print_message(
+                env,
+                f'$ mfq query --where "{where}" --group-by version,region --limit 3'
+                f" --since {window['since']} --until {window['until']}",
+            )
+            render(found, OutputFormat.TABLE, env)
