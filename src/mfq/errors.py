@@ -40,6 +40,10 @@ class UsageError(MfqError):
     exit_code = ExitCode.USAGE
 
 
+class UnsupportedOperation(UsageError):
+    """An engine cannot do what the query asks; it says so rather than guess (exit 2)."""
+
+
 class DataError(MfqError):
     """The data or the store cannot be used (exit 3)."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -274,3 +275,48 @@ def test_timeseries_buckets_match_duckdb(
     buckets = {k[0] for k in mine}
     series = {k[1:] for k in mine}
     assert len(mine) == len(buckets) * len(series)
+
+
+def test_columns_missing_from_some_files_read_as_null(tmp_path: Path) -> None:
+    """Two batches with different attributes: absent columns are null, as in DuckDB's
+    union_by_name, and a field typed differently in two batches reads as text."""
+    first, second = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    first.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"a{i}",
+                    "type": "t",
+                    "timestamp": f"2026-11-03T10:00:{i:02d}Z",
+                    "region": "eu",
+                    "code": i,
+                }
+            )
+            for i in range(10)
+        )
+        + "\n"
+    )
+    second.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"b{i}",
+                    "type": "t",
+                    "timestamp": f"2026-11-04T10:00:{i:02d}Z",
+                    "tenant": "x",
+                    "code": f"E{i}",
+                }
+            )
+            for i in range(5)
+        )
+        + "\n"
+    )
+    store = mfq.open_store(tmp_path / "s")
+    store.ingest([first])
+    store.ingest([second])
+    by_region = store.query(group_by="region", order_by="region")
+    assert by_region["count"].tolist() == [10, 5]
+    assert by_region["region"].iloc[0] == "eu" and by_region["region"].isna().iloc[1]
+    assert store.query(where="tenant = 'x'").iloc[0]["count"] == 5
+    assert store.query(where="exists(region)").iloc[0]["count"] == 10
+    assert store.query(where="code = 'E3' or code = '3'").iloc[0]["count"] == 2

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from mfq.errors import UsageError
+from mfq.errors import UnsupportedOperation, UsageError
 from mfq.query.compile import compile_filter
 from mfq.query.expr import (
     Aggregate,
@@ -211,7 +211,7 @@ def _aggregate_values(
         return groups[field].std(ddof=1)
     if spec.quantile is not None:
         return groups[field].quantile(spec.quantile, interpolation="linear")
-    raise UsageError(f"aggregate {func!r} is not supported by the pandas engine")
+    raise UnsupportedOperation(f"aggregate {func!r} is not supported by the pandas engine")
 
 
 def _seconds(spec: QuerySpec, table: pa.Table) -> float | None:
