@@ -45,13 +45,20 @@ def prune(files: Iterable[FileRecord], time: TimeRange) -> list[FileRecord]:
     return kept
 
 
-def unified_schema(paths: list[str], columns: Iterable[str]) -> tuple[pa.Schema, set[str]]:
+def file_schema(store: Store, record: FileRecord) -> pa.Schema:
+    """A file's schema, from the catalog (or its footer, for files recorded without one)."""
+    if record.schema is not None:
+        return pa.ipc.read_schema(pa.py_buffer(record.schema))
+    return pq.read_schema(store.root / record.path)
+
+
+def unified_schema(schemas: list[pa.Schema], columns: Iterable[str]) -> tuple[pa.Schema, set[str]]:
     """The type of each wanted column over these files, and the columns stored as text
     in some files but not others (those cannot be read by one dataset scan)."""
     found: dict[str, set[pa.DataType]] = {}
     wanted = set(columns)
-    for path in paths:
-        for f in pq.read_schema(path):
+    for schema in schemas:
+        for f in schema:
             if f.name in wanted:
                 found.setdefault(f.name, set()).add(f.type)
     fields = []
@@ -93,7 +100,7 @@ def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRa
     filtered["timestamp"] = None
     for expr in where:
         filtered.update(dict.fromkeys(sorted(referenced_fields(expr))))
-    schema, mixed = unified_schema(paths, list(filtered))
+    schema, mixed = unified_schema([file_schema(store, f) for f in files], list(filtered))
     output = pa.schema([schema.field(name) for name in columns])
     if not paths:
         return ScanResult(output.empty_table(), 0, len(all_files))
@@ -103,7 +110,7 @@ def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRa
         predicate = compiled if predicate is None else predicate & compiled
     try:
         if mixed:
-            table = _scan_file_by_file(paths, schema, predicate).select(columns)
+            table = _scan_file_by_file(store, files, schema, predicate).select(columns)
         else:
             dataset = ds.dataset(paths, schema=schema, format="parquet")
             table = dataset.to_table(columns=list(columns), filter=predicate)
@@ -113,13 +120,14 @@ def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRa
 
 
 def _scan_file_by_file(
-    paths: list[str], schema: pa.Schema, predicate: pc.Expression | None
+    store: Store, files: list[FileRecord], schema: pa.Schema, predicate: pc.Expression | None
 ) -> pa.Table:
     """For columns whose type differs between files: conform each file, then filter."""
     tables = []
-    for path in paths:
-        present = set(pq.read_schema(path).names)
-        raw = pq.read_table(path, columns=[n for n in schema.names if n in present])
+    for record in files:
+        present = set(file_schema(store, record).names)
+        wanted = [n for n in schema.names if n in present]
+        raw = pq.read_table(store.root / record.path, columns=wanted)
         arrays = []
         for field in schema:
             if field.name not in present:

@@ -6,6 +6,7 @@ readers list files from here, never from the directory.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections import Counter
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS files (
     rows INTEGER NOT NULL,
     bytes INTEGER NOT NULL,
     min_ns INTEGER,
-    max_ns INTEGER
+    max_ns INTEGER,
+    schema BLOB
 );
 CREATE INDEX IF NOT EXISTS files_by_kind_day ON files(kind, day);
 CREATE TABLE IF NOT EXISTS field_types (
@@ -70,6 +72,8 @@ class FileRecord:
     bytes: int
     min_ns: int | None
     max_ns: int | None
+    #: The file's Arrow schema (IPC bytes), so planning never opens the file.
+    schema: builtins.bytes | None = None  # ("bytes" is the size field above)
 
 
 @dataclass(frozen=True)
@@ -153,10 +157,10 @@ class Catalog:
                 ],
             )
             db.executemany(
-                "INSERT INTO files(path, batch_id, kind, day, rows, bytes, min_ns, max_ns)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO files(path, batch_id, kind, day, rows, bytes, min_ns, max_ns, schema)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (f.path, batch_id, f.kind, f.day, f.rows, f.bytes, f.min_ns, f.max_ns)
+                    (f.path, batch_id, f.kind, f.day, f.rows, f.bytes, f.min_ns, f.max_ns, f.schema)
                     for f in batch.files
                 ],
             )
@@ -187,7 +191,7 @@ class Catalog:
     def files(self, kind: str = "events") -> list[FileRecord]:
         """Committed files of a kind, ordered by day then path."""
         rows = self._db.execute(
-            "SELECT path, kind, day, rows, bytes, min_ns, max_ns FROM files WHERE kind = ?"
+            "SELECT path, kind, day, rows, bytes, min_ns, max_ns, schema FROM files WHERE kind = ?"
             " ORDER BY day, path",
             (kind,),
         ).fetchall()

@@ -142,6 +142,7 @@ class BatchWriter:
             bytes=tmp.stat().st_size,
             min_ns=bounds["min"],
             max_ns=bounds["max"],
+            schema=table.schema.remove_metadata().serialize().to_pybytes(),
         )
         self._pending.append(_Pending(tmp, final, record))
 

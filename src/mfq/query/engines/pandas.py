@@ -28,7 +28,7 @@ from mfq.query.expr import (
     to_text,
 )
 from mfq.query.expr.ast import walk
-from mfq.query.scan import scan
+from mfq.query.scan import file_schema, scan
 from mfq.query.spec import QueryKind, QuerySpec
 from mfq.query.timerange import auto_width
 
@@ -72,11 +72,9 @@ def _events(store: Store, spec: QuerySpec) -> pd.DataFrame:
 
 
 def _default_fields(store: Store) -> list[str]:
-    import pyarrow.parquet as pq
-
     names: dict[str, None] = dict.fromkeys(DEFAULT_EVENT_FIELDS)
     for record in store.catalog.files("events"):
-        names.update(dict.fromkeys(pq.read_schema(store.root / record.path).names))
+        names.update(dict.fromkeys(file_schema(store, record).names))
     return list(names)
 
 
