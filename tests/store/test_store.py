@@ -255,3 +255,22 @@ def test_progress_reports_records_and_bytes(
     assert updates and updates[-1][0] == str(path)
     assert updates[-1][1] == 50
     assert updates[-1][3] == path.stat().st_size
+
+
+def test_a_catalog_from_an_earlier_mfq_gains_the_newer_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    root = tmp_path / "old"
+    root.mkdir()
+    old = sqlite3.connect(root / "catalog.sqlite")
+    old.executescript(
+        "CREATE TABLE files (path TEXT PRIMARY KEY, batch_id INTEGER, kind TEXT, day TEXT,"
+        " rows INTEGER, bytes INTEGER, min_ns INTEGER, max_ns INTEGER);"
+        "CREATE TABLE sources (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id INTEGER,"
+        " name TEXT, content_hash TEXT, size INTEGER, container TEXT, compression TEXT,"
+        " counters TEXT);"
+    )
+    old.close()
+    store = mfq.open_store(root)
+    assert store.info()["events"] == 0
+    assert store.catalog.sources() == []

@@ -37,8 +37,6 @@ CREATE TABLE IF NOT EXISTS sources (
     compression TEXT,
     counters TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS sources_by_hash ON sources(content_hash);
-CREATE INDEX IF NOT EXISTS sources_by_fingerprint ON sources(fingerprint);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     batch_id INTEGER NOT NULL REFERENCES batches(id),
@@ -50,13 +48,18 @@ CREATE TABLE IF NOT EXISTS files (
     max_ns INTEGER,
     schema BLOB
 );
-CREATE INDEX IF NOT EXISTS files_by_kind_day ON files(kind, day);
 CREATE TABLE IF NOT EXISTS field_types (
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     field TEXT NOT NULL,
     value_class TEXT NOT NULL,
     count INTEGER NOT NULL
 );
+"""
+# Indexes come after the columns they use exist (older catalogs are migrated first).
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS sources_by_hash ON sources(content_hash);
+CREATE INDEX IF NOT EXISTS sources_by_fingerprint ON sources(fingerprint);
+CREATE INDEX IF NOT EXISTS files_by_kind_day ON files(kind, day);
 CREATE INDEX IF NOT EXISTS field_types_by_field ON field_types(field);
 """
 
@@ -111,12 +114,24 @@ class Catalog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_DDL)
+            self._add_missing_columns()
+            self._db.executescript(_INDEXES)
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
         except sqlite3.DatabaseError as err:
             raise StoreCorrupt(f"cannot read the store catalog {path}: {err}") from err
+
+    def _add_missing_columns(self) -> None:
+        """Catalogs written by an earlier mfq lack newer columns: add them (empty)."""
+        for table, column, kind in (
+            ("files", "schema", "BLOB"),
+            ("sources", "fingerprint", "TEXT"),
+        ):
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
