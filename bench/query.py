@@ -1,0 +1,1144 @@
+"""Query benchmark: the six queries of the suite, mfq against DuckDB SQL on the same Parquet files.
+
+Run it from the repository root::
+
+    .venv/bin/python bench/query.py                      # 1,000,000 events, 5 runs, both modes
+    .venv/bin/python bench/query.py --events 10000000 --mode inprocess
+    .venv/bin/python bench/query.py --events 200000 --runs 3 --json   # one JSON object
+
+The suite (each query also written as the equivalent DuckDB SQL, see :func:`build_queries`):
+
+- Q1 count of errors in prod by service (``mfq query --where ... --group-by service``);
+- Q2 p50/p95/p99 of ``duration_ms`` by service per hour (``mfq timeseries --every 1h``);
+- Q3 count by type per day, the 10 largest types, the rest folded into OTHER (``--top 10``);
+- Q4 error ratio per service per 5 minutes over 2026-11-19;
+- Q5 every event of one trace (the largest trace in the store, found with DuckDB);
+- Q6 ``count_distinct(actor_profile_id)`` by project over the last 7 days before
+  2026-11-23T00:00:00Z.
+
+The SQL answers the same question as mfq: ``count`` and ``ratio`` weight each event by
+``coalesce(sample_rate, 1)``, percentiles are ``quantile_cont`` (linear interpolation, as mfq),
+and the time series fill empty buckets (every series times every bucket of the range) as
+``mfq timeseries`` does. Files are read with ``read_parquet([...], union_by_name = true,
+hive_partitioning = false)`` over the store's event files as its catalog lists them.
+
+What it does and measures:
+
+1. Builds the store ``OUT/store-N`` (``OUT`` is ``bench/out`` by default, git-ignored) from
+   ``--events`` demo events (``mfq.demo``, seed ``--seed``) with ``mfq ingest``, unless the
+   sidecar ``OUT/store-N.meta.json`` says an identical one is there and this mfq opens its
+   catalog (``--rebuild`` forces it). The NDJSON export ``OUT/events-N.ndjson`` is shared
+   with ``bench/ingest.py``; from 10,000,000 events on it is deleted after the ingest (it is
+   about 5 GB). Free disk space is checked first.
+2. Runs every query once with DuckDB in this process for its reference row count.
+3. ``--mode process``: for each query, ``mfq <command> ... --format json`` (the ``mfq``
+   executable next to ``sys.executable``) against ``python -c "import duckdb;
+   duckdb.sql(SQL).fetchall()"``, both as whole subprocesses, one untimed warm-up of each,
+   then ``--runs`` timed runs interleaved A B A B. Each run records its wall time and the
+   peak RSS of that child alone (``ru_maxrss`` from ``os.wait4`` on its pid). Every child is
+   started by a small launcher process, not by this one: Linux carries a parent's memory
+   high-water mark into its child across fork and exec, so children started from this
+   process (which holds DuckDB's and mfq's in-process answers) would report its peak.
+4. ``--mode inprocess``: in this process, the Python API (``mfq.open_store(...).query(...)``,
+   ``.timeseries(...)``, ``.events(...)``) against ``con.sql(SQL).fetchall()`` on one DuckDB
+   connection, one warm-up call of each, then ``--runs`` timed calls interleaved A B A B
+   (``time.perf_counter``; a ``gc.collect()`` before each timed call, not timed). Then each
+   API call runs once more alone in a child (``python -c "import mfq; ..."``), and so does
+   the DuckDB command of step 3, for their peak RSS.
+5. Checks that mfq and DuckDB return the same number of rows for every query (a mismatch is
+   a warning, printed and kept in the results).
+6. Times ``mfq --help`` (median of 10 runs after one warm-up).
+7. Prints one table per mode (or, with ``--json``, one JSON object) and the acceptance
+   targets that apply to the ``--events`` and ``--mode`` being run, as PASS/FAIL lines:
+
+   - in-process on 10,000,000 events: every query's median pairwise ratio mfq/duckdb <= 1.5;
+   - whole process on 1,000,000 events: every query's median pairwise ratio <= 3.0;
+   - peak memory of Q2 on 10,000,000 events < 2 GiB (the API call in a child; with
+     ``--mode process`` alone, the largest peak of the ``mfq timeseries`` runs);
+   - ``mfq --help`` median < 0.2 s (always).
+
+   A FAIL is reported, not turned into an exit status; the exit status is 1 only when a
+   command failed.
+
+Progress goes to stderr, so ``--json`` output can be redirected as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mfq.demo import DemoConfig, write_export
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_EVENTS = 1_000_000
+DEFAULT_RUNS = 5
+DEFAULT_SEED = 7
+HELP_RUNS = 10
+MODES = ("process", "inprocess", "both")
+
+#: From this many events on, the NDJSON export is deleted once the store is built.
+DELETE_EXPORT_FROM = 10_000_000
+#: Disk estimates per event (measured on demo data), for the free-space check.
+EXPORT_BYTES_PER_EVENT = 560
+STORE_BYTES_PER_EVENT = 60
+DISK_MARGIN_BYTES = 1 << 30
+
+INPROCESS_TARGET_EVENTS = 10_000_000
+MAX_INPROCESS_RATIO = 1.5
+PROCESS_TARGET_EVENTS = 1_000_000
+MAX_PROCESS_RATIO = 3.0
+MEMORY_TARGET_EVENTS = 10_000_000
+MAX_Q2_PEAK_MIB = 2048.0
+MAX_HELP_SECONDS = 0.2
+
+#: ``--now`` and ``--last`` of Q6, and the day of Q4.
+Q6_NOW = "2026-11-23T00:00:00Z"
+Q6_LAST = "7d"
+Q6_SINCE_SQL = "TIMESTAMPTZ '2026-11-16 00:00:00+00'"
+Q6_UNTIL_SQL = "TIMESTAMPTZ '2026-11-23 00:00:00+00'"
+Q4_SINCE = "2026-11-19T00:00:00Z"
+Q4_UNTIL = "2026-11-20T00:00:00Z"
+Q4_SINCE_SQL = "TIMESTAMPTZ '2026-11-19 00:00:00+00'"
+Q4_UNTIL_SQL = "TIMESTAMPTZ '2026-11-20 00:00:00+00'"
+
+
+class BenchError(Exception):
+    """A command failed or the store cannot be built; the benchmark stops."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The command line, parsed."""
+
+    events: int
+    runs: int
+    mode: str
+    seed: int
+    out: Path
+    rebuild: bool
+    json: bool
+
+    @property
+    def process(self) -> bool:
+        return self.mode in ("process", "both")
+
+    @property
+    def inprocess(self) -> bool:
+        return self.mode in ("inprocess", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One finished child process: its wall time, peak RSS, CPU time and output."""
+
+    wall: float
+    peak_mib: float
+    cpu: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One query of the suite: the mfq command line, the same call in the Python API, and SQL."""
+
+    id: str
+    title: str
+    #: Arguments after ``mfq`` (``--store`` and ``--format json`` are added when run).
+    cli: tuple[str, ...]
+    #: ``Store`` method (``query``, ``timeseries`` or ``events``) and its keyword arguments.
+    method: str
+    kwargs: dict[str, Any]
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """The benchmark's store: its directory and the event files its catalog lists."""
+
+    root: Path
+    files: tuple[Path, ...]
+    bytes: int
+
+
+@dataclass(slots=True)
+class Comparison:
+    """One query in one mode: wall times of both sides, peaks, row counts."""
+
+    mfq_walls: list[float] = field(default_factory=list)
+    duck_walls: list[float] = field(default_factory=list)
+    mfq_peaks: list[float] = field(default_factory=list)
+    duck_peaks: list[float] = field(default_factory=list)
+    mfq_rows: int | None = None
+    duck_rows: int | None = None
+
+    def ratios(self) -> list[float]:
+        """Run i of mfq over run i of DuckDB."""
+        return [a / b for a, b in zip(self.mfq_walls, self.duck_walls, strict=True)]
+
+    def as_dict(self) -> dict[str, Any]:
+        ratios = self.ratios()
+        return {
+            "mfq": _stats(self.mfq_walls, self.mfq_peaks),
+            "duckdb": _stats(self.duck_walls, self.duck_peaks),
+            "ratio": {
+                "pairs": [round(r, 3) for r in ratios],
+                "median": round(statistics.median(ratios), 4),
+            },
+            "rows": {"mfq": self.mfq_rows, "duckdb": self.duck_rows},
+        }
+
+
+def _stats(walls: Sequence[float], peaks: Sequence[float]) -> dict[str, Any]:
+    """Per-run wall times and their median / min / max, and peak RSS when measured."""
+    stats: dict[str, Any] = {
+        "wall_seconds": [round(w, 4) for w in walls],
+        "wall_median": round(statistics.median(walls), 4),
+        "wall_min": round(min(walls), 4),
+        "wall_max": round(max(walls), 4),
+    }
+    if peaks:
+        stats["peak_mib"] = [round(p, 1) for p in peaks]
+        stats["peak_mib_median"] = round(statistics.median(peaks), 1)
+        stats["peak_mib_max"] = round(max(peaks), 1)
+    return stats
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An acceptance target: ``value <= limit`` (``value < limit`` when strict)."""
+
+    name: str
+    value: float
+    limit: float
+    unit: str
+    strict: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.value < self.limit if self.strict else self.value <= self.limit
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (underscores allowed, as in 10_000_000)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    """Parse the command line into :class:`Options`."""
+    parser = argparse.ArgumentParser(
+        description="Benchmark mfq's queries against the same questions in DuckDB SQL.",
+    )
+    parser.add_argument(
+        "--events",
+        type=positive_int,
+        default=DEFAULT_EVENTS,
+        help=f"events in the store (default {DEFAULT_EVENTS:,})",
+    )
+    parser.add_argument(
+        "--runs",
+        type=positive_int,
+        default=DEFAULT_RUNS,
+        help=f"timed runs of each query on each side, after one warm-up (default {DEFAULT_RUNS})",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="both",
+        help="whole subprocesses, calls in this process, or both (default both)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"demo generator seed (default {DEFAULT_SEED})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH_DIR / "out",
+        help="directory for the export and the store (default bench/out)",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="ingest the store again even when an identical one is there",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results as one JSON object instead of the tables",
+    )
+    args = parser.parse_args(argv)
+    return Options(
+        events=args.events,
+        runs=args.runs,
+        mode=args.mode,
+        seed=args.seed,
+        out=args.out.resolve(),
+        rebuild=args.rebuild,
+        json=args.json,
+    )
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (stdout carries only the results)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- running one child --------------------------------------------------------------------
+
+#: The launcher: reads one JSON request per line (``cmd``, ``cwd``), runs it as in
+#: ``bench/ingest.py``'s ``measure`` (Popen, then ``os.wait4`` on its pid for that child's own
+#: ``ru_maxrss``) and answers with one JSON line.
+LAUNCHER_CODE = """
+import json, os, subprocess, sys, tempfile, time
+for line in sys.stdin:
+    request = json.loads(line)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            request["cmd"], cwd=request["cwd"], stdin=subprocess.DEVNULL, stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
+        out.seek(0)
+        err.seek(0)
+        reply = {
+            "wall": wall,
+            "maxrss": usage.ru_maxrss,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "returncode": proc.returncode,
+            "stdout": out.read().decode(errors="replace"),
+            "stderr": err.read().decode(errors="replace"),
+        }
+    sys.stdout.write(json.dumps(reply) + "\\n")
+    sys.stdout.flush()
+"""
+
+
+def maxrss_mib(maxrss: int) -> float:
+    """``ru_maxrss`` in MiB: it is KiB on Linux, bytes on macOS."""
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 2**10
+
+
+class Launcher:
+    """Starts every measured child from a small helper process, not from this one.
+
+    Linux carries the parent's memory high-water mark into a child across fork/vfork and
+    exec, so ``ru_maxrss`` of a child started here would be at least this process's own peak
+    (which grows with the in-process runs and DuckDB's reference answers). The helper stays
+    at a few MiB, well under any Python child's own peak, so the children's numbers are theirs.
+    """
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER_CODE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def measure(self, cmd: Sequence[str], cwd: Path) -> Sample:
+        """Run ``cmd`` to completion; its wall time and the peak RSS of that child alone."""
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps({"cmd": list(cmd), "cwd": str(cwd)}) + "\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        if not line:
+            raise BenchError(f"the launcher process exited (status {proc.wait()})")
+        reply = json.loads(line)
+        return Sample(
+            wall=reply["wall"],
+            peak_mib=maxrss_mib(reply["maxrss"]),
+            cpu=reply["cpu"],
+            returncode=reply["returncode"],
+            stdout=reply["stdout"],
+            stderr=reply["stderr"],
+        )
+
+    def checked(self, cmd: Sequence[str], cwd: Path) -> Sample:
+        """:meth:`measure`, raising :class:`BenchError` unless the command exits with 0."""
+        sample = self.measure(cmd, cwd)
+        if sample.returncode != 0:
+            tail = "\n".join(sample.stderr.strip().splitlines()[-20:])
+            shown = " ".join(cmd)
+            raise BenchError(f"exit status {sample.returncode}: {shown[:500]}\n{tail}")
+        return sample
+
+    def close(self) -> None:
+        """End the helper: it exits when its input closes."""
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def mfq_executable() -> Path:
+    """The ``mfq`` console script of the running interpreter's environment."""
+    path = Path(sys.executable).with_name("mfq")
+    if not path.exists():
+        raise BenchError(f"no mfq executable next to {sys.executable} (pip install -e .)")
+    return path
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+def _suffix(events: int, seed: int) -> str:
+    return f"{events}" if seed == DEFAULT_SEED else f"{events}-s{seed}"
+
+
+def export_path(out: Path, events: int, seed: int) -> Path:
+    """The NDJSON export, named as ``bench/ingest.py`` names it (so either can reuse it)."""
+    return out / f"events-{_suffix(events, seed)}.ndjson"
+
+
+def _export_meta(path: Path) -> Path:
+    return path.with_name(path.name + ".meta.json")
+
+
+def export_is_current(path: Path, config: DemoConfig) -> bool:
+    """True when ``path`` holds exactly the export ``config`` generates (per its sidecar)."""
+    meta_path = _export_meta(path)
+    if not (path.exists() and meta_path.exists()):
+        return False
+    meta = json.loads(meta_path.read_text())
+    return bool(meta.get("config") == repr(config) and meta.get("bytes") == path.stat().st_size)
+
+
+def ensure_export(path: Path, config: DemoConfig) -> None:
+    """Generate the NDJSON export unless an identical one exists (sidecar as in ingest.py)."""
+    if export_is_current(path, config):
+        progress(f"reusing {path} ({path.stat().st_size / 2**20:,.1f} MiB)")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    progress(f"generating {config.events:,} events (seed {config.seed}) into {path} ...")
+    start = time.perf_counter()
+    _export_meta(path).unlink(missing_ok=True)
+    write_export(path, config)
+    size = path.stat().st_size
+    _export_meta(path).write_text(
+        json.dumps({"config": repr(config), "bytes": size}, indent=2) + "\n"
+    )
+    progress(f"  {size / 2**20:,.1f} MiB in {time.perf_counter() - start:.1f} s")
+
+
+def catalog_event_files(root: Path) -> list[Path]:
+    """The store's event files as its SQLite catalog lists them (absolute paths)."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{root / 'catalog.sqlite'}?mode=ro", uri=True) as catalog:
+        rows = catalog.execute("SELECT path FROM files WHERE kind = 'events' ORDER BY path")
+        return [root / path for (path,) in rows.fetchall()]
+
+
+def check_disk(out: Path, events: int, need_export: bool) -> None:
+    """Raise :class:`BenchError` with a clear message unless the export and store fit."""
+    out.mkdir(parents=True, exist_ok=True)
+    export_bytes = events * EXPORT_BYTES_PER_EVENT if need_export else 0
+    needed = export_bytes + events * STORE_BYTES_PER_EVENT + DISK_MARGIN_BYTES
+    free = shutil.disk_usage(out).free
+    if free < needed:
+        raise BenchError(
+            f"not enough free disk space in {out}: about {needed / 2**30:.1f} GiB needed "
+            f"(NDJSON export ~{export_bytes / 2**30:.1f} GiB, store "
+            f"~{events * STORE_BYTES_PER_EVENT / 2**30:.1f} GiB, 1 GiB margin), "
+            f"{free / 2**30:.1f} GiB free; free some space or pass --out on another disk"
+        )
+
+
+def store_opens(root: Path) -> str | None:
+    """None when this version of mfq reads the store's catalog, else why it cannot (a store
+    written by an older mfq whose catalog layout has changed since is rebuilt)."""
+    import mfq
+
+    try:
+        with mfq.open_store(root) as store:
+            store.catalog.files("events")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def ensure_store(opts: Options, launcher: Launcher) -> Store:
+    """The store of ``opts.events`` demo events, ingested unless its sidecar says it is there."""
+    config = DemoConfig(events=opts.events, seed=opts.seed)
+    suffix = _suffix(opts.events, opts.seed)
+    root = opts.out / f"store-{suffix}"
+    marker = opts.out / f"store-{suffix}.meta.json"
+    if not opts.rebuild and marker.exists() and (root / "catalog.sqlite").exists():
+        meta = json.loads(marker.read_text())
+        files = catalog_event_files(root)
+        if (
+            meta.get("config") == repr(config)
+            and meta.get("files") == len(files)
+            and all(f.exists() for f in files)
+        ):
+            problem = store_opens(root)
+            if problem is None:
+                size = sum(f.stat().st_size for f in files)
+                progress(f"reusing store {root} ({len(files)} files, {size / 2**20:,.1f} MiB)")
+                return Store(root, tuple(files), size)
+            progress(f"store {root} does not open with this mfq ({problem}): rebuilding it")
+    marker.unlink(missing_ok=True)
+    shutil.rmtree(root, ignore_errors=True)
+    export = export_path(opts.out, opts.events, opts.seed)
+    check_disk(opts.out, opts.events, need_export=not export_is_current(export, config))
+    ensure_export(export, config)
+    progress(f"ingesting into {root} ...")
+    cmd = [str(mfq_executable()), "ingest", str(export), "--store", str(root), "--format", "json"]
+    try:
+        sample = launcher.checked(cmd, opts.out)
+        summary = json.loads(sample.stdout)
+        if not summary.get("read") == summary.get("ingested") == opts.events:
+            raise BenchError(f"mfq ingest summary, expected {opts.events} events: {summary}")
+    except (BenchError, json.JSONDecodeError):
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    files = catalog_event_files(root)
+    size = sum(f.stat().st_size for f in files)
+    progress(f"  {len(files)} files, {size / 2**20:,.1f} MiB in {sample.wall:.1f} s")
+    marker.write_text(
+        json.dumps(
+            {"config": repr(config), "events": opts.events, "files": len(files), "bytes": size},
+            indent=2,
+        )
+        + "\n"
+    )
+    if opts.events >= DELETE_EXPORT_FROM:
+        progress(f"deleting the export {export} ({export.stat().st_size / 2**30:.1f} GiB)")
+        export.unlink()
+        _export_meta(export).unlink(missing_ok=True)
+    return Store(root, tuple(files), size)
+
+
+# --- the suite ----------------------------------------------------------------------------
+
+
+def source_sql(files: Sequence[Path]) -> str:
+    """``read_parquet`` over the store's event files."""
+    listed = ", ".join(sql_string(str(f)) for f in files)
+    return f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
+
+
+def pick_trace_id(source: str) -> str:
+    """The trace with the most events (ties: the smallest id), read with DuckDB."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT trace_id FROM {source} WHERE trace_id IS NOT NULL "
+            "GROUP BY trace_id ORDER BY count(*) DESC, trace_id LIMIT 1"
+        ).fetchall()
+    if not rows:
+        raise BenchError("the store has no event with a trace_id")
+    return str(rows[0][0])
+
+
+def filled_series_sql(aggregated: str, key: str, buckets: str, columns: str) -> str:
+    """Every ``key`` series times every bucket, left-joined to ``aggregated`` (a CTE body
+    with ``time``, ``key`` and the aggregate columns): gaps filled as mfq fills them."""
+    return f"""WITH agg AS (
+    {aggregated}
+),
+grid AS (
+    SELECT b.time, s.{key}
+    FROM (SELECT DISTINCT {key} FROM agg) AS s
+    CROSS JOIN ({buckets}) AS b
+)
+SELECT g.time, g.{key}, {columns}
+FROM grid AS g
+LEFT JOIN agg AS a ON a.time = g.time AND a.{key} IS NOT DISTINCT FROM g.{key}
+ORDER BY g.time, g.{key}"""
+
+
+def buckets_of_data(width: str) -> str:
+    """Buckets from the first to the last one holding events (mfq, with no time range)."""
+    return (
+        f"SELECT unnest(range(min(time), max(time) + INTERVAL '{width}', "
+        f"INTERVAL '{width}')) AS time FROM agg"
+    )
+
+
+def build_queries(files: Sequence[Path], trace_id: str) -> list[Query]:
+    """The six queries: mfq command line, Python API call and DuckDB SQL."""
+    src = source_sql(files)
+    weight = "coalesce(sample_rate, 1)"
+    q2_aggs = ("p50(duration_ms)", "p95(duration_ms)", "p99(duration_ms)")
+    q4_agg = "ratio(status = 'error')"
+    q6_agg = "count_distinct(actor_profile_id)"
+    trace_filter = f"trace_id = {sql_string(trace_id)}"
+    return [
+        Query(
+            id="Q1",
+            title="errors in prod by service",
+            cli=(
+                "query",
+                "--where",
+                "environment = 'prod' and status = 'error'",
+                "--group-by",
+                "service",
+            ),
+            method="query",
+            kwargs={"where": "environment = 'prod' and status = 'error'", "group_by": "service"},
+            sql=f"""SELECT service, sum({weight}) AS count
+FROM {src}
+WHERE environment = 'prod' AND status = 'error'
+GROUP BY service
+ORDER BY count DESC, service""",
+        ),
+        Query(
+            id="Q2",
+            title="p50/p95/p99 duration by service per hour",
+            cli=(
+                "timeseries",
+                "--every",
+                "1h",
+                "--by",
+                "service",
+                *(arg for agg in q2_aggs for arg in ("--agg", agg)),
+            ),
+            method="timeseries",
+            kwargs={"every": "1h", "by": "service", "aggs": list(q2_aggs)},
+            sql=filled_series_sql(
+                f"""SELECT time_bucket(INTERVAL '1 hour', timestamp) AS time, service,
+        quantile_cont(duration_ms, 0.5) AS p50,
+        quantile_cont(duration_ms, 0.95) AS p95,
+        quantile_cont(duration_ms, 0.99) AS p99
+    FROM {src}
+    GROUP BY ALL""",
+                "service",
+                buckets_of_data("1 hour"),
+                "a.p50, a.p95, a.p99",
+            ),
+        ),
+        Query(
+            id="Q3",
+            title="count by type per day, top 10",
+            cli=("timeseries", "--every", "1d", "--by", "type", "--top", "10"),
+            method="timeseries",
+            kwargs={"every": "1d", "by": "type", "top": 10},
+            sql=f"""WITH events AS (
+    SELECT timestamp, type, {weight} AS w FROM {src}
+),
+top AS (
+    SELECT type FROM events GROUP BY type ORDER BY sum(w) DESC, type LIMIT 10
+),
+"""
+            + filled_series_sql(
+                """SELECT time_bucket(INTERVAL '1 day', timestamp) AS time,
+        CASE WHEN type IN (SELECT type FROM top) THEN type ELSE 'OTHER' END AS type,
+        sum(w) AS count
+    FROM events
+    GROUP BY ALL""",
+                "type",
+                buckets_of_data("1 day"),
+                "coalesce(a.count, 0) AS count",
+            ).removeprefix("WITH "),
+        ),
+        Query(
+            id="Q4",
+            title="error ratio by service per 5 min, one day",
+            cli=(
+                "timeseries",
+                "--every",
+                "5m",
+                "--by",
+                "service",
+                "--agg",
+                q4_agg,
+                "--since",
+                Q4_SINCE,
+                "--until",
+                Q4_UNTIL,
+            ),
+            method="timeseries",
+            kwargs={
+                "every": "5m",
+                "by": "service",
+                "aggs": q4_agg,
+                "since": Q4_SINCE,
+                "until": Q4_UNTIL,
+            },
+            sql=filled_series_sql(
+                f"""SELECT time_bucket(INTERVAL '5 minutes', timestamp) AS time, service,
+        sum(CASE WHEN status = 'error' THEN {weight} ELSE 0 END)::DOUBLE
+            / sum({weight}) AS error_ratio
+    FROM {src}
+    WHERE timestamp >= {Q4_SINCE_SQL} AND timestamp < {Q4_UNTIL_SQL}
+    GROUP BY ALL""",
+                "service",
+                f"SELECT unnest(range({Q4_SINCE_SQL}, {Q4_UNTIL_SQL}, "
+                "INTERVAL '5 minutes')) AS time",
+                "a.error_ratio",
+            ),
+        ),
+        Query(
+            id="Q5",
+            title="all events of one trace",
+            cli=("events", "--where", trace_filter),
+            method="events",
+            kwargs={"where": trace_filter},
+            sql=f"SELECT * FROM {src}\nWHERE {trace_filter}\nORDER BY timestamp",
+        ),
+        Query(
+            id="Q6",
+            title="distinct actors by project, last 7 days",
+            cli=(
+                "query",
+                "--group-by",
+                "project_id",
+                "--agg",
+                q6_agg,
+                "--now",
+                Q6_NOW,
+                "--last",
+                Q6_LAST,
+            ),
+            method="query",
+            kwargs={"group_by": "project_id", "aggs": q6_agg, "now": Q6_NOW, "last": Q6_LAST},
+            sql=f"""SELECT project_id, count(DISTINCT actor_profile_id) AS actors
+FROM {src}
+WHERE timestamp >= {Q6_SINCE_SQL} AND timestamp < {Q6_UNTIL_SQL}
+GROUP BY project_id
+ORDER BY actors DESC, project_id""",
+        ),
+    ]
+
+
+def mfq_command(mfq: Path, store: Store, query: Query) -> list[str]:
+    """``mfq <command> ... --store DIR --format json``."""
+    return [str(mfq), *query.cli, "--store", str(store.root), "--format", "json"]
+
+
+def duckdb_command(query: Query) -> list[str]:
+    """``python -c "import duckdb; duckdb.sql(SQL).fetchall()"``."""
+    return [sys.executable, "-c", f"import duckdb; duckdb.sql({query.sql!r}).fetchall()"]
+
+
+def api_command(store: Store, query: Query) -> list[str]:
+    """``python -c "import mfq; mfq.open_store(DIR).<method>(**kwargs)"``."""
+    code = (
+        f"import mfq; store = mfq.open_store({str(store.root)!r}); "
+        f"store.{query.method}(**{query.kwargs!r})"
+    )
+    return [sys.executable, "-c", code]
+
+
+def json_rows(stdout: str) -> int:
+    """The number of rows in ``mfq ... --format json`` output (a JSON array of objects)."""
+    try:
+        parsed = json.loads(stdout)
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"mfq printed no JSON ({exc}):\n{stdout[:2000]}") from exc
+    if not isinstance(parsed, list):
+        raise BenchError(f"mfq printed JSON that is not an array: {stdout[:2000]}")
+    return len(parsed)
+
+
+# --- the two modes ------------------------------------------------------------------------
+
+
+def reference_rows(queries: Sequence[Query]) -> dict[str, int]:
+    """Row counts of the DuckDB answers, computed once in this process."""
+    import duckdb
+
+    rows: dict[str, int] = {}
+    with duckdb.connect() as con:
+        for query in queries:
+            rows[query.id] = len(con.sql(query.sql).fetchall())
+            progress(f"{query.id}: duckdb returns {rows[query.id]:,} rows")
+    return rows
+
+
+def run_process(
+    opts: Options,
+    launcher: Launcher,
+    store: Store,
+    queries: Sequence[Query],
+    reference: dict[str, int],
+) -> dict[str, Comparison]:
+    """Whole subprocesses: one warm-up of each side, then ``opts.runs`` interleaved pairs."""
+    mfq = mfq_executable()
+    cwd = Path(tempfile.gettempdir())
+    results: dict[str, Comparison] = {}
+    for query in queries:
+        a_cmd, b_cmd = mfq_command(mfq, store, query), duckdb_command(query)
+        progress(f"process {query.id} ({query.title}): warm-up")
+        comparison = Comparison(duck_rows=reference[query.id])
+        comparison.mfq_rows = json_rows(launcher.checked(a_cmd, cwd).stdout)
+        launcher.checked(b_cmd, cwd)
+        for i in range(1, opts.runs + 1):
+            a = launcher.checked(a_cmd, cwd)
+            b = launcher.checked(b_cmd, cwd)
+            rows = json_rows(a.stdout)
+            if rows != comparison.mfq_rows:
+                raise BenchError(
+                    f"{query.id}: mfq returned {rows} rows, then {comparison.mfq_rows}"
+                )
+            comparison.mfq_walls.append(a.wall)
+            comparison.mfq_peaks.append(a.peak_mib)
+            comparison.duck_walls.append(b.wall)
+            comparison.duck_peaks.append(b.peak_mib)
+            progress(
+                f"  run {i}/{opts.runs}: mfq {a.wall:.3f} s {a.peak_mib:,.0f} MiB | "
+                f"duckdb {b.wall:.3f} s {b.peak_mib:,.0f} MiB | ratio {a.wall / b.wall:.2f}"
+            )
+        results[query.id] = comparison
+    return results
+
+
+def timed(call: Callable[[], object]) -> tuple[float, object]:
+    """Wall seconds of ``call()`` and its result (a collection first, so it is not timed)."""
+    gc.collect()
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def run_inprocess(
+    opts: Options,
+    launcher: Launcher,
+    store: Store,
+    queries: Sequence[Query],
+    reference: dict[str, int],
+) -> dict[str, Comparison]:
+    """API calls and DuckDB in this process, interleaved; then the peak RSS of each API call
+    (and, for comparison, of the DuckDB command) run once alone in a child."""
+    import duckdb
+
+    import mfq
+
+    results: dict[str, Comparison] = {}
+    cwd = Path(tempfile.gettempdir())
+    with mfq.open_store(store.root) as api, duckdb.connect() as con:
+        for query in queries:
+            method = getattr(api, query.method)
+
+            def call_mfq(method: Any = method, query: Query = query) -> object:
+                return method(**query.kwargs)
+
+            def call_duckdb(query: Query = query) -> object:
+                return con.sql(query.sql).fetchall()
+
+            progress(f"in-process {query.id} ({query.title}): warm-up")
+            comparison = Comparison(duck_rows=reference[query.id])
+            comparison.mfq_rows = len(call_mfq())  # type: ignore[arg-type]
+            call_duckdb()
+            for i in range(1, opts.runs + 1):
+                a, _ = timed(call_mfq)
+                b, _ = timed(call_duckdb)
+                comparison.mfq_walls.append(a)
+                comparison.duck_walls.append(b)
+                progress(f"  run {i}/{opts.runs}: mfq {a:.3f} s | duckdb {b:.3f} s | {a / b:.2f}")
+            results[query.id] = comparison
+    for query in queries:
+        peak = launcher.checked(api_command(store, query), cwd).peak_mib
+        duck_peak = launcher.checked(duckdb_command(query), cwd).peak_mib
+        results[query.id].mfq_peaks.append(peak)
+        results[query.id].duck_peaks.append(duck_peak)
+        progress(
+            f"in-process {query.id}: alone in a child, peak mfq API {peak:,.0f} MiB"
+            f" | duckdb {duck_peak:,.0f} MiB"
+        )
+    return results
+
+
+def run_help(launcher: Launcher, runs: int = HELP_RUNS) -> list[float]:
+    """Wall seconds of ``mfq --help``, ``runs`` times after one warm-up."""
+    mfq = mfq_executable()
+    cmd = [str(mfq), "--help"]
+    cwd = Path(tempfile.gettempdir())
+    launcher.checked(cmd, cwd)
+    walls = [launcher.checked(cmd, cwd).wall for _ in range(runs)]
+    progress(f"mfq --help: median {statistics.median(walls):.3f} s over {runs} runs")
+    return walls
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+def row_warnings(mode: str, results: dict[str, Comparison]) -> list[str]:
+    """One line per query whose mfq and DuckDB row counts differ."""
+    return [
+        f"{mode} {qid}: mfq returned {c.mfq_rows} rows, duckdb {c.duck_rows}"
+        for qid, c in results.items()
+        if c.mfq_rows != c.duck_rows
+    ]
+
+
+def targets(
+    opts: Options,
+    process: dict[str, Comparison] | None,
+    inprocess: dict[str, Comparison] | None,
+    help_walls: Sequence[float],
+) -> tuple[list[Target], list[str]]:
+    """The targets that apply to this run, and a line for each that does not."""
+    evaluated: list[Target] = []
+    skipped: list[str] = []
+    if inprocess is None:
+        skipped.append(f"in-process ratio <= {MAX_INPROCESS_RATIO}: not run (--mode process)")
+    elif opts.events != INPROCESS_TARGET_EVENTS:
+        skipped.append(
+            f"in-process ratio <= {MAX_INPROCESS_RATIO}: "
+            f"applies to --events {INPROCESS_TARGET_EVENTS}"
+        )
+    else:
+        evaluated += [
+            Target(
+                f"in-process {qid} ratio mfq/duckdb (median)",
+                statistics.median(c.ratios()),
+                MAX_INPROCESS_RATIO,
+                "",
+            )
+            for qid, c in inprocess.items()
+        ]
+    if process is None:
+        skipped.append(f"whole-process ratio <= {MAX_PROCESS_RATIO}: not run (--mode inprocess)")
+    elif opts.events != PROCESS_TARGET_EVENTS:
+        skipped.append(
+            f"whole-process ratio <= {MAX_PROCESS_RATIO}: "
+            f"applies to --events {PROCESS_TARGET_EVENTS}"
+        )
+    else:
+        evaluated += [
+            Target(
+                f"whole-process {qid} ratio mfq/duckdb (median)",
+                statistics.median(c.ratios()),
+                MAX_PROCESS_RATIO,
+                "",
+            )
+            for qid, c in process.items()
+        ]
+    if opts.events != MEMORY_TARGET_EVENTS:
+        skipped.append(
+            f"Q2 peak memory < {MAX_Q2_PEAK_MIB:,.0f} MiB: applies to --events "
+            f"{MEMORY_TARGET_EVENTS}"
+        )
+    else:
+        source = inprocess if inprocess is not None else process
+        how = "API call in a child" if inprocess is not None else "mfq timeseries, max of runs"
+        if source is not None:
+            evaluated.append(
+                Target(
+                    f"Q2 peak memory ({how})",
+                    max(source["Q2"].mfq_peaks),
+                    MAX_Q2_PEAK_MIB,
+                    "MiB",
+                    strict=True,
+                )
+            )
+    evaluated.append(
+        Target(
+            "mfq --help startup (median)",
+            statistics.median(help_walls),
+            MAX_HELP_SECONDS,
+            "s",
+            strict=True,
+        )
+    )
+    return evaluated, skipped
+
+
+def summarise(
+    opts: Options,
+    store: Store,
+    trace_id: str,
+    queries: Sequence[Query],
+    process: dict[str, Comparison] | None,
+    inprocess: dict[str, Comparison] | None,
+    help_walls: Sequence[float],
+) -> dict[str, Any]:
+    """All results as one JSON-ready object, acceptance targets included."""
+    evaluated, skipped = targets(opts, process, inprocess, help_walls)
+    warnings = []
+    if process is not None:
+        warnings += row_warnings("process", process)
+    if inprocess is not None:
+        warnings += row_warnings("in-process", inprocess)
+    return {
+        "benchmark": "query",
+        "events": opts.events,
+        "seed": opts.seed,
+        "store": {"path": str(store.root), "files": len(store.files), "bytes": store.bytes},
+        "trace_id": trace_id,
+        "mode": opts.mode,
+        "runs": opts.runs,
+        "warmup_runs": 1,
+        "environment": {
+            "mfq": metadata.version("mfq"),
+            "duckdb": metadata.version("duckdb"),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "queries": [
+            {
+                "id": q.id,
+                "title": q.title,
+                "cli": ["mfq", *q.cli],
+                "api": {"method": q.method, "kwargs": q.kwargs},
+                "sql": q.sql.replace(source_sql(store.files), "read_parquet([<event files>], ...)"),
+            }
+            for q in queries
+        ],
+        "process": None if process is None else {k: c.as_dict() for k, c in process.items()},
+        "inprocess": None if inprocess is None else {k: c.as_dict() for k, c in inprocess.items()},
+        "help": {
+            "runs": len(help_walls),
+            "wall_seconds": [round(w, 4) for w in help_walls],
+            "median": round(statistics.median(help_walls), 4),
+        },
+        "warnings": warnings,
+        "targets": [
+            {
+                "name": t.name,
+                "value": round(t.value, 4),
+                "limit": t.limit,
+                "unit": t.unit,
+                "strict": t.strict,
+                "passed": t.passed,
+            }
+            for t in evaluated
+        ],
+        "targets_not_applicable": skipped,
+        "passed": all(t.passed for t in evaluated),
+    }
+
+
+def format_mode(title: str, results: dict[str, Any], titles: dict[str, str]) -> list[str]:
+    """One mode's table."""
+    lines = [
+        title,
+        f"{'query':<48} {'mfq s':>8} {'duckdb s':>8} {'ratio':>6} {'mfq MiB':>8}"
+        f" {'duck MiB':>8} {'rows':>7}",
+    ]
+    for qid, r in results.items():
+        mfq, duck = r["mfq"], r["duckdb"]
+        rows = r["rows"]
+        rows_text = f"{rows['mfq']}" if rows["mfq"] == rows["duckdb"] else "DIFFER"
+        mfq_peak = f"{mfq['peak_mib_max']:,.0f}" if "peak_mib_max" in mfq else "-"
+        duck_peak = f"{duck['peak_mib_max']:,.0f}" if "peak_mib_max" in duck else "-"
+        lines.append(
+            f"{qid + ' ' + titles[qid]:<48} {mfq['wall_median']:>8.3f} {duck['wall_median']:>8.3f}"
+            f" {r['ratio']['median']:>6.2f} {mfq_peak:>8} {duck_peak:>8} {rows_text:>7}"
+        )
+    return lines
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The human-readable report."""
+    store = result["store"]
+    titles = {q["id"]: q["title"] for q in result["queries"]}
+    lines = [
+        f"query benchmark: {result['events']:,} events, store {store['files']} files"
+        f" {store['bytes'] / 2**20:,.1f} MiB ({result['runs']} timed runs each after 1 warm-up,"
+        f" interleaved; {result['environment']['cpus']} CPUs)",
+        f"Q5 trace_id: {result['trace_id']}",
+    ]
+    if result["process"] is not None:
+        lines += [
+            "",
+            *format_mode(
+                "whole process: `mfq ... --format json` vs `python -c duckdb.sql(SQL).fetchall()`",
+                result["process"],
+                titles,
+            ),
+            "(median wall s; ratio: median of run-by-run mfq/duckdb; MiB: max ru_maxrss of runs)",
+        ]
+    if result["inprocess"] is not None:
+        lines += [
+            "",
+            *format_mode(
+                "in-process: Python API vs `con.sql(SQL).fetchall()`",
+                result["inprocess"],
+                titles,
+            ),
+            "(median wall s; ratio: median of run-by-run mfq/duckdb;"
+            " MiB: one run alone in a child)",
+        ]
+    lines += [
+        "",
+        f"mfq --help: median {result['help']['median']:.3f} s over {result['help']['runs']} runs",
+    ]
+    lines += [f"WARNING  rows differ: {w}" for w in result["warnings"]]
+    lines.append("")
+    for t in result["targets"]:
+        verdict = "PASS" if t["passed"] else "FAIL"
+        digits = {"s": 3, "MiB": 1}.get(t["unit"], 2)
+        unit = f" {t['unit']}" if t["unit"] else ""
+        op = "<" if t["strict"] else "<="
+        value, limit = f"{t['value']:,.{digits}f}", f"{t['limit']:,.{digits}f}"
+        lines.append(f"{verdict}  {t['name']}: {value}{unit} {op} {limit}{unit}")
+    lines += [f"n/a   {line}" for line in result["targets_not_applicable"]]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 when it ran (whatever the targets say), 1 when something failed."""
+    opts = parse_args(argv)
+    try:
+        with Launcher() as launcher:
+            store = ensure_store(opts, launcher)
+            trace_id = pick_trace_id(source_sql(store.files))
+            queries = build_queries(store.files, trace_id)
+            reference = reference_rows(queries)
+            process = (
+                run_process(opts, launcher, store, queries, reference) if opts.process else None
+            )
+            inprocess = (
+                run_inprocess(opts, launcher, store, queries, reference) if opts.inprocess else None
+            )
+            help_walls = run_help(launcher)
+    except BenchError as exc:
+        print(f"bench/query.py: FAILED: {exc}", file=sys.stderr)
+        return 1
+    result = summarise(opts, store, trace_id, queries, process, inprocess, help_walls)
+    for warning in result["warnings"]:
+        progress(f"WARNING: rows differ: {warning}")
+    print(json.dumps(result, indent=2) if opts.json else format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
