@@ -320,3 +320,42 @@ def test_columns_missing_from_some_files_read_as_null(tmp_path: Path) -> None:
     assert store.query(where="tenant = 'x'").iloc[0]["count"] == 5
     assert store.query(where="exists(region)").iloc[0]["count"] == 10
     assert store.query(where="code = 'E3' or code = '3'").iloc[0]["count"] == 2
+
+
+def test_scans_read_only_the_files_they_need(tmp_path: Path) -> None:
+    from mfq.query.expr import parse_filter
+    from mfq.query.scan import scan
+    from mfq.query.timerange import TimeRange
+
+    export = tmp_path / "days.ndjson"
+    export.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"e{i}",
+                    "type": "t",
+                    "timestamp": f"2026-11-0{1 + i % 3}T10:00:00Z",
+                    "trace_id": f"tr{i}",
+                    "a": 1,
+                    "b": 2,
+                    "c": 3,
+                    "d": 4,
+                    "e": 5,
+                    "f": 6,
+                }
+            )
+            for i in range(9)
+        )
+        + "\n"
+    )
+    store = mfq.open_store(tmp_path / "s")
+    store.ingest([export])
+    assert len(store.catalog.files("events")) == 3  # one per UTC date
+    day = TimeRange.model_validate(
+        {"since": "2026-11-02T00:00:00Z", "until": "2026-11-03T00:00:00Z"}
+    )
+    assert scan(store, ["type"], (), day).files_read == 1  # partition pruning by time
+    trace = parse_filter("trace_id = 'tr4'")
+    wide = ["type", "a", "b", "c", "d", "e", "f", "trace_id"]
+    result = scan(store, wide, (trace,), TimeRange())
+    assert result.table.num_rows == 1 and result.files_read == 1  # wide read narrowed

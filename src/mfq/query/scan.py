@@ -32,6 +32,10 @@ class ScanResult:
     files_total: int
 
 
+#: A read of this many more columns than its filter uses is narrowed to matching files first.
+_NARROW_EXTRA = 4
+
+
 def prune(files: Iterable[FileRecord], time: TimeRange) -> list[FileRecord]:
     """The event files whose time span meets the range (by the catalog's min/max)."""
     since, until = time.since_ns(), time.until_ns()
@@ -96,10 +100,10 @@ def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRa
     all_files = store.catalog.files("events")
     files = prune(all_files, time)
     paths = [str(store.root / f.path) for f in files]
+    filter_fields = {name for expr in where for name in referenced_fields(expr)}
     filtered: dict[str, None] = dict.fromkeys(columns)
     filtered["timestamp"] = None
-    for expr in where:
-        filtered.update(dict.fromkeys(sorted(referenced_fields(expr))))
+    filtered.update(dict.fromkeys(sorted(filter_fields)))
     schema, mixed = unified_schema([file_schema(store, f) for f in files], list(filtered))
     output = pa.schema([schema.field(name) for name in columns])
     if not paths:
@@ -113,10 +117,26 @@ def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRa
             table = _scan_file_by_file(store, files, schema, predicate).select(columns)
         else:
             dataset = ds.dataset(paths, schema=schema, format="parquet")
+            if where and len(set(columns) - filter_fields) > _NARROW_EXTRA:
+                dataset = _files_with_matches(dataset, schema, predicate)
             table = dataset.to_table(columns=list(columns), filter=predicate)
+            files_read = len(dataset.files)
     except pa.ArrowInvalid as err:
         raise UsageError(f"cannot evaluate the filter: {err}") from err
-    return ScanResult(table, len(paths), len(all_files))
+    return ScanResult(table, files_read if not mixed else len(paths), len(all_files))
+
+
+def _files_with_matches(
+    dataset: ds.Dataset, schema: pa.Schema, predicate: pc.Expression | None
+) -> ds.Dataset:
+    """Narrow a wide read to the files that hold matching rows, found by reading only the
+    filter's columns (a trace lookup then decodes every column of one file, not all)."""
+    matching = [
+        fragment.path
+        for fragment in dataset.get_fragments(filter=predicate)
+        if fragment.count_rows(filter=predicate) > 0
+    ]
+    return ds.dataset(matching, schema=schema, format="parquet")
 
 
 def _scan_file_by_file(
