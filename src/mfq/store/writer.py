@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.columns import TypeCounts, unify
+from mfq.ingest.columns import STANDARD_NAMES, TypeCounts, unify
 from mfq.settings import Settings
 from mfq.store import ids
 from mfq.store.catalog import FileRecord
@@ -26,6 +26,7 @@ from mfq.store.layout import StoreLayout
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 _EPOCH_DAY = date(1970, 1, 1)
+_UNIQUE_COLUMNS = frozenset({"id", "span_id", "parent_span_id", "trace_id", "client_uuid"})
 REJECT_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -130,6 +131,11 @@ class BatchWriter:
             compression="zstd",
             compression_level=self.settings.zstd_level,
             row_group_size=self.settings.row_group_rows,
+            # Ids never repeat: trying a dictionary for them is wasted work.
+            use_dictionary=[n for n in table.column_names if n not in _UNIQUE_COLUMNS],
+            # Min/max statistics prune row groups by time and by the standard fields that
+            # filters name; on free-form attributes they cost more than they save.
+            write_statistics=[n for n in table.column_names if n in STANDARD_NAMES],
         )
         final = self.layout.partition(day) / name
         nanos = pc.cast(table.column("timestamp"), pa.int64())
