@@ -192,7 +192,7 @@ def _big_export(tmp_path: Path, name: str, start: int, count: int) -> Path:
 @pytest.mark.slow
 def test_kill_9_mid_batch_then_rerun_stores_every_event_exactly_once(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"
-    path = _big_export(tmp_path, "big.ndjson", 0, 200_000)
+    path = _big_export(tmp_path, "big.ndjson", 0, 400_000)
     mfq.open_store(store_dir, create=True).ingest([_big_export(tmp_path, "seed.ndjson", 0, 10)])
     process = _ingest_process(store_dir, path)
     deadline = time.monotonic() + 60
@@ -207,9 +207,9 @@ def test_kill_9_mid_batch_then_rerun_stores_every_event_exactly_once(tmp_path: P
     store = mfq.open_store(store_dir)
     assert len(stored_ids(store)) == 10  # the killed batch is invisible
     summary = store.ingest([path])
-    assert (summary.ingested, summary.duplicates) == (199_990, 10)
+    assert (summary.ingested, summary.duplicates) == (399_990, 10)
     ids = stored_ids(store)
-    assert len(ids) == len(set(ids)) == 200_000
+    assert len(ids) == len(set(ids)) == 400_000
     assert not (store_dir / "tmp").exists()
 
 
