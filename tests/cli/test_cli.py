@@ -216,3 +216,20 @@ def test_demo_writes_ingests_and_finds_the_planted_incident(tmp_path: Path) -> N
     assert out.exists() and "wrote 20,000 events" in stderr
     incident_table = stdout.split("─" * 25)[-1].strip().splitlines()
     assert incident_table[0].split()[:2] == ["2.4.1", "eu-west-1"]
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    store = str(tmp_path / "s")
+    source = SHARED_REAL / "openstack" / "openstack_2k.ndjson"
+    subprocess.run(
+        [mfq_executable(), "ingest", str(source), "--store", store], check=True, capture_output=True
+    )
+    result = subprocess.run(
+        f"'{mfq_executable()}' events --store '{store}' --format ndjson | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stderr == ""
+    assert json.loads(result.stdout)["type"]
