@@ -33,10 +33,6 @@ class Source:
     name: str  # as shown to the user and stored in the catalog
     path: Path | None  # None for stdin
 
-    @property
-    def is_stdin(self) -> bool:
-        return self.path is None
-
     def size(self) -> int | None:
         return None if self.path is None else self.path.stat().st_size
 
