@@ -116,7 +116,8 @@ def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRa
         if mixed:
             table = _scan_file_by_file(store, files, schema, predicate).select(columns)
         else:
-            dataset = ds.dataset(paths, schema=schema, format="parquet")
+            equality_only = _equality_only_fields(where) - set(columns)
+            dataset = _dataset(paths, schema, filter_only=equality_only)
             if where and len(set(columns) - filter_fields) > _NARROW_EXTRA:
                 dataset = _files_with_matches(dataset, schema, predicate)
             table = dataset.to_table(columns=list(columns), filter=predicate)
@@ -124,6 +125,46 @@ def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRa
     except pa.ArrowInvalid as err:
         raise UsageError(f"cannot evaluate the filter: {err}") from err
     return ScanResult(table, files_read if not mixed else len(paths), len(all_files))
+
+
+def _equality_only_fields(where: tuple[Expr, ...]) -> set[str]:
+    """Fields the filter only tests with = and != (or for presence): pyarrow has those
+    kernels for dictionary columns; text matching and ordering it has not."""
+    from mfq.query.expr import Compare, CompareOp, Exists, Field, InList, IsNull, Match
+    from mfq.query.expr.ast import walk
+
+    safe: set[str] = set()
+    unsafe: set[str] = set()
+    for expr in where:
+        for node in walk(expr):
+            if isinstance(node, Compare):
+                names = {o.name for o in (node.left, node.right) if isinstance(o, Field)}
+                (safe if node.op in (CompareOp.EQ, CompareOp.NE) else unsafe).update(names)
+            elif isinstance(node, Exists):
+                safe.add(node.field)
+            elif isinstance(node, IsNull):
+                if isinstance(node.operand, Field):
+                    safe.add(node.operand.name)
+            elif isinstance(node, Match | InList):
+                unsafe.update(referenced_fields(node))
+    return safe - unsafe
+
+
+def _dataset(paths: list[str], schema: pa.Schema, filter_only: set[str]) -> ds.Dataset:
+    """A dataset over ``paths``; text columns used only by the filter are read as
+    dictionaries, so the filter compares each distinct value once, not every row."""
+    text_filters = [
+        name for name in sorted(filter_only) if pa.types.is_string(schema.field(name).type)
+    ]
+    if not text_filters:
+        return ds.dataset(paths, schema=schema, format="parquet")
+    options = ds.ParquetReadOptions(dictionary_columns=text_filters)
+    dictionary = pa.dictionary(pa.int32(), pa.string())
+    for name in text_filters:
+        index = schema.get_field_index(name)
+        schema = schema.set(index, pa.field(name, dictionary))
+    file_format = ds.ParquetFileFormat(read_options=options)
+    return ds.dataset(paths, schema=schema, format=file_format)
 
 
 def _files_with_matches(
@@ -136,7 +177,7 @@ def _files_with_matches(
         for fragment in dataset.get_fragments(filter=predicate)
         if fragment.count_rows(filter=predicate) > 0
     ]
-    return ds.dataset(matching, schema=schema, format="parquet")
+    return ds.dataset(matching, schema=dataset.schema, format=dataset.format)
 
 
 def _scan_file_by_file(
