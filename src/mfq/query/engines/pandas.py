@@ -25,6 +25,7 @@ from mfq.query.expr import (
     Not,
     Or,
     aggregate_spec,
+    referenced_fields,
     to_text,
 )
 from mfq.query.expr.ast import walk
@@ -94,29 +95,17 @@ class _Plan:
 
     def columns(self) -> list[str]:
         names: dict[str, None] = dict.fromkeys(self.spec.group_by)
-        names["timestamp"] = None
+        if self.spec.kind is QueryKind.TIMESERIES:
+            names["timestamp"] = None  # bucketed; a plain query needs it only to filter
         if self.weighted:
             names["sample_rate"] = None
         for _name, aggregate in self.aggregates:
-            if aggregate.field is not None:
-                names[aggregate.field] = None
-            if aggregate.arg is not None:
-                names.update(dict.fromkeys(_fields_of(aggregate.arg)))
+            names.update(dict.fromkeys(sorted(referenced_fields(aggregate))))
         return list(names)
 
 
 def _hidden(aggregate: Aggregate) -> str:
     return f"__having {to_text(aggregate)}"
-
-
-def _fields_of(expr: Expr) -> list[str]:
-    names = []
-    for node in walk(expr):
-        if isinstance(node, Field):
-            names.append(node.name)
-        elif hasattr(node, "field") and isinstance(node.field, str):
-            names.append(node.field)
-    return names
 
 
 def _frame(table: pa.Table, plan: _Plan) -> pd.DataFrame:
