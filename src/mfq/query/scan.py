@@ -95,8 +95,18 @@ def time_filter(time: TimeRange) -> pc.Expression | None:
     return parts[0] if len(parts) == 1 else parts[0] & parts[1]
 
 
-def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRange) -> ScanResult:
-    """Rows of the store within ``time`` matching every ``where``, with ``columns``."""
+def scan(
+    store: Store,
+    columns: list[str],
+    where: tuple[Expr, ...],
+    time: TimeRange,
+    *,
+    dictionary: tuple[str, ...] = (),
+) -> ScanResult:
+    """Rows of the store within ``time`` matching every ``where``, with ``columns``.
+
+    Text ``columns`` named in ``dictionary`` (group keys, say) come back dictionary-encoded.
+    """
     all_files = store.catalog.files("events")
     files = prune(all_files, time)
     paths = [str(store.root / f.path) for f in files]
@@ -117,7 +127,8 @@ def scan(store: Store, columns: list[str], where: tuple[Expr, ...], time: TimeRa
             table = _scan_file_by_file(store, files, schema, predicate).select(columns)
         else:
             equality_only = _equality_only_fields(where) - set(columns)
-            dataset = _dataset(paths, schema, filter_only=equality_only)
+            as_dictionary = equality_only | (set(dictionary) - filter_fields)
+            dataset = _dataset(paths, schema, filter_only=as_dictionary)
             if where and len(set(columns) - filter_fields) > _NARROW_EXTRA:
                 dataset = _files_with_matches(dataset, schema, predicate)
             table = dataset.to_table(columns=list(columns), filter=predicate)

@@ -108,9 +108,18 @@ def _hidden(aggregate: Aggregate) -> str:
     return f"__having {to_text(aggregate)}"
 
 
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded columns decoded (pandas would make them categorical)."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            decoded = table.column(index).cast(field.type.value_type)
+            table = table.set_column(index, field.name, decoded)
+    return table
+
+
 def _frame(table: pa.Table, plan: _Plan) -> pd.DataFrame:
     """The scanned rows as pandas, with weights and one mask column per filtered aggregate."""
-    frame = cast(pd.DataFrame, table.to_pandas())
+    frame = cast(pd.DataFrame, _plain(table).to_pandas())
     if plan.weighted and "sample_rate" in frame:
         frame[WEIGHT] = frame["sample_rate"].fillna(1).astype("int64")
     else:
@@ -211,11 +220,28 @@ def _seconds(spec: QuerySpec, table: pa.Table) -> float | None:
 def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
     extra = _having_aggregates(spec)
     plan = _Plan(spec, extra)
-    table = scan(store, plan.columns(), spec.where, spec.time).table
-    frame = _frame(table, plan)
     keys = list(spec.group_by)
+    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=tuple(keys)).table
     seconds = _seconds(spec, table)
+    arrow_result = _arrow_groups(table, keys, plan, seconds)
+    if arrow_result is not None:
+        return _finish_aggregate(arrow_result, spec, keys, plan, seconds, table=table)
+    frame = _frame(table, plan)
     result = _aggregate_groups(frame, keys, plan, seconds)
+    return _finish_aggregate(result, spec, keys, plan, seconds, frame=frame)
+
+
+def _finish_aggregate(
+    result: pd.DataFrame,
+    spec: QuerySpec,
+    keys: list[str],
+    plan: _Plan,
+    seconds: float | None,
+    *,
+    table: pa.Table | None = None,
+    frame: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Having, order, limit with OTHER and TOTAL rows, hidden columns dropped."""
     if spec.having is not None:
         result = result[_evaluate_condition(spec.having, result)].reset_index(drop=True)
     result = _order(result, spec, keys)
@@ -223,6 +249,9 @@ def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
         kept, rest = result.iloc[: spec.limit], result.iloc[spec.limit :]
         result = kept
         if spec.totals:
+            if frame is None:
+                assert table is not None
+                frame = _frame(table, plan)
             cut = frame.merge(rest[keys], on=keys, how="inner")
             result = pd.concat(
                 [
@@ -236,6 +265,95 @@ def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
         result = result.iloc[: spec.limit]
     hidden = [c for c in result.columns if str(c).startswith("__having ")]
     return result.drop(columns=hidden).reset_index(drop=True)
+
+
+def _arrow_groups(
+    table: pa.Table, keys: list[str], plan: _Plan, seconds: float | None
+) -> pd.DataFrame | None:
+    """Group and aggregate inside pyarrow (no per-row pandas), for every aggregate but
+    percentiles; None when a percentile asks for the pandas path."""
+    import pyarrow.compute as pc
+
+    specs = {name: aggregate_spec(a.func) for name, a in plan.aggregates}
+    if any(s is None or s.quantile is not None for s in specs.values()):
+        return None
+    rows = table.num_rows
+    if plan.weighted and "sample_rate" in table.column_names:
+        weight = pc.fill_null(table.column("sample_rate"), 1)
+    else:
+        weight = pa.repeat(1, rows).cast(pa.int64()) if rows else pa.array([], pa.int64())
+    work: dict[str, object] = {key: table.column(key) for key in keys}
+    work[WEIGHT] = weight
+    wanted: list[tuple[str, str, object]] = [(WEIGHT, "sum", None)]
+    for index, (name, aggregate) in enumerate(plan.aggregates):
+        func = specs[name].name  # type: ignore[union-attr]
+        column = f"__a{index}"
+        if aggregate.arg is not None:
+            mask = ds.dataset(table).to_table(
+                columns={"m": compile_filter(aggregate.arg, table.schema)}
+            )["m"]
+            work[column] = pc.if_else(pc.fill_null(mask, False), weight, 0)
+            wanted.append((column, "sum", None))
+            continue
+        field = aggregate.field
+        if field is None:
+            continue  # count, rate: from the weight sum
+        values = table.column(field) if field in table.column_names else pa.nulls(rows)
+        if func in ("sum", "avg"):
+            work[column] = pc.multiply(values, weight)
+            work[column + "v"] = pc.if_else(pc.is_valid(values), weight, 0)
+            wanted += [(column, "sum", None), (column + "v", "sum", None)]
+        elif func == "count_distinct":
+            work[column] = values
+            wanted.append((column, "count_distinct", pc.CountOptions(mode="only_valid")))
+        elif func in ("min", "max"):
+            work[column] = values
+            wanted.append((column, func, None))
+        elif func == "stddev":
+            work[column] = pc.cast(values, pa.float64())
+            wanted.append((column, "stddev", pc.VarianceOptions(ddof=1)))
+        else:
+            return None
+    grouped = (
+        pa.table(work)
+        .unify_dictionaries()  # each file's dictionary differs
+        .group_by(keys, use_threads=False)
+        .aggregate([(c, f) if o is None else (c, f, o) for c, f, o in wanted])
+    )
+    total = grouped.column(f"{WEIGHT}_sum")
+    result = (
+        cast(pd.DataFrame, _plain(grouped.select(keys)).to_pandas())
+        if keys
+        else pd.DataFrame(index=range(grouped.num_rows))
+    )
+    for index, (name, aggregate) in enumerate(plan.aggregates):
+        func = specs[name].name  # type: ignore[union-attr]
+        column = f"__a{index}"
+        if func == "count" and aggregate.arg is None:
+            values = pc.fill_null(total, 0)
+        elif func == "count":
+            values = pc.fill_null(grouped.column(f"{column}_sum"), 0)
+        elif func == "ratio":
+            values = pc.divide(pc.cast(grouped.column(f"{column}_sum"), pa.float64()), total)
+        elif func == "rate":
+            if not seconds:
+                raise UsageError("rate needs a time range (--since/--until or --last)")
+            values = pc.divide(pc.cast(total, pa.float64()), seconds)
+        elif aggregate.field is None or aggregate.field not in table.column_names:
+            values = pa.nulls(grouped.num_rows, pa.float64())
+        elif func == "sum":
+            values = grouped.column(f"{column}_sum")
+        elif func == "avg":
+            values = pc.divide(
+                pc.cast(grouped.column(f"{column}_sum"), pa.float64()),
+                grouped.column(f"{column}v_sum"),
+            )
+        else:
+            values = grouped.column(
+                f"{column}_{func if func != 'count_distinct' else 'count_distinct'}"
+            )
+        result[name] = values.to_pandas()
+    return result
 
 
 def _summary_row(
