@@ -233,20 +233,27 @@ SERIES = [
 ]
 
 
+SERIES_AGGREGATES = [
+    (["count", "p95(duration_ms)"], "quantile_cont(duration_ms, 0.95)"),  # the pandas path
+    (["count", "max(duration_ms)"], "max(duration_ms)"),  # the pyarrow path (UTC buckets)
+]
+
+
 @pytest.mark.parametrize(("every", "interval", "tz"), SERIES)
 @pytest.mark.parametrize("by", [None, "service"])
+@pytest.mark.parametrize(("aggs", "sql_agg"), SERIES_AGGREGATES)
 def test_timeseries_buckets_match_duckdb(
-    store: Store, every: str, interval: str, tz: str | None, by: str | None
+    store: Store,
+    every: str,
+    interval: str,
+    tz: str | None,
+    by: str | None,
+    aggs: list[str],
+    sql_agg: str,
 ) -> None:
     since, until = "2026-11-17T00:00:00Z", "2026-11-20T00:00:00Z"
     ours = store.timeseries(
-        every=every,
-        by=by,
-        tz=tz,
-        since=since,
-        until=until,
-        where="status != 'ok'",
-        aggs=["count", "p95(duration_ms)"],
+        every=every, by=by, tz=tz, since=since, until=until, where="status != 'ok'", aggs=aggs
     )
     files = [str(store.root / f.path) for f in store.catalog.files("events")]
     bucket = (
@@ -256,8 +263,7 @@ def test_timeseries_buckets_match_duckdb(
     )
     key = f", {by}" if by else ""
     rows = duckdb.sql(
-        f"SELECT {bucket} AS t{key}, sum(coalesce(sample_rate, 1)),"
-        " quantile_cont(duration_ms, 0.95)"
+        f"SELECT {bucket} AS t{key}, sum(coalesce(sample_rate, 1)), {sql_agg}"
         f" FROM read_parquet({files!r}, union_by_name=true)"
         f" WHERE timestamp >= TIMESTAMPTZ '{since}' AND timestamp < TIMESTAMPTZ '{until}'"
         f" AND status <> 'ok' GROUP BY ALL"
@@ -359,3 +365,19 @@ def test_scans_read_only_the_files_they_need(tmp_path: Path) -> None:
     wide = ["type", "a", "b", "c", "d", "e", "f", "trace_id"]
     result = scan(store, wide, (trace,), TimeRange())
     assert result.table.num_rows == 1 and result.files_read == 1  # wide read narrowed
+
+
+@pytest.mark.parametrize("by", ["type", "region"])
+def test_top_series_folding_is_the_same_on_both_paths(store: Store, by: str) -> None:
+    """--top folds the smaller series into OTHER identically in pyarrow (UTC buckets) and
+    in pandas (local-time buckets, here UTC)."""
+    aggs = ["count", "ratio(status = 'error')"]
+    arrow = store.timeseries(every="6h", by=by, top=3, aggs=aggs)
+    pandas = store.timeseries(every="6h", by=by, top=3, tz="UTC", aggs=aggs)
+    assert sorted(set(arrow[by].dropna())) == sorted(set(pandas[by].dropna()))
+    assert "OTHER" in set(arrow[by])
+    key = ["time", by]
+    left = arrow.sort_values(key).reset_index(drop=True)
+    right = pandas.sort_values(key).reset_index(drop=True)
+    assert left["count"].tolist() == right["count"].tolist()
+    assert all(_same(a, b) for a, b in zip(left.iloc[:, 3], right.iloc[:, 3], strict=True))

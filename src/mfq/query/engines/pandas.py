@@ -444,17 +444,19 @@ def _value(operand: object, result: pd.DataFrame) -> object:
 def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
     plan = _Plan(spec, [])
     table = scan(store, plan.columns(), spec.where, spec.time).table
-    frame = _frame(table, plan)
     keys = list(spec.group_by)
-    start, end = _series_span(spec, frame)
+    start, end = _series_span(spec, table)
     if start is None or end is None:
         columns = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]
         return pd.DataFrame(columns=columns)
     width = spec.every or auto_width(end - start)
-    frame[BUCKET] = _floor(frame["timestamp"], width, spec.bucket_tz)
-    if keys and spec.top is not None:
-        frame = _fold_small_series(frame, keys, spec.top)
-    result = _aggregate_groups(frame, [BUCKET, *keys], plan, width.total_seconds())
+    result = _arrow_series(table, keys, plan, spec, width)
+    if result is None:
+        frame = _frame(table, plan)
+        frame[BUCKET] = _floor(frame["timestamp"], width, spec.bucket_tz)
+        if keys and spec.top is not None:
+            frame = _fold_small_series(frame, keys, spec.top)
+        result = _aggregate_groups(frame, [BUCKET, *keys], plan, width.total_seconds())
     result = _fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
     return result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
         drop=True
@@ -462,17 +464,61 @@ def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
 
 
 def _series_span(
-    spec: QuerySpec, frame: pd.DataFrame
+    spec: QuerySpec, table: pa.Table
 ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    import pyarrow.compute as pc
+
     start = pd.Timestamp(spec.time.since) if spec.time.since is not None else None
     end = pd.Timestamp(spec.time.until) if spec.time.until is not None else None
-    if frame.empty:
+    if not table.num_rows:
         return start, end
+    bounds = pc.min_max(table.column("timestamp")).as_py()
     if start is None:
-        start = frame["timestamp"].min()
+        start = pd.Timestamp(bounds["min"])
     if end is None:
-        end = frame["timestamp"].max() + pd.Timedelta(1, "ns")
+        end = pd.Timestamp(bounds["max"]) + pd.Timedelta(1, "ns")
     return start, end
+
+
+def _arrow_series(
+    table: pa.Table, keys: list[str], plan: _Plan, spec: QuerySpec, width: timedelta
+) -> pd.DataFrame | None:
+    """Buckets (UTC-aligned) and top-N folding inside pyarrow; None for the pandas path
+    (local-time buckets, --top over several keys, percentiles)."""
+    import pyarrow.compute as pc
+
+    if spec.bucket_tz is not None or (spec.top is not None and len(keys) > 1):
+        return None
+    step = pd.Timedelta(width).value
+    nanos = pc.cast(table.column("timestamp"), pa.int64())
+    # Floor division in integers (exact to the nanosecond; negative times round down).
+    shifted = pc.subtract(nanos, pc.if_else(pc.less(nanos, 0), step - 1, 0))
+    buckets = pc.multiply(pc.divide(shifted, step), step)
+    table = table.append_column(BUCKET, buckets.cast(table.schema.field("timestamp").type))
+    if keys and spec.top is not None:
+        table = _fold_small_series_arrow(table, keys[0], spec.top, plan)
+    return _arrow_groups(table, [BUCKET, *keys], plan, width.total_seconds())
+
+
+def _fold_small_series_arrow(table: pa.Table, key: str, top: int, plan: _Plan) -> pa.Table:
+    import pyarrow.compute as pc
+
+    if plan.weighted and "sample_rate" in table.column_names:
+        weight = pc.fill_null(table.column("sample_rate"), 1)
+    else:
+        weight = pa.repeat(1, table.num_rows).cast(pa.int64())
+    values = pc.cast(table.column(key), pa.string())
+    sizes = pa.table({key: values, WEIGHT: weight}).group_by([key]).aggregate([(WEIGHT, "sum")])
+    if sizes.num_rows <= top:
+        return table
+    # Ties broken by the key, as the pandas path does, so both keep the same series.
+    ranked = sizes.sort_by([(f"{WEIGHT}_sum", "descending"), (key, "ascending")]).slice(0, top)
+    kept = ranked.column(key)
+    member = pc.fill_null(pc.is_in(values, value_set=kept.combine_chunks().drop_null()), False)
+    if kept.null_count:
+        member = pc.or_(member, pc.is_null(values))
+    folded = pc.if_else(member, values, OTHER)
+    return table.set_column(table.schema.get_field_index(key), key, folded)
 
 
 def _floor(times: Series, width: timedelta, tz: str | None) -> Series:
@@ -486,7 +532,9 @@ def _floor(times: Series, width: timedelta, tz: str | None) -> Series:
 
 
 def _fold_small_series(frame: pd.DataFrame, keys: list[str], top: int) -> pd.DataFrame:
-    sizes = frame.groupby(keys, dropna=False, sort=False)[WEIGHT].sum().sort_values(ascending=False)
+    sizes = frame.groupby(keys, dropna=False, sort=True)[WEIGHT].sum()
+    # Largest first; ties keep key order (the groupby sorted by key), as in pyarrow.
+    sizes = sizes.sort_values(ascending=False, kind="stable")
     if len(sizes) <= top:
         return frame
     kept = sizes.index[:top]
