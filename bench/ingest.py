@@ -37,37 +37,48 @@ Progress goes to stderr, so ``--json`` output can be redirected as it is.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mfq.demo import DemoConfig, write_export
-
-BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_EVENTS = 1_000_000
-DEFAULT_RUNS = 5
-DEFAULT_SEED = 7
-HELP_RUNS = 10
+from common import (
+    DEFAULT_EVENTS,
+    DEFAULT_RUNS,
+    MAX_HELP_SECONDS,
+    BenchError,
+    Sample,
+    Target,
+    build_parser,
+    common_options,
+    ensure_export,
+    environment,
+    export_path,
+    help_line,
+    help_summary,
+    measure,
+    mfq_executable,
+    pair_ratios,
+    peak_summary,
+    progress,
+    ratio_summary,
+    require_success,
+    run_help,
+    run_line,
+    sql_string,
+    target_lines,
+    target_rows,
+    wall_summary,
+)
+from mfq.demo import DemoConfig
 
 MAX_WALL_RATIO = 2.0
 MAX_PEAK_MIB = 1024.0
-MAX_HELP_SECONDS = 0.2
-
-
-class BenchError(Exception):
-    """A command failed or produced a wrong result; the benchmark stops."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,180 +93,43 @@ class Options:
     json: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One finished child process: its wall time, peak RSS, CPU time and output."""
-
-    wall: float
-    peak_mib: float
-    cpu: float
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """An acceptance target: ``value <= limit``."""
-
-    name: str
-    value: float
-    limit: float
-    unit: str
-
-    @property
-    def passed(self) -> bool:
-        return self.value <= self.limit
-
-
 # --- command line -------------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1 (underscores allowed, as in 5_000_000)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
     """Parse the command line into :class:`Options`."""
-    parser = argparse.ArgumentParser(
-        description="Benchmark `mfq ingest` against DuckDB's NDJSON-to-Parquet COPY.",
-    )
-    parser.add_argument(
-        "--events",
-        type=positive_int,
-        default=DEFAULT_EVENTS,
-        help=f"events in the generated export (default {DEFAULT_EVENTS:,})",
-    )
-    parser.add_argument(
-        "--runs",
-        type=positive_int,
-        default=DEFAULT_RUNS,
-        help=f"timed runs of each command, after one warm-up (default {DEFAULT_RUNS})",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_SEED,
-        help=f"demo generator seed (default {DEFAULT_SEED})",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=BENCH_DIR / "out",
-        help="directory for the export and the run outputs (default bench/out)",
-    )
-    parser.add_argument(
-        "--keep",
-        action="store_true",
-        help="keep every run's store and Parquet file under OUT/runs/ (removed by default)",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print the results as one JSON object instead of the table",
+    parser = build_parser(
+        "Benchmark `mfq ingest` against DuckDB's NDJSON-to-Parquet COPY.",
+        events_help=f"events in the generated export (default {DEFAULT_EVENTS:,})",
+        runs_help=f"timed runs of each command, after one warm-up (default {DEFAULT_RUNS})",
+        out_help="directory for the export and the run outputs (default bench/out)",
+        json_help="print the results as one JSON object instead of the table",
+        after_out=lambda p: p.add_argument(
+            "--keep",
+            action="store_true",
+            help="keep every run's store and Parquet file under OUT/runs/ (removed by default)",
+        ),
     )
     args = parser.parse_args(argv)
-    return Options(
-        events=args.events,
-        runs=args.runs,
-        seed=args.seed,
-        out=args.out.resolve(),
-        keep=args.keep,
-        json=args.json,
-    )
+    return Options(**common_options(args), keep=args.keep)
 
 
-def progress(message: str) -> None:
-    """A progress line on stderr (stdout carries only the results)."""
-    print(message, file=sys.stderr, flush=True)
+# --- the export and one child -------------------------------------------------------------
 
 
-# --- the export ---------------------------------------------------------------------------
-
-
-def ensure_export(out: Path, events: int, seed: int) -> Path:
+def ensure_ingest_export(out: Path, events: int, seed: int) -> Path:
     """The NDJSON export of ``events`` demo events, generated unless an identical one exists."""
-    config = DemoConfig(events=events, seed=seed)
-    name = f"events-{events}.ndjson" if seed == DEFAULT_SEED else f"events-{events}-s{seed}.ndjson"
-    path = out / name
-    meta_path = path.with_name(path.name + ".meta.json")
-    if path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        if meta.get("config") == repr(config) and meta.get("bytes") == path.stat().st_size:
-            progress(f"reusing {path} ({path.stat().st_size / 2**20:,.1f} MiB)")
-            return path
-    out.mkdir(parents=True, exist_ok=True)
-    progress(f"generating {events:,} events (seed {seed}) into {path} ...")
-    start = time.perf_counter()
-    meta_path.unlink(missing_ok=True)
-    write_export(path, config)
-    size = path.stat().st_size
-    meta_path.write_text(json.dumps({"config": repr(config), "bytes": size}, indent=2) + "\n")
-    progress(f"  {size / 2**20:,.1f} MiB in {time.perf_counter() - start:.1f} s")
+    path = export_path(out, events, seed)
+    ensure_export(path, DemoConfig(events=events, seed=seed))
     return path
-
-
-# --- running one child --------------------------------------------------------------------
-
-
-def maxrss_mib(maxrss: int) -> float:
-    """``ru_maxrss`` in MiB: it is KiB on Linux, bytes on macOS."""
-    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 2**10
-
-
-def measure(cmd: Sequence[str], cwd: Path) -> Sample:
-    """Run ``cmd`` to completion; its wall time and the peak RSS of that child alone."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        with subprocess.Popen(
-            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
-        ) as proc:
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - start
-            # Reaped here, so Popen must not wait for it again.
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return Sample(
-            wall=wall,
-            peak_mib=maxrss_mib(usage.ru_maxrss),
-            cpu=usage.ru_utime + usage.ru_stime,
-            returncode=proc.returncode,
-            stdout=out.read().decode(errors="replace"),
-            stderr=err.read().decode(errors="replace"),
-        )
 
 
 def checked(cmd: Sequence[str], cwd: Path) -> Sample:
     """:func:`measure`, raising :class:`BenchError` unless the command exits with status 0."""
-    sample = measure(cmd, cwd)
-    if sample.returncode != 0:
-        tail = "\n".join(sample.stderr.strip().splitlines()[-20:])
-        raise BenchError(f"exit status {sample.returncode}: {' '.join(cmd)}\n{tail}")
-    return sample
-
-
-def mfq_executable() -> Path:
-    """The ``mfq`` console script of the running interpreter's environment."""
-    path = Path(sys.executable).with_name("mfq")
-    if not path.exists():
-        raise BenchError(f"no mfq executable next to {sys.executable} (pip install -e .)")
-    return path
+    return require_success(measure(cmd, cwd), cmd)
 
 
 # --- the two commands ---------------------------------------------------------------------
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def duckdb_command(export: Path, parquet: Path) -> list[str]:
@@ -339,24 +213,10 @@ def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample]]
         mfq_samples.append(a)
         b = run_duckdb(export, runs_dir, opts.events, opts.keep, verify=False)
         duck_samples.append(b)
-        progress(
-            f"run {i}/{opts.runs}: mfq {a.wall:.3f} s {a.peak_mib:,.0f} MiB | "
-            f"duckdb {b.wall:.3f} s {b.peak_mib:,.0f} MiB | ratio {a.wall / b.wall:.2f}"
-        )
+        progress(run_line(i, opts.runs, a, b))
     if not opts.keep and not any(runs_dir.iterdir()):
         runs_dir.rmdir()
     return mfq_samples, duck_samples
-
-
-def run_help(runs: int = HELP_RUNS) -> list[float]:
-    """Wall seconds of ``mfq --help``, ``runs`` times after one warm-up."""
-    mfq = mfq_executable()
-    cmd = [str(mfq), "--help"]
-    cwd = Path(tempfile.gettempdir())
-    checked(cmd, cwd)
-    walls = [checked(cmd, cwd).wall for _ in range(runs)]
-    progress(f"mfq --help: median {statistics.median(walls):.3f} s over {runs} runs")
-    return walls
 
 
 def command_stats(samples: Sequence[Sample]) -> dict[str, Any]:
@@ -367,11 +227,8 @@ def command_stats(samples: Sequence[Sample]) -> dict[str, Any]:
         "wall_seconds": [round(w, 4) for w in walls],
         "peak_mib": [round(p, 1) for p in peaks],
         "cpu_seconds": [round(s.cpu, 3) for s in samples],
-        "wall_median": round(statistics.median(walls), 4),
-        "wall_min": round(min(walls), 4),
-        "wall_max": round(max(walls), 4),
-        "peak_mib_median": round(statistics.median(peaks), 1),
-        "peak_mib_max": round(max(peaks), 1),
+        **wall_summary(walls),
+        **peak_summary(peaks),
     }
 
 
@@ -388,7 +245,7 @@ def summarise(
         opts.events / statistics.median(s.wall for s in mfq_samples)
     )
     mfq_stats["reported_seconds"] = [json.loads(s.stdout).get("seconds") for s in mfq_samples]
-    ratios = [a.wall / b.wall for a, b in zip(mfq_samples, duck_samples, strict=True)]
+    ratios = pair_ratios((s.wall for s in mfq_samples), (s.wall for s in duck_samples))
     help_median = statistics.median(help_walls)
     targets = [
         Target(
@@ -412,34 +269,12 @@ def summarise(
         "export": {"path": str(export), "bytes": export.stat().st_size},
         "runs": opts.runs,
         "warmup_runs": 1,
-        "environment": {
-            "mfq": metadata.version("mfq"),
-            "duckdb": metadata.version("duckdb"),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        "environment": environment(),
         "mfq": mfq_stats,
         "duckdb": command_stats(duck_samples),
-        "ratio": {
-            "pairs": [round(r, 3) for r in ratios],
-            "median": round(statistics.median(ratios), 3),
-        },
-        "help": {
-            "runs": len(help_walls),
-            "wall_seconds": [round(w, 4) for w in help_walls],
-            "median": round(help_median, 4),
-        },
-        "targets": [
-            {
-                "name": t.name,
-                "value": round(t.value, 4),
-                "limit": t.limit,
-                "unit": t.unit,
-                "passed": t.passed,
-            }
-            for t in targets
-        ],
+        "ratio": ratio_summary(ratios, 3),
+        "help": help_summary(help_walls),
+        "targets": target_rows(targets, with_strict=False),
         "passed": all(t.passed for t in targets),
     }
 
@@ -472,15 +307,10 @@ def format_table(result: dict[str, Any]) -> str:
         f"ratio mfq/duckdb, run by run: {pairs}  -> median {ratio['median']:.2f}",
         f"mfq throughput: {mfq['events_per_second']:,} events/s (median wall time)",
         f"mfq reported seconds (in-process): {' '.join(str(x) for x in mfq['reported_seconds'])}",
-        f"mfq --help: median {result['help']['median']:.3f} s over {result['help']['runs']} runs",
+        help_line(result),
         "",
+        *target_lines(result["targets"]),
     ]
-    for t in result["targets"]:
-        verdict = "PASS" if t["passed"] else "FAIL"
-        digits = {"s": 3, "MiB": 1}.get(t["unit"], 2)
-        unit = f" {t['unit']}" if t["unit"] else ""
-        value, limit = f"{t['value']:,.{digits}f}", f"{t['limit']:,.{digits}f}"
-        lines.append(f"{verdict}  {t['name']}: {value}{unit} <= {limit}{unit}")
     return "\n".join(lines)
 
 
@@ -488,9 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (whatever the targets say), 1 when something failed."""
     opts = parse_args(argv)
     try:
-        export = ensure_export(opts.out, opts.events, opts.seed)
+        export = ensure_ingest_export(opts.out, opts.events, opts.seed)
         mfq_samples, duck_samples = run_ingest(opts, export)
-        help_walls = run_help()
+        help_walls = run_help(checked)
     except BenchError as exc:
         print(f"bench/ingest.py: FAILED: {exc}", file=sys.stderr)
         return 1

@@ -65,11 +65,8 @@ Progress goes to stderr, so ``--json`` output can be redirected as it is.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -78,17 +75,43 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mfq.demo import DemoConfig, write_export
+from common import (
+    BENCH_DIR,
+    DEFAULT_EVENTS,
+    DEFAULT_RUNS,
+    MAX_HELP_SECONDS,
+    BenchError,
+    Sample,
+    Target,
+    build_parser,
+    common_options,
+    ensure_export,
+    environment,
+    export_is_current,
+    export_meta,
+    export_path,
+    help_line,
+    help_summary,
+    mfq_executable,
+    name_suffix,
+    pair_ratios,
+    peak_summary,
+    progress,
+    ratio_summary,
+    require_success,
+    run_help,
+    run_line,
+    sample_of,
+    sql_string,
+    target_lines,
+    target_rows,
+    wall_summary,
+)
+from mfq.demo import DemoConfig
 
-BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_EVENTS = 1_000_000
-DEFAULT_RUNS = 5
-DEFAULT_SEED = 7
-HELP_RUNS = 10
 MODES = ("process", "inprocess", "both")
 
 #: From this many events on, the NDJSON export is deleted once the store is built.
@@ -104,7 +127,6 @@ PROCESS_TARGET_EVENTS = 1_000_000
 MAX_PROCESS_RATIO = 3.0
 MEMORY_TARGET_EVENTS = 10_000_000
 MAX_Q2_PEAK_MIB = 2048.0
-MAX_HELP_SECONDS = 0.2
 
 #: ``--now`` and ``--last`` of Q6, and the day of Q4.
 Q6_NOW = "2026-11-23T00:00:00Z"
@@ -115,10 +137,6 @@ Q4_SINCE = "2026-11-19T00:00:00Z"
 Q4_UNTIL = "2026-11-20T00:00:00Z"
 Q4_SINCE_SQL = "TIMESTAMPTZ '2026-11-19 00:00:00+00'"
 Q4_UNTIL_SQL = "TIMESTAMPTZ '2026-11-20 00:00:00+00'"
-
-
-class BenchError(Exception):
-    """A command failed or the store cannot be built; the benchmark stops."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,18 +158,6 @@ class Options:
     @property
     def inprocess(self) -> bool:
         return self.mode in ("inprocess", "both")
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One finished child process: its wall time, peak RSS, CPU time and output."""
-
-    wall: float
-    peak_mib: float
-    cpu: float
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,17 +196,14 @@ class Comparison:
 
     def ratios(self) -> list[float]:
         """Run i of mfq over run i of DuckDB."""
-        return [a / b for a, b in zip(self.mfq_walls, self.duck_walls, strict=True)]
+        return pair_ratios(self.mfq_walls, self.duck_walls)
 
     def as_dict(self) -> dict[str, Any]:
         ratios = self.ratios()
         return {
             "mfq": _stats(self.mfq_walls, self.mfq_peaks),
             "duckdb": _stats(self.duck_walls, self.duck_peaks),
-            "ratio": {
-                "pairs": [round(r, 3) for r in ratios],
-                "median": round(statistics.median(ratios), 4),
-            },
+            "ratio": ratio_summary(ratios, 4),
             "rows": {"mfq": self.mfq_rows, "duckdb": self.duck_rows},
         }
 
@@ -209,143 +212,49 @@ def _stats(walls: Sequence[float], peaks: Sequence[float]) -> dict[str, Any]:
     """Per-run wall times and their median / min / max, and peak RSS when measured."""
     stats: dict[str, Any] = {
         "wall_seconds": [round(w, 4) for w in walls],
-        "wall_median": round(statistics.median(walls), 4),
-        "wall_min": round(min(walls), 4),
-        "wall_max": round(max(walls), 4),
+        **wall_summary(walls),
     }
     if peaks:
         stats["peak_mib"] = [round(p, 1) for p in peaks]
-        stats["peak_mib_median"] = round(statistics.median(peaks), 1)
-        stats["peak_mib_max"] = round(max(peaks), 1)
+        stats.update(peak_summary(peaks))
     return stats
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """An acceptance target: ``value <= limit`` (``value < limit`` when strict)."""
-
-    name: str
-    value: float
-    limit: float
-    unit: str
-    strict: bool = False
-
-    @property
-    def passed(self) -> bool:
-        return self.value < self.limit if self.strict else self.value <= self.limit
 
 
 # --- command line -------------------------------------------------------------------------
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1 (underscores allowed, as in 10_000_000)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None = None) -> Options:
     """Parse the command line into :class:`Options`."""
-    parser = argparse.ArgumentParser(
-        description="Benchmark mfq's queries against the same questions in DuckDB SQL.",
-    )
-    parser.add_argument(
-        "--events",
-        type=positive_int,
-        default=DEFAULT_EVENTS,
-        help=f"events in the store (default {DEFAULT_EVENTS:,})",
-    )
-    parser.add_argument(
-        "--runs",
-        type=positive_int,
-        default=DEFAULT_RUNS,
-        help=f"timed runs of each query on each side, after one warm-up (default {DEFAULT_RUNS})",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=MODES,
-        default="both",
-        help="whole subprocesses, calls in this process, or both (default both)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULT_SEED,
-        help=f"demo generator seed (default {DEFAULT_SEED})",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=BENCH_DIR / "out",
-        help="directory for the export and the store (default bench/out)",
-    )
-    parser.add_argument(
-        "--rebuild",
-        action="store_true",
-        help="ingest the store again even when an identical one is there",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print the results as one JSON object instead of the tables",
+    parser = build_parser(
+        "Benchmark mfq's queries against the same questions in DuckDB SQL.",
+        events_help=f"events in the store (default {DEFAULT_EVENTS:,})",
+        runs_help=(
+            f"timed runs of each query on each side, after one warm-up (default {DEFAULT_RUNS})"
+        ),
+        out_help="directory for the export and the store (default bench/out)",
+        json_help="print the results as one JSON object instead of the tables",
+        after_runs=lambda p: p.add_argument(
+            "--mode",
+            choices=MODES,
+            default="both",
+            help="whole subprocesses, calls in this process, or both (default both)",
+        ),
+        after_out=lambda p: p.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="ingest the store again even when an identical one is there",
+        ),
     )
     args = parser.parse_args(argv)
-    return Options(
-        events=args.events,
-        runs=args.runs,
-        mode=args.mode,
-        seed=args.seed,
-        out=args.out.resolve(),
-        rebuild=args.rebuild,
-        json=args.json,
-    )
-
-
-def progress(message: str) -> None:
-    """A progress line on stderr (stdout carries only the results)."""
-    print(message, file=sys.stderr, flush=True)
+    return Options(**common_options(args), mode=args.mode, rebuild=args.rebuild)
 
 
 # --- running one child --------------------------------------------------------------------
 
-#: The launcher: reads one JSON request per line (``cmd``, ``cwd``), runs it as in
-#: ``bench/ingest.py``'s ``measure`` (Popen, then ``os.wait4`` on its pid for that child's own
-#: ``ru_maxrss``) and answers with one JSON line.
-LAUNCHER_CODE = """
-import json, os, subprocess, sys, tempfile, time
-for line in sys.stdin:
-    request = json.loads(line)
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            request["cmd"], cwd=request["cwd"], stdin=subprocess.DEVNULL, stdout=out, stderr=err
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
-        out.seek(0)
-        err.seek(0)
-        reply = {
-            "wall": wall,
-            "maxrss": usage.ru_maxrss,
-            "cpu": usage.ru_utime + usage.ru_stime,
-            "returncode": proc.returncode,
-            "stdout": out.read().decode(errors="replace"),
-            "stderr": err.read().decode(errors="replace"),
-        }
-    sys.stdout.write(json.dumps(reply) + "\\n")
-    sys.stdout.flush()
-"""
-
-
-def maxrss_mib(maxrss: int) -> float:
-    """``ru_maxrss`` in MiB: it is KiB on Linux, bytes on macOS."""
-    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 2**10
+#: The launcher: runs :func:`common.serve` (one JSON request per line, ``cmd`` and ``cwd``,
+#: each run as ``bench/ingest.py`` runs its children: Popen, then ``os.wait4`` on its pid for
+#: that child's own ``ru_maxrss``; one JSON line back). ``common`` imports nothing heavy.
+LAUNCHER_CODE = f"import sys; sys.path.insert(0, {str(BENCH_DIR)!r}); import common; common.serve()"
 
 
 class Launcher:
@@ -374,24 +283,11 @@ class Launcher:
         line = proc.stdout.readline()
         if not line:
             raise BenchError(f"the launcher process exited (status {proc.wait()})")
-        reply = json.loads(line)
-        return Sample(
-            wall=reply["wall"],
-            peak_mib=maxrss_mib(reply["maxrss"]),
-            cpu=reply["cpu"],
-            returncode=reply["returncode"],
-            stdout=reply["stdout"],
-            stderr=reply["stderr"],
-        )
+        return sample_of(json.loads(line))
 
     def checked(self, cmd: Sequence[str], cwd: Path) -> Sample:
         """:meth:`measure`, raising :class:`BenchError` unless the command exits with 0."""
-        sample = self.measure(cmd, cwd)
-        if sample.returncode != 0:
-            tail = "\n".join(sample.stderr.strip().splitlines()[-20:])
-            shown = " ".join(cmd)
-            raise BenchError(f"exit status {sample.returncode}: {shown[:500]}\n{tail}")
-        return sample
+        return require_success(self.measure(cmd, cwd), cmd, shown_chars=500)
 
     def close(self) -> None:
         """End the helper: it exits when its input closes."""
@@ -408,59 +304,7 @@ class Launcher:
         self.close()
 
 
-def mfq_executable() -> Path:
-    """The ``mfq`` console script of the running interpreter's environment."""
-    path = Path(sys.executable).with_name("mfq")
-    if not path.exists():
-        raise BenchError(f"no mfq executable next to {sys.executable} (pip install -e .)")
-    return path
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 # --- the store ----------------------------------------------------------------------------
-
-
-def _suffix(events: int, seed: int) -> str:
-    return f"{events}" if seed == DEFAULT_SEED else f"{events}-s{seed}"
-
-
-def export_path(out: Path, events: int, seed: int) -> Path:
-    """The NDJSON export, named as ``bench/ingest.py`` names it (so either can reuse it)."""
-    return out / f"events-{_suffix(events, seed)}.ndjson"
-
-
-def _export_meta(path: Path) -> Path:
-    return path.with_name(path.name + ".meta.json")
-
-
-def export_is_current(path: Path, config: DemoConfig) -> bool:
-    """True when ``path`` holds exactly the export ``config`` generates (per its sidecar)."""
-    meta_path = _export_meta(path)
-    if not (path.exists() and meta_path.exists()):
-        return False
-    meta = json.loads(meta_path.read_text())
-    return bool(meta.get("config") == repr(config) and meta.get("bytes") == path.stat().st_size)
-
-
-def ensure_export(path: Path, config: DemoConfig) -> None:
-    """Generate the NDJSON export unless an identical one exists (sidecar as in ingest.py)."""
-    if export_is_current(path, config):
-        progress(f"reusing {path} ({path.stat().st_size / 2**20:,.1f} MiB)")
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    progress(f"generating {config.events:,} events (seed {config.seed}) into {path} ...")
-    start = time.perf_counter()
-    _export_meta(path).unlink(missing_ok=True)
-    write_export(path, config)
-    size = path.stat().st_size
-    _export_meta(path).write_text(
-        json.dumps({"config": repr(config), "bytes": size}, indent=2) + "\n"
-    )
-    progress(f"  {size / 2**20:,.1f} MiB in {time.perf_counter() - start:.1f} s")
 
 
 def catalog_event_files(root: Path) -> list[Path]:
@@ -503,7 +347,7 @@ def store_opens(root: Path) -> str | None:
 def ensure_store(opts: Options, launcher: Launcher) -> Store:
     """The store of ``opts.events`` demo events, ingested unless its sidecar says it is there."""
     config = DemoConfig(events=opts.events, seed=opts.seed)
-    suffix = _suffix(opts.events, opts.seed)
+    suffix = name_suffix(opts.events, opts.seed)
     root = opts.out / f"store-{suffix}"
     marker = opts.out / f"store-{suffix}.meta.json"
     if not opts.rebuild and marker.exists() and (root / "catalog.sqlite").exists():
@@ -548,7 +392,7 @@ def ensure_store(opts: Options, launcher: Launcher) -> Store:
     if opts.events >= DELETE_EXPORT_FROM:
         progress(f"deleting the export {export} ({export.stat().st_size / 2**30:.1f} GiB)")
         export.unlink()
-        _export_meta(export).unlink(missing_ok=True)
+        export_meta(export).unlink(missing_ok=True)
     return Store(root, tuple(files), size)
 
 
@@ -820,10 +664,7 @@ def run_process(
             comparison.mfq_peaks.append(a.peak_mib)
             comparison.duck_walls.append(b.wall)
             comparison.duck_peaks.append(b.peak_mib)
-            progress(
-                f"  run {i}/{opts.runs}: mfq {a.wall:.3f} s {a.peak_mib:,.0f} MiB | "
-                f"duckdb {b.wall:.3f} s {b.peak_mib:,.0f} MiB | ratio {a.wall / b.wall:.2f}"
-            )
+            progress("  " + run_line(i, opts.runs, a, b))
         results[query.id] = comparison
     return results
 
@@ -884,17 +725,6 @@ def run_inprocess(
     return results
 
 
-def run_help(launcher: Launcher, runs: int = HELP_RUNS) -> list[float]:
-    """Wall seconds of ``mfq --help``, ``runs`` times after one warm-up."""
-    mfq = mfq_executable()
-    cmd = [str(mfq), "--help"]
-    cwd = Path(tempfile.gettempdir())
-    launcher.checked(cmd, cwd)
-    walls = [launcher.checked(cmd, cwd).wall for _ in range(runs)]
-    progress(f"mfq --help: median {statistics.median(walls):.3f} s over {runs} runs")
-    return walls
-
-
 # --- results ------------------------------------------------------------------------------
 
 
@@ -907,6 +737,26 @@ def row_warnings(mode: str, results: dict[str, Comparison]) -> list[str]:
     ]
 
 
+def mode_ratio_targets(
+    label: str,
+    results: dict[str, Comparison] | None,
+    other_mode: str,
+    events: int,
+    target_events: int,
+    limit: float,
+) -> tuple[list[Target], str | None]:
+    """One mode's ratio targets (every query's median ratio mfq/duckdb <= ``limit``), or
+    none and the reason why they do not apply (the mode was not run, or the size differs)."""
+    if results is None:
+        return [], f"{label} ratio <= {limit}: not run (--mode {other_mode})"
+    if events != target_events:
+        return [], f"{label} ratio <= {limit}: applies to --events {target_events}"
+    return [
+        Target(f"{label} {qid} ratio mfq/duckdb (median)", statistics.median(c.ratios()), limit, "")
+        for qid, c in results.items()
+    ], None
+
+
 def targets(
     opts: Options,
     process: dict[str, Comparison] | None,
@@ -916,40 +766,16 @@ def targets(
     """The targets that apply to this run, and a line for each that does not."""
     evaluated: list[Target] = []
     skipped: list[str] = []
-    if inprocess is None:
-        skipped.append(f"in-process ratio <= {MAX_INPROCESS_RATIO}: not run (--mode process)")
-    elif opts.events != INPROCESS_TARGET_EVENTS:
-        skipped.append(
-            f"in-process ratio <= {MAX_INPROCESS_RATIO}: "
-            f"applies to --events {INPROCESS_TARGET_EVENTS}"
+    for label, results, other_mode, target_events, limit in (
+        ("in-process", inprocess, "process", INPROCESS_TARGET_EVENTS, MAX_INPROCESS_RATIO),
+        ("whole-process", process, "inprocess", PROCESS_TARGET_EVENTS, MAX_PROCESS_RATIO),
+    ):
+        ratio_targets, why_not = mode_ratio_targets(
+            label, results, other_mode, opts.events, target_events, limit
         )
-    else:
-        evaluated += [
-            Target(
-                f"in-process {qid} ratio mfq/duckdb (median)",
-                statistics.median(c.ratios()),
-                MAX_INPROCESS_RATIO,
-                "",
-            )
-            for qid, c in inprocess.items()
-        ]
-    if process is None:
-        skipped.append(f"whole-process ratio <= {MAX_PROCESS_RATIO}: not run (--mode inprocess)")
-    elif opts.events != PROCESS_TARGET_EVENTS:
-        skipped.append(
-            f"whole-process ratio <= {MAX_PROCESS_RATIO}: "
-            f"applies to --events {PROCESS_TARGET_EVENTS}"
-        )
-    else:
-        evaluated += [
-            Target(
-                f"whole-process {qid} ratio mfq/duckdb (median)",
-                statistics.median(c.ratios()),
-                MAX_PROCESS_RATIO,
-                "",
-            )
-            for qid, c in process.items()
-        ]
+        evaluated += ratio_targets
+        if why_not is not None:
+            skipped.append(why_not)
     if opts.events != MEMORY_TARGET_EVENTS:
         skipped.append(
             f"Q2 peak memory < {MAX_Q2_PEAK_MIB:,.0f} MiB: applies to --events "
@@ -1005,13 +831,7 @@ def summarise(
         "mode": opts.mode,
         "runs": opts.runs,
         "warmup_runs": 1,
-        "environment": {
-            "mfq": metadata.version("mfq"),
-            "duckdb": metadata.version("duckdb"),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        "environment": environment(),
         "queries": [
             {
                 "id": q.id,
@@ -1024,23 +844,9 @@ def summarise(
         ],
         "process": None if process is None else {k: c.as_dict() for k, c in process.items()},
         "inprocess": None if inprocess is None else {k: c.as_dict() for k, c in inprocess.items()},
-        "help": {
-            "runs": len(help_walls),
-            "wall_seconds": [round(w, 4) for w in help_walls],
-            "median": round(statistics.median(help_walls), 4),
-        },
+        "help": help_summary(help_walls),
         "warnings": warnings,
-        "targets": [
-            {
-                "name": t.name,
-                "value": round(t.value, 4),
-                "limit": t.limit,
-                "unit": t.unit,
-                "strict": t.strict,
-                "passed": t.passed,
-            }
-            for t in evaluated
-        ],
+        "targets": target_rows(evaluated, with_strict=True),
         "targets_not_applicable": skipped,
         "passed": all(t.passed for t in evaluated),
     }
@@ -1076,40 +882,31 @@ def format_table(result: dict[str, Any]) -> str:
         f" interleaved; {result['environment']['cpus']} CPUs)",
         f"Q5 trace_id: {result['trace_id']}",
     ]
-    if result["process"] is not None:
-        lines += [
-            "",
-            *format_mode(
-                "whole process: `mfq ... --format json` vs `python -c duckdb.sql(SQL).fetchall()`",
-                result["process"],
-                titles,
-            ),
-            "(median wall s; ratio: median of run-by-run mfq/duckdb; MiB: max ru_maxrss of runs)",
-        ]
-    if result["inprocess"] is not None:
-        lines += [
-            "",
-            *format_mode(
-                "in-process: Python API vs `con.sql(SQL).fetchall()`",
-                result["inprocess"],
-                titles,
-            ),
-            "(median wall s; ratio: median of run-by-run mfq/duckdb;"
-            " MiB: one run alone in a child)",
-        ]
+    for key, title, peaks in (
+        (
+            "process",
+            "whole process: `mfq ... --format json` vs `python -c duckdb.sql(SQL).fetchall()`",
+            "max ru_maxrss of runs",
+        ),
+        (
+            "inprocess",
+            "in-process: Python API vs `con.sql(SQL).fetchall()`",
+            "one run alone in a child",
+        ),
+    ):
+        if result[key] is not None:
+            lines += [
+                "",
+                *format_mode(title, result[key], titles),
+                f"(median wall s; ratio: median of run-by-run mfq/duckdb; MiB: {peaks})",
+            ]
     lines += [
         "",
-        f"mfq --help: median {result['help']['median']:.3f} s over {result['help']['runs']} runs",
+        help_line(result),
     ]
     lines += [f"WARNING  rows differ: {w}" for w in result["warnings"]]
     lines.append("")
-    for t in result["targets"]:
-        verdict = "PASS" if t["passed"] else "FAIL"
-        digits = {"s": 3, "MiB": 1}.get(t["unit"], 2)
-        unit = f" {t['unit']}" if t["unit"] else ""
-        op = "<" if t["strict"] else "<="
-        value, limit = f"{t['value']:,.{digits}f}", f"{t['limit']:,.{digits}f}"
-        lines.append(f"{verdict}  {t['name']}: {value}{unit} {op} {limit}{unit}")
+    lines += target_lines(result["targets"])
     lines += [f"n/a   {line}" for line in result["targets_not_applicable"]]
     return "\n".join(lines)
 
@@ -1129,7 +926,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             inprocess = (
                 run_inprocess(opts, launcher, store, queries, reference) if opts.inprocess else None
             )
-            help_walls = run_help(launcher)
+            help_walls = run_help(launcher.checked)
     except BenchError as exc:
         print(f"bench/query.py: FAILED: {exc}", file=sys.stderr)
         return 1
