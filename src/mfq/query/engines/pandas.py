@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 Series = pd.Series  # the engine's columns hold any dtype
 WEIGHT = "__weight"
+GROUP_ID = "__group"
 BUCKET = "time"
 OTHER, TOTAL = "OTHER", "TOTAL"
 DEFAULT_EVENT_FIELDS = ("timestamp", "type", "service", "status")
@@ -268,15 +269,24 @@ def _finish_aggregate(
 
 
 def _arrow_groups(
-    table: pa.Table, keys: list[str], plan: _Plan, seconds: float | None
+    table: pa.Table,
+    keys: list[str],
+    plan: _Plan,
+    seconds: float | None,
+    steps: dict[str, int] | None = None,
 ) -> pd.DataFrame | None:
-    """Group and aggregate inside pyarrow (no per-row pandas), for every aggregate but
-    percentiles; None when a percentile asks for the pandas path."""
+    """Group and aggregate inside pyarrow and numpy (no per-row pandas); None when the
+    groups are too many for the percentile path (pandas then does it)."""
     import pyarrow.compute as pc
 
     specs = {name: aggregate_spec(a.func) for name, a in plan.aggregates}
-    if any(s is None or s.quantile is not None for s in specs.values()):
+    if any(s is None for s in specs.values()):
         return None
+    quantile_of = {
+        name: spec.quantile
+        for name, spec in specs.items()
+        if spec is not None and spec.quantile is not None
+    }
     rows = table.num_rows
     if plan.weighted and "sample_rate" in table.column_names:
         weight = pc.fill_null(table.column("sample_rate"), 1)
@@ -312,15 +322,21 @@ def _arrow_groups(
         elif func == "stddev":
             work[column] = pc.cast(values, pa.float64())
             wanted.append((column, "stddev", pc.VarianceOptions(ddof=1)))
-        else:
+        elif specs[name].quantile is None:  # type: ignore[union-attr]
             return None
-    grouped = (
-        pa.table(work)
-        .unify_dictionaries()  # each file's dictionary differs
-        .group_by(keys, use_threads=False)
-        .aggregate([(c, f) if o is None else (c, f, o) for c, f, o in wanted])
+    work_table = pa.table(work).unify_dictionaries()  # each file's dictionary differs
+    group_ids: tuple[np.ndarray, int] | None = None
+    if quantile_of:
+        group_ids = _group_ids(work_table, keys, steps or {})
+        if group_ids is None:
+            return None
+        work_table = work_table.append_column(GROUP_ID, pa.array(group_ids[0]))
+        wanted.append((GROUP_ID, "min", None))
+    grouped = work_table.group_by(keys, use_threads=False).aggregate(
+        [(c, f) if o is None else (c, f, o) for c, f, o in wanted]
     )
     total = grouped.column(f"{WEIGHT}_sum")
+    computed: dict[str, dict[float, np.ndarray]] = {}
     result = (
         cast(pd.DataFrame, _plain(grouped.select(keys)).to_pandas())
         if keys
@@ -348,12 +364,92 @@ def _arrow_groups(
                 pc.cast(grouped.column(f"{column}_sum"), pa.float64()),
                 grouped.column(f"{column}v_sum"),
             )
-        else:
-            values = grouped.column(
-                f"{column}_{func if func != 'count_distinct' else 'count_distinct'}"
+        elif quantile_of.get(name) is not None and group_ids is not None:
+            field_quantiles = sorted(
+                {
+                    quantile_of[n]
+                    for n, a in plan.aggregates
+                    if n in quantile_of and a.field == aggregate.field
+                }
             )
+            if aggregate.field not in computed:
+                computed[aggregate.field] = _grouped_quantiles(
+                    table.column(aggregate.field), group_ids, field_quantiles
+                )
+            per_group = computed[aggregate.field][quantile_of[name]]
+            if not len(per_group):  # no events at all: one row, no value
+                result[name] = np.full(grouped.num_rows, np.nan)
+                continue
+            order = pc.fill_null(grouped.column(f"{GROUP_ID}_min"), 0).to_numpy()
+            result[name] = per_group[order.astype(np.int64)]
+            continue
+        else:
+            values = grouped.column(f"{column}_{func}")
         result[name] = values.to_pandas()
     return result
+
+
+#: More groups than this send percentiles to pandas (one numpy call per group here).
+MAX_PERCENTILE_GROUPS = 50_000
+
+
+def _group_ids(
+    table: pa.Table, keys: list[str], steps: dict[str, int]
+) -> tuple[np.ndarray, int] | None:
+    """A dense group number per row (nulls are a group of their own), and the count.
+    Time buckets (``steps``: key -> width in ns) are numbered arithmetically, not hashed."""
+    import pyarrow.compute as pc
+
+    rows = table.num_rows
+    ids = np.zeros(rows, dtype=np.int64)
+    size = 1
+    for key in keys:
+        column = table.column(key).combine_chunks()
+        if key in steps and rows:
+            nanos = pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)
+            first = int(nanos.min())
+            indices = (nanos - first) // steps[key]
+            width = int(indices.max()) + 1
+            ids = ids * width + indices
+            size *= width
+            continue
+        encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+        width = len(encoded.dictionary) + 1  # one more for null
+        indices = pc.fill_null(encoded.indices, width - 1).to_numpy(zero_copy_only=False)
+        ids = ids * width + indices.astype(np.int64)
+        size *= width
+        if size > 2**40:
+            return None
+    if size <= 4 * max(rows, 1):
+        present = np.bincount(ids, minlength=size) > 0
+        dense = np.cumsum(present) - 1
+        ids, count = dense[ids], int(present.sum())
+    else:
+        unique, ids = np.unique(ids, return_inverse=True)
+        count = len(unique)
+    return (ids, count) if count <= MAX_PERCENTILE_GROUPS else None
+
+
+def _grouped_quantiles(
+    column: pa.ChunkedArray, group_ids: tuple[np.ndarray, int], quantiles: list[float]
+) -> dict[float, np.ndarray]:
+    """Exact percentiles per group, linear between closest ranks (numpy's default, as
+    DuckDB's quantile_cont); NaN for a group without values. One sort for all of them."""
+    ids, count = group_ids
+    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    valid = ~np.isnan(values)
+    ids, values = ids[valid], values[valid]
+    # A stable sort by group (radix for small ids) keeps each group's values together.
+    kind_ids = ids.astype(np.uint16) if count < 2**16 else ids
+    order = np.argsort(kind_ids, kind="stable")
+    values = values[order]
+    counts = np.bincount(ids, minlength=count)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    result = np.full((len(quantiles), count), np.nan)
+    for group in np.flatnonzero(counts):
+        start = starts[group]
+        result[:, group] = np.quantile(values[start : start + counts[group]], quantiles)
+    return {q: result[i] for i, q in enumerate(quantiles)}
 
 
 def _summary_row(
@@ -497,7 +593,7 @@ def _arrow_series(
     table = table.append_column(BUCKET, buckets.cast(table.schema.field("timestamp").type))
     if keys and spec.top is not None:
         table = _fold_small_series_arrow(table, keys[0], spec.top, plan)
-    return _arrow_groups(table, [BUCKET, *keys], plan, width.total_seconds())
+    return _arrow_groups(table, [BUCKET, *keys], plan, width.total_seconds(), {BUCKET: step})
 
 
 def _fold_small_series_arrow(table: pa.Table, key: str, top: int, plan: _Plan) -> pa.Table:
