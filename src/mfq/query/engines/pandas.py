@@ -222,7 +222,8 @@ def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
     extra = _having_aggregates(spec)
     plan = _Plan(spec, extra)
     keys = list(spec.group_by)
-    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=tuple(keys)).table
+    as_dictionary = (*keys, *_distinct_only_fields(plan))
+    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
     seconds = _seconds(spec, table)
     arrow_result = _arrow_groups(table, keys, plan, seconds)
     if arrow_result is not None:
@@ -230,6 +231,17 @@ def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
     frame = _frame(table, plan)
     result = _aggregate_groups(frame, keys, plan, seconds)
     return _finish_aggregate(result, spec, keys, plan, seconds, frame=frame)
+
+
+def _distinct_only_fields(plan: _Plan) -> list[str]:
+    """Fields only counted distinct: read as dictionaries, they hash as small integers."""
+    distinct: set[str] = set()
+    other: set[str] = set()
+    for _name, aggregate in plan.aggregates:
+        spec = aggregate_spec(aggregate.func)
+        target = distinct if spec is not None and spec.name == "count_distinct" else other
+        target.update(referenced_fields(aggregate))
+    return sorted(distinct - other)
 
 
 def _finish_aggregate(
