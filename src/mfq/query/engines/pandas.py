@@ -344,7 +344,7 @@ def _arrow_groups(
             return None
         work_table = work_table.append_column(GROUP_ID, pa.array(group_ids[0]))
         wanted.append((GROUP_ID, "min", None))
-    grouped = work_table.group_by(keys, use_threads=False).aggregate(
+    grouped = work_table.group_by(keys, use_threads=True).aggregate(
         [(c, f) if o is None else (c, f, o) for c, f, o in wanted]
     )
     total = grouped.column(f"{WEIGHT}_sum")
@@ -480,6 +480,9 @@ def _order(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.DataFra
         if missing:
             raise UsageError(f"--order-by: no result column {missing[0]!r}")
         ascending = [not o.descending for o in spec.order_by]
+        # Group keys break ties, so equal values come out in the same order every run.
+        ties = [k for k in keys if k not in by]
+        by, ascending = [*by, *ties], [*ascending, *([True] * len(ties))]
     elif keys and spec.aggregates:
         by = [spec.aggregates[0].name, *keys]
         ascending = [False] + [True] * len(keys)
