@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from mfq.ingest.columns import FLOAT, INTEGER, STANDARD_NAMES
@@ -22,43 +23,46 @@ if TYPE_CHECKING:
 _TOP_VALUE_CHARS = 40
 
 
-def _open_files(store: Store, files: list[FileRecord]) -> list[pq.ParquetFile]:
-    """Each event file opened once (its footer read once for every column)."""
-    return [pq.ParquetFile(store.root / record.path) for record in files]
+class _EventFiles:
+    """The store's event files with their schemas (from the catalog, no file opened)."""
 
+    def __init__(self, store: Store, files: list[FileRecord]) -> None:
+        self.entries: list[tuple[str, pa.Schema]] = []
+        for record in files:
+            path = str(store.root / record.path)
+            if record.schema is not None:
+                schema = pa.ipc.read_schema(pa.py_buffer(record.schema))
+            else:
+                schema = pq.read_schema(path)
+            self.entries.append((path, schema))
 
-def _read_column(files: list[pq.ParquetFile], name: str) -> pa.ChunkedArray:
-    """One column over all event files, as text when its type varies between files.
+    def names(self) -> list[str]:
+        found: dict[str, None] = dict.fromkeys(STANDARD_NAMES)
+        for _path, schema in self.entries:
+            found.update(dict.fromkeys(schema.names))
+        return list(found)
 
-    One column at a time keeps memory bounded by the largest column, not the store.
-    """
-    chunks: list[pa.Array] = []
-    types: set[pa.DataType] = set()
-    for parquet in files:
-        if name not in parquet.schema_arrow.names:
-            continue
-        column = parquet.read(columns=[name]).column(name)
-        types.add(column.type)
-        chunks.extend(column.chunks)
-    if not chunks:
-        return pa.chunked_array([], pa.null())
-    if len(types) > 1:
+    def column(self, name: str) -> pa.ChunkedArray:
+        """One column over every file that has it (one parallel scan), as text where its
+        type differs between files. One column at a time keeps memory bounded."""
+        having = [(p, s.field(name).type) for p, s in self.entries if name in s.names]
+        if not having:
+            return pa.chunked_array([], pa.null())
+        types = {t for _p, t in having}
+        numeric = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
+        if len(types) == 1 or numeric:
+            target = next(iter(types)) if len(types) == 1 else pa.float64()
+            dataset = ds.dataset(
+                [p for p, _t in having], schema=pa.schema([(name, target)]), format="parquet"
+            )
+            return dataset.to_table(columns=[name]).column(name)
         from mfq.ingest.columns import to_text
 
-        numeric = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
-        target = pa.float64() if numeric else pa.string()
-        chunks = [
-            c if c.type == target else (pc.cast(c, target) if numeric else to_text(c))
-            for c in chunks
-        ]
-    return pa.chunked_array(chunks)
-
-
-def _field_names(files: list[pq.ParquetFile]) -> list[str]:
-    names: dict[str, None] = dict.fromkeys(STANDARD_NAMES)
-    for parquet in files:
-        names.update(dict.fromkeys(parquet.schema_arrow.names))
-    return list(names)
+        chunks = []
+        for path, data_type in having:
+            column = pq.read_table(path, columns=[name]).column(name)
+            chunks.extend(to_text(column).chunks if data_type != pa.string() else column.chunks)
+        return pa.chunked_array(chunks, pa.string())
 
 
 def store_info(store: Store) -> dict[str, Any]:
@@ -68,7 +72,7 @@ def store_info(store: Store) -> dict[str, Any]:
     first = min((f.min_ns for f in files if f.min_ns is not None), default=None)
     last = max((f.max_ns for f in files if f.max_ns is not None), default=None)
     on_disk = sum(p.stat().st_size for p in store.root.rglob("*") if p.is_file())
-    opened = _open_files(store, files)
+    opened = _EventFiles(store, files)
     return {
         "events": events,
         "first": _time(first),
@@ -88,8 +92,8 @@ def _time(ns: int | None) -> datetime | None:
     )
 
 
-def _distinct(files: list[pq.ParquetFile], name: str) -> int:
-    column = _read_column(files, name)
+def _distinct(files: _EventFiles, name: str) -> int:
+    column = files.column(name)
     return 0 if not len(column) else int(pc.count_distinct(column).as_py())
 
 
@@ -100,37 +104,62 @@ def store_schema(store: Store) -> pd.DataFrame:
     records = store.catalog.files("events")
     total = sum(f.rows for f in records)
     classes = store.catalog.field_types()
-    files = _open_files(store, records)
+    files = _EventFiles(store, records)
     top = store.settings.top_values
-    rows = [
-        _field_row(files, name, total, classes.get(name, Counter()), top)
-        for name in _field_names(files)
-    ]
-    rows = [r for r in rows if r is not None]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def row(name: str) -> dict[str, Any] | None:
+        return _field_row(files, name, total, classes.get(name, Counter()), top)
+
+    # Two fields at a time: pyarrow releases the GIL while it reads and counts.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        rows = [r for r in pool.map(row, files.names()) if r is not None]
     columns = ["field", "type", "present", "distinct", "top_values", "mixed"]
     return pd.DataFrame(rows, columns=columns)
 
 
 def _field_row(
-    files: list[pq.ParquetFile], name: str, total: int, classes: Counter[str], top_values: int
+    files: _EventFiles, name: str, total: int, classes: Counter[str], top_values: int
 ) -> dict[str, Any] | None:
-    column = _read_column(files, name)
+    column = files.column(name)
     present = len(column) - column.null_count if len(column) else 0
     if present == 0 and name not in STANDARD_NAMES:
         return None
+    if name == "id":
+        # Ids are unique by the store's guarantee: no need to count millions of them.
+        return _row(name, classes, column.type, present, total, present, [])
+    if pa.types.is_timestamp(column.type):
+        # Times are nearly all distinct: count them, but no "most frequent" time.
+        distinct = int(pc.count_distinct(column).as_py()) if present else 0
+        return _row(name, classes, column.type, present, total, distinct, [])
     counts = pc.value_counts(column.drop_null()) if present else None
     distinct = len(counts) if counts is not None else 0
     top: list[str] = []
     if counts is not None and distinct:
         ranked = pa.table({"value": counts.field("values"), "n": counts.field("counts")})
-        ranked = ranked.sort_by([("n", "descending"), ("value", "ascending")]).slice(0, top_values)
+        keys = [("n", "descending"), ("value", "ascending")]
+        # The top few of maybe millions: a selection, not a sort of every distinct value.
+        picked = pc.select_k_unstable(ranked, k=min(top_values, distinct), sort_keys=keys)
+        ranked = ranked.take(picked).sort_by(keys)
         top = [
             f"{_short(v)} ({n})"
             for v, n in zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True)
         ]
+    return _row(name, classes, column.type, present, total, distinct, top)
+
+
+def _row(
+    name: str,
+    classes: Counter[str],
+    storage: pa.DataType,
+    present: int,
+    total: int,
+    distinct: int,
+    top: list[str],
+) -> dict[str, Any]:
     return {
         "field": name,
-        "type": _type_name(classes, column.type),
+        "type": _type_name(classes, storage),
         "present": round(100.0 * present / total, 2) if total else 0.0,
         "distinct": distinct,
         "top_values": top,
