@@ -27,6 +27,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/query.py --mode both
 
 clean:
 	rm -rf $(VENV) .mfq .mfq-demo build dist .pytest_cache .mypy_cache .ruff_cache
