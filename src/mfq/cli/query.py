@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from mfq.cli.options import format_option, make_env, store_option, tz_option
+from mfq.query.build import split_fields
 from mfq.render import OutputFormat, render
 from mfq.store import Store, open_store
 
@@ -133,9 +134,6 @@ def timeseries(**kwargs: Any) -> None:
     if fmt is OutputFormat.TABLE and env.stdout_isatty and len(result):
         from mfq.render.chart import render_series_chart
 
-        first_aggregate = result.columns[1 + len(_split(kwargs["by"]))]
-        render_series_chart(result, "time", _split(kwargs["by"]), first_aggregate, env)
-
-
-def _split(values: tuple[str, ...]) -> list[str]:
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+        series = split_fields(kwargs["by"])
+        first_aggregate = result.columns[1 + len(series)]
+        render_series_chart(result, "time", series, first_aggregate, env)

@@ -25,14 +25,14 @@ def _listed(value: str | Sequence[str] | None) -> list[str]:
     return list(value)
 
 
-def _split_fields(values: list[str]) -> list[str]:
-    """``--group-by a,b`` and repeated options alike."""
+def split_fields(values: list[str] | tuple[str, ...]) -> list[str]:
+    """Field names from ``--group-by a,b`` and repeated options alike."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def _order(values: list[str]) -> tuple[OrderKey, ...]:
     keys = []
-    for item in _split_fields(values):
+    for item in split_fields(values):
         descending = item.startswith("-")
         name = item[1:] if descending else item
         if name.lower().endswith(" desc"):
@@ -75,7 +75,7 @@ def build_spec(
         clock = now
     time = resolve_range(since, until, last, clock)
     filters = tuple(parse_filter(text, types) for text in _listed(where))
-    keys = tuple(_split_fields(_listed(group_by) + _listed(by)))
+    keys = tuple(split_fields(_listed(group_by) + _listed(by)))
     for key in keys:
         if key not in types:
             parse_filter(f"exists(`{key}`)", types)  # raises the "did you mean" error
@@ -84,7 +84,7 @@ def build_spec(
     names = [a.name for a in aggregates]
     if len(set(names)) != len(names):
         raise UsageError("two aggregates have the same name: use 'as NAME' to tell them apart")
-    wanted = tuple(_split_fields(_listed(fields)))
+    wanted = tuple(split_fields(_listed(fields)))
     for field in wanted:
         if field not in types:
             parse_filter(f"exists(`{field}`)", types)

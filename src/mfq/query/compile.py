@@ -95,12 +95,9 @@ class _Compiler:
         index: int = self._schema.get_field_index(operand.name)
         return index < 0 or bool(pa.types.is_null(self._schema.field(index).type))
 
-    def _field(self, name: str) -> pc.Expression:
-        return pc.field(name)
-
     def _operand(self, operand: Operand) -> pc.Expression:
         if isinstance(operand, Field):
-            return self._field(operand.name)
+            return pc.field(operand.name)
         if isinstance(operand, Literal):
             return pc.scalar(_scalar(operand))
         raise UsageError("an aggregate cannot be used in a filter")

@@ -300,10 +300,7 @@ def _arrow_groups(
         if spec is not None and spec.quantile is not None
     }
     rows = table.num_rows
-    if plan.weighted and "sample_rate" in table.column_names:
-        weight = pc.fill_null(table.column("sample_rate"), 1)
-    else:
-        weight = pa.repeat(1, rows).cast(pa.int64()) if rows else pa.array([], pa.int64())
+    weight = _weights(table, plan)
     work: dict[str, object] = {key: table.column(key) for key in keys}
     work[WEIGHT] = weight
     wanted: list[tuple[str, str, object]] = [(WEIGHT, "sum", None)]
@@ -611,13 +608,19 @@ def _arrow_series(
     return _arrow_groups(table, [BUCKET, *keys], plan, width.total_seconds(), {BUCKET: step})
 
 
-def _fold_small_series_arrow(table: pa.Table, key: str, top: int, plan: _Plan) -> pa.Table:
+def _weights(table: pa.Table, plan: _Plan) -> pa.Array | pa.ChunkedArray:
+    """How many events each stored event stands for (``sample_rate``, else 1)."""
     import pyarrow.compute as pc
 
     if plan.weighted and "sample_rate" in table.column_names:
-        weight = pc.fill_null(table.column("sample_rate"), 1)
-    else:
-        weight = pa.repeat(1, table.num_rows).cast(pa.int64())
+        return pc.fill_null(table.column("sample_rate"), 1)
+    return pa.array(np.ones(table.num_rows, dtype=np.int64))
+
+
+def _fold_small_series_arrow(table: pa.Table, key: str, top: int, plan: _Plan) -> pa.Table:
+    import pyarrow.compute as pc
+
+    weight = _weights(table, plan)
     values = pc.cast(table.column(key), pa.string())
     sizes = pa.table({key: values, WEIGHT: weight}).group_by([key]).aggregate([(WEIGHT, "sum")])
     if sizes.num_rows <= top:
