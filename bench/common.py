@@ -240,6 +240,97 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# --- a Dask cluster -----------------------------------------------------------------------
+
+
+class DaskCluster:
+    """A Dask cluster on this machine for the benchmark, started as docs/dask.md tells
+    users to: one ``dask scheduler`` and ``workers`` ``dask worker`` processes (no nannies,
+    ``threads`` threads each), from the ``dask`` executable next to ``sys.executable``.
+
+    The processes are started from this process and are not measured; an mfq client
+    pointed at the cluster (``--scheduler``) is measured alone. Used as a context manager,
+    it gives the scheduler's address and stops the workers, then the scheduler.
+    """
+
+    def __init__(self, workers: int, threads: int, directory: Path) -> None:
+        self.workers = workers
+        self.threads = threads
+        self.directory = directory
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> str:
+        dask = Path(sys.executable).with_name("dask")
+        if not dask.exists():
+            raise BenchError(
+                f"no dask executable next to {sys.executable} (pip install -e '.[dask]')"
+            )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        scheduler_file = self.directory / "scheduler.json"
+        scheduler_file.unlink(missing_ok=True)
+        try:
+            self._start(
+                dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                "--scheduler-file", str(scheduler_file),
+            )  # fmt: skip
+            address = self._address(scheduler_file)
+            for index in range(self.workers):
+                self._start(
+                    dask, "worker", address, "--host", "127.0.0.1", "--no-nanny",
+                    "--no-dashboard", "--nthreads", str(self.threads), "--name", f"bench-{index}",
+                )  # fmt: skip
+            self._wait_for_workers(address)
+        except BaseException:
+            self.__exit__()
+            raise
+        progress(f"dask cluster at {address}: {self.workers} workers x {self.threads} threads")
+        return address
+
+    def __exit__(self, *exc: object) -> None:
+        # Workers first: a worker whose scheduler is gone waits for it before exiting.
+        for process in reversed(self._processes):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._processes.clear()
+
+    def _start(self, *cmd: object) -> None:
+        name = f"{cmd[1]}-{len(self._processes)}.log"
+        with (self.directory / name).open("wb") as log:
+            self._processes.append(
+                subprocess.Popen(
+                    [str(c) for c in cmd],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.directory,
+                )
+            )
+
+    def _address(self, scheduler_file: Path) -> str:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._processes[0].poll() is not None:
+                raise BenchError(f"dask scheduler exited; see {self.directory}")
+            if scheduler_file.exists():
+                try:
+                    return str(json.loads(scheduler_file.read_text())["address"])
+                except (json.JSONDecodeError, KeyError):
+                    pass  # being written
+            time.sleep(0.1)
+        raise BenchError(f"dask scheduler did not start in 60 s; see {self.directory}")
+
+    def _wait_for_workers(self, address: str) -> None:
+        import importlib
+
+        distributed: Any = importlib.import_module("distributed")  # untyped
+        with distributed.Client(address, set_as_default=False) as client:
+            client.wait_for_workers(self.workers, timeout=120)
+
+
 # --- the export ---------------------------------------------------------------------------
 
 

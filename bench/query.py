@@ -5,6 +5,7 @@ Run it from the repository root::
     .venv/bin/python bench/query.py                      # 1,000,000 events, 5 runs, both modes
     .venv/bin/python bench/query.py --events 10000000 --mode inprocess
     .venv/bin/python bench/query.py --events 200000 --runs 3 --json   # one JSON object
+    .venv/bin/python bench/query.py --events 10000000 --engine dask   # + the Dask engine
 
 The suite (each query also written as the equivalent DuckDB SQL, see :func:`build_queries`):
 
@@ -59,14 +60,28 @@ What it does and measures:
 
    A FAIL is reported, not turned into an exit status; the exit status is 1 only when a
    command failed.
+8. With ``--engine dask``, every query also runs on the Dask engine, beside the pandas
+   engine and DuckDB, interleaved A B C: ``mfq ... --engine dask --scheduler ADDRESS``
+   (whole process) and ``mfq.open_store(..., engine="dask", scheduler=ADDRESS)`` (in
+   process). The cluster is ``--scheduler``, else one started for the benchmark and not
+   measured: ``dask scheduler`` and ``--dask-workers`` ``dask worker`` processes with
+   ``--dask-threads`` threads each. The peaks are the client's alone (the workers are
+   not its children). Each Dask answer is compared with the pandas engine's (a
+   difference is a warning); the targets add: the client's peak memory on 10,000,000
+   events < 512 MiB (the largest query; the client never holds the events). One more
+   whole-process run of Q1 with ``--engine dask`` and no scheduler shows what a command
+   that starts (and stops) its own local cluster takes.
 
 Progress goes to stderr, so ``--json`` output can be redirected as it is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import math
+import os
 import shutil
 import statistics
 import subprocess
@@ -84,6 +99,7 @@ from common import (
     DEFAULT_RUNS,
     MAX_HELP_SECONDS,
     BenchError,
+    DaskCluster,
     Sample,
     Target,
     build_parser,
@@ -99,6 +115,7 @@ from common import (
     name_suffix,
     pair_ratios,
     peak_summary,
+    positive_int,
     progress,
     ratio_summary,
     require_success,
@@ -113,6 +130,9 @@ from common import (
 from mfq.demo import DemoConfig
 
 MODES = ("process", "inprocess", "both")
+ENGINES = ("pandas", "dask")
+#: The Dask client's peak memory (largest query) on 10,000,000 events.
+MAX_DASK_CLIENT_PEAK_MIB = 512.0
 
 #: From this many events on, the NDJSON export is deleted once the store is built.
 DELETE_EXPORT_FROM = 10_000_000
@@ -150,6 +170,16 @@ class Options:
     out: Path
     rebuild: bool
     json: bool
+    #: ``dask``: every query on the Dask engine too (beside the pandas engine and DuckDB).
+    engine: str = "pandas"
+    #: A running Dask scheduler to use; None starts a cluster for the benchmark.
+    scheduler: str | None = None
+    dask_workers: int = 2
+    dask_threads: int = 1
+
+    @property
+    def dask(self) -> bool:
+        return self.engine == "dask"
 
     @property
     def process(self) -> bool:
@@ -185,7 +215,8 @@ class Store:
 
 @dataclass(slots=True)
 class Comparison:
-    """One query in one mode: wall times of both sides, peaks, row counts."""
+    """One query in one mode: wall times of each side (mfq on the pandas engine, DuckDB,
+    and with ``--engine dask`` mfq on Dask), peaks, row counts."""
 
     mfq_walls: list[float] = field(default_factory=list)
     duck_walls: list[float] = field(default_factory=list)
@@ -193,6 +224,11 @@ class Comparison:
     duck_peaks: list[float] = field(default_factory=list)
     mfq_rows: int | None = None
     duck_rows: int | None = None
+    dask_walls: list[float] = field(default_factory=list)
+    dask_peaks: list[float] = field(default_factory=list)
+    dask_rows: int | None = None
+    #: Whether the Dask engine's answer equals the pandas engine's (None: not run).
+    dask_same: bool | None = None
 
     def ratios(self) -> list[float]:
         """Run i of mfq over run i of DuckDB."""
@@ -200,12 +236,23 @@ class Comparison:
 
     def as_dict(self) -> dict[str, Any]:
         ratios = self.ratios()
-        return {
+        result: dict[str, Any] = {
             "mfq": _stats(self.mfq_walls, self.mfq_peaks),
             "duckdb": _stats(self.duck_walls, self.duck_peaks),
             "ratio": ratio_summary(ratios, 4),
             "rows": {"mfq": self.mfq_rows, "duckdb": self.duck_rows},
         }
+        if self.dask_walls:
+            result["dask"] = _stats(self.dask_walls, self.dask_peaks)
+            result["dask_ratio_duckdb"] = ratio_summary(
+                pair_ratios(self.dask_walls, self.duck_walls), 4
+            )
+            result["dask_ratio_pandas"] = ratio_summary(
+                pair_ratios(self.dask_walls, self.mfq_walls), 4
+            )
+            result["rows"]["dask"] = self.dask_rows
+            result["dask_equals_pandas"] = self.dask_same
+        return result
 
 
 def _stats(walls: Sequence[float], peaks: Sequence[float]) -> dict[str, Any]:
@@ -239,14 +286,49 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
             default="both",
             help="whole subprocesses, calls in this process, or both (default both)",
         ),
-        after_out=lambda p: p.add_argument(
-            "--rebuild",
-            action="store_true",
-            help="ingest the store again even when an identical one is there",
-        ),
+        after_out=_store_and_engine_arguments,
     )
     args = parser.parse_args(argv)
-    return Options(**common_options(args), mode=args.mode, rebuild=args.rebuild)
+    return Options(
+        **common_options(args),
+        mode=args.mode,
+        rebuild=args.rebuild,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        dask_workers=args.dask_workers,
+        dask_threads=args.dask_threads,
+    )
+
+
+def _store_and_engine_arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="ingest the store again even when an identical one is there",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="pandas",
+        help="dask: every query on the Dask engine too, beside pandas and DuckDB",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="a running Dask scheduler (default: start one with workers for the benchmark)",
+    )
+    parser.add_argument(
+        "--dask-workers",
+        type=positive_int,
+        default=os.cpu_count() or 1,
+        help="worker processes of the benchmark's Dask cluster (default: the CPU count)",
+    )
+    parser.add_argument(
+        "--dask-threads",
+        type=positive_int,
+        default=1,
+        help="threads per worker of the benchmark's Dask cluster (default 1)",
+    )
 
 
 # --- running one child --------------------------------------------------------------------
@@ -600,13 +682,47 @@ def duckdb_command(query: Query) -> list[str]:
     return [sys.executable, "-c", f"import duckdb; duckdb.sql({query.sql!r}).fetchall()"]
 
 
-def api_command(store: Store, query: Query) -> list[str]:
-    """``python -c "import mfq; mfq.open_store(DIR).<method>(**kwargs)"``."""
+def api_command(store: Store, query: Query, scheduler: str | None = None) -> list[str]:
+    """``python -c "import mfq; mfq.open_store(DIR).<method>(**kwargs)"`` (on the Dask
+    cluster at ``scheduler`` when given)."""
+    engine = "" if scheduler is None else f", engine='dask', scheduler={scheduler!r}"
     code = (
-        f"import mfq; store = mfq.open_store({str(store.root)!r}); "
+        f"import mfq\nwith mfq.open_store({str(store.root)!r}{engine}) as store: "
         f"store.{query.method}(**{query.kwargs!r})"
     )
     return [sys.executable, "-c", code]
+
+
+def dask_command(command: list[str], scheduler: str) -> list[str]:
+    """An ``mfq`` command line on the Dask cluster at ``scheduler``."""
+    return [*command, "--engine", "dask", "--scheduler", scheduler]
+
+
+def same_json(expected: str, answer: str) -> bool:
+    """Whether two ``--format json`` outputs hold the same rows (floats to 1e-9: sums may
+    run in another order)."""
+
+    def same(a: object, b: object) -> bool:
+        if isinstance(a, float) and isinstance(b, float | int):
+            return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return a == b
+
+    return same(json.loads(expected), json.loads(answer))
+
+
+def same_frame(expected: Any, answer: Any) -> bool:
+    """Whether two API answers (DataFrames) are equal (floats to 1e-9)."""
+    import pandas as pd
+
+    try:
+        pd.testing.assert_frame_equal(answer, expected, check_exact=False, rtol=1e-9, atol=1e-12)
+    except AssertionError:
+        return False
+    return True
 
 
 def json_rows(stdout: str) -> int:
@@ -641,17 +757,25 @@ def run_process(
     store: Store,
     queries: Sequence[Query],
     reference: dict[str, int],
+    scheduler: str | None = None,
 ) -> dict[str, Comparison]:
-    """Whole subprocesses: one warm-up of each side, then ``opts.runs`` interleaved pairs."""
+    """Whole subprocesses: one warm-up of each side, then ``opts.runs`` interleaved runs
+    (pandas engine, DuckDB, and the Dask engine when ``scheduler`` is given)."""
     mfq = mfq_executable()
     cwd = Path(tempfile.gettempdir())
     results: dict[str, Comparison] = {}
     for query in queries:
         a_cmd, b_cmd = mfq_command(mfq, store, query), duckdb_command(query)
+        c_cmd = dask_command(a_cmd, scheduler) if scheduler is not None else None
         progress(f"process {query.id} ({query.title}): warm-up")
         comparison = Comparison(duck_rows=reference[query.id])
-        comparison.mfq_rows = json_rows(launcher.checked(a_cmd, cwd).stdout)
+        expected = launcher.checked(a_cmd, cwd).stdout
+        comparison.mfq_rows = json_rows(expected)
         launcher.checked(b_cmd, cwd)
+        if c_cmd is not None:
+            answer = launcher.checked(c_cmd, cwd).stdout
+            comparison.dask_rows = json_rows(answer)
+            comparison.dask_same = same_json(expected, answer)
         for i in range(1, opts.runs + 1):
             a = launcher.checked(a_cmd, cwd)
             b = launcher.checked(b_cmd, cwd)
@@ -664,9 +788,24 @@ def run_process(
             comparison.mfq_peaks.append(a.peak_mib)
             comparison.duck_walls.append(b.wall)
             comparison.duck_peaks.append(b.peak_mib)
-            progress("  " + run_line(i, opts.runs, a, b))
+            line = run_line(i, opts.runs, a, b)
+            if c_cmd is not None:
+                c = launcher.checked(c_cmd, cwd)
+                comparison.dask_walls.append(c.wall)
+                comparison.dask_peaks.append(c.peak_mib)
+                line += f" | dask {c.wall:.3f} s {c.peak_mib:,.0f} MiB"
+            progress("  " + line)
         results[query.id] = comparison
     return results
+
+
+def local_cluster_run(launcher: Launcher, store: Store, query: Query) -> dict[str, Any]:
+    """One ``mfq ... --engine dask`` with no scheduler: it starts a local cluster, asks,
+    and stops it. Its peak includes the local workers' (they are its children)."""
+    cmd = [*mfq_command(mfq_executable(), store, query), "--engine", "dask"]
+    sample = launcher.checked(cmd, Path(tempfile.gettempdir()))
+    progress(f"{query.id} with a local cluster of its own: {sample.wall:.2f} s")
+    return {"query": query.id, "wall": round(sample.wall, 3), "peak_mib": round(sample.peak_mib)}
 
 
 def timed(call: Callable[[], object]) -> tuple[float, object]:
@@ -683,45 +822,72 @@ def run_inprocess(
     store: Store,
     queries: Sequence[Query],
     reference: dict[str, int],
+    scheduler: str | None = None,
 ) -> dict[str, Comparison]:
-    """API calls and DuckDB in this process, interleaved; then the peak RSS of each API call
-    (and, for comparison, of the DuckDB command) run once alone in a child."""
+    """API calls and DuckDB in this process, interleaved (and the Dask engine's API calls
+    when ``scheduler`` is given); then the peak RSS of each API call (and, for comparison,
+    of the DuckDB command) run once alone in a child."""
     import duckdb
 
     import mfq
 
     results: dict[str, Comparison] = {}
     cwd = Path(tempfile.gettempdir())
-    with mfq.open_store(store.root) as api, duckdb.connect() as con:
+    with contextlib.ExitStack() as stack:
+        api = stack.enter_context(mfq.open_store(store.root))
+        con = stack.enter_context(duckdb.connect())
+        dask_api = (
+            stack.enter_context(mfq.open_store(store.root, engine="dask", scheduler=scheduler))
+            if scheduler is not None
+            else None
+        )
         for query in queries:
             method = getattr(api, query.method)
 
-            def call_mfq(method: Any = method, query: Query = query) -> object:
+            def call_mfq(method: Any = method, query: Query = query) -> Any:
                 return method(**query.kwargs)
 
             def call_duckdb(query: Query = query) -> object:
                 return con.sql(query.sql).fetchall()
 
+            def call_dask(query: Query = query) -> Any:
+                return getattr(dask_api, query.method)(**query.kwargs)
+
             progress(f"in-process {query.id} ({query.title}): warm-up")
             comparison = Comparison(duck_rows=reference[query.id])
-            comparison.mfq_rows = len(call_mfq())  # type: ignore[arg-type]
+            expected = call_mfq()
+            comparison.mfq_rows = len(expected)
             call_duckdb()
+            if dask_api is not None:
+                answer = call_dask()
+                comparison.dask_rows = len(answer)
+                comparison.dask_same = same_frame(expected, answer)
             for i in range(1, opts.runs + 1):
                 a, _ = timed(call_mfq)
                 b, _ = timed(call_duckdb)
                 comparison.mfq_walls.append(a)
                 comparison.duck_walls.append(b)
-                progress(f"  run {i}/{opts.runs}: mfq {a:.3f} s | duckdb {b:.3f} s | {a / b:.2f}")
+                line = f"  run {i}/{opts.runs}: mfq {a:.3f} s | duckdb {b:.3f} s | {a / b:.2f}"
+                if dask_api is not None:
+                    c, _ = timed(call_dask)
+                    comparison.dask_walls.append(c)
+                    line += f" | dask {c:.3f} s"
+                progress(line)
             results[query.id] = comparison
     for query in queries:
         peak = launcher.checked(api_command(store, query), cwd).peak_mib
         duck_peak = launcher.checked(duckdb_command(query), cwd).peak_mib
         results[query.id].mfq_peaks.append(peak)
         results[query.id].duck_peaks.append(duck_peak)
-        progress(
+        line = (
             f"in-process {query.id}: alone in a child, peak mfq API {peak:,.0f} MiB"
             f" | duckdb {duck_peak:,.0f} MiB"
         )
+        if scheduler is not None:
+            dask_peak = launcher.checked(api_command(store, query, scheduler), cwd).peak_mib
+            results[query.id].dask_peaks.append(dask_peak)
+            line += f" | dask client {dask_peak:,.0f} MiB"
+        progress(line)
     return results
 
 
@@ -729,12 +895,19 @@ def run_inprocess(
 
 
 def row_warnings(mode: str, results: dict[str, Comparison]) -> list[str]:
-    """One line per query whose mfq and DuckDB row counts differ."""
-    return [
-        f"{mode} {qid}: mfq returned {c.mfq_rows} rows, duckdb {c.duck_rows}"
+    """One line per query whose mfq and DuckDB row counts differ, or whose Dask answer
+    differs from the pandas engine's."""
+    lines = [
+        f"rows differ: {mode} {qid}: mfq returned {c.mfq_rows} rows, duckdb {c.duck_rows}"
         for qid, c in results.items()
         if c.mfq_rows != c.duck_rows
     ]
+    lines += [
+        f"answers differ: {mode} {qid}: the Dask engine's is not the pandas engine's"
+        for qid, c in results.items()
+        if c.dask_same is False
+    ]
+    return lines
 
 
 def mode_ratio_targets(
@@ -794,6 +967,7 @@ def targets(
                     strict=True,
                 )
             )
+    evaluated += dask_targets(opts, process, inprocess, skipped)
     evaluated.append(
         Target(
             "mfq --help startup (median)",
@@ -806,6 +980,28 @@ def targets(
     return evaluated, skipped
 
 
+def dask_targets(
+    opts: Options,
+    process: dict[str, Comparison] | None,
+    inprocess: dict[str, Comparison] | None,
+    skipped: list[str],
+) -> list[Target]:
+    """With ``--engine dask``: the client's peak memory, largest over the queries."""
+    if not opts.dask:
+        return []
+    name = f"Dask client peak memory < {MAX_DASK_CLIENT_PEAK_MIB:,.0f} MiB"
+    if opts.events != MEMORY_TARGET_EVENTS:
+        skipped.append(f"{name}: applies to --events {MEMORY_TARGET_EVENTS}")
+        return []
+    source = inprocess if inprocess is not None else process
+    how = "API call in a child" if inprocess is not None else "mfq --engine dask, max of runs"
+    if source is None:
+        return []
+    peak = max(max(c.dask_peaks) for c in source.values())
+    label = f"Dask client peak memory, largest query ({how})"
+    return [Target(label, peak, MAX_DASK_CLIENT_PEAK_MIB, "MiB", strict=True)]
+
+
 def summarise(
     opts: Options,
     store: Store,
@@ -814,8 +1010,10 @@ def summarise(
     process: dict[str, Comparison] | None,
     inprocess: dict[str, Comparison] | None,
     help_walls: Sequence[float],
+    dask: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """All results as one JSON-ready object, acceptance targets included."""
+    """All results as one JSON-ready object, acceptance targets included (``dask``: the
+    cluster used with ``--engine dask``)."""
     evaluated, skipped = targets(opts, process, inprocess, help_walls)
     warnings = []
     if process is not None:
@@ -829,6 +1027,8 @@ def summarise(
         "store": {"path": str(store.root), "files": len(store.files), "bytes": store.bytes},
         "trace_id": trace_id,
         "mode": opts.mode,
+        "engine": opts.engine,
+        "dask": dask,
         "runs": opts.runs,
         "warmup_runs": 1,
         "environment": environment(),
@@ -854,6 +1054,8 @@ def summarise(
 
 def format_mode(title: str, results: dict[str, Any], titles: dict[str, str]) -> list[str]:
     """One mode's table."""
+    if any("dask" in r for r in results.values()):
+        return format_mode_with_dask(title, results, titles)
     lines = [
         title,
         f"{'query':<48} {'mfq s':>8} {'duckdb s':>8} {'ratio':>6} {'mfq MiB':>8}"
@@ -868,6 +1070,31 @@ def format_mode(title: str, results: dict[str, Any], titles: dict[str, str]) -> 
         lines.append(
             f"{qid + ' ' + titles[qid]:<48} {mfq['wall_median']:>8.3f} {duck['wall_median']:>8.3f}"
             f" {r['ratio']['median']:>6.2f} {mfq_peak:>8} {duck_peak:>8} {rows_text:>7}"
+        )
+    return lines
+
+
+def format_mode_with_dask(title: str, results: dict[str, Any], titles: dict[str, str]) -> list[str]:
+    """One mode's table, the pandas engine, the Dask engine and DuckDB side by side."""
+    lines = [
+        title,
+        f"{'query':<44} {'pandas s':>8} {'dask s':>8} {'duckdb s':>8} {'p/duck':>6}"
+        f" {'d/duck':>6} {'d/p':>6} {'pandas MiB':>10} {'dask MiB':>8} {'duck MiB':>8}"
+        f" {'rows':>7}",
+    ]
+
+    def peak(stats: dict[str, Any]) -> str:
+        return f"{stats['peak_mib_max']:,.0f}" if "peak_mib_max" in stats else "-"
+
+    for qid, r in results.items():
+        mfq, dask, duck, rows = r["mfq"], r["dask"], r["duckdb"], r["rows"]
+        same = rows["mfq"] == rows["duckdb"] == rows["dask"] and r["dask_equals_pandas"]
+        lines.append(
+            f"{qid + ' ' + titles[qid]:<44} {mfq['wall_median']:>8.3f} {dask['wall_median']:>8.3f}"
+            f" {duck['wall_median']:>8.3f} {r['ratio']['median']:>6.2f}"
+            f" {r['dask_ratio_duckdb']['median']:>6.2f} {r['dask_ratio_pandas']['median']:>6.2f}"
+            f" {peak(mfq):>10} {peak(dask):>8} {peak(duck):>8}"
+            f" {(str(rows['mfq']) if same else 'DIFFER'):>7}"
         )
     return lines
 
@@ -900,11 +1127,21 @@ def format_table(result: dict[str, Any]) -> str:
                 *format_mode(title, result[key], titles),
                 f"(median wall s; ratio: median of run-by-run mfq/duckdb; MiB: {peaks})",
             ]
+    dask = result.get("dask")
+    if dask is not None:
+        lines += ["", f"Dask cluster: {dask['cluster']}"]
+        local = dask.get("local_cluster")
+        if local is not None:
+            lines.append(
+                f"{local['query']} as one command that starts and stops its own local cluster"
+                f" (mfq ... --engine dask, no --scheduler): {local['wall']:.2f} s,"
+                f" peak {local['peak_mib']:,} MiB (its workers included)"
+            )
     lines += [
         "",
         help_line(result),
     ]
-    lines += [f"WARNING  rows differ: {w}" for w in result["warnings"]]
+    lines += [f"WARNING  {w}" for w in result["warnings"]]
     lines.append("")
     lines += target_lines(result["targets"])
     lines += [f"n/a   {line}" for line in result["targets_not_applicable"]]
@@ -914,25 +1151,42 @@ def format_table(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (whatever the targets say), 1 when something failed."""
     opts = parse_args(argv)
+    dask: dict[str, Any] | None = None
     try:
-        with Launcher() as launcher:
+        with Launcher() as launcher, contextlib.ExitStack() as stack:
             store = ensure_store(opts, launcher)
             trace_id = pick_trace_id(source_sql(store.files))
             queries = build_queries(store.files, trace_id)
             reference = reference_rows(queries)
+            scheduler = opts.scheduler
+            if opts.dask:
+                dask = {"cluster": scheduler}
+                if scheduler is None:
+                    cluster = DaskCluster(opts.dask_workers, opts.dask_threads, opts.out / "dask")
+                    scheduler = stack.enter_context(cluster)
+                    dask["cluster"] = (
+                        f"started for the benchmark, {opts.dask_workers} worker processes x "
+                        f"{opts.dask_threads} threads ({scheduler})"
+                    )
             process = (
-                run_process(opts, launcher, store, queries, reference) if opts.process else None
+                run_process(opts, launcher, store, queries, reference, scheduler)
+                if opts.process
+                else None
             )
             inprocess = (
-                run_inprocess(opts, launcher, store, queries, reference) if opts.inprocess else None
+                run_inprocess(opts, launcher, store, queries, reference, scheduler)
+                if opts.inprocess
+                else None
             )
+            if dask is not None and opts.process:
+                dask["local_cluster"] = local_cluster_run(launcher, store, queries[0])
             help_walls = run_help(launcher.checked)
     except BenchError as exc:
         print(f"bench/query.py: FAILED: {exc}", file=sys.stderr)
         return 1
-    result = summarise(opts, store, trace_id, queries, process, inprocess, help_walls)
+    result = summarise(opts, store, trace_id, queries, process, inprocess, help_walls, dask)
     for warning in result["warnings"]:
-        progress(f"WARNING: rows differ: {warning}")
+        progress(f"WARNING: {warning}")
     print(json.dumps(result, indent=2) if opts.json else format_table(result))
     return 0
 

@@ -22,6 +22,7 @@ EXPORTS = REPO / "examples" / "exports"
         ("wide-events.ndjson", (3, 3, 0, 0)),
         ("envelope.json", (3, 3, 0, 0)),
         ("messy.ndjson", (10, 3, 1, 6)),
+        ("otlp-traces.json", (5, 5, 0, 0)),
     ],
 )
 def test_each_example_export_ingests_as_documented(
@@ -71,5 +72,5 @@ def test_api_example_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "read 21: 14 ingested, 1 duplicates, 6 rejected"
+    assert result.stdout.splitlines()[0] == "read 26: 19 ingested, 1 duplicates, 6 rejected"
     assert "mixed-type fields: order_id" in result.stdout

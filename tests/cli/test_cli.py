@@ -210,12 +210,17 @@ def test_rejects_command_lists_what_ingest_rejected(
 def test_demo_writes_ingests_and_finds_the_planted_incident(tmp_path: Path) -> None:
     out = tmp_path / "demo.ndjson.gz"
     code, stdout, stderr = invoke(
-        "demo", "--out", str(out), "--events", "20000", "--store", str(tmp_path / "s")
+        "demo", "--out", str(out), "--events", "50000", "--store", str(tmp_path / "s")
     )
     assert code == 0, stderr
-    assert out.exists() and "wrote 20,000 events" in stderr
-    incident_table = stdout.split("─" * 25)[-1].strip().splitlines()
-    assert incident_table[0].split()[:2] == ["2.4.1", "eu-west-1"]
+    assert out.exists() and "wrote 50,000 events" in stderr
+    rows = [line.split() for line in stdout.splitlines()]
+    # mfq query --group-by version,region: the planted slice first.
+    assert ["2.4.1", "eu-west-1"] in [row[:2] for row in rows]
+    # mfq correlate ranks the version first among explanations.
+    assert next(r[:2] for r in rows if r[-1:] == ["explains"]) == ["version", "2.4.1"]
+    # mfq slo finds the incident's window as its one incident.
+    assert any(row[:4] == ["2026-11-19", "14:00:00", "2026-11-19", "15:30:00"] for row in rows)
 
 
 def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:

@@ -74,9 +74,11 @@ def test_non_json_input_is_unreadable() -> None:
         detect_container(b"LineId,Date,Time\n1,2,3\n")
 
 
-def test_otlp_input_is_refused_clearly_until_supported() -> None:
-    with pytest.raises(InputUnreadable, match="OTLP"):
-        detect_container(b'{"resourceSpans": []}')
+@pytest.mark.parametrize(
+    "head", [b'{"resourceSpans": []}', b'{\n  "resourceLogs": [\n', b'  {"resourceSpans":[{}]}']
+)
+def test_otlp_input_is_detected_from_content(head: bytes) -> None:
+    assert detect_container(head) is ContainerKind.OTLP
 
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8)

@@ -1,12 +1,15 @@
-"""The pandas engine against DuckDB SQL over the same Parquet files: a seeded generator of
-queries (filters, groups, aggregates, time ranges), compared row by row."""
+"""Every engine against DuckDB SQL over the same Parquet files: a seeded generator of
+queries (filters, groups, aggregates, time ranges), compared row by row. Each test runs
+once per engine (the ``engine`` fixture of ``conftest.py``)."""
 
 from __future__ import annotations
 
 import json
 import math
 import random
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -78,7 +81,8 @@ TIMES = [
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo export (with an incident) and 40 sampled events, ingested once."""
     root = tmp_path_factory.mktemp("engine")
     export = root / "demo.ndjson"
     write_export(export, DemoConfig(events=4000, seed=11))
@@ -100,9 +104,16 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
                 )
                 + "\n"
             )
-    opened = mfq.open_store(root / "store")
-    opened.ingest([export, sampled])
-    return opened
+    with mfq.open_store(root / "store") as opened:
+        opened.ingest([export, sampled])
+    return root / "store"
+
+
+@pytest.fixture(scope="module")
+def store(store_root: Path, engine_options: dict[str, Any]) -> Iterator[Store]:
+    """The ingested store, queried with the engine under test."""
+    with mfq.open_store(store_root, **engine_options) as opened:
+        yield opened
 
 
 def _duckdb(
@@ -187,19 +198,21 @@ def _missing(value: object) -> bool:
     )
 
 
-def test_generated_queries_mostly_find_rows(store: Store) -> None:
-    """The comparison above is not vacuous: most generated queries return groups."""
+def test_generated_queries_mostly_find_rows(store_root: Path) -> None:
+    """The comparison above is not vacuous: most generated queries return groups (a
+    property of the queries, checked once, with the default engine)."""
     non_empty = 0
-    for filters, keys, aggs, time in _queries(48):
-        since, until = TIMES[time]
-        result = store.query(
-            where=[FILTERS[i][0] for i in filters],
-            group_by=[GROUPS[i] for i in keys],
-            aggs=[AGGREGATES[i][0] for i in aggs],
-            since=since,
-            until=until,
-        )
-        non_empty += bool(len(result)) and bool(keys)
+    with mfq.open_store(store_root) as store:
+        for filters, keys, aggs, time in _queries(48):
+            since, until = TIMES[time]
+            result = store.query(
+                where=[FILTERS[i][0] for i in filters],
+                group_by=[GROUPS[i] for i in keys],
+                aggs=[AGGREGATES[i][0] for i in aggs],
+                since=since,
+                until=until,
+            )
+            non_empty += bool(len(result)) and bool(keys)
     assert non_empty >= 20
 
 
@@ -283,7 +296,9 @@ def test_timeseries_buckets_match_duckdb(
     assert len(mine) == len(buckets) * len(series)
 
 
-def test_columns_missing_from_some_files_read_as_null(tmp_path: Path) -> None:
+def test_columns_missing_from_some_files_read_as_null(
+    tmp_path: Path, open_engine_store: Callable[[Path], Store]
+) -> None:
     """Two batches with different attributes: absent columns are null, as in DuckDB's
     union_by_name, and a field typed differently in two batches reads as text."""
     first, second = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
@@ -317,7 +332,7 @@ def test_columns_missing_from_some_files_read_as_null(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    store = mfq.open_store(tmp_path / "s")
+    store = open_engine_store(tmp_path / "s")
     store.ingest([first])
     store.ingest([second])
     by_region = store.query(group_by="region", order_by="region")

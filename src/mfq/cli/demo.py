@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from mfq.cli.options import make_env, store_option
+from mfq.env import Env
 from mfq.render import OutputFormat, print_message, render
-from mfq.store import open_store
+from mfq.store import Store, open_store
 
 DEFAULT_EXPORT = "mfq-demo-export.ndjson.gz"
 
@@ -60,3 +61,34 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
                 f" --since {window['since']} --until {window['until']}",
             )
             render(found, OutputFormat.TABLE, env)
+            _show_analyses(store, env, incident.service, where, window)
+
+
+def _show_analyses(
+    store: Store, env: Env, service: str, where: str, window: dict[str, str]
+) -> None:
+    """The commands that find the incident without knowing it: anomalies, correlate, slo."""
+    from mfq.render.views import correlate_view
+
+    print_message(env, "$ mfq anomalies --where \"status = 'error'\" --by region --every 1h")
+    found = store.anomalies(where="status = 'error'", by="region", every="1h")
+    render(found, OutputFormat.TABLE, env, empty_message="no anomalies")
+    print_message(
+        env,
+        f'$ mfq correlate --where "{where}" --since {window["since"]} '
+        f"--until {window['until']} --limit 5",
+    )
+    ranked = store.correlate(where=where, limit=5, **window)
+    render(correlate_view(ranked), OutputFormat.TABLE, env, empty_message="nothing stands out")
+    scope = f"service = '{service}'"
+    print_message(env, f'$ mfq slo --where "{scope}" --bad "status = \'error\'" --incidents')
+    incidents = store.slo_incidents(where=scope, bad="status = 'error'", until=_end(store))
+    render(incidents, OutputFormat.TABLE, env, empty_message="no incidents")
+
+
+def _end(store: Store) -> str:
+    """Just after the store's last event, so the SLO window covers the sample export."""
+    from datetime import datetime, timedelta
+
+    last: datetime = store.info()["last"]
+    return (last + timedelta(seconds=1)).isoformat()

@@ -18,6 +18,21 @@ _COMMANDS = {
     "events": ("mfq.cli.query", "events", "Raw matching events (a tail of the store)."),
     "query": ("mfq.cli.query", "query", "Aggregate events by group: count, p95, ratio, ..."),
     "timeseries": ("mfq.cli.query", "timeseries", "Aggregates per time bucket, gaps filled."),
+    "correlate": (
+        "mfq.cli.correlate",
+        "correlate",
+        "What distinguishes a selection: field values ranked.",
+    ),
+    "anomalies": ("mfq.cli.anomalies", "anomalies", "Time buckets that depart from the usual."),
+    "trace": ("mfq.cli.trace", "trace", "One trace as a span tree (waterfall)."),
+    "timeline": (
+        "mfq.cli.trace",
+        "timeline",
+        "Incident reconstruction: first error, peak, recovery.",
+    ),
+    "slo": ("mfq.cli.slo", "slo", "Objective compliance, error budget, burn rate, MTTR."),
+    "report": ("mfq.cli.report", "report", "A period's report as Markdown or self-contained HTML."),
+    "check": ("mfq.cli.check", "check", "CI gate: assertions over aggregates, exit 1 on failure."),
     "demo": ("mfq.cli.demo", "demo", "Write a realistic sample export, ingest it, show it."),
 }
 

@@ -10,6 +10,7 @@ import click
 
 from mfq.env import Env
 from mfq.errors import UsageError
+from mfq.query.engines import DEFAULT_ENGINE, ENGINES, SCHEDULER_ENV
 from mfq.render import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,6 +47,31 @@ def tz_option(func: F) -> F:
         default=None,
         metavar="ZONE",
         help="Time zone for displayed times (storage is UTC), e.g. Europe/Paris.",
+    )(func)
+
+
+def engine_option(func: F) -> F:
+    """``--engine pandas|dask`` (else $MFQ_ENGINE, else pandas)."""
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default=DEFAULT_ENGINE,
+        envvar="MFQ_ENGINE",
+        show_default=True,
+        help="Query engine: pandas (in this process) or dask (a cluster) [env: MFQ_ENGINE].",
+    )(func)
+
+
+def scheduler_option(func: F) -> F:
+    """``--scheduler tcp://HOST:PORT``: the Dask cluster for ``--engine dask``."""
+    return click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help=(
+            "Dask scheduler for --engine dask, e.g. tcp://10.0.0.5:8786 (default: "
+            f"${SCHEDULER_ENV}, else a local cluster for this command)."
+        ),
     )(func)
 
 

@@ -9,8 +9,16 @@ from typing import Any, TypeVar
 
 import click
 
-from mfq.cli.options import format_option, make_env, store_option, tz_option
+from mfq.cli.options import (
+    engine_option,
+    format_option,
+    make_env,
+    scheduler_option,
+    store_option,
+    tz_option,
+)
 from mfq.query.build import split_fields
+from mfq.query.engines import DEFAULT_ENGINE
 from mfq.render import OutputFormat, render
 from mfq.store import Store, open_store
 
@@ -18,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def query_options(func: F) -> F:
-    """Inputs, time range and filters shared by every query command."""
+    """Inputs, time range, filters and engine shared by every query command."""
     options = [
         click.argument("inputs", nargs=-1, type=click.Path()),
         store_option,
@@ -32,6 +40,8 @@ def query_options(func: F) -> F:
         click.option("--unweighted", is_flag=True, help="Ignore sample_rate."),
         format_option,
         tz_option,
+        engine_option,
+        scheduler_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -39,18 +49,26 @@ def query_options(func: F) -> F:
 
 
 @contextlib.contextmanager
-def _store_for(inputs: tuple[str, ...], store_path: str | None) -> Iterator[Store]:
-    """The store to ask: ``--store``, or the files named, ingested to a temporary store."""
+def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
+    """The store to ask (from the options of ``query_options``): ``--store``, or the input
+    files named, ingested to a temporary store; queried with ``--engine``/``--scheduler``
+    (the Dask cluster it starts or joins is released on the way out)."""
+    inputs: tuple[str, ...] = kwargs["inputs"]
+    store_path: str | None = kwargs["store_path"]
+    engine = {"engine": kwargs.get("engine", DEFAULT_ENGINE), "scheduler": kwargs.get("scheduler")}
     if not inputs:
-        with open_store(store_path) as store:
+        with open_store(store_path, **engine) as store:
             yield store
         return
-    with tempfile.TemporaryDirectory(prefix="mfq-") as scratch, open_store(scratch) as store:
+    with (
+        tempfile.TemporaryDirectory(prefix="mfq-") as scratch,
+        open_store(scratch, **engine) as store,
+    ):
         store.ingest(list(inputs))
         yield store
 
 
-def _common(kwargs: dict[str, Any]) -> dict[str, Any]:
+def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {
         "since": kwargs["since"],
         "until": kwargs["until"],
@@ -76,9 +94,12 @@ def events(**kwargs: Any) -> None:
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
     limit = kwargs["limit"] or (50 if fmt is OutputFormat.TABLE else None)
-    with _store_for(kwargs["inputs"], kwargs["store_path"]) as store:
+    with store_for(kwargs) as store:
         result = store.events(
-            fields=kwargs["fields"], sort=list(kwargs["sort"]), limit=limit, **_common(kwargs)
+            fields=kwargs["fields"],
+            sort=list(kwargs["sort"]),
+            limit=limit,
+            **common_options(kwargs),
         )
     render(result, fmt, env, title="events")
 
@@ -98,7 +119,7 @@ def query(**kwargs: Any) -> None:
     fmt = OutputFormat(kwargs["fmt"])
     machine = fmt in (OutputFormat.JSON, OutputFormat.NDJSON, OutputFormat.CSV)
     totals = not kwargs["no_totals"] and (kwargs["force_totals"] or not machine)
-    with _store_for(kwargs["inputs"], kwargs["store_path"]) as store:
+    with store_for(kwargs) as store:
         result = store.query(
             group_by=list(kwargs["group_by"]),
             aggs=list(kwargs["aggs"]),
@@ -106,7 +127,7 @@ def query(**kwargs: Any) -> None:
             order_by=list(kwargs["order_by"]),
             limit=kwargs["limit"],
             totals=totals,
-            **_common(kwargs),
+            **common_options(kwargs),
         )
     render(result, fmt, env, title="query")
 
@@ -121,14 +142,14 @@ def timeseries(**kwargs: Any) -> None:
     """Aggregates per time bucket, empty buckets included (count by default)."""
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
-    with _store_for(kwargs["inputs"], kwargs["store_path"]) as store:
+    with store_for(kwargs) as store:
         result = store.timeseries(
             every=kwargs["every"],
             by=list(kwargs["by"]),
             top=kwargs["top"],
             aggs=list(kwargs["aggs"]),
             tz=kwargs["tz_name"],
-            **_common(kwargs),
+            **common_options(kwargs),
         )
     render(result, fmt, env, title="timeseries")
     if fmt is OutputFormat.TABLE and env.stdout_isatty and len(result):

@@ -1,8 +1,9 @@
 """Containers: what a source's bytes hold, detected from content, turned into record chunks.
 
 Every container becomes the same thing: ``RecordChunk``s of newline-separated record texts
-with their line or record numbers, the form both validation paths consume. A future
-container (OTLP/JSON) plugs in by yielding chunks of converted records the same way.
+with their line or record numbers, the form both validation paths consume. OTLP/JSON
+(``mfq.ingest.otlp``) yields chunks of converted records the same way, plus the records it
+rejected itself and the OTLP text each converted record came from.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import BinaryIO
 
 import numpy as np
 
 from mfq.errors import InputUnreadable
+from mfq.ingest.batch import EventChunk, RejectedRecord
 from mfq.ingest.jsonscan import ScanMode, split_elements
 
 _BOM = b"\xef\xbb\xbf"
@@ -33,6 +35,7 @@ class ContainerKind(StrEnum):
     JSON_ARRAY = "json-array"
     ENVELOPE = "envelope"
     DOCUMENTS = "json-documents"
+    OTLP = "otlp"
 
 
 @dataclass
@@ -43,6 +46,10 @@ class RecordChunk:
     numbers: np.ndarray  # int64: line number (NDJSON) or record number (other containers)
     #: Each record's [start, end) in ``data``, when the reader already knows them.
     bounds: tuple[np.ndarray, np.ndarray] | None = None
+    #: Records the reader rejected itself (OTLP), numbered among the others, counted as read.
+    rejects: list[RejectedRecord] = field(default_factory=list)
+    #: Each record's source text and line when ``data`` holds a converted form (OTLP).
+    originals: list[tuple[bytes, int]] | None = None
 
     def __len__(self) -> int:
         return len(self.numbers)
@@ -50,6 +57,25 @@ class RecordChunk:
     def records(self) -> list[bytes]:
         """Each record's text (splitting ``data`` on newlines)."""
         return self.data.split(b"\n") if self.data else []
+
+    def settle(self, events: EventChunk) -> EventChunk:
+        """The validated chunk completed with what the reader knows: its own rejects, and
+        the source text of converted records (a reject shows what the user wrote)."""
+        # validate imports this module.
+        from mfq.ingest.validate import raw_text
+
+        if self.originals is not None and events.rejects:
+            rows = np.searchsorted(self.numbers, [r.number for r in events.rejects])
+            sources = [self.originals[int(row)] for row in rows]
+            events.rejects = [
+                replace(r, reason=f"{r.reason} (line {line})", raw=raw_text(text))
+                for r, (text, line) in zip(events.rejects, sources, strict=True)
+            ]
+        if self.rejects:
+            events.rejects = sorted([*events.rejects, *self.rejects], key=lambda r: r.number)
+            events.counters.read += len(self.rejects)
+            events.counters.rejected += len(self.rejects)
+        return events
 
 
 class _Head:
@@ -77,7 +103,7 @@ def detect_container(head: bytes) -> ContainerKind:
     if text.startswith(b"["):
         return ContainerKind.JSON_ARRAY
     if _OTLP_HEAD.match(text):
-        raise InputUnreadable("OpenTelemetry OTLP/JSON input is not supported yet")
+        return ContainerKind.OTLP
     if text.startswith(b"{"):
         first_line = text.split(b"\n", 1)[0]
         try:
@@ -102,6 +128,10 @@ def read_chunks(stream: BinaryIO, chunk_bytes: int) -> tuple[ContainerKind, Iter
     kind = detect_container(headed.head)
     if kind is ContainerKind.NDJSON:
         return kind, _ndjson_chunks(headed, chunk_bytes)  # type: ignore[arg-type]
+    if kind is ContainerKind.OTLP:
+        from mfq.ingest.otlp import otlp_chunks  # it builds on this module's RecordChunk
+
+        return kind, otlp_chunks(headed, chunk_bytes)  # type: ignore[arg-type]
     mode = {
         ContainerKind.JSON_ARRAY: ScanMode.ARRAY,
         ContainerKind.ENVELOPE: ScanMode.ENVELOPE,

@@ -116,16 +116,20 @@ def _validated(
     pending: PendingChunk | None = None
     try:
         for chunk in record_chunks:
-            if not settings.fast_path:
-                yield validate_chunk(chunk, options)
+            if not settings.fast_path or not len(chunk):
+                # (A chunk can hold only what its reader rejected: nothing to vectorise.)
+                if pending is not None:
+                    yield pending.chunk.settle(pending.result())
+                    pending = None
+                yield chunk.settle(validate_chunk(chunk, options))
                 continue
             # Keep the workers busy: chunk k+1 is read and queued before k is collected.
             submitted = submit_chunk(chunk, options, state)
             if pending is not None:
-                yield pending.result()
+                yield pending.chunk.settle(pending.result())
             pending = submitted
         if pending is not None:
-            yield pending.result()
+            yield pending.chunk.settle(pending.result())
         opened.hashing.finish()
     finally:
         opened.close()

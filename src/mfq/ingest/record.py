@@ -44,6 +44,12 @@ class RejectCode(StrEnum):
     BAD_TIMESTAMP = "bad_timestamp"
     BAD_FIELD = "bad_field"
     AMBIGUOUS_FIELD = "ambiguous_field"
+    #: OTLP: a trace or span id that is not hex of the right length (or is all zeros).
+    BAD_ID = "bad_id"
+    #: OTLP: a span whose end is missing or comes before its start.
+    BAD_SPAN_TIMES = "bad_span_times"
+    #: OTLP: a value of the wrong shape (a typed attribute value, an enum, the structure).
+    BAD_VALUE = "bad_value"
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,11 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+            # Queries of one command may run on several threads (reads only; a write
+            # holds the store's lock and runs on one thread).
+            self._db = sqlite3.connect(
+                path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_DDL)

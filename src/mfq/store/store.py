@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.ingest.sources import Source
+    from mfq.query.engines import Engine
     from mfq.query.expr import FieldType
     from mfq.query.spec import QuerySpec
     from mfq.store.writer import BatchWriter
@@ -82,16 +83,21 @@ def open_store(
     *,
     create: bool = False,
     settings: Settings = DEFAULT_SETTINGS,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> Store:
-    """The store at ``path`` (see ``resolve_store_path``).
+    """The store at ``path`` (see ``resolve_store_path``), queried with ``engine``.
 
     A store that does not exist yet is created by its first ``ingest`` (or at once with
-    ``create=True``); reading an absent store raises ``StoreNotFound``.
+    ``create=True``); reading an absent store raises ``StoreNotFound``. With
+    ``engine="dask"``, queries run on the Dask cluster at ``scheduler`` (else
+    ``$MFQ_DASK_SCHEDULER``, else a local cluster started on the first query and stopped
+    by ``close``).
     """
     root = resolve_store_path(path)
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} exists and is not a directory")
-    store = Store(StoreLayout(root), settings)
+    store = Store(StoreLayout(root), settings, engine=engine, scheduler=scheduler)
     if create:
         store.create()
     return store
@@ -100,10 +106,20 @@ def open_store(
 class Store:
     """A store directory: Parquet events partitioned by UTC date plus a SQLite catalog."""
 
-    def __init__(self, layout: StoreLayout, settings: Settings = DEFAULT_SETTINGS) -> None:
+    def __init__(
+        self,
+        layout: StoreLayout,
+        settings: Settings = DEFAULT_SETTINGS,
+        *,
+        engine: str = "pandas",
+        scheduler: str | None = None,
+    ) -> None:
+        from mfq.query.engines import open_engine
+
         self.layout = layout
         self.settings = settings
         self._catalog: Catalog | None = None
+        self._engine: Engine = open_engine(engine, scheduler)
 
     @property
     def root(self) -> Path:
@@ -131,10 +147,24 @@ class Store:
             self._catalog = Catalog(self.layout.catalog)
 
     def close(self) -> None:
-        """Release the catalog connection."""
+        """Release the catalog connection and the engine's cluster or client, if any."""
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
+        self._engine.close()
+
+    @property
+    def engine(self) -> str:
+        """The name of the engine queries run on (``pandas`` or ``dask``)."""
+        return self._engine.name
+
+    def use_engine(self, name: str, scheduler: str | None = None) -> None:
+        """Run the following queries on engine ``name`` (see ``open_store``)."""
+        from mfq.query.engines import open_engine
+
+        engine = open_engine(name, scheduler)
+        self._engine.close()
+        self._engine = engine
 
     def __enter__(self) -> Store:
         return self
@@ -314,10 +344,13 @@ class Store:
         return types
 
     def run(self, spec: QuerySpec) -> pd.DataFrame:
-        """Execute a query description with the pandas engine."""
-        from mfq.query.engines.pandas import execute
+        """Execute a query description with the store's engine."""
+        return self._engine.execute(self, spec)
 
-        return execute(self, spec)
+    def run_many(self, specs: list[QuerySpec]) -> list[pd.DataFrame]:
+        """Execute several query descriptions at once; the engine may share work between
+        them (the pandas engine reads the events once for aggregates over the same rows)."""
+        return self._engine.execute_many(self, specs)
 
     def query(self, **options: Any) -> pd.DataFrame:
         """Aggregate events: ``where``, ``group_by``, ``aggs``, ``having``, ``order_by``,
@@ -340,6 +373,59 @@ class Store:
         from mfq.query.spec import QueryKind
 
         return self.run(build_spec(self, QueryKind.TIMESERIES, **options))
+
+    # -- analyses (mfq.analysis) ------------------------------------------------------------
+
+    def correlate(self, **options: Any) -> pd.DataFrame:
+        """What distinguishes a selection (``where``) from a baseline (``baseline`` or the
+        rest): every field's values ranked by over-representation."""
+        from mfq.analysis.correlate import correlate
+
+        return correlate(self, **options)
+
+    def anomalies(self, **options: Any) -> pd.DataFrame:
+        """Time buckets (per ``by`` group) whose value departs from the expected level."""
+        from mfq.analysis.anomalies import anomalies
+
+        return anomalies(self, **options)
+
+    def trace(self, trace_id: str, **options: Any) -> pd.DataFrame:
+        """One trace's spans and events in tree order, with depth and offsets."""
+        from mfq.analysis.trace import trace
+
+        return trace(self, trace_id, **options)
+
+    def timeline(self, **options: Any) -> pd.DataFrame:
+        """Chronological matching events, bursts collapsed, with the incident's markers."""
+        from mfq.analysis.timeline import timeline
+
+        return timeline(self, **options)
+
+    def slo(self, **options: Any) -> pd.DataFrame:
+        """One objective: compliance, error budget left, burn rate, incidents and MTTR."""
+        from mfq.analysis.slo import slo
+
+        return slo(self, **options)
+
+    def slo_incidents(self, **options: Any) -> pd.DataFrame:
+        """The episodes ``slo`` counts as incidents: start, end, time to recover."""
+        from mfq.analysis.slo import slo_incidents
+
+        return slo_incidents(self, **options)
+
+    def check(self, assertions: list[str] | str, **options: Any) -> pd.DataFrame:
+        """CI assertions over aggregates (``"ratio(status = 'error') < 0.02"``): one row
+        per assertion with its value and whether it passed."""
+        from mfq.analysis.check import check
+
+        return check(self, [assertions] if isinstance(assertions, str) else assertions, **options)
+
+    def report(self, **options: Any) -> Any:
+        """A period's event-pattern report (``week`` or ``since``/``until``): the sections
+        as data, rendered by ``mfq.report`` as Markdown or HTML."""
+        from mfq.report.build import build_report
+
+        return build_report(self, **options)
 
     def rejects(self, *, code: str | None = None, limit: int | None = None) -> pd.DataFrame:
         """Rejected records, oldest first: source, number (line or record), code, reason, raw."""

@@ -4,6 +4,7 @@ aggregates in pandas (percentiles interpolate linearly, as numpy and DuckDB's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -218,14 +219,105 @@ def _seconds(spec: QuerySpec, table: pa.Table) -> float | None:
     return None
 
 
+def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
+    """Run several descriptions; aggregates over the same events (same time range, filters
+    and weighting) share one scan of the union of their columns."""
+    results: dict[int, pd.DataFrame] = {}
+    shared: dict[tuple[str, ...], list[int]] = {}
+    for index, spec in enumerate(specs):
+        if spec.kind is QueryKind.AGGREGATE:
+            key = (spec.time.model_dump_json(), *(e.model_dump_json() for e in spec.where))
+            shared.setdefault((str(spec.unweighted), *key), []).append(index)
+        else:
+            results[index] = execute(store, spec)
+    for indices in shared.values():
+        group = [specs[i] for i in indices]
+        if len(group) == 1:
+            results[indices[0]] = execute(store, group[0])
+            continue
+        plans = [_Plan(spec, _having_aggregates(spec)) for spec in group]
+        columns: dict[str, None] = {}
+        for plan in plans:
+            columns.update(dict.fromkeys(plan.columns()))
+        used_in_conditions = {
+            name
+            for plan in plans
+            for _n, aggregate in plan.aggregates
+            if aggregate.arg is not None
+            for name in referenced_fields(aggregate.arg)
+        }
+        as_dictionary = {
+            name
+            for plan in plans
+            for name in (*plan.spec.group_by, *_distinct_only_fields(plan))
+            if name not in used_in_conditions
+        }
+        first = group[0]
+        table = scan(
+            store, list(columns), first.where, first.time, dictionary=tuple(sorted(as_dictionary))
+        ).table
+        masks = _SharedMasks(table)
+        for index, plan in zip(indices, plans, strict=True):
+            results[index] = _aggregate_table(table.select(plan.columns()), plan.spec, plan, masks)
+    return [results[index] for index in range(len(specs))]
+
+
 def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
     extra = _having_aggregates(spec)
     plan = _Plan(spec, extra)
     keys = list(spec.group_by)
     as_dictionary = (*keys, *_distinct_only_fields(plan))
     table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
+    return _aggregate_table(table, spec, plan)
+
+
+class _SharedMasks:
+    """Filter results of ``count(EXPR)``-like aggregates over one shared table, each
+    evaluated once however many queries use it. ``and``/``or`` are split into their items
+    (exact on null-filled masks: null and false are both "not true" there), so
+    ``count(S and bin)`` for many bins evaluates ``S`` once."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+        self._masks: dict[str, pa.Array] = {}
+
+    def mask(self, expr: Expr) -> pa.Array:
+        import pyarrow.compute as pc
+
+        key = expr.model_dump_json()
+        if key not in self._masks:
+            if isinstance(expr, And | Or):
+                parts = [self.mask(item) for item in expr.items]
+                combine = pc.and_ if isinstance(expr, And) else pc.or_
+                result = parts[0]
+                for part in parts[1:]:
+                    result = combine(result, part)
+                self._masks[key] = result
+            else:
+                self._masks[key] = _evaluate_mask(self._table, expr)
+        return self._masks[key]
+
+
+def _evaluate_mask(table: pa.Table, expr: Expr) -> pa.Array:
+    """Where ``expr`` is true (null is not)."""
+    import pyarrow.compute as pc
+
+    # Group keys may be read as dictionaries; pyarrow's text matching has no kernels for those.
+    used = _plain(table.select([n for n in table.column_names if n in referenced_fields(expr)]))
+    compiled = compile_filter(expr, used.schema)
+    if used.num_columns == 0:
+        used = pa.table({"__rows": pa.nulls(table.num_rows, pa.int8())})
+    column = ds.dataset(used).to_table(columns={"m": compiled})["m"]
+    return pc.fill_null(column, False)
+
+
+def _aggregate_table(
+    table: pa.Table, spec: QuerySpec, plan: _Plan, masks: _SharedMasks | None = None
+) -> pd.DataFrame:
+    """Aggregate rows already read (the scan of ``spec``'s events)."""
+    keys = list(spec.group_by)
     seconds = _seconds(spec, table)
-    arrow_result = _arrow_groups(table, keys, plan, seconds)
+    arrow_result = _arrow_groups(table, keys, plan, seconds, masks=masks)
     if arrow_result is not None:
         return _finish_aggregate(arrow_result, spec, keys, plan, seconds, table=table)
     frame = _frame(table, plan)
@@ -286,9 +378,11 @@ def _arrow_groups(
     plan: _Plan,
     seconds: float | None,
     steps: dict[str, int] | None = None,
+    masks: _SharedMasks | None = None,
 ) -> pd.DataFrame | None:
     """Group and aggregate inside pyarrow and numpy (no per-row pandas); None when the
-    groups are too many for the percentile path (pandas then does it)."""
+    groups are too many for the percentile path (pandas then does it). ``masks`` holds
+    filter results shared with other queries over the same rows."""
     import pyarrow.compute as pc
 
     specs = {name: aggregate_spec(a.func) for name, a in plan.aggregates}
@@ -308,10 +402,11 @@ def _arrow_groups(
         func = specs[name].name  # type: ignore[union-attr]
         column = f"__a{index}"
         if aggregate.arg is not None:
-            mask = ds.dataset(table).to_table(
-                columns={"m": compile_filter(aggregate.arg, table.schema)}
-            )["m"]
-            work[column] = pc.if_else(pc.fill_null(mask, False), weight, 0)
+            if masks is not None:
+                mask = masks.mask(aggregate.arg)
+            else:
+                mask = _evaluate_mask(table, aggregate.arg)
+            work[column] = pc.if_else(mask, weight, 0)
             wanted.append((column, "sum", None))
             continue
         field = aggregate.field
@@ -323,6 +418,8 @@ def _arrow_groups(
             work[column + "v"] = pc.if_else(pc.is_valid(values), weight, 0)
             wanted += [(column, "sum", None), (column + "v", "sum", None)]
         elif func == "count_distinct":
+            if not keys and pa.types.is_dictionary(values.type):
+                values = values.cast(values.type.value_type)  # no ungrouped dictionary kernel
             work[column] = values
             wanted.append((column, "count_distinct", pc.CountOptions(mode="only_valid")))
         elif func in ("min", "max"):
@@ -641,6 +738,12 @@ def _floor(times: Series, width: timedelta, tz: str | None) -> Series:
     if tz is None:
         return cast(Series, accessor.floor(step))
     local: Any = accessor.tz_convert(tz).dt
+    if width % timedelta(days=1):
+        # Within a day, keep each instant's own UTC offset: an hour repeated by a
+        # daylight-saving change is two buckets, not one.
+        naive: Any = local.tz_localize(None)
+        into_bucket = naive - naive.dt.floor(step)
+        return cast(Series, times - into_bucket)
     floored: Any = local.floor(step, ambiguous=False, nonexistent="shift_backward")
     return cast(Series, floored.dt.tz_convert("UTC"))
 
@@ -673,7 +776,19 @@ def _fill_gaps(
     tz: str | None,
 ) -> pd.DataFrame:
     first = _floor(pd.Series([start]), width, tz).iloc[0]
-    buckets = pd.date_range(first, end - pd.Timedelta(1, "ns"), freq=pd.Timedelta(width), tz="UTC")
+    last = end - pd.Timedelta(1, "ns")
+    if tz is None or width % timedelta(days=1):
+        buckets = pd.date_range(first, last, freq=pd.Timedelta(width), tz="UTC")
+    else:
+        # Days step in local wall-clock time, so they stay on local midnight across a
+        # daylight-saving change (a fixed UTC step would drift by an hour).
+        wall = pd.date_range(
+            first.tz_convert(tz).tz_localize(None),
+            last.tz_convert(tz).tz_localize(None),
+            freq=pd.Timedelta(width),
+        )
+        local = wall.tz_localize(tz, ambiguous=False, nonexistent="shift_backward")
+        buckets = local.tz_convert("UTC").unique()
     buckets = buckets[buckets >= first]
     if keys:
         series = result[keys].drop_duplicates()

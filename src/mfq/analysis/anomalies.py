@@ -1,0 +1,330 @@
+"""``anomalies``: time buckets (per ``by`` group) whose value departs from the expected level.
+
+The model
+    The value per bucket comes from the same time-series query as ``mfq timeseries`` (one
+    aggregate, ``count`` by default, gaps filled). With at least three days of buckets that
+    divide a day, each series is laid out as a days × time-of-day grid and fitted with
+    Tukey's median polish (``level + day effect + time-of-day effect``): the daily cycle is
+    the time-of-day effect, a quieter weekend day is its day effect, and medians keep the
+    anomalies themselves from bending the fit. Shorter series are compared with the median
+    of their neighbouring buckets. Non-negative values are modelled on a log scale
+    (``log1p``), so "twice the usual" counts the same at night and at noon.
+
+The score
+    Counts: the exact Poisson tail probability of the count around the expected level as
+    a normal score, divided by the square root of the series' overdispersion
+    (quasi-Poisson); a sparse series whose median fit is 0 is judged against its mean rate.
+    Other aggregates: ``(value - expected) / scale`` on the model's scale, ``scale`` the
+    robust spread of the residuals (1.4826 × their median absolute deviation), residuals
+    weighted by the square root of the events behind each bucket. A bucket is flagged when
+    the score reaches ``threshold`` (default 4.5) and the value differs from the
+    expectation by at least ``min_change`` (default 25%), so steady data stays quiet.
+    Partial buckets at the open ends of a time range are never flagged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from mfq.errors import UsageError
+from mfq.query.expr import Aggregate, NamedAggregate
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+
+    from mfq.store.store import Store
+
+    FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_THRESHOLD = 4.5
+DEFAULT_MIN_CHANGE = 0.25
+#: Days of buckets needed before the daily cycle is modelled.
+MIN_SEASONAL_DAYS = 3
+#: Neighbours on each side for series too short for a daily model.
+NEIGHBOURS = 6
+_MAD_TO_SIGMA = 1.4826
+_COUNT_FUNCS = frozenset({"count", "count_distinct"})
+_DAY = timedelta(days=1)
+_SIZE = "__events"
+
+
+def anomalies(
+    store: Store,
+    *,
+    where: str | Sequence[str] | None = None,
+    by: str | Sequence[str] | None = None,
+    agg: str | None = None,
+    every: str | None = None,
+    top: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_change: float = DEFAULT_MIN_CHANGE,
+    since: str | None = None,
+    until: str | None = None,
+    last: str | None = None,
+    now: Any = None,
+    tz: str | None = None,
+    unweighted: bool = False,
+    include_all: bool = False,
+) -> pd.DataFrame:
+    """Flagged buckets: ``time``, the ``by`` fields, ``value``, ``expected``, ``score``,
+    ``direction`` (``up``/``down``). ``include_all`` returns every bucket with its score
+    (for charts and tests)."""
+    import pandas as pd
+
+    from mfq.query.build import build_spec
+    from mfq.query.spec import QueryKind
+
+    if threshold <= 0:
+        raise UsageError("--threshold must be positive")
+    if min_change < 0:
+        raise UsageError("--min-change must not be negative")
+    spec = build_spec(
+        store,
+        QueryKind.TIMESERIES,
+        where=where,
+        by=by,
+        aggs=[agg] if agg else None,
+        every=every,
+        top=top,
+        tz=tz,
+        since=since,
+        until=until,
+        last=last,
+        now=now,
+        unweighted=unweighted,
+    )
+    if len(spec.aggregates) != 1:
+        raise UsageError("anomalies takes one aggregate (--agg)")
+    aggregate = spec.aggregates[0]
+    is_count = aggregate.aggregate.func in _COUNT_FUNCS
+    if not is_count:
+        # Events per bucket: a p95 of ten events is noisier than one of ten thousand.
+        sizes = NamedAggregate(aggregate=Aggregate(func="count"), name=_SIZE)
+        spec = spec.model_copy(update={"aggregates": (aggregate, sizes)})
+    series = store.run(spec)
+    keys = list(spec.group_by)
+    value_column = aggregate.name
+    columns = ["time", *keys, "value", "expected", "score", "direction"]
+    if series.empty:
+        return pd.DataFrame(columns=columns)
+    width = _width(series["time"])
+    open_start, open_end = spec.time.since is None, spec.time.until is None
+    frames = []
+    groups = series.groupby(keys, dropna=False, sort=False) if keys else [((), series)]
+    for key, unsorted in groups:
+        rows = unsorted.sort_values("time")
+        values = rows[value_column].to_numpy(dtype=float)
+        sizes_in = None if is_count else rows[_SIZE].to_numpy(dtype=float)
+        expected, score = score_series(values, rows["time"], width, is_count, sizes_in)
+        frame = pd.DataFrame(
+            {
+                "time": rows["time"].to_numpy(),
+                "value": values,
+                "expected": expected,
+                "score": score,
+            }
+        )
+        for index, name in enumerate(keys):
+            value: Any = key[index] if isinstance(key, tuple) else key
+            frame.insert(1 + index, name, value)
+        if open_start and len(frame):
+            frame.loc[frame.index[0], "score"] = float("nan")
+        if open_end and len(frame):
+            frame.loc[frame.index[-1], "score"] = float("nan")
+        frames.append(frame)
+    result = pd.concat(frames, ignore_index=True)
+    result["direction"] = result["score"].map(
+        lambda s: None if math.isnan(s) else ("up" if s > 0 else "down")
+    )
+    result["expected"] = result["expected"].round(3)
+    result["score"] = result["score"].round(2)
+    if not include_all:
+        change = (result["value"] - result["expected"]).abs()
+        relative = change / result["expected"].abs().where(result["expected"] != 0, 1.0)
+        flagged = (result["score"].abs() >= threshold) & (relative >= min_change)
+        result = result[flagged]
+    result = result.sort_values(["time", *keys], kind="stable").reset_index(drop=True)
+    return result[columns]
+
+
+def _width(times: pd.Series) -> timedelta:
+    import numpy as np
+
+    distinct = np.unique(times.to_numpy(dtype="datetime64[ns]"))
+    if len(distinct) < 2:
+        return _DAY
+    step = np.diff(distinct).min()
+    return timedelta(microseconds=int(step / np.timedelta64(1, "us")))
+
+
+def score_series(
+    values: FloatArray,
+    times: pd.Series,
+    width: timedelta,
+    is_count: bool,
+    sizes: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Expected values and scores of one series (see the module docs). ``sizes``, the
+    events behind each bucket's value, scale the noise of non-count aggregates."""
+    import numpy as np
+
+    positive = bool(np.all(values[np.isfinite(values)] >= 0))
+    scaled = np.log1p(values) if positive else values.astype(float)
+    per_day = _DAY / width if width <= _DAY else 0
+    if per_day and float(per_day).is_integer() and len(values) >= MIN_SEASONAL_DAYS * per_day:
+        fit = _seasonal_fit(scaled, times, width, int(per_day))
+    else:
+        fit = _neighbour_fit(scaled)
+    residual = scaled - fit
+    weight = np.ones_like(residual)
+    if sizes is not None:
+        # Sampling error of a mean or percentile shrinks as 1/sqrt(events).
+        weight = np.sqrt(np.where(np.isfinite(sizes) & (sizes > 0), sizes, np.nan))
+    standard = residual * weight
+    finite = standard[np.isfinite(standard)]
+    spread = _MAD_TO_SIGMA * float(np.median(np.abs(finite))) if len(finite) else 0.0
+    expected = np.expm1(fit) if positive else fit
+    floor = 1e-9 if not positive else 1e-3
+    score = standard / max(spread, floor)
+    if is_count and positive:
+        score = _poisson_scores(values, expected, _dispersion(values, expected))
+    return expected, score
+
+
+def _dispersion(values: FloatArray, expected: FloatArray) -> float:
+    """How much more than Poisson the counts vary (quasi-Poisson; at least 1): real event
+    streams come in bursts (sessions, traces), so their counts are overdispersed."""
+    import numpy as np
+
+    pearson = (values - expected) / np.sqrt(np.maximum(expected, 1.0))
+    finite = pearson[np.isfinite(pearson)]
+    if not len(finite):
+        return 1.0
+    return max(1.0, (_MAD_TO_SIGMA * float(np.median(np.abs(finite)))) ** 2)
+
+
+def _poisson_scores(values: FloatArray, expected: FloatArray, dispersion: float) -> FloatArray:
+    """Counts: the exact Poisson tail probability of each count around its expected level,
+    as a normal score, divided by the square root of the series' overdispersion."""
+    import math
+
+    import numpy as np
+
+    # A median fit of a sparse series is 0; "one event where there are usually none" is
+    # judged against the series' mean rate instead (at most one event per bucket).
+    finite = np.isfinite(values)
+    floor = min(1.0, float(np.mean(values[finite]))) if finite.any() else 0.0
+    rate = np.maximum(np.nan_to_num(expected, nan=floor), floor)
+    scale = math.sqrt(dispersion)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = (values - rate) / np.sqrt(np.maximum(rate, 1e-9)) / scale
+    # Exact tails only where the quick normal approximation says the count is unusual.
+    for index in np.flatnonzero(finite & (np.abs(score) >= 1.0)):
+        score[index] = _poisson_z(float(values[index]), float(rate[index])) / scale
+    score[~np.isfinite(values) | ~np.isfinite(expected)] = np.nan
+    return score
+
+
+def _poisson_z(observed: float, mean: float) -> float:
+    """The normal score of an observed count's tail probability under Poisson(mean)."""
+    import math
+    from statistics import NormalDist
+
+    if mean <= 0:
+        return 0.0 if observed <= 0 else math.inf
+    k = round(observed)
+    if mean > 1000:  # normal approximation, with continuity correction
+        return (k - mean + (-0.5 if k > mean else 0.5)) / math.sqrt(mean)
+
+    def log_pmf(j: int) -> float:
+        return j * math.log(mean) - mean - math.lgamma(j + 1)
+
+    # Sum the tail on the observed side directly (1 - cdf would lose it to rounding).
+    if k <= mean:
+        terms = [log_pmf(j) for j in range(k + 1)]
+    else:
+        terms = [log_pmf(j) for j in range(k, k + 50 + int(10 * math.sqrt(k)))]
+    top = max(terms)
+    tail = min(1.0, math.exp(top) * sum(math.exp(v - top) for v in terms))
+    if tail >= 0.5:
+        return 0.0
+    z = -NormalDist().inv_cdf(max(tail, 1e-300))
+    return z if k > mean else -z
+
+
+def _seasonal_fit(
+    scaled: FloatArray, times: pd.Series, width: timedelta, per_day: int
+) -> FloatArray:
+    """Median polish over a days × slots grid; the fitted value of every bucket."""
+    import numpy as np
+
+    stamps = times.to_numpy(dtype="datetime64[ns]").astype("int64")
+    width_ns = int(width / timedelta(microseconds=1)) * 1000
+    slots = (stamps // width_ns) % per_day
+    days = stamps // (width_ns * per_day)
+    days = days - days.min()
+    grid = np.full((int(days.max()) + 1, per_day), np.nan)
+    grid[days, slots] = scaled
+    level, day_effect, slot_effect = _median_polish(grid)
+    fitted: FloatArray = level + day_effect[days] + _smooth_daily(slot_effect)[slots]
+    return fitted
+
+
+def _smooth_daily(effect: FloatArray) -> FloatArray:
+    """The time-of-day effect averaged over the neighbouring hour (circularly): with a
+    week of 15-minute buckets each slot has only seven values, too few to trust alone."""
+    import numpy as np
+
+    reach = len(effect) // 48  # slots on each side within half an hour
+    if reach < 1:
+        return effect
+    padded = np.concatenate([effect[-reach:], effect, effect[:reach]])
+    window = np.ones(2 * reach + 1) / (2 * reach + 1)
+    return np.convolve(padded, window, mode="valid")
+
+
+def _median_polish(grid: FloatArray, iterations: int = 10) -> tuple[float, FloatArray, FloatArray]:
+    import numpy as np
+
+    residual = grid.copy()
+    rows = np.zeros(grid.shape[0])
+    cols = np.zeros(grid.shape[1])
+    level = 0.0
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for _ in range(iterations):
+                row_median = np.nan_to_num(np.nanmedian(residual, axis=1))
+                residual -= row_median[:, None]
+                rows += row_median
+                shift = float(np.nanmedian(cols))
+                cols -= shift
+                level += shift
+                col_median = np.nan_to_num(np.nanmedian(residual, axis=0))
+                residual -= col_median[None, :]
+                cols += col_median
+                shift = float(np.nanmedian(rows))
+                rows -= shift
+                level += shift
+    return level, rows, cols
+
+
+def _neighbour_fit(scaled: FloatArray) -> FloatArray:
+    """The median of the ``NEIGHBOURS`` buckets on each side (the bucket itself left out)."""
+    import numpy as np
+
+    fit = np.full_like(scaled, np.nan)
+    for index in range(len(scaled)):
+        low, high = max(0, index - NEIGHBOURS), min(len(scaled), index + NEIGHBOURS + 1)
+        around = np.concatenate([scaled[low:index], scaled[index + 1 : high]])
+        around = around[np.isfinite(around)]
+        if len(around):
+            fit[index] = float(np.median(around))
+    return fit

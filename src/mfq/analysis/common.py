@@ -1,0 +1,160 @@
+"""What every analysis needs from the query layer: the shared options resolved into a time
+range and filters, rows read with pushdown, and filters evaluated on rows already read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from mfq.query.build import build_spec
+from mfq.query.spec import QueryKind
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mfq.query.expr import Expr, FieldType
+    from mfq.query.timerange import TimeRange
+    from mfq.store.store import Store
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The shared options of a command, parsed and checked against the store's fields."""
+
+    time: TimeRange
+    where: tuple[Expr, ...]
+    types: dict[str, FieldType]
+    unweighted: bool = False
+
+
+def resolve_selection(
+    store: Store,
+    *,
+    where: str | Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    last: str | None = None,
+    now: datetime | str | None = None,
+    unweighted: bool = False,
+) -> Selection:
+    """Parse ``--where``/``--since``/``--until``/``--last``/``--now`` as the query commands do
+    (same errors, same "did you mean")."""
+    spec = build_spec(
+        store,
+        QueryKind.EVENTS,
+        where=where,
+        since=since,
+        until=until,
+        last=last,
+        now=now,
+        unweighted=unweighted,
+    )
+    return Selection(spec.time, spec.where, store.field_types(), unweighted)
+
+
+def parse_expression(store: Store, text: str, types: dict[str, FieldType] | None = None) -> Expr:
+    """One filter expression (``--baseline``, ``--good``, ``--bad``), checked like ``--where``."""
+    from mfq.query.expr import parse_filter
+
+    return parse_filter(text, types if types is not None else store.field_types())
+
+
+def read_rows(
+    store: Store,
+    columns: Sequence[str],
+    selection: Selection,
+    *,
+    dictionary: Sequence[str] = (),
+) -> pa.Table:
+    """The rows within the selection's time range matching its filters, with ``columns``
+    (a column no file has comes back all null). Filters are pushed into the Parquet scan."""
+    from mfq.query.scan import scan
+
+    wanted = list(dict.fromkeys(columns))
+    return scan(store, wanted, selection.where, selection.time, dictionary=tuple(dictionary)).table
+
+
+def evaluate(table: pa.Table, expr: Expr) -> pa.BooleanArray:
+    """``expr`` on every row of ``table``: True where it holds (null counts as false, as in
+    SQL's WHERE)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from mfq.query.compile import compile_filter
+
+    if table.num_rows == 0:
+        return pa.array([], type=pa.bool_())
+    compiled = compile_filter(expr, table.schema)
+    result = ds.dataset(table).to_table(columns={"match": compiled}).column("match")
+    mask = pc.fill_null(result.combine_chunks(), False)
+    return mask if isinstance(mask, pa.BooleanArray) else pa.array(mask, type=pa.bool_())
+
+
+def event_fields(store: Store, time: TimeRange) -> list[str]:
+    """Every column stored in the files the time range touches, in schema order."""
+    from mfq.query.scan import file_schema, prune
+
+    names: dict[str, None] = {}
+    for record in prune(store.catalog.files("events"), time):
+        names.update(dict.fromkeys(file_schema(store, record).names))
+    names.pop("date", None)
+    return list(names)
+
+
+def sample_columns(
+    store: Store, columns: Sequence[str], time: TimeRange, rows: int
+) -> dict[str, pa.ChunkedArray]:
+    """About ``rows`` values of each column, read from the first row groups of up to four
+    files spread over the time range (for planning: cardinality, never for answers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mfq.query.scan import prune
+
+    files = prune(store.catalog.files("events"), time)
+    if not files or not columns:
+        return {}
+    step = max(1, len(files) // 4)
+    picked = files[::step][:4]
+    per_file = max(1, rows // len(picked))
+    found: dict[str, list[pa.Array]] = {}
+    wanted = set(columns)
+    for record in picked:
+        parquet = pq.ParquetFile(store.root / record.path)
+        present = [n for n in parquet.schema_arrow.names if n in wanted]
+        if not present:
+            continue
+        taken = 0
+        for batch in parquet.iter_batches(batch_size=min(per_file, 65_536), columns=present):
+            for name in present:
+                found.setdefault(name, []).append(batch.column(name))
+            taken += batch.num_rows
+            if taken >= per_file:
+                break
+    sample = {}
+    for name, arrays in found.items():
+        if len({array.type for array in arrays}) > 1:  # typed differently between files
+            sample[name] = pa.chunked_array([array.cast(pa.string()) for array in arrays])
+        else:
+            sample[name] = pa.chunked_array(arrays)
+    return sample
+
+
+def run_parallel(jobs: Sequence[tuple[Callable[[T], R], T]]) -> list[R]:
+    """``[f(x) for f, x in jobs]`` on a few threads: engines spend their time in pyarrow
+    (which releases the GIL) or waiting on a cluster, so independent queries overlap."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(jobs) <= 1:
+        return [function(argument) for function, argument in jobs]
+    workers = min(len(jobs), max(2, os.cpu_count() or 2))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(function, argument) for function, argument in jobs]
+        return [future.result() for future in futures]

@@ -1,0 +1,485 @@
+"""Service level objectives: compliance, error budget, burn rates, and the incidents that
+spent the budget (with time to recover and MTTR).
+
+An objective is a filter that marks each event good (``good``) or bad (``bad``), a
+``target`` (the percentage of events that should be good) and a ``window`` of time. Every
+count comes from query descriptions (:class:`~mfq.query.spec.QuerySpec`) run with
+``store.run``: one ``TIMESERIES`` for the per-bucket counts, and two small ``AGGREGATE``
+queries for the burn rates of the window's last hour and day, so any engine that runs
+query descriptions runs SLOs unchanged. Counts weight events by ``sample_rate`` exactly
+as ``count`` and ``count(EXPR)`` do.
+
+Incidents: a bucket *burns* when its bad ratio exceeds ``threshold`` times the error
+budget (``1 - target/100``) with confidence: the lower end of the bucket's 95% Wilson score
+interval must lie above that line, so a quiet bucket where 2 of 20 events failed (10%,
+over a 5% line) does not burn by chance. Consecutive burning buckets form an episode;
+episodes separated by less than ``min_duration`` are merged, and episodes shorter than
+``min_duration`` dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
+
+from mfq.analysis.common import parse_expression, resolve_selection
+from mfq.errors import UsageError
+from mfq.query.expr import Aggregate, Expr, ExpressionError, Field, IsNull, NamedAggregate
+from mfq.query.spec import QueryKind, QuerySpec
+from mfq.query.timerange import TimeRange, parse_duration, parse_instant
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+
+    from mfq.store.store import Store
+
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+
+SUMMARY_COLUMNS = (
+    "objective",
+    "target",
+    "compliance",
+    "budget_remaining",
+    "burn_rate",
+    "incidents",
+    "mttr_minutes",
+    "burn_rate_1d",
+    "events",
+    "bad",
+    "window_start",
+    "window_end",
+)
+INCIDENT_COLUMNS = ("start", "end", "minutes", "events", "bad", "peak_bad_ratio")
+
+
+@dataclass(frozen=True)
+class SloDefaults:
+    """The documented defaults of ``mfq slo`` (docs/guide.md, "Service level objectives")."""
+
+    #: Percentage of events that should be good.
+    target: float = 99.5
+    #: How far back the objective looks from the window's end.
+    window: str = "28d"
+    #: Bucket width for incident detection.
+    every: str = "5m"
+    #: Burn rate above which a bucket burns: at 10 a 28-day budget lasts 2.8 days.
+    threshold: float = 10.0
+    #: Shortest episode kept, and shortest quiet spell that separates two episodes.
+    min_duration: str = "10m"
+    #: Two-sided confidence of the Wilson interval whose lower end must clear the line
+    #: (0.95: the bucket is over the line with 97.5% confidence).
+    confidence: float = 0.95
+    #: More buckets than this is a mistake (``--every 1s`` over 28 days), not a question.
+    max_buckets: int = 1_000_000
+
+
+DEFAULTS = SloDefaults()
+
+# Column names of the bucket query; the leading "__" keeps them apart from user names.
+_EVENTS, _JUDGED = "__events", "__judged"
+_RATE_SQUARED, _UNSAMPLED = "__rate_squared", "__unsampled"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective, every option parsed and checked."""
+
+    name: str
+    #: The filter given; with ``judges_good`` it marks good events, else bad ones.
+    judge: Expr
+    judges_good: bool
+    target: float
+    #: The window: ``start`` inclusive, ``end`` exclusive (aware UTC).
+    start: datetime
+    end: datetime
+    where: tuple[Expr, ...]
+    every: timedelta
+    threshold: float
+    min_duration: timedelta
+    unweighted: bool
+
+    @property
+    def allowed(self) -> float:
+        """The error budget as a ratio: the share of events that may be bad."""
+        return (100.0 - self.target) / 100.0  # exact for targets like 90 (1 - 0.9 is not)
+
+    @property
+    def line(self) -> float:
+        """The bad ratio a bucket must exceed (with confidence) to burn."""
+        return self.threshold * self.allowed
+
+    @property
+    def time(self) -> TimeRange:
+        """The window as a query's time range."""
+        return TimeRange(since=self.start, until=self.end)
+
+
+def slo(store: Store, **options: Any) -> pd.DataFrame:
+    """One objective's summary row: ``objective, target, compliance, budget_remaining,
+    burn_rate, incidents, mttr_minutes, burn_rate_1d, events, bad, window_start,
+    window_end`` (see :func:`objective` for the options).
+
+    ``compliance`` is the percentage of good events (as ``target``); ``budget_remaining``
+    the fraction of the error budget left (1 untouched, 0 spent, negative overspent);
+    ``burn_rate`` and ``burn_rate_1d`` the bad ratio of the window's last hour and last day
+    divided by the budget ratio (1 spends the budget exactly over the window). Ratios are
+    null when there are no events to judge.
+    """
+    import pandas as pd
+
+    goal = objective(store, **options)
+    buckets = bucket_counts(store, goal)
+    episodes = find_incidents(buckets, goal)
+    events, bad = int(buckets["events"].sum()), int(buckets["bad"].sum())
+    row = {
+        "objective": goal.name,
+        "target": goal.target,
+        "compliance": _ratio(100.0 * (events - bad), events),
+        "budget_remaining": 1.0 - _ratio(bad, events) / goal.allowed,
+        "burn_rate": _burn_rate(store, goal, timedelta(hours=1)),
+        "incidents": len(episodes),
+        "mttr_minutes": float(episodes["minutes"].mean()) if len(episodes) else math.nan,
+        "burn_rate_1d": _burn_rate(store, goal, timedelta(days=1)),
+        "events": events,
+        "bad": bad,
+        "window_start": pd.Timestamp(goal.start),
+        "window_end": pd.Timestamp(goal.end),
+    }
+    return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
+
+
+def slo_incidents(store: Store, **options: Any) -> pd.DataFrame:
+    """The objective's incidents, oldest first: ``start, end, minutes, events, bad,
+    peak_bad_ratio`` (``minutes`` is the time to recover; the options as :func:`slo`)."""
+    goal = objective(store, **options)
+    return find_incidents(bucket_counts(store, goal), goal)
+
+
+# -- options -----------------------------------------------------------------------------
+
+
+def objective(
+    store: Store,
+    *,
+    good: str | None = None,
+    bad: str | None = None,
+    target: float | str | None = None,
+    window: str | None = None,
+    every: str | None = None,
+    threshold: float | str | None = None,
+    min_duration: str | None = None,
+    name: str | None = None,
+    where: str | Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    last: str | None = None,
+    now: datetime | str | None = None,
+    unweighted: bool = False,
+) -> Objective:
+    """Parse and check the options of ``mfq slo`` into an :class:`Objective`.
+
+    Exactly one of ``good`` and ``bad`` (a filter expression); ``target`` in percent
+    (0 < target < 100); the window ends at ``until``, else ``now``, else the current time,
+    and starts ``window`` earlier unless ``since`` (or ``last``) says where. ``every``,
+    ``threshold`` and ``min_duration`` shape incident detection; ``where`` chooses which
+    events count at all. Defaults: :data:`DEFAULTS`. Every mistake is a ``UsageError``.
+    """
+    if (good is None) == (bad is None):
+        raise UsageError("give exactly one of --good EXPR or --bad EXPR")
+    option, text = ("--good", good) if good is not None else ("--bad", bad)
+    assert text is not None
+    selection = resolve_selection(
+        store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
+    )
+    judge = _judge(store, option, text)
+    goal_target = _number(DEFAULTS.target if target is None else target, "--target")
+    if not 0.0 < goal_target < 100.0:
+        raise UsageError(f"--target: {goal_target:g} is not a percentage between 0 and 100")
+    goal_threshold = _number(DEFAULTS.threshold if threshold is None else threshold, "--threshold")
+    if goal_threshold <= 0.0:
+        raise UsageError(f"--threshold: {goal_threshold:g} is not a positive burn rate")
+    allowed = (100.0 - goal_target) / 100.0
+    if goal_threshold * allowed >= 1.0:
+        raise UsageError(
+            f"--threshold {goal_threshold:g} times the error budget ({100 * allowed:g}%) is "
+            "100% or more, so no bucket could ever burn: lower --threshold"
+        )
+    start, end = _window(selection.time, window or DEFAULTS.window, now)
+    width = parse_duration(every or DEFAULTS.every, "--every")
+    if (end - start) / width > DEFAULTS.max_buckets:
+        raise UsageError(
+            f"--every {every or DEFAULTS.every}: more than {DEFAULTS.max_buckets:,} buckets "
+            "in the window; use a wider bucket"
+        )
+    return Objective(
+        name=name or f"{option[2:]}: {text.strip()}",
+        judge=judge,
+        judges_good=good is not None,
+        target=goal_target,
+        start=start,
+        end=end,
+        where=selection.where,
+        every=width,
+        threshold=goal_threshold,
+        min_duration=parse_duration(min_duration or DEFAULTS.min_duration, "--min-duration"),
+        unweighted=unweighted,
+    )
+
+
+def _judge(store: Store, option: str, text: str) -> Expr:
+    try:
+        return parse_expression(store, text)
+    except ExpressionError as err:
+        # Two expressions can be wrong here (--where too): name the one that is.
+        raise UsageError(f"{option}: {err}") from None
+
+
+def _number(value: float | str, option: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"{option}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise UsageError(f"{option}: {value!r} is not a finite number")
+    return number
+
+
+def _window(
+    selected: TimeRange, window: str, now: datetime | str | None
+) -> tuple[datetime, datetime]:
+    """``[since or end - window, until or now)``."""
+    end = selected.until
+    if end is None:
+        clock = datetime.now(UTC)
+        end = parse_instant(now, clock, "--now") if isinstance(now, str) else (now or clock)
+    start = (
+        selected.since if selected.since is not None else end - parse_duration(window, "--window")
+    )
+    if start >= end:
+        raise UsageError("the time range is empty: --since must be before the window's end")
+    return start, end
+
+
+# -- counting ------------------------------------------------------------------------------
+
+
+def _aggregates(goal: Objective, *, for_confidence: bool) -> tuple[NamedAggregate, ...]:
+    named = [
+        NamedAggregate(name=_EVENTS, aggregate=Aggregate(func="count")),
+        NamedAggregate(name=_JUDGED, aggregate=Aggregate(func="count", arg=goal.judge)),
+    ]
+    if for_confidence and not goal.unweighted:
+        # sum(sample_rate) weights each rate by itself: the sum of squared weights of the
+        # sampled events; unsampled events (weight 1) add one each. See _effective_events.
+        unsampled = Aggregate(func="count", arg=IsNull(operand=Field(name="sample_rate")))
+        named += [
+            NamedAggregate(
+                name=_RATE_SQUARED, aggregate=Aggregate(func="sum", field="sample_rate")
+            ),
+            NamedAggregate(name=_UNSAMPLED, aggregate=unsampled),
+        ]
+    return tuple(named)
+
+
+def bucket_spec(goal: Objective) -> QuerySpec:
+    """The query description of the per-bucket counts (plain data, engine-agnostic)."""
+    return QuerySpec(
+        kind=QueryKind.TIMESERIES,
+        time=goal.time,
+        where=goal.where,
+        aggregates=_aggregates(goal, for_confidence=True),
+        # Buckets stay aligned to the UTC epoch whatever --tz says (it only changes how
+        # times are shown): episodes are found to the bucket, not to the local day.
+        every=goal.every,
+        unweighted=goal.unweighted,
+    )
+
+
+def bucket_counts(store: Store, goal: Objective) -> pd.DataFrame:
+    """Per bucket of the window (empty ones included): ``time``, ``events``, ``bad``,
+    ``effective`` (the events' effective sample size, see :func:`_effective_events`)."""
+    import pandas as pd
+
+    series = store.run(bucket_spec(goal))
+    events = series[_EVENTS].to_numpy(dtype="int64")
+    judged = series[_JUDGED].to_numpy(dtype="int64")
+    return pd.DataFrame(
+        {
+            "time": series["time"],
+            "events": events,
+            "bad": events - judged if goal.judges_good else judged,
+            "effective": _effective_events(series, events, goal),
+        }
+    )
+
+
+def _effective_events(
+    series: pd.DataFrame, events: npt.NDArray[np.int64], goal: Objective
+) -> FloatArray:
+    """Kish's effective sample size, (sum of weights)^2 / sum of squared weights.
+
+    A sampled event stands for ``sample_rate`` events in every count, but it is still one
+    observation: a bucket holding one failed event of rate 100 is not 100 failures' worth
+    of evidence. Without sampling this is the event count.
+    """
+    import numpy as np
+
+    weights = events.astype("float64")
+    if goal.unweighted or _RATE_SQUARED not in series:
+        return weights
+    squared = series[_RATE_SQUARED].fillna(0).to_numpy(dtype="float64") + series[
+        _UNSAMPLED
+    ].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(squared > 0, weights * weights / squared, 0.0)
+
+
+def _burn_rate(store: Store, goal: Objective, span: timedelta) -> float:
+    """The bad ratio over the window's last ``span`` divided by the budget ratio."""
+    spec = QuerySpec(
+        kind=QueryKind.AGGREGATE,
+        time=TimeRange(since=max(goal.start, goal.end - span), until=goal.end),
+        where=goal.where,
+        aggregates=_aggregates(goal, for_confidence=False),
+        unweighted=goal.unweighted,
+    )
+    row = store.run(spec).iloc[0]
+    events, judged = int(row[_EVENTS]), int(row[_JUDGED])
+    bad = events - judged if goal.judges_good else judged
+    return _ratio(bad, events) / goal.allowed
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """NaN (null in every output) when there is nothing to divide by."""
+    return math.nan if denominator == 0 else numerator / denominator
+
+
+# -- incidents -----------------------------------------------------------------------------
+
+
+def wilson_lower_bound(bad: FloatArray, events: FloatArray, confidence: float) -> FloatArray:
+    """The lower end of the Wilson score interval of ``bad / events`` at two-sided
+    ``confidence`` (0 where there are no events).
+
+    Wilson's interval keeps its coverage at small counts and near 0 and 1, where the
+    normal approximation's does not; it is the p whose score test just rejects.
+    """
+    import numpy as np
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    n = np.where(events > 0, events, 1.0)
+    p = np.clip(np.where(events > 0, bad / n, 0.0), 0.0, 1.0)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    lower = (p + z * z / (2 * n) - spread) / (1 + z * z / n)
+    # Rounding can put the bound a hair outside [0, p]; it never lies there.
+    return np.where(events > 0, np.clip(lower, 0.0, p), 0.0)
+
+
+def burning(buckets: pd.DataFrame, goal: Objective) -> BoolArray:
+    """Buckets whose bad ratio is over ``threshold x budget`` with confidence."""
+    import numpy as np
+
+    events = buckets["events"].to_numpy(dtype="float64")
+    effective = buckets["effective"].to_numpy(dtype="float64")
+    bad = buckets["bad"].to_numpy(dtype="float64")
+    ratio = np.divide(bad, events, out=np.zeros(len(events)), where=events > 0)
+    # The ratio is the weighted one; the evidence behind it is the effective sample size.
+    lower = wilson_lower_bound(ratio * effective, effective, DEFAULTS.confidence)
+    result: BoolArray = lower > goal.line
+    return result
+
+
+def find_incidents(buckets: pd.DataFrame, goal: Objective) -> pd.DataFrame:
+    """The episodes of burning buckets (see the module docstring), oldest first."""
+    import numpy as np
+    import pandas as pd
+
+    hot = burning(buckets, goal)
+    if not hot.any():
+        return _empty_incidents()
+    starts, ends = _bucket_bounds(buckets, goal)
+    shortest = int(pd.Timedelta(goal.min_duration).value)
+    runs = _merge_runs(_runs(hot), starts, ends, shortest)
+    kept = [(first, last) for first, last in runs if ends[last] - starts[first] >= shortest]
+    if not kept:
+        return _empty_incidents()
+    events = buckets["events"].to_numpy(dtype="int64")
+    bad = buckets["bad"].to_numpy(dtype="int64")
+    ratio = np.divide(bad, events, out=np.zeros(len(events)), where=events > 0)
+    rows = []
+    for first, last in kept:
+        span = slice(first, last + 1)
+        rows.append(
+            {
+                "start": pd.Timestamp(int(starts[first]), tz="UTC"),
+                "end": pd.Timestamp(int(ends[last]), tz="UTC"),
+                "minutes": (ends[last] - starts[first]) / 60e9,
+                "events": int(events[span].sum()),
+                "bad": int(bad[span].sum()),
+                "peak_bad_ratio": float(ratio[span][hot[span]].max()),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS))
+
+
+def _empty_incidents() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "start": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "end": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "minutes": pd.Series([], dtype="float64"),
+            "events": pd.Series([], dtype="int64"),
+            "bad": pd.Series([], dtype="int64"),
+            "peak_bad_ratio": pd.Series([], dtype="float64"),
+        }
+    )
+
+
+def _bucket_bounds(
+    buckets: pd.DataFrame, goal: Objective
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each bucket's first and last instant (ns), clipped to the window (its first and
+    last buckets can stick out of it): a bucket ends where the next begins."""
+    import numpy as np
+    import pandas as pd
+
+    labels = buckets["time"].to_numpy(dtype="datetime64[ns]").astype("int64")
+    start, end = pd.Timestamp(goal.start).value, pd.Timestamp(goal.end).value
+    starts = np.maximum(labels, start)
+    ends = np.append(labels[1:], end)
+    return starts, np.minimum(ends, end)
+
+
+def _runs(mask: BoolArray) -> list[tuple[int, int]]:
+    """``(first, last)`` index pairs of the runs of True in ``mask``."""
+    import numpy as np
+
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    firsts = np.flatnonzero(edges == 1)
+    lasts = np.flatnonzero(edges == -1) - 1
+    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
+
+
+def _merge_runs(
+    runs: list[tuple[int, int]],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    shortest: int,
+) -> list[tuple[int, int]]:
+    """Runs separated by a quiet spell shorter than ``shortest`` ns become one."""
+    merged: list[tuple[int, int]] = []
+    for first, last in runs:
+        if merged and starts[first] - ends[merged[-1][1]] < shortest:
+            merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged

@@ -1,0 +1,135 @@
+"""``mfq check ASSERTION...``: the CI gate. Exit 0 when every assertion holds, 1 when any
+fails; ``--junit FILE`` writes the results as JUnit XML for the CI system to display."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import click
+
+from mfq.cli.options import make_env
+from mfq.cli.query import common_options, query_options, store_for
+from mfq.errors import ExitCode, MfqError
+from mfq.render import OutputFormat, print_message, render
+from mfq.render.junit import DEFAULT_SUITE, JUnitRun, check_junit, error_junit, write_junit
+
+# `mfq check` takes assertions as its arguments, so the input files `query_options` takes
+# as arguments come with --input here (two variadic arguments cannot be told apart).
+_INPUT_HELP = "Export to check instead of a store (repeatable; files, directories, globs, -)."
+
+
+@click.command()
+@query_options
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also write JUnit XML to FILE (written when assertions fail and on errors too).",
+)
+@click.option(
+    "--suite",
+    default=DEFAULT_SUITE,
+    show_default=True,
+    help="JUnit testsuite name (tells several gates of one pipeline apart).",
+)
+def check(**kwargs: Any) -> int:
+    """Assertions over aggregates for CI, e.g. "ratio(status = 'error') < 0.02".
+
+    Every ASSERTION is a comparison of aggregates (count, count(EXPR), ratio(EXPR), avg,
+    p95, ...) over the events in the time range matching --where. Exit 0 when all hold,
+    1 when any fails (an aggregate without a value, such as the p95 of no events, fails),
+    2 for a malformed assertion, 3 when there is no store.
+    """
+    env = make_env(kwargs["tz_name"])
+    fmt = OutputFormat(kwargs["fmt"])
+    assertions = list(kwargs["assertions"])
+    junit_path: str | None = kwargs["junit_path"]
+    started = time.perf_counter()
+    try:
+        with store_for(kwargs) as store:
+            result = store.check(assertions, **common_options(kwargs))
+    except MfqError as err:
+        if junit_path is not None:
+            run = _junit_run(kwargs, env.now, time.perf_counter() - started, None)
+            write_junit(junit_path, error_junit(assertions, str(err), type(err).__name__, run))
+        raise
+    if junit_path is not None:
+        run = _junit_run(kwargs, env.now, time.perf_counter() - started, result.attrs)
+        write_junit(junit_path, check_junit(result, run))
+    failed = result[~result["passed"]]
+    if fmt is not OutputFormat.TABLE:
+        render(result, fmt, env, title="check")
+        return int(ExitCode.FAILED if len(failed) else ExitCode.OK)
+    # The terminal (a CI log): the table without the long detail column, then one line per
+    # failure saying what was measured and expected, then the tally.
+    render(result.drop(columns=["detail"]), fmt, env, title="check")
+    for assertion, detail in zip(failed["assertion"], failed["detail"], strict=True):
+        print_message(env, f"FAILED {assertion}: {detail}")
+    total = len(result)
+    outcome = f"failed: {len(failed)}" if len(failed) else f"passed: {total}"
+    print_message(env, f"{outcome} of {total} assertions")
+    return int(ExitCode.FAILED if len(failed) else ExitCode.OK)
+
+
+def _junit_run(
+    kwargs: dict[str, Any], now: datetime, seconds: float, attrs: Mapping[Any, Any] | None
+) -> JUnitRun:
+    """The report's suite, timing and properties: where the events came from, and the
+    time range and filters (as resolved when the check ran, else as given)."""
+    from mfq.render.values import iso_utc
+    from mfq.store.store import resolve_store_path
+
+    properties: dict[str, str] = {}
+    if kwargs["inputs"]:
+        properties["inputs"] = " ".join(kwargs["inputs"])
+    else:
+        properties["store"] = str(resolve_store_path(kwargs["store_path"]))
+    properties["engine"] = str(kwargs.get("engine", "pandas"))
+    if attrs is not None:
+        for bound in ("since", "until"):
+            if attrs.get(bound) is not None:
+                properties[bound] = iso_utc(attrs[bound])
+        _add_where(properties, attrs["where"])
+        properties["events"] = str(attrs["events"])
+    else:
+        for option in ("since", "until", "last", "now"):
+            if kwargs[option] is not None:
+                properties[option] = str(kwargs[option])
+        _add_where(properties, kwargs["where"])
+    return JUnitRun(suite=kwargs["suite"], seconds=seconds, timestamp=now, properties=properties)
+
+
+def _add_where(properties: dict[str, str], filters: list[str] | tuple[str, ...]) -> None:
+    if len(filters) == 1:
+        properties["where"] = filters[0]
+    elif filters:
+        properties["where"] = " and ".join(f"({text})" for text in filters)
+
+
+def _assertions_as_arguments(command: click.Command) -> click.Command:
+    """Swap ``query_options``' INPUTS argument for ASSERTION... (and --input)."""
+    for position, param in enumerate(command.params):
+        if isinstance(param, click.Argument) and param.name == "inputs":
+            command.params[position] = click.Argument(
+                ["assertions"], nargs=-1, required=True, metavar="ASSERTION..."
+            )
+            command.params.insert(
+                position + 1,
+                click.Option(
+                    ["--input", "-i", "inputs"],
+                    multiple=True,
+                    type=click.Path(),
+                    metavar="PATH",
+                    help=_INPUT_HELP,
+                ),
+            )
+            break
+    return command
+
+
+_assertions_as_arguments(check)

@@ -1,0 +1,54 @@
+"""``mfq correlate``: what distinguishes a selection of events from a baseline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mfq.cli.options import make_env
+from mfq.cli.query import common_options, query_options, store_for
+from mfq.render import OutputFormat, print_message, render
+
+
+@click.command()
+@query_options
+@click.option("--baseline", default=None, help="Compare with these events (default: the rest).")
+@click.option(
+    "--metric", default=None, help="Rank values by their part in this numeric field's shift."
+)
+@click.option("--fields", default=None, help="Only compare these fields (comma-separated).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most N values (default 20 in tables).",
+)
+def correlate(**kwargs: Any) -> None:
+    """Field values over-represented in the selection (--where) against a baseline.
+
+    The baseline is --baseline, else the selection's scope without its outcome
+    (for "service = 'checkout' and status = 'error'": checkout's events that did not
+    fail), else everything else in the time range. Values that restate the outcome
+    (severity beside status) are listed last as symptoms.
+    """
+    env = make_env(kwargs["tz_name"])
+    fmt = OutputFormat(kwargs["fmt"])
+    limit = kwargs["limit"] or (20 if fmt is OutputFormat.TABLE else None)
+    with store_for(kwargs) as store:
+        result = store.correlate(
+            baseline=kwargs["baseline"],
+            metric=kwargs["metric"],
+            fields=kwargs["fields"],
+            limit=limit,
+            **common_options(kwargs),
+        )
+    if fmt is OutputFormat.TABLE:
+        from mfq.render.views import correlate_view
+
+        shown = correlate_view(result)
+        render(shown, fmt, env, title="correlate", empty_message="nothing stands out")
+        for note in result.attrs.get("notes", []):
+            print_message(env, f"note: {note}")
+    else:
+        render(result, fmt, env, title="correlate", empty_message="nothing stands out")

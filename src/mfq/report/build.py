@@ -1,0 +1,538 @@
+"""Assembling the report: every section from the library calls the commands make.
+
+One ``Store.run_many`` answers the aggregate questions of both periods (headline numbers,
+volume by type, error breakdowns, latency percentiles: a scan per period); then
+``timeseries``, ``anomalies``, ``slo`` and ``correlate`` run as the commands of the same
+names would, several at once. ``build_report`` returns a :class:`~mfq.report.model.Report`
+(plain data); ``mfq.report.markdown`` and ``mfq.report.html`` render it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from mfq.errors import UsageError
+from mfq.query.expr import ExpressionError
+from mfq.query.expr.text import name_text
+from mfq.render.values import normalise
+from mfq.report import findings, tables
+from mfq.report.context import Batch, Call, ReportContext, equals
+from mfq.report.model import Chart, ColumnKind, Metric, Period, Report, Section, SeriesData, Table
+from mfq.report.period import resolve_periods
+from mfq.report.prose import Parts, highlights, section_paragraphs
+from mfq.report.settings import DEFAULT_REPORT_SETTINGS, ReportSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mfq.report.settings import AnomalySignal
+    from mfq.store.store import Store
+
+#: Latency percentiles per service (``p95`` is also the headline's).
+PERCENTILES = ("p50", "p90", "p95", "p99")
+
+
+def build_report(
+    store: Store,
+    *,
+    week: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    now: datetime | str | None = None,
+    where: str | Sequence[str] | None = None,
+    errors: str | None = None,
+    slo_bad: str | None = None,
+    slo_target: float | str | None = None,
+    slo_threshold: float | str | None = None,
+    slo_by: str | None = None,
+    tz: str | None = None,
+    unweighted: bool = False,
+    settings: ReportSettings = DEFAULT_REPORT_SETTINGS,
+) -> Report:
+    """The report of one period: ``week`` (ISO, ``2026-W47``) or ``since``/``until``
+    (``until`` defaults to ``now``; neither: the last complete ISO week), compared with
+    the period of the same length right before.
+
+    ``where`` restricts every section; ``errors`` is the filter that marks an error
+    (default ``status = 'error'``); the SLO counts ``slo_bad`` (default: the errors) as bad
+    events against ``slo_target`` percent, overall and per value of ``slo_by`` (default
+    ``service``; ``""`` for the overall objective only); incidents are runs of buckets
+    burning the error budget over ``slo_threshold`` times too fast (as ``mfq slo
+    --threshold``). ``tz`` places week boundaries
+    and shows times in that zone. Every mistake is a ``UsageError``.
+    """
+    zone = _zone(tz)
+    clock = _clock(now)
+    current, previous = resolve_periods(week=week, since=since, until=until, now=clock, zone=zone)
+    context = ReportContext(
+        store=store,
+        current=current,
+        previous=previous,
+        where=tuple([where] if isinstance(where, str) else (where or ())),
+        errors=_expression(store, errors or settings.errors, "--errors"),
+        tz=tz,
+        unweighted=unweighted,
+        settings=settings,
+        types=store.field_types(),
+    )
+    target = _number(settings.slo_target if slo_target is None else slo_target, "--slo-target")
+    threshold = _number(
+        settings.slo_threshold if slo_threshold is None else slo_threshold, "--slo-threshold"
+    )
+    objective = _Objective(
+        bad=_expression(store, slo_bad or context.errors, "--slo-bad"),
+        target=target,
+        threshold=threshold,
+        by=_field(context, settings.slo_by if slo_by is None else slo_by, "--slo-by"),
+    )
+    return _Builder(context, objective).build()
+
+
+@dataclass(frozen=True)
+class _Objective:
+    """The SLO's options, checked: bad events, target percent, burn-rate threshold of an
+    incident, per-value field."""
+
+    bad: str
+    target: float
+    threshold: float
+    by: str | None
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.target < 100.0:
+            raise UsageError(f"--slo-target: {self.target:g} is not a percentage between 0 and 100")
+        if self.threshold <= 0:
+            raise UsageError(f"--slo-threshold: {self.threshold:g} is not a positive burn rate")
+        budget = (100.0 - self.target) / 100.0
+        if self.threshold * budget >= 1.0:
+            raise UsageError(
+                f"--slo-threshold {self.threshold:g} times the error budget ({100 * budget:g}%) "
+                "is 100% or more, so no bucket could ever burn: lower --slo-threshold or "
+                "raise --slo-target"
+            )
+
+
+def _zone(name: str | None) -> tzinfo:
+    if name is None or name.upper() in {"UTC", "Z"}:
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"--tz: unknown time zone {name!r}") from None
+
+
+def _clock(now: datetime | str | None) -> datetime:
+    from mfq.query.timerange import parse_instant
+
+    clock = datetime.now(UTC)
+    if isinstance(now, str):
+        return parse_instant(now, clock, "--now")
+    return clock if now is None else now.astimezone(UTC)
+
+
+def _expression(store: Store, text: str, option: str) -> str:
+    from mfq.analysis.common import parse_expression
+
+    try:
+        parse_expression(store, text)
+    except ExpressionError as err:
+        raise UsageError(f"{option}: {err}") from None
+    return text.strip()
+
+
+def _number(value: float | str, option: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"{option}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise UsageError(f"{option}: {value!r} is not a finite number")
+    return number
+
+
+def _field(context: ReportContext, name: str, option: str) -> str | None:
+    name = name.strip()
+    if not name:
+        return None
+    if not context.has_field(name):
+        _expression(context.store, f"exists({name_text(name)})", option)  # "did you mean"
+    return name
+
+
+class _Builder:
+    """One report's assembly: the calls, then the sections from their results."""
+
+    def __init__(self, context: ReportContext, objective: _Objective) -> None:
+        self.context = context
+        self.settings = context.settings
+        self.objective = objective
+
+    def build(self) -> Report:
+        context = self.context
+        batch, series, anomalies, correlation = self._first_pass()
+        slo_frames = self._objectives(batch)
+        incidents = self._incidents(slo_frames)
+        incident_correlations = self._incident_correlations(incidents)
+        headline_frames = batch["headline"]
+        parts = Parts(
+            headline=self._headline(headline_frames),
+            volume=self._volume(batch["types"]),
+            errors=self._errors(batch),
+            latency=tables.latency_by(*batch["latency"], "service", PERCENTILES),
+            anomalies=findings.anomaly_table(anomalies, rows=self.settings.anomaly_rows),
+            slo=findings.slo_table(slo_frames),
+            incidents=findings.incident_table(incidents),
+            correlate=(
+                findings.correlate_table("correlate", "What distinguishes the errors", correlation),
+                *incident_correlations,
+            ),
+            errors_now=float(headline_frames[0]["errors"].iloc[0]),
+            errors_before=float(headline_frames[1]["errors"].iloc[0]),
+            types_now=int((batch["types"][0]["events"] > 0).sum()),
+        )
+        sections = self._sections(parts)
+        return Report(
+            title=f"Event report {context.current.name}",
+            period=context.current,
+            previous=context.previous,
+            tz=context.tz,
+            options=self._options(),
+            headline=parts.headline,
+            sections=sections,
+            series=SeriesData(every=context.every, current=series[0], previous=series[1]),
+            queries=tuple(context.queries),
+        )
+
+    def _options(self) -> dict[str, object]:
+        context = self.context
+        return {
+            "since": context.current.since,
+            "until": context.current.until,
+            "where": list(context.where),
+            "errors": context.errors,
+            "slo_bad": self.objective.bad,
+            "slo_target": self.objective.target,
+            "slo_threshold": self.objective.threshold,
+            "slo_by": self.objective.by,
+            "tz": context.tz,
+            "unweighted": context.unweighted,
+            "every": context.every,
+        }
+
+    # -- the calls --------------------------------------------------------------------------
+
+    def _requests(self, period: Period) -> dict[str, dict[str, Any]]:
+        """The aggregate questions of one period, by name (one shared scan)."""
+        context, settings = self.context, self.settings
+        base: dict[str, Any] = {"where": list(context.where), **context.period_options(period)}
+        errors = context.errors
+        latency = name_text(settings.latency_field)
+        headline = [
+            "count as events",
+            f"count({errors}) as errors",
+            f"ratio({errors}) as error_ratio",
+            f"p95({latency}) as p95_ms",
+            f"count_distinct({name_text(settings.actor_field)}) as active_actors",
+        ]
+        requests = {
+            "headline": {**base, "aggs": headline},
+            "types": {**base, "group_by": ["type"], "aggs": ["count as events"]},
+        }
+        for keys in self._breakdowns():
+            requests["errors:" + ",".join(keys)] = {
+                **base,
+                "group_by": list(keys),
+                "aggs": [f"count({errors}) as errors", "count as events"],
+            }
+        percentiles = [f"{p}({latency}) as {p}_ms" for p in PERCENTILES]
+        requests["latency"] = {
+            **base,
+            "group_by": ["service"],
+            "aggs": [
+                f"count(exists({latency})) as timed",
+                *percentiles,
+                f"max({latency}) as max_ms",
+            ],
+        }
+        by = self.objective.by
+        if by is not None and (by,) not in self._breakdowns():
+            requests["slo_scopes"] = {**base, "group_by": [by], "aggs": ["count as events"]}
+        return requests
+
+    def _breakdowns(self) -> list[tuple[str, ...]]:
+        return [
+            keys
+            for keys in self.settings.breakdowns
+            if all(self.context.has_field(key) for key in keys)
+        ]
+
+    def _first_pass(
+        self,
+    ) -> tuple[
+        dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+        tuple[pd.DataFrame, pd.DataFrame],
+        list[tuple[AnomalySignal, pd.DataFrame]],
+        pd.DataFrame,
+    ]:
+        """Everything that needs no other answer first, at once: the aggregates of both
+        periods (one ``run_many``), the period's correlate of errors, the series of both
+        periods and the anomaly signals."""
+        context, settings = self.context, self.settings
+        where, errors = list(context.where), context.errors
+        current = context.period_options(context.current)
+        now, before = self._requests(context.current), self._requests(context.previous)
+        names = list(now)
+        jobs: list[Call | Batch] = [
+            Batch("aggregates", tuple(now[n] for n in names) + tuple(before[n] for n in names)),
+            Call(
+                "correlate",
+                "correlate",
+                {"where": [*where, errors], "limit": settings.correlate_rows, **current},
+                heavy=True,
+            ),
+        ]
+        jobs += [
+            Call(
+                "series",
+                "timeseries",
+                {
+                    "where": where,
+                    "every": context.every,
+                    "aggs": ["count as events", f"count({errors}) as errors"],
+                    "tz": context.tz,
+                    **context.period_options(period),
+                },
+            )
+            for period in (context.current, context.previous)
+        ]
+        signals = [s for s in settings.anomaly_signals if context.has_field(s.by)]
+        jobs += [
+            Call(
+                "anomalies",
+                "anomalies",
+                {
+                    "where": [*where, errors] if signal.errors_only else where,
+                    "by": signal.by,
+                    "every": context.every,
+                    "tz": context.tz,
+                    **current,
+                },
+            )
+            for signal in signals
+        ]
+        results = context.run(jobs)
+        frames: list[pd.DataFrame] = results[0]
+        half = len(names)
+        batch = {name: (frames[i], frames[half + i]) for i, name in enumerate(names)}
+        found = list(zip(signals, results[4:], strict=True))
+        return batch, (results[2], results[3]), found, results[1]
+
+    def _objectives(
+        self, batch: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+    ) -> list[tuple[str, pd.DataFrame]]:
+        """The SLO summary of every scope: all events, then the busiest values of
+        ``slo_by``."""
+        scopes = self._slo_scopes(batch)
+        calls = [Call("slo", "slo", self._slo_options(scope)) for scope in scopes]
+        return list(zip(scopes, self.context.run(calls), strict=True))
+
+    def _slo_scopes(self, batch: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> list[str]:
+        """``all events``, then one scope per value of ``slo_by`` (the busiest first)."""
+        by = self.objective.by
+        scopes = [findings.ALL_EVENTS]
+        if by is None:
+            return scopes
+        frame = batch["slo_scopes" if "slo_scopes" in batch else f"errors:{by}"][0]
+        busiest = frame.sort_values(["events", by], ascending=[False, True], kind="stable")
+        values = busiest[by].head(self.settings.max_slo_scopes)
+        return scopes + [equals(by, value) for value in values]
+
+    def _scope_where(self, scope: str) -> list[str]:
+        extra = [] if scope == findings.ALL_EVENTS else [scope]
+        return [*self.context.where, *extra]
+
+    def _slo_options(self, scope: str) -> dict[str, Any]:
+        return {
+            "bad": self.objective.bad,
+            "target": self.objective.target,
+            "threshold": self.objective.threshold,
+            "where": self._scope_where(scope),
+            **self.context.period_options(self.context.current),
+        }
+
+    def _incidents(
+        self, summaries: list[tuple[str, pd.DataFrame]]
+    ) -> list[tuple[str, pd.DataFrame]]:
+        """The incidents of every objective that had any."""
+        burning = [scope for scope, summary in summaries if int(summary["incidents"].iloc[0])]
+        calls = [Call("slo", "slo_incidents", self._slo_options(scope)) for scope in burning]
+        return list(zip(burning, self.context.run(calls), strict=True))
+
+    def _incident_correlations(self, incidents: list[tuple[str, pd.DataFrame]]) -> list[Table]:
+        """``correlate`` of the errors inside the largest incidents (one per stretch of
+        time: an overall incident inside a service's says nothing new)."""
+        from mfq.query.expr.text import time_text
+
+        episodes: list[tuple[str, Any]] = [
+            (scope, row) for scope, frame in incidents for row in frame.itertuples(index=False)
+        ]
+        episodes.sort(key=lambda item: (-int(item[1].bad), item[1].start, item[0]))
+        picked: list[tuple[str, Any]] = []
+        for scope, row in episodes:
+            if len(picked) == self.settings.incident_correlations:
+                break
+            if any(row.start < other.end and other.start < row.end for _s, other in picked):
+                continue
+            picked.append((scope, row))
+        calls = [
+            Call(
+                "correlate",
+                "correlate",
+                {
+                    "where": [*self._scope_where(scope), self.context.errors],
+                    "limit": self.settings.correlate_rows,
+                    "since": time_text(row.start.to_pydatetime()),
+                    "until": time_text(row.end.to_pydatetime()),
+                    **self.context.weighting(),
+                },
+            )
+            for scope, row in picked
+        ]
+        results = self.context.run(calls)
+        return [
+            findings.correlate_table(
+                f"correlate_incident_{index}",
+                f"Errors during the incident of {scope}, {self._when(row.start, row.end)}",
+                frame,
+            )
+            for index, ((scope, row), frame) in enumerate(zip(picked, results, strict=True), 1)
+        ]
+
+    def _when(self, start: pd.Timestamp, end: pd.Timestamp) -> str:
+        from mfq.report.format import format_time, zone_of
+
+        zone = zone_of(self.context.tz)
+        first, last = format_time(start, zone), format_time(end, zone)
+        if first[:10] == last[:10]:
+            last = last[11:]
+        return f"{first} to {last}"
+
+    # -- the sections -----------------------------------------------------------------------
+
+    def _headline(self, frames: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[Metric, ...]:
+        now, before = frames[0].iloc[0], frames[1].iloc[0]
+
+        def metric(key: str, label: str, kind: ColumnKind, change: ColumnKind) -> Metric:
+            return Metric(key, label, kind, _value(now[key]), _value(before[key]), change)
+
+        return (
+            metric("events", "Events", ColumnKind.COUNT, ColumnKind.CHANGE),
+            metric("error_ratio", "Error ratio", ColumnKind.RATIO, ColumnKind.CHANGE_PP),
+            metric("p95_ms", "p95 latency", ColumnKind.DURATION_MS, ColumnKind.CHANGE),
+            metric("active_actors", "Active actors", ColumnKind.COUNT, ColumnKind.CHANGE),
+        )
+
+    def _volume(self, frames: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[Table, Table | None]:
+        by_type = tables.volume_by_type(*frames, rows=self.settings.type_rows)
+        compared = float(frames[1]["events"].sum()) > 0 and float(frames[0]["events"].sum()) > 0
+        if not compared:
+            return by_type, None
+        return by_type, tables.new_and_vanished(*frames, rows=self.settings.new_type_rows)
+
+    def _errors(self, batch: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[Table, ...]:
+        rows = self.settings.breakdown_rows
+        return tuple(
+            tables.error_breakdown(*batch["errors:" + ",".join(keys)], keys, rows=rows)
+            for keys in self._breakdowns()
+        )
+
+    def _sections(self, parts: Parts) -> tuple[Section, ...]:
+        context = self.context
+        every = context.every
+        objective = self.objective
+        paragraphs = section_paragraphs(
+            parts, context, objective.bad, objective.target, objective.threshold
+        )
+        return (
+            Section("highlights", "Highlights", items=highlights(parts, context)),
+            Section(
+                "volume",
+                "Volume",
+                paragraphs=paragraphs["volume"],
+                charts=(
+                    Chart(
+                        "events",
+                        f"Events per {every}",
+                        f"Line chart of events per {every} bucket, this period and the "
+                        "previous one.",
+                    ),
+                    Chart(
+                        "types",
+                        "Largest event types",
+                        "Bar chart of the largest event types, this period and the previous.",
+                    ),
+                ),
+                tables=_shown(*parts.volume),
+            ),
+            Section(
+                "errors",
+                "Errors",
+                paragraphs=paragraphs["errors"],
+                charts=(
+                    Chart(
+                        "errors",
+                        f"Errors per {every}",
+                        f"Line chart of errors per {every} bucket; SLO incidents shaded, "
+                        "anomalous buckets marked.",
+                    ),
+                ),
+                tables=_shown(*parts.errors),
+            ),
+            Section(
+                "latency",
+                "Latency",
+                paragraphs=paragraphs["latency"],
+                charts=(
+                    Chart(
+                        "latency",
+                        "Latency percentiles by service",
+                        "Bar chart of p50, p95 and p99 latency per service.",
+                    ),
+                ),
+                tables=_shown(parts.latency),
+            ),
+            Section(
+                "anomalies",
+                "Anomalies",
+                paragraphs=paragraphs["anomalies"],
+                tables=_shown(parts.anomalies),
+            ),
+            Section(
+                "slo",
+                "SLO compliance and incidents",
+                paragraphs=paragraphs["slo"],
+                tables=_shown(parts.slo, parts.incidents),
+            ),
+            Section(
+                "correlate",
+                "What correlate says about the errors",
+                paragraphs=paragraphs["correlate"],
+                tables=_shown(*parts.correlate),
+            ),
+        )
+
+
+def _shown(*candidates: Table | None) -> tuple[Table, ...]:
+    """The tables with rows (the paragraphs say when there is nothing to list)."""
+    return tuple(table for table in candidates if table is not None and len(table.frame))
+
+
+def _value(value: object) -> float | None:
+    cell = normalise(value)
+    return float(cell) if isinstance(cell, int | float) else None

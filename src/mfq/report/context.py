@@ -1,0 +1,155 @@
+"""What every section builder shares: the store, the periods, the filters, and a log of
+every library call made (the report lists them as the commands that reproduce it).
+
+Every number in the report comes through :meth:`ReportContext.run`: a :class:`Call` of a
+``Store`` method (``timeseries``, ``anomalies``, ``slo``, ``correlate``, ...) or a
+:class:`Batch` of ``query`` options answered by ``Store.run_many`` (aggregates over the
+same period share one scan). Nothing here reads Parquet, so any engine runs the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from mfq.query.expr.text import name_text, string_text
+from mfq.query.timerange import AUTO_WIDTHS
+from mfq.render.values import normalise
+from mfq.report.model import Period, ReportQuery
+from mfq.report.settings import ReportSettings
+
+if TYPE_CHECKING:
+    from mfq.query.expr import FieldType
+    from mfq.store.store import Store
+
+#: Store method -> the mfq command that asks the same question.
+_COMMANDS = {
+    "query": "query",
+    "timeseries": "timeseries",
+    "anomalies": "anomalies",
+    "slo": "slo",
+    "slo_incidents": "slo",
+    "correlate": "correlate",
+}
+
+
+@dataclass
+class ReportContext:
+    """The resolved options of one report, and the calls made so far."""
+
+    store: Store
+    current: Period
+    previous: Period
+    where: tuple[str, ...]
+    errors: str
+    tz: str | None
+    unweighted: bool
+    settings: ReportSettings
+    types: Mapping[str, FieldType]
+    queries: list[ReportQuery] = field(default_factory=list)
+
+    @property
+    def every(self) -> str:
+        """The bucket width of charts and anomalies: the narrowest of ``--every auto``'s
+        widths giving at most ``settings.max_buckets`` buckets over the period."""
+        span = self.current.end - self.current.start
+        for width in AUTO_WIDTHS:
+            if span / width <= self.settings.max_buckets:
+                return duration_text(width)
+        return duration_text(AUTO_WIDTHS[-1])
+
+    def has_field(self, name: str) -> bool:
+        """True when the store knows the field (reports skip what it lacks)."""
+        return name in self.types
+
+    def period_options(self, period: Period) -> dict[str, Any]:
+        """``since``/``until`` of ``period`` and the shared ``unweighted`` flag."""
+        return {"since": period.since, "until": period.until, **self.weighting()}
+
+    def weighting(self) -> dict[str, Any]:
+        """``unweighted=True`` when counts ignore ``sample_rate`` (else nothing: the
+        default, left out of the commands the report lists)."""
+        return {"unweighted": True} if self.unweighted else {}
+
+    def run(self, jobs: Sequence[Call | Batch]) -> list[Any]:
+        """Run independent jobs at once and return their results in order: a DataFrame
+        per :class:`Call`, a list of them per :class:`Batch`.
+
+        Jobs are logged in the order given (so the report lists its queries the same way
+        every time) and run on a few threads (engines spend their time in pyarrow, which
+        releases the GIL, or waiting on a cluster), heavy ones first. Every option is
+        checked before any job starts, so a mistake costs no work.
+        """
+        from mfq.analysis.common import run_parallel
+        from mfq.query.build import build_spec
+        from mfq.query.spec import QueryKind
+
+        prepared: list[Callable[[], Any]] = []
+        for job in jobs:
+            if isinstance(job, Batch):
+                specs = [build_spec(self.store, QueryKind.AGGREGATE, **o) for o in job.requests]
+                self.queries.extend(
+                    ReportQuery(job.section, "run_many", "query", dict(o)) for o in job.requests
+                )
+                prepared.append(partial(self.store.run_many, specs))
+            else:
+                self.queries.append(
+                    ReportQuery(job.section, job.method, _COMMANDS[job.method], dict(job.options))
+                )
+                prepared.append(partial(getattr(self.store, job.method), **job.options))
+        order = sorted(range(len(jobs)), key=lambda index: not jobs[index].heavy)
+        done = run_parallel([(_call, prepared[index]) for index in order])
+        results: list[Any] = [None] * len(jobs)
+        for index, result in zip(order, done, strict=True):
+            results[index] = result
+        return results
+
+
+def _call(function: Callable[[], Any]) -> Any:
+    return function()
+
+
+@dataclass(frozen=True)
+class Call:
+    """One ``Store`` method call: which section asks, the method, its keyword options."""
+
+    section: str
+    method: str
+    options: Mapping[str, Any]
+    #: Started before the others (the slowest calls, so the threads finish together).
+    heavy: bool = False
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Several ``store.query`` option sets answered by one ``store.run_many``: aggregates
+    over the same period and filters share one scan of the events."""
+
+    section: str
+    requests: tuple[Mapping[str, Any], ...]
+    heavy: bool = True
+
+
+def duration_text(width: timedelta) -> str:
+    """A bucket width as ``--every`` text: ``1h``, ``10m``, ``1d``."""
+    seconds = int(width.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def equals(name: str, value: object) -> str:
+    """The filter ``name = value`` as expression text (``name is null`` for a missing
+    value); values from data are quoted, so none can change the expression."""
+    value = normalise(value)  # numpy scalars from a result frame; NaN and NA are None
+    if value is None:
+        return f"{name_text(name)} is null"
+    if isinstance(value, bool):
+        return f"{name_text(name)} = {'true' if value else 'false'}"
+    if isinstance(value, int | float):
+        return f"{name_text(name)} = {value!r}"
+    return f"{name_text(name)} = {string_text(str(value))}"

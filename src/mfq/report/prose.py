@@ -1,0 +1,294 @@
+"""The sentences of the report: what each section found, in words, with the numbers
+formatted exactly as in its tables. Values from events are :class:`Span` s marked as code,
+so each renderer shows (and escapes) them as such."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from mfq.analysis.anomalies import DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD
+from mfq.analysis.slo import DEFAULTS as SLO_DEFAULTS
+from mfq.render.display import MISSING_TEXT
+from mfq.report.format import format_time, format_value, metric_texts, zone_of
+from mfq.report.model import ColumnKind, Metric, Paragraph, Span, Table, paragraph
+
+if TYPE_CHECKING:
+    from mfq.report.context import ReportContext
+
+#: Incidents and anomalies named in the highlights; the tables list them all.
+HIGHLIGHTED = 3
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The tables a report is made of, before they are put into sections."""
+
+    headline: tuple[Metric, ...]
+    #: Volume by type, and new/vanished types (None without two periods to compare).
+    volume: tuple[Table, Table | None]
+    errors: tuple[Table, ...]
+    latency: Table
+    anomalies: Table
+    slo: Table
+    incidents: Table
+    #: The period's correlate, then one per incident.
+    correlate: tuple[Table, ...]
+    #: How many errors the period had, and the one before (weighted counts).
+    errors_now: float
+    errors_before: float
+    #: How many types had events this period (the volume table may fold some).
+    types_now: int
+
+    def metric(self, key: str) -> Metric:
+        """The headline metric ``key``."""
+        return next(metric for metric in self.headline if metric.key == key)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 bucket``, ``2 buckets``."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _count(value: float) -> str:
+    return format_value(value, ColumnKind.COUNT)
+
+
+def _code(text: object) -> Span:
+    return Span(str(text), code=True)
+
+
+def highlights(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
+    """The report in a few lines: headline, anomalies, incidents, suspects, new types."""
+    items = [_headline_item(parts)]
+    items.append(_anomaly_item(parts.anomalies, zone_of(context.tz)))
+    items.append(_incident_item(parts, zone_of(context.tz)))
+    suspects = _suspects_item(parts)
+    if suspects is not None:
+        items.append(suspects)
+    new_types = parts.volume[1]
+    if new_types is not None and len(new_types.frame):
+        items.append(_new_types_item(new_types))
+    return tuple(items)
+
+
+def _headline_item(parts: Parts) -> Paragraph:
+    texts = {m.key: metric_texts(m) for m in parts.headline}
+    pieces: list[str] = []
+    labels = {
+        "events": "{} events",
+        "error_ratio": "error ratio {}",
+        "p95_ms": "p95 latency {}",
+        "active_actors": "{} active actors",
+    }
+    for key, label in labels.items():
+        now, _before, change = texts[key]
+        pieces.append(label.format(now) + (f" ({change})" if change != MISSING_TEXT else ""))
+    return paragraph("Against the previous period: " + ", ".join(pieces) + ".")
+
+
+def _anomaly_item(table: Table, zone: tzinfo) -> Paragraph:
+    frame = table.frame
+    if not len(frame):
+        return paragraph("No anomalies: every bucket is within its expected range.")
+    strongest = frame.reindex(frame["score"].abs().sort_values(ascending=False).index)
+    count = len(frame)
+    lead = "One anomalous bucket: " if count == 1 else f"{count} anomalous buckets; the strongest: "
+    parts: list[str | Span] = [lead]
+    for index, row in enumerate(strongest.head(HIGHLIGHTED).itertuples(index=False)):
+        if index:
+            parts.append("; ")
+        parts += [
+            f"{row.signal} ",
+            _code(row.group),
+            f" at {format_time(row.time, zone)} ({format_value(row.value, ColumnKind.NUMBER)}"
+            f" against {format_value(row.expected, ColumnKind.NUMBER)} expected)",
+        ]
+    parts.append(".")
+    return paragraph(*parts)
+
+
+def _incident_item(parts: Parts, zone: tzinfo) -> Paragraph:
+    incidents = parts.incidents.frame
+    overall = parts.slo.frame.iloc[0]
+    compliance = format_value(overall["compliance"], ColumnKind.PERCENT)
+    target = format_value(overall["target"], ColumnKind.PERCENT)
+    if not len(incidents):
+        return paragraph(f"No SLO incidents; compliance {compliance} against a target of {target}.")
+    mttr = format_value(float(incidents["minutes"].mean()), ColumnKind.MINUTES)
+    largest = incidents.sort_values(["bad", "start"], ascending=[False, True], kind="stable")
+    lead = (
+        f"One SLO incident (MTTR {mttr}): "
+        if len(incidents) == 1
+        else f"{len(incidents)} SLO incidents (MTTR {mttr}), the largest: "
+    )
+    pieces: list[str | Span] = [lead]
+    for index, row in enumerate(largest.head(HIGHLIGHTED).itertuples(index=False)):
+        if index:
+            pieces.append("; ")
+        minutes = format_value(row.minutes, ColumnKind.MINUTES)
+        pieces += [
+            _code(row.scope),
+            f" from {format_time(row.start, zone)} to {format_time(row.end, zone)} ({minutes})",
+        ]
+    if len(incidents) > HIGHLIGHTED:
+        pieces.append(f"; and {len(incidents) - HIGHLIGHTED} more")
+    pieces.append(f". Overall compliance {compliance} against a target of {target}.")
+    return paragraph(*pieces)
+
+
+def _suspects_item(parts: Parts) -> Paragraph | None:
+    """What correlate puts first: inside the largest incident, else over the period."""
+    for table in (*parts.correlate[1:], parts.correlate[0]):
+        explains = table.frame[table.frame["kind"] == "explains"].head(2)
+        if not len(explains):
+            continue
+        where = "over the period" if table is parts.correlate[0] else table.title.lower()
+        pieces: list[str | Span] = [f"Correlate ({where}): the errors come with "]
+        for index, row in enumerate(explains.itertuples(index=False)):
+            if index:
+                pieces.append(" and ")
+            share = format_value(row.selection_share, ColumnKind.RATIO)
+            baseline = format_value(row.baseline_share, ColumnKind.RATIO)
+            pieces += [_code(f"{row.field} = {row.value}"), f" ({share} against {baseline})"]
+        pieces.append(".")
+        return paragraph(*pieces)
+    return None
+
+
+def _new_types_item(table: Table) -> Paragraph:
+    frame = table.frame
+    pieces: list[str | Span] = []
+    for status in ("new", "vanished"):
+        names = list(frame.loc[frame["status"] == status, "type"].head(HIGHLIGHTED))
+        if not names:
+            continue
+        pieces.append(("; " if pieces else "") + f"{status} types: ")
+        for index, name in enumerate(names):
+            pieces += [", " if index else "", _code(name)]
+    pieces.append(".")
+    first = pieces[0]
+    if isinstance(first, str):
+        pieces[0] = first[:1].upper() + first[1:]
+    return paragraph(*pieces)
+
+
+def section_paragraphs(
+    parts: Parts, context: ReportContext, bad: str, target: float, threshold: float
+) -> dict[str, tuple[Paragraph, ...]]:
+    """The opening paragraphs of each section, by section key."""
+    return {
+        "volume": _volume(parts, context),
+        "errors": _errors(parts, context),
+        "latency": _latency(parts),
+        "anomalies": _anomalies(parts, context),
+        "slo": _slo(parts, bad, target, threshold),
+        "correlate": _correlate(parts),
+    }
+
+
+def _volume(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
+    events = parts.metric("events")
+    now, before, change = metric_texts(events)
+    first = paragraph(
+        f"{now} events in {context.current.label}, against {before} in "
+        f"{context.previous.label}" + (f" ({change})." if change != MISSING_TEXT else ".")
+    )
+    new_types = parts.volume[1]
+    types_now = parts.types_now
+    if new_types is None:
+        second = paragraph(
+            f"{plural(types_now, 'event type')}; the previous period has no events to compare with."
+        )
+    else:
+        counts = new_types.frame["status"].value_counts()
+        second = paragraph(
+            f"{plural(types_now, 'event type')} ({int(counts.get('new', 0))} new, "
+            f"{int(counts.get('vanished', 0))} vanished)."
+        )
+    return (first, second)
+
+
+def _errors(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
+    ratio = parts.metric("error_ratio")
+    now, before, change = metric_texts(ratio)
+    return (
+        paragraph(
+            "Errors are the events matching ",
+            _code(context.errors),
+            f": {_count(parts.errors_now)} this period ({now} of events), against "
+            f"{_count(parts.errors_before)} ({before}) before"
+            + (f", {change}." if change != MISSING_TEXT else "."),
+        ),
+    )
+
+
+def _latency(parts: Parts) -> tuple[Paragraph, ...]:
+    p95 = parts.metric("p95_ms")
+    now, before, change = metric_texts(p95)
+    sentences: list[str | Span] = [
+        f"p95 latency over all timed events: {now}, against {before} before"
+        + (f" ({change})." if change != MISSING_TEXT else ".")
+    ]
+    frame = parts.latency.frame
+    if len(frame) and frame["p95_ms"].notna().any():
+        slowest = frame.sort_values("p95_ms", ascending=False, kind="stable").iloc[0]
+        sentences += [
+            " The slowest service at p95: ",
+            _code(slowest["service"]),
+            f" ({format_value(slowest['p95_ms'], ColumnKind.DURATION_MS)}).",
+        ]
+    return (paragraph(*sentences),)
+
+
+def _anomalies(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
+    signals = ", ".join(
+        s.label for s in context.settings.anomaly_signals if context.has_field(s.by)
+    )
+    method = paragraph(
+        f"Series per {context.every} bucket ({signals}), each compared with its expected level as ",
+        _code("mfq anomalies"),
+        " does (daily cycle and day level fitted robustly); a bucket is flagged when its "
+        f"score reaches {DEFAULT_THRESHOLD:g} and it is at least "
+        f"{DEFAULT_MIN_CHANGE:.0%} away from the expectation.",
+    )
+    count = len(parts.anomalies.frame)
+    found = (
+        paragraph(f"{plural(count, 'bucket')} flagged.")
+        if count
+        else paragraph("No bucket departs from its expected level.")
+    )
+    return (method, found)
+
+
+def _slo(parts: Parts, bad: str, target: float, threshold: float) -> tuple[Paragraph, ...]:
+    budget = (100.0 - target) / 100.0
+    line = format_value(threshold * budget, ColumnKind.RATIO)
+    objective = paragraph(
+        "Objective: events matching ",
+        _code(bad),
+        f" are bad; at least {format_value(target, ColumnKind.PERCENT)} should be good. "
+        f"An incident is a run of {SLO_DEFAULTS.every} buckets whose bad ratio is over "
+        f"{line} ({threshold:g} times the error budget) with confidence, "
+        f"lasting at least {SLO_DEFAULTS.min_duration}; its length is the time to recover.",
+    )
+    incidents = parts.incidents.frame
+    if not len(incidents):
+        return (objective, paragraph("No incidents."))
+    mttr = format_value(float(incidents["minutes"].mean()), ColumnKind.MINUTES)
+    return (objective, paragraph(f"{plural(len(incidents), 'incident')}; MTTR {mttr}."))
+
+
+def _correlate(parts: Parts) -> tuple[Paragraph, ...]:
+    method = paragraph(
+        _code("mfq correlate"),
+        " ranks field values by how much more common they are among the errors than in "
+        "the baseline (the period's other events; inside an incident, the scope's events "
+        "that did not fail). Values of kind symptom restate the failure rather than "
+        "explain it.",
+    )
+    if any(len(table.frame) for table in parts.correlate):
+        return (method,)
+    found = "No errors to compare." if parts.errors_now == 0 else "Nothing stands out."
+    return (method, paragraph(found))

@@ -1,0 +1,63 @@
+"""The report's tunable defaults, in one place (docs/report.md lists them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mfq.analysis.slo import DEFAULTS as SLO_DEFAULTS
+
+
+@dataclass(frozen=True)
+class AnomalySignal:
+    """One series family ``mfq anomalies`` is asked about: events (or only errors) per
+    bucket, one series per value of ``by``."""
+
+    label: str
+    by: str
+    errors_only: bool
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Defaults of ``mfq report``; pass a modified copy to ``build_report(settings=...)``."""
+
+    #: Which events are errors (``--errors``): the error ratio, breakdowns, anomalies and
+    #: correlate use it, and the SLO counts them as bad unless ``--slo-bad`` says otherwise.
+    errors: str = "status = 'error'"
+    #: The SLO target in percent (``--slo-target``), as ``mfq slo``'s default.
+    slo_target: float = SLO_DEFAULTS.target
+    #: Burn rate over which a bucket burns (``--slo-threshold``), as ``mfq slo``'s default.
+    slo_threshold: float = SLO_DEFAULTS.threshold
+    #: One objective per value of this field besides the overall one (``--slo-by``).
+    slo_by: str = "service"
+    #: Most per-value objectives (the largest values by events).
+    max_slo_scopes: int = 12
+    #: The field whose distinct values count as active actors.
+    actor_field: str = "actor_profile_id"
+    #: The latency field (milliseconds).
+    latency_field: str = "duration_ms"
+    #: Error breakdowns: one table per tuple of fields (skipped when a field is unknown).
+    breakdowns: tuple[tuple[str, ...], ...] = (("service",), ("service", "version"), ("region",))
+    #: Rows of each breakdown table.
+    breakdown_rows: int = 10
+    #: Rows of the volume-by-type table (the rest is folded into one OTHER row).
+    type_rows: int = 15
+    #: Rows of the new/vanished types table.
+    new_type_rows: int = 10
+    #: The anomaly signals asked about.
+    anomaly_signals: tuple[AnomalySignal, ...] = (
+        AnomalySignal("errors by service", "service", errors_only=True),
+        AnomalySignal("errors by region", "region", errors_only=True),
+        AnomalySignal("events by service", "service", errors_only=False),
+    )
+    #: Flagged buckets listed (the strongest, then shown in time order).
+    anomaly_rows: int = 20
+    #: Values listed per ``correlate`` table.
+    correlate_rows: int = 10
+    #: Incidents whose errors get their own ``correlate`` (the largest, not overlapping).
+    incident_correlations: int = 2
+    #: Chart and anomaly buckets: the narrowest width giving at most this many buckets.
+    max_buckets: int = 200
+
+
+DEFAULT_REPORT_SETTINGS = ReportSettings()

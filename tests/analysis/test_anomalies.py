@@ -1,0 +1,132 @@
+"""``anomalies``: the planted incident flagged and nothing else, quiet on steady data,
+planted spikes and drops in hand-built series found, and the statistics pinned."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from mfq.analysis.anomalies import _median_polish, _poisson_z
+from mfq.cli.main import cli
+from mfq.store import Store
+from tests.analysis.conftest import DemoStore
+
+INCIDENT_START = pd.Timestamp("2026-11-19T14:00Z")
+INCIDENT_END = pd.Timestamp("2026-11-19T15:30Z")
+INVOCATIONS: list[dict[str, object]] = [
+    {"where": "status = 'error'"},
+    {"by": "service"},
+    {"by": "region", "where": "status = 'error'", "every": "1h"},
+    {"by": "service", "every": "30m"},
+]
+
+
+@pytest.mark.parametrize("options", INVOCATIONS, ids=lambda o: ",".join(map(str, o.values())))
+def test_incident_flagged_and_nothing_else(incident_store: DemoStore, options: dict) -> None:
+    result = incident_store.store.anomalies(**options)
+    assert len(result) >= 1
+    width = pd.Timedelta(str(options.get("every", "3h")))
+    for row in result.itertuples():
+        # Every flagged bucket overlaps the incident window, and goes up.
+        assert row.time < INCIDENT_END and row.time + width > INCIDENT_START, row
+        assert row.direction == "up"
+    if "by" in options:
+        assert set(result[str(options["by"])]) <= {"checkout", "eu-west-1"}
+
+
+def test_quiet_on_steady_data(quiet_store: DemoStore) -> None:
+    flagged = tested = 0
+    for options in [*INVOCATIONS, {"by": "type", "every": "1h"}, {"every": "5m"}]:
+        everything = quiet_store.store.anomalies(include_all=True, **options)
+        tested += int(everything["score"].notna().sum())
+        flagged += len(quiet_store.store.anomalies(**options))
+    assert tested > 10_000
+    assert flagged / tested < 1e-4
+
+
+def _cycle_events(day_count: int, spike: tuple[int, int], dip: tuple[int, int]) -> list[dict]:
+    """Hourly counts following a daily cycle (40 at night to 120 at noon), with one hour
+    tripled (``spike``: day, hour) and one hour empty (``dip``)."""
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    rows: list[dict] = []
+    for day in range(day_count):
+        for hour in range(24):
+            count = round(80 - 40 * math.cos(2 * math.pi * hour / 24))
+            if (day, hour) == spike:
+                count *= 3
+            if (day, hour) == dip:
+                count = 0
+            for i in range(count):
+                moment = start + timedelta(days=day, hours=hour, seconds=i * 3600 / count)
+                rows.append(
+                    {
+                        "id": f"{day}-{hour}-{i}",
+                        "type": "page.viewed",
+                        "timestamp": moment.isoformat().replace("+00:00", "Z"),
+                    }
+                )
+    return rows
+
+
+def test_planted_spike_and_dip(store: Store, write_ndjson: Callable[..., Path]) -> None:
+    store.ingest([write_ndjson(_cycle_events(6, spike=(2, 3), dip=(4, 12)))])
+    result = store.anomalies(every="1h", since="2026-11-02", until="2026-11-08")
+    assert [(str(r.time), r.direction) for r in result.itertuples()] == [
+        ("2026-11-04 03:00:00+00:00", "up"),
+        ("2026-11-06 12:00:00+00:00", "down"),
+    ]
+    spike = result.iloc[0]
+    night = round(80 - 40 * math.cos(2 * math.pi * 3 / 24))
+    assert spike["value"] == 3 * night
+    assert spike["expected"] == pytest.approx(night, rel=0.02)
+    # A perfectly regular cycle is never flagged: the same data without the planted hours.
+
+
+def test_regular_cycle_is_quiet(store: Store, write_ndjson: Callable[..., Path]) -> None:
+    store.ingest([write_ndjson(_cycle_events(5, spike=(-1, -1), dip=(-1, -1)))])
+    assert store.anomalies(every="1h", since="2026-11-02", until="2026-11-07").empty
+
+
+def test_poisson_score_is_the_exact_tail() -> None:
+    # P(X <= 0 | 6.765) = exp(-6.765): its normal score.
+    assert _poisson_z(0, 6.765) == pytest.approx(NormalDist().inv_cdf(math.exp(-6.765)))
+    # P(X >= 3 | 1) = 1 - e^-1 (1 + 1 + 1/2).
+    upper = 1 - math.exp(-1) * 2.5
+    assert _poisson_z(3, 1.0) == pytest.approx(-NormalDist().inv_cdf(upper))
+    assert _poisson_z(5, 5.0) == 0.0  # the middle is not a tail
+    assert _poisson_z(900, 50.0) > 30  # far tails do not round to nothing
+
+
+def test_median_polish_recovers_an_additive_grid() -> None:
+    rows, cols = np.array([0.0, 1.0, -2.0, 0.5]), np.array([3.0, -1.0, 0.0, 2.0, 1.0])
+    grid = 10.0 + rows[:, None] + cols[None, :]
+    level, row_effect, col_effect = _median_polish(grid)
+    fitted = level + row_effect[:, None] + col_effect[None, :]
+    assert np.allclose(fitted, grid)
+    grid[1, 2] += 50.0  # one outlier moves no effect
+    level2, row2, col2 = _median_polish(grid)
+    assert np.allclose(level2 + row2[:, None] + col2[None, :], fitted)
+
+
+def test_cli(incident_store: DemoStore) -> None:
+    runner = CliRunner()
+    base = ["anomalies", "--store", str(incident_store.store.root)]
+    result = runner.invoke(
+        cli, [*base, "--where", "status = 'error'", "--by", "region", "--every", "1h"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "eu-west-1" in result.stdout and "up" in result.stdout
+    as_json = runner.invoke(cli, [*base, "--where", "status = 'error'", "--format", "json"])
+    assert as_json.stdout.startswith('[\n  {"time": "2026-11-19T12:00:00Z"')
+    bad = runner.invoke(cli, [*base, "--threshold", "0"])
+    assert bad.exit_code == 2 and "--threshold" in bad.stderr
+    two = runner.invoke(cli, [*base, "--agg", "count as a, p95(duration_ms)"])
+    assert two.exit_code == 2
