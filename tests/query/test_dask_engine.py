@@ -103,12 +103,7 @@ NOTHING = {"since": "2020-01-01T00:00:00Z", "until": "2020-01-02T00:00:00Z"}
 
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("every aggregate by service", "query", {"group_by": "service", "aggs": EVERY_AGGREGATE}),
-    (
-        "every aggregate without groups",
-        "query",
-        # count_distinct without groups is left out: the pandas engine cannot do it yet.
-        {"aggs": [a for a in EVERY_AGGREGATE if not a.startswith("count_distinct")]},
-    ),
+    ("every aggregate without groups", "query", {"aggs": EVERY_AGGREGATE}),
     (
         "limit with OTHER and TOTAL, percentiles and distinct counts, null keys",
         "query",

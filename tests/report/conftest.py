@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -103,20 +104,24 @@ def demo_week(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> DemoW
     """200,000 demo events over 2026-W47 with the default incident (the SLO's defaults
     find it as one episode from 14:00 to 15:30 at this size), and the week's report.
 
-    Under xdist the workers share one store (the first builds it, the others wait for it
-    and read it), as pytest-xdist's docs suggest for expensive session data.
+    Under xdist the workers share one store and its report (the first builds them, the
+    others wait and read them), as pytest-xdist's docs suggest for expensive session data.
     """
     if worker_id == "master":
         root = tmp_path_factory.mktemp("demo-week")
     else:
         root = tmp_path_factory.getbasetemp().parent / "report-demo-week"
         root.mkdir(exist_ok=True)
+    saved = root / "report.pickle"
     with (root / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (root / "store").exists():
             _write_demo_store(root)
-    store = mfq.open_store(root / "store")
-    return DemoWeek(store, store.report(week="2026-W47"))
+        store = mfq.open_store(root / "store")
+        if not saved.exists():
+            saved.write_bytes(pickle.dumps(store.report(week="2026-W47")))
+        report = pickle.loads(saved.read_bytes())  # written by this test session
+    return DemoWeek(store, report)
 
 
 def _write_demo_store(root: Path) -> None:

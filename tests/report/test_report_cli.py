@@ -112,3 +112,20 @@ def test_the_hand_data_has_a_boundary_event_on_each_side() -> None:
     # exclusive end); keep them if the data is edited.
     stamps = [row[0] for row in HAND_EVENTS]
     assert "2026-11-16T00:00:00Z" in stamps and "2026-11-23T00:00:00Z" in stamps
+
+
+def test_html_without_matplotlib_says_so_and_still_writes_the_report(
+    hand_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if matplotlib were not installed (the report extra): both places that ask.
+    monkeypatch.setattr("mfq.report.charts.charts_available", lambda: False)
+    monkeypatch.setattr("mfq.report.html.charts_available", lambda: False)
+    code, out, err = invoke(
+        "report", "--store", str(hand_store.root), "--week", "2026-W47", "--format", "html"
+    )
+    assert code == 0
+    assert err == (
+        "note: the report has no charts: matplotlib is missing (pip install 'mfq[report]')\n"
+    )
+    assert out.startswith("<!DOCTYPE html>") and "<img" not in out
+    assert "Charts are not shown: matplotlib is not installed" in out

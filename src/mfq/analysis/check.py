@@ -226,7 +226,7 @@ def _decide(
     import pandas as pd
 
     # The pandas engine's --having evaluator decides conditions on any engine's result row.
-    from mfq.query.engines.pandas import _evaluate_condition
+    from mfq.query.engines.pandas import evaluate_condition
 
     rows = []
     events = values["count"]
@@ -238,7 +238,7 @@ def _decide(
             passed = False
             detail = "; ".join(_no_value(a, events) for a in missing)
         else:
-            passed = bool(_evaluate_condition(assertion.condition, measured).iloc[0])
+            passed = bool(evaluate_condition(assertion.condition, measured).iloc[0])
             detail = ", ".join(f"{name} = {shown_value(values[name])}" for name in names)
         expected = _expected(assertion.condition)
         if expected is not None and not missing:

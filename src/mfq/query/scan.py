@@ -33,7 +33,7 @@ class ScanResult:
 
 
 #: A read of this many more columns than its filter uses is narrowed to matching files first.
-_NARROW_EXTRA = 4
+NARROW_EXTRA = 4
 
 
 def prune(files: Iterable[FileRecord], time: TimeRange) -> list[FileRecord]:
@@ -126,10 +126,10 @@ def scan(
         if mixed:
             table = _scan_file_by_file(store, files, schema, predicate).select(columns)
         else:
-            equality_only = _equality_only_fields(where) - set(columns)
+            equality_only = equality_only_fields(where) - set(columns)
             as_dictionary = equality_only | (set(dictionary) - filter_fields)
             dataset = _dataset(paths, schema, filter_only=as_dictionary)
-            if where and len(set(columns) - filter_fields) > _NARROW_EXTRA:
+            if where and len(set(columns) - filter_fields) > NARROW_EXTRA:
                 dataset = _files_with_matches(dataset, schema, predicate)
             table = dataset.to_table(columns=list(columns), filter=predicate)
             files_read = len(dataset.files)
@@ -138,7 +138,7 @@ def scan(
     return ScanResult(table, files_read if not mixed else len(paths), len(all_files))
 
 
-def _equality_only_fields(where: tuple[Expr, ...]) -> set[str]:
+def equality_only_fields(where: tuple[Expr, ...]) -> set[str]:
     """Fields the filter only tests with = and != (or for presence): pyarrow has those
     kernels for dictionary columns; text matching and ordering it has not."""
     from mfq.query.expr import Compare, CompareOp, Exists, Field, InList, IsNull, Match

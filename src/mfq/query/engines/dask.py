@@ -70,17 +70,17 @@ from mfq.query.engines.pandas import (
     BUCKET,
     OTHER,
     TOTAL,
-    _default_fields,
-    _evaluate_condition,
-    _fill_gaps,
-    _having_aggregates,
-    _order,
-    _Plan,
+    AggregatePlan,
+    default_fields,
+    evaluate_condition,
+    fill_gaps,
+    having_aggregates,
+    order_result,
 )
 from mfq.query.expr import Aggregate, AggregateSpec, Expr, aggregate_spec, referenced_fields
 from mfq.query.scan import (
-    _NARROW_EXTRA,
-    _equality_only_fields,
+    NARROW_EXTRA,
+    equality_only_fields,
     file_schema,
     prune,
     unified_schema,
@@ -250,7 +250,7 @@ def _files(
     schemas = [file_schema(store, record) for record in records]
     schema, _mixed = unified_schema(schemas, wanted)
     stored = [pa.schema([s.field(n) for n in wanted if n in s.names]) for s in schemas]
-    candidates = (_equality_only_fields(where) - set(returned)) | (
+    candidates = (equality_only_fields(where) - set(returned)) | (
         set(dictionary) - set(filter_fields)
     )
     as_dictionary = sorted(
@@ -338,7 +338,7 @@ class _Recipe:
         )
 
 
-def _recipe(plan: _Plan) -> _Recipe:
+def _recipe(plan: AggregatePlan) -> _Recipe:
     recipe = _Recipe([], plan.weighted)
     for name, aggregate in plan.aggregates:
         spec = aggregate_spec(aggregate.func)
@@ -584,7 +584,7 @@ class _AggregateJob:
 
     @classmethod
     def plan(cls, store: Store, spec: QuerySpec) -> _AggregateJob:
-        plan = _Plan(spec, _having_aggregates(spec))
+        plan = AggregatePlan(spec, having_aggregates(spec))
         recipe = _recipe(plan)
         keys = list(spec.group_by)
         files = _files(store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys))
@@ -599,8 +599,8 @@ class _AggregateJob:
         result = _result(groups, self.recipe, seconds)
         result["__state"] = np.arange(len(result))
         if spec.having is not None:
-            result = result[_evaluate_condition(spec.having, result)].reset_index(drop=True)
-        result = _order(result, spec, keys)
+            result = result[evaluate_condition(spec.having, result)].reset_index(drop=True)
+        result = order_result(result, spec, keys)
         if spec.limit is not None and keys and len(result) > spec.limit:
             kept, rest = result.iloc[: spec.limit], result.iloc[spec.limit :]
             result = kept
@@ -684,7 +684,7 @@ def _seconds(spec: QuerySpec) -> float | None:
 
 
 def _timeseries(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
-    plan = _Plan(spec, [])
+    plan = AggregatePlan(spec, [])
     recipe = _recipe(plan)
     keys = list(spec.group_by)
     files = _files(store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys))
@@ -719,7 +719,7 @@ def _timeseries(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFra
     result = _result(groups, recipe, width.total_seconds())
     if isinstance(folding, FrameFolding):
         result = _unfold(result, keys)
-    result = _fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
+    result = fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
     return result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
         drop=True
     )
@@ -786,14 +786,14 @@ def _unfold(result: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def _events(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
     dd = _dask()
-    fields = list(spec.fields) or _default_fields(store)
+    fields = list(spec.fields) or default_fields(store)
     columns = list(dict.fromkeys([*fields, *(o.column for o in spec.order_by), "timestamp"]))
     files = _files(store, columns, spec.where, spec.time)
     schema = pa.schema([files.read.schema.field(name) for name in columns])
     order = tuple((o.column, "descending" if o.descending else "ascending") for o in spec.order_by)
     if files.paths:
         filtered = {name for expr in spec.where for name in referenced_fields(expr)}
-        narrow = bool(spec.where) and len(set(columns) - filtered) > _NARROW_EXTRA
+        narrow = bool(spec.where) and len(set(columns) - filtered) > NARROW_EXTRA
         task = FileEvents(files.read, tuple(columns), order, spec.limit, narrow)
         collection = dd.from_map(
             task,

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from mfq.errors import UsageError
 from mfq.ingest.columns import to_text
 from mfq.query.compile import compile_filter
-from mfq.query.engines.pandas import OTHER, _floor, _grouped_quantiles
+from mfq.query.engines.pandas import OTHER, floor_times, grouped_quantiles
 from mfq.query.expr import Expr
 from mfq.query.scan import time_filter
 from mfq.query.timerange import TimeRange
@@ -195,7 +195,7 @@ class Bucketing:
 
     def buckets(self, timestamps: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         if self.tz is not None:
-            local = _floor(timestamps.to_pandas(), pd.Timedelta(self.width_ns, "ns"), self.tz)
+            local = floor_times(timestamps.to_pandas(), pd.Timedelta(self.width_ns, "ns"), self.tz)
             return pa.array(local, type=self.type)
         # Floor division in integers (exact to the nanosecond; negative times round down).
         nanos = pc.cast(timestamps, pa.int64())
@@ -599,7 +599,7 @@ class Quantiles:
         result = group_keys(table, self.keys, ids, count)
         wanted = list(self.quantiles)
         per_group = (
-            _grouped_quantiles(table.column(self.value), (ids, count), wanted)
+            grouped_quantiles(table.column(self.value), (ids, count), wanted)
             if count
             else {q: np.array([], dtype=np.float64) for q in wanted}
         )

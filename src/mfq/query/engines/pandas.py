@@ -59,7 +59,7 @@ def execute(store: Store, spec: QuerySpec) -> pd.DataFrame:
 
 
 def _events(store: Store, spec: QuerySpec) -> pd.DataFrame:
-    fields = list(spec.fields) or _default_fields(store)
+    fields = list(spec.fields) or default_fields(store)
     order = spec.order_by or ()
     columns = list(dict.fromkeys([*fields, *(o.column for o in order), "timestamp"]))
     table = scan(store, columns, spec.where, spec.time).table
@@ -74,7 +74,9 @@ def _events(store: Store, spec: QuerySpec) -> pd.DataFrame:
     return cast(pd.DataFrame, table.select(fields).to_pandas())
 
 
-def _default_fields(store: Store) -> list[str]:
+def default_fields(store: Store) -> list[str]:
+    """The fields ``events`` shows by default: timestamp, type, service, status, then the
+    rest in stored order."""
     names: dict[str, None] = dict.fromkeys(DEFAULT_EVENT_FIELDS)
     for record in store.catalog.files("events"):
         names.update(dict.fromkeys(file_schema(store, record).names))
@@ -84,7 +86,7 @@ def _default_fields(store: Store) -> list[str]:
 # -- aggregates -----------------------------------------------------------------------------
 
 
-class _Plan:
+class AggregatePlan:
     """Columns to read and per-row helper columns for a set of aggregates."""
 
     def __init__(self, spec: QuerySpec, extra: list[Aggregate]) -> None:
@@ -119,7 +121,7 @@ def _plain(table: pa.Table) -> pa.Table:
     return table
 
 
-def _frame(table: pa.Table, plan: _Plan) -> pd.DataFrame:
+def _frame(table: pa.Table, plan: AggregatePlan) -> pd.DataFrame:
     """The scanned rows as pandas, with weights and one mask column per filtered aggregate."""
     frame = cast(pd.DataFrame, _plain(table).to_pandas())
     if plan.weighted and "sample_rate" in frame:
@@ -136,7 +138,7 @@ def _frame(table: pa.Table, plan: _Plan) -> pd.DataFrame:
 
 
 def _aggregate_groups(
-    frame: pd.DataFrame, keys: list[str], plan: _Plan, seconds: float | None
+    frame: pd.DataFrame, keys: list[str], plan: AggregatePlan, seconds: float | None
 ) -> pd.DataFrame:
     """One row per distinct key tuple (nulls are a group), one column per aggregate."""
     grouped_keys = keys or ["__all"]
@@ -235,7 +237,7 @@ def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]
         if len(group) == 1:
             results[indices[0]] = execute(store, group[0])
             continue
-        plans = [_Plan(spec, _having_aggregates(spec)) for spec in group]
+        plans = [AggregatePlan(spec, having_aggregates(spec)) for spec in group]
         columns: dict[str, None] = {}
         for plan in plans:
             columns.update(dict.fromkeys(plan.columns()))
@@ -263,8 +265,8 @@ def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]
 
 
 def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
-    extra = _having_aggregates(spec)
-    plan = _Plan(spec, extra)
+    extra = having_aggregates(spec)
+    plan = AggregatePlan(spec, extra)
     keys = list(spec.group_by)
     as_dictionary = (*keys, *_distinct_only_fields(plan))
     table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
@@ -312,7 +314,7 @@ def _evaluate_mask(table: pa.Table, expr: Expr) -> pa.Array:
 
 
 def _aggregate_table(
-    table: pa.Table, spec: QuerySpec, plan: _Plan, masks: _SharedMasks | None = None
+    table: pa.Table, spec: QuerySpec, plan: AggregatePlan, masks: _SharedMasks | None = None
 ) -> pd.DataFrame:
     """Aggregate rows already read (the scan of ``spec``'s events)."""
     keys = list(spec.group_by)
@@ -325,7 +327,7 @@ def _aggregate_table(
     return _finish_aggregate(result, spec, keys, plan, seconds, frame=frame)
 
 
-def _distinct_only_fields(plan: _Plan) -> list[str]:
+def _distinct_only_fields(plan: AggregatePlan) -> list[str]:
     """Fields only counted distinct: read as dictionaries, they hash as small integers."""
     distinct: set[str] = set()
     other: set[str] = set()
@@ -340,7 +342,7 @@ def _finish_aggregate(
     result: pd.DataFrame,
     spec: QuerySpec,
     keys: list[str],
-    plan: _Plan,
+    plan: AggregatePlan,
     seconds: float | None,
     *,
     table: pa.Table | None = None,
@@ -348,8 +350,8 @@ def _finish_aggregate(
 ) -> pd.DataFrame:
     """Having, order, limit with OTHER and TOTAL rows, hidden columns dropped."""
     if spec.having is not None:
-        result = result[_evaluate_condition(spec.having, result)].reset_index(drop=True)
-    result = _order(result, spec, keys)
+        result = result[evaluate_condition(spec.having, result)].reset_index(drop=True)
+    result = order_result(result, spec, keys)
     if spec.limit is not None and keys and len(result) > spec.limit:
         kept, rest = result.iloc[: spec.limit], result.iloc[spec.limit :]
         result = kept
@@ -375,7 +377,7 @@ def _finish_aggregate(
 def _arrow_groups(
     table: pa.Table,
     keys: list[str],
-    plan: _Plan,
+    plan: AggregatePlan,
     seconds: float | None,
     steps: dict[str, int] | None = None,
     masks: _SharedMasks | None = None,
@@ -479,7 +481,7 @@ def _arrow_groups(
                 }
             )
             if aggregate.field not in computed:
-                computed[aggregate.field] = _grouped_quantiles(
+                computed[aggregate.field] = grouped_quantiles(
                     table.column(aggregate.field), group_ids, field_quantiles
                 )
             per_group = computed[aggregate.field][quantile_of[name]]
@@ -536,7 +538,7 @@ def _group_ids(
     return (ids, count) if count <= MAX_PERCENTILE_GROUPS else None
 
 
-def _grouped_quantiles(
+def grouped_quantiles(
     column: pa.ChunkedArray, group_ids: tuple[np.ndarray, int], quantiles: list[float]
 ) -> dict[float, np.ndarray]:
     """Exact percentiles per group, linear between closest ranks (numpy's default, as
@@ -559,7 +561,7 @@ def _grouped_quantiles(
 
 
 def _summary_row(
-    frame: pd.DataFrame, keys: list[str], plan: _Plan, seconds: float | None, label: str
+    frame: pd.DataFrame, keys: list[str], plan: AggregatePlan, seconds: float | None, label: str
 ) -> pd.DataFrame:
     row = _aggregate_groups(frame, [], plan, seconds)
     for position, key in enumerate(keys):
@@ -567,7 +569,9 @@ def _summary_row(
     return row
 
 
-def _order(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.DataFrame:
+def order_result(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.DataFrame:
+    """``--order-by`` (group keys break ties, so the order is stable), default: by the
+    first aggregate, largest first."""
     if spec.order_by:
         by = [o.column for o in spec.order_by]
         missing = [c for c in by if c not in result.columns]
@@ -587,7 +591,8 @@ def _order(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.DataFra
     ).reset_index(drop=True)
 
 
-def _having_aggregates(spec: QuerySpec) -> list[Aggregate]:
+def having_aggregates(spec: QuerySpec) -> list[Aggregate]:
+    """Aggregates ``--having`` uses that the query does not compute already."""
     if spec.having is None:
         return []
     named = {to_text(n.aggregate) for n in spec.aggregates}
@@ -598,20 +603,20 @@ def _having_aggregates(spec: QuerySpec) -> list[Aggregate]:
     return list(found.values())
 
 
-def _evaluate_condition(expr: Expr, result: pd.DataFrame) -> Series:
+def evaluate_condition(expr: Expr, result: pd.DataFrame) -> Series:
     """A ``--having`` condition over aggregated rows (null is not true)."""
     if isinstance(expr, And):
-        mask = _evaluate_condition(expr.items[0], result)
+        mask = evaluate_condition(expr.items[0], result)
         for item in expr.items[1:]:
-            mask &= _evaluate_condition(item, result)
+            mask &= evaluate_condition(item, result)
         return mask
     if isinstance(expr, Or):
-        mask = _evaluate_condition(expr.items[0], result)
+        mask = evaluate_condition(expr.items[0], result)
         for item in expr.items[1:]:
-            mask |= _evaluate_condition(item, result)
+            mask |= evaluate_condition(item, result)
         return mask
     if isinstance(expr, Not):
-        return ~_evaluate_condition(expr.item, result)
+        return ~evaluate_condition(expr.item, result)
     if isinstance(expr, Compare):
         left, right = _value(expr.left, result), _value(expr.right, result)
         op = {
@@ -647,7 +652,7 @@ def _value(operand: object, result: pd.DataFrame) -> object:
 
 
 def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
-    plan = _Plan(spec, [])
+    plan = AggregatePlan(spec, [])
     table = scan(store, plan.columns(), spec.where, spec.time).table
     keys = list(spec.group_by)
     start, end = _series_span(spec, table)
@@ -658,11 +663,11 @@ def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
     result = _arrow_series(table, keys, plan, spec, width)
     if result is None:
         frame = _frame(table, plan)
-        frame[BUCKET] = _floor(frame["timestamp"], width, spec.bucket_tz)
+        frame[BUCKET] = floor_times(frame["timestamp"], width, spec.bucket_tz)
         if keys and spec.top is not None:
             frame = _fold_small_series(frame, keys, spec.top)
         result = _aggregate_groups(frame, [BUCKET, *keys], plan, width.total_seconds())
-    result = _fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
+    result = fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
     return result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
         drop=True
     )
@@ -686,7 +691,7 @@ def _series_span(
 
 
 def _arrow_series(
-    table: pa.Table, keys: list[str], plan: _Plan, spec: QuerySpec, width: timedelta
+    table: pa.Table, keys: list[str], plan: AggregatePlan, spec: QuerySpec, width: timedelta
 ) -> pd.DataFrame | None:
     """Buckets (UTC-aligned) and top-N folding inside pyarrow; None for the pandas path
     (local-time buckets, --top over several keys, percentiles)."""
@@ -705,7 +710,7 @@ def _arrow_series(
     return _arrow_groups(table, [BUCKET, *keys], plan, width.total_seconds(), {BUCKET: step})
 
 
-def _weights(table: pa.Table, plan: _Plan) -> pa.Array | pa.ChunkedArray:
+def _weights(table: pa.Table, plan: AggregatePlan) -> pa.Array | pa.ChunkedArray:
     """How many events each stored event stands for (``sample_rate``, else 1)."""
     import pyarrow.compute as pc
 
@@ -714,7 +719,7 @@ def _weights(table: pa.Table, plan: _Plan) -> pa.Array | pa.ChunkedArray:
     return pa.array(np.ones(table.num_rows, dtype=np.int64))
 
 
-def _fold_small_series_arrow(table: pa.Table, key: str, top: int, plan: _Plan) -> pa.Table:
+def _fold_small_series_arrow(table: pa.Table, key: str, top: int, plan: AggregatePlan) -> pa.Table:
     import pyarrow.compute as pc
 
     weight = _weights(table, plan)
@@ -732,7 +737,9 @@ def _fold_small_series_arrow(table: pa.Table, key: str, top: int, plan: _Plan) -
     return table.set_column(table.schema.get_field_index(key), key, folded)
 
 
-def _floor(times: Series, width: timedelta, tz: str | None) -> Series:
+def floor_times(times: Series, width: timedelta, tz: str | None) -> Series:
+    """Each time's bucket start: aligned to the UTC epoch, or in zone ``tz`` (day buckets
+    on local midnight)."""
     step = pd.Timedelta(width)
     accessor: Any = times.dt
     if tz is None:
@@ -766,16 +773,17 @@ def _fold_small_series(frame: pd.DataFrame, keys: list[str], top: int) -> pd.Dat
     return folded
 
 
-def _fill_gaps(
+def fill_gaps(
     result: pd.DataFrame,
     keys: list[str],
-    plan: _Plan,
+    plan: AggregatePlan,
     start: pd.Timestamp,
     end: pd.Timestamp,
     width: timedelta,
     tz: str | None,
 ) -> pd.DataFrame:
-    first = _floor(pd.Series([start]), width, tz).iloc[0]
+    """Every bucket from ``start`` to ``end`` for every series, counts 0 where empty."""
+    first = floor_times(pd.Series([start]), width, tz).iloc[0]
     last = end - pd.Timedelta(1, "ns")
     if tz is None or width % timedelta(days=1):
         buckets = pd.date_range(first, last, freq=pd.Timedelta(width), tz="UTC")
