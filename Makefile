@@ -39,6 +39,9 @@ chromium:
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py --mode both
+	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/report.py
+	$(BIN)/python bench/ingest_otlp.py --events 200000
 
 clean:
 	rm -rf $(VENV) .mfq .mfq-demo build dist .pytest_cache .mypy_cache .ruff_cache

@@ -520,3 +520,15 @@ def test_the_engine_can_be_switched_and_reconnects_after_close(
         )
         store.use_engine("pandas")
         assert store.engine == "pandas"
+
+
+def test_the_report_is_the_same_on_both_engines(both: tuple[Store, Store]) -> None:
+    """The weekly report is built from query descriptions only, so it reads the same."""
+    from mfq.report import ReportFormat, render_report
+
+    pandas_store, dask_store = both
+    options = {"since": "2026-11-16", "until": "2026-11-23"}
+    expected = render_report(pandas_store.report(**options), ReportFormat.MARKDOWN)
+    answer = render_report(dask_store.report(**options), ReportFormat.MARKDOWN)
+    assert expected.count("\n|") > 40  # tables with rows, not an empty report
+    assert answer == expected

@@ -305,13 +305,27 @@ def _parse_options(state: FastPathState, learned: pa.Schema | None) -> pj.ParseO
         return pj.ParseOptions(newlines_in_values=False)
     tree: dict[str, object] = {}
     for path in sorted(state.string_paths):  # a snapshot: the set is only ever replaced
-        node = tree
-        for part in path[:-1]:
-            node = node.setdefault(part, {})  # type: ignore[assignment]
-        node[path[-1]] = None
+        parent = _branch(tree, path[:-1])
+        if parent is not None:
+            parent[path[-1]] = None
     return pj.ParseOptions(
         explicit_schema=pa.schema(_schema_fields(tree)), unexpected_field_behavior="infer"
     )
+
+
+def _branch(tree: dict[str, object], parts: tuple[str, ...]) -> dict[str, object] | None:
+    """The struct node at ``parts`` (made as needed); None where a key on the way is text.
+
+    A key learned as text in some records and as an object in others stays text (sorted,
+    the shorter path comes first); rows that disagree take the record-by-record path.
+    """
+    node = tree
+    for part in parts:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return None
+        node = child
+    return node
 
 
 def _schema_fields(tree: dict[str, object]) -> list[pa.Field]:
