@@ -158,3 +158,18 @@ def run_parallel(jobs: Sequence[tuple[Callable[[T], R], T]]) -> list[R]:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(function, argument) for function, argument in jobs]
         return [future.result() for future in futures]
+
+
+def parse_number(value: float | str, option: str) -> float:
+    """A finite number from an option (``--target 99.9``); anything else is a usage error."""
+    import math
+
+    from mfq.errors import UsageError
+
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"{option}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise UsageError(f"{option}: {value!r} is not a finite number")
+    return number

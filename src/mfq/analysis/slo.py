@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
-from mfq.analysis.common import parse_expression, resolve_selection
+from mfq.analysis.common import parse_expression, parse_number, resolve_selection
 from mfq.errors import UsageError
 from mfq.query.expr import Aggregate, Expr, ExpressionError, Field, IsNull, NamedAggregate
 from mfq.query.spec import QueryKind, QuerySpec
@@ -199,10 +199,12 @@ def objective(
         store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
     )
     judge = _judge(store, option, text)
-    goal_target = _number(DEFAULTS.target if target is None else target, "--target")
+    goal_target = parse_number(DEFAULTS.target if target is None else target, "--target")
     if not 0.0 < goal_target < 100.0:
         raise UsageError(f"--target: {goal_target:g} is not a percentage between 0 and 100")
-    goal_threshold = _number(DEFAULTS.threshold if threshold is None else threshold, "--threshold")
+    goal_threshold = parse_number(
+        DEFAULTS.threshold if threshold is None else threshold, "--threshold"
+    )
     if goal_threshold <= 0.0:
         raise UsageError(f"--threshold: {goal_threshold:g} is not a positive burn rate")
     allowed = (100.0 - goal_target) / 100.0
@@ -239,16 +241,6 @@ def _judge(store: Store, option: str, text: str) -> Expr:
     except ExpressionError as err:
         # Two expressions can be wrong here (--where too): name the one that is.
         raise UsageError(f"{option}: {err}") from None
-
-
-def _number(value: float | str, option: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise UsageError(f"{option}: {value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise UsageError(f"{option}: {value!r} is not a finite number")
-    return number
 
 
 def _window(

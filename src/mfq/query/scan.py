@@ -199,19 +199,24 @@ def _scan_file_by_file(
     for record in files:
         present = set(file_schema(store, record).names)
         wanted = [n for n in schema.names if n in present]
-        raw = pq.read_table(store.root / record.path, columns=wanted)
-        arrays = []
-        for field in schema:
-            if field.name not in present:
-                arrays.append(pa.nulls(raw.num_rows, field.type))
-                continue
-            column = raw.column(field.name)
-            if column.type == field.type:
-                arrays.append(column)
-            elif pa.types.is_string(field.type):
-                arrays.append(to_text(column))
-            else:
-                arrays.append(pc.cast(column, field.type, safe=False))
-        table = pa.table(arrays, schema=schema)
+        table = conform(pq.read_table(store.root / record.path, columns=wanted), schema)
         tables.append(table if predicate is None else table.filter(predicate))
     return pa.concat_tables(tables)
+
+
+def conform(raw: pa.Table, schema: pa.Schema) -> pa.Table:
+    """One file's columns in the unified types of ``schema``: absent columns all null,
+    mixed fields as text, numbers widened."""
+    arrays = []
+    for field in schema:
+        if field.name not in raw.column_names:
+            arrays.append(pa.nulls(raw.num_rows, field.type))
+            continue
+        column = raw.column(field.name)
+        if column.type == field.type:
+            arrays.append(column)
+        elif pa.types.is_string(field.type):
+            arrays.append(to_text(column))
+        else:
+            arrays.append(pc.cast(column, field.type, safe=False))
+    return pa.table(arrays, schema=schema)

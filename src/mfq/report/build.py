@@ -9,12 +9,12 @@ names would, several at once. ``build_report`` returns a :class:`~mfq.report.mod
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from mfq.analysis.common import parse_number
 from mfq.errors import UsageError
 from mfq.query.expr import ExpressionError
 from mfq.query.expr.text import name_text
@@ -79,8 +79,8 @@ def build_report(
         settings=settings,
         types=store.field_types(),
     )
-    target = _number(settings.slo_target if slo_target is None else slo_target, "--slo-target")
-    threshold = _number(
+    target = parse_number(settings.slo_target if slo_target is None else slo_target, "--slo-target")
+    threshold = parse_number(
         settings.slo_threshold if slo_threshold is None else slo_threshold, "--slo-threshold"
     )
     objective = _Objective(
@@ -144,16 +144,6 @@ def _expression(store: Store, text: str, option: str) -> str:
     except ExpressionError as err:
         raise UsageError(f"{option}: {err}") from None
     return text.strip()
-
-
-def _number(value: float | str, option: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise UsageError(f"{option}: {value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise UsageError(f"{option}: {value!r} is not a finite number")
-    return number
 
 
 def _field(context: ReportContext, name: str, option: str) -> str | None:

@@ -72,10 +72,9 @@ from mfq.query.engines.pandas import (
     TOTAL,
     AggregatePlan,
     default_fields,
-    evaluate_condition,
     fill_gaps,
+    finish_groups,
     having_aggregates,
-    order_result,
 )
 from mfq.query.expr import Aggregate, AggregateSpec, Expr, aggregate_spec, referenced_fields
 from mfq.query.scan import (
@@ -598,21 +597,15 @@ class _AggregateJob:
         seconds = _seconds(spec)
         result = _result(groups, self.recipe, seconds)
         result["__state"] = np.arange(len(result))
-        if spec.having is not None:
-            result = result[evaluate_condition(spec.having, result)].reset_index(drop=True)
-        result = order_result(result, spec, keys)
-        if spec.limit is not None and keys and len(result) > spec.limit:
-            kept, rest = result.iloc[: spec.limit], result.iloc[spec.limit :]
-            result = kept
-            if spec.totals:
-                cut = rest["__state"].to_numpy()
-                summary = _summaries(engine, self.files, groups, cut, self.recipe, seconds)
-                rows_out = [_summary_row(frame, keys, label) for frame, label in summary]
-                result = pd.concat([result, *rows_out], ignore_index=True)
-        elif spec.limit is not None:
-            result = result.iloc[: spec.limit]
-        hidden = [c for c in result.columns if str(c).startswith(("__having ", "__state"))]
-        return result.drop(columns=hidden).reset_index(drop=True)
+
+        def other_and_total(rest: pd.DataFrame) -> list[pd.DataFrame]:
+            cut = rest["__state"].to_numpy()
+            summary = _summaries(engine, self.files, groups, cut, self.recipe, seconds)
+            return [_summary_row(frame, keys, label) for frame, label in summary]
+
+        return finish_groups(
+            result, spec, keys, other_and_total, hidden_prefixes=("__having ", "__state")
+        )
 
 
 def _aggregate(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:

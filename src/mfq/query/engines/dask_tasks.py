@@ -29,11 +29,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from mfq.errors import UsageError
-from mfq.ingest.columns import to_text
 from mfq.query.compile import compile_filter
 from mfq.query.engines.pandas import OTHER, floor_times, grouped_quantiles
 from mfq.query.expr import Expr
-from mfq.query.scan import time_filter
+from mfq.query.scan import conform, time_filter
 from mfq.query.timerange import TimeRange
 
 # Partitions that crossed the network arrive in buffers at any offset; Acero (pyarrow's
@@ -165,20 +164,7 @@ class FileRead:
 
     def _conformed(self, path: str, stored: pa.Schema) -> pa.Table:
         """The file's columns in the unified types (as ``scan`` reads mixed fields)."""
-        raw = pq.read_table(path, columns=stored.names)
-        arrays = []
-        for field in self.schema:
-            if field.name not in stored.names:
-                arrays.append(pa.nulls(raw.num_rows, field.type))
-                continue
-            column = raw.column(field.name)
-            if column.type == field.type:
-                arrays.append(column)
-            elif pa.types.is_string(field.type):
-                arrays.append(to_text(column))
-            else:
-                arrays.append(pc.cast(column, field.type, safe=False))
-        return pa.table(arrays, schema=self.schema)
+        return conform(pq.read_table(path, columns=stored.names), self.schema)
 
 
 # -- per-row columns ----------------------------------------------------------------------------

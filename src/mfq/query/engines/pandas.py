@@ -4,7 +4,7 @@ aggregates in pandas (percentiles interpolate linearly, as numpy and DuckDB's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -349,6 +349,31 @@ def _finish_aggregate(
     frame: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Having, order, limit with OTHER and TOTAL rows, hidden columns dropped."""
+
+    def other_and_total(rest: pd.DataFrame) -> list[pd.DataFrame]:
+        whole = frame
+        if whole is None:
+            assert table is not None
+            whole = _frame(table, plan)
+        cut = whole.merge(rest[keys], on=keys, how="inner")
+        return [
+            _summary_row(cut, keys, plan, seconds, OTHER),
+            _summary_row(whole, keys, plan, seconds, TOTAL),
+        ]
+
+    return finish_groups(result, spec, keys, other_and_total)
+
+
+def finish_groups(
+    result: pd.DataFrame,
+    spec: QuerySpec,
+    keys: list[str],
+    other_and_total: Callable[[pd.DataFrame], list[pd.DataFrame]],
+    hidden_prefixes: tuple[str, ...] = ("__having ",),
+) -> pd.DataFrame:
+    """``--having``, ``--order-by`` and ``--limit`` on one row per group; when the limit
+    cuts groups (and ``spec.totals``), the rows ``other_and_total(cut groups)`` make
+    (OTHER, TOTAL) are appended. Every engine finishes its groups here."""
     if spec.having is not None:
         result = result[evaluate_condition(spec.having, result)].reset_index(drop=True)
     result = order_result(result, spec, keys)
@@ -356,21 +381,10 @@ def _finish_aggregate(
         kept, rest = result.iloc[: spec.limit], result.iloc[spec.limit :]
         result = kept
         if spec.totals:
-            if frame is None:
-                assert table is not None
-                frame = _frame(table, plan)
-            cut = frame.merge(rest[keys], on=keys, how="inner")
-            result = pd.concat(
-                [
-                    result,
-                    _summary_row(cut, keys, plan, seconds, OTHER),
-                    _summary_row(frame, keys, plan, seconds, TOTAL),
-                ],
-                ignore_index=True,
-            )
+            result = pd.concat([result, *other_and_total(rest)], ignore_index=True)
     elif spec.limit is not None:
         result = result.iloc[: spec.limit]
-    hidden = [c for c in result.columns if str(c).startswith("__having ")]
+    hidden = [c for c in result.columns if str(c).startswith(hidden_prefixes)]
     return result.drop(columns=hidden).reset_index(drop=True)
 
 
