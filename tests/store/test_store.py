@@ -274,3 +274,16 @@ def test_a_catalog_from_an_earlier_mfq_gains_the_newer_columns(tmp_path: Path) -
     store = mfq.open_store(root)
     assert store.info()["events"] == 0
     assert store.catalog.sources() == []
+
+
+def test_schema_leaves_out_top_values_where_nothing_stands_out(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    records = [
+        event(i, trace_id=f"t{i // 2:05d}", service="a" if i % 3 else "b") for i in range(3000)
+    ]
+    store.ingest([write_ndjson(records)])
+    rows = store.schema().set_index("field")
+    assert rows.loc["trace_id", "distinct"] == 1500
+    assert list(rows.loc["trace_id", "top_values"]) == []  # 1,500 pairs: none stands out
+    assert list(rows.loc["service", "top_values"]) == ["a (2000)", "b (1000)"]

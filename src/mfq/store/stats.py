@@ -118,6 +118,12 @@ def store_schema(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+#: Top values are left out when more values than this are distinct and even the most
+#: frequent is under this share of the values present.
+NO_TOP_DISTINCT = 1000
+NO_TOP_SHARE = 0.001
+
+
 def _field_row(
     files: _EventFiles, name: str, total: int, classes: Counter[str], top_values: int
 ) -> dict[str, Any] | None:
@@ -145,6 +151,8 @@ def _field_row(
             f"{_short(v)} ({n})"
             for v, n in zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True)
         ]
+        if distinct > NO_TOP_DISTINCT and ranked["n"][0].as_py() < NO_TOP_SHARE * present:
+            top = []  # nothing stands out among thousands (trace or span ids): noise
     return _row(name, classes, column.type, present, total, distinct, top)
 
 
