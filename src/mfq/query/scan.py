@@ -183,11 +183,11 @@ def _files_with_matches(
 ) -> ds.Dataset:
     """Narrow a wide read to the files that hold matching rows, found by reading only the
     filter's columns (a trace lookup then decodes every column of one file, not all)."""
-    matching = [
-        fragment.path
-        for fragment in dataset.get_fragments(filter=predicate)
-        if fragment.count_rows(filter=predicate) > 0
-    ]
+    # One threaded scan over every file (no columns: only the filter's are decoded),
+    # rather than counting file by file.
+    batches = dataset.scanner(columns=[], filter=predicate).scan_batches()
+    found = {tagged.fragment.path for tagged in batches if tagged.record_batch.num_rows}
+    matching = [path for path in dataset.files if path in found]
     return ds.dataset(matching, schema=dataset.schema, format=dataset.format)
 
 
