@@ -216,6 +216,12 @@ class Catalog:
         ).fetchall()
         return [FileRecord(*row) for row in rows]
 
+    def size_bytes(self) -> int:
+        """The catalog's size as SQLite sees it (pages in the file and in its write-ahead
+        log alike), so it does not depend on when the log was last checkpointed."""
+        pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
+        return pages * int(self._db.execute("PRAGMA page_size").fetchone()[0])
+
     def all_paths(self) -> set[str]:
         """Every committed file path, of every kind."""
         return {row[0] for row in self._db.execute("SELECT path FROM files")}

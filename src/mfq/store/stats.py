@@ -71,7 +71,10 @@ def store_info(store: Store) -> dict[str, Any]:
     events = sum(f.rows for f in files)
     first = min((f.min_ns for f in files if f.min_ns is not None), default=None)
     last = max((f.max_ns for f in files if f.max_ns is not None), default=None)
-    on_disk = sum(p.stat().st_size for p in store.root.rglob("*") if p.is_file())
+    # Committed data files plus the catalog's pages: not SQLite's -wal/-shm files as they
+    # happen to be, which depend on when the last connection closed.
+    data = [store.root / path for path in store.catalog.all_paths()]
+    on_disk = sum(p.stat().st_size for p in data if p.exists()) + store.catalog.size_bytes()
     opened = _EventFiles(store, files)
     return {
         "events": events,
