@@ -13,53 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
+from common import ensure_demo_store, measure, mfq_executable, require_success
+
 BENCH = Path(__file__).resolve().parent
-MFQ = Path(sys.executable).with_name("mfq")
 LIMIT_SECONDS = 3.0
 EVENTS = 1_000_000
 CHECKOUT_ERRORS = "service = 'checkout' and status = 'error'"
 WINDOW = ["--since", "2026-11-19T14:00Z", "--until", "2026-11-19T15:30Z"]
-
-
-def measure(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB (the child's own, from ``os.wait4``) and stdout."""
-    with tempfile.TemporaryFile() as errors:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
-        assert child.stdout is not None
-        stdout = child.stdout.read()
-        child.stdout.close()
-        _pid, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            errors.seek(0)
-            raise SystemExit(f"failed: {' '.join(command)}\n{errors.read().decode()}")
-    return wall, usage.ru_maxrss / 1024, stdout.decode()
-
-
-def ensure_store(out: Path) -> Path:
-    """The 1M demo store, built when missing."""
-    store = out / f"store-{EVENTS}"
-    if (store / "catalog.sqlite").exists():
-        return store
-    from mfq.demo import DemoConfig, write_export
-
-    export = out / f"events-{EVENTS}.ndjson"
-    if not export.exists():
-        print(f"generating {export} ...", file=sys.stderr)
-        write_export(export, DemoConfig(events=EVENTS))
-    print(f"ingesting into {store} ...", file=sys.stderr)
-    subprocess.run([str(MFQ), "ingest", str(export), "--store", str(store)], check=True)
-    return store
 
 
 def first_trace_id(store: Path) -> str:
@@ -125,18 +89,17 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="Run only commands whose name has this.")
     parser.add_argument("--json", action="store_true", help="One JSON object on stdout.")
     options = parser.parse_args()
-    store = ensure_store(options.out)
+    store = ensure_demo_store(options.out, EVENTS)
     results = []
     for name, argv in commands(store).items():
         if options.only and options.only not in name:
             continue
-        command = [str(MFQ), *argv]
-        measure(command)  # warm-up: page cache, bytecode
-        walls, peaks = [], []
-        for _ in range(options.runs):
-            wall, peak, _out = measure(command)
-            walls.append(wall)
-            peaks.append(peak)
+        command = [str(mfq_executable()), *argv]
+        require_success(measure(command, options.out), command)  # warm-up: cache, bytecode
+        samples = [
+            require_success(measure(command, options.out), command) for _ in range(options.runs)
+        ]
+        walls, peaks = [s.wall for s in samples], [s.peak_mib for s in samples]
         median = statistics.median(walls)
         results.append(
             {

@@ -377,6 +377,23 @@ def ensure_export(path: Path, config: DemoConfig) -> None:
     progress(f"  {size / 2**20:,.1f} MiB in {time.perf_counter() - start:.1f} s")
 
 
+def ensure_demo_store(out: Path, events: int = DEFAULT_EVENTS, seed: int = DEFAULT_SEED) -> Path:
+    """The demo store ``OUT/store-N`` (the name ``bench/query.py`` uses), ingested from the
+    shared export with the installed ``mfq`` when it is missing."""
+    from mfq.demo import DemoConfig
+
+    store = out / f"store-{name_suffix(events, seed)}"
+    if (store / "catalog.sqlite").exists():
+        progress(f"reusing {store}")
+        return store
+    export = export_path(out, events, seed)
+    ensure_export(export, DemoConfig(events=events, seed=seed))
+    progress(f"ingesting into {store} ...")
+    ingest = [str(mfq_executable()), "ingest", str(export), "--store", str(store)]
+    require_success(measure(ingest, out), ingest)
+    return store
+
+
 # --- results ------------------------------------------------------------------------------
 
 

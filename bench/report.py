@@ -25,11 +25,10 @@ import json
 import platform
 import re
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from common import Sample, measure, mfq_executable, progress, require_success
+from common import Sample, ensure_demo_store, measure, mfq_executable, progress, require_success
 
 BENCH = Path(__file__).resolve().parent
 EVENTS = 1_000_000
@@ -45,31 +44,6 @@ SECTIONS = (
     "## What correlate says about the errors",
 )
 INCIDENT = "service = 'checkout'` from 2026-11-19 14:00 to 2026-11-19 15:30"
-
-_BUILD = """
-import sys
-from pathlib import Path
-from mfq.demo import DemoConfig, write_export
-export = Path(sys.argv[1])
-if not export.exists():
-    write_export(export, DemoConfig(events={events}, seed=7))
-"""
-
-
-def ensure_store(out: Path) -> Path:
-    """The 1M-event demo store, built (in child processes) when missing."""
-    store = out / f"store-{EVENTS}"
-    if (store / "catalog.sqlite").exists():
-        progress(f"reusing {store}")
-        return store
-    out.mkdir(parents=True, exist_ok=True)
-    export = out / f"events-{EVENTS}.ndjson"
-    progress(f"generating {export} (if missing) ...")
-    subprocess.run([sys.executable, "-c", _BUILD.format(events=EVENTS), str(export)], check=True)
-    progress(f"ingesting into {store} ...")
-    ingest = [str(mfq_executable()), "ingest", str(export), "--store", str(store)]
-    subprocess.run(ingest, check=True)
-    return store
 
 
 def check_output(fmt: str, path: Path) -> None:
@@ -101,7 +75,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     options = parser.parse_args()
     out = options.out.resolve()
-    store = ensure_store(out)
+    store = ensure_demo_store(out)
     base = [str(mfq_executable()), "report", "--store", str(store), "--week", WEEK]
     commands = {
         fmt: [*base, "--format", fmt, "--out", str(out / f"report-{WEEK}.{suffix}")]

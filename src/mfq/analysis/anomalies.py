@@ -180,20 +180,17 @@ def score_series(
         fit = _seasonal_fit(scaled, times, width, int(per_day))
     else:
         fit = _neighbour_fit(scaled)
+    expected = np.expm1(fit) if positive else fit
+    if is_count and positive:
+        return expected, _poisson_scores(values, expected, _dispersion(values, expected))
     residual = scaled - fit
-    weight = np.ones_like(residual)
     if sizes is not None:
         # Sampling error of a mean or percentile shrinks as 1/sqrt(events).
-        weight = np.sqrt(np.where(np.isfinite(sizes) & (sizes > 0), sizes, np.nan))
-    standard = residual * weight
-    finite = standard[np.isfinite(standard)]
+        residual = residual * np.sqrt(np.where(np.isfinite(sizes) & (sizes > 0), sizes, np.nan))
+    finite = residual[np.isfinite(residual)]
     spread = _MAD_TO_SIGMA * float(np.median(np.abs(finite))) if len(finite) else 0.0
-    expected = np.expm1(fit) if positive else fit
     floor = 1e-9 if not positive else 1e-3
-    score = standard / max(spread, floor)
-    if is_count and positive:
-        score = _poisson_scores(values, expected, _dispersion(values, expected))
-    return expected, score
+    return expected, residual / max(spread, floor)
 
 
 def _dispersion(values: FloatArray, expected: FloatArray) -> float:

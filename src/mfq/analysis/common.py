@@ -79,23 +79,6 @@ def read_rows(
     return scan(store, wanted, selection.where, selection.time, dictionary=tuple(dictionary)).table
 
 
-def evaluate(table: pa.Table, expr: Expr) -> pa.BooleanArray:
-    """``expr`` on every row of ``table``: True where it holds (null counts as false, as in
-    SQL's WHERE)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-
-    from mfq.query.compile import compile_filter
-
-    if table.num_rows == 0:
-        return pa.array([], type=pa.bool_())
-    compiled = compile_filter(expr, table.schema)
-    result = ds.dataset(table).to_table(columns={"match": compiled}).column("match")
-    mask = pc.fill_null(result.combine_chunks(), False)
-    return mask if isinstance(mask, pa.BooleanArray) else pa.array(mask, type=pa.bool_())
-
-
 def event_fields(store: Store, time: TimeRange) -> list[str]:
     """Every column stored in the files the time range touches, in schema order."""
     from mfq.query.scan import file_schema, prune

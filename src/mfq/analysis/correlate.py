@@ -185,12 +185,12 @@ def correlate(
     than in the baseline; with ``metric``, ranked by how much of the selection's shift in
     that numeric field they carry. ``fields`` restricts the fields compared.
     ``attrs["notes"]`` says what was compared and what was skipped."""
+    # The filters define the selection; every query here reads the whole time range.
     selection = resolve_selection(
-        store, since=since, until=until, last=last, now=now, unweighted=unweighted
+        store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
     )
-    filters = resolve_selection(store, where=where).where
     base = parse_expression(store, baseline, selection.types) if baseline else None
-    comparison = plan_comparison(filters, base)
+    comparison = plan_comparison(selection.where, base)
     plan = _plan_fields(store, selection, comparison, fields)
     if metric is not None:
         from mfq.analysis.correlate_metric import metric_shift
@@ -294,25 +294,28 @@ def _count_aggregates(
 def _rank(store: Store, selection: Selection, comparison: Comparison, plan: _Plan) -> pd.DataFrame:
     import pandas as pd
 
-    totals = _counts_table(store, selection, comparison, ())
+    # The overall counts ride in the same batch: every query here reads the same rows.
+    bins = {name: _bins(name, plan.samples.get(name)) for name in plan.binned}
+    specs = [
+        _counts_spec(selection, comparison, ()),
+        *(_counts_spec(selection, comparison, (name,)) for name in plan.categorical),
+        *(_binned_spec(selection, comparison, rows) for rows in bins.values()),
+    ]
+    totals, *results = store.run_many(specs)
     if totals.empty:
         return pd.DataFrame(columns=COLUMNS)
     overall = _derive(totals).iloc[0]
     selected, baselined = float(overall["sel"]), float(overall["base"])
     if selected == 0:
         return pd.DataFrame(columns=COLUMNS)
-
-    specs = [_counts_spec(selection, comparison, (name,)) for name in plan.categorical]
-    bins = {name: _bins(name, plan.samples.get(name)) for name in plan.binned}
-    specs += [_binned_spec(selection, comparison, rows) for rows in bins.values()]
-    results = store.run_many(specs)
+    categorical, binned = results[: len(plan.categorical)], results[len(plan.categorical) :]
     frames = []
-    for name, result in zip(plan.categorical, results, strict=False):
+    for name, result in zip(plan.categorical, categorical, strict=True):
         counts = result.rename(columns={name: "value"})
         counts["value"] = counts["value"].map(value_text)
         counts.insert(0, "field", name)
         frames.append(counts)
-    for (name, rows), result in zip(bins.items(), results[len(plan.categorical) :], strict=True):
+    for (name, rows), result in zip(bins.items(), binned, strict=True):
         frames.append(_binned_frame(name, rows, result))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
@@ -347,12 +350,6 @@ def _counts_spec(
         totals=False,
         unweighted=selection.unweighted,
     )
-
-
-def _counts_table(
-    store: Store, selection: Selection, comparison: Comparison, group_by: tuple[str, ...]
-) -> pd.DataFrame:
-    return store.run(_counts_spec(selection, comparison, group_by))
 
 
 def _derive(counts: pd.DataFrame) -> pd.DataFrame:

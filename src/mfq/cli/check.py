@@ -61,19 +61,22 @@ def check(**kwargs: Any) -> int:
     if junit_path is not None:
         run = _junit_run(kwargs, env.now, time.perf_counter() - started, result.attrs)
         write_junit(junit_path, check_junit(result, run))
-    failed = result[~result["passed"]]
+    from mfq.render.views import check_failures, check_view
+
+    failures = check_failures(result)
+    code = int(ExitCode.FAILED if failures else ExitCode.OK)
     if fmt is not OutputFormat.TABLE:
         render(result, fmt, env, title="check")
-        return int(ExitCode.FAILED if len(failed) else ExitCode.OK)
+        return code
     # The terminal (a CI log): the table without the long detail column, then one line per
     # failure saying what was measured and expected, then the tally.
-    render(result.drop(columns=["detail"]), fmt, env, title="check")
-    for assertion, detail in zip(failed["assertion"], failed["detail"], strict=True):
-        print_message(env, f"FAILED {assertion}: {detail}")
+    render(check_view(result), fmt, env, title="check")
+    for line in failures:
+        print_message(env, line)
     total = len(result)
-    outcome = f"failed: {len(failed)}" if len(failed) else f"passed: {total}"
+    outcome = f"failed: {len(failures)}" if failures else f"passed: {total}"
     print_message(env, f"{outcome} of {total} assertions")
-    return int(ExitCode.FAILED if len(failed) else ExitCode.OK)
+    return code
 
 
 def _junit_run(

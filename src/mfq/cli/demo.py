@@ -31,7 +31,8 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
     from mfq.demo import DemoConfig, write_export
 
     env = make_env()
-    truth = write_export(Path(out_path), DemoConfig(events=events, seed=seed))
+    config = DemoConfig(events=events, seed=seed)
+    truth = write_export(Path(out_path), config)
     incident = truth.incident.spec if truth.incident is not None else None
     print_message(env, f"wrote {truth.events:,} events to {out_path}")
     if incident is not None:
@@ -61,11 +62,12 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
                 f" --since {window['since']} --until {window['until']}",
             )
             render(found, OutputFormat.TABLE, env)
-            _show_analyses(store, env, incident.service, where, window)
+            # The SLO window ends where the sample export does (its events are in the past).
+            _show_analyses(store, env, incident.service, where, window, config.end.isoformat())
 
 
 def _show_analyses(
-    store: Store, env: Env, service: str, where: str, window: dict[str, str]
+    store: Store, env: Env, service: str, where: str, window: dict[str, str], end: str
 ) -> None:
     """The commands that find the incident without knowing it: anomalies, correlate, slo."""
     from mfq.render.views import correlate_view
@@ -82,13 +84,5 @@ def _show_analyses(
     render(correlate_view(ranked), OutputFormat.TABLE, env, empty_message="nothing stands out")
     scope = f"service = '{service}'"
     print_message(env, f'$ mfq slo --where "{scope}" --bad "status = \'error\'" --incidents')
-    incidents = store.slo_incidents(where=scope, bad="status = 'error'", until=_end(store))
+    incidents = store.slo_incidents(where=scope, bad="status = 'error'", until=end)
     render(incidents, OutputFormat.TABLE, env, empty_message="no incidents")
-
-
-def _end(store: Store) -> str:
-    """Just after the store's last event, so the SLO window covers the sample export."""
-    from datetime import datetime, timedelta
-
-    last: datetime = store.info()["last"]
-    return (last + timedelta(seconds=1)).isoformat()

@@ -42,3 +42,17 @@ def correlate_view(frame: pd.DataFrame) -> pd.DataFrame:
             "kind": frame["kind"],
         }
     )
+
+
+def check_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """``check`` for a terminal: the long ``detail`` column goes to the failure lines."""
+    return frame.drop(columns=["detail"])
+
+
+def check_failures(frame: pd.DataFrame) -> list[str]:
+    """One ``FAILED assertion: detail`` line per assertion that did not hold."""
+    failed = frame[~frame["passed"].astype(bool)]
+    return [
+        f"FAILED {assertion}: {detail}"
+        for assertion, detail in zip(failed["assertion"], failed["detail"], strict=True)
+    ]

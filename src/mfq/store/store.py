@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mfq.query.engines import Engine
     from mfq.query.expr import FieldType
     from mfq.query.spec import QuerySpec
+    from mfq.report import Report
     from mfq.store.writer import BatchWriter
 
 DEFAULT_STORE = ".mfq"
@@ -420,7 +421,7 @@ class Store:
 
         return check(self, [assertions] if isinstance(assertions, str) else assertions, **options)
 
-    def report(self, **options: Any) -> Any:
+    def report(self, **options: Any) -> Report:
         """A period's event-pattern report (``week`` or ``since``/``until``): the sections
         as data, rendered by ``mfq.report`` as Markdown or HTML."""
         from mfq.report.build import build_report

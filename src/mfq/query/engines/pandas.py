@@ -130,10 +130,8 @@ def _frame(table: pa.Table, plan: AggregatePlan) -> pd.DataFrame:
         frame[WEIGHT] = np.ones(len(frame), dtype="int64")
     for name, aggregate in plan.aggregates:
         if aggregate.arg is not None:
-            mask = ds.dataset(table).to_table(
-                columns={"m": compile_filter(aggregate.arg, table.schema)}
-            )["m"]
-            frame[f"__mask {name}"] = mask.to_numpy(zero_copy_only=False) == True  # noqa: E712
+            mask = _evaluate_mask(table, aggregate.arg)
+            frame[f"__mask {name}"] = mask.to_numpy(zero_copy_only=False)
     return frame
 
 
