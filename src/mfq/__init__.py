@@ -8,8 +8,14 @@ The Python API mirrors the command line::
     store.info(); store.schema()
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from mfq.errors import DataError, ExitCode, MfqError, StoreNotFound, UsageError
-from mfq.store import IngestSummary, Store, open_store
+
+if TYPE_CHECKING:
+    from mfq.store import IngestSummary, Store, open_store
 
 __all__ = [
     "DataError",
@@ -21,3 +27,22 @@ __all__ = [
     "UsageError",
     "open_store",
 ]
+
+# Every ``import mfq.<anything>`` runs this file first: the store (SQLite, the ingest
+# options) loads only when one of its names is used, so ``mfq --help`` and a submodule
+# import stay cheap.
+_FROM_STORE = frozenset({"IngestSummary", "Store", "open_store"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _FROM_STORE:
+        import mfq.store
+
+        value: object = getattr(mfq.store, name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _FROM_STORE)

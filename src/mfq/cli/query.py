@@ -19,6 +19,7 @@ from mfq.cli.options import (
 )
 from mfq.query.build import split_fields
 from mfq.query.engines import DEFAULT_ENGINE
+from mfq.query.pandas_deferral import pandas_deferred
 from mfq.render import OutputFormat, render
 from mfq.store import Store, open_store
 
@@ -94,8 +95,8 @@ def events(**kwargs: Any) -> None:
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
     limit = kwargs["limit"] or (50 if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store:
-        result = store.events(
+    with store_for(kwargs) as store, pandas_deferred():
+        result = store.events_table(
             fields=kwargs["fields"],
             sort=list(kwargs["sort"]),
             limit=limit,
@@ -119,8 +120,8 @@ def query(**kwargs: Any) -> None:
     fmt = OutputFormat(kwargs["fmt"])
     machine = fmt in (OutputFormat.JSON, OutputFormat.NDJSON, OutputFormat.CSV)
     totals = not kwargs["no_totals"] and (kwargs["force_totals"] or not machine)
-    with store_for(kwargs) as store:
-        result = store.query(
+    with store_for(kwargs) as store, pandas_deferred():
+        result = store.query_table(
             group_by=list(kwargs["group_by"]),
             aggs=list(kwargs["aggs"]),
             having=kwargs["having"],
@@ -142,8 +143,8 @@ def timeseries(**kwargs: Any) -> None:
     """Aggregates per time bucket, empty buckets included (count by default)."""
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
-    with store_for(kwargs) as store:
-        result = store.timeseries(
+    with store_for(kwargs) as store, pandas_deferred():
+        result = store.timeseries_table(
             every=kwargs["every"],
             by=list(kwargs["by"]),
             top=kwargs["top"],
@@ -156,5 +157,5 @@ def timeseries(**kwargs: Any) -> None:
         from mfq.render.chart import render_series_chart
 
         series = split_fields(kwargs["by"])
-        first_aggregate = result.columns[1 + len(series)]
+        first_aggregate = result.column_names[1 + len(series)]
         render_series_chart(result, "time", series, first_aggregate, env)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.model.arrow_schema import standard_schema
-from mfq.model.event import STANDARD_FIELDS, FieldKind
+from mfq.model.fields import STANDARD_FIELDS, FieldKind
 
 #: Names of the value classes ``mfq schema`` reports.
 STRING, INTEGER, FLOAT, BOOLEAN, TIMESTAMP = "string", "integer", "float", "boolean", "timestamp"

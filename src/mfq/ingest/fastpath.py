@@ -31,7 +31,7 @@ from mfq.ingest.record import (
     derive_id,
 )
 from mfq.ingest.validate import validate_records
-from mfq.model import STANDARD_FIELDS, FieldKind, StandardField
+from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
 from mfq.model.values import DURATION_UNITS, EPOCH_UNIT_LIMITS, SEVERITY_ALIASES
 
 SUB_BLOCK_BYTES = 4 * 1024 * 1024

@@ -15,8 +15,8 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from mfq.ingest.options import REDACTED, NormalizeOptions
-from mfq.model import STANDARD_FIELDS, Event
-from mfq.model.event import validation_context
+from mfq.model.event import Event, validation_context
+from mfq.model.fields import STANDARD_FIELDS
 from mfq.model.values import (
     DURATION_UNITS,
     ValueRuleError,

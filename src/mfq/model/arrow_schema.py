@@ -1,10 +1,10 @@
-"""The store's Arrow schema for standard fields, derived from the pydantic event model."""
+"""The store's Arrow schema for standard fields, derived from the standard-field table."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mfq.model.event import STANDARD_FIELDS, FieldKind
+from mfq.model.fields import STANDARD_FIELDS, FieldKind
 
 if TYPE_CHECKING:
     import pyarrow as pa

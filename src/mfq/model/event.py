@@ -1,34 +1,40 @@
-"""The event model: the one place the standard fields, their aliases and rules are defined.
+"""The event model: the pydantic validation of the standard fields' values.
 
-Everything else derives from it: the record normaliser reads the alias lists, the fast path
-reads the field kinds, and the store's Arrow schema is built from the same table.
+Which standard fields exist, their kinds and aliases are listed once, in
+:mod:`mfq.model.fields`; :class:`Event` declares its fields from that table and adds the
+value rules. The record normaliser validates through it; the fast path implements the same
+rules vectorised. Only ingest imports this module (building the model is slow to import).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import tzinfo
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mfq.model import values
+from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField, standard_field
+
+__all__ = [
+    "STANDARD_FIELDS",
+    "Event",
+    "FieldKind",
+    "StandardField",
+    "standard_field",
+    "validation_context",
+]
 
 
-class FieldKind(StrEnum):
-    """How a standard field's value is validated and stored."""
-
-    TEXT = "text"
-    TIME = "time"
-    SEVERITY = "severity"
-    DURATION = "duration"
-    SAMPLE_RATE = "sample_rate"
-    HTTP_STATUS = "http_status"
-
-
-def _aliases(*names: str) -> Any:
-    return Field(default=None, validation_alias=AliasChoices(*names))
+def _declared(name: str) -> Any:
+    """The pydantic field of standard field ``name``: its aliases, and required or not."""
+    spec = standard_field(name)
+    if spec is None:
+        raise LookupError(f"Event declares {name!r}, which is not in mfq.model.fields")
+    choices = AliasChoices(*spec.aliases)
+    if spec.required:
+        return Field(validation_alias=choices)
+    return Field(default=None, validation_alias=choices)
 
 
 class Event(BaseModel):
@@ -41,44 +47,28 @@ class Event(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    id: Annotated[str | None, FieldKind.TEXT] = _aliases("id", "event_id", "eventID")
-    type: Annotated[str, FieldKind.TEXT] = Field(
-        validation_alias=AliasChoices("type", "event_name", "event_type", "event", "name")
-    )
-    timestamp: Annotated[int, FieldKind.TIME] = Field(
-        validation_alias=AliasChoices(
-            "timestamp",
-            "timestamp_occurred",
-            "time",
-            "ts",
-            "@timestamp",
-            "created_at",
-            "occurred_at",
-        )
-    )
-    received_at: Annotated[int | None, FieldKind.TIME] = _aliases("received_at")
-    org_id: Annotated[str | None, FieldKind.TEXT] = _aliases("org_id")
-    project_id: Annotated[str | None, FieldKind.TEXT] = _aliases("project_id")
-    actor_profile_id: Annotated[str | None, FieldKind.TEXT] = _aliases("actor_profile_id")
-    client_uuid: Annotated[str | None, FieldKind.TEXT] = _aliases("client_uuid")
-    service: Annotated[str | None, FieldKind.TEXT] = _aliases(
-        "service", "event_source", "service.name"
-    )
-    environment: Annotated[str | None, FieldKind.TEXT] = _aliases("environment")
-    version: Annotated[str | None, FieldKind.TEXT] = _aliases(
-        "version", "application_version", "build_id"
-    )
-    status: Annotated[str | None, FieldKind.TEXT] = _aliases("status")
-    severity: Annotated[str | None, FieldKind.SEVERITY] = _aliases("severity")
-    duration_ms: Annotated[float | None, FieldKind.DURATION] = _aliases(*values.DURATION_UNITS)
-    trace_id: Annotated[str | None, FieldKind.TEXT] = _aliases("trace_id")
-    span_id: Annotated[str | None, FieldKind.TEXT] = _aliases("span_id")
-    parent_span_id: Annotated[str | None, FieldKind.TEXT] = _aliases("parent_span_id")
-    correlation_id: Annotated[str | None, FieldKind.TEXT] = _aliases(
-        "correlation_id", "workflow_id", "workflow_instance_id", "case_id"
-    )
-    sample_rate: Annotated[int | None, FieldKind.SAMPLE_RATE] = _aliases("sample_rate")
-    http_status: Annotated[int | None, FieldKind.HTTP_STATUS] = _aliases("http_status")
+    # Names, kinds and aliases come from the table in mfq.model.fields; here only the
+    # Python types and the value rules (the validators below).
+    id: str | None = _declared("id")
+    type: str = _declared("type")
+    timestamp: int = _declared("timestamp")
+    received_at: int | None = _declared("received_at")
+    org_id: str | None = _declared("org_id")
+    project_id: str | None = _declared("project_id")
+    actor_profile_id: str | None = _declared("actor_profile_id")
+    client_uuid: str | None = _declared("client_uuid")
+    service: str | None = _declared("service")
+    environment: str | None = _declared("environment")
+    version: str | None = _declared("version")
+    status: str | None = _declared("status")
+    severity: str | None = _declared("severity")
+    duration_ms: float | None = _declared("duration_ms")
+    trace_id: str | None = _declared("trace_id")
+    span_id: str | None = _declared("span_id")
+    parent_span_id: str | None = _declared("parent_span_id")
+    correlation_id: str | None = _declared("correlation_id")
+    sample_rate: int | None = _declared("sample_rate")
+    http_status: int | None = _declared("http_status")
 
     @field_validator(
         "id",
@@ -147,33 +137,10 @@ class Event(BaseModel):
         return number
 
 
-@dataclass(frozen=True)
-class StandardField:
-    """A standard field as the rest of mfq sees it: name, kind, aliases, required."""
-
-    name: str
-    kind: FieldKind
-    aliases: tuple[str, ...]  # canonical name first, then aliases, in lookup order
-    required: bool
-
-
-def _standard_fields() -> tuple[StandardField, ...]:
-    fields = []
-    for name, info in Event.model_fields.items():
-        kind = next(m for m in info.metadata if isinstance(m, FieldKind))
-        alias = info.validation_alias
-        names = tuple(str(c) for c in alias.choices) if isinstance(alias, AliasChoices) else ()
-        fields.append(StandardField(name, kind, names or (name,), info.is_required()))
-    return tuple(fields)
-
-
-STANDARD_FIELDS: tuple[StandardField, ...] = _standard_fields()
-_BY_NAME = {f.name: f for f in STANDARD_FIELDS}
-
-
-def standard_field(name: str) -> StandardField | None:
-    """The standard field called ``name`` (canonical name only), or None."""
-    return _BY_NAME.get(name)
+# The table and the model must name the same fields in the same order (the Arrow schema
+# and the fast path follow the table; the slow path follows the model).
+if tuple(Event.model_fields) != tuple(f.name for f in STANDARD_FIELDS):
+    raise RuntimeError("mfq.model.Event and mfq.model.fields.STANDARD_FIELDS disagree")
 
 
 def validation_context(assume_tz: tzinfo | None) -> dict[str, object]:

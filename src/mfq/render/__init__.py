@@ -1,9 +1,11 @@
 """Every output format, behind one dispatch: ``render(result, fmt, env)``.
 
-Commands return data (a mapping for a single object, a DataFrame for rows), never strings;
-this package turns it into ``table``, ``json``, ``ndjson``, ``csv`` or ``markdown`` on
-``env.stdout``, treating every value as untrusted (SPEC, "Untrusted data"). pandas and
-pyarrow are imported only when a DataFrame is rendered, so importing this is cheap.
+Commands return data (a mapping for a single object, a DataFrame or a pyarrow Table for
+rows), never strings; this package turns it into ``table``, ``json``, ``ndjson``, ``csv``
+or ``markdown`` on ``env.stdout``, treating every value as untrusted (SPEC, "Untrusted
+data"). Importing it is cheap: each format's module (rich for ``table`` and ``markdown``)
+is imported when that format is rendered, pandas and pyarrow never (a result of either
+type means its library is loaded), and a Table renders without pandas at all.
 """
 
 from __future__ import annotations
@@ -13,18 +15,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from mfq.env import Env
-from mfq.render.console import print_message
 from mfq.render.escape import escape_control
-from mfq.render.machine import render_csv, render_json, render_ndjson
-from mfq.render.markdown import render_markdown
 from mfq.render.options import RenderOptions
-from mfq.render.result import Record, Result, rows_from_dataframe
-from mfq.render.table import render_table
+from mfq.render.result import Record, Result, as_rows
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["OutputFormat", "escape_control", "print_message", "render"]
+
+Renderer = Callable[[Result, Env, RenderOptions], None]
 
 
 class OutputFormat(StrEnum):
@@ -37,27 +38,55 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-_RENDERERS: dict[OutputFormat, Callable[[Result, Env, RenderOptions], None]] = {
-    OutputFormat.TABLE: render_table,
-    OutputFormat.JSON: render_json,
-    OutputFormat.NDJSON: render_ndjson,
-    OutputFormat.CSV: render_csv,
-    OutputFormat.MARKDOWN: render_markdown,
+# Loaders rather than the renderers themselves: `mfq query --format json` never pays for
+# importing rich, which only `table` and `markdown` use.
+def _table_renderer() -> Renderer:
+    from mfq.render.table import render_table
+
+    return render_table
+
+
+def _json_renderer() -> Renderer:
+    from mfq.render.machine import render_json
+
+    return render_json
+
+
+def _ndjson_renderer() -> Renderer:
+    from mfq.render.machine import render_ndjson
+
+    return render_ndjson
+
+
+def _csv_renderer() -> Renderer:
+    from mfq.render.machine import render_csv
+
+    return render_csv
+
+
+def _markdown_renderer() -> Renderer:
+    from mfq.render.markdown import render_markdown
+
+    return render_markdown
+
+
+_RENDERERS: dict[OutputFormat, Callable[[], Renderer]] = {
+    OutputFormat.TABLE: _table_renderer,
+    OutputFormat.JSON: _json_renderer,
+    OutputFormat.NDJSON: _ndjson_renderer,
+    OutputFormat.CSV: _csv_renderer,
+    OutputFormat.MARKDOWN: _markdown_renderer,
 }
 
 
-def _as_result(result: Mapping[str, object] | pd.DataFrame) -> Result:
+def _as_result(result: Mapping[str, object] | pd.DataFrame | pa.Table) -> Result:
     if isinstance(result, Mapping):
         return Record({str(field): value for field, value in result.items()})
-    import pandas as pd  # a DataFrame exists, so pandas is loaded already
-
-    if isinstance(result, pd.DataFrame):
-        return rows_from_dataframe(result)
-    raise TypeError(f"cannot render a {type(result).__name__}: expected a mapping or a DataFrame")
+    return as_rows(result)
 
 
 def render(
-    result: Mapping[str, object] | pd.DataFrame,
+    result: Mapping[str, object] | pd.DataFrame | pa.Table,
     fmt: OutputFormat,
     env: Env,
     *,
@@ -68,11 +97,23 @@ def render(
     """Write ``result`` to ``env.stdout`` in format ``fmt``.
 
     A mapping is a single object (one JSON object, one CSV row, a ``field``/``value``
-    table); a DataFrame is rows (its index is not shown). ``title`` heads a ``table``;
-    ``raw`` turns off CSV formula neutralisation; ``empty_message`` goes to stderr when
-    a ``table`` or ``markdown`` result has no rows (machine formats print ``[]`` or
-    nothing). Machine formats show times in UTC, ``table``/``markdown`` in
-    ``env.display_tz``.
+    table); a DataFrame (its index is not shown) or a pyarrow Table is rows, a Table
+    rendering exactly as its ``to_pandas()`` would. ``title`` heads a ``table``; ``raw``
+    turns off CSV formula neutralisation; ``empty_message`` goes to stderr when a
+    ``table`` or ``markdown`` result has no rows (machine formats print ``[]`` or nothing).
+    Machine formats show times in UTC, ``table``/``markdown`` in ``env.display_tz``.
     """
     options = RenderOptions(title=title, raw=raw, empty_message=empty_message)
-    _RENDERERS[OutputFormat(fmt)](_as_result(result), env, options)
+    renderer = _RENDERERS[OutputFormat(fmt)]()
+    renderer(_as_result(result), env, options)
+
+
+def print_message(env: Env, text: str, *, style: str | None = None) -> None:
+    r"""Print ``text`` as one line on ``env.stderr``; data in it is never interpreted.
+
+    See :func:`mfq.render.console.print_message`, which this loads on first use (it needs
+    rich, which commands writing machine formats never import otherwise).
+    """
+    from mfq.render.console import print_message as print_line
+
+    print_line(env, text, style=style)

@@ -1,17 +1,21 @@
 """The two shapes a result can take, independent of where it came from.
 
 A :class:`Record` is a single object (``mfq info``, the ingest summary); :class:`Rows` is
-a header and rows produced lazily from a DataFrame, so machine formats can stream them.
+a header and rows produced lazily from a DataFrame or a pyarrow Table, so machine formats
+can stream them. Neither library is imported here: a result of either type means it is
+loaded already, and a Table is rendered without pandas ever being imported.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,45 @@ def rows_from_dataframe(frame: pd.DataFrame) -> Rows:
         return frame.itertuples(index=False, name=None)
 
     return Rows(tuple(str(column) for column in frame.columns), len(frame), iter_rows)
+
+
+def rows_from_arrow(table: pa.Table) -> Rows:
+    """The table's rows, as rendering ``table.to_pandas()`` would see them, without pandas.
+
+    Values are converted a batch at a time when the rows are iterated (see
+    :mod:`mfq.render.arrow` for how each Arrow type maps to what pandas would hold).
+    """
+    from mfq.render.arrow import arrow_rows
+
+    def iter_rows() -> Iterator[tuple[object, ...]]:
+        return arrow_rows(table)
+
+    return Rows(tuple(table.column_names), table.num_rows, iter_rows)
+
+
+def is_dataframe(data: object) -> bool:
+    """True for a pandas DataFrame; never imports pandas (a DataFrame means it is loaded)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.DataFrame)
+
+
+def is_arrow_table(data: object) -> bool:
+    """True for a pyarrow Table; never imports pyarrow."""
+    pyarrow = sys.modules.get("pyarrow")
+    return pyarrow is not None and isinstance(data, pyarrow.Table)
+
+
+def as_rows(data: Rows | pd.DataFrame | pa.Table) -> Rows:
+    """Rows from a DataFrame (its index left out) or a pyarrow Table; Rows as they are."""
+    if isinstance(data, Rows):
+        return data
+    if is_arrow_table(data):
+        return rows_from_arrow(data)
+    if is_dataframe(data):
+        return rows_from_dataframe(data)
+    raise TypeError(
+        f"cannot render a {type(data).__name__}: expected a mapping, a DataFrame or a pyarrow Table"
+    )
 
 
 Result: TypeAlias = Record | Rows

@@ -22,11 +22,12 @@ from mfq.store.layout import StoreLayout
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from mfq.ingest.sources import Source
     from mfq.query.engines import Engine
     from mfq.query.expr import FieldType
-    from mfq.query.spec import QuerySpec
+    from mfq.query.spec import QueryKind, QuerySpec
     from mfq.report import Report
     from mfq.store.writer import BatchWriter
 
@@ -353,27 +354,52 @@ class Store:
         them (the pandas engine reads the events once for aggregates over the same rows)."""
         return self._engine.execute_many(self, specs)
 
+    def run_table(self, spec: QuerySpec) -> pa.Table:
+        """Execute a query description; the answer as a pyarrow Table. The pandas engine
+        answers most descriptions without pandas; integer columns with nulls stay integer."""
+        return self._engine.execute_table(self, spec)
+
     def query(self, **options: Any) -> pd.DataFrame:
         """Aggregate events: ``where``, ``group_by``, ``aggs``, ``having``, ``order_by``,
         ``limit``, ``since``/``until``/``last`` (see ``mfq.query.build``)."""
-        from mfq.query.build import build_spec
         from mfq.query.spec import QueryKind
 
-        return self.run(build_spec(self, QueryKind.AGGREGATE, **options))
+        return self.run(self._spec(QueryKind.AGGREGATE, options))
 
     def events(self, **options: Any) -> pd.DataFrame:
         """Raw matching events: ``where``, ``fields``, ``sort``, ``limit``, time range."""
-        from mfq.query.build import build_spec
         from mfq.query.spec import QueryKind
 
-        return self.run(build_spec(self, QueryKind.EVENTS, **options))
+        return self.run(self._spec(QueryKind.EVENTS, options))
 
     def timeseries(self, **options: Any) -> pd.DataFrame:
         """Aggregates per time bucket: ``every``, ``by``, ``top``, ``aggs``, time range."""
-        from mfq.query.build import build_spec
         from mfq.query.spec import QueryKind
 
-        return self.run(build_spec(self, QueryKind.TIMESERIES, **options))
+        return self.run(self._spec(QueryKind.TIMESERIES, options))
+
+    def query_table(self, **options: Any) -> pa.Table:
+        """:meth:`query` as a pyarrow Table (integer columns with nulls stay integer)."""
+        from mfq.query.spec import QueryKind
+
+        return self.run_table(self._spec(QueryKind.AGGREGATE, options))
+
+    def events_table(self, **options: Any) -> pa.Table:
+        """:meth:`events` as a pyarrow Table."""
+        from mfq.query.spec import QueryKind
+
+        return self.run_table(self._spec(QueryKind.EVENTS, options))
+
+    def timeseries_table(self, **options: Any) -> pa.Table:
+        """:meth:`timeseries` as a pyarrow Table."""
+        from mfq.query.spec import QueryKind
+
+        return self.run_table(self._spec(QueryKind.TIMESERIES, options))
+
+    def _spec(self, kind: QueryKind, options: dict[str, Any]) -> QuerySpec:
+        from mfq.query.build import build_spec
+
+        return build_spec(self, kind, **options)
 
     # -- analyses (mfq.analysis) ------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from mfq.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from mfq.query.spec import QuerySpec
     from mfq.store.store import Store
@@ -35,6 +36,11 @@ class Engine(Protocol):
         """The answer to ``spec`` over ``store``'s events."""
         ...
 
+    def execute_table(self, store: Store, spec: QuerySpec) -> pa.Table:
+        """The answer to ``spec`` as a pyarrow Table (integer columns with nulls stay
+        integer); the pandas engine gives it without importing pandas."""
+        ...
+
     def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         """The answers to several descriptions (the engine may share work between them)."""
         ...
@@ -53,6 +59,11 @@ class PandasEngine:
         from mfq.query.engines.pandas import execute
 
         return execute(store, spec)
+
+    def execute_table(self, store: Store, spec: QuerySpec) -> pa.Table:
+        from mfq.query.engines.arrow import execute_table
+
+        return execute_table(store, spec)
 
     def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         from mfq.query.engines.pandas import execute_many

@@ -147,6 +147,12 @@ class DaskEngine:
             return _timeseries(self, store, spec)
         return _aggregate(self, store, spec)
 
+    def execute_table(self, store: Store, spec: QuerySpec) -> pa.Table:
+        """The answer as a pyarrow Table (converted from the DataFrame)."""
+        from mfq.query.engines.arrow import from_frame
+
+        return from_frame(self.execute(store, spec), store, spec)
+
     def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         """The answers to several descriptions; the aggregates computed together."""
         answers: dict[int, pd.DataFrame] = {}

@@ -11,10 +11,29 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from mfq.errors import UnsupportedOperation, UsageError
-from mfq.query.compile import compile_filter
+from mfq.query.engines.arrow import (
+    BUCKET,
+    COUNTING,
+    OTHER,
+    TOTAL,
+    WEIGHT,
+    AggregatePlan,
+    SharedMasks,
+    bucket_starts,
+    default_fields,
+    distinct_only_fields,
+    evaluate_mask,
+    events_table,
+    fold_small_series,
+    group_table,
+    grouped_quantiles,
+    having_aggregates,
+    hidden_name,
+    plain,
+    seconds_of,
+)
 from mfq.query.expr import (
     Aggregate,
     And,
@@ -29,21 +48,29 @@ from mfq.query.expr import (
     referenced_fields,
     to_text,
 )
-from mfq.query.expr.ast import walk
-from mfq.query.scan import file_schema, scan
+from mfq.query.scan import scan
 from mfq.query.spec import QueryKind, QuerySpec
 from mfq.query.timerange import auto_width
 
 if TYPE_CHECKING:
     from mfq.store.store import Store
 
+__all__ = [
+    "BUCKET",
+    "OTHER",
+    "TOTAL",
+    "AggregatePlan",
+    "default_fields",
+    "execute",
+    "execute_many",
+    "fill_gaps",
+    "finish_groups",
+    "floor_times",
+    "grouped_quantiles",
+    "having_aggregates",
+]
+
 Series = pd.Series  # the engine's columns hold any dtype
-WEIGHT = "__weight"
-GROUP_ID = "__group"
-BUCKET = "time"
-OTHER, TOTAL = "OTHER", "TOTAL"
-DEFAULT_EVENT_FIELDS = ("timestamp", "type", "service", "status")
-_COUNTING = {"count"}
 
 
 def execute(store: Store, spec: QuerySpec) -> pd.DataFrame:
@@ -59,78 +86,22 @@ def execute(store: Store, spec: QuerySpec) -> pd.DataFrame:
 
 
 def _events(store: Store, spec: QuerySpec) -> pd.DataFrame:
-    fields = list(spec.fields) or default_fields(store)
-    order = spec.order_by or ()
-    columns = list(dict.fromkeys([*fields, *(o.column for o in order), "timestamp"]))
-    table = scan(store, columns, spec.where, spec.time).table
-    keys = [(o.column, "descending" if o.descending else "ascending") for o in order]
-    if not keys:
-        keys = [("timestamp", "ascending")]
-        if spec.limit is not None and table.num_rows > spec.limit:
-            table = table.slice(table.num_rows - spec.limit)  # the tail, as `tail` shows it
-    table = table.sort_by(keys)
-    if spec.limit is not None:
-        table = table.slice(0, spec.limit)
-    return cast(pd.DataFrame, table.select(fields).to_pandas())
-
-
-def default_fields(store: Store) -> list[str]:
-    """The fields ``events`` shows by default: timestamp, type, service, status, then the
-    rest in stored order."""
-    names: dict[str, None] = dict.fromkeys(DEFAULT_EVENT_FIELDS)
-    for record in store.catalog.files("events"):
-        names.update(dict.fromkeys(file_schema(store, record).names))
-    return list(names)
+    return cast(pd.DataFrame, events_table(store, spec).to_pandas())
 
 
 # -- aggregates -----------------------------------------------------------------------------
 
 
-class AggregatePlan:
-    """Columns to read and per-row helper columns for a set of aggregates."""
-
-    def __init__(self, spec: QuerySpec, extra: list[Aggregate]) -> None:
-        self.spec = spec
-        self.aggregates: list[tuple[str, Aggregate]] = [
-            (named.name, named.aggregate) for named in spec.aggregates
-        ]
-        self.aggregates += [(_hidden(a), a) for a in extra]
-        self.weighted = not spec.unweighted
-
-    def columns(self) -> list[str]:
-        names: dict[str, None] = dict.fromkeys(self.spec.group_by)
-        if self.spec.kind is QueryKind.TIMESERIES:
-            names["timestamp"] = None  # bucketed; a plain query needs it only to filter
-        if self.weighted:
-            names["sample_rate"] = None
-        for _name, aggregate in self.aggregates:
-            names.update(dict.fromkeys(sorted(referenced_fields(aggregate))))
-        return list(names)
-
-
-def _hidden(aggregate: Aggregate) -> str:
-    return f"__having {to_text(aggregate)}"
-
-
-def _plain(table: pa.Table) -> pa.Table:
-    """Dictionary-encoded columns decoded (pandas would make them categorical)."""
-    for index, field in enumerate(table.schema):
-        if pa.types.is_dictionary(field.type):
-            decoded = table.column(index).cast(field.type.value_type)
-            table = table.set_column(index, field.name, decoded)
-    return table
-
-
 def _frame(table: pa.Table, plan: AggregatePlan) -> pd.DataFrame:
     """The scanned rows as pandas, with weights and one mask column per filtered aggregate."""
-    frame = cast(pd.DataFrame, _plain(table).to_pandas())
+    frame = cast(pd.DataFrame, plain(table).to_pandas())
     if plan.weighted and "sample_rate" in frame:
         frame[WEIGHT] = frame["sample_rate"].fillna(1).astype("int64")
     else:
         frame[WEIGHT] = np.ones(len(frame), dtype="int64")
     for name, aggregate in plan.aggregates:
         if aggregate.arg is not None:
-            mask = _evaluate_mask(table, aggregate.arg)
+            mask = evaluate_mask(table, aggregate.arg)
             frame[f"__mask {name}"] = mask.to_numpy(zero_copy_only=False)
     return frame
 
@@ -151,7 +122,7 @@ def _aggregate_groups(
         result = result.drop(columns=["__all"])
         if result.empty:  # no events: still one row, counts are 0 (as SQL's count(*))
             result = pd.DataFrame(
-                {name: [0 if a.func in _COUNTING else np.nan] for name, a in plan.aggregates}
+                {name: [0 if a.func in COUNTING else np.nan] for name, a in plan.aggregates}
             )
     return result
 
@@ -212,13 +183,6 @@ def _aggregate_values(
     raise UnsupportedOperation(f"aggregate {func!r} is not supported by the pandas engine")
 
 
-def _seconds(spec: QuerySpec, table: pa.Table) -> float | None:
-    start, end = spec.time.since, spec.time.until
-    if start is not None and end is not None:
-        return (end - start).total_seconds()
-    return None
-
-
 def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
     """Run several descriptions; aggregates over the same events (same time range, filters
     and weighting) share one scan of the union of their columns."""
@@ -249,14 +213,14 @@ def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]
         as_dictionary = {
             name
             for plan in plans
-            for name in (*plan.spec.group_by, *_distinct_only_fields(plan))
+            for name in (*plan.spec.group_by, *distinct_only_fields(plan))
             if name not in used_in_conditions
         }
         first = group[0]
         table = scan(
             store, list(columns), first.where, first.time, dictionary=tuple(sorted(as_dictionary))
         ).table
-        masks = _SharedMasks(table)
+        masks = SharedMasks(table)
         for index, plan in zip(indices, plans, strict=True):
             results[index] = _aggregate_table(table.select(plan.columns()), plan.spec, plan, masks)
     return [results[index] for index in range(len(specs))]
@@ -266,74 +230,32 @@ def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
     extra = having_aggregates(spec)
     plan = AggregatePlan(spec, extra)
     keys = list(spec.group_by)
-    as_dictionary = (*keys, *_distinct_only_fields(plan))
+    as_dictionary = (*keys, *distinct_only_fields(plan))
     table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
     return _aggregate_table(table, spec, plan)
 
 
-class _SharedMasks:
-    """Filter results of ``count(EXPR)``-like aggregates over one shared table, each
-    evaluated once however many queries use it. ``and``/``or`` are split into their items
-    (exact on null-filled masks: null and false are both "not true" there), so
-    ``count(S and bin)`` for many bins evaluates ``S`` once."""
-
-    def __init__(self, table: pa.Table) -> None:
-        self._table = table
-        self._masks: dict[str, pa.Array] = {}
-
-    def mask(self, expr: Expr) -> pa.Array:
-        import pyarrow.compute as pc
-
-        key = expr.model_dump_json()
-        if key not in self._masks:
-            if isinstance(expr, And | Or):
-                parts = [self.mask(item) for item in expr.items]
-                combine = pc.and_ if isinstance(expr, And) else pc.or_
-                result = parts[0]
-                for part in parts[1:]:
-                    result = combine(result, part)
-                self._masks[key] = result
-            else:
-                self._masks[key] = _evaluate_mask(self._table, expr)
-        return self._masks[key]
-
-
-def _evaluate_mask(table: pa.Table, expr: Expr) -> pa.Array:
-    """Where ``expr`` is true (null is not)."""
-    import pyarrow.compute as pc
-
-    # Group keys may be read as dictionaries; pyarrow's text matching has no kernels for those.
-    used = _plain(table.select([n for n in table.column_names if n in referenced_fields(expr)]))
-    compiled = compile_filter(expr, used.schema)
-    if used.num_columns == 0:
-        used = pa.table({"__rows": pa.nulls(table.num_rows, pa.int8())})
-    column = ds.dataset(used).to_table(columns={"m": compiled})["m"]
-    return pc.fill_null(column, False)
-
-
 def _aggregate_table(
-    table: pa.Table, spec: QuerySpec, plan: AggregatePlan, masks: _SharedMasks | None = None
+    table: pa.Table, spec: QuerySpec, plan: AggregatePlan, masks: SharedMasks | None = None
 ) -> pd.DataFrame:
     """Aggregate rows already read (the scan of ``spec``'s events)."""
+    groups = group_table(table, list(spec.group_by), plan, seconds_of(spec), masks=masks)
+    return aggregate_scanned(table, spec, plan, groups)
+
+
+def aggregate_scanned(
+    table: pa.Table, spec: QuerySpec, plan: AggregatePlan, groups: pa.Table | None
+) -> pd.DataFrame:
+    """Finish an aggregate over scanned rows: from the Arrow path's ``groups`` when it
+    had them, else grouped by pandas."""
     keys = list(spec.group_by)
-    seconds = _seconds(spec, table)
-    arrow_result = _arrow_groups(table, keys, plan, seconds, masks=masks)
-    if arrow_result is not None:
-        return _finish_aggregate(arrow_result, spec, keys, plan, seconds, table=table)
+    seconds = seconds_of(spec)
+    if groups is not None:
+        result = cast(pd.DataFrame, groups.to_pandas())
+        return _finish_aggregate(result, spec, keys, plan, seconds, table=table)
     frame = _frame(table, plan)
     result = _aggregate_groups(frame, keys, plan, seconds)
     return _finish_aggregate(result, spec, keys, plan, seconds, frame=frame)
-
-
-def _distinct_only_fields(plan: AggregatePlan) -> list[str]:
-    """Fields only counted distinct: read as dictionaries, they hash as small integers."""
-    distinct: set[str] = set()
-    other: set[str] = set()
-    for _name, aggregate in plan.aggregates:
-        spec = aggregate_spec(aggregate.func)
-        target = distinct if spec is not None and spec.name == "count_distinct" else other
-        target.update(referenced_fields(aggregate))
-    return sorted(distinct - other)
 
 
 def _finish_aggregate(
@@ -386,192 +308,6 @@ def finish_groups(
     return result.drop(columns=hidden).reset_index(drop=True)
 
 
-def _arrow_groups(
-    table: pa.Table,
-    keys: list[str],
-    plan: AggregatePlan,
-    seconds: float | None,
-    steps: dict[str, int] | None = None,
-    masks: _SharedMasks | None = None,
-) -> pd.DataFrame | None:
-    """Group and aggregate inside pyarrow and numpy (no per-row pandas); None when the
-    groups are too many for the percentile path (pandas then does it). ``masks`` holds
-    filter results shared with other queries over the same rows."""
-    import pyarrow.compute as pc
-
-    specs = {name: aggregate_spec(a.func) for name, a in plan.aggregates}
-    if any(s is None for s in specs.values()):
-        return None
-    quantile_of = {
-        name: spec.quantile
-        for name, spec in specs.items()
-        if spec is not None and spec.quantile is not None
-    }
-    rows = table.num_rows
-    weight = _weights(table, plan)
-    work: dict[str, object] = {key: table.column(key) for key in keys}
-    work[WEIGHT] = weight
-    wanted: list[tuple[str, str, object]] = [(WEIGHT, "sum", None)]
-    for index, (name, aggregate) in enumerate(plan.aggregates):
-        func = specs[name].name  # type: ignore[union-attr]
-        column = f"__a{index}"
-        if aggregate.arg is not None:
-            if masks is not None:
-                mask = masks.mask(aggregate.arg)
-            else:
-                mask = _evaluate_mask(table, aggregate.arg)
-            work[column] = pc.if_else(mask, weight, 0)
-            wanted.append((column, "sum", None))
-            continue
-        field = aggregate.field
-        if field is None:
-            continue  # count, rate: from the weight sum
-        values = table.column(field) if field in table.column_names else pa.nulls(rows)
-        if func in ("sum", "avg"):
-            work[column] = pc.multiply(values, weight)
-            work[column + "v"] = pc.if_else(pc.is_valid(values), weight, 0)
-            wanted += [(column, "sum", None), (column + "v", "sum", None)]
-        elif func == "count_distinct":
-            if not keys and pa.types.is_dictionary(values.type):
-                values = values.cast(values.type.value_type)  # no ungrouped dictionary kernel
-            work[column] = values
-            wanted.append((column, "count_distinct", pc.CountOptions(mode="only_valid")))
-        elif func in ("min", "max"):
-            work[column] = values
-            wanted.append((column, func, None))
-        elif func == "stddev":
-            work[column] = pc.cast(values, pa.float64())
-            wanted.append((column, "stddev", pc.VarianceOptions(ddof=1)))
-        elif specs[name].quantile is None:  # type: ignore[union-attr]
-            return None
-    work_table = pa.table(work).unify_dictionaries()  # each file's dictionary differs
-    group_ids: tuple[np.ndarray, int] | None = None
-    if quantile_of:
-        group_ids = _group_ids(work_table, keys, steps or {})
-        if group_ids is None:
-            return None
-        work_table = work_table.append_column(GROUP_ID, pa.array(group_ids[0]))
-        wanted.append((GROUP_ID, "min", None))
-    grouped = work_table.group_by(keys, use_threads=True).aggregate(
-        [(c, f) if o is None else (c, f, o) for c, f, o in wanted]
-    )
-    total = grouped.column(f"{WEIGHT}_sum")
-    computed: dict[str, dict[float, np.ndarray]] = {}
-    result = (
-        cast(pd.DataFrame, _plain(grouped.select(keys)).to_pandas())
-        if keys
-        else pd.DataFrame(index=range(grouped.num_rows))
-    )
-    for index, (name, aggregate) in enumerate(plan.aggregates):
-        func = specs[name].name  # type: ignore[union-attr]
-        column = f"__a{index}"
-        if func == "count" and aggregate.arg is None:
-            values = pc.fill_null(total, 0)
-        elif func == "count":
-            values = pc.fill_null(grouped.column(f"{column}_sum"), 0)
-        elif func == "ratio":
-            values = pc.divide(pc.cast(grouped.column(f"{column}_sum"), pa.float64()), total)
-        elif func == "rate":
-            if not seconds:
-                raise UsageError("rate needs a time range (--since/--until or --last)")
-            values = pc.divide(pc.cast(total, pa.float64()), seconds)
-        elif aggregate.field is None or aggregate.field not in table.column_names:
-            values = pa.nulls(grouped.num_rows, pa.float64())
-        elif func == "sum":
-            values = grouped.column(f"{column}_sum")
-        elif func == "avg":
-            values = pc.divide(
-                pc.cast(grouped.column(f"{column}_sum"), pa.float64()),
-                grouped.column(f"{column}v_sum"),
-            )
-        elif quantile_of.get(name) is not None and group_ids is not None:
-            field_quantiles = sorted(
-                {
-                    quantile_of[n]
-                    for n, a in plan.aggregates
-                    if n in quantile_of and a.field == aggregate.field
-                }
-            )
-            if aggregate.field not in computed:
-                computed[aggregate.field] = grouped_quantiles(
-                    table.column(aggregate.field), group_ids, field_quantiles
-                )
-            per_group = computed[aggregate.field][quantile_of[name]]
-            if not len(per_group):  # no events at all: one row, no value
-                result[name] = np.full(grouped.num_rows, np.nan)
-                continue
-            order = pc.fill_null(grouped.column(f"{GROUP_ID}_min"), 0).to_numpy()
-            result[name] = per_group[order.astype(np.int64)]
-            continue
-        else:
-            values = grouped.column(f"{column}_{func}")
-        result[name] = values.to_pandas()
-    return result
-
-
-#: More groups than this send percentiles to pandas (one numpy call per group here).
-MAX_PERCENTILE_GROUPS = 50_000
-
-
-def _group_ids(
-    table: pa.Table, keys: list[str], steps: dict[str, int]
-) -> tuple[np.ndarray, int] | None:
-    """A dense group number per row (nulls are a group of their own), and the count.
-    Time buckets (``steps``: key -> width in ns) are numbered arithmetically, not hashed."""
-    import pyarrow.compute as pc
-
-    rows = table.num_rows
-    ids = np.zeros(rows, dtype=np.int64)
-    size = 1
-    for key in keys:
-        column = table.column(key).combine_chunks()
-        if key in steps and rows:
-            nanos = pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)
-            first = int(nanos.min())
-            indices = (nanos - first) // steps[key]
-            width = int(indices.max()) + 1
-            ids = ids * width + indices
-            size *= width
-            continue
-        encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
-        width = len(encoded.dictionary) + 1  # one more for null
-        indices = pc.fill_null(encoded.indices, width - 1).to_numpy(zero_copy_only=False)
-        ids = ids * width + indices.astype(np.int64)
-        size *= width
-        if size > 2**40:
-            return None
-    if size <= 4 * max(rows, 1):
-        present = np.bincount(ids, minlength=size) > 0
-        dense = np.cumsum(present) - 1
-        ids, count = dense[ids], int(present.sum())
-    else:
-        unique, ids = np.unique(ids, return_inverse=True)
-        count = len(unique)
-    return (ids, count) if count <= MAX_PERCENTILE_GROUPS else None
-
-
-def grouped_quantiles(
-    column: pa.ChunkedArray, group_ids: tuple[np.ndarray, int], quantiles: list[float]
-) -> dict[float, np.ndarray]:
-    """Exact percentiles per group, linear between closest ranks (numpy's default, as
-    DuckDB's quantile_cont); NaN for a group without values. One sort for all of them."""
-    ids, count = group_ids
-    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    valid = ~np.isnan(values)
-    ids, values = ids[valid], values[valid]
-    # A stable sort by group (radix for small ids) keeps each group's values together.
-    kind_ids = ids.astype(np.uint16) if count < 2**16 else ids
-    order = np.argsort(kind_ids, kind="stable")
-    values = values[order]
-    counts = np.bincount(ids, minlength=count)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    result = np.full((len(quantiles), count), np.nan)
-    for group in np.flatnonzero(counts):
-        start = starts[group]
-        result[:, group] = np.quantile(values[start : start + counts[group]], quantiles)
-    return {q: result[i] for i, q in enumerate(quantiles)}
-
-
 def _summary_row(
     frame: pd.DataFrame, keys: list[str], plan: AggregatePlan, seconds: float | None, label: str
 ) -> pd.DataFrame:
@@ -601,18 +337,6 @@ def order_result(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.D
     return result.sort_values(
         by, ascending=ascending, na_position="last", kind="stable"
     ).reset_index(drop=True)
-
-
-def having_aggregates(spec: QuerySpec) -> list[Aggregate]:
-    """Aggregates ``--having`` uses that the query does not compute already."""
-    if spec.having is None:
-        return []
-    named = {to_text(n.aggregate) for n in spec.aggregates}
-    found: dict[str, Aggregate] = {}
-    for node in walk(spec.having):
-        if isinstance(node, Aggregate) and to_text(node) not in named:
-            found[to_text(node)] = node
-    return list(found.values())
 
 
 def evaluate_condition(expr: Expr, result: pd.DataFrame) -> Series:
@@ -651,12 +375,12 @@ def _value(operand: object, result: pd.DataFrame) -> object:
     if isinstance(operand, Aggregate):
         text = to_text(operand)
         for column in result.columns:
-            if column == _hidden(operand):
+            if column == hidden_name(operand):
                 return result[column]
         for column in result.columns:
             if str(column) == text:
                 return result[column]
-        return result[_hidden(operand)]
+        return result[hidden_name(operand)]
     raise UsageError("--having: unsupported operand")
 
 
@@ -707,46 +431,16 @@ def _arrow_series(
 ) -> pd.DataFrame | None:
     """Buckets (UTC-aligned) and top-N folding inside pyarrow; None for the pandas path
     (local-time buckets, --top over several keys, percentiles)."""
-    import pyarrow.compute as pc
-
     if spec.bucket_tz is not None or (spec.top is not None and len(keys) > 1):
         return None
     step = pd.Timedelta(width).value
-    nanos = pc.cast(table.column("timestamp"), pa.int64())
-    # Floor division in integers (exact to the nanosecond; negative times round down).
-    shifted = pc.subtract(nanos, pc.if_else(pc.less(nanos, 0), step - 1, 0))
-    buckets = pc.multiply(pc.divide(shifted, step), step)
-    table = table.append_column(BUCKET, buckets.cast(table.schema.field("timestamp").type))
+    table = table.append_column(BUCKET, bucket_starts(table.column("timestamp"), step))
+    masks = SharedMasks(table)  # conditions see the values before --top folds them
     if keys and spec.top is not None:
-        table = _fold_small_series_arrow(table, keys[0], spec.top, plan)
-    return _arrow_groups(table, [BUCKET, *keys], plan, width.total_seconds(), {BUCKET: step})
-
-
-def _weights(table: pa.Table, plan: AggregatePlan) -> pa.Array | pa.ChunkedArray:
-    """How many events each stored event stands for (``sample_rate``, else 1)."""
-    import pyarrow.compute as pc
-
-    if plan.weighted and "sample_rate" in table.column_names:
-        return pc.fill_null(table.column("sample_rate"), 1)
-    return pa.array(np.ones(table.num_rows, dtype=np.int64))
-
-
-def _fold_small_series_arrow(table: pa.Table, key: str, top: int, plan: AggregatePlan) -> pa.Table:
-    import pyarrow.compute as pc
-
-    weight = _weights(table, plan)
-    values = pc.cast(table.column(key), pa.string())
-    sizes = pa.table({key: values, WEIGHT: weight}).group_by([key]).aggregate([(WEIGHT, "sum")])
-    if sizes.num_rows <= top:
-        return table
-    # Ties broken by the key, as the pandas path does, so both keep the same series.
-    ranked = sizes.sort_by([(f"{WEIGHT}_sum", "descending"), (key, "ascending")]).slice(0, top)
-    kept = ranked.column(key)
-    member = pc.fill_null(pc.is_in(values, value_set=kept.combine_chunks().drop_null()), False)
-    if kept.null_count:
-        member = pc.or_(member, pc.is_null(values))
-    folded = pc.if_else(member, values, OTHER)
-    return table.set_column(table.schema.get_field_index(key), key, folded)
+        table = fold_small_series(table, keys[0], spec.top, plan)
+    seconds = width.total_seconds()
+    groups = group_table(table, [BUCKET, *keys], plan, seconds, {BUCKET: step}, masks)
+    return None if groups is None else cast(pd.DataFrame, groups.to_pandas())
 
 
 def floor_times(times: Series, width: timedelta, tz: str | None) -> Series:
@@ -817,6 +511,6 @@ def fill_gaps(
         grid = pd.DataFrame({BUCKET: buckets})
     filled = grid.merge(result, on=[BUCKET, *keys], how="left")
     for name, aggregate in plan.aggregates:
-        if aggregate.func in _COUNTING:
+        if aggregate.func in COUNTING:
             filled[name] = filled[name].fillna(0).astype("int64")
     return filled[[BUCKET, *keys, *(n for n, _ in plan.aggregates)]]

@@ -62,6 +62,12 @@ class Node(pydantic.BaseModel):
     span: Span = (0, 0)
 
 
+# Nodes that hold other expressions name ``Expr`` and ``Operand`` before they exist: pydantic
+# would try to build them at once, fail, and build them again in ``model_rebuild`` below.
+# Deferring the first attempt saves that wasted work at import (all are built by the end).
+_REFERS_AHEAD = pydantic.ConfigDict(defer_build=True)
+
+
 _LITERAL_TYPES: dict[ValueType, tuple[type, ...]] = {
     ValueType.STRING: (str,),
     ValueType.INTEGER: (int,),
@@ -142,6 +148,8 @@ class Aggregate(Node):
     ``ratio(EXPR)``; ``field`` the field of ``sum(F)``, ``p95(F)`` and the like.
     """
 
+    model_config = _REFERS_AHEAD
+
     kind: typing.Literal["aggregate"] = "aggregate"
     func: str
     arg: Expr | None = None
@@ -163,6 +171,8 @@ class Aggregate(Node):
 class Compare(Node):
     """``left op right``."""
 
+    model_config = _REFERS_AHEAD
+
     kind: typing.Literal["compare"] = "compare"
     op: CompareOp
     left: Operand
@@ -172,6 +182,8 @@ class Compare(Node):
 class InList(Node):
     """``operand in (v, ...)``, or ``not in`` when ``negated``."""
 
+    model_config = _REFERS_AHEAD
+
     kind: typing.Literal["in"] = "in"
     operand: Operand
     values: tuple[Literal, ...] = pydantic.Field(min_length=1)
@@ -180,6 +192,8 @@ class InList(Node):
 
 class Match(Node):
     """``operand contains 'x'``, ``operand startswith 'x'``, ``operand ~ 'regex'``."""
+
+    model_config = _REFERS_AHEAD
 
     kind: typing.Literal["match"] = "match"
     op: MatchOp
@@ -197,6 +211,8 @@ class Exists(Node):
 class IsNull(Node):
     """``operand is null``, or ``is not null`` when ``negated``."""
 
+    model_config = _REFERS_AHEAD
+
     kind: typing.Literal["is_null"] = "is_null"
     operand: Operand
     negated: bool = False
@@ -205,6 +221,8 @@ class IsNull(Node):
 class And(Node):
     """Every item holds. A parenthesised ``and`` inside stays a nested node, as written."""
 
+    model_config = _REFERS_AHEAD
+
     kind: typing.Literal["and"] = "and"
     items: tuple[Expr, ...] = pydantic.Field(min_length=2)
 
@@ -212,12 +230,16 @@ class And(Node):
 class Or(Node):
     """Some item holds."""
 
+    model_config = _REFERS_AHEAD
+
     kind: typing.Literal["or"] = "or"
     items: tuple[Expr, ...] = pydantic.Field(min_length=2)
 
 
 class Not(Node):
     """The item does not hold."""
+
+    model_config = _REFERS_AHEAD
 
     kind: typing.Literal["not"] = "not"
     item: Expr
@@ -235,7 +257,7 @@ Operand: TypeAlias = Annotated[Literal | Field | Aggregate, pydantic.Field(discr
 class NamedAggregate(pydantic.BaseModel):
     """An aggregate and its column name (``p95(duration_ms) as p95``, or the text as written)."""
 
-    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     aggregate: Aggregate
     name: str = pydantic.Field(min_length=1)

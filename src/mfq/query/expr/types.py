@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from mfq.model import STANDARD_FIELDS, FieldKind
+from mfq.model.fields import STANDARD_FIELDS, FieldKind
 from mfq.model.values import parse_timestamp_text
 
 

@@ -1,0 +1,112 @@
+"""Keeping pandas out of a command that does not need it.
+
+pyarrow imports pandas (about 0.2 s, a third of a short command) the first time it turns
+any Python value into Arrow, only to check whether the value is a pandas object. A command
+that answers from Arrow tables alone runs inside :func:`pandas_deferred`: while it runs, an
+import hook answers that probe with "not installed" (pyarrow then skips its pandas checks).
+Code that does need pandas inside the block calls :func:`allow_pandas` first. Once pandas
+is imported after a deferral, pyarrow's probe is reset, so pandas objects are recognised again.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+
+
+class _RefusePandas(importlib.abc.MetaPathFinder):
+    """Answers every import of pandas with ModuleNotFoundError."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname == "pandas" or fullname.startswith("pandas."):
+            raise ModuleNotFoundError(f"{fullname} is deferred", name=fullname)
+        return None
+
+
+class _ResetAfterImport(importlib.abc.MetaPathFinder):
+    """On the next import of pandas (by anyone): import it as usual, then reset pyarrow's
+    probe, which still remembers pandas as missing from the deferred block."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname != "pandas":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenResetProbe(spec.loader)
+        return spec
+
+
+class _ThenResetProbe(importlib.abc.Loader):
+    """A module loader that resets pyarrow's pandas probe once the module has run."""
+
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        _reset_pyarrow_probe()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._loader, name)  # resources, source, ... from the real loader
+
+
+_REFUSER = _RefusePandas()
+#: Whether pyarrow may have been told, in a deferred block, that pandas is missing.
+_deferred: list[bool] = []
+
+
+def pandas_loaded() -> bool:
+    """True when pandas is imported in this process (nothing left to save)."""
+    return "pandas" in sys.modules
+
+
+@contextmanager
+def pandas_deferred() -> Iterator[None]:
+    """Run a block without importing pandas (a no-op when pandas is loaded already)."""
+    if pandas_loaded() or _REFUSER in sys.meta_path:
+        yield
+        return
+    sys.meta_path.insert(0, _REFUSER)
+    _deferred.append(True)
+    try:
+        yield
+    finally:
+        _remove_refuser()
+        if not pandas_loaded():
+            sys.meta_path.insert(0, _ResetAfterImport())
+
+
+def allow_pandas() -> None:
+    """Make pandas importable again inside a deferred block, and import it now, so
+    pyarrow's conversions treat pandas objects as pandas objects from here on."""
+    _remove_refuser()
+    import pandas  # noqa: F401
+
+    if _deferred:
+        _reset_pyarrow_probe()
+
+
+def _remove_refuser() -> None:
+    while _REFUSER in sys.meta_path:
+        sys.meta_path.remove(_REFUSER)
+
+
+def _reset_pyarrow_probe() -> None:
+    """pyarrow remembers a failed pandas import; a strict lookup retries and succeeds."""
+    arrow = sys.modules.get("pyarrow.lib")
+    probe = getattr(arrow, "_pandas_api", None)
+    if probe is not None:
+        probe.compat  # noqa: B018 - the property retries the import when it failed before

@@ -1,0 +1,159 @@
+"""What the query path imports: structure, not timings.
+
+A query parses expressions and opens a store; it needs the standard fields' names and kinds
+but never the pydantic event model that validates records at ingest (building that model
+is the slowest of mfq's own imports). Each case runs in a fresh interpreter, since this
+test process has long since imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+# The pydantic event model and the ingest modules that validate through it.
+EVENT_MODEL = ("mfq.model.event", "mfq.ingest.record", "mfq.ingest.validate")
+# Libraries the expression parser and the store catalog have no use for.
+DATA_AND_UI = ("pandas", "pyarrow", "numpy", "click", "rich")
+STORE = ("mfq.store", "mfq.store.store", "sqlite3")
+
+PROBE = """
+import json, sys
+{statement}
+models = []
+if "pydantic" in sys.modules:
+    from pydantic import BaseModel
+    todo = [BaseModel]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        models.append(cls.__module__ + "." + cls.__qualname__)
+print(json.dumps({{"modules": sorted(sys.modules), "models": sorted(models)}}))
+"""
+
+
+def fresh_import(statement: str) -> tuple[set[str], set[str]]:
+    """The modules, and the pydantic model classes, loaded after ``statement`` in a new
+    interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(statement=statement)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(result.stdout)
+    return set(loaded["modules"]), set(loaded["models"])
+
+
+def event_models(models: set[str]) -> set[str]:
+    return {m for m in models if m.startswith(("mfq.model.", "mfq.ingest."))}
+
+
+@pytest.mark.slow
+def test_building_a_query_loads_neither_the_event_model_nor_data_libraries() -> None:
+    modules, models = fresh_import("import mfq.query.build")
+    assert "mfq.query.build" in modules
+    # The field table the expression checker reads is there, the model built from it is not.
+    assert "mfq.model.fields" in modules
+    assert modules & {*EVENT_MODEL, *DATA_AND_UI} == set()
+    assert event_models(models) == set()
+    # The expression tree and the query description are pydantic models, and they are here:
+    # the probe does see pydantic models when there are some.
+    assert {"mfq.query.expr.ast.Compare", "mfq.query.spec.QuerySpec"} <= models
+
+
+@pytest.mark.slow
+def test_opening_the_store_package_loads_no_pydantic_and_no_event_model() -> None:
+    modules, models = fresh_import("import mfq.store")
+    assert {"mfq.store.store", "mfq.store.catalog"} <= modules
+    assert modules & {*EVENT_MODEL, *DATA_AND_UI, "pydantic"} == set()
+    assert models == set()
+
+
+@pytest.mark.slow
+def test_the_package_root_loads_the_store_only_when_a_store_name_is_used() -> None:
+    modules, _ = fresh_import("import mfq, mfq.errors")
+    assert modules & {*STORE, *EVENT_MODEL} == set()
+
+    modules, _ = fresh_import(
+        "import mfq, mfq.store\n"
+        "assert mfq.Store is mfq.store.Store and mfq.open_store is mfq.store.open_store\n"
+        "from mfq import IngestSummary\n"
+        "assert IngestSummary is mfq.store.IngestSummary"
+    )
+    assert set(STORE) <= modules
+
+
+@pytest.mark.slow
+def test_the_event_model_loads_on_first_use_and_agrees_with_the_field_table() -> None:
+    # Ingest still gets the model; the probe would notice it (the other tests' negative
+    # results are not a probe that sees nothing).
+    modules, models = fresh_import("import mfq.ingest.record")
+    assert "mfq.model.event" in modules
+    assert event_models(models) == {"mfq.model.event.Event"}
+
+    modules, _ = fresh_import(
+        "from mfq.model import STANDARD_FIELDS, Event\n"
+        "import mfq.model.event\n"
+        "assert Event is mfq.model.event.Event\n"
+        "for spec in STANDARD_FIELDS:\n"
+        "    info = Event.model_fields[spec.name]\n"
+        "    assert list(info.validation_alias.choices) == list(spec.aliases), spec\n"
+        "    assert info.is_required() == spec.required, spec\n"
+        "assert list(Event.model_fields) == [f.name for f in STANDARD_FIELDS]"
+    )
+    assert "mfq.model.event" in modules
+
+
+def test_every_expression_node_is_built_at_import_not_on_first_use() -> None:
+    # Nodes defer their first build only to skip a doomed attempt before ``Expr`` exists;
+    # by the end of the import each must be complete, or the first query pays for it.
+    import pydantic
+
+    from mfq.query.expr import ast
+
+    nodes = {
+        value
+        for value in vars(ast).values()
+        if isinstance(value, type) and issubclass(value, pydantic.BaseModel)
+    }
+    assert len(nodes) == 13  # Node, the eleven kinds of node, NamedAggregate
+    assert [n.__name__ for n in nodes if not n.__pydantic_complete__] == []
+
+
+def test_field_table_is_unchanged_by_the_move_out_of_the_model() -> None:
+    from mfq.model import STANDARD_FIELDS, FieldKind
+
+    # The documented table (docs/guide.md, "The event model"): order is the storage order.
+    assert [(f.name, f.kind, f.required) for f in STANDARD_FIELDS][:4] == [
+        ("id", FieldKind.TEXT, False),
+        ("type", FieldKind.TEXT, True),
+        ("timestamp", FieldKind.TIME, True),
+        ("received_at", FieldKind.TIME, False),
+    ]
+    by_name = {f.name: f for f in STANDARD_FIELDS}
+    assert len(by_name) == 20
+    assert by_name["type"].aliases == ("type", "event_name", "event_type", "event", "name")
+    assert by_name["duration_ms"].aliases == (
+        "duration_ms",
+        "duration_s",
+        "duration_us",
+        "duration_ns",
+    )
+    assert by_name["correlation_id"].aliases == (
+        "correlation_id",
+        "workflow_id",
+        "workflow_instance_id",
+        "case_id",
+    )
+    assert {name for name, f in by_name.items() if f.kind is not FieldKind.TEXT} == {
+        "timestamp",
+        "received_at",
+        "severity",
+        "duration_ms",
+        "sample_rate",
+        "http_status",
+    }
