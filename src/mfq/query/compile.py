@@ -109,9 +109,9 @@ class _Compiler:
         value_set = pa.array(values, type=target) if target is not None else pa.array(values)
         member = pc.Expression._call("is_in", [operand], pc.SetLookupOptions(value_set))
         if expr.negated:
-            # SQL: NULL NOT IN (...) is NULL, so a null operand keeps nothing either way.
-            return ~member & operand.is_valid()
-        return member & operand.is_valid()
+            member = ~member
+        # SQL: NULL IN (...) and NULL NOT IN (...) are NULL (so `not` keeps them out too).
+        return pc.Expression._call("if_else", [operand.is_valid(), member, _NULL_BOOL])
 
     def _match(self, expr: Match) -> pc.Expression:
         operand = self._operand(expr.operand)

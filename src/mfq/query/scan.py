@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -131,11 +132,116 @@ def scan(
             dataset = _dataset(paths, schema, filter_only=as_dictionary)
             if where and len(set(columns) - filter_fields) > NARROW_EXTRA:
                 dataset = _files_with_matches(dataset, schema, predicate)
-            table = dataset.to_table(columns=list(columns), filter=predicate)
+                table = dataset.to_table(columns=list(columns), filter=predicate)
+            else:
+                table = _read_in_runs(files, paths, time, as_dictionary, schema, columns, where)
             files_read = len(dataset.files)
     except pa.ArrowInvalid as err:
         raise UsageError(f"cannot evaluate the filter: {err}") from err
     return ScanResult(table, files_read if not mixed else len(paths), len(all_files))
+
+
+def _read_in_runs(
+    files: list[FileRecord],
+    paths: list[str],
+    time: TimeRange,
+    as_dictionary: set[str],
+    schema: pa.Schema,
+    columns: list[str],
+    where: tuple[Expr, ...],
+) -> pa.Table:
+    """:func:`_read_filtered` over runs of files in stored order: files wholly inside the
+    time range are read without the time condition (decoding every timestamp only to keep
+    it costs more than the rest of a typical scan)."""
+    dictionary_fields = equality_only_fields(where) - set(columns)
+    tables = []
+    for inside, run in groupby(zip(files, paths, strict=True), key=lambda f: _within(f[0], time)):
+        dataset = _dataset([path for _f, path in run], schema, filter_only=as_dictionary)
+        bounds = TimeRange() if inside else time
+        tables.append(_read_filtered(dataset, schema, columns, where, bounds, dictionary_fields))
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _within(record: FileRecord, time: TimeRange) -> bool:
+    """Every event of the file lies in the range (by the catalog's min/max)."""
+    since, until = time.since_ns(), time.until_ns()
+    if record.min_ns is None or record.max_ns is None:
+        return since is None and until is None
+    return (since is None or record.min_ns >= since) and (until is None or record.max_ns < until)
+
+
+def _read_filtered(
+    dataset: ds.Dataset,
+    schema: pa.Schema,
+    columns: list[str],
+    where: tuple[Expr, ...],
+    time: TimeRange,
+    dictionary_fields: set[str],
+) -> pa.Table:
+    """The matching rows' ``columns``. Conditions on one text field read as a dictionary
+    are decided once per distinct value, then spread to the rows by index (pyarrow would
+    decode every row's text to compare it); the rest is pushed into the scan."""
+    on_dictionary: list[tuple[str, Expr]] = []
+    pushed: list[Expr] = []
+    for condition in _conjuncts(where):
+        fields = referenced_fields(condition)
+        name = next(iter(fields)) if len(fields) == 1 else None
+        if name in dictionary_fields and pa.types.is_string(schema.field(name).type):
+            on_dictionary.append((name, condition))
+        else:
+            pushed.append(condition)
+    if not on_dictionary:
+        return dataset.to_table(columns=list(columns), filter=_predicate(where, time, schema))
+    extra = [name for name, _ in on_dictionary if name not in columns]
+    read = dataset.to_table(
+        columns=list(dict.fromkeys([*columns, *extra])),
+        filter=_predicate(tuple(pushed), time, schema),
+    )
+    read = read.unify_dictionaries()  # one dictionary per column: each value decided once
+    mask: pa.ChunkedArray | None = None
+    for name, condition in on_dictionary:
+        rows = _rows_where(read.column(name), name, condition)
+        mask = rows if mask is None else pc.and_(mask, rows)
+    assert mask is not None
+    return read.filter(mask).select(columns)
+
+
+def _conjuncts(where: tuple[Expr, ...]) -> list[Expr]:
+    """The conditions that must all hold (nested ``and`` flattened)."""
+    from mfq.query.expr import And
+
+    found: list[Expr] = []
+    for expr in where:
+        found.extend(_conjuncts(tuple(expr.items)) if isinstance(expr, And) else [expr])
+    return found
+
+
+def _predicate(where: tuple[Expr, ...], time: TimeRange, schema: pa.Schema) -> pc.Expression | None:
+    predicate = time_filter(time)
+    for expr in where:
+        compiled = compile_filter(expr, schema)
+        predicate = compiled if predicate is None else predicate & compiled
+    return predicate
+
+
+def _rows_where(column: pa.ChunkedArray, name: str, condition: Expr) -> pa.ChunkedArray:
+    """Where ``condition`` on the dictionary column ``name`` holds, row by row."""
+    text = pa.schema([pa.field(name, pa.string())])
+    compiled = compile_filter(condition, text)
+    dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.string())
+    values = pa.table({name: pa.concat_arrays([dictionary, pa.nulls(1, pa.string())])})
+    decided = ds.dataset(values).to_table(columns={"m": compiled}).column("m").combine_chunks()
+    holds = pc.fill_null(decided, False)
+    on_null = holds[len(dictionary)]  # what the condition gives for a missing value
+    entries = pc.indices_nonzero(holds.slice(0, len(dictionary))).cast(pa.int32())
+    indices = pa.chunked_array([chunk.indices for chunk in column.chunks], pa.int32())
+    if len(entries) == 1:
+        rows = pc.equal(indices, entries[0])
+    else:
+        rows = pc.is_in(indices, value_set=entries)
+    if not indices.null_count:
+        return rows
+    return pc.if_else(pc.is_valid(indices), rows, on_null)
 
 
 def equality_only_fields(where: tuple[Expr, ...]) -> set[str]:

@@ -1,0 +1,61 @@
+"""Filters on text fields, decided once per distinct value when the field is read as a
+dictionary (a count) and row by row when it is not (events): the same rows either way,
+with SQL's treatment of missing values, also in a file that lacks the field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mfq.store import Store
+
+FIRST = [
+    {"id": "a", "type": "t", "timestamp": "2026-11-02T10:00:00Z", "status": "ok", "region": "eu"},
+    {
+        "id": "b",
+        "type": "t",
+        "timestamp": "2026-11-02T10:01:00Z",
+        "status": "error",
+        "region": "us",
+    },
+    {"id": "c", "type": "t", "timestamp": "2026-11-02T10:02:00Z", "region": "eu"},
+    {"id": "d", "type": "t", "timestamp": "2026-11-02T10:03:00Z", "status": "ok"},
+]
+SECOND = [  # another day, another file, no region at all
+    {"id": "e", "type": "t", "timestamp": "2026-11-03T10:00:00Z", "status": "error"},
+    {"id": "f", "type": "t", "timestamp": "2026-11-03T10:01:00Z", "status": "warn"},
+]
+
+CASES = [
+    ("status = 'ok'", 2),
+    ("status != 'ok'", 3),  # the missing status is neither
+    ("not (status = 'ok')", 3),
+    ("status in ('ok', 'warn')", 3),
+    ("not (status in ('ok', 'warn'))", 2),
+    ("status not in ('ok', 'warn')", 2),
+    ("status is null", 1),
+    ("region is null", 3),
+    ("exists(region)", 3),
+    ("region != 'eu'", 1),
+    ("not (region = 'eu')", 1),
+    ("region = 'eu' and status = 'ok'", 1),
+    ("region = 'eu' and not (status = 'ok')", 0),
+    ("status = 'nothing'", 0),
+]
+
+
+@pytest.fixture
+def two_files(store: Store, write_ndjson: Callable[..., Path]) -> Store:
+    store.ingest([write_ndjson(FIRST)])
+    store.ingest([write_ndjson(SECOND)])
+    return store
+
+
+@pytest.mark.parametrize(("where", "expected"), CASES)
+def test_count_and_events_select_the_same_rows(two_files: Store, where: str, expected: int) -> None:
+    counted = two_files.query(where=where)["count"].tolist()
+    assert counted == [expected]
+    assert len(two_files.events(where=where)) == expected
+    assert two_files.query_table(where=where).column("count").to_pylist() == [expected]
