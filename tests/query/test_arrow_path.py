@@ -209,3 +209,24 @@ def test_cli_answers_without_pandas_and_the_same_as_with_it(
     assert "pandas loaded: True" in loaded.stderr
     assert lean.stdout == loaded.stdout
     assert json.loads(lean.stdout)  # a non-empty answer
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "reads_sample_rate"),
+    [
+        (QueryKind.AGGREGATE, {"aggs": ["count_distinct(actor_profile_id)"]}, False),
+        (QueryKind.AGGREGATE, {"aggs": ["p95(duration_ms)", "max(duration_ms)"]}, False),
+        (QueryKind.AGGREGATE, {"aggs": ["p95(duration_ms)", "count"]}, True),
+        (QueryKind.AGGREGATE, {"aggs": ["ratio(status = 'error')"]}, True),
+        (QueryKind.AGGREGATE, {"aggs": ["avg(duration_ms)"], "unweighted": True}, False),
+        (QueryKind.TIMESERIES, {"aggs": ["p50(duration_ms)"], "by": ["service"]}, False),
+        (QueryKind.TIMESERIES, {"aggs": ["p50(duration_ms)"], "by": ["service"], "top": 2}, True),
+    ],
+)
+def test_sample_rate_is_read_only_when_an_answer_weighs_by_it(
+    demo: Store, kind: QueryKind, options: dict[str, Any], reads_sample_rate: bool
+) -> None:
+    from mfq.query.engines.arrow import AggregatePlan
+
+    spec = build_spec(demo, kind, **options)
+    assert ("sample_rate" in AggregatePlan(spec, []).columns()) is reads_sample_rate

@@ -36,6 +36,7 @@ BUCKET = "time"
 OTHER, TOTAL = "OTHER", "TOTAL"
 DEFAULT_EVENT_FIELDS = ("timestamp", "type", "service", "status")
 COUNTING = {"count"}
+_WEIGHED = {"count", "ratio", "rate", "sum", "avg"}
 #: More groups than this send percentiles to pandas (one numpy call per group here).
 MAX_PERCENTILE_GROUPS = 50_000
 _TIME_TYPE = pa.timestamp("ns", tz="UTC")
@@ -55,15 +56,28 @@ class AggregatePlan:
         self.aggregates += [(hidden_name(a), a) for a in extra]
         self.weighted = not spec.unweighted
 
+    def uses_weights(self) -> bool:
+        """Whether ``sample_rate`` matters: counts, ratios, rates, sums and averages weigh
+        each event by it, and so does the ranking of ``--top`` series; distinct counts,
+        minima, maxima and percentiles do not."""
+        if not self.weighted:
+            return False
+        return self.spec.top is not None or any(_weighs(a) for _n, a in self.aggregates)
+
     def columns(self) -> list[str]:
         names: dict[str, None] = dict.fromkeys(self.spec.group_by)
         if self.spec.kind is QueryKind.TIMESERIES:
             names["timestamp"] = None  # bucketed; a plain query needs it only to filter
-        if self.weighted:
+        if self.uses_weights():
             names["sample_rate"] = None
         for _name, aggregate in self.aggregates:
             names.update(dict.fromkeys(sorted(referenced_fields(aggregate))))
         return list(names)
+
+
+def _weighs(aggregate: Aggregate) -> bool:
+    spec = aggregate_spec(aggregate.func)
+    return spec is None or spec.name in _WEIGHED
 
 
 def hidden_name(aggregate: Aggregate) -> str:
@@ -214,10 +228,15 @@ def group_table(
         if spec is not None and spec.quantile is not None
     }
     rows = table.num_rows
-    weight = weights(table, plan)
+    # Distinct counts, extremes and percentiles alone need no weights (nor their sums);
+    # without group keys the weights still give the work table its rows.
+    weighed = not keys or any(_weighs(a) for _n, a in plan.aggregates)
+    weight = weights(table, plan) if weighed else pa.nulls(0, pa.int64())
     work: dict[str, object] = {key: table.column(key) for key in keys}
-    work[WEIGHT] = weight
-    wanted: list[tuple[str, str, object]] = [(WEIGHT, "sum", None)]
+    wanted: list[tuple[str, str, object]] = []
+    if weighed:
+        work[WEIGHT] = weight
+        wanted.append((WEIGHT, "sum", None))
     for index, (name, aggregate) in enumerate(plan.aggregates):
         func = specs[name].name  # type: ignore[union-attr]
         column = f"__a{index}"
@@ -258,7 +277,7 @@ def group_table(
     grouped = work_table.group_by(keys, use_threads=True).aggregate(
         [(c, f) if o is None else (c, f, o) for c, f, o in wanted]
     )
-    total = grouped.column(f"{WEIGHT}_sum")
+    total = grouped.column(f"{WEIGHT}_sum") if weighed else pa.nulls(grouped.num_rows)
     computed: dict[str, dict[float, np.ndarray]] = {}
     result = plain(grouped.select(keys))
     for index, (name, aggregate) in enumerate(plan.aggregates):
