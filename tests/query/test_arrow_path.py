@@ -12,9 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mfq
 from mfq.demo import DemoConfig, write_export
@@ -230,3 +233,27 @@ def test_sample_rate_is_read_only_when_an_answer_weighs_by_it(
 
     spec = build_spec(demo, kind, **options)
     assert ("sample_rate" in AggregatePlan(spec, []).columns()) is reads_sample_rate
+
+
+@given(
+    values=st.lists(
+        st.floats(allow_nan=True, allow_infinity=False, width=64), min_size=1, max_size=80
+    ),
+    groups=st.integers(min_value=1, max_value=5),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+@settings(max_examples=150, deadline=None)
+def test_grouped_percentiles_are_numpys_to_the_last_bit(
+    values: list[float], groups: int, seed: int
+) -> None:
+    from mfq.query.engines.arrow import grouped_quantiles
+
+    array = np.asarray(values)
+    ids = np.random.default_rng(seed).integers(0, groups, len(array))
+    fractions = [0.0, 0.01, 0.25, 0.5, 0.95, 0.99, 1.0]
+    found = grouped_quantiles(pa.chunked_array([pa.array(array)]), (ids, groups), fractions)
+    for group in range(groups):
+        present = array[(ids == group) & ~np.isnan(array)]
+        expected = np.quantile(present, fractions) if len(present) else [np.nan] * 7
+        got = [found[f][group] for f in fractions]
+        np.testing.assert_array_equal(got, expected)  # exact; NaN equals NaN here

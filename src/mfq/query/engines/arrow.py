@@ -9,7 +9,10 @@ falls back to it. Results keep Arrow's types: an integer column with nulls stays
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -218,7 +221,9 @@ def group_table(
 ) -> pa.Table | None:
     """One row per distinct key tuple (nulls are a group), one column per aggregate,
     grouped inside pyarrow and numpy; None when the groups are too many for the percentile
-    path (pandas then does it). ``masks`` holds filter results shared with other queries."""
+    path (pandas then does it). ``steps`` names keys holding times, grouped into buckets of
+    that many nanoseconds (aligned to the UTC epoch). ``masks`` holds filter results
+    shared with other queries."""
     specs = {name: aggregate_spec(a.func) for name, a in plan.aggregates}
     if any(s is None for s in specs.values()):
         return None
@@ -227,6 +232,13 @@ def group_table(
         for name, spec in specs.items()
         if spec is not None and spec.quantile is not None
     }
+    if quantile_of:
+        numbered = _numpy_groups(table, keys, plan, seconds, steps or {}, masks)
+        if numbered is not None:
+            return numbered
+    for key, step in (steps or {}).items():
+        index = table.schema.get_field_index(key)
+        table = table.set_column(index, key, bucket_starts(table.column(key), step))
     rows = table.num_rows
     # Distinct counts, extremes and percentiles alone need no weights (nor their sums);
     # without group keys the weights still give the work table its rows.
@@ -327,39 +339,155 @@ def group_table(
     return result
 
 
+@dataclass
+class _Groups:
+    """Rows numbered by group: ``ids[row]`` in ``0..count-1``, in the order of the groups'
+    key tuples; ``keys`` holds each group's key values (one Arrow array per key)."""
+
+    ids: np.ndarray
+    count: int
+    keys: list[pa.Array]
+
+
 def _group_ids(
     table: pa.Table, keys: list[str], steps: dict[str, int]
 ) -> tuple[np.ndarray, int] | None:
-    """A dense group number per row (nulls are a group of their own), and the count.
-    Time buckets (``steps``: key -> width in ns) are numbered arithmetically, not hashed."""
+    """A dense group number per row (nulls are a group of their own), and the count."""
+    groups = _number_groups(table, keys, steps)
+    return None if groups is None else (groups.ids, groups.count)
+
+
+def _number_groups(table: pa.Table, keys: list[str], steps: dict[str, int]) -> _Groups | None:
+    """Number the groups of ``keys``. Time buckets (``steps``: key -> width in ns) are
+    numbered arithmetically, not hashed; text keys by their dictionary index."""
     rows = table.num_rows
     ids = np.zeros(rows, dtype=np.int64)
     size = 1
+    digits: list[tuple[int, Callable[[np.ndarray], pa.Array]]] = []
     for key in keys:
         column = table.column(key).combine_chunks()
         if key in steps and rows:
             nanos = pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)
+            step = steps[key]
             first = int(nanos.min())
-            indices = (nanos - first) // steps[key]
+            first -= first % step  # the first bucket's start (floored, also before 1970)
+            indices = (nanos - first) // step
             width = int(indices.max()) + 1
             ids = ids * width + indices
             size *= width
+            digits.append((width, partial(_bucket_values, first, step, column.type)))
             continue
         encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
         width = len(encoded.dictionary) + 1  # one more for null
         indices = pc.fill_null(encoded.indices, width - 1).to_numpy(zero_copy_only=False)
         ids = ids * width + indices.astype(np.int64)
         size *= width
+        digits.append((width, partial(_key_values, encoded.dictionary)))
         if size > 2**40:
             return None
     if size <= 4 * max(rows, 1):
         present = np.bincount(ids, minlength=size) > 0
-        dense = np.cumsum(present) - 1
-        ids, count = dense[ids], int(present.sum())
+        codes = np.flatnonzero(present)
+        ids = (np.cumsum(present) - 1)[ids]
     else:
-        unique, ids = np.unique(ids, return_inverse=True)
-        count = len(unique)
-    return (ids, count) if count <= MAX_PERCENTILE_GROUPS else None
+        codes, ids = np.unique(ids, return_inverse=True)
+    if len(codes) > MAX_PERCENTILE_GROUPS:
+        return None
+    values: list[pa.Array] = []
+    for width, decode in reversed(digits):
+        codes, digit = np.divmod(codes, width)
+        values.append(decode(digit))
+    return _Groups(ids, len(values[0]) if values else int(rows > 0), values[::-1])
+
+
+def _lerp(low: np.ndarray, high: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """Linear interpolation written as numpy's quantile writes it (from the nearer end),
+    so the results are the same to the last bit."""
+    step = high - low
+    return np.asarray(
+        np.where(fraction >= 0.5, high - step * (1 - fraction), low + step * fraction)
+    )
+
+
+def _bucket_values(first: int, step: int, kind: pa.DataType, digit: np.ndarray) -> pa.Array:
+    return pa.array(first + digit * step).cast(kind)
+
+
+def _key_values(dictionary: pa.Array, digit: np.ndarray) -> pa.Array:
+    missing = digit == len(dictionary)  # the extra index stands for null
+    return dictionary.take(pa.array(np.where(missing, 0, digit), mask=missing))
+
+
+#: What :func:`_numpy_groups` computes: weighted counts and ratios, rates, percentiles.
+_BY_BINCOUNT = {"count", "ratio", "rate"}
+
+
+def _numpy_groups(
+    table: pa.Table,
+    keys: list[str],
+    plan: AggregatePlan,
+    seconds: float | None,
+    steps: dict[str, int],
+    masks: SharedMasks | None,
+) -> pa.Table | None:
+    """Percentiles with counts and ratios, grouped by numbering the groups in numpy (one
+    pass, no hash table); None when other aggregates need pyarrow's grouping."""
+    specs = [(name, a, aggregate_spec(a.func)) for name, a in plan.aggregates]
+    if not table.num_rows or any(
+        s is None or (s.name not in _BY_BINCOUNT and s.quantile is None) for _n, _a, s in specs
+    ):
+        return None
+    groups = _number_groups(table, keys, steps)
+    if groups is None:
+        return None
+    result = pa.table(dict(zip(keys, groups.keys, strict=True)))
+    if not keys:
+        result = pa.table({"__rows": pa.nulls(groups.count)})
+    weight: np.ndarray | None = None
+    total: np.ndarray | None = None
+    quantiles: dict[str, dict[float, np.ndarray]] = {}
+    for name, aggregate, spec in specs:
+        assert spec is not None
+        if spec.quantile is not None:
+            field = aggregate.field or ""
+            if field not in table.column_names:
+                output = pa.nulls(groups.count, pa.float64())
+            else:
+                if field not in quantiles:
+                    wanted = sorted(
+                        {
+                            s.quantile
+                            for _n, a, s in specs
+                            if s is not None and s.quantile is not None and a.field == field
+                        }
+                    )
+                    quantiles[field] = grouped_quantiles(
+                        table.column(field), (groups.ids, groups.count), wanted
+                    )
+                output = pa.array(quantiles[field][spec.quantile])
+            result = result.append_column(name, output)
+            continue
+        if weight is None:
+            weight = np.asarray(weights(table, plan).to_numpy(), dtype=np.float64)
+            total = np.bincount(groups.ids, weights=weight, minlength=groups.count)
+        assert total is not None
+        if aggregate.arg is not None:
+            mask = masks.mask(aggregate.arg) if masks else evaluate_mask(table, aggregate.arg)
+            held = mask.to_numpy(zero_copy_only=False).astype(np.float64) * weight
+            matched = np.bincount(groups.ids, weights=held, minlength=groups.count)
+        else:
+            matched = total
+        if spec.name == "count":
+            output = pa.array(np.rint(matched).astype(np.int64))
+        elif spec.name == "ratio":
+            with np.errstate(divide="ignore", invalid="ignore"):  # a sample_rate of 0
+                output = pa.array(matched / total)
+        else:
+            if not seconds:
+                raise UsageError("rate needs a time range (--since/--until or --last)")
+            output = pa.array(total / seconds)
+        result = result.append_column(name, output)
+    return result.drop_columns(["__rows"]) if not keys else result
 
 
 def grouped_quantiles(
@@ -369,18 +497,26 @@ def grouped_quantiles(
     DuckDB's quantile_cont); NaN for a group without values. One sort for all of them."""
     ids, count = group_ids
     values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    valid = ~np.isnan(values)
-    ids, values = ids[valid], values[valid]
+    missing = np.isnan(values)
+    if missing.any():
+        ids, values = ids[~missing], values[~missing]
     # A stable sort by group (radix for small ids) keeps each group's values together.
     kind_ids = ids.astype(np.uint16) if count < 2**16 else ids
-    order = np.argsort(kind_ids, kind="stable")
-    values = values[order]
+    values = values[np.argsort(kind_ids, kind="stable")]
     counts = np.bincount(ids, minlength=count)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    ends = np.cumsum(counts)
+    fractions = np.asarray(quantiles, dtype=np.float64)
     result = np.full((len(quantiles), count), np.nan)
     for group in np.flatnonzero(counts):
-        start = starts[group]
-        result[:, group] = np.quantile(values[start : start + counts[group]], quantiles)
+        size = int(counts[group])
+        part = values[ends[group] - size : ends[group]]
+        # The ranks each percentile lies between, found by one partial sort.
+        position = fractions * (size - 1)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, size - 1)
+        ranked = np.partition(part, np.unique(np.concatenate([below, above])))
+        low, high = ranked[below], ranked[above]
+        result[:, group] = _lerp(low, high, position - below)
     return {q: result[i] for i, q in enumerate(quantiles)}
 
 
@@ -532,7 +668,7 @@ def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
         return None
     plan = AggregatePlan(spec, [])
     keys = list(spec.group_by)
-    table = scan(store, plan.columns(), spec.where, spec.time).table
+    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=tuple(keys)).table
     span = _series_span(spec, table)
     if span is None:
         names = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]
@@ -540,7 +676,7 @@ def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
     start, end = span
     width = spec.every or auto_width(timedelta(microseconds=-(-(end - start) // 1000)))
     step = (width // timedelta(microseconds=1)) * 1000
-    table = table.append_column(BUCKET, bucket_starts(table.column("timestamp"), step))
+    table = table.append_column(BUCKET, table.column("timestamp"))  # floored when grouped
     masks = SharedMasks(table)  # conditions see the values before --top folds them
     if keys and spec.top is not None:
         table = fold_small_series(table, keys[0], spec.top, plan)

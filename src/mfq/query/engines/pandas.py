@@ -21,7 +21,6 @@ from mfq.query.engines.arrow import (
     WEIGHT,
     AggregatePlan,
     SharedMasks,
-    bucket_starts,
     default_fields,
     distinct_only_fields,
     evaluate_mask,
@@ -389,8 +388,8 @@ def _value(operand: object, result: pd.DataFrame) -> object:
 
 def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
     plan = AggregatePlan(spec, [])
-    table = scan(store, plan.columns(), spec.where, spec.time).table
     keys = list(spec.group_by)
+    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=tuple(keys)).table
     start, end = _series_span(spec, table)
     if start is None or end is None:
         columns = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]
@@ -434,7 +433,7 @@ def _arrow_series(
     if spec.bucket_tz is not None or (spec.top is not None and len(keys) > 1):
         return None
     step = pd.Timedelta(width).value
-    table = table.append_column(BUCKET, bucket_starts(table.column("timestamp"), step))
+    table = table.append_column(BUCKET, table.column("timestamp"))  # floored when grouped
     masks = SharedMasks(table)  # conditions see the values before --top folds them
     if keys and spec.top is not None:
         table = fold_small_series(table, keys[0], spec.top, plan)
