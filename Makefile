@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Bytecode now, as pip compiles an installed package (Python may not cache it itself).
+	$(BIN)/python -m compileall -q src/mfq
 	touch $(STAMP)
 
 venv: $(STAMP)
