@@ -110,6 +110,9 @@ def scan(
     """
     all_files = store.catalog.files("events")
     files = prune(all_files, time)
+    traces = trace_lookup(where)
+    if traces:
+        files = _files_holding(store, files, traces)
     paths = [str(store.root / f.path) for f in files]
     filter_fields = {name for expr in where for name in referenced_fields(expr)}
     filtered: dict[str, None] = dict.fromkeys(columns)
@@ -242,6 +245,47 @@ def _rows_where(column: pa.ChunkedArray, name: str, condition: Expr) -> pa.Chunk
     if not indices.null_count:
         return rows
     return pc.if_else(pc.is_valid(indices), rows, on_null)
+
+
+def trace_lookup(where: tuple[Expr, ...]) -> set[str]:
+    """The trace ids a filter is limited to (``trace_id = 'x'``, an ``or`` of such, or
+    ``trace_id in (...)``), else an empty set."""
+    from mfq.query.expr import Compare, CompareOp, Field, InList, Literal, Or
+
+    def ids(expr: Expr) -> set[str] | None:
+        if isinstance(expr, Compare) and expr.op is CompareOp.EQ:
+            sides = (expr.left, expr.right)
+            field = [s for s in sides if isinstance(s, Field) and s.name == "trace_id"]
+            value = [s.value for s in sides if isinstance(s, Literal)]
+            if field and value and isinstance(value[0], str):
+                return {value[0]}
+        if isinstance(expr, InList) and not expr.negated:
+            operand = expr.operand
+            values = [v.value for v in expr.values]
+            on_trace = isinstance(operand, Field) and operand.name == "trace_id"
+            if on_trace and all(isinstance(v, str) for v in values):
+                return {str(v) for v in values}
+        if isinstance(expr, Or):
+            found = [ids(item) for item in expr.items]
+            if all(f is not None for f in found):
+                return set().union(*(f for f in found if f is not None))
+        return None
+
+    for condition in _conjuncts(where):
+        found = ids(condition)
+        if found:
+            return found
+    return set()
+
+
+def _files_holding(store: Store, files: list[FileRecord], traces: set[str]) -> list[FileRecord]:
+    """The files that may hold one of ``traces``, by the catalog's trace index (a file
+    without an index, written by an older mfq, may hold any)."""
+    from mfq.store.ids import trace_keys
+
+    keys = trace_keys(pa.array(sorted(traces), pa.string()))
+    holding, indexed = store.catalog.trace_files([int(k) for k in keys])
+    return [f for f in files if f.path in holding or f.path not in indexed]
 
 
 def equality_only_fields(where: tuple[Expr, ...]) -> set[str]:

@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS files (
     max_ns INTEGER,
     schema BLOB
 );
+CREATE TABLE IF NOT EXISTS trace_index (
+    path TEXT PRIMARY KEY REFERENCES files(path),
+    keys BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS field_types (
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     field TEXT NOT NULL,
@@ -77,6 +81,8 @@ class FileRecord:
     max_ns: int | None
     #: The file's Arrow schema (IPC bytes), so planning never opens the file.
     schema: builtins.bytes | None = None  # ("bytes" is the size field above)
+    #: Sorted 32-bit keys of the file's trace ids (written only; see ``trace_files``).
+    trace_keys: builtins.bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,10 @@ class Catalog:
                 ],
             )
             db.executemany(
+                "INSERT INTO trace_index(path, keys) VALUES (?, ?)",
+                [(f.path, f.trace_keys) for f in batch.files if f.trace_keys is not None],
+            )
+            db.executemany(
                 "INSERT INTO field_types(batch_id, field, value_class, count) VALUES (?, ?, ?, ?)",
                 [
                     (batch_id, name, cls, n)
@@ -215,6 +225,23 @@ class Catalog:
             (kind,),
         ).fetchall()
         return [FileRecord(*row) for row in rows]
+
+    def trace_files(self, keys: Sequence[int]) -> tuple[set[str], set[str]]:
+        """The files whose trace index holds one of ``keys``, and every file that has an
+        index (a file without one, from an older mfq, may hold any trace)."""
+        import numpy as np
+
+        wanted = np.asarray(sorted(set(keys)), dtype=np.uint32)
+        indexed: set[str] = set()
+        holding: set[str] = set()
+        for path, blob in self._db.execute("SELECT path, keys FROM trace_index"):
+            indexed.add(path)
+            stored = np.frombuffer(blob, dtype=np.uint32)
+            places = np.searchsorted(stored, wanted)
+            inside = places < len(stored)
+            if np.any(stored[places[inside]] == wanted[inside]):
+                holding.add(path)
+        return holding, indexed
 
     def size_bytes(self) -> int:
         """The catalog's size as SQLite sees it (pages in the file and in its write-ahead

@@ -160,3 +160,18 @@ def save(path: Path, pairs: np.ndarray) -> None:
     """Write a batch's id hashes."""
     with path.open("wb") as handle:
         np.save(handle, pairs)
+
+
+def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Sorted distinct 32-bit keys of trace ids, in any letter case (a file's trace index).
+
+    A lookup hashes the id it wants the same way and opens only the files whose keys hold
+    it; with a few thousand traces per file, a wrong candidate is one in a million.
+    """
+    import pyarrow.compute as pc
+
+    present = trace_ids.drop_null()
+    if not len(present):
+        return np.empty(0, dtype=np.uint32)
+    distinct = pc.unique(pc.utf8_lower(present.cast(pa.string())))
+    return np.unique(hash_ids(distinct)[:, 0].astype(np.uint32))

@@ -149,6 +149,7 @@ class BatchWriter:
             min_ns=bounds["min"],
             max_ns=bounds["max"],
             schema=table.schema.remove_metadata().serialize().to_pybytes(),
+            trace_keys=_trace_keys(table),
         )
         self._pending.append(_Pending(tmp, final, record))
 
@@ -210,3 +211,10 @@ class BatchWriter:
         with contextlib.suppress(OSError):
             self.layout.tmp.rmdir()  # only when no other batch's files are in it
         self._pending.clear()
+
+
+def _trace_keys(table: pa.Table) -> bytes:
+    """The file's trace index (empty when no event has a trace id)."""
+    if "trace_id" not in table.column_names:
+        return b""
+    return ids.trace_keys(table.column("trace_id")).tobytes()
