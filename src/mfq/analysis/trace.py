@@ -1,8 +1,9 @@
 """``mfq trace ID``: one trace's spans and events as a tree, in depth-first order.
 
-Finding the trace: the store is sorted by time and has no index on ``trace_id``, so the
-lookup is an equality filter pushed into the Parquet scan (``trace_id`` read as a
-dictionary: each distinct id is compared once per row group, not once per row). IDs are
+Finding the trace: the catalog's trace index names the files that may hold the id (keys
+of the lower-cased ids), and an equality filter is pushed into the Parquet scan of those
+(``trace_id`` read as a dictionary: each distinct id is compared once per row group, not
+once per row). IDs are
 matched case-insensitively: OTLP stores lower-case hex and people paste upper-case, so
 the ID as given, lower-cased and upper-cased are tried first; only when none is stored
 are the stored ids compared lower-cased (one more read of the ``trace_id`` column).

@@ -158,14 +158,14 @@ def _read_in_runs(
     it costs more than the rest of a typical scan)."""
     dictionary_fields = equality_only_fields(where) - set(columns)
     tables = []
-    for inside, run in groupby(zip(files, paths, strict=True), key=lambda f: _within(f[0], time)):
+    for inside, run in groupby(zip(files, paths, strict=True), key=lambda f: within(f[0], time)):
         dataset = _dataset([path for _f, path in run], schema, filter_only=as_dictionary)
         bounds = TimeRange() if inside else time
         tables.append(_read_filtered(dataset, schema, columns, where, bounds, dictionary_fields))
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
-def _within(record: FileRecord, time: TimeRange) -> bool:
+def within(record: FileRecord, time: TimeRange) -> bool:
     """Every event of the file lies in the range (by the catalog's min/max)."""
     since, until = time.since_ns(), time.until_ns()
     if record.min_ns is None or record.max_ns is None:

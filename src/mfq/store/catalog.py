@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS trace_index (
     path TEXT PRIMARY KEY REFERENCES files(path),
     keys BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS file_summary (
+    path TEXT PRIMARY KEY REFERENCES files(path),
+    summary BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS field_types (
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     field TEXT NOT NULL,
@@ -83,6 +87,8 @@ class FileRecord:
     schema: builtins.bytes | None = None  # ("bytes" is the size field above)
     #: Sorted 32-bit keys of the file's trace ids (written only; see ``trace_files``).
     trace_keys: builtins.bytes | None = None
+    #: Event counts per combination of a few fields (written only; see ``summaries``).
+    summary: builtins.bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,10 @@ class Catalog:
                 [(f.path, f.trace_keys) for f in batch.files if f.trace_keys is not None],
             )
             db.executemany(
+                "INSERT INTO file_summary(path, summary) VALUES (?, ?)",
+                [(f.path, f.summary) for f in batch.files if f.summary is not None],
+            )
+            db.executemany(
                 "INSERT INTO field_types(batch_id, field, value_class, count) VALUES (?, ?, ?, ?)",
                 [
                     (batch_id, name, cls, n)
@@ -242,6 +252,12 @@ class Catalog:
             if np.any(stored[places[inside]] == wanted[inside]):
                 holding.add(path)
         return holding, indexed
+
+    def summaries(self, paths: Sequence[str]) -> dict[str, builtins.bytes]:
+        """The summaries recorded for these files (a file may have none)."""
+        wanted = set(paths)
+        rows = self._db.execute("SELECT path, summary FROM file_summary")
+        return {path: blob for path, blob in rows if path in wanted}
 
     def size_bytes(self) -> int:
         """The catalog's size as SQLite sees it (pages in the file and in its write-ahead

@@ -23,6 +23,7 @@ from mfq.settings import Settings
 from mfq.store import ids
 from mfq.store.catalog import FileRecord
 from mfq.store.layout import StoreLayout
+from mfq.store.summary import summarise
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 _EPOCH_DAY = date(1970, 1, 1)
@@ -150,6 +151,7 @@ class BatchWriter:
             max_ns=bounds["max"],
             schema=table.schema.remove_metadata().serialize().to_pybytes(),
             trace_keys=_trace_keys(table),
+            summary=summarise(table),
         )
         self._pending.append(_Pending(tmp, final, record))
 

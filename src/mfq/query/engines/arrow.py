@@ -26,6 +26,7 @@ from mfq.query.expr import Aggregate, And, Expr, Or, aggregate_spec, referenced_
 from mfq.query.expr.ast import walk
 from mfq.query.scan import file_schema, scan
 from mfq.query.spec import QueryKind, QuerySpec
+from mfq.query.summaries import summary_rows
 from mfq.query.timerange import auto_width
 
 if TYPE_CHECKING:
@@ -611,8 +612,10 @@ def events_table(store: Store, spec: QuerySpec) -> pa.Table:
 def _aggregate_table(store: Store, spec: QuerySpec) -> pa.Table:
     plan = AggregatePlan(spec, having_aggregates(spec))
     keys = list(spec.group_by)
-    as_dictionary = (*keys, *distinct_only_fields(plan))
-    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
+    table = summary_rows(store, spec, plan)
+    if table is None:
+        as_dictionary = (*keys, *distinct_only_fields(plan))
+        table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
     groups = group_table(table, keys, plan, seconds_of(spec))
     cuts = spec.limit is not None and bool(keys) and groups is not None
     cuts = cuts and spec.totals and groups.num_rows > (spec.limit or 0)  # type: ignore[union-attr]

@@ -49,6 +49,7 @@ from mfq.query.expr import (
 )
 from mfq.query.scan import scan
 from mfq.query.spec import QueryKind, QuerySpec
+from mfq.query.summaries import summary_rows
 from mfq.query.timerange import auto_width
 
 if TYPE_CHECKING:
@@ -229,8 +230,10 @@ def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
     extra = having_aggregates(spec)
     plan = AggregatePlan(spec, extra)
     keys = list(spec.group_by)
-    as_dictionary = (*keys, *distinct_only_fields(plan))
-    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
+    table = summary_rows(store, spec, plan)
+    if table is None:
+        as_dictionary = (*keys, *distinct_only_fields(plan))
+        table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
     return _aggregate_table(table, spec, plan)
 
 

@@ -1,0 +1,71 @@
+"""Answering counts from the file summaries recorded at ingest (``mfq.store.summary``).
+
+A count, ``count(EXPR)``, ``ratio(EXPR)`` or ``rate`` grouped by and filtered on summarised
+fields only needs each combination's weight: the summary rows stand in for the events,
+their weight as ``sample_rate``, and the engine aggregates them as it would the events.
+Every file the time range touches must lie wholly inside it and have a summary; else the
+events are scanned.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from mfq.query.compile import compile_filter
+from mfq.query.expr import aggregate_spec, referenced_fields
+from mfq.query.scan import prune, within
+from mfq.query.spec import QueryKind, QuerySpec
+from mfq.store.summary import EVENTS, SUMMARY_FIELDS, WEIGHT, read_summary
+
+if TYPE_CHECKING:
+    from mfq.query.engines.arrow import AggregatePlan
+    from mfq.store.store import Store
+
+#: Aggregates a summary answers: sums of weights.
+_FROM_WEIGHTS = {"count", "ratio", "rate"}
+
+
+def summary_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table | None:
+    """Rows standing for ``spec``'s events (``sample_rate``: how many each stands for),
+    with ``plan``'s columns; None when the summaries cannot answer it. When they can,
+    ``plan`` is set to weigh rows by ``sample_rate`` whatever the query says (an
+    unweighted query's rows carry their event counts there)."""
+    if spec.kind is not QueryKind.AGGREGATE or not _answerable(spec, plan):
+        return None
+    files = prune(store.catalog.files("events"), spec.time)
+    if not files or not all(within(record, spec.time) for record in files):
+        return None
+    blobs = store.catalog.summaries([record.path for record in files])
+    if len(blobs) < len(files):
+        return None
+    weight = EVENTS if spec.unweighted else WEIGHT
+    text = pa.string()
+    parts = []
+    for record in files:
+        summary = read_summary(blobs[record.path])
+        columns = {
+            name: summary.column(name) if name in summary.column_names else pa.nulls(len(summary))
+            for name in SUMMARY_FIELDS
+        }
+        columns = {name: column.cast(text) for name, column in columns.items()}
+        columns["sample_rate"] = summary.column(weight).cast(pa.int64())
+        parts.append(pa.table(columns))
+    rows = pa.concat_tables(parts)
+    for expr in spec.where:
+        rows = rows.filter(compile_filter(expr, rows.schema))
+    plan.weighted = True
+    return rows.select(plan.columns())
+
+
+def _answerable(spec: QuerySpec, plan: AggregatePlan) -> bool:
+    fields = {name for expr in spec.where for name in referenced_fields(expr)}
+    fields |= set(plan.columns()) - {"sample_rate"}
+    if not fields <= set(SUMMARY_FIELDS):
+        return False
+    for _name, aggregate in plan.aggregates:
+        found = aggregate_spec(aggregate.func)
+        if found is None or found.name not in _FROM_WEIGHTS or aggregate.field is not None:
+            return False
+    return True

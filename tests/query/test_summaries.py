@@ -1,0 +1,126 @@
+"""Counts answered from the file summaries recorded at ingest equal the counts of a scan
+of the events, weighted or not, with filters, groups, having, limits and totals; and the
+summaries are used only when they can answer."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import mfq
+from mfq.demo import DemoConfig, write_export
+from mfq.query.build import build_spec
+from mfq.query.engines.arrow import AggregatePlan
+from mfq.query.spec import QueryKind
+from mfq.query.summaries import summary_rows
+from mfq.store import Store
+
+WHERE = [
+    None,
+    "status = 'error'",
+    "environment = 'prod' and status != 'ok'",
+    "not (severity in ('info', 'debug'))",
+    "type startswith 'order' or service = 'search'",
+]
+GROUPS = [(), ("service",), ("environment", "status"), ("type",), ("version", "severity")]
+AGGS = ["count", "count(status = 'error')", "ratio(severity = 'error')", "rate"]
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store]:
+    """The same events twice: with summaries, and with them removed (scanned)."""
+    root: Path = tmp_path_factory.mktemp("summaries")
+    export = root / "demo.ndjson"
+    write_export(export, DemoConfig(events=8000, seed=11))
+    summarised = mfq.open_store(root / "summarised")
+    summarised.ingest([export])
+    shutil.copytree(root / "summarised", root / "scanned")
+    scanned = mfq.open_store(root / "scanned")
+    scanned.catalog._db.execute("DELETE FROM file_summary")
+    scanned.catalog._db.commit()
+    return summarised, scanned
+
+
+def _spec_options(seed: int) -> dict[str, Any]:
+    pick = random.Random(seed)
+    options = {
+        "where": pick.choice(WHERE),
+        "group_by": list(pick.choice(GROUPS)),
+        "aggs": pick.sample(AGGS, pick.randint(1, 3)),
+        "having": pick.choice([None, "count > 50"]),
+        "limit": pick.choice([None, 3]),
+        "totals": pick.choice([True, False]),
+        "unweighted": pick.choice([True, False]),
+        "since": pick.choice([None, "2026-11-01"]),
+        "until": pick.choice([None, "2026-12-01"]),
+    }
+    if "rate" in options["aggs"]:  # a rate needs a bounded range
+        options.update(since="2026-11-01", until="2026-12-01")
+    return options
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_summaries_answer_exactly_what_the_events_answer(
+    stores: tuple[Store, Store], seed: int
+) -> None:
+    summarised, scanned = stores
+    options = _spec_options(seed)
+    spec = build_spec(summarised, QueryKind.AGGREGATE, **options)
+    assert summary_rows(summarised, spec, AggregatePlan(spec, [])) is not None
+    assert summary_rows(scanned, spec, AggregatePlan(spec, [])) is None
+    pd.testing.assert_frame_equal(summarised.run(spec), scanned.run(spec))
+    pd.testing.assert_frame_equal(
+        summarised.run_table(spec).to_pandas(), scanned.run_table(spec).to_pandas()
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"aggs": ["count_distinct(actor_profile_id)"]},  # not a sum of weights
+        {"aggs": ["p95(duration_ms)"], "group_by": ["service"]},
+        {"group_by": ["project_id"]},  # not a summarised field
+        {"where": "duration_ms > 100"},
+        {"since": "2026-11-18T12:00:00Z"},  # cuts through a day's file
+    ],
+)
+def test_what_summaries_cannot_answer_is_scanned(
+    stores: tuple[Store, Store], options: dict[str, Any]
+) -> None:
+    summarised, scanned = stores
+    spec = build_spec(summarised, QueryKind.AGGREGATE, **options)
+    assert summary_rows(summarised, spec, AggregatePlan(spec, [])) is None
+    pd.testing.assert_frame_equal(summarised.run(spec), scanned.run(spec))
+
+
+def test_sample_rate_weighs_summarised_counts(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    events = [
+        {"id": "a", "type": "t", "timestamp": "2026-11-02T10:00:00Z", "status": "error"},
+        {
+            "id": "b",
+            "type": "t",
+            "timestamp": "2026-11-02T10:01:00Z",
+            "status": "error",
+            "sample_rate": 10,
+        },
+        {"id": "c", "type": "u", "timestamp": "2026-11-02T10:02:00Z", "status": "ok"},
+    ]
+    store.ingest([write_ndjson(events)])
+    spec = build_spec(store, QueryKind.AGGREGATE, group_by=["status"])
+    assert summary_rows(store, spec, AggregatePlan(spec, [])) is not None
+    assert store.query(group_by=["status"]).to_dict("records") == [
+        {"status": "error", "count": 11},
+        {"status": "ok", "count": 1},
+    ]
+    assert store.query(group_by=["status"], unweighted=True)["count"].tolist() == [2, 1]
+    assert store.query_table(aggs=["ratio(status = 'error')"]).to_pylist() == [
+        {"ratio(status = 'error')": 11 / 12}
+    ]
