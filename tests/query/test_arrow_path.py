@@ -257,3 +257,20 @@ def test_grouped_percentiles_are_numpys_to_the_last_bit(
         expected = np.quantile(present, fractions) if len(present) else [np.nan] * 7
         got = [found[f][group] for f in fractions]
         np.testing.assert_array_equal(got, expected)  # exact; NaN equals NaN here
+
+
+def test_pandas_finished_answers_keep_integers_and_label_mixed_keys_as_text(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    store.ingest([write_ndjson(HAND_BUILT)])
+    # --having is finished by pandas (floats there); the Table gets its integers back.
+    kept = store.query_table(group_by=["http_status"], aggs=["count"], having="count >= 1")
+    assert kept.schema.field("http_status").type == pa.int64()
+    assert kept.column("http_status").to_pylist() == [200, 503, None]
+    # A cut --limit adds OTHER and TOTAL to the key column: numbers and labels, as text.
+    cut = store.query_table(group_by=["http_status"], limit=1, totals=True)
+    assert cut.to_pylist() == [
+        {"http_status": "200", "count": 2},
+        {"http_status": "OTHER", "count": 2},
+        {"http_status": "TOTAL", "count": 4},
+    ]

@@ -122,46 +122,49 @@ def scan(
     output = pa.schema([schema.field(name) for name in columns])
     if not paths:
         return ScanResult(output.empty_table(), 0, len(all_files))
-    predicate = time_filter(time)
-    for expr in where:
-        compiled = compile_filter(expr, schema)
-        predicate = compiled if predicate is None else predicate & compiled
+    predicate = _predicate(where, time, schema)
     try:
         if mixed:
             table = _scan_file_by_file(store, files, schema, predicate).select(columns)
         else:
             equality_only = equality_only_fields(where) - set(columns)
             as_dictionary = equality_only | (set(dictionary) - filter_fields)
-            dataset = _dataset(paths, schema, filter_only=as_dictionary)
             if where and len(set(columns) - filter_fields) > NARROW_EXTRA:
+                dataset = _dataset(paths, schema, filter_only=as_dictionary)
                 dataset = _files_with_matches(dataset, schema, predicate)
                 table = dataset.to_table(columns=list(columns), filter=predicate)
+                files_read = len(dataset.files)
             else:
-                table = _read_in_runs(files, paths, time, as_dictionary, schema, columns, where)
-            files_read = len(dataset.files)
+                reading = _Reading(schema, columns, where, as_dictionary, equality_only)
+                table = _read_in_runs(files, paths, time, reading)
+                files_read = len(paths)
     except pa.ArrowInvalid as err:
         raise UsageError(f"cannot evaluate the filter: {err}") from err
     return ScanResult(table, files_read if not mixed else len(paths), len(all_files))
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What a scan reads: the unified schema, the output columns, the filter, the text
+    columns read as dictionaries, and those of them only the filter compares."""
+
+    schema: pa.Schema
+    columns: list[str]
+    where: tuple[Expr, ...]
+    as_dictionary: set[str]
+    decided_by_value: set[str]
+
+
 def _read_in_runs(
-    files: list[FileRecord],
-    paths: list[str],
-    time: TimeRange,
-    as_dictionary: set[str],
-    schema: pa.Schema,
-    columns: list[str],
-    where: tuple[Expr, ...],
+    files: list[FileRecord], paths: list[str], time: TimeRange, reading: _Reading
 ) -> pa.Table:
     """:func:`_read_filtered` over runs of files in stored order: files wholly inside the
     time range are read without the time condition (decoding every timestamp only to keep
     it costs more than the rest of a typical scan)."""
-    dictionary_fields = equality_only_fields(where) - set(columns)
     tables = []
     for inside, run in groupby(zip(files, paths, strict=True), key=lambda f: within(f[0], time)):
-        dataset = _dataset([path for _f, path in run], schema, filter_only=as_dictionary)
-        bounds = TimeRange() if inside else time
-        tables.append(_read_filtered(dataset, schema, columns, where, bounds, dictionary_fields))
+        dataset = _dataset([path for _f, path in run], reading.schema, reading.as_dictionary)
+        tables.append(_read_filtered(dataset, reading, TimeRange() if inside else time))
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
@@ -173,23 +176,17 @@ def within(record: FileRecord, time: TimeRange) -> bool:
     return (since is None or record.min_ns >= since) and (until is None or record.max_ns < until)
 
 
-def _read_filtered(
-    dataset: ds.Dataset,
-    schema: pa.Schema,
-    columns: list[str],
-    where: tuple[Expr, ...],
-    time: TimeRange,
-    dictionary_fields: set[str],
-) -> pa.Table:
-    """The matching rows' ``columns``. Conditions on one text field read as a dictionary
+def _read_filtered(dataset: ds.Dataset, reading: _Reading, time: TimeRange) -> pa.Table:
+    """The matching rows' columns. Conditions on one text field read as a dictionary
     are decided once per distinct value, then spread to the rows by index (pyarrow would
     decode every row's text to compare it); the rest is pushed into the scan."""
+    schema, columns, where = reading.schema, reading.columns, reading.where
     on_dictionary: list[tuple[str, Expr]] = []
     pushed: list[Expr] = []
     for condition in _conjuncts(where):
         fields = referenced_fields(condition)
         name = next(iter(fields)) if len(fields) == 1 else None
-        if name in dictionary_fields and pa.types.is_string(schema.field(name).type):
+        if name in reading.decided_by_value and pa.types.is_string(schema.field(name).type):
             on_dictionary.append((name, condition))
         else:
             pushed.append(condition)
@@ -206,7 +203,7 @@ def _read_filtered(
         rows = _rows_where(read.column(name), name, condition)
         mask = rows if mask is None else pc.and_(mask, rows)
     assert mask is not None
-    return read.filter(mask).select(columns)
+    return read.select(columns).filter(mask)
 
 
 def _conjuncts(where: tuple[Expr, ...]) -> list[Expr]:

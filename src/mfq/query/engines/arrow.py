@@ -612,10 +612,7 @@ def events_table(store: Store, spec: QuerySpec) -> pa.Table:
 def _aggregate_table(store: Store, spec: QuerySpec) -> pa.Table:
     plan = AggregatePlan(spec, having_aggregates(spec))
     keys = list(spec.group_by)
-    table = summary_rows(store, spec, plan)
-    if table is None:
-        as_dictionary = (*keys, *distinct_only_fields(plan))
-        table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
+    table = aggregate_rows(store, spec, plan)
     groups = group_table(table, keys, plan, seconds_of(spec))
     cuts = spec.limit is not None and bool(keys) and groups is not None
     cuts = cuts and spec.totals and groups.num_rows > (spec.limit or 0)  # type: ignore[union-attr]
@@ -629,6 +626,16 @@ def _aggregate_table(store: Store, spec: QuerySpec) -> pa.Table:
         return from_frame(aggregate_scanned(table, spec, plan, groups), store, spec)
     groups = order_table(_nan_as_null(groups), spec, keys)
     return groups if spec.limit is None else groups.slice(0, spec.limit)
+
+
+def aggregate_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table:
+    """The rows an aggregate groups: the file summaries' when they can answer (``plan``
+    then weighs by their counts), else the events, keys read as dictionaries."""
+    summarised = summary_rows(store, spec, plan)
+    if summarised is not None:
+        return summarised
+    as_dictionary = (*spec.group_by, *distinct_only_fields(plan))
+    return scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
 
 
 def order_table(result: pa.Table, spec: QuerySpec, keys: list[str]) -> pa.Table:
@@ -667,7 +674,7 @@ def _nan_as_null(table: pa.Table) -> pa.Table:
 def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
     """Buckets aligned to the UTC epoch, every bucket of every series; None for what the
     pandas engine does (local-time buckets, ``--top`` over several keys)."""
-    if spec.bucket_tz is not None or (spec.top is not None and len(spec.group_by) > 1):
+    if not _buckets_in_arrow(spec):
         return None
     plan = AggregatePlan(spec, [])
     keys = list(spec.group_by)
@@ -679,15 +686,33 @@ def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
     start, end = span
     width = spec.every or auto_width(timedelta(microseconds=-(-(end - start) // 1000)))
     step = (width // timedelta(microseconds=1)) * 1000
+    groups = series_groups(table, plan, spec, width)
+    if groups is None:
+        return None
+    return _fill_buckets(groups, keys, plan, start, end, step)
+
+
+def _buckets_in_arrow(spec: QuerySpec) -> bool:
+    """Local-time buckets and ``--top`` over several keys are pandas' to compute."""
+    return spec.bucket_tz is None and (spec.top is None or len(spec.group_by) <= 1)
+
+
+def series_groups(
+    table: pa.Table, plan: AggregatePlan, spec: QuerySpec, width: timedelta
+) -> pa.Table | None:
+    """One row per bucket (aligned to the UTC epoch) and series present, with ``--top``
+    folding; None for what pandas does (local-time buckets, ``--top`` over several keys,
+    very many percentile groups)."""
+    keys = list(spec.group_by)
+    if not _buckets_in_arrow(spec):
+        return None
+    step = (width // timedelta(microseconds=1)) * 1000
     table = table.append_column(BUCKET, table.column("timestamp"))  # floored when grouped
     masks = SharedMasks(table)  # conditions see the values before --top folds them
     if keys and spec.top is not None:
         table = fold_small_series(table, keys[0], spec.top, plan)
     seconds = width.total_seconds()
-    groups = group_table(table, [BUCKET, *keys], plan, seconds, {BUCKET: step}, masks)
-    if groups is None:
-        return None
-    return _fill_buckets(groups, keys, plan, start, end, step)
+    return group_table(table, [BUCKET, *keys], plan, seconds, {BUCKET: step}, masks)
 
 
 def _series_span(spec: QuerySpec, table: pa.Table) -> tuple[int, int] | None:

@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.errors import UnsupportedOperation, UsageError
+from mfq.query.engines.arrow import plain
 from mfq.query.engines.dask_tasks import (
     FOLDED,
     ROUTE,
@@ -62,7 +63,6 @@ from mfq.query.engines.dask_tasks import (
     empty_frame,
     group_index,
     mask_column,
-    plain,
     to_table,
     value_column,
 )

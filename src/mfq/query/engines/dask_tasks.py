@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from mfq.errors import UsageError
 from mfq.query.compile import compile_filter
+from mfq.query.engines.arrow import plain
 from mfq.query.engines.pandas import OTHER, floor_times, grouped_quantiles
 from mfq.query.expr import Expr
 from mfq.query.scan import conform, time_filter
@@ -406,15 +407,6 @@ def key_hashes(table: pa.Table, keys: Sequence[str]) -> np.ndarray:
         distinct = pd.util.hash_pandas_object(values.to_pandas(), index=False)
         hashes = hashes * np.uint64(1_000_003) + distinct.to_numpy()[codes]
     return hashes
-
-
-def plain(table: pa.Table) -> pa.Table:
-    """Dictionary columns decoded (as the pandas engine's results have them)."""
-    for index, field in enumerate(table.schema):
-        if pa.types.is_dictionary(field.type):
-            decoded = table.column(index).cast(field.type.value_type)
-            table = table.set_column(index, field.name, decoded)
-    return table
 
 
 def with_route(table: pa.Table, keys: Sequence[str]) -> pa.Table:

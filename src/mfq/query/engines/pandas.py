@@ -21,17 +21,18 @@ from mfq.query.engines.arrow import (
     WEIGHT,
     AggregatePlan,
     SharedMasks,
+    aggregate_rows,
     default_fields,
     distinct_only_fields,
     evaluate_mask,
     events_table,
-    fold_small_series,
     group_table,
     grouped_quantiles,
     having_aggregates,
     hidden_name,
     plain,
     seconds_of,
+    series_groups,
 )
 from mfq.query.expr import (
     Aggregate,
@@ -49,7 +50,6 @@ from mfq.query.expr import (
 )
 from mfq.query.scan import scan
 from mfq.query.spec import QueryKind, QuerySpec
-from mfq.query.summaries import summary_rows
 from mfq.query.timerange import auto_width
 
 if TYPE_CHECKING:
@@ -229,12 +229,7 @@ def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]
 def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
     extra = having_aggregates(spec)
     plan = AggregatePlan(spec, extra)
-    keys = list(spec.group_by)
-    table = summary_rows(store, spec, plan)
-    if table is None:
-        as_dictionary = (*keys, *distinct_only_fields(plan))
-        table = scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
-    return _aggregate_table(table, spec, plan)
+    return _aggregate_table(aggregate_rows(store, spec, plan), spec, plan)
 
 
 def _aggregate_table(
@@ -398,7 +393,8 @@ def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
         columns = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]
         return pd.DataFrame(columns=columns)
     width = spec.every or auto_width(end - start)
-    result = _arrow_series(table, keys, plan, spec, width)
+    groups = series_groups(table, plan, spec, width)
+    result = None if groups is None else cast(pd.DataFrame, groups.to_pandas())
     if result is None:
         frame = _frame(table, plan)
         frame[BUCKET] = floor_times(frame["timestamp"], width, spec.bucket_tz)
@@ -426,23 +422,6 @@ def _series_span(
     if end is None:
         end = pd.Timestamp(bounds["max"]) + pd.Timedelta(1, "ns")
     return start, end
-
-
-def _arrow_series(
-    table: pa.Table, keys: list[str], plan: AggregatePlan, spec: QuerySpec, width: timedelta
-) -> pd.DataFrame | None:
-    """Buckets (UTC-aligned) and top-N folding inside pyarrow; None for the pandas path
-    (local-time buckets, --top over several keys, percentiles)."""
-    if spec.bucket_tz is not None or (spec.top is not None and len(keys) > 1):
-        return None
-    step = pd.Timedelta(width).value
-    table = table.append_column(BUCKET, table.column("timestamp"))  # floored when grouped
-    masks = SharedMasks(table)  # conditions see the values before --top folds them
-    if keys and spec.top is not None:
-        table = fold_small_series(table, keys[0], spec.top, plan)
-    seconds = width.total_seconds()
-    groups = group_table(table, [BUCKET, *keys], plan, seconds, {BUCKET: step}, masks)
-    return None if groups is None else cast(pd.DataFrame, groups.to_pandas())
 
 
 def floor_times(times: Series, width: timedelta, tz: str | None) -> Series:
