@@ -22,6 +22,7 @@ import pyarrow.dataset as ds
 
 from mfq.errors import UsageError
 from mfq.query.compile import compile_filter
+from mfq.query.engines.distinct import distinct_dictionary_rows
 from mfq.query.expr import Aggregate, And, Expr, Or, aggregate_spec, referenced_fields, to_text
 from mfq.query.expr.ast import walk
 from mfq.query.scan import file_schema, scan
@@ -41,6 +42,8 @@ OTHER, TOTAL = "OTHER", "TOTAL"
 DEFAULT_EVENT_FIELDS = ("timestamp", "type", "service", "status")
 COUNTING = {"count"}
 _WEIGHED = {"count", "ratio", "rate", "sum", "avg"}
+#: Aggregates a repeated row leaves unchanged.
+_REPEAT_BLIND = {"count_distinct", "min", "max"}
 #: More groups than this send percentiles to pandas (one numpy call per group here).
 MAX_PERCENTILE_GROUPS = 50_000
 _TIME_TYPE = pa.timestamp("ns", tz="UTC")
@@ -237,6 +240,8 @@ def group_table(
         numbered = _numpy_groups(table, keys, plan, seconds, steps or {}, masks)
         if numbered is not None:
             return numbered
+    if not quantile_of and not steps:
+        table = _without_repeats(table, keys, plan)
     for key, step in (steps or {}).items():
         index = table.schema.get_field_index(key)
         table = table.set_column(index, key, bucket_starts(table.column(key), step))
@@ -338,6 +343,23 @@ def group_table(
             output = grouped.column(f"{column}_{func}")
         result = result.append_column(name, output)
     return result
+
+
+def _without_repeats(table: pa.Table, keys: list[str], plan: AggregatePlan) -> pa.Table:
+    """The rows ``keys`` and the aggregated fields hold, each once, when every aggregate
+    is a distinct count, minimum or maximum of a field and every column is a dictionary
+    (repeats change none of those); otherwise ``table`` itself."""
+    fields: dict[str, None] = {}
+    for _name, aggregate in plan.aggregates:
+        spec = aggregate_spec(aggregate.func)
+        if spec is None or spec.name not in _REPEAT_BLIND or aggregate.arg is not None:
+            return table
+        if aggregate.field is not None and aggregate.field in table.column_names:
+            fields[aggregate.field] = None
+    if not keys and not fields:
+        return table  # nothing but the row count of an empty grouping: keep the rows
+    reduced = distinct_dictionary_rows(table.select(list(dict.fromkeys([*keys, *fields]))))
+    return table if reduced is None else reduced
 
 
 @dataclass
