@@ -57,11 +57,13 @@ def _spec_options(seed: int) -> dict[str, Any]:
         "limit": pick.choice([None, 3]),
         "totals": pick.choice([True, False]),
         "unweighted": pick.choice([True, False]),
-        "since": pick.choice([None, "2026-11-01"]),
-        "until": pick.choice([None, "2026-12-01"]),
+        # whole files, or ranges cutting through a day's file at either end
+        "since": pick.choice([None, "2026-11-01", "2026-11-18T12:00:00Z"]),
+        "until": pick.choice([None, "2026-12-01", "2026-11-21T06:30:00Z"]),
     }
     if "rate" in options["aggs"]:  # a rate needs a bounded range
-        options.update(since="2026-11-01", until="2026-12-01")
+        options.update(since=options["since"] or "2026-11-01")
+        options.update(until=options["until"] or "2026-12-01")
     return options
 
 
@@ -87,7 +89,8 @@ def test_summaries_answer_exactly_what_the_events_answer(
         {"aggs": ["p95(duration_ms)"], "group_by": ["service"]},
         {"group_by": ["project_id"]},  # not a summarised field
         {"where": "duration_ms > 100"},
-        {"since": "2026-11-18T12:00:00Z"},  # cuts through a day's file
+        # inside one day's file: no file lies wholly inside the range
+        {"since": "2026-11-18T12:00:00Z", "until": "2026-11-18T13:00:00Z"},
     ],
 )
 def test_what_summaries_cannot_answer_is_scanned(
@@ -124,3 +127,20 @@ def test_sample_rate_weighs_summarised_counts(
     assert store.query_table(aggs=["ratio(status = 'error')"]).to_pylist() == [
         {"ratio(status = 'error')": 11 / 12}
     ]
+
+
+@pytest.mark.parametrize("seed", range(30, 40))
+def test_files_without_a_summary_are_scanned_beside_the_summaries(
+    stores: tuple[Store, Store], tmp_path: Path, seed: int
+) -> None:
+    summarised, scanned = stores
+    shutil.copytree(summarised.root, tmp_path / "partly")
+    partly = mfq.open_store(tmp_path / "partly")
+    partly.catalog._db.execute("DELETE FROM file_summary WHERE path LIKE '%date=2026-11-19%'")
+    partly.catalog._db.commit()
+    options = _spec_options(seed)
+    spec = build_spec(partly, QueryKind.AGGREGATE, **options)
+    pd.testing.assert_frame_equal(partly.run(spec), scanned.run(spec))
+    pd.testing.assert_frame_equal(
+        partly.run_table(spec).to_pandas(), scanned.run_table(spec).to_pandas()
+    )

@@ -103,12 +103,14 @@ def scan(
     time: TimeRange,
     *,
     dictionary: tuple[str, ...] = (),
+    files: list[FileRecord] | None = None,
 ) -> ScanResult:
-    """Rows of the store within ``time`` matching every ``where``, with ``columns``.
+    """Rows of the store (of ``files`` only, when given) within ``time`` matching every
+    ``where``, with ``columns``.
 
     Text ``columns`` named in ``dictionary`` (group keys, say) come back dictionary-encoded.
     """
-    all_files = store.catalog.files("events")
+    all_files = store.catalog.files("events") if files is None else files
     files = prune(all_files, time)
     traces = trace_lookup(where)
     if traces:

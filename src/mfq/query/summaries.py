@@ -3,8 +3,9 @@
 A count, ``count(EXPR)``, ``ratio(EXPR)`` or ``rate`` grouped by and filtered on summarised
 fields only needs each combination's weight: the summary rows stand in for the events,
 their weight as ``sample_rate``, and the engine aggregates them as it would the events.
-Every file the time range touches must lie wholly inside it and have a summary; else the
-events are scanned.
+Files wholly inside the time range are answered from their summaries; files the range
+cuts, and files without a summary, are scanned and summarised on the spot. With no
+summarised file inside the range, the events are scanned as usual.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import pyarrow as pa
 
 from mfq.query.compile import compile_filter
 from mfq.query.expr import aggregate_spec, referenced_fields
-from mfq.query.scan import prune, within
+from mfq.query.scan import prune, scan, within
 from mfq.query.spec import QueryKind, QuerySpec
-from mfq.store.summary import EVENTS, SUMMARY_FIELDS, WEIGHT, read_summary
+from mfq.store.summary import EVENTS, SUMMARY_FIELDS, WEIGHT, read_summary, summary_table
 
 if TYPE_CHECKING:
     from mfq.query.engines.arrow import AggregatePlan
+    from mfq.store.catalog import FileRecord
     from mfq.store.store import Store
 
 #: Aggregates a summary answers: sums of weights.
@@ -35,16 +37,19 @@ def summary_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table
     if spec.kind is not QueryKind.AGGREGATE or not _answerable(spec, plan):
         return None
     files = prune(store.catalog.files("events"), spec.time)
-    if not files or not all(within(record, spec.time) for record in files):
+    inside = [record.path for record in files if within(record, spec.time)]
+    blobs = store.catalog.summaries(inside)
+    if not blobs:
         return None
-    blobs = store.catalog.summaries([record.path for record in files])
-    if len(blobs) < len(files):
-        return None
+    summaries = [read_summary(blobs[record.path]) for record in files if record.path in blobs]
+    # Files the range cuts (or that have no summary) are scanned and summarised here.
+    edges = [record for record in files if record.path not in blobs]
+    if edges:
+        summaries.append(_edge_summary(store, spec, plan, edges))
     weight = EVENTS if spec.unweighted else WEIGHT
     text = pa.string()
     parts = []
-    for record in files:
-        summary = read_summary(blobs[record.path])
+    for summary in summaries:
         columns = {
             name: summary.column(name) if name in summary.column_names else pa.nulls(len(summary))
             for name in SUMMARY_FIELDS
@@ -57,6 +62,24 @@ def summary_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table
         rows = rows.filter(compile_filter(expr, rows.schema))
     plan.weighted = True
     return rows.select(plan.columns())
+
+
+def _edge_summary(
+    store: Store, spec: QuerySpec, plan: AggregatePlan, files: list[FileRecord]
+) -> pa.Table:
+    """The summary of the events of ``files`` that ``spec``'s range and filters keep."""
+    used = {name for expr in spec.where for name in referenced_fields(expr)}
+    used |= set(plan.columns())
+    fields = [name for name in SUMMARY_FIELDS if name in used]
+    scanned = scan(
+        store,
+        [*fields, "sample_rate"],
+        spec.where,
+        spec.time,
+        dictionary=tuple(fields),
+        files=files,
+    )
+    return summary_table(scanned.table)
 
 
 def _answerable(spec: QuerySpec, plan: AggregatePlan) -> bool:

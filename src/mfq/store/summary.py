@@ -24,23 +24,29 @@ SMALL = 1000
 def summarise(table: pa.Table) -> bytes | None:
     """The summary of one events file as Arrow IPC bytes (None when it would not be much
     smaller than the file)."""
-    fields = [name for name in SUMMARY_FIELDS if name in table.column_names]
-    rows = table.num_rows
-    if "sample_rate" in table.column_names:
-        weight = pc.fill_null(table.column("sample_rate"), 1)
-    else:
-        weight = pa.repeat(pa.scalar(1, pa.int64()), rows)
-    work = pa.table({**{name: table.column(name) for name in fields}, WEIGHT: weight})
-    grouped = work.group_by(fields, use_threads=False).aggregate(
-        [(WEIGHT, "sum"), (WEIGHT, "count")]
-    )
-    if grouped.num_rows > max(SMALL, rows * MAX_SHARE):
+    summary = summary_table(table)
+    if summary.num_rows > max(SMALL, table.num_rows * MAX_SHARE):
         return None
-    summary = grouped.rename_columns([*fields, WEIGHT, EVENTS])
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, summary.schema) as writer:
         writer.write_table(summary)
     return bytes(sink.getvalue().to_pybytes())
+
+
+def summary_table(table: pa.Table) -> pa.Table:
+    """One row per combination of the summarised fields ``table`` has, with the weight
+    (``sample_rate``, else 1) and the number of its events."""
+    fields = [name for name in SUMMARY_FIELDS if name in table.column_names]
+    rows = table.num_rows
+    sample_rate = table.column("sample_rate") if "sample_rate" in table.column_names else None
+    if sample_rate is None or pa.types.is_null(sample_rate.type):
+        weight = pa.repeat(pa.scalar(1, pa.int64()), rows)
+    else:
+        weight = pc.fill_null(sample_rate, 1)
+    work = pa.table({**{name: table.column(name) for name in fields}, WEIGHT: weight})
+    grouped = work.unify_dictionaries().group_by(fields, use_threads=False)
+    summary = grouped.aggregate([(WEIGHT, "sum"), (WEIGHT, "count")])
+    return summary.rename_columns([*fields, WEIGHT, EVENTS])
 
 
 def read_summary(blob: bytes) -> pa.Table:
