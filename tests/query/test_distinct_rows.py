@@ -133,3 +133,49 @@ def test_distinct_counts_by_group_across_files(
     assert counted == {"p1": 2, "p2": 1, None: 1}
     overall = store.query(aggs="count_distinct(actor_profile_id)")
     assert overall["count_distinct(actor_profile_id)"].tolist() == [3]
+
+
+HOUR = 3_600_000_000_000
+
+
+def timed_table(rows: list[tuple[int, str | None]]) -> pa.Table:
+    times, values = zip(*rows, strict=True)
+    return pa.table(
+        {
+            "time": pa.array(list(times), pa.int64()).cast(pa.timestamp("ns", tz="UTC")),
+            "value": pa.array(list(values), pa.string()).dictionary_encode(),
+        }
+    )
+
+
+def test_times_become_their_buckets_and_repeats_within_a_bucket_go() -> None:
+    before_1970 = -HOUR - 5
+    in_1970 = [(10, "a"), (HOUR - 1, "a"), (HOUR, "a"), (HOUR + 7, None), (HOUR + 9, None)]
+    table = timed_table([*in_1970, (before_1970, "b"), (-HOUR, "b")])
+
+    reduced = distinct_dictionary_rows(table, {"time": HOUR})
+
+    assert reduced is not None
+    rows = sorted(
+        zip(
+            reduced.column("time").cast(pa.int64()).to_pylist(),
+            reduced.column("value").cast(pa.string()).to_pylist(),
+            strict=True,
+        ),
+        key=repr,
+    )
+    assert rows == sorted(
+        [(0, "a"), (HOUR, "a"), (HOUR, None), (-2 * HOUR, "b"), (-HOUR, "b")], key=repr
+    )
+
+
+def test_a_missing_time_keeps_the_batch_whole() -> None:
+    table = pa.table(
+        {
+            "time": pa.array([1, None, 1], pa.timestamp("ns", tz="UTC")),
+            "value": pa.array(["a", "a", "a"]).dictionary_encode(),
+        }
+    )
+    reduced = distinct_dictionary_rows(table, {"time": HOUR})
+    assert reduced is not None
+    assert reduced.equals(table)

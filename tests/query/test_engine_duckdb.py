@@ -296,6 +296,38 @@ def test_timeseries_buckets_match_duckdb(
     assert len(mine) == len(buckets) * len(series)
 
 
+@pytest.mark.parametrize(("every", "interval", "tz"), SERIES)
+@pytest.mark.parametrize("by", [None, "service"])
+def test_timeseries_distinct_counts_match_duckdb(
+    store: Store, every: str, interval: str, tz: str | None, by: str | None
+) -> None:
+    """Distinct counts alone: repeated (bucket, key, value) rows are dropped first."""
+    since, until = "2026-11-17T00:00:00Z", "2026-11-20T00:00:00Z"
+    aggregate = "count_distinct(actor_profile_id)"
+    ours = store.timeseries(every=every, by=by, tz=tz, since=since, until=until, aggs=[aggregate])
+    files = [str(store.root / f.path) for f in store.catalog.files("events")]
+    bucket = (
+        f"time_bucket({interval}, timestamp)"
+        if tz is None
+        else f"timezone('{tz}', time_bucket({interval}, timezone('{tz}', timestamp)))"
+    )
+    key = f", {by}" if by else ""
+    rows = duckdb.sql(
+        f"SELECT {bucket} AS t{key}, count(DISTINCT actor_profile_id)"
+        f" FROM read_parquet({files!r}, union_by_name=true)"
+        f" WHERE timestamp >= TIMESTAMPTZ '{since}' AND timestamp < TIMESTAMPTZ '{until}'"
+        f" GROUP BY ALL"
+    ).fetchall()
+    theirs = {(r[0].timestamp(), *r[1:-1]): r[-1] for r in rows}
+    mine = {
+        (values[0].timestamp(), *values[1:-1]): values[-1]
+        for values in ours.itertuples(index=False)
+    }
+    assert sum(theirs.values()) > len(theirs)  # buckets hold several actors each
+    assert {k: mine[k] for k in theirs} == theirs
+    assert all(mine[k] == 0 for k in set(mine) - set(theirs))  # gaps: no actors, not missing
+
+
 def test_columns_missing_from_some_files_read_as_null(
     tmp_path: Path, open_engine_store: Callable[[Path], Store]
 ) -> None:

@@ -40,7 +40,8 @@ GROUP_ID = "__group"
 BUCKET = "time"
 OTHER, TOTAL = "OTHER", "TOTAL"
 DEFAULT_EVENT_FIELDS = ("timestamp", "type", "service", "status")
-COUNTING = {"count"}
+#: Aggregates that are 0, not missing, over no events (an empty bucket, say).
+COUNTING = {"count", "count_distinct"}
 _WEIGHED = {"count", "ratio", "rate", "sum", "avg"}
 #: Aggregates a repeated row leaves unchanged.
 _REPEAT_BLIND = {"count_distinct", "min", "max"}
@@ -240,8 +241,8 @@ def group_table(
         numbered = _numpy_groups(table, keys, plan, seconds, steps or {}, masks)
         if numbered is not None:
             return numbered
-    if not quantile_of and not steps:
-        table = _without_repeats(table, keys, plan)
+    if not quantile_of:
+        table = _without_repeats(table, keys, plan, steps or {})
     for key, step in (steps or {}).items():
         index = table.schema.get_field_index(key)
         table = table.set_column(index, key, bucket_starts(table.column(key), step))
@@ -345,10 +346,12 @@ def group_table(
     return result
 
 
-def _without_repeats(table: pa.Table, keys: list[str], plan: AggregatePlan) -> pa.Table:
-    """The rows ``keys`` and the aggregated fields hold, each once, when every aggregate
-    is a distinct count, minimum or maximum of a field and every column is a dictionary
-    (repeats change none of those); otherwise ``table`` itself."""
+def _without_repeats(
+    table: pa.Table, keys: list[str], plan: AggregatePlan, steps: dict[str, int]
+) -> pa.Table:
+    """The rows ``keys`` and the aggregated fields hold, each once (mostly), when every
+    aggregate is a distinct count, minimum or maximum of a field and every column is a
+    dictionary or a bucketed time (repeats change none of those); else ``table`` itself."""
     fields: dict[str, None] = {}
     for _name, aggregate in plan.aggregates:
         spec = aggregate_spec(aggregate.func)
@@ -358,7 +361,8 @@ def _without_repeats(table: pa.Table, keys: list[str], plan: AggregatePlan) -> p
             fields[aggregate.field] = None
     if not keys and not fields:
         return table  # nothing but the row count of an empty grouping: keep the rows
-    reduced = distinct_dictionary_rows(table.select(list(dict.fromkeys([*keys, *fields]))))
+    columns = list(dict.fromkeys([*keys, *fields]))
+    reduced = distinct_dictionary_rows(table.select(columns), steps)
     return table if reduced is None else reduced
 
 
@@ -656,8 +660,15 @@ def aggregate_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Tab
     summarised = summary_rows(store, spec, plan)
     if summarised is not None:
         return summarised
-    as_dictionary = (*spec.group_by, *distinct_only_fields(plan))
-    return scan(store, plan.columns(), spec.where, spec.time, dictionary=as_dictionary).table
+    return scan(
+        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+    ).table
+
+
+def dictionary_fields(plan: AggregatePlan) -> tuple[str, ...]:
+    """The fields an aggregate reads dictionary-encoded: group keys and fields only
+    counted distinct (they hash as small integers, and repeats are found on indices)."""
+    return (*plan.spec.group_by, *distinct_only_fields(plan))
 
 
 def order_table(result: pa.Table, spec: QuerySpec, keys: list[str]) -> pa.Table:
@@ -700,7 +711,9 @@ def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
         return None
     plan = AggregatePlan(spec, [])
     keys = list(spec.group_by)
-    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=tuple(keys)).table
+    table = scan(
+        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+    ).table
     span = _series_span(spec, table)
     if span is None:
         names = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]

@@ -9,6 +9,10 @@ each batch's index tuples in a bitmap costs a few numpy passes over small intege
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,15 +27,24 @@ _WORTH_IT = 2
 _JUDGED_ROWS = 4096
 
 
-def distinct_dictionary_rows(table: pa.Table) -> pa.Table | None:
+def distinct_dictionary_rows(
+    table: pa.Table, steps: Mapping[str, int] | None = None
+) -> pa.Table | None:
     """``table`` with fewer repeated rows, in no defined order, or None when a column is
-    not dictionary-encoded. Each batch keeps its own dictionaries: a row is dropped only
-    when an earlier row of its batch has the same indices, so rows may still repeat.
-    Batches whose tuples are too many for a bitmap are kept whole, and so is the rest
-    once a batch shows repeats are rare (dropping them would cost more than it saves)."""
-    if table.num_columns == 0 or not all(pa.types.is_dictionary(t) for t in table.schema.types):
+    neither dictionary-encoded nor a time named in ``steps`` (column -> bucket width in
+    nanoseconds: its times become their buckets' starts, aligned to the UTC epoch).
+
+    Each batch keeps its own dictionaries: a row is dropped only when an earlier row of
+    its batch has the same indices, so rows may still repeat. Batches whose tuples are
+    too many for a bitmap are kept whole (times not bucketed), and so is the rest once a
+    batch shows repeats are rare (dropping them would cost more than it saves)."""
+    steps = dict(steps or {})
+    if table.num_columns == 0:
         return None
-    workspace = _Workspace()
+    for field in table.schema:
+        if not (pa.types.is_dictionary(field.type) or field.name in steps):
+            return None
+    workspace = _Workspace([steps.get(name) for name in table.column_names])
     batches = table.to_batches()
     for index, batch in enumerate(batches):
         reduced = workspace.distinct(batch)
@@ -47,26 +60,34 @@ class _Workspace:
     """Buffers reused from batch to batch: fresh megabyte arrays for every batch cost
     more in page faults than the arithmetic on them."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: list[int | None]) -> None:
+        self.steps = steps
         self.packed = np.empty(0, np.intp)
         self.seen = np.zeros(0, np.bool_)
 
     def distinct(self, batch: pa.RecordBatch) -> pa.RecordBatch | None:
         """The batch's distinct rows, or None to keep it whole (empty, or too many tuples)."""
-        columns: list[pa.DictionaryArray] = list(batch.columns)
-        widths = [len(column.dictionary) + 1 for column in columns]  # the last index is null
-        space = 1
-        for width in widths:
-            space *= width
         rows = batch.num_rows
-        if rows == 0 or space > max(_SMALL_BITMAP, _BITMAP_PER_ROW * rows):
+        if rows == 0:
             return None
+        digits = [
+            _Digits.of_dictionary(column) if step is None else _Digits.of_buckets(column, step)
+            for column, step in zip(batch.columns, self.steps, strict=True)
+        ]
+        space = 1
+        for digit in digits:
+            if digit is None:
+                return None
+            space *= digit.width
+        if space > max(_SMALL_BITMAP, _BITMAP_PER_ROW * rows):
+            return None
+        columns = [digit for digit in digits if digit is not None]
         packed = self._buffer(rows)
         # numpy scatters with intp indices: narrower ones would be converted there
-        np.copyto(packed, _indices(columns[0], widths[0] - 1))
-        for column, width in zip(columns[1:], widths[1:], strict=True):
-            np.multiply(packed, width, out=packed)
-            np.add(packed, _indices(column, width - 1), out=packed)
+        np.copyto(packed, columns[0].numbers)
+        for digit in columns[1:]:
+            np.multiply(packed, digit.width, out=packed)
+            np.add(packed, digit.numbers, out=packed)
         if len(self.seen) < space:
             self.seen = np.zeros(space, np.bool_)
         seen = self.seen[:space]
@@ -74,15 +95,9 @@ class _Workspace:
         tuples = np.flatnonzero(seen)
         seen[tuples] = False  # clean for the next batch
         arrays: list[pa.Array] = []
-        for column, width in reversed(list(zip(columns, widths, strict=True))):
-            digit = tuples % width
-            tuples //= width
-            missing = digit == width - 1
-            if missing.any():
-                indices = pa.array(np.where(missing, 0, digit), column.indices.type, mask=missing)
-            else:
-                indices = pa.array(digit, column.indices.type)
-            arrays.append(pa.DictionaryArray.from_arrays(indices, column.dictionary))
+        for digit in reversed(columns):
+            arrays.append(digit.values(tuples % digit.width))
+            tuples //= digit.width
         arrays.reverse()
         return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
@@ -90,6 +105,46 @@ class _Workspace:
         if len(self.packed) < rows:
             self.packed = np.empty(rows, np.intp)
         return self.packed[:rows]
+
+
+@dataclass
+class _Digits:
+    """A column as small numbers ``0..width-1`` and the way back to its values."""
+
+    numbers: np.ndarray
+    width: int
+    values: Callable[[np.ndarray], pa.Array]
+
+    @classmethod
+    def of_dictionary(cls, column: pa.DictionaryArray) -> _Digits:
+        """Dictionary indices; the extra last number stands for null."""
+        width = len(column.dictionary) + 1
+        return cls(_indices(column, width - 1), width, partial(_dictionary_values, column))
+
+    @classmethod
+    def of_buckets(cls, column: pa.Array, step: int) -> _Digits | None:
+        """Bucket numbers from the batch's first bucket (None when a time is missing)."""
+        if column.null_count:
+            return None
+        nanos = column.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        first = int(nanos.min())
+        first -= first % step  # floored, also before 1970
+        numbers = (nanos - first) // step
+        width = int(numbers.max()) + 1
+        return cls(numbers, width, partial(_bucket_values, first, step, column.type))
+
+
+def _dictionary_values(column: pa.DictionaryArray, digit: np.ndarray) -> pa.Array:
+    missing = digit == len(column.dictionary)
+    if missing.any():
+        indices = pa.array(np.where(missing, 0, digit), column.indices.type, mask=missing)
+    else:
+        indices = pa.array(digit, column.indices.type)
+    return pa.DictionaryArray.from_arrays(indices, column.dictionary)
+
+
+def _bucket_values(first: int, step: int, kind: pa.DataType, digit: np.ndarray) -> pa.Array:
+    return pa.array(first + digit * step, pa.int64()).cast(kind)
 
 
 def _indices(column: pa.DictionaryArray, null_index: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from mfq.query.engines.arrow import (
     SharedMasks,
     aggregate_rows,
     default_fields,
+    dictionary_fields,
     distinct_only_fields,
     evaluate_mask,
     events_table,
@@ -387,7 +388,9 @@ def _value(operand: object, result: pd.DataFrame) -> object:
 def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
     plan = AggregatePlan(spec, [])
     keys = list(spec.group_by)
-    table = scan(store, plan.columns(), spec.where, spec.time, dictionary=tuple(keys)).table
+    table = scan(
+        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+    ).table
     start, end = _series_span(spec, table)
     if start is None or end is None:
         columns = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]
