@@ -205,6 +205,20 @@ def test_rejects_command_lists_what_ingest_rejected(
     code, out, _ = invoke("rejects", "--store", store, "--format", "csv", "--code", "not_object")
     assert code == 0
     assert out.splitlines()[1].endswith(",3,not_object,not an object (got array),[2]")
+    path = tmp_path / "export-0.ndjson"
+    code, out, _ = invoke("rejects", "--store", store)  # on a terminal: one entry per record
+    assert code == 0
+    lines = out.splitlines()
+    entries = [line for line in lines if not line.startswith("    ")]
+    assert [entry.split("  ")[0] for entry in entries] == [f"{path}:2", f"{path}:3"]
+    assert max(len(line) for line in lines if line not in entries) <= 80
+    assert [line for line in lines if line.startswith("    raw: ")] == [
+        "    raw: junk",
+        "    raw: [2]",
+    ]
+    words = " ".join(line.strip() for line in lines)
+    assert "not_json  not JSON: Expecting value: line 1 column 1 (char 0)" in words
+    assert "not_object  not an object (got array)" in words
 
 
 def test_demo_writes_ingests_and_finds_the_planted_incident(tmp_path: Path) -> None:

@@ -214,6 +214,27 @@ def test_kill_9_mid_batch_then_rerun_stores_every_event_exactly_once(tmp_path: P
 
 
 @pytest.mark.slow
+def test_processes_creating_one_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Switching a new catalog to WAL makes a second process's SQLite answer "database
+    is locked" at once, without waiting: opening retries until the other is done."""
+    export = tmp_path / "small.ndjson"
+    export.write_text(
+        "".join(
+            json.dumps({"id": f"e{i}", "type": "t", "timestamp": "2026-11-20T00:00:00Z"}) + "\n"
+            for i in range(2000)
+        )
+    )
+    for round_number in range(8):  # two at once collided in about a third of tries
+        store_dir = tmp_path / f"store-{round_number}"
+        processes = [_ingest_process(store_dir, export, "--format", "json") for _ in range(2)]
+        outputs = [p.communicate(timeout=120) for p in processes]
+        assert [p.returncode for p in processes] == [0, 0], outputs
+        summaries = [json.loads(out) for out, _err in outputs]
+        assert sorted(s["ingested"] for s in summaries) == [0, 2000]
+        assert len(stored_ids(mfq.open_store(store_dir))) == 2000
+
+
+@pytest.mark.slow
 def test_two_concurrent_ingests_end_with_the_union(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"
     first = _big_export(tmp_path, "a.ndjson", 0, 30_000)

@@ -42,4 +42,6 @@ def rejects(store_path: str | None, fmt: str, code: str | None, limit: int | Non
     env = make_env()
     with open_store(store_path) as store:
         result = store.rejects(code=code, limit=limit)
-    render(result, OutputFormat(fmt), env, title="rejects", empty_message="no rejected records")
+    from mfq.render.rejects import render_rejects
+
+    render_rejects(result, OutputFormat(fmt), env)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -116,6 +117,10 @@ class BatchRecord:
     field_types: dict[str, Counter[str]]
 
 
+#: How long a catalog operation waits for another process's lock.
+_BUSY_SECONDS = 60
+
+
 class Catalog:
     """Access to one store's catalog database."""
 
@@ -125,19 +130,38 @@ class Catalog:
             # Queries of one command may run on several threads (reads only; a write
             # holds the store's lock and runs on one thread).
             self._db = sqlite3.connect(
-                path, timeout=60, isolation_level=None, check_same_thread=False
+                path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_DDL)
-            self._add_missing_columns()
-            self._db.executescript(_INDEXES)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            self._prepare()
         except sqlite3.DatabaseError as err:
             raise StoreCorrupt(f"cannot read the store catalog {path}: {err}") from err
+
+    def _prepare(self) -> None:
+        """WAL mode, tables, indexes and schema version, retried while another process
+        prepares the same catalog: SQLite answers "database is locked" at once, without
+        waiting, to a connection switching a new database to WAL while another does."""
+        deadline = time.monotonic() + _BUSY_SECONDS
+        pause = 0.005
+        while True:
+            try:
+                (mode,) = self._db.execute("PRAGMA journal_mode").fetchone()
+                if str(mode).lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.executescript(_DDL)
+                self._add_missing_columns()
+                self._db.executescript(_INDEXES)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                return
+            except sqlite3.OperationalError as err:
+                busy = "locked" in str(err) or "busy" in str(err)
+                if not busy or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     def _add_missing_columns(self) -> None:
         """Catalogs written by an earlier mfq lack newer columns: add them (empty)."""
@@ -146,8 +170,13 @@ class Catalog:
             ("sources", "fingerprint", "TEXT"),
         ):
             present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-            if column not in present:
+            if column in present:
+                continue
+            try:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as err:
+                if "duplicate column" not in str(err):  # another process added it first
+                    raise
 
     def close(self) -> None:
         self._db.close()
