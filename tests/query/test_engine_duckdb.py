@@ -328,6 +328,37 @@ def test_timeseries_distinct_counts_match_duckdb(
     assert all(mine[k] == 0 for k in set(mine) - set(theirs))  # gaps: no actors, not missing
 
 
+def test_counts_and_rates_of_no_events_are_zero(store: Store) -> None:
+    """Over no events a count, a distinct count and a rate are 0; a ratio or an average
+    has no value (as SQL's count(*) is 0 and avg() is NULL)."""
+    aggs = ["count", "count_distinct(actor_profile_id)", "rate", "ratio(status = 'error')"]
+    aggs.append("avg(duration_ms)")
+    answer = store.query(
+        aggs=aggs, where="status = 'no such status'", since="2026-11-17", until="2026-11-18"
+    ).to_dict("records")
+    assert len(answer) == 1
+    record = answer[0]
+    assert [record[name] for name in aggs[:3]] == [0, 0, 0.0]
+    assert math.isnan(record[aggs[3]]) and math.isnan(record[aggs[4]])
+
+
+@pytest.mark.parametrize("tz", [None, "Europe/Paris"])
+def test_a_rate_is_the_count_per_second_in_every_bucket_gaps_included(
+    store: Store, tz: str | None
+) -> None:
+    series = store.timeseries(
+        aggs=["count", "rate"],
+        every="15m",
+        by="service",
+        tz=tz,
+        where="status = 'error'",
+        since="2026-11-17T00:00:00Z",
+        until="2026-11-18T00:00:00Z",
+    )
+    assert (series["count"] == 0).sum() > 0  # there are gaps to fill
+    assert series["rate"].tolist() == (series["count"] / 900).tolist()
+
+
 def test_columns_missing_from_some_files_read_as_null(
     tmp_path: Path, open_engine_store: Callable[[Path], Store]
 ) -> None:

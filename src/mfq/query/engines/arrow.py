@@ -40,8 +40,10 @@ GROUP_ID = "__group"
 BUCKET = "time"
 OTHER, TOTAL = "OTHER", "TOTAL"
 DEFAULT_EVENT_FIELDS = ("timestamp", "type", "service", "status")
-#: Aggregates that are 0, not missing, over no events (an empty bucket, say).
+#: Aggregates that are 0, not missing, over no events (an empty bucket, say): counts
+#: (integers) and the rate of events (a float).
 COUNTING = {"count", "count_distinct"}
+ZERO_WHEN_EMPTY = COUNTING | {"rate"}
 _WEIGHED = {"count", "ratio", "rate", "sum", "avg"}
 #: Aggregates a repeated row leaves unchanged.
 _REPEAT_BLIND = {"count_distinct", "min", "max"}
@@ -312,7 +314,7 @@ def group_table(
         elif func == "rate":
             if not seconds:
                 raise UsageError("rate needs a time range (--since/--until or --last)")
-            output = pc.divide(pc.cast(total, pa.float64()), seconds)
+            output = pc.divide(pc.cast(pc.fill_null(total, 0), pa.float64()), seconds)
         elif aggregate.field is None or aggregate.field not in table.column_names:
             output = pa.nulls(grouped.num_rows, pa.float64())
         elif func == "sum":
@@ -786,7 +788,7 @@ def _fill_buckets(
         columns.update({key: tiled.column(key) for key in keys})
     for name, aggregate in plan.aggregates:
         values = groups.column(name).take(take)
-        columns[name] = pc.fill_null(values, 0) if aggregate.func in COUNTING else values
+        columns[name] = pc.fill_null(values, 0) if aggregate.func in ZERO_WHEN_EMPTY else values
     return _nan_as_null(pa.table(columns))
 
 

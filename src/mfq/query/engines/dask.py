@@ -552,7 +552,7 @@ def _values(
     if func == "rate":
         if not seconds:
             raise UsageError("rate needs a time range (--since/--until or --last)")
-        return pc.divide(pc.cast(total, pa.float64()), seconds).to_pandas()
+        return pc.divide(pc.cast(pc.fill_null(total, 0), pa.float64()), seconds).to_pandas()
     index = recipe.values[aggregate.field or ""]
     if func == "sum":
         return states.column(f"__s{index}").to_pandas()

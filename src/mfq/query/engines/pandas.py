@@ -19,6 +19,7 @@ from mfq.query.engines.arrow import (
     OTHER,
     TOTAL,
     WEIGHT,
+    ZERO_WHEN_EMPTY,
     AggregatePlan,
     SharedMasks,
     aggregate_rows,
@@ -122,10 +123,15 @@ def _aggregate_groups(
     if not keys:
         result = result.drop(columns=["__all"])
         if result.empty:  # no events: still one row, counts are 0 (as SQL's count(*))
-            result = pd.DataFrame(
-                {name: [0 if a.func in COUNTING else np.nan] for name, a in plan.aggregates}
-            )
+            result = pd.DataFrame({name: [_empty_value(a.func)] for name, a in plan.aggregates})
     return result
+
+
+def _empty_value(func: str) -> float:
+    """An aggregate over no events: 0 for counts, 0.0 for a rate, else no value."""
+    if func in COUNTING:
+        return 0
+    return 0.0 if func in ZERO_WHEN_EMPTY else np.nan
 
 
 def _one_aggregate(
@@ -497,4 +503,6 @@ def fill_gaps(
     for name, aggregate in plan.aggregates:
         if aggregate.func in COUNTING:
             filled[name] = filled[name].fillna(0).astype("int64")
+        elif aggregate.func in ZERO_WHEN_EMPTY:
+            filled[name] = filled[name].fillna(0.0)
     return filled[[BUCKET, *keys, *(n for n, _ in plan.aggregates)]]
