@@ -252,6 +252,33 @@ SERIES_AGGREGATES = [
 ]
 
 
+def _series_rows(
+    store: Store,
+    interval: str,
+    tz: str | None,
+    by: str | None,
+    aggregates: str,
+    time: tuple[str, str],
+    where: str = "true",
+) -> list[tuple[Any, ...]]:
+    """DuckDB's rows per bucket (aligned in ``tz`` when given) and ``by`` value: the
+    bucket start, the key, then ``aggregates``."""
+    files = [str(store.root / f.path) for f in store.catalog.files("events")]
+    bucket = (
+        f"time_bucket({interval}, timestamp)"
+        if tz is None
+        else f"timezone('{tz}', time_bucket({interval}, timezone('{tz}', timestamp)))"
+    )
+    key = f", {by}" if by else ""
+    since, until = time
+    return duckdb.sql(
+        f"SELECT {bucket} AS t{key}, {aggregates}"
+        f" FROM read_parquet({files!r}, union_by_name=true)"
+        f" WHERE timestamp >= TIMESTAMPTZ '{since}' AND timestamp < TIMESTAMPTZ '{until}'"
+        f" AND {where} GROUP BY ALL"
+    ).fetchall()
+
+
 @pytest.mark.parametrize(("every", "interval", "tz"), SERIES)
 @pytest.mark.parametrize("by", [None, "service"])
 @pytest.mark.parametrize(("aggs", "sql_agg"), SERIES_AGGREGATES)
@@ -268,19 +295,8 @@ def test_timeseries_buckets_match_duckdb(
     ours = store.timeseries(
         every=every, by=by, tz=tz, since=since, until=until, where="status != 'ok'", aggs=aggs
     )
-    files = [str(store.root / f.path) for f in store.catalog.files("events")]
-    bucket = (
-        f"time_bucket({interval}, timestamp)"
-        if tz is None
-        else f"timezone('{tz}', time_bucket({interval}, timezone('{tz}', timestamp)))"
-    )
-    key = f", {by}" if by else ""
-    rows = duckdb.sql(
-        f"SELECT {bucket} AS t{key}, sum(coalesce(sample_rate, 1)), {sql_agg}"
-        f" FROM read_parquet({files!r}, union_by_name=true)"
-        f" WHERE timestamp >= TIMESTAMPTZ '{since}' AND timestamp < TIMESTAMPTZ '{until}'"
-        f" AND status <> 'ok' GROUP BY ALL"
-    ).fetchall()
+    aggregates = f"sum(coalesce(sample_rate, 1)), {sql_agg}"
+    rows = _series_rows(store, interval, tz, by, aggregates, (since, until), "status <> 'ok'")
     theirs = {(r[0].timestamp(), *r[1:-2]): (r[-2], r[-1]) for r in rows}
     mine = {}
     for row in ours.itertuples(index=False):
@@ -305,19 +321,8 @@ def test_timeseries_distinct_counts_match_duckdb(
     since, until = "2026-11-17T00:00:00Z", "2026-11-20T00:00:00Z"
     aggregate = "count_distinct(actor_profile_id)"
     ours = store.timeseries(every=every, by=by, tz=tz, since=since, until=until, aggs=[aggregate])
-    files = [str(store.root / f.path) for f in store.catalog.files("events")]
-    bucket = (
-        f"time_bucket({interval}, timestamp)"
-        if tz is None
-        else f"timezone('{tz}', time_bucket({interval}, timezone('{tz}', timestamp)))"
-    )
-    key = f", {by}" if by else ""
-    rows = duckdb.sql(
-        f"SELECT {bucket} AS t{key}, count(DISTINCT actor_profile_id)"
-        f" FROM read_parquet({files!r}, union_by_name=true)"
-        f" WHERE timestamp >= TIMESTAMPTZ '{since}' AND timestamp < TIMESTAMPTZ '{until}'"
-        f" GROUP BY ALL"
-    ).fetchall()
+    distinct = "count(DISTINCT actor_profile_id)"
+    rows = _series_rows(store, interval, tz, by, distinct, (since, until))
     theirs = {(r[0].timestamp(), *r[1:-1]): r[-1] for r in rows}
     mine = {
         (values[0].timestamp(), *values[1:-1]): values[-1]

@@ -68,8 +68,7 @@ def _edge_summary(
     store: Store, spec: QuerySpec, plan: AggregatePlan, files: list[FileRecord]
 ) -> pa.Table:
     """The summary of the events of ``files`` that ``spec``'s range and filters keep."""
-    used = {name for expr in spec.where for name in referenced_fields(expr)}
-    used |= set(plan.columns())
+    used = _used_fields(spec, plan)
     fields = [name for name in SUMMARY_FIELDS if name in used]
     scanned = scan(
         store,
@@ -82,10 +81,14 @@ def _edge_summary(
     return summary_table(scanned.table)
 
 
-def _answerable(spec: QuerySpec, plan: AggregatePlan) -> bool:
+def _used_fields(spec: QuerySpec, plan: AggregatePlan) -> set[str]:
+    """The fields the filters, groups and aggregates read (``sample_rate`` aside)."""
     fields = {name for expr in spec.where for name in referenced_fields(expr)}
-    fields |= set(plan.columns()) - {"sample_rate"}
-    if not fields <= set(SUMMARY_FIELDS):
+    return fields | (set(plan.columns()) - {"sample_rate"})
+
+
+def _answerable(spec: QuerySpec, plan: AggregatePlan) -> bool:
+    if not _used_fields(spec, plan) <= set(SUMMARY_FIELDS):
         return False
     for _name, aggregate in plan.aggregates:
         found = aggregate_spec(aggregate.func)

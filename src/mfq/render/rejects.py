@@ -16,7 +16,6 @@ is escaped, never markup.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from rich.text import Text
 from mfq.env import Env
 from mfq.render.console import make_console, print_message
 from mfq.render.escape import escape_control
+from mfq.render.values import normalise
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,6 +88,5 @@ def reject_lines(
 
 def _text(value: object) -> str:
     """A cell as one line of inert text (missing values as empty text)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return escape_control(str(value))
+    cell = normalise(value)
+    return "" if cell is None else escape_control(str(cell))

@@ -9,10 +9,8 @@ falls back to it. Results keep Arrow's types: an integer column with nulls stays
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +20,7 @@ import pyarrow.dataset as ds
 
 from mfq.errors import UsageError
 from mfq.query.compile import compile_filter
-from mfq.query.engines.distinct import distinct_dictionary_rows
+from mfq.query.engines.distinct import Digits, distinct_dictionary_rows
 from mfq.query.expr import Aggregate, And, Expr, Or, aggregate_spec, referenced_fields, to_text
 from mfq.query.expr.ast import walk
 from mfq.query.scan import file_schema, scan
@@ -392,26 +390,21 @@ def _number_groups(table: pa.Table, keys: list[str], steps: dict[str, int]) -> _
     rows = table.num_rows
     ids = np.zeros(rows, dtype=np.int64)
     size = 1
-    digits: list[tuple[int, Callable[[np.ndarray], pa.Array]]] = []
+    digits: list[Digits] = []
     for key in keys:
         column = table.column(key).combine_chunks()
-        if key in steps and rows:
-            nanos = pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)
-            step = steps[key]
-            first = int(nanos.min())
-            first -= first % step  # the first bucket's start (floored, also before 1970)
-            indices = (nanos - first) // step
-            width = int(indices.max()) + 1
-            ids = ids * width + indices
-            size *= width
-            digits.append((width, partial(_bucket_values, first, step, column.type)))
-            continue
-        encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
-        width = len(encoded.dictionary) + 1  # one more for null
-        indices = pc.fill_null(encoded.indices, width - 1).to_numpy(zero_copy_only=False)
-        ids = ids * width + indices.astype(np.int64)
-        size *= width
-        digits.append((width, partial(_key_values, encoded.dictionary)))
+        if key in steps:
+            digit = Digits.of_buckets(column, steps[key])
+        else:
+            encoded = (
+                column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+            )
+            digit = Digits.of_dictionary(encoded)
+        if digit is None:
+            return None
+        ids = ids * digit.width + digit.numbers
+        size *= digit.width
+        digits.append(digit)
         if size > 2**40:
             return None
     if size <= 4 * max(rows, 1):
@@ -423,9 +416,9 @@ def _number_groups(table: pa.Table, keys: list[str], steps: dict[str, int]) -> _
     if len(codes) > MAX_PERCENTILE_GROUPS:
         return None
     values: list[pa.Array] = []
-    for width, decode in reversed(digits):
-        codes, digit = np.divmod(codes, width)
-        values.append(decode(digit))
+    for digit in reversed(digits):
+        codes, numbers = np.divmod(codes, digit.width)
+        values.append(digit.plain_values(numbers))
     return _Groups(ids, len(values[0]) if values else int(rows > 0), values[::-1])
 
 
@@ -436,15 +429,6 @@ def _lerp(low: np.ndarray, high: np.ndarray, fraction: np.ndarray) -> np.ndarray
     return np.asarray(
         np.where(fraction >= 0.5, high - step * (1 - fraction), low + step * fraction)
     )
-
-
-def _bucket_values(first: int, step: int, kind: pa.DataType, digit: np.ndarray) -> pa.Array:
-    return pa.array(first + digit * step).cast(kind)
-
-
-def _key_values(dictionary: pa.Array, digit: np.ndarray) -> pa.Array:
-    missing = digit == len(dictionary)  # the extra index stands for null
-    return dictionary.take(pa.array(np.where(missing, 0, digit), mask=missing))
 
 
 #: What :func:`_numpy_groups` computes: weighted counts and ratios, rates, percentiles.

@@ -1,5 +1,6 @@
-"""Distinct rows of dictionary-encoded columns, found batch by batch on the dictionary
-indices (before the dictionaries are unified, without decoding a value).
+"""Columns numbered as small integers (:class:`Digits`: dictionary indices, time-bucket
+numbers), and distinct rows found batch by batch on those numbers (before the
+dictionaries are unified, without decoding a value).
 
 Distinct counts, minima and maxima per group do not change when repeated rows are
 dropped, and event logs repeat (project, actor) pairs over and over: 10M events of the
@@ -9,6 +10,7 @@ each batch's index tuples in a bitmap costs a few numpy passes over small intege
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -70,22 +72,21 @@ class _Workspace:
         rows = batch.num_rows
         if rows == 0:
             return None
-        digits = [
-            _Digits.of_dictionary(column) if step is None else _Digits.of_buckets(column, step)
-            for column, step in zip(batch.columns, self.steps, strict=True)
-        ]
-        space = 1
-        for digit in digits:
+        digits: list[Digits] = []
+        for column, step in zip(batch.columns, self.steps, strict=True):
+            digit = (
+                Digits.of_dictionary(column) if step is None else Digits.of_buckets(column, step)
+            )
             if digit is None:
                 return None
-            space *= digit.width
+            digits.append(digit)
+        space = math.prod(digit.width for digit in digits)
         if space > max(_SMALL_BITMAP, _BITMAP_PER_ROW * rows):
             return None
-        columns = [digit for digit in digits if digit is not None]
         packed = self._buffer(rows)
         # numpy scatters with intp indices: narrower ones would be converted there
-        np.copyto(packed, columns[0].numbers)
-        for digit in columns[1:]:
+        np.copyto(packed, digits[0].numbers)
+        for digit in digits[1:]:
             np.multiply(packed, digit.width, out=packed)
             np.add(packed, digit.numbers, out=packed)
         if len(self.seen) < space:
@@ -95,7 +96,7 @@ class _Workspace:
         tuples = np.flatnonzero(seen)
         seen[tuples] = False  # clean for the next batch
         arrays: list[pa.Array] = []
-        for digit in reversed(columns):
+        for digit in reversed(digits):
             arrays.append(digit.values(tuples % digit.width))
             tuples //= digit.width
         arrays.reverse()
@@ -108,30 +109,40 @@ class _Workspace:
 
 
 @dataclass
-class _Digits:
-    """A column as small numbers ``0..width-1`` and the way back to its values."""
+class Digits:
+    """A column as small numbers ``0..width-1`` and the way back to its values: the
+    digits rows are numbered by, for their distinct tuples here and for groups of
+    percentiles in :mod:`mfq.query.engines.arrow`."""
 
     numbers: np.ndarray
     width: int
     values: Callable[[np.ndarray], pa.Array]
 
     @classmethod
-    def of_dictionary(cls, column: pa.DictionaryArray) -> _Digits:
+    def of_dictionary(cls, column: pa.DictionaryArray) -> Digits:
         """Dictionary indices; the extra last number stands for null."""
         width = len(column.dictionary) + 1
         return cls(_indices(column, width - 1), width, partial(_dictionary_values, column))
 
     @classmethod
-    def of_buckets(cls, column: pa.Array, step: int) -> _Digits | None:
-        """Bucket numbers from the batch's first bucket (None when a time is missing)."""
+    def of_buckets(cls, column: pa.Array, step: int) -> Digits | None:
+        """Bucket numbers (``step`` nanoseconds wide, aligned to the UTC epoch) from the
+        column's first bucket; None when a time is missing."""
         if column.null_count:
             return None
+        if not len(column):
+            return cls(np.zeros(0, np.int64), 1, partial(_bucket_values, 0, step, column.type))
         nanos = column.cast(pa.int64()).to_numpy(zero_copy_only=False)
         first = int(nanos.min())
         first -= first % step  # floored, also before 1970
         numbers = (nanos - first) // step
         width = int(numbers.max()) + 1
         return cls(numbers, width, partial(_bucket_values, first, step, column.type))
+
+    def plain_values(self, numbers: np.ndarray) -> pa.Array:
+        """The values of ``numbers``, dictionaries decoded."""
+        values = self.values(numbers)
+        return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values
 
 
 def _dictionary_values(column: pa.DictionaryArray, digit: np.ndarray) -> pa.Array:
