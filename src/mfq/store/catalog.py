@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS field_types (
     value_class TEXT NOT NULL,
     count INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS templates (
+    field TEXT NOT NULL,
+    id TEXT NOT NULL,
+    template TEXT NOT NULL,
+    first_seen_ns INTEGER,
+    PRIMARY KEY (field, id)
+);
 """
 # Indexes come after the columns they use exist (older catalogs are migrated first).
 _INDEXES = """
@@ -317,3 +324,20 @@ class Catalog:
         ):
             result.setdefault(name, Counter())[cls] = int(n)
         return result
+
+    def templates(self, field: str) -> dict[str, str]:
+        """The message templates ``mfq patterns`` found in ``field`` so far: id -> text."""
+        rows = self._db.execute(
+            "SELECT id, template FROM templates WHERE field = ? ORDER BY first_seen_ns, id",
+            (field,),
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
+
+    def remember_templates(self, field: str, templates: Sequence[tuple[str, str, int | None]]) -> None:
+        """Keep ``(id, text, first seen ns)`` templates of ``field`` (known ids unchanged)."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO templates(field, id, template, first_seen_ns) "
+                "VALUES (?, ?, ?, ?)",
+                [(field, *row) for row in templates],
+            )

@@ -7,7 +7,7 @@ import secrets
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -409,6 +409,41 @@ class Store:
         from mfq.analysis.correlate import correlate
 
         return correlate(self, **options)
+
+    def patterns(
+        self,
+        *,
+        field: str = "message",
+        where: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: datetime | str | None = None,
+        baseline_since: str | None = None,
+        baseline_until: str | None = None,
+        limit: int | None = None,
+        unweighted: bool = False,
+    ) -> pd.DataFrame:
+        """The messages of ``field`` grouped into templates (typed placeholders for
+        numbers, ids, addresses, paths, quoted values), each with count, share, first and
+        last seen, services and an example; with ``baseline_since`` (and
+        ``baseline_until``, default ``since``), each marked new, gone, grown, shrunk or
+        steady against that period. Template ids are kept in the store."""
+        from mfq.analysis.patterns import PatternOptions, patterns
+
+        options = PatternOptions(
+            field=field, baseline_since=baseline_since, baseline_until=baseline_until, limit=limit
+        )
+        return patterns(
+            self,
+            options,
+            where=where,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+            unweighted=unweighted,
+        )
 
     def anomalies(self, **options: Any) -> pd.DataFrame:
         """Time buckets (per ``by`` group) whose value departs from the expected level."""

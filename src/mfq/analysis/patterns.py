@@ -1,0 +1,340 @@
+"""``patterns``: a text field's messages grouped into templates (``mfq.analysis.templates``),
+each with its count, share, first and last seen, services and one example; against a
+baseline period, each marked new, gone, grown, shrunk or steady.
+
+The events are read a file at a time and each file's messages are masked and reduced to
+their distinct masked texts before the miner sees them, so memory stays bounded by one
+file and the miner's groups, whatever the number of events. Templates are remembered in
+the store's catalog: a later run (next week's) starts from them, so a template keeps its
+id (the hash of its text when first seen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from mfq.analysis.common import Selection, parse_expression, resolve_selection
+from mfq.analysis.proportions import two_proportions
+from mfq.analysis.templates import (
+    DEFAULT_MINER_SETTINGS,
+    MinerSettings,
+    TemplateMiner,
+    mask_messages,
+    template_id,
+)
+from mfq.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from mfq.query.timerange import TimeRange
+    from mfq.store.store import Store
+
+#: Services listed per template (the rest are counted).
+SHOWN_SERVICES = 5
+#: Services remembered per template (bounds memory on a field present in every service).
+KEPT_SERVICES = 64
+#: A template grew (shrank) when its share is this many times (a fraction of) the
+#: baseline's, and the two-proportion test is confident of the difference.
+GROWTH_FACTOR = 1.5
+
+COLUMNS = [
+    "id",
+    "template",
+    "count",
+    "share",
+    "first_seen",
+    "last_seen",
+    "services",
+    "example",
+]
+BASELINE_COLUMNS = ["baseline_count", "baseline_share", "change"]
+
+
+@dataclass
+class _Tally:
+    """What one template gathered in one period."""
+
+    count: float = 0.0
+    first_ns: int | None = None
+    last_ns: int | None = None
+    services: set[str] = field(default_factory=set)
+    example: str | None = None
+
+    def add(self, other: _Tally) -> None:
+        self.count += other.count
+        self.first_ns = _least(self.first_ns, other.first_ns)
+        self.last_ns = _most(self.last_ns, other.last_ns)
+        if len(self.services) < KEPT_SERVICES:
+            self.services.update(sorted(other.services)[: KEPT_SERVICES - len(self.services)])
+        if self.example is None:
+            self.example = other.example
+
+
+def _least(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _most(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+@dataclass(frozen=True)
+class PatternOptions:
+    """``patterns``' own options (the shared ones are the Selection's)."""
+
+    field: str = "message"
+    baseline_since: str | None = None
+    baseline_until: str | None = None
+    limit: int | None = None
+    remember: bool = True
+    settings: MinerSettings = DEFAULT_MINER_SETTINGS
+
+
+def patterns(
+    store: Store,
+    options: PatternOptions,
+    *,
+    where: str | Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    last: str | None = None,
+    now: datetime | str | None = None,
+    unweighted: bool = False,
+) -> pd.DataFrame:
+    """The templates of ``options.field`` in the selection, largest first (see the module
+    docs); with ``baseline_since``, compared with that period (``baseline_until``
+    defaults to the selection's start)."""
+    selection = resolve_selection(
+        store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
+    )
+    _check_field(store, selection, options.field)
+    baseline = _baseline_time(store, selection, options, where, now)
+    miner = TemplateMiner(options.settings)
+    known = store.catalog.templates(options.field) if store.exists() else {}
+    seeded = {miner.seed(text): ident for ident, text in known.items()}
+    current = _mine(store, selection, selection.time, options.field, miner)
+    before = (
+        _mine(store, selection, baseline, options.field, miner) if baseline is not None else None
+    )
+    frame = _frame(miner, seeded, current, before)
+    if options.remember and len(frame):
+        _remember(store, options.field, frame, known)
+    if options.limit is not None:
+        frame = frame.head(options.limit).reset_index(drop=True)
+    return frame
+
+
+def _check_field(store: Store, selection: Selection, name: str) -> None:
+    if name not in selection.types:
+        parse_expression(store, f"exists(`{name}`)", selection.types)  # "did you mean"
+
+
+def _baseline_time(
+    store: Store,
+    selection: Selection,
+    options: PatternOptions,
+    where: str | Sequence[str] | None,
+    now: datetime | str | None,
+) -> TimeRange | None:
+    if options.baseline_since is None:
+        if options.baseline_until is not None:
+            raise UsageError("--baseline-until needs --baseline-since")
+        return None
+    until = options.baseline_until
+    if until is None:
+        if selection.time.since is None:
+            raise UsageError("--baseline-since needs --baseline-until or --since")
+        until = selection.time.since.isoformat()
+    return resolve_selection(
+        store, where=where, since=options.baseline_since, until=until, now=now
+    ).time
+
+
+def _mine(
+    store: Store, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
+) -> dict[int, _Tally]:
+    """Every template's tally over ``time``, a file at a time."""
+    tallies: dict[int, _Tally] = {}
+    for group, tally in _file_tallies(store, selection, time, name, miner):
+        tallies.setdefault(group, _Tally()).add(tally)
+    merged: dict[int, _Tally] = {}
+    for group, tally in tallies.items():  # groups merged since they were tallied
+        merged.setdefault(miner.group_of(group), _Tally()).add(tally)
+    return merged
+
+
+def _file_tallies(
+    store: Store, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
+) -> Iterator[tuple[int, _Tally]]:
+    from mfq.query.scan import prune, scan
+
+    types = selection.types
+    columns = [name, "timestamp"]
+    with_service = "service" in types and name != "service"
+    if with_service:
+        columns.append("service")
+    weighted = not selection.unweighted
+    if weighted:
+        columns.append("sample_rate")
+    for record in prune(store.catalog.files("events"), time):
+        table = scan(store, columns, selection.where, time, files=[record]).table
+        if table.num_rows:
+            yield from _tallies(_distinct_texts(table, name, with_service, weighted), miner)
+
+
+def _distinct_texts(table: pa.Table, name: str, with_service: bool, weighted: bool) -> pa.Table:
+    """One row per distinct masked text of one file: weight, first and last time, services
+    and one message."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    messages = table.column(name)
+    if not pa.types.is_string(messages.type):
+        messages = messages.cast(pa.string())
+    present = pc.is_valid(messages)
+    table = table.filter(present)
+    messages = messages.filter(present)
+    weights = (
+        pc.coalesce(table.column("sample_rate").cast(pa.float64()), 1.0)
+        if weighted
+        else pa.repeat(1.0, table.num_rows)
+    )
+    columns = {
+        "masked": mask_messages(messages),
+        "message": messages,
+        "weight": weights,
+        "ns": table.column("timestamp").cast(pa.int64()),
+    }
+    aggregates = [
+        ("weight", "sum"),
+        ("ns", "min"),
+        ("ns", "max"),
+        ("message", "first"),
+    ]
+    if with_service:
+        columns["service"] = table.column("service").cast(pa.string())
+        aggregates.append(("service", "distinct"))
+    return pa.table(columns).group_by("masked", use_threads=False).aggregate(aggregates)
+
+
+def _tallies(distinct: pa.Table, miner: TemplateMiner) -> Iterator[tuple[int, _Tally]]:
+    services = (
+        distinct.column("service_distinct").to_pylist()
+        if "service_distinct" in distinct.column_names
+        else [None] * distinct.num_rows
+    )
+    rows = zip(
+        distinct.column("masked").to_pylist(),
+        distinct.column("weight_sum").to_pylist(),
+        distinct.column("ns_min").to_pylist(),
+        distinct.column("ns_max").to_pylist(),
+        distinct.column("message_first").to_pylist(),
+        services,
+        strict=True,
+    )
+    for masked, weight, first, last, example, found in rows:
+        kept = {s for s in (found or ()) if s is not None}
+        yield miner.add(masked), _Tally(float(weight), first, last, kept, example)
+
+
+def _frame(
+    miner: TemplateMiner,
+    seeded: dict[int, str],
+    current: dict[int, _Tally],
+    before: dict[int, _Tally] | None,
+) -> pd.DataFrame:
+    import pandas as pd
+
+    roots = {miner.group_of(g): ident for g, ident in seeded.items()}
+    total = sum(t.count for t in current.values())
+    total_before = sum(t.count for t in (before or {}).values())
+    records = []
+    for group in sorted(set(current) | set(before or {})):
+        tally = current.get(group, _Tally())
+        text = miner.template(group)
+        record: dict[str, object] = {
+            "id": roots.get(group) or template_id(text),
+            "template": text,
+            "count": tally.count,
+            "share": round(tally.count / total, 6) if total else 0.0,
+            "first_seen": _time(tally.first_ns),
+            "last_seen": _time(tally.last_ns),
+            "services": _services(tally.services),
+            "example": tally.example,
+        }
+        if before is not None:
+            earlier = before.get(group, _Tally())
+            record["baseline_count"] = earlier.count
+            record["baseline_share"] = (
+                round(earlier.count / total_before, 6) if total_before else 0.0
+            )
+            record["change"] = classify(tally.count, total, earlier.count, total_before)
+            if record["example"] is None:
+                record["example"] = earlier.example
+        records.append(record)
+    columns = COLUMNS + (BASELINE_COLUMNS if before is not None else [])
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    if not len(frame):
+        return frame
+    frame["first_seen"] = pd.to_datetime(frame["first_seen"], utc=True)
+    frame["last_seen"] = pd.to_datetime(frame["last_seen"], utc=True)
+    keys = ["count", "baseline_count", "template"] if before is not None else ["count", "template"]
+    ascending = [False, False, True] if before is not None else [False, True]
+    frame = frame.sort_values(keys, ascending=ascending, kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def classify(count: float, total: float, before: float, total_before: float) -> str:
+    """``new``, ``gone``, ``grown``, ``shrunk`` or ``steady``: a template's share against
+    the baseline's (grown/shrunk: by ``GROWTH_FACTOR`` at least, with the two-proportion
+    test's confidence)."""
+    if before == 0 and count > 0:
+        return "new"
+    if count == 0 and before > 0:
+        return "gone"
+    shift = two_proportions(count, total, before, total_before)
+    if shift is None or not shift.significant:
+        return "steady"
+    if shift.p1 >= GROWTH_FACTOR * shift.p2:
+        return "grown"
+    if shift.p1 * GROWTH_FACTOR <= shift.p2:
+        return "shrunk"
+    return "steady"
+
+
+def _time(ns: int | None) -> object:
+    return None if ns is None else ns
+
+
+def _services(services: set[str]) -> str | None:
+    if not services:
+        return None
+    names = sorted(services)
+    shown = ", ".join(names[:SHOWN_SERVICES])
+    more = len(names) - SHOWN_SERVICES
+    return shown + (f" (+{more} more)" if more > 0 else "")
+
+
+def _remember(store: Store, name: str, frame: pd.DataFrame, known: dict[str, str]) -> None:
+    """Keep the templates not yet in the catalog (a read-only store keeps none)."""
+    import sqlite3
+
+    fresh = frame[~frame["id"].isin(known)]
+    rows = [
+        (str(ident), str(text), None if first is None or first != first else int(first.value))
+        for ident, text, first in zip(
+            fresh["id"], fresh["template"], fresh["first_seen"], strict=True
+        )
+    ]
+    if not rows:
+        return
+    try:
+        store.catalog.remember_templates(name, rows)
+    except sqlite3.OperationalError as err:
+        if "readonly" not in str(err):
+            raise
