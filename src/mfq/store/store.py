@@ -445,6 +445,44 @@ class Store:
             unweighted=unweighted,
         )
 
+    def changes(
+        self,
+        *,
+        field: str = "version",
+        by: Sequence[str] | None = None,
+        bad: str | None = None,
+        markers: str | None = None,
+        where: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: datetime | str | None = None,
+        unweighted: bool = False,
+    ) -> pd.DataFrame:
+        """Releases inferred from ``field`` per group of ``by`` (default: service and
+        region, those the store has): each value's first and last seen, events, and the
+        ``bad`` ratio (default ``status = 'error'``) before and after it arrived, as a
+        rollout, rollback, retired or steady; events matching ``markers`` are changes
+        too."""
+        from mfq.analysis.changes import DEFAULT_BAD, ChangeOptions, changes
+
+        options = ChangeOptions(
+            field=field,
+            by=None if by is None else tuple(by),
+            bad=bad or DEFAULT_BAD,
+            markers=markers,
+        )
+        return changes(
+            self,
+            options,
+            where=where,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+            unweighted=unweighted,
+        )
+
     def anomalies(self, **options: Any) -> pd.DataFrame:
         """Time buckets (per ``by`` group) whose value departs from the expected level."""
         from mfq.analysis.anomalies import anomalies
