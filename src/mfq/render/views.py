@@ -7,6 +7,8 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     import pandas as pd
 
 
@@ -56,3 +58,62 @@ def check_failures(frame: pd.DataFrame) -> list[str]:
         f"FAILED {assertion}: {detail}"
         for assertion, detail in zip(failed["assertion"], failed["detail"], strict=True)
     ]
+
+
+def patterns_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """``patterns`` for a terminal: id, template, count, share, change, services."""
+    import pandas as pd
+
+    shown = pd.DataFrame(
+        {
+            "id": frame["id"],
+            "template": frame["template"],
+            "count": frame["count"],
+            "share": _percent(frame["share"]),
+        }
+    )
+    if "change" in frame.columns:
+        shown["baseline"] = _percent(frame["baseline_share"])
+        shown["change"] = frame["change"]
+    shown["services"] = frame["services"]
+    return shown
+
+
+def changes_view(frame: pd.DataFrame, field: str, zone: tzinfo) -> pd.DataFrame:
+    """``changes`` for a terminal: where (the groups), value, kind, when it arrived (and
+    left, for a rollback) to the minute, bad ratios before and after, and the shift."""
+    import pandas as pd
+
+    groups = list(frame.columns[: list(frame.columns).index(field)])
+
+    def minute(values: pd.Series) -> pd.Series:
+        return values.map(lambda t: t.tz_convert(zone).strftime("%m-%d %H:%M"))
+
+    return pd.DataFrame(
+        {
+            "where": frame[groups].astype(str).agg(" ".join, axis=1) if groups else "",
+            field: frame[field],
+            "kind": frame["kind"],
+            "arrived": minute(frame["first_seen"]),
+            "left": _left(frame, zone),
+            "before": _percent(frame["bad_ratio_before"].astype(float)),
+            "after": _percent(frame["bad_ratio_after"].astype(float)),
+            "shift": frame["shift"],
+        }
+    )
+
+
+def _left(frame: pd.DataFrame, zone: tzinfo) -> pd.Series:
+    """When a rolled-back value left: the time alone on the day it arrived."""
+    import pandas as pd
+
+    texts = []
+    for kind, first, last in zip(frame["kind"], frame["first_seen"], frame["last_seen"], strict=True):
+        arrived, left = first.tz_convert(zone), last.tz_convert(zone)
+        if kind != "rollback":
+            texts.append("")
+        elif arrived.date() == left.date():
+            texts.append(left.strftime("%H:%M"))
+        else:
+            texts.append(left.strftime("%m-%d %H:%M"))
+    return pd.Series(texts, index=frame.index, dtype=object)
