@@ -180,11 +180,13 @@ def correlate(
     last: str | None = None,
     now: Any = None,
     unweighted: bool = False,
+    combine: int | None = None,
 ) -> pd.DataFrame:
     """Field values ranked by how much more common they are in the selection (``where``)
     than in the baseline; with ``metric``, ranked by how much of the selection's shift in
     that numeric field they carry. ``fields`` restricts the fields compared.
-    ``attrs["notes"]`` says what was compared and what was skipped."""
+    ``attrs["notes"]`` says what was compared and what was skipped. ``combine`` (2 or 3)
+    adds combinations of values (``mfq.analysis.correlate_combine``)."""
     # The filters define the selection; every query here reads the whole time range.
     selection = resolve_selection(
         store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
@@ -198,10 +200,29 @@ def correlate(
         frame = metric_shift(store, selection, comparison, plan.categorical, metric)
     else:
         frame = _rank(store, selection, comparison, plan)
+    if combine is not None:
+        frame = _combined(store, selection, comparison, frame, combine, metric)
     if limit is not None:
         frame = frame.head(limit).reset_index(drop=True)
     frame.attrs["notes"] = [comparison.describe(), *plan.notes]
     return frame
+
+
+def _combined(
+    store: Store,
+    selection: Selection,
+    comparison: Comparison,
+    frame: pd.DataFrame,
+    size: int,
+    metric: str | None,
+) -> pd.DataFrame:
+    from mfq.analysis.correlate_combine import SIZES, combine
+
+    if size not in SIZES:
+        raise UsageError(f"--combine: {size} is not 2 or 3")
+    if metric is not None:
+        raise UsageError("--combine ranks values by over-representation: drop --metric")
+    return combine(store, selection, comparison, frame, size)
 
 
 def _plan_fields(

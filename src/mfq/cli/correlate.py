@@ -17,6 +17,12 @@ from mfq.render import OutputFormat, print_message, render
 @click.option(
     "--metric", default=None, help="Rank values by their part in this numeric field's shift."
 )
+@click.option(
+    "--combine",
+    type=click.IntRange(min=2, max=3),
+    default=None,
+    help="Also rank combinations of 2 (or 3) values; interactions are marked.",
+)
 @click.option("--fields", default=None, help="Only compare these fields (comma-separated).")
 @click.option(
     "--limit",
@@ -41,6 +47,7 @@ def correlate(**kwargs: Any) -> None:
             metric=kwargs["metric"],
             fields=kwargs["fields"],
             limit=limit,
+            combine=kwargs["combine"],
             **common_options(kwargs),
         )
     if fmt is OutputFormat.TABLE:
