@@ -19,7 +19,7 @@ from mfq.errors import UsageError
 from mfq.query.expr import ExpressionError
 from mfq.query.expr.text import name_text
 from mfq.render.values import normalise
-from mfq.report import findings, tables
+from mfq.report import findings, releases, tables
 from mfq.report.context import Batch, Call, ReportContext, equals
 from mfq.report.model import Chart, ColumnKind, Metric, Period, Report, Section, SeriesData, Table
 from mfq.report.period import resolve_periods
@@ -166,6 +166,7 @@ class _Builder:
     def build(self) -> Report:
         context = self.context
         batch, series, anomalies, correlation = self._first_pass()
+        release_results = context.run(releases.calls(context))
         slo_frames = self._objectives(batch)
         incidents = self._incidents(slo_frames)
         incident_correlations = self._incident_correlations(incidents)
@@ -186,7 +187,9 @@ class _Builder:
             errors_before=float(headline_frames[1]["errors"].iloc[0]),
             types_now=int((batch["types"][0]["events"] > 0).sum()),
         )
-        sections = self._sections(parts)
+        sections = releases.add_to(
+            self._sections(parts), context, release_results, parts.correlate[0]
+        )
         return Report(
             title=f"Event report {context.current.name}",
             period=context.current,
@@ -283,7 +286,12 @@ class _Builder:
             Call(
                 "correlate",
                 "correlate",
-                {"where": [*where, errors], "limit": settings.correlate_rows, **current},
+                {
+                    "where": [*where, errors],
+                    "limit": settings.correlate_rows,
+                    "combine": 2,
+                    **current,
+                },
                 heavy=True,
             ),
         ]

@@ -33,6 +33,8 @@ _COMMANDS = {
     "slo": "slo",
     "slo_incidents": "slo",
     "correlate": "correlate",
+    "changes": "changes",
+    "patterns": "patterns",
 }
 
 

@@ -1,0 +1,223 @@
+"""The report's "Changes and new error patterns" section: the releases of the period
+(``changes``: rollouts, rollbacks, each with the error ratio before and after) and the
+error message templates that are new against the previous period (``patterns``); and the
+highlights that name them, with correlate's top combination of values."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from mfq.report.context import Call, ReportContext
+from mfq.report.format import format_time, format_value
+from mfq.report.model import Column, ColumnKind, Paragraph, Section, Span, Table, paragraph
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The changes a report lists (steady and retired values are context, not news).
+LISTED_KINDS = ("rollout", "rollback", "marker")
+#: The field releases are inferred from, and the message field templates are found in.
+VERSION_FIELD = "version"
+MESSAGE_FIELD = "message"
+#: Rows of each table.
+ROWS = 10
+
+
+def calls(context: ReportContext) -> list[Call]:
+    """The ``changes`` and ``patterns`` calls of the period (those the store has fields
+    for): ``changes`` of the period with the report's errors as bad events, ``patterns``
+    of the period's errors against the previous period's."""
+    found = []
+    options = {"where": list(context.where), **context.period_options(context.current)}
+    if context.has_field(VERSION_FIELD):
+        found.append(Call("changes", "changes", {"bad": context.errors, **options}))
+    if context.has_field(MESSAGE_FIELD):
+        found.append(
+            Call(
+                "changes",
+                "patterns",
+                {
+                    **options,
+                    "where": [*context.where, context.errors],
+                    "baseline_since": context.previous.since,
+                    "baseline_until": context.previous.until,
+                },
+            )
+        )
+    return found
+
+
+def tables(context: ReportContext, results: list[pd.DataFrame]) -> tuple[Table, Table]:
+    """The changes table and the new error patterns table, from ``calls``' results."""
+    answers = iter(results)
+    changes = next(answers) if context.has_field(VERSION_FIELD) else None
+    patterns = next(answers) if context.has_field(MESSAGE_FIELD) else None
+    return change_table(changes), new_pattern_table(patterns)
+
+
+def change_table(frame: pd.DataFrame | None) -> Table:
+    """Rollouts, rollbacks and markers of the period, in time order."""
+    import pandas as pd
+
+    columns = (
+        Column("where", "where"),
+        Column("value", "version"),
+        Column("kind", "kind"),
+        Column("first_seen", "arrived", ColumnKind.TIME),
+        Column("last_seen", "last seen", ColumnKind.TIME),
+        Column("bad_ratio_before", "errors before", ColumnKind.RATIO),
+        Column("bad_ratio_after", "errors after", ColumnKind.RATIO),
+        Column("shift", "shift"),
+    )
+    names = [column.name for column in columns]
+    if frame is None or not len(frame):
+        return Table("changes", "Changes", columns, pd.DataFrame({name: [] for name in names}))
+    listed = frame[frame["kind"].isin(LISTED_KINDS)].copy()
+    groups = list(frame.columns[: list(frame.columns).index("kind") - 1])
+    value = frame.columns[len(groups)]
+    listed["where"] = (
+        listed[groups].fillna("—").astype(str).agg(" ".join, axis=1) if groups else ""
+    )
+    listed["value"] = listed[value].astype(str)
+    # Rollbacks first, then changes after which errors rose, then the rest, in time order.
+    listed["_order"] = (listed["kind"] != "rollback").astype(int) + (
+        listed["shift"] != "worse"
+    ).astype(int)
+    listed = listed.sort_values(["_order", "first_seen"], kind="stable")
+    shown = listed[names].head(ROWS).reset_index(drop=True)
+    shown.attrs["total"] = len(listed)
+    note = f"{ROWS} of {len(listed)} changes: rollbacks and those after which errors rose first"
+    return Table("changes", "Changes", columns, shown, note=note if len(listed) > ROWS else None)
+
+
+def new_pattern_table(frame: pd.DataFrame | None) -> Table:
+    """Error message templates seen this period and not in the previous one."""
+    import pandas as pd
+
+    columns = (
+        Column("template", "template"),
+        Column("count", "errors", ColumnKind.COUNT),
+        Column("first_seen", "first seen", ColumnKind.TIME),
+        Column("services", "services"),
+        Column("id", "id"),
+    )
+    names = [column.name for column in columns]
+    if frame is None or not len(frame) or "change" not in frame.columns:
+        empty = pd.DataFrame({name: [] for name in names})
+        return Table("new_patterns", "New error patterns", columns, empty)
+    if not float(frame["baseline_count"].sum()):
+        # Nothing before to compare with: every template would read "new".
+        empty = pd.DataFrame({name: [] for name in names})
+        return Table("new_patterns", "New error patterns", columns, empty)
+    new = frame[frame["change"] == "new"]
+    shown = new[names].head(ROWS).reset_index(drop=True)
+    note = f"the {ROWS} largest of {len(new)} new patterns" if len(new) > ROWS else None
+    return Table("new_patterns", "New error patterns", columns, shown, note=note)
+
+
+def section(changes: Table, patterns: Table, zone: tzinfo) -> Section:
+    """The section, with a paragraph that says what its tables hold."""
+    return Section(
+        "changes",
+        "Changes and new error patterns",
+        paragraphs=(_change_paragraph(changes, zone), _pattern_paragraph(patterns)),
+        tables=tuple(table for table in (changes, patterns) if len(table.frame)),
+    )
+
+
+def _change_paragraph(table: Table, zone: tzinfo) -> Paragraph:
+    frame = table.frame
+    if not len(frame):
+        return paragraph("No version arrived or was rolled back this period.")
+    rollbacks = frame[frame["kind"] == "rollback"]
+    total = int(frame.attrs.get("total", len(frame)))
+    lead = f"{total} change{'s' if total != 1 else ''} this period"
+    if not len(rollbacks):
+        return paragraph(lead + "; none was rolled back.")
+    row = rollbacks.iloc[0]
+    return paragraph(
+        lead + "; ",
+        Span(str(row["value"]), code=True),
+        " in ",
+        Span(str(row["where"]), code=True),
+        f" arrived at {format_time(row['first_seen'], zone)} and was rolled back at "
+        f"{format_time(row['last_seen'], zone)} (errors "
+        f"{format_value(row['bad_ratio_before'], ColumnKind.RATIO)} before, "
+        f"{format_value(row['bad_ratio_after'], ColumnKind.RATIO)} after).",
+    )
+
+
+def _pattern_paragraph(table: Table) -> Paragraph:
+    frame = table.frame
+    if not len(frame):
+        return paragraph("No error message template is new against the previous period.")
+    top = frame.iloc[0]
+    count = len(frame)
+    lead = "One new error pattern: " if count == 1 else f"{count} new error patterns; the largest: "
+    return paragraph(
+        lead,
+        Span(str(top["template"]), code=True),
+        f" ({format_value(top['count'], ColumnKind.COUNT)} errors).",
+    )
+
+
+def highlight_items(changes: Table, patterns: Table, correlation: Table, zone: tzinfo) -> list[Paragraph]:
+    """Highlights: rollbacks, new error patterns, correlate's top combination."""
+    items = []
+    if len(changes.frame[changes.frame["kind"] == "rollback"]) if len(changes.frame) else False:
+        items.append(_change_paragraph(changes, zone))
+    if len(patterns.frame):
+        items.append(_pattern_paragraph(patterns))
+    combined = _top_combination(correlation.frame)
+    if combined is not None:
+        items.append(combined)
+    return items
+
+
+def _top_combination(frame: pd.DataFrame) -> Paragraph | None:
+    """Correlate's best combination of values, when it has one."""
+    if not len(frame) or "kind" not in frame.columns:
+        return None
+    found = frame[frame["kind"].isin(["interaction", "combination"])]
+    if not len(found):
+        return None
+    row = found.iloc[0]
+    fields = str(row["field"]).split(", ")
+    values = str(row["value"]).split(", ")
+    condition = " and ".join(f"{f} = {v}" for f, v in zip(fields, values, strict=False))
+    share = format_value(row["selection_share"], ColumnKind.RATIO)
+    baseline = format_value(row["baseline_share"], ColumnKind.RATIO)
+    what = "an interaction: together they explain far more than either alone" if (
+        row["kind"] == "interaction"
+    ) else "a combination"
+    return paragraph(
+        "Correlate's top combination: the errors come with ",
+        Span(condition, code=True),
+        f" ({share} against {baseline}), {what}.",
+    )
+
+
+def add_to(
+    sections: tuple[Section, ...],
+    context: ReportContext,
+    results: list[pd.DataFrame],
+    correlation: Table,
+) -> tuple[Section, ...]:
+    """``sections`` with this module's section after correlate's and its highlights
+    appended to the highlights."""
+    from dataclasses import replace
+
+    from mfq.report.format import zone_of
+
+    zone = zone_of(context.tz)
+    changes, patterns = tables(context, results)
+    found: list[Section] = []
+    for existing in sections:
+        if existing.key == "highlights":
+            extra = highlight_items(changes, patterns, correlation, zone)
+            existing = replace(existing, items=(*existing.items, *extra))
+        found.append(existing)
+        if existing.key == "correlate":
+            found.append(section(changes, patterns, zone))
+    return tuple(found)
