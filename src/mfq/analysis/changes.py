@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from mfq.analysis.common import Selection, parse_expression, resolve_selection
@@ -329,3 +329,94 @@ def _markers(events: pd.DataFrame, field: str, by: list[str]) -> list[dict[str, 
             }
         )
     return rows
+
+
+#: How long before an anomaly or incident a change is still named as its possible cause.
+LOOKBACK_NS = 24 * 3600 * 1_000_000_000
+#: The changes that can precede a departure (steady and retired values cannot).
+ARRIVALS = ("rollout", "rollback", "marker")
+
+
+def preceding_change(
+    found: pd.DataFrame, field: str, at: pd.Timestamp, scope: Sequence[str] = ()
+) -> dict[str, object] | None:
+    """The latest change (a value's arrival, or a marker) at most ``LOOKBACK_NS`` before
+    ``at`` whose groups include every value of ``scope`` (``["eu-west-1"]`` for an
+    anomaly of region eu-west-1; none: any change), as a row of ``changes``."""
+    if not len(found) or "kind" not in found.columns:
+        return None
+    groups = list(found.columns[: list(found.columns).index(field)])
+    stamp = at.value
+    best: dict[str, object] | None = None
+    for row in found[found["kind"].isin(ARRIVALS)].to_dict("records"):
+        arrived = row["first_seen"].value  # type: ignore[union-attr]
+        if not stamp - LOOKBACK_NS <= arrived <= stamp:
+            continue
+        values = {str(row[name]) for name in groups}
+        if not all(str(value) in values for value in scope):
+            continue
+        if best is None or arrived >= best["first_seen"].value:  # type: ignore[union-attr]
+            best = row
+    return best
+
+
+def change_text(row: dict[str, object], field: str, at: pd.Timestamp) -> str:
+    """``1h 46m after version 2.4.1 arrived in checkout eu-west-1 (rolled back at
+    2026-11-19 16:59)``: how long after which change something began."""
+    names = list(row)
+    groups = [str(row[name]) for name in names[: names.index(field)] if row[name] is not None]
+    where = f" in {' '.join(groups)}" if groups else ""
+    minutes = int((at - row["first_seen"]).total_seconds() // 60)  # type: ignore[operator]
+    delay = f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+    what = "came" if row["kind"] == "marker" else "arrived"
+    text = f"{delay} after {field} {row[field]} {what}{where}"
+    if row["kind"] == "rollback":
+        left = row["last_seen"].strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+        text += f" (rolled back at {left})"
+    return text
+
+
+def annotate(
+    departures: pd.DataFrame, found: pd.DataFrame, field: str, scope_fields: Sequence[str]
+) -> pd.Series:
+    """For each row of ``departures`` (anomalies: a ``time`` and the ``scope_fields``
+    values), the change it began after (``change_text``), or None."""
+    import pandas as pd
+
+    texts: list[str | None] = []
+    for row in departures.to_dict("records"):
+        at = pd.Timestamp(row["time"])
+        scope = [str(row[name]) for name in scope_fields if row.get(name) is not None]
+        change = preceding_change(found, field, at, scope)
+        texts.append(None if change is None else change_text(change, field, at))
+    return pd.Series(texts, index=departures.index, dtype=object)
+
+
+def with_changes(
+    store: Store,
+    departures: pd.DataFrame,
+    by: Sequence[str],
+    *,
+    field: str = DEFAULT_FIELD,
+    since: str | None = None,
+    until: str | None = None,
+    last: str | None = None,
+    now: datetime | str | None = None,
+) -> pd.DataFrame:
+    """``departures`` (anomalies) with an ``after_change`` column: the change each began
+    after (``annotate``), looked up among the changes of the same time range plus the
+    lookback before it. Unchanged when the store has no ``field``."""
+    if field not in store.field_types() or not len(departures):
+        return departures
+    selection = resolve_selection(store, since=since, until=until, last=last, now=now)
+    start = selection.time.since
+    earlier = None if start is None else (start - _lookback()).isoformat()
+    end = None if selection.time.until is None else selection.time.until.isoformat()
+    found = changes(store, ChangeOptions(field=field), since=earlier, until=end, now=now)
+    annotated = departures.copy()
+    annotated["after_change"] = annotate(departures, found, field, list(by))
+    return annotated
+
+
+def _lookback() -> timedelta:
+    return timedelta(microseconds=LOOKBACK_NS // 1000)

@@ -8,6 +8,7 @@ import click
 
 from mfq.cli.options import make_env
 from mfq.cli.query import common_options, query_options, store_for
+from mfq.query.build import split_fields
 from mfq.render import OutputFormat, render
 
 
@@ -31,6 +32,12 @@ from mfq.render import OutputFormat, render
     show_default=True,
     help="Smallest relative change flagged (0.25 = 25%).",
 )
+@click.option(
+    "--changes/--no-changes",
+    default=True,
+    show_default=True,
+    help="Say which version change each anomaly began after (stores with a version field).",
+)
 def anomalies(**kwargs: Any) -> None:
     """Buckets (per --by group) whose value departs from the expected level.
 
@@ -49,6 +56,18 @@ def anomalies(**kwargs: Any) -> None:
             tz=kwargs["tz_name"],
             **common_options(kwargs),
         )
+        if kwargs["changes"]:
+            from mfq.analysis.changes import with_changes
+
+            result = with_changes(
+                store,
+                result,
+                split_fields(kwargs["by"]),
+                since=kwargs["since"],
+                until=kwargs["until"],
+                last=kwargs["last"],
+                now=kwargs["now"],
+            )
     render(
         result, OutputFormat(kwargs["fmt"]), env, title="anomalies", empty_message="no anomalies"
     )

@@ -212,6 +212,8 @@ def add_to(
 
     zone = zone_of(context.tz)
     changes, patterns = tables(context, results)
+    inferred = results[0] if context.has_field(VERSION_FIELD) else None
+    after = _after_changes(sections, inferred)
     found: list[Section] = []
     for existing in sections:
         if existing.key == "highlights":
@@ -219,5 +221,46 @@ def add_to(
             existing = replace(existing, items=(*existing.items, *extra))
         found.append(existing)
         if existing.key == "correlate":
-            found.append(section(changes, patterns, zone))
+            own = section(changes, patterns, zone)
+            found.append(replace(own, paragraphs=(*own.paragraphs, *after)))
+    return tuple(found)
+
+
+#: Anomalies and incidents whose preceding change the section names.
+NAMED_DEPARTURES = 3
+
+
+def _after_changes(
+    sections: tuple[Section, ...], inferred: pd.DataFrame | None
+) -> tuple[Paragraph, ...]:
+    """How long after which change the period's first anomalies and incidents began."""
+    import re
+
+    from mfq.analysis.changes import change_text, preceding_change
+
+    if inferred is None or not len(inferred):
+        return ()
+    departures: list[tuple[str, object, list[str]]] = []
+    for existing in sections:
+        for table in existing.tables:
+            frame = table.frame
+            if table.key == "anomalies":
+                departures += [
+                    (f"The anomaly of {row['signal']} {row['group']}", row["time"], [row["group"]])
+                    for row in frame.to_dict("records")
+                ]
+            elif table.key == "incidents":
+                departures += [
+                    (
+                        f"The incident of {row['scope']}",
+                        row["start"],
+                        re.findall(r"= '([^']*)'", str(row["scope"])),
+                    )
+                    for row in frame.to_dict("records")
+                ]
+    found: list[Paragraph] = []
+    for label, at, scope in sorted(departures, key=lambda item: item[1]):  # type: ignore[arg-type, return-value]
+        change = preceding_change(inferred, VERSION_FIELD, at, scope)  # type: ignore[arg-type]
+        if change is not None and len(found) < NAMED_DEPARTURES:
+            found.append(paragraph(f"{label} began {change_text(change, VERSION_FIELD, at)}."))  # type: ignore[arg-type]
     return tuple(found)
