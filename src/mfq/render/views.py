@@ -61,7 +61,8 @@ def check_failures(frame: pd.DataFrame) -> list[str]:
 
 
 def patterns_view(frame: pd.DataFrame) -> pd.DataFrame:
-    """``patterns`` for a terminal: id, template, count, share, change, services."""
+    """``patterns`` for a terminal: id, template, count, share, change (against the
+    baseline), services."""
     import pandas as pd
 
     shown = pd.DataFrame(
@@ -73,7 +74,6 @@ def patterns_view(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     if "change" in frame.columns:
-        shown["baseline"] = _percent(frame["baseline_share"])
         shown["change"] = frame["change"]
     shown["services"] = frame["services"]
     return shown
