@@ -193,6 +193,8 @@ def correlate(
     )
     base = parse_expression(store, baseline, selection.types) if baseline else None
     comparison = plan_comparison(selection.where, base)
+    if combine is not None:
+        _check_combine(combine, metric)
     plan = _plan_fields(store, selection, comparison, fields)
     if metric is not None:
         from mfq.analysis.correlate_metric import metric_shift
@@ -201,28 +203,22 @@ def correlate(
     else:
         frame = _rank(store, selection, comparison, plan)
     if combine is not None:
-        frame = _combined(store, selection, comparison, frame, combine, metric)
+        from mfq.analysis.correlate_combine import combine as combined
+
+        frame = combined(store, selection, comparison, frame, combine)
     if limit is not None:
         frame = frame.head(limit).reset_index(drop=True)
     frame.attrs["notes"] = [comparison.describe(), *plan.notes]
     return frame
 
 
-def _combined(
-    store: Store,
-    selection: Selection,
-    comparison: Comparison,
-    frame: pd.DataFrame,
-    size: int,
-    metric: str | None,
-) -> pd.DataFrame:
-    from mfq.analysis.correlate_combine import SIZES, combine
+def _check_combine(size: int, metric: str | None) -> None:
+    from mfq.analysis.correlate_combine import SIZES
 
     if size not in SIZES:
         raise UsageError(f"--combine: {size} is not 2 or 3")
     if metric is not None:
         raise UsageError("--combine ranks values by over-representation: drop --metric")
-    return combine(store, selection, comparison, frame, size)
 
 
 def _plan_fields(
