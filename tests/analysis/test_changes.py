@@ -148,7 +148,9 @@ def test_preceding_change_and_its_words(release_store: Store) -> None:
 
 def test_unknown_field_and_field_among_by(release_store: Store) -> None:
     runner = CliRunner()
-    result = runner.invoke(cli, ["changes", "--store", str(release_store.root), "--field", "verison"])
+    result = runner.invoke(
+        cli, ["changes", "--store", str(release_store.root), "--field", "verison"]
+    )
     assert result.exit_code == 2
     assert "did you mean 'version'" in result.stderr
     result = runner.invoke(cli, ["changes", "--store", str(release_store.root), "--by", "version"])
@@ -171,9 +173,27 @@ def test_the_command(release_store: Store) -> None:
     assert table.exit_code == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[1].split() == [
-        "where", "version", "kind", "arrived", "left", "before", "after", "shift"
+        "where",
+        "version",
+        "kind",
+        "arrived",
+        "left",
+        "before",
+        "after",
+        "shift",
     ]
-    assert lines[3].split() == ["a", "us", "2", "rollback", "11-03", "10:10", "10:19", "0.0%", "50.0%", "—"]  # 0 of 9 against 5 of 10: not at 99%
+    assert lines[3].split() == [
+        "a",
+        "us",
+        "2",
+        "rollback",
+        "11-03",
+        "10:10",
+        "10:19",
+        "0.0%",
+        "50.0%",
+        "—",
+    ]  # 0 of 9 against 5 of 10: not at 99%
     everything = runner.invoke(cli, [*args, "--all", "--format", "json"])
     assert len(json.loads(everything.stdout)) == 5
 
@@ -208,6 +228,8 @@ def test_demo_anomalies_name_the_rollout(incident_store: DemoStore) -> None:
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     eu = [row for row in rows if row["region"] == "eu-west-1"]
-    assert eu and all("version 2.4.1 arrived in checkout eu-west-1" in r["after_change"] for r in eu)
+    assert eu and all(
+        "version 2.4.1 arrived in checkout eu-west-1" in r["after_change"] for r in eu
+    )
     plain = CliRunner().invoke(cli, [*args, "--no-changes"])
     assert "after_change" not in json.loads(plain.stdout)[0]

@@ -103,7 +103,11 @@ def test_the_command_lists_the_interaction(make_store: Callable[..., Store]) -> 
     result = CliRunner().invoke(cli, [*args, "--combine", "2", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     first = json.loads(result.stdout)[0]
-    assert (first["field"], first["value"], first["kind"]) == ("region, version", "eu, 2", "interaction")
+    assert (first["field"], first["value"], first["kind"]) == (
+        "region, version",
+        "eu, 2",
+        "interaction",
+    )
 
 
 def test_the_demo_errors_come_from_version_and_region_together(incident_store: DemoStore) -> None:

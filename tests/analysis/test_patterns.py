@@ -92,9 +92,7 @@ def test_where_and_time_range(log_store: Store) -> None:
 
 
 def test_baseline_marks_new_gone_grown_and_steady(log_store: Store) -> None:
-    result = log_store.patterns(
-        since="2026-11-03", until="2026-11-04", baseline_since="2026-11-02"
-    )
+    result = log_store.patterns(since="2026-11-03", until="2026-11-04", baseline_since="2026-11-02")
     assert list(result.columns) == COLUMNS + BASELINE_COLUMNS
     changes = {
         row["template"]: (row["count"], row["baseline_count"], row["change"])
@@ -106,7 +104,9 @@ def test_baseline_marks_new_gone_grown_and_steady(log_store: Store) -> None:
         LOGIN: (2, 2, "steady"),
         CACHE: (2, 0, "new"),
     }
-    gone = log_store.patterns(since="2026-11-03", baseline_since="2026-11-02", where="service = 'auth' or service = 'db'")
+    gone = log_store.patterns(
+        since="2026-11-03", baseline_since="2026-11-02", where="service = 'auth' or service = 'db'"
+    )
     assert "new" not in set(gone["change"])
 
 
@@ -141,11 +141,18 @@ def test_a_template_kept_in_the_store_keeps_its_id_when_its_text_widens(
 
 
 def _row(i: int, message: str) -> dict[str, object]:
-    return {"id": f"r{i}", "type": "log", "timestamp": f"2026-11-0{i + 1}T10:00:00Z", "message": message}
+    return {
+        "id": f"r{i}",
+        "type": "log",
+        "timestamp": f"2026-11-0{i + 1}T10:00:00Z",
+        "message": message,
+    }
 
 
 def test_unknown_field_is_a_usage_error(log_store: Store) -> None:
-    result = CliRunner().invoke(cli, ["patterns", "--store", str(log_store.root), "--field", "mesage"])
+    result = CliRunner().invoke(
+        cli, ["patterns", "--store", str(log_store.root), "--field", "mesage"]
+    )
     assert result.exit_code == 2
     assert "unknown field 'mesage'" in result.stderr
     assert "did you mean 'message'" in result.stderr

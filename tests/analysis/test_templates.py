@@ -37,9 +37,9 @@ def _labelled(path: Path) -> tuple[list[str], list[str]]:
     return [row["Content"] for row in rows], [row["EventId"] for row in rows]
 
 
-def _mine(messages: list[str], config: MinerSettings = DEFAULT_MINER_SETTINGS) -> tuple[
-    TemplateMiner, list[int]
-]:
+def _mine(
+    messages: list[str], config: MinerSettings = DEFAULT_MINER_SETTINGS
+) -> tuple[TemplateMiner, list[int]]:
     miner = TemplateMiner(config)
     masked = mask_messages(pa.array(messages)).to_pylist()
     groups = [miner.add(text) for text in masked]
@@ -128,7 +128,9 @@ def test_words_that_differ_stay_apart_while_few_and_merge_once_many() -> None:
 
 
 def test_a_literal_joins_the_group_that_has_a_value_there() -> None:
-    miner, groups = _mine(["chdir(/home/a1) failed: no such file", "chdir(pwd) failed: no such file"])
+    miner, groups = _mine(
+        ["chdir(/home/a1) failed: no such file", "chdir(pwd) failed: no such file"]
+    )
     assert groups[0] == groups[1]
     assert miner.template(groups[0]) == "<*> failed: no such file"
 
@@ -158,7 +160,9 @@ _VALUES = st.one_of(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.lists(_WORDS, min_size=1, max_size=4), _VALUES), min_size=1, max_size=30))
+@given(
+    st.lists(st.tuples(st.lists(_WORDS, min_size=1, max_size=4), _VALUES), min_size=1, max_size=30)
+)
 def test_any_template_matches_its_messages(parts: list[tuple[list[str], str]]) -> None:
     messages = [" ".join([*words, value]) for words, value in parts]
     miner, groups = _mine(messages)

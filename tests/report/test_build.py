@@ -164,6 +164,7 @@ def test_the_listed_commands_give_the_same_numbers(hand_store: Store, hand_repor
         "timeseries",
         "anomalies",
         "slo",
+        "changes",
     }  # slo_incidents only runs for objectives with incidents (none here)
 
 
@@ -175,7 +176,9 @@ def test_every_command_listed_runs(hand_store: Store, hand_report: Report) -> No
 
 
 def test_correlate_section_is_the_correlate_call(hand_store: Store, hand_report: Report) -> None:
-    expected = hand_store.correlate(where="status = 'error'", limit=10, since=W47[0], until=W47[1])
+    expected = hand_store.correlate(
+        where="status = 'error'", limit=10, since=W47[0], until=W47[1], combine=2
+    )
     table = hand_report.section("correlate").table("correlate").frame
     assert list(table["field"]) == list(expected["field"])
     assert list(table["selection_count"]) == list(expected["selection_count"])

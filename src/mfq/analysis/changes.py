@@ -23,10 +23,11 @@ Markers
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from mfq.analysis.common import Selection, parse_expression, resolve_selection
 from mfq.analysis.proportions import two_proportions
@@ -158,7 +159,9 @@ def _read(
     table = read_rows(store, columns, selection, dictionary=[field, *by])
     if marker is not None and selection.where:
         # Markers are found over the whole range, whatever --where keeps.
-        everywhere = Selection(selection.time, (Or(items=(*selection.where, marker)),), selection.types)
+        everywhere = Selection(
+            selection.time, (Or(items=(*selection.where, marker)),), selection.types
+        )
         table = read_rows(store, columns, everywhere, dictionary=[field, *by])
     return _frame(table, field, by, bad, marker, weighted=not selection.unweighted)
 
@@ -172,7 +175,9 @@ def _frame(
     frame_columns: dict[str, pa.ChunkedArray | pa.Array] = {
         "_ns": table.column("timestamp").cast(pa.int64()),
         "_bad": _holds(table, bad),
-        "_marker": _holds(table, marker) if marker is not None else pa.repeat(False, table.num_rows),
+        "_marker": _holds(table, marker)
+        if marker is not None
+        else pa.repeat(False, table.num_rows),
         "_weight": (
             pc.coalesce(table.column("sample_rate").cast(pa.float64()), 1.0)
             if weighted
@@ -184,8 +189,10 @@ def _frame(
         column = table.column(name)
         if pa.types.is_dictionary(column.type):
             column = column.cast(pa.string())
-        frame_columns[name] = column if pa.types.is_string(column.type) else column.cast(pa.string())
-    frame = pa.table(frame_columns).to_pandas()
+        frame_columns[name] = (
+            column if pa.types.is_string(column.type) else column.cast(pa.string())
+        )
+    frame: pd.DataFrame = pa.table(frame_columns).to_pandas()
     return frame.sort_values("_ns", kind="stable").reset_index(drop=True)
 
 
@@ -297,6 +304,11 @@ def _compare(
     }
 
 
+def _present(value: object) -> bool:
+    """Not None and not NaN (a missing value in a pandas row)."""
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
 def _markers(events: pd.DataFrame, field: str, by: list[str]) -> list[dict[str, object]]:
     """One row per marker event: the group's events an hour either side of it."""
     import numpy as np
@@ -311,7 +323,7 @@ def _markers(events: pd.DataFrame, field: str, by: list[str]) -> list[dict[str, 
         scope = np.ones(len(ordinary), dtype=bool)
         for name in by:
             value = record.get(name)
-            if value is not None and value == value:
+            if _present(value):
                 scope &= ordinary[name].to_numpy(dtype=object) == value
         before = scope & (ns >= at - MARKER_WINDOW_NS) & (ns < at)
         after = scope & (ns >= at) & (ns < at + MARKER_WINDOW_NS)
@@ -319,7 +331,7 @@ def _markers(events: pd.DataFrame, field: str, by: list[str]) -> list[dict[str, 
         rows.append(
             {
                 **{name: record.get(name) for name in by},
-                field: named if named is not None and named == named else record.get("_type"),
+                field: named if _present(named) else record.get("_type"),
                 "kind": "marker",
                 "first_seen": at,
                 "last_seen": at,
@@ -333,13 +345,15 @@ def _markers(events: pd.DataFrame, field: str, by: list[str]) -> list[dict[str, 
 
 #: How long before an anomaly or incident a change is still named as its possible cause.
 LOOKBACK_NS = 24 * 3600 * 1_000_000_000
+#: One row of ``changes`` as a mapping of its columns.
+ChangeRow = dict[str, Any]
 #: The changes that can precede a departure (steady and retired values cannot).
 ARRIVALS = ("rollout", "rollback", "marker")
 
 
 def preceding_change(
     found: pd.DataFrame, field: str, at: pd.Timestamp, scope: Sequence[str] = ()
-) -> dict[str, object] | None:
+) -> ChangeRow | None:
     """The latest change (a value's arrival, or a marker) at most ``LOOKBACK_NS`` before
     ``at`` whose groups include every value of ``scope`` (``["eu-west-1"]`` for an
     anomaly of region eu-west-1; none: any change), as a row of ``changes``."""
@@ -347,31 +361,32 @@ def preceding_change(
         return None
     groups = list(found.columns[: list(found.columns).index(field)])
     stamp = at.value
-    best: dict[str, object] | None = None
-    for row in found[found["kind"].isin(ARRIVALS)].to_dict("records"):
-        arrived = row["first_seen"].value  # type: ignore[union-attr]
+    best: ChangeRow | None = None
+    rows = cast("list[ChangeRow]", found[found["kind"].isin(ARRIVALS)].to_dict("records"))
+    for row in rows:
+        arrived = row["first_seen"].value
         if not stamp - LOOKBACK_NS <= arrived <= stamp:
             continue
         values = {str(row[name]) for name in groups}
         if not all(str(value) in values for value in scope):
             continue
-        if best is None or arrived >= best["first_seen"].value:  # type: ignore[union-attr]
+        if best is None or arrived >= best["first_seen"].value:
             best = row
     return best
 
 
-def change_text(row: dict[str, object], field: str, at: pd.Timestamp) -> str:
+def change_text(row: ChangeRow, field: str, at: pd.Timestamp) -> str:
     """``1h 46m after version 2.4.1 arrived in checkout eu-west-1 (rolled back at
     2026-11-19 16:59)``: how long after which change something began."""
     names = list(row)
     groups = [str(row[name]) for name in names[: names.index(field)] if row[name] is not None]
     where = f" in {' '.join(groups)}" if groups else ""
-    minutes = int((at - row["first_seen"]).total_seconds() // 60)  # type: ignore[operator]
+    minutes = int((at - row["first_seen"]).total_seconds() // 60)
     delay = f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
     what = "came" if row["kind"] == "marker" else "arrived"
     text = f"{delay} after {field} {row[field]} {what}{where}"
     if row["kind"] == "rollback":
-        left = row["last_seen"].strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+        left = row["last_seen"].strftime("%Y-%m-%d %H:%M")
         text += f" (rolled back at {left})"
     return text
 

@@ -15,7 +15,7 @@ among the events of each of its values. It is marked ``interaction`` at
 from __future__ import annotations
 
 from itertools import combinations as choose
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from mfq.query.expr import And, Compare, CompareOp, Expr, Field, FieldType, Literal
 from mfq.query.spec import QueryKind, QuerySpec
@@ -89,9 +89,8 @@ def combine(
     table["baseline_share"] = (table["base"] / baselined).round(6) if baselined else 0.0
     table["score"], table["z"] = _scores(table, selected, baselined)
     table = table.rename(columns={"sel": "selection_count", "base": "baseline_count"})
-    table["kind"] = [
-        _kind(row, singles) for row in table.to_dict("records")
-    ]
+    rows = cast("list[dict[str, Any]]", table.to_dict("records"))
+    table["kind"] = [_kind(row, singles) for row in rows]
     table = table[table["kind"].notna()]
     merged = pd.concat([singles, table[COLUMNS]], ignore_index=True)
     merged["_rank"] = (merged["kind"] == "symptom").astype(int)
@@ -166,10 +165,10 @@ def _unstack(result: pd.DataFrame, sets: list[tuple[tuple[str, str], ...]]) -> p
     return pd.DataFrame.from_records(records)
 
 
-def _kind(row: dict[str, object], singles: pd.DataFrame) -> str | None:
+def _kind(row: dict[str, Any], singles: pd.DataFrame) -> str | None:
     """``interaction``, ``combination``, or None (not worth listing): see the module docs."""
-    members: tuple[tuple[str, str], ...] = row["_members"]  # type: ignore[assignment]
-    rate = _rate(float(row["selection_count"]), float(row["baseline_count"]))  # type: ignore[arg-type]
+    members: tuple[tuple[str, str], ...] = row["_members"]
+    rate = _rate(float(row["selection_count"]), float(row["baseline_count"]))
     best_single = 0.0
     single_rates = []
     for field, value in members:
@@ -181,7 +180,7 @@ def _kind(row: dict[str, object], singles: pd.DataFrame) -> str | None:
         single_rates.append(
             _rate(float(single["selection_count"]), float(single["baseline_count"]))
         )
-    if float(row["score"]) <= best_single:  # type: ignore[arg-type]
+    if float(row["score"]) <= best_single:
         return None
     if all(rate >= INTERACTION_FACTOR * other for other in single_rates):
         return "interaction"

@@ -324,9 +324,11 @@ def _remember(store: Store, name: str, frame: pd.DataFrame, known: dict[str, str
     """Keep the templates not yet in the catalog (a read-only store keeps none)."""
     import sqlite3
 
+    import pandas as pd
+
     fresh = frame[~frame["id"].isin(known)]
     rows = [
-        (str(ident), str(text), None if first is None or first != first else int(first.value))
+        (str(ident), str(text), None if pd.isna(first) else int(first.value))
         for ident, text, first in zip(
             fresh["id"], fresh["template"], fresh["first_seen"], strict=True
         )

@@ -32,8 +32,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,7 +59,11 @@ MASKS: tuple[tuple[str, str, str], ...] = (
     ("ip", r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d{1,5})?\b", "<ip>"),
     ("quoted", r"'[^'\s]*'|\"[^\"\s]*\"", "<quoted>"),
     ("path", r"(^|[\s(=])(?:/[\w.+~@%-]*)+", r"\1<path>"),
-    ("hex", r"\b0[xX][0-9a-fA-F]+\b|\b[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b", "<hex>"),
+    (
+        "hex",
+        r"\b0[xX][0-9a-fA-F]+\b|\b[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b",
+        "<hex>",
+    ),
     ("num", r"[-+]?\d+(?:\.\d+)?", "<num>"),
 )
 #: The placeholders masks write; a token holding one is a wildcard.
@@ -166,9 +170,7 @@ class TemplateMiner:
     _routes: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     _cache: dict[str, int] = field(default_factory=dict)
     #: (length, position, the other tokens) -> literal value -> group
-    _siblings: dict[tuple[int, int, tuple[str, ...]], dict[str, int]] = field(
-        default_factory=dict
-    )
+    _siblings: dict[tuple[int, int, tuple[str, ...]], dict[str, int]] = field(default_factory=dict)
     _overflow: int | None = None
     _created: int = 0
 
@@ -241,7 +243,9 @@ class TemplateMiner:
         if not key:
             return iter(self._routes.get((0, _WILD), ()))
         if key[0] != _WILD:
-            return chain(self._routes.get((len(key), key[0]), ()), self._routes.get((len(key), _WILD), ()))
+            return chain(
+                self._routes.get((len(key), key[0]), ()), self._routes.get((len(key), _WILD), ())
+            )
         return chain.from_iterable(
             groups for (length, _first), groups in self._routes.items() if length == len(key)
         )
@@ -265,7 +269,7 @@ class TemplateMiner:
         current = self._groups[group].tokens
         route = self._route(current)
         for index, (have, new) in enumerate(zip(current, tokens, strict=True)):
-            if have != new and have != ANY:
+            if have not in (new, ANY):
                 current[index] = ANY
         if self._route(current) != route:  # the first token became a wildcard
             self._routes[route].remove(group)
@@ -277,7 +281,7 @@ class TemplateMiner:
         for position, token in enumerate(key):
             if token == _WILD:
                 continue
-            rest = key[:position] + (_WILD,) + key[position + 1 :]
+            rest = (*key[:position], _WILD, *key[position + 1 :])
             siblings = self._siblings.setdefault((len(key), position, rest), {})
             siblings[token] = group
             if len(siblings) >= self.settings.sibling_limit:
@@ -308,18 +312,16 @@ class TemplateMiner:
         return group == self._overflow
 
 
-def _agreement(
-    key: tuple[str, ...], other: Iterable[str], settings: MinerSettings
-) -> int | None:
+def _agreement(key: tuple[str, ...], other: Iterable[str], settings: MinerSettings) -> int | None:
     """How many literal positions agree, when ``key`` may join ``other`` (else None)."""
     agree = literal = 0
     for mine, theirs in zip(key, other, strict=True):
-        if mine == _WILD and theirs == _WILD:
+        if _WILD == mine == theirs:
             continue
         literal += 1
         if mine == theirs:
             agree += 1
-        elif mine != _WILD and theirs != _WILD:
+        elif _WILD not in (mine, theirs):
             return None  # two literals differ: another wording
     if agree == 0 or agree < settings.literal_agreement * literal:
         return None

@@ -25,7 +25,11 @@ _COMMANDS = {
     ),
     "anomalies": ("mfq.cli.anomalies", "anomalies", "Time buckets that depart from the usual."),
     "patterns": ("mfq.cli.patterns", "patterns", "Messages grouped into templates; new ones."),
-    "changes": ("mfq.cli.patterns", "changes", "Releases inferred from versions: rollouts, rollbacks."),
+    "changes": (
+        "mfq.cli.patterns",
+        "changes",
+        "Releases inferred from versions: rollouts, rollbacks.",
+    ),
     "trace": ("mfq.cli.trace", "trace", "One trace as a span tree (waterfall)."),
     "timeline": (
         "mfq.cli.trace",

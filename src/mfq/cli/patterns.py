@@ -66,10 +66,10 @@ def patterns(**kwargs: Any) -> None:
     multiple=True,
     help="Groups to follow separately (default: service,region where present).",
 )
+@click.option("--bad", default=None, help="What a bad event is (default: status = 'error').")
 @click.option(
-    "--bad", default=None, help="What a bad event is (default: status = 'error')."
+    "--markers", default=None, help="Events that mark a change, e.g. \"type = 'deploy'\"."
 )
-@click.option("--markers", default=None, help="Events that mark a change, e.g. \"type = 'deploy'\".")
 @click.option("--all", "show_all", is_flag=True, help="Also list steady and retired values.")
 def changes(**kwargs: Any) -> None:
     """Releases inferred from --field per group: rollouts, rollbacks, markers.

@@ -108,7 +108,9 @@ def _left(frame: pd.DataFrame, zone: tzinfo) -> pd.Series:
     import pandas as pd
 
     texts = []
-    for kind, first, last in zip(frame["kind"], frame["first_seen"], frame["last_seen"], strict=True):
+    for kind, first, last in zip(
+        frame["kind"], frame["first_seen"], frame["last_seen"], strict=True
+    ):
         arrived, left = first.tz_convert(zone), last.tz_convert(zone)
         if kind != "rollback":
             texts.append("")

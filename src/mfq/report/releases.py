@@ -71,14 +71,12 @@ def change_table(frame: pd.DataFrame | None) -> Table:
         Column("shift", "shift"),
     )
     names = [column.name for column in columns]
-    if frame is None or not len(frame):
+    listed = frame[frame["kind"].isin(LISTED_KINDS)].copy() if frame is not None else None
+    if frame is None or listed is None or not len(listed):
         return Table("changes", "Changes", columns, pd.DataFrame({name: [] for name in names}))
-    listed = frame[frame["kind"].isin(LISTED_KINDS)].copy()
     groups = list(frame.columns[: list(frame.columns).index("kind") - 1])
     value = frame.columns[len(groups)]
-    listed["where"] = (
-        listed[groups].fillna("—").astype(str).agg(" ".join, axis=1) if groups else ""
-    )
+    listed["where"] = listed[groups].fillna("—").astype(str).agg(" ".join, axis=1) if groups else ""
     listed["value"] = listed[value].astype(str)
     # Rollbacks first, then changes after which errors rose, then the rest, in time order.
     listed["_order"] = (listed["kind"] != "rollback").astype(int) + (
@@ -162,7 +160,9 @@ def _pattern_paragraph(table: Table) -> Paragraph:
     )
 
 
-def highlight_items(changes: Table, patterns: Table, correlation: Table, zone: tzinfo) -> list[Paragraph]:
+def highlight_items(
+    changes: Table, patterns: Table, correlation: Table, zone: tzinfo
+) -> list[Paragraph]:
     """Highlights: rollbacks, new error patterns, correlate's top combination."""
     items = []
     if len(changes.frame[changes.frame["kind"] == "rollback"]) if len(changes.frame) else False:
@@ -188,9 +188,11 @@ def _top_combination(frame: pd.DataFrame) -> Paragraph | None:
     condition = " and ".join(f"{f} = {v}" for f, v in zip(fields, values, strict=False))
     share = format_value(row["selection_share"], ColumnKind.RATIO)
     baseline = format_value(row["baseline_share"], ColumnKind.RATIO)
-    what = "an interaction: together they explain far more than either alone" if (
-        row["kind"] == "interaction"
-    ) else "a combination"
+    what = (
+        "an interaction: together they explain far more than either alone"
+        if (row["kind"] == "interaction")
+        else "a combination"
+    )
     return paragraph(
         "Correlate's top combination: the errors come with ",
         Span(condition, code=True),
@@ -215,7 +217,8 @@ def add_to(
     inferred = results[0] if context.has_field(VERSION_FIELD) else None
     after = _after_changes(sections, inferred)
     found: list[Section] = []
-    for existing in sections:
+    for given in sections:
+        existing = given
         if existing.key == "highlights":
             extra = highlight_items(changes, patterns, correlation, zone)
             existing = replace(existing, items=(*existing.items, *extra))

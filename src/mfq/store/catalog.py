@@ -333,7 +333,9 @@ class Catalog:
         )
         return {str(row[0]): str(row[1]) for row in rows}
 
-    def remember_templates(self, field: str, templates: Sequence[tuple[str, str, int | None]]) -> None:
+    def remember_templates(
+        self, field: str, templates: Sequence[tuple[str, str, int | None]]
+    ) -> None:
         """Keep ``(id, text, first seen ns)`` templates of ``field`` (known ids unchanged)."""
         with self._transaction() as db:
             db.executemany(
