@@ -176,9 +176,11 @@ def test_the_command_as_a_table(log_store: Store) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[1].split() == ["id", "template", "count", "share", "change", "services"]
+    assert lines[1].split() == ["template", "count", "share", "change", "services", "id"]
     [cache] = [line for line in lines if "cache miss" in line]
-    assert cache.split() == [template_id(CACHE), *CACHE.split(), "2", "16.7%", "new", "api"]
+    assert cache.split() == [*CACHE.split(), "2", "16.7%", "new", "api", template_id(CACHE)]
+    [timeout] = [line for line in lines if "timed out" in line]
+    assert timeout.split()[-2:] == ["services", template_id(TIMEOUT)]  # "2 services"
 
 
 def test_baseline_until_needs_since(log_store: Store) -> None:

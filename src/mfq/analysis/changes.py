@@ -387,7 +387,7 @@ def change_text(row: ChangeRow, field: str, at: pd.Timestamp) -> str:
     text = f"{delay} after {field} {row[field]} {what}{where}"
     if row["kind"] == "rollback":
         left = row["last_seen"].strftime("%Y-%m-%d %H:%M")
-        text += f" (rolled back at {left})"
+        text += f" (rolled back at {left} UTC)"
     return text
 
 

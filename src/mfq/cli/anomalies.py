@@ -9,7 +9,7 @@ import click
 from mfq.cli.options import make_env
 from mfq.cli.query import common_options, query_options, store_for
 from mfq.query.build import split_fields
-from mfq.render import OutputFormat, render
+from mfq.render import OutputFormat, print_message, render
 
 
 @click.command()
@@ -68,6 +68,12 @@ def anomalies(**kwargs: Any) -> None:
                 last=kwargs["last"],
                 now=kwargs["now"],
             )
-    render(
-        result, OutputFormat(kwargs["fmt"]), env, title="anomalies", empty_message="no anomalies"
-    )
+    fmt = OutputFormat(kwargs["fmt"])
+    notes: list[str] = []
+    if fmt is OutputFormat.TABLE:
+        from mfq.render.views import anomalies_view
+
+        result, notes = anomalies_view(result)
+    render(result, fmt, env, title="anomalies", empty_message="no anomalies")
+    for note in notes:
+        print_message(env, f"note: {note}")

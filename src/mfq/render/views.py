@@ -61,13 +61,12 @@ def check_failures(frame: pd.DataFrame) -> list[str]:
 
 
 def patterns_view(frame: pd.DataFrame) -> pd.DataFrame:
-    """``patterns`` for a terminal: id, template, count, share, change (against the
-    baseline), services."""
+    """``patterns`` for a terminal: template, count, share, change (against the
+    baseline), services, and the id last (the template is what a reader scans)."""
     import pandas as pd
 
     shown = pd.DataFrame(
         {
-            "id": frame["id"],
             "template": frame["template"],
             "count": frame["count"],
             "share": _percent(frame["share"]),
@@ -75,8 +74,18 @@ def patterns_view(frame: pd.DataFrame) -> pd.DataFrame:
     )
     if "change" in frame.columns:
         shown["change"] = frame["change"]
-    shown["services"] = frame["services"]
+    shown["services"] = frame["services"].map(_services_short)
+    shown["id"] = frame["id"]
     return shown
+
+
+def _services_short(text: object) -> object:
+    """One service by name, several by their number (``8 services``)."""
+    if not isinstance(text, str) or "," not in text:
+        return text
+    names, _, more = text.partition(" (+")
+    total = len(names.split(", ")) + (int(more.split()[0]) if more else 0)
+    return f"{total} services"
 
 
 def changes_view(frame: pd.DataFrame, field: str, zone: tzinfo) -> pd.DataFrame:
@@ -119,3 +128,21 @@ def _left(frame: pd.DataFrame, zone: tzinfo) -> pd.Series:
         else:
             texts.append(left.strftime("%m-%d %H:%M"))
     return pd.Series(texts, index=frame.index, dtype=object)
+
+
+def anomalies_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``anomalies`` for a terminal: the table without ``after_change``, and one note per
+    change the flagged buckets began after (from the first bucket after it)."""
+    if "after_change" not in frame.columns:
+        return frame, []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for time, text in zip(frame["time"], frame["after_change"], strict=True):
+        if not isinstance(text, str):
+            continue
+        change = text.split(" after ", 1)[1]
+        if change in seen:
+            continue
+        seen.add(change)
+        notes.append(f"the anomaly at {time:%Y-%m-%d %H:%M} UTC began {text}")
+    return frame.drop(columns=["after_change"]), notes
