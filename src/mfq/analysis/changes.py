@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from mfq.analysis.common import Selection, parse_expression, resolve_selection
+from mfq.analysis.common import Selection, parse_expression, require_field, resolve_selection
 from mfq.analysis.proportions import two_proportions
 from mfq.errors import UsageError
 
@@ -105,7 +105,7 @@ def changes(
         store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
     )
     by = _by_fields(store, selection, options)
-    _require_field(store, selection, options.field)
+    require_field(store, selection, options.field)
     bad = parse_expression(store, options.bad, selection.types)
     marker = parse_expression(store, options.markers, selection.types) if options.markers else None
     events = _read(store, selection, options.field, by, bad, marker)
@@ -122,16 +122,11 @@ def changes(
     return frame.reset_index(drop=True)
 
 
-def _require_field(store: Store, selection: Selection, name: str) -> None:
-    if name not in selection.types:
-        parse_expression(store, f"exists(`{name}`)", selection.types)  # "did you mean"
-
-
 def _by_fields(store: Store, selection: Selection, options: ChangeOptions) -> list[str]:
     if options.by is None:
         return [name for name in DEFAULT_BY if name in selection.types]
     for name in options.by:
-        _require_field(store, selection, name)
+        require_field(store, selection, name)
     if options.field in options.by:
         raise UsageError(f"--by: {options.field!r} is the field whose changes are listed")
     return list(options.by)

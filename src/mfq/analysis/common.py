@@ -156,3 +156,9 @@ def parse_number(value: float | str, option: str) -> float:
     if not math.isfinite(number):
         raise UsageError(f"{option}: {value!r} is not a finite number")
     return number
+
+
+def require_field(store: Store, selection: Selection, name: str) -> None:
+    """A usage error with "did you mean" unless the store knows the field ``name``."""
+    if name not in selection.types:
+        parse_expression(store, f"exists(`{name}`)", selection.types)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from mfq.analysis.common import Selection, parse_expression, resolve_selection
+from mfq.analysis.common import Selection, require_field, resolve_selection
 from mfq.analysis.proportions import two_proportions
 from mfq.analysis.templates import (
     DEFAULT_MINER_SETTINGS,
@@ -112,7 +112,7 @@ def patterns(
     selection = resolve_selection(
         store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
     )
-    _check_field(store, selection, options.field)
+    require_field(store, selection, options.field)
     baseline = _baseline_time(store, selection, options, where, now)
     miner = TemplateMiner(options.settings)
     known = store.catalog.templates(options.field) if store.exists() else {}
@@ -127,11 +127,6 @@ def patterns(
     if options.limit is not None:
         frame = frame.head(options.limit).reset_index(drop=True)
     return frame
-
-
-def _check_field(store: Store, selection: Selection, name: str) -> None:
-    if name not in selection.types:
-        parse_expression(store, f"exists(`{name}`)", selection.types)  # "did you mean"
 
 
 def _baseline_time(
