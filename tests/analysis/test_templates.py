@@ -171,3 +171,24 @@ def test_any_template_matches_its_messages(parts: list[tuple[list[str], str]]) -
             miner.template(group),
             message,
         )
+
+
+def _masked_directly(messages: pa.Array) -> list[str | None]:
+    import pyarrow.compute as pc
+
+    from mfq.analysis.templates import MASKS
+
+    for _name, pattern, replacement in MASKS:
+        messages = pc.replace_substring_regex(messages, pattern, replacement)
+    return messages.to_pylist()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", ["bgl", "openstack"])
+def test_masking_skeletons_once_equals_masking_every_message(name: str) -> None:
+    messages, _truth = _labelled(LOGHUB[name])
+    column = pa.array([*messages, None, "0x1f and 1x2f at 10.0.0.255"])
+    assert mask_messages(column).to_pylist() == _masked_directly(column)
+    part = column.slice(700, 900)  # a slice keeps its place in the buffers
+    assert mask_messages(part).to_pylist() == _masked_directly(part)
+    chunked = pa.chunked_array([column.slice(0, 10), column.slice(10)])
+    assert mask_messages(chunked).to_pylist() == _masked_directly(column)

@@ -96,14 +96,50 @@ OVERFLOW_TEMPLATE = "<other messages>"
 
 
 def mask_messages(messages: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Every message with its typed values replaced by placeholders (nulls stay null)."""
+    """Every message with its typed values replaced by placeholders (nulls stay null).
+
+    The masks see each distinct *skeleton* once: the message with every digit 2-9 written
+    as 1. No mask tells those digits apart (they only ever meet ``\\d`` or a class
+    holding all ten; the one literal digit, ``0x``'s zero, is kept), so a skeleton masks
+    exactly as each of its messages does, and ``took 12 ms`` and ``took 47 ms`` are masked
+    once. On loghub's samples that is 3 to 4 times fewer texts than messages.
+    """
+    import pyarrow as pa
+
+    if isinstance(messages, pa.ChunkedArray):
+        return pa.chunked_array([_mask_chunk(c) for c in messages.chunks], type=pa.string())
+    return _mask_chunk(messages)
+
+
+def _mask_chunk(messages: pa.Array) -> pa.Array:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    masked = messages if pa.types.is_string(messages.type) else messages.cast(pa.string())
+    if not pa.types.is_string(messages.type):
+        messages = messages.cast(pa.string())
+    encoded = pc.dictionary_encode(_skeleton(messages))
+    masked = encoded.dictionary
     for _name, pattern, replacement in MASKS:
         masked = pc.replace_substring_regex(masked, pattern, replacement)
-    return masked
+    return masked.take(encoded.indices)
+
+
+def _skeleton(messages: pa.Array) -> pa.Array:
+    """The messages with the digits 2-9 written as 1 (a byte table over the text buffer:
+    UTF-8 never uses those bytes inside a multi-byte character)."""
+    import numpy as np
+    import pyarrow as pa
+
+    validity, offsets, data = messages.buffers()
+    if data is None or not len(messages):
+        return messages
+    table = np.arange(256, dtype=np.uint8)
+    table[ord("2") : ord("9") + 1] = ord("1")
+    # The whole buffers, at the array's own offset: a slice keeps its place in them.
+    text = table[np.frombuffer(data, dtype=np.uint8)]
+    return pa.StringArray.from_buffers(
+        len(messages), offsets, pa.py_buffer(text), validity, messages.null_count, messages.offset
+    )
 
 
 def is_wildcard(token: str) -> bool:
