@@ -349,9 +349,10 @@ ARRIVALS = ("rollout", "rollback", "marker")
 def preceding_change(
     found: pd.DataFrame, field: str, at: pd.Timestamp, scope: Sequence[str] = ()
 ) -> ChangeRow | None:
-    """The latest change (a value's arrival, or a marker) at most ``LOOKBACK_NS`` before
-    ``at`` whose groups include every value of ``scope`` (``["eu-west-1"]`` for an
-    anomaly of region eu-west-1; none: any change), as a row of ``changes``."""
+    """The change (a value's arrival, or a marker) at most ``LOOKBACK_NS`` before ``at``
+    whose groups include every value of ``scope`` (``["eu-west-1"]`` for an anomaly of
+    region eu-west-1; none: any change), as a row of ``changes``: the latest after which
+    errors rose (``shift = worse``), else the latest."""
     if not len(found) or "kind" not in found.columns:
         return None
     groups = list(found.columns[: list(found.columns).index(field)])
@@ -365,7 +366,8 @@ def preceding_change(
         values = {str(row[name]) for name in groups}
         if not all(str(value) in values for value in scope):
             continue
-        if best is None or arrived >= best["first_seen"].value:
+        rank = (row["shift"] == "worse", arrived)
+        if best is None or rank >= (best["shift"] == "worse", best["first_seen"].value):
             best = row
     return best
 

@@ -229,8 +229,10 @@ def add_to(
     return tuple(found)
 
 
-#: Anomalies and incidents whose preceding change the section names.
-NAMED_DEPARTURES = 3
+#: Changes the section names as the start of anomalies and incidents, and how many of
+#: those it names for each.
+NAMED_CHANGES = 3
+NAMED_DEPARTURES = 4
 
 
 def _after_changes(
@@ -249,21 +251,34 @@ def _after_changes(
             frame = table.frame
             if table.key == "anomalies":
                 departures += [
-                    (f"The anomaly of {row['signal']} {row['group']}", row["time"], [row["group"]])
+                    (f"the anomaly of {row['signal']} {row['group']}", row["time"], [row["group"]])
                     for row in frame.to_dict("records")
                 ]
             elif table.key == "incidents":
                 departures += [
                     (
-                        f"The incident of {row['scope']}",
+                        f"the incident of {row['scope']}",
                         row["start"],
                         re.findall(r"= '([^']*)'", str(row["scope"])),
                     )
                     for row in frame.to_dict("records")
                 ]
-    found: list[Paragraph] = []
+    # One sentence per change: the departures that followed it, from the first one.
+    by_change: dict[str, tuple[object, dict[str, object], list[str]]] = {}
     for label, at, scope in sorted(departures, key=lambda item: item[1]):  # type: ignore[arg-type, return-value]
         change = preceding_change(inferred, VERSION_FIELD, at, scope)  # type: ignore[arg-type]
-        if change is not None and len(found) < NAMED_DEPARTURES:
-            found.append(paragraph(f"{label} began {change_text(change, VERSION_FIELD, at)}."))  # type: ignore[arg-type]
+        if change is None:
+            continue
+        key = change_text(change, VERSION_FIELD, change["first_seen"])  # type: ignore[arg-type]
+        first = by_change.setdefault(key, (at, change, []))
+        if label not in first[2]:
+            first[2].append(label)
+    found: list[Paragraph] = []
+    for at, change, labels in list(by_change.values())[:NAMED_CHANGES]:
+        shown = labels[:NAMED_DEPARTURES]
+        if len(labels) > len(shown):
+            shown.append(f"{len(labels) - len(shown)} more")
+        named = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+        text = f"{named} began {change_text(change, VERSION_FIELD, at)}."  # type: ignore[arg-type]
+        found.append(paragraph(text[0].upper() + text[1:]))
     return tuple(found)
