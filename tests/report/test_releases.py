@@ -23,7 +23,8 @@ def test_the_rollback_leads_the_changes(demo_week: DemoWeek) -> None:
     )
     assert first["first_seen"].floor("h") == pd.Timestamp("2026-11-19T12:00Z")
     assert first["last_seen"].floor("h") == pd.Timestamp("2026-11-19T16:00Z")
-    assert first["bad_ratio_after"] > 0.2 > 0.05 > first["bad_ratio_before"]
+    assert first["bad_ratio_after"] > 0.2
+    assert first["bad_ratio_before"] < 0.05
     assert first["shift"] == "worse"
 
 
