@@ -238,38 +238,18 @@ NAMED_DEPARTURES = 4
 def _after_changes(
     sections: tuple[Section, ...], inferred: pd.DataFrame | None
 ) -> tuple[Paragraph, ...]:
-    """How long after which change the period's first anomalies and incidents began."""
-    import re
-
-    from mfq.analysis.changes import change_text, preceding_change
+    """How long after which change the period's anomalies and incidents began: one
+    sentence per change, naming what followed it, timed from the first of those."""
+    from mfq.analysis.changes import ChangeRow, change_text, preceding_change
 
     if inferred is None or not len(inferred):
         return ()
-    departures: list[tuple[str, object, list[str]]] = []
-    for existing in sections:
-        for table in existing.tables:
-            frame = table.frame
-            if table.key == "anomalies":
-                departures += [
-                    (f"the anomaly of {row['signal']} {row['group']}", row["time"], [row["group"]])
-                    for row in frame.to_dict("records")
-                ]
-            elif table.key == "incidents":
-                departures += [
-                    (
-                        f"the incident of {row['scope']}",
-                        row["start"],
-                        re.findall(r"= '([^']*)'", str(row["scope"])),
-                    )
-                    for row in frame.to_dict("records")
-                ]
-    # One sentence per change: the departures that followed it, from the first one.
-    by_change: dict[str, tuple[object, dict[str, object], list[str]]] = {}
-    for label, at, scope in sorted(departures, key=lambda item: item[1]):  # type: ignore[arg-type, return-value]
-        change = preceding_change(inferred, VERSION_FIELD, at, scope)  # type: ignore[arg-type]
+    by_change: dict[str, tuple[pd.Timestamp, ChangeRow, list[str]]] = {}
+    for label, at, scope in sorted(_departures(sections), key=lambda item: item[1]):
+        change = preceding_change(inferred, VERSION_FIELD, at, scope)
         if change is None:
             continue
-        key = change_text(change, VERSION_FIELD, change["first_seen"])  # type: ignore[arg-type]
+        key = change_text(change, VERSION_FIELD, change["first_seen"])
         first = by_change.setdefault(key, (at, change, []))
         if label not in first[2]:
             first[2].append(label)
@@ -279,6 +259,27 @@ def _after_changes(
         if len(labels) > len(shown):
             shown.append(f"{len(labels) - len(shown)} more")
         named = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-        text = f"{named} began {change_text(change, VERSION_FIELD, at)}."  # type: ignore[arg-type]
+        text = f"{named} began {change_text(change, VERSION_FIELD, at)}."
         found.append(paragraph(text[0].upper() + text[1:]))
     return tuple(found)
+
+
+def _departures(sections: tuple[Section, ...]) -> list[tuple[str, pd.Timestamp, list[str]]]:
+    """The anomalies and incidents of the report: a label, when each began, and the
+    values that scope it (an anomaly's group, an incident's ``field = 'value'``)."""
+    import re
+
+    import pandas as pd
+
+    found: list[tuple[str, pd.Timestamp, list[str]]] = []
+    for existing in sections:
+        for table in existing.tables:
+            for row in table.frame.to_dict("records"):
+                if table.key == "anomalies":
+                    label = f"the anomaly of {row['signal']} {row['group']}"
+                    found.append((label, pd.Timestamp(row["time"]), [str(row["group"])]))
+                elif table.key == "incidents":
+                    scope = re.findall(r"= '([^']*)'", str(row["scope"]))
+                    label = f"the incident of {row['scope']}"
+                    found.append((label, pd.Timestamp(row["start"]), scope))
+    return found
