@@ -192,3 +192,9 @@ def test_masking_skeletons_once_equals_masking_every_message(name: str) -> None:
     assert mask_messages(part).to_pylist() == _masked_directly(part)
     chunked = pa.chunked_array([column.slice(0, 10), column.slice(10)])
     assert mask_messages(chunked).to_pylist() == _masked_directly(column)
+
+
+def test_small_look_up_tables_give_the_same_groups() -> None:
+    messages, truth = _labelled(LOGHUB["bgl"])
+    _miner, groups = _mine(messages, MinerSettings(cache_size=5))
+    assert grouping_accuracy(groups, truth) == pytest.approx(0.9925)

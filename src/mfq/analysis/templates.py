@@ -86,7 +86,9 @@ class MinerSettings:
     literal_agreement: float = 0.5
     #: Groups kept; texts fitting none past this go to one overflow group.
     max_groups: int = 20_000
-    #: Distinct masked texts remembered for a direct look-up (cleared when full).
+    #: Entries of each look-up table (masked text, key, siblings) before it is cleared,
+    #: which bounds memory: the text and key tables are shortcuts (clearing them costs
+    #: time only); cleared sibling counts start again from zero.
     cache_size: int = 200_000
 
 
@@ -183,11 +185,9 @@ def _literal(text: str) -> str:
 
 @dataclass
 class _Group:
-    """One template under construction: its tokens, and the keys merged into it."""
+    """One template under construction: its tokens (``<*>`` where members differ)."""
 
     tokens: list[str]
-    #: Literal values seen at each position that became a wildcard by sibling merging.
-    keys: int = 1
 
     def key_tokens(self) -> list[str]:
         return [_WILD if is_wildcard(t) else t for t in self.tokens]
@@ -258,7 +258,7 @@ class TemplateMiner:
         compatible = self._compatible(key)
         if compatible is not None:
             self._absorb(compatible, tokens)
-            self._by_key[key] = compatible
+            self._remember_key(key, compatible)
             return compatible
         if len(self._groups) >= self.settings.max_groups:
             return self._overflow_group()
@@ -293,9 +293,16 @@ class TemplateMiner:
     def _new_group(self, tokens: list[str], key: tuple[str, ...]) -> int:
         group = self._next_id()
         self._groups[group] = _Group(list(tokens))
-        self._by_key[key] = group
+        self._remember_key(key, group)
         self._routes.setdefault(self._route(tokens), []).append(group)
         return group
+
+    def _remember_key(self, key: tuple[str, ...], group: int) -> None:
+        """A look-up from a key to its group; only a shortcut (``_compatible`` finds the
+        group again), so it is cleared when full, which keeps memory bounded."""
+        if len(self._by_key) >= self.settings.cache_size:
+            self._by_key.clear()
+        self._by_key[key] = group
 
     def _next_id(self) -> int:
         self._created += 1
@@ -318,6 +325,8 @@ class TemplateMiner:
             if token == _WILD:
                 continue
             rest = (*key[:position], _WILD, *key[position + 1 :])
+            if len(self._siblings) >= self.settings.cache_size:
+                self._siblings.clear()  # bounded: merging restarts its counts
             siblings = self._siblings.setdefault((len(key), position, rest), {})
             siblings[token] = group
             if len(siblings) >= self.settings.sibling_limit:
@@ -343,10 +352,6 @@ class TemplateMiner:
             self._overflow = self._next_id()
         return self._overflow
 
-    def is_overflow(self, group: int) -> bool:
-        """True for the group of texts past ``max_groups``."""
-        return group == self._overflow
-
 
 def _agreement(key: tuple[str, ...], other: Iterable[str], settings: MinerSettings) -> int | None:
     """How many literal positions agree, when ``key`` may join ``other`` (else None)."""
@@ -359,6 +364,6 @@ def _agreement(key: tuple[str, ...], other: Iterable[str], settings: MinerSettin
             agree += 1
         elif _WILD not in (mine, theirs):
             return None  # two literals differ: another wording
-    if agree == 0 or agree < settings.literal_agreement * literal:
+    if literal and (agree == 0 or agree < settings.literal_agreement * literal):
         return None
     return agree
