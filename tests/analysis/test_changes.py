@@ -233,3 +233,13 @@ def test_demo_anomalies_name_the_rollout(incident_store: DemoStore) -> None:
     )
     plain = CliRunner().invoke(cli, [*args, "--no-changes"])
     assert "after_change" not in json.loads(plain.stdout)[0]
+
+
+def test_the_changes_a_chart_names(release_store: Store) -> None:
+    from mfq.analysis.changes import notable_changes
+
+    assert notable_changes(release_store, where="type = 'request'") == [
+        "version 2 arrived in a us at 2026-11-03 10:10 UTC, rolled back at 2026-11-03 10:19 UTC",
+        "version 2 arrived in a eu at 2026-11-03 10:20 UTC, errors 10.5% before, 50.0% after",
+    ]
+    assert notable_changes(release_store, where="service = 'b'") == []

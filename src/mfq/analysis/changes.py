@@ -432,3 +432,46 @@ def with_changes(
 
 def _lookback() -> timedelta:
     return timedelta(microseconds=LOOKBACK_NS // 1000)
+
+
+#: Changes a chart names at most (rollbacks and those after which errors rose first).
+CHART_CHANGES = 5
+
+
+def notable_changes(
+    store: Store,
+    *,
+    where: str | Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    last: str | None = None,
+    now: datetime | str | None = None,
+) -> list[str]:
+    """One line per change in the range worth marking on a chart: rollbacks, then
+    rollouts after which errors rose (``version 2.4.1 arrived in checkout eu-west-1 at
+    2026-11-19 12:14 UTC, rolled back at 16:59``); none without a ``version`` field."""
+    if DEFAULT_FIELD not in store.field_types():
+        return []
+    found = changes(
+        store, ChangeOptions(), where=where, since=since, until=until, last=last, now=now
+    )
+    if not len(found):
+        return []
+    rollbacks = found[found["kind"] == "rollback"]
+    worse = found[(found["kind"] == "rollout") & (found["shift"] == "worse")]
+    lines = []
+    groups = list(found.columns[: list(found.columns).index(DEFAULT_FIELD)])
+    for frame in (rollbacks, worse):
+        for row in frame.to_dict("records"):
+            where_text = " ".join(str(row[name]) for name in groups if _present(row[name]))
+            line = (
+                f"{DEFAULT_FIELD} {row[DEFAULT_FIELD]} arrived in {where_text} at "
+                f"{row['first_seen']:%Y-%m-%d %H:%M} UTC"
+            )
+            if row["kind"] == "rollback":
+                line += f", rolled back at {row['last_seen']:%Y-%m-%d %H:%M} UTC"
+            else:
+                before, after = row["bad_ratio_before"], row["bad_ratio_after"]
+                line += f", errors {before:.1%} before, {after:.1%} after"
+            lines.append(line)
+    return lines[:CHART_CHANGES]

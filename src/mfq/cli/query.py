@@ -20,7 +20,7 @@ from mfq.cli.options import (
 from mfq.query.build import split_fields
 from mfq.query.engines import DEFAULT_ENGINE
 from mfq.query.pandas_deferral import pandas_deferred
-from mfq.render import OutputFormat, render
+from mfq.render import OutputFormat, print_message, render
 from mfq.store import Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -143,19 +143,30 @@ def timeseries(**kwargs: Any) -> None:
     """Aggregates per time bucket, empty buckets included (count by default)."""
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
-    with store_for(kwargs) as store, pandas_deferred():
-        result = store.timeseries_table(
-            every=kwargs["every"],
-            by=list(kwargs["by"]),
-            top=kwargs["top"],
-            aggs=list(kwargs["aggs"]),
-            tz=kwargs["tz_name"],
-            **common_options(kwargs),
-        )
+    charted = fmt is OutputFormat.TABLE and env.stdout_isatty
+    changes: list[str] = []
+    with store_for(kwargs) as store:
+        with pandas_deferred():
+            result = store.timeseries_table(
+                every=kwargs["every"],
+                by=list(kwargs["by"]),
+                top=kwargs["top"],
+                aggs=list(kwargs["aggs"]),
+                tz=kwargs["tz_name"],
+                **common_options(kwargs),
+            )
+        if charted and len(result):  # the chart names the releases of its range
+            from mfq.analysis.changes import notable_changes
+
+            options = common_options(kwargs)
+            del options["unweighted"]
+            changes = notable_changes(store, **options)
     render(result, fmt, env, title="timeseries")
-    if fmt is OutputFormat.TABLE and env.stdout_isatty and len(result):
+    if charted and len(result):
         from mfq.render.chart import render_series_chart
 
         series = split_fields(kwargs["by"])
         first_aggregate = result.column_names[1 + len(series)]
         render_series_chart(result, "time", series, first_aggregate, env)
+        for line in changes:
+            print_message(env, f"change: {line}")
