@@ -50,3 +50,21 @@ def test_no_previous_events_means_no_new_patterns(demo_week: DemoWeek) -> None:
     assert [table.key for table in section.tables] == ["changes"]
     document = render_markdown(demo_week.report)
     assert "No error message template is new against the previous period." in document
+
+
+def test_the_errors_chart_marks_the_rollout_and_the_rollback(demo_week: DemoWeek) -> None:
+    from mfq.report.charts import _errors
+
+    figure = _errors(demo_week.report)
+    assert figure is not None
+    rollback = demo_week.report.section("changes").table("changes").frame.iloc[0]
+    marks = {
+        line.get_linestyle(): pd.Timestamp(line.get_xdata()[0])
+        for line in figure.axes[0].lines
+        if line.get_linestyle() in {"--", ":"}
+    }
+    # Times are drawn in the report's zone (UTC here), without a zone.
+    assert marks == {
+        "--": rollback["first_seen"].tz_convert(None),
+        ":": rollback["last_seen"].tz_convert(None),
+    }

@@ -132,12 +132,13 @@ def _skeleton(messages: pa.Array) -> pa.Array:
     import numpy as np
     import pyarrow as pa
 
+    if messages.offset:  # a slice: its own compact copy, so the table reads its text only
+        messages = pa.concat_arrays([messages])
     validity, offsets, data = messages.buffers()
     if data is None or not len(messages):
         return messages
     table = np.arange(256, dtype=np.uint8)
     table[ord("2") : ord("9") + 1] = ord("1")
-    # The whole buffers, at the array's own offset: a slice keeps its place in them.
     text = table[np.frombuffer(data, dtype=np.uint8)]
     return pa.StringArray.from_buffers(
         len(messages), offsets, pa.py_buffer(text), validity, messages.null_count, messages.offset

@@ -48,6 +48,7 @@ _STYLE: dict[Any, Any] = {
     "ytick.color": "#57606a",
 }
 _NOW, _BEFORE, _ERROR, _INCIDENT = "#0969da", "#8c959f", "#cf222e", "#ffcecb"
+_CHANGE = "#8250df"
 _PERCENTILE_COLOURS = {"p50_ms": "#54aeff", "p95_ms": "#0969da", "p99_ms": "#0a3069"}
 
 
@@ -164,12 +165,44 @@ def _errors(report: Report) -> Figure | None:
                 label="SLO incident" if index == 0 else None,
             )
     _mark_anomalies(axes, report, current, zone)
+    _mark_changes(axes, report, zone)
     axes.set_ylim(bottom=0)
     axes.set_ylabel(f"errors per {report.series.every}")
     _thousands(axes.yaxis)
     _time_axis(axes)
     _legend_above(axes)
     return figure
+
+
+def _mark_changes(axes: Axes, report: Report, zone: tzinfo) -> None:
+    """A dashed line where a version arrived after which errors rose, a dotted one where
+    a version was rolled back (from the "Changes" table)."""
+    changes = _table(report, "changes", "changes")
+    if changes is None:
+        return
+    import pandas as pd
+
+    start, end = pd.Timestamp(report.period.start), pd.Timestamp(report.period.end)
+    drawn: set[str] = set()
+    rows: list[dict[str, Any]] = changes.frame.to_dict("records")  # type: ignore[assignment]
+    for row in rows:
+        marks: list[tuple[pd.Timestamp, str, str]] = []
+        if row["kind"] == "rollback" or row["shift"] == "worse":
+            marks.append((pd.Timestamp(row["first_seen"]), "--", "version arrived"))
+        if row["kind"] == "rollback":
+            marks.append((pd.Timestamp(row["last_seen"]), ":", "version rolled back"))
+        for moment, style, label in marks:
+            if not start <= moment < end:
+                continue
+            axes.axvline(
+                _local_one(moment, zone),
+                color=_CHANGE,
+                linestyle=style,
+                linewidth=1.0,
+                zorder=2,
+                label=None if label in drawn else label,
+            )
+            drawn.add(label)
 
 
 def _table(report: Report, section: str, key: str) -> Table | None:
