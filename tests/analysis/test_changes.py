@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from mfq.analysis.changes import change_columns, preceding_change, with_changes
+from mfq.analysis.change_notes import preceding_change, with_changes
+from mfq.analysis.changes import change_columns
 from mfq.cli.main import cli
 from mfq.store import Store
 from tests.analysis.conftest import DemoStore
@@ -236,7 +237,7 @@ def test_demo_anomalies_name_the_rollout(incident_store: DemoStore) -> None:
 
 
 def test_the_changes_a_chart_names(release_store: Store) -> None:
-    from mfq.analysis.changes import notable_changes
+    from mfq.analysis.change_notes import notable_changes
 
     assert notable_changes(release_store, where="type = 'request'") == [
         "version 2 arrived in a us at 2026-11-03 10:10 UTC, rolled back at 2026-11-03 10:19 UTC",

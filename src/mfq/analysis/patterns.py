@@ -257,8 +257,8 @@ def _frame(
             "template": text,
             "count": tally.count,
             "share": round(tally.count / total, 6) if total else 0.0,
-            "first_seen": _time(tally.first_ns),
-            "last_seen": _time(tally.last_ns),
+            "first_seen": tally.first_ns,
+            "last_seen": tally.last_ns,
             "services": _services(tally.services),
             "example": tally.example,
         }
@@ -300,10 +300,6 @@ def classify(count: float, total: float, before: float, total_before: float) -> 
     if shift.p1 * GROWTH_FACTOR <= shift.p2:
         return "shrunk"
     return "steady"
-
-
-def _time(ns: int | None) -> object:
-    return None if ns is None else ns
 
 
 def _services(services: set[str]) -> str | None:

@@ -57,7 +57,7 @@ def anomalies(**kwargs: Any) -> None:
             **common_options(kwargs),
         )
         if kwargs["changes"]:
-            from mfq.analysis.changes import with_changes
+            from mfq.analysis.change_notes import with_changes
 
             result = with_changes(
                 store,

@@ -156,7 +156,7 @@ def timeseries(**kwargs: Any) -> None:
                 **common_options(kwargs),
             )
         if charted and len(result):  # the chart names the releases of its range
-            from mfq.analysis.changes import notable_changes
+            from mfq.analysis.change_notes import notable_changes
 
             options = common_options(kwargs)
             del options["unweighted"]

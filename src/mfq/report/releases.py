@@ -240,7 +240,7 @@ def _after_changes(
 ) -> tuple[Paragraph, ...]:
     """How long after which change the period's anomalies and incidents began: one
     sentence per change, naming what followed it, timed from the first of those."""
-    from mfq.analysis.changes import ChangeRow, change_text, preceding_change
+    from mfq.analysis.change_notes import ChangeRow, change_text, preceding_change
 
     if inferred is None or not len(inferred):
         return ()
