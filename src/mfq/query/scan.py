@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from mfq.errors import UsageError
 from mfq.ingest.columns import STANDARD_SCHEMA, to_text
 from mfq.query.compile import compile_filter
-from mfq.query.expr import Expr, referenced_fields
+from mfq.query.expr import Expr, NamedValue, referenced_fields
 from mfq.query.timerange import TimeRange
 
 if TYPE_CHECKING:
@@ -104,12 +104,24 @@ def scan(
     *,
     dictionary: tuple[str, ...] = (),
     files: list[FileRecord] | None = None,
+    derived: tuple[NamedValue, ...] = (),
 ) -> ScanResult:
     """Rows of the store (of ``files`` only, when given) within ``time`` matching every
-    ``where``, with ``columns``.
+    ``where``, with ``columns``; ``columns`` named by ``derived`` are computed from the
+    stored columns they read.
 
     Text ``columns`` named in ``dictionary`` (group keys, say) come back dictionary-encoded.
     """
+    from mfq.query.derive import add_derived, stored_columns, used_derived
+
+    computed = used_derived(derived, columns)
+    if computed:
+        names = {d.name for d in computed}
+        stored = stored_columns([*columns, "timestamp"], computed)
+        keys = tuple(n for n in dictionary if n not in names)
+        result = scan(store, stored, where, time, dictionary=keys, files=files)
+        table = add_derived(result.table, computed).select(list(columns))
+        return ScanResult(table, result.files_read, result.files_total)
     all_files = store.catalog.files("events") if files is None else files
     files = prune(all_files, time)
     traces = trace_lookup(where)
@@ -290,7 +302,17 @@ def _files_holding(store: Store, files: list[FileRecord], traces: set[str]) -> l
 def equality_only_fields(where: tuple[Expr, ...]) -> set[str]:
     """Fields the filter only tests with = and != (or for presence): pyarrow has those
     kernels for dictionary columns; text matching and ordering it has not."""
-    from mfq.query.expr import Compare, CompareOp, Exists, Field, InList, IsNull, Match
+    from mfq.query.expr import (
+        Arith,
+        Call,
+        Compare,
+        CompareOp,
+        Exists,
+        Field,
+        InList,
+        IsNull,
+        Match,
+    )
     from mfq.query.expr.ast import walk
 
     safe: set[str] = set()
@@ -305,8 +327,10 @@ def equality_only_fields(where: tuple[Expr, ...]) -> set[str]:
             elif isinstance(node, IsNull):
                 if isinstance(node.operand, Field):
                     safe.add(node.operand.name)
-            elif isinstance(node, Match | InList):
+            elif isinstance(node, Match | InList | Call | Arith):
                 unsafe.update(referenced_fields(node))
+            elif isinstance(node, Field):  # a boolean field standing as a condition
+                safe.add(node.name)
     return safe - unsafe
 
 

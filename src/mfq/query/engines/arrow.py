@@ -609,7 +609,7 @@ def events_table(store: Store, spec: QuerySpec) -> pa.Table:
     fields = list(spec.fields) or default_fields(store)
     order = spec.order_by or ()
     columns = list(dict.fromkeys([*fields, *(o.column for o in order), "timestamp"]))
-    table = scan(store, columns, spec.where, spec.time).table
+    table = scan(store, columns, spec.where, spec.time, derived=spec.derived).table
     keys = [(o.column, "descending" if o.descending else "ascending") for o in order]
     if not keys:
         keys = [("timestamp", "ascending")]
@@ -647,7 +647,12 @@ def aggregate_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Tab
     if summarised is not None:
         return summarised
     return scan(
-        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+        store,
+        plan.columns(),
+        spec.where,
+        spec.time,
+        dictionary=dictionary_fields(plan),
+        derived=spec.derived,
     ).table
 
 
@@ -698,7 +703,12 @@ def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
     plan = AggregatePlan(spec, [])
     keys = list(spec.group_by)
     table = scan(
-        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+        store,
+        plan.columns(),
+        spec.where,
+        spec.time,
+        dictionary=dictionary_fields(plan),
+        derived=spec.derived,
     ).table
     span = _series_span(spec, table)
     if span is None:

@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.errors import UnsupportedOperation, UsageError
+from mfq.query.derive import stored_columns, used_derived
 from mfq.query.engines.arrow import plain
 from mfq.query.engines.dask_tasks import (
     FOLDED,
@@ -76,7 +77,14 @@ from mfq.query.engines.pandas import (
     finish_groups,
     having_aggregates,
 )
-from mfq.query.expr import Aggregate, AggregateSpec, Expr, aggregate_spec, referenced_fields
+from mfq.query.expr import (
+    Aggregate,
+    AggregateSpec,
+    Expr,
+    NamedValue,
+    aggregate_spec,
+    referenced_fields,
+)
 from mfq.query.scan import (
     NARROW_EXTRA,
     equality_only_fields,
@@ -245,9 +253,15 @@ def _files(
     where: tuple[Expr, ...],
     time: TimeRange,
     dictionary: Iterable[str] = (),
+    derived: tuple[NamedValue, ...] = (),
 ) -> _Files:
     """The files of ``time`` and how to read ``columns`` from them; text columns named in
-    ``dictionary`` (group keys, say) come back as dictionaries unless the filter uses them."""
+    ``dictionary`` (group keys, say) come back as dictionaries unless the filter uses them;
+    columns named by ``derived`` are computed from those read."""
+    computed = tuple(used_derived(derived, columns))
+    names = {d.name for d in computed}
+    columns = stored_columns(columns, computed)
+    dictionary = [name for name in dictionary if name not in names]
     records = prune(store.catalog.files("events"), time)
     filter_fields = sorted({name for expr in where for name in referenced_fields(expr)})
     returned = list(dict.fromkeys([*columns, "timestamp"]))
@@ -261,7 +275,7 @@ def _files(
     as_dictionary = sorted(
         name for name in candidates if pa.types.is_string(schema.field(name).type)
     )
-    read = FileRead(schema, where, time, tuple(returned), tuple(as_dictionary))
+    read = FileRead(schema, where, time, tuple(returned), tuple(as_dictionary), computed)
     root = store.root.resolve()
     return _Files([str(root / r.path) for r in records], stored, read)
 
@@ -592,7 +606,9 @@ class _AggregateJob:
         plan = AggregatePlan(spec, having_aggregates(spec))
         recipe = _recipe(plan)
         keys = list(spec.group_by)
-        files = _files(store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys))
+        files = _files(
+            store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys), spec.derived
+        )
         rows = _rows(files, recipe.shape(keys))
         return cls(spec, recipe, files, rows, _grouped(rows, keys, recipe))
 
@@ -686,7 +702,9 @@ def _timeseries(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFra
     plan = AggregatePlan(spec, [])
     recipe = _recipe(plan)
     keys = list(spec.group_by)
-    files = _files(store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys))
+    files = _files(
+        store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys), spec.derived
+    )
     empty = pd.DataFrame(columns=[BUCKET, *keys, *(n for n, _ in plan.aggregates)])
     start = pd.Timestamp(spec.time.since) if spec.time.since is not None else None
     end = pd.Timestamp(spec.time.until) if spec.time.until is not None else None
@@ -787,8 +805,9 @@ def _events(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
     dd = _dask()
     fields = list(spec.fields) or default_fields(store)
     columns = list(dict.fromkeys([*fields, *(o.column for o in spec.order_by), "timestamp"]))
-    files = _files(store, columns, spec.where, spec.time)
-    schema = pa.schema([files.read.schema.field(name) for name in columns])
+    files = _files(store, columns, spec.where, spec.time, derived=spec.derived)
+    output = files.read.output_schema
+    schema = pa.schema([output.field(name) for name in columns])
     order = tuple((o.column, "descending" if o.descending else "ascending") for o in spec.order_by)
     if files.paths:
         filtered = {name for expr in spec.where for name in referenced_fields(expr)}

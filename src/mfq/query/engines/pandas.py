@@ -224,8 +224,14 @@ def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]
             if name not in used_in_conditions
         }
         first = group[0]
+        derived = {d.name: d for spec in group for d in spec.derived}
         table = scan(
-            store, list(columns), first.where, first.time, dictionary=tuple(sorted(as_dictionary))
+            store,
+            list(columns),
+            first.where,
+            first.time,
+            dictionary=tuple(sorted(as_dictionary)),
+            derived=tuple(derived.values()),
         ).table
         masks = SharedMasks(table)
         for index, plan in zip(indices, plans, strict=True):
@@ -395,7 +401,12 @@ def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
     plan = AggregatePlan(spec, [])
     keys = list(spec.group_by)
     table = scan(
-        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+        store,
+        plan.columns(),
+        spec.where,
+        spec.time,
+        dictionary=dictionary_fields(plan),
+        derived=spec.derived,
     ).table
     start, end = _series_span(spec, table)
     if start is None or end is None:

@@ -102,6 +102,7 @@ __all__ = [
     "parse_value",
     "referenced_fields",
     "to_text",
+    "value_type",
     "without_spans",
 ]
 
@@ -166,3 +167,10 @@ def referenced_fields(expr: Node | NamedAggregate) -> set[str]:
 def aggregates_in(expr: Node) -> list[Aggregate]:
     """The aggregates a condition computes, outermost first, in source order."""
     return [node for node in walk(expr) if isinstance(node, Aggregate)]
+
+
+def value_type(expr: Node, fields: Mapping[str, FieldType] | None = None) -> ValueType | None:
+    """The type of an expression's values over ``fields`` (None when unknown)."""
+    from mfq.query.expr.check import Checker
+
+    return Checker("", fields).value_type(expr)

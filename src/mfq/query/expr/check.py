@@ -91,9 +91,7 @@ class Checker:
             return node.type
         if isinstance(node, Field | Aggregate):
             found = (
-                self._types.get(node.name)
-                if isinstance(node, Field)
-                else self.aggregate_type(node)
+                self._types.get(node.name) if isinstance(node, Field) else self.aggregate_type(node)
             )
             return None if found is None else ValueType.of_field(found)
         if isinstance(node, Arith):

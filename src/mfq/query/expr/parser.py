@@ -306,6 +306,7 @@ class Parser:
             elif token.kind is TokenKind.NUMBER and token.text.startswith("-"):
                 # `a -1`: the tokenizer read a negative number; here it is a subtraction.
                 self._advance()
+                assert isinstance(token.value, int | float)
                 number = Literal.of(-token.value, (token.start + 1, token.end))
                 left = self._arith(ArithOp.SUB, left, self._term(number), token)
             else:
@@ -424,7 +425,8 @@ class Parser:
         span = (keyword.start, closing.end)
         derived = self._derived.get(str(name_token.value))
         if derived is not None:  # a derived field exists where its value is not null
-            return IsNull(operand=respanned(derived, span), negated=True, span=span)
+            operand = respanned(derived, span)
+            return IsNull.model_validate({"operand": operand, "negated": True, "span": span})
         return Exists(field=str(name_token.value), span=span)
 
     def _field_name(self, what: str) -> Token:

@@ -205,7 +205,10 @@ def _functions() -> dict[str, FunctionSpec]:
         ),
         FunctionSpec("hour", (Param.TIME,), "hour(T)", "the hour of T in UTC, 0 to 23"),
         FunctionSpec(
-            "weekday", (Param.TIME,), "weekday(T)", "the day of the week of T in UTC, 1 (Monday) to 7"
+            "weekday",
+            (Param.TIME,),
+            "weekday(T)",
+            "the day of the week of T in UTC, 1 (Monday) to 7",
         ),
         FunctionSpec("date", (Param.TIME,), "date(T)", "the UTC date of T as text, '2026-11-03'"),
     ]
