@@ -38,6 +38,14 @@ def query_options(func: F) -> F:
         click.option(
             "--where", "where", multiple=True, help="Filter expression (repeatable, ANDed)."
         ),
+        click.option(
+            "--let",
+            "let",
+            multiple=True,
+            metavar="NAME=EXPR",
+            help="Derived field the other options may name (repeatable), e.g. "
+            "--let 'slow = duration_ms > 800'.",
+        ),
         click.option("--unweighted", is_flag=True, help="Ignore sample_rate."),
         format_option,
         tz_option,
@@ -57,8 +65,10 @@ def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
     inputs: tuple[str, ...] = kwargs["inputs"]
     store_path: str | None = kwargs["store_path"]
     engine = {"engine": kwargs.get("engine", DEFAULT_ENGINE), "scheduler": kwargs.get("scheduler")}
+    lets: tuple[str, ...] = kwargs.get("let", ())
     if not inputs:
         with open_store(store_path, **engine) as store:
+            store.define_fields(lets)
             yield store
         return
     with (
@@ -66,6 +76,7 @@ def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
         open_store(scratch, **engine) as store,
     ):
         store.ingest(list(inputs))
+        store.define_fields(lets)
         yield store
 
 

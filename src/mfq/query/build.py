@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from mfq.query.expr import (
     NamedAggregate,
     NamedValue,
     ValueType,
+    derived_of,
     parse_column,
     parse_condition,
     parse_filter,
@@ -98,6 +99,18 @@ def define_fields(
         kind = None if found in (None, ValueType.NULL) else FieldType(str(found))
         schema = schema.with_derived(name, expr, kind)
     return schema
+
+
+def derived_columns(
+    types: Mapping[str, FieldType], names: Iterable[str | None]
+) -> tuple[NamedValue, ...]:
+    """The derived fields of ``types`` among ``names``, as the columns a query computes."""
+    derived = derived_of(types)
+    return tuple(
+        NamedValue(expr=derived[name], name=name)
+        for name in dict.fromkeys(names)
+        if name is not None and name in derived
+    )
 
 
 def group_keys(
@@ -186,11 +199,8 @@ def build_spec(
             parse_filter(f"exists(`{field}`)", types)
     used = {*keys, *wanted, *(a.aggregate.field for a in aggregates)}
     used |= {n.field for c in computed for n in walk(c.expr) if isinstance(n, Aggregate)}
-    derived += [
-        NamedValue(expr=expr, name=name)
-        for name, expr in types.derived.items()
-        if name in used and name not in {d.name for d in derived}
-    ]
+    named = {d.name for d in derived}
+    derived += [d for d in derived_columns(types, used) if d.name not in named]
     return QuerySpec(
         kind=kind,
         time=time,

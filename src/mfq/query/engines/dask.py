@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 from mfq.errors import UnsupportedOperation, UsageError
 from mfq.query.derive import stored_columns, used_derived
 from mfq.query.engines.arrow import plain
+from mfq.query.engines.computed import output_columns
 from mfq.query.engines.dask_tasks import (
     FOLDED,
     ROUTE,
@@ -75,6 +76,7 @@ from mfq.query.engines.pandas import (
     default_fields,
     fill_gaps,
     finish_groups,
+    finish_series,
     having_aggregates,
 )
 from mfq.query.expr import (
@@ -699,13 +701,13 @@ def _seconds(spec: QuerySpec) -> float | None:
 
 
 def _timeseries(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
-    plan = AggregatePlan(spec, [])
+    plan = AggregatePlan(spec, having_aggregates(spec))
     recipe = _recipe(plan)
     keys = list(spec.group_by)
     files = _files(
         store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys), spec.derived
     )
-    empty = pd.DataFrame(columns=[BUCKET, *keys, *(n for n, _ in plan.aggregates)])
+    empty = pd.DataFrame(columns=output_columns(spec, [BUCKET, *keys]))
     start = pd.Timestamp(spec.time.since) if spec.time.since is not None else None
     end = pd.Timestamp(spec.time.until) if spec.time.until is not None else None
     sizes = None
@@ -737,9 +739,10 @@ def _timeseries(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFra
     if isinstance(folding, FrameFolding):
         result = _unfold(result, keys)
     result = fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
-    return result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
+    result = result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
         drop=True
     )
+    return finish_series(result, spec, keys)
 
 
 def _survey(engine: DaskEngine, files: _Files, keys: list[str], recipe: _Recipe) -> pa.Table:
