@@ -257,3 +257,74 @@ def test_time_series_by_an_expression_matches_duckdb(store: Store) -> None:
         group="t, k",
     )
     assert_same_rows(frame_rows(result), theirs)
+
+
+COMPUTED = [
+    ("sum(amount) / count as mean", "sum(amount * w) / sum(w)"),
+    (
+        "max(timestamp) - min(timestamp) as span",
+        "(epoch_ns(max(timestamp)::TIMESTAMP_NS) - epoch_ns(min(timestamp)::TIMESTAMP_NS)) / 1e6",
+    ),
+    (
+        "p50(duration_ms) * 2 - min(duration_ms) as x",
+        "quantile_cont(duration_ms, 0.5) * 2 - min(duration_ms)",
+    ),
+    ("count(flag) / count as share", "sum(CASE WHEN flag THEN w ELSE 0 END) / sum(w)"),
+    (
+        "max(delta) / min(amount) as r",
+        "CASE WHEN min(amount) = 0 THEN NULL ELSE max(delta) / min(amount) END",
+    ),
+    ("count - count_distinct(id) as repeats", "coalesce(sum(w), 0) - count(DISTINCT id)"),
+]
+
+
+@pytest.mark.parametrize(("ours", "sql"), COMPUTED, ids=[c[0] for c in COMPUTED])
+@pytest.mark.parametrize("where", [None, "service contains 'zzz'"], ids=["all", "none"])
+def test_arithmetic_over_aggregates_matches_duckdb(
+    store: Store, ours: str, sql: str, where: str | None
+) -> None:
+    sql_where = "contains(service, 'zzz')" if where else ""
+    grouped = store.query(where=where, group_by="service", aggs=["count", ours])
+    theirs = duckdb_rows(store, f"service, sum(w), {sql}", where=sql_where, group="service")
+    assert_same_rows(frame_rows(grouped), theirs)
+    whole = store.query_table(where=where, aggs=[ours]).to_pandas()
+    theirs = duckdb_rows(store, sql, where=sql_where)
+    assert_same_rows(frame_rows(whole), theirs)
+
+
+def test_arithmetic_in_having_matches_duckdb(store: Store) -> None:
+    result = store.query(
+        group_by="hour(timestamp)",
+        aggs=["count"],
+        having="sum(amount) / count >= 1.5 and max(duration_ms) - min(duration_ms) > 100",
+    )
+    theirs = duckdb_rows(
+        store,
+        "hour(timestamp) AS h, sum(w)",
+        group="h HAVING sum(amount * w) / sum(w) >= 1.5 "
+        "AND max(duration_ms) - min(duration_ms) > 100",
+    )
+    assert len(theirs) > 3
+    assert_same_rows(frame_rows(result), theirs)
+
+
+def test_computed_columns_keep_the_agg_order_with_other_and_total(store: Store) -> None:
+    result = store.query(group_by="service", aggs=["sum(amount) / count as mean", "count"], limit=2)
+    assert list(result.columns) == ["service", "mean", "count"]
+    assert list(result["service"])[-2:] == ["OTHER", "TOTAL"]
+    total = duckdb_rows(store, "sum(amount * w) / sum(w), sum(w)")[0]
+    assert same(result["mean"].iloc[-1], total[0])
+    assert result["count"].iloc[-1] == total[1]
+    ranked = list(result["mean"].iloc[:2])
+    assert ranked == sorted(ranked, reverse=True)  # ordered by the first --agg
+
+
+def test_a_time_series_of_a_computed_column_matches_duckdb(store: Store) -> None:
+    result = store.timeseries(every="1d", aggs=["sum(amount) / count as mean"])
+    assert list(result.columns) == ["time", "mean"]
+    theirs = duckdb_rows(
+        store,
+        "time_bucket(INTERVAL 1 DAY, timestamp) AS t, sum(amount * w) / sum(w)",
+        group="t",
+    )
+    assert_same_rows(frame_rows(result), theirs)
