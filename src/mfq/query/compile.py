@@ -122,6 +122,8 @@ class _Compiler:
             if pa.types.is_dictionary(found):  # text kernels have no dictionary version
                 return pc.field(expr.name).cast(found.value_type)
             return pc.field(expr.name)
+        if isinstance(expr, Literal) and expr.value is None:
+            return pc.scalar(pa.scalar(None, type=_NULL_OF.get(want or "", pa.null())))
         if isinstance(expr, Literal):
             return pc.scalar(_scalar(expr))
         if isinstance(expr, Arith):

@@ -41,7 +41,7 @@ def add_derived(table: pa.Table, derived: Sequence[NamedValue]) -> pa.Table:
         computed = ds.dataset(source).to_table(
             columns={d.name: compile_value(d.expr, source.schema) for d in derived}
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
         names = ", ".join(repr(d.name) for d in derived)
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UsageError(f"cannot compute {names}: {reason}") from err

@@ -152,8 +152,9 @@ def scan(
                 reading = _Reading(schema, columns, where, as_dictionary, equality_only)
                 table = _read_in_runs(files, paths, time, reading)
                 files_read = len(paths)
-    except pa.ArrowInvalid as err:
-        raise UsageError(f"cannot evaluate the filter: {err}") from err
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UsageError(f"cannot evaluate the filter: {reason}") from err
     return ScanResult(table, files_read if not mixed else len(paths), len(all_files))
 
 

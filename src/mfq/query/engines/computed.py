@@ -60,7 +60,7 @@ def evaluate(table: pa.Table, expr: Node, spec: QuerySpec) -> pa.ChunkedArray:
     try:
         compiled = compile_value(plain, source.schema)  # type: ignore[arg-type]
         return ds.dataset(source).to_table(columns={"v": compiled}).column("v")
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UsageError(f"cannot compute {to_text(expr)!r}: {reason}") from err
 

@@ -66,6 +66,11 @@ class Checker:
     def _fail(self, message: str, position: int) -> ExpressionError:
         return ExpressionError(message, self._text, position)
 
+    @property
+    def strict(self) -> bool:
+        """Whether names are checked against a schema."""
+        return self._strict
+
     def known(self, name: str) -> bool:
         """Whether ``name`` is a field of the schema (always true without a schema)."""
         return not self._strict or name in self._types or name in derived_of(self._types)

@@ -232,7 +232,10 @@ class Parser:
             self._boolean = saved
 
     def _is_condition(self, node: Node) -> bool:
-        return self._checker.value_type(node) is ValueType.BOOLEAN
+        found = self._checker.value_type(node)
+        # Without a schema, a field of unknown type may be a boolean one.
+        unknown = found is None and isinstance(node, Field) and not self._checker.strict
+        return found is ValueType.BOOLEAN or unknown
 
     def _condition_before(self, item: Expr) -> None:
         """``and``/``or`` join conditions: the item before one must be a condition."""
@@ -562,7 +565,7 @@ class Parser:
             if empty:
                 message = f"{shown(spec.name)} needs a filter, e.g. {spec.name}(status = 'error')"
                 raise self._fail(message, token.start)
-            with self._in_mode(_Mode.AGGREGATE_ARG):
+            with self._in_mode(_Mode.AGGREGATE_ARG), self._needing(True):
                 return self._or(), None
         name_token = self._field_name(f"a field name in {shown(spec.name + '(')}")
         name = str(name_token.value)
