@@ -143,7 +143,8 @@ def test_let_in_check_assertions(store: str) -> None:
     [
         (
             ["--let", "slow"],
-            "mfq: error: --let takes NAME=EXPR, e.g. --let \"slow = duration_ms > 800\", not 'slow'",
+            "mfq: error: --let takes NAME=EXPR, e.g. --let \"slow = duration_ms > 800\", "
+            "not 'slow'",
         ),
         (
             ["--let", "status = 1"],
@@ -156,7 +157,8 @@ def test_let_in_check_assertions(store: str) -> None:
         ),
         (
             ["--group-by", "bucket(duration_ms, 0)"],
-            "mfq: error: bad expression at column 21: 'bucket' needs a positive number as its width",
+            "mfq: error: bad expression at column 21: 'bucket' needs a positive number as "
+            "its width",
         ),
         (
             ["--agg", "count / duration_ms"],
