@@ -143,7 +143,7 @@ def test_let_in_check_assertions(store: str) -> None:
     [
         (
             ["--let", "slow"],
-            "mfq: error: --let takes NAME=EXPR, e.g. --let \"slow = duration_ms > 800\", "
+            'mfq: error: --let takes NAME=EXPR, e.g. --let "slow = duration_ms > 800", '
             "not 'slow'",
         ),
         (
