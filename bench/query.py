@@ -672,7 +672,7 @@ ORDER BY actors DESC, project_id""",
         ),
         Query(
             id="Q7",
-            title="slow prod events by service (a derived condition)",
+            title="slow prod events by service (--let)",
             cli=(
                 "query",
                 "--let",
@@ -696,7 +696,7 @@ ORDER BY count DESC, service""",
         ),
         Query(
             id="Q8",
-            title="events and mean duration by 250 ms bucket (an expression key)",
+            title="count, mean by bucket(duration_ms, 250)",
             cli=(
                 "query",
                 "--group-by",
