@@ -17,6 +17,7 @@ from mfq.cli.options import (
     store_option,
     tz_option,
 )
+from mfq.errors import UsageError
 from mfq.query.build import split_fields
 from mfq.query.engines import DEFAULT_ENGINE
 from mfq.query.pandas_deferral import pandas_deferred
@@ -68,7 +69,7 @@ def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
     lets: tuple[str, ...] = kwargs.get("let", ())
     if not inputs:
         with open_store(store_path, **engine) as store:
-            store.define_fields(lets)
+            _define_fields(store, lets)
             yield store
         return
     with (
@@ -76,8 +77,21 @@ def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
         open_store(scratch, **engine) as store,
     ):
         store.ingest(list(inputs))
-        store.define_fields(lets)
+        _define_fields(store, lets)
         yield store
+
+
+def _define_fields(store: Store, lets: tuple[str, ...]) -> None:
+    """The project file's ``[fields]``, then ``--let`` (which may use them)."""
+    from mfq.cli.project import current_project
+
+    project = current_project()
+    for name, text, _line in project.fields if project is not None else ():
+        try:
+            store.define_fields([(name, text)])
+        except UsageError as err:
+            raise project.fail(f"fields.{name}", str(err)) from None  # type: ignore[union-attr]
+    store.define_fields(lets)
 
 
 def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
