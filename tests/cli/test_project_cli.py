@@ -152,14 +152,31 @@ def test_the_report_shows_saved_questions_as_sections(project: Path) -> None:
     ("text", "message"),
     [
         ("store = 's'\n[fields\n", "{path}:2: Expected ']' at the end of a table declaration"),
-        ("stor = 's'\n", "{path}:1: stor: unknown key (expected one of fields, ingest, questions, report, store)"),
-        ("[fields]\nok = 'status = 1'\n", "{path}:2: fields.ok: bad expression at column 10: cannot compare string field 'status' with integer 1"),
-        ("[questions.q]\ncommand = 'query'\ngroup-bi = 'service'\n", "{path}:3: questions.q.group-bi: mfq query has no --group-bi"),
-        ("[questions.q]\nwhere = 'x'\n", "{path}:1: questions.q: needs command = \"query\" (or events, timeseries, check, ...)"),
-        ("[report]\nquestions = ['nope']\n", "{path}:2: report.questions: no question 'nope' in [questions]"),
+        (
+            "stor = 's'\n",
+            "{path}:1: stor: unknown key (expected one of fields, ingest, questions, report, "
+            "store)",
+        ),
+        (
+            "[fields]\nok = 'status = 1'\n",
+            "{path}:2: fields.ok: bad expression at column 10: cannot compare string field "
+            "'status' with integer 1",
+        ),
+        (
+            "[questions.q]\ncommand = 'query'\ngroup-bi = 'service'\n",
+            "{path}:3: questions.q.group-bi: mfq query has no --group-bi",
+        ),
+        (
+            "[questions.q]\nwhere = 'x'\n",
+            '{path}:1: questions.q: needs command = "query" (or events, timeseries, check, ...)',
+        ),
+        (
+            "[report]\nquestions = ['nope']\n",
+            "{path}:2: report.questions: no question 'nope' in [questions]",
+        ),
         ("[ingest]\nstrictly = true\n", "{path}:2: ingest.strictly: mfq ingest has no --strictly"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_project_file_is_one_line_with_exit_2(
     tmp_path: Path, write_ndjson: Callable[..., Path], text: str, message: str
 ) -> None:
