@@ -88,3 +88,21 @@ def test_any_expression_answers_or_fails_in_one_line(store: Store, text: str) ->
     _answers_or_fails_in_one_line(
         lambda: store.query_table(let=[f"v = {text}"], aggs=["count(v) / count - max(v) as r"])
     )
+
+
+def test_a_derived_filter_is_the_stored_fields_filter_pushed_into_the_scan(store: Store) -> None:
+    """``--let`` names an expression: filtering on it is filtering on the stored columns
+    (the scan's pushdown and dictionary reading see the same tree)."""
+    from mfq.query.build import build_spec
+    from mfq.query.expr import parse_filter, without_spans
+    from mfq.query.scan import equality_only_fields
+    from mfq.query.spec import QueryKind
+
+    spec = build_spec(
+        store, QueryKind.AGGREGATE, let=["svc = service", "slow = duration_ms > 50"],
+        where=["svc = 'api'", "slow"],
+    )  # fmt: skip
+    direct = [parse_filter("service = 'api'"), parse_filter("duration_ms > 50")]
+    assert [without_spans(e) for e in spec.where] == [without_spans(e) for e in direct]
+    assert spec.derived == ()  # nothing computed after the scan
+    assert equality_only_fields(spec.where) == {"service"}  # read as a dictionary
