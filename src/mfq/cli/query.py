@@ -18,7 +18,7 @@ from mfq.cli.options import (
     tz_option,
 )
 from mfq.errors import UsageError
-from mfq.query.build import split_fields
+from mfq.query.build import split_keys
 from mfq.query.engines import DEFAULT_ENGINE
 from mfq.query.pandas_deferral import pandas_deferred
 from mfq.render import OutputFormat, render
@@ -181,6 +181,7 @@ def timeseries(**kwargs: Any) -> None:
     if fmt is OutputFormat.TABLE and env.stdout_isatty and len(result):
         from mfq.render.chart import render_series_chart
 
-        series = split_fields(kwargs["by"])
+        # The series' columns as the result names them (an expression key by its text).
+        series = result.column_names[1 : 1 + len(split_keys(kwargs["by"]))]
         first_aggregate = result.column_names[1 + len(series)]
         render_series_chart(result, "time", series, first_aggregate, env)
