@@ -328,3 +328,14 @@ def test_a_time_series_of_a_computed_column_matches_duckdb(store: Store) -> None
         group="t",
     )
     assert_same_rows(frame_rows(result), theirs)
+
+
+def test_a_renamed_field_groups_as_the_field_does(store: Store) -> None:
+    """A derived field that only renames a stored one is that column as read (a group
+    key read as a dictionary stays one)."""
+    renamed = store.query(let="svc = service", group_by="svc", aggs=["count", "p50(amount)"])
+    direct = store.query(group_by="service", aggs=["count", "p50(amount)"])
+    assert list(renamed.columns) == ["svc", "count", "p50(amount)"]
+    assert frame_rows(renamed) == frame_rows(direct)
+    theirs = duckdb_rows(store, "service, sum(w), quantile_cont(amount, 0.5)", group="service")
+    assert_same_rows(frame_rows(renamed), theirs)

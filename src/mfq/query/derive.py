@@ -10,7 +10,7 @@ import pyarrow.dataset as ds
 
 from mfq.errors import UsageError
 from mfq.query.compile import compile_value
-from mfq.query.expr import Arith, Call, Expr, NamedValue, referenced_fields
+from mfq.query.expr import Arith, Call, Expr, Field, NamedValue, referenced_fields
 from mfq.query.expr.ast import walk
 
 
@@ -32,6 +32,10 @@ def stored_columns(columns: Sequence[str], derived: Sequence[NamedValue]) -> lis
 def add_derived(table: pa.Table, derived: Sequence[NamedValue]) -> pa.Table:
     """``table`` with each derived column appended (computed from its columns). A value
     that cannot be computed (an integer overflow, say) is a usage error."""
+    renames = [d for d in derived if isinstance(d.expr, Field)]
+    for item in renames:  # the column read, as it was read (a dictionary stays one)
+        table = table.append_column(item.name, table.column(item.expr.name))  # type: ignore[union-attr]
+    derived = [d for d in derived if not isinstance(d.expr, Field)]
     if not derived:
         return table
     source = table
@@ -48,6 +52,16 @@ def add_derived(table: pa.Table, derived: Sequence[NamedValue]) -> pa.Table:
     for name in computed.column_names:
         table = table.append_column(name, computed.column(name))
     return table
+
+
+def read_as_dictionary(dictionary: Sequence[str], derived: Sequence[NamedValue]) -> tuple[str, ...]:
+    """The stored columns to read as dictionaries when ``dictionary`` names derived
+    columns: those a derived column only renames (a group key ``--let svc = service``)."""
+    renamed = {d.name: d.expr.name for d in derived if isinstance(d.expr, Field)}
+    names = {d.name for d in derived}
+    return tuple(
+        dict.fromkeys(renamed.get(n, n) for n in dictionary if n not in names or n in renamed)
+    )
 
 
 def computes(expr: Expr) -> bool:

@@ -112,13 +112,12 @@ def scan(
 
     Text ``columns`` named in ``dictionary`` (group keys, say) come back dictionary-encoded.
     """
-    from mfq.query.derive import add_derived, stored_columns, used_derived
+    from mfq.query.derive import add_derived, read_as_dictionary, stored_columns, used_derived
 
     computed = used_derived(derived, columns)
     if computed:
-        names = {d.name for d in computed}
         stored = stored_columns([*columns, "timestamp"], computed)
-        keys = tuple(n for n in dictionary if n not in names)
+        keys = read_as_dictionary(dictionary, computed)
         result = scan(store, stored, where, time, dictionary=keys, files=files)
         table = add_derived(result.table, computed).select(list(columns))
         return ScanResult(table, result.files_read, result.files_total)

@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.errors import UnsupportedOperation, UsageError
-from mfq.query.derive import stored_columns, used_derived
+from mfq.query.derive import read_as_dictionary, stored_columns, used_derived
 from mfq.query.engines.arrow import plain
 from mfq.query.engines.computed import output_columns
 from mfq.query.engines.dask_tasks import (
@@ -261,9 +261,8 @@ def _files(
     ``dictionary`` (group keys, say) come back as dictionaries unless the filter uses them;
     columns named by ``derived`` are computed from those read."""
     computed = tuple(used_derived(derived, columns))
-    names = {d.name for d in computed}
     columns = stored_columns(columns, computed)
-    dictionary = [name for name in dictionary if name not in names]
+    dictionary = read_as_dictionary(list(dictionary), computed)
     records = prune(store.catalog.files("events"), time)
     filter_fields = sorted({name for expr in where for name in referenced_fields(expr)})
     returned = list(dict.fromkeys([*columns, "timestamp"]))
