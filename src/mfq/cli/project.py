@@ -7,7 +7,7 @@ import difflib
 import inspect
 import os
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +16,9 @@ from mfq.errors import UsageError
 from mfq.project import Project, Question, find_project, load_project
 from mfq.render import OutputFormat, render
 from mfq.store.store import STORE_ENV
+
+if TYPE_CHECKING:
+    from mfq.report import SavedQuestion
 
 _PROJECT = "project"
 
@@ -150,7 +153,7 @@ def run(ctx: click.Context, name: str, overrides: tuple[str, ...]) -> None:
         command.invoke(sub)
 
 
-def report_questions(ctx: click.Context) -> list[Any]:
+def report_questions(ctx: click.Context) -> list[SavedQuestion]:
     """The saved questions ``[report] questions`` adds to the report, as the report asks
     them (``Store`` method and keyword options)."""
     from mfq.query.build import build_spec
