@@ -116,7 +116,8 @@ def scan(
 
     computed = used_derived(derived, columns)
     if computed:
-        stored = stored_columns([*columns, "timestamp"], computed)
+        # A constant reads no column; the rows still come from one (the cheapest known).
+        stored = stored_columns(columns, computed) or ["sample_rate"]
         keys = read_as_dictionary(dictionary, computed)
         result = scan(store, stored, where, time, dictionary=keys, files=files)
         table = add_derived(result.table, computed).select(list(columns))
