@@ -527,7 +527,8 @@ def buckets_of_data(width: str) -> str:
 
 
 def build_queries(files: Sequence[Path], trace_id: str) -> list[Query]:
-    """The six queries: mfq command line, Python API call and DuckDB SQL."""
+    """The eight queries: mfq command line, Python API call and DuckDB SQL (Q7 and Q8
+    use derived fields)."""
     src = source_sql(files)
     weight = "coalesce(sample_rate, 1)"
     q2_aggs = ("p50(duration_ms)", "p95(duration_ms)", "p99(duration_ms)")
@@ -668,6 +669,53 @@ FROM {src}
 WHERE timestamp >= {Q6_SINCE_SQL} AND timestamp < {Q6_UNTIL_SQL}
 GROUP BY project_id
 ORDER BY actors DESC, project_id""",
+        ),
+        Query(
+            id="Q7",
+            title="slow prod events by service (--let)",
+            cli=(
+                "query",
+                "--let",
+                "slow = duration_ms > 800",
+                "--where",
+                "slow and environment = 'prod'",
+                "--group-by",
+                "service",
+            ),
+            method="query",
+            kwargs={
+                "let": "slow = duration_ms > 800",
+                "where": "slow and environment = 'prod'",
+                "group_by": "service",
+            },
+            sql=f"""SELECT service, sum({weight}) AS count
+FROM {src}
+WHERE duration_ms > 800 AND environment = 'prod'
+GROUP BY service
+ORDER BY count DESC, service""",
+        ),
+        Query(
+            id="Q8",
+            title="count, mean by bucket(duration_ms, 250)",
+            cli=(
+                "query",
+                "--group-by",
+                "bucket(duration_ms, 250)",
+                "--agg",
+                "count",
+                "--agg",
+                "sum(duration_ms) / count as mean",
+            ),
+            method="query",
+            kwargs={
+                "group_by": "bucket(duration_ms, 250)",
+                "aggs": ["count", "sum(duration_ms) / count as mean"],
+            },
+            sql=f"""SELECT floor(duration_ms / 250) * 250 AS bucket, sum({weight}) AS count,
+    sum(duration_ms * {weight}) / sum({weight}) AS mean
+FROM {src}
+GROUP BY bucket
+ORDER BY count DESC, bucket""",
         ),
     ]
 

@@ -74,3 +74,31 @@ def test_api_example_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "read 26: 19 ingested, 1 duplicates, 6 rejected"
     assert "mixed-type fields: order_id" in result.stdout
+
+
+def test_the_example_project_file_answers_on_the_demo_store(tmp_path: Path) -> None:
+    """Every saved question of examples/mfq.toml runs on a demo store, and the report adds
+    its two sections."""
+    from click.testing import CliRunner
+
+    from mfq.cli.main import cli
+    from mfq.demo import DemoConfig, write_export
+    from mfq.project import load_project
+
+    config = REPO / "examples" / "mfq.toml"
+    export = tmp_path / "demo.ndjson"
+    write_export(export, DemoConfig(events=3000, seed=3))
+    store = str(tmp_path / "s")
+    with mfq.open_store(store) as opened:
+        opened.ingest([export])
+    project = load_project(config)
+    assert list(project.questions) == ["errors-by-hour", "slow-families", "latency-bands", "gate"]
+    for name in project.questions:
+        args = ["--config", str(config), "run", name, "--store", store, "--now", "2026-11-20"]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, (name, result.stderr)
+        assert result.stdout.strip(), name
+    result = CliRunner().invoke(cli, ["--config", str(config), "report", "--store", store])
+    assert result.exit_code == 0, result.stderr
+    assert "## Failed requests by hour of day" in result.stdout
+    assert "## Slow events by event family" in result.stdout

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mfq.errors import UsageError
+from mfq.query.build import derived_columns
 from mfq.query.expr import (
     Aggregate,
     And,
@@ -139,8 +140,9 @@ def check(
         kind=QueryKind.AGGREGATE,
         time=selection.time,
         where=selection.where,
-        aggregates=_named_aggregates(parsed),
+        aggregates=(aggregates := _named_aggregates(parsed)),
         unweighted=unweighted,
+        derived=derived_columns(selection.types, (a.aggregate.field for a in aggregates)),
     )
     measured = store.run(spec)
     values = {str(name): _plain(measured[name].iloc[0]) for name in measured.columns}

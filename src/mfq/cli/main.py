@@ -40,6 +40,8 @@ _COMMANDS = {
     "report": ("mfq.cli.report", "report", "A period's report as Markdown or self-contained HTML."),
     "check": ("mfq.cli.check", "check", "CI gate: assertions over aggregates, exit 1 on failure."),
     "demo": ("mfq.cli.demo", "demo", "Write a realistic sample export, ingest it, show it."),
+    "questions": ("mfq.cli.project", "questions", "The saved questions of mfq.toml."),
+    "run": ("mfq.cli.project", "run", "Run a saved question of mfq.toml (options override)."),
 }
 
 
@@ -86,11 +88,24 @@ class MfqGroup(LazyGroup):
 @click.group(cls=MfqGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mfq", prog_name="mfq")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-def cli(debug: bool) -> None:
+@click.option(
+    "--config",
+    "config",
+    default=None,
+    metavar="FILE",
+    help="Project file (default: $MFQ_CONFIG, else mfq.toml here or in a parent directory).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, config: str | None) -> None:
     """mfq: answers from Tallyfy Manufactory event exports.
 
     Ingest JSON/NDJSON exports into a Parquet store, then inspect and query them.
     """
+    if ctx.resilient_parsing:
+        return
+    from mfq.cli.project import apply_project
+
+    apply_project(ctx, config)
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ from mfq.cli.options import (
     store_option,
     tz_option,
 )
-from mfq.query.build import split_fields
+from mfq.errors import UsageError
+from mfq.query.build import split_keys
 from mfq.query.engines import DEFAULT_ENGINE
 from mfq.query.pandas_deferral import pandas_deferred
 from mfq.render import OutputFormat, print_message, render
@@ -38,6 +39,14 @@ def query_options(func: F) -> F:
         click.option(
             "--where", "where", multiple=True, help="Filter expression (repeatable, ANDed)."
         ),
+        click.option(
+            "--let",
+            "let",
+            multiple=True,
+            metavar="NAME=EXPR",
+            help="Derived field the other options may name (repeatable), e.g. "
+            "--let 'slow = duration_ms > 800'.",
+        ),
         click.option("--unweighted", is_flag=True, help="Ignore sample_rate."),
         format_option,
         tz_option,
@@ -57,8 +66,10 @@ def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
     inputs: tuple[str, ...] = kwargs["inputs"]
     store_path: str | None = kwargs["store_path"]
     engine = {"engine": kwargs.get("engine", DEFAULT_ENGINE), "scheduler": kwargs.get("scheduler")}
+    lets: tuple[str, ...] = kwargs.get("let", ())
     if not inputs:
         with open_store(store_path, **engine) as store:
+            _define_fields(store, lets)
             yield store
         return
     with (
@@ -66,7 +77,21 @@ def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
         open_store(scratch, **engine) as store,
     ):
         store.ingest(list(inputs))
+        _define_fields(store, lets)
         yield store
+
+
+def _define_fields(store: Store, lets: tuple[str, ...]) -> None:
+    """The project file's ``[fields]``, then ``--let`` (which may use them)."""
+    from mfq.cli.project import current_project
+
+    project = current_project()
+    for name, text, _line in project.fields if project is not None else ():
+        try:
+            store.define_fields([(name, text)])
+        except UsageError as err:
+            raise project.fail(f"fields.{name}", str(err)) from None  # type: ignore[union-attr]
+    store.define_fields(lets)
 
 
 def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +190,8 @@ def timeseries(**kwargs: Any) -> None:
     if charted and len(result):
         from mfq.render.chart import render_series_chart
 
-        series = split_fields(kwargs["by"])
+        # The series' columns as the result names them (an expression key by its text).
+        series = result.column_names[1 : 1 + len(split_keys(kwargs["by"]))]
         first_aggregate = result.column_names[1 + len(series)]
         render_series_chart(result, "time", series, first_aggregate, env)
         for line in changes:

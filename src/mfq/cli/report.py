@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from mfq.cli.options import engine_option, make_env, scheduler_option, store_option
+from mfq.cli.project import report_questions
 from mfq.cli.query import store_for
 from mfq.env import Env
 from mfq.errors import UsageError
@@ -107,6 +108,7 @@ def report(**kwargs: Any) -> None:
             slo_by=kwargs["slo_by"],
             tz=kwargs["tz_name"],
             unweighted=kwargs["unweighted"],
+            questions=report_questions(click.get_current_context()),
         )
     document = render_report(result, fmt)
     if fmt is ReportFormat.HTML:

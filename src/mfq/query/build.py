@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mfq.errors import UsageError
-from mfq.query.expr import NamedAggregate, parse_aggregate, parse_condition, parse_filter
+from mfq.query.expr import (
+    Field,
+    FieldSchema,
+    FieldType,
+    NamedAggregate,
+    NamedValue,
+    ValueType,
+    derived_of,
+    parse_column,
+    parse_condition,
+    parse_filter,
+    parse_value,
+    value_type,
+)
+from mfq.query.expr.ast import Aggregate, walk
+from mfq.query.expr.tokens import is_plain_name
 from mfq.query.spec import OrderKey, QueryKind, QuerySpec
 from mfq.query.timerange import parse_duration, parse_instant, resolve_range
 
@@ -30,9 +45,100 @@ def split_fields(values: list[str] | tuple[str, ...]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def split_keys(values: Sequence[str]) -> list[str]:
+    """Group keys from ``--group-by a,b`` and repeated options: split at commas outside
+    parentheses, quotes and backquotes, so an expression's own commas stay in it."""
+    keys: list[str] = []
+    for value in values:
+        depth, quote, start = 0, "", 0
+        position = 0
+        while position < len(value):
+            ch = value[position]
+            if quote:
+                if ch == "\\":
+                    position += 1
+                elif ch == quote:
+                    quote = ""
+            elif ch in "'\"`":
+                quote = ch
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth = max(0, depth - 1)
+            elif ch == "," and depth == 0:
+                keys.append(value[start:position])
+                start = position + 1
+            position += 1
+        keys.append(value[start:])
+    return [key.strip() for key in keys if key.strip()]
+
+
+def let_definition(text: str) -> tuple[str, str]:
+    """``NAME=EXPR`` (spaces around the first ``=`` allowed) as its name and expression."""
+    name, equals, expr = text.partition("=")
+    name = name.strip().strip("`")
+    if not equals or not name or not expr.strip():
+        raise UsageError(
+            f'--let takes NAME=EXPR, e.g. --let "slow = duration_ms > 800", not {text!r}'
+        )
+    return name, expr.strip()
+
+
+def define_fields(
+    types: Mapping[str, FieldType], definitions: Sequence[str | tuple[str, str]]
+) -> FieldSchema:
+    """``types`` with derived fields added, in order (a definition may use the ones before
+    it): ``NAME=EXPR`` texts or (name, expression) pairs."""
+    schema = types if isinstance(types, FieldSchema) else FieldSchema(types)
+    for definition in definitions:
+        name, text = let_definition(definition) if isinstance(definition, str) else definition
+        if name in schema and name not in schema.derived:
+            raise UsageError(f"--let {name}: there is a stored field of that name; pick another")
+        expr = parse_value(text, schema)
+        found = value_type(expr, schema)
+        kind = None if found in (None, ValueType.NULL) else FieldType(str(found))
+        schema = schema.with_derived(name, expr, kind)
+    return schema
+
+
+def derived_columns(
+    types: Mapping[str, FieldType], names: Iterable[str | None]
+) -> tuple[NamedValue, ...]:
+    """The derived fields of ``types`` among ``names``, as the columns a query computes."""
+    derived = derived_of(types)
+    return tuple(
+        NamedValue(expr=derived[name], name=name)
+        for name in dict.fromkeys(names)
+        if name is not None and name in derived
+    )
+
+
+def group_keys(
+    values: Sequence[str], schema: FieldSchema
+) -> tuple[tuple[str, ...], list[NamedValue]]:
+    """Group-key names, and the derived columns they need: a field, a derived field, or an
+    expression (its column is named by its text as written)."""
+    keys: list[str] = []
+    derived: list[NamedValue] = []
+    for key in split_keys(values):
+        name = key[1:-1] if len(key) > 1 and key[0] == key[-1] == "`" else key
+        if name in schema or is_plain_name(name) or name != key:
+            if name not in schema:
+                parse_filter(f"exists(`{name}`)", schema)  # raises the "did you mean" error
+            keys.append(name)
+            continue
+        expr = parse_value(key, schema)
+        if isinstance(expr, Field):
+            keys.append(expr.name)
+        else:
+            keys.append(key)
+            derived.append(NamedValue(expr=expr, name=key))
+    return tuple(keys), derived
+
+
 def _order(values: list[str]) -> tuple[OrderKey, ...]:
     keys = []
-    for item in split_fields(values):
+    for item in split_keys(values):
         descending = item.startswith("-")
         name = item[1:] if descending else item
         if name.lower().endswith(" desc"):
@@ -65,9 +171,13 @@ def build_spec(
     tz: str | None = None,
     fields: str | Sequence[str] | None = None,
     unweighted: bool = False,
+    let: str | Sequence[str] | None = None,
 ) -> QuerySpec:
-    """Parse and check every option against the store's fields into one ``QuerySpec``."""
-    types = store.field_types()
+    """Parse and check every option against the store's fields into one ``QuerySpec``.
+
+    ``let`` defines derived fields (``NAME=EXPR``) the other options may name, beside
+    those the store knows (``mfq.toml``'s ``[fields]``)."""
+    types = define_fields(store.field_types(), _listed(let))
     clock = datetime.now(UTC)
     if isinstance(now, str):
         clock = parse_instant(now, clock, "--now")
@@ -75,19 +185,22 @@ def build_spec(
         clock = now
     time = resolve_range(since, until, last, clock)
     filters = tuple(parse_filter(text, types) for text in _listed(where))
-    keys = tuple(split_fields(_listed(group_by) + _listed(by)))
-    for key in keys:
-        if key not in types:
-            parse_filter(f"exists(`{key}`)", types)  # raises the "did you mean" error
+    keys, derived = group_keys(_listed(group_by) + _listed(by), types)
     agg_texts = _listed(aggs) or ([DEFAULT_AGGREGATE] if kind is not QueryKind.EVENTS else [])
-    aggregates: tuple[NamedAggregate, ...] = tuple(parse_aggregate(t, types) for t in agg_texts)
-    names = [a.name for a in aggregates]
+    columns = [parse_column(t, types) for t in agg_texts]
+    aggregates = tuple(c for c in columns if isinstance(c, NamedAggregate))
+    computed = tuple(c for c in columns if isinstance(c, NamedValue))
+    names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise UsageError("two aggregates have the same name: use 'as NAME' to tell them apart")
     wanted = tuple(split_fields(_listed(fields)))
     for field in wanted:
         if field not in types:
             parse_filter(f"exists(`{field}`)", types)
+    used = {*keys, *wanted, *(a.aggregate.field for a in aggregates)}
+    used |= {n.field for c in computed for n in walk(c.expr) if isinstance(n, Aggregate)}
+    named = {d.name for d in derived}
+    derived += [d for d in derived_columns(types, used) if d.name not in named]
     return QuerySpec(
         kind=kind,
         time=time,
@@ -103,4 +216,7 @@ def build_spec(
         bucket_tz=tz,
         fields=wanted,
         unweighted=unweighted,
+        derived=tuple(derived),
+        computed=computed,
+        columns=tuple(names) if computed else (),
     )

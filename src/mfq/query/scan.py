@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from mfq.errors import UsageError
 from mfq.ingest.columns import STANDARD_SCHEMA, to_text
 from mfq.query.compile import compile_filter
-from mfq.query.expr import Expr, referenced_fields
+from mfq.query.expr import Expr, NamedValue, referenced_fields
 from mfq.query.timerange import TimeRange
 
 if TYPE_CHECKING:
@@ -104,12 +104,24 @@ def scan(
     *,
     dictionary: tuple[str, ...] = (),
     files: list[FileRecord] | None = None,
+    derived: tuple[NamedValue, ...] = (),
 ) -> ScanResult:
     """Rows of the store (of ``files`` only, when given) within ``time`` matching every
-    ``where``, with ``columns``.
+    ``where``, with ``columns``; ``columns`` named by ``derived`` are computed from the
+    stored columns they read.
 
     Text ``columns`` named in ``dictionary`` (group keys, say) come back dictionary-encoded.
     """
+    from mfq.query.derive import add_derived, read_as_dictionary, stored_columns, used_derived
+
+    computed = used_derived(derived, columns)
+    if computed:
+        # A constant reads no column; the rows still come from one (the cheapest known).
+        stored = stored_columns(columns, computed) or ["sample_rate"]
+        keys = read_as_dictionary(dictionary, computed)
+        result = scan(store, stored, where, time, dictionary=keys, files=files)
+        table = add_derived(result.table, computed).select(list(columns))
+        return ScanResult(table, result.files_read, result.files_total)
     all_files = store.catalog.files("events") if files is None else files
     files = prune(all_files, time)
     traces = trace_lookup(where)
@@ -140,8 +152,9 @@ def scan(
                 reading = _Reading(schema, columns, where, as_dictionary, equality_only)
                 table = _read_in_runs(files, paths, time, reading)
                 files_read = len(paths)
-    except pa.ArrowInvalid as err:
-        raise UsageError(f"cannot evaluate the filter: {err}") from err
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UsageError(f"cannot evaluate the filter: {reason}") from err
     return ScanResult(table, files_read if not mixed else len(paths), len(all_files))
 
 
@@ -290,7 +303,17 @@ def _files_holding(store: Store, files: list[FileRecord], traces: set[str]) -> l
 def equality_only_fields(where: tuple[Expr, ...]) -> set[str]:
     """Fields the filter only tests with = and != (or for presence): pyarrow has those
     kernels for dictionary columns; text matching and ordering it has not."""
-    from mfq.query.expr import Compare, CompareOp, Exists, Field, InList, IsNull, Match
+    from mfq.query.expr import (
+        Arith,
+        Call,
+        Compare,
+        CompareOp,
+        Exists,
+        Field,
+        InList,
+        IsNull,
+        Match,
+    )
     from mfq.query.expr.ast import walk
 
     safe: set[str] = set()
@@ -305,8 +328,10 @@ def equality_only_fields(where: tuple[Expr, ...]) -> set[str]:
             elif isinstance(node, IsNull):
                 if isinstance(node.operand, Field):
                     safe.add(node.operand.name)
-            elif isinstance(node, Match | InList):
+            elif isinstance(node, Match | InList | Call | Arith):
                 unsafe.update(referenced_fields(node))
+            elif isinstance(node, Field):  # a boolean field standing as a condition
+                safe.add(node.name)
     return safe - unsafe
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mfq.query.expr import Expr, NamedAggregate
+from mfq.query.expr import Expr, NamedAggregate, NamedValue
 from mfq.query.timerange import TimeRange
 
 
@@ -55,3 +55,11 @@ class QuerySpec(BaseModel):
     fields: tuple[str, ...] = ()
     #: Ignore ``sample_rate`` (count every stored event once).
     unweighted: bool = False
+    #: Columns computed from the events read (``--let``, ``--group-by EXPR``): group keys,
+    #: aggregates' fields and event fields may name them. Filters never do (the parser
+    #: puts the expression there, so it is pushed into the scan).
+    derived: tuple[NamedValue, ...] = ()
+    #: Result columns computed from aggregates (``--agg "sum(x) / count as mean"``).
+    computed: tuple[NamedValue, ...] = ()
+    #: Every ``--agg`` column's name in the order given (aggregates and computed ones).
+    columns: tuple[str, ...] = ()

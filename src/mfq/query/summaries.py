@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from mfq.query.compile import compile_filter
+from mfq.query.derive import computes
 from mfq.query.expr import aggregate_spec, referenced_fields
 from mfq.query.scan import prune, scan, within
 from mfq.query.spec import QueryKind, QuerySpec
@@ -89,6 +90,10 @@ def _used_fields(spec: QuerySpec, plan: AggregatePlan) -> set[str]:
 
 def _answerable(spec: QuerySpec, plan: AggregatePlan) -> bool:
     if not _used_fields(spec, plan) <= set(SUMMARY_FIELDS):
+        return False
+    # Summaries hold their fields as text: functions and arithmetic need the events.
+    tests = [*spec.where, *(a.arg for _n, a in plan.aggregates if a.arg is not None)]
+    if spec.derived or any(computes(expr) for expr in tests):
         return False
     for _name, aggregate in plan.aggregates:
         found = aggregate_spec(aggregate.func)

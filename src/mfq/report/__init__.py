@@ -10,5 +10,6 @@ one self-contained HTML file with charts (:mod:`mfq.report.html`, :mod:`mfq.repo
 
 from mfq.report.model import Report
 from mfq.report.output import ReportFormat, render_report, report_summary
+from mfq.report.questions import SavedQuestion
 
-__all__ = ["Report", "ReportFormat", "render_report", "report_summary"]
+__all__ = ["Report", "ReportFormat", "SavedQuestion", "render_report", "report_summary"]

@@ -24,6 +24,7 @@ from mfq.report.context import Batch, Call, ReportContext, equals
 from mfq.report.model import Chart, ColumnKind, Metric, Period, Report, Section, SeriesData, Table
 from mfq.report.period import resolve_periods
 from mfq.report.prose import Parts, highlights, section_paragraphs
+from mfq.report.questions import SavedQuestion, question_sections
 from mfq.report.settings import DEFAULT_REPORT_SETTINGS, ReportSettings
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def build_report(
     tz: str | None = None,
     unweighted: bool = False,
     settings: ReportSettings = DEFAULT_REPORT_SETTINGS,
+    questions: Sequence[SavedQuestion] = (),
 ) -> Report:
     """The report of one period: ``week`` (ISO, ``2026-W47``) or ``since``/``until``
     (``until`` defaults to ``now``; neither: the last complete ISO week), compared with
@@ -63,7 +65,8 @@ def build_report(
     ``service``; ``""`` for the overall objective only); incidents are runs of buckets
     burning the error budget over ``slo_threshold`` times too fast (as ``mfq slo
     --threshold``). ``tz`` places week boundaries
-    and shows times in that zone. Every mistake is a ``UsageError``.
+    and shows times in that zone. ``questions`` (saved questions of ``mfq.toml``) are
+    asked over the period and added as sections. Every mistake is a ``UsageError``.
     """
     zone = _zone(tz)
     clock = _clock(now)
@@ -89,7 +92,7 @@ def build_report(
         threshold=threshold,
         by=_field(context, settings.slo_by if slo_by is None else slo_by, "--slo-by"),
     )
-    return _Builder(context, objective).build()
+    return _Builder(context, objective, tuple(questions)).build()
 
 
 @dataclass(frozen=True)
@@ -158,10 +161,16 @@ def _field(context: ReportContext, name: str, option: str) -> str | None:
 class _Builder:
     """One report's assembly: the calls, then the sections from their results."""
 
-    def __init__(self, context: ReportContext, objective: _Objective) -> None:
+    def __init__(
+        self,
+        context: ReportContext,
+        objective: _Objective,
+        questions: tuple[SavedQuestion, ...] = (),
+    ) -> None:
         self.context = context
         self.settings = context.settings
         self.objective = objective
+        self.questions = questions
 
     def build(self) -> Report:
         context = self.context
@@ -189,7 +198,7 @@ class _Builder:
         )
         sections = releases.add_to(
             self._sections(parts), context, release_results, parts.correlate[0]
-        )
+        ) + question_sections(context, self.questions)
         return Report(
             title=f"Event report {context.current.name}",
             period=context.current,

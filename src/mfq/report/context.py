@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 #: Store method -> the mfq command that asks the same question.
 _COMMANDS = {
     "query": "query",
+    "events": "events",
     "timeseries": "timeseries",
     "anomalies": "anomalies",
     "slo": "slo",

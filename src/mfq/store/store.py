@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from mfq.ingest.sources import Source
     from mfq.query.engines import Engine
-    from mfq.query.expr import FieldType
+    from mfq.query.expr import FieldSchema, FieldType
     from mfq.query.spec import QueryKind, QuerySpec
     from mfq.report import Report
     from mfq.store.writer import BatchWriter
@@ -122,6 +122,8 @@ class Store:
         self.settings = settings
         self._catalog: Catalog | None = None
         self._engine: Engine = open_engine(engine, scheduler)
+        #: Derived fields every query and analysis knows, in order (``NAME=EXPR``).
+        self._definitions: list[tuple[str, str]] = []
 
     @property
     def root(self) -> Path:
@@ -324,8 +326,29 @@ class Store:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def field_types(self) -> dict[str, FieldType]:
-        """Every field's type (mixed fields are text), for checking expressions."""
+    def define_fields(self, definitions: Sequence[str | tuple[str, str]]) -> None:
+        """Add derived fields (``NAME=EXPR`` texts or (name, expression) pairs) that every
+        later query and analysis of this store knows, as ``--let`` and ``[fields]`` in
+        ``mfq.toml`` do; each may use the ones before it. A mistake raises at once."""
+        from mfq.query.build import let_definition
+
+        pairs = [let_definition(d) if isinstance(d, str) else d for d in definitions]
+        before = list(self._definitions)
+        self._definitions += pairs
+        try:
+            self.field_types()
+        except Exception:
+            self._definitions = before
+            raise
+
+    def field_types(self) -> FieldSchema:
+        """Every field's type (mixed fields are text), for checking expressions, and the
+        derived fields defined (:meth:`define_fields`)."""
+        from mfq.query.build import define_fields
+
+        return define_fields(self._stored_types(), self._definitions)
+
+    def _stored_types(self) -> dict[str, FieldType]:
         from mfq.query.expr import STANDARD_FIELD_TYPES, FieldType
 
         types: dict[str, FieldType] = dict(STANDARD_FIELD_TYPES)

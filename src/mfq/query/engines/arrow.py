@@ -20,6 +20,13 @@ import pyarrow.dataset as ds
 
 from mfq.errors import UsageError
 from mfq.query.compile import compile_filter
+from mfq.query.engines.computed import (
+    HIDDEN,
+    add_computed,
+    first_column,
+    hidden_name,
+    output_columns,
+)
 from mfq.query.engines.distinct import Digits, distinct_dictionary_rows
 from mfq.query.expr import Aggregate, And, Expr, Or, aggregate_spec, referenced_fields, to_text
 from mfq.query.expr.ast import walk
@@ -88,20 +95,18 @@ def _weighs(aggregate: Aggregate) -> bool:
     return spec is None or spec.name in _WEIGHED
 
 
-def hidden_name(aggregate: Aggregate) -> str:
-    """The result column of an aggregate only ``--having`` uses (dropped at the end)."""
-    return f"__having {to_text(aggregate)}"
-
-
 def having_aggregates(spec: QuerySpec) -> list[Aggregate]:
-    """Aggregates ``--having`` uses that the query does not compute already."""
-    if spec.having is None:
-        return []
+    """Aggregates ``--having`` and computed columns use that the query does not compute
+    already (as hidden columns)."""
     named = {to_text(n.aggregate) for n in spec.aggregates}
     found: dict[str, Aggregate] = {}
-    for node in walk(spec.having):
-        if isinstance(node, Aggregate) and to_text(node) not in named:
-            found[to_text(node)] = node
+    roots = [item.expr for item in spec.computed]
+    if spec.having is not None:
+        roots.append(spec.having)
+    for root in roots:
+        for node in walk(root):
+            if isinstance(node, Aggregate) and to_text(node) not in named:
+                found[to_text(node)] = node
     return list(found.values())
 
 
@@ -609,7 +614,7 @@ def events_table(store: Store, spec: QuerySpec) -> pa.Table:
     fields = list(spec.fields) or default_fields(store)
     order = spec.order_by or ()
     columns = list(dict.fromkeys([*fields, *(o.column for o in order), "timestamp"]))
-    table = scan(store, columns, spec.where, spec.time).table
+    table = scan(store, columns, spec.where, spec.time, derived=spec.derived).table
     keys = [(o.column, "descending" if o.descending else "ascending") for o in order]
     if not keys:
         keys = [("timestamp", "ascending")]
@@ -636,7 +641,9 @@ def _aggregate_table(store: Store, spec: QuerySpec) -> pa.Table:
         from mfq.query.engines.pandas import aggregate_scanned
 
         return from_frame(aggregate_scanned(table, spec, plan, groups), store, spec)
-    groups = order_table(_nan_as_null(groups), spec, keys)
+    groups = order_table(_nan_as_null(add_computed(groups, spec)), spec, keys)
+    if spec.computed or any(name.startswith(HIDDEN) for name in groups.column_names):
+        groups = groups.select(output_columns(spec, keys))
     return groups if spec.limit is None else groups.slice(0, spec.limit)
 
 
@@ -647,7 +654,12 @@ def aggregate_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Tab
     if summarised is not None:
         return summarised
     return scan(
-        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+        store,
+        plan.columns(),
+        spec.where,
+        spec.time,
+        dictionary=dictionary_fields(plan),
+        derived=spec.derived,
     ).table
 
 
@@ -670,8 +682,8 @@ def order_table(result: pa.Table, spec: QuerySpec, keys: list[str]) -> pa.Table:
         ]
         named = {o.column for o in spec.order_by}
         by += [(k, "ascending", "at_end") for k in keys if k not in named]
-    elif keys and spec.aggregates:
-        first = (spec.aggregates[0].name, "descending", "at_end")
+    elif keys and (leading := first_column(spec)) is not None:
+        first = (leading, "descending", "at_end")
         by = [first, *((k, "ascending", "at_end") for k in keys)]
     else:
         return result
@@ -695,14 +707,19 @@ def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
     pandas engine does (local-time buckets, ``--top`` over several keys)."""
     if not _buckets_in_arrow(spec):
         return None
-    plan = AggregatePlan(spec, [])
+    plan = AggregatePlan(spec, having_aggregates(spec))
     keys = list(spec.group_by)
     table = scan(
-        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+        store,
+        plan.columns(),
+        spec.where,
+        spec.time,
+        dictionary=dictionary_fields(plan),
+        derived=spec.derived,
     ).table
     span = _series_span(spec, table)
     if span is None:
-        names = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]
+        names = output_columns(spec, [BUCKET, *keys])
         return pa.table({name: pa.array([], pa.null()) for name in names})
     start, end = span
     width = spec.every or auto_width(timedelta(microseconds=-(-(end - start) // 1000)))
@@ -710,7 +727,10 @@ def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
     groups = series_groups(table, plan, spec, width)
     if groups is None:
         return None
-    return _fill_buckets(groups, keys, plan, start, end, step)
+    filled = _fill_buckets(groups, keys, plan, start, end, step)
+    if not spec.computed:
+        return filled
+    return add_computed(filled, spec).select(output_columns(spec, [BUCKET, *keys]))
 
 
 def _buckets_in_arrow(spec: QuerySpec) -> bool:

@@ -43,7 +43,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.errors import UnsupportedOperation, UsageError
+from mfq.query.derive import read_as_dictionary, stored_columns, used_derived
 from mfq.query.engines.arrow import plain
+from mfq.query.engines.computed import output_columns
 from mfq.query.engines.dask_tasks import (
     FOLDED,
     ROUTE,
@@ -74,9 +76,17 @@ from mfq.query.engines.pandas import (
     default_fields,
     fill_gaps,
     finish_groups,
+    finish_series,
     having_aggregates,
 )
-from mfq.query.expr import Aggregate, AggregateSpec, Expr, aggregate_spec, referenced_fields
+from mfq.query.expr import (
+    Aggregate,
+    AggregateSpec,
+    Expr,
+    NamedValue,
+    aggregate_spec,
+    referenced_fields,
+)
 from mfq.query.scan import (
     NARROW_EXTRA,
     equality_only_fields,
@@ -245,9 +255,14 @@ def _files(
     where: tuple[Expr, ...],
     time: TimeRange,
     dictionary: Iterable[str] = (),
+    derived: tuple[NamedValue, ...] = (),
 ) -> _Files:
     """The files of ``time`` and how to read ``columns`` from them; text columns named in
-    ``dictionary`` (group keys, say) come back as dictionaries unless the filter uses them."""
+    ``dictionary`` (group keys, say) come back as dictionaries unless the filter uses them;
+    columns named by ``derived`` are computed from those read."""
+    computed = tuple(used_derived(derived, columns))
+    columns = stored_columns(columns, computed)
+    dictionary = read_as_dictionary(list(dictionary), computed)
     records = prune(store.catalog.files("events"), time)
     filter_fields = sorted({name for expr in where for name in referenced_fields(expr)})
     returned = list(dict.fromkeys([*columns, "timestamp"]))
@@ -261,7 +276,7 @@ def _files(
     as_dictionary = sorted(
         name for name in candidates if pa.types.is_string(schema.field(name).type)
     )
-    read = FileRead(schema, where, time, tuple(returned), tuple(as_dictionary))
+    read = FileRead(schema, where, time, tuple(returned), tuple(as_dictionary), computed)
     root = store.root.resolve()
     return _Files([str(root / r.path) for r in records], stored, read)
 
@@ -592,7 +607,9 @@ class _AggregateJob:
         plan = AggregatePlan(spec, having_aggregates(spec))
         recipe = _recipe(plan)
         keys = list(spec.group_by)
-        files = _files(store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys))
+        files = _files(
+            store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys), spec.derived
+        )
         rows = _rows(files, recipe.shape(keys))
         return cls(spec, recipe, files, rows, _grouped(rows, keys, recipe))
 
@@ -683,11 +700,13 @@ def _seconds(spec: QuerySpec) -> float | None:
 
 
 def _timeseries(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
-    plan = AggregatePlan(spec, [])
+    plan = AggregatePlan(spec, having_aggregates(spec))
     recipe = _recipe(plan)
     keys = list(spec.group_by)
-    files = _files(store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys))
-    empty = pd.DataFrame(columns=[BUCKET, *keys, *(n for n, _ in plan.aggregates)])
+    files = _files(
+        store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys), spec.derived
+    )
+    empty = pd.DataFrame(columns=output_columns(spec, [BUCKET, *keys]))
     start = pd.Timestamp(spec.time.since) if spec.time.since is not None else None
     end = pd.Timestamp(spec.time.until) if spec.time.until is not None else None
     sizes = None
@@ -719,9 +738,10 @@ def _timeseries(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFra
     if isinstance(folding, FrameFolding):
         result = _unfold(result, keys)
     result = fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
-    return result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
+    result = result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
         drop=True
     )
+    return finish_series(result, spec, keys)
 
 
 def _survey(engine: DaskEngine, files: _Files, keys: list[str], recipe: _Recipe) -> pa.Table:
@@ -787,8 +807,9 @@ def _events(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
     dd = _dask()
     fields = list(spec.fields) or default_fields(store)
     columns = list(dict.fromkeys([*fields, *(o.column for o in spec.order_by), "timestamp"]))
-    files = _files(store, columns, spec.where, spec.time)
-    schema = pa.schema([files.read.schema.field(name) for name in columns])
+    files = _files(store, columns, spec.where, spec.time, derived=spec.derived)
+    output = files.read.output_schema
+    schema = pa.schema([output.field(name) for name in columns])
     order = tuple((o.column, "descending" if o.descending else "ascending") for o in spec.order_by)
     if files.paths:
         filtered = {name for expr in spec.where for name in referenced_fields(expr)}

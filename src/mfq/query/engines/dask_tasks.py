@@ -30,9 +30,10 @@ import pyarrow.parquet as pq
 
 from mfq.errors import UsageError
 from mfq.query.compile import compile_filter
+from mfq.query.derive import add_derived
 from mfq.query.engines.arrow import plain
 from mfq.query.engines.pandas import OTHER, floor_times, grouped_quantiles
-from mfq.query.expr import Expr
+from mfq.query.expr import Expr, NamedValue
 from mfq.query.scan import conform, time_filter
 from mfq.query.timerange import TimeRange
 
@@ -100,16 +101,21 @@ class FileRead:
     time: TimeRange
     columns: tuple[str, ...]
     dictionary: tuple[str, ...] = ()
+    #: Columns computed from the ``columns`` read, appended after them.
+    derived: tuple[NamedValue, ...] = ()
 
     @property
     def output_schema(self) -> pa.Schema:
-        """The types of the ``columns`` returned."""
-        return pa.schema(
+        """The types of the ``columns`` returned (and the derived ones after them)."""
+        schema = pa.schema(
             [
                 pa.field(name, _DICTIONARY) if name in self.dictionary else self.schema.field(name)
                 for name in self.columns
             ]
         )
+        if not self.derived:
+            return schema
+        return add_derived(schema.empty_table(), self.derived).schema
 
     def predicate(self) -> pc.Expression | None:
         predicate = time_filter(self.time)
@@ -123,7 +129,8 @@ class FileRead:
         predicate = self.predicate()
         try:
             if not self._needs_text(stored):
-                return self._dataset(path).to_table(columns=list(self.columns), filter=predicate)
+                read = self._dataset(path).to_table(columns=list(self.columns), filter=predicate)
+                return add_derived(read, self.derived)
             table = self._conformed(path, stored)
             table = table if predicate is None else table.filter(predicate)
             table = table.select(list(self.columns))
@@ -133,7 +140,7 @@ class FileRead:
             index = table.schema.get_field_index(name)
             encoded = pc.dictionary_encode(table.column(name))
             table = table.set_column(index, name, encoded)
-        return table
+        return add_derived(table, self.derived)
 
     def has_matches(self, path: str, stored: pa.Schema) -> bool:
         """Whether the file holds a matching row, found by reading the filter's columns
@@ -343,7 +350,9 @@ class FileEvents:
 
     def __call__(self, path: str, stored: pa.Schema) -> pd.DataFrame:
         if self.narrow and not self.read.has_matches(path, stored):
-            return empty_frame(self.read.schema.empty_table().select(list(self.columns)).schema)
+            return empty_frame(
+                self.read.output_schema.empty_table().select(list(self.columns)).schema
+            )
         table = self.read.table(path, stored).select(list(self.columns))
         if self.limit is not None and not self.order:
             table = table.slice(max(table.num_rows - self.limit, 0))
@@ -404,7 +413,14 @@ def key_hashes(table: pa.Table, keys: Sequence[str]) -> np.ndarray:
         if pa.types.is_null(column.type):
             continue  # every value is null: nothing tells rows apart
         codes, values = _codes(column)
-        distinct = pd.util.hash_pandas_object(values.to_pandas(), index=False)
+        # pandas makes booleans with a null objects, without one bools, which hash
+        # apart: as Python objects the same value hashes the same in every partition.
+        as_pandas = (
+            pd.Series(values.to_pylist(), dtype=object)
+            if pa.types.is_boolean(values.type)
+            else values.to_pandas()
+        )
+        distinct = pd.util.hash_pandas_object(as_pandas, index=False)
         hashes = hashes * np.uint64(1_000_003) + distinct.to_numpy()[codes]
     return hashes
 

@@ -31,22 +31,32 @@ from mfq.query.engines.arrow import (
     group_table,
     grouped_quantiles,
     having_aggregates,
-    hidden_name,
     plain,
     seconds_of,
     series_groups,
 )
+from mfq.query.engines.computed import (
+    add_computed_frame,
+    first_column,
+    frame_values,
+    hidden_name,
+    output_columns,
+)
 from mfq.query.expr import (
     Aggregate,
     And,
+    Arith,
+    Call,
     Compare,
     CompareOp,
     Expr,
     Field,
     Literal,
+    NamedAggregate,
     Not,
     Or,
     aggregate_spec,
+    aggregates_in,
     referenced_fields,
     to_text,
 )
@@ -67,6 +77,7 @@ __all__ = [
     "execute_many",
     "fill_gaps",
     "finish_groups",
+    "finish_series",
     "floor_times",
     "grouped_quantiles",
     "having_aggregates",
@@ -224,8 +235,14 @@ def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]
             if name not in used_in_conditions
         }
         first = group[0]
+        derived = {d.name: d for spec in group for d in spec.derived}
         table = scan(
-            store, list(columns), first.where, first.time, dictionary=tuple(sorted(as_dictionary))
+            store,
+            list(columns),
+            first.where,
+            first.time,
+            dictionary=tuple(sorted(as_dictionary)),
+            derived=tuple(derived.values()),
         ).table
         masks = SharedMasks(table)
         for index, plan in zip(indices, plans, strict=True):
@@ -298,18 +315,21 @@ def finish_groups(
     """``--having``, ``--order-by`` and ``--limit`` on one row per group; when the limit
     cuts groups (and ``spec.totals``), the rows ``other_and_total(cut groups)`` make
     (OTHER, TOTAL) are appended. Every engine finishes its groups here."""
+    result = add_computed_frame(result, spec)
     if spec.having is not None:
-        result = result[evaluate_condition(spec.having, result)].reset_index(drop=True)
+        result = result[evaluate_condition(spec.having, result, spec)].reset_index(drop=True)
     result = order_result(result, spec, keys)
     if spec.limit is not None and keys and len(result) > spec.limit:
         kept, rest = result.iloc[: spec.limit], result.iloc[spec.limit :]
         result = kept
         if spec.totals:
             result = pd.concat([result, *other_and_total(rest)], ignore_index=True)
+            result = add_computed_frame(result, spec)  # OTHER and TOTAL from their sums
     elif spec.limit is not None:
         result = result.iloc[: spec.limit]
     hidden = [c for c in result.columns if str(c).startswith(hidden_prefixes)]
-    return result.drop(columns=hidden).reset_index(drop=True)
+    result = result.drop(columns=hidden).reset_index(drop=True)
+    return result[output_columns(spec, keys)] if spec.computed else result
 
 
 def _summary_row(
@@ -333,8 +353,8 @@ def order_result(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.D
         # Group keys break ties, so equal values come out in the same order every run.
         ties = [k for k in keys if k not in by]
         by, ascending = [*by, *ties], [*ascending, *([True] * len(ties))]
-    elif keys and spec.aggregates:
-        by = [spec.aggregates[0].name, *keys]
+    elif keys and (first := first_column(spec)) is not None:
+        by = [first, *keys]
         ascending = [False] + [True] * len(keys)
     else:
         return result
@@ -343,22 +363,23 @@ def order_result(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.D
     ).reset_index(drop=True)
 
 
-def evaluate_condition(expr: Expr, result: pd.DataFrame) -> Series:
-    """A ``--having`` condition over aggregated rows (null is not true)."""
+def evaluate_condition(expr: Expr, result: pd.DataFrame, spec: QuerySpec | None = None) -> Series:
+    """A ``--having`` condition over aggregated rows (null is not true). ``spec`` names
+    the columns its aggregates are in (else each is found by its text)."""
     if isinstance(expr, And):
-        mask = evaluate_condition(expr.items[0], result)
+        mask = evaluate_condition(expr.items[0], result, spec)
         for item in expr.items[1:]:
-            mask &= evaluate_condition(item, result)
+            mask &= evaluate_condition(item, result, spec)
         return mask
     if isinstance(expr, Or):
-        mask = evaluate_condition(expr.items[0], result)
+        mask = evaluate_condition(expr.items[0], result, spec)
         for item in expr.items[1:]:
-            mask |= evaluate_condition(item, result)
+            mask |= evaluate_condition(item, result, spec)
         return mask
     if isinstance(expr, Not):
-        return ~evaluate_condition(expr.item, result)
+        return ~evaluate_condition(expr.item, result, spec)
     if isinstance(expr, Compare):
-        left, right = _value(expr.left, result), _value(expr.right, result)
+        left, right = _value(expr.left, result, spec), _value(expr.right, result, spec)
         op = {
             CompareOp.EQ: "eq", CompareOp.NE: "ne", CompareOp.LT: "lt",
             CompareOp.LE: "le", CompareOp.GT: "gt", CompareOp.GE: "ge",
@@ -369,7 +390,17 @@ def evaluate_condition(expr: Expr, result: pd.DataFrame) -> Series:
     raise UsageError("--having takes comparisons of aggregates and group-by fields")
 
 
-def _value(operand: object, result: pd.DataFrame) -> object:
+def _value(operand: object, result: pd.DataFrame, spec: QuerySpec | None = None) -> object:
+    if isinstance(operand, Arith | Call):
+        aggregates = spec.aggregates if spec is not None else ()
+        named = tuple(
+            NamedAggregate(aggregate=a, name=str(c))
+            for a in aggregates_in(operand)
+            for c in result.columns
+            if str(c) == to_text(a)
+        )
+        context = QuerySpec(aggregates=(*aggregates, *named))
+        return frame_values(result, operand, context)
     if isinstance(operand, Literal):
         return operand.value
     if isinstance(operand, Field):
@@ -392,15 +423,19 @@ def _value(operand: object, result: pd.DataFrame) -> object:
 
 
 def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
-    plan = AggregatePlan(spec, [])
+    plan = AggregatePlan(spec, having_aggregates(spec))
     keys = list(spec.group_by)
     table = scan(
-        store, plan.columns(), spec.where, spec.time, dictionary=dictionary_fields(plan)
+        store,
+        plan.columns(),
+        spec.where,
+        spec.time,
+        dictionary=dictionary_fields(plan),
+        derived=spec.derived,
     ).table
     start, end = _series_span(spec, table)
     if start is None or end is None:
-        columns = [BUCKET, *keys, *(n for n, _ in plan.aggregates)]
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=output_columns(spec, [BUCKET, *keys]))
     width = spec.every or auto_width(end - start)
     groups = series_groups(table, plan, spec, width)
     result = None if groups is None else cast(pd.DataFrame, groups.to_pandas())
@@ -411,9 +446,17 @@ def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
             frame = _fold_small_series(frame, keys, spec.top)
         result = _aggregate_groups(frame, [BUCKET, *keys], plan, width.total_seconds())
     result = fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
-    return result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
+    result = result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
         drop=True
     )
+    return finish_series(result, spec, keys)
+
+
+def finish_series(result: pd.DataFrame, spec: QuerySpec, keys: list[str]) -> pd.DataFrame:
+    """A time series' computed columns, hidden columns dropped, ``--agg`` order."""
+    if not spec.computed:
+        return result
+    return add_computed_frame(result, spec)[output_columns(spec, [BUCKET, *keys])]
 
 
 def _series_span(

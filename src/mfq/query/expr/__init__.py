@@ -5,6 +5,8 @@ Parse text into a checked, frozen tree (:mod:`mfq.query.expr.ast`)::
     parse_filter("status = 'error' and duration_ms > 800", fields)
     parse_aggregate("p95(duration_ms) as p95", fields)
     parse_condition("ratio(status = 'error') < 0.02", fields)
+    parse_value("bucket(duration_ms, 100)", fields)
+    parse_column("sum(amount) / count as mean", fields)
 
 Every mistake raises :class:`ExpressionError` (exit code 2) with a one-line message that
 names the column, and nothing else escapes the parser, whatever the input.
@@ -18,6 +20,9 @@ from mfq.query.expr.ast import (
     EXPR_ADAPTER,
     Aggregate,
     And,
+    Arith,
+    ArithOp,
+    Call,
     Compare,
     CompareOp,
     Exists,
@@ -29,6 +34,7 @@ from mfq.query.expr.ast import (
     Match,
     MatchOp,
     NamedAggregate,
+    NamedValue,
     Node,
     Not,
     Operand,
@@ -38,31 +44,47 @@ from mfq.query.expr.ast import (
 )
 from mfq.query.expr.errors import ExpressionError, UnknownField
 from mfq.query.expr.parser import Parser
-from mfq.query.expr.registry import AGGREGATES, AggregateSpec, ArgKind, aggregate_spec
+from mfq.query.expr.registry import (
+    AGGREGATES,
+    FUNCTIONS,
+    AggregateSpec,
+    ArgKind,
+    FunctionSpec,
+    aggregate_spec,
+    function_spec,
+)
+from mfq.query.expr.schema import FieldSchema, derived_of
 from mfq.query.expr.text import to_text
 from mfq.query.expr.types import STANDARD_FIELD_TYPES, FieldType, ValueType
 
 __all__ = [
     "AGGREGATES",
     "EXPR_ADAPTER",
+    "FUNCTIONS",
     "STANDARD_FIELD_TYPES",
     "Aggregate",
     "AggregateSpec",
     "And",
     "ArgKind",
+    "Arith",
+    "ArithOp",
+    "Call",
     "Compare",
     "CompareOp",
     "Exists",
     "Expr",
     "ExpressionError",
     "Field",
+    "FieldSchema",
     "FieldType",
+    "FunctionSpec",
     "InList",
     "IsNull",
     "Literal",
     "Match",
     "MatchOp",
     "NamedAggregate",
+    "NamedValue",
     "Node",
     "Not",
     "Operand",
@@ -71,11 +93,16 @@ __all__ = [
     "ValueType",
     "aggregate_spec",
     "aggregates_in",
+    "derived_of",
+    "function_spec",
     "parse_aggregate",
+    "parse_column",
     "parse_condition",
     "parse_filter",
+    "parse_value",
     "referenced_fields",
     "to_text",
+    "value_type",
     "without_spans",
 ]
 
@@ -90,12 +117,30 @@ def parse_filter(text: str, fields: Mapping[str, FieldType] | None = None) -> Ex
 
 
 def parse_aggregate(text: str, fields: Mapping[str, FieldType] | None = None) -> NamedAggregate:
-    """Parse one ``--agg``: an aggregate, optionally ``as NAME``.
+    """Parse one aggregate, optionally ``as NAME`` (no arithmetic: see :func:`parse_column`).
 
     Without an alias the name is the aggregate's text as written (outer spaces stripped).
     Raises ExpressionError.
     """
+    column = Parser(text, fields).aggregate()
+    if isinstance(column, NamedValue):
+        raise ExpressionError("expected one aggregate, not arithmetic", text, 0)
+    return column
+
+
+def parse_column(
+    text: str, fields: Mapping[str, FieldType] | None = None
+) -> NamedAggregate | NamedValue:
+    """Parse one ``--agg``: an aggregate, or arithmetic over aggregates
+    (``max(timestamp) - min(timestamp) as span``), optionally ``as NAME``. Raises
+    ExpressionError."""
     return Parser(text, fields).aggregate()
+
+
+def parse_value(text: str, fields: Mapping[str, FieldType] | None = None) -> Expr:
+    """Parse a value over event fields (``--let``, ``--group-by EXPR``): functions,
+    arithmetic, conditions; no aggregates. Raises ExpressionError."""
+    return Parser(text, fields).value()
 
 
 def parse_condition(text: str, fields: Mapping[str, FieldType] | None = None) -> Expr:
@@ -122,3 +167,10 @@ def referenced_fields(expr: Node | NamedAggregate) -> set[str]:
 def aggregates_in(expr: Node) -> list[Aggregate]:
     """The aggregates a condition computes, outermost first, in source order."""
     return [node for node in walk(expr) if isinstance(node, Aggregate)]
+
+
+def value_type(expr: Node, fields: Mapping[str, FieldType] | None = None) -> ValueType | None:
+    """The type of an expression's values over ``fields`` (None when unknown)."""
+    from mfq.query.expr.check import Checker
+
+    return Checker("", fields).value_type(expr)

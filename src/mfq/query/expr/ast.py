@@ -36,6 +36,16 @@ class CompareOp(StrEnum):
     GE = ">="
 
 
+class ArithOp(StrEnum):
+    """Arithmetic operators (SQL's: a null operand gives null; ``/`` always divides
+    exactly, as floats, and a division by zero is null)."""
+
+    ADD = "+"
+    SUB = "-"
+    MUL = "*"
+    DIV = "/"
+
+
 class MatchOp(StrEnum):
     """String tests: substring, prefix, regular expression (``re.search``: matches anywhere)."""
 
@@ -218,6 +228,30 @@ class IsNull(Node):
     negated: bool = False
 
 
+class Call(Node):
+    """A row function: ``lower(service)``, ``bucket(duration_ms, 100)``, ``if(c, a, b)``.
+
+    ``func`` is the registry name (lower case); the arguments are any expressions.
+    """
+
+    model_config = _REFERS_AHEAD
+
+    kind: typing.Literal["call"] = "call"
+    func: str
+    args: tuple[Expr, ...] = pydantic.Field(min_length=1)
+
+
+class Arith(Node):
+    """``left op right``: ``+``, ``-``, ``*`` or ``/``."""
+
+    model_config = _REFERS_AHEAD
+
+    kind: typing.Literal["arith"] = "arith"
+    op: ArithOp
+    left: Expr
+    right: Expr
+
+
 class And(Node):
     """Every item holds. A parenthesised ``and`` inside stays a nested node, as written."""
 
@@ -247,11 +281,23 @@ class Not(Node):
 
 #: Any expression node.
 Expr: TypeAlias = Annotated[
-    Literal | Field | Aggregate | Compare | InList | Match | Exists | IsNull | And | Or | Not,
+    Literal
+    | Field
+    | Aggregate
+    | Call
+    | Arith
+    | Compare
+    | InList
+    | Match
+    | Exists
+    | IsNull
+    | And
+    | Or
+    | Not,
     pydantic.Field(discriminator="kind"),
 ]
-#: What a comparison or test applies to.
-Operand: TypeAlias = Annotated[Literal | Field | Aggregate, pydantic.Field(discriminator="kind")]
+#: What a comparison or test applies to: any value (a condition is a boolean value).
+Operand: TypeAlias = Expr
 
 
 class NamedAggregate(pydantic.BaseModel):
@@ -263,7 +309,17 @@ class NamedAggregate(pydantic.BaseModel):
     name: str = pydantic.Field(min_length=1)
 
 
-for _model in (Aggregate, Compare, InList, Match, IsNull, And, Or, Not, NamedAggregate):
+class NamedValue(pydantic.BaseModel):
+    """A result column computed from aggregates (``sum(amount) / count as mean``)."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    expr: Expr
+    name: str = pydantic.Field(min_length=1)
+
+
+_MODELS = (Aggregate, Call, Arith, Compare, InList, Match, IsNull, And, Or, Not)
+for _model in (*_MODELS, NamedAggregate, NamedValue):
     _model.model_rebuild()
 
 #: Validates and serialises any expression (``EXPR_ADAPTER.validate_json(...)``).
@@ -296,4 +352,17 @@ def without_spans(node: Node) -> Node:
             update[name] = without_spans(value)
         elif isinstance(value, tuple) and value and isinstance(value[0], Node):
             update[name] = tuple(without_spans(item) for item in value)
+    return node.model_copy(update=update)
+
+
+def respanned(node: Node, span: Span) -> Node:
+    """A copy of ``node`` with every span set to ``span`` (a derived field's expression
+    put where its name was written: mistakes found later point at the name)."""
+    update: dict[str, object] = {"span": span}
+    for name in type(node).model_fields:
+        value = getattr(node, name)
+        if isinstance(value, Node):
+            update[name] = respanned(value, span)
+        elif isinstance(value, tuple) and value and isinstance(value[0], Node):
+            update[name] = tuple(respanned(item, span) for item in value)
     return node.model_copy(update=update)

@@ -14,6 +14,9 @@ from datetime import datetime
 
 from mfq.query.expr.ast import (
     Aggregate,
+    Arith,
+    ArithOp,
+    Call,
     Compare,
     CompareOp,
     Field,
@@ -21,10 +24,19 @@ from mfq.query.expr.ast import (
     Literal,
     Match,
     MatchOp,
+    Node,
     Operand,
 )
 from mfq.query.expr.errors import ExpressionError, UnknownField, shown
-from mfq.query.expr.registry import AggregateSpec, ArgKind, aggregate_spec, result_type
+from mfq.query.expr.registry import (
+    AggregateSpec,
+    ArgKind,
+    FunctionSpec,
+    Param,
+    aggregate_spec,
+    result_type,
+)
+from mfq.query.expr.schema import derived_of
 from mfq.query.expr.text import time_text, to_text
 from mfq.query.expr.types import (
     NUMERIC_TYPES,
@@ -54,9 +66,14 @@ class Checker:
     def _fail(self, message: str, position: int) -> ExpressionError:
         return ExpressionError(message, self._text, position)
 
+    @property
+    def strict(self) -> bool:
+        """Whether names are checked against a schema."""
+        return self._strict
+
     def known(self, name: str) -> bool:
         """Whether ``name`` is a field of the schema (always true without a schema)."""
-        return not self._strict or name in self._types
+        return not self._strict or name in self._types or name in derived_of(self._types)
 
     def field(self, name: str, position: int, also: Iterable[str] = ()) -> FieldType | None:
         """The type of field ``name``; UnknownField if the schema lacks it.
@@ -73,12 +90,93 @@ class Checker:
             message += f" — did you mean {shown(suggestion)}?"
         raise UnknownField(message, self._text, position, name=name, suggestion=suggestion)
 
-    def value_type(self, node: Operand) -> ValueType | None:
-        """The type of an operand's values, None when unknown."""
+    def value_type(self, node: Node) -> ValueType | None:
+        """The type of an expression's values, None when unknown (conditions are boolean)."""
         if isinstance(node, Literal):
             return node.type
-        found = self._types.get(node.name) if isinstance(node, Field) else self.aggregate_type(node)
-        return None if found is None else ValueType.of_field(found)
+        if isinstance(node, Field | Aggregate):
+            found = (
+                self._types.get(node.name) if isinstance(node, Field) else self.aggregate_type(node)
+            )
+            return None if found is None else ValueType.of_field(found)
+        if isinstance(node, Arith):
+            return _arith_type(node.op, self.value_type(node.left), self.value_type(node.right))
+        if isinstance(node, Call):
+            return self._call_type(node)
+        return ValueType.BOOLEAN
+
+    def _call_type(self, node: Call) -> ValueType | None:
+        func = node.func
+        if func in ("len", "hour", "weekday"):
+            return ValueType.INTEGER
+        if func in ("lower", "upper", "regex", "date"):
+            return ValueType.STRING
+        if func == "bucket":
+            kinds = {self.value_type(arg) for arg in node.args}
+            return ValueType.FLOAT if ValueType.FLOAT in kinds else ValueType.INTEGER
+        values = node.args[1:] if func == "if" else node.args
+        return common_type([self.value_type(arg) for arg in values])
+
+    def arith(self, node: Arith, op_position: int) -> Arith:
+        """Check arithmetic: numbers with numbers, or a time minus a time."""
+        left, right = self.value_type(node.left), self.value_type(node.right)
+        if _arith_type(node.op, left, right) is not None or None in (left, right):
+            return node
+        if ValueType.NULL in (left, right) and ({left, right} - {ValueType.NULL}) <= NUMERIC_TYPES:
+            return node
+        message = (
+            f"cannot apply {shown(node.op.value)} to {self._describe(node.left, left)}"
+            f" and {self._describe(node.right, right)}"
+        )
+        raise self._fail(message, op_position)
+
+    def call(self, spec: FunctionSpec, node: Call, name_position: int) -> Call:
+        """Check a row function's arguments: their number and types; a regular expression
+        that compiles; a width that is a positive number."""
+        count, fixed = len(node.args), len(spec.params)
+        params = [*spec.params, *([spec.params[-1]] * (count - fixed))]
+        for param, arg in zip(params, node.args, strict=True):
+            self._argument(spec, param, arg)
+        if spec.name in ("coalesce", "if"):
+            values = node.args[1:] if spec.name == "if" else node.args
+            types = [self.value_type(arg) for arg in values]
+            if common_type(types) is None and None not in types:
+                described = " and ".join(
+                    self._describe(arg, t) for arg, t in zip(values, types, strict=True)
+                )
+                raise self._fail(f"{shown(spec.name)} cannot mix {described}", name_position)
+        return node
+
+    def arity(self, spec: FunctionSpec, count: int, position: int) -> None:
+        """Check the number of arguments a row function is given."""
+        fixed = len(spec.params)
+        if count < fixed or (count > fixed and not spec.variadic):
+            wanted = f"at least {fixed}" if spec.variadic else str(fixed)
+            noun = "argument" if fixed == 1 and not spec.variadic else "arguments"
+            message = f"{shown(spec.name)} takes {wanted} {noun}: {spec.signature}"
+            raise self._fail(message, position)
+
+    def _argument(self, spec: FunctionSpec, param: Param, arg: Node) -> None:
+        found = self.value_type(arg)
+        if param is Param.PATTERN:
+            if not (isinstance(arg, Literal) and isinstance(arg.value, str)):
+                raise self._fail(f"{shown(spec.name)} needs a quoted pattern", arg.span[0])
+            self._regex(arg.value, arg.span[0])
+            return
+        if param is Param.WIDTH:
+            value = arg.value if isinstance(arg, Literal) else None
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and value > 0):  # type: ignore[operator]
+                message = f"{shown(spec.name)} needs a positive number as its width"
+                raise self._fail(message, arg.span[0])
+            return
+        wanted = _PARAM_TYPES.get(param)
+        if wanted is None or found in (None, ValueType.NULL):
+            return
+        accepted, label = wanted
+        if found not in accepted:
+            described = self._describe(arg, found)
+            raise self._fail(f"{shown(spec.name)} needs {label}, not {described}", arg.span[0])
 
     def aggregate_type(self, node: Aggregate) -> FieldType | None:
         """The type an aggregate produces (None when its field's type is unknown)."""
@@ -174,14 +272,54 @@ class Checker:
         )
         raise self._fail(message, blame.span[0])
 
-    def _describe(self, node: Operand, value_type: ValueType | None) -> str:
+    def _describe(self, node: Node, value_type: ValueType | None) -> str:
         prefix = "" if value_type is None else f"{value_type} "
         if isinstance(node, Field):
             return f"{prefix}field {shown(node.name)}"
         if isinstance(node, Aggregate):
             return f"{prefix}aggregate {shown(to_text(node))}"
+        if not isinstance(node, Literal):
+            return f"{prefix}{shown(to_text(node))}"
         if isinstance(node.value, str):
             return f"{prefix}{shown(node.value)}"
         if isinstance(node.value, datetime):
             return f"{prefix}{shown(time_text(node.value))}"
         return f"{prefix}{to_text(node)}"
+
+
+_PARAM_TYPES: dict[Param, tuple[frozenset[ValueType], str]] = {
+    Param.NUMBER: (NUMERIC_TYPES, "a number"),
+    Param.TEXT: (frozenset({ValueType.STRING}), "a string"),
+    Param.TIME: (frozenset({ValueType.TIMESTAMP}), "a timestamp"),
+    Param.CONDITION: (frozenset({ValueType.BOOLEAN}), "a condition"),
+}
+
+
+def _arith_type(op: ArithOp, left: ValueType | None, right: ValueType | None) -> ValueType | None:
+    """The type of ``left op right``; None when unknown or not allowed. A time minus a time
+    is a float (milliseconds); ``/`` always gives a float; null with a number is a number."""
+    if left is ValueType.TIMESTAMP and right is ValueType.TIMESTAMP:
+        return ValueType.FLOAT if op is ArithOp.SUB else None
+    kinds = {left, right} - {ValueType.NULL}
+    if not kinds:
+        return ValueType.NULL
+    if not kinds <= NUMERIC_TYPES:
+        return None
+    if op is ArithOp.DIV or ValueType.FLOAT in kinds:
+        return ValueType.FLOAT
+    return ValueType.INTEGER
+
+
+def common_type(types: list[ValueType | None]) -> ValueType | None:
+    """The type values of these types share (integer and float: float; null: any), None
+    when unknown or when they cannot mix."""
+    if None in types:
+        return None
+    kinds = {t for t in types if t is not ValueType.NULL}
+    if not kinds:
+        return ValueType.NULL
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    if kinds <= NUMERIC_TYPES:
+        return ValueType.FLOAT
+    return None

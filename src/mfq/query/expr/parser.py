@@ -5,15 +5,23 @@ Grammar (keywords and function names in any case)::
     expr      := and ("or" and)*
     and       := not ("and" not)*
     not       := "not" not | predicate
-    predicate := "(" expr ")" | "exists" "(" field ")"
-               | value ( cmp_op value | ["not"] "in" "(" literal ("," literal)* ")"
-                       | ("contains" | "startswith" | "~") string | "is" ["not"] "null" )
-    value     := literal | field | aggregate
+    predicate := "exists" "(" field ")"
+               | sum [ cmp_op sum | ["not"] "in" "(" literal ("," literal)* ")"
+                     | ("contains" | "startswith" | "~") string | "is" ["not"] "null" ]
+    sum       := product (("+" | "-") product)*
+    product   := unary (("*" | "/") unary)*
+    unary     := "-" unary | value
+    value     := literal | field | aggregate | function | "(" expr ")"
+    function  := name "(" expr ("," expr)* ")"
     aggregate := name "(" [argument] ")" | "count" | "rate"
 
-A filter (``--where``) allows no aggregates; a condition (``--having``, ``check``) allows
-them beside fields and literals, with a filter inside ``count(...)`` and ``ratio(...)``.
-Each node is type-checked (:mod:`mfq.query.expr.check`) as soon as it is built.
+A predicate without a test is a boolean value (``is_admin``, a derived condition). A
+filter (``--where``) allows no aggregates; a condition (``--having``, ``check``) allows
+them beside fields and literals, with a filter inside ``count(...)`` and ``ratio(...)``;
+a value (``--let``, ``--group-by``) is any expression without aggregates. A derived
+field's name is replaced by its expression (in a condition, outside aggregates, it names
+the result column instead). Each node is type-checked (:mod:`mfq.query.expr.check`) as
+soon as it is built.
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ from enum import Enum
 from mfq.query.expr.ast import (
     Aggregate,
     And,
+    Arith,
+    ArithOp,
+    Call,
     Compare,
     CompareOp,
     Exists,
@@ -38,21 +49,30 @@ from mfq.query.expr.ast import (
     Match,
     MatchOp,
     NamedAggregate,
+    NamedValue,
+    Node,
     Not,
     Operand,
     Or,
+    children,
+    respanned,
 )
 from mfq.query.expr.check import Checker
 from mfq.query.expr.errors import ExpressionError, shown
 from mfq.query.expr.registry import (
     AGGREGATES,
     BARE_AGGREGATES,
+    FUNCTIONS,
     AggregateSpec,
     ArgKind,
+    FunctionSpec,
+    Param,
     aggregate_spec,
+    function_spec,
 )
+from mfq.query.expr.schema import derived_of
 from mfq.query.expr.tokens import Token, TokenKind, tokenize
-from mfq.query.expr.types import FieldType
+from mfq.query.expr.types import FieldType, ValueType
 
 #: Deepest nesting of parentheses, ``not`` and aggregate arguments; real expressions stay
 #: far below it, and it keeps hostile input away from Python's recursion limit.
@@ -80,6 +100,9 @@ class Parser:
         self._index = 0
         self._depth = 0
         self._mode = _Mode.FILTER
+        self._derived = derived_of(fields)
+        #: Whether a value without a test must be a condition (a filter's whole text).
+        self._boolean = True
 
     # -- entry points -------------------------------------------------------------------
 
@@ -91,13 +114,27 @@ class Parser:
         """The whole text as a condition over aggregates and group fields."""
         return self._whole(_Mode.CONDITION)
 
-    def aggregate(self) -> NamedAggregate:
-        """The whole text as one aggregate, optionally ``as NAME``."""
+    def value(self) -> Expr:
+        """The whole text as a value over event fields (``--let``, ``--group-by``)."""
+        self._not_empty()
+        self._boolean = False
+        return self._whole(_Mode.FILTER)
+
+    def aggregate(self) -> NamedAggregate | NamedValue:
+        """The whole text as one aggregate, or arithmetic over aggregates, optionally
+        ``as NAME``."""
         self._not_empty()
         self._mode = _Mode.CONDITION
-        aggregate = self._aggregate_only()
-        # The column name: the alias, else the aggregate's text as written.
-        name = self._source(aggregate.span)
+        self._boolean = False
+        first = self._peek()
+        self._bare_word_typo(first)
+        expr = self._additive()
+        stray = _outside_aggregates(expr)
+        if stray is not None or not any(isinstance(n, Aggregate) for n in _walk(expr)):
+            found = first if stray is None else self._token_at(stray.span[0])
+            raise self._expected(_AGGREGATE_EXAMPLE, found)
+        # The column name: the alias, else the text as written.
+        name = self._source(expr.span)
         expected_next = "'as' or the end"
         if self._peek().is_keyword("as"):
             as_token = self._advance()
@@ -111,7 +148,29 @@ class Parser:
         end = self._peek()
         if end.kind is not TokenKind.END:
             raise self._expected(expected_next, end)
-        return NamedAggregate(aggregate=aggregate, name=name)
+        if isinstance(expr, Aggregate):
+            return NamedAggregate(aggregate=expr, name=name)
+        return NamedValue(expr=expr, name=name)
+
+    def _bare_word_typo(self, token: Token) -> None:
+        """A word without parentheses that is no field can only have meant a bare
+        aggregate (``cout``)."""
+        if token.kind is not TokenKind.IDENT or token.keyword() is not None:
+            return
+        if self._peek(1).kind is TokenKind.LPAREN or self._checker.known(token.text):
+            return
+        if token.text.isascii() and token.text.lower() in BARE_AGGREGATES:
+            return
+        if token.text in self._derived:
+            return
+        if _suggest_function(token.text, BARE_AGGREGATES) is not None:
+            raise self._unknown_function(token, BARE_AGGREGATES)
+
+    def _token_at(self, position: int) -> Token:
+        for token in self._tokens:
+            if token.start >= position:
+                return token
+        return self._tokens[-1]
 
     def _whole(self, mode: _Mode) -> Expr:
         self._not_empty()
@@ -164,6 +223,26 @@ class Parser:
         finally:
             self._mode = saved
 
+    @contextmanager
+    def _needing(self, boolean: bool) -> Iterator[None]:
+        saved, self._boolean = self._boolean, boolean
+        try:
+            yield
+        finally:
+            self._boolean = saved
+
+    def _is_condition(self, node: Node) -> bool:
+        found = self._checker.value_type(node)
+        # Without a schema, a field of unknown type may be a boolean one.
+        unknown = found is None and isinstance(node, Field) and not self._checker.strict
+        return found is ValueType.BOOLEAN or unknown
+
+    def _condition_before(self, item: Expr) -> None:
+        """``and``/``or`` join conditions: the item before one must be a condition."""
+        if not self._is_condition(item):
+            after = shown(self._source(item.span))
+            raise self._expected(f"an operator such as = or in after {after}", self._peek())
+
     def _close(self, opening: Token, expected: str) -> Token:
         token = self._peek()
         if token.kind is TokenKind.RPAREN:
@@ -181,8 +260,10 @@ class Parser:
     def _or(self) -> Expr:
         items = [self._and()]
         while self._peek().is_keyword("or"):
+            self._condition_before(items[-1])
             self._advance()
-            items.append(self._and())
+            with self._needing(True):
+                items.append(self._and())
         if len(items) == 1:
             return items[0]
         return Or(items=tuple(items), span=(items[0].span[0], items[-1].span[1]))
@@ -190,8 +271,10 @@ class Parser:
     def _and(self) -> Expr:
         items = [self._not()]
         while self._peek().is_keyword("and"):
+            self._condition_before(items[-1])
             self._advance()
-            items.append(self._not())
+            with self._needing(True):
+                items.append(self._not())
         if len(items) == 1:
             return items[0]
         return And(items=tuple(items), span=(items[0].span[0], items[-1].span[1]))
@@ -201,7 +284,7 @@ class Parser:
         if not token.is_keyword("not"):
             return self._predicate()
         self._advance()
-        with self._nested(token):
+        with self._nested(token), self._needing(True):
             item = self._not()
         return Not(item=item, span=(token.start, item.span[1]))
 
@@ -209,16 +292,51 @@ class Parser:
 
     def _predicate(self) -> Expr:
         token = self._peek()
-        if token.kind is TokenKind.LPAREN:
-            self._advance()
-            with self._nested(token):
-                inner = self._or()
-            closing = self._close(token, "'and', 'or' or ')'")
-            return inner.model_copy(update={"span": (token.start, closing.end)})
         if token.is_keyword("exists"):
             return self._exists()
-        left = self._value()
+        left = self._additive()
         return self._test(left)
+
+    # -- arithmetic ---------------------------------------------------------------------
+
+    def _additive(self) -> Expr:
+        left = self._term()
+        while True:
+            token = self._peek()
+            if token.kind is TokenKind.ARITH and token.value in ("+", "-"):
+                self._advance()
+                left = self._arith(ArithOp(token.value), left, self._term(), token)
+            elif token.kind is TokenKind.NUMBER and token.text.startswith("-"):
+                # `a -1`: the tokenizer read a negative number; here it is a subtraction.
+                self._advance()
+                assert isinstance(token.value, int | float)
+                number = Literal.of(-token.value, (token.start + 1, token.end))
+                left = self._arith(ArithOp.SUB, left, self._term(number), token)
+            else:
+                return left
+
+    def _term(self, first: Expr | None = None) -> Expr:
+        left = first if first is not None else self._unary()
+        while True:
+            token = self._peek()
+            if token.kind is not TokenKind.ARITH or token.value not in ("*", "/"):
+                return left
+            self._advance()
+            left = self._arith(ArithOp(token.value), left, self._unary(), token)
+
+    def _unary(self) -> Expr:
+        token = self._peek()
+        if token.kind is TokenKind.ARITH and token.value == "-":
+            self._advance()
+            with self._nested(token):
+                operand = self._unary()
+            zero = Literal.of(0, (token.start, token.start))
+            return self._arith(ArithOp.SUB, zero, operand, token)
+        return self._value()
+
+    def _arith(self, op: ArithOp, left: Expr, right: Expr, token: Token) -> Expr:
+        node = Arith(op=op, left=left, right=right, span=(left.span[0], right.span[1]))
+        return self._checker.arith(node, token.start)
 
     def _test(self, left: Operand) -> Expr:
         token = self._peek()
@@ -246,6 +364,8 @@ class Parser:
             return self._in_list(left, negated=True)
         if keyword == "is":
             return self._is_null(left)
+        if not self._boolean or self._is_condition(left):
+            return left  # a value, or a boolean value standing as a condition
         after = shown(self._source(left.span))
         raise self._expected(f"an operator such as = or in after {after}", token)
 
@@ -305,7 +425,12 @@ class Parser:
         name_token = self._field_name(f"a field name in {shown('exists(')}")
         self._checker.field(str(name_token.value), name_token.start)
         closing = self._close(opening, "')' after the field name")
-        return Exists(field=str(name_token.value), span=(keyword.start, closing.end))
+        span = (keyword.start, closing.end)
+        derived = self._derived.get(str(name_token.value))
+        if derived is not None:  # a derived field exists where its value is not null
+            operand = respanned(derived, span)
+            return IsNull.model_validate({"operand": operand, "negated": True, "span": span})
+        return Exists(field=str(name_token.value), span=span)
 
     def _field_name(self, what: str) -> Token:
         token = self._peek()
@@ -331,6 +456,12 @@ class Parser:
 
     def _value(self) -> Operand:
         token = self._peek()
+        if token.kind is TokenKind.LPAREN:
+            self._advance()
+            with self._nested(token), self._needing(False):
+                inner = self._or()
+            closing = self._close(token, "'and', 'or' or ')'")
+            return inner.model_copy(update={"span": (token.start, closing.end)})
         literal = self._literal(token)
         if literal is not None:
             self._advance()
@@ -351,12 +482,15 @@ class Parser:
         after = f" after {self._tokens[self._index - 1].describe()}" if self._index else ""
         raise self._expected(f"a value{after}", token)
 
-    def _field(self, name: str, span: tuple[int, int]) -> Field:
+    def _field(self, name: str, span: tuple[int, int]) -> Expr:
         also = BARE_AGGREGATES if self._mode is _Mode.CONDITION else ()
+        derived = self._derived.get(name)
+        if derived is not None and self._mode is not _Mode.CONDITION:
+            return respanned(derived, span)  # type: ignore[return-value]
         self._checker.field(name, span[0], also)
         return Field(name=name, span=span)
 
-    def _bare_field(self, token: Token) -> Field:
+    def _bare_field(self, token: Token) -> Expr:
         name = token.text
         spec = aggregate_spec(name)
         if spec is not None and not self._checker.known(name):
@@ -377,19 +511,6 @@ class Parser:
 
     # -- aggregates ---------------------------------------------------------------------
 
-    def _aggregate_only(self) -> Aggregate:
-        token = self._peek()
-        if token.kind is TokenKind.IDENT and token.keyword() is None:
-            if self._peek(1).kind is TokenKind.LPAREN:
-                return self._call()
-            if token.text.isascii() and token.text.lower() in BARE_AGGREGATES:
-                self._advance()
-                return Aggregate(func=token.text.lower(), span=(token.start, token.end))
-            # A word without parentheses can only have meant a bare aggregate.
-            if _suggest_function(token.text, BARE_AGGREGATES) is not None:
-                raise self._unknown_function(token, BARE_AGGREGATES)
-        raise self._expected(_AGGREGATE_EXAMPLE, token)
-
     def _unknown_function(self, token: Token, candidates: Iterable[str]) -> ExpressionError:
         message = f"unknown function {shown(token.text)}"
         suggestion = _suggest_function(token.text, candidates)
@@ -397,12 +518,15 @@ class Parser:
             message += f" — did you mean {shown(suggestion)}?"
         return self._fail(message, token.start)
 
-    def _call(self) -> Aggregate:
+    def _call(self) -> Expr:
         name_token = self._advance()
         opening = self._advance()
         spec = aggregate_spec(name_token.text)
+        function = function_spec(name_token.text)
+        if function is not None:
+            return self._function(function, name_token, opening)
         if spec is None:
-            raise self._unknown_function(name_token, AGGREGATES)
+            raise self._unknown_function(name_token, [*AGGREGATES, *FUNCTIONS])
         if self._mode is not _Mode.CONDITION:
             raise self._not_here(spec.name, name_token)
         with self._nested(opening):
@@ -410,6 +534,23 @@ class Parser:
         closing = self._close(opening, f"')' to close {shown(name_token.text + '(')}")
         span = (name_token.start, closing.end)
         return Aggregate(func=spec.name, arg=arg, field=field, span=span)
+
+    def _function(self, spec: FunctionSpec, name_token: Token, opening: Token) -> Expr:
+        args: list[Expr] = []
+        params = spec.params
+        if self._peek().kind is not TokenKind.RPAREN:
+            with self._nested(opening):
+                while True:
+                    param = params[min(len(args), len(params) - 1)]
+                    with self._needing(param is Param.CONDITION):
+                        args.append(self._or())
+                    if self._peek().kind is not TokenKind.COMMA:
+                        break
+                    self._advance()
+        closing = self._close(opening, f"',' or ')' in {shown(name_token.text + '(')}")
+        self._checker.arity(spec, len(args), name_token.start)
+        node = Call(func=spec.name, args=tuple(args), span=(name_token.start, closing.end))
+        return self._checker.call(spec, node, name_token.start)
 
     def _arguments(self, spec: AggregateSpec) -> tuple[Expr | None, str | None]:
         token = self._peek()
@@ -424,7 +565,7 @@ class Parser:
             if empty:
                 message = f"{shown(spec.name)} needs a filter, e.g. {spec.name}(status = 'error')"
                 raise self._fail(message, token.start)
-            with self._in_mode(_Mode.AGGREGATE_ARG):
+            with self._in_mode(_Mode.AGGREGATE_ARG), self._needing(True):
                 return self._or(), None
         name_token = self._field_name(f"a field name in {shown(spec.name + '(')}")
         name = str(name_token.value)
@@ -432,6 +573,26 @@ class Parser:
         if self._peek().kind is TokenKind.COMMA:
             raise self._fail(f"{shown(spec.name)} takes one field", self._peek().start)
         return None, name
+
+
+def _walk(node: Node) -> list[Node]:
+    found = [node]
+    for child in children(node):
+        found += _walk(child)
+    return found
+
+
+def _outside_aggregates(node: Node) -> Field | None:
+    """The first field an ``--agg`` reads outside an aggregate (it has no one value per group)."""
+    if isinstance(node, Field):
+        return node
+    if isinstance(node, Aggregate):
+        return None
+    for child in children(node):
+        found = _outside_aggregates(child)
+        if found is not None:
+            return found
+    return None
 
 
 def _suggest_function(name: str, candidates: Iterable[str]) -> str | None:

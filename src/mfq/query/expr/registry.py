@@ -135,3 +135,90 @@ def aggregate_spec(name: str) -> AggregateSpec | None:
 def result_type(spec: AggregateSpec, field_type: FieldType | None) -> FieldType | None:
     """The type an aggregate produces, given its field's type (None when unknown)."""
     return spec.result if spec.result is not None else field_type
+
+
+# -- row functions ----------------------------------------------------------------------------
+
+
+class Param(StrEnum):
+    """What one argument of a row function must be."""
+
+    #: Any value (a field, a literal, a function, arithmetic, a condition).
+    ANY = "any"
+    #: An integer or float value.
+    NUMBER = "number"
+    #: A string value.
+    TEXT = "text"
+    #: A timestamp value.
+    TIME = "time"
+    #: A condition (a boolean value).
+    CONDITION = "condition"
+    #: A quoted regular expression.
+    PATTERN = "pattern"
+    #: A positive number written as a literal.
+    WIDTH = "width"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One row function: its name, its arguments, how to call it and what it does."""
+
+    name: str
+    params: tuple[Param, ...]
+    #: How it is written, for docs and messages (``bucket(F, WIDTH)``).
+    signature: str
+    doc: str
+    #: The last argument may be repeated (``coalesce(a, b, c)``).
+    variadic: bool = False
+
+
+def _functions() -> dict[str, FunctionSpec]:
+    specs = [
+        FunctionSpec(
+            "bucket",
+            (Param.NUMBER, Param.WIDTH),
+            "bucket(F, WIDTH)",
+            "F rounded down to a multiple of WIDTH (bucket(duration_ms, 100): 0, 100, 200 …)",
+        ),
+        FunctionSpec(
+            "coalesce",
+            (Param.ANY, Param.ANY),
+            "coalesce(A, B, ...)",
+            "the first argument that is not null",
+            variadic=True,
+        ),
+        FunctionSpec("lower", (Param.TEXT,), "lower(S)", "S in lower case"),
+        FunctionSpec("upper", (Param.TEXT,), "upper(S)", "S in upper case"),
+        FunctionSpec("len", (Param.TEXT,), "len(S)", "the number of characters of S"),
+        FunctionSpec(
+            "regex",
+            (Param.TEXT, Param.PATTERN),
+            "regex(S, 'PATTERN')",
+            "the first capture group of PATTERN in S (the whole match without a group); "
+            "null when it does not match",
+        ),
+        FunctionSpec(
+            "if",
+            (Param.CONDITION, Param.ANY, Param.ANY),
+            "if(COND, A, B)",
+            "A where COND is true, else B (a null COND is not true)",
+        ),
+        FunctionSpec("hour", (Param.TIME,), "hour(T)", "the hour of T in UTC, 0 to 23"),
+        FunctionSpec(
+            "weekday",
+            (Param.TIME,),
+            "weekday(T)",
+            "the day of the week of T in UTC, 1 (Monday) to 7",
+        ),
+        FunctionSpec("date", (Param.TIME,), "date(T)", "the UTC date of T as text, '2026-11-03'"),
+    ]
+    return {spec.name: spec for spec in specs}
+
+
+#: Every row function by its (lower-case) name.
+FUNCTIONS: Mapping[str, FunctionSpec] = _functions()
+
+
+def function_spec(name: str) -> FunctionSpec | None:
+    """The row function called ``name`` (any case), or None."""
+    return FUNCTIONS.get(name.lower()) if name.isascii() else None

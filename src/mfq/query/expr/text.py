@@ -13,6 +13,9 @@ from functools import singledispatch
 from mfq.query.expr.ast import (
     Aggregate,
     And,
+    Arith,
+    ArithOp,
+    Call,
     Compare,
     Exists,
     Field,
@@ -21,6 +24,7 @@ from mfq.query.expr.ast import (
     Literal,
     Match,
     NamedAggregate,
+    NamedValue,
     Node,
     Not,
     Or,
@@ -29,11 +33,29 @@ from mfq.query.expr.registry import BARE_AGGREGATES
 from mfq.query.expr.tokens import is_keyword, is_plain_name
 
 
-def to_text(node: Node | NamedAggregate) -> str:
+def to_text(node: Node | NamedAggregate | NamedValue) -> str:
     """The canonical text of an expression, or of an aggregate with its name."""
     if isinstance(node, NamedAggregate):
         return f"{to_text(node.aggregate)} as {name_text(node.name)}"
+    if isinstance(node, NamedValue):
+        return f"{to_text(node.expr)} as {name_text(node.name)}"
     return _text(node)
+
+
+_PRECEDENCE = {ArithOp.ADD: 1, ArithOp.SUB: 1, ArithOp.MUL: 2, ArithOp.DIV: 2}
+_VALUES = (Literal, Field, Aggregate, Call)
+
+
+def _operand(node: Node, *, above: int = 0, right: bool = False) -> str:
+    """An operand's text, in parentheses when it would not read back as one operand: a
+    condition always, arithmetic that binds less tightly (or as tightly, on the right)."""
+    text = to_text(node)
+    if isinstance(node, _VALUES):
+        return text
+    if isinstance(node, Arith):
+        own = _PRECEDENCE[node.op]
+        return f"({text})" if own < above or (right and own == above) else text
+    return f"({text})"
 
 
 def name_text(name: str) -> str:
@@ -88,20 +110,32 @@ def _aggregate(node: Aggregate) -> str:
 
 
 @_text.register
+def _call(node: Call) -> str:
+    return f"{node.func}({', '.join(to_text(arg) for arg in node.args)})"
+
+
+@_text.register
+def _arith(node: Arith) -> str:
+    own = _PRECEDENCE[node.op]
+    left = _operand(node.left, above=own)
+    return f"{left} {node.op.value} {_operand(node.right, above=own, right=True)}"
+
+
+@_text.register
 def _compare(node: Compare) -> str:
-    return f"{to_text(node.left)} {node.op.value} {to_text(node.right)}"
+    return f"{_operand(node.left)} {node.op.value} {_operand(node.right)}"
 
 
 @_text.register
 def _in_list(node: InList) -> str:
     values = ", ".join(to_text(value) for value in node.values)
     keyword = "not in" if node.negated else "in"
-    return f"{to_text(node.operand)} {keyword} ({values})"
+    return f"{_operand(node.operand)} {keyword} ({values})"
 
 
 @_text.register
 def _match(node: Match) -> str:
-    return f"{to_text(node.operand)} {node.op.value} {string_text(node.pattern)}"
+    return f"{_operand(node.operand)} {node.op.value} {string_text(node.pattern)}"
 
 
 @_text.register
@@ -111,7 +145,7 @@ def _exists(node: Exists) -> str:
 
 @_text.register
 def _is_null(node: IsNull) -> str:
-    return f"{to_text(node.operand)} is {'not null' if node.negated else 'null'}"
+    return f"{_operand(node.operand)} is {'not null' if node.negated else 'null'}"
 
 
 def _grouped(node: Node) -> str:

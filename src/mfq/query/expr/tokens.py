@@ -45,6 +45,9 @@ OPERATORS: dict[str, str] = {
     "~": "~",
 }
 
+#: Arithmetic operators (a ``-`` before a digit starts a negative number instead).
+ARITHMETIC = frozenset("+-*/")
+
 _QUOTES = ("'", '"', "`")
 _ESCAPABLE = ("\\", "'", '"', "`")
 _DIGITS = "0123456789"
@@ -60,6 +63,7 @@ class TokenKind(StrEnum):
     STRING = "string"
     NUMBER = "number"
     OP = "operator"
+    ARITH = "arithmetic operator"
     LPAREN = "("
     RPAREN = ")"
     COMMA = ","
@@ -160,6 +164,9 @@ class _Scanner:
             if spelling in OPERATORS:
                 self.pos += len(spelling)
                 return Token(TokenKind.OP, spelling, start, self.pos, OPERATORS[spelling])
+        if ch in ARITHMETIC:
+            self.pos += 1
+            return Token(TokenKind.ARITH, ch, start, self.pos, ch)
         single = {"(": TokenKind.LPAREN, ")": TokenKind.RPAREN, ",": TokenKind.COMMA}.get(ch)
         if single is None:
             raise self.fail(f"unexpected character {shown(ch)}", start)
