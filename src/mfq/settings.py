@@ -12,6 +12,13 @@ class Settings:
     #: Bytes of input text parsed at once. Bounds ingest memory: a chunk and its Arrow
     #: table are alive at once, a few times this size in all.
     chunk_bytes: int = 16 * 1024 * 1024
+    #: The longest record read, in bytes: a longer line or array element is rejected
+    #: (``too_long``, its first 64 KiB kept) and reading goes on after it, so one huge
+    #: record never needs more memory than this.
+    max_record_bytes: int = 64 * 1024 * 1024
+    #: The deepest nesting of objects and arrays in one record: a deeper record is rejected
+    #: (``too_deep``) before any parser sees it.
+    max_depth: int = 256
     #: Maximum events held before they are written to a batch's Parquet files.
     flush_rows: int = 131_072
     #: Parquet row-group size for event files.

@@ -250,9 +250,9 @@ def test_nested_objects_flatten_with_dots_and_lists_become_json_text() -> None:
     assert record.attributes == {"error.code": "E1", "error.detail.n": 2, "tags": '["x",1]'}
 
 
-def test_nulls_are_absent_and_huge_integers_become_floats() -> None:
-    record = ok({"type": "a", "ts": 1, "gone": None, "big": 2**70})
-    assert record.attributes == {"big": float(2**70)}
+def test_nulls_are_absent_and_huge_integers_stay_exact_as_text() -> None:
+    record = ok({"type": "a", "ts": 1, "gone": None, "big": 2**70, "low": -(2**63) - 1})
+    assert record.attributes == {"big": "1180591620717411303424", "low": "-9223372036854775809"}
 
 
 @pytest.mark.parametrize(

@@ -139,8 +139,9 @@ def rows_to_table(
 
 
 def _count_standard(table: pa.Table, counts: TypeCounts) -> None:
+    names = set(table.column_names)
     for spec in STANDARD_FIELDS:
-        if spec.name in table.column_names:
+        if spec.name in names:
             column = table.column(spec.name)
             counts.add(spec.name, _STANDARD_CLASS[spec.kind], len(column) - column.null_count)
 
@@ -171,12 +172,15 @@ def _common_type(found: set[pa.DataType]) -> pa.DataType:
 
 
 def _conform(table: pa.Table, target: dict[str, pa.DataType]) -> pa.Table:
+    # One lookup table of the columns: asking the table by name per column would make
+    # this quadratic in the number of fields.
+    present = dict(zip(table.column_names, table.columns, strict=True))
     arrays = []
     for name, data_type in target.items():
-        if name not in table.column_names:
+        column = present.get(name)
+        if column is None:
             arrays.append(pa.nulls(table.num_rows, data_type))
             continue
-        column = table.column(name)
         if column.type == data_type:
             arrays.append(column)
         elif pa.types.is_null(column.type):

@@ -19,12 +19,22 @@ import numpy as np
 
 from mfq.errors import InputUnreadable
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.jsonscan import ScanMode, split_elements
+from mfq.ingest.jsonscan import (
+    RAW_PREFIX_BYTES,
+    Oversized,
+    ScanMode,
+    first_value_end,
+    nesting_depth,
+    split_elements,
+    top_level_events_array,
+)
+from mfq.settings import DEFAULT_SETTINGS
 
+#: The reject code of a record longer than ``Settings.max_record_bytes``.
+TOO_LONG = "too_long"
 _BOM = b"\xef\xbb\xbf"
 _HEAD_BYTES = 64 * 1024
 _NEWLINE = 10
-_ENVELOPE_HEAD = re.compile(rb'^\s*\{.{0,65536}?"events"\s*:\s*\[', re.DOTALL)
 _OTLP_HEAD = re.compile(rb'^\s*\{\s*"resource(Spans|Logs)"')
 
 
@@ -79,14 +89,37 @@ class RecordChunk:
 
 
 class _Head:
-    """A stream with its first bytes already read, for detection."""
+    """A stream with its first bytes already read, for detection.
 
-    def __init__(self, stream: BinaryIO) -> None:
+    When the input starts with an object, reading goes on until that first value ends (or
+    ``limit`` bytes, the longest record allowed): its shape, not a fixed window, decides
+    between NDJSON, an envelope and pretty-printed documents.
+    """
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
         self._stream = stream
         self.head = stream.read(_HEAD_BYTES)
         if self.head.startswith(_BOM):
             self.head = self.head[len(_BOM) :]
+        self.first_end: int | None = None
+        if self.head.lstrip().startswith(b"{"):
+            self._read_first_value(limit)
         self._served = False
+
+    def _read_first_value(self, limit: int) -> None:
+        pieces = [self.head]
+        size = len(self.head)
+        while True:
+            self.first_end = first_value_end(self.head)
+            if self.first_end is not None or size >= limit:
+                return
+            more = self._stream.read(max(size, _HEAD_BYTES))
+            if not more:
+                return
+            pieces.append(more)
+            size += len(more)
+            self.head = b"".join(pieces)
+            pieces = [self.head]
 
     def read(self, size: int = -1) -> bytes:
         if not self._served:
@@ -95,8 +128,12 @@ class _Head:
         return self._stream.read(size)
 
 
-def detect_container(head: bytes) -> ContainerKind:
-    """Which container the first bytes of a decompressed input belong to."""
+def detect_container(head: bytes, first_end: int | None = None) -> ContainerKind:
+    """Which container the first bytes of a decompressed input belong to.
+
+    ``first_end`` is where the first top-level object ends in ``head`` (found here when
+    not given); an input whose first object does not end there is judged by its structure.
+    """
     text = head.lstrip()
     if not text:
         return ContainerKind.NDJSON
@@ -105,29 +142,51 @@ def detect_container(head: bytes) -> ContainerKind:
     if _OTLP_HEAD.match(text):
         return ContainerKind.OTLP
     if text.startswith(b"{"):
-        first_line = text.split(b"\n", 1)[0]
-        try:
-            first = json.loads(first_line)
-        except ValueError:
-            first = None
-        if isinstance(first, dict):
-            if isinstance(first.get("events"), list) and "type" not in first:
-                return ContainerKind.ENVELOPE
-            return ContainerKind.NDJSON
-        if _ENVELOPE_HEAD.match(text):
-            return ContainerKind.ENVELOPE
-        return ContainerKind.DOCUMENTS
+        end = first_value_end(text) if first_end is None else first_end - (len(head) - len(text))
+        return _object_container(text, end)
     if any(line.lstrip().startswith((b"{", b"[")) for line in text.split(b"\n")[:100]):
         return ContainerKind.NDJSON  # a damaged first line: the rest may be good NDJSON
     raise InputUnreadable("does not look like JSON or NDJSON")
 
 
-def read_chunks(stream: BinaryIO, chunk_bytes: int) -> tuple[ContainerKind, Iterator[RecordChunk]]:
-    """Detect the container and return its record chunks, streamed."""
-    headed = _Head(stream)
-    kind = detect_container(headed.head)
+def _object_container(text: bytes, end: int | None) -> ContainerKind:
+    """An input starting with an object: NDJSON when that object fits on its first line."""
+    if end is None:
+        # The first object does not end within the longest record allowed.
+        if top_level_events_array(text):
+            return ContainerKind.ENVELOPE
+        if any(line.startswith(b"{") for line in text.split(b"\n")[1:]):
+            return ContainerKind.NDJSON  # a cut or damaged first line
+        return ContainerKind.DOCUMENTS
+    first_text = text[:end]
+    first: object = None
+    if nesting_depth(first_text) <= DEFAULT_SETTINGS.max_depth:
+        try:
+            first = json.loads(first_text)
+        except ValueError:
+            first = None
+    if (
+        isinstance(first, dict)
+        and isinstance(first.get("events"), list)
+        and "type" not in first
+        and (b"\n" in first_text or b"\n" not in text[end:].strip())
+    ):
+        return ContainerKind.ENVELOPE
+    return ContainerKind.DOCUMENTS if b"\n" in first_text else ContainerKind.NDJSON
+
+
+def read_chunks(
+    stream: BinaryIO, chunk_bytes: int, max_record_bytes: int = DEFAULT_SETTINGS.max_record_bytes
+) -> tuple[ContainerKind, Iterator[RecordChunk]]:
+    """Detect the container and return its record chunks, streamed.
+
+    No more than about ``max_record_bytes`` of one record is ever held: a longer record
+    becomes a reject of the chunk (its first bytes kept), and reading resumes after it.
+    """
+    headed = _Head(stream, max_record_bytes)
+    kind = detect_container(headed.head, headed.first_end)
     if kind is ContainerKind.NDJSON:
-        return kind, _ndjson_chunks(headed, chunk_bytes)  # type: ignore[arg-type]
+        return kind, _ndjson_chunks(headed, chunk_bytes, max_record_bytes)  # type: ignore[arg-type]
     if kind is ContainerKind.OTLP:
         from mfq.ingest.otlp import otlp_chunks  # it builds on this module's RecordChunk
 
@@ -137,31 +196,76 @@ def read_chunks(stream: BinaryIO, chunk_bytes: int) -> tuple[ContainerKind, Iter
         ContainerKind.ENVELOPE: ScanMode.ENVELOPE,
         ContainerKind.DOCUMENTS: ScanMode.DOCUMENTS,
     }[kind]
-    elements = split_elements(headed, mode, chunk_bytes)  # type: ignore[arg-type]
-    return kind, _element_chunks(elements, chunk_bytes)
+    elements = split_elements(headed, mode, chunk_bytes, max_record_bytes)  # type: ignore[arg-type]
+    return kind, _element_chunks(elements, chunk_bytes, max_record_bytes)
 
 
-def _ndjson_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
-    carry = b""
+@dataclass
+class _OpenLine:
+    """The line being read across blocks: its pieces (joined once, when it ends), or only
+    its length and first bytes once it is longer than any record may be."""
+
+    pieces: list[bytes | memoryview] = field(default_factory=list)
+    size: int = 0
+    too_long: bool = False
+    prefix: bytes = b""
+    blank: bool = True
+
+    def add(self, piece: bytes | memoryview, limit: int) -> None:
+        self.size += len(piece)
+        if self.too_long:
+            self.blank = self.blank and not bytes(piece).strip()
+            return
+        self.pieces.append(piece)
+        if self.size > limit:
+            joined = b"".join(self.pieces)
+            self.prefix, self.blank = joined[:RAW_PREFIX_BYTES], not joined.strip()
+            self.pieces, self.too_long = [], True
+
+
+def _ndjson_chunks(stream: BinaryIO, chunk_bytes: int, limit: int) -> Iterator[RecordChunk]:
+    line = _OpenLine()
     line_base = 1
-    while True:
-        block = stream.read(chunk_bytes)
-        if not block:
-            break
-        data = carry + block
-        end = data.rfind(b"\n")
+    while block := stream.read(chunk_bytes):
+        view = memoryview(block)
+        end = block.rfind(b"\n")
         if end < 0:
-            carry = data
+            line.add(view, limit)
             continue
-        carry = data[end + 1 :]
-        chunk, lines = _lines_chunk(data[:end], line_base)
-        line_base += lines
+        start = 0
+        if line.too_long:
+            first = block.find(b"\n")
+            line.add(view[:first], limit)
+            if not line.blank:
+                yield _too_long_chunk(line.prefix, line_base, limit)
+            line_base += 1
+            start = first + 1
+            line = _OpenLine()
+        if start <= end:
+            data = b"".join([*line.pieces, view[start:end]])
+            chunk, lines = _lines_chunk(data, line_base)
+            line_base += lines
+            if len(chunk):
+                yield chunk
+        line = _OpenLine()
+        line.add(view[end + 1 :], limit)
+    if line.too_long:
+        if not line.blank:
+            yield _too_long_chunk(line.prefix, line_base, limit)
+    elif line.size:
+        chunk, _ = _lines_chunk(b"".join(line.pieces), line_base)
         if len(chunk):
             yield chunk
-    if carry:
-        chunk, _ = _lines_chunk(carry, line_base)
-        if len(chunk):
-            yield chunk
+
+
+def too_long_reason(limit: int) -> str:
+    """The reject reason of a record longer than ``limit`` bytes."""
+    return f"record longer than the {limit:,}-byte limit (max_record_bytes)"
+
+
+def _too_long_chunk(prefix: bytes, number: int, limit: int) -> RecordChunk:
+    reject = RejectedRecord(number, TOO_LONG, too_long_reason(limit), prefix.decode("utf-8", "replace"))
+    return RecordChunk(b"", np.empty(0, dtype=np.int64), rejects=[reject])
 
 
 def _lines_chunk(data: bytes, line_base: int) -> tuple[RecordChunk, int]:
@@ -188,23 +292,30 @@ def _lines_chunk(data: bytes, line_base: int) -> tuple[RecordChunk, int]:
     return RecordChunk(text, numbers[keep]), len(starts)
 
 
-def _element_chunks(elements: Iterator[bytes], chunk_bytes: int) -> Iterator[RecordChunk]:
+def _element_chunks(
+    elements: Iterator[bytes | Oversized], chunk_bytes: int, limit: int
+) -> Iterator[RecordChunk]:
     texts: list[bytes] = []
+    numbers: list[int] = []
+    rejects: list[RejectedRecord] = []
     size = 0
-    number = 1
-    first_number = 1
-    for element in elements:
+    for number, element in enumerate(elements, start=1):
+        if isinstance(element, Oversized):
+            text = element.prefix.decode("utf-8", "replace")
+            rejects.append(RejectedRecord(number, TOO_LONG, too_long_reason(limit), text))
+            continue
         # JSON forbids raw newlines inside strings, so every newline here is whitespace.
         texts.append(element.replace(b"\r", b" ").replace(b"\n", b" "))
+        numbers.append(number)
         size += len(element)
-        number += 1
         if size >= chunk_bytes:
-            yield _texts_chunk(texts, first_number)
-            texts, size, first_number = [], 0, number
-    if texts:
-        yield _texts_chunk(texts, first_number)
+            yield _texts_chunk(texts, numbers, rejects)
+            texts, numbers, rejects, size = [], [], [], 0
+    if texts or rejects:
+        yield _texts_chunk(texts, numbers, rejects)
 
 
-def _texts_chunk(texts: list[bytes], first_number: int) -> RecordChunk:
-    numbers = np.arange(first_number, first_number + len(texts), dtype=np.int64)
-    return RecordChunk(b"\n".join(texts), numbers)
+def _texts_chunk(
+    texts: list[bytes], numbers: list[int], rejects: list[RejectedRecord]
+) -> RecordChunk:
+    return RecordChunk(b"\n".join(texts), np.array(numbers, dtype=np.int64), rejects=rejects)

@@ -35,8 +35,9 @@ from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
 from mfq.model.values import DURATION_UNITS, EPOCH_UNIT_LIMITS, SEVERITY_ALIASES
 
 SUB_BLOCK_BYTES = 4 * 1024 * 1024
-ROW = "__row"
 _ROW_IN_ERROR = re.compile(r"in row (\d+)")
+#: A number of 19 digits or more after a value's separator: perhaps beyond int64.
+_LONG_INTEGER = re.compile(rb"[:,\[]\s*-?\d{19}")
 _ZONE = r"(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)"
 _CLOCK = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
 _ZONED = f"^{_CLOCK}{_ZONE}$"
@@ -79,7 +80,9 @@ class _Rows:
 
 @dataclass
 class _Outcome:
-    table: pa.Table | None  # accepted rows with their chunk row number in ROW
+    table: pa.Table | None  # accepted rows
+    positions: np.ndarray  # int64: the chunk row of each accepted row (kept beside the
+    # table, never as a column: any column name could also be a key of the data)
     slow_rows: np.ndarray  # chunk rows for the record path
     counts: TypeCounts
     counters: IngestCounters
@@ -119,7 +122,9 @@ def submit_chunk(
 def _finish(
     chunk: RecordChunk, rows: _Rows, outcomes: list[_Outcome], options: NormalizeOptions
 ) -> EventChunk:
-    tables = [o.table for o in outcomes if o.table is not None and o.table.num_rows]
+    kept = [o for o in outcomes if o.table is not None and o.table.num_rows]
+    tables: list[pa.Table] = [o.table for o in kept]  # type: ignore[misc]
+    positions = [o.positions for o in kept]
     counts, counters = TypeCounts(), IngestCounters()
     for outcome in outcomes:
         counts.merge(outcome.counts)
@@ -134,15 +139,14 @@ def _finish(
             int(r) for r, n in zip(slow_rows, numbers, strict=True) if n not in rejected_numbers
         ]
         if slow.table.num_rows:
-            tables.append(slow.table.add_column(0, ROW, pa.array(accepted, pa.int64())))
+            tables.append(slow.table)
+            positions.append(np.array(accepted, dtype=np.int64))
         counts.merge(slow.type_counts)
         counters.add(slow.counters)
         rejects = slow.rejects
     table = unify(tables) if tables else STANDARD_SCHEMA.empty_table()
-    if ROW in table.column_names:
-        if len(slow_rows):  # record-path rows were appended: restore the input order
-            table = table.take(pc.sort_indices(table.column(ROW)))
-        table = table.drop_columns([ROW])
+    if len(slow_rows) and len(positions) > 1:  # record-path rows were appended: input order
+        table = table.take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
     counters.read = len(chunk)
     counters.rejected = len(rejects)
     return EventChunk(table, counts, rejects, counters)
@@ -183,6 +187,14 @@ def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
     ok &= (view[last] == ord("}")) | (
         (view[last] == 13) & (view[np.maximum(last - 1, 0)] == ord("}"))
     )
+    if len(starts):
+        # pyarrow reads integers beyond int64 as floats (digits lost, and the whole column
+        # turned float): such rows go row by row, where they are kept exactly as text.
+        text = memoryview(rows.data)[int(starts[0]) : int(ends[-1])]
+        found = [m.start() for m in _LONG_INTEGER.finditer(text)]
+        if found:
+            at = np.searchsorted(starts, np.array(found) + int(starts[0]), side="right") - 1
+            ok[at] = False
     return ok
 
 
@@ -214,6 +226,7 @@ def _run_block(
             slow[start - first + failed] = True
             start += failed + 1
     accepted: list[pa.Table] = []
+    positions: list[np.ndarray] = []
     counts, counters = TypeCounts(), IngestCounters()
     for start, table in parsed:
         normalised = _normalise(table, rows, start, options)
@@ -227,15 +240,16 @@ def _run_block(
         kept = normalised.table.filter(pa.array(keep))
         kept = _drop_empty(kept)
         _count_types(kept, counts)  # before unify, which may turn mixed columns to text
-        positions = pa.array(np.flatnonzero(keep) + start, pa.int64())
-        accepted.append(kept.add_column(0, ROW, positions))
+        positions.append(np.flatnonzero(keep) + start)
+        accepted.append(kept)
         counters.naive_timestamps += int(normalised.naive[keep].sum())
         counters.unknown_severities += int(normalised.unknown_severity[keep].sum())
         counters.derived_ids += int(normalised.derived[keep].sum())
         counters.redacted += int(normalised.redacted[keep].sum())
     counters.warnings = counters.naive_timestamps + counters.unknown_severities
     table = unify(accepted) if accepted else None
-    return _Outcome(table, np.flatnonzero(slow) + first, counts, counters)
+    joined = np.concatenate(positions) if positions else np.empty(0, dtype=np.int64)
+    return _Outcome(table, joined, np.flatnonzero(slow) + first, counts, counters)
 
 
 def _segments(mask: np.ndarray, offset: int) -> list[tuple[int, int]]:
@@ -668,15 +682,12 @@ def _derive_missing_ids(
 def _drop_empty(table: pa.Table) -> pa.Table:
     empty = [
         name
-        for name in table.column_names
-        if name not in STANDARD_NAMES and table.column(name).null_count == table.num_rows
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if name not in STANDARD_NAMES and column.null_count == table.num_rows
     ]
     return table.drop_columns(empty) if empty else table
 
 
 def _count_types(table: pa.Table, counts: TypeCounts) -> None:
-    for name in table.column_names:
-        if name == ROW:
-            continue
-        column = table.column(name)
+    for name, column in zip(table.column_names, table.columns, strict=True):
         counts.add(name, arrow_class(column.type), len(column) - column.null_count)

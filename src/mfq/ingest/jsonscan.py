@@ -21,6 +21,8 @@ _OPEN = (ord("{"), ord("["))
 _CLOSE = (ord("}"), ord("]"))
 _COMMA = ord(",")
 _EVENTS_KEY = re.compile(rb'"events"\s*:\s*$')
+#: Bytes of an overlong record kept to show in the rejects table.
+RAW_PREFIX_BYTES = 64 * 1024
 
 
 class ScanMode(StrEnum):
@@ -31,6 +33,13 @@ class ScanMode(StrEnum):
     DOCUMENTS = "documents"  # each top-level value
 
 
+@dataclass(frozen=True)
+class Oversized:
+    """An element longer than the record limit: skipped, only its first bytes kept."""
+
+    prefix: bytes
+
+
 @dataclass
 class _State:
     in_string: bool = False
@@ -38,10 +47,18 @@ class _State:
     element_depth: int | None = None  # depth at which records live, once known
     element_start: int | None = None  # offset in the carried buffer
     done: bool = False
+    #: The element being skipped because it is too long: its first bytes and its size so far.
+    oversized: Oversized | None = None
 
 
-def split_elements(stream: BinaryIO, mode: ScanMode, read_size: int) -> Iterator[bytes]:
-    """Yield the raw text of each record-level element, in order."""
+def split_elements(
+    stream: BinaryIO, mode: ScanMode, read_size: int, limit: int | None = None
+) -> Iterator[bytes | Oversized]:
+    """Yield the raw text of each record-level element, in order.
+
+    An element longer than ``limit`` bytes is not kept: its place is marked by an
+    ``Oversized`` and scanning goes on with the next one, so memory stays bounded.
+    """
     state = _State(element_depth={ScanMode.ARRAY: 1, ScanMode.DOCUMENTS: 0}.get(mode))
     buffer = b""
     scanned = 0  # bytes of ``buffer`` already scanned
@@ -60,7 +77,14 @@ def split_elements(stream: BinaryIO, mode: ScanMode, read_size: int) -> Iterator
         scanned = cut - keep_from
         if state.element_start is not None:
             state.element_start -= keep_from
-    if not state.done and state.element_start is not None:
+            if limit is not None and len(buffer) - state.element_start > limit:
+                start = state.element_start
+                state.oversized = Oversized(buffer[start : start + RAW_PREFIX_BYTES])
+                state.element_start = None
+                buffer, scanned = buffer[scanned:], 0  # keep only the unscanned backslashes
+    if not state.done and state.oversized is not None:
+        yield state.oversized
+    elif not state.done and state.element_start is not None:
         tail = buffer[state.element_start :].strip()
         if tail:
             yield tail  # an unterminated element: the record path will reject it
@@ -68,7 +92,7 @@ def split_elements(stream: BinaryIO, mode: ScanMode, read_size: int) -> Iterator
 
 def _scan(
     data: bytes, start: int, end: int, state: _State, mode: ScanMode
-) -> tuple[list[bytes], int]:
+) -> tuple[list[bytes | Oversized], int]:
     """Scan ``data[start:end]`` (``data[:start]`` was scanned before); return elements found."""
     view = np.frombuffer(data, dtype=np.uint8)[start:end]
     quotes = np.flatnonzero(view == _QUOTE)
@@ -92,7 +116,7 @@ def _scan(
     chars = view[structural]
     delta = np.where(np.isin(chars, _OPEN), 1, np.where(np.isin(chars, _CLOSE), -1, 0))
     depth_before = state.depth + np.cumsum(delta) - delta
-    elements: list[bytes] = []
+    elements: list[bytes | Oversized] = []
     first = 0
     while first < len(structural) and not state.done:
         searching = state.element_depth is None
@@ -134,7 +158,13 @@ def _interesting(
 
 
 def _step(
-    data: bytes, pos: int, char: int, before: int, state: _State, mode: ScanMode, out: list[bytes]
+    data: bytes,
+    pos: int,
+    char: int,
+    before: int,
+    state: _State,
+    mode: ScanMode,
+    out: list[bytes | Oversized],
 ) -> None:
     level = state.element_depth
     if level is None:
@@ -146,6 +176,9 @@ def _step(
     if level == 0:
         if char in _OPEN and before == 0:
             state.element_start = pos
+        elif char in _CLOSE and before == 1 and state.oversized is not None:
+            out.append(state.oversized)
+            state.oversized = None
         elif char in _CLOSE and before == 1 and state.element_start is not None:
             out.append(data[state.element_start : pos + 1])
             state.element_start = None
@@ -154,7 +187,10 @@ def _step(
         state.element_start = pos + 1
     elif before == level and (char == _COMMA or char in _CLOSE):
         # A comma or the closing bracket at the array's own level ends an element.
-        if char == _COMMA or (char in _CLOSE and state.element_start is not None):
+        if state.oversized is not None:
+            out.append(state.oversized)
+            state.oversized = None
+        elif char == _COMMA or (char in _CLOSE and state.element_start is not None):
             text = data[state.element_start or 0 : pos].strip()
             if text or char == _COMMA:
                 out.append(text)
@@ -164,6 +200,71 @@ def _step(
                 state.done = True
         else:
             state.element_start = pos + 1
+
+
+# -- structure of one record, for limits checked before any parser sees it -----------------------
+
+_DEPTH_STEP = np.zeros(256, dtype=np.int8)
+_DEPTH_STEP[list(_OPEN)] = 1
+_DEPTH_STEP[list(_CLOSE)] = -1
+
+
+def string_quotes(view: np.ndarray) -> np.ndarray:
+    """Positions of the quotes that open or close strings (escaped quotes left out).
+
+    Backslash runs are measured with numpy, so a record made of escapes costs no Python loop.
+    """
+    quotes = np.flatnonzero(view == _QUOTE)
+    candidates = quotes[(quotes > 0) & (view[np.maximum(quotes - 1, 0)] == _BACKSLASH)]
+    if not len(candidates):
+        return quotes
+    slashes = np.flatnonzero(view == _BACKSLASH)
+    run_first = np.ones(len(slashes), dtype=bool)
+    run_first[1:] = slashes[1:] != slashes[:-1] + 1
+    run_start = np.maximum.accumulate(np.where(run_first, slashes, 0))
+    runs = candidates - run_start[np.searchsorted(slashes, candidates - 1)]
+    escaped = candidates[runs % 2 == 1]
+    return np.setdiff1d(quotes, escaped, assume_unique=True)
+
+
+def depth_profile(text: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, nesting depth after each) of the brackets outside strings of one text."""
+    view = np.frombuffer(text, dtype=np.uint8)
+    step = _DEPTH_STEP[view]
+    brackets = np.flatnonzero(step)
+    if not len(brackets):
+        return brackets, brackets
+    quotes = string_quotes(view)
+    brackets = brackets[np.searchsorted(quotes, brackets) % 2 == 0]
+    return brackets, np.cumsum(step[brackets], dtype=np.int64)
+
+
+def nesting_depth(text: bytes) -> int:
+    """How deeply arrays and objects nest in one JSON text (0 for a scalar).
+
+    Counted without parsing, so a record nested 100,000 levels costs a numpy pass, never a
+    recursion; a text with few brackets is answered without looking for strings.
+    """
+    if text.count(b"[") + text.count(b"{") == 0:
+        return 0
+    _, depths = depth_profile(text)
+    return int(depths.max()) if len(depths) else 0
+
+
+def first_value_end(text: bytes) -> int | None:
+    """The offset just after the first top-level object or array of ``text`` (which starts
+    with it, after whitespace), or None when it does not end within ``text``."""
+    brackets, depths = depth_profile(text)
+    closed = np.flatnonzero(depths == 0)
+    return int(brackets[closed[0]]) + 1 if len(closed) else None
+
+
+def top_level_events_array(text: bytes) -> bool:
+    """Whether the top-level object of ``text`` has an ``"events"`` key holding an array,
+    seen without the object having to end (an envelope too big to parse at once)."""
+    brackets, depths = depth_profile(text)
+    opens = brackets[(depths == 2) & (np.frombuffer(text, dtype=np.uint8)[brackets] == ord("["))]
+    return any(_EVENTS_KEY.search(text, max(0, int(pos) - 64), int(pos)) for pos in opens[:1000])
 
 
 def _backslash_run(view: np.ndarray, end: int) -> int:

@@ -8,15 +8,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
-from mfq.ingest.batch import EventChunk
+from mfq.ingest.batch import EventChunk, RejectedRecord
+from mfq.ingest.columns import STANDARD_SCHEMA, TypeCounts
 from mfq.ingest.containers import ContainerKind, RecordChunk, read_chunks
+from mfq.ingest.counters import IngestCounters
 from mfq.ingest.fastpath import FastPathState, PendingChunk, submit_chunk
 from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.screen import screen_chunk
 from mfq.ingest.sources import OpenedSource, Source, open_source
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import Settings
 
 T = TypeVar("T")
+#: The reject code of a compressed input that ends early or is damaged.
+TRUNCATED = "truncated"
 
 
 @dataclass
@@ -40,6 +45,13 @@ class SourceReading:
         except (OSError, ValueError):
             return None
 
+    def fingerprint(self) -> str | None:
+        """The source's likeness key (taken while reading from a source readable once;
+        None for stdin), known once the chunks are consumed."""
+        if self.source.path is None:
+            return None
+        return self.source.fingerprint() or self._opened.hashing.fingerprint()
+
     def content_hash(self) -> str:
         """SHA-256 of the source's bytes (known once the chunks are consumed)."""
         if self._opened.hashing.final is None:
@@ -51,7 +63,9 @@ def read_source(source: Source, options: NormalizeOptions, settings: Settings) -
     """Open ``source`` and prepare its validated chunks (read as they are consumed)."""
     opened = open_source(source)
     try:
-        container, record_chunks = read_chunks(opened.stream, settings.chunk_bytes)
+        container, record_chunks = read_chunks(
+            opened.stream, settings.chunk_bytes, settings.max_record_bytes
+        )
     except BaseException:
         opened.close()
         raise
@@ -59,7 +73,7 @@ def read_source(source: Source, options: NormalizeOptions, settings: Settings) -
         source=source,
         container=container,
         compression=opened.compression,
-        bytes_total=source.size(),
+        bytes_total=source.size(),  # None for a pipe
         chunks=prefetch(_validated(record_chunks, options, opened, settings)),
         _opened=opened,
         _raw=opened.raw,
@@ -114,8 +128,11 @@ def _validated(
 ) -> Iterator[EventChunk]:
     state = FastPathState(max_retries=settings.fast_path_max_retries)
     pending: PendingChunk | None = None
+    last_number = 0
     try:
-        for chunk in record_chunks:
+        for read in record_chunks:
+            chunk = screen_chunk(read, settings.max_record_bytes, settings.max_depth)
+            last_number = max(last_number, _last_number(chunk))
             if not settings.fast_path or not len(chunk):
                 # (A chunk can hold only what its reader rejected: nothing to vectorise.)
                 if pending is not None:
@@ -130,6 +147,25 @@ def _validated(
             pending = submitted
         if pending is not None:
             yield pending.chunk.settle(pending.result())
+        if opened.cut is not None:
+            yield _cut_reject(opened, last_number + 1)
         opened.hashing.finish()
     finally:
         opened.close()
+
+
+def _last_number(chunk: RecordChunk) -> int:
+    numbers = [int(chunk.numbers[-1])] if len(chunk) else []
+    return max([*numbers, *(r.number for r in chunk.rejects)], default=0)
+
+
+def _cut_reject(opened: OpenedSource, number: int) -> EventChunk:
+    """The end of a damaged compressed input, counted as one rejected record: the records
+    read before the damage are kept, and the rejects table names the file and the cause."""
+    reason = (
+        f"{opened.source_name}: {opened.compression} input cut short or damaged "
+        f"({opened.cut}); the records before the damage were read"
+    )
+    reject = RejectedRecord(number, TRUNCATED, reason, "")
+    empty = STANDARD_SCHEMA.empty_table()
+    return EventChunk(empty, TypeCounts(), [reject], IngestCounters(read=1, rejected=1))

@@ -109,7 +109,8 @@ def _scalar(value: object) -> object:
         value.encode("utf-8")  # raises on lone surrogates, which Parquet cannot store
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if INT64_MIN <= value <= INT64_MAX else float(value)
+        # Beyond int64 an integer is kept exactly, as its decimal text (never a float).
+        return value if INT64_MIN <= value <= INT64_MAX else str(value)
     if isinstance(value, list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return value
@@ -121,6 +122,7 @@ def _flatten(obj: dict[str, object], prefix: str, out: dict[str, object]) -> Non
             name = ACTOR_PREFIX
         else:
             name = f"{prefix}{key}"
+            key.encode("utf-8")  # a lone surrogate in a key: no Parquet column can hold it
         if isinstance(value, dict):
             _flatten(value, f"{name}.", out)
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +34,27 @@ class Source:
     name: str  # as shown to the user and stored in the catalog
     path: Path | None  # None for stdin
 
+    def rereadable(self) -> bool:
+        """Whether the source can be opened and read more than once: a regular file, not
+        stdin, a named pipe or a process substitution (``<(...)``), which read once."""
+        if self.path is None:
+            return False
+        try:
+            return stat.S_ISREG(self.path.stat().st_mode)
+        except OSError:
+            return False
+
     def size(self) -> int | None:
-        return None if self.path is None else self.path.stat().st_size
+        return self.path.stat().st_size if self.path is not None and self.rereadable() else None
 
     def fingerprint(self) -> str | None:
-        """A cheap likeness key: size plus the first and last MiB (None for stdin).
+        """A cheap likeness key: size plus the first and last MiB (None for a source that
+        can be read only once: its fingerprint is taken while it is read, see
+        ``HashingReader``).
 
         Equal content always has an equal fingerprint; only a match is worth a full hash.
         """
-        if self.path is None:
+        if self.path is None or not self.rereadable():
             return None
         digest = hashlib.sha256()
         with self.path.open("rb") as handle:
@@ -54,8 +67,8 @@ class Source:
         return digest.hexdigest()
 
     def content_hash(self) -> str | None:
-        """SHA-256 of the raw bytes (None for stdin, which can only be read once)."""
-        if self.path is None:
+        """SHA-256 of the raw bytes (None for a source that can be read only once)."""
+        if self.path is None or not self.rereadable():
             return None
         digest = hashlib.sha256()
         with self.path.open("rb") as handle:
@@ -110,19 +123,25 @@ def detect_compression(head: bytes) -> str | None:
 
 
 class HashingReader:
-    """A binary reader that hashes what passes through it: the content hash costs no
-    second read of the file."""
+    """A binary reader that hashes what passes through it: the content hash, and the
+    fingerprint of a source that can be read only once, cost no second read."""
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self.digest = hashlib.sha256()
         self.bytes_read = 0
         self.final: str | None = None
+        self._first = bytearray()
+        self._last = bytearray()
 
     def read(self, size: int = -1) -> bytes:
         data = self._raw.read(size)
         self.digest.update(data)
         self.bytes_read += len(data)
+        if len(self._first) < _FINGERPRINT_BYTES:
+            self._first += data[: _FINGERPRINT_BYTES - len(self._first)]
+        self._last += data[-_FINGERPRINT_BYTES:]
+        del self._last[:-_FINGERPRINT_BYTES]
         return data
 
     def finish(self) -> str:
@@ -133,6 +152,36 @@ class HashingReader:
             self.final = self.digest.hexdigest()
         return self.final
 
+    def fingerprint(self) -> str:
+        """``Source.fingerprint`` of the bytes read (the same key a file of them has)."""
+        digest = hashlib.sha256()
+        digest.update(str(self.bytes_read).encode())
+        digest.update(self._first)
+        if self.bytes_read > 2 * _FINGERPRINT_BYTES:
+            digest.update(self._last)
+        return digest.hexdigest()
+
+
+class _CutGuard:
+    """A decompressing stream that ends, instead of failing, where its input is cut short
+    or damaged; ``cut`` then says why (the records before the damage stay readable)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.cut: str | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.cut is not None:
+            return b""
+        try:
+            return self._stream.read(size)
+        except (OSError, ValueError) as err:  # pyarrow: ArrowIOError, ArrowInvalid
+            self.cut = str(err).strip() or type(err).__name__
+            return b""
+
+    def close(self) -> None:
+        self._stream.close()
+
 
 @dataclass
 class OpenedSource:
@@ -142,6 +191,13 @@ class OpenedSource:
     compression: str | None
     hashing: HashingReader
     raw: BinaryIO | None  # the underlying file, for progress (None for stdin)
+    source_name: str = ""
+    guard: _CutGuard | None = None  # compressed input only
+
+    @property
+    def cut(self) -> str | None:
+        """Why the compressed input ended early (None when it was whole)."""
+        return None if self.guard is None else self.guard.cut
 
     def close(self) -> None:
         """Close the file (never stdin)."""
@@ -162,9 +218,10 @@ def open_source(source: Source) -> OpenedSource:
     compression = detect_compression(buffered.peek(4))
     file = None if source.path is None else raw
     if compression is None:
-        return OpenedSource(buffered, None, hashing, file)  # type: ignore[arg-type]
+        return OpenedSource(buffered, None, hashing, file, source.name)  # type: ignore[arg-type]
     stream = pa.CompressedInputStream(pa.PythonFile(buffered, mode="r"), compression)
-    return OpenedSource(stream, compression, hashing, file)
+    guard = _CutGuard(stream)  # type: ignore[arg-type]
+    return OpenedSource(guard, compression, hashing, file, source.name, guard)  # type: ignore[arg-type]
 
 
 class _PeekReader:

@@ -300,7 +300,7 @@ class Store:
         return SourceRecord(
             name=source.name,
             content_hash=reading.content_hash(),
-            fingerprint=source.fingerprint(),
+            fingerprint=reading.fingerprint(),
             size=reading.bytes_total,
             container=str(reading.container),
             compression=reading.compression,
