@@ -19,6 +19,10 @@ class Settings:
     #: The deepest nesting of objects and arrays in one record: a deeper record is rejected
     #: (``too_deep``) before any parser sees it.
     max_depth: int = 256
+    #: Distinct attribute columns one source may add: past them, a record's new fields
+    #: are kept as one JSON text column, ``_overflow`` (counted as warnings), so ingest
+    #: time and memory stay linear when every record brings new keys.
+    max_fields: int = 1000
     #: Maximum events held before they are written to a batch's Parquet files.
     flush_rows: int = 131_072
     #: Parquet row-group size for event files.

@@ -6,6 +6,8 @@ with floats become float, anything else mixed becomes text (and ``mfq schema`` f
 
 from __future__ import annotations
 
+import json
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +45,55 @@ class TypeCounts:
     def merge(self, other: TypeCounts) -> None:
         for name, counter in other.counts.items():
             self.counts.setdefault(name, Counter()).update(counter)
+
+
+#: The text column holding, per record, the fields past a source's column budget (JSON).
+OVERFLOW_FIELD = "_overflow"
+
+
+class FieldBudget:
+    """How many distinct attribute columns one source may add (``Settings.max_fields``).
+
+    Columns are dense, so a source whose records each bring new keys would cost time and
+    memory in rows x keys; past the budget, a record's new fields are kept in one JSON
+    text column instead (``_overflow``), and the record is counted. Shared by the worker
+    threads of one source.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._admitted: set[str] = set()
+        self._lock = threading.Lock()
+
+    def admit_all(self, names: Iterable[str]) -> bool:
+        """Admit every one of ``names`` if the budget allows them all (else admit none)."""
+        with self._lock:
+            new = {n for n in names if n not in self._admitted}
+            if len(self._admitted) + len(new) > self.limit:
+                return False
+            self._admitted |= new
+            return True
+
+    def fold(self, rows: Sequence[dict[str, object]]) -> int:
+        """Move each row's fields past the budget into its ``_overflow`` text (in place);
+        returns how many rows had any."""
+        folded = 0
+        with self._lock:
+            for row in rows:
+                extra = {}
+                for name in row:
+                    if name in self._admitted or name == OVERFLOW_FIELD:
+                        continue
+                    if len(self._admitted) < self.limit:
+                        self._admitted.add(name)
+                    else:
+                        extra[name] = row[name]
+                if extra:
+                    for name in extra:
+                        del row[name]
+                    row[OVERFLOW_FIELD] = json.dumps(extra, ensure_ascii=False, sort_keys=True)
+                    folded += 1
+        return folded
 
 
 def value_class(value: object) -> str:
@@ -125,11 +176,15 @@ def rows_to_table(
             columns[f.name] = pa.array(values, pa.int64()).cast(f.type)
         else:
             columns[f.name] = pa.array(values, f.type)
-    names: dict[str, None] = {}
-    for row in attribute_rows:
-        names.update(dict.fromkeys(row))
-    for name in names:
-        values = [row.get(name) for row in attribute_rows]
+    # One pass over the rows (not one per field): sparse fields cost what they hold.
+    by_name: dict[str, list[object]] = {}
+    for position, row in enumerate(attribute_rows):
+        for name, value in row.items():
+            found = by_name.get(name)
+            if found is None:
+                found = by_name[name] = [None] * len(attribute_rows)
+            found[position] = value
+    for name, values in by_name.items():
         for cls, n in Counter(value_class(v) for v in values if v is not None).items():
             counts.add(name, cls, n)
         columns[name] = _attribute_array(values)

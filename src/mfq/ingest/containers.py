@@ -264,7 +264,8 @@ def too_long_reason(limit: int) -> str:
 
 
 def _too_long_chunk(prefix: bytes, number: int, limit: int) -> RecordChunk:
-    reject = RejectedRecord(number, TOO_LONG, too_long_reason(limit), prefix.decode("utf-8", "replace"))
+    raw = prefix.decode("utf-8", "replace")
+    reject = RejectedRecord(number, TOO_LONG, too_long_reason(limit), raw)
     return RecordChunk(b"", np.empty(0, dtype=np.int64), rejects=[reject])
 
 

@@ -19,6 +19,8 @@ class IngestCounters:
     unknown_severities: int = 0
     derived_ids: int = 0
     redacted: int = 0
+    #: Records with fields past the source's column budget, kept in ``_overflow``.
+    overflowed: int = 0
 
     def add(self, other: IngestCounters) -> None:
         for f in fields(self):

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.columns import STANDARD_SCHEMA, TypeCounts, arrow_class, unify
+from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts, arrow_class, unify
 from mfq.ingest.containers import RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.options import REDACTED, NormalizeOptions
@@ -35,6 +35,10 @@ from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
 from mfq.model.values import DURATION_UNITS, EPOCH_UNIT_LIMITS, SEVERITY_ALIASES
 
 SUB_BLOCK_BYTES = 4 * 1024 * 1024
+#: The first block of a source is parsed alone and small: a source whose records each
+#: bring new keys is found there (pyarrow's cost is rows x distinct keys) before a big
+#: block is handed to pyarrow.
+PROBE_BLOCK_BYTES = 64 * 1024
 _ROW_IN_ERROR = re.compile(r"in row (\d+)")
 #: A number of 19 digits or more after a value's separator: perhaps beyond int64.
 _LONG_INTEGER = re.compile(rb"[:,\[]\s*-?\d{19}")
@@ -59,6 +63,13 @@ class FastPathState:
     sub_block_bytes: int = SUB_BLOCK_BYTES
     #: Column types seen so far: parsing with them skips most of pyarrow's inference.
     learned: pa.Schema | None = None
+    #: The source's budget of attribute columns (None: unlimited).
+    budget: FieldBudget | None = None
+    #: Set when a block had more fields than the budget: the rest of the source goes
+    #: record by record, where fields past the budget are folded.
+    wide: bool = False
+    #: Whether the source's first (probe) block was parsed.
+    probed: bool = False
 
 
 @dataclass
@@ -104,9 +115,12 @@ class PendingChunk:
     futures: list[Future[_Outcome]]
     options: NormalizeOptions
 
+    budget: FieldBudget | None = None
+
     def result(self) -> EventChunk:
         """Wait for the blocks, then validate the rows they left to the record path."""
-        return _finish(self.chunk, self.rows, [f.result() for f in self.futures], self.options)
+        outcomes = [f.result() for f in self.futures]
+        return _finish(self.chunk, self.rows, outcomes, self.options, self.budget)
 
 
 def submit_chunk(
@@ -115,15 +129,27 @@ def submit_chunk(
     """Start validating a chunk in the worker threads; the caller may read the next one."""
     rows = _rows(chunk)
     bounds = _sub_blocks(rows, state.sub_block_bytes)
-    futures = [_EXECUTOR.submit(_run_block, rows, a, b, options, state) for a, b in bounds]
-    return PendingChunk(chunk, rows, futures, options)
+    futures: list[Future[_Outcome]] = []
+    if not state.probed and bounds:
+        probe = _sub_blocks(rows, PROBE_BLOCK_BYTES)[0]
+        done: Future[_Outcome] = Future()
+        done.set_result(_run_block(rows, *probe, options, state))  # alone, before the rest
+        futures.append(done)
+        state.probed = True
+        bounds = _sub_blocks(rows, state.sub_block_bytes, probe[1])
+    futures += [_EXECUTOR.submit(_run_block, rows, a, b, options, state) for a, b in bounds]
+    return PendingChunk(chunk, rows, futures, options, state.budget)
 
 
 def _finish(
-    chunk: RecordChunk, rows: _Rows, outcomes: list[_Outcome], options: NormalizeOptions
+    chunk: RecordChunk,
+    rows: _Rows,
+    outcomes: list[_Outcome],
+    options: NormalizeOptions,
+    budget: FieldBudget | None,
 ) -> EventChunk:
     kept = [o for o in outcomes if o.table is not None and o.table.num_rows]
-    tables: list[pa.Table] = [o.table for o in kept]  # type: ignore[misc]
+    tables: list[pa.Table] = [o.table for o in kept]
     positions = [o.positions for o in kept]
     counts, counters = TypeCounts(), IngestCounters()
     for outcome in outcomes:
@@ -133,7 +159,8 @@ def _finish(
     rejects: list[RejectedRecord] = []
     if len(slow_rows):
         numbers = [int(chunk.numbers[r]) for r in slow_rows]
-        slow = validate_records([rows.text(int(r)) for r in slow_rows], numbers, options)
+        texts = [rows.text(int(r)) for r in slow_rows]
+        slow = validate_records(texts, numbers, options, budget)
         rejected_numbers = {r.number for r in slow.rejects}
         accepted = [
             int(r) for r, n in zip(slow_rows, numbers, strict=True) if n not in rejected_numbers
@@ -162,9 +189,8 @@ def _rows(chunk: RecordChunk) -> _Rows:
     return _Rows(chunk.data, starts, ends)
 
 
-def _sub_blocks(rows: _Rows, block_bytes: int) -> list[tuple[int, int]]:
+def _sub_blocks(rows: _Rows, block_bytes: int, start: int = 0) -> list[tuple[int, int]]:
     bounds = []
-    start = 0
     total = len(rows.starts)
     while start < total:
         limit = rows.starts[start] + block_bytes
@@ -201,6 +227,9 @@ def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
 def _run_block(
     rows: _Rows, first: int, stop: int, options: NormalizeOptions, state: FastPathState
 ) -> _Outcome:
+    if state.wide:  # every row to the record path, which folds fields past the budget
+        all_rows = np.arange(first, stop, dtype=np.int64)
+        return _Outcome(None, np.empty(0, np.int64), all_rows, TypeCounts(), IngestCounters())
     slow = ~_parseable(rows, first, stop)
     parsed: list[tuple[int, pa.Table]] = []
     retries = 0
@@ -208,6 +237,11 @@ def _run_block(
         start = seg_first
         while start < seg_stop:
             table, failed = _parse(rows, start, seg_stop, state)
+            if table is not None and _too_wide(table, state):
+                state.wide = True
+                slow[:] = True
+                parsed.clear()
+                break
             if table is not None:
                 parsed.append((start, table))
                 break
@@ -239,6 +273,11 @@ def _run_block(
             continue
         kept = normalised.table.filter(pa.array(keep))
         kept = _drop_empty(kept)
+        if state.budget is not None and not state.budget.admit_all(
+            n for n in kept.column_names if n not in STANDARD_NAMES
+        ):
+            slow[start - first : start - first + table.num_rows] |= keep
+            continue  # past the budget: the record path folds the new fields
         _count_types(kept, counts)  # before unify, which may turn mixed columns to text
         positions.append(np.flatnonzero(keep) + start)
         accepted.append(kept)
@@ -250,6 +289,26 @@ def _run_block(
     table = unify(accepted) if accepted else None
     joined = np.concatenate(positions) if positions else np.empty(0, dtype=np.int64)
     return _Outcome(table, joined, np.flatnonzero(slow) + first, counts, counters)
+
+
+def _too_wide(table: pa.Table, state: FastPathState) -> bool:
+    """Whether a parsed block has more fields than the budget, or so many for its rows
+    (records each bringing new keys) that the next, bigger blocks could be quadratic."""
+    if state.budget is None:
+        return False
+    leaves = _leaf_count(table.schema)
+    return leaves > state.budget.limit or (leaves > 256 and leaves * 2 > table.num_rows)
+
+
+def _leaf_count(schema: pa.Schema) -> int:
+    """How many columns a parsed table flattens to (its nested keys counted)."""
+
+    def leaves(data_type: pa.DataType) -> int:
+        if pa.types.is_struct(data_type):
+            return sum(leaves(child.type) for child in data_type)
+        return 1
+
+    return sum(leaves(f.type) for f in schema)
 
 
 def _segments(mask: np.ndarray, offset: int) -> list[tuple[int, int]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.columns import STANDARD_SCHEMA, TypeCounts
+from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts
 from mfq.ingest.containers import ContainerKind, RecordChunk, read_chunks
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.fastpath import FastPathState, PendingChunk, submit_chunk
@@ -126,7 +126,8 @@ def _validated(
     opened: OpenedSource,
     settings: Settings,
 ) -> Iterator[EventChunk]:
-    state = FastPathState(max_retries=settings.fast_path_max_retries)
+    budget = FieldBudget(settings.max_fields)
+    state = FastPathState(max_retries=settings.fast_path_max_retries, budget=budget)
     pending: PendingChunk | None = None
     last_number = 0
     try:
@@ -138,7 +139,7 @@ def _validated(
                 if pending is not None:
                     yield pending.chunk.settle(pending.result())
                     pending = None
-                yield chunk.settle(validate_chunk(chunk, options))
+                yield chunk.settle(validate_chunk(chunk, options, budget))
                 continue
             # Keep the workers busy: chunk k+1 is read and queued before k is collected.
             submitted = submit_chunk(chunk, options, state)

@@ -65,9 +65,7 @@ def _deep_rows(data: bytes, starts: np.ndarray, ends: np.ndarray, max_depth: int
     ]
 
 
-def _non_utf8_rows(
-    data: bytes, starts: np.ndarray, ends: np.ndarray
-) -> list[tuple[int, str]]:
+def _non_utf8_rows(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, str]]:
     """Rows holding bytes that are not UTF-8, with the decoder's reason (as the record
     path words it). Pure ASCII, the usual case, is settled by one C-level test."""
     if data.isascii():

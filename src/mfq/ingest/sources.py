@@ -220,7 +220,7 @@ def open_source(source: Source) -> OpenedSource:
     if compression is None:
         return OpenedSource(buffered, None, hashing, file, source.name)  # type: ignore[arg-type]
     stream = pa.CompressedInputStream(pa.PythonFile(buffered, mode="r"), compression)
-    guard = _CutGuard(stream)  # type: ignore[arg-type]
+    guard = _CutGuard(stream)
     return OpenedSource(guard, compression, hashing, file, source.name, guard)  # type: ignore[arg-type]
 
 

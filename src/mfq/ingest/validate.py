@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.columns import rows_to_table
+from mfq.ingest.columns import FieldBudget, rows_to_table
 from mfq.ingest.containers import RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.options import NormalizeOptions
@@ -18,9 +18,13 @@ def raw_text(raw: bytes) -> str:
 
 
 def validate_records(
-    records: list[bytes], numbers: list[int], options: NormalizeOptions
+    records: list[bytes],
+    numbers: list[int],
+    options: NormalizeOptions,
+    budget: FieldBudget | None = None,
 ) -> EventChunk:
-    """The record-by-record path over a list of raw record texts."""
+    """The record-by-record path over a list of raw record texts (fields past the
+    ``budget`` of columns folded into one text column)."""
     counters = IngestCounters(read=len(records))
     standard_rows: list[dict[str, object]] = []
     attribute_rows: list[dict[str, object]] = []
@@ -34,6 +38,9 @@ def validate_records(
         else:
             rejects.append(RejectedRecord(number, outcome.code, outcome.reason, raw_text(raw)))
     counters.rejected = len(rejects)
+    if budget is not None:
+        counters.overflowed = budget.fold(attribute_rows)
+        counters.warnings += counters.overflowed
     table, type_counts = rows_to_table(standard_rows, attribute_rows)
     return EventChunk(table, type_counts, rejects, counters)
 
@@ -47,6 +54,8 @@ def _count(counters: IngestCounters, record: NormalizedRecord) -> None:
     counters.redacted += record.redacted
 
 
-def validate_chunk(chunk: RecordChunk, options: NormalizeOptions) -> EventChunk:
+def validate_chunk(
+    chunk: RecordChunk, options: NormalizeOptions, budget: FieldBudget | None = None
+) -> EventChunk:
     """Validate one chunk of record texts."""
-    return validate_records(chunk.records(), [int(n) for n in chunk.numbers], options)
+    return validate_records(chunk.records(), [int(n) for n in chunk.numbers], options, budget)
