@@ -206,6 +206,8 @@ def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
     which then go row by row like any row it cannot parse)."""
     view = np.frombuffer(rows.data, dtype=np.uint8)
     starts, ends = rows.starts[first:stop], rows.ends[first:stop]
+    if not len(view):  # one empty record (an array's stray comma)
+        return np.zeros(len(starts), dtype=bool)
     safe_start = np.minimum(starts, max(len(view) - 1, 0))
     last = np.maximum(ends - 1, 0)
     ok: np.ndarray = ends - starts >= 2

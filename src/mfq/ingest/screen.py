@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from mfq.ingest.batch import RejectedRecord
-from mfq.ingest.containers import RecordChunk, too_long_reason
+from mfq.ingest.containers import TOO_LONG, RecordChunk, too_long_reason
 from mfq.ingest.jsonscan import nesting_depth
+from mfq.ingest.record import RejectCode
 from mfq.ingest.validate import raw_text
 
-TOO_LONG, TOO_DEEP, NOT_JSON = "too_long", "too_deep", "not_json"
+#: The reject code of a record nested deeper than ``Settings.max_depth``.
+TOO_DEEP = "too_deep"
 _OPEN_BRACKETS = np.zeros(256, dtype=bool)
 _OPEN_BRACKETS[[ord("{"), ord("[")]] = True
 
@@ -32,7 +34,7 @@ def screen_chunk(chunk: RecordChunk, max_record_bytes: int, max_depth: int) -> R
     for row in _deep_rows(chunk.data, starts, ends, max_depth):
         reasons.setdefault(row, (TOO_DEEP, f"nested deeper than {max_depth} levels (max_depth)"))
     for row, reason in _non_utf8_rows(chunk.data, starts, ends):
-        reasons.setdefault(row, (NOT_JSON, reason))
+        reasons.setdefault(row, (RejectCode.NOT_JSON, reason))
     if not reasons:
         return chunk
     return _without(chunk, starts, ends, reasons)

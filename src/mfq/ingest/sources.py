@@ -25,6 +25,7 @@ _MAGIC = (
 )
 _HASH_BLOCK = 8 * 1024 * 1024
 _FINGERPRINT_BYTES = 1024 * 1024
+_CUT_PIECE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -171,13 +172,21 @@ class _CutGuard:
         self.cut: str | None = None
 
     def read(self, size: int = -1) -> bytes:
-        if self.cut is not None:
-            return b""
-        try:
-            return self._stream.read(size)
-        except (OSError, ValueError) as err:  # pyarrow: ArrowIOError, ArrowInvalid
-            self.cut = str(err).strip() or type(err).__name__
-            return b""
+        # In small pieces: a failing read loses what it decompressed, so only the piece
+        # that meets the damage is lost.
+        pieces: list[bytes] = []
+        wanted = size if size >= 0 else sys.maxsize
+        while self.cut is None and wanted > 0:
+            try:
+                piece = self._stream.read(min(wanted, _CUT_PIECE_BYTES))
+            except (OSError, ValueError) as err:  # pyarrow: ArrowIOError, ArrowInvalid
+                self.cut = str(err).strip() or type(err).__name__
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            wanted -= len(piece)
+        return b"".join(pieces)
 
     def close(self) -> None:
         self._stream.close()
