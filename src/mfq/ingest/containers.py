@@ -20,9 +20,11 @@ import numpy as np
 from mfq.errors import InputUnreadable
 from mfq.ingest.batch import EventChunk, RejectedRecord
 from mfq.ingest.jsonscan import (
+    JSON_SPACE,
     RAW_PREFIX_BYTES,
     Oversized,
     ScanMode,
+    Unfinished,
     first_value_end,
     nesting_depth,
     split_elements,
@@ -32,6 +34,7 @@ from mfq.settings import DEFAULT_SETTINGS
 
 #: The reject code of a record longer than ``Settings.max_record_bytes``.
 TOO_LONG = "too_long"
+NOT_JSON = "not_json"  # (mfq.ingest.record.RejectCode.NOT_JSON: record imports pydantic)
 _BOM = b"\xef\xbb\xbf"
 _HEAD_BYTES = 64 * 1024
 _NEWLINE = 10
@@ -284,7 +287,7 @@ def _lines_chunk(data: bytes, line_base: int) -> tuple[RecordChunk, int]:
         candidates[:] = True
     blank = np.zeros(len(starts), dtype=bool)
     for index in np.flatnonzero(candidates):
-        blank[index] = not data[starts[index] : ends[index]].strip()
+        blank[index] = not data[starts[index] : ends[index]].strip(JSON_SPACE)
     numbers = np.arange(line_base, line_base + len(starts), dtype=np.int64)
     if not blank.any():
         return RecordChunk(data, numbers, (starts, ends)), len(starts)
@@ -294,7 +297,7 @@ def _lines_chunk(data: bytes, line_base: int) -> tuple[RecordChunk, int]:
 
 
 def _element_chunks(
-    elements: Iterator[bytes | Oversized], chunk_bytes: int, limit: int
+    elements: Iterator[bytes | Oversized | Unfinished], chunk_bytes: int, limit: int
 ) -> Iterator[RecordChunk]:
     texts: list[bytes] = []
     numbers: list[int] = []
@@ -304,6 +307,10 @@ def _element_chunks(
         if isinstance(element, Oversized):
             text = element.prefix.decode("utf-8", "replace")
             rejects.append(RejectedRecord(number, TOO_LONG, too_long_reason(limit), text))
+            continue
+        if isinstance(element, Unfinished):
+            text = element.prefix.decode("utf-8", "replace")
+            rejects.append(RejectedRecord(number, NOT_JSON, f"not JSON: {element.reason}", text))
             continue
         # JSON forbids raw newlines inside strings, so every newline here is whitespace.
         texts.append(element.replace(b"\r", b" ").replace(b"\n", b" "))

@@ -23,6 +23,8 @@ _COMMA = ord(",")
 _EVENTS_KEY = re.compile(rb'"events"\s*:\s*$')
 #: Bytes of an overlong record kept to show in the rejects table.
 RAW_PREFIX_BYTES = 64 * 1024
+#: JSON's whitespace (Python's ``strip()`` would also take form feeds and vertical tabs).
+JSON_SPACE = b" \t\r\n"
 
 
 class ScanMode(StrEnum):
@@ -40,6 +42,15 @@ class Oversized:
     prefix: bytes
 
 
+@dataclass(frozen=True)
+class Unfinished:
+    """Damage between elements: text after the top-level array's end, or an array that
+    the input ends inside of (a cut download). ``prefix`` is the text, bounded."""
+
+    reason: str
+    prefix: bytes
+
+
 @dataclass
 class _State:
     in_string: bool = False
@@ -53,7 +64,7 @@ class _State:
 
 def split_elements(
     stream: BinaryIO, mode: ScanMode, read_size: int, limit: int | None = None
-) -> Iterator[bytes | Oversized]:
+) -> Iterator[bytes | Oversized | Unfinished]:
     """Yield the raw text of each record-level element, in order.
 
     An element longer than ``limit`` bytes is not kept: its place is marked by an
@@ -82,17 +93,32 @@ def split_elements(
                 state.oversized = Oversized(buffer[start : start + RAW_PREFIX_BYTES])
                 state.element_start = None
                 buffer, scanned = buffer[scanned:], 0  # keep only the unscanned backslashes
-    if not state.done and state.oversized is not None:
+    if state.done:
+        if mode is ScanMode.ARRAY:
+            yield from _after_array(buffer[state.element_start or 0 :], stream, read_size)
+    elif state.oversized is not None:
         yield state.oversized
-    elif not state.done and state.element_start is not None:
-        tail = buffer[state.element_start :].strip()
+    elif state.element_start is not None:
+        tail = buffer[state.element_start :].strip(JSON_SPACE)
         if tail:
             yield tail  # an unterminated element: the record path will reject it
+        else:
+            yield Unfinished("the input ends before its array is closed (cut short?)", b"")
+
+
+def _after_array(rest: bytes, stream: BinaryIO, read_size: int) -> Iterator[Unfinished]:
+    """Text after the top-level array's closing bracket: only whitespace may follow."""
+    while not rest.strip(JSON_SPACE):
+        rest = stream.read(read_size)
+        if not rest:
+            return
+    text = rest.lstrip(JSON_SPACE)[:RAW_PREFIX_BYTES]
+    yield Unfinished("content after the end of the top-level array", text)
 
 
 def _scan(
     data: bytes, start: int, end: int, state: _State, mode: ScanMode
-) -> tuple[list[bytes | Oversized], int]:
+) -> tuple[list[bytes | Oversized | Unfinished], int]:
     """Scan ``data[start:end]`` (``data[:start]`` was scanned before); return elements found."""
     view = np.frombuffer(data, dtype=np.uint8)[start:end]
     quotes = np.flatnonzero(view == _QUOTE)
@@ -116,7 +142,7 @@ def _scan(
     chars = view[structural]
     delta = np.where(np.isin(chars, _OPEN), 1, np.where(np.isin(chars, _CLOSE), -1, 0))
     depth_before = state.depth + np.cumsum(delta) - delta
-    elements: list[bytes | Oversized] = []
+    elements: list[bytes | Oversized | Unfinished] = []
     first = 0
     while first < len(structural) and not state.done:
         searching = state.element_depth is None
@@ -164,7 +190,7 @@ def _step(
     before: int,
     state: _State,
     mode: ScanMode,
-    out: list[bytes | Oversized],
+    out: list[bytes | Oversized | Unfinished],
 ) -> None:
     level = state.element_depth
     if level is None:
@@ -191,13 +217,14 @@ def _step(
             out.append(state.oversized)
             state.oversized = None
         elif char == _COMMA or (char in _CLOSE and state.element_start is not None):
-            text = data[state.element_start or 0 : pos].strip()
+            text = data[state.element_start or 0 : pos].strip(JSON_SPACE)
             if text or char == _COMMA:
                 out.append(text)
         if char in _CLOSE:
             state.element_start = None
             if mode is not ScanMode.DOCUMENTS:
                 state.done = True
+                state.element_start = pos + 1  # what follows is kept, to be checked
         else:
             state.element_start = pos + 1
 
