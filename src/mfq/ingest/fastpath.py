@@ -40,13 +40,12 @@ SUB_BLOCK_BYTES = 4 * 1024 * 1024
 #: block is handed to pyarrow.
 PROBE_BLOCK_BYTES = 64 * 1024
 _ROW_IN_ERROR = re.compile(r"in row (\d+)")
-#: A number of 19 digits or more after a value's separator: perhaps beyond int64.
-_LONG_INTEGER = re.compile(rb"[:,\[]\s*-?\d{19}")
 _ZONE = r"(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)"
 _CLOCK = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
 _ZONED = f"^{_CLOCK}{_ZONE}$"
 _NAIVE = f"^{_CLOCK}$"
 _MANUFACTORY = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+_INT64_EDGE = 2.0**63
 _NS_BOUND = 9.2e18  # a little inside int64: values near the edge go row by row
 _SEVERITY_KEYS = pa.array(list(SEVERITY_ALIASES))
 _SEVERITY_VALUES = pa.array(list(SEVERITY_ALIASES.values()))
@@ -215,14 +214,6 @@ def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
     ok &= (view[last] == ord("}")) | (
         (view[last] == 13) & (view[np.maximum(last - 1, 0)] == ord("}"))
     )
-    if len(starts):
-        # pyarrow reads integers beyond int64 as floats (digits lost, and the whole column
-        # turned float): such rows go row by row, where they are kept exactly as text.
-        text = memoryview(rows.data)[int(starts[0]) : int(ends[-1])]
-        found = [m.start() for m in _LONG_INTEGER.finditer(text)]
-        if found:
-            at = np.searchsorted(starts, np.array(found) + int(starts[0]), side="right") - 1
-            ok[at] = False
     return ok
 
 
@@ -526,8 +517,13 @@ def _flatten(
         slow |= _valid(column)  # lists (kept as JSON text) and anything unexpected
         return
     if pa.types.is_float64(data_type):
+        # Beyond int64, pyarrow reads an integer as a float (its digits lost): such rows go
+        # row by row, where it is kept exactly, as text. (Other rows of the column read as
+        # floats, 1 as 1.0, become text "1" beside it, as the record path's mixed column.)
         finite = pc.fill_null(pc.is_finite(column), True)
+        huge = pc.fill_null(pc.greater_equal(pc.abs(column), _INT64_EDGE), False)
         slow |= ~np.asarray(finite.to_numpy(zero_copy_only=False), bool)
+        slow |= np.asarray(huge.to_numpy(zero_copy_only=False), bool)
     if name in out:
         raise _BlockGoesSlow  # "a.b" and {"a": {"b": ...}} in one record is ambiguous
     out[name] = column
