@@ -158,7 +158,7 @@ def _object_container(text: bytes, end: int | None) -> ContainerKind:
         # The first object does not end within the longest record allowed.
         if top_level_events_array(text):
             return ContainerKind.ENVELOPE
-        if any(line.startswith(b"{") for line in text.split(b"\n")[1:]):
+        if b"\n{" in text:
             return ContainerKind.NDJSON  # a cut or damaged first line
         return ContainerKind.DOCUMENTS
     first_text = text[:end]
@@ -172,7 +172,7 @@ def _object_container(text: bytes, end: int | None) -> ContainerKind:
         isinstance(first, dict)
         and isinstance(first.get("events"), list)
         and "type" not in first
-        and (b"\n" in first_text or b"\n" not in text[end:].strip())
+        and (b"\n" in first_text or b"\n" not in text[end:].strip(JSON_SPACE))
     ):
         return ContainerKind.ENVELOPE
     return ContainerKind.DOCUMENTS if b"\n" in first_text else ContainerKind.NDJSON
@@ -217,12 +217,12 @@ class _OpenLine:
     def add(self, piece: bytes | memoryview, limit: int) -> None:
         self.size += len(piece)
         if self.too_long:
-            self.blank = self.blank and not bytes(piece).strip()
+            self.blank = self.blank and not bytes(piece).strip(JSON_SPACE)
             return
         self.pieces.append(piece)
         if self.size > limit:
             joined = b"".join(self.pieces)
-            self.prefix, self.blank = joined[:RAW_PREFIX_BYTES], not joined.strip()
+            self.prefix, self.blank = joined[:RAW_PREFIX_BYTES], not joined.strip(JSON_SPACE)
             self.pieces, self.too_long = [], True
 
 
