@@ -30,9 +30,13 @@ class Env:
     colour: bool = False
     now: datetime = field(default_factory=_utc_now)
     display_tz: tzinfo = UTC
+    #: ``--raw``: CSV cells that start like a formula are written as they are.
+    raw: bool = False
 
     @classmethod
-    def from_process(cls, *, now: datetime | None = None, display_tz: tzinfo = UTC) -> Env:
+    def from_process(
+        cls, *, now: datetime | None = None, display_tz: tzinfo = UTC, raw: bool = False
+    ) -> Env:
         """The environment of the running process (real streams, terminal size, clock)."""
         out_tty = sys.stdout.isatty()
         no_colour = "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb"
@@ -45,4 +49,5 @@ class Env:
             colour=out_tty and not no_colour,
             now=now or _utc_now(),
             display_tz=display_tz,
+            raw=raw,
         )

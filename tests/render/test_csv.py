@@ -85,3 +85,27 @@ def test_raw_output_reads_back_to_the_same_cells() -> None:
     output = render_to_text(frame, OutputFormat.CSV, raw=True)
     rows = list(csv.reader(io.StringIO(output.stdout, newline="")))
     assert rows == [["v", "n"], ["\rCR", "1"], ["a\r\nb", "2"], ["=1+1", "3"], ["", "4"]]
+
+
+HOSTILE = [
+    "\x1b]52;c;ZWNobyBwd25lZA==\x07",  # OSC 52: write the clipboard
+    "\x1b]0;owned\x07",  # retitle the window
+    "\x1b[2J\x1b[H",  # clear the screen
+    "abc\u202edcba",  # bidi override
+]
+
+
+def test_csv_on_a_terminal_shows_escape_sequences_from_data_inert() -> None:
+    output = render_to_text(pd.DataFrame({"v": HOSTILE}), OutputFormat.CSV, colour=True)
+    assert output.stdout == (
+        "v\n"
+        "\\x1b]52;c;ZWNobyBwd25lZA==\\x07\n"
+        "\\x1b]0;owned\\x07\n"
+        "\\x1b[2J\\x1b[H\n"
+        "abc\\u202edcba\n"
+    )
+
+
+def test_csv_into_a_pipe_keeps_the_data_exact() -> None:
+    output = render_to_text(pd.DataFrame({"v": HOSTILE}), OutputFormat.CSV)
+    assert list(csv.reader(io.StringIO(output.stdout))) == [["v"], *([value] for value in HOSTILE)]

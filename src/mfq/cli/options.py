@@ -27,8 +27,24 @@ def store_option(func: F) -> F:
     )(func)
 
 
+#: Where ``--raw`` leaves its value for ``make_env`` (it is an output preference, like --tz).
+_RAW_KEY = "mfq.raw"
+
+
+def _remember_raw(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    ctx.meta[_RAW_KEY] = value
+    return value
+
+
 def format_option(func: F) -> F:
-    """``--format table|json|ndjson|csv|markdown``."""
+    """``--format table|json|ndjson|csv|markdown``, and ``--raw`` for CSV."""
+    func = click.option(
+        "--raw",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_raw,
+        help="CSV: write cells starting with = + - @ as they are (not neutralised with ').",
+    )(func)
     return click.option(
         "--format",
         "fmt",
@@ -90,5 +106,7 @@ def parse_zone(name: str | None, option: str) -> tzinfo | None:
 
 
 def make_env(tz_name: str | None = None) -> Env:
-    """The Env of this process, with the display zone from ``--tz``."""
-    return Env.from_process(display_tz=parse_zone(tz_name, "--tz") or UTC)
+    """The Env of this process, with the display zone from ``--tz`` and ``--raw``."""
+    ctx = click.get_current_context(silent=True)
+    raw = bool(ctx.meta.get(_RAW_KEY, False)) if ctx is not None else False
+    return Env.from_process(display_tz=parse_zone(tz_name, "--tz") or UTC, raw=raw)

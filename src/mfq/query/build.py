@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -41,8 +42,60 @@ def _listed(value: str | Sequence[str] | None) -> list[str]:
 
 
 def split_fields(values: list[str] | tuple[str, ...]) -> list[str]:
-    """Field names from ``--group-by a,b`` and repeated options alike."""
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+    r"""Field names from ``--group-by a,b`` and repeated options alike.
+
+    A name may be backquoted, as in expressions (`` `a, b` ``, `` `odd name` ``), to hold a
+    comma or leading and trailing spaces; inside backquotes a backslash escapes the next
+    character (`` \` `` or ``\\``).
+    """
+    return [name for value in values for name in _split_names(value)]
+
+
+def _split_names(text: str) -> list[str]:
+    names: list[str] = []
+    current = ""
+    quoted_end = -1  # where the last backquoted part of the name ends: spaces up to it stay
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char == ",":
+            _end_name(names, current, quoted_end)
+            current, quoted_end = "", -1
+        elif char == "`":
+            closing = _closing_backquote(text, position + 1)
+            current = current.lstrip() if quoted_end < 0 else current
+            current += re.sub(r"\\(.)", r"\1", text[position + 1 : closing])
+            quoted_end = len(current)
+            position = closing
+        else:
+            current += char
+        position += 1
+    _end_name(names, current, quoted_end)
+    return names
+
+
+def _end_name(names: list[str], current: str, quoted_end: int) -> None:
+    if quoted_end >= 0:
+        names.append(current[:quoted_end] + current[quoted_end:].rstrip())
+    elif current.strip():
+        names.append(current.strip())
+
+
+def _closing_backquote(text: str, start: int) -> int:
+    position = start
+    while position < len(text):
+        if text[position] == "\\":
+            position += 2
+            continue
+        if text[position] == "`":
+            return position
+        position += 1
+    raise UsageError(f"unclosed backquote in {text!r}")
+
+
+def _backquoted(name: str) -> str:
+    escaped = name.replace("\\", "\\\\").replace("`", "\\`")
+    return f"`{escaped}`"
 
 
 def split_keys(values: Sequence[str]) -> list[str]:
@@ -145,6 +198,8 @@ def _order(values: list[str]) -> tuple[OrderKey, ...]:
             name, descending = name[:-5].strip(), True
         elif name.lower().endswith(" asc"):
             name = name[:-4].strip()
+        if name.startswith("`"):
+            name = (split_fields([name]) or [name])[0]  # a backquoted column name
         keys.append(OrderKey(column=name, descending=descending))
     return tuple(keys)
 
@@ -196,7 +251,7 @@ def build_spec(
     wanted = tuple(split_fields(_listed(fields)))
     for field in wanted:
         if field not in types:
-            parse_filter(f"exists(`{field}`)", types)
+            parse_filter(f"exists({_backquoted(field)})", types)
     used = {*keys, *wanted, *(a.aggregate.field for a in aggregates)}
     used |= {n.field for c in computed for n in walk(c.expr) if isinstance(n, Aggregate)}
     named = {d.name for d in derived}

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from mfq.env import Env
-from mfq.render.escape import escape_json_text
+from mfq.render.escape import escape_control, escape_json_text
 from mfq.render.options import RenderOptions
 from mfq.render.result import Record, Result
 from mfq.render.values import JsonValue, json_text, normalise, to_json
@@ -96,12 +96,15 @@ class _CsvWriter:
     break; such rows are written with every field quoted instead.
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, terminal: bool = False) -> None:
         self._minimal = csv.writer(stream, lineterminator="\n")
         self._all = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        self._terminal = terminal
 
     def writerow(self, cells: list[str]) -> None:
-        """Write one row of text cells."""
+        """Write one row of text cells (control characters escaped on a terminal)."""
+        if self._terminal:
+            cells = [escape_control(cell) for cell in cells]
         writer = self._all if any("\r" in cell for cell in cells) else self._minimal
         writer.writerow(cells)
 
@@ -110,11 +113,14 @@ def render_csv(result: Result, env: Env, options: RenderOptions) -> None:
     """A header and rows via the csv module; no output at all (an empty file) for no rows.
 
     Header cells are neutralised like data cells: column names can come from event keys.
+    On a terminal, control characters in cells are shown escaped (as in every human
+    format), so data cannot retitle, clear or write the clipboard of the terminal; into a
+    pipe or a file the cells are written exactly.
     """
     if result.is_empty():
         return
     columns, rows = _header_and_rows(result)
-    writer = _CsvWriter(env.stdout)
+    writer = _CsvWriter(env.stdout, terminal=env.stdout_isatty)
     writer.writerow([column if options.raw else neutralise_formula(column) for column in columns])
     for row in rows:
         writer.writerow([csv_cell(value, raw=options.raw) for value in row])
