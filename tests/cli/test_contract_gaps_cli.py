@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -66,3 +64,50 @@ def test_an_unclosed_backquote_is_a_usage_error(write_ndjson: Callable[..., Path
         "",
         "mfq: error: bad expression at column 1: unterminated field name\n",
     )
+
+
+def test_a_dangling_symlink_in_a_folder_is_skipped_and_named(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.ndjson").write_text(json.dumps(event(1)) + "\n")
+    (folder / "b.ndjson").symlink_to(tmp_path / "gone.ndjson")
+    store = str(tmp_path / "store")
+    code, out, err = invoke("ingest", str(folder), "--store", store, "--format", "json")
+    assert (code, err) == (0, f"mfq: skipped {folder / 'b.ndjson'}: a symbolic link to nothing\n")
+    summary = json.loads(out)
+    assert (summary["read"], summary["ingested"]) == (1, 1)
+    assert summary["dangling_links"] == [str(folder / "b.ndjson")]
+
+
+# The ingest sends itself SIGTERM just before its catalog commit, in a real process (the
+# handler is installed by the console entry point).
+_TERMINATED_INGEST = """
+import os, signal, sys
+from mfq.store.catalog import Catalog
+def commit_batch(self, batch):
+    os.kill(os.getpid(), signal.SIGTERM)
+    raise AssertionError("the signal did not stop the ingest")
+Catalog.commit_batch = commit_batch
+sys.argv = ["mfq", "ingest", sys.argv[1], "--store", sys.argv[2]]
+from mfq.cli.main import main
+main()
+"""
+
+
+def test_sigterm_ends_like_ctrl_c_with_the_store_as_before(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text("".join(json.dumps(event(i)) + "\n" for i in range(20)))
+    store = tmp_path / "store"
+    run = subprocess.run(
+        [sys.executable, "-c", _TERMINATED_INGEST, str(export), str(store)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert (run.returncode, run.stdout) == (143, "")
+    assert run.stderr.endswith("mfq: error: terminated (SIGTERM)\n")
+    code, out, _err = invoke("info", "--store", str(store), "--format", "json")
+    assert (code, json.loads(out)["events"]) == (0, 0)
+    code, out, _err = invoke("ingest", str(export), "--store", str(store), "--format", "json")
+    assert (code, json.loads(out)["ingested"]) == (0, 20)

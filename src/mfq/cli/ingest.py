@@ -62,6 +62,8 @@ def ingest(
     with open_store(store_path) as store, progress_bar(env, "ingest") as progress:
         summary = store.ingest(list(paths), strict=strict, options=options, progress=progress)
     render(summary.as_dict(), OutputFormat(fmt), env, title="ingest")
+    for link in summary.dangling_links:
+        print_message(env, f"mfq: skipped {link}: a symbolic link to nothing")
     if summary.rejected and summary.committed:
         print_message(env, f"{summary.rejected} records rejected: see them with 'mfq rejects'")
     if not summary.committed:

@@ -67,6 +67,8 @@ class IngestSummary:
     redacted: int = 0
     naive_timestamps: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    #: Symbolic links met in a folder that point nowhere: skipped, named here.
+    dangling_links: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as the ``ingest`` output shape (SPEC's columns first)."""
@@ -224,6 +226,9 @@ class Store:
         seen: dict[str, str | None] = {}  # fingerprint -> content hash, this run
         try:
             for position, source in enumerate(sources):
+                if source.path is not None and _dangling(source.path):
+                    summary.dangling_links.append(source.name)
+                    continue
                 if self._already_ingested(source, seen):
                     summary.skipped_sources += 1
                     continue
@@ -573,6 +578,11 @@ def _fill_summary(summary: IngestSummary, totals: IngestCounters, reasons: Count
     summary.redacted = totals.redacted
     summary.naive_timestamps = totals.naive_timestamps
     summary.rejects_by_reason = dict(sorted(reasons.items()))
+
+
+def _dangling(path: Path) -> bool:
+    """A symbolic link to nothing (a folder walk lists it; there is nothing to read)."""
+    return path.is_symlink() and not path.exists()
 
 
 def _files_under(directory: Path) -> Iterator[Path]:
