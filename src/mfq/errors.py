@@ -67,6 +67,10 @@ class StoreBusy(DataError):
     """Another writer holds the store's lock for longer than we are willing to wait."""
 
 
+class NoSpace(DataError):
+    """The disk of the store filled up during a write; the batch was not committed."""
+
+
 class StrictIngestFailed(MfqError):
     """``--strict`` ingest saw rejects, so nothing was committed (exit 1)."""
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mfq.errors import DataError, StoreNotFound
+from mfq.errors import DataError, NoSpace, StoreNotFound
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.options import NormalizeOptions
 from mfq.settings import DEFAULT_SETTINGS, Settings
@@ -199,10 +201,13 @@ class Store:
         started = time.perf_counter()
         names = [str(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
         sources = expand_sources(names)
-        self.create()
-        with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
-            self._remove_orphans()
-            summary = self._ingest_locked(sources, strict, options or NormalizeOptions(), progress)
+        with _disk_full_as_no_space(self.root):
+            self.create()
+            with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
+                self._remove_orphans()
+                summary = self._ingest_locked(
+                    sources, strict, options or NormalizeOptions(), progress
+                )
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
@@ -578,6 +583,30 @@ def _fill_summary(summary: IngestSummary, totals: IngestCounters, reasons: Count
     summary.redacted = totals.redacted
     summary.naive_timestamps = totals.naive_timestamps
     summary.rejects_by_reason = dict(sorted(reasons.items()))
+
+
+@contextmanager
+def _disk_full_as_no_space(root: Path) -> Iterator[None]:
+    """A full disk (a Parquet or id file that cannot be written, or SQLite's "database or
+    disk is full") as one line: the batch commits whole or not at all, so it did not."""
+    import sqlite3
+
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as err:
+        if not _is_disk_full(err):
+            raise
+        raise NoSpace(
+            f"no space left on the device of the store {root}; nothing was committed",
+            hint="free some space, then ingest again",
+        ) from err
+
+
+def _is_disk_full(err: BaseException) -> bool:
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(err)
+    return "No space left on device" in text or "database or disk is full" in text
 
 
 def _dangling(path: Path) -> bool:
