@@ -41,7 +41,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store]:
     summarised = mfq.open_store(root / "summarised")
     summarised.ingest([export])
     shutil.copytree(root / "summarised", root / "scanned")
-    scanned = mfq.open_store(root / "scanned")
+    scanned = mfq.open_store(root / "scanned", create=True)  # its catalog opened writable
     scanned.catalog._db.execute("DELETE FROM file_summary")
     scanned.catalog._db.commit()
     return summarised, scanned
@@ -135,7 +135,7 @@ def test_files_without_a_summary_are_scanned_beside_the_summaries(
 ) -> None:
     summarised, scanned = stores
     shutil.copytree(summarised.root, tmp_path / "partly")
-    partly = mfq.open_store(tmp_path / "partly")
+    partly = mfq.open_store(tmp_path / "partly", create=True)  # its catalog opened writable
     partly.catalog._db.execute("DELETE FROM file_summary WHERE path LIKE '%date=2026-11-19%'")
     partly.catalog._db.commit()
     options = _spec_options(seed)

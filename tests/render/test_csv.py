@@ -98,11 +98,7 @@ HOSTILE = [
 def test_csv_on_a_terminal_shows_escape_sequences_from_data_inert() -> None:
     output = render_to_text(pd.DataFrame({"v": HOSTILE}), OutputFormat.CSV, colour=True)
     assert output.stdout == (
-        "v\n"
-        "\\x1b]52;c;ZWNobyBwd25lZA==\\x07\n"
-        "\\x1b]0;owned\\x07\n"
-        "\\x1b[2J\\x1b[H\n"
-        "abc\\u202edcba\n"
+        "v\n\\x1b]52;c;ZWNobyBwd25lZA==\\x07\n\\x1b]0;owned\\x07\n\\x1b[2J\\x1b[H\nabc\\u202edcba\n"
     )
 
 

@@ -99,8 +99,9 @@ def render(
     A mapping is a single object (one JSON object, one CSV row, a ``field``/``value``
     table); a DataFrame (its index is not shown) or a pyarrow Table is rows, a Table
     rendering exactly as its ``to_pandas()`` would. ``title`` heads a ``table``; ``raw``
-    (or ``env.raw``, set by ``--raw``) turns off CSV formula neutralisation; ``empty_message`` goes to stderr when a
-    ``table`` or ``markdown`` result has no rows (machine formats print ``[]`` or nothing).
+    (or ``env.raw``, set by ``--raw``) turns off CSV formula neutralisation;
+    ``empty_message`` goes to stderr when a ``table`` or ``markdown`` result has no rows
+    (machine formats print ``[]`` or nothing).
     Machine formats show times in UTC, ``table``/``markdown`` in ``env.display_tz``.
     """
     options = RenderOptions(title=title, raw=raw or env.raw, empty_message=empty_message)

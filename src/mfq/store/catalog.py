@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import sqlite3
 import time
 from collections import Counter
@@ -126,23 +127,95 @@ class BatchRecord:
 
 #: How long a catalog operation waits for another process's lock.
 _BUSY_SECONDS = 60
+#: Columns added after the first catalogs were written: (table, column, type).
+_ADDED_COLUMNS = (
+    ("files", "schema", "BLOB"),
+    ("sources", "fingerprint", "TEXT"),
+)
+
+
+def _read_only_uri(path: Path) -> str:
+    """The SQLite URI that opens ``path`` for reading only.
+
+    ``mode=ro`` still shares the write-ahead log with writers, which needs the ``-shm``
+    file beside the catalog; in a folder we cannot write, with no ``-wal`` file or an
+    empty one (so every commit is in the main file and no writer can start),
+    ``immutable=1`` reads the file as it is, without that shared memory or any lock.
+    """
+    from urllib.parse import quote
+
+    wal = path.with_name(path.name + "-wal")
+    pending = wal.exists() and wal.stat().st_size > 0
+    folder_writable = os.access(path.parent, os.W_OK)
+    flags = "mode=ro" if folder_writable or pending else "mode=ro&immutable=1"
+    return f"file:{quote(str(path.resolve()))}?{flags}"
+
+
+def _can_write(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _older_layout(path: Path) -> bool:
+    """Whether the catalog lacks a table or column this mfq expects."""
+    import re
+
+    db = sqlite3.connect(_read_only_uri(path), uri=True)
+    try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        expected = set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _DDL))
+        if not expected <= tables:
+            return True
+        for table, column, _kind in _ADDED_COLUMNS:
+            if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                return True
+        return False
+    finally:
+        db.close()
 
 
 class Catalog:
-    """Access to one store's catalog database."""
+    """Access to one store's catalog database.
 
-    def __init__(self, path: Path) -> None:
+    Opened ``writable`` by what writes the store (an ingest, a repair); otherwise
+    read-only, so a store on a read-only mount, in a CI cache or owned by another user can
+    be queried, and a read never changes a byte of it.
+    """
+
+    def __init__(self, path: Path, *, writable: bool = True) -> None:
         self.path = path
+        self.writable = writable
         try:
-            # Queries of one command may run on several threads (reads only; a write
-            # holds the store's lock and runs on one thread).
-            self._db = sqlite3.connect(
-                path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False
-            )
+            if not writable and _older_layout(path):
+                # A catalog from an earlier mfq gains its new (empty) tables and columns
+                # once, where that is allowed; a read-only one says how to upgrade it.
+                if not _can_write(path):
+                    raise StoreCorrupt(
+                        f"the store catalog {path} was written by an older mfq and is"
+                        " read-only here",
+                        hint="open it once where it can be written, e.g. with mfq info",
+                    )
+                Catalog(path).close()
+            self._db = self._connect()
             self._db.execute("PRAGMA synchronous=FULL")
-            self._prepare()
+            if writable:
+                self._prepare()
         except sqlite3.DatabaseError as err:
             raise StoreCorrupt(f"cannot read the store catalog {path}: {err}") from err
+
+    def _connect(self) -> sqlite3.Connection:
+        # Queries of one command may run on several threads (reads only; a write holds
+        # the store's lock and runs on one thread).
+        if self.writable:
+            return sqlite3.connect(
+                self.path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False
+            )
+        return sqlite3.connect(
+            _read_only_uri(self.path),
+            uri=True,
+            timeout=_BUSY_SECONDS,
+            isolation_level=None,
+            check_same_thread=False,
+        )
 
     def _prepare(self) -> None:
         """WAL mode, tables, indexes and schema version, retried while another process
@@ -172,10 +245,7 @@ class Catalog:
 
     def _add_missing_columns(self) -> None:
         """Catalogs written by an earlier mfq lack newer columns: add them (empty)."""
-        for table, column, kind in (
-            ("files", "schema", "BLOB"),
-            ("sources", "fingerprint", "TEXT"),
-        ):
+        for table, column, kind in _ADDED_COLUMNS:
             present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if column in present:
                 continue

@@ -135,13 +135,14 @@ class Store:
 
     @property
     def catalog(self) -> Catalog:
-        """The catalog; ``StoreNotFound`` when the store was never created."""
+        """The catalog (read-only unless this store was written to); ``StoreNotFound``
+        when the store was never created."""
         if self._catalog is None:
             if not self.layout.catalog.exists():
                 raise StoreNotFound(
                     f"no store at {self.root}", hint="ingest an export first: mfq ingest FILE"
                 )
-            self._catalog = Catalog(self.layout.catalog)
+            self._catalog = Catalog(self.layout.catalog, writable=False)
         return self._catalog
 
     def exists(self) -> bool:
@@ -149,8 +150,12 @@ class Store:
         return self.layout.catalog.exists()
 
     def create(self) -> None:
-        """Make the store directory and its empty catalog (no-op when they exist)."""
+        """Make the store directory and its empty catalog, and open the catalog for
+        writing (no-op when they exist and it is)."""
         self.root.mkdir(parents=True, exist_ok=True)
+        if self._catalog is not None and not self._catalog.writable:
+            self._catalog.close()
+            self._catalog = None
         if self._catalog is None:
             self._catalog = Catalog(self.layout.catalog)
 
