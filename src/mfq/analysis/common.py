@@ -84,7 +84,7 @@ def event_fields(store: Store, time: TimeRange) -> list[str]:
     from mfq.query.scan import file_schema, prune
 
     names: dict[str, None] = {}
-    for record in prune(store.catalog.files("events"), time):
+    for record in prune(store.files("events"), time):
         names.update(dict.fromkeys(file_schema(store, record).names))
     names.pop("date", None)
     return list(names)
@@ -100,7 +100,7 @@ def sample_columns(
 
     from mfq.query.scan import prune
 
-    files = prune(store.catalog.files("events"), time)
+    files = prune(store.files("events"), time)
     if not files or not columns:
         return {}
     step = max(1, len(files) // 4)

@@ -176,7 +176,7 @@ def _file_tallies(
     weighted = not selection.unweighted
     if weighted:
         columns.append("sample_rate")
-    for record in prune(store.catalog.files("events"), time):
+    for record in prune(store.files("events"), time):
         table = scan(store, columns, selection.where, time, files=[record]).table
         if table.num_rows:
             yield from _tallies(_distinct_texts(table, name, with_service, weighted), miner)

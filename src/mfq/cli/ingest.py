@@ -62,6 +62,8 @@ def ingest(
     with open_store(store_path) as store, progress_bar(env, "ingest") as progress:
         summary = store.ingest(list(paths), strict=strict, options=options, progress=progress)
     render(summary.as_dict(), OutputFormat(fmt), env, title="ingest")
+    for rebuilt in summary.rebuilt_id_files:
+        print_message(env, f"mfq: rebuilt the damaged id hashes {rebuilt} from the event files")
     for link in summary.dangling_links:
         print_message(env, f"mfq: skipped {link}: a symbolic link to nothing")
     if summary.rejected and summary.committed:

@@ -39,6 +39,7 @@ _COMMANDS = {
     "slo": ("mfq.cli.slo", "slo", "Objective compliance, error budget, burn rate, MTTR."),
     "report": ("mfq.cli.report", "report", "A period's report as Markdown or self-contained HTML."),
     "check": ("mfq.cli.check", "check", "CI gate: assertions over aggregates, exit 1 on failure."),
+    "doctor": ("mfq.cli.doctor", "doctor", "Check a store end to end; --repair drops damage."),
     "demo": ("mfq.cli.demo", "demo", "Write a realistic sample export, ingest it, show it."),
     "questions": ("mfq.cli.project", "questions", "The saved questions of mfq.toml."),
     "run": ("mfq.cli.project", "run", "Run a saved question of mfq.toml (options override)."),

@@ -18,6 +18,7 @@ from mfq.ingest.columns import STANDARD_SCHEMA, to_text
 from mfq.query.compile import compile_filter
 from mfq.query.expr import Expr, NamedValue, referenced_fields
 from mfq.query.timerange import TimeRange
+from mfq.store.damage import damage_behind
 
 if TYPE_CHECKING:
     from mfq.store.catalog import FileRecord
@@ -122,7 +123,7 @@ def scan(
         result = scan(store, stored, where, time, dictionary=keys, files=files)
         table = add_derived(result.table, computed).select(list(columns))
         return ScanResult(table, result.files_read, result.files_total)
-    all_files = store.catalog.files("events") if files is None else files
+    all_files = store.files("events") if files is None else files
     files = prune(all_files, time)
     traces = trace_lookup(where)
     if traces:
@@ -153,8 +154,17 @@ def scan(
                 table = _read_in_runs(files, paths, time, reading)
                 files_read = len(paths)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+        # A damaged file also fails this way: name it rather than blame the expression.
+        corrupt = damage_behind(store.root, files)
+        if corrupt is not None:
+            raise corrupt from err
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UsageError(f"cannot evaluate the filter: {reason}") from err
+    except OSError as err:
+        corrupt = damage_behind(store.root, files)
+        if corrupt is not None:
+            raise corrupt from err
+        raise
     return ScanResult(table, files_read if not mixed else len(paths), len(all_files))
 
 

@@ -37,7 +37,7 @@ def summary_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table
     unweighted query's rows carry their event counts there)."""
     if spec.kind is not QueryKind.AGGREGATE or not _answerable(spec, plan):
         return None
-    files = prune(store.catalog.files("events"), spec.time)
+    files = prune(store.files("events"), spec.time)
     inside = [record.path for record in files if within(record, spec.time)]
     blobs = store.catalog.summaries(inside)
     if not blobs:

@@ -406,10 +406,81 @@ class Catalog:
     def remember_templates(
         self, field: str, templates: Sequence[tuple[str, str, int | None]]
     ) -> None:
-        """Keep ``(id, text, first seen ns)`` templates of ``field`` (known ids unchanged)."""
+        """Keep ``(id, text, first seen ns)`` templates of ``field`` (known ids unchanged).
+
+        The one write a read command asks for: on a catalog opened read-only it goes
+        through a short writable connection where the store may be written, and raises
+        SQLite's "attempt to write a readonly database" where it may not."""
+        rows = [(field, *row) for row in templates]
+        insert = (
+            "INSERT OR IGNORE INTO templates(field, id, template, first_seen_ns) "
+            "VALUES (?, ?, ?, ?)"
+        )
+        if self.writable:
+            with self._transaction() as db:
+                db.executemany(insert, rows)
+            return
+        if not _can_write(self.path):
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        writer = Catalog(self.path)
+        try:
+            with writer._transaction() as db:
+                db.executemany(insert, rows)
+        finally:
+            writer.close()
+
+    # -- checking and repair (mfq.store.doctor) ---------------------------------------------
+
+    def file_batches(self) -> dict[str, int]:
+        """The batch of every committed file (its path -> the batch's id)."""
+        rows = self._db.execute("SELECT path, batch_id FROM files")
+        return {path: int(batch) for path, batch in rows}
+
+    def batch_sources(self) -> dict[int, list[str]]:
+        """The names of every batch's sources (batch id -> names, in ingest order)."""
+        found: dict[int, list[str]] = {}
+        for batch, name in self._db.execute("SELECT batch_id, name FROM sources ORDER BY id"):
+            found.setdefault(int(batch), []).append(name)
+        return found
+
+    def integrity_problem(self) -> str | None:
+        """What SQLite's own check of the catalog finds (None when it is sound)."""
+        rows = [str(row[0]) for row in self._db.execute("PRAGMA quick_check")]
+        return None if rows == ["ok"] else "; ".join(rows)
+
+    def drop_files(
+        self,
+        dropped: Sequence[str],
+        replaced: Sequence[tuple[str, FileRecord]],
+        reingestable_batches: Sequence[int],
+    ) -> None:
+        """In one transaction: forget the ``dropped`` files (with every row naming them),
+        swap each ``(old path, new record)`` of ``replaced`` (a rebuilt id file, in the
+        old one's batch), and forget the content of these batches' sources, so that
+        ingesting them again restores the events the dropped files held (the others are
+        duplicates)."""
         with self._transaction() as db:
+            batch_of = {
+                old: db.execute("SELECT batch_id FROM files WHERE path = ?", (old,)).fetchone()[0]
+                for old, _new in replaced
+            }
+            tables = [
+                name
+                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                if "path" in {row[1] for row in db.execute(f"PRAGMA table_info({name})")}
+            ]
+            gone = [(path,) for path in [*dropped, *batch_of]]
+            for table in sorted(tables, key=lambda name: name == "files"):  # files last
+                db.executemany(f"DELETE FROM {table} WHERE path = ?", gone)
             db.executemany(
-                "INSERT OR IGNORE INTO templates(field, id, template, first_seen_ns) "
-                "VALUES (?, ?, ?, ?)",
-                [(field, *row) for row in templates],
+                "INSERT INTO files(path, batch_id, kind, day, rows, bytes, min_ns, max_ns)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (new.path, batch_of[old], new.kind, new.day, new.rows, new.bytes, None, None)
+                    for old, new in replaced
+                ],
+            )
+            db.executemany(
+                "UPDATE sources SET content_hash = NULL, fingerprint = NULL WHERE batch_id = ?",
+                [(batch,) for batch in reingestable_batches],
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mfq.errors import StoreBusy
+from mfq.errors import StoreBusy, StoreCorrupt
 
 _POLL_SECONDS = 0.05
 
@@ -17,7 +18,15 @@ _POLL_SECONDS = 0.05
 @contextmanager
 def write_lock(path: Path, timeout: float) -> Iterator[None]:
     """Hold the store's write lock; wait up to ``timeout`` seconds for another writer."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk is said as such by the ingest
+        raise StoreCorrupt(
+            f"cannot open the store's lock file {path}: {err.strerror}",
+            hint="the store must be writable to ingest; 'mfq doctor --repair' fixes a wrong lock",
+        ) from err
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -67,7 +67,7 @@ class _EventFiles:
 
 def store_info(store: Store) -> dict[str, Any]:
     """The ``info`` object: events, first, last, sources, bytes, projects, types."""
-    files = store.catalog.files("events")
+    files = store.files("events")
     events = sum(f.rows for f in files)
     first = min((f.min_ns for f in files if f.min_ns is not None), default=None)
     last = max((f.max_ns for f in files if f.max_ns is not None), default=None)
@@ -104,7 +104,7 @@ def store_schema(store: Store) -> pd.DataFrame:
     """One row per field: field, type, present (%), distinct, top_values, mixed."""
     import pandas as pd
 
-    records = store.catalog.files("events")
+    records = store.files("events")
     total = sum(f.rows for f in records)
     classes = store.catalog.field_types()
     files = _EventFiles(store, records)
@@ -212,7 +212,7 @@ def store_rejects(store: Store, *, code: str | None, limit: int | None) -> pd.Da
 
     from mfq.store.writer import REJECT_SCHEMA
 
-    paths = [str(store.root / f.path) for f in store.catalog.files("rejects")]
+    paths = [str(store.root / f.path) for f in store.files("rejects")]
     if not paths:
         empty: pd.DataFrame = REJECT_SCHEMA.empty_table().to_pandas()
         return empty

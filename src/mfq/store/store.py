@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mfq.errors import DataError, NoSpace, StoreNotFound
+from mfq.errors import DataError, NoSpace, StoreCorrupt, StoreNotFound
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.options import NormalizeOptions
 from mfq.settings import DEFAULT_SETTINGS, Settings
-from mfq.store.catalog import BatchRecord, Catalog, SourceRecord
+from mfq.store.catalog import BatchRecord, Catalog, FileRecord, SourceRecord
 from mfq.store.layout import StoreLayout
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mfq.query.expr import FieldSchema, FieldType
     from mfq.query.spec import QueryKind, QuerySpec
     from mfq.report import Report
+    from mfq.store.doctor import Checkup
     from mfq.store.writer import BatchWriter
 
 DEFAULT_STORE = ".mfq"
@@ -71,6 +72,8 @@ class IngestSummary:
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     #: Symbolic links met in a folder that point nowhere: skipped, named here.
     dangling_links: list[str] = field(default_factory=list)
+    #: Damaged id-hash files rebuilt from their batch's event files before reading.
+    rebuilt_id_files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as the ``ingest`` output shape (SPEC's columns first)."""
@@ -145,6 +148,16 @@ class Store:
             self._catalog = Catalog(self.layout.catalog, writable=False)
         return self._catalog
 
+    def files(self, kind: str = "events") -> list[FileRecord]:
+        """The committed files of a kind (``events``, ``rejects``, ``ids``), each checked
+        to be on disk as the catalog recorded it: a missing, emptied or truncated file
+        raises ``StoreCorrupt`` naming it, so no answer leaves its events out unsaid."""
+        from mfq.store.damage import check_present
+
+        records = self.catalog.files(kind)
+        check_present(self.root, records)
+        return records
+
     def exists(self) -> bool:
         """True once the store has a catalog."""
         return self.layout.catalog.exists()
@@ -208,6 +221,7 @@ class Store:
         sources = expand_sources(names)
         with _disk_full_as_no_space(self.root):
             self.create()
+            self._check_layout()
             with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
                 self._remove_orphans()
                 summary = self._ingest_locked(
@@ -223,13 +237,14 @@ class Store:
         options: NormalizeOptions,
         progress: ProgressCallback | None,
     ) -> IngestSummary:
-        from mfq.store import ids
+        from mfq.store import idfiles, ids
         from mfq.store.writer import BatchWriter
 
-        index = ids.IdIndex.load([self.root / f.path for f in self.catalog.files("ids")])
+        stored, rebuilt = idfiles.stored_hashes(self.root, self.catalog)
+        index = ids.IdIndex(stored)
         token = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
         writer = BatchWriter(self.layout, self.settings, index, token)
-        summary = IngestSummary(sources=len(sources))
+        summary = IngestSummary(sources=len(sources), rebuilt_id_files=rebuilt)
         totals = IngestCounters()
         reasons: Counter[str] = Counter()
         records: list[SourceRecord] = []
@@ -321,6 +336,16 @@ class Store:
             compression=reading.compression,
             counters=asdict(counters),
         )
+
+    def _check_layout(self) -> None:
+        """A store folder that is a file, or a lock that is a folder, stops an ingest
+        with one line naming it (before anything is written)."""
+        from mfq.store.damage import DOCTOR_HINT, wrong_kinds
+
+        layout = self.layout
+        folders = (layout.events, layout.rejects, layout.ids, layout.tmp)
+        for path, what in wrong_kinds(self.root, folders, layout.lock):
+            raise StoreCorrupt(f"damaged store {self.root}: {path} is {what}", hint=DOCTOR_HINT)
 
     def _remove_orphans(self) -> None:
         """Delete what a crashed ingest left: tmp files and files the catalog never saw."""
@@ -570,6 +595,14 @@ class Store:
         from mfq.store.stats import store_rejects
 
         return store_rejects(self, code=code, limit=limit)
+
+    def doctor(self, *, repair: bool = False) -> Checkup:
+        """Check the catalog, every listed file against what the catalog recorded, the id
+        hashes and leftovers; with ``repair``, drop what is damaged in one transaction
+        (see ``mfq.store.doctor``)."""
+        from mfq.store import doctor
+
+        return doctor.repair(self) if repair else doctor.diagnose(self)
 
     def schema(self) -> pd.DataFrame:
         """One row per field: type, % present, distinct count, top values, mixed flag."""

@@ -125,7 +125,7 @@ def default_fields(store: Store) -> list[str]:
     """The fields ``events`` shows by default: timestamp, type, service, status, then the
     rest in stored order."""
     names: dict[str, None] = dict.fromkeys(DEFAULT_EVENT_FIELDS)
-    for record in store.catalog.files("events"):
+    for record in store.files("events"):
         names.update(dict.fromkeys(file_schema(store, record).names))
     return list(names)
 

@@ -263,7 +263,7 @@ def _files(
     computed = tuple(used_derived(derived, columns))
     columns = stored_columns(columns, computed)
     dictionary = read_as_dictionary(list(dictionary), computed)
-    records = prune(store.catalog.files("events"), time)
+    records = prune(store.files("events"), time)
     filter_fields = sorted({name for expr in where for name in referenced_fields(expr)})
     returned = list(dict.fromkeys([*columns, "timestamp"]))
     wanted = list(dict.fromkeys([*returned, *filter_fields]))
