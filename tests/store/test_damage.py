@@ -63,7 +63,7 @@ READS = [
 ]
 
 
-@pytest.mark.parametrize("command", READS, ids=lambda c: " ".join(c))
+@pytest.mark.parametrize("command", READS, ids=" ".join)
 @pytest.mark.parametrize("damage", ["truncated", "emptied", "deleted"])
 def test_reads_name_a_damaged_event_file_and_exit_3(
     store_root: Path, command: list[str], damage: str

@@ -13,6 +13,7 @@ catalog is reported, not rebuilt.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -101,15 +102,16 @@ class Checkup:
         return pa.Table.from_pylist(rows, schema=_finding_schema())
 
 
-def diagnose(store: Store) -> Checkup:
-    """Check the store without changing it."""
+def diagnose(store: Store, *, cleared: tuple[Finding, ...] = ()) -> Checkup:
+    """Check the store without changing it (``cleared``: what ``repair`` had to remove
+    before it could take the write lock, reported with the rest)."""
     checkup = Checkup()
     catalog = store.catalog
     broken = catalog.integrity_problem()
     if broken is not None:
         checkup.findings.append(Finding(store.layout.catalog.name, broken, NONE))
         return checkup
-    wrong = _wrong_kinds(store)
+    wrong = [*_wrong_kinds(store), *cleared]
     checkup.findings.extend(wrong)
     sources = catalog.batch_sources()
     batch_of = catalog.file_batches()
@@ -130,9 +132,9 @@ def repair(store: Store) -> Checkup:
     from mfq.store.lock import write_lock
 
     store.create()  # the catalog opened for writing
-    _clear_wrong_lock(store)
+    cleared = _clear_wrong_lock(store)
     with write_lock(store.layout.lock, store.settings.lock_timeout_seconds):
-        checkup = diagnose(store)
+        checkup = diagnose(store, cleared=cleared)
         if any(f.action == NONE for f in checkup.findings):
             return checkup
         for finding in checkup.findings:
@@ -192,12 +194,14 @@ def _leftovers(store: Store, listed: set[str], reported: set[str]) -> Iterator[F
                     yield Finding(relative, "not listed in the catalog (a leftover)", REMOVE)
 
 
-def _clear_wrong_lock(store: Store) -> None:
+def _clear_wrong_lock(store: Store) -> tuple[Finding, ...]:
     """A lock that is not a file cannot be taken: remove it first (no writer can hold
-    it, so none is running)."""
+    it, so none is running); returns the finding."""
     lock = store.layout.lock
-    if os.path.lexists(lock) and not lock.is_file():
+    found = tuple(f for f in _wrong_kinds(store) if f.path == lock.name)
+    if found:
         _remove(lock)
+    return found
 
 
 def _remove(path: Path) -> None:
@@ -226,8 +230,10 @@ def _apply_drops(store: Store, checkup: Checkup) -> None:
         if record.path not in rebuild and batch not in touched:
             continue
         pairs = idfiles.hashes_of(store.root, [f for f in remaining if batch_of[f.path] == batch])
-        idfiles.write_atomically(store.root / record.path, pairs)
-        replaced.append((record.path, replace(record, rows=len(pairs))))
+        # A new file, swapped in by the commit: until then the old one stays in force.
+        new = Path(record.path).with_name(f"ids-repaired-{secrets.token_hex(6)}.npy")
+        idfiles.write_atomically(store.root / new, pairs)
+        replaced.append((record.path, replace(record, path=new.as_posix(), rows=len(pairs))))
     catalog.drop_files(sorted(dropped), replaced, sorted(touched))
-    for path in dropped:
+    for path in [*dropped, *(old for old, _new in replaced)]:
         _remove(store.root / path)
