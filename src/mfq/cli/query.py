@@ -26,6 +26,9 @@ from mfq.store import Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Groups a ``query`` table (or Markdown) shows unless ``--limit`` or ``--all`` says.
+TABLE_GROUPS = 100
+
 
 def query_options(func: F) -> F:
     """Inputs, time range, filters and engine shared by every query command."""
@@ -136,7 +139,13 @@ def events(**kwargs: Any) -> None:
 @click.option("--agg", "aggs", multiple=True, help="Aggregate, e.g. 'p95(duration_ms) as p95'.")
 @click.option("--having", default=None, help="Condition on aggregates, e.g. 'count > 10'.")
 @click.option("--order-by", "order_by", multiple=True, help="Result column (prefix - to reverse).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N groups.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"At most N groups (default {TABLE_GROUPS} in table and markdown output).",
+)
+@click.option("--all", "all_groups", is_flag=True, help="Every group, in tables too.")
 @click.option("--no-totals", is_flag=True, help="No OTHER/TOTAL rows when --limit cuts groups.")
 @click.option("--totals", "force_totals", is_flag=True, help="OTHER/TOTAL rows in machine formats.")
 def query(**kwargs: Any) -> None:
@@ -145,13 +154,20 @@ def query(**kwargs: Any) -> None:
     fmt = OutputFormat(kwargs["fmt"])
     machine = fmt in (OutputFormat.JSON, OutputFormat.NDJSON, OutputFormat.CSV)
     totals = not kwargs["no_totals"] and (kwargs["force_totals"] or not machine)
+    if kwargs["all_groups"] and kwargs["limit"] is not None:
+        raise UsageError("--all and --limit contradict each other: give one")
+    limit = kwargs["limit"]
+    if limit is None and not machine and not kwargs["all_groups"]:
+        # A table of a million groups is unreadable and takes minutes to draw: the
+        # largest groups, then OTHER and TOTAL rows that keep the table honest.
+        limit = TABLE_GROUPS
     with store_for(kwargs) as store, pandas_deferred():
         result = store.query_table(
             group_by=list(kwargs["group_by"]),
             aggs=list(kwargs["aggs"]),
             having=kwargs["having"],
             order_by=list(kwargs["order_by"]),
-            limit=kwargs["limit"],
+            limit=limit,
             totals=totals,
             **common_options(kwargs),
         )

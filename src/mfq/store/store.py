@@ -76,8 +76,13 @@ class IngestSummary:
     rebuilt_id_files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """The summary as the ``ingest`` output shape (SPEC's columns first)."""
-        return asdict(self)
+        """The summary as the ``ingest`` output shape (SPEC's columns first); the lists
+        of things met only on a damaged store or folder appear when not empty."""
+        shape = asdict(self)
+        for rare in ("dangling_links", "rebuilt_id_files"):
+            if not shape[rare]:
+                del shape[rare]
+        return shape
 
 
 def resolve_store_path(path: str | os.PathLike[str] | None) -> Path:

@@ -30,6 +30,7 @@ from mfq.query.engines.computed import (
 from mfq.query.engines.distinct import Digits, distinct_dictionary_rows
 from mfq.query.expr import Aggregate, And, Expr, Or, aggregate_spec, referenced_fields, to_text
 from mfq.query.expr.ast import walk
+from mfq.query.grid import check_grid
 from mfq.query.scan import file_schema, scan
 from mfq.query.spec import QueryKind, QuerySpec
 from mfq.query.summaries import summary_rows
@@ -774,11 +775,12 @@ def _fill_buckets(
     """Every bucket from ``start`` to ``end`` for every series, counts 0 where empty, in
     bucket order then series order (keys ascending, missing last)."""
     first = start - start % step  # floor, also for times before 1970
-    buckets = np.arange(first, end, step, dtype=np.int64)
     series = groups.select(keys).group_by(keys).aggregate([]) if keys else pa.table({})
+    count = series.num_rows if keys else 1
+    check_grid(-(-(end - first) // step), count)  # before anything is built
+    buckets = np.arange(first, end, step, dtype=np.int64)
     if keys:
         series = series.sort_by([(k, "ascending", "at_end") for k in keys])
-    count = series.num_rows if keys else 1
     bucket_of = (pc.cast(groups.column(BUCKET), pa.int64()).to_numpy() - first) // step
     position = bucket_of * count + _series_index(groups, series, keys)
     source = np.full(len(buckets) * count, -1, dtype=np.int64)

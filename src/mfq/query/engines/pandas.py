@@ -60,6 +60,7 @@ from mfq.query.expr import (
     referenced_fields,
     to_text,
 )
+from mfq.query.grid import check_grid
 from mfq.query.scan import scan
 from mfq.query.spec import QueryKind, QuerySpec
 from mfq.query.timerange import auto_width
@@ -524,6 +525,9 @@ def fill_gaps(
     """Every bucket from ``start`` to ``end`` for every series, counts 0 where empty."""
     first = floor_times(pd.Series([start]), width, tz).iloc[0]
     last = end - pd.Timedelta(1, "ns")
+    series = result[keys].drop_duplicates() if keys else None
+    # Sized before anything is built (a day more or less at a daylight-saving change).
+    check_grid(int((last - first) // pd.Timedelta(width)) + 1, 1 if series is None else len(series))
     if tz is None or width % timedelta(days=1):
         buckets = pd.date_range(first, last, freq=pd.Timedelta(width), tz="UTC")
     else:
@@ -537,8 +541,7 @@ def fill_gaps(
         local = wall.tz_localize(tz, ambiguous=False, nonexistent="shift_backward")
         buckets = local.tz_convert("UTC").unique()
     buckets = buckets[buckets >= first]
-    if keys:
-        series = result[keys].drop_duplicates()
+    if series is not None:
         grid = series.merge(pd.DataFrame({BUCKET: buckets}), how="cross")
     else:
         grid = pd.DataFrame({BUCKET: buckets})
