@@ -86,7 +86,6 @@ def event_fields(store: Store, time: TimeRange) -> list[str]:
     names: dict[str, None] = {}
     for record in prune(store.files("events"), time):
         names.update(dict.fromkeys(file_schema(store, record).names))
-    names.pop("date", None)
     return list(names)
 
 
