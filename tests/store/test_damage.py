@@ -173,3 +173,28 @@ def test_ingest_stops_at_a_store_path_of_the_wrong_kind(
         "",
         f"mfq: error: damaged store {store_root}: {what} {HINT}\n",
     )
+
+
+def _overwrite_footer(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-64:] = b"\0" * 64  # same size, unreadable
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("command", [["info"], ["schema"]])
+def test_info_and_schema_name_a_file_overwritten_in_place(
+    store_root: Path, command: list[str]
+) -> None:
+    path = _event_file(store_root)
+    _overwrite_footer(path)
+    code, out, err = invoke(*command, "--store", str(store_root))
+    assert (code, out) == (3, "")
+    assert err.startswith(f"mfq: error: damaged store file {path}: unreadable: ")
+
+
+def test_rejects_names_a_rejects_file_overwritten_in_place(store_root: Path) -> None:
+    (path,) = (store_root / "rejects").glob("*.parquet")
+    _overwrite_footer(path)
+    code, out, err = invoke("rejects", "--store", str(store_root))
+    assert (code, out) == (3, "")
+    assert err.startswith(f"mfq: error: damaged store file {path}: unreadable: ")

@@ -56,7 +56,7 @@ def test_a_full_disk_commits_nothing_and_says_so(
         3,
         "",
         f"mfq: error: no space left on the device of the store {store}; nothing was"
-        " committed (free some space, then ingest again)\n",
+        " committed (free some space, then try again)\n",
     )
     monkeypatch.undo()
     code, out, _err = invoke("info", "--store", store, "--format", "json")
@@ -64,3 +64,23 @@ def test_a_full_disk_commits_nothing_and_says_so(
     assert not (tmp_path / "store" / "tmp").exists()
     code, out, _err = invoke("ingest", str(second), "--store", store, "--format", "json")
     assert (code, json.loads(out)["ingested"]) == (0, 7)
+
+
+def test_a_full_disk_during_a_repair_says_so(
+    tmp_path: Path, write_ndjson: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = str(tmp_path / "store")
+    export = write_ndjson([event(i) for i in range(5)])
+    assert invoke("ingest", str(export), "--store", store)[0] == 0
+    (id_file,) = (tmp_path / "store" / "ids").glob("*.npy")
+    id_file.unlink()
+    monkeypatch.setattr("mfq.store.ids.save", _no_space)
+    assert invoke("doctor", "--repair", "--store", store) == (
+        3,
+        "",
+        f"mfq: error: no space left on the device of the store {store}; nothing was"
+        " committed (free some space, then try again)\n",
+    )
+    monkeypatch.undo()
+    assert invoke("doctor", "--repair", "--store", store)[0] == 0
+    assert invoke("doctor", "--store", store)[0] == 0

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from mfq.ingest.columns import FLOAT, INTEGER, STANDARD_NAMES
 from mfq.store.catalog import FileRecord
+from mfq.store.damage import reading_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,15 +76,17 @@ def store_info(store: Store) -> dict[str, Any]:
     # happen to be, which depend on when the last connection closed.
     data = [store.root / path for path in store.catalog.all_paths()]
     on_disk = sum(p.stat().st_size for p in data if p.exists()) + store.catalog.size_bytes()
-    opened = _EventFiles(store, files)
+    with reading_files(store.root, files):
+        opened = _EventFiles(store, files)
+        projects, types = _distinct(opened, "project_id"), _distinct(opened, "type")
     return {
         "events": events,
         "first": _time(first),
         "last": _time(last),
         "sources": len(store.catalog.sources()),
         "bytes": on_disk,
-        "projects": _distinct(opened, "project_id"),
-        "types": _distinct(opened, "type"),
+        "projects": projects,
+        "types": types,
     }
 
 
@@ -115,7 +118,7 @@ def store_schema(store: Store) -> pd.DataFrame:
         return _field_row(files, name, total, classes.get(name, Counter()), top)
 
     # Two fields at a time: pyarrow releases the GIL while it reads and counts.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with reading_files(store.root, records), ThreadPoolExecutor(max_workers=2) as pool:
         rows = [r for r in pool.map(row, files.names()) if r is not None]
     columns = ["field", "type", "present", "distinct", "top_values", "mixed"]
     return pd.DataFrame(rows, columns=columns)
@@ -212,12 +215,14 @@ def store_rejects(store: Store, *, code: str | None, limit: int | None) -> pd.Da
 
     from mfq.store.writer import REJECT_SCHEMA
 
-    paths = [str(store.root / f.path) for f in store.files("rejects")]
+    records = store.files("rejects")
+    paths = [str(store.root / f.path) for f in records]
     if not paths:
         empty: pd.DataFrame = REJECT_SCHEMA.empty_table().to_pandas()
         return empty
-    dataset = ds.dataset(paths, schema=REJECT_SCHEMA, format="parquet")
-    table = dataset.to_table(filter=None if code is None else ds.field("code") == code)
+    with reading_files(store.root, records):
+        dataset = ds.dataset(paths, schema=REJECT_SCHEMA, format="parquet")
+        table = dataset.to_table(filter=None if code is None else ds.field("code") == code)
     if limit is not None:
         table = table.slice(0, limit)
     frame: pd.DataFrame = table.to_pandas()

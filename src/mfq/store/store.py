@@ -607,7 +607,10 @@ class Store:
         (see ``mfq.store.doctor``)."""
         from mfq.store import doctor
 
-        return doctor.repair(self) if repair else doctor.diagnose(self)
+        if not repair:
+            return doctor.diagnose(self)
+        with _disk_full_as_no_space(self.root):
+            return doctor.repair(self)
 
     def schema(self) -> pd.DataFrame:
         """One row per field: type, % present, distinct count, top values, mixed flag."""
@@ -641,7 +644,7 @@ def _disk_full_as_no_space(root: Path) -> Iterator[None]:
             raise
         raise NoSpace(
             f"no space left on the device of the store {root}; nothing was committed",
-            hint="free some space, then ingest again",
+            hint="free some space, then try again",
         ) from err
 
 
