@@ -182,7 +182,7 @@ def test_store_paths_of_the_wrong_kind_are_removed(
         ("events", "not a directory: something else stands where the store keeps its own"),
         ("write.lock", "not a regular file: something else stands where the store keeps its own"),
     ]
-    assert [r["events_lost"] for r in rows[2:]] == [10, 2, 10, 2, 10, 2]  # by day, then batch
+    assert sorted(r["events_lost"] for r in rows[2:]) == [2, 2, 2, 10, 10, 10]
     code, out, _err = invoke(
         "ingest", *map(str, exports), "--store", str(store_root), "--format", "json"
     )
