@@ -24,11 +24,17 @@ def info(store_path: str | None, fmt: str, tz_name: str | None) -> None:
 @click.command()
 @store_option
 @format_option
-def schema(store_path: str | None, fmt: str) -> None:
-    """Every field: type, % present, distinct values, top values, mixed-type flag."""
+@click.option(
+    "--exact", is_flag=True, help="Read every event for exact distinct counts and top values."
+)
+def schema(store_path: str | None, fmt: str, exact: bool) -> None:
+    """Every field: type, % present, distinct values, top values, mixed-type flag.
+
+    Answered from statistics kept at ingest: a distinct count or top value count marked
+    ~ is an estimate (--exact reads every event instead)."""
     env = make_env()
     with open_store(store_path) as store:
-        result = store.schema()
+        result = store.schema(exact=exact)
     render(result, OutputFormat(fmt), env, title="schema", empty_message="the store is empty")
 
 

@@ -18,6 +18,7 @@ from mfq.store.catalog import FileRecord
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mfq.store.catalog_schema import FieldSummary
     from mfq.store.store import Store
 
 _TOP_VALUE_CHARS = 40
@@ -100,10 +101,21 @@ def _distinct(files: _EventFiles, name: str) -> int:
     return 0 if not len(column) else int(pc.count_distinct(column).as_py())
 
 
-def store_schema(store: Store) -> pd.DataFrame:
-    """One row per field: field, type, present (%), distinct, top_values, mixed."""
+def store_schema(store: Store, exact: bool = False) -> pd.DataFrame:
+    """One row per field: field, type, present (%), distinct, top_values, mixed.
+
+    From the catalog's field statistics unless ``exact`` (or a file has none): then by
+    reading every field of every file."""
     import pandas as pd
 
+    columns = ["field", "type", "present", "distinct", "top_values", "mixed"]
+    if not exact:
+        from mfq.store.catalog_schema import catalog_fields
+
+        fields = catalog_fields(store.catalog, store.settings.top_values)
+        if fields is not None:
+            total = sum(f.rows for f in store.catalog.files("events"))
+            return pd.DataFrame([_summary_row(f, total) for f in fields], columns=columns)
     records = store.catalog.files("events")
     total = sum(f.rows for f in records)
     classes = store.catalog.field_types()
@@ -117,7 +129,6 @@ def store_schema(store: Store) -> pd.DataFrame:
     # Two fields at a time: pyarrow releases the GIL while it reads and counts.
     with ThreadPoolExecutor(max_workers=2) as pool:
         rows = [r for r in pool.map(row, files.names()) if r is not None]
-    columns = ["field", "type", "present", "distinct", "top_values", "mixed"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -143,20 +154,39 @@ def _field_row(
         return _row(name, classes, column.type, present, total, distinct, [])
     counts = pc.value_counts(column.drop_null()) if present else None
     distinct = len(counts) if counts is not None else 0
-    top: list[str] = []
+    pairs: list[tuple[object, int]] = []
     if counts is not None and distinct:
         ranked = pa.table({"value": counts.field("values"), "n": counts.field("counts")})
         keys = [("n", "descending"), ("value", "ascending")]
         # The top few of maybe millions: a selection, not a sort of every distinct value.
         picked = pc.select_k_unstable(ranked, k=min(top_values, distinct), sort_keys=keys)
         ranked = ranked.take(picked).sort_by(keys)
-        top = [
-            f"{_short(v)} ({n})"
-            for v, n in zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True)
-        ]
-        if distinct > NO_TOP_DISTINCT and ranked["n"][0].as_py() < NO_TOP_SHARE * present:
-            top = []  # nothing stands out among thousands (trace or span ids): noise
+        pairs = list(zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True))
+    top = _top_text(pairs, distinct, present, estimated=False)
     return _row(name, classes, column.type, present, total, distinct, top)
+
+
+def _summary_row(summary: FieldSummary, total: int) -> dict[str, Any]:
+    """A schema row from the catalog's statistics; estimates are marked with ``~``."""
+    top = _top_text(summary.top, summary.distinct, summary.present, summary.estimated)
+    distinct: int | str = summary.distinct
+    if summary.estimated:
+        distinct = f"~{summary.distinct}"
+    row = _row(summary.field, summary.classes, summary.storage, summary.present, total, 0, top)
+    row["distinct"] = distinct
+    return row
+
+
+def _top_text(
+    pairs: list[tuple[object, int]], distinct: int, present: int, estimated: bool
+) -> list[str]:
+    """``value (count)`` of the most frequent values, none when nothing stands out."""
+    if not pairs:
+        return []
+    if distinct > NO_TOP_DISTINCT and pairs[0][1] < NO_TOP_SHARE * present:
+        return []  # nothing stands out among thousands (trace or span ids): noise
+    mark = "~" if estimated else ""
+    return [f"{_short(v)} ({mark}{n})" for v, n in pairs]
 
 
 def _row(
