@@ -1,0 +1,111 @@
+"""``mfq schema`` from the catalog's per-file field statistics, against the exact scan."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from mfq.query.expr import FieldType
+from mfq.store import Store
+from mfq.store.fieldstats import hll_estimate, hll_registers
+from tests.conftest import event
+from tests.store.test_upkeep import day_event
+
+
+def test_the_catalog_answers_as_the_exact_scan_when_value_lists_are_whole(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    first = [
+        day_event(
+            i,
+            3 + i % 3,
+            service=["checkout", "search", None][i % 4 % 3],
+            duration_ms=[1.5, 2.0, 7.25][i % 3],
+            http_status=[200, 404, 500][i % 3],
+            attributes={
+                "code": i if i % 2 else f"E{i % 7}",  # mixed within one batch
+                "n": i % 10,
+                "ratio": i % 4,  # integers here, floats in the next batch
+                "flag": i % 5 == 0,
+                "region": "eu" if i % 3 else "us",
+                "later": None,
+            },
+        )
+        for i in range(120)
+    ]
+    second = [
+        day_event(
+            200 + i,
+            4 + i % 3,
+            attributes={"ratio": i / 4, "n": f"x{i % 3}", "tenant": "acme", "flag": True},
+        )
+        for i in range(60)
+    ]
+    store.ingest([write_ndjson(first)])
+    store.ingest([write_ndjson(second)])
+    fast = store.schema().to_dict("records")
+    exact = store.schema(exact=True).to_dict("records")
+    assert fast == exact
+    rows = {row["field"]: row for row in fast}
+    assert rows["n"]["type"] == "mixed(integer,string)" and rows["n"]["mixed"] is True
+    assert rows["ratio"]["type"] == "float" and rows["ratio"]["mixed"] is False
+    assert rows["flag"]["top_values"] == ["false (96)", "true (84)"]
+    assert "later" not in rows
+
+
+def test_an_estimate_says_so(store: Store, write_ndjson: Callable[..., Path]) -> None:
+    rows = [
+        event(i, attributes={"user": "hot" if i % 2 else f"u{i}", "kind": "k"}) for i in range(4000)
+    ]
+    store.ingest([write_ndjson(rows)])
+    fast = store.schema().set_index("field")
+    exact = store.schema(exact=True).set_index("field")
+    assert exact.loc["user", "distinct"] == 2001
+    estimate = fast.loc["user", "distinct"]
+    assert isinstance(estimate, str) and estimate.startswith("~")
+    assert abs(int(estimate[1:]) - 2001) < 0.06 * 2001
+    assert list(fast.loc["user", "top_values"])[0] == "hot (~2000)"
+    assert list(exact.loc["user", "top_values"])[0] == "hot (2000)"
+    assert fast.loc["kind", "distinct"] == 1 and list(fast.loc["kind", "top_values"]) == [
+        "k (4000)"
+    ]
+    assert fast.loc["id", "distinct"] == 4000  # unique by the store's guarantee: exact
+
+
+def test_types_follow_the_events_left_after_a_prune(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    store.ingest([write_ndjson([day_event(i, 3, attributes={"code": f"E{i}"}) for i in range(5)])])
+    store.ingest([write_ndjson([day_event(10 + i, 5, attributes={"code": i}) for i in range(5)])])
+    assert store.schema().set_index("field").loc["code", "type"] == "mixed(integer,string)"
+    assert store.field_types()["code"] is FieldType.STRING
+    store.prune(datetime(2026, 11, 4, tzinfo=UTC))
+    row = store.schema().set_index("field").loc["code"]
+    assert (row["type"], row["mixed"], row["present"]) == ("integer", False, 100.0)
+    assert store.field_types()["code"] is FieldType.INTEGER
+
+
+def test_a_store_without_statistics_is_read_whole_until_compact_adds_them(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    store.ingest([write_ndjson([event(i, attributes={"n": i % 3}) for i in range(30)])])
+    expected = store.schema(exact=True).to_dict("records")
+    with sqlite3.connect(store.layout.catalog) as db:  # as an earlier mfq left it
+        db.execute("DELETE FROM field_stats")
+    assert store.catalog.files_without_stats()
+    assert store.schema().to_dict("records") == expected
+    result = store.compact()
+    assert result.days == 0 and not store.catalog.files_without_stats()
+    assert store.schema().to_dict("records") == expected
+
+
+@pytest.mark.parametrize("count", [0, 1, 10, 100, 1000, 10_000, 100_000])
+def test_the_distinct_sketch_is_within_a_few_percent(count: int) -> None:
+    values = pa.array([f"value-{i}" for i in range(count)], pa.string())
+    estimate = hll_estimate(hll_registers(values))
+    assert abs(estimate - count) <= max(1, 0.05 * count)
