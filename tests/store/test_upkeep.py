@@ -94,7 +94,7 @@ def test_compaction_keeps_the_trace_index_summaries_and_field_types(
     types = store.field_types()
     store.compact()
     assert store.field_types() == types
-    holding, indexed = store.catalog.trace_files([])
+    _holding, indexed = store.catalog.trace_files([])
     assert indexed == {f.path for f in store.catalog.files("events")}
     assert len(store.trace("t1-3")) == 4
     paths = [f.path for f in store.catalog.files("events")]
