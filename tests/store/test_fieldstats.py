@@ -62,7 +62,8 @@ def test_an_estimate_says_so(store: Store, write_ndjson: Callable[..., Path]) ->
     rows = [
         event(i, attributes={"user": "hot" if i % 2 else f"u{i}", "kind": "k"}) for i in range(4000)
     ]
-    store.ingest([write_ndjson(rows)])
+    store.ingest([write_ndjson(rows[:2000])])  # two files of one day: values may repeat
+    store.ingest([write_ndjson(rows[2000:])])
     fast = store.schema().set_index("field")
     exact = store.schema(exact=True).set_index("field")
     assert exact.loc["user", "distinct"] == 2001
@@ -75,6 +76,23 @@ def test_an_estimate_says_so(store: Store, write_ndjson: Callable[..., Path]) ->
         "k (4000)"
     ]
     assert fast.loc["id", "distinct"] == 4000  # unique by the store's guarantee: exact
+    assert fast.loc["timestamp", "distinct"] == "~3607"  # two files, overlapping times
+    assert exact.loc["timestamp", "distinct"] == 3600
+
+
+def test_one_file_or_times_of_disjoint_files_are_counted_exactly(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    store.ingest([write_ndjson([event(i, attributes={"u": f"u{i}"}) for i in range(1500)])])
+    row = store.schema().set_index("field").loc["u"]
+    assert (row["distinct"], list(row["top_values"])) == (1500, [])
+    later = [day_event(5000 + i, 4) for i in range(1500)]  # another day: times cannot repeat
+    store.ingest([write_ndjson(later)])
+    fast = store.schema().set_index("field")
+    assert (
+        fast.loc["timestamp", "distinct"]
+        == store.schema(exact=True).set_index("field").loc["timestamp", "distinct"]
+    )
 
 
 def test_types_follow_the_events_left_after_a_prune(

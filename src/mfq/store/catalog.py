@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from mfq.errors import StoreCorrupt
 
 if TYPE_CHECKING:
-    from mfq.store.fieldstats import FieldStats
+    from mfq.store.fieldstats import FieldStats, StatsRow
 
 SCHEMA_VERSION = 1
 _DDL = """
@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS field_stats (
     vals TEXT NOT NULL,
     exact INTEGER NOT NULL,
     sketch BLOB,
+    distinct_count INTEGER NOT NULL,
     PRIMARY KEY (path, field)
 );
 CREATE TABLE IF NOT EXISTS field_types (
@@ -278,14 +279,13 @@ class Catalog:
                 db.execute("DELETE FROM field_stats WHERE path = ?", (path,))
                 _insert_stats(db, path, stats)
 
-    def field_stats(self) -> list[FieldStats]:
-        """The statistics of every events file that has them."""
-        from mfq.store.fieldstats import FieldStats
-
-        rows = self._db.execute(
-            "SELECT field, present, classes, vals, exact, sketch FROM field_stats"
+    def field_stats(self) -> list[StatsRow]:
+        """The statistics of every events file that has them (rows of
+        ``FieldStats.to_row``)."""
+        return self._db.execute(
+            "SELECT s.field, s.present, s.classes, s.vals, s.exact, s.sketch, s.distinct_count,"
+            " f.min_ns, f.max_ns FROM field_stats s JOIN files f ON f.path = s.path"
         ).fetchall()
-        return [FieldStats.from_row(*row) for row in rows]
 
     def file_classes(self, paths: Sequence[str]) -> dict[str, set[str]]:
         """The value classes of each field over these files (from their statistics)."""
@@ -443,7 +443,7 @@ def _insert_files(db: sqlite3.Connection, batch_id: int, files: Sequence[FileRec
 
 def _insert_stats(db: sqlite3.Connection, path: str, stats: Sequence[FieldStats]) -> None:
     db.executemany(
-        "INSERT INTO field_stats(path, field, present, classes, vals, exact, sketch)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO field_stats(path, field, present, classes, vals, exact, sketch,"
+        " distinct_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(path, *s.to_row()) for s in stats],
     )

@@ -88,6 +88,4 @@ def _summary(
     distinct = field.distinct()
     estimated = not field.exact and not field.unique
     top = [] if field.unique or field.times else field.top(top_values)
-    return FieldSummary(
-        name, field.classes or Counter(), storage, field.present, distinct, top, estimated
-    )
+    return FieldSummary(name, field.classes, storage, field.present, distinct, top, estimated)

@@ -13,6 +13,8 @@ typed differently between files reads as text), so sketches of such files merge 
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import zlib
 from collections import Counter
@@ -51,27 +53,15 @@ class FieldStats:
     exact: bool
     #: HyperLogLog registers of every value (only when not ``exact``).
     sketch: bytes | None
+    #: Distinct values in the file (exact).
+    distinct: int = 0
 
-    def to_row(self) -> tuple[str, int, str, str, int, bytes | None]:
-        """The catalog's columns: field, present, classes, values, exact, sketch."""
+    def to_row(self) -> tuple[str, int, str, str, int, bytes | None, int]:
+        """The catalog's columns: field, present, classes, values, exact, sketch, distinct."""
         sketch = zlib.compress(self.sketch, 1) if self.sketch is not None else None
         values = json.dumps([[v, n] for v, n in self.values], allow_nan=True)
-        return self.field, self.present, ",".join(self.classes), values, int(self.exact), sketch
-
-    @classmethod
-    def from_row(
-        cls, field: str, present: int, classes: str, values: str, exact: int, sketch: bytes | None
-    ) -> FieldStats:
-        """The inverse of :meth:`to_row`."""
-        pairs = tuple((v, int(n)) for v, n in json.loads(values))
-        return cls(
-            field,
-            int(present),
-            tuple(c for c in classes.split(",") if c),
-            pairs,
-            bool(exact),
-            zlib.decompress(sketch) if sketch is not None else None,
-        )
+        classes = ",".join(self.classes)
+        return self.field, self.present, classes, values, int(self.exact), sketch, self.distinct
 
 
 def table_stats(table: pa.Table, classes: dict[str, set[str]] | None = None) -> list[FieldStats]:
@@ -105,17 +95,24 @@ def _column_stats(
     name: str, column: pa.ChunkedArray, present: int, classes: tuple[str, ...]
 ) -> FieldStats:
     if name == UNIQUE_FIELD:
-        return FieldStats(name, present, classes, (), False, None)
+        return FieldStats(name, present, classes, (), False, None, present)
+    if pa.types.is_timestamp(column.type):
+        # Times have no top values; files of disjoint time spans have disjoint times, so
+        # their distinct counts add up exactly (see ``MergedField``).
+        unique = pc.unique(column.drop_null())
+        sketch = hll_registers(unique).tobytes()
+        return FieldStats(name, present, classes, (), False, sketch, len(unique))
     counts = pc.value_counts(column.drop_null())
     values, numbers = counts.field("values"), counts.field("counts")
     if len(counts) <= EXACT_VALUES:
         pairs = _pairs(values, numbers)
-        return FieldStats(name, present, classes, pairs, True, None)
+        return FieldStats(name, present, classes, pairs, True, None, len(counts))
     picked = pc.select_k_unstable(
         pa.table({"n": numbers}), k=TOP_KEPT, sort_keys=[("n", "descending")]
     )
     top = _pairs(values.take(picked), numbers.take(picked))
-    return FieldStats(name, present, classes, top, False, hll_registers(values).tobytes())
+    sketch = hll_registers(values).tobytes()
+    return FieldStats(name, present, classes, top, False, sketch, len(counts))
 
 
 def _pairs(values: pa.Array, numbers: pa.Array) -> tuple[tuple[object, int], ...]:
@@ -164,90 +161,115 @@ def hll_estimate(registers: np.ndarray) -> int:
 # -- merging ------------------------------------------------------------------------------------
 
 
+#: One catalog row of :meth:`FieldStats.to_row`, as read back, with its file's time span.
+StatsRow = tuple[str, int, str, str, int, bytes | None, int, int | None, int | None]
+
+
 @dataclass
 class MergedField:
     """One field's statistics over many files."""
 
     field: str
-    present: int = 0
-    classes: Counter[str] | None = None
-    exact: bool = True
-    values: Counter[str] | None = None
-    registers: np.ndarray | None = None
-    unique: bool = False
-    times: bool = False
-
-    def add(self, stats: FieldStats, meet: str | None) -> None:
-        """Fold in one file's statistics; ``meet`` is ``text`` or ``float`` when the
-        field's storage type differs between files (values then meet as the exact scan
-        reads them: as text, or integers as floats)."""
-        self.present += stats.present
-        self.times = self.times or TIMESTAMP in stats.classes
-        self.classes = self.classes if self.classes is not None else Counter()
-        for name in stats.classes:
-            self.classes[name] += stats.present
-        self.unique = stats.field == UNIQUE_FIELD
-        self.values = self.values if self.values is not None else Counter()
-        for value, n in stats.values:
-            self.values[_key(value, meet)] += n
-        if not stats.exact:
-            self.exact = False
-            if stats.sketch is not None:
-                self._merge_registers(np.frombuffer(stats.sketch, dtype=np.uint8))
-
-    def _merge_registers(self, registers: np.ndarray) -> None:
-        if self.registers is None:
-            self.registers = registers.copy()
-        else:
-            np.maximum(self.registers, registers, out=self.registers)
+    present: int
+    classes: Counter[str]
+    exact: bool
+    #: Every value kept by some file, with its count summed over the files keeping it.
+    values: dict[object, int]
+    registers: np.ndarray | None
+    unique: bool
+    times: bool
+    #: The distinct count when it is known exactly without the value lists.
+    known_distinct: int | None = None
 
     def distinct(self) -> int:
-        """Exact when every file kept its whole value list, else estimated."""
+        """Exact when every file kept its whole value list (or the files cannot share a
+        value), else estimated."""
         if self.unique:
             return self.present
-        keys = list(self.values or ())
+        if self.known_distinct is not None:
+            return self.known_distinct
         if self.exact:
-            return len(keys)
-        decoded = [json.loads(k) for k in keys]
-        exact_part = hll_registers(
-            pa.array(decoded, pa.int64()).cast(pa.timestamp("ns"))
-            if self.times
-            else pa.array(decoded)
+            return len(self.values)
+        kept = list(self.values)
+        array = (
+            pa.array(kept, pa.int64()).cast(pa.timestamp("ns")) if self.times else pa.array(kept)
         )
-        registers = exact_part if self.registers is None else np.maximum(self.registers, exact_part)
-        return max(hll_estimate(registers), len(keys))
+        registers = hll_registers(array)
+        if self.registers is not None:
+            registers = np.maximum(self.registers, registers)
+        return max(hll_estimate(registers), len(kept))
 
     def top(self, k: int) -> list[tuple[object, int]]:
-        """The ``k`` most frequent values (ties by value), decoded."""
-        decoded = [(json.loads(key), n) for key, n in (self.values or Counter()).items()]
-        # Ties by value, as the exact scan orders them (values of one field share a type).
-        return sorted(decoded, key=lambda pair: (-pair[1], pair[0]))[:k]
+        """The ``k`` most frequent values, ties by value (as the exact scan orders them;
+        the values of one field share a type)."""
+        return heapq.nsmallest(k, self.values.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def _key(value: object, meet: str | None) -> str:
-    if meet == "text" and not isinstance(value, str):
-        value = _text(value)
-    elif meet == "float" and isinstance(value, int):
-        value = float(value)
-    return json.dumps(value)
-
-
-def _text(value: object) -> str:
-    """A value as a text column holds it (``to_text``'s rules)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    array = pa.array([value])
-    return str(to_text(array)[0].as_py())
-
-
-def merge(rows: Iterable[FieldStats], storage: dict[str, set[str]]) -> dict[str, MergedField]:
-    """Every field's statistics over the files, given each field's storage classes."""
-    merged: dict[str, MergedField] = {}
-    for stats in rows:
-        kinds = storage.get(stats.field, set())
+def merge(rows: Iterable[StatsRow], storage: dict[str, set[str]]) -> dict[str, MergedField]:
+    """Every field's statistics over the files, given each field's storage classes (a
+    field stored as different types in different files meets as the exact scan reads it:
+    as text, or integers as floats)."""
+    by_field: dict[str, list[StatsRow]] = {}
+    for row in rows:
+        by_field.setdefault(row[0], []).append(row)
+    merged = {}
+    for name, group in by_field.items():
+        kinds = storage.get(name, set())
         meet = None
         if len(kinds) > 1:
             meet = "float" if kinds <= {INTEGER, FLOAT} else "text"
-        target = merged.setdefault(stats.field, MergedField(stats.field))
-        target.add(stats, meet)
+        merged[name] = _merge_field(name, group, meet)
     return merged
+
+
+def _merge_field(name: str, rows: list[StatsRow], meet: str | None) -> MergedField:
+    classes: Counter[str] = Counter()
+    registers: np.ndarray | None = None
+    for _field, present, kinds, _values, exact, sketch, *_rest in rows:
+        for kind in kinds.split(","):
+            if kind:
+                classes[kind] += present
+        if not exact and sketch is not None:
+            found = np.frombuffer(zlib.decompress(sketch), dtype=np.uint8)
+            registers = found.copy() if registers is None else np.maximum(registers, found)
+    # One JSON parse for every file's value list: far cheaper than one per file.
+    lists = json.loads("[" + ",".join(row[3] for row in rows) + "]")
+    values: dict[object, int] = {}
+    for pairs in lists:
+        for value, n in pairs:
+            key = value if meet is None else _meet(value, meet)
+            values[key] = values.get(key, 0) + n
+    times = TIMESTAMP in classes
+    return MergedField(
+        field=name,
+        present=sum(row[1] for row in rows),
+        classes=classes,
+        exact=all(row[4] for row in rows) or _disjoint(rows, times),
+        values=values,
+        registers=registers,
+        unique=name == UNIQUE_FIELD,
+        times=times,
+        known_distinct=sum(row[6] for row in rows) if _disjoint(rows, times) else None,
+    )
+
+
+def _disjoint(rows: list[StatsRow], times: bool) -> bool:
+    """The files cannot share a value: one file, or times of disjoint time spans."""
+    if len(rows) == 1:
+        return True
+    if not times:
+        return False
+    spans = sorted((row[7], row[8]) for row in rows if row[7] is not None and row[8] is not None)
+    if len(spans) < len(rows):
+        return False
+    return all(later[0] > earlier[1] for earlier, later in itertools.pairwise(spans))
+
+
+def _meet(value: object, meet: str) -> object:
+    if meet == "float":
+        return float(value) if isinstance(value, int) else value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(to_text(pa.array([value]))[0].as_py())  # as a text column holds it
