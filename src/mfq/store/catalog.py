@@ -279,13 +279,16 @@ class Catalog:
                 db.execute("DELETE FROM field_stats WHERE path = ?", (path,))
                 _insert_stats(db, path, stats)
 
-    def field_stats(self) -> list[StatsRow]:
+    def field_stats(self, field: str | None = None) -> list[StatsRow]:
         """The statistics of every events file that has them (rows of
-        ``FieldStats.to_row``)."""
-        return self._db.execute(
+        ``FieldStats.to_row`` with the file's time span), of one field when given."""
+        sql = (
             "SELECT s.field, s.present, s.classes, s.vals, s.exact, s.sketch, s.distinct_count,"
             " f.min_ns, f.max_ns FROM field_stats s JOIN files f ON f.path = s.path"
-        ).fetchall()
+        )
+        if field is None:
+            return self._db.execute(sql).fetchall()
+        return self._db.execute(sql + " WHERE s.field = ?", (field,)).fetchall()
 
     def file_classes(self, paths: Sequence[str]) -> dict[str, set[str]]:
         """The value classes of each field over these files (from their statistics)."""

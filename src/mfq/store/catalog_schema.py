@@ -89,3 +89,19 @@ def _summary(
     estimated = not field.exact and not field.unique
     top = [] if field.unique or field.times else field.top(top_values)
     return FieldSummary(name, field.classes, storage, field.present, distinct, top, estimated)
+
+
+def known_distinct(catalog: Catalog, name: str) -> int | None:
+    """The exact distinct count of one field from the statistics, when they know it
+    (every file kept the field's whole value list, or the files cannot share a value)."""
+    if catalog.files_without_stats():
+        return None
+    files = catalog.files("events")
+    storage, _order = _storage_types(files)
+    kinds = {n: {arrow_class(t) for t in s} for n, s in storage.items()}
+    field = merge(catalog.field_stats(name), kinds).get(name)
+    if field is None:
+        return 0
+    if not field.exact and field.known_distinct is None and not field.unique:
+        return None
+    return field.distinct()

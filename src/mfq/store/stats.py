@@ -28,6 +28,7 @@ class _EventFiles:
     """The store's event files with their schemas (from the catalog, no file opened)."""
 
     def __init__(self, store: Store, files: list[FileRecord]) -> None:
+        self.catalog = store.catalog
         self.entries: list[tuple[str, pa.Schema]] = []
         for record in files:
             path = str(store.root / record.path)
@@ -97,6 +98,11 @@ def _time(ns: int | None) -> datetime | None:
 
 
 def _distinct(files: _EventFiles, name: str) -> int:
+    from mfq.store.catalog_schema import known_distinct
+
+    known = known_distinct(files.catalog, name)
+    if known is not None:
+        return known  # from the catalog's field statistics, no event read
     column = files.column(name)
     return 0 if not len(column) else int(pc.count_distinct(column).as_py())
 
