@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import mfq
+from mfq.ingest.columns import to_text
 from mfq.query.expr import FieldType
-from mfq.store import Store
-from mfq.store.fieldstats import hll_estimate, hll_registers
+from mfq.store import Store, ids
+from mfq.store.fieldstats import hll_estimate, hll_registers, value_hashes
 from tests.conftest import event
 from tests.store.test_upkeep import day_event
 
@@ -127,3 +135,34 @@ def test_the_distinct_sketch_is_within_a_few_percent(count: int) -> None:
     values = pa.array([f"value-{i}" for i in range(count)], pa.string())
     estimate = hll_estimate(hll_registers(values))
     assert abs(estimate - count) <= max(1, 0.05 * count)
+
+
+@settings(deadline=None)  # a loaded machine is slow, not wrong
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=50))
+def test_float_hashes_are_those_of_the_text_a_mixed_column_holds(values: list[float]) -> None:
+    """Sketches of one field merge across files whatever its storage type: a float hashes
+    as the text ``to_text`` makes of it (so as the same value stored as text)."""
+    array = pa.array(values, pa.float64())
+    assert (value_hashes(array) == ids.hash_ids(to_text(array))[:, 0]).all()
+    integers = pa.array([int(v) for v in values if math.isfinite(v) and abs(v) < 2**62])
+    assert (value_hashes(integers) == ids.hash_ids(to_text(integers))[:, 0]).all()
+
+
+def test_mfq_schema_answers_without_pandas(
+    tmp_path: Path, write_ndjson: Callable[..., Path]
+) -> None:
+    """pandas alone takes longer to import than the whole answer from the catalog."""
+    root = tmp_path / "s"
+    store = mfq.open_store(root)
+    rows = [event(i, attributes={"f": i / 3, "u": f"u{i}", "b": i % 2 == 0}) for i in range(2000)]
+    store.ingest([write_ndjson(rows[:1000])])
+    store.ingest([write_ndjson(rows[1000:])])
+    probe = (
+        "import sys; from mfq.cli.main import main; sys.argv = ['mfq', 'schema', '--store',"
+        f" {str(root)!r}, '--format', 'json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('pandas' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stderr.strip() == "False"
+    assert {row["field"] for row in json.loads(done.stdout)} >= {"f", "u", "b"}

@@ -18,6 +18,7 @@ from mfq.store import Store
 from mfq.store.readers import reading
 from tests.cli.test_cli import invoke
 from tests.conftest import event
+from tests.store.test_store import stored_ids
 
 
 def day_event(i: int, day: int, **extra: object) -> dict[str, object]:
@@ -54,13 +55,6 @@ def on_disk(store: Store) -> set[str]:
             if p.is_file()
         )
     return found
-
-
-def stored_ids(store: Store) -> list[str]:
-    ids: list[str] = []
-    for f in store.catalog.files("events"):
-        ids.extend(pq.read_table(store.root / f.path, columns=["id"]).column("id").to_pylist())
-    return sorted(ids)
 
 
 def test_compact_rewrites_each_day_as_one_file_sorted_by_time(

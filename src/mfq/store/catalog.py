@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS field_stats (
     field TEXT NOT NULL,
     present INTEGER NOT NULL,
     classes TEXT NOT NULL,
-    vals TEXT NOT NULL,
+    vals BLOB,
     exact INTEGER NOT NULL,
     sketch BLOB,
     distinct_count INTEGER NOT NULL,
@@ -92,6 +92,7 @@ CREATE INDEX IF NOT EXISTS sources_by_hash ON sources(content_hash);
 CREATE INDEX IF NOT EXISTS sources_by_fingerprint ON sources(fingerprint);
 CREATE INDEX IF NOT EXISTS files_by_kind_day ON files(kind, day);
 CREATE INDEX IF NOT EXISTS field_types_by_field ON field_types(field);
+CREATE INDEX IF NOT EXISTS field_stats_classes ON field_stats(field, classes, present);
 """
 
 

@@ -13,9 +13,7 @@ typed differently between files reads as text), so sketches of such files merge 
 
 from __future__ import annotations
 
-import heapq
 import itertools
-import json
 import zlib
 from collections import Counter
 from collections.abc import Iterable
@@ -48,20 +46,36 @@ class FieldStats:
     present: int
     #: Value classes seen (``integer``, ``string``, ...), sorted.
     classes: tuple[str, ...]
-    #: ``[value, count]`` pairs: every value when ``exact``, else the most frequent.
-    values: tuple[tuple[object, int], ...]
+    #: Columns ``value`` and ``n``: every value when ``exact``, else the most frequent
+    #: (None for times and ids, which have no top values).
+    values: pa.Table | None
     exact: bool
     #: HyperLogLog registers of every value (only when not ``exact``).
     sketch: bytes | None
     #: Distinct values in the file (exact).
     distinct: int = 0
 
-    def to_row(self) -> tuple[str, int, str, str, int, bytes | None, int]:
-        """The catalog's columns: field, present, classes, values, exact, sketch, distinct."""
+    def to_row(self) -> tuple[str, int, str, bytes | None, int, bytes | None, int]:
+        """The catalog's columns: field, present, classes, values (Arrow IPC), exact,
+        sketch, distinct."""
         sketch = zlib.compress(self.sketch, 1) if self.sketch is not None else None
-        values = json.dumps([[v, n] for v, n in self.values], allow_nan=True)
         classes = ",".join(self.classes)
+        values = None if self.values is None else _ipc(self.values)
         return self.field, self.present, classes, values, int(self.exact), sketch, self.distinct
+
+
+def _values_table(
+    values: pa.Array | pa.ChunkedArray, counts: pa.Array | pa.ChunkedArray
+) -> pa.Table:
+    # Not ``pa.table({...})``: given a dict, it imports pandas to rule out a DataFrame.
+    return pa.Table.from_arrays([values, counts], names=["value", "n"])
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def table_stats(table: pa.Table, classes: dict[str, set[str]] | None = None) -> list[FieldStats]:
@@ -95,30 +109,21 @@ def _column_stats(
     name: str, column: pa.ChunkedArray, present: int, classes: tuple[str, ...]
 ) -> FieldStats:
     if name == UNIQUE_FIELD:
-        return FieldStats(name, present, classes, (), False, None, present)
+        return FieldStats(name, present, classes, None, False, None, present)
     if pa.types.is_timestamp(column.type):
         # Times have no top values; files of disjoint time spans have disjoint times, so
         # their distinct counts add up exactly (see ``MergedField``).
         unique = pc.unique(column.drop_null())
         sketch = hll_registers(unique).tobytes()
-        return FieldStats(name, present, classes, (), False, sketch, len(unique))
+        return FieldStats(name, present, classes, None, False, sketch, len(unique))
     counts = pc.value_counts(column.drop_null())
     values, numbers = counts.field("values"), counts.field("counts")
+    table = _values_table(values, numbers)
     if len(counts) <= EXACT_VALUES:
-        pairs = _pairs(values, numbers)
-        return FieldStats(name, present, classes, pairs, True, None, len(counts))
-    picked = pc.select_k_unstable(
-        pa.table({"n": numbers}), k=TOP_KEPT, sort_keys=[("n", "descending")]
-    )
-    top = _pairs(values.take(picked), numbers.take(picked))
+        return FieldStats(name, present, classes, table, True, None, len(counts))
+    picked = pc.select_k_unstable(table, k=TOP_KEPT, sort_keys=[("n", "descending")])
     sketch = hll_registers(values).tobytes()
-    return FieldStats(name, present, classes, top, False, sketch, len(counts))
-
-
-def _pairs(values: pa.Array, numbers: pa.Array) -> tuple[tuple[object, int], ...]:
-    if pa.types.is_timestamp(values.type):
-        values = pc.cast(values, pa.int64())
-    return tuple(zip(values.to_pylist(), numbers.to_pylist(), strict=True))
+    return FieldStats(name, present, classes, table.take(picked), False, sketch, len(counts))
 
 
 # -- HyperLogLog ------------------------------------------------------------------------------
@@ -130,7 +135,44 @@ def value_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_timestamp(values.type):
         nanos = np.asarray(pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False))
         return ids.mix64(nanos.astype(np.int64).view(np.uint64))
+    if pa.types.is_floating(values.type) and not values.null_count:
+        return _float_hashes(values)
+    if pa.types.is_boolean(values.type) or pa.types.is_integer(values.type):
+        return ids.hash_ids(pc.cast(values, pa.string()))[:, 0]  # as ``to_text`` writes them
     return ids.hash_ids(to_text(values))[:, 0]
+
+
+def _float_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The hashes of floats' text as ``to_text`` writes it (whole numbers as integers),
+    without Python scalars in compute calls: those import pandas, which a ``mfq schema``
+    answered from the catalog never needs."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    floats = (
+        np.frombuffer(
+            array.buffers()[1], dtype=np.float64, count=len(array), offset=array.offset * 8
+        )
+        if array.type == pa.float64()
+        else None
+    )
+    if floats is None:
+        return ids.hash_ids(to_text(values))[:, 0]
+    with np.errstate(invalid="ignore"):
+        whole = (np.floor(floats) == floats) & (np.abs(floats) < 2.0**63)
+    hashes = np.empty(len(floats), dtype=np.uint64)
+    for mask, as_int in ((whole, True), (~whole, False)):
+        places = np.flatnonzero(mask).astype(np.int64)
+        if not len(places):
+            continue
+        picked = array.take(_int64_array(places))
+        text = pc.cast(pc.cast(picked, pa.int64()) if as_int else picked, pa.string())
+        hashes[places] = ids.hash_ids(text)[:, 0]
+    return hashes
+
+
+def _int64_array(values: np.ndarray) -> pa.Array:
+    """A numpy int64 array as Arrow without copying (``pa.array`` may import pandas)."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
 
 
 def hll_registers(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -162,7 +204,7 @@ def hll_estimate(registers: np.ndarray) -> int:
 
 
 #: One catalog row of :meth:`FieldStats.to_row`, as read back, with its file's time span.
-StatsRow = tuple[str, int, str, str, int, bytes | None, int, int | None, int | None]
+StatsRow = tuple[str, int, str, bytes | None, int, bytes | None, int, int | None, int | None]
 
 
 @dataclass
@@ -173,13 +215,16 @@ class MergedField:
     present: int
     classes: Counter[str]
     exact: bool
-    #: Every value kept by some file, with its count summed over the files keeping it.
-    values: dict[object, int]
+    #: Every value kept by some file (``value``), with its count summed over the files
+    #: keeping it (``n``); None when no file keeps values (times, ids).
+    values: pa.Table | None
     registers: np.ndarray | None
     unique: bool
     times: bool
     #: The distinct count when it is known exactly without the value lists.
     known_distinct: int | None = None
+    #: The values of the files that kept them all (the other files' sketches hold theirs).
+    whole_lists: list[pa.ChunkedArray] | None = None
 
     def distinct(self) -> int:
         """Exact when every file kept its whole value list (or the files cannot share a
@@ -188,21 +233,24 @@ class MergedField:
             return self.present
         if self.known_distinct is not None:
             return self.known_distinct
+        kept = 0 if self.values is None else int(self.values.num_rows)
         if self.exact:
-            return len(self.values)
-        kept = list(self.values)
-        array = (
-            pa.array(kept, pa.int64()).cast(pa.timestamp("ns")) if self.times else pa.array(kept)
-        )
-        registers = hll_registers(array)
-        if self.registers is not None:
-            registers = np.maximum(self.registers, registers)
-        return max(hll_estimate(registers), len(kept))
+            return kept
+        registers = self.registers
+        for values in self.whole_lists or []:
+            from_values = hll_registers(values)
+            registers = from_values if registers is None else np.maximum(registers, from_values)
+        return max(0 if registers is None else hll_estimate(registers), kept)
 
     def top(self, k: int) -> list[tuple[object, int]]:
-        """The ``k`` most frequent values, ties by value (as the exact scan orders them;
-        the values of one field share a type)."""
-        return heapq.nsmallest(k, self.values.items(), key=lambda pair: (-pair[1], pair[0]))
+        """The ``k`` most frequent values, ties by value (as the exact scan orders them)."""
+        if self.values is None or not self.values.num_rows:
+            return []
+        keys = [("n", "descending"), ("value", "ascending")]
+        picked = pc.select_k_unstable(self.values, k=min(k, self.values.num_rows), sort_keys=keys)
+        ranked = self.values.take(picked).sort_by(keys)
+        pairs = zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True)
+        return list(pairs)
 
 
 def merge(rows: Iterable[StatsRow], storage: dict[str, set[str]]) -> dict[str, MergedField]:
@@ -217,39 +265,71 @@ def merge(rows: Iterable[StatsRow], storage: dict[str, set[str]]) -> dict[str, M
         kinds = storage.get(name, set())
         meet = None
         if len(kinds) > 1:
-            meet = "float" if kinds <= {INTEGER, FLOAT} else "text"
+            meet = pa.float64() if kinds <= {INTEGER, FLOAT} else pa.string()
         merged[name] = _merge_field(name, group, meet)
     return merged
 
 
-def _merge_field(name: str, rows: list[StatsRow], meet: str | None) -> MergedField:
+def _merge_field(name: str, rows: list[StatsRow], meet: pa.DataType | None) -> MergedField:
     classes: Counter[str] = Counter()
     registers: np.ndarray | None = None
-    for _field, present, kinds, _values, exact, sketch, *_rest in rows:
+    tables = []
+    whole: list[pa.ChunkedArray] = []
+    for _field, present, kinds, values, exact, sketch, *_rest in rows:
         for kind in kinds.split(","):
             if kind:
                 classes[kind] += present
         if not exact and sketch is not None:
             found = np.frombuffer(zlib.decompress(sketch), dtype=np.uint8)
             registers = found.copy() if registers is None else np.maximum(registers, found)
-    # One JSON parse for every file's value list: far cheaper than one per file.
-    lists = json.loads("[" + ",".join(row[3] for row in rows) + "]")
-    values: dict[object, int] = {}
-    for pairs in lists:
-        for value, n in pairs:
-            key = value if meet is None else _meet(value, meet)
-            values[key] = values.get(key, 0) + n
+        if values is not None:
+            tables.append(_meet(pa.ipc.open_stream(pa.py_buffer(values)).read_all(), meet))
+            if exact:
+                whole.append(tables[-1].column("value"))
     times = TIMESTAMP in classes
     return MergedField(
         field=name,
         present=sum(row[1] for row in rows),
         classes=classes,
         exact=all(row[4] for row in rows) or _disjoint(rows, times),
-        values=values,
+        values=_summed(tables),
         registers=registers,
         unique=name == UNIQUE_FIELD,
         times=times,
         known_distinct=sum(row[6] for row in rows) if _disjoint(rows, times) else None,
+        whole_lists=whole,
+    )
+
+
+def _meet(table: pa.Table, meet: pa.DataType | None) -> pa.Table:
+    """The value column as the exact scan reads a field stored as several types."""
+    if meet is None or table.column("value").type == meet:
+        return table
+    value = table.column("value")
+    converted = to_text(value) if pa.types.is_string(meet) else pc.cast(value, meet)
+    return table.set_column(0, "value", converted)
+
+
+def _summed(tables: list[pa.Table]) -> pa.Table | None:
+    if not tables:
+        return None
+    if len(tables) == 1:
+        return tables[0]
+    combined = pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+    # Sums per value by dictionary codes (``Table.group_by`` would import pandas through
+    # pyarrow's query engine, more than the whole merge costs).
+    encoded = pc.dictionary_encode(combined.column("value").chunk(0))
+    counts = _numbers(combined.column("n").chunk(0)).astype(np.float64)
+    sums = np.bincount(_numbers(encoded.indices), weights=counts, minlength=len(encoded.dictionary))
+    return _values_table(encoded.dictionary, _int64_array(sums.astype(np.int64)))
+
+
+def _numbers(array: pa.Array) -> np.ndarray:
+    """An integer array without nulls as numpy, from its buffer (``to_numpy`` may import
+    pandas)."""
+    dtype = np.dtype(f"int{array.type.bit_width}")
+    return np.frombuffer(
+        array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize
     )
 
 
@@ -263,13 +343,3 @@ def _disjoint(rows: list[StatsRow], times: bool) -> bool:
     if len(spans) < len(rows):
         return False
     return all(later[0] > earlier[1] for earlier, later in itertools.pairwise(spans))
-
-
-def _meet(value: object, meet: str) -> object:
-    if meet == "float":
-        return float(value) if isinstance(value, int) else value
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(to_text(pa.array([value]))[0].as_py())  # as a text column holds it

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from mfq.ingest.columns import FLOAT, INTEGER, STANDARD_NAMES
@@ -53,6 +52,8 @@ class _EventFiles:
         types = {t for _p, t in having}
         numeric = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
         if len(types) == 1 or numeric:
+            import pyarrow.dataset as ds  # not at the top: it imports pandas
+
             target = next(iter(types)) if len(types) == 1 else pa.float64()
             dataset = ds.dataset(
                 [p for p, _t in having], schema=pa.schema([(name, target)]), format="parquet"
@@ -107,21 +108,28 @@ def _distinct(files: _EventFiles, name: str) -> int:
     return 0 if not len(column) else int(pc.count_distinct(column).as_py())
 
 
+SCHEMA_COLUMNS = ("field", "type", "present", "distinct", "top_values", "mixed")
+
+
 def store_schema(store: Store, exact: bool = False) -> pd.DataFrame:
-    """One row per field: field, type, present (%), distinct, top_values, mixed.
+    """One row per field: field, type, present (%), distinct, top_values, mixed."""
+    import pandas as pd
+
+    return pd.DataFrame(schema_records(store, exact), columns=list(SCHEMA_COLUMNS))
+
+
+def schema_records(store: Store, exact: bool = False) -> list[dict[str, Any]]:
+    """:func:`store_schema`'s rows as dicts (no pandas).
 
     From the catalog's field statistics unless ``exact`` (or a file has none): then by
     reading every field of every file."""
-    import pandas as pd
-
-    columns = ["field", "type", "present", "distinct", "top_values", "mixed"]
     if not exact:
         from mfq.store.catalog_schema import catalog_fields
 
         fields = catalog_fields(store.catalog, store.settings.top_values)
         if fields is not None:
             total = sum(f.rows for f in store.catalog.files("events"))
-            return pd.DataFrame([_summary_row(f, total) for f in fields], columns=columns)
+            return [_summary_row(f, total) for f in fields]
     records = store.catalog.files("events")
     total = sum(f.rows for f in records)
     classes = store.catalog.field_types()
@@ -134,8 +142,7 @@ def store_schema(store: Store, exact: bool = False) -> pd.DataFrame:
 
     # Two fields at a time: pyarrow releases the GIL while it reads and counts.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        rows = [r for r in pool.map(row, files.names()) if r is not None]
-    return pd.DataFrame(rows, columns=columns)
+        return [r for r in pool.map(row, files.names()) if r is not None]
 
 
 #: Top values are left out when more values than this are distinct and even the most

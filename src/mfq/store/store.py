@@ -642,6 +642,13 @@ class Store:
 
         return store_schema(self, exact=exact)
 
+    @_reading
+    def schema_records(self, *, exact: bool = False) -> list[dict[str, Any]]:
+        """:meth:`schema`'s rows as dicts, without pandas (what ``mfq schema`` prints)."""
+        from mfq.store.stats import schema_records
+
+        return schema_records(self, exact=exact)
+
 
 def _fill_summary(summary: IngestSummary, totals: IngestCounters, reasons: Counter[str]) -> None:
     summary.read = totals.read
