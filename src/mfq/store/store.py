@@ -369,11 +369,13 @@ class Store:
         ``dry_run``, only count what would go."""
         from mfq.store.lock import write_lock
         from mfq.store.prune import prune
+        from mfq.store.readers import reading
 
         moment = before if before.tzinfo is not None else before.replace(tzinfo=UTC)
         catalog = self.catalog  # StoreNotFound before any lock file is made
-        if dry_run:
-            return prune(self.layout, catalog, self.settings, moment, dry_run=True)
+        if dry_run:  # a reader: it reads the cut files' times
+            with reading(self.layout):
+                return prune(self.layout, catalog, self.settings, moment, dry_run=True)
         with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
             return prune(self.layout, catalog, self.settings, moment, dry_run=False)
 
