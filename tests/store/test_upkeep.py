@@ -281,3 +281,16 @@ def test_prune_cli_parses_dates_and_ages(tmp_path: Path, write_ndjson: Callable[
 def test_upkeep_of_a_missing_store_fails_with_exit_3(tmp_path: Path, command: list[str]) -> None:
     code, _out, err = invoke(*command, "--store", str(tmp_path / "none"))
     assert code == 3 and f"no store at {tmp_path / 'none'}" in err
+
+
+def test_pruning_everything_leaves_an_empty_store_that_takes_new_events(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    path = four_days(store, write_ndjson)
+    result = store.prune(datetime(2027, 1, 1, tzinfo=UTC))
+    assert (result.events_removed, result.files_after, result.bytes_after) == (160, 0, 0)
+    assert (store.info()["events"], store.info()["first"]) == (0, None)
+    assert list(store.schema().query("present > 0")["field"]) == []
+    assert on_disk(store) == store.catalog.all_paths()
+    copy = write_ndjson(json.loads(line) for line in path.read_text().splitlines()[:10])
+    assert store.ingest([copy]).ingested == 10
