@@ -29,6 +29,8 @@ class Settings:
     row_group_rows: int = 128 * 1024
     #: zstd level for Parquet files (1 is fast and still small).
     zstd_level: int = 1
+    #: Events per file ``mfq compact`` writes (a day with more gets several files).
+    compact_file_rows: int = 1_048_576
     #: Seconds an ingest waits for another writer's lock before giving up.
     lock_timeout_seconds: float = 600.0
     #: How many most frequent values ``mfq schema`` shows per field.

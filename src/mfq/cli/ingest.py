@@ -32,6 +32,7 @@ from mfq.store import open_store
     help="Also redact values under keys matching REGEX (repeatable).",
 )
 @click.option("--keep-secrets", is_flag=True, help="Store secret-looking values as they are.")
+@click.option("--compact", is_flag=True, help="Then compact the days this batch wrote to.")
 def ingest(
     paths: tuple[str, ...],
     store_path: str | None,
@@ -40,6 +41,7 @@ def ingest(
     assume_tz: str | None,
     redact_keys: tuple[str, ...],
     keep_secrets: bool,
+    compact: bool,
 ) -> int:
     """Validate PATHS (files, directories, globs, or - for stdin) and add them to the store.
 
@@ -60,7 +62,9 @@ def ingest(
         extra_secret_patterns=redact_keys,
     )
     with open_store(store_path) as store, progress_bar(env, "ingest") as progress:
-        summary = store.ingest(list(paths), strict=strict, options=options, progress=progress)
+        summary = store.ingest(
+            list(paths), strict=strict, options=options, progress=progress, compact=compact
+        )
     render(summary.as_dict(), OutputFormat(fmt), env, title="ingest")
     for rebuilt in summary.rebuilt_id_files:
         print_message(env, f"mfq: rebuilt the damaged id hashes {rebuilt} from the event files")

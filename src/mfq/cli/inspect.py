@@ -6,6 +6,7 @@ import click
 
 from mfq.cli.options import format_option, make_env, store_option, tz_option
 from mfq.render import OutputFormat, render
+from mfq.render.result import rows_from_records
 from mfq.store import open_store
 
 
@@ -24,11 +25,20 @@ def info(store_path: str | None, fmt: str, tz_name: str | None) -> None:
 @click.command()
 @store_option
 @format_option
-def schema(store_path: str | None, fmt: str) -> None:
-    """Every field: type, % present, distinct values, top values, mixed-type flag."""
+@click.option(
+    "--exact", is_flag=True, help="Read every event for exact distinct counts and top values."
+)
+def schema(store_path: str | None, fmt: str, exact: bool) -> None:
+    """Every field: type, % present, distinct values, top values, mixed-type flag.
+
+    Answered from statistics kept at ingest: a distinct count or top value count marked
+    ~ is an estimate (--exact reads every event instead)."""
+    from mfq.store.stats import SCHEMA_COLUMNS
+
     env = make_env()
     with open_store(store_path) as store:
-        result = store.schema()
+        records = store.schema_records(exact=exact)
+    result = rows_from_records(SCHEMA_COLUMNS, records)  # no pandas: schema answers at once
     render(result, OutputFormat(fmt), env, title="schema", empty_message="the store is empty")
 
 

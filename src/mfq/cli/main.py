@@ -43,6 +43,8 @@ _COMMANDS = {
     "demo": ("mfq.cli.demo", "demo", "Write a realistic sample export, ingest it, show it."),
     "questions": ("mfq.cli.project", "questions", "The saved questions of mfq.toml."),
     "run": ("mfq.cli.project", "run", "Run a saved question of mfq.toml (options override)."),
+    "compact": ("mfq.cli.upkeep", "compact", "Rewrite each day's small files as few large ones."),
+    "prune": ("mfq.cli.upkeep", "prune", "Remove events before a date (retention)."),
 }
 
 

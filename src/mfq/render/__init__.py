@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from mfq.env import Env
 from mfq.render.escape import escape_control
 from mfq.render.options import RenderOptions
-from mfq.render.result import Record, Result, as_rows
+from mfq.render.result import Record, Result, Rows, as_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,14 +79,14 @@ _RENDERERS: dict[OutputFormat, Callable[[], Renderer]] = {
 }
 
 
-def _as_result(result: Mapping[str, object] | pd.DataFrame | pa.Table) -> Result:
+def _as_result(result: Mapping[str, object] | pd.DataFrame | pa.Table | Rows) -> Result:
     if isinstance(result, Mapping):
         return Record({str(field): value for field, value in result.items()})
     return as_rows(result)
 
 
 def render(
-    result: Mapping[str, object] | pd.DataFrame | pa.Table,
+    result: Mapping[str, object] | pd.DataFrame | pa.Table | Rows,
     fmt: OutputFormat,
     env: Env,
     *,

@@ -8,6 +8,7 @@ of text from data is made inert with :func:`~mfq.render.escape.escape_control`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -102,6 +103,10 @@ def format_local_time(moment: datetime, tz: tzinfo) -> str:
     return local.isoformat(sep=" ", timespec=timespec)
 
 
+#: An estimated count as ``mfq schema`` writes it.
+_ESTIMATE = re.compile(r"~[0-9]+")
+
+
 def display_cell(value: object, field: str, tz: tzinfo) -> DisplayCell:
     """The display text of ``value`` in column (or field) ``field``, times shown in ``tz``."""
     cell = normalise(value)
@@ -112,6 +117,9 @@ def display_cell(value: object, field: str, tz: tzinfo) -> DisplayCell:
     if isinstance(cell, int | float):
         formatter = format_duration_ms if is_duration_field(field) else format_number
         return DisplayCell(formatter(cell), numeric=True, compact=True)
+    if isinstance(cell, str) and field == "distinct" and _ESTIMATE.fullmatch(cell):
+        # ``mfq schema``'s estimated distinct counts (``~51394``): a number all the same.
+        return DisplayCell("~" + format_number(int(cell[1:])), numeric=True, compact=True)
     if isinstance(cell, str):
         return DisplayCell(escape_control(cell))
     if isinstance(cell, datetime):

@@ -9,7 +9,7 @@ loaded already, and a Table is rendered without pandas ever being imported.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -52,6 +52,15 @@ def rows_from_dataframe(frame: pd.DataFrame) -> Rows:
         return frame.itertuples(index=False, name=None)
 
     return Rows(tuple(str(column) for column in frame.columns), len(frame), iter_rows)
+
+
+def rows_from_records(columns: tuple[str, ...], records: Sequence[Mapping[str, object]]) -> Rows:
+    """Rows of plain dicts (``columns`` in order), for results built without pandas."""
+
+    def iter_rows() -> Iterator[tuple[object, ...]]:
+        return (tuple(record.get(column) for column in columns) for record in records)
+
+    return Rows(columns, len(records), iter_rows)
 
 
 def rows_from_arrow(table: pa.Table) -> Rows:

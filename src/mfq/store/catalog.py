@@ -16,8 +16,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mfq.errors import StoreCorrupt
+
+if TYPE_CHECKING:
+    from mfq.store.fieldstats import FieldStats, StatsRow
 
 SCHEMA_VERSION = 1
 _DDL = """
@@ -58,6 +62,17 @@ CREATE TABLE IF NOT EXISTS file_summary (
     path TEXT PRIMARY KEY REFERENCES files(path),
     summary BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS field_stats (
+    path TEXT NOT NULL REFERENCES files(path),
+    field TEXT NOT NULL,
+    present INTEGER NOT NULL,
+    classes TEXT NOT NULL,
+    vals BLOB,
+    exact INTEGER NOT NULL,
+    sketch BLOB,
+    distinct_count INTEGER NOT NULL,
+    PRIMARY KEY (path, field)
+);
 CREATE TABLE IF NOT EXISTS field_types (
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     field TEXT NOT NULL,
@@ -78,6 +93,7 @@ CREATE INDEX IF NOT EXISTS sources_by_hash ON sources(content_hash);
 CREATE INDEX IF NOT EXISTS sources_by_fingerprint ON sources(fingerprint);
 CREATE INDEX IF NOT EXISTS files_by_kind_day ON files(kind, day);
 CREATE INDEX IF NOT EXISTS field_types_by_field ON field_types(field);
+CREATE INDEX IF NOT EXISTS field_stats_classes ON field_stats(field, classes, present);
 """
 
 
@@ -98,6 +114,8 @@ class FileRecord:
     trace_keys: builtins.bytes | None = None
     #: Event counts per combination of a few fields (written only; see ``summaries``).
     summary: builtins.bytes | None = None
+    #: Per-field statistics for ``mfq schema`` (written only; see ``field_stats``).
+    field_stats: Sequence[FieldStats] = ()
 
 
 @dataclass(frozen=True)
@@ -293,22 +311,7 @@ class Catalog:
                     for s in batch.sources
                 ],
             )
-            db.executemany(
-                "INSERT INTO files(path, batch_id, kind, day, rows, bytes, min_ns, max_ns, schema)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (f.path, batch_id, f.kind, f.day, f.rows, f.bytes, f.min_ns, f.max_ns, f.schema)
-                    for f in batch.files
-                ],
-            )
-            db.executemany(
-                "INSERT INTO trace_index(path, keys) VALUES (?, ?)",
-                [(f.path, f.trace_keys) for f in batch.files if f.trace_keys is not None],
-            )
-            db.executemany(
-                "INSERT INTO file_summary(path, summary) VALUES (?, ?)",
-                [(f.path, f.summary) for f in batch.files if f.summary is not None],
-            )
+            _insert_files(db, batch_id, batch.files)
             db.executemany(
                 "INSERT INTO field_types(batch_id, field, value_class, count) VALUES (?, ?, ?, ?)",
                 [
@@ -318,6 +321,64 @@ class Catalog:
                 ],
             )
         return batch_id
+
+    def replace_files(
+        self, token: str, committed_at: str, old: Sequence[str], new: Sequence[FileRecord]
+    ) -> None:
+        """Swap files in one transaction (compaction, pruning): readers list either
+        ``old`` or ``new``, never both or neither. ``old`` must all still be listed."""
+        with self._transaction() as db:
+            listed = _count_listed(db, old)
+            if listed != len(set(old)):
+                raise StoreCorrupt(
+                    f"the catalog changed under a rewrite ({len(old) - listed} files gone)",
+                    hint="run the command again",
+                )
+            cursor = db.execute(
+                "INSERT INTO batches(token, committed_at, counters) VALUES (?, ?, ?)",
+                (token, committed_at, json.dumps({"rewritten": len(old), "written": len(new)})),
+            )
+            batch_id = int(cursor.lastrowid or 0)
+            for table in ("trace_index", "file_summary", "field_stats", "files"):
+                db.executemany(f"DELETE FROM {table} WHERE path = ?", [(p,) for p in old])
+            _insert_files(db, batch_id, new)
+
+    def add_field_stats(self, path: str, stats: Sequence[FieldStats]) -> None:
+        """Record statistics for a file written by an mfq that kept none."""
+        with self._transaction() as db:
+            if _count_listed(db, [path]):
+                db.execute("DELETE FROM field_stats WHERE path = ?", (path,))
+                _insert_stats(db, path, stats)
+
+    def field_stats(self, field: str | None = None) -> list[StatsRow]:
+        """The statistics of every events file that has them (rows of
+        ``FieldStats.to_row`` with the file's time span), of one field when given."""
+        sql = (
+            "SELECT s.field, s.present, s.classes, s.vals, s.exact, s.sketch, s.distinct_count,"
+            " f.min_ns, f.max_ns FROM field_stats s JOIN files f ON f.path = s.path"
+        )
+        if field is None:
+            return self._db.execute(sql).fetchall()
+        return self._db.execute(sql + " WHERE s.field = ?", (field,)).fetchall()
+
+    def file_classes(self, paths: Sequence[str]) -> dict[str, set[str]]:
+        """The value classes of each field over these files (from their statistics)."""
+        found: dict[str, set[str]] = {}
+        for path in paths:
+            rows = self._db.execute(
+                "SELECT field, classes FROM field_stats WHERE path = ?", (path,)
+            )
+            for name, classes in rows:
+                found.setdefault(name, set()).update(c for c in str(classes).split(",") if c)
+        return found
+
+    def files_without_stats(self) -> list[str]:
+        """Events files recorded without field statistics (by an earlier mfq)."""
+        rows = self._db.execute(
+            "SELECT path FROM files f WHERE kind = 'events' AND NOT EXISTS"
+            " (SELECT 1 FROM field_stats s WHERE s.path = f.path) ORDER BY path"
+        )
+        return [row[0] for row in rows]
 
     def has_fingerprint(self, fingerprint: str) -> bool:
         """True when a source that may have this content was already ingested."""
@@ -387,8 +448,18 @@ class Catalog:
         ]
 
     def field_types(self) -> dict[str, Counter[str]]:
-        """Value classes seen per field over all batches."""
+        """Value classes seen per field: over the files now in the store when every file
+        has statistics (so compaction and pruning keep them right), else over all batches."""
         result: dict[str, Counter[str]] = {}
+        if not self.files_without_stats():
+            rows = self._db.execute(
+                "SELECT field, classes, SUM(present) FROM field_stats GROUP BY field, classes"
+            )
+            for name, classes, n in rows:
+                for cls in str(classes).split(","):
+                    if cls:
+                        result.setdefault(name, Counter())[cls] += int(n)
+            return result
         for name, cls, n in self._db.execute(
             "SELECT field, value_class, SUM(count) FROM field_types GROUP BY field, value_class"
         ):
@@ -484,3 +555,40 @@ class Catalog:
                 "UPDATE sources SET content_hash = NULL, fingerprint = NULL WHERE batch_id = ?",
                 [(batch,) for batch in reingestable_batches],
             )
+
+
+def _count_listed(db: sqlite3.Connection, paths: Sequence[str]) -> int:
+    listed = 0
+    for path in set(paths):
+        listed += db.execute("SELECT COUNT(*) FROM files WHERE path = ?", (path,)).fetchone()[0]
+    return listed
+
+
+def _insert_files(db: sqlite3.Connection, batch_id: int, files: Sequence[FileRecord]) -> None:
+    """The rows of new files: the files, their trace index, summaries and statistics."""
+    db.executemany(
+        "INSERT INTO files(path, batch_id, kind, day, rows, bytes, min_ns, max_ns, schema)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (f.path, batch_id, f.kind, f.day, f.rows, f.bytes, f.min_ns, f.max_ns, f.schema)
+            for f in files
+        ],
+    )
+    db.executemany(
+        "INSERT INTO trace_index(path, keys) VALUES (?, ?)",
+        [(f.path, f.trace_keys) for f in files if f.trace_keys is not None],
+    )
+    db.executemany(
+        "INSERT INTO file_summary(path, summary) VALUES (?, ?)",
+        [(f.path, f.summary) for f in files if f.summary is not None],
+    )
+    for f in files:
+        _insert_stats(db, f.path, f.field_stats)
+
+
+def _insert_stats(db: sqlite3.Connection, path: str, stats: Sequence[FieldStats]) -> None:
+    db.executemany(
+        "INSERT INTO field_stats(path, field, present, classes, vals, exact, sketch,"
+        " distinct_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(path, *s.to_row()) for s in stats],
+    )

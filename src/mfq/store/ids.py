@@ -30,6 +30,11 @@ def _mix(values: np.ndarray) -> np.ndarray:
     return values ^ (values >> np.uint64(31))  # type: ignore[no-any-return]
 
 
+def mix64(values: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each 64-bit word (splitmix64's finaliser)."""
+    return _mix(values)
+
+
 def hash_ids(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """An (n, 2) uint64 array of two independent hashes of each id (a pure function of it).
 

@@ -24,6 +24,11 @@ class StoreLayout:
         return self.root / "write.lock"
 
     @property
+    def read_lock(self) -> Path:
+        """Held shared by readers, exclusively by a writer deleting retired files."""
+        return self.root / "read.lock"
+
+    @property
     def events(self) -> Path:
         return self.root / "events"
 

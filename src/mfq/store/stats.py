@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from mfq.ingest.columns import FLOAT, INTEGER, STANDARD_NAMES
@@ -19,6 +18,7 @@ from mfq.store.damage import reading_files
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mfq.store.catalog_schema import FieldSummary
     from mfq.store.store import Store
 
 _TOP_VALUE_CHARS = 40
@@ -28,6 +28,7 @@ class _EventFiles:
     """The store's event files with their schemas (from the catalog, no file opened)."""
 
     def __init__(self, store: Store, files: list[FileRecord]) -> None:
+        self.catalog = store.catalog
         self.entries: list[tuple[str, pa.Schema]] = []
         for record in files:
             path = str(store.root / record.path)
@@ -52,6 +53,8 @@ class _EventFiles:
         types = {t for _p, t in having}
         numeric = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
         if len(types) == 1 or numeric:
+            import pyarrow.dataset as ds  # not at the top: it imports pandas
+
             target = next(iter(types)) if len(types) == 1 else pa.float64()
             dataset = ds.dataset(
                 [p for p, _t in having], schema=pa.schema([(name, target)]), format="parquet"
@@ -99,14 +102,37 @@ def _time(ns: int | None) -> datetime | None:
 
 
 def _distinct(files: _EventFiles, name: str) -> int:
+    from mfq.store.catalog_schema import known_distinct
+
+    known = known_distinct(files.catalog, name)
+    if known is not None:
+        return known  # from the catalog's field statistics, no event read
     column = files.column(name)
     return 0 if not len(column) else int(pc.count_distinct(column).as_py())
 
 
-def store_schema(store: Store) -> pd.DataFrame:
+SCHEMA_COLUMNS = ("field", "type", "present", "distinct", "top_values", "mixed")
+
+
+def store_schema(store: Store, exact: bool = False) -> pd.DataFrame:
     """One row per field: field, type, present (%), distinct, top_values, mixed."""
     import pandas as pd
 
+    return pd.DataFrame(schema_records(store, exact), columns=list(SCHEMA_COLUMNS))
+
+
+def schema_records(store: Store, exact: bool = False) -> list[dict[str, Any]]:
+    """:func:`store_schema`'s rows as dicts (no pandas).
+
+    From the catalog's field statistics unless ``exact`` (or a file has none): then by
+    reading every field of every file."""
+    if not exact:
+        from mfq.store.catalog_schema import catalog_fields
+
+        fields = catalog_fields(store.catalog, store.settings.top_values)
+        if fields is not None:
+            total = sum(f.rows for f in store.files("events"))
+            return [_summary_row(f, total) for f in fields]
     records = store.files("events")
     total = sum(f.rows for f in records)
     classes = store.catalog.field_types()
@@ -119,9 +145,7 @@ def store_schema(store: Store) -> pd.DataFrame:
 
     # Two fields at a time: pyarrow releases the GIL while it reads and counts.
     with reading_files(store.root, records), ThreadPoolExecutor(max_workers=2) as pool:
-        rows = [r for r in pool.map(row, files.names()) if r is not None]
-    columns = ["field", "type", "present", "distinct", "top_values", "mixed"]
-    return pd.DataFrame(rows, columns=columns)
+        return [r for r in pool.map(row, files.names()) if r is not None]
 
 
 #: Top values are left out when more values than this are distinct and even the most
@@ -146,20 +170,39 @@ def _field_row(
         return _row(name, classes, column.type, present, total, distinct, [])
     counts = pc.value_counts(column.drop_null()) if present else None
     distinct = len(counts) if counts is not None else 0
-    top: list[str] = []
+    pairs: list[tuple[object, int]] = []
     if counts is not None and distinct:
         ranked = pa.table({"value": counts.field("values"), "n": counts.field("counts")})
         keys = [("n", "descending"), ("value", "ascending")]
         # The top few of maybe millions: a selection, not a sort of every distinct value.
         picked = pc.select_k_unstable(ranked, k=min(top_values, distinct), sort_keys=keys)
         ranked = ranked.take(picked).sort_by(keys)
-        top = [
-            f"{_short(v)} ({n})"
-            for v, n in zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True)
-        ]
-        if distinct > NO_TOP_DISTINCT and ranked["n"][0].as_py() < NO_TOP_SHARE * present:
-            top = []  # nothing stands out among thousands (trace or span ids): noise
+        pairs = list(zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True))
+    top = _top_text(pairs, distinct, present, estimated=False)
     return _row(name, classes, column.type, present, total, distinct, top)
+
+
+def _summary_row(summary: FieldSummary, total: int) -> dict[str, Any]:
+    """A schema row from the catalog's statistics; estimates are marked with ``~``."""
+    top = _top_text(summary.top, summary.distinct, summary.present, summary.estimated)
+    distinct: int | str = summary.distinct
+    if summary.estimated:
+        distinct = f"~{summary.distinct}"
+    row = _row(summary.field, summary.classes, summary.storage, summary.present, total, 0, top)
+    row["distinct"] = distinct
+    return row
+
+
+def _top_text(
+    pairs: list[tuple[object, int]], distinct: int, present: int, estimated: bool
+) -> list[str]:
+    """``value (count)`` of the most frequent values, none when nothing stands out."""
+    if not pairs:
+        return []
+    if distinct > NO_TOP_DISTINCT and pairs[0][1] < NO_TOP_SHARE * present:
+        return []  # nothing stands out among thousands (trace or span ids): noise
+    mark = "~" if estimated else ""
+    return [f"{_short(v)} ({mark}{n})" for v, n in pairs]
 
 
 def _row(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import secrets
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mfq.errors import DataError, NoSpace, StoreCorrupt, StoreNotFound
 from mfq.ingest.counters import IngestCounters
@@ -31,8 +31,12 @@ if TYPE_CHECKING:
     from mfq.query.expr import FieldSchema, FieldType
     from mfq.query.spec import QueryKind, QuerySpec
     from mfq.report import Report
+    from mfq.store.compact import CompactionResult
     from mfq.store.doctor import Checkup
+    from mfq.store.prune import PruneResult
     from mfq.store.writer import BatchWriter
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 DEFAULT_STORE = ".mfq"
 STORE_ENV = "MFQ_STORE"
@@ -83,6 +87,22 @@ class IngestSummary:
             if not shape[rare]:
                 del shape[rare]
         return shape
+
+
+def _reading(method: _Method) -> _Method:
+    """Run a reading method under the store's shared read lock, so no compaction or prune
+    deletes the files it lists before it is done with them."""
+
+    @functools.wraps(method)
+    def read(store: Store, *args: Any, **kwargs: Any) -> Any:
+        if not store.layout.root.is_dir():
+            return method(store, *args, **kwargs)
+        from mfq.store.readers import reading
+
+        with reading(store.layout):
+            return method(store, *args, **kwargs)
+
+    return cast("_Method", read)
 
 
 def resolve_store_path(path: str | os.PathLike[str] | None) -> Path:
@@ -212,11 +232,13 @@ class Store:
         strict: bool = False,
         options: NormalizeOptions | None = None,
         progress: ProgressCallback | None = None,
+        compact: bool = False,
     ) -> IngestSummary:
         """Validate and store the events of ``paths`` (files, directories, globs, ``-``).
 
         The whole call is one batch: visible to readers only once it commits. With
-        ``strict``, nothing is committed when any record is rejected.
+        ``strict``, nothing is committed when any record is rejected. With ``compact``,
+        the days the batch wrote to are compacted after it commits (see ``compact``).
         """
         from mfq.ingest.sources import expand_sources
         from mfq.store.lock import write_lock
@@ -229,9 +251,16 @@ class Store:
             self._check_layout()
             with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
                 self._remove_orphans()
+                before = {f.path for f in self.catalog.files("events")}
                 summary = self._ingest_locked(
                     sources, strict, options or NormalizeOptions(), progress
                 )
+                if compact and summary.committed:
+                    from mfq.store.compact import DayWindow, compact_days
+
+                    touched = {f.day for f in self.catalog.files("events") if f.path not in before}
+                    window = DayWindow(days=frozenset(d for d in touched if d))
+                    compact_days(self.layout, self.catalog, self.settings, window)
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
@@ -353,16 +382,51 @@ class Store:
             raise StoreCorrupt(f"damaged store {self.root}: {path} is {what}", hint=DOCTOR_HINT)
 
     def _remove_orphans(self) -> None:
-        """Delete what a crashed ingest left: tmp files and files the catalog never saw."""
-        shutil.rmtree(self.layout.tmp, ignore_errors=True)
-        known = self.catalog.all_paths()
-        for directory in (self.layout.events, self.layout.rejects, self.layout.ids):
-            for path in _files_under(directory):
-                if self.layout.relative(path) not in known:
-                    path.unlink(missing_ok=True)
+        """Delete what a killed write left (tmp files, files the catalog never listed) and
+        the files a compaction or prune retired, unless a reader is reading them."""
+        from mfq.store.rewrite import clean_leftovers
+
+        clean_leftovers(self.layout, self.catalog)
+
+    # -- upkeep -------------------------------------------------------------------------------
+
+    def compact(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> CompactionResult:
+        """Rewrite each day's small files as few large ones sorted by time (only days
+        meeting ``[since, until)`` when given), in one catalog swap; a no-op on a compact
+        store. Readers see the old files or the new ones, never both or neither."""
+        from mfq.store.compact import DayWindow, compact_days
+        from mfq.store.lock import write_lock
+
+        catalog = self.catalog  # StoreNotFound before any lock file is made
+        with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
+            return compact_days(
+                self.layout, catalog, self.settings, DayWindow(since=since, until=until)
+            )
+
+    def prune(self, before: datetime, *, dry_run: bool = False) -> PruneResult:
+        """Remove every event before ``before`` (naive means UTC) and its id hash: whole
+        days dropped, the day ``before`` cuts rewritten, in one catalog swap. With
+        ``dry_run``, only count what would go."""
+        from mfq.store.lock import write_lock
+        from mfq.store.prune import prune
+        from mfq.store.readers import reading
+
+        moment = before if before.tzinfo is not None else before.replace(tzinfo=UTC)
+        catalog = self.catalog  # StoreNotFound before any lock file is made
+        if dry_run:  # a reader: it reads the cut files' times
+            with reading(self.layout):
+                return prune(self.layout, catalog, self.settings, moment, dry_run=True)
+        with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
+            return prune(self.layout, catalog, self.settings, moment, dry_run=False)
 
     # -- reading ----------------------------------------------------------------------------
 
+    @_reading
     def info(self) -> dict[str, Any]:
         """Events, time range, sources, bytes on disk, distinct projects and types."""
         from mfq.store.stats import store_info
@@ -413,15 +477,18 @@ class Store:
                 types[name] = FieldType.STRING
         return types
 
+    @_reading
     def run(self, spec: QuerySpec) -> pd.DataFrame:
         """Execute a query description with the store's engine."""
         return self._engine.execute(self, spec)
 
+    @_reading
     def run_many(self, specs: list[QuerySpec]) -> list[pd.DataFrame]:
         """Execute several query descriptions at once; the engine may share work between
         them (the pandas engine reads the events once for aggregates over the same rows)."""
         return self._engine.execute_many(self, specs)
 
+    @_reading
     def run_table(self, spec: QuerySpec) -> pa.Table:
         """Execute a query description; the answer as a pyarrow Table. The pandas engine
         answers most descriptions without pandas; integer columns with nulls stay integer."""
@@ -471,6 +538,7 @@ class Store:
 
     # -- analyses (mfq.analysis) ------------------------------------------------------------
 
+    @_reading
     def correlate(self, **options: Any) -> pd.DataFrame:
         """What distinguishes a selection (``where``) from a baseline (``baseline`` or the
         rest): every field's values ranked by over-representation."""
@@ -478,6 +546,7 @@ class Store:
 
         return correlate(self, **options)
 
+    @_reading
     def patterns(
         self,
         *,
@@ -513,6 +582,7 @@ class Store:
             unweighted=unweighted,
         )
 
+    @_reading
     def changes(
         self,
         *,
@@ -551,36 +621,42 @@ class Store:
             unweighted=unweighted,
         )
 
+    @_reading
     def anomalies(self, **options: Any) -> pd.DataFrame:
         """Time buckets (per ``by`` group) whose value departs from the expected level."""
         from mfq.analysis.anomalies import anomalies
 
         return anomalies(self, **options)
 
+    @_reading
     def trace(self, trace_id: str, **options: Any) -> pd.DataFrame:
         """One trace's spans and events in tree order, with depth and offsets."""
         from mfq.analysis.trace import trace
 
         return trace(self, trace_id, **options)
 
+    @_reading
     def timeline(self, **options: Any) -> pd.DataFrame:
         """Chronological matching events, bursts collapsed, with the incident's markers."""
         from mfq.analysis.timeline import timeline
 
         return timeline(self, **options)
 
+    @_reading
     def slo(self, **options: Any) -> pd.DataFrame:
         """One objective: compliance, error budget left, burn rate, incidents and MTTR."""
         from mfq.analysis.slo import slo
 
         return slo(self, **options)
 
+    @_reading
     def slo_incidents(self, **options: Any) -> pd.DataFrame:
         """The episodes ``slo`` counts as incidents: start, end, time to recover."""
         from mfq.analysis.slo import slo_incidents
 
         return slo_incidents(self, **options)
 
+    @_reading
     def check(self, assertions: list[str] | str, **options: Any) -> pd.DataFrame:
         """CI assertions over aggregates (``"ratio(status = 'error') < 0.02"``): one row
         per assertion with its value and whether it passed."""
@@ -588,6 +664,7 @@ class Store:
 
         return check(self, [assertions] if isinstance(assertions, str) else assertions, **options)
 
+    @_reading
     def report(self, **options: Any) -> Report:
         """A period's event-pattern report (``week`` or ``since``/``until``): the sections
         as data, rendered by ``mfq.report`` as Markdown or HTML."""
@@ -595,6 +672,7 @@ class Store:
 
         return build_report(self, **options)
 
+    @_reading
     def rejects(self, *, code: str | None = None, limit: int | None = None) -> pd.DataFrame:
         """Rejected records, oldest first: source, number (line or record), code, reason, raw."""
         from mfq.store.stats import store_rejects
@@ -612,11 +690,22 @@ class Store:
         with _disk_full_as_no_space(self.root):
             return doctor.repair(self)
 
-    def schema(self) -> pd.DataFrame:
-        """One row per field: type, % present, distinct count, top values, mixed flag."""
+    @_reading
+    def schema(self, *, exact: bool = False) -> pd.DataFrame:
+        """One row per field: type, % present, distinct count, top values, mixed flag.
+
+        Answered from the catalog's field statistics: distinct counts and top value counts
+        that are estimates read ``~N``; ``exact=True`` reads every event instead."""
         from mfq.store.stats import store_schema
 
-        return store_schema(self)
+        return store_schema(self, exact=exact)
+
+    @_reading
+    def schema_records(self, *, exact: bool = False) -> list[dict[str, Any]]:
+        """:meth:`schema`'s rows as dicts, without pandas (what ``mfq schema`` prints)."""
+        from mfq.store.stats import schema_records
+
+        return schema_records(self, exact=exact)
 
 
 def _fill_summary(summary: IngestSummary, totals: IngestCounters, reasons: Counter[str]) -> None:
@@ -658,11 +747,3 @@ def _is_disk_full(err: BaseException) -> bool:
 def _dangling(path: Path) -> bool:
     """A symbolic link to nothing (a folder walk lists it; there is nothing to read)."""
     return path.is_symlink() and not path.exists()
-
-
-def _files_under(directory: Path) -> Iterator[Path]:
-    if not directory.exists():
-        return
-    for root, _dirs, names in os.walk(directory):
-        for name in names:
-            yield Path(root) / name

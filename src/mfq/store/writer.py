@@ -22,6 +22,7 @@ from mfq.ingest.columns import STANDARD_NAMES, TypeCounts, unify
 from mfq.settings import Settings
 from mfq.store import ids
 from mfq.store.catalog import FileRecord
+from mfq.store.fieldstats import table_stats
 from mfq.store.layout import StoreLayout
 from mfq.store.summary import summarise
 
@@ -125,33 +126,10 @@ class BatchWriter:
     def _write_events(self, table: pa.Table, day: date) -> None:
         name = f"part-{self.token}-{next(self._numbers):05d}.parquet"
         tmp = self.tmp_dir / name
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(
-            table,
-            tmp,
-            compression="zstd",
-            compression_level=self.settings.zstd_level,
-            row_group_size=self.settings.row_group_rows,
-            # Ids never repeat: trying a dictionary for them is wasted work.
-            use_dictionary=[n for n in table.column_names if n not in _UNIQUE_COLUMNS],
-            # Min/max statistics prune row groups by time and by the standard fields that
-            # filters name; on free-form attributes they cost more than they save.
-            write_statistics=[n for n in table.column_names if n in STANDARD_NAMES],
-        )
         final = self.layout.partition(day) / name
-        nanos = pc.cast(table.column("timestamp"), pa.int64())
-        bounds = pc.min_max(nanos).as_py()
-        record = FileRecord(
-            path=self.layout.relative(final),
-            kind="events",
-            day=day.isoformat(),
-            rows=table.num_rows,
-            bytes=tmp.stat().st_size,
-            min_ns=bounds["min"],
-            max_ns=bounds["max"],
-            schema=table.schema.remove_metadata().serialize().to_pybytes(),
-            trace_keys=_trace_keys(table),
-            summary=summarise(table),
+        classes = {n: set(c) for n, c in self.type_counts.counts.items() if len(c) > 1}
+        record = write_events_file(
+            table, tmp, self.layout.relative(final), day, self.settings, classes
         )
         self._pending.append(_Pending(tmp, final, record))
 
@@ -213,6 +191,47 @@ class BatchWriter:
         with contextlib.suppress(OSError):
             self.layout.tmp.rmdir()  # only when no other batch's files are in it
         self._pending.clear()
+
+
+def write_events_file(
+    table: pa.Table,
+    tmp: Path,
+    path: str,
+    day: date,
+    settings: Settings,
+    classes: dict[str, set[str]] | None = None,
+) -> FileRecord:
+    """Write one day's events (sorted by time) to ``tmp``; the record the catalog keeps
+    for it once it is moved to ``path``: time span, schema, trace index, summary and field
+    statistics. ``classes`` are the value classes of fields mixed in their source."""
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        table,
+        tmp,
+        compression="zstd",
+        compression_level=settings.zstd_level,
+        row_group_size=settings.row_group_rows,
+        # Ids never repeat: trying a dictionary for them is wasted work.
+        use_dictionary=[n for n in table.column_names if n not in _UNIQUE_COLUMNS],
+        # Min/max statistics prune row groups by time and by the standard fields that
+        # filters name; on free-form attributes they cost more than they save.
+        write_statistics=[n for n in table.column_names if n in STANDARD_NAMES],
+    )
+    nanos = pc.cast(table.column("timestamp"), pa.int64())
+    bounds = pc.min_max(nanos).as_py()
+    return FileRecord(
+        path=path,
+        kind="events",
+        day=day.isoformat(),
+        rows=table.num_rows,
+        bytes=tmp.stat().st_size,
+        min_ns=bounds["min"],
+        max_ns=bounds["max"],
+        schema=table.schema.remove_metadata().serialize().to_pybytes(),
+        trace_keys=_trace_keys(table),
+        summary=summarise(table),
+        field_stats=table_stats(table, classes),
+    )
 
 
 def _trace_keys(table: pa.Table) -> bytes:

@@ -1,0 +1,345 @@
+"""Per-file field statistics, recorded at write time so ``mfq schema`` reads the catalog.
+
+For every field of an events file: how many events have a value, the value classes seen,
+and a sketch of the values. A field with few distinct values in the file keeps every value
+with its count (exact, and exact again when merged); a field with many keeps its most
+frequent values and a HyperLogLog sketch of all of them. Merging the files' statistics
+answers ``mfq schema``: present counts and value classes exactly; distinct counts and
+top values exactly where every file kept its whole value list, else as estimates.
+
+Values are hashed in one domain whatever their storage type (their text form, as a field
+typed differently between files reads as text), so sketches of such files merge too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mfq.ingest.columns import FLOAT, INTEGER, STRING, TIMESTAMP, arrow_class, to_text
+from mfq.store import ids
+
+#: A file keeps every value of a field with at most this many distinct values.
+EXACT_VALUES = 512
+#: Otherwise it keeps this many of its most frequent values.
+TOP_KEPT = 32
+#: HyperLogLog precision: 2**11 registers, a standard error of about 2.3%.
+HLL_BITS = 11
+HLL_REGISTERS = 1 << HLL_BITS
+_REST_BITS = 64 - HLL_BITS  # 53: the rest of a hash is exact in a float64
+#: The field whose distinct count is its present count (the store keeps ids unique).
+UNIQUE_FIELD = "id"
+
+
+@dataclass(frozen=True)
+class FieldStats:
+    """One field of one events file."""
+
+    field: str
+    present: int
+    #: Value classes seen (``integer``, ``string``, ...), sorted.
+    classes: tuple[str, ...]
+    #: Columns ``value`` and ``n``: every value when ``exact``, else the most frequent
+    #: (None for times and ids, which have no top values).
+    values: pa.Table | None
+    exact: bool
+    #: HyperLogLog registers of every value (only when not ``exact``).
+    sketch: bytes | None
+    #: Distinct values in the file (exact).
+    distinct: int = 0
+
+    def to_row(self) -> tuple[str, int, str, bytes | None, int, bytes | None, int]:
+        """The catalog's columns: field, present, classes, values (Arrow IPC), exact,
+        sketch, distinct."""
+        sketch = zlib.compress(self.sketch, 1) if self.sketch is not None else None
+        classes = ",".join(self.classes)
+        values = None if self.values is None else _ipc(self.values)
+        return self.field, self.present, classes, values, int(self.exact), sketch, self.distinct
+
+
+def _values_table(
+    values: pa.Array | pa.ChunkedArray, counts: pa.Array | pa.ChunkedArray
+) -> pa.Table:
+    # Not ``pa.table({...})``: given a dict, it imports pandas to rule out a DataFrame.
+    return pa.Table.from_arrays([values, counts], names=["value", "n"])
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def table_stats(table: pa.Table, classes: dict[str, set[str]] | None = None) -> list[FieldStats]:
+    """The statistics of every field of ``table`` that has a value.
+
+    ``classes`` are the value classes known for a text column (a field mixed in its
+    source is stored as text; its classes cannot be read back from the text)."""
+    found = []
+    for name in table.column_names:
+        column = table.column(name)
+        present = len(column) - column.null_count
+        if not present:
+            continue
+        found.append(_column_stats(name, column, present, _classes(column.type, name, classes)))
+    return found
+
+
+def _classes(
+    data_type: pa.DataType, name: str, known: dict[str, set[str]] | None
+) -> tuple[str, ...]:
+    stored = arrow_class(data_type)
+    hinted = (known or {}).get(name, set())
+    if stored == STRING and hinted:
+        return tuple(sorted(hinted | {STRING} if STRING in hinted else hinted))
+    if stored == FLOAT and INTEGER in hinted:
+        return (FLOAT, INTEGER)
+    return (stored,)
+
+
+def _column_stats(
+    name: str, column: pa.ChunkedArray, present: int, classes: tuple[str, ...]
+) -> FieldStats:
+    if name == UNIQUE_FIELD:
+        return FieldStats(name, present, classes, None, False, None, present)
+    if pa.types.is_timestamp(column.type):
+        # Times have no top values; files of disjoint time spans have disjoint times, so
+        # their distinct counts add up exactly (see ``MergedField``).
+        unique = pc.unique(column.drop_null())
+        sketch = hll_registers(unique).tobytes()
+        return FieldStats(name, present, classes, None, False, sketch, len(unique))
+    counts = pc.value_counts(column.drop_null())
+    values, numbers = counts.field("values"), counts.field("counts")
+    table = _values_table(values, numbers)
+    if len(counts) <= EXACT_VALUES:
+        return FieldStats(name, present, classes, table, True, None, len(counts))
+    picked = pc.select_k_unstable(table, k=TOP_KEPT, sort_keys=[("n", "descending")])
+    sketch = hll_registers(values).tobytes()
+    return FieldStats(name, present, classes, table.take(picked), False, sketch, len(counts))
+
+
+# -- HyperLogLog ------------------------------------------------------------------------------
+
+
+def value_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """64-bit hashes of values in the one domain every file shares: times by their
+    nanoseconds, anything else by its text form."""
+    if pa.types.is_timestamp(values.type):
+        nanos = np.asarray(pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False))
+        return ids.mix64(nanos.astype(np.int64).view(np.uint64))
+    if pa.types.is_floating(values.type) and not values.null_count:
+        return _float_hashes(values)
+    if pa.types.is_boolean(values.type) or pa.types.is_integer(values.type):
+        return ids.hash_ids(pc.cast(values, pa.string()))[:, 0]  # as ``to_text`` writes them
+    return ids.hash_ids(to_text(values))[:, 0]
+
+
+def _float_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The hashes of floats' text as ``to_text`` writes it (whole numbers as integers),
+    without Python scalars in compute calls: those import pandas, which a ``mfq schema``
+    answered from the catalog never needs."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    floats = (
+        np.frombuffer(
+            array.buffers()[1], dtype=np.float64, count=len(array), offset=array.offset * 8
+        )
+        if array.type == pa.float64()
+        else None
+    )
+    if floats is None:
+        return ids.hash_ids(to_text(values))[:, 0]
+    with np.errstate(invalid="ignore"):
+        whole = (np.floor(floats) == floats) & (np.abs(floats) < 2.0**63)
+    hashes = np.empty(len(floats), dtype=np.uint64)
+    for mask, as_int in ((whole, True), (~whole, False)):
+        places = np.flatnonzero(mask).astype(np.int64)
+        if not len(places):
+            continue
+        picked = array.take(_int64_array(places))
+        text = pc.cast(pc.cast(picked, pa.int64()) if as_int else picked, pa.string())
+        hashes[places] = ids.hash_ids(text)[:, 0]
+    return hashes
+
+
+def _int64_array(values: np.ndarray) -> pa.Array:
+    """A numpy int64 array as Arrow without copying (``pa.array`` may import pandas)."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def hll_registers(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The HyperLogLog registers of distinct ``values`` (uint8, ``HLL_REGISTERS`` long)."""
+    hashes = value_hashes(values)
+    registers = np.zeros(HLL_REGISTERS, dtype=np.uint8)
+    if not len(hashes):
+        return registers
+    index = (hashes >> np.uint64(_REST_BITS)).astype(np.intp)
+    rest = (hashes & np.uint64((1 << _REST_BITS) - 1)).astype(np.float64)
+    _mantissa, bits = np.frexp(rest)  # bit length of the rest (0 for 0)
+    rank = (_REST_BITS + 1 - bits).astype(np.uint8)
+    np.maximum.at(registers, index, rank)
+    return registers
+
+
+def hll_estimate(registers: np.ndarray) -> int:
+    """The distinct count the registers stand for (with the small-range correction)."""
+    m = float(len(registers))
+    alpha = 0.7213 / (1 + 1.079 / m)
+    raw = alpha * m * m / float(np.sum(np.power(2.0, -registers.astype(np.float64))))
+    zeros = int(np.count_nonzero(registers == 0))
+    if raw <= 2.5 * m and zeros:
+        return round(m * float(np.log(m / zeros)))
+    return round(raw)
+
+
+# -- merging ------------------------------------------------------------------------------------
+
+
+#: One catalog row of :meth:`FieldStats.to_row`, as read back, with its file's time span.
+StatsRow = tuple[str, int, str, bytes | None, int, bytes | None, int, int | None, int | None]
+
+
+@dataclass
+class MergedField:
+    """One field's statistics over many files."""
+
+    field: str
+    present: int
+    classes: Counter[str]
+    exact: bool
+    #: Every value kept by some file (``value``), with its count summed over the files
+    #: keeping it (``n``); None when no file keeps values (times, ids).
+    values: pa.Table | None
+    registers: np.ndarray | None
+    unique: bool
+    times: bool
+    #: The distinct count when it is known exactly without the value lists.
+    known_distinct: int | None = None
+    #: The values of the files that kept them all (the other files' sketches hold theirs).
+    whole_lists: list[pa.ChunkedArray] | None = None
+
+    def distinct(self) -> int:
+        """Exact when every file kept its whole value list (or the files cannot share a
+        value), else estimated."""
+        if self.unique:
+            return self.present
+        if self.known_distinct is not None:
+            return self.known_distinct
+        kept = 0 if self.values is None else int(self.values.num_rows)
+        if self.exact:
+            return kept
+        registers = self.registers
+        for values in self.whole_lists or []:
+            from_values = hll_registers(values)
+            registers = from_values if registers is None else np.maximum(registers, from_values)
+        return max(0 if registers is None else hll_estimate(registers), kept)
+
+    def top(self, k: int) -> list[tuple[object, int]]:
+        """The ``k`` most frequent values, ties by value (as the exact scan orders them)."""
+        if self.values is None or not self.values.num_rows:
+            return []
+        keys = [("n", "descending"), ("value", "ascending")]
+        picked = pc.select_k_unstable(self.values, k=min(k, self.values.num_rows), sort_keys=keys)
+        ranked = self.values.take(picked).sort_by(keys)
+        pairs = zip(ranked["value"].to_pylist(), ranked["n"].to_pylist(), strict=True)
+        return list(pairs)
+
+
+def merge(rows: Iterable[StatsRow], storage: dict[str, set[str]]) -> dict[str, MergedField]:
+    """Every field's statistics over the files, given each field's storage classes (a
+    field stored as different types in different files meets as the exact scan reads it:
+    as text, or integers as floats)."""
+    by_field: dict[str, list[StatsRow]] = {}
+    for row in rows:
+        by_field.setdefault(row[0], []).append(row)
+    merged = {}
+    for name, group in by_field.items():
+        kinds = storage.get(name, set())
+        meet = None
+        if len(kinds) > 1:
+            meet = pa.float64() if kinds <= {INTEGER, FLOAT} else pa.string()
+        merged[name] = _merge_field(name, group, meet)
+    return merged
+
+
+def _merge_field(name: str, rows: list[StatsRow], meet: pa.DataType | None) -> MergedField:
+    classes: Counter[str] = Counter()
+    registers: np.ndarray | None = None
+    tables = []
+    whole: list[pa.ChunkedArray] = []
+    for _field, present, kinds, values, exact, sketch, *_rest in rows:
+        for kind in kinds.split(","):
+            if kind:
+                classes[kind] += present
+        if not exact and sketch is not None:
+            found = np.frombuffer(zlib.decompress(sketch), dtype=np.uint8)
+            registers = found.copy() if registers is None else np.maximum(registers, found)
+        if values is not None:
+            tables.append(_meet(pa.ipc.open_stream(pa.py_buffer(values)).read_all(), meet))
+            if exact:
+                whole.append(tables[-1].column("value"))
+    times = TIMESTAMP in classes
+    return MergedField(
+        field=name,
+        present=sum(row[1] for row in rows),
+        classes=classes,
+        exact=all(row[4] for row in rows) or _disjoint(rows, times),
+        values=_summed(tables),
+        registers=registers,
+        unique=name == UNIQUE_FIELD,
+        times=times,
+        known_distinct=sum(row[6] for row in rows) if _disjoint(rows, times) else None,
+        whole_lists=whole,
+    )
+
+
+def _meet(table: pa.Table, meet: pa.DataType | None) -> pa.Table:
+    """The value column as the exact scan reads a field stored as several types."""
+    if meet is None or table.column("value").type == meet:
+        return table
+    value = table.column("value")
+    converted = to_text(value) if pa.types.is_string(meet) else pc.cast(value, meet)
+    return table.set_column(0, "value", converted)
+
+
+def _summed(tables: list[pa.Table]) -> pa.Table | None:
+    if not tables:
+        return None
+    if len(tables) == 1:
+        return tables[0]
+    combined = pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+    # Sums per value by dictionary codes (``Table.group_by`` would import pandas through
+    # pyarrow's query engine, more than the whole merge costs).
+    encoded = pc.dictionary_encode(combined.column("value").chunk(0))
+    counts = _numbers(combined.column("n").chunk(0)).astype(np.float64)
+    sums = np.bincount(_numbers(encoded.indices), weights=counts, minlength=len(encoded.dictionary))
+    return _values_table(encoded.dictionary, _int64_array(sums.astype(np.int64)))
+
+
+def _numbers(array: pa.Array) -> np.ndarray:
+    """An integer array without nulls as numpy, from its buffer (``to_numpy`` may import
+    pandas)."""
+    dtype = np.dtype(f"int{array.type.bit_width}")
+    return np.frombuffer(
+        array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize
+    )
+
+
+def _disjoint(rows: list[StatsRow], times: bool) -> bool:
+    """The files cannot share a value: one file, or times of disjoint time spans."""
+    if len(rows) == 1:
+        return True
+    if not times:
+        return False
+    spans = sorted((row[7], row[8]) for row in rows if row[7] is not None and row[8] is not None)
+    if len(spans) < len(rows):
+        return False
+    return all(later[0] > earlier[1] for earlier, later in itertools.pairwise(spans))

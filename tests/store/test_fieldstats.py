@@ -1,0 +1,168 @@
+"""``mfq schema`` from the catalog's per-file field statistics, against the exact scan."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mfq
+from mfq.ingest.columns import to_text
+from mfq.query.expr import FieldType
+from mfq.store import Store, ids
+from mfq.store.fieldstats import hll_estimate, hll_registers, value_hashes
+from tests.conftest import event
+from tests.store.test_upkeep import day_event
+
+
+def test_the_catalog_answers_as_the_exact_scan_when_value_lists_are_whole(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    first = [
+        day_event(
+            i,
+            3 + i % 3,
+            service=["checkout", "search", None][i % 4 % 3],
+            duration_ms=[1.5, 2.0, 7.25][i % 3],
+            http_status=[200, 404, 500][i % 3],
+            attributes={
+                "code": i if i % 2 else f"E{i % 7}",  # mixed within one batch
+                "n": i % 10,
+                "ratio": i % 4,  # integers here, floats in the next batch
+                "flag": i % 5 == 0,
+                "region": "eu" if i % 3 else "us",
+                "later": None,
+            },
+        )
+        for i in range(120)
+    ]
+    second = [
+        day_event(
+            200 + i,
+            4 + i % 3,
+            attributes={"ratio": i / 4, "n": f"x{i % 3}", "tenant": "acme", "flag": True},
+        )
+        for i in range(60)
+    ]
+    store.ingest([write_ndjson(first)])
+    store.ingest([write_ndjson(second)])
+    fast = store.schema().to_dict("records")
+    exact = store.schema(exact=True).to_dict("records")
+    assert fast == exact
+    rows = {row["field"]: row for row in fast}
+    assert rows["n"]["type"] == "mixed(integer,string)" and rows["n"]["mixed"] is True
+    assert rows["ratio"]["type"] == "float" and rows["ratio"]["mixed"] is False
+    assert rows["flag"]["top_values"] == ["false (96)", "true (84)"]
+    assert "later" not in rows
+
+
+def test_an_estimate_says_so(store: Store, write_ndjson: Callable[..., Path]) -> None:
+    rows = [
+        event(i, attributes={"user": "hot" if i % 2 else f"u{i}", "kind": "k"}) for i in range(4000)
+    ]
+    store.ingest([write_ndjson(rows[:2000])])  # two files of one day: values may repeat
+    store.ingest([write_ndjson(rows[2000:])])
+    fast = store.schema().set_index("field")
+    exact = store.schema(exact=True).set_index("field")
+    assert exact.loc["user", "distinct"] == 2001
+    estimate = fast.loc["user", "distinct"]
+    assert isinstance(estimate, str) and estimate.startswith("~")
+    assert abs(int(estimate[1:]) - 2001) < 0.06 * 2001
+    assert next(iter(fast.loc["user", "top_values"])) == "hot (~2000)"
+    assert next(iter(exact.loc["user", "top_values"])) == "hot (2000)"
+    assert fast.loc["kind", "distinct"] == 1 and list(fast.loc["kind", "top_values"]) == [
+        "k (4000)"
+    ]
+    assert fast.loc["id", "distinct"] == 4000  # unique by the store's guarantee: exact
+    assert fast.loc["timestamp", "distinct"] == "~3607"  # two files, overlapping times
+    assert exact.loc["timestamp", "distinct"] == 3600
+
+
+def test_one_file_or_times_of_disjoint_files_are_counted_exactly(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    store.ingest([write_ndjson([event(i, attributes={"u": f"u{i}"}) for i in range(1500)])])
+    row = store.schema().set_index("field").loc["u"]
+    assert (row["distinct"], list(row["top_values"])) == (1500, [])
+    later = [day_event(5000 + i, 4) for i in range(1500)]  # another day: times cannot repeat
+    store.ingest([write_ndjson(later)])
+    fast = store.schema().set_index("field")
+    assert (
+        fast.loc["timestamp", "distinct"]
+        == store.schema(exact=True).set_index("field").loc["timestamp", "distinct"]
+    )
+
+
+def test_types_follow_the_events_left_after_a_prune(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    store.ingest([write_ndjson([day_event(i, 3, attributes={"code": f"E{i}"}) for i in range(5)])])
+    store.ingest([write_ndjson([day_event(10 + i, 5, attributes={"code": i}) for i in range(5)])])
+    assert store.schema().set_index("field").loc["code", "type"] == "mixed(integer,string)"
+    assert store.field_types()["code"] is FieldType.STRING
+    store.prune(datetime(2026, 11, 4, tzinfo=UTC))
+    row = store.schema().set_index("field").loc["code"]
+    assert (row["type"], row["mixed"], row["present"]) == ("integer", False, 100.0)
+    assert store.field_types()["code"] is FieldType.INTEGER
+
+
+def test_a_store_without_statistics_is_read_whole_until_compact_adds_them(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    store.ingest([write_ndjson([event(i, attributes={"n": i % 3}) for i in range(30)])])
+    expected = store.schema(exact=True).to_dict("records")
+    with sqlite3.connect(store.layout.catalog) as db:  # as an earlier mfq left it
+        db.execute("DELETE FROM field_stats")
+    assert store.catalog.files_without_stats()
+    assert store.schema().to_dict("records") == expected
+    result = store.compact()
+    assert result.days == 0 and not store.catalog.files_without_stats()
+    assert store.schema().to_dict("records") == expected
+
+
+@pytest.mark.parametrize("count", [0, 1, 10, 100, 1000, 10_000, 100_000])
+def test_the_distinct_sketch_is_within_a_few_percent(count: int) -> None:
+    values = pa.array([f"value-{i}" for i in range(count)], pa.string())
+    estimate = hll_estimate(hll_registers(values))
+    assert abs(estimate - count) <= max(1, 0.05 * count)
+
+
+@settings(deadline=None)  # a loaded machine is slow, not wrong
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=50))
+def test_float_hashes_are_those_of_the_text_a_mixed_column_holds(values: list[float]) -> None:
+    """Sketches of one field merge across files whatever its storage type: a float hashes
+    as the text ``to_text`` makes of it (so as the same value stored as text)."""
+    array = pa.array(values, pa.float64())
+    assert (value_hashes(array) == ids.hash_ids(to_text(array))[:, 0]).all()
+    integers = pa.array([int(v) for v in values if math.isfinite(v) and abs(v) < 2**62])
+    assert (value_hashes(integers) == ids.hash_ids(to_text(integers))[:, 0]).all()
+
+
+def test_mfq_schema_answers_without_pandas(
+    tmp_path: Path, write_ndjson: Callable[..., Path]
+) -> None:
+    """pandas alone takes longer to import than the whole answer from the catalog."""
+    root = tmp_path / "s"
+    store = mfq.open_store(root)
+    rows = [event(i, attributes={"f": i / 3, "u": f"u{i}", "b": i % 2 == 0}) for i in range(2000)]
+    store.ingest([write_ndjson(rows[:1000])])
+    store.ingest([write_ndjson(rows[1000:])])
+    probe = (
+        "import sys; from mfq.cli.main import main; sys.argv = ['mfq', 'schema', '--store',"
+        f" {str(root)!r}, '--format', 'json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('pandas' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stderr.strip() == "False"
+    assert {row["field"] for row in json.loads(done.stdout)} >= {"f", "u", "b"}
