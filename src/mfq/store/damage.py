@@ -60,9 +60,29 @@ def _non_directory_ancestor(root: Path, path: Path) -> str | None:
 def check_present(root: Path, records: Sequence[FileRecord]) -> None:
     """Raise ``StoreCorrupt`` naming the first listed file that is not as recorded."""
     for record in records:
-        problem = presence_problem(root, record)
+        problem = presence_problem(root, record) or _tail_problem(root, record)
         if problem is not None:
             raise damaged(root, record.path, problem)
+
+
+#: How every Parquet file ends: answers from the catalog alone (summaries, field
+#: statistics) read these four bytes per file, so a file overwritten in place at its
+#: recorded size is named too, at the cost of one small read rather than its footer.
+_PARQUET_MAGIC = b"PAR1"
+
+
+def _tail_problem(root: Path, record: FileRecord) -> str | None:
+    if record.kind != "events" or not record.path.endswith(".parquet"):
+        return None
+    try:
+        with (root / record.path).open("rb") as handle:
+            handle.seek(-len(_PARQUET_MAGIC), os.SEEK_END)
+            tail = handle.read()
+    except OSError as err:
+        return f"cannot be read: {err.strerror}"
+    if tail != _PARQUET_MAGIC:
+        return "unreadable: the Parquet footer is damaged (the file does not end in PAR1)"
+    return None
 
 
 def damaged(root: Path, relative: str, problem: str) -> StoreCorrupt:

@@ -197,6 +197,12 @@ class Store:
         if self._catalog is None:
             self._catalog = Catalog(self.layout.catalog)
 
+    def _open_for_writing(self) -> None:
+        """Reopen an existing store's catalog for writing (``StoreNotFound`` first when
+        there is none, before any lock file is made)."""
+        _ = self.catalog
+        self.create()
+
     def close(self) -> None:
         """Release the catalog connection and the engine's cluster or client, if any."""
         if self._catalog is not None:
@@ -402,10 +408,10 @@ class Store:
         from mfq.store.compact import DayWindow, compact_days
         from mfq.store.lock import write_lock
 
-        catalog = self.catalog  # StoreNotFound before any lock file is made
+        self._open_for_writing()
         with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
             return compact_days(
-                self.layout, catalog, self.settings, DayWindow(since=since, until=until)
+                self.layout, self.catalog, self.settings, DayWindow(since=since, until=until)
             )
 
     def prune(self, before: datetime, *, dry_run: bool = False) -> PruneResult:
@@ -417,12 +423,12 @@ class Store:
         from mfq.store.readers import reading
 
         moment = before if before.tzinfo is not None else before.replace(tzinfo=UTC)
-        catalog = self.catalog  # StoreNotFound before any lock file is made
         if dry_run:  # a reader: it reads the cut files' times
             with reading(self.layout):
-                return prune(self.layout, catalog, self.settings, moment, dry_run=True)
+                return prune(self.layout, self.catalog, self.settings, moment, dry_run=True)
+        self._open_for_writing()
         with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
-            return prune(self.layout, catalog, self.settings, moment, dry_run=False)
+            return prune(self.layout, self.catalog, self.settings, moment, dry_run=False)
 
     # -- reading ----------------------------------------------------------------------------
 
