@@ -50,6 +50,9 @@ class EventType:
     extras: tuple[str, ...] = ()
     #: Whether the event concerns an end user (carries ``user_id``).
     has_user: bool = True
+    #: False for the steps of order journeys only (:mod:`mfq.demo.journeys`): never drawn
+    #: as standalone events or trace spans.
+    standalone: bool = True
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,36 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "password.reset", "auth", 26, "POST", "/api/password/reset", "password reset requested", ()
     ),
     EventType("sms.sent", "notifications", 27, None, None, "sms sent", ("template",)),
+    EventType(
+        "payment.failed",
+        "payments",
+        28,
+        "POST",
+        "/api/payments/capture",
+        "payment declined",
+        ("order_id", "amount", "currency", "payment_method"),
+        standalone=False,
+    ),
+    EventType(
+        "order.packed",
+        "inventory",
+        29,
+        None,
+        None,
+        "order packed",
+        ("order_id", "sku", "quantity"),
+        standalone=False,
+    ),
+    EventType(
+        "order.cancelled",
+        "checkout",
+        30,
+        "POST",
+        "/api/orders/{id}/cancel",
+        "order cancelled",
+        ("order_id",),
+        standalone=False,
+    ),
 )
 
 #: Server-side failures at the base error rate, by relative weight.
@@ -291,7 +324,12 @@ CLIENT_ERRORS: tuple[ClientError, ...] = (
     ClientError(401, 0.2, "unauthorized"),
     ClientError(404, 0.3, "not found"),
     ClientError(429, 0.1, "rate limited"),
+    # Only order journeys decline payments (weight 0: never drawn for other events).
+    ClientError(402, 0.0, "payment declined"),
 )
+
+#: The client error a declined payment gets.
+PAYMENT_DECLINED = len(CLIENT_ERRORS) - 1
 
 TRACE_TEMPLATES: tuple[TraceTemplate, ...] = (
     TraceTemplate(

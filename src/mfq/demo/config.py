@@ -83,6 +83,45 @@ class IncidentSpec:
 
 
 @dataclass(frozen=True)
+class JourneySpec:
+    """Order journeys to plant: created → payment captured → packed → shipped.
+
+    Each order's events share a ``correlation_id`` (and an ``order_id``). After
+    ``order.created`` (checkout), payment is captured about a minute later or declined
+    (``payment.failed``, HTTP 402): at ``decline_rate`` normally, at ``drop_rate`` for
+    orders created by checkout ``drop_version`` in ``drop_region``, the planted drop. A
+    paid order is cancelled at ``cancel_rate``, else packed about half an hour later; a
+    packed order is shipped a few hours later, except at ``stuck_rate`` (stuck work).
+    Every order that is not stuck ends within :data:`mfq.demo.journeys.LONGEST_JOURNEY`.
+    """
+
+    #: Share of the export's events that are journey steps.
+    share: float = 0.06
+    drop_version: str = "2.4.0"
+    drop_region: str = "ap-southeast-1"
+    drop_rate: float = 0.5
+    decline_rate: float = 0.03
+    cancel_rate: float = 0.03
+    stuck_rate: float = 0.02
+
+    def validate(self) -> None:
+        """Raise ValueError unless the rates are shares and the slice exists."""
+        regions = [region.name for region in REGIONS]
+        if self.drop_region not in regions:
+            raise ValueError(f"journey drop region {self.drop_region!r} is not one of {regions}")
+        checkout = next(service for service in SERVICES if service.name == "checkout")
+        if self.drop_version not in checkout.versions:
+            raise ValueError(
+                f"journey drop version {self.drop_version!r} is not one of {checkout.versions}"
+            )
+        for name in ("share", "drop_rate", "decline_rate", "cancel_rate", "stuck_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"journey {name} must be between 0 and 1")
+        if self.share > 0.5:
+            raise ValueError("journey share must be at most 0.5")
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     """How big, when, and how noisy a generated export is. The same config gives the same bytes."""
 
@@ -93,6 +132,8 @@ class DemoConfig:
     days: int = 7
     #: The planted incident, or None for an export without one.
     incident: IncidentSpec | None = field(default_factory=IncidentSpec)
+    #: The planted order journeys, or None for an export without them.
+    journeys: JourneySpec | None = field(default_factory=JourneySpec)
     #: Actors (people, services, devices) producing events; their activity is Zipf-skewed.
     actors: int = 400
     #: Projects the actors work in; their activity is Zipf-skewed too.
@@ -132,6 +173,8 @@ class DemoConfig:
             raise ValueError("truth_trace_limit must not be negative")
         if self.incident is not None:
             self.incident.validate(self.start, self.end)
+        if self.journeys is not None:
+            self.journeys.validate()
 
     @property
     def end(self) -> datetime:

@@ -18,7 +18,7 @@ from mfq.demo.catalog import (
     REGIONS,
     SERVICES,
 )
-from mfq.demo.config import DemoConfig, IncidentSpec
+from mfq.demo.config import DemoConfig, IncidentSpec, JourneySpec
 from mfq.demo.encoding import hex_strings
 from mfq.demo.sampling import TRACE_BOUND_MS, EventColumns
 from mfq.demo.world import (
@@ -106,6 +106,31 @@ class IncidentTruth:
 
 
 @dataclass(frozen=True)
+class JourneyTruth:
+    """The planted order journeys, counted over the written events (each order has at
+    most one event of each step type, in step order)."""
+
+    spec: JourneySpec
+    #: Orders created, and how many reached each later step.
+    orders: int
+    paid: int
+    declined: int
+    cancelled: int
+    packed: int
+    shipped: int
+    #: Orders created by checkout ``spec.drop_version`` in ``spec.drop_region``, and how
+    #: many of them were declined; the same for every other order.
+    drop_orders: int
+    drop_declined: int
+    #: Packed and never shipped (stuck), as (correlation id, created), oldest first.
+    stuck: tuple[tuple[str, datetime], ...]
+
+    def stuck_before(self, moment: datetime) -> list[str]:
+        """Correlation ids of the stuck orders created at or before ``moment``."""
+        return [key for key, created in self.stuck if created <= moment]
+
+
+@dataclass(frozen=True)
 class DemoTruth:
     """Exact facts about a generated export, for tests and for ``mfq demo``'s narration.
 
@@ -147,6 +172,7 @@ class DemoTruth:
     traces: dict[str, tuple[SpanTruth, ...]]
     incident_trace_ids: tuple[str, ...]
     incident: IncidentTruth | None
+    journeys: JourneyTruth | None
 
 
 def _named(names: list[str], counts: IntArray) -> dict[str, int]:
@@ -182,6 +208,11 @@ class TruthRecorder:
         self.kept_regular = 0
         self.kept_incident: list[int] = []
         self.last_kept_root_ms = 0
+        self.journey_steps = np.zeros(len(EVENT_TYPES), dtype=np.int64)
+        self.journey_created: dict[int, int] = {}
+        self.journey_in_drop: set[int] = set()
+        self.journey_drop_declined = 0
+        self.journey_waiting: set[int] = set()
 
     def record(self, columns: EventColumns, size: int) -> None:
         """Count one written chunk of ``size`` bytes."""
@@ -213,6 +244,31 @@ class TruthRecorder:
         self.trace_count += int((columns.traced & (columns.parent == 0)).sum())
         self._record_incident(columns, failed)
         self._record_traces(columns)
+        self._record_journeys(columns)
+
+    def _record_journeys(self, columns: EventColumns) -> None:
+        """Count journey steps; remember creations, the drop's orders and unshipped ones."""
+        spec = self.world.config.journeys
+        rows = np.flatnonzero(columns.journey)
+        if spec is None or rows.size == 0:
+            return
+        self.journey_steps += np.bincount(columns.event_type[rows], minlength=len(EVENT_TYPES))
+        names = [EVENT_TYPES[int(t)].name for t in columns.event_type[rows]]
+        versions = self.world.versions[[s.name for s in SERVICES].index("checkout")]
+        drop_level = versions.index(spec.drop_version) if spec.drop_version in versions else -1
+        drop_region = [r.name for r in REGIONS].index(spec.drop_region)
+        for row, name in zip(rows.tolist(), names, strict=True):
+            journey = int(columns.journey[row])
+            if name == "order.created":
+                self.journey_created[journey] = int(columns.timestamp_ms[row])
+                if columns.version[row] == drop_level and columns.region[row] == drop_region:
+                    self.journey_in_drop.add(journey)
+            elif name == "payment.failed" and journey in self.journey_in_drop:
+                self.journey_drop_declined += 1
+            elif name == "order.packed":
+                self.journey_waiting.add(journey)
+            elif name == "order.shipped":
+                self.journey_waiting.discard(journey)
 
     def _record_incident(self, columns: EventColumns, failed: npt.NDArray[np.bool_]) -> None:
         incident = self.world.incident
@@ -315,6 +371,26 @@ class TruthRecorder:
             traces={self.kept_ids[key]: tuple(spans) for key, spans in self.kept.items()},
             incident_trace_ids=tuple(self.kept_ids[key] for key in self.kept_incident),
             incident=self._incident_truth(),
+            journeys=self._journey_truth(),
+        )
+
+    def _journey_truth(self) -> JourneyTruth | None:
+        spec = self.world.config.journeys
+        if spec is None:
+            return None
+        steps = {t.name: int(n) for t, n in zip(EVENT_TYPES, self.journey_steps, strict=True)}
+        stuck = sorted((self.journey_created[journey], journey) for journey in self.journey_waiting)
+        return JourneyTruth(
+            spec=spec,
+            orders=steps["order.created"],
+            paid=steps["payment.captured"],
+            declined=steps["payment.failed"],
+            cancelled=steps["order.cancelled"],
+            packed=steps["order.packed"],
+            shipped=steps["order.shipped"],
+            drop_orders=len(self.journey_in_drop),
+            drop_declined=self.journey_drop_declined,
+            stuck=tuple((f"ord-{journey:010d}", from_ms(created)) for created, journey in stuck),
         )
 
     def _version_counts(self) -> dict[tuple[str, str], int]:

@@ -75,9 +75,12 @@ def sessions_view(frame: pd.DataFrame, key: str, *, bars: bool) -> pd.DataFrame:
     if bars:
         longest = float(durations.max()) if len(durations) else 0.0
         view["bar"] = [duration_bar(value, longest) for value in durations]
+    # Read at 80 columns: the first type is in json, errors only when there are some.
     columns = [key, "start", "duration"]
     columns += ["bar"] if bars else []
-    columns += ["events", "errors", "first_type", "last_type", "outcome"]
+    columns += ["events", "errors", "last_type", "outcome"]
+    if not view["errors"].any():
+        columns.remove("errors")
     return view[columns]
 
 
