@@ -282,7 +282,7 @@ def _generated(seed: int, keys: int = 300) -> list[dict[str, object]]:
     """Random journeys over four types, repeats and restarts included; every event at its
     own millisecond (so the order of events is the order of times)."""
     rng = random.Random(seed)
-    moments = rng.sample(range(0, 6 * 3_600_000), keys * 12)
+    moments = rng.sample(range(6 * 3_600_000), keys * 12)
     records: list[dict[str, object]] = []
     for number in range(keys):
         for _ in range(rng.randint(1, 10)):
