@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mfq.analysis.common import Selection, read_rows
@@ -145,24 +145,30 @@ def step_fields(steps: Sequence[Step]) -> list[str]:
 
 
 def read_journeys(
-    store: Store, key: str, selection: Selection, columns: Sequence[str]
+    store: Store,
+    key: str,
+    selection: Selection,
+    columns: Sequence[str],
+    *,
+    data_end: bool = False,
 ) -> JourneyEvents:
     """The events of the selection that have ``key``, with ``columns`` (plus the key and
-    the timestamp), sorted by key then time."""
+    the timestamp), sorted by key then time. Only events with the key are read (the
+    condition is pushed into the scan); ``data_end`` also finds the last event of the
+    selection, with or without the key (one more scan, of timestamps only)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from mfq.query.expr import IsNull
+
+    keyed_only = replace(
+        selection, where=(*selection.where, IsNull(operand=Field(name=key), negated=True))
+    )
     wanted = list(dict.fromkeys([key, "timestamp", *columns]))
-    table = read_rows(store, wanted, selection, dictionary=("type",))
-    times_all = np.asarray(pc.cast(table.column("timestamp"), pa.int64()).to_numpy(), np.int64)
-    data_end = int(times_all.max()) if len(times_all) else None
-    keyed = table.column(key)
-    present = np.asarray(keyed.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    if not present.all():
-        rows = np.flatnonzero(present)
-        table = table.take(pa.array(rows, type=pa.int64()))
-        times_all = times_all[rows]
+    table = read_rows(store, wanted, keyed_only, dictionary=("type",))
+    times = np.asarray(pc.cast(table.column("timestamp"), pa.int64()).to_numpy(), np.int64)
+    end = _last_time(store, selection) if data_end else None
     key_column = table.column(key).combine_chunks()
     if pa.types.is_dictionary(key_column.type):
         key_column = key_column.cast(key_column.type.value_type)
@@ -170,15 +176,26 @@ def read_journeys(
     codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     # Number the keys in their sorted order, so keys come out ordered by value.
     dictionary = encoded.dictionary
+    by_value = np.asarray(pc.sort_indices(dictionary).to_numpy(), dtype=np.int64)
     ranks = np.empty(len(dictionary), dtype=np.int64)
-    ranks[np.asarray(pc.sort_indices(dictionary).to_numpy(), dtype=np.int64)] = np.arange(
-        len(dictionary), dtype=np.int64
-    )
+    ranks[by_value] = np.arange(len(dictionary), dtype=np.int64)
     codes = ranks[codes]
-    keys = dictionary.take(pc.sort_indices(dictionary))
-    order = np.lexsort((times_all, codes))
+    keys = dictionary.take(pa.array(by_value, type=pa.int64()))
+    order = np.lexsort((times, codes))
     table = table.take(pa.array(order, type=pa.int64()))
-    return JourneyEvents(table, codes[order], times_all[order], keys, data_end)
+    return JourneyEvents(table, codes[order], times[order], keys, end)
+
+
+def _last_time(store: Store, selection: Selection) -> int | None:
+    """The time of the selection's last event, ns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stamps = read_rows(store, ["timestamp"], selection).column("timestamp")
+    if len(stamps) == 0:
+        return None
+    latest = pc.max(pc.cast(stamps, pa.int64())).as_py()
+    return None if latest is None else int(latest)
 
 
 def ns_of(duration: object) -> int:

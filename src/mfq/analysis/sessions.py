@@ -128,7 +128,7 @@ def sessions(
     check_key(store, by, selection)
     boundaries = _boundaries(store, selection, start, end, fail, gap)
     steps = [s for s in (boundaries.start, boundaries.end, boundaries.fail) if s is not None]
-    journeys = read_journeys(store, by, selection, [*_READ, *step_fields(steps)])
+    journeys = read_journeys(store, by, selection, [*_READ, *step_fields(steps)], data_end=True)
     frame = build_sessions(journeys, by, boundaries)
     if operation_where:
         frame = _filter_operations(frame, operation_where, by)
