@@ -9,14 +9,14 @@ import pytest
 import mfq
 from tests.analysis.conftest import DemoStore
 
-STEPS = ["order.created", "payment.captured", "order.packed", "order.shipped"]
+STEPS = ["order.placed", "order.paid", "order.packed", "order.dispatched"]
 
 
 def test_the_funnel_counts_what_the_generator_planted(incident_store: DemoStore) -> None:
     truth = incident_store.truth.journeys
     assert truth is not None
     frame = incident_store.store.funnel(STEPS, by="correlation_id", within="1d")
-    assert frame["entities"].tolist() == [truth.orders, truth.paid, truth.packed, truth.shipped]
+    assert frame["entities"].tolist() == [truth.orders, truth.paid, truth.packed, truth.dispatched]
     assert truth.paid + truth.declined == truth.orders
     assert truth.packed + truth.cancelled <= truth.paid  # some paid at the end are in flight
 
@@ -55,7 +55,7 @@ def test_the_stuck_orders_are_the_open_ones(incident_store: DemoStore) -> None:
     assert len(expected) >= 3
     assert set(frame["last_type"]) == {"order.packed"}
     assert frame.attrs["notes"] == [
-        "operations end at (inferred): order.cancelled, order.shipped, payment.failed"
+        "operations end at (inferred): order.cancelled, order.dispatched, order.payment_declined"
     ]
 
 

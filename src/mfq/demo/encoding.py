@@ -351,13 +351,13 @@ def extra_fragments(tables: FragmentTables, columns: EventColumns) -> ObjectArra
     return fragments
 
 
-def encode(tables: FragmentTables, columns: EventColumns, first_id: int) -> list[bytes]:
-    """The NDJSON lines of ``columns``, numbered from ``first_id``, in blocks of lines.
+def encode(tables: FragmentTables, columns: EventColumns, ids: IntArray) -> list[bytes]:
+    """The NDJSON lines of ``columns`` with the event numbers ``ids``, in blocks of lines.
 
     Blocks of a few megabytes are cheaper to join and write than one big one.
     """
     arguments = zip(
-        range(first_id, first_id + len(columns)),
+        ids.tolist(),
         tables.type_names[columns.event_type].tolist(),
         timestamps(columns.timestamp_ms),
         tables.projects[columns.project].tolist(),

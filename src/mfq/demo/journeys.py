@@ -36,19 +36,18 @@ SHIPPING_DELAY = (3 * HOUR_MS, 0.5, 8 * HOUR_MS)
 CANCEL_DELAY = (20 * MINUTE_MS, 0.7, 2 * HOUR_MS)
 #: Every journey that is not stuck has ended this long after its order was created.
 LONGEST_JOURNEY = PAYMENT_DELAY[2] + PACKING_DELAY[2] + SHIPPING_DELAY[2]
-#: The most events a journey has (created, paid, packed, shipped): the budget is never
-#: exceeded.
+#: The most events a journey has (placed, paid, packed, dispatched).
 _EVENTS_PER_JOURNEY = 4
 #: Correlation ids: ``(chunk + 1) * ORDER_BLOCK + position``.
 ORDER_BLOCK = 1_000_000
 
-STEP_TYPES = ("order.created", "payment.captured", "order.packed", "order.shipped")
-DECLINED, CANCELLED = "payment.failed", "order.cancelled"
+STEP_TYPES = ("order.placed", "order.paid", "order.packed", "order.dispatched")
+DECLINED, CANCELLED = "order.payment_declined", "order.cancelled"
 
 
 @dataclass
 class _Orders:
-    """Drawn orders: when and where, the checkout version, and how each ends."""
+    """Drawn orders: when, where, by whom, and their number."""
 
     timestamp_ms: IntArray
     region: IntArray
@@ -70,13 +69,12 @@ class JourneySampler:
         self.spec = self.world.config.journeys
         self.rng = np.random.default_rng([self.world.config.seed, 2, sampler.chunk.index])
 
-    def sample(self, room: int) -> EventColumns:
-        """The journeys started in the chunk: about ``share`` of its events, at most ``room``."""
+    def sample(self) -> EventColumns:
+        """The journeys started in the chunk: at most ``share`` of its other events."""
         spec = self.spec
         if spec is None or spec.share == 0.0:
             return _empty()
-        budget = min(int(spec.share * self.sampler.chunk.events), room)
-        count = budget // _EVENTS_PER_JOURNEY
+        count = int(spec.share * self.sampler.chunk.events) // _EVENTS_PER_JOURNEY
         if count == 0:
             return _empty()
         orders = self._orders(count)
@@ -84,25 +82,22 @@ class JourneySampler:
         return columns.take(np.flatnonzero(columns.timestamp_ms < self.world.end_ms))
 
     def _orders(self, count: int) -> _Orders:
-        world, rng, sampler = self.world, self.rng, self.sampler
-        config = world.config
+        rng, sampler = self.rng, self.sampler
         cell = np.searchsorted(sampler.cell_cdf, rng.random(count), "right")
         bin_local, region = np.divmod(cell.clip(0, len(sampler.cell_cdf) - 1), len(REGIONS))
         offset = (rng.random(count) * BIN_MS).astype(np.int64)
-        actor = np.searchsorted(world.actor_cdf, rng.random(count), "right").clip(
-            0, config.actors - 1
-        )
-        user = (config.users * rng.random(count) ** 2.5).astype(np.int64)
         times = sampler.bin_start[bin_local] + offset
         order = np.argsort(times, kind="stable")
         return _Orders(
             timestamp_ms=times[order],
             region=region[order],
             bin_local=bin_local[order],
-            environment=np.zeros(count, dtype=np.int64),  # orders are production's
-            actor=actor[order],
-            project=world.actor_home[actor][order],
-            user=user.clip(0, config.users - 1)[order],
+            # Production's orders service (the busiest actor, so the other events' actors
+            # and projects are what they were without journeys; no user_id either).
+            environment=np.zeros(count, dtype=np.int64),
+            actor=np.zeros(count, dtype=np.int64),
+            project=np.full(count, self.world.actor_home[0], dtype=np.int64),
+            user=np.full(count, -1, dtype=np.int64),
             key=rng.integers(1, 2**63 - 1, size=count, dtype=np.int64),
             ids=(sampler.chunk.index + 1) * ORDER_BLOCK + np.arange(count, dtype=np.int64),
         )
@@ -120,14 +115,14 @@ class JourneySampler:
         return delay
 
     def _steps(self, orders: _Orders) -> EventColumns:
-        """Every order's events: created, then paid or declined, cancelled or packed, shipped."""
+        """Every order's events: placed, paid or declined, cancelled or packed, dispatched."""
         spec = self.spec
         assert spec is not None
         world, rng = self.world, self.rng
         count = len(orders.timestamp_ms)
-        checkout = service_index("checkout")
-        version = self._version(checkout, orders)
-        versions = world.versions[checkout]
+        orders_service = service_index("orders")
+        version = self._version(orders_service, orders)
+        versions = world.versions[orders_service]
         drop_level = versions.index(spec.drop_version) if spec.drop_version in versions else -1
         in_drop = (version == drop_level) & (orders.region == region_index(spec.drop_region))
         declined_draw, cancel_draw, stuck_draw = rng.random((3, count))
@@ -137,35 +132,34 @@ class JourneySampler:
         paid_at = orders.timestamp_ms + self._delay(PAYMENT_DELAY, count)
         cancelled_at = paid_at + self._delay(CANCEL_DELAY, count)
         packed_at = paid_at + self._delay(PACKING_DELAY, count)
-        shipped_at = packed_at + self._delay(SHIPPING_DELAY, count)
+        dispatched_at = packed_at + self._delay(SHIPPING_DELAY, count)
         everyone = np.ones(count, dtype=np.bool_)
         packed = ~declined & ~cancelled
         parts = [
-            (everyone, "order.created", orders.timestamp_ms, version, OUTCOME_OK),
-            (declined, DECLINED, paid_at, None, OUTCOME_CLIENT + PAYMENT_DECLINED),
-            (~declined, "payment.captured", paid_at, None, OUTCOME_OK),
-            (cancelled, CANCELLED, cancelled_at, version, OUTCOME_OK),
-            (packed, "order.packed", packed_at, None, OUTCOME_OK),
-            (packed & ~stuck, "order.shipped", shipped_at, None, OUTCOME_OK),
+            (everyone, STEP_TYPES[0], orders.timestamp_ms, OUTCOME_OK),
+            (declined, DECLINED, paid_at, OUTCOME_CLIENT + PAYMENT_DECLINED),
+            (~declined, STEP_TYPES[1], paid_at, OUTCOME_OK),
+            (cancelled, CANCELLED, cancelled_at, OUTCOME_OK),
+            (packed, STEP_TYPES[2], packed_at, OUTCOME_OK),
+            (packed & ~stuck, STEP_TYPES[3], dispatched_at, OUTCOME_OK),
         ]
-        return EventColumns.concat([self._part(orders, *part) for part in parts])
+        return EventColumns.concat([self._part(orders, version, *part) for part in parts])
 
     def _part(
         self,
         orders: _Orders,
+        version: IntArray,
         rows: BoolArray,
         name: str,
         at: IntArray,
-        version: IntArray | None,
         outcome: int,
     ) -> EventColumns:
-        """One step's events, for the orders in ``rows``."""
+        """One step's events, for the orders in ``rows`` (one version serves an order)."""
         world = self.world
         picked = np.flatnonzero(rows)
         count = len(picked)
         event_type = type_index(name)
         service = int(world.type_service[event_type])
-        level = version[picked] if version is not None else self._version(service, orders)[picked]
         median = float(world.service_median[service])
         own: FloatArray = np.round(
             median * np.exp(world.service_sigma[service] * self.rng.standard_normal(count)), 1
@@ -177,7 +171,7 @@ class JourneySampler:
             endpoint=np.full(count, event_type, dtype=np.int64),
             service=np.full(count, service, dtype=np.int64),
             environment=orders.environment[picked],
-            version=level,
+            version=version[picked],
             region=orders.region[picked],
             project=orders.project[picked],
             actor=orders.actor[picked],

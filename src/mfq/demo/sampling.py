@@ -136,9 +136,8 @@ class ChunkSampler:
         traced = sum(len(part) for part in traces)
         from mfq.demo.journeys import JourneySampler
 
-        journeys = JourneySampler(self).sample(self.chunk.events - traced)
-        rest = self.chunk.events - traced - len(journeys)
-        return EventColumns.concat([self._standalone(rest), *traces, journeys])
+        standalone = self._standalone(self.chunk.events - traced)
+        return EventColumns.concat([standalone, *traces, JourneySampler(self).sample()])
 
     def _trace_parts(self) -> list[EventColumns]:
         """Traces whose spans add up to at most ``trace_share`` of the chunk, by template."""

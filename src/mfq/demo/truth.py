@@ -111,23 +111,30 @@ class JourneyTruth:
     most one event of each step type, in step order)."""
 
     spec: JourneySpec
-    #: Orders created, and how many reached each later step.
+    #: Orders placed, and how many reached each later step.
     orders: int
     paid: int
     declined: int
     cancelled: int
     packed: int
-    shipped: int
-    #: Orders created by checkout ``spec.drop_version`` in ``spec.drop_region``, and how
-    #: many of them were declined; the same for every other order.
+    dispatched: int
+    #: Orders placed on orders ``spec.drop_version`` in ``spec.drop_region``, and how many
+    #: of them had their payment declined.
     drop_orders: int
     drop_declined: int
-    #: Packed and never shipped (stuck), as (correlation id, created), oldest first.
+    #: Packed and never dispatched (stuck), as (correlation id, placed), oldest first.
     stuck: tuple[tuple[str, datetime], ...]
 
+    @property
+    def events(self) -> int:
+        """Every journey event written."""
+        return (
+            self.orders + self.paid + self.declined + self.cancelled + self.packed + self.dispatched
+        )
+
     def stuck_before(self, moment: datetime) -> list[str]:
-        """Correlation ids of the stuck orders created at or before ``moment``."""
-        return [key for key, created in self.stuck if created <= moment]
+        """Correlation ids of the stuck orders placed at or before ``moment``."""
+        return [key for key, placed in self.stuck if placed <= moment]
 
 
 @dataclass(frozen=True)
@@ -247,27 +254,27 @@ class TruthRecorder:
         self._record_journeys(columns)
 
     def _record_journeys(self, columns: EventColumns) -> None:
-        """Count journey steps; remember creations, the drop's orders and unshipped ones."""
+        """Count journey steps; remember placements, the drop's orders, undispatched ones."""
         spec = self.world.config.journeys
         rows = np.flatnonzero(columns.journey)
         if spec is None or rows.size == 0:
             return
         self.journey_steps += np.bincount(columns.event_type[rows], minlength=len(EVENT_TYPES))
         names = [EVENT_TYPES[int(t)].name for t in columns.event_type[rows]]
-        versions = self.world.versions[[s.name for s in SERVICES].index("checkout")]
+        versions = self.world.versions[[s.name for s in SERVICES].index("orders")]
         drop_level = versions.index(spec.drop_version) if spec.drop_version in versions else -1
         drop_region = [r.name for r in REGIONS].index(spec.drop_region)
         for row, name in zip(rows.tolist(), names, strict=True):
             journey = int(columns.journey[row])
-            if name == "order.created":
+            if name == "order.placed":
                 self.journey_created[journey] = int(columns.timestamp_ms[row])
                 if columns.version[row] == drop_level and columns.region[row] == drop_region:
                     self.journey_in_drop.add(journey)
-            elif name == "payment.failed" and journey in self.journey_in_drop:
+            elif name == "order.payment_declined" and journey in self.journey_in_drop:
                 self.journey_drop_declined += 1
             elif name == "order.packed":
                 self.journey_waiting.add(journey)
-            elif name == "order.shipped":
+            elif name == "order.dispatched":
                 self.journey_waiting.discard(journey)
 
     def _record_incident(self, columns: EventColumns, failed: npt.NDArray[np.bool_]) -> None:
@@ -382,12 +389,12 @@ class TruthRecorder:
         stuck = sorted((self.journey_created[journey], journey) for journey in self.journey_waiting)
         return JourneyTruth(
             spec=spec,
-            orders=steps["order.created"],
-            paid=steps["payment.captured"],
-            declined=steps["payment.failed"],
+            orders=steps["order.placed"],
+            paid=steps["order.paid"],
+            declined=steps["order.payment_declined"],
             cancelled=steps["order.cancelled"],
             packed=steps["order.packed"],
-            shipped=steps["order.shipped"],
+            dispatched=steps["order.dispatched"],
             drop_orders=len(self.journey_in_drop),
             drop_declined=self.journey_drop_declined,
             stuck=tuple((f"ord-{journey:010d}", from_ms(created)) for created, journey in stuck),
