@@ -226,6 +226,10 @@ def build_sessions(journeys: JourneyEvents, key: str, boundaries: Boundaries) ->
     operation_firsts = rows[np.flatnonzero(boundary[rows])] if len(rows) else rows
     errors = error_flags(journeys.table)
     frame = _operations(journeys, key, rows, boundary[rows], errors)
+    if len(rows) == 0:
+        frame["outcome"] = frame["first_type"]  # empty, of the same dtype
+        frame.attrs["notes"] = notes
+        return frame
     # The last kept row of each operation: the one before the next operation's first.
     positions = np.searchsorted(rows, operation_firsts)
     last_rows = rows[np.append(positions[1:], len(rows)) - 1]
