@@ -143,7 +143,8 @@ def test_a_step_can_be_an_expression(shop: Store) -> None:
     [
         (["order.created"], {}, "funnel needs at least two steps"),
         (STEPS, {"within": "0s"}, "--within: bad duration '0s'"),
-        (STEPS, {"by": "corelation_id"}, "unknown field 'corelation_id'"),
+        (STEPS, {"by": "corelation_id"}, "--by: unknown field 'corelation_id' — did you mean"),
+        (STEPS, {"breakdown": "regoin"}, "--breakdown: unknown field 'regoin'"),
     ],
 )
 def test_funnel_mistakes_are_usage_errors(

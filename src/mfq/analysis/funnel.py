@@ -197,7 +197,7 @@ def _prepare(
     selection = resolve_selection(store, where=where, since=since, until=until, last=last, now=now)
     check_key(store, by, selection)
     if breakdown is not None:
-        check_key(store, breakdown, selection)
+        check_key(store, breakdown, selection, "--breakdown")
     parsed = [parse_step(store, text, selection) for text in steps]
     columns = ["id", "type", *step_fields(parsed), *([breakdown] if breakdown else [])]
     journeys = read_journeys(store, by, selection, columns)

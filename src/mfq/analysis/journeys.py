@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 
 from mfq.analysis.common import Selection, read_rows
 from mfq.errors import UsageError
-from mfq.query.expr import And, Compare, CompareOp, Expr, Field, Literal, referenced_fields
+from mfq.query.expr import (
+    And,
+    Compare,
+    CompareOp,
+    Expr,
+    Field,
+    Literal,
+    referenced_fields,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,14 +67,21 @@ def parse_step(store: Store, text: str, selection: Selection, option: str = "STE
     return Step(cleaned, parse_expression(store, cleaned, selection.types))
 
 
-def check_key(store: Store, key: str, selection: Selection) -> None:
-    """A journey key must be a field the store has (else "unknown field ... did you mean")."""
-    from mfq.analysis.common import parse_expression
+def check_key(store: Store, key: str, selection: Selection, option: str = "--by") -> None:
+    """A journey key (or breakdown field) must be a field the store has."""
+    import difflib
+
+    from mfq.query.expr.errors import shown
 
     if not key or not key.strip():
-        raise UsageError("--by: name the journey key, e.g. --by correlation_id")
-    if key not in selection.types:
-        parse_expression(store, f"exists(`{key}`)", selection.types)
+        raise UsageError(f"{option}: name a field, e.g. {option} correlation_id")
+    if key in selection.types:
+        return
+    message = f"{option}: unknown field {shown(key)}"
+    close = difflib.get_close_matches(key, list(selection.types), n=1)
+    if close:
+        message += f" — did you mean {shown(close[0])}?"
+    raise UsageError(message)
 
 
 @dataclass
