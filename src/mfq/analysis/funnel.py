@@ -151,7 +151,7 @@ def why(
             f"--why {number}: no keys "
             f"{'dropped' if len(dropped) == 0 else 'converted'} at step {number}"
         )
-    return correlate(
+    ranked = correlate(
         store,
         where=_id_condition(journeys, dropped),
         baseline=_id_condition(journeys, converted),
@@ -161,6 +161,15 @@ def why(
         last=last,
         now=now,
     )
+    # correlate's notes speak of its own options (an id list as --where and --baseline).
+    kept = [note for note in ranked.attrs.get("notes", []) if "high cardinality" in note]
+    ranked.attrs["notes"] = [
+        f"selection: the first events of the {len(dropped):,} keys that reached step "
+        f"{number - 1} and not step {number}; baseline: of the {len(converted):,} that "
+        f"took step {number}",
+        *kept,
+    ]
+    return ranked
 
 
 def _id_condition(journeys: JourneyEvents, rows: IntArray) -> str:
