@@ -103,10 +103,7 @@ def dropped_at(
     import pandas as pd
 
     _check_number(number, len(steps), "--dropped-at")
-    journeys, parsed, window = _prepare(
-        store, steps, by, within, None, where, since, until, last, now
-    )
-    chosen = best_attempts(find_attempts(journeys, parsed, window))
+    journeys, parsed, chosen = _per_key(store, steps, by, within, where, since, until, last, now)
     picked = chosen.reached == number - 1
     first_rows = chosen.rows[0][picked]
     last_rows = chosen.rows[number - 2][picked]
@@ -140,10 +137,7 @@ def why(
     from mfq.analysis.correlate import correlate
 
     _check_number(number, len(steps), "--why")
-    journeys, parsed, window = _prepare(
-        store, steps, by, within, None, where, since, until, last, now
-    )
-    chosen = best_attempts(find_attempts(journeys, parsed, window))
+    journeys, _parsed, chosen = _per_key(store, steps, by, within, where, since, until, last, now)
     dropped = chosen.rows[0][chosen.reached == number - 1]
     converted = chosen.rows[0][chosen.reached >= number]
     if len(dropped) == 0 or len(converted) == 0:
@@ -170,6 +164,24 @@ def why(
         *kept,
     ]
     return ranked
+
+
+def _per_key(
+    store: Store,
+    steps: Sequence[str],
+    by: str,
+    within: str | timedelta,
+    where: str | Sequence[str] | None,
+    since: str | None,
+    until: str | None,
+    last: str | None,
+    now: datetime | str | None,
+) -> tuple[JourneyEvents, list[Step], Attempts]:
+    """The events read, the steps parsed and each key's attempt."""
+    journeys, parsed, window = _prepare(
+        store, steps, by, within, None, where, since, until, last, now
+    )
+    return journeys, parsed, best_attempts(find_attempts(journeys, parsed, window))
 
 
 def _id_condition(journeys: JourneyEvents, rows: IntArray) -> str:
