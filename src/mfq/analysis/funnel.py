@@ -137,7 +137,9 @@ def why(
     from mfq.analysis.correlate import correlate
 
     _check_number(number, len(steps), "--why")
-    journeys, _parsed, chosen = _per_key(store, steps, by, within, where, since, until, last, now)
+    journeys, _parsed, chosen = _per_key(
+        store, steps, by, within, where, since, until, last, now, with_ids=True
+    )
     dropped = chosen.rows[0][chosen.reached == number - 1]
     converted = chosen.rows[0][chosen.reached >= number]
     if len(dropped) == 0 or len(converted) == 0:
@@ -176,10 +178,12 @@ def _per_key(
     until: str | None,
     last: str | None,
     now: datetime | str | None,
+    *,
+    with_ids: bool = False,
 ) -> tuple[JourneyEvents, list[Step], Attempts]:
     """The events read, the steps parsed and each key's attempt."""
     journeys, parsed, window = _prepare(
-        store, steps, by, within, None, where, since, until, last, now
+        store, steps, by, within, None, where, since, until, last, now, with_ids=with_ids
     )
     return journeys, parsed, best_attempts(find_attempts(journeys, parsed, window))
 
@@ -207,6 +211,8 @@ def _prepare(
     until: str | None,
     last: str | None,
     now: datetime | str | None,
+    *,
+    with_ids: bool = False,
 ) -> tuple[JourneyEvents, list[Step], int]:
     from mfq.analysis.common import resolve_selection
 
@@ -220,7 +226,9 @@ def _prepare(
     if breakdown is not None:
         check_key(store, breakdown, selection, "--breakdown")
     parsed = [parse_step(store, text, selection) for text in steps]
-    columns = ["id", "type", *step_fields(parsed), *([breakdown] if breakdown else [])]
+    # Event ids only for --why, which names the first events it compares.
+    ids = ["id"] if with_ids else []
+    columns = [*ids, "type", *step_fields(parsed), *([breakdown] if breakdown else [])]
     journeys = read_journeys(store, by, selection, columns)
     return journeys, parsed, ns_of(width)
 
