@@ -77,16 +77,29 @@ class JourneySampler:
         count = int(spec.share * self.sampler.chunk.events) // _EVENTS_PER_JOURNEY
         if count == 0:
             return _empty()
-        orders = self._orders(count)
-        columns = self._steps(orders)
-        return columns.take(np.flatnonzero(columns.timestamp_ms < self.world.end_ms))
+        parts = [self._steps(self._orders(count))]
+        chunk = self.sampler.chunk
+        if chunk.index == 0:
+            # Orders placed before the export began, whose later steps fall inside it: an
+            # export cuts journeys at its start as at its end (without them, dispatches
+            # would be missing from the first hours).
+            span = (chunk.end_bin - chunk.first_bin) * BIN_MS
+            parts.insert(0, self._steps(self._orders(int(count * LONGEST_JOURNEY / span), True)))
+        columns = EventColumns.concat(parts)
+        inside = (columns.timestamp_ms >= self.world.start_ms) & (
+            columns.timestamp_ms < self.world.end_ms
+        )
+        return columns.take(np.flatnonzero(inside))
 
-    def _orders(self, count: int) -> _Orders:
+    def _orders(self, count: int, before_start: bool = False) -> _Orders:
         rng, sampler = self.rng, self.sampler
         cell = np.searchsorted(sampler.cell_cdf, rng.random(count), "right")
         bin_local, region = np.divmod(cell.clip(0, len(sampler.cell_cdf) - 1), len(REGIONS))
         offset = (rng.random(count) * BIN_MS).astype(np.int64)
         times = sampler.bin_start[bin_local] + offset
+        if before_start:
+            times = self.world.start_ms - 1 - (rng.random(count) * LONGEST_JOURNEY).astype(np.int64)
+            bin_local = np.zeros(count, dtype=np.int64)  # the rollouts as at the start
         order = np.argsort(times, kind="stable")
         return _Orders(
             timestamp_ms=times[order],
@@ -99,7 +112,10 @@ class JourneySampler:
             project=np.full(count, self.world.actor_home[0], dtype=np.int64),
             user=np.full(count, -1, dtype=np.int64),
             key=rng.integers(1, 2**63 - 1, size=count, dtype=np.int64),
-            ids=(sampler.chunk.index + 1) * ORDER_BLOCK + np.arange(count, dtype=np.int64),
+            # Orders placed before the export are numbered in block 0, from 1 (0 is none).
+            ids=(0 if before_start else sampler.chunk.index + 1) * ORDER_BLOCK
+            + np.arange(count, dtype=np.int64)
+            + (1 if before_start else 0),
         )
 
     def _version(self, service: int, orders: _Orders) -> IntArray:

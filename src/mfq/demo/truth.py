@@ -111,7 +111,7 @@ class JourneyTruth:
     most one event of each step type, in step order)."""
 
     spec: JourneySpec
-    #: Orders placed, and how many reached each later step.
+    #: Orders placed inside the export, and how many of them reached each later step.
     orders: int
     paid: int
     declined: int
@@ -122,19 +122,15 @@ class JourneyTruth:
     #: of them had their payment declined.
     drop_orders: int
     drop_declined: int
-    #: Packed and never dispatched (stuck), as (correlation id, placed), oldest first.
+    #: Packed and never dispatched (stuck), as (correlation id, its first event in the
+    #: export), oldest first.
     stuck: tuple[tuple[str, datetime], ...]
-
-    @property
-    def events(self) -> int:
-        """Every journey event written."""
-        return (
-            self.orders + self.paid + self.declined + self.cancelled + self.packed + self.dispatched
-        )
+    #: Every journey event written, those of orders placed before the export included.
+    events: int
 
     def stuck_before(self, moment: datetime) -> list[str]:
-        """Correlation ids of the stuck orders placed at or before ``moment``."""
-        return [key for key, placed in self.stuck if placed <= moment]
+        """Correlation ids of the stuck orders whose first event is at or before ``moment``."""
+        return [key for key, first in self.stuck if first <= moment]
 
 
 @dataclass(frozen=True)
@@ -216,7 +212,9 @@ class TruthRecorder:
         self.kept_incident: list[int] = []
         self.last_kept_root_ms = 0
         self.journey_steps = np.zeros(len(EVENT_TYPES), dtype=np.int64)
-        self.journey_created: dict[int, int] = {}
+        self.journey_events = 0
+        self.journey_first: dict[int, int] = {}
+        self.journey_placed: set[int] = set()
         self.journey_in_drop: set[int] = set()
         self.journey_drop_declined = 0
         self.journey_waiting: set[int] = set()
@@ -254,20 +252,22 @@ class TruthRecorder:
         self._record_journeys(columns)
 
     def _record_journeys(self, columns: EventColumns) -> None:
-        """Count journey steps; remember placements, the drop's orders, undispatched ones."""
+        """Count the steps of the orders placed inside the export; remember when each
+        journey's first event is, the drop's orders and the packed, undispatched ones."""
         spec = self.world.config.journeys
         rows = np.flatnonzero(columns.journey)
         if spec is None or rows.size == 0:
             return
-        self.journey_steps += np.bincount(columns.event_type[rows], minlength=len(EVENT_TYPES))
+        self.journey_events += int(rows.size)
         names = [EVENT_TYPES[int(t)].name for t in columns.event_type[rows]]
         versions = self.world.versions[[s.name for s in SERVICES].index("orders")]
         drop_level = versions.index(spec.drop_version) if spec.drop_version in versions else -1
         drop_region = [r.name for r in REGIONS].index(spec.drop_region)
         for row, name in zip(rows.tolist(), names, strict=True):
             journey = int(columns.journey[row])
+            self.journey_first.setdefault(journey, int(columns.timestamp_ms[row]))
             if name == "order.placed":
-                self.journey_created[journey] = int(columns.timestamp_ms[row])
+                self.journey_placed.add(journey)
                 if columns.version[row] == drop_level and columns.region[row] == drop_region:
                     self.journey_in_drop.add(journey)
             elif name == "order.payment_declined" and journey in self.journey_in_drop:
@@ -276,6 +276,8 @@ class TruthRecorder:
                 self.journey_waiting.add(journey)
             elif name == "order.dispatched":
                 self.journey_waiting.discard(journey)
+            if journey in self.journey_placed:
+                self.journey_steps[int(columns.event_type[row])] += 1
 
     def _record_incident(self, columns: EventColumns, failed: npt.NDArray[np.bool_]) -> None:
         incident = self.world.incident
@@ -386,7 +388,7 @@ class TruthRecorder:
         if spec is None:
             return None
         steps = {t.name: int(n) for t, n in zip(EVENT_TYPES, self.journey_steps, strict=True)}
-        stuck = sorted((self.journey_created[journey], journey) for journey in self.journey_waiting)
+        stuck = sorted((self.journey_first[journey], journey) for journey in self.journey_waiting)
         return JourneyTruth(
             spec=spec,
             orders=steps["order.placed"],
@@ -397,6 +399,7 @@ class TruthRecorder:
             dispatched=steps["order.dispatched"],
             drop_orders=len(self.journey_in_drop),
             drop_declined=self.journey_drop_declined,
+            events=self.journey_events,
             stuck=tuple((f"ord-{journey:010d}", from_ms(created)) for created, journey in stuck),
         )
 
