@@ -39,7 +39,11 @@ def test_same_config_gives_the_same_bytes() -> None:
 def test_a_different_seed_gives_different_events_of_the_same_count() -> None:
     first, second = _ndjson(SMALL), _ndjson(DemoConfig(events=3_000, seed=6, days=2, incident=None))
     assert first != second
-    assert first.count(b"\n") == second.count(b"\n") == 3_000
+
+    def others(text: bytes) -> int:  # events besides the planted journeys
+        return sum(1 for line in text.splitlines() if b'"correlation_id"' not in line)
+
+    assert others(first) == others(second) == 3_000
 
 
 def test_output_does_not_depend_on_the_process_or_its_hash_seed(tmp_path: Path) -> None:
@@ -57,12 +61,22 @@ def test_output_does_not_depend_on_the_process_or_its_hash_seed(tmp_path: Path) 
 
 
 def test_writes_exactly_the_configured_number_of_events(default_export: Export) -> None:
-    assert len(default_export.records) == default_export.truth.events == 50_000
+    journeys = default_export.truth.journeys
+    assert journeys is not None
+    # The planted order journeys come on top of the configured events.
+    assert len(default_export.records) == default_export.truth.events == 50_000 + journeys.events
+    assert sum(1 for r in default_export.records if "correlation_id" in r["attributes"]) == (
+        journeys.events
+    )
 
 
 def test_ids_are_unique_and_number_the_events_in_order(default_export: Export) -> None:
     ids = [record["id"] for record in default_export.records]
-    assert ids == [f"ev_{number:012d}" for number in range(50_000)]
+    journeys = [i for i in ids if i.startswith("ev_9")]
+    assert [i for i in ids if not i.startswith("ev_9")] == [
+        f"ev_{number:012d}" for number in range(50_000)
+    ]
+    assert journeys == [f"ev_{900_000_000_000 + number:012d}" for number in range(len(journeys))]
 
 
 def test_timestamps_are_sorted_and_inside_the_configured_range(default_export: Export) -> None:
@@ -181,7 +195,7 @@ def test_errors_carry_a_5xx_status_and_an_error_code(default_export: Export) -> 
 
 def test_every_service_runs_two_or_three_versions_over_the_week(default_export: Export) -> None:
     versions = Counter(service for service, _ in default_export.truth.counts_by_version)
-    assert len(versions) == 8
+    assert len(versions) == 9  # eight services, and orders (the journeys)
     assert set(versions.values()) <= {2, 3}
 
 
@@ -191,11 +205,13 @@ def test_generate_records_yields_the_events_of_the_file(default_export: Export) 
 
 def test_small_chunks_keep_the_events_sorted_unique_and_exact(chunked_export: Export) -> None:
     records = chunked_export.records
-    assert len(records) == chunked_export.truth.events == 30_000
+    journeys = chunked_export.truth.journeys
+    assert journeys is not None
+    assert len(records) == chunked_export.truth.events == 30_000 + journeys.events
     times = [parse_time(record["timestamp"]) for record in records]
     assert times == sorted(times)
     assert times[-1] < datetime(2026, 11, 19, tzinfo=UTC)
-    assert len({record["id"] for record in records}) == 30_000
+    assert len({record["id"] for record in records}) == 30_000 + journeys.events
 
 
 def test_an_empty_export_is_an_empty_file(tmp_path: Path) -> None:

@@ -42,8 +42,10 @@ def test_any_export_is_exact_sorted_in_range_and_has_whole_traces(config: DemoCo
     buffer = _Buffer()
     truth = write_ndjson(buffer, config)
     records = [json.loads(line) for line in bytes(buffer.data).splitlines()]
-    assert len(records) == truth.events == config.events
-    assert [r["id"] for r in records] == [f"ev_{n:012d}" for n in range(config.events)]
+    journeys = truth.journeys.events if truth.journeys is not None else 0
+    assert len(records) == truth.events == config.events + journeys
+    others = [r["id"] for r in records if "correlation_id" not in r["attributes"]]
+    assert others == [f"ev_{n:012d}" for n in range(config.events)]
     times = [datetime.fromisoformat(r["timestamp"]) for r in records]
     assert times == sorted(times)
     start_ms = config.start.replace(microsecond=config.start.microsecond // 1000 * 1000)

@@ -78,7 +78,7 @@ def test_headline_and_breakdowns_match_duckdb(demo_week: DemoWeek) -> None:
         f"WHERE {within}"
     )
     report = demo_week.report
-    assert report.metric("events").current == events == 200_000
+    assert report.metric("events").current == events == 211_631  # 200,000 + journeys
     assert report.metric("error_ratio").current == pytest.approx(errors / events)  # type: ignore[operator]
     assert report.metric("p95_ms").current == pytest.approx(p95)
     assert report.metric("active_actors").current == actors

@@ -168,6 +168,7 @@ def test_markdown_sections_and_commands(demo_week: DemoWeek, tmp_path: Path) -> 
         "SLO compliance and incidents",
         "What correlate says about the errors",
         "Changes and new error patterns",
+        "Journeys",
         "How this report was made",
     ]
     block = document.split("```console\n", 1)[1].split("\n```", 1)[0]

@@ -55,6 +55,7 @@ from mfq.query.spec import QueryKind, QuerySpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mfq.analysis.journey_check import JourneyAssertion
     from mfq.store.store import Store
 
 #: The result's columns: SPEC's three, then what a CI log needs to explain a failure.
@@ -125,8 +126,16 @@ def check(
     texts = list(assertions)
     if not texts:
         raise UsageError("check needs an assertion, e.g. \"ratio(status = 'error') < 0.02\"")
+    from mfq.analysis.journey_check import is_journey_assertion, parse_journey_assertion
+
+    journeys = {
+        index: parse_journey_assertion(text, index)
+        for index, text in enumerate(texts, start=1)
+        if is_journey_assertion(text)
+    }
     for index, text in enumerate(texts, start=1):
-        _parse(text, index, None)  # a syntax error is reported even when there is no store
+        if index not in journeys:
+            _parse(text, index, None)  # a syntax error is reported even without a store
     from mfq.analysis.common import resolve_selection
 
     selection = resolve_selection(
@@ -135,6 +144,7 @@ def check(
     parsed = [
         Assertion(text.strip(), _parse(text, index, selection.types))
         for index, text in enumerate(texts, start=1)
+        if index not in journeys
     ]
     spec = QuerySpec(
         kind=QueryKind.AGGREGATE,
@@ -147,6 +157,10 @@ def check(
     measured = store.run(spec)
     values = {str(name): _plain(measured[name].iloc[0]) for name in measured.columns}
     result = _decide(parsed, measured, values)
+    if journeys:
+        result = _with_journeys(
+            result, journeys, store, where=where, since=since, until=until, last=last, now=now
+        )
     result.attrs.update(
         since=selection.time.since,
         until=selection.time.until,
@@ -154,6 +168,29 @@ def check(
         events=values["count"],
     )
     return result
+
+
+def _with_journeys(
+    result: pd.DataFrame,
+    journeys: Mapping[int, JourneyAssertion],
+    store: Store,
+    **times: str | Sequence[str] | datetime | None,
+) -> pd.DataFrame:
+    """The rows of the journey assertions (:mod:`mfq.analysis.journey_check`) put in
+    their places among the others'."""
+    import pandas as pd
+
+    from mfq.analysis.journey_check import decide_journey_assertions
+
+    decided = decide_journey_assertions(store, list(journeys.values()), **times)  # type: ignore[arg-type]
+    rows: list[dict[str, object]] = [
+        {str(name): value for name, value in row.items()} for row in result.to_dict("records")
+    ]
+    for index, row in sorted(zip(journeys, decided, strict=True)):
+        rows.insert(index - 1, row)
+    return pd.DataFrame(
+        {column: pd.Series([row[column] for row in rows], dtype=object) for column in COLUMNS}
+    ).astype({"passed": bool})
 
 
 def _parse(text: str, index: int, types: Mapping[str, FieldType] | None) -> Expr:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,7 +13,13 @@ from mfq.env import Env
 from mfq.render import OutputFormat, print_message, render
 from mfq.store import Store, open_store
 
+if TYPE_CHECKING:
+    from mfq.demo import JourneyTruth
+
 DEFAULT_EXPORT = "mfq-demo-export.ndjson.gz"
+#: Orders open this long before the export's end are stuck: every other order has ended by
+#: then (mfq.demo.journeys.LONGEST_JOURNEY is under 12 hours).
+STUCK_AGE = timedelta(hours=12)
 
 
 @click.command()
@@ -34,7 +42,9 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
     config = DemoConfig(events=events, seed=seed)
     truth = write_export(Path(out_path), config)
     incident = truth.incident.spec if truth.incident is not None else None
-    print_message(env, f"wrote {truth.events:,} events to {out_path}")
+    planted = truth.journeys
+    journeys = f" and {planted.events:,} of order journeys" if planted is not None else ""
+    print_message(env, f"wrote {config.events:,} events{journeys} to {out_path}")
     if incident is not None:
         print_message(
             env,
@@ -64,6 +74,9 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
             render(found, OutputFormat.TABLE, env)
             # The SLO window ends where the sample export does (its events are in the past).
             _show_analyses(store, env, incident.service, where, window, config.end.isoformat())
+        if planted is not None:
+            assert truth.last_timestamp is not None
+            _show_journeys(store, env, planted, truth.last_timestamp)
 
 
 def _show_analyses(
@@ -86,3 +99,30 @@ def _show_analyses(
     print_message(env, f'$ mfq slo --where "{scope}" --bad "status = \'error\'" --incidents')
     incidents = store.slo_incidents(where=scope, bad="status = 'error'", until=end)
     render(incidents, OutputFormat.TABLE, env, empty_message="no incidents")
+
+
+def _show_journeys(store: Store, env: Env, planted: JourneyTruth, end: datetime) -> None:
+    """The planted order journeys: the funnel, why orders drop at payment, the stuck ones."""
+    from mfq.demo.journeys import STEP_TYPES
+    from mfq.render.journeys import render_funnel, render_sessions
+    from mfq.render.views import correlate_view
+
+    spec = planted.spec
+    stuck = planted.stuck_before(end - STUCK_AGE)
+    print_message(
+        env,
+        f"planted journeys: {planted.orders:,} orders; payment declined for "
+        f"{planted.drop_declined} of {planted.drop_orders} on orders {spec.drop_version} in "
+        f"{spec.drop_region}; {len(stuck)} stuck after packing",
+    )
+    steps = list(STEP_TYPES)
+    print_message(env, f"$ mfq funnel {' '.join(steps)} --by correlation_id --within 1d")
+    render_funnel(store.funnel(steps, by="correlation_id", within="1d"), OutputFormat.TABLE, env)
+    print_message(
+        env, f"$ mfq funnel {' '.join(steps)} --by correlation_id --within 1d --why 2 --limit 3"
+    )
+    ranked = store.funnel_why(steps, 2, by="correlation_id", within="1d", limit=3)
+    render(correlate_view(ranked), OutputFormat.TABLE, env, empty_message="nothing stands out")
+    print_message(env, "$ mfq sessions --by correlation_id --open-longer-than 12h")
+    found = store.sessions(by="correlation_id", open_longer_than=STUCK_AGE)
+    render_sessions(found, OutputFormat.TABLE, env, key="correlation_id")

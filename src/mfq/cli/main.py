@@ -37,6 +37,13 @@ _COMMANDS = {
         "Incident reconstruction: first error, peak, recovery.",
     ),
     "slo": ("mfq.cli.slo", "slo", "Objective compliance, error budget, burn rate, MTTR."),
+    "sessions": (
+        "mfq.cli.journeys",
+        "sessions",
+        "Operations by a key: duration, outcome, the stuck ones.",
+    ),
+    "funnel": ("mfq.cli.journeys", "funnel", "Conversion through steps by a key, time between."),
+    "paths": ("mfq.cli.journeys", "paths", "The common sequences of types after or before a step."),
     "report": ("mfq.cli.report", "report", "A period's report as Markdown or self-contained HTML."),
     "check": ("mfq.cli.check", "check", "CI gate: assertions over aggregates, exit 1 on failure."),
     "doctor": ("mfq.cli.doctor", "doctor", "Check a store end to end; --repair drops damage."),

@@ -9,7 +9,7 @@ Used by ``mfq demo``, by tests (which need exact ground truth) and by benchmarks
 
 from __future__ import annotations
 
-from mfq.demo.config import DemoConfig, IncidentSpec
+from mfq.demo.config import DemoConfig, IncidentSpec, JourneySpec
 from mfq.demo.generator import (
     ByteSink,
     generate_records,
@@ -17,7 +17,7 @@ from mfq.demo.generator import (
     write_export,
     write_ndjson,
 )
-from mfq.demo.truth import DemoTruth, IncidentTruth, SliceCounts, SpanTruth
+from mfq.demo.truth import DemoTruth, IncidentTruth, JourneyTruth, SliceCounts, SpanTruth
 
 __all__ = [
     "ByteSink",
@@ -25,6 +25,8 @@ __all__ = [
     "DemoTruth",
     "IncidentSpec",
     "IncidentTruth",
+    "JourneySpec",
+    "JourneyTruth",
     "SliceCounts",
     "SpanTruth",
     "generate_records",

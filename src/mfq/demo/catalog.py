@@ -50,6 +50,9 @@ class EventType:
     extras: tuple[str, ...] = ()
     #: Whether the event concerns an end user (carries ``user_id``).
     has_user: bool = True
+    #: False for the steps of order journeys only (:mod:`mfq.demo.journeys`): never drawn
+    #: as standalone events or trace spans.
+    standalone: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,9 @@ SERVICES: tuple[Service, ...] = (
     Service("auth", ("4.0.2", "4.1.0"), 25.0, 0.45, 1.0),
     Service("notifications", ("0.9.4", "1.0.0"), 90.0, 0.8, 1.5),
     Service("catalog", ("2.1.0", "2.2.0", "2.2.1"), 12.0, 0.5, 0.6),
+    # Emits only the steps of order journeys (mfq.demo.journeys); last, so the other
+    # services' indices, rollouts and events stay as they were before journeys.
+    Service("orders", ("3.0.2", "3.1.0"), 35.0, 0.5, 0.8),
 )
 
 REGIONS: tuple[Region, ...] = (
@@ -273,6 +279,72 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "password.reset", "auth", 26, "POST", "/api/password/reset", "password reset requested", ()
     ),
     EventType("sms.sent", "notifications", 27, None, None, "sms sent", ("template",)),
+    EventType(
+        "order.placed",
+        "orders",
+        28,
+        "POST",
+        "/api/orders",
+        "order placed",
+        ("order_id", "amount", "currency"),
+        has_user=False,
+        standalone=False,
+    ),
+    EventType(
+        "order.paid",
+        "orders",
+        29,
+        "POST",
+        "/api/orders/{id}/pay",
+        "payment captured for order",
+        ("order_id", "amount", "currency", "payment_method"),
+        has_user=False,
+        standalone=False,
+    ),
+    EventType(
+        "order.payment_declined",
+        "orders",
+        30,
+        "POST",
+        "/api/orders/{id}/pay",
+        "payment declined",
+        ("order_id", "amount", "currency", "payment_method"),
+        has_user=False,
+        standalone=False,
+    ),
+    EventType(
+        "order.cancelled",
+        "orders",
+        31,
+        "POST",
+        "/api/orders/{id}/cancel",
+        "order cancelled",
+        ("order_id",),
+        has_user=False,
+        standalone=False,
+    ),
+    EventType(
+        "order.packed",
+        "orders",
+        32,
+        None,
+        None,
+        "order packed",
+        ("order_id", "sku", "quantity"),
+        has_user=False,
+        standalone=False,
+    ),
+    EventType(
+        "order.dispatched",
+        "orders",
+        33,
+        None,
+        None,
+        "order dispatched to the carrier",
+        ("order_id", "carrier"),
+        has_user=False,
+        standalone=False,
+    ),
 )
 
 #: Server-side failures at the base error rate, by relative weight.
@@ -291,7 +363,12 @@ CLIENT_ERRORS: tuple[ClientError, ...] = (
     ClientError(401, 0.2, "unauthorized"),
     ClientError(404, 0.3, "not found"),
     ClientError(429, 0.1, "rate limited"),
+    # Only order journeys decline payments (weight 0: never drawn for other events).
+    ClientError(402, 0.0, "payment declined"),
 )
+
+#: The client error a declined payment gets.
+PAYMENT_DECLINED = len(CLIENT_ERRORS) - 1
 
 TRACE_TEMPLATES: tuple[TraceTemplate, ...] = (
     TraceTemplate(

@@ -83,6 +83,47 @@ class IncidentSpec:
 
 
 @dataclass(frozen=True)
+class JourneySpec:
+    """Order journeys to plant: placed → paid → packed → dispatched.
+
+    The ``orders`` service emits every step; an order's events share a ``correlation_id``
+    (and an ``order_id``). About a minute after ``order.placed`` the order is paid
+    (``order.paid``) or its payment declined (``order.payment_declined``, HTTP 402): at
+    ``decline_rate`` normally, at ``drop_rate`` for orders placed on orders
+    ``drop_version`` in ``drop_region``, the planted drop. A paid order is cancelled at
+    ``cancel_rate``, else packed about half an hour later; a packed order is dispatched a
+    few hours later, except at ``stuck_rate`` (stuck work). Every order that is not stuck
+    ends within :data:`mfq.demo.journeys.LONGEST_JOURNEY`.
+
+    Journeys come on top of ``DemoConfig.events``, from a random stream of their own, with
+    ids of their own (``ev_9...``), so the other events are the same with or without them.
+    """
+
+    #: Journey events per other event (at most; orders have two to four events).
+    share: float = 0.06
+    drop_version: str = "3.1.0"
+    drop_region: str = "ap-southeast-1"
+    drop_rate: float = 0.8
+    decline_rate: float = 0.02
+    cancel_rate: float = 0.03
+    stuck_rate: float = 0.015
+
+    def validate(self) -> None:
+        """Raise ValueError unless the rates are shares and the slice exists."""
+        regions = [region.name for region in REGIONS]
+        if self.drop_region not in regions:
+            raise ValueError(f"journey drop region {self.drop_region!r} is not one of {regions}")
+        orders = next(service for service in SERVICES if service.name == "orders")
+        if self.drop_version not in orders.versions:
+            raise ValueError(
+                f"journey drop version {self.drop_version!r} is not one of {orders.versions}"
+            )
+        for name in ("share", "drop_rate", "decline_rate", "cancel_rate", "stuck_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"journey {name} must be between 0 and 1")
+
+
+@dataclass(frozen=True)
 class DemoConfig:
     """How big, when, and how noisy a generated export is. The same config gives the same bytes."""
 
@@ -93,6 +134,8 @@ class DemoConfig:
     days: int = 7
     #: The planted incident, or None for an export without one.
     incident: IncidentSpec | None = field(default_factory=IncidentSpec)
+    #: The planted order journeys, or None for an export without them.
+    journeys: JourneySpec | None = field(default_factory=JourneySpec)
     #: Actors (people, services, devices) producing events; their activity is Zipf-skewed.
     actors: int = 400
     #: Projects the actors work in; their activity is Zipf-skewed too.
@@ -132,6 +175,8 @@ class DemoConfig:
             raise ValueError("truth_trace_limit must not be negative")
         if self.incident is not None:
             self.incident.validate(self.start, self.end)
+        if self.journeys is not None:
+            self.journeys.validate()
 
     @property
     def end(self) -> datetime:

@@ -47,7 +47,7 @@ ByteMatrix = npt.NDArray[np.uint8]
 
 LINE = (
     b'{"id": "ev_%012d", "type": "%s", "timestamp": "%s", %s, %s, '
-    b'"attributes": {%s, "duration_ms": %.1f, %s%s%s%s}}\n'
+    b'"attributes": {%s, "duration_ms": %.1f, %s%s%s%s%s}}\n'
 )
 
 #: Lines joined into one block of output.
@@ -327,6 +327,17 @@ def trace_fragments(columns: EventColumns) -> ObjectArray:
     return fragments
 
 
+def journey_fragments(columns: EventColumns) -> ObjectArray:
+    """``, "correlation_id": "ord-..."`` for the steps of order journeys, else b""."""
+    fragments = np.full(len(columns), b"", dtype=np.object_)
+    rows = np.flatnonzero(columns.journey)
+    if rows.size:
+        fragments[rows] = [
+            b', "correlation_id": "ord-%010d"' % number for number in columns.journey[rows].tolist()
+        ]
+    return fragments
+
+
 def extra_fragments(tables: FragmentTables, columns: EventColumns) -> ObjectArray:
     """The type-specific attributes of each event, as a fragment starting with ``, ``."""
     fragments = np.full(len(columns), b"", dtype=np.object_)
@@ -340,13 +351,13 @@ def extra_fragments(tables: FragmentTables, columns: EventColumns) -> ObjectArra
     return fragments
 
 
-def encode(tables: FragmentTables, columns: EventColumns, first_id: int) -> list[bytes]:
-    """The NDJSON lines of ``columns``, numbered from ``first_id``, in blocks of lines.
+def encode(tables: FragmentTables, columns: EventColumns, ids: IntArray) -> list[bytes]:
+    """The NDJSON lines of ``columns`` with the event numbers ``ids``, in blocks of lines.
 
     Blocks of a few megabytes are cheaper to join and write than one big one.
     """
     arguments = zip(
-        range(first_id, first_id + len(columns)),
+        ids.tolist(),
         tables.type_names[columns.event_type].tolist(),
         timestamps(columns.timestamp_ms),
         tables.projects[columns.project].tolist(),
@@ -357,6 +368,7 @@ def encode(tables: FragmentTables, columns: EventColumns, first_id: int) -> list
         trace_fragments(columns).tolist(),
         tables.users[columns.user + 1].tolist(),
         extra_fragments(tables, columns).tolist(),
+        journey_fragments(columns).tolist(),
         strict=True,
     )
     lines = [LINE % row for row in arguments]

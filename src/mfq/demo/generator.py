@@ -3,7 +3,8 @@
 The export is produced chunk by chunk (about ``config.chunk_events`` events each): a
 chunk's columns are drawn with numpy, sorted by time, and formatted as NDJSON in one go.
 Trace spans that end up past a chunk's end are carried into the next chunk, so the
-stream as a whole is in timestamp order. Ids number the events in that order.
+stream as a whole is in timestamp order. Ids number the events in that order (the
+planted order journeys' events apart, from ``JOURNEY_IDS``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from mfq.demo.traffic import plan_chunks
 from mfq.demo.truth import DemoTruth, TruthRecorder
 from mfq.demo.world import World
 
+#: The first number of journey events' ids (``ev_900000000000``); other events count from 0.
+JOURNEY_IDS = 900_000_000_000
 #: gzip level of ``.gz`` exports: level 1 is several times faster than 9 and, on such
 #: repetitive text, barely larger.
 GZIP_LEVEL = 1
@@ -58,13 +61,19 @@ def _sorted_columns(world: World) -> Iterator[EventColumns]:
 def _ndjson_chunks(world: World, recorder: TruthRecorder) -> Iterator[bytes]:
     """The export's NDJSON text in blocks of whole lines, recording the truth as it goes."""
     tables = FragmentTables(world)
-    next_id = 0
+    next_id, next_journey_id = 0, JOURNEY_IDS
     for columns in _sorted_columns(world):
         if len(columns) == 0:
             continue
-        blocks = encode(tables, columns, next_id)
+        # Journey events are numbered apart, so the other events keep their ids.
+        journey = columns.journey != 0
+        ids = np.empty(len(columns), dtype=np.int64)
+        ids[~journey] = next_id + np.arange(int((~journey).sum()), dtype=np.int64)
+        ids[journey] = next_journey_id + np.arange(int(journey.sum()), dtype=np.int64)
+        blocks = encode(tables, columns, ids)
         recorder.record(columns, sum(len(block) for block in blocks))
-        next_id += len(columns)
+        next_id += int((~journey).sum())
+        next_journey_id += int(journey.sum())
         yield from blocks
 
 

@@ -70,6 +70,8 @@ class EventColumns:
     key: U64Array
     #: The event belongs to a trace with an incident failure in it.
     incident_trace: BoolArray
+    #: The order journey the event is a step of (its ``correlation_id``), 0: none.
+    journey: U64Array
 
     def __len__(self) -> int:
         return len(self.timestamp_ms)
@@ -132,7 +134,10 @@ class ChunkSampler:
         """All events of the chunk: whole traces, and standalone events for the rest."""
         traces = self._trace_parts()
         traced = sum(len(part) for part in traces)
-        return EventColumns.concat([self._standalone(self.chunk.events - traced), *traces])
+        from mfq.demo.journeys import JourneySampler
+
+        standalone = self._standalone(self.chunk.events - traced)
+        return EventColumns.concat([standalone, *traces, JourneySampler(self).sample()])
 
     def _trace_parts(self) -> list[EventColumns]:
         """Traces whose spans add up to at most ``trace_share`` of the chunk, by template."""
@@ -270,6 +275,7 @@ class ChunkSampler:
             parent=zeros,
             key=context.key,
             incident_trace=np.zeros(count, dtype=np.bool_),
+            journey=zeros,
         )
 
     def _standalone_types(self, context: _Context) -> IntArray:
@@ -336,6 +342,7 @@ class ChunkSampler:
             parent=parents.ravel(),
             key=np.tile(context.key, nodes),
             incident_trace=np.tile(incident, nodes),
+            journey=np.zeros(nodes * count, dtype=np.uint64),
         )
 
 

@@ -18,7 +18,7 @@ from mfq.demo.catalog import (
     REGIONS,
     SERVICES,
 )
-from mfq.demo.config import DemoConfig, IncidentSpec
+from mfq.demo.config import DemoConfig, IncidentSpec, JourneySpec
 from mfq.demo.encoding import hex_strings
 from mfq.demo.sampling import TRACE_BOUND_MS, EventColumns
 from mfq.demo.world import (
@@ -106,6 +106,34 @@ class IncidentTruth:
 
 
 @dataclass(frozen=True)
+class JourneyTruth:
+    """The planted order journeys, counted over the written events (each order has at
+    most one event of each step type, in step order)."""
+
+    spec: JourneySpec
+    #: Orders placed inside the export, and how many of them reached each later step.
+    orders: int
+    paid: int
+    declined: int
+    cancelled: int
+    packed: int
+    dispatched: int
+    #: Orders placed on orders ``spec.drop_version`` in ``spec.drop_region``, and how many
+    #: of them had their payment declined.
+    drop_orders: int
+    drop_declined: int
+    #: Packed and never dispatched (stuck), as (correlation id, its first event in the
+    #: export), oldest first.
+    stuck: tuple[tuple[str, datetime], ...]
+    #: Every journey event written, those of orders placed before the export included.
+    events: int
+
+    def stuck_before(self, moment: datetime) -> list[str]:
+        """Correlation ids of the stuck orders whose first event is at or before ``moment``."""
+        return [key for key, first in self.stuck if first <= moment]
+
+
+@dataclass(frozen=True)
 class DemoTruth:
     """Exact facts about a generated export, for tests and for ``mfq demo``'s narration.
 
@@ -147,6 +175,7 @@ class DemoTruth:
     traces: dict[str, tuple[SpanTruth, ...]]
     incident_trace_ids: tuple[str, ...]
     incident: IncidentTruth | None
+    journeys: JourneyTruth | None
 
 
 def _named(names: list[str], counts: IntArray) -> dict[str, int]:
@@ -182,6 +211,13 @@ class TruthRecorder:
         self.kept_regular = 0
         self.kept_incident: list[int] = []
         self.last_kept_root_ms = 0
+        self.journey_steps = np.zeros(len(EVENT_TYPES), dtype=np.int64)
+        self.journey_events = 0
+        self.journey_first: dict[int, int] = {}
+        self.journey_placed: set[int] = set()
+        self.journey_in_drop: set[int] = set()
+        self.journey_drop_declined = 0
+        self.journey_waiting: set[int] = set()
 
     def record(self, columns: EventColumns, size: int) -> None:
         """Count one written chunk of ``size`` bytes."""
@@ -213,6 +249,35 @@ class TruthRecorder:
         self.trace_count += int((columns.traced & (columns.parent == 0)).sum())
         self._record_incident(columns, failed)
         self._record_traces(columns)
+        self._record_journeys(columns)
+
+    def _record_journeys(self, columns: EventColumns) -> None:
+        """Count the steps of the orders placed inside the export; remember when each
+        journey's first event is, the drop's orders and the packed, undispatched ones."""
+        spec = self.world.config.journeys
+        rows = np.flatnonzero(columns.journey)
+        if spec is None or rows.size == 0:
+            return
+        self.journey_events += int(rows.size)
+        names = [EVENT_TYPES[int(t)].name for t in columns.event_type[rows]]
+        versions = self.world.versions[[s.name for s in SERVICES].index("orders")]
+        drop_level = versions.index(spec.drop_version) if spec.drop_version in versions else -1
+        drop_region = [r.name for r in REGIONS].index(spec.drop_region)
+        for row, name in zip(rows.tolist(), names, strict=True):
+            journey = int(columns.journey[row])
+            self.journey_first.setdefault(journey, int(columns.timestamp_ms[row]))
+            if name == "order.placed":
+                self.journey_placed.add(journey)
+                if columns.version[row] == drop_level and columns.region[row] == drop_region:
+                    self.journey_in_drop.add(journey)
+            elif name == "order.payment_declined" and journey in self.journey_in_drop:
+                self.journey_drop_declined += 1
+            elif name == "order.packed":
+                self.journey_waiting.add(journey)
+            elif name == "order.dispatched":
+                self.journey_waiting.discard(journey)
+            if journey in self.journey_placed:
+                self.journey_steps[int(columns.event_type[row])] += 1
 
     def _record_incident(self, columns: EventColumns, failed: npt.NDArray[np.bool_]) -> None:
         incident = self.world.incident
@@ -315,6 +380,27 @@ class TruthRecorder:
             traces={self.kept_ids[key]: tuple(spans) for key, spans in self.kept.items()},
             incident_trace_ids=tuple(self.kept_ids[key] for key in self.kept_incident),
             incident=self._incident_truth(),
+            journeys=self._journey_truth(),
+        )
+
+    def _journey_truth(self) -> JourneyTruth | None:
+        spec = self.world.config.journeys
+        if spec is None:
+            return None
+        steps = {t.name: int(n) for t, n in zip(EVENT_TYPES, self.journey_steps, strict=True)}
+        stuck = sorted((self.journey_first[journey], journey) for journey in self.journey_waiting)
+        return JourneyTruth(
+            spec=spec,
+            orders=steps["order.placed"],
+            paid=steps["order.paid"],
+            declined=steps["order.payment_declined"],
+            cancelled=steps["order.cancelled"],
+            packed=steps["order.packed"],
+            dispatched=steps["order.dispatched"],
+            drop_orders=len(self.journey_in_drop),
+            drop_declined=self.journey_drop_declined,
+            events=self.journey_events,
+            stuck=tuple((f"ord-{journey:010d}", from_ms(created)) for created, journey in stuck),
         )
 
     def _version_counts(self) -> dict[tuple[str, str], int]:

@@ -169,11 +169,14 @@ class World:
         """Event types: their service, popularity (Zipf by rank) and HTTP-ness."""
         self.type_service: IntArray = np.array([service_index(t.service) for t in EVENT_TYPES])
         self.type_has_user = np.array([t.has_user for t in EVENT_TYPES], dtype=np.bool_)
-        ranks = np.array([t.rank for t in EVENT_TYPES])
+        self.type_standalone = np.array([t.standalone for t in EVENT_TYPES], dtype=np.bool_)
+        # Journey-only types rank last and lie outside the Zipf draw.
+        ranks = np.array([t.rank + (0 if t.standalone else 10_000) for t in EVENT_TYPES])
         self.type_by_rank: IntArray = np.argsort(ranks, kind="stable")
-        self.type_cdf = zipf_cdf(len(EVENT_TYPES), TYPE_ZIPF_EXPONENT)
+        standalone = int(self.type_standalone.sum())
+        self.type_cdf = zipf_cdf(standalone, TYPE_ZIPF_EXPONENT)
         self.type_share = np.zeros(len(EVENT_TYPES), dtype=np.float64)
-        self.type_share[self.type_by_rank] = np.diff(self.type_cdf, prepend=0.0)
+        self.type_share[self.type_by_rank[:standalone]] = np.diff(self.type_cdf, prepend=0.0)
         has_http = [t.method is not None for t in EVENT_TYPES]
         self.endpoint_has_http = np.array(has_http + [True] * len(self.shapes), dtype=np.bool_)
 
@@ -226,7 +229,7 @@ class World:
         incident = self.incident
         if incident is None:
             return np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.float64), 0.0
-        types = np.flatnonzero(self.type_service == incident.service)
+        types = np.flatnonzero((self.type_service == incident.service) & self.type_standalone)
         shares = self.type_share[types]
         extra = (incident.spec.load_factor - 1.0) * float(shares.sum())
         return types, normalised_cdf(shares.tolist()), extra

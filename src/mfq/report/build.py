@@ -198,7 +198,13 @@ class _Builder:
         )
         sections = releases.add_to(
             self._sections(parts), context, release_results, parts.correlate[0]
-        ) + question_sections(context, self.questions)
+        )
+        from mfq.report.journeys import journeys_section
+
+        journeys = journeys_section(context)
+        if journeys is not None:
+            sections = (*sections, journeys)
+        sections = sections + question_sections(context, self.questions)
         return Report(
             title=f"Event report {context.current.name}",
             period=context.current,

@@ -36,6 +36,7 @@ _COMMANDS = {
     "correlate": "correlate",
     "changes": "changes",
     "patterns": "patterns",
+    "sessions": "sessions",
 }
 
 

@@ -58,6 +58,13 @@ class ReportSettings:
     incident_correlations: int = 2
     #: Chart and anomaly buckets: the narrowest width giving at most this many buckets.
     max_buckets: int = 200
+    #: The journey key of the "Journeys" section (None: the first standard key present,
+    #: ``correlation_id``, ``order_id``, ``session_id``, ``user_id``).
+    journey_key: str | None = None
+    #: An operation open this long before the period's last event is stuck.
+    journey_stuck_after: str = "12h"
+    #: Stuck operations listed.
+    journey_stuck_rows: int = 10
 
 
 DEFAULT_REPORT_SETTINGS = ReportSettings()

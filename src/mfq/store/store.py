@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -677,6 +677,171 @@ class Store:
         from mfq.report.build import build_report
 
         return build_report(self, **options)
+
+    @_reading
+    def sessions(
+        self,
+        *,
+        by: str,
+        start: str | None = None,
+        end: str | None = None,
+        fail: str | None = None,
+        gap: str | timedelta | None = None,
+        open_longer_than: str | timedelta | None = None,
+        where: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: datetime | str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Operations by journey key ``by``: start, end, duration, events, errors, outcome
+        (completed, failed, open); ``open_longer_than`` lists the stuck ones."""
+        from mfq.analysis.sessions import sessions
+
+        return sessions(
+            self,
+            by=by,
+            start=start,
+            end=end,
+            fail=fail,
+            gap=gap,
+            open_longer_than=open_longer_than,
+            where=where,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+            limit=limit,
+        )
+
+    @_reading
+    def funnel(
+        self,
+        steps: Sequence[str],
+        *,
+        by: str,
+        within: str | timedelta,
+        breakdown: str | None = None,
+        total: bool = False,
+        limit: int | None = None,
+        where: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: datetime | str | None = None,
+    ) -> pd.DataFrame:
+        """How many keys take ``steps`` in order within ``within`` of the first: entities,
+        conversion, time between steps; per ``breakdown`` value with OTHER and TOTAL."""
+        from mfq.analysis.funnel import funnel
+
+        return funnel(
+            self,
+            steps,
+            by=by,
+            within=within,
+            breakdown=breakdown,
+            total=total,
+            limit=limit,
+            where=where,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+        )
+
+    def funnel_dropped(
+        self,
+        steps: Sequence[str],
+        number: int,
+        *,
+        by: str,
+        within: str | timedelta,
+        where: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: datetime | str | None = None,
+    ) -> pd.DataFrame:
+        """The keys of a funnel that reached step ``number - 1`` and not step ``number``."""
+        from mfq.analysis.funnel import dropped_at
+
+        return dropped_at(
+            self,
+            steps,
+            number,
+            by=by,
+            within=within,
+            where=where,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+        )
+
+    def funnel_why(
+        self,
+        steps: Sequence[str],
+        number: int,
+        *,
+        by: str,
+        within: str | timedelta,
+        limit: int | None = None,
+        where: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: datetime | str | None = None,
+    ) -> pd.DataFrame:
+        """``correlate`` between the first events of the keys that dropped at step
+        ``number`` and of those that took it."""
+        from mfq.analysis.funnel import why
+
+        return why(
+            self,
+            steps,
+            number,
+            by=by,
+            within=within,
+            limit=limit,
+            where=where,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+        )
+
+    @_reading
+    def paths(
+        self,
+        *,
+        by: str,
+        after: str | None = None,
+        before: str | None = None,
+        steps: int = 3,
+        limit: int | None = None,
+        where: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: datetime | str | None = None,
+    ) -> pd.DataFrame:
+        """The most common sequences of types after (or before) a step, by key ``by``."""
+        from mfq.analysis.paths import paths
+
+        return paths(
+            self,
+            by=by,
+            after=after,
+            before=before,
+            steps=steps,
+            limit=limit,
+            where=where,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+        )
 
     @_reading
     def rejects(self, *, code: str | None = None, limit: int | None = None) -> pd.DataFrame:

@@ -1,0 +1,84 @@
+"""The demo's planted journeys found by the commands, with the generator's numbers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+import mfq
+from tests.analysis.conftest import DemoStore
+
+STEPS = ["order.placed", "order.paid", "order.packed", "order.dispatched"]
+
+
+def test_the_funnel_counts_what_the_generator_planted(incident_store: DemoStore) -> None:
+    truth = incident_store.truth.journeys
+    assert truth is not None
+    frame = incident_store.store.funnel(STEPS, by="correlation_id", within="1d")
+    assert frame["entities"].tolist() == [truth.orders, truth.paid, truth.packed, truth.dispatched]
+    assert truth.paid + truth.declined == truth.orders
+    assert truth.packed + truth.cancelled <= truth.paid  # some paid at the end are in flight
+
+
+def test_the_drop_at_payment_is_one_version_in_one_region(incident_store: DemoStore) -> None:
+    truth = incident_store.truth.journeys
+    assert truth is not None
+    spec = truth.spec
+    frame = incident_store.store.funnel(
+        STEPS[:2],
+        by="correlation_id",
+        within="1d",
+        breakdown="version",
+        where=f"region = '{spec.drop_region}'",
+    )
+    slice_rows = frame[frame["version"] == spec.drop_version]
+    assert slice_rows["entities"].tolist() == [
+        truth.drop_orders,
+        truth.drop_orders - truth.drop_declined,
+    ]
+    ranked = incident_store.store.funnel_why(STEPS, 2, by="correlation_id", within="1d")
+    explains = ranked[ranked["kind"] == "explains"]
+    top = {(row.field, row.value) for row in explains.head(3).itertuples()}
+    assert ("region", spec.drop_region) in top
+    assert ("version", spec.drop_version) in set(
+        zip(explains["field"], explains["value"], strict=True)
+    )
+
+
+def test_the_stuck_orders_are_the_open_ones(incident_store: DemoStore) -> None:
+    truth = incident_store.truth
+    assert truth.journeys is not None and truth.last_timestamp is not None
+    frame = incident_store.store.sessions(by="correlation_id", open_longer_than="12h")
+    expected = truth.journeys.stuck_before(truth.last_timestamp - timedelta(hours=12))
+    assert sorted(frame["correlation_id"]) == sorted(expected)
+    assert len(expected) >= 3
+    assert set(frame["last_type"]) == {"order.packed"}
+    assert frame.attrs["notes"] == [
+        "operations end at (inferred): order.cancelled, order.dispatched, order.payment_declined"
+    ]
+
+
+def test_the_dask_engine_gives_the_same_journeys(incident_store: DemoStore) -> None:
+    """Journeys read the store's files in this process (as timeline and trace do), so the
+    engine changes nothing; --why's correlate runs on the engine."""
+    from distributed import LocalCluster
+
+    root = incident_store.store.root
+    with (
+        LocalCluster(
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"
+        ) as cluster,
+        mfq.open_store(root, engine="dask", scheduler=cluster.scheduler_address) as dask,
+    ):
+        pandas_store = incident_store.store
+        options = {"by": "correlation_id", "within": "1d"}
+        assert dask.funnel(STEPS, **options).equals(pandas_store.funnel(STEPS, **options))
+        ours = pandas_store.funnel_why(STEPS, 2, limit=5, **options)
+        theirs = dask.funnel_why(STEPS, 2, limit=5, **options)
+        assert (
+            ours[["field", "value"]].values.tolist() == theirs[["field", "value"]].values.tolist()
+        )
+        assert theirs["score"].tolist() == pytest.approx(ours["score"].tolist())
+        sessions = dask.sessions(by="correlation_id", open_longer_than="12h")
+        assert sessions.equals(pandas_store.sessions(by="correlation_id", open_longer_than="12h"))
