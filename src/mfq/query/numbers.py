@@ -108,13 +108,14 @@ def members_of(values: list[object], kind: pa.DataType) -> list[object]:
     low, high = _integer_range(kind)
     kept: list[object] = []
     for value in values:
+        member = value
         if isinstance(value, float):
             if not value.is_integer():
                 continue  # no integer equals 1.5
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            member = int(value)
+        if isinstance(member, int) and not isinstance(member, bool) and not low <= member <= high:
             continue
-        kept.append(value)
+        kept.append(member)
     return kept
 
 
