@@ -8,6 +8,7 @@ of text from data is made inert with :func:`~mfq.render.escape.escape_control`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -38,6 +39,22 @@ class DisplayCell:
     numeric: bool = False
     compact: bool = False
     missing: bool = False
+
+
+# Identifiers and ports: ``id``, ``flow_id``, ``actor.id``, ``EventID``, ``ProcessId``,
+# ``src_port``, ``id.orig_p`` (Zeek's connection tuple), ``pid``, ``uid``.
+_IDENTIFIER_NAME = re.compile(
+    r"(^|[._])(?i:id|ids|pid|ppid|tid|uid|gid|port|sport|dport)$"
+    r"|(^|[._])id[._]"
+    r"|[a-z0-9](Id|ID|Port)$"
+    r"|_(id|port)$",
+)
+
+
+def is_identifier_field(field: str) -> bool:
+    """Fields whose integers are names, not quantities: shown without thousands separators,
+    so they can be pasted back into ``--where``."""
+    return bool(_IDENTIFIER_NAME.search(field))
 
 
 def is_duration_field(field: str) -> bool:
@@ -109,6 +126,8 @@ def display_cell(value: object, field: str, tz: tzinfo) -> DisplayCell:
         return DisplayCell(MISSING_TEXT, compact=True, missing=True)
     if isinstance(cell, bool):
         return DisplayCell("true" if cell else "false", compact=True)
+    if isinstance(cell, int) and is_identifier_field(field):
+        return DisplayCell(str(cell), numeric=True, compact=True)
     if isinstance(cell, int | float):
         formatter = format_duration_ms if is_duration_field(field) else format_number
         return DisplayCell(formatter(cell), numeric=True, compact=True)
