@@ -10,6 +10,7 @@ so do these rewrites.
 from __future__ import annotations
 
 import math
+from typing import TypeGuard
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,7 +40,7 @@ _BELOW_ALL = {op: not answer if op not in (CompareOp.EQ, CompareOp.NE) else answ
               for op, answer in _ABOVE_ALL.items()}  # fmt: skip
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """An int or float literal (booleans are not numbers here)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
