@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mfq.report.model import Report, Table
 
 #: What to install for charts.
-INSTALL_HINT = "pip install 'mfq[report]'"
+INSTALL_HINT = "matplotlib is a dependency of mfq: reinstall it with 'pip install mfq'"
 WIDTH_INCHES = 7.2
 LABEL_CHARS = 32
 _STYLE: dict[Any, Any] = {
