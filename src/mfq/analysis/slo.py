@@ -217,8 +217,7 @@ def objective(
     if not 0.0 < goal_target < 100.0:
         raise UsageError(f"--target: {goal_target:g} is not a percentage between 0 and 100")
     allowed = (100.0 - goal_target) / 100.0
-    texts = [alerts] if isinstance(alerts, str) else list(alerts or DEFAULTS.alerts)
-    goal_alerts = tuple(parse_alert(text, allowed) for text in texts)
+    goal_alerts = burn_alerts(alerts, allowed)
     start, end = _window(selection.time, window or DEFAULTS.window, now)
     width = parse_duration(every or DEFAULTS.every, "--every")
     if (end - start) / width > DEFAULTS.max_buckets:
@@ -238,6 +237,30 @@ def objective(
         alerts=goal_alerts,
         unweighted=unweighted,
     )
+
+
+def burn_alerts(
+    alerts: str | Sequence[str] | None, allowed: float, option: str = "--alert"
+) -> tuple[BurnAlert, ...]:
+    """The alerts given, each checked; by default the SRE workbook's pairs that can fire
+    at this budget (at a 90% target, 14.4 times the budget is more than every event)."""
+    if alerts:
+        texts = [alerts] if isinstance(alerts, str) else list(alerts)
+        try:
+            return tuple(parse_alert(text, allowed) for text in texts)
+        except UsageError as err:
+            raise UsageError(str(err).replace("--alert", option, 1)) from None
+    usable = tuple(
+        parse_alert(text, allowed)
+        for text in DEFAULTS.alerts
+        if BurnAlert.rate_of(text) * allowed < 1.0
+    )
+    if not usable:
+        raise UsageError(
+            f"{option}: no default alert can fire with an error budget of {100 * allowed:g}%: "
+            f"give one with a lower burn rate (e.g. {option} 6h/30m@1.5)"
+        )
+    return usable
 
 
 def _judge(store: Store, option: str, text: str) -> Expr:
