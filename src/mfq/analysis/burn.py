@@ -235,6 +235,7 @@ def find_burns(
     line = min(a.rate for a in alerts) * allowed
     lower = wilson_lower_bound(ratio * effective, effective, confidence)
     hot = (events > 0) & (ratio > line) & (lower > line)
+    hot &= exact_over_line(ratio * effective, effective, line, confidence, hot)
     burns: list[Burn] = []
     for first_fire, last_fire in _merged_runs(fired, gap):
         first = _walk_back(hot, first_fire, gap, max(first_fire - reach + 1, 0))
