@@ -72,14 +72,18 @@ def test_the_report_on_stationary_data_has_no_incident(null_store: Store) -> Non
 
 
 def test_a_planted_two_hour_burn_is_one_incident(planted_store: Store) -> None:
+    start, end = BURN.start, BURN.start + timedelta(hours=BURN.hours)
     scoped = f"service = '{BURN.service}' and region = '{BURN.region}'"
-    for where in (scoped, f"service = '{BURN.service}'"):
+    # Scoped to the region, the burn is 30% of events: found to the quarter hour. Over the
+    # whole service it is diluted to about 10% (three regions), each 5-minute bucket holds
+    # one or two failures, and the bounds are looser; still one incident, not fragments.
+    for where, slack in ((scoped, 15), (f"service = '{BURN.service}'", 60)):
         incidents = planted_store.slo_incidents(bad=BAD, where=where, since=SINCE, until=UNTIL)
         assert len(incidents) == 1, (where, incidents)
         incident = incidents.iloc[0]
-        start, end = BURN.start, BURN.start + timedelta(hours=BURN.hours)
-        assert start <= incident["start"] <= start + timedelta(minutes=15), where
-        assert end - timedelta(minutes=15) <= incident["end"] <= end + timedelta(minutes=10)
+        margin = timedelta(minutes=slack)
+        assert start - timedelta(minutes=15) <= incident["start"] <= start + margin, where
+        assert end - margin <= incident["end"] <= end + timedelta(minutes=15), where
         assert 0 < incident["detect_minutes"] <= 105
 
 

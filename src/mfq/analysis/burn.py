@@ -18,8 +18,9 @@ and any low-volume series pages on its first failures.
 An incident is a period during which some alert fires; firing periods separated by less
 than the longest short window are one incident. Its start is the first bucket of the burn
 (walking back from the first firing bucket over buckets whose own ratio is over the
-lowest alert line with confidence, through gaps shorter than that same span, at most the
-longest long window), its end the end of the burn's last such bucket. ``detected`` is the end of the
+lowest alert line with confidence and whose neighbour's is too, through gaps shorter than
+that same span, at most the longest long window), its end the end of the burn's last such
+bucket (else of its first). ``detected`` is the end of the
 first bucket at which an alert fired: ``detected - start`` is the time to detect, ``end -
 start`` the time to recover.
 """
@@ -237,12 +238,17 @@ def find_burns(
     # Buckets are judged by Wilson alone: the exact test is too strict for a 5-minute
     # bucket's few events and would start incidents late.
     hot = (events > 0) & (ratio > line) & (lower > line)
+    # A burning bucket alone, with calm on both sides, is chance more often than a burn's
+    # first or last bucket: only buckets next to another burning one mark a burn's ends.
+    paired = hot & (np.roll(hot, 1) | np.roll(hot, -1))
+    paired[0] = hot[0] and len(hot) > 1 and bool(hot[1])
+    paired[-1] = hot[-1] and len(hot) > 1 and bool(hot[-2])
     burns: list[Burn] = []
     for first_fire, last_fire in _merged_runs(fired, gap):
-        first = _walk_back(hot, first_fire, gap, max(first_fire - reach + 1, 0))
+        first = _walk_back(paired, first_fire, gap, max(first_fire - reach + 1, 0))
         if burns and first <= burns[-1].last:
             first = burns[-1].last + 1
-        last = _last_hot(hot, first, last_fire)
+        last = _last_hot(paired, first, last_fire)
         burns.append(Burn(first=first, last=max(last, first), detected=first_fire))
     return burns
 
@@ -278,8 +284,9 @@ def _walk_back(hot: BoolArray, start: int, gap: int, limit: int) -> int:
 
 
 def _last_hot(hot: BoolArray, first: int, last_fire: int) -> int:
-    """The last hot bucket of the burn (the firing run can outlast it by a short window)."""
+    """The last hot bucket of the burn (the firing run can outlast it by a short window),
+    else its first."""
     for index in range(last_fire, first - 1, -1):
         if hot[index]:
             return index
-    return last_fire
+    return first
