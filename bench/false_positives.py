@@ -13,9 +13,10 @@ counts, one failure in 1,000 against a 99.5% target), ingested into a new store:
 - slo: incidents per objective-week (all events, then one objective per service);
 - report: incidents and anomalies in ``mfq report --week 2026-W47``.
 
-With ``--planted`` the same seeds get the two-hour burn and the one-hour spike too, and the
-script counts how often each is found (one incident covering the burn; the spike's hour
-flagged).
+With ``--planted`` other seeds get the two-hour burn and the one-hour spike too, and the
+script counts how often each is found: the burn as exactly one incident of the objective
+scoped to its service and region (and how often its start and end are within 30 minutes
+of the planted ones), the spike's hour flagged.
 """
 
 from __future__ import annotations
@@ -73,13 +74,20 @@ def _planted_found(store: mfq.Store) -> dict[str, int]:
     where = f"service = '{burn.service}' and region = '{burn.region}'"
     incidents = store.slo_incidents(bad=BAD, where=where, since=SINCE, until=UNTIL)
     end = burn.start + timedelta(hours=burn.hours)
-    one = len(incidents) == 1 and bool(
-        (incidents["start"] <= burn.start + timedelta(minutes=15)).all()
-        and (incidents["end"] >= end - timedelta(minutes=15)).all()
-    )
+    overlapping = (incidents["start"] < end) & (incidents["end"] > burn.start)
+    one = len(incidents) == 1 and bool(overlapping.all())
+    close = False
+    if one:
+        start_error = abs(incidents["start"].iloc[0] - burn.start)
+        end_error = abs(incidents["end"].iloc[0] - end)
+        close = bool(max(start_error, end_error) <= timedelta(minutes=30))
     volume = store.anomalies(by="service", every="1h", since=SINCE, until=UNTIL)
     hit = volume[(volume["service"] == spike.service) & (volume["time"] == spike.start)]
-    return {"burn_one_incident": int(one), "spike_flagged": int(len(hit) > 0)}
+    return {
+        "burn_one_incident": int(one),
+        "burn_bounds_within_30m": int(close),
+        "spike_flagged": int(len(hit) > 0),
+    }
 
 
 def main() -> None:
@@ -107,6 +115,7 @@ def main() -> None:
     }
     if args.planted:
         rates["burn_found_as_one_incident"] = totals["burn_one_incident"] / args.seeds
+        rates["burn_bounds_within_30m"] = totals["burn_bounds_within_30m"] / args.seeds
         rates["spike_found"] = totals["spike_flagged"] / args.seeds
     if args.json:
         print(json.dumps({**rates, "totals": totals}, indent=2))
