@@ -35,7 +35,7 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from mfq.errors import UsageError
-from mfq.query.timerange import parse_duration
+from mfq.query.timerange import duration_text, parse_duration
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,20 +59,12 @@ class BurnAlert:
     rate: float
 
     def __str__(self) -> str:
-        return f"{_duration(self.long)}/{_duration(self.short)}@{self.rate:g}"
+        return f"{duration_text(self.long)}/{duration_text(self.short)}@{self.rate:g}"
 
     @staticmethod
     def rate_of(text: str) -> float:
         """The burn rate of a well-formed ``LONG/SHORT@RATE`` (the defaults' check)."""
         return float(text.rsplit("@", 1)[1].rstrip("x"))
-
-
-def _duration(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def parse_alert(text: str, allowed: float) -> BurnAlert:

@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mfq.query.expr.text import name_text, string_text
-from mfq.query.timerange import AUTO_WIDTHS
+from mfq.query.timerange import AUTO_WIDTHS, duration_text
 from mfq.render.values import normalise
 from mfq.report.model import Period, ReportQuery
 from mfq.report.settings import AnomalySignal, ReportSettings
@@ -24,6 +24,8 @@ from mfq.report.settings import AnomalySignal, ReportSettings
 if TYPE_CHECKING:
     from mfq.query.expr import FieldType
     from mfq.store.store import Store
+
+__all__ = ["Batch", "Call", "ReportContext", "duration_text", "equals"]
 
 #: The SLO's bucket widths, narrowest first.
 SLO_WIDTHS = tuple(
@@ -187,15 +189,6 @@ class Batch:
     section: str
     requests: tuple[Mapping[str, Any], ...]
     heavy: bool = True
-
-
-def duration_text(width: timedelta) -> str:
-    """A bucket width as ``--every`` text: ``1h``, ``10m``, ``1d``."""
-    seconds = int(width.total_seconds())
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def equals(name: str, value: object) -> str:
