@@ -75,7 +75,8 @@ def breakdowns(
 ) -> tuple[tuple[str, ...], ...]:
     """``--by``'s fields one each; else the standard breakdowns whose fields are present;
     else the ``fallback_breakdowns`` most useful low-cardinality fields (the most often
-    present, then the fewest values; a copy of ``type`` under another name left out)."""
+    present, then the fewest values; a copy of ``type`` under another name, and fields
+    with fewer than ``min_events_per_value`` events a value, left out)."""
     if wanted:
         return tuple((name,) for name in wanted)
     settings = context.settings
@@ -85,10 +86,15 @@ def breakdowns(
     if standard:
         return standard
     schema = store.schema()
+    events = int(store.info()["events"])
+    # Values that each stand for several events: 50 GitHub events with 50 avatars is an
+    # identifier, not a breakdown.
+    carriers = schema["present"] / 100.0 * events
     rows = schema[
         (schema["present"] > 0)
         & schema["type"].isin(_BREAKDOWN_TYPES)
         & schema["distinct"].between(2, settings.max_breakdown_values)
+        & (schema["distinct"] * settings.min_events_per_value <= carriers)
         & ~schema["field"].isin(_NOT_BREAKDOWNS)
         & ~schema["mixed"]
     ]

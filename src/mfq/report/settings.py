@@ -46,8 +46,10 @@ class ReportSettings:
     #: none is, the ``fallback_breakdowns`` most useful low-cardinality fields, one each.
     breakdowns: tuple[tuple[str, ...], ...] = (("service",), ("service", "version"), ("region",))
     fallback_breakdowns: int = 2
-    #: A fallback breakdown field has from 2 to this many distinct values.
+    #: A fallback breakdown field has from 2 to this many distinct values ...
     max_breakdown_values: int = 50
+    #: ... and at least this many events per value on average.
+    min_events_per_value: int = 4
     #: Rows of each breakdown table.
     breakdown_rows: int = 10
     #: Rows of the volume-by-type table (the rest is folded into one OTHER row).
