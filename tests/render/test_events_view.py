@@ -175,3 +175,21 @@ def test_a_correlate_table_keeps_different_long_fields_apart() -> None:
     shown = [line.split()[0] for line in out.getvalue().splitlines()[2:]]
     assert len(set(shown)) == 3, shown
     assert all(s.startswith("userId") and "…" in s for s in shown)
+
+
+def test_high_cardinality_integers_are_shown_as_written(
+    tmp_path: Path, write_ndjson: Callable[..., Path]
+) -> None:
+    # `record` is not named like an id, but its values are: all different, ten digits.
+    rows = [event(i, record=4_000_000_000 + i, bytes=1_000_000_000 + (i % 2)) for i in range(6)]
+    store = str(tmp_path / "s")
+    assert (
+        CliRunner().invoke(cli, ["ingest", str(write_ndjson(rows)), "--store", store]).exit_code
+        == 0
+    )
+    code, out, err = _events("--store", store, "--fields", "record,bytes")
+    assert code == 0, err
+    assert [line.split() for line in out.splitlines()[3:5]] == [
+        ["4000000000", "1,000,000,000"],  # a quantity that repeats keeps its separators
+        ["4000000001", "1,000,000,001"],
+    ]

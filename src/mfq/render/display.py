@@ -119,14 +119,15 @@ def format_local_time(moment: datetime, tz: tzinfo) -> str:
     return local.isoformat(sep=" ", timespec=timespec)
 
 
-def display_cell(value: object, field: str, tz: tzinfo) -> DisplayCell:
-    """The display text of ``value`` in column (or field) ``field``, times shown in ``tz``."""
+def display_cell(value: object, field: str, tz: tzinfo, *, identifier: bool = False) -> DisplayCell:
+    """The display text of ``value`` in column (or field) ``field``, times shown in ``tz``;
+    an ``identifier`` column's integers (and those of fields named like one) as written."""
     cell = normalise(value)
     if cell is None:
         return DisplayCell(MISSING_TEXT, compact=True, missing=True)
     if isinstance(cell, bool):
         return DisplayCell("true" if cell else "false", compact=True)
-    if isinstance(cell, int) and is_identifier_field(field):
+    if isinstance(cell, int) and (identifier or is_identifier_field(field)):
         return DisplayCell(str(cell), numeric=True, compact=True)
     if isinstance(cell, int | float):
         formatter = format_duration_ms if is_duration_field(field) else format_number
@@ -154,10 +155,17 @@ def is_compact_column(cells: Iterable[DisplayCell]) -> bool:
     return all(cell.compact for cell in cells)
 
 
-def display_rows(rows: Rows, tz: tzinfo) -> list[list[DisplayCell]]:
-    """Every row's display cells, each formatted for its column."""
+def display_rows(
+    rows: Rows, tz: tzinfo, identifiers: frozenset[str] = frozenset()
+) -> list[list[DisplayCell]]:
+    """Every row's display cells, each formatted for its column (``identifiers``: integer
+    columns shown without separators)."""
+    marks = [column in identifiers for column in rows.columns]
     return [
-        [display_cell(value, column, tz) for column, value in zip(rows.columns, row, strict=True)]
+        [
+            display_cell(value, column, tz, identifier=mark)
+            for column, value, mark in zip(rows.columns, row, marks, strict=True)
+        ]
         for row in rows
     ]
 

@@ -11,6 +11,7 @@ lines, as ``psql``'s ``\\x`` shows records.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -34,6 +35,10 @@ MIN_TABLE_COLUMNS = 3
 MIN_EVENT_TEXT_WIDTH = 12
 #: The widest the field-name column of a block gets.
 MAX_BLOCK_NAME_WIDTH = 32
+#: An integer column is an identifier with at least this many values, all different ...
+MIN_IDENTIFIER_VALUES = 5
+#: ... and some of them this many digits long.
+IDENTIFIER_DIGITS = 10
 #: A long value wraps over at most this many lines of a block.
 MAX_BLOCK_VALUE_LINES = 4
 
@@ -50,8 +55,9 @@ def present_fields(table: pa.Table) -> list[str]:
     return [n for n in LEADING_FIELDS if n in table.column_names] + rest
 
 
-def _cells(table: pa.Table, name: str, env: Env) -> list[DisplayCell]:
-    return [display_cell(v, name, env.display_tz) for v in table.column(name).to_pylist()]
+def _cells(table: pa.Table, name: str, env: Env, identifier: bool = False) -> list[DisplayCell]:
+    values = table.column(name).to_pylist()
+    return [display_cell(v, name, env.display_tz, identifier=identifier) for v in values]
 
 
 def _least_width(name: str, cells: Sequence[DisplayCell]) -> int:
@@ -93,13 +99,37 @@ def render_events(
     if expand or (cramped and len(names) > len(fitting)):
         _render_blocks(table, names, env, skip_missing=choose)
         return
-    render_table(rows_from_arrow(table.select(fitting)), env, options)
+    shown = table.select(fitting)
+    options = replace(options, identifiers=options.identifiers | identifier_columns(shown))
+    render_table(rows_from_arrow(shown), env, options)
+
+
+def identifier_columns(table: pa.Table) -> frozenset[str]:
+    """Integer columns whose values look like identifiers, not quantities: at least
+    ``MIN_IDENTIFIER_VALUES`` present, all different, some of them ``IDENTIFIER_DIGITS``
+    digits long (flow ids, record numbers); shown as written, so they paste into --where."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = set()
+    for name in table.column_names:
+        column = table.column(name)
+        if not pa.types.is_integer(column.type):
+            continue
+        present = column.drop_null()
+        if len(present) < MIN_IDENTIFIER_VALUES or len(pc.unique(present)) != len(present):
+            continue
+        widest = pc.max(pc.abs(present)).as_py()
+        if widest is not None and widest >= 10 ** (IDENTIFIER_DIGITS - 1):
+            found.add(name)
+    return frozenset(found)
 
 
 def _render_blocks(table: pa.Table, names: Sequence[str], env: Env, *, skip_missing: bool) -> None:
     name_width = min(max(cell_len(n) for n in names), MAX_BLOCK_NAME_WIDTH, env.width // 3)
     value_width = max(env.width - name_width - 3, 8)
-    columns = {name: _cells(table, name, env) for name in names}
+    identifiers = identifier_columns(table)
+    columns = {name: _cells(table, name, env, name in identifiers) for name in names}
     lines: list[str] = []
     for row in range(table.num_rows):
         heading = f"-[ EVENT {row + 1} ]"

@@ -154,6 +154,6 @@ def render_table(result: Result, env: Env, options: RenderOptions) -> None:
     if isinstance(result, Record):
         table = _record_table(display_record(result, env.display_tz), options.title)
     else:
-        grid = display_rows(result, env.display_tz)
+        grid = display_rows(result, env.display_tz, options.identifiers)
         table = _rows_table(result.columns, grid, options.title, env.width)
     _print(table, env)
