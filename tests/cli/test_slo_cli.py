@@ -106,6 +106,11 @@ def test_budget_exhausted_fails_only_when_asked(store: str) -> None:
         "slo", "--store", store, *BAD, *WINDOW, "--fail-on-exhausted", "--format", "json"
     )
     assert (code, json.loads(out)[0]["budget_remaining"] < 0, err) == (1, True, "")
+    code, out, _ = invoke(
+        "slo", "--store", store, *BAD, *WINDOW, "--incidents", "--fail-on-exhausted",
+        "--format", "csv",
+    )  # fmt: skip
+    assert (code, len(out.splitlines())) == (1, 2)  # the incidents, and the gate
     # Within budget (the last hour: 2 failures of 120 at target 95), and with no events.
     for window in (["--target", "95", "--last", "1h"], ["--until", "2026-10-01T00:00Z"]):
         code, _, err = invoke(

@@ -80,7 +80,10 @@ def slo(**kwargs: Any) -> int:
         if kwargs["incidents"]:
             episodes = store.slo_incidents(**options)
             _render_incidents(episodes, fmt, env)
-            return int(ExitCode.OK)
+            if not kwargs["fail_on_exhausted"]:
+                return int(ExitCode.OK)
+            remaining = store.slo(**options).iloc[0]["budget_remaining"]
+            return _exit_code(remaining, fail_on_exhausted=True)
         summary = store.slo(**options)
         code = _exit_code(summary.iloc[0]["budget_remaining"], kwargs["fail_on_exhausted"])
         if fmt is not OutputFormat.TABLE:
