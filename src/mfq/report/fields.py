@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mfq.query.expr.text import name_text
+from mfq.report.releases import MESSAGE_FIELD, VERSION_FIELD
 
 if TYPE_CHECKING:
     from mfq.query.expr import FieldType
@@ -41,6 +42,8 @@ def _candidates(
         settings.slo_by,
         *(key for keys in settings.breakdowns for key in keys),
         *(signal.by for signal in settings.anomaly_signals),
+        VERSION_FIELD,
+        MESSAGE_FIELD,
         *wanted,
     ]
     return [name for name in dict.fromkeys(names) if name in types]
