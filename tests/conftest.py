@@ -39,6 +39,12 @@ def event(i: int, **extra: object) -> dict[str, object]:
     return record
 
 
+@pytest.fixture(autouse=True)
+def _no_inherited_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables are 80 columns wide in tests, whatever ``COLUMNS`` the shell exported."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture
 def write_ndjson(tmp_path: Path) -> Callable[..., Path]:
     """Write records (dicts, or raw strings as lines) as an NDJSON file."""

@@ -18,6 +18,19 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+DEFAULT_WIDTH = 80
+
+
+def _width(stdout_isatty: bool) -> int:
+    """``COLUMNS`` when set (a pipe has no width of its own), else the terminal's, else 80."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if stdout_isatty:
+        return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    return DEFAULT_WIDTH
+
+
 @dataclass
 class Env:
     """Streams, terminal facts, display timezone and 'now' for one invocation."""
@@ -26,7 +39,7 @@ class Env:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdout_isatty: bool = False
     stderr_isatty: bool = False
-    width: int = 80
+    width: int = DEFAULT_WIDTH
     colour: bool = False
     now: datetime = field(default_factory=_utc_now)
     display_tz: tzinfo = UTC
@@ -45,7 +58,7 @@ class Env:
             stderr=sys.stderr,
             stdout_isatty=out_tty,
             stderr_isatty=sys.stderr.isatty(),
-            width=shutil.get_terminal_size((80, 24)).columns if out_tty else 80,
+            width=_width(out_tty),
             colour=out_tty and not no_colour,
             now=now or _utc_now(),
             display_tz=display_tz,

@@ -16,10 +16,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mfq
+from mfq.analysis.burn import parse_alert
 from mfq.analysis.slo import (
     DEFAULTS,
     INCIDENT_COLUMNS,
@@ -38,8 +39,9 @@ from mfq.store import Store
 
 DAY = datetime(2026, 11, 3, tzinfo=UTC)
 UNTIL = "2026-11-04T00:00:00Z"
-# The planted day is judged at target 99 with threshold 5: a bucket burns above 5% bad.
-PLANTED = {"bad": "status = 'error'", "target": 99, "threshold": 5, "window": "1d"}
+# The planted day is judged at target 99 (a 1% budget) with the default alerts: 1h/5m over
+# 14.4% bad, 6h/30m over 6%.
+PLANTED = {"bad": "status = 'error'", "target": 99, "window": "1d"}
 
 
 def _at(minute: int, second: int = 0) -> str:
@@ -52,10 +54,13 @@ def _planted_status(minute: int, k: int) -> str:
     - A 10:00-10:30 every event fails (an outage of 30 minutes);
     - B 15:00-15:50 half the events fail (50 minutes);
     - C 18:00-18:10 and 18:15-18:25 every event fails, 5 calm minutes between (one
-      outage of 25 minutes: a calm shorter than --min-duration does not end it);
-    - D 20:00-20:05 every event fails (5 minutes: shorter than --min-duration, dropped);
-    - E 21:00-21:10 two failures in each 5-minute bucket of 20 events: 10% is over the
-      5% line, but not with confidence, so no bucket burns;
+      outage of 25 minutes: a calm shorter than the 30m short window does not end it);
+    - D 20:00-20:05 every event fails: 20 failures are 8% of the last hour (under the
+      1h/5m line) but the last six hours hold 200 of 1440 (14%, over 6x), and so does
+      the last half hour: the 6h/30m alert pages, at once;
+    - E 21:00-21:10 two failures in each 5-minute bucket of 20 events: the last six
+      hours are still over 6% (208 of 1440) but not the last half hour (4 of 120 is
+      3.3%): nothing fires;
     - F 23:00-24:00 one failure every 10 minutes (the last hour: burn rate 2.5).
     """
     hour, within = divmod(minute, 60)
@@ -134,39 +139,45 @@ def test_planted_outages_give_exact_compliance_budget_burn_rates_and_mttr(
     assert row["budget_remaining"] == pytest.approx(1 - (bad / events) / 0.01)
     assert row["burn_rate"] == pytest.approx((6 / 240) / 0.01)  # 2.5
     assert row["burn_rate_1d"] == pytest.approx((bad / events) / 0.01)  # the window is a day
-    assert row["incidents"] == 3
-    assert row["mttr_minutes"] == pytest.approx((30 + 50 + 25) / 3)
+    assert row["incidents"] == 4
+    assert row["mttr_minutes"] == pytest.approx((30 + 50 + 25 + 5) / 4)
+    assert row["mttd_minutes"] == pytest.approx((15 + 10 + 5 + 5) / 4)
     assert (row["window_start"], row["window_end"]) == (_utc("2026-11-03"), _utc("2026-11-04"))
 
 
 def test_incidents_are_the_planted_outages_merged_and_filtered(planted: Store) -> None:
     incidents = planted.slo_incidents(**_api())
     assert list(incidents.columns) == list(INCIDENT_COLUMNS)
+    times = ["10:00", "15:00", "18:00", "20:00"]
     expected = pd.DataFrame(
         {
-            "start": [_utc("2026-11-03T10:00"), _utc("2026-11-03T15:00"), _utc("2026-11-03T18:00")],
-            "end": [_utc("2026-11-03T10:30"), _utc("2026-11-03T15:50"), _utc("2026-11-03T18:25")],
-            "minutes": [30.0, 50.0, 25.0],
-            "events": [120, 200, 100],
-            "bad": [120, 100, 80],
-            "peak_bad_ratio": [1.0, 0.5, 1.0],
+            "start": [_utc(f"2026-11-03T{t}") for t in times],
+            "end": [_utc(f"2026-11-03T{t}") for t in ("10:30", "15:50", "18:25", "20:05")],
+            "minutes": [30.0, 50.0, 25.0, 5.0],
+            "events": [120, 200, 100, 20],
+            "bad": [120, 100, 80, 20],
+            "peak_bad_ratio": [1.0, 0.5, 1.0, 1.0],
+            # A: the hour reaches 14.4% with confidence after three buckets (60 of 240);
+            # B: the 6h/30m alert once its half hour holds 20 failures of 120 (10 of 120
+            # are not over 6% with confidence); C and D after one bucket.
+            "detected": [_utc(f"2026-11-03T{t}") for t in ("10:15", "15:10", "18:05", "20:05")],
+            "detect_minutes": [15.0, 10.0, 5.0, 5.0],
         }
     )
     pd.testing.assert_frame_equal(incidents, expected, check_dtype=False)
 
 
-def test_a_calm_as_long_as_min_duration_splits_and_a_blip_that_long_counts(
-    planted: Store,
-) -> None:
-    incidents = planted.slo_incidents(**_api(min_duration="5m"))
-    # C splits in two (its 5-minute calm is no longer shorter than 5m), D is kept.
-    assert [(str(r.start.time()), r.minutes) for r in incidents.itertuples()] == [
-        ("10:00:00", 30.0),
-        ("15:00:00", 50.0),
-        ("18:00:00", 10.0),
-        ("18:15:00", 10.0),
-        ("20:00:00", 5.0),
+def test_the_alerts_are_options(planted: Store) -> None:
+    incidents = planted.slo_incidents(**_api(alerts=["1h/5m@14.4"]))
+    # Without the 6h/30m pair: D never pages, B is found later, and C's 5-minute calm is
+    # a whole short window, so C starts again at 18:15.
+    assert [(str(r.start.time()), r.minutes, r.detect_minutes) for r in incidents.itertuples()] == [
+        ("10:00:00", 30.0, 15.0),
+        ("15:00:00", 50.0, 25.0),
+        ("18:15:00", 10.0, 5.0),
     ]
+    goal = objective(planted, **_api(alerts="2h/10m@5x"))
+    assert [str(a) for a in goal.alerts] == ["2h/10m@5"]
 
 
 def test_good_and_bad_are_two_views_of_one_objective(planted: Store) -> None:
@@ -203,7 +214,7 @@ def test_since_overrides_the_start_and_clips_the_first_incident(planted: Store) 
         15.0,
     )
     assert first["events"] == 60  # only the window's part of the outage, 10:15-10:30
-    assert row["mttr_minutes"] == pytest.approx((15 + 50 + 25) / 3)
+    assert row["mttr_minutes"] == pytest.approx((15 + 50 + 25 + 5) / 4)
 
 
 @pytest.mark.parametrize(
@@ -231,7 +242,8 @@ def test_the_window_defaults_to_28_days_before_now(planted: Store) -> None:
     goal = objective(planted, bad="status = 'error'")
     assert goal.end - goal.start == timedelta(days=28)
     assert abs(goal.end - datetime.now(UTC)) < timedelta(minutes=1)
-    assert (goal.target, goal.threshold) == (DEFAULTS.target, DEFAULTS.threshold)
+    assert goal.target == DEFAULTS.target
+    assert [str(a) for a in goal.alerts] == ["1h/5m@14.4", "6h/30m@6"]
 
 
 def test_a_window_without_events_has_no_ratios_and_no_incidents(planted: Store) -> None:
@@ -273,11 +285,22 @@ def test_the_bucket_counts_are_one_timeseries_query_description(planted: Store) 
         ),
         ({"bad": "status = 'error'", "target": "high"}, "--target: 'high' is not a number"),
         ({"bad": "status = 'error'", "target": "nan"}, "--target: 'nan' is not a finite number"),
-        ({"bad": "status = 'error'", "threshold": 0}, "--threshold: 0 is not a positive burn rate"),
         (
-            {"bad": "status = 'error'", "target": 90, "threshold": 10},
-            "--threshold 10 times the error budget (10%) is 100% or more, so no bucket could "
-            "ever burn: lower --threshold",
+            {"bad": "status = 'error'", "alerts": "1h/5m@0"},
+            "--alert 1h/5m@0: the burn rate must be a positive number",
+        ),
+        (
+            {"bad": "status = 'error'", "target": 90, "alerts": "1h/5m@10"},
+            "--alert 1h/5m@10: 10 times the error budget (10%) is 100% or more, so it could "
+            "never fire: lower the rate",
+        ),
+        (
+            {"bad": "status = 'error'", "alerts": "1h@14.4"},
+            "--alert: bad alert '1h@14.4' (use LONG/SHORT@RATE, e.g. 1h/5m@14.4)",
+        ),
+        (
+            {"bad": "status = 'error'", "alerts": "5m/1h@14.4"},
+            "--alert 5m/1h@14.4: the short window is longer than the long one",
         ),
         (
             {"bad": "status = 'error'", "window": "forever"},
@@ -288,8 +311,8 @@ def test_the_bucket_counts_are_one_timeseries_query_description(planted: Store) 
             "--every: bad duration '0m' (use e.g. 15m, 24h, 7d)",
         ),
         (
-            {"bad": "status = 'error'", "min_duration": "x"},
-            "--min-duration: bad duration 'x' (use e.g. 15m, 24h, 7d)",
+            {"bad": "status = 'error'", "alerts": "x/5m@2"},
+            "--alert: bad duration 'x' (use e.g. 15m, 24h, 7d)",
         ),
         (
             {"bad": "status = 'error'", "every": "1s"},
@@ -346,13 +369,13 @@ def test_a_bucket_over_the_line_by_chance_does_not_burn_but_a_real_one_does() ->
     assert two < 0.05 < six
 
 
-@given(
-    hot=st.lists(st.booleans(), min_size=1, max_size=60),
-    shortest=st.integers(min_value=1, max_value=4),
-)
-def test_episodes_are_long_apart_and_cover_every_long_burn(hot: list[bool], shortest: int) -> None:
+@settings(deadline=None)
+@given(hot=st.lists(st.booleans(), min_size=1, max_size=80))
+def test_incidents_are_apart_start_and_end_on_a_burn_and_cover_every_long_one(
+    hot: list[bool],
+) -> None:
     # Buckets of 100 events that all fail (burning) or none (calm), 5 minutes each.
-    width, min_duration = timedelta(minutes=5), timedelta(minutes=5 * shortest)
+    width = timedelta(minutes=5)
     goal = Objective(
         name="x",
         judge=parse_filter("status = 'error'"),
@@ -362,8 +385,7 @@ def test_episodes_are_long_apart_and_cover_every_long_burn(hot: list[bool], shor
         end=DAY + width * len(hot),
         where=(),
         every=width,
-        threshold=5.0,
-        min_duration=min_duration,
+        alerts=tuple(parse_alert(a, 0.01) for a in DEFAULTS.alerts),
         unweighted=False,
     )
     buckets = pd.DataFrame(
@@ -378,15 +400,15 @@ def test_episodes_are_long_apart_and_cover_every_long_burn(hot: list[bool], shor
     bounds = list(zip(episodes["start"], episodes["end"], strict=True))
     first_bucket = {t: i for i, t in enumerate(buckets["time"])}
     for start, end in bounds:
-        assert end - start >= min_duration
         assert hot[first_bucket[start]] and hot[first_bucket[end - width]]
     for (_, end), (start, _) in itertools.pairwise(bounds):
-        assert start - end >= min_duration
-    # A burn of --min-duration or more is never dropped.
-    for index, value in enumerate(hot):
-        run = hot[index : index + shortest]
-        if value and len(run) == shortest and all(run):
-            moment = buckets["time"][index]
+        assert start >= end
+    for start, detected in zip(episodes["start"], episodes["detected"], strict=True):
+        assert detected > start
+    # Three burning buckets in a row (300 of the hour's 1,200 events) always page.
+    for index in range(len(hot) - 2):
+        if all(hot[index : index + 3]):
+            moment = buckets["time"][index + 2]
             assert any(start <= moment < end for start, end in bounds)
     assert episodes["bad"].sum() == 100 * sum(
         h for i, h in enumerate(hot) if any(s <= buckets["time"][i] < e for s, e in bounds)
@@ -442,7 +464,7 @@ def sampled(tmp_path_factory: pytest.TempPathFactory) -> Store:
 SAMPLED = {
     "bad": "status = 'error'",
     "target": 99,
-    "threshold": 10,
+    "alerts": "1h/5m@10",
     "until": "2026-11-03T11:00Z",
     "window": "1h",
 }
@@ -502,8 +524,8 @@ def quiet_demo(tmp_path_factory: pytest.TempPathFactory) -> Store:
 @pytest.mark.parametrize(
     "options",
     [
-        {"target": 99, "threshold": 5},  # the documented invocation
-        {},  # the defaults: target 99.5, threshold 10, 5m buckets, 10m episodes, 28 days
+        {"target": 99},  # the documented invocation
+        {},  # the defaults: target 99.5, the two alerts, 5m buckets, 28 days
     ],
     ids=["documented", "defaults"],
 )
@@ -520,7 +542,7 @@ def test_the_demo_incident_is_exactly_one_episode_to_the_bucket(
 
 def test_the_demo_without_an_incident_is_quiet(quiet_demo: Store) -> None:
     assert quiet_demo.slo_incidents(**CHECKOUT).empty
-    assert quiet_demo.slo_incidents(**CHECKOUT, target=99, threshold=5).empty
+    assert quiet_demo.slo_incidents(**CHECKOUT, target=99).empty
     assert quiet_demo.slo(**CHECKOUT).iloc[0]["incidents"] == 0
 
 

@@ -3,8 +3,9 @@ errors.
 
 The data: two hours, 2026-11-03 10:00-12:00 UTC, two events a minute. Every event fails
 10:30-10:50 (an outage of 20 minutes); two more fail at 11:10 and 11:40. At target 99
-(a 1% budget) with threshold 5, buckets burn above 5% bad; the outage's four buckets do,
-the buckets with one failure in ten events do not (Wilson's lower bound of 1/10 is 1.8%).
+(a 1% budget) the 6h/30m alert fires at 10:35 (the window's 10 failures of 70 and the half
+hour's 10 of 60 are over 6% with confidence); the lone failures page nothing (1 of 60 in
+the half hour is 1.7%).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from click.testing import CliRunner
 from mfq.cli.main import cli
 
 START = datetime(2026, 11, 3, 10, tzinfo=UTC)
-WINDOW = ["--until", "2026-11-03T12:00Z", "--window", "2h", "--target", "99", "--threshold", "5"]
+WINDOW = ["--until", "2026-11-03T12:00Z", "--window", "2h", "--target", "99"]
 BAD = ["--bad", "status = 'error'"]
 
 
@@ -77,6 +78,7 @@ def test_json_is_the_summary_row_with_hand_computed_numbers(store: str) -> None:
         "bad": 42,
         "window_start": "2026-11-03T10:00:00Z",
         "window_end": "2026-11-03T12:00:00Z",
+        "mttd_minutes": 5.0,
     }
 
 
@@ -84,9 +86,38 @@ def test_incidents_flag_gives_the_episodes_as_rows(store: str) -> None:
     code, out, _ = invoke("slo", "--store", store, *BAD, *WINDOW, "--incidents", "--format", "csv")
     assert code == 0
     assert out == (
-        "start,end,minutes,events,bad,peak_bad_ratio\n"
-        "2026-11-03T10:30:00Z,2026-11-03T10:50:00Z,20.0,40,40,1.0\n"
+        "start,end,minutes,events,bad,peak_bad_ratio,detected,detect_minutes\n"
+        "2026-11-03T10:30:00Z,2026-11-03T10:50:00Z,20.0,40,40,1.0,2026-11-03T10:35:00Z,5.0\n"
     )
+
+
+INCIDENT_TABLE = [
+    "                                incidents",
+    "start                minutes  detect_minutes  events  bad  peak_bad_ratio",
+    "─" * 73,
+    "2026-11-03 10:30:00       20               5      40   40               1",
+]
+
+
+def test_budget_exhausted_fails_only_when_asked(store: str) -> None:
+    code, out, err = invoke("slo", "--store", store, *BAD, *WINDOW, "--fail-on-exhausted")
+    assert (code, err.splitlines()[-1]) == (1, "error budget exhausted: -16.5 left")
+    code, out, err = invoke(
+        "slo", "--store", store, *BAD, *WINDOW, "--fail-on-exhausted", "--format", "json"
+    )
+    assert (code, json.loads(out)[0]["budget_remaining"] < 0, err) == (1, True, "")
+    code, out, _ = invoke(
+        "slo", "--store", store, *BAD, *WINDOW, "--incidents", "--fail-on-exhausted",
+        "--format", "csv",
+    )  # fmt: skip
+    assert (code, len(out.splitlines())) == (1, 2)  # the incidents, and the gate
+    # Within budget (the last hour: 2 failures of 120 at target 95), and with no events.
+    for window in (["--target", "95", "--last", "1h"], ["--until", "2026-10-01T00:00Z"]):
+        code, _, err = invoke(
+            "slo", "--store", store, *BAD, *window, "--now", "2026-11-03T12:00Z",
+            "--fail-on-exhausted", "--format", "json",
+        )  # fmt: skip
+        assert code == 0, err
 
 
 def test_the_terminal_shows_the_summary_then_the_incidents(store: str) -> None:
@@ -108,10 +139,8 @@ def test_the_terminal_shows_the_summary_then_the_incidents(store: str) -> None:
         "bad               42",
         "window_start      2026-11-03 10:00:00",
         "window_end        2026-11-03 12:00:00",
-        "                                  incidents",
-        "start                end                  minutes  events  bad  peak_bad_ratio",
-        "─" * 78,
-        "2026-11-03 10:30:00  2026-11-03 10:50:00       20      40   40               1",
+        "mttd_minutes      5",
+        *INCIDENT_TABLE,
     ]
 
 
@@ -120,7 +149,7 @@ def test_the_terminal_says_so_when_nothing_burned(store: str) -> None:
     code, out, err = invoke("slo", "--store", store, *BAD, *quiet)
     assert code == 0
     assert "incidents         0" in out
-    assert err == "no incidents: no episode burned over the threshold\n"
+    assert err == "no incidents: no burn-rate alert would have fired\n"
     code, out, err = invoke(
         "slo", "--store", store, *BAD, *quiet, "--incidents", "--format", "json"
     )
@@ -188,7 +217,10 @@ def test_now_and_last_choose_the_window(store: str) -> None:
         ([*BAD, "--good", "status = 'ok'"], "give exactly one of --good EXPR or --bad EXPR"),
         ([*BAD, "--target", "100"], "--target: 100 is not a percentage between 0 and 100"),
         ([*BAD, "--target", "-1"], "--target: -1 is not a percentage between 0 and 100"),
-        ([*BAD, "--threshold", "-2"], "--threshold: -2 is not a positive burn rate"),
+        (
+            [*BAD, "--alert", "1h/5m@-2"],
+            "--alert 1h/5m@-2: the burn rate must be a positive number",
+        ),
         ([*BAD, "--every", "soon"], "--every: bad duration 'soon' (use e.g. 15m, 24h, 7d)"),
         (
             ["--bad", "stauts = 'error'"],
@@ -222,7 +254,12 @@ def test_help_names_every_option_and_default() -> None:
     code, out, _ = invoke("slo", "--help")
     assert code == 0
     out = " ".join(out.split())  # click wraps help text to the terminal's width
-    for option in ("--good", "--bad", "--target", "--window", "--every", "--threshold"):
+    for option in ("--good", "--bad", "--target", "--window", "--every", "--alert"):
         assert option in out
-    for default in ("[default: 99.5]", "[default: 28d]", "[default: 5m]", "[default: 10.0]"):
+    for default in (
+        "[default: 99.5]",
+        "[default: 28d]",
+        "[default: 5m]",
+        "[default: 1h/5m@14.4, 6h/30m@6]",
+    ):
         assert default in out

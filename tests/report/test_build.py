@@ -206,7 +206,11 @@ def test_since_until_compares_with_the_same_length_before(hand_store: Store) -> 
 
 def test_errors_and_slo_options(hand_store: Store) -> None:
     report = hand_store.report(
-        week="2026-W47", errors="duration_ms >= 50", slo_target=90, slo_threshold=5, slo_by=""
+        week="2026-W47",
+        errors="duration_ms >= 50",
+        slo_target=90,
+        slo_alerts=["1h/5m@5"],
+        slo_by="",
     )
     assert report.metric("error_ratio").current == pytest.approx(2 / 9)  # 50 and 60 ms
     rows = table_cells(report.section("slo").table("slo"), UTC)
@@ -228,15 +232,24 @@ def test_errors_and_slo_options(hand_store: Store) -> None:
             {"since": "2026-11-20", "until": "2026-11-19"},
             "the time range is empty: --since must be before --until",
         ),
-        ({"week": "2026-W47", "slo_target": 100}, "--slo-target: 100 is not a percentage"),
-        ({"week": "2026-W47", "slo_target": "x"}, "--slo-target: 'x' is not a number"),
+        ({"week": "2026-W47", "slo_target": 100}, "--target: 100 is not a percentage"),
+        ({"week": "2026-W47", "slo_target": "x"}, "--target: 'x' is not a number"),
         (
-            {"week": "2026-W47", "slo_target": 90},
-            "--slo-threshold 10 times the error budget (10%) is 100% or more",
+            {"week": "2026-W47", "slo_target": 90, "slo_alerts": ["1h/5m@10"]},
+            "--slo-alert 1h/5m@10: 10 times the error budget (10%) is 100% or more",
         ),
-        ({"week": "2026-W47", "slo_threshold": 0}, "--slo-threshold: 0 is not a positive"),
+        (
+            {"week": "2026-W47", "slo_alerts": ["1h/5m@0"]},
+            "--slo-alert 1h/5m@0: the burn rate must be a positive number",
+        ),
+        (
+            {"week": "2026-W47", "slo_target": 50},
+            "--slo-alert: no default alert can fire with an error budget of 50%",
+        ),
+        ({"week": "2026-W47", "by": "regoin"}, "--by: bad expression"),
+        ({"week": "2026-W47", "latency": "durration_ms"}, "did you mean 'duration_ms'"),
         ({"week": "2026-W47", "tz": "Mars/Base"}, "--tz: unknown time zone 'Mars/Base'"),
-        ({"week": "2026-W47", "errors": "stauts = 'error'"}, "--errors: bad expression"),
+        ({"week": "2026-W47", "errors": "stauts = 'error'"}, "--bad: bad expression"),
         ({"week": "2026-W47", "slo_bad": "status = "}, "--slo-bad: bad expression"),
         ({"week": "2026-W47", "slo_by": "regoin"}, "did you mean 'region'"),
     ],

@@ -32,10 +32,11 @@ def _browser() -> str:
     )
 
 
-def test_the_html_report_renders_in_headless_chromium(demo_week: DemoWeek, tmp_path: Path) -> None:
+def _screenshot(html: str, tmp_path: Path) -> Image.Image:
+    """The page rendered by headless Chromium at a phone's width."""
     browser = _browser()
     page = tmp_path / "report.html"
-    page.write_text(demo_week.html, encoding="utf-8")
+    page.write_text(html, encoding="utf-8")
     shot = tmp_path / "report.png"
     result = subprocess.run(
         [
@@ -58,8 +59,11 @@ def test_the_html_report_renders_in_headless_chromium(demo_week: DemoWeek, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]
     with Image.open(shot) as image:
         assert image.size == PHONE
-        pixels = image.convert("RGB")
-        colours = pixels.getcolors(maxcolors=PHONE[0] * PHONE[1])
+        return image.convert("RGB")
+
+
+def _assert_drawn(pixels: Image.Image) -> None:
+    colours = pixels.getcolors(maxcolors=PHONE[0] * PHONE[1])
     assert colours is not None
     counts = {colour: count for count, colour in colours}
     area = PHONE[0] * PHONE[1]
@@ -72,3 +76,16 @@ def test_the_html_report_renders_in_headless_chromium(demo_week: DemoWeek, tmp_p
         if sum(abs(a - b) for a, b in zip(colour, CHART_BLUE, strict=True)) < 40
     )
     assert near_blue > 200  # the charts were drawn (blue lines and bars)
+
+
+def test_the_html_report_renders_in_headless_chromium(demo_week: DemoWeek, tmp_path: Path) -> None:
+    _assert_drawn(_screenshot(demo_week.html, tmp_path))
+
+
+def test_a_report_of_real_logs_renders_in_headless_chromium(tmp_path: Path) -> None:
+    from mfq.report import ReportFormat, render_report
+    from tests.realdata import real_store
+
+    store = real_store("zeek-streaming", tmp_path)
+    report = store.report(since="2000-01-01", until="2030-01-01")
+    _assert_drawn(_screenshot(render_report(report, ReportFormat.HTML), tmp_path))

@@ -197,4 +197,12 @@ def test_a_store_without_optional_fields(tmp_path: Path) -> None:
     assert [t.key for t in report.section("errors").tables] == []
     assert report.metric("p95_ms").current is None
     page = render_html(report)
-    assert page.count("<img ") == 3  # events, types and errors: no latency without durations
+    # Events and types: no errors chart without a status (or --bad), no latency without
+    # durations; each of those sections is one sentence naming the option.
+    assert page.count("<img ") == 2
+    errors = report.section("errors")
+    assert ["".join(span.text for span in p) for p in errors.paragraphs] == [
+        "These events have no status field, so none counts as an error: give --bad EXPR "
+        '(for example --bad "http_status >= 500") to judge them.'
+    ]
+    assert "--latency FIELD" in report.section("latency").paragraphs[0][0].text

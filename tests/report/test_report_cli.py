@@ -77,7 +77,9 @@ def test_tz_moves_the_week_and_the_times(hand_store: Store) -> None:
         (["--week", "2026-47"], "mfq: error: --week: '2026-47' is not an ISO week like 2026-W47"),
         (["--week", "2026-W47", "--since", "7d"], "--week cannot be combined with --since"),
         (["--week", "2026-W47", "--errors", "stauts = 'x'"], "did you mean 'status'?"),
-        (["--week", "2026-W47", "--slo-target", "101"], "--slo-target: 101 is not a percentage"),
+        (["--week", "2026-W47", "--slo-target", "101"], "--target: 101 is not a percentage"),
+        (["--week", "2026-W47", "--target", "101"], "--target: 101 is not a percentage"),
+        (["--week", "2026-W47", "--by", "regoin"], "did you mean 'region'?"),
         (["--week", "2026-W47", "--slo-by", "regoin"], "did you mean 'region'?"),
         (["--week", "2026-W47", "--where", "servcie = 'x'"], "did you mean 'service'?"),
         (["--week", "2026-W47", "--tz", "Nowhere/City"], "unknown time zone 'Nowhere/City'"),
@@ -125,7 +127,8 @@ def test_html_without_matplotlib_says_so_and_still_writes_the_report(
     )
     assert code == 0
     assert err == (
-        "note: the report has no charts: matplotlib is missing (pip install 'mfq[report]')\n"
+        "note: the report has no charts: matplotlib is missing "
+        "(a dependency of mfq: reinstall mfq)\n"
     )
     assert out.startswith("<!DOCTYPE html>") and "<img" not in out
     assert "Charts are not shown: matplotlib is not installed" in out

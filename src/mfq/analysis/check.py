@@ -35,7 +35,6 @@ from mfq.query.expr import (
     Aggregate,
     And,
     Compare,
-    CompareOp,
     Expr,
     ExpressionError,
     Field,
@@ -50,6 +49,7 @@ from mfq.query.expr import (
 )
 from mfq.query.expr.errors import shown
 from mfq.query.expr.text import name_text, time_text
+from mfq.query.numbers import FLIPPED
 from mfq.query.spec import QueryKind, QuerySpec
 
 if TYPE_CHECKING:
@@ -63,14 +63,6 @@ COLUMNS = ("assertion", "value", "passed", "expected", "detail")
 #: Significant digits of numbers quoted in ``detail`` (``p95`` 854.9999999999999 → 855).
 SHOWN_DIGITS = 12
 
-_FLIPPED = {
-    CompareOp.EQ: CompareOp.EQ,
-    CompareOp.NE: CompareOp.NE,
-    CompareOp.LT: CompareOp.GT,
-    CompareOp.LE: CompareOp.GE,
-    CompareOp.GT: CompareOp.LT,
-    CompareOp.GE: CompareOp.LE,
-}
 _NOT_A_COMPARISON = (
     "an assertion compares aggregates: use = != < <= > >= (combined with and, or, not)"
 )
@@ -304,7 +296,7 @@ def _expected(condition: Expr) -> str | None:
         return None
     left, right, op = condition.left, condition.right, condition.op
     if isinstance(left, Literal) and isinstance(right, Aggregate):
-        left, right, op = right, left, _FLIPPED[op]
+        left, right, op = right, left, FLIPPED[op]
     if isinstance(left, Aggregate) and isinstance(right, Literal):
         return f"{op.value} {to_text(right)}"
     return None

@@ -30,6 +30,16 @@ What is not ranked
     (other services' failures), where 90% of them carrying values that occur (90%+) only with
     the outcome marks the field. Symptoms are listed after the explanations, ``kind =
     'symptom'``.
+
+Like with like
+    Which fields an event carries is decided by its type (an ``alert`` has ``alert.*``, a
+    DNS query has ``query``). When ``type`` is one of the fields the selection is defined
+    by, a field's absence, and every value of a field that no baseline event carries, only
+    restate which types were selected: those rows are ``kind = 'scope'``, listed last.
+    Values present on both sides are still compared (``proto = tcp`` among flows of every
+    type). On a selection of fewer than ``SMALL_SELECTION`` events, absent values are
+    listed after every present value of the same kind: a field missing from a handful of
+    events says little.
 """
 
 from __future__ import annotations
@@ -84,6 +94,12 @@ SYMPTOM_COVERAGE = 0.9
 SYMPTOM_PURITY = 0.9
 #: ... judged on at least this many outcome events outside the scope.
 SYMPTOM_MIN_EVENTS = 20
+#: A selection of fewer events than this lists absent values after present ones.
+SMALL_SELECTION = 100
+#: The field whose presence in the selection makes other fields' presence a given.
+TYPE_FIELD = "type"
+#: Listing order of the kinds of rows.
+_KIND_ORDER = {"explains": 0, "symptom": 1, "scope": 2}
 
 COLUMNS = [
     "field",
@@ -345,15 +361,31 @@ def _rank(store: Store, selection: Selection, comparison: Comparison, plan: _Pla
     table["baseline_share"] = table["base"] / baselined if baselined else 0.0
     table["score"], table["z"] = _scores(table, selected, baselined)
     table["kind"] = table["field"].map(lambda f: "symptom" if f in symptoms else "explains")
+    if TYPE_FIELD in comparison.defining_fields:
+        table.loc[_type_bound(table), "kind"] = "scope"
     table = table[table["score"] > 0]
     table = table.rename(columns={"sel": "selection_count", "base": "baseline_count"})
     for column in ("selection_count", "baseline_count", "selection_share", "baseline_share"):
         table[column] = table[column].round(6)
-    table["_rank"] = (table["kind"] == "symptom").astype(int)
+    table["_rank"] = table["kind"].map(_KIND_ORDER)
+    # On a small selection a missing value is as often chance as cause: present values first.
+    small = selected < SMALL_SELECTION
+    table["_absent"] = table["value"].isna() & small
     table = table.sort_values(
-        ["_rank", "score", "field", "value"], ascending=[True, False, True, True], kind="stable"
+        ["_rank", "_absent", "score", "field", "value"],
+        ascending=[True, True, False, True, True],
+        kind="stable",
     )
     return table[COLUMNS].reset_index(drop=True)
+
+
+def _type_bound(table: pd.DataFrame) -> pd.Series[bool]:
+    """Rows that restate which event types were selected (module docs, *scope*): a field's
+    absence, and every value of a field no baseline event carries."""
+    present = table[table["value"].notna()]
+    carried = present.groupby("field")["base"].sum()
+    selection_only = set(carried[carried <= 0].index)
+    return table["value"].isna() | table["field"].isin(selection_only)
 
 
 def _counts_spec(

@@ -9,12 +9,11 @@ queries for the burn rates of the window's last hour and day, so any engine that
 query descriptions runs SLOs unchanged. Counts weight events by ``sample_rate`` exactly
 as ``count`` and ``count(EXPR)`` do.
 
-Incidents: a bucket *burns* when its bad ratio exceeds ``threshold`` times the error
-budget (``1 - target/100``) with confidence: the lower end of the bucket's 95% Wilson score
-interval must lie above that line, so a quiet bucket where 2 of 20 events failed (10%,
-over a 5% line) does not burn by chance. Consecutive burning buckets form an episode;
-episodes separated by less than ``min_duration`` are merged, and episodes shorter than
-``min_duration`` dropped.
+Incidents are the periods in which a multiwindow, multi-burn-rate alert (Google's SRE
+workbook, "Alerting on SLOs") would have fired: ``1h/5m@14.4`` and ``6h/30m@6`` by default,
+each a pair of windows that must both burn the budget faster than the rate. See
+:mod:`mfq.analysis.burn` for how firing buckets become incidents, with the time to detect
+and the time to recover.
 """
 
 from __future__ import annotations
@@ -23,9 +22,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
+from mfq.analysis.burn import (
+    DEFAULT_ALERTS,
+    BurnAlert,
+    find_burns,
+    firing,
+    parse_alert,
+    wilson_lower_bound,
+)
 from mfq.analysis.common import parse_expression, parse_number, resolve_selection
 from mfq.errors import UsageError
 from mfq.query.expr import Aggregate, Expr, ExpressionError, Field, IsNull, NamedAggregate
@@ -55,8 +61,19 @@ SUMMARY_COLUMNS = (
     "bad",
     "window_start",
     "window_end",
+    "mttd_minutes",
 )
-INCIDENT_COLUMNS = ("start", "end", "minutes", "events", "bad", "peak_bad_ratio")
+INCIDENT_COLUMNS = (
+    "start",
+    "end",
+    "minutes",
+    "events",
+    "bad",
+    "peak_bad_ratio",
+    "detected",
+    "detect_minutes",
+)
+__all__ = ["INCIDENT_COLUMNS", "SUMMARY_COLUMNS", "slo", "slo_incidents", "wilson_lower_bound"]
 
 
 @dataclass(frozen=True)
@@ -67,14 +84,12 @@ class SloDefaults:
     target: float = 99.5
     #: How far back the objective looks from the window's end.
     window: str = "28d"
-    #: Bucket width for incident detection.
+    #: Bucket width of the alert windows (the shortest window's resolution).
     every: str = "5m"
-    #: Burn rate above which a bucket burns: at 10 a 28-day budget lasts 2.8 days.
-    threshold: float = 10.0
-    #: Shortest episode kept, and shortest quiet spell that separates two episodes.
-    min_duration: str = "10m"
+    #: The alerts, ``LONG/SHORT@RATE``: the SRE workbook's two page-worthy pairs.
+    alerts: tuple[str, ...] = DEFAULT_ALERTS
     #: Two-sided confidence of the Wilson interval whose lower end must clear the line
-    #: (0.95: the bucket is over the line with 97.5% confidence).
+    #: (0.95: the long window is over the line with 97.5% confidence).
     confidence: float = 0.95
     #: More buckets than this is a mistake (``--every 1s`` over 28 days), not a question.
     max_buckets: int = 1_000_000
@@ -101,19 +116,13 @@ class Objective:
     end: datetime
     where: tuple[Expr, ...]
     every: timedelta
-    threshold: float
-    min_duration: timedelta
+    alerts: tuple[BurnAlert, ...]
     unweighted: bool
 
     @property
     def allowed(self) -> float:
         """The error budget as a ratio: the share of events that may be bad."""
         return (100.0 - self.target) / 100.0  # exact for targets like 90 (1 - 0.9 is not)
-
-    @property
-    def line(self) -> float:
-        """The bad ratio a bucket must exceed (with confidence) to burn."""
-        return self.threshold * self.allowed
 
     @property
     def time(self) -> TimeRange:
@@ -145,19 +154,25 @@ def slo(store: Store, **options: Any) -> pd.DataFrame:
         "budget_remaining": 1.0 - _ratio(bad, events) / goal.allowed,
         "burn_rate": _burn_rate(store, goal, timedelta(hours=1)),
         "incidents": len(episodes),
-        "mttr_minutes": float(episodes["minutes"].mean()) if len(episodes) else math.nan,
+        "mttr_minutes": _mean(episodes["minutes"]),
         "burn_rate_1d": _burn_rate(store, goal, timedelta(days=1)),
         "events": events,
         "bad": bad,
         "window_start": pd.Timestamp(goal.start),
         "window_end": pd.Timestamp(goal.end),
+        "mttd_minutes": _mean(episodes["detect_minutes"]),
     }
     return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
 
 
+def _mean(values: pd.Series[float]) -> float:
+    return float(values.mean()) if len(values) else math.nan
+
+
 def slo_incidents(store: Store, **options: Any) -> pd.DataFrame:
     """The objective's incidents, oldest first: ``start, end, minutes, events, bad,
-    peak_bad_ratio`` (``minutes`` is the time to recover; the options as :func:`slo`)."""
+    peak_bad_ratio, detected, detect_minutes`` (``minutes`` is the time to recover,
+    ``detect_minutes`` the time to detect; the options as :func:`slo`)."""
     goal = objective(store, **options)
     return find_incidents(bucket_counts(store, goal), goal)
 
@@ -173,8 +188,7 @@ def objective(
     target: float | str | None = None,
     window: str | None = None,
     every: str | None = None,
-    threshold: float | str | None = None,
-    min_duration: str | None = None,
+    alerts: str | Sequence[str] | None = None,
     name: str | None = None,
     where: str | Sequence[str] | None = None,
     since: str | None = None,
@@ -187,8 +201,8 @@ def objective(
 
     Exactly one of ``good`` and ``bad`` (a filter expression); ``target`` in percent
     (0 < target < 100); the window ends at ``until``, else ``now``, else the current time,
-    and starts ``window`` earlier unless ``since`` (or ``last``) says where. ``every``,
-    ``threshold`` and ``min_duration`` shape incident detection; ``where`` chooses which
+    and starts ``window`` earlier unless ``since`` (or ``last``) says where. ``every``
+    and ``alerts`` (``LONG/SHORT@RATE`` each) shape incident detection; ``where`` chooses which
     events count at all. Defaults: :data:`DEFAULTS`. Every mistake is a ``UsageError``.
     """
     if (good is None) == (bad is None):
@@ -202,17 +216,8 @@ def objective(
     goal_target = parse_number(DEFAULTS.target if target is None else target, "--target")
     if not 0.0 < goal_target < 100.0:
         raise UsageError(f"--target: {goal_target:g} is not a percentage between 0 and 100")
-    goal_threshold = parse_number(
-        DEFAULTS.threshold if threshold is None else threshold, "--threshold"
-    )
-    if goal_threshold <= 0.0:
-        raise UsageError(f"--threshold: {goal_threshold:g} is not a positive burn rate")
     allowed = (100.0 - goal_target) / 100.0
-    if goal_threshold * allowed >= 1.0:
-        raise UsageError(
-            f"--threshold {goal_threshold:g} times the error budget ({100 * allowed:g}%) is "
-            "100% or more, so no bucket could ever burn: lower --threshold"
-        )
+    goal_alerts = burn_alerts(alerts, allowed)
     start, end = _window(selection.time, window or DEFAULTS.window, now)
     width = parse_duration(every or DEFAULTS.every, "--every")
     if (end - start) / width > DEFAULTS.max_buckets:
@@ -229,10 +234,33 @@ def objective(
         end=end,
         where=selection.where,
         every=width,
-        threshold=goal_threshold,
-        min_duration=parse_duration(min_duration or DEFAULTS.min_duration, "--min-duration"),
+        alerts=goal_alerts,
         unweighted=unweighted,
     )
+
+
+def burn_alerts(
+    alerts: str | Sequence[str] | None, allowed: float, option: str = "--alert"
+) -> tuple[BurnAlert, ...]:
+    """The alerts given, each checked; by default the SRE workbook's pairs that can fire
+    at this budget (at a 90% target, 14.4 times the budget is more than every event)."""
+    if alerts:
+        texts = [alerts] if isinstance(alerts, str) else list(alerts)
+        try:
+            return tuple(parse_alert(text, allowed) for text in texts)
+        except UsageError as err:
+            raise UsageError(str(err).replace("--alert", option, 1)) from None
+    usable = tuple(
+        parse_alert(text, allowed)
+        for text in DEFAULTS.alerts
+        if BurnAlert.rate_of(text) * allowed < 1.0
+    )
+    if not usable:
+        raise UsageError(
+            f"{option}: no default alert can fire with an error budget of {100 * allowed:g}%: "
+            f"give one with a lower burn rate (e.g. {option} 6h/30m@1.5)"
+        )
+    return usable
 
 
 def _judge(store: Store, option: str, text: str) -> Expr:
@@ -356,66 +384,41 @@ def _ratio(numerator: float, denominator: float) -> float:
 # -- incidents -----------------------------------------------------------------------------
 
 
-def wilson_lower_bound(bad: FloatArray, events: FloatArray, confidence: float) -> FloatArray:
-    """The lower end of the Wilson score interval of ``bad / events`` at two-sided
-    ``confidence`` (0 where there are no events).
-
-    Wilson's interval keeps its coverage at small counts and near 0 and 1, where the
-    normal approximation's does not; it is the p whose score test just rejects.
-    """
-    import numpy as np
-
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    n = np.where(events > 0, events, 1.0)
-    p = np.clip(np.where(events > 0, bad / n, 0.0), 0.0, 1.0)
-    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    lower = (p + z * z / (2 * n) - spread) / (1 + z * z / n)
-    # Rounding can put the bound a hair outside [0, p]; it never lies there.
-    return np.where(events > 0, np.clip(lower, 0.0, p), 0.0)
-
-
-def burning(buckets: pd.DataFrame, goal: Objective) -> BoolArray:
-    """Buckets whose bad ratio is over ``threshold x budget`` with confidence."""
-    import numpy as np
-
-    events = buckets["events"].to_numpy(dtype="float64")
-    effective = buckets["effective"].to_numpy(dtype="float64")
-    bad = buckets["bad"].to_numpy(dtype="float64")
-    ratio = np.divide(bad, events, out=np.zeros(len(events)), where=events > 0)
-    # The ratio is the weighted one; the evidence behind it is the effective sample size.
-    lower = wilson_lower_bound(ratio * effective, effective, DEFAULTS.confidence)
-    result: BoolArray = lower > goal.line
-    return result
-
-
 def find_incidents(buckets: pd.DataFrame, goal: Objective) -> pd.DataFrame:
-    """The episodes of burning buckets (see the module docstring), oldest first."""
+    """The incidents multiwindow burn-rate alerts find in the buckets (see
+    :mod:`mfq.analysis.burn`), oldest first."""
     import numpy as np
     import pandas as pd
 
-    hot = burning(buckets, goal)
-    if not hot.any():
+    events = buckets["events"].to_numpy(dtype="float64")
+    bad = buckets["bad"].to_numpy(dtype="float64")
+    effective = buckets["effective"].to_numpy(dtype="float64")
+    shape = {
+        "alerts": goal.alerts,
+        "allowed": goal.allowed,
+        "width": goal.every,
+        "confidence": DEFAULTS.confidence,
+    }
+    fired = firing(events, bad, effective, **shape)  # type: ignore[arg-type]
+    burns = find_burns(events, bad, effective, fired, **shape)  # type: ignore[arg-type]
+    if not burns:
         return _empty_incidents()
     starts, ends = _bucket_bounds(buckets, goal)
-    shortest = int(pd.Timedelta(goal.min_duration).value)
-    runs = _merge_runs(_runs(hot), starts, ends, shortest)
-    kept = [(first, last) for first, last in runs if ends[last] - starts[first] >= shortest]
-    if not kept:
-        return _empty_incidents()
-    events = buckets["events"].to_numpy(dtype="int64")
-    bad = buckets["bad"].to_numpy(dtype="int64")
     ratio = np.divide(bad, events, out=np.zeros(len(events)), where=events > 0)
     rows = []
-    for first, last in kept:
-        span = slice(first, last + 1)
+    for burn in burns:
+        span = slice(burn.first, burn.last + 1)
+        start, end, detected = starts[burn.first], ends[burn.last], ends[burn.detected]
         rows.append(
             {
-                "start": pd.Timestamp(int(starts[first]), tz="UTC"),
-                "end": pd.Timestamp(int(ends[last]), tz="UTC"),
-                "minutes": (ends[last] - starts[first]) / 60e9,
+                "start": pd.Timestamp(int(start), tz="UTC"),
+                "end": pd.Timestamp(int(end), tz="UTC"),
+                "minutes": (end - start) / 60e9,
                 "events": int(events[span].sum()),
                 "bad": int(bad[span].sum()),
-                "peak_bad_ratio": float(ratio[span][hot[span]].max()),
+                "peak_bad_ratio": float(ratio[span].max()),
+                "detected": pd.Timestamp(int(detected), tz="UTC"),
+                "detect_minutes": (detected - start) / 60e9,
             }
         )
     return pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS))
@@ -432,6 +435,8 @@ def _empty_incidents() -> pd.DataFrame:
             "events": pd.Series([], dtype="int64"),
             "bad": pd.Series([], dtype="int64"),
             "peak_bad_ratio": pd.Series([], dtype="float64"),
+            "detected": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "detect_minutes": pd.Series([], dtype="float64"),
         }
     )
 
@@ -449,29 +454,3 @@ def _bucket_bounds(
     starts = np.maximum(labels, start)
     ends = np.append(labels[1:], end)
     return starts, np.minimum(ends, end)
-
-
-def _runs(mask: BoolArray) -> list[tuple[int, int]]:
-    """``(first, last)`` index pairs of the runs of True in ``mask``."""
-    import numpy as np
-
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    firsts = np.flatnonzero(edges == 1)
-    lasts = np.flatnonzero(edges == -1) - 1
-    return list(zip(firsts.tolist(), lasts.tolist(), strict=True))
-
-
-def _merge_runs(
-    runs: list[tuple[int, int]],
-    starts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    shortest: int,
-) -> list[tuple[int, int]]:
-    """Runs separated by a quiet spell shorter than ``shortest`` ns become one."""
-    merged: list[tuple[int, int]] = []
-    for first, last in runs:
-        if merged and starts[first] - ends[merged[-1][1]] < shortest:
-            merged[-1] = (merged[-1][0], last)
-        else:
-            merged.append((first, last))
-    return merged

@@ -83,7 +83,7 @@ def _show_analyses(
     store: Store, env: Env, service: str, where: str, window: dict[str, str], end: str
 ) -> None:
     """The commands that find the incident without knowing it: anomalies, correlate, slo."""
-    from mfq.render.views import correlate_view
+    from mfq.render.views import correlate_view, incidents_view
 
     print_message(env, "$ mfq anomalies --where \"status = 'error'\" --by region --every 1h")
     found = store.anomalies(where="status = 'error'", by="region", every="1h")
@@ -98,7 +98,7 @@ def _show_analyses(
     scope = f"service = '{service}'"
     print_message(env, f'$ mfq slo --where "{scope}" --bad "status = \'error\'" --incidents')
     incidents = store.slo_incidents(where=scope, bad="status = 'error'", until=end)
-    render(incidents, OutputFormat.TABLE, env, empty_message="no incidents")
+    render(incidents_view(incidents), OutputFormat.TABLE, env, empty_message="no incidents")
 
 
 def _show_journeys(store: Store, env: Env, planted: JourneyTruth, end: datetime) -> None:

@@ -110,13 +110,22 @@ def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 @click.command()
 @query_options
-@click.option("--fields", default=None, help="Comma-separated fields to show.")
+@click.option(
+    "--fields",
+    default=None,
+    help="Comma-separated fields to show; globs too ('userIdentity.*').",
+)
 @click.option("--sort", "sort", multiple=True, help="Sort by FIELD (prefix - for descending).")
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
     default=None,
     help="At most N events (default 50 in tables).",
+)
+@click.option(
+    "--expand",
+    is_flag=True,
+    help="One block of 'field | value' lines per event (automatic when a table cannot fit).",
 )
 def events(**kwargs: Any) -> None:
     """Raw matching events (the newest --limit, oldest first, unless --sort says otherwise)."""
@@ -130,6 +139,14 @@ def events(**kwargs: Any) -> None:
             limit=limit,
             **common_options(kwargs),
         )
+    if fmt is OutputFormat.TABLE:
+        from mfq.render.events import render_events
+        from mfq.render.options import RenderOptions
+
+        choose = not kwargs["fields"]
+        options = RenderOptions(title="events")
+        render_events(result, env, options, choose=choose, expand=kwargs["expand"])
+        return
     render(result, fmt, env, title="events")
 
 

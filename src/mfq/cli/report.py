@@ -26,25 +26,47 @@ FORMATS = ("markdown", "html")
 @click.option("--now", default=None, help="Fixed 'now' for relative times (ISO).")
 @click.option("--where", "where", multiple=True, help="Only these events (repeatable, ANDed).")
 @click.option(
+    "--bad",
     "--errors",
+    "errors",
     default=None,
     metavar="EXPR",
-    help="Which events are errors [default: status = 'error'].",
+    help="Which events are bad (errors) [default: status = 'error' when there is a status].",
+)
+@click.option(
+    "--by",
+    "by",
+    default=None,
+    metavar="FIELDS",
+    help="Fields to break the errors down by, comma-separated [default: service, "
+    "service+version, region when present, else the two most useful low-cardinality fields].",
+)
+@click.option(
+    "--latency",
+    default=None,
+    metavar="FIELD",
+    help="The duration field, in milliseconds [default: duration_ms].",
 )
 @click.option(
     "--slo-bad",
     default=None,
     metavar="EXPR",
-    help="Events the SLO counts as bad [default: --errors].",
+    help="Events the SLO counts as bad [default: --bad].",
 )
 @click.option(
-    "--slo-target", default=None, metavar="PERCENT", help="SLO target in percent [default: 99.5]."
-)
-@click.option(
-    "--slo-threshold",
+    "--target",
+    "--slo-target",
+    "slo_target",
     default=None,
-    metavar="BURN_RATE",
-    help="A bucket burns when its bad ratio is over this many times the budget [default: 10].",
+    metavar="PERCENT",
+    help="SLO target in percent [default: 99.5].",
+)
+@click.option(
+    "--slo-alert",
+    "slo_alerts",
+    multiple=True,
+    metavar="LONG/SHORT@RATE",
+    help="The SLO's burn-rate alerts, as mfq slo --alert [default: 1h/5m@14.4, 6h/30m@6].",
 )
 @click.option(
     "--slo-by",
@@ -79,8 +101,9 @@ FORMATS = ("markdown", "html")
 @scheduler_option
 def report(**kwargs: Any) -> None:
     """A period's report: headline numbers against the previous period, volume by type,
-    errors by service, version and region, latency percentiles, anomalies, SLO compliance
-    and incidents with MTTR, and what correlate says about the errors.
+    errors by service, version and region (or --by), latency percentiles, anomalies, SLO
+    compliance and incidents with MTTR, and what correlate says about the errors. A
+    section whose fields the data lacks says which option supplies them.
 
     The period is --week (an ISO week, in UTC or --tz) or --since/--until; with neither,
     the last complete ISO week. It is compared with the period of the same length right
@@ -102,9 +125,11 @@ def report(**kwargs: Any) -> None:
             now=kwargs["now"],
             where=list(kwargs["where"]),
             errors=kwargs["errors"],
+            by=kwargs["by"],
+            latency=kwargs["latency"],
             slo_bad=kwargs["slo_bad"],
             slo_target=kwargs["slo_target"],
-            slo_threshold=kwargs["slo_threshold"],
+            slo_alerts=list(kwargs["slo_alerts"]) or None,
             slo_by=kwargs["slo_by"],
             tz=kwargs["tz_name"],
             unweighted=kwargs["unweighted"],

@@ -9,9 +9,11 @@ import click
 from mfq.analysis.slo import DEFAULTS
 from mfq.cli.options import make_env
 from mfq.cli.query import common_options, query_options, store_for
-from mfq.render import OutputFormat, render
+from mfq.env import Env
+from mfq.errors import ExitCode
+from mfq.render import OutputFormat, print_message, render
 
-NO_INCIDENTS = "no incidents: no episode burned over the threshold"
+NO_INCIDENTS = "no incidents: no burn-rate alert would have fired"
 
 
 @click.command()
@@ -42,25 +44,26 @@ NO_INCIDENTS = "no incidents: no episode burned over the threshold"
     help="Bucket width for incidents.",
 )
 @click.option(
-    "--threshold",
-    default=DEFAULTS.threshold,
+    "--alert",
+    "alerts",
+    multiple=True,
+    default=DEFAULTS.alerts,
     show_default=True,
-    metavar="BURN_RATE",
-    help="A bucket burns when its bad ratio is over this many times the budget.",
-)
-@click.option(
-    "--min-duration",
-    "min_duration",
-    default=DEFAULTS.min_duration,
-    show_default=True,
-    metavar="DURATION",
-    help="Shortest incident, and shortest calm that separates two.",
+    metavar="LONG/SHORT@RATE",
+    help="A multiwindow burn-rate alert: both windows over RATE times the budget (repeat).",
 )
 @click.option("--name", default=None, help="Objective label (default: the expression).")
 @click.option("--incidents", "incidents", is_flag=True, help="Output the incidents, one a row.")
-def slo(**kwargs: Any) -> None:
+@click.option(
+    "--fail-on-exhausted",
+    "fail_on_exhausted",
+    is_flag=True,
+    help="Exit 1 when the error budget is spent (budget_remaining < 0).",
+)
+def slo(**kwargs: Any) -> int:
     """Compliance, error budget left and burn rate of an objective, and its incidents
-    (episodes of burning buckets) with time to recover and MTTR."""
+    (when a multiwindow burn-rate alert would have fired) with time to detect, time to
+    recover and MTTR."""
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
     options = {
@@ -69,22 +72,42 @@ def slo(**kwargs: Any) -> None:
         "target": kwargs["target"],
         "window": kwargs["window"],
         "every": kwargs["every"],
-        "threshold": kwargs["threshold"],
-        "min_duration": kwargs["min_duration"],
+        "alerts": list(kwargs["alerts"]),
         "name": kwargs["name"],
         **common_options(kwargs),
     }
     with store_for(kwargs) as store:
         if kwargs["incidents"]:
             episodes = store.slo_incidents(**options)
-            render(episodes, fmt, env, title="incidents", empty_message=NO_INCIDENTS)
-            return
+            _render_incidents(episodes, fmt, env)
+            if not kwargs["fail_on_exhausted"]:
+                return int(ExitCode.OK)
+            remaining = store.slo(**options).iloc[0]["budget_remaining"]
+            return _exit_code(remaining, fail_on_exhausted=True)
         summary = store.slo(**options)
+        code = _exit_code(summary.iloc[0]["budget_remaining"], kwargs["fail_on_exhausted"])
         if fmt is not OutputFormat.TABLE:
             render(summary, fmt, env, title="slo")
-            return
-        # The terminal shows the episodes behind the summary's incident count too.
+            return code
+        # The terminal shows the incidents behind the summary's count too.
         episodes = store.slo_incidents(**options)
     row = {str(column): value for column, value in summary.iloc[0].items()}
     render(row, fmt, env, title=f"slo: {row['objective']}")
+    _render_incidents(episodes, fmt, env)
+    if code != ExitCode.OK:
+        print_message(env, f"error budget exhausted: {row['budget_remaining']:.3g} left")
+    return code
+
+
+def _render_incidents(episodes: Any, fmt: OutputFormat, env: Env) -> None:
+    if fmt is OutputFormat.TABLE:
+        from mfq.render.views import incidents_view
+
+        episodes = incidents_view(episodes)
     render(episodes, fmt, env, title="incidents", empty_message=NO_INCIDENTS)
+
+
+def _exit_code(budget_remaining: float, fail_on_exhausted: bool) -> int:
+    """1 with ``--fail-on-exhausted`` when the budget is overspent (null is not)."""
+    spent = bool(budget_remaining < 0)  # NaN (no events) compares false
+    return int(ExitCode.FAILED if fail_on_exhausted and spent else ExitCode.OK)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -189,6 +190,24 @@ def group_keys(
     return tuple(keys), derived
 
 
+_GLOB = re.compile(r"[*?\[]")
+
+
+def expand_globs(names: list[str], known: list[str]) -> tuple[str, ...]:
+    """``--fields`` names with globs (``userIdentity.*``) replaced by the fields they
+    match, in the store's order; a glob matching nothing is a usage error."""
+    expanded: list[str] = []
+    for name in names:
+        if not _GLOB.search(name):
+            expanded.append(name)
+            continue
+        matched = [field for field in known if fnmatch.fnmatchcase(field, name)]
+        if not matched:
+            raise UsageError(f"--fields: no field matches {name!r}")
+        expanded.extend(matched)
+    return tuple(dict.fromkeys(expanded))
+
+
 def _order(values: list[str]) -> tuple[OrderKey, ...]:
     keys = []
     for item in split_keys(values):
@@ -248,7 +267,7 @@ def build_spec(
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise UsageError("two aggregates have the same name: use 'as NAME' to tell them apart")
-    wanted = tuple(split_fields(_listed(fields)))
+    wanted = expand_globs(split_fields(_listed(fields)), list(types))
     for field in wanted:
         if field not in types:
             parse_filter(f"exists({_backquoted(field)})", types)

@@ -34,6 +34,14 @@ from mfq.query.expr import (
 )
 from mfq.query.expr.ast import Node, Operand
 from mfq.query.expr.regex import first_group_pattern
+from mfq.query.numbers import FLIPPED as _FLIPPED
+from mfq.query.numbers import (
+    is_number,
+    is_numeric_type,
+    members_of,
+    mixed_numbers,
+    numeric_bound,
+)
 
 _NULL_BOOL = pc.scalar(pa.scalar(None, type=pa.bool_()))
 _TIME = pa.timestamp("ns", tz="UTC")
@@ -90,8 +98,7 @@ class _Compiler:
         if isinstance(expr, Compare):
             if self._missing(expr.left) or self._missing(expr.right):
                 return _NULL_BOOL  # a comparison with an absent field is null
-            left, right = self._operand(expr.left), self._operand(expr.right)
-            return pc.Expression._call(_COMPARE[expr.op], [left, right])
+            return self._compare(expr)
         if isinstance(expr, InList | Match) and self._missing(expr.operand):
             return _NULL_BOOL
         if isinstance(expr, InList):
@@ -267,10 +274,32 @@ class _Compiler:
             return self.compile(operand)
         raise UsageError("an aggregate cannot be used in a filter")
 
+    def _compare(self, expr: Compare) -> pc.Expression:
+        """A comparison, numbers compared as what they are (see ``numbers``)."""
+        left, right, op = expr.left, expr.right, expr.op
+        if isinstance(left, Literal) and not isinstance(right, Literal):
+            left, right, op = right, left, _FLIPPED[op]
+        # Fields, arithmetic and functions alike: the type the value has when computed.
+        left_type, right_type = self._arrow_type(left), self._arrow_type(right)
+        if isinstance(right, Literal) and left_type is not None and is_number(right.value):
+            bound = numeric_bound(op, right.value, left_type)
+            if isinstance(bound, bool):  # every value compares the same way
+                return pc.Expression._call(
+                    "if_else", [self._operand(left).is_valid(), pc.scalar(bound), _NULL_BOOL]
+                )
+            op, literal = bound
+            return pc.Expression._call(_COMPARE[op], [self._operand(left), pc.scalar(literal)])
+        operands = [self._operand(left), self._operand(right)]
+        if left_type is not None and right_type is not None:
+            operands = mixed_numbers(operands, [left_type, right_type])
+        return pc.Expression._call(_COMPARE[op], operands)
+
     def _in_list(self, expr: InList) -> pc.Expression:
         operand = self._operand(expr.operand)
-        values = [_scalar(v).as_py() for v in expr.values if v.value is not None]
         target = self._type_of(expr.operand)
+        values = [_scalar(v).as_py() for v in expr.values if v.value is not None]
+        if target is not None and is_numeric_type(target):
+            values = members_of(values, target)
         value_set = pa.array(values, type=target) if target is not None else pa.array(values)
         member = pc.Expression._call("is_in", [operand], pc.SetLookupOptions(value_set))
         if expr.negated:

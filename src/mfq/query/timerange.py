@@ -100,3 +100,12 @@ def auto_width(span: timedelta) -> timedelta:
         if span / width <= MAX_AUTO_BUCKETS:
             return width
     return AUTO_WIDTHS[-1]
+
+
+def duration_text(width: timedelta) -> str:
+    """A duration as ``--every``/``--window`` text: ``1h``, ``10m``, ``1d``, ``90s``."""
+    seconds = int(width.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

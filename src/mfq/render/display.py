@@ -41,6 +41,22 @@ class DisplayCell:
     missing: bool = False
 
 
+# Identifiers and ports: ``id``, ``flow_id``, ``actor.id``, ``EventID``, ``ProcessId``,
+# ``src_port``, ``id.orig_p`` (Zeek's connection tuple), ``pid``, ``uid``.
+_IDENTIFIER_NAME = re.compile(
+    r"(^|[._])(?i:id|ids|pid|ppid|tid|uid|gid|port|sport|dport)$"
+    r"|(^|[._])id[._]"
+    r"|[a-z0-9](Id|ID|Port)$"
+    r"|_(id|port)$",
+)
+
+
+def is_identifier_field(field: str) -> bool:
+    """Fields whose integers are names, not quantities: shown without thousands separators,
+    so they can be pasted back into ``--where``."""
+    return bool(_IDENTIFIER_NAME.search(field))
+
+
 def is_duration_field(field: str) -> bool:
     """Columns holding milliseconds (``duration_ms``, ``offset_ms``, ``p95_ms``)."""
     return field.endswith("_ms")
@@ -107,13 +123,16 @@ def format_local_time(moment: datetime, tz: tzinfo) -> str:
 _ESTIMATE = re.compile(r"~[0-9]+")
 
 
-def display_cell(value: object, field: str, tz: tzinfo) -> DisplayCell:
-    """The display text of ``value`` in column (or field) ``field``, times shown in ``tz``."""
+def display_cell(value: object, field: str, tz: tzinfo, *, identifier: bool = False) -> DisplayCell:
+    """The display text of ``value`` in column (or field) ``field``, times shown in ``tz``;
+    an ``identifier`` column's integers (and those of fields named like one) as written."""
     cell = normalise(value)
     if cell is None:
         return DisplayCell(MISSING_TEXT, compact=True, missing=True)
     if isinstance(cell, bool):
         return DisplayCell("true" if cell else "false", compact=True)
+    if isinstance(cell, int) and (identifier or is_identifier_field(field)):
+        return DisplayCell(str(cell), numeric=True, compact=True)
     if isinstance(cell, int | float):
         formatter = format_duration_ms if is_duration_field(field) else format_number
         return DisplayCell(formatter(cell), numeric=True, compact=True)
@@ -143,10 +162,17 @@ def is_compact_column(cells: Iterable[DisplayCell]) -> bool:
     return all(cell.compact for cell in cells)
 
 
-def display_rows(rows: Rows, tz: tzinfo) -> list[list[DisplayCell]]:
-    """Every row's display cells, each formatted for its column."""
+def display_rows(
+    rows: Rows, tz: tzinfo, identifiers: frozenset[str] = frozenset()
+) -> list[list[DisplayCell]]:
+    """Every row's display cells, each formatted for its column (``identifiers``: integer
+    columns shown without separators)."""
+    marks = [column in identifiers for column in rows.columns]
     return [
-        [display_cell(value, column, tz) for column, value in zip(rows.columns, row, strict=True)]
+        [
+            display_cell(value, column, tz, identifier=mark)
+            for column, value, mark in zip(rows.columns, row, marks, strict=True)
+        ]
         for row in rows
     ]
 

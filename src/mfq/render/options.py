@@ -12,3 +12,6 @@ class RenderOptions:
     title: str | None = None
     raw: bool = False
     empty_message: str = "no events match"
+    #: Integer columns shown as written, without separators (identifiers by their values:
+    #: see ``mfq.render.events``); fields named like identifiers always are.
+    identifiers: frozenset[str] = frozenset()

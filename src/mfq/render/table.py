@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -26,6 +27,7 @@ from mfq.render.display import (
 from mfq.render.escape import escape_control
 from mfq.render.options import RenderOptions
 from mfq.render.result import Record, Result
+from mfq.render.widths import MIN_TEXT_WIDTH, cut_middle, plan_widths
 
 MAX_COLUMN_WIDTH = 40
 """Widest a text column of a row table gets; longer values end in an ellipsis."""
@@ -44,8 +46,9 @@ def _one_line(text: str, *, style: str = "") -> Text:
     return Text(text, style=style, no_wrap=True, overflow="ellipsis")
 
 
-def _cell(cell: DisplayCell) -> Text:
-    return _one_line(_clip(cell.text, _MAX_CELL_CHARS), style="dim" if cell.missing else "")
+def _cell(cell: DisplayCell, *, cut: int | None = None) -> Text:
+    text = _clip(cell.text, _MAX_CELL_CHARS) if cut is None else cut_middle(cell.text, cut)
+    return _one_line(text, style="dim" if cell.missing else "")
 
 
 def _new_table(title: str | None) -> Table:
@@ -59,22 +62,66 @@ def _new_table(title: str | None) -> Table:
     )
 
 
-def _rows_table(columns: Sequence[str], grid: list[list[DisplayCell]], title: str | None) -> Table:
+#: Columns whose values are field names (correlate, schema): cut in the middle, like headers.
+NAME_COLUMNS = frozenset({"field"})
+#: Narrowest a column of names gets: they are what such a table is about.
+MIN_NAME_WIDTH = 16
+
+
+def _natural_width(column: str, cells: Sequence[DisplayCell], compact: bool) -> int:
+    widest = max((cell_len(_clip(c.text, _MAX_CELL_CHARS)) for c in cells), default=0)
+    width = max(widest, cell_len(column))
+    return width if compact else min(width, MAX_COLUMN_WIDTH)
+
+
+def _minimum_width(column: str, cells: Sequence[DisplayCell], compact: bool, natural: int) -> int:
+    if compact:  # numbers and times are never cut (a long header may be)
+        widest = max((cell_len(c.text) for c in cells), default=1)
+        return max(widest, min(cell_len(column), MIN_TEXT_WIDTH))
+    return min(natural, MIN_NAME_WIDTH if column in NAME_COLUMNS else MIN_TEXT_WIDTH)
+
+
+def plan_columns(
+    columns: Sequence[str], grid: list[list[DisplayCell]], available: int
+) -> list[int] | None:
+    """Each column's width when the table must be narrowed to ``available`` cells."""
+    natural, minimum = [], []
+    for index, column in enumerate(columns):
+        cells = [row[index] for row in grid]
+        compact = is_compact_column(cells)
+        natural.append(_natural_width(column, cells, compact))
+        minimum.append(_minimum_width(column, cells, compact, natural[-1]))
+    return plan_widths(natural, minimum, available)
+
+
+def _rows_table(
+    columns: Sequence[str], grid: list[list[DisplayCell]], title: str | None, available: int
+) -> Table:
     table = _new_table(title)
+    widths = plan_columns(columns, grid, available)
     for index, column in enumerate(columns):
         cells = [row[index] for row in grid]
         # rich narrows the widest columns without no_wrap first, and only then all columns
         # evenly: text columns give way before numbers and times are cut. Cells stay on one
         # line (with an ellipsis) through their Text's own no_wrap.
         compact = is_compact_column(cells)
+        width = None if widths is None else widths[index]
+        header = escape_control(column)
+        header = header if width is None else cut_middle(header, width)
         table.add_column(
-            _one_line(escape_control(column)),
+            _one_line(header),
             justify="right" if is_numeric_column(cells) else "left",
             max_width=None if compact else MAX_COLUMN_WIDTH,
+            width=width,
             no_wrap=compact,
         )
+    names = [i for i, c in enumerate(columns) if c in NAME_COLUMNS]
     for row in grid:
-        table.add_row(*(_cell(cell) for cell in row))
+        shown = [_cell(cell) for cell in row]
+        for index in names:
+            limit = MAX_COLUMN_WIDTH if widths is None else widths[index]
+            shown[index] = _cell(row[index], cut=limit)
+        table.add_row(*shown)
     return table
 
 
@@ -107,5 +154,6 @@ def render_table(result: Result, env: Env, options: RenderOptions) -> None:
     if isinstance(result, Record):
         table = _record_table(display_record(result, env.display_tz), options.title)
     else:
-        table = _rows_table(result.columns, display_rows(result, env.display_tz), options.title)
+        grid = display_rows(result, env.display_tz, options.identifiers)
+        table = _rows_table(result.columns, grid, options.title, env.width)
     _print(table, env)

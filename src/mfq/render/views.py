@@ -146,3 +146,13 @@ def anomalies_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         seen.add(change)
         notes.append(f"the anomaly at {time:%Y-%m-%d %H:%M} UTC began {text}")
     return frame.drop(columns=["after_change"]), notes
+
+
+#: ``slo --incidents`` in a terminal: the end and the detection time follow from the start
+#: and the two durations, and three timestamps do not fit 80 columns.
+INCIDENT_VIEW_COLUMNS = ("start", "minutes", "detect_minutes", "events", "bad", "peak_bad_ratio")
+
+
+def incidents_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """SLO incidents for a terminal: start, time to recover and to detect, counts, peak."""
+    return frame[[c for c in INCIDENT_VIEW_COLUMNS if c in frame.columns]]

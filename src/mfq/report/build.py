@@ -9,8 +9,8 @@ names would, several at once. ``build_report`` returns a :class:`~mfq.report.mod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +21,27 @@ from mfq.query.expr.text import name_text
 from mfq.render.values import normalise
 from mfq.report import findings, releases, tables
 from mfq.report.context import Batch, Call, ReportContext, equals
-from mfq.report.model import Chart, ColumnKind, Metric, Period, Report, Section, SeriesData, Table
+from mfq.report.fields import NO_ERRORS, breakdowns, fields_present
+from mfq.report.model import (
+    Chart,
+    ColumnKind,
+    Metric,
+    Period,
+    Report,
+    Section,
+    SeriesData,
+    Table,
+    paragraph,
+)
 from mfq.report.period import resolve_periods
-from mfq.report.prose import Parts, highlights, section_paragraphs
+from mfq.report.prose import Parts, highlights, missing_sentences, section_paragraphs
 from mfq.report.questions import SavedQuestion, question_sections
 from mfq.report.settings import DEFAULT_REPORT_SETTINGS, ReportSettings
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mfq.query.expr import FieldType
     from mfq.report.settings import AnomalySignal
     from mfq.store.store import Store
 
@@ -46,9 +58,11 @@ def build_report(
     now: datetime | str | None = None,
     where: str | Sequence[str] | None = None,
     errors: str | None = None,
+    by: str | Sequence[str] | None = None,
+    latency: str | None = None,
     slo_bad: str | None = None,
     slo_target: float | str | None = None,
-    slo_threshold: float | str | None = None,
+    slo_alerts: str | Sequence[str] | None = None,
     slo_by: str | None = None,
     tz: str | None = None,
     unweighted: bool = False,
@@ -59,64 +73,93 @@ def build_report(
     (``until`` defaults to ``now``; neither: the last complete ISO week), compared with
     the period of the same length right before.
 
-    ``where`` restricts every section; ``errors`` is the filter that marks an error
-    (default ``status = 'error'``); the SLO counts ``slo_bad`` (default: the errors) as bad
-    events against ``slo_target`` percent, overall and per value of ``slo_by`` (default
-    ``service``; ``""`` for the overall objective only); incidents are runs of buckets
-    burning the error budget over ``slo_threshold`` times too fast (as ``mfq slo
-    --threshold``). ``tz`` places week boundaries
-    and shows times in that zone. ``questions`` (saved questions of ``mfq.toml``) are
-    asked over the period and added as sections. Every mistake is a ``UsageError``.
+    ``where`` restricts every section; ``errors`` is the filter that marks a bad event
+    (``--bad``; default ``status = 'error'`` when the data has ``status``, else none: the
+    sections about errors then say which option to give). ``by`` names the breakdown
+    fields (default: the standard ones present, else the two most useful low-cardinality
+    fields); ``latency`` the duration field in milliseconds (default ``duration_ms``).
+    The SLO counts ``slo_bad`` (default: the errors) as bad events against ``slo_target``
+    percent, overall and per value of ``slo_by``; incidents are when ``slo_alerts``
+    (``mfq slo --alert``) would have fired. ``tz`` places week boundaries and shows times
+    in that zone. ``questions`` (saved questions of ``mfq.toml``) are asked over the
+    period and added as sections. Every mistake is a ``UsageError``.
     """
     zone = _zone(tz)
     clock = _clock(now)
     current, previous = resolve_periods(week=week, since=since, until=until, now=clock, zone=zone)
+    filters = tuple([where] if isinstance(where, str) else (where or ()))
+    types = store.field_types()
+    if latency is not None:
+        settings = replace(settings, latency_field=_field_name(store, types, latency, "--latency"))
+    wanted = _listed_fields(by)
+    for name in wanted:
+        _field_name(store, types, name, "--by")
+    # Both periods: a field the previous one has is worth a section saying it is gone.
+    span = (previous.since, current.until)
+    present = fields_present(store, *span, filters, types, settings, wanted, unweighted)
+    judged = errors is not None or settings.errors_field in present
     context = ReportContext(
         store=store,
         current=current,
         previous=previous,
-        where=tuple([where] if isinstance(where, str) else (where or ())),
-        errors=_expression(store, errors or settings.errors, "--errors"),
+        where=filters,
+        errors=_expression(store, errors or settings.errors, "--bad") if judged else NO_ERRORS,
         tz=tz,
         unweighted=unweighted,
         settings=settings,
-        types=store.field_types(),
+        types=types,
+        present=frozenset(present),
+        judges_errors=judged,
     )
-    target = parse_number(settings.slo_target if slo_target is None else slo_target, "--slo-target")
-    threshold = parse_number(
-        settings.slo_threshold if slo_threshold is None else slo_threshold, "--slo-threshold"
+    context.breakdowns = breakdowns(store, context, wanted)
+    target = parse_number(settings.slo_target if slo_target is None else slo_target, "--target")
+    slo_field = settings.slo_by if slo_by is None else slo_by
+    if slo_by is None and not context.has_field(slo_field) and context.breakdowns:
+        slo_field = context.breakdowns[0][0]
+    from mfq.analysis.slo import burn_alerts
+
+    chosen = (
+        burn_alerts(slo_alerts, (100.0 - target) / 100.0, "--slo-alert") if 0 < target < 100 else ()
     )
     objective = _Objective(
-        bad=_expression(store, slo_bad or context.errors, "--slo-bad"),
+        bad=_expression(store, slo_bad, "--slo-bad") if slo_bad else context.errors,
         target=target,
-        threshold=threshold,
-        by=_field(context, settings.slo_by if slo_by is None else slo_by, "--slo-by"),
+        alerts=tuple(str(alert) for alert in chosen),
+        by=_field(context, slo_field, "--slo-by")
+        if context.has_field(slo_field) or slo_by
+        else None,
     )
     return _Builder(context, objective, tuple(questions)).build()
 
 
 @dataclass(frozen=True)
 class _Objective:
-    """The SLO's options, checked: bad events, target percent, burn-rate threshold of an
-    incident, per-value field."""
+    """The SLO's options, checked: bad events, target percent, burn-rate alerts,
+    per-value field."""
 
     bad: str
     target: float
-    threshold: float
+    alerts: tuple[str, ...]
     by: str | None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target < 100.0:
-            raise UsageError(f"--slo-target: {self.target:g} is not a percentage between 0 and 100")
-        if self.threshold <= 0:
-            raise UsageError(f"--slo-threshold: {self.threshold:g} is not a positive burn rate")
-        budget = (100.0 - self.target) / 100.0
-        if self.threshold * budget >= 1.0:
-            raise UsageError(
-                f"--slo-threshold {self.threshold:g} times the error budget ({100 * budget:g}%) "
-                "is 100% or more, so no bucket could ever burn: lower --slo-threshold or "
-                "raise --slo-target"
-            )
+            raise UsageError(f"--target: {self.target:g} is not a percentage between 0 and 100")
+
+
+def _listed_fields(value: str | Sequence[str] | None) -> list[str]:
+    from mfq.query.build import split_fields
+
+    if value is None:
+        return []
+    return split_fields([value] if isinstance(value, str) else list(value))
+
+
+def _field_name(store: Store, types: Mapping[str, FieldType], name: str, option: str) -> str:
+    """``name`` when the store knows it, else the "did you mean" usage error."""
+    if name not in types:
+        _expression(store, f"exists({name_text(name)})", option)
+    return name
 
 
 def _zone(name: str | None) -> tzinfo:
@@ -184,7 +227,7 @@ class _Builder:
             headline=self._headline(headline_frames),
             volume=self._volume(batch["types"]),
             errors=self._errors(batch),
-            latency=tables.latency_by(*batch["latency"], "service", PERCENTILES),
+            latency=self._latency(batch["latency"]),
             anomalies=findings.anomaly_table(anomalies, rows=self.settings.anomaly_rows),
             slo=findings.slo_table(slo_frames),
             incidents=findings.incident_table(incidents),
@@ -226,8 +269,9 @@ class _Builder:
             "errors": context.errors,
             "slo_bad": self.objective.bad,
             "slo_target": self.objective.target,
-            "slo_threshold": self.objective.threshold,
+            "slo_alerts": list(self.objective.alerts),
             "slo_by": self.objective.by,
+            "by": [",".join(keys) for keys in context.breakdowns],
             "tz": context.tz,
             "unweighted": context.unweighted,
             "every": context.every,
@@ -259,9 +303,10 @@ class _Builder:
                 "aggs": [f"count({errors}) as errors", "count as events"],
             }
         percentiles = [f"{p}({latency}) as {p}_ms" for p in PERCENTILES]
+        group = context.group_field
         requests["latency"] = {
             **base,
-            "group_by": ["service"],
+            "group_by": [group] if group else [],
             "aggs": [
                 f"count(exists({latency})) as timed",
                 *percentiles,
@@ -274,11 +319,7 @@ class _Builder:
         return requests
 
     def _breakdowns(self) -> list[tuple[str, ...]]:
-        return [
-            keys
-            for keys in self.settings.breakdowns
-            if all(self.context.has_field(key) for key in keys)
-        ]
+        return list(self.context.breakdowns)
 
     def _first_pass(
         self,
@@ -296,19 +337,22 @@ class _Builder:
         current = context.period_options(context.current)
         now, before = self._requests(context.current), self._requests(context.previous)
         names = list(now)
+        correlate: Call | Batch = Call(
+            "correlate",
+            "correlate",
+            {
+                "where": [*where, errors],
+                "limit": settings.correlate_rows,
+                "combine": 2,
+                **current,
+            },
+            heavy=True,
+        )
+        if not context.judges_errors:  # nothing to correlate: an empty batch answers []
+            correlate = Batch("correlate", ())
         jobs: list[Call | Batch] = [
             Batch("aggregates", tuple(now[n] for n in names) + tuple(before[n] for n in names)),
-            Call(
-                "correlate",
-                "correlate",
-                {
-                    "where": [*where, errors],
-                    "limit": settings.correlate_rows,
-                    "combine": 2,
-                    **current,
-                },
-                heavy=True,
-            ),
+            correlate,
         ]
         jobs += [
             Call(
@@ -324,7 +368,7 @@ class _Builder:
             )
             for period in (context.current, context.previous)
         ]
-        signals = [s for s in settings.anomaly_signals if context.has_field(s.by)]
+        signals = list(context.anomaly_signals())
         jobs += [
             Call(
                 "anomalies",
@@ -344,13 +388,16 @@ class _Builder:
         half = len(names)
         batch = {name: (frames[i], frames[half + i]) for i, name in enumerate(names)}
         found = list(zip(signals, results[4:], strict=True))
-        return batch, (results[2], results[3]), found, results[1]
+        correlation = results[1] if context.judges_errors else _no_correlation()
+        return batch, (results[2], results[3]), found, correlation
 
     def _objectives(
         self, batch: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
     ) -> list[tuple[str, pd.DataFrame]]:
         """The SLO summary of every scope: all events, then the busiest values of
         ``slo_by``."""
+        if not self.context.judges_errors:
+            return []
         scopes = self._slo_scopes(batch)
         calls = [Call("slo", "slo", self._slo_options(scope)) for scope in scopes]
         return list(zip(scopes, self.context.run(calls), strict=True))
@@ -371,10 +418,12 @@ class _Builder:
         return [*self.context.where, *extra]
 
     def _slo_options(self, scope: str) -> dict[str, Any]:
+        alerts = list(self.objective.alerts)
         return {
             "bad": self.objective.bad,
             "target": self.objective.target,
-            "threshold": self.objective.threshold,
+            "every": self.context.slo_every,
+            **({} if alerts == list(self.settings.slo_alerts) else {"alerts": alerts}),
             "where": self._scope_where(scope),
             **self.context.period_options(self.context.current),
         }
@@ -441,7 +490,12 @@ class _Builder:
     def _headline(self, frames: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[Metric, ...]:
         now, before = frames[0].iloc[0], frames[1].iloc[0]
 
+        # Without a way to judge errors, the error ratio is unknown rather than 0.
+        unknown = set() if self.context.judges_errors else {"error_ratio"}
+
         def metric(key: str, label: str, kind: ColumnKind, change: ColumnKind) -> Metric:
+            if key in unknown:
+                return Metric(key, label, kind, None, None, change)
             return Metric(key, label, kind, _value(now[key]), _value(before[key]), change)
 
         return (
@@ -458,6 +512,9 @@ class _Builder:
             return by_type, None
         return by_type, tables.new_and_vanished(*frames, rows=self.settings.new_type_rows)
 
+    def _latency(self, frames: tuple[pd.DataFrame, pd.DataFrame]) -> Table:
+        return tables.latency_by(*frames, self.context.group_field, PERCENTILES)
+
     def _errors(self, batch: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[Table, ...]:
         rows = self.settings.breakdown_rows
         return tuple(
@@ -470,9 +527,10 @@ class _Builder:
         every = context.every
         objective = self.objective
         paragraphs = section_paragraphs(
-            parts, context, objective.bad, objective.target, objective.threshold
+            parts, context, objective.bad, objective.target, objective.alerts
         )
-        return (
+        missing = missing_sentences(context)
+        sections = (
             Section("highlights", "Highlights", items=highlights(parts, context)),
             Section(
                 "volume",
@@ -514,8 +572,8 @@ class _Builder:
                 charts=(
                     Chart(
                         "latency",
-                        "Latency percentiles by service",
-                        "Bar chart of p50, p95 and p99 latency per service.",
+                        f"Latency percentiles by {context.group_field}",
+                        f"Bar chart of p50, p95 and p99 latency per {context.group_field}.",
                     ),
                 ),
                 tables=_shown(parts.latency),
@@ -539,6 +597,23 @@ class _Builder:
                 tables=_shown(*parts.correlate),
             ),
         )
+        return _replaced(sections, missing)
+
+
+def _no_correlation() -> pd.DataFrame:
+    import pandas as pd
+
+    from mfq.analysis.correlate import COLUMNS
+
+    return pd.DataFrame(columns=COLUMNS)
+
+
+def _replaced(sections: tuple[Section, ...], missing: Mapping[str, str]) -> tuple[Section, ...]:
+    """Sections whose fields are absent, as one sentence saying which option supplies them."""
+    return tuple(
+        Section(s.key, s.title, paragraphs=(paragraph(missing[s.key]),)) if s.key in missing else s
+        for s in sections
+    )
 
 
 def _shown(*candidates: Table | None) -> tuple[Table, ...]:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mfq.report.model import Report, Table
 
 #: What to install for charts.
-INSTALL_HINT = "pip install 'mfq[report]'"
+INSTALL_HINT = "a dependency of mfq: reinstall mfq"
 WIDTH_INCHES = 7.2
 LABEL_CHARS = 32
 _STYLE: dict[Any, Any] = {
@@ -279,7 +279,8 @@ def _types(report: Report) -> Figure | None:
 
 
 def _latency(report: Report) -> Figure | None:
-    """p50, p95 and p99 per service (log scale when they span orders of magnitude)."""
+    """p50, p95 and p99 per service or other group (log scale when they span orders of
+    magnitude)."""
     table = _table(report, "latency", "latency")
     if table is None:
         return None
@@ -302,7 +303,8 @@ def _latency(report: Report) -> Figure | None:
     positive = values[values > 0]
     if len(positive) and positive.max() / positive.min() > 50:
         axes.set_xscale("log")
-    axes.set_yticks(positions, [_label(v) for v in frame["service"]])
+    key = table.columns[0].name  # service, or the field latency is broken down by
+    axes.set_yticks(positions, [_label(v) for v in frame[key]])
     axes.grid(axis="y", visible=False)
     axes.set_xlabel("milliseconds")
     _legend_above(axes)

@@ -16,14 +16,21 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mfq.query.expr.text import name_text, string_text
-from mfq.query.timerange import AUTO_WIDTHS
+from mfq.query.timerange import AUTO_WIDTHS, duration_text
 from mfq.render.values import normalise
 from mfq.report.model import Period, ReportQuery
-from mfq.report.settings import ReportSettings
+from mfq.report.settings import AnomalySignal, ReportSettings
 
 if TYPE_CHECKING:
     from mfq.query.expr import FieldType
     from mfq.store.store import Store
+
+__all__ = ["Batch", "Call", "ReportContext", "duration_text", "equals"]
+
+#: The SLO's bucket widths, narrowest first.
+SLO_WIDTHS = tuple(
+    timedelta(minutes=m) for m in (5, 15, 60, 6 * 60, 24 * 60, 7 * 24 * 60, 28 * 24 * 60)
+)
 
 #: Store method -> the mfq command that asks the same question.
 _COMMANDS = {
@@ -53,7 +60,45 @@ class ReportContext:
     unweighted: bool
     settings: ReportSettings
     types: Mapping[str, FieldType]
+    #: Fields with a value in the period (the report's sections need these, not just known).
+    present: frozenset[str] = frozenset()
+    #: False when no ``--bad`` was given and the data has no field to judge errors by.
+    judges_errors: bool = True
+    #: The error breakdowns: one table per tuple of fields.
+    breakdowns: tuple[tuple[str, ...], ...] = ()
     queries: list[ReportQuery] = field(default_factory=list)
+
+    @property
+    def group_field(self) -> str:
+        """The field latency is broken down by: ``service``, else the first breakdown's,
+        else ``type``."""
+        if self.has_field("service"):
+            return "service"
+        return self.breakdowns[0][0] if self.breakdowns else "type"
+
+    @property
+    def has_latency(self) -> bool:
+        """True when the period's events carry the latency field."""
+        return self.has_field(self.settings.latency_field)
+
+    def anomaly_signals(self) -> tuple[AnomalySignal, ...]:
+        """The settings' signals whose field is present (errors only when judged), else
+        events (and errors) by the first breakdown field, else events by type."""
+        from mfq.report.settings import AnomalySignal
+
+        usable = tuple(
+            signal
+            for signal in self.settings.anomaly_signals
+            if self.has_field(signal.by) and (self.judges_errors or not signal.errors_only)
+        )
+        if usable:
+            return usable
+        by = self.breakdowns[0][0] if self.breakdowns else "type"
+        errors = (AnomalySignal(f"errors by {by}", by, errors_only=True),)
+        return (
+            *(errors if self.judges_errors else ()),
+            AnomalySignal(f"events by {by}", by, False),
+        )
 
     @property
     def every(self) -> str:
@@ -65,9 +110,19 @@ class ReportContext:
                 return duration_text(width)
         return duration_text(AUTO_WIDTHS[-1])
 
+    @property
+    def slo_every(self) -> str:
+        """The SLO's bucket width: 5 minutes (the shortest alert window), or the narrowest
+        wider one giving at most ``settings.max_slo_buckets`` over the period."""
+        span = self.current.end - self.current.start
+        for width in SLO_WIDTHS:
+            if span / width <= self.settings.max_slo_buckets:
+                return duration_text(width)
+        return duration_text(SLO_WIDTHS[-1])
+
     def has_field(self, name: str) -> bool:
-        """True when the store knows the field (reports skip what it lacks)."""
-        return name in self.types
+        """True when some event of the period has the field (reports skip what it lacks)."""
+        return name in self.present
 
     def period_options(self, period: Period) -> dict[str, Any]:
         """``since``/``until`` of ``period`` and the shared ``unweighted`` flag."""
@@ -135,15 +190,6 @@ class Batch:
     section: str
     requests: tuple[Mapping[str, Any], ...]
     heavy: bool = True
-
-
-def duration_text(width: timedelta) -> str:
-    """A bucket width as ``--every`` text: ``1h``, ``10m``, ``1d``."""
-    seconds = int(width.total_seconds())
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def equals(name: str, value: object) -> str:

@@ -112,6 +112,7 @@ def incident_table(found: Sequence[tuple[str, pd.DataFrame]]) -> Table:
         Column("start", "start", ColumnKind.TIME),
         Column("end", "end", ColumnKind.TIME),
         Column("minutes", "time to recover", ColumnKind.MINUTES),
+        Column("detect_minutes", "time to detect", ColumnKind.MINUTES),
         Column("events", "events", ColumnKind.COUNT),
         Column("bad", "bad", ColumnKind.COUNT),
         Column("peak_bad_ratio", "peak bad ratio", ColumnKind.RATIO),

@@ -202,7 +202,12 @@ class ReportQuery:
 
 
 # Options whose CLI spelling differs from the keyword, or that the CLI does not take.
-_CLI_NAMES = {"group_by": "--group-by", "aggs": "--agg", "order_by": "--order-by"}
+_CLI_NAMES = {
+    "group_by": "--group-by",
+    "aggs": "--agg",
+    "order_by": "--order-by",
+    "alerts": "--alert",
+}
 
 
 def _option_words(name: str, value: object) -> list[str]:
@@ -214,7 +219,7 @@ def _option_words(name: str, value: object) -> list[str]:
     if isinstance(value, list | tuple):
         return [word for item in value for word in (flag, _quote(str(item)))]
     if isinstance(value, float) and value.is_integer():
-        value = int(value)  # --threshold 10, not 10.0
+        value = int(value)  # --target 99, not 99.0
     return [flag, _quote(str(value))]
 
 

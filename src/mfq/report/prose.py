@@ -9,7 +9,6 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from mfq.analysis.anomalies import DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD
-from mfq.analysis.slo import DEFAULTS as SLO_DEFAULTS
 from mfq.render.display import MISSING_TEXT
 from mfq.report.format import format_time, format_value, metric_texts, zone_of
 from mfq.report.model import ColumnKind, Metric, Paragraph, Span, Table, paragraph
@@ -111,6 +110,8 @@ def _anomaly_item(table: Table, zone: tzinfo) -> Paragraph:
 
 def _incident_item(parts: Parts, zone: tzinfo) -> Paragraph:
     incidents = parts.incidents.frame
+    if not len(parts.slo.frame):
+        return paragraph("No SLO: nothing in these events says which ones are bad (see --bad).")
     overall = parts.slo.frame.iloc[0]
     compliance = format_value(overall["compliance"], ColumnKind.PERCENT)
     target = format_value(overall["target"], ColumnKind.PERCENT)
@@ -175,7 +176,7 @@ def _new_types_item(table: Table) -> Paragraph:
 
 
 def section_paragraphs(
-    parts: Parts, context: ReportContext, bad: str, target: float, threshold: float
+    parts: Parts, context: ReportContext, bad: str, target: float, alerts: tuple[str, ...]
 ) -> dict[str, tuple[Paragraph, ...]]:
     """The opening paragraphs of each section, by section key."""
     return {
@@ -183,9 +184,33 @@ def section_paragraphs(
         "errors": _errors(parts, context),
         "latency": _latency(parts),
         "anomalies": _anomalies(parts, context),
-        "slo": _slo(parts, bad, target, threshold),
+        "slo": _slo(parts, bad, target, alerts),
         "correlate": _correlate(parts),
     }
+
+
+def missing_sentences(context: ReportContext) -> dict[str, str]:
+    """Section key → the one sentence that replaces it when the data lacks its fields:
+    what is missing, and which option supplies it."""
+    missing: dict[str, str] = {}
+    if not context.judges_errors:
+        field = context.settings.errors_field
+        sentence = (
+            f"These events have no {field} field, so none counts as an error: give "
+            '--bad EXPR (for example --bad "http_status >= 500") to judge them.'
+        )
+        missing.update(errors=sentence, slo=sentence, correlate=sentence)
+    elif not context.breakdowns:
+        missing["errors"] = (
+            "No field to break the errors down by was found: give --by FIELDS "
+            "(for example --by region,version)."
+        )
+    if not context.has_latency:
+        missing["latency"] = (
+            f"These events have no {context.settings.latency_field} field: give "
+            "--latency FIELD (a duration in milliseconds) for latency percentiles."
+        )
+    return missing
 
 
 def _volume(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
@@ -232,20 +257,19 @@ def _latency(parts: Parts) -> tuple[Paragraph, ...]:
         + (f" ({change})." if change != MISSING_TEXT else ".")
     ]
     frame = parts.latency.frame
+    key = parts.latency.columns[0].name
     if len(frame) and frame["p95_ms"].notna().any():
         slowest = frame.sort_values("p95_ms", ascending=False, kind="stable").iloc[0]
         sentences += [
-            " The slowest service at p95: ",
-            _code(slowest["service"]),
+            f" The slowest {key} at p95: ",
+            _code(slowest[key]),
             f" ({format_value(slowest['p95_ms'], ColumnKind.DURATION_MS)}).",
         ]
     return (paragraph(*sentences),)
 
 
 def _anomalies(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
-    signals = ", ".join(
-        s.label for s in context.settings.anomaly_signals if context.has_field(s.by)
-    )
+    signals = ", ".join(s.label for s in context.anomaly_signals())
     method = paragraph(
         f"Series per {context.every} bucket ({signals}), each compared with its expected level as ",
         _code("mfq anomalies"),
@@ -262,22 +286,32 @@ def _anomalies(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
     return (method, found)
 
 
-def _slo(parts: Parts, bad: str, target: float, threshold: float) -> tuple[Paragraph, ...]:
+def _slo(parts: Parts, bad: str, target: float, alerts: tuple[str, ...]) -> tuple[Paragraph, ...]:
     budget = (100.0 - target) / 100.0
-    line = format_value(threshold * budget, ColumnKind.RATIO)
+    pairs = "; ".join(_alert_text(text, budget) for text in alerts)
     objective = paragraph(
         "Objective: events matching ",
         _code(bad),
         f" are bad; at least {format_value(target, ColumnKind.PERCENT)} should be good. "
-        f"An incident is a run of {SLO_DEFAULTS.every} buckets whose bad ratio is over "
-        f"{line} ({threshold:g} times the error budget) with confidence, "
-        f"lasting at least {SLO_DEFAULTS.min_duration}; its length is the time to recover.",
+        "An incident is a period in which a multiwindow burn-rate alert would have fired "
+        f"({pairs}); its start is the first bucket of the burn, its time to detect runs to "
+        "the first alert, its time to recover to the burn's last bucket.",
     )
     incidents = parts.incidents.frame
     if not len(incidents):
         return (objective, paragraph("No incidents."))
     mttr = format_value(float(incidents["minutes"].mean()), ColumnKind.MINUTES)
     return (objective, paragraph(f"{plural(len(incidents), 'incident')}; MTTR {mttr}."))
+
+
+def _alert_text(text: str, budget: float) -> str:
+    from mfq.analysis.burn import parse_alert
+
+    alert = parse_alert(text, budget)
+    line = format_value(alert.rate * budget, ColumnKind.RATIO)
+    long, short = str(alert).split("@")[0].split("/")
+    rate = f"{alert.rate:g} times the budget"
+    return f"the last {long} and the last {short} both over {line} bad, {rate}"
 
 
 def _correlate(parts: Parts) -> tuple[Paragraph, ...]:

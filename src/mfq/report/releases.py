@@ -76,7 +76,9 @@ def change_table(frame: pd.DataFrame | None) -> Table:
         return Table("changes", "Changes", columns, pd.DataFrame({name: [] for name in names}))
     groups = list(frame.columns[: list(frame.columns).index("kind") - 1])
     value = frame.columns[len(groups)]
-    listed["where"] = listed[groups].fillna("—").astype(str).agg(" ".join, axis=1) if groups else ""
+    # Group keys can be numbers (Zeek's numeric fields): text before filling the gaps.
+    keys = listed[groups].astype(object).fillna("—").astype(str)
+    listed["where"] = keys.agg(" ".join, axis=1) if groups else ""
     listed["value"] = listed[value].astype(str)
     # Rollbacks first, then changes after which errors rose, then the rest, in time order.
     listed["_order"] = (listed["kind"] != "rollback").astype(int) + (

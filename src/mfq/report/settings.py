@@ -21,23 +21,35 @@ class AnomalySignal:
 class ReportSettings:
     """Defaults of ``mfq report``; pass a modified copy to ``build_report(settings=...)``."""
 
-    #: Which events are errors (``--errors``): the error ratio, breakdowns, anomalies and
-    #: correlate use it, and the SLO counts them as bad unless ``--slo-bad`` says otherwise.
+    #: Which events are bad (``--bad``, also ``--errors``) when the data has a ``status``
+    #: field: the error ratio, breakdowns, anomalies and correlate use it, and the SLO
+    #: counts them as bad unless ``--slo-bad`` says otherwise.
     errors: str = "status = 'error'"
-    #: The SLO target in percent (``--slo-target``), as ``mfq slo``'s default.
+    #: The field ``errors`` needs; without it there are no bad events unless ``--bad``.
+    errors_field: str = "status"
+    #: The SLO target in percent (``--target``), as ``mfq slo``'s default.
     slo_target: float = SLO_DEFAULTS.target
-    #: Burn rate over which a bucket burns (``--slo-threshold``), as ``mfq slo``'s default.
-    slo_threshold: float = SLO_DEFAULTS.threshold
-    #: One objective per value of this field besides the overall one (``--slo-by``).
+    #: The SLO's burn-rate alerts (``--slo-alert``), as ``mfq slo``'s default.
+    slo_alerts: tuple[str, ...] = SLO_DEFAULTS.alerts
+    #: One objective per value of this field besides the overall one (``--slo-by``);
+    #: without it in the data, the first breakdown field.
     slo_by: str = "service"
+    #: SLO buckets: the narrowest of 5m, 15m, 1h, 6h, 1d giving at most this many.
+    max_slo_buckets: int = 20_000
     #: Most per-value objectives (the largest values by events).
     max_slo_scopes: int = 12
     #: The field whose distinct values count as active actors.
     actor_field: str = "actor_profile_id"
     #: The latency field (milliseconds).
     latency_field: str = "duration_ms"
-    #: Error breakdowns: one table per tuple of fields (skipped when a field is unknown).
+    #: Error breakdowns (``--by``): one table per tuple of fields present in the data; when
+    #: none is, the ``fallback_breakdowns`` most useful low-cardinality fields, one each.
     breakdowns: tuple[tuple[str, ...], ...] = (("service",), ("service", "version"), ("region",))
+    fallback_breakdowns: int = 2
+    #: A fallback breakdown field has from 2 to this many distinct values ...
+    max_breakdown_values: int = 50
+    #: ... and at least this many events per value on average.
+    min_events_per_value: int = 4
     #: Rows of each breakdown table.
     breakdown_rows: int = 10
     #: Rows of the volume-by-type table (the rest is folded into one OTHER row).
