@@ -630,11 +630,24 @@ class Store:
 
         return store_rejects(self, code=code, limit=limit)
 
+    def rejects_summary(self) -> pd.DataFrame:
+        """Rejects counted by source and reason, with the keys those records do have."""
+        from mfq.store.stats import store_rejects_summary
+
+        return store_rejects_summary(self)
+
     def schema(self) -> pd.DataFrame:
         """One row per field: type, % present, distinct count, top values, mixed flag."""
         from mfq.store.stats import store_schema
 
         return store_schema(self)
+
+    def schema_drift(self) -> pd.DataFrame:
+        """Per UTC day: fields that appeared, vanished or changed type, and in which
+        sources (``day``, ``field``, ``change``, ``types``, ``sources``)."""
+        from mfq.store.stats import store_drift
+
+        return store_drift(self)
 
 
 class _Repeat(Enum):
