@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 NS_PER_DAY = 86_400 * 1_000_000_000
+#: The pseudo-field recording that a source had events on a day (with no other field).
+DAY_MARK = ""
 #: Fields every event has: their presence never drifts.
 _ALWAYS = frozenset({"id", "type", "timestamp"})
 
@@ -38,6 +40,8 @@ def add_day_fields(table: pa.Table, into: DayFields) -> None:
     for day in days.tolist():
         label = datetime.fromtimestamp(day * 86_400, UTC).date().isoformat()
         fields = into.setdefault(label, {})
+        events = table.num_rows if masks is None else int(np.count_nonzero(masks[day]))
+        fields.setdefault(DAY_MARK, Counter())["events"] += events  # the day had events
         for name in names:
             column = table.column(name)
             if masks is None:
@@ -55,7 +59,10 @@ def drift_rows(rows: list[tuple[str, str, str, str, int]]) -> list[dict[str, obj
     by_day: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     sources: dict[tuple[str, str], set[str]] = defaultdict(set)  # (day, field) -> sources
     for source, day, name, cls, _count in rows:
-        by_day[day][name].add(cls)
+        fields = by_day[day]
+        if name == DAY_MARK:
+            continue
+        fields[name].add(cls)
         sources[(day, name)].add(source)
     changes: list[dict[str, object]] = []
     days = sorted(by_day)
