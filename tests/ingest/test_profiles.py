@@ -193,3 +193,28 @@ def test_builtin_profiles_are_the_documented_files() -> None:
     guide = (Path(__file__).resolve().parents[2] / "docs" / "guide.md").read_text()
     for profile in PROFILES:
         assert profile.text.strip() in guide, profile.name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["collector-messages.ndjson", "envelope.json", "rest-bodies.json", "wide-events.ndjson"],
+)
+def test_the_example_manufactory_exports_get_the_manufactory_profile(
+    tmp_path: Path, name: str
+) -> None:
+    export = Path(__file__).resolve().parents[2] / "examples" / "exports" / name
+    store = mfq.open_store(tmp_path / "s", create=True)
+    assert store.ingest(export).profiles == {"manufactory": 1}
+
+
+def test_the_demo_export_gets_the_manufactory_profile(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mfq.cli.main import cli
+
+    export = tmp_path / "demo.ndjson.gz"
+    demo = ["demo", "--out", str(export), "--events", "2000", "--store", str(tmp_path / "d")]
+    result = CliRunner().invoke(cli, demo)
+    assert result.exit_code == 0, result.stderr
+    store = mfq.open_store(tmp_path / "s", create=True)
+    assert store.ingest(export).profiles == {"manufactory": 1}
