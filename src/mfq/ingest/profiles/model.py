@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mfq.errors import UsageError
 from mfq.model.fields import STANDARD_FIELDS
@@ -116,17 +116,7 @@ class Profile:
             for other in [t for t in fields if _field_of(t) == _field_of(name)]:
                 del fields[other]  # a duration unit replaces another unit's keys too
             fields[name] = (KeyGetter.parse(key),)
-        return Profile(
-            name=self.name,
-            description=self.description,
-            container=self.container,
-            fields=fields,
-            defaults=self.defaults,
-            values=self.values,
-            not_standard=self.not_standard,
-            detect=self.detect,
-            text=self.text,
-        )
+        return replace(self, fields=fields)
 
 
 def _field_of(target: str) -> str:
