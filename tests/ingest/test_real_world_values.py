@@ -221,3 +221,38 @@ def test_keep_key_exempts_and_redact_key_adds(
     assert row == [
         {"password": "[redacted]", "ElevatedToken": "yes", "input_tokens": 3, "email": "[redacted]"}
     ]
+
+
+# -- re-ingest with other options -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        NormalizeOptions(assume_tz=ZoneInfo("Europe/Paris")),
+        NormalizeOptions(maps=(("type", "kind"),)),
+        NormalizeOptions(redact=False),
+        NormalizeOptions(extra_secret_patterns=("^email$",)),
+        NormalizeOptions(keep_key_patterns=("^password$",)),
+        NormalizeOptions(profile=None, detect_profile=False),
+        NormalizeOptions(profile=load_profile("zeek"), detect_profile=False),
+    ],
+)
+def test_the_same_file_with_other_options_is_read_again(
+    tmp_path: Path, write_ndjson: Callable[..., Path], options: NormalizeOptions
+) -> None:
+    path = write_ndjson([event(i, kind="k", ts=1.5) for i in range(3)])
+    store = mfq.open_store(tmp_path / "s", create=True)
+    first = store.ingest(path)
+    assert (first.ingested, first.reread_sources) == (3, 0)
+    again = store.ingest(path, options=options)
+    assert (again.read, again.reread_sources, again.skipped_sources) == (3, 1, 0)
+    assert again.ingested + again.duplicates + again.rejected == 3
+    assert again.notes == [
+        f"{path}: read again: stored before with other options"
+        " (profile, --map, --assume-tz or redaction)"
+    ]
+    # Events already stored by id stay as they were.
+    assert store.info()["events"] == 3 + again.ingested
+    assert store.ingest(path, options=options).skipped_sources == 1
+    assert store.ingest(path).skipped_sources == 1

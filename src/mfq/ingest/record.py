@@ -231,11 +231,10 @@ def _resolve(
             aliases = tuple(a for a in aliases if a not in not_standard)
         found = _take(aliases, top, attrs)
         if found is not None:
-            if lists and found[0] in lists:
-                got = "array"
+            if lists and found[0] in lists:  # kept as JSON text as an attribute, not here
+                label = _label(spec.name, found[0])
                 return Rejection(
-                    RejectCode.BAD_FIELD,
-                    f"invalid {_label(spec.name, found[0])}: expected a single value, got {got}",
+                    RejectCode.BAD_FIELD, f"invalid {label}: expected a single value, got array"
                 )
             chosen[spec.name] = found
     result = NormalizedRecord(standard={}, attributes={})
