@@ -218,3 +218,11 @@ def test_the_demo_export_gets_the_manufactory_profile(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     store = mfq.open_store(tmp_path / "s", create=True)
     assert store.ingest(export).profiles == {"manufactory": 1}
+
+
+def test_map_looks_inside_attributes_after_the_top_level() -> None:
+    options = NormalizeOptions(maps=(("type", "op"), ("timestamp", "at")))
+    record = {"type": "event", "attributes": {"op": "run", "at": "2024-01-01T00:00:00Z", "x": 1}}
+    outcome = normalize_object(record, options)
+    assert isinstance(outcome, NormalizedRecord), outcome
+    assert (outcome.standard["type"], outcome.attributes) == ("run", {"x": 1})

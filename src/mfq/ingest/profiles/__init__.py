@@ -17,8 +17,10 @@ from mfq.ingest.profiles.model import Profile, profile_from_toml
 __all__ = [
     "DEFAULT",
     "NONE",
+    "OTLP",
     "SAMPLE_RECORDS",
     "Profile",
+    "builtin_profile",
     "builtin_profiles",
     "detect",
     "load_profile",

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from mfq.ingest.profiles.model import KeyGetter, Profile, field_of
 
+#: The collector's attributes object, searched after the top level.
+ATTRIBUTES_KEY = "attributes"
 #: Keys already looked up; a value is (path of keys walked, value) or None.
 _Found = tuple[tuple[str, ...], object] | None
 
@@ -105,6 +107,11 @@ def _first(obj: dict[str, object], getters: tuple[KeyGetter, ...]) -> _Found:
     for getter in getters:
         if getter.key is not None:
             found = find_key(obj, getter.key)
+            nested = obj.get(ATTRIBUTES_KEY)
+            if found is None and isinstance(nested, dict):
+                # As for the default aliases: the top level first, then inside attributes.
+                inner = find_key(nested, getter.key)
+                found = None if inner is None else ((ATTRIBUTES_KEY, *inner[0]), inner[1])
             if found is not None:
                 return found
         elif getter.template is not None:
