@@ -25,7 +25,7 @@ def _detected(records: list[dict[str, object]]) -> str | None:
     return None if found is None else found.name
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), which=st.sampled_from(sorted(DIALECTS)))
 def test_records_of_one_profile_are_never_detected_as_another(
     data: st.DataObject, which: tuple[str, str]
@@ -34,7 +34,7 @@ def test_records_of_one_profile_are_never_detected_as_another(
     assert _detected(records) == which[0]
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(records=st.lists(manufactory(), min_size=1, max_size=8))
 def test_manufactory_exports_never_get_a_foreign_profile(records: list[dict[str, object]]) -> None:
     assert _detected(records) == "manufactory"
@@ -52,7 +52,7 @@ def test_unknown_shapes_fall_back_to_the_default_aliases(record: dict[str, objec
     assert _detected([record]) is None
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), which=st.sampled_from(sorted(DIALECTS)))
 def test_every_generated_record_of_a_profile_becomes_an_event(
     data: st.DataObject, which: tuple[str, str]
