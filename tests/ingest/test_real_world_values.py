@@ -256,3 +256,9 @@ def test_the_same_file_with_other_options_is_read_again(
     assert store.info()["events"] == 3 + again.ingested
     assert store.ingest(path, options=options).skipped_sources == 1
     assert store.ingest(path).skipped_sources == 1
+
+
+def test_lines_that_each_hold_an_array_are_ndjson_records_not_an_envelope() -> None:
+    lines = [{"data": [{"x": i}]} for i in range(3)]
+    data = ("\n".join(json.dumps(r) for r in lines) + "\n").encode()
+    assert _records(data) == (ContainerKind.NDJSON, lines)

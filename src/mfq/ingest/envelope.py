@@ -21,11 +21,14 @@ _LEGACY_HEAD = re.compile(rb'^\s*\{.{0,65536}?"events"\s*:\s*\[', re.DOTALL)
 _ARRAY_SAMPLE = 100
 
 
-def envelope_key(document: dict[str, object]) -> str | None:
+def envelope_key(document: dict[str, object], alone: bool = True) -> str | None:
     """The key of the records' array when ``document`` (a whole top-level object) is an
-    envelope, else None."""
+    envelope, else None. A document followed by others (``alone`` false: NDJSON) is split
+    by shape only under ``events``: each line of a stream is a record."""
     if isinstance(document.get(EVENTS_KEY), list) and "type" not in document:
         return EVENTS_KEY
+    if not alone:
+        return None
     arrays = [
         key
         for key, value in document.items()
