@@ -33,7 +33,7 @@ class RejectKeys:
         self.sampled += 1
         try:
             record = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # the raw text of any reject, however deep
             return
         if isinstance(record, dict):
             self.keys.update(record.keys())
