@@ -29,14 +29,20 @@ What it does and measures:
 4. Times ``mfq --help`` (median of 10 runs after one warm-up).
 5. Prints a table (or, with ``--json``, one JSON object) and the acceptance targets as
    PASS/FAIL lines: median of the pairwise wall-time ratios mfq/duckdb <= 2.0, mfq peak
-   memory (the largest over the timed runs) <= 1024 MiB, ``mfq --help`` median <= 0.2 s.
+   memory (the largest over the timed runs) <= 1024 MiB, ``mfq --help`` median <= 0.2 s,
+   and what format-profile detection costs: C, ``mfq ingest --profile none`` (detection
+   off), runs interleaved with A and B; the median of the ratios A/C must be <= 1.02.
    A FAIL is reported, not turned into an exit status.
+6. A second, small suite: ``mfq ingest FOLDER`` with no options on each folder of
+   ``../shared/real`` (the detected profiles, the counts, the median wall time of
+   ``--runs`` runs after one warm-up); ``--real-only`` runs just this suite.
 
 Progress goes to stderr, so ``--json`` output can be redirected as it is.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import statistics
@@ -91,6 +97,7 @@ class Options:
     out: Path
     keep: bool
     json: bool
+    real_only: bool = False
 
 
 # --- command line -------------------------------------------------------------------------
@@ -104,14 +111,23 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         runs_help=f"timed runs of each command, after one warm-up (default {DEFAULT_RUNS})",
         out_help="directory for the export and the run outputs (default bench/out)",
         json_help="print the results as one JSON object instead of the table",
-        after_out=lambda p: p.add_argument(
-            "--keep",
-            action="store_true",
-            help="keep every run's store and Parquet file under OUT/runs/ (removed by default)",
-        ),
+        after_out=_more_options,
     )
     args = parser.parse_args(argv)
-    return Options(**common_options(args), keep=args.keep)
+    return Options(**common_options(args), keep=args.keep, real_only=args.real_only)
+
+
+def _more_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep every run's store and Parquet file under OUT/runs/ (removed by default)",
+    )
+    parser.add_argument(
+        "--real-only",
+        action="store_true",
+        help="run only the small suite: each folder of ../shared/real, ingested with no options",
+    )
 
 
 # --- the export and one child -------------------------------------------------------------
@@ -141,12 +157,14 @@ def duckdb_command(export: Path, parquet: Path) -> list[str]:
     return [sys.executable, "-c", f"import duckdb; duckdb.sql({sql!r})"]
 
 
-def run_mfq(mfq: Path, export: Path, runs_dir: Path, events: int, keep: bool) -> Sample:
+def run_mfq(
+    mfq: Path, export: Path, runs_dir: Path, events: int, keep: bool, extra: Sequence[str] = ()
+) -> Sample:
     """One ``mfq ingest`` into a fresh empty store, its summary checked (read == ingested == N)."""
     store = Path(tempfile.mkdtemp(prefix="mfq-store-", dir=runs_dir))
     try:
         sample = checked(
-            [str(mfq), "ingest", str(export), "--store", str(store), "--format", "json"],
+            [str(mfq), "ingest", str(export), "--store", str(store), "--format", "json", *extra],
             cwd=runs_dir,
         )
     finally:
@@ -198,25 +216,93 @@ def verify_parquet_rows(parquet: Path, events: int) -> None:
 # --- the benchmark ------------------------------------------------------------------------
 
 
-def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample]]:
-    """Warm-up, then ``opts.runs`` interleaved timed runs of mfq (A) and DuckDB (B)."""
+#: Format profiles off: ``mfq ingest`` without detection (the cost detection adds).
+NO_DETECTION = ("--profile", "none")
+MAX_DETECTION_RATIO = 1.02
+
+
+def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample], list[Sample]]:
+    """Warm-up, then ``opts.runs`` interleaved timed runs of mfq (A), DuckDB (B) and mfq
+    with profile detection off (C)."""
     mfq = mfq_executable()
     runs_dir = opts.out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
-    progress("warm-up (untimed): mfq, duckdb")
+    progress("warm-up (untimed): mfq, duckdb, mfq --profile none")
     run_mfq(mfq, export, runs_dir, opts.events, opts.keep)
     run_duckdb(export, runs_dir, opts.events, opts.keep, verify=True)
+    run_mfq(mfq, export, runs_dir, opts.events, opts.keep, NO_DETECTION)
     mfq_samples: list[Sample] = []
     duck_samples: list[Sample] = []
+    plain_samples: list[Sample] = []
     for i in range(1, opts.runs + 1):
         a = run_mfq(mfq, export, runs_dir, opts.events, opts.keep)
         mfq_samples.append(a)
         b = run_duckdb(export, runs_dir, opts.events, opts.keep, verify=False)
         duck_samples.append(b)
-        progress(run_line(i, opts.runs, a, b))
+        c = run_mfq(mfq, export, runs_dir, opts.events, opts.keep, NO_DETECTION)
+        plain_samples.append(c)
+        progress(run_line(i, opts.runs, a, b) + f"  no-detection {c.wall:.3f}s")
     if not opts.keep and not any(runs_dir.iterdir()):
         runs_dir.rmdir()
-    return mfq_samples, duck_samples
+    return mfq_samples, duck_samples, plain_samples
+
+
+# --- the real-folders suite ---------------------------------------------------------------
+
+REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "real"
+
+
+def run_real(runs: int) -> list[dict[str, Any]]:
+    """``mfq ingest FOLDER`` (no options) on each folder of ../shared/real: the detected
+    profiles, counts (no rejects expected) and the median wall time of ``runs`` runs."""
+    if not REAL_DIR.is_dir():
+        raise BenchError(f"no real exports at {REAL_DIR}")
+    mfq = mfq_executable()
+    rows = []
+    for folder in sorted(p for p in REAL_DIR.iterdir() if p.is_dir()):
+        walls: list[float] = []
+        summary: dict[str, Any] = {}
+        for _ in range(runs + 1):  # the first run warms the page cache, untimed
+            store = Path(tempfile.mkdtemp(prefix="mfq-real-"))
+            try:
+                cmd = [str(mfq), "ingest", str(folder), "--store", str(store), "--format", "json"]
+                sample = measure(cmd, store)
+            finally:
+                shutil.rmtree(store, ignore_errors=True)
+            if sample.returncode not in (0, 3):
+                require_success(sample, cmd)
+            summary = json.loads(sample.stdout)
+            walls.append(sample.wall)
+        rows.append(
+            {
+                "folder": folder.name,
+                "profiles": summary["profiles"],
+                "read": summary["read"],
+                "ingested": summary["ingested"],
+                "duplicates": summary["duplicates"],
+                "rejected": summary["rejected"],
+                "skipped_files": summary["skipped_files"],
+                "wall_median": round(statistics.median(walls[1:]), 3),
+            }
+        )
+        progress(f"real: {folder.name} {rows[-1]['wall_median']:.3f}s")
+    return rows
+
+
+def real_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The real-folders suite as text."""
+    lines = [
+        "real exports (../shared/real, no options):",
+        f"{'folder':<20} {'profiles':<24} {'read':>6} {'stored':>6} {'dup':>4} {'rej':>4}"
+        f" {'median s':>9}",
+    ]
+    for r in rows:
+        profiles = ",".join(f"{k}:{v}" for k, v in r["profiles"].items())
+        lines.append(
+            f"{r['folder']:<20} {profiles:<24} {r['read']:>6} {r['ingested']:>6}"
+            f" {r['duplicates']:>4} {r['rejected']:>4} {r['wall_median']:>9.3f}"
+        )
+    return "\n".join(lines)
 
 
 def command_stats(samples: Sequence[Sample]) -> dict[str, Any]:
@@ -237,10 +323,12 @@ def summarise(
     export: Path,
     mfq_samples: Sequence[Sample],
     duck_samples: Sequence[Sample],
+    plain_samples: Sequence[Sample],
     help_walls: Sequence[float],
 ) -> dict[str, Any]:
     """All results as one JSON-ready object, acceptance targets included."""
     mfq_stats = command_stats(mfq_samples)
+    detection = pair_ratios((s.wall for s in mfq_samples), (s.wall for s in plain_samples))
     mfq_stats["events_per_second"] = round(
         opts.events / statistics.median(s.wall for s in mfq_samples)
     )
@@ -261,6 +349,12 @@ def summarise(
             "MiB",
         ),
         Target("mfq --help startup (median)", help_median, MAX_HELP_SECONDS, "s"),
+        Target(
+            "profile detection: wall ratio mfq/mfq --profile none (median)",
+            statistics.median(detection),
+            MAX_DETECTION_RATIO,
+            "",
+        ),
     ]
     return {
         "benchmark": "ingest",
@@ -272,7 +366,9 @@ def summarise(
         "environment": environment(),
         "mfq": mfq_stats,
         "duckdb": command_stats(duck_samples),
+        "mfq_no_detection": command_stats(plain_samples),
         "ratio": ratio_summary(ratios, 3),
+        "detection_ratio": ratio_summary(detection, 3),
         "help": help_summary(help_walls),
         "targets": target_rows(targets, with_strict=False),
         "passed": all(t.passed for t in targets),
@@ -292,7 +388,11 @@ def format_table(result: dict[str, Any]) -> str:
         "",
         f"{'command':<14} {'median s':>9} {'min s':>9} {'max s':>9} {'peak MiB':>9}",
     ]
-    for label, key in (("mfq ingest", "mfq"), ("duckdb COPY", "duckdb")):
+    for label, key in (
+        ("mfq ingest", "mfq"),
+        ("duckdb COPY", "duckdb"),
+        ("--profile none", "mfq_no_detection"),
+    ):
         s = result[key]
         lines.append(
             f"{label:<14} {s['wall_median']:>9.3f} {s['wall_min']:>9.3f} {s['wall_max']:>9.3f}"
@@ -305,6 +405,9 @@ def format_table(result: dict[str, Any]) -> str:
         "(peak MiB: median over runs of the child's ru_maxrss)",
         "",
         f"ratio mfq/duckdb, run by run: {pairs}  -> median {ratio['median']:.2f}",
+        "ratio mfq/mfq --profile none (detection's cost), run by run: "
+        + " ".join(f"{r:.3f}" for r in result["detection_ratio"]["pairs"])
+        + f"  -> median {result['detection_ratio']['median']:.3f}",
         f"mfq throughput: {mfq['events_per_second']:,} events/s (median wall time)",
         f"mfq reported seconds (in-process): {' '.join(str(x) for x in mfq['reported_seconds'])}",
         help_line(result),
@@ -318,14 +421,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (whatever the targets say), 1 when something failed."""
     opts = parse_args(argv)
     try:
+        if opts.real_only:
+            rows = run_real(opts.runs)
+            print(json.dumps(rows, indent=2) if opts.json else real_table(rows))
+            return 0
         export = ensure_ingest_export(opts.out, opts.events, opts.seed)
-        mfq_samples, duck_samples = run_ingest(opts, export)
+        mfq_samples, duck_samples, plain_samples = run_ingest(opts, export)
         help_walls = run_help(checked)
+        rows = run_real(opts.runs)
     except BenchError as exc:
         print(f"bench/ingest.py: FAILED: {exc}", file=sys.stderr)
         return 1
-    result = summarise(opts, export, mfq_samples, duck_samples, help_walls)
-    print(json.dumps(result, indent=2) if opts.json else format_table(result))
+    result = summarise(opts, export, mfq_samples, duck_samples, plain_samples, help_walls)
+    result["real"] = rows
+    if opts.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_table(result) + "\n\n" + real_table(rows))
     return 0
 
 

@@ -179,7 +179,7 @@ def test_installed_entry_point_ingests_from_a_pipe(tmp_path: Path) -> None:
     )
     assert again.returncode == 0
     header, row = again.stdout.strip().splitlines()
-    assert header == "events,first,last,sources,bytes,projects,types"
+    assert header == "events,first,last,sources,profiles,bytes,projects,types"
     assert row.startswith("2000,2017-05-16T00:00:00.008Z,2017-05-16T00:14:47.687Z,1,")
 
 

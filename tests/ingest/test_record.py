@@ -56,7 +56,7 @@ def ns(*args: int, tz: object = UTC) -> int:
         ('{"type": "a", "timestamp": 1, "sample_rate": 2.5}', RejectCode.BAD_FIELD),
         ('{"type": "a", "timestamp": 1, "service": true}', RejectCode.BAD_FIELD),
         (
-            '{"type": "a", "timestamp": 1, "service": {"x": 1}, "service.x": 2}',
+            '{"type": "a", "timestamp": 1, "svc": {"x": 1}, "svc.x": 2}',
             RejectCode.AMBIGUOUS_FIELD,
         ),
         ('{"type": "a", "timestamp": 1, "received_at": "soon"}', RejectCode.BAD_FIELD),

@@ -7,6 +7,8 @@ import click
 from mfq.cli.options import format_option, make_env, parse_zone, store_option
 from mfq.errors import ExitCode, UsageError
 from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.profiles import NONE, load_profile
+from mfq.ingest.profiles.model import TARGETS
 from mfq.render import OutputFormat, print_message, render
 from mfq.render.progress import progress_bar
 from mfq.store import open_store
@@ -31,8 +33,29 @@ from mfq.store import open_store
     metavar="REGEX",
     help="Also redact values under keys matching REGEX (repeatable).",
 )
+@click.option(
+    "--keep-key",
+    "keep_keys",
+    multiple=True,
+    metavar="REGEX",
+    help="Never redact values under keys matching REGEX (repeatable).",
+)
 @click.option("--keep-secrets", is_flag=True, help="Store secret-looking values as they are.")
 @click.option("--compact", is_flag=True, help="Then compact the days this batch wrote to.")
+@click.option(
+    "--profile",
+    "profile",
+    default=None,
+    metavar="NAME|none|FILE.toml",
+    help="Read every source with this format profile (default: detected per source).",
+)
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FIELD=KEY",
+    help="Read standard FIELD from KEY (a dotted path; repeatable), e.g. --map type=verb.",
+)
 def ingest(
     paths: tuple[str, ...],
     store_path: str | None,
@@ -40,26 +63,27 @@ def ingest(
     strict: bool,
     assume_tz: str | None,
     redact_keys: tuple[str, ...],
+    keep_keys: tuple[str, ...],
     keep_secrets: bool,
     compact: bool,
+    profile: str | None,
+    maps: tuple[str, ...],
 ) -> int:
     """Validate PATHS (files, directories, globs, or - for stdin) and add them to the store.
 
     Prints a summary where read = ingested + duplicates + rejected. Rejected records are
-    kept in the store with their reason.
+    kept in the store with their reason. A run that stores nothing while rejecting
+    records says why on stderr and exits 3.
     """
-    import re
-
-    for pattern in redact_keys:
-        try:
-            re.compile(pattern)
-        except re.error as err:
-            raise UsageError(f"--redact-key: bad regular expression {pattern!r}: {err}") from None
     env = make_env()
     options = NormalizeOptions(
         assume_tz=parse_zone(assume_tz, "--assume-tz"),
         redact=not keep_secrets,
-        extra_secret_patterns=redact_keys,
+        extra_secret_patterns=_patterns(redact_keys, "--redact-key"),
+        keep_key_patterns=_patterns(keep_keys, "--keep-key"),
+        profile=None if profile in (None, NONE) else load_profile(profile),
+        detect_profile=profile is None,
+        maps=parse_maps(maps),
     )
     with open_store(store_path) as store, progress_bar(env, "ingest") as progress:
         summary = store.ingest(
@@ -70,9 +94,43 @@ def ingest(
         print_message(env, f"mfq: rebuilt the damaged id hashes {rebuilt} from the event files")
     for link in summary.dangling_links:
         print_message(env, f"mfq: skipped {link}: a symbolic link to nothing")
-    if summary.rejected and summary.committed:
-        print_message(env, f"{summary.rejected} records rejected: see them with 'mfq rejects'")
+    for note in summary.notes:
+        print_message(env, f"mfq: {note}")
+    for refusal in summary.refusals:
+        print_message(env, f"mfq: {refusal}")
     if not summary.committed:
         print_message(env, f"mfq: --strict: {summary.rejected} records rejected, nothing committed")
         return ExitCode.FAILED
+    if summary.refused_all:
+        return ExitCode.DATA
+    if summary.rejected:
+        print_message(env, f"{summary.rejected} records rejected: see them with 'mfq rejects'")
     return ExitCode.OK
+
+
+def _patterns(patterns: tuple[str, ...], option: str) -> tuple[str, ...]:
+    import re
+
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise UsageError(f"{option}: bad regular expression {pattern!r}: {err}") from None
+    return patterns
+
+
+def parse_maps(maps: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``FIELD=KEY`` pairs; a bad one is a usage error naming what is allowed."""
+    pairs: list[tuple[str, str]] = []
+    for text in maps:
+        target, sep, key = text.partition("=")
+        target, key = target.strip(), key.strip()
+        if not sep or not target or not key:
+            raise UsageError(f"--map: expected FIELD=KEY, got {text!r}")
+        if target not in TARGETS:
+            raise UsageError(
+                f"--map: {target!r} is not a standard field "
+                "(nor duration_s, duration_us, duration_ns or actor)"
+            )
+        pairs.append((target, key))
+    return tuple(pairs)

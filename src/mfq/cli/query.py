@@ -17,7 +17,7 @@ from mfq.cli.options import (
     store_option,
     tz_option,
 )
-from mfq.errors import UsageError
+from mfq.errors import DataError, UsageError
 from mfq.query.build import split_keys
 from mfq.query.engines import DEFAULT_ENGINE
 from mfq.query.pandas_deferral import pandas_deferred
@@ -79,7 +79,12 @@ def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
         tempfile.TemporaryDirectory(prefix="mfq-") as scratch,
         open_store(scratch, **engine) as store,
     ):
-        store.ingest(list(inputs))
+        summary = store.ingest(list(inputs))
+        if summary.refused_all:
+            # A refused file must never look like an empty answer ("no events match").
+            more = len(summary.refusals) - 1
+            first = summary.refusals[0] if summary.refusals else "no records stored"
+            raise DataError(first + (f" (and {more} more files refused)" if more > 0 else ""))
         _define_fields(store, lets)
         yield store
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from mfq.errors import InputUnreadable
 from mfq.ingest.batch import EventChunk, RejectedRecord
+from mfq.ingest.envelope import envelope_key, head_envelope_key
 from mfq.ingest.jsonscan import (
     JSON_SPACE,
     RAW_PREFIX_BYTES,
@@ -152,11 +153,27 @@ def detect_container(head: bytes, first_end: int | None = None) -> ContainerKind
     raise InputUnreadable("does not look like JSON or NDJSON")
 
 
+def _envelope_key(head: bytes) -> str | None:
+    """The key of an envelope's records array (None: ``events``)."""
+    text = head.lstrip(JSON_SPACE)
+    if text.startswith(_BOM):
+        text = text[len(_BOM) :].lstrip(JSON_SPACE)
+    end = first_value_end(text)
+    if end is not None and nesting_depth(text[:end]) <= DEFAULT_SETTINGS.max_depth:
+        try:
+            first = json.loads(text[:end])
+        except ValueError:
+            first = None
+        if isinstance(first, dict):
+            return envelope_key(first, alone=not text[end:].strip(JSON_SPACE))
+    return head_envelope_key(text)
+
+
 def _object_container(text: bytes, end: int | None) -> ContainerKind:
     """An input starting with an object: NDJSON when that object fits on its first line."""
     if end is None:
         # The first object does not end within the longest record allowed.
-        if top_level_events_array(text):
+        if top_level_events_array(text) or head_envelope_key(text) is not None:
             return ContainerKind.ENVELOPE
         if b"\n{" in text:
             return ContainerKind.NDJSON  # a cut or damaged first line
@@ -170,9 +187,8 @@ def _object_container(text: bytes, end: int | None) -> ContainerKind:
             first = None
     if (
         isinstance(first, dict)
-        and isinstance(first.get("events"), list)
-        and "type" not in first
         and (b"\n" in first_text or b"\n" not in text[end:].strip(JSON_SPACE))
+        and envelope_key(first, alone=not text[end:].strip(JSON_SPACE)) is not None
     ):
         return ContainerKind.ENVELOPE
     return ContainerKind.DOCUMENTS if b"\n" in first_text else ContainerKind.NDJSON
@@ -199,7 +215,8 @@ def read_chunks(
         ContainerKind.ENVELOPE: ScanMode.ENVELOPE,
         ContainerKind.DOCUMENTS: ScanMode.DOCUMENTS,
     }[kind]
-    elements = split_elements(headed, mode, chunk_bytes, max_record_bytes)  # type: ignore[arg-type]
+    key = _envelope_key(headed.head) if kind is ContainerKind.ENVELOPE else None
+    elements = split_elements(headed, mode, chunk_bytes, max_record_bytes, key)  # type: ignore[arg-type]
     return kind, _element_chunks(elements, chunk_bytes, max_record_bytes)
 
 

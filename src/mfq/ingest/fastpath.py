@@ -483,14 +483,26 @@ def _split(
             raise _BlockGoesSlow from err
         if f.name == ATTRIBUTES_KEY and pa.types.is_struct(f.type):
             attrs_valid = _valid(column)
+            for child_field, child in zip(f.type, column.flatten(), strict=True):
+                _wrong_kind_rows(child_field.name, child, slow)
             _flatten(None, column, attrs, slow)
         elif f.name == ACTOR_PROFILE and pa.types.is_struct(f.type):
             _flatten(ACTOR_PREFIX, column, top, slow)
         else:
+            _wrong_kind_rows(f.name, column, slow)
             _flatten(f.name, column, top, slow)
     if any(name.startswith(ATTRIBUTES_KEY + ".") for name in top):
         raise _BlockGoesSlow
     return top, attrs, attrs_valid
+
+
+def _wrong_kind_rows(name: str, column: pa.Array, slow: np.ndarray) -> None:
+    """An object under a standard field's own name is rejected by the record path
+    (``service`` holding ``name`` aside): those rows go there."""
+    if name in STANDARD_NAMES and pa.types.is_struct(column.type):
+        if name == "service" and column.type.get_field_index("name") >= 0:
+            return
+        slow |= _valid(column)
 
 
 def _flatten(
@@ -638,7 +650,7 @@ def _convert_time(
         iso_naive = naive & ~manufactory
         bad = ~(zoned | naive)
         if options.assume_tz is not None:
-            bad |= iso_naive
+            bad |= naive  # every naive form, Manufactory's own included, takes the zone
         result = pa.nulls(n, target)
         for mask, unit_type in ((zoned, target), (naive & ~bad, pa.timestamp("ns"))):
             if not mask.any():
@@ -653,15 +665,16 @@ def _convert_time(
             result = pc.replace_with_mask(result, picked, parsed)
         return (result, iso_naive & ~bad), bad
     no_naive = np.zeros(n, dtype=bool)
-    if pa.types.is_int64(data_type) or pa.types.is_float64(data_type):
+    # Numbers with a fraction go row by row: the record path converts their decimal text
+    # exactly, which a double cannot (1588205198.89971 s is .899710 s, not .899709).
+    if pa.types.is_int64(data_type):
         times, bad = _epoch(column, target)
         return (times, no_naive), bad
     return (pa.nulls(n, target), no_naive), np.ones(n, dtype=bool)
 
 
 def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
-    """Epoch numbers by magnitude, exactly as ``mfq.model.values.epoch_to_ns``."""
-    is_int = pa.types.is_int64(column.type)
+    """Integer epoch numbers by magnitude, exactly as ``mfq.model.values.epoch_to_ns``."""
     filled = pc.fill_null(column, 0)
     values = np.asarray(filled.to_numpy(zero_copy_only=False))
     as_float = values.astype(np.float64)
@@ -673,17 +686,8 @@ def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]
         factor[band] = unit
         assigned |= band
     bad = np.abs(as_float * factor) > _NS_BOUND
-    if is_int:
-        bad |= values == np.iinfo(np.int64).min
-        ns = np.where(bad, 0, values) * np.where(bad, 1, factor)
-    else:
-        bad |= ~np.isfinite(as_float) | (as_float == np.floor(as_float))  # integral: maybe an int
-        scaled = pc.multiply(
-            pa.array(np.where(bad, 0.0, as_float)), pa.array(factor.astype(np.float64))
-        )
-        ns = np.asarray(
-            pc.round(scaled, round_mode="half_to_even").to_numpy(), dtype=np.float64
-        ).astype(np.int64)
+    bad |= values == np.iinfo(np.int64).min
+    ns = np.where(bad, 0, values) * np.where(bad, 1, factor)
     result = pa.array(ns, pa.int64()).cast(target)
     return pc.if_else(column.is_valid(), result, pa.nulls(len(values), target)), bad
 

@@ -8,6 +8,7 @@ text becomes one record for the normal record pipeline.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,17 +61,25 @@ class _State:
     done: bool = False
     #: The element being skipped because it is too long: its first bytes and its size so far.
     oversized: Oversized | None = None
+    key_pattern: re.Pattern[bytes] = _EVENTS_KEY  # an envelope's array key, before its '['
 
 
 def split_elements(
-    stream: BinaryIO, mode: ScanMode, read_size: int, limit: int | None = None
+    stream: BinaryIO,
+    mode: ScanMode,
+    read_size: int,
+    limit: int | None = None,
+    envelope_key: str | None = None,
 ) -> Iterator[bytes | Oversized | Unfinished]:
-    """Yield the raw text of each record-level element, in order.
+    """Yield the raw text of each record-level element, in order (in an envelope, the
+    elements of the top-level array under ``envelope_key``, default ``events``).
 
     An element longer than ``limit`` bytes is not kept: its place is marked by an
     ``Oversized`` and scanning goes on with the next one, so memory stays bounded.
     """
     state = _State(element_depth={ScanMode.ARRAY: 1, ScanMode.DOCUMENTS: 0}.get(mode))
+    if envelope_key is not None:
+        state.key_pattern = _key_pattern(envelope_key)
     buffer = b""
     scanned = 0  # bytes of ``buffer`` already scanned
     while not state.done:
@@ -195,7 +204,7 @@ def _step(
     level = state.element_depth
     if level is None:
         # Envelope: is this '[' the value of the top-level "events" key?
-        if _EVENTS_KEY.search(data, max(0, pos - 64), pos):
+        if state.key_pattern.search(data, max(0, pos - 64), pos):
             state.element_depth = 2
             state.element_start = pos + 1
         return
@@ -292,6 +301,11 @@ def top_level_events_array(text: bytes) -> bool:
     brackets, depths = depth_profile(text)
     opens = brackets[(depths == 2) & (np.frombuffer(text, dtype=np.uint8)[brackets] == ord("["))]
     return any(_EVENTS_KEY.search(text, max(0, int(pos) - 64), int(pos)) for pos in opens[:1000])
+
+
+def _key_pattern(key: str) -> re.Pattern[bytes]:
+    quoted = json.dumps(key).encode()
+    return re.compile(re.escape(quoted) + rb"\s*:\s*$")
 
 
 def _backslash_run(view: np.ndarray, end: int) -> int:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
+from mfq.errors import InputUnreadable
+from mfq.ingest import profiles
 from mfq.ingest.batch import EventChunk, RejectedRecord
 from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts
 from mfq.ingest.containers import ContainerKind, RecordChunk, read_chunks
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.fastpath import FastPathState, PendingChunk, submit_chunk
 from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.profiles.model import Profile
+from mfq.ingest.record import decode_json
 from mfq.ingest.screen import screen_chunk
 from mfq.ingest.sources import OpenedSource, Source, open_source
 from mfq.ingest.validate import validate_chunk
@@ -33,6 +39,10 @@ class SourceReading:
     compression: str | None
     bytes_total: int | None
     chunks: Iterator[EventChunk]
+    #: The format profile applied (``default`` when none fits; ``none`` when disabled).
+    profile: str
+    #: The field mapping applied (profile and --map), None for the default aliases.
+    mapping: Profile | None
     _opened: OpenedSource
     _raw: BinaryIO | None
 
@@ -60,12 +70,20 @@ class SourceReading:
 
 
 def read_source(source: Source, options: NormalizeOptions, settings: Settings) -> SourceReading:
-    """Open ``source`` and prepare its validated chunks (read as they are consumed)."""
+    """Open ``source``, detect its container and profile, and prepare its validated chunks
+    (read as they are consumed). Input that is not JSON raises ``InputUnreadable`` naming
+    the source."""
     opened = open_source(source)
     try:
-        container, record_chunks = read_chunks(
-            opened.stream, settings.chunk_bytes, settings.max_record_bytes
-        )
+        try:
+            container, record_chunks = read_chunks(
+                opened.stream, settings.chunk_bytes, settings.max_record_bytes
+            )
+        except InputUnreadable as err:
+            if err.message.startswith(source.name):
+                raise
+            raise InputUnreadable(f"{source.name}: {err.message}", hint=err.hint) from None
+        record_chunks, profile_name, options = _with_profile(container, record_chunks, options)
     except BaseException:
         opened.close()
         raise
@@ -75,9 +93,42 @@ def read_source(source: Source, options: NormalizeOptions, settings: Settings) -
         compression=opened.compression,
         bytes_total=source.size(),  # None for a pipe
         chunks=prefetch(_validated(record_chunks, options, opened, settings)),
+        profile=profile_name,
+        mapping=options.mapping,
         _opened=opened,
         _raw=opened.raw,
     )
+
+
+def _with_profile(
+    container: ContainerKind, chunks: Iterator[RecordChunk], options: NormalizeOptions
+) -> tuple[Iterator[RecordChunk], str, NormalizeOptions]:
+    """The source's profile (forced, or detected from its first records) and the options
+    that apply it; the chunks are handed back whole."""
+    if container is ContainerKind.OTLP:
+        return chunks, profiles.OTLP, options
+    if not options.detect_profile:
+        name = profiles.NONE if options.profile is None else options.profile.name
+        return chunks, name, options
+    first = next(chunks, None)
+    if first is None:
+        return iter(()), profiles.DEFAULT, options
+    detected = profiles.detect(_sample(first), profiles.builtin_profiles())
+    name = profiles.DEFAULT if detected is None else detected.name
+    return itertools.chain([first], chunks), name, options.for_source(detected)
+
+
+def _sample(chunk: RecordChunk) -> list[object]:
+    """The first records of a chunk, decoded (records that are not JSON are left out)."""
+    records: list[object] = []
+    data, start = chunk.data, 0
+    while start <= len(data) and len(records) < profiles.SAMPLE_RECORDS:
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
+            records.append(decode_json(data[start:end]))
+        start = end + 1
+    return records
 
 
 def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -134,7 +185,9 @@ def _validated(
         for read in record_chunks:
             chunk = screen_chunk(read, settings.max_record_bytes, settings.max_depth)
             last_number = max(last_number, _last_number(chunk))
-            if not settings.fast_path or not len(chunk):
+            # The vectorised path knows the default aliases only: a profile's mapping (or
+            # --map) is applied record by record.
+            if not settings.fast_path or options.mapping is not None or not len(chunk):
                 # (A chunk can hold only what its reader rejected: nothing to vectorise.)
                 if pending is not None:
                     yield pending.chunk.settle(pending.result())

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from mfq.ingest.options import REDACTED, NormalizeOptions
+from mfq.ingest.profiles.apply import Picked, pick, without
 from mfq.model.event import Event, validation_context
 from mfq.model.fields import STANDARD_FIELDS
 from mfq.model.values import (
@@ -84,10 +85,19 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class ExactFloat(float):
+    """A JSON number with a fraction, remembering its decimal text: epoch seconds such as
+    ``1588205198.89971`` become exact nanoseconds from the text, not from the double."""
+
+    __slots__ = ("text",)
+    text: str
+
+
 def _finite_float(text: str) -> float:
-    value = float(text)
+    value = ExactFloat(text)
     if not math.isfinite(value):
         raise ValueError(f"number {text[:20]} is out of range")
+    value.text = text
     return value
 
 
@@ -154,13 +164,22 @@ def normalize_object(obj: object, options: NormalizeOptions) -> NormalizedRecord
     """Normalise an already decoded record (see ``normalize_record``)."""
     if not isinstance(obj, dict):
         return Rejection(RejectCode.NOT_OBJECT, f"not an object (got {json_type_name(obj)})")
-    top_obj = dict(obj)
+    picked: Picked | None = None
+    source = obj
+    if options.mapping is not None:
+        picked = pick(options.mapping, obj)
+        source = without(obj, picked.consumed) if picked.consumed else obj
+    top_obj = dict(source)
     attrs_obj = top_obj.pop(ATTRIBUTES_KEY) if isinstance(top_obj.get(ATTRIBUTES_KEY), dict) else {}
     collector = top_obj.get("type") == COLLECTOR_MESSAGE_TYPE and ATTRIBUTES_KEY in obj
     if collector and isinstance(obj.get(ATTRIBUTES_KEY), dict):
         del top_obj["type"]  # the collector's message kind, not the event's name
     else:
         collector = False
+    not_standard = options.mapping.not_standard if options.mapping is not None else frozenset()
+    wrong = _wrong_kind(top_obj, not_standard) or _wrong_kind(attrs_obj, not_standard)
+    if wrong is not None:
+        return wrong
     top: dict[str, object] = {}
     attrs: dict[str, object] = {}
     try:
@@ -170,7 +189,25 @@ def normalize_object(obj: object, options: NormalizeOptions) -> NormalizedRecord
         return Rejection(RejectCode.AMBIGUOUS_FIELD, f"ambiguous field {amb.name!r}")
     except UnicodeEncodeError:
         return Rejection(RejectCode.NOT_JSON, "not JSON: invalid unicode escape")
-    return _resolve(obj, top, attrs, collector, options)
+    lists = {k for k, v in top_obj.items() if isinstance(v, list)}
+    lists |= {k for k, v in attrs_obj.items() if isinstance(v, list)}
+    return _resolve(obj, top, attrs, collector, options, picked, lists)
+
+
+def _wrong_kind(obj: dict[str, object], not_standard: frozenset[str]) -> Rejection | None:
+    """An object or a list under a standard field's own name (SPEC: wrong type). An object
+    under ``service`` holding ``name`` is the ``service.name`` alias, not a wrong kind."""
+    for key in STANDARD_NAMES.intersection(obj):
+        value = obj[key]
+        if not isinstance(value, dict | list) or key in not_standard:
+            continue
+        if key == "service" and isinstance(value, dict) and "name" in value:
+            continue
+        return Rejection(
+            RejectCode.BAD_FIELD,
+            f"invalid {key}: expected a single value, got {json_type_name(value)}",
+        )
+    return None
 
 
 def _resolve(
@@ -179,11 +216,26 @@ def _resolve(
     attrs: dict[str, object],
     collector: bool,
     options: NormalizeOptions,
+    picked: Picked | None = None,
+    lists: set[str] | None = None,
 ) -> NormalizedRecord | Rejection:
     chosen: dict[str, tuple[str, object]] = {}
+    mapping = options.mapping
+    not_standard = mapping.not_standard if mapping is not None else frozenset()
     for spec in STANDARD_FIELDS:
-        found = _take(spec.aliases, top, attrs)
+        if picked is not None and spec.name in picked.chosen:
+            chosen[spec.name] = picked.chosen[spec.name]
+            continue
+        aliases = spec.aliases
+        if not_standard:
+            aliases = tuple(a for a in aliases if a not in not_standard)
+        found = _take(aliases, top, attrs)
         if found is not None:
+            if lists and found[0] in lists:  # kept as JSON text as an attribute, not here
+                label = _label(spec.name, found[0])
+                return Rejection(
+                    RejectCode.BAD_FIELD, f"invalid {label}: expected a single value, got array"
+                )
             chosen[spec.name] = found
     result = NormalizedRecord(standard={}, attributes={})
     if "type" not in chosen:
@@ -200,7 +252,9 @@ def _resolve(
     if rejection is not None:
         return rejection
     for name, value in top.items():
-        result.attributes[name] = value
+        # A standard name left here is a key the profile says is not that field.
+        shown = f"{ATTRIBUTES_KEY}.{name}" if name in STANDARD_NAMES else name
+        result.attributes[shown] = value
     for name, value in attrs.items():
         final = f"{ATTRIBUTES_KEY}.{name}" if name in top or name in STANDARD_NAMES else name
         if final in result.attributes:
@@ -248,9 +302,13 @@ def _rejection_from(err: ValidationError, chosen: dict[str, tuple[str, object]])
     cause = first.get("ctx", {}).get("error")
     message = str(cause) if cause is not None else first["msg"]
     alias = chosen.get(field_name, (field_name, None))[0]
-    label = field_name if alias == field_name else f"{field_name} ({alias})"
+    label = _label(field_name, alias)
     code = RejectCode.BAD_TIMESTAMP if field_name == "timestamp" else RejectCode.BAD_FIELD
     return Rejection(code, f"invalid {label}: {_short(message)}")
+
+
+def _label(field_name: str, alias: str) -> str:
+    return field_name if alias == field_name else f"{field_name} ({alias})"
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -34,6 +34,9 @@ class Source:
 
     name: str  # as shown to the user and stored in the catalog
     path: Path | None  # None for stdin
+    #: Named on the command line (not found in a directory or by a glob): a file named
+    #: explicitly that is not JSON fails; one found in a folder is skipped.
+    named: bool = True
 
     def rereadable(self) -> bool:
         """Whether the source can be opened and read more than once: a regular file, not
@@ -86,11 +89,12 @@ def expand_sources(paths: list[str]) -> list[Source]:
         if raw == STDIN:
             sources.append(Source("<stdin>", None))
             continue
+        named = not Path(raw).is_dir() and Path(raw).exists()
         for path in _expand_one(raw):
             resolved = path.resolve()
             if resolved not in seen:
                 seen.add(resolved)
-                sources.append(Source(str(path), path))
+                sources.append(Source(str(path), path, named=named))
     return sources
 
 

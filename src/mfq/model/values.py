@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal
 
 #: ISO-8601 forms we accept: date, 'T' or space, hh:mm[:ss[.fraction]], optional zone.
 ISO_TIMESTAMP = re.compile(
@@ -92,23 +93,33 @@ def text_value(value: object) -> str:
 
 
 def epoch_to_ns(value: int | float) -> int:
-    """Epoch seconds/ms/µs/ns (chosen by magnitude) to integer nanoseconds."""
+    """Epoch seconds/ms/µs/ns (chosen by magnitude) to integer nanoseconds.
+
+    A decoded JSON number that kept its text (``mfq.ingest.record.ExactFloat``) is
+    converted from that decimal text, so ``1588205198.89971`` is ``.899710000`` exactly."""
     magnitude = abs(value)
     factor = 1
     for limit, unit_factor in EPOCH_UNIT_LIMITS:
         if magnitude < limit:
             factor = unit_factor
             break
-    ns = value * factor if isinstance(value, int) else round(value * float(factor))
+    text = getattr(value, "text", None)  # the JSON text of a number with a fraction
+    if isinstance(value, int):
+        ns = value * factor
+    elif isinstance(text, str):
+        ns = int((Decimal(text) * factor).to_integral_value(ROUND_HALF_EVEN))
+    else:
+        ns = round(value * float(factor))
     if not MIN_NS <= ns <= MAX_NS:
         raise ValueRuleError("timestamp out of range")
     return int(ns)
 
 
 def parse_timestamp_text(text: str, assume_tz: tzinfo | None) -> tuple[int, bool]:
-    """ISO-8601 text to (UTC nanoseconds, was_naive). Naive ISO times use ``assume_tz``.
+    """ISO-8601 text to (UTC nanoseconds, was_naive). Naive times use ``assume_tz``.
 
-    Manufactory's ``yyyy-mm-dd HH:MM:SS`` is UTC by definition and never naive.
+    Manufactory's ``yyyy-mm-dd HH:MM:SS`` is UTC by definition (so never counted as
+    naive), unless ``assume_tz`` says otherwise: the option applies to every naive time.
     """
     match = ISO_TIMESTAMP.match(text)
     if match is None:
@@ -123,7 +134,7 @@ def parse_timestamp_text(text: str, assume_tz: tzinfo | None) -> tuple[int, bool
     zone = match["zone"]
     naive = zone is None and not manufactory
     if zone is None:
-        tz: tzinfo = UTC if manufactory or assume_tz is None else assume_tz
+        tz: tzinfo = UTC if assume_tz is None else assume_tz
         aware = base.replace(tzinfo=tz)
         if tz is not UTC:
             # Resolve the wall time in the zone (DST-aware) and express it in UTC.

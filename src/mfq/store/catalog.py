@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS field_stats (
     distinct_count INTEGER NOT NULL,
     PRIMARY KEY (path, field)
 );
+CREATE TABLE IF NOT EXISTS source_fields (
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    day TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value_class TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS field_types (
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     field TEXT NOT NULL,
@@ -129,6 +136,12 @@ class SourceRecord:
     container: str
     compression: str | None
     counters: dict[str, int]
+    #: The format profile the source was read with (``default``: the default aliases).
+    profile: str | None = None
+    #: The identity of the ingest options that shaped what was stored (None: defaults).
+    options: str | None = None
+    #: Per UTC day of its events: field -> value class -> count (for ``schema --drift``).
+    day_fields: dict[str, dict[str, Counter[str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,8 @@ _BUSY_SECONDS = 60
 _ADDED_COLUMNS = (
     ("files", "schema", "BLOB"),
     ("sources", "fingerprint", "TEXT"),
+    ("sources", "profile", "TEXT"),
+    ("sources", "options", "TEXT"),
 )
 
 
@@ -294,10 +309,11 @@ class Catalog:
                 (batch.token, batch.committed_at, json.dumps(batch.counters)),
             )
             batch_id = int(cursor.lastrowid or 0)
-            db.executemany(
-                "INSERT INTO sources(batch_id, name, content_hash, fingerprint, size, container,"
-                " compression, counters) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+            for s in batch.sources:
+                cursor = db.execute(
+                    "INSERT INTO sources(batch_id, name, content_hash, fingerprint, size,"
+                    " container, compression, counters, profile, options)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         batch_id,
                         s.name,
@@ -307,10 +323,21 @@ class Catalog:
                         s.container,
                         s.compression,
                         json.dumps(s.counters),
-                    )
-                    for s in batch.sources
-                ],
-            )
+                        s.profile,
+                        s.options,
+                    ),
+                )
+                source_id = int(cursor.lastrowid or 0)
+                db.executemany(
+                    "INSERT INTO source_fields(source_id, day, field, value_class, count)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (source_id, day, name, cls, n)
+                        for day, fields in (s.day_fields or {}).items()
+                        for name, counter in fields.items()
+                        for cls, n in counter.items()
+                    ],
+                )
             _insert_files(db, batch_id, batch.files)
             db.executemany(
                 "INSERT INTO field_types(batch_id, field, value_class, count) VALUES (?, ?, ?, ?)",
@@ -387,12 +414,29 @@ class Catalog:
         ).fetchone()
         return row is not None
 
-    def has_source_hash(self, content_hash: str) -> bool:
-        """True when a source with this content was already ingested."""
-        row = self._db.execute(
-            "SELECT 1 FROM sources WHERE content_hash = ? LIMIT 1", (content_hash,)
-        ).fetchone()
+    def has_source_hash(self, content_hash: str, options: str | None = None) -> bool:
+        """True when a source with this content was already ingested (with these options,
+        when given; a source recorded without options had the defaults)."""
+        if options is None:
+            row = self._db.execute(
+                "SELECT 1 FROM sources WHERE content_hash = ? LIMIT 1", (content_hash,)
+            ).fetchone()
+        else:
+            from mfq.ingest.options import DEFAULT_IDENTITY
+
+            row = self._db.execute(
+                "SELECT 1 FROM sources WHERE content_hash = ? AND COALESCE(options, ?) = ? LIMIT 1",
+                (content_hash, DEFAULT_IDENTITY, options),
+            ).fetchone()
         return row is not None
+
+    def source_fields(self) -> list[tuple[str, str, str, str, int]]:
+        """(source, day, field, value class, count) of every committed source, by day."""
+        rows = self._db.execute(
+            "SELECT s.name, f.day, f.field, f.value_class, f.count FROM source_fields f"
+            " JOIN sources s ON s.id = f.source_id ORDER BY f.day, s.id, f.field"
+        ).fetchall()
+        return [(str(a), str(b), str(c), str(d), int(e)) for a, b, c, d, e in rows]
 
     def files(self, kind: str = "events") -> list[FileRecord]:
         """Committed files of a kind, ordered by day then path."""
@@ -439,11 +483,13 @@ class Catalog:
     def sources(self) -> list[SourceRecord]:
         """Every committed source, oldest first."""
         rows = self._db.execute(
-            "SELECT name, content_hash, fingerprint, size, container, compression, counters"
-            " FROM sources ORDER BY id"
+            "SELECT name, content_hash, fingerprint, size, container, compression, counters,"
+            " profile, options FROM sources ORDER BY id"
         ).fetchall()
         return [
-            SourceRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+            SourceRecord(
+                row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7], row[8]
+            )
             for row in rows
         ]
 

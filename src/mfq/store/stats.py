@@ -87,6 +87,7 @@ def store_info(store: Store) -> dict[str, Any]:
         "first": _time(first),
         "last": _time(last),
         "sources": len(store.catalog.sources()),
+        "profiles": source_profiles(store),
         "bytes": on_disk,
         "projects": projects,
         "types": types,
@@ -270,3 +271,43 @@ def store_rejects(store: Store, *, code: str | None, limit: int | None) -> pd.Da
         table = table.slice(0, limit)
     frame: pd.DataFrame = table.to_pandas()
     return frame
+
+
+def store_rejects_summary(store: Store) -> pd.DataFrame:
+    """Rejects counted by source and reason, with the keys those records have (most
+    common first): what to name with ``--map``."""
+    import pandas as pd
+
+    from mfq.ingest.refusal import SHOWN_KEYS, RejectKeys
+
+    frame = store_rejects(store, code=None, limit=None)
+    groups: dict[tuple[str, str], RejectKeys] = {}
+    for source, code, raw in zip(frame["source"], frame["code"], frame["raw"], strict=True):
+        groups.setdefault((str(source), str(code)), RejectKeys()).add(str(code), str(raw))
+    rows = [
+        {
+            "source": source,
+            "code": code,
+            "count": found.reasons[code],
+            "keys": ", ".join(found.common_keys()[: SHOWN_KEYS * 2]),
+        }
+        for (source, code), found in groups.items()
+    ]
+    return pd.DataFrame(rows, columns=["source", "code", "count", "keys"])
+
+
+def store_drift(store: Store) -> pd.DataFrame:
+    """``schema --drift``: per day, the fields that appeared, vanished or changed type,
+    with the sources concerned."""
+    import pandas as pd
+
+    from mfq.store.drift import drift_rows
+
+    rows = drift_rows(store.catalog.source_fields())
+    return pd.DataFrame(rows, columns=["day", "field", "change", "types", "sources"])
+
+
+def source_profiles(store: Store) -> dict[str, int]:
+    """Sources per format profile (sources from before profiles count as ``default``)."""
+    counts: Counter[str] = Counter(s.profile or "default" for s in store.catalog.sources())
+    return dict(sorted(counts.items()))

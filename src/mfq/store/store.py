@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.ingest.pipeline import SourceReading
     from mfq.ingest.sources import Source
     from mfq.query.engines import Engine
     from mfq.query.expr import FieldSchema, FieldType
@@ -79,14 +81,32 @@ class IngestSummary:
     #: Damaged id-hash files rebuilt from their batch's event files before reading.
     rebuilt_id_files: list[str] = field(default_factory=list)
 
+    #: Sources read per format profile (``default``: no profile fitted).
+    profiles: dict[str, int] = field(default_factory=dict)
+    #: Files of a directory or glob that are not JSON, skipped.
+    skipped_files: int = 0
+    #: Sources read again because they were stored with other options.
+    reread_sources: int = 0
+    #: One line per source that stored nothing while rejecting records (see ``refusal``).
+    refusals: list[str] = field(default_factory=list)
+    #: One line per skipped file or re-read source, saying which and why.
+    notes: list[str] = field(default_factory=list)
+
     def as_dict(self) -> dict[str, Any]:
         """The summary as the ``ingest`` output shape (SPEC's columns first); the lists
-        of things met only on a damaged store or folder appear when not empty."""
+        of things met only on a damaged store or folder appear when not empty; the
+        messages (``refusals``, ``notes``) are for stderr."""
         shape = asdict(self)
+        del shape["refusals"], shape["notes"]
         for rare in ("dangling_links", "rebuilt_id_files"):
             if not shape[rare]:
                 del shape[rare]
         return shape
+
+    @property
+    def refused_all(self) -> bool:
+        """True when records were rejected and none was stored (nor already stored)."""
+        return self.rejected > 0 and self.ingested == 0 and self.duplicates == 0
 
 
 def _reading(method: _Method) -> _Method:
@@ -289,23 +309,40 @@ class Store:
         reasons: Counter[str] = Counter()
         records: list[SourceRecord] = []
         seen: dict[str, str | None] = {}  # fingerprint -> content hash, this run
+        identity = options.identity()
+        profiles: Counter[str] = Counter()
         try:
             for position, source in enumerate(sources):
                 if source.path is not None and _dangling(source.path):
                     summary.dangling_links.append(source.name)
                     continue
-                if self._already_ingested(source, seen):
+                repeat = self._already_ingested(source, seen, identity)
+                if repeat is _Repeat.SAME:
                     summary.skipped_sources += 1
                     continue
-                record = self._ingest_source(
-                    source, (position, len(sources)), writer, reasons, progress, options
+                if repeat is _Repeat.OTHER_OPTIONS:
+                    summary.reread_sources += 1
+                    summary.notes.append(
+                        f"{source.name}: read again: stored before with other options"
+                        " (profile, --map, --assume-tz or redaction)"
+                    )
+                reading = self._open_source(source, options, summary)
+                if reading is None:
+                    continue
+                outcome = self._ingest_source(
+                    reading, (position, len(sources)), writer, reasons, progress, identity
                 )
+                profiles[reading.profile] += 1
+                if outcome.refusal is not None:
+                    summary.refusals.append(outcome.refusal)
+                record = outcome.record
                 if record.fingerprint is not None:
                     seen[record.fingerprint] = record.content_hash
                 records.append(record)
                 totals.add(IngestCounters(**record.counters))
             files = writer.finish()
             _fill_summary(summary, totals, reasons)
+            summary.profiles = dict(sorted(profiles.items()))
             if strict and totals.rejected:
                 summary.committed = False
                 writer.discard()
@@ -325,37 +362,67 @@ class Store:
             writer.discard()
         return summary
 
-    def _already_ingested(self, source: Source, seen: dict[str, str | None]) -> bool:
-        """Re-ingesting a file is a no-op: same content as a stored (or just read) source."""
+    def _already_ingested(
+        self, source: Source, seen: dict[str, str | None], identity: str
+    ) -> _Repeat:
+        """Re-ingesting a file with the same options is a no-op: same content as a stored
+        (or just read) source. The same content stored with other options is read again."""
         fingerprint = source.fingerprint()
         if fingerprint is None:
-            return False  # stdin: its duplicates are found event by event
+            return _Repeat.NEW  # stdin: its duplicates are found event by event
         if fingerprint not in seen and not self.catalog.has_fingerprint(fingerprint):
-            return False
+            return _Repeat.NEW
         content_hash = source.content_hash()  # a full read, only for likely repeats
-        return content_hash in seen.values() or (
-            content_hash is not None and self.catalog.has_source_hash(content_hash)
-        )
+        if content_hash is None:
+            return _Repeat.NEW
+        if content_hash in seen.values() or self.catalog.has_source_hash(content_hash, identity):
+            return _Repeat.SAME
+        if self.catalog.has_source_hash(content_hash):
+            return _Repeat.OTHER_OPTIONS
+        return _Repeat.NEW
+
+    def _open_source(
+        self, source: Source, options: NormalizeOptions, summary: IngestSummary
+    ) -> SourceReading | None:
+        """The source opened for reading; None for a file of a directory or glob that is
+        not JSON (skipped with a note; a file named explicitly still fails)."""
+        from mfq.errors import InputUnreadable
+        from mfq.ingest.pipeline import read_source
+
+        try:
+            return read_source(source, options, self.settings)
+        except InputUnreadable as err:
+            if source.named:
+                raise
+            summary.skipped_files += 1
+            summary.notes.append(f"skipped {err.message}")
+            return None
 
     def _ingest_source(
         self,
-        source: Source,
+        reading: SourceReading,
         position: tuple[int, int],
         writer: BatchWriter,
         reasons: Counter[str],
         progress: ProgressCallback | None,
-        options: NormalizeOptions,
-    ) -> SourceRecord:
-        from mfq.ingest.pipeline import read_source
+        identity: str,
+    ) -> _SourceOutcome:
+        from mfq.ingest.refusal import RejectKeys, refusal_message
+        from mfq.store.drift import add_day_fields
 
+        source = reading.source
         counters = IngestCounters()
-        reading = read_source(source, options, self.settings)
+        rejected = RejectKeys()
+        day_fields: dict[str, dict[str, Counter[str]]] = {}
         for chunk in reading.chunks:
             ingested, duplicates = writer.add(chunk, source.name)
             chunk.counters.ingested = ingested
             chunk.counters.duplicates = duplicates
             counters.add(chunk.counters)
             reasons.update(r.code for r in chunk.rejects)
+            for reject in chunk.rejects:
+                rejected.add(reject.code, reject.raw)
+            add_day_fields(chunk.table, day_fields)
             if progress is not None:
                 progress(
                     IngestProgress(
@@ -367,7 +434,10 @@ class Store:
                         reading.bytes_total,
                     )
                 )
-        return SourceRecord(
+        refusal = None
+        if counters.rejected and not counters.ingested and not counters.duplicates:
+            refusal = refusal_message(source.name, counters.read, rejected, reading.mapping)
+        record = SourceRecord(
             name=source.name,
             content_hash=reading.content_hash(),
             fingerprint=reading.fingerprint(),
@@ -375,7 +445,11 @@ class Store:
             container=str(reading.container),
             compression=reading.compression,
             counters=asdict(counters),
+            profile=reading.profile,
+            options=identity,
+            day_fields=day_fields,
         )
+        return _SourceOutcome(record, refusal)
 
     def _check_layout(self) -> None:
         """A store folder that is a file, or a lock that is a folder, stops an ingest
@@ -861,6 +935,12 @@ class Store:
         with _disk_full_as_no_space(self.root):
             return doctor.repair(self)
 
+    def rejects_summary(self) -> pd.DataFrame:
+        """Rejects counted by source and reason, with the keys those records do have."""
+        from mfq.store.stats import store_rejects_summary
+
+        return store_rejects_summary(self)
+
     @_reading
     def schema(self, *, exact: bool = False) -> pd.DataFrame:
         """One row per field: type, % present, distinct count, top values, mixed flag.
@@ -877,6 +957,27 @@ class Store:
         from mfq.store.stats import schema_records
 
         return schema_records(self, exact=exact)
+
+    def schema_drift(self) -> pd.DataFrame:
+        """Per UTC day: fields that appeared, vanished or changed type, and in which
+        sources (``day``, ``field``, ``change``, ``types``, ``sources``)."""
+        from mfq.store.stats import store_drift
+
+        return store_drift(self)
+
+
+class _Repeat(Enum):
+    """Whether a source was stored before."""
+
+    NEW = "new"
+    SAME = "same"  # same content, same options: nothing to do
+    OTHER_OPTIONS = "other_options"  # same content, other options: read again
+
+
+@dataclass(frozen=True)
+class _SourceOutcome:
+    record: SourceRecord
+    refusal: str | None
 
 
 def _fill_summary(summary: IngestSummary, totals: IngestCounters, reasons: Counter[str]) -> None:

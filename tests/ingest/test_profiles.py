@@ -1,0 +1,228 @@
+"""Format profiles: detection from keys, what each profile maps, and profile files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mfq
+from mfq.errors import UsageError
+from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.profiles import builtin_profiles, detect, load_profile
+from mfq.ingest.profiles.apply import find_key, render_template
+from mfq.ingest.record import NormalizedRecord, normalize_object
+from tests.ingest.profile_corpora import DIALECTS, manufactory
+
+PROFILES = builtin_profiles()
+
+
+def _detected(records: list[dict[str, object]]) -> str | None:
+    found = detect(records, PROFILES)
+    return None if found is None else found.name
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), which=st.sampled_from(sorted(DIALECTS)))
+def test_records_of_one_profile_are_never_detected_as_another(
+    data: st.DataObject, which: tuple[str, str]
+) -> None:
+    records = data.draw(st.lists(DIALECTS[which], min_size=1, max_size=8))
+    assert _detected(records) == which[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(records=st.lists(manufactory(), min_size=1, max_size=8))
+def test_manufactory_exports_never_get_a_foreign_profile(records: list[dict[str, object]]) -> None:
+    assert _detected(records) == "manufactory"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"kind": "Widget", "size": 3},
+        {"message": "hello", "level": "info"},
+        {"data": [1, 2, 3]},
+    ],
+)
+def test_unknown_shapes_fall_back_to_the_default_aliases(record: dict[str, object]) -> None:
+    assert _detected([record]) is None
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), which=st.sampled_from(sorted(DIALECTS)))
+def test_every_generated_record_of_a_profile_becomes_an_event(
+    data: st.DataObject, which: tuple[str, str]
+) -> None:
+    record = data.draw(DIALECTS[which])
+    profile = next(p for p in PROFILES if p.name == which[0])
+    outcome = normalize_object(record, NormalizeOptions(profile=profile, detect_profile=False))
+    assert isinstance(outcome, NormalizedRecord), outcome
+    assert outcome.standard["type"]
+
+
+def _event(profile: str, record: dict[str, object]) -> NormalizedRecord:
+    options = NormalizeOptions(profile=load_profile(profile), detect_profile=False)
+    outcome = normalize_object(record, options)
+    assert isinstance(outcome, NormalizedRecord), outcome
+    return outcome
+
+
+def test_cloudtrail_maps_name_source_id_actor_and_failure() -> None:
+    record = {
+        "eventVersion": "1.08",
+        "eventTime": "2024-03-05T12:00:00Z",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "eventID": "abc",
+        "errorCode": "AccessDenied",
+        "userIdentity": {"arn": "arn:aws:iam::1:user/a", "accountId": "1"},
+    }
+    event = _event("cloudtrail", record)
+    picked = {k: event.standard[k] for k in ("type", "id", "service", "status", "actor_profile_id")}
+    assert picked == {
+        "type": "GetObject",
+        "id": "abc",
+        "service": "s3.amazonaws.com",
+        "status": "AccessDenied",
+        "actor_profile_id": "arn:aws:iam::1:user/a",
+    }
+    assert event.attributes == {"eventVersion": "1.08", "userIdentity.accountId": "1"}
+    del record["errorCode"]
+    assert _event("cloudtrail", record).standard["status"] == "success"
+
+
+def test_k8s_v1_type_from_verb_and_resource_and_times_from_the_stages() -> None:
+    record = {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "auditID": "a-1",
+        "stage": "ResponseComplete",
+        "verb": "get",
+        "objectRef": {"resource": "pods", "subresource": "log"},
+        "requestReceivedTimestamp": "2024-03-05T12:00:00.000001Z",
+        "stageTimestamp": "2024-03-05T12:00:01Z",
+        "responseStatus": {"code": 200},
+        "user": {"username": "alice"},
+    }
+    event = _event("k8s-audit", record)
+    assert event.standard["type"] == "get pods/log"
+    assert event.standard["timestamp"] == 1709640000000001000
+    assert event.standard["correlation_id"] == "a-1"
+    assert event.derived_id  # auditID repeats once per stage: never the event id
+    assert (event.standard["http_status"], event.standard["actor_profile_id"]) == (200, "alice")
+
+
+def test_zeek_service_list_and_version_are_not_standard_fields() -> None:
+    record = {"_path": "known_services", "ts": 1.5, "service": ["HTTP"], "version": 4}
+    event = _event("zeek", record)
+    assert (event.standard["service"], event.standard["version"]) == (None, None)
+    assert event.attributes == {"attributes.service": '["HTTP"]', "attributes.version": 4}
+    conn = _event("zeek", {"@stream": "conn", "ts": 1588205198.25, "duration": 1.5, "uid": "C1"})
+    assert (conn.standard["duration_ms"], conn.standard["correlation_id"]) == (1500.0, "C1")
+
+
+def test_ecs_reads_the_dotted_log_level_beside_a_nested_log_object() -> None:
+    record = {
+        "@timestamp": "2024-03-05T12:00:00Z",
+        "log.level": "warning",
+        "ecs.version": "1.6.0",
+        "log": {"logger": "app"},
+    }
+    event = _event("ecs", record)
+    assert (event.standard["type"], event.standard["severity"]) == ("app", "warn")
+
+
+def test_find_key_and_templates() -> None:
+    record = {"a.b": 1, "a": {"c": {"d": 2}}, "e": None}
+    assert find_key(record, "a.b") == (("a.b",), 1)
+    assert find_key(record, "a.c.d") == (("a", "c", "d"), 2)
+    assert find_key(record, "e") is None
+    assert render_template({"v": "get"}, "{v} {r}/{s}") == "get"
+    assert render_template({"r": "pods"}, "{v} {r}") == "pods"
+    assert render_template({}, "{v}") is None
+
+
+def test_a_user_profile_file(tmp_path: Path) -> None:
+    profile = tmp_path / "mine.toml"
+    profile.write_text(
+        'name = "mine"\n[fields]\ntype = "op"\ntimestamp = "when.utc"\nduration_s = "took"\n',
+        encoding="utf-8",
+    )
+    export = tmp_path / "x.json"
+    export.write_text(json.dumps({"op": "run", "when": {"utc": 1700000000}, "took": 2}) + "\n")
+    store = mfq.open_store(tmp_path / "s", create=True)
+    summary = store.ingest(
+        export, options=NormalizeOptions(profile=load_profile(str(profile)), detect_profile=False)
+    )
+    assert (summary.ingested, summary.profiles) == (1, {"mine": 1})
+    row = store.events(fields="type,duration_ms").to_dict("records")
+    assert row == [{"type": "run", "duration_ms": 2000.0}]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name = ", "bad.toml: not a valid TOML profile: "),
+        ('name = "x"\n[fields]\nkind = "k"', "bad.toml: 'kind' is not a standard field"),
+        ('name = "x"\ncolour = 1', "bad.toml: unknown profile key 'colour'"),
+        ('[fields]\ntype = "k"', "bad.toml: a profile needs a name"),
+    ],
+)
+def test_bad_profile_files_are_usage_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        load_profile(str(path))
+    assert str(caught.value).replace(str(tmp_path) + "/", "").startswith(message)
+
+
+def test_unknown_profile_name() -> None:
+    with pytest.raises(UsageError) as caught:
+        load_profile("nope")
+    assert str(caught.value) == (
+        "--profile: unknown profile 'nope' (known: cloudtrail, ecs, github, k8s-audit, "
+        "manufactory, otlp, suricata, windows, zeek, none, or a .toml file)"
+    )
+
+
+def test_builtin_profiles_are_the_documented_files() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "guide.md").read_text()
+    for profile in PROFILES:
+        assert profile.text.strip() in guide, profile.name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["collector-messages.ndjson", "envelope.json", "rest-bodies.json", "wide-events.ndjson"],
+)
+def test_the_example_manufactory_exports_get_the_manufactory_profile(
+    tmp_path: Path, name: str
+) -> None:
+    export = Path(__file__).resolve().parents[2] / "examples" / "exports" / name
+    store = mfq.open_store(tmp_path / "s", create=True)
+    assert store.ingest(export).profiles == {"manufactory": 1}
+
+
+def test_the_demo_export_gets_the_manufactory_profile(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mfq.cli.main import cli
+
+    export = tmp_path / "demo.ndjson.gz"
+    demo = ["demo", "--out", str(export), "--events", "2000", "--store", str(tmp_path / "d")]
+    result = CliRunner().invoke(cli, demo)
+    assert result.exit_code == 0, result.stderr
+    store = mfq.open_store(tmp_path / "s", create=True)
+    assert store.ingest(export).profiles == {"manufactory": 1}
+
+
+def test_map_looks_inside_attributes_after_the_top_level() -> None:
+    options = NormalizeOptions(maps=(("type", "op"), ("timestamp", "at")))
+    record = {"type": "event", "attributes": {"op": "run", "at": "2024-01-01T00:00:00Z", "x": 1}}
+    outcome = normalize_object(record, options)
+    assert isinstance(outcome, NormalizedRecord), outcome
+    assert (outcome.standard["type"], outcome.attributes) == ("run", {"x": 1})
