@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import mfq
 from mfq.analysis.patterns import BASELINE_COLUMNS, COLUMNS, classify
-from mfq.analysis.templates import template_id
+from mfq.query.templates import template_id
 from mfq.cli.main import cli
 from mfq.store import Store
 

@@ -109,7 +109,7 @@ class Checker:
         func = node.func
         if func in ("len", "hour", "weekday"):
             return ValueType.INTEGER
-        if func in ("lower", "upper", "regex", "date"):
+        if func in ("lower", "upper", "regex", "date", "pattern"):
             return ValueType.STRING
         if func == "bucket":
             kinds = {self.value_type(arg) for arg in node.args}
