@@ -27,8 +27,6 @@ from mfq.query.spec import OrderKey, QueryKind, QuerySpec
 from mfq.query.timerange import parse_duration, parse_instant, resolve_range
 
 if TYPE_CHECKING:
-    from mfq.query.expr import Expr
-    from mfq.query.timerange import TimeRange
     from mfq.store.store import Store
 
 DEFAULT_AGGREGATE = "count"
@@ -203,11 +201,10 @@ def build_spec(
     used |= {n.field for c in computed for n in walk(c.expr) if isinstance(n, Aggregate)}
     named = {d.name for d in derived}
     derived += [d for d in derived_columns(types, used) if d.name not in named]
-    bound, aggregates, derived = _bind_patterns(store, time, filters, aggregates, derived)
     return QuerySpec(
         kind=kind,
         time=time,
-        where=bound,
+        where=filters,
         group_by=keys,
         aggregates=aggregates,
         having=parse_condition(having, types) if having else None,
@@ -222,24 +219,4 @@ def build_spec(
         derived=tuple(derived),
         computed=computed,
         columns=tuple(names) if computed else (),
-    )
-
-
-def _bind_patterns(
-    store: Store,
-    time: TimeRange,
-    filters: tuple[Expr, ...],
-    aggregates: tuple[NamedAggregate, ...],
-    derived: list[NamedValue],
-) -> tuple[tuple[Expr, ...], tuple[NamedAggregate, ...], list[NamedValue]]:
-    """Every ``pattern(F)`` bound to the query's selection (its templates mined once)."""
-    from mfq.query.pattern_field import bind_aggregates, bind_all, bind_named, uses_pattern
-
-    used = [*filters, *(a for a in aggregates), *(d.expr for d in derived)]
-    if not any(uses_pattern(item) for item in used):
-        return filters, aggregates, derived
-    return (
-        bind_all(store, time, filters, filters),
-        bind_aggregates(store, time, filters, aggregates),
-        list(bind_named(store, time, filters, derived)),
     )

@@ -174,7 +174,7 @@ class _Compiler:
             return time.cast(pa.date32()).cast(pa.string())
         if func == "bucket":
             return self._bucket(expr)
-        if func == "pattern":
+        if func in ("pattern", "new_pattern"):
             from mfq.query.pattern_field import compile_pattern
 
             return compile_pattern(self.value(args[0], "text"), expr)
@@ -234,6 +234,8 @@ class _Compiler:
                 return pa.int64()
             if node.func in ("lower", "upper", "regex", "date", "pattern"):
                 return pa.string()
+            if node.func == "new_pattern":
+                return pa.bool_()
             if node.func == "bucket":
                 width = node.args[1]
                 integer = isinstance(width, Literal) and isinstance(width.value, int)

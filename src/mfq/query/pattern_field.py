@@ -13,6 +13,7 @@ function that masks each batch's distinct values once and looks their ids up.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mfq.errors import UsageError
 from mfq.query.expr import And, Call, Expr, Literal, NamedAggregate, NamedValue
 from mfq.query.expr.ast import Node, walk
 from mfq.query.templates import (
@@ -33,10 +35,15 @@ from mfq.query.templates import (
 from mfq.query.timerange import TimeRange
 
 if TYPE_CHECKING:
+    from mfq.query.spec import QuerySpec
     from mfq.store.store import Store
 
 #: The pyarrow function ``pattern(F)`` compiles to: (text, index key) -> template id.
 UDF_NAME = "mfq_pattern"
+#: The one ``new_pattern(F)`` compiles to: (text, index key) -> is the template new.
+NEW_UDF_NAME = "mfq_new_pattern"
+#: The row functions bound here.
+PATTERN_FUNCTIONS = ("pattern", "new_pattern")
 #: Bound indexes kept (each holds one selection's masked texts and miner).
 KEPT_INDEXES = 8
 
@@ -49,23 +56,39 @@ class PatternIndex:
 
     miner: TemplateMiner
     seeded: dict[int, str]
+    #: For ``new_pattern``: the groups with a message before the selection's start.
+    earlier: set[int] | None = None
     _roots: dict[int, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def finish(self) -> None:
         """Resolve the stored ids once mining is done (groups may have merged)."""
         self._roots = {self.miner.group_of(g): ident for g, ident in self.seeded.items()}
+        if self.earlier is not None:
+            self.earlier = {self.miner.group_of(g) for g in self.earlier}
 
     def ident(self, masked: str) -> str:
         """The template id of one masked text (as ``mfq patterns`` names it)."""
         group = self.miner.group_of(self.miner.add(masked))
         return self._roots.get(group) or template_id(self.miner.template(group))
 
+    def is_new(self, masked: str) -> bool:
+        """Whether the text's template had no message before the selection's start."""
+        assert self.earlier is not None
+        return self.miner.group_of(self.miner.add(masked)) not in self.earlier
+
     def ids(self, messages: pa.Array) -> pa.Array:
-        """Each message's template id (null for a null message)."""
+        """Each message's template id (null for a null message); with ``earlier``,
+        whether its template is new instead."""
         if not pa.types.is_string(messages.type):
             messages = messages.cast(pa.string())
         encoded = pc.dictionary_encode(mask_messages(messages))
-        names = [None if m is None else self.ident(m) for m in encoded.dictionary.to_pylist()]
+        distinct = encoded.dictionary.to_pylist()
+        with self._lock:  # Arrow may call from several threads; the miner is not shared-safe
+            if self.earlier is not None:
+                flags = [None if m is None else self.is_new(m) for m in distinct]
+                return pa.array(flags, type=pa.bool_()).take(encoded.indices)
+            names = [None if m is None else self.ident(m) for m in distinct]
         return pa.array(names, type=pa.string()).take(encoded.indices)
 
 
@@ -76,8 +99,8 @@ _registered = False
 
 
 def is_pattern_call(node: Node) -> bool:
-    """A ``pattern(F)`` call (bound or not)."""
-    return isinstance(node, Call) and node.func == "pattern"
+    """A ``pattern(F)`` or ``new_pattern(F)`` call (bound or not)."""
+    return isinstance(node, Call) and node.func in PATTERN_FUNCTIONS
 
 
 def uses_pattern(node: Node | NamedAggregate) -> bool:
@@ -91,7 +114,8 @@ def compile_pattern(text: pc.Expression, call: Call) -> pc.Expression:
     if len(call.args) != 2 or not isinstance(call.args[1], Literal):
         raise AssertionError("pattern() reached the compiler without a selection bound")
     _register()
-    return pc.Expression._call(UDF_NAME, [text, pc.scalar(int(call.args[1].value))])  # type: ignore[arg-type]
+    name = NEW_UDF_NAME if call.func == "new_pattern" else UDF_NAME
+    return pc.Expression._call(name, [text, pc.scalar(int(call.args[1].value))])  # type: ignore[arg-type]
 
 
 def bind(
@@ -102,7 +126,7 @@ def bind(
     if not any(is_pattern_call(n) and len(n.args) == 1 for n in walk(node)):  # type: ignore[attr-defined]
         return node
     plain = tuple(c for c in _conjuncts(where) if not uses_pattern(c))
-    return _rebuild(node, lambda arg: _index_key(store, time, plain, arg))
+    return _rebuild(node, lambda call: _index_key(store, time, plain, call))
 
 
 def bind_all(
@@ -135,6 +159,29 @@ def bind_aggregates(
     return tuple(bound)
 
 
+def bind_spec(store: Store, spec: QuerySpec) -> QuerySpec:
+    """``spec`` with every ``pattern(F)`` (filters, derived columns, ``count(EXPR)``)
+    bound to its selection."""
+    used = [*spec.where, *spec.aggregates, *(d.expr for d in spec.derived)]
+    if not any(uses_pattern(item) for item in used):
+        return spec
+    return spec.model_copy(
+        update={
+            "where": bind_all(store, spec.time, spec.where, spec.where),
+            "aggregates": bind_aggregates(store, spec.time, spec.where, spec.aggregates),
+            "derived": bind_named(store, spec.time, spec.where, spec.derived),
+        }
+    )
+
+
+def refuse_on_dask(spec: QuerySpec) -> None:
+    """The Dask engine cannot compute ``pattern()`` (its workers do not hold the mined
+    templates): a usage error naming the way out."""
+    used = [*spec.where, *spec.aggregates, *(d.expr for d in spec.derived)]
+    if any(uses_pattern(item) for item in used):
+        raise UsageError("pattern() is not supported on the dask engine; use --engine pandas")
+
+
 def _rebuild(node: _NodeT, key_of: Any) -> _NodeT:
     update: dict[str, object] = {}
     for name in type(node).model_fields:
@@ -144,8 +191,8 @@ def _rebuild(node: _NodeT, key_of: Any) -> _NodeT:
         elif isinstance(value, tuple) and value and isinstance(value[0], Node):
             update[name] = tuple(_rebuild(item, key_of) for item in value)
     rebuilt = node.model_copy(update=update) if update else node
-    if isinstance(rebuilt, Call) and rebuilt.func == "pattern" and len(rebuilt.args) == 1:
-        key = Literal.of(key_of(rebuilt.args[0]), rebuilt.span)
+    if isinstance(rebuilt, Call) and is_pattern_call(rebuilt) and len(rebuilt.args) == 1:
+        key = Literal.of(key_of(rebuilt), rebuilt.span)
         rebuilt = rebuilt.model_copy(update={"args": (rebuilt.args[0], key)})
     return rebuilt
 
@@ -158,23 +205,28 @@ def _conjuncts(where: tuple[Expr, ...]) -> Iterator[Expr]:
             yield expr
 
 
-def _index_key(store: Store, time: TimeRange, where: tuple[Expr, ...], arg: Node) -> int:
-    """The key of the index of ``arg``'s templates over the selection (mined once)."""
+def _index_key(store: Store, time: TimeRange, where: tuple[Expr, ...], call: Call) -> int:
+    """The key of the index of ``call``'s templates over the selection (mined once)."""
     from mfq.query.expr import Field
 
+    arg = call.args[0]
     if not isinstance(arg, Field):
-        from mfq.errors import UsageError
-
-        raise UsageError("pattern() takes a field name, e.g. pattern(message)")
+        raise UsageError(f"{call.func}() takes a field name, e.g. {call.func}(message)")
+    new = call.func == "new_pattern"
+    if new and time.since is None:
+        raise UsageError(
+            "new_pattern() needs the start of the period (--since or --last): "
+            "new means no message before it"
+        )
     files = tuple(r.path for r in store.catalog.files("events")) if store.exists() else ()
     known = tuple(sorted(store.catalog.templates(arg.name).items())) if store.exists() else ()
     wheres = tuple(w.model_dump_json() for w in where)
-    selection = (str(store.root), files, known, time.since, time.until, wheres, arg.name)
+    selection = (str(store.root), files, known, time.since, time.until, wheres, arg.name, new)
     key = _BY_SELECTION.get(selection)
     if key is not None and key in _INDEXES:
         _INDEXES.move_to_end(key)
         return key
-    index = mine_index(store, time, where, arg.name)
+    index = mine_index(store, time, where, arg.name, new=new)
     key = next(_KEYS)
     _INDEXES[key] = index
     _BY_SELECTION[selection] = key
@@ -186,16 +238,26 @@ def _index_key(store: Store, time: TimeRange, where: tuple[Expr, ...], arg: Node
     return key
 
 
-def mine_index(store: Store, time: TimeRange, where: tuple[Expr, ...], name: str) -> PatternIndex:
-    """The templates of ``name`` over the selection, mined as ``mfq patterns`` mines."""
+def mine_index(
+    store: Store, time: TimeRange, where: tuple[Expr, ...], name: str, *, new: bool = False
+) -> PatternIndex:
+    """The templates of ``name`` over the selection, mined as ``mfq patterns`` mines;
+    with ``new``, then over everything before its start, as ``mfq patterns`` mines a
+    baseline (so "new" is its ``change = new`` against all earlier events)."""
     miner = TemplateMiner(DEFAULT_MINER_SETTINGS)
     known = store.catalog.templates(name) if store.exists() else {}
     seeded = {miner.seed(text): ident for ident, text in known.items()}
-    types = store.field_types()
-    for distinct in file_texts(store, where, time, name, "service" in types, weighted=True):
+    with_service = "service" in store.field_types()
+    for distinct in file_texts(store, where, time, name, with_service, weighted=True):
         for masked in distinct.column("masked").to_pylist():
             miner.add(masked)
-    index = PatternIndex(miner, seeded)
+    earlier: set[int] | None = None
+    if new:
+        before = TimeRange(until=time.since)
+        earlier = set()
+        for distinct in file_texts(store, where, before, name, with_service, weighted=True):
+            earlier.update(miner.add(m) for m in distinct.column("masked").to_pylist())
+    index = PatternIndex(miner, seeded, earlier)
     index.finish()
     return index
 
@@ -271,14 +333,15 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    try:
-        pc.register_scalar_function(
-            _pattern_udf,
-            UDF_NAME,
-            {"summary": "template id", "description": "mfq's pattern(F)"},
-            {"messages": pa.string(), "key": pa.int64()},
-            pa.string(),
-        )
-    except pa.ArrowKeyError:  # registered already (a reloaded module)
-        pass
+    for name, result in ((UDF_NAME, pa.string()), (NEW_UDF_NAME, pa.bool_())):
+        try:
+            pc.register_scalar_function(
+                _pattern_udf,
+                name,
+                {"summary": name, "description": "mfq's pattern(F) and new_pattern(F)"},
+                {"messages": pa.string(), "key": pa.int64()},
+                result,
+            )
+        except pa.ArrowKeyError:  # registered already (a reloaded module)
+            pass
     _registered = True

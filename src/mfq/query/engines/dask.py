@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.errors import UnsupportedOperation, UsageError
+from mfq.query.pattern_field import refuse_on_dask
 from mfq.query.derive import read_as_dictionary, stored_columns, used_derived
 from mfq.query.engines.arrow import plain
 from mfq.query.engines.computed import output_columns
@@ -151,6 +152,7 @@ class DaskEngine:
 
     def execute(self, store: Store, spec: QuerySpec) -> pd.DataFrame:
         """The answer to ``spec``, equal to the pandas engine's."""
+        refuse_on_dask(spec)
         if spec.kind is QueryKind.EVENTS:
             return _events(self, store, spec)
         if spec.kind is QueryKind.TIMESERIES:
@@ -165,6 +167,8 @@ class DaskEngine:
 
     def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         """The answers to several descriptions; the aggregates computed together."""
+        for spec in specs:
+            refuse_on_dask(spec)
         answers: dict[int, pd.DataFrame] = {}
         grouped = [i for i, spec in enumerate(specs) if spec.kind is QueryKind.AGGREGATE]
         for index, answer in zip(

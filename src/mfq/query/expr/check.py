@@ -111,6 +111,8 @@ class Checker:
             return ValueType.INTEGER
         if func in ("lower", "upper", "regex", "date", "pattern"):
             return ValueType.STRING
+        if func == "new_pattern":
+            return ValueType.BOOLEAN
         if func == "bucket":
             kinds = {self.value_type(arg) for arg in node.args}
             return ValueType.FLOAT if ValueType.FLOAT in kinds else ValueType.INTEGER

@@ -217,6 +217,12 @@ def _functions() -> dict[str, FunctionSpec]:
             "pattern(F)",
             "the id of F's message template, as mfq patterns shows it for the same selection",
         ),
+        FunctionSpec(
+            "new_pattern",
+            (Param.TEXT,),
+            "new_pattern(F)",
+            "true when F's template has no message before the period's start (--since/--last)",
+        ),
     ]
     return {spec.name: spec for spec in specs}
 
