@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from mfq.analysis.common import Selection, require_field, resolve_selection
 from mfq.analysis.proportions import two_proportions
+from mfq.errors import UsageError
 from mfq.query.templates import (
     DEFAULT_MINER_SETTINGS,
     MinerSettings,
     TemplateMiner,
     template_id,
 )
-from mfq.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,9 +169,7 @@ def _file_tallies(
 
     with_service = "service" in selection.types
     weighted = not selection.unweighted
-    for distinct in file_texts(
-        store, selection.where, time, name, with_service, weighted=weighted
-    ):
+    for distinct in file_texts(store, selection.where, time, name, with_service, weighted=weighted):
         yield from _tallies(distinct, miner)
 
 

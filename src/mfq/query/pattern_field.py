@@ -13,6 +13,8 @@ function that masks each batch's distinct values once and looks their ids up.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -95,7 +97,6 @@ class PatternIndex:
 _INDEXES: OrderedDict[int, PatternIndex] = OrderedDict()
 _BY_SELECTION: dict[tuple[Any, ...], int] = {}
 _KEYS = count(1)
-_registered = False
 
 
 def is_pattern_call(node: Node) -> bool:
@@ -118,9 +119,7 @@ def compile_pattern(text: pc.Expression, call: Call) -> pc.Expression:
     return pc.Expression._call(name, [text, pc.scalar(int(call.args[1].value))])  # type: ignore[arg-type]
 
 
-def bind(
-    store: Store, time: TimeRange, where: tuple[Expr, ...], node: _NodeT
-) -> _NodeT:
+def bind(store: Store, time: TimeRange, where: tuple[Expr, ...], node: _NodeT) -> _NodeT:
     """``node`` with each unbound ``pattern(F)`` bound to the templates of the selection
     (``time`` and the conditions of ``where`` that do not use ``pattern()``)."""
     if not any(is_pattern_call(n) and len(n.args) == 1 for n in walk(node)):  # type: ignore[attr-defined]
@@ -140,9 +139,7 @@ def bind_named(
     store: Store, time: TimeRange, where: tuple[Expr, ...], named: Sequence[NamedValue]
 ) -> tuple[NamedValue, ...]:
     """:func:`bind` over named values (derived columns)."""
-    return tuple(
-        n.model_copy(update={"expr": bind(store, time, where, n.expr)}) for n in named
-    )
+    return tuple(n.model_copy(update={"expr": bind(store, time, where, n.expr)}) for n in named)
 
 
 def bind_aggregates(
@@ -154,8 +151,9 @@ def bind_aggregates(
         arg = item.aggregate.arg
         if arg is not None and uses_pattern(arg):
             aggregate = item.aggregate.model_copy(update={"arg": bind(store, time, where, arg)})
-            item = item.model_copy(update={"aggregate": aggregate})
-        bound.append(item)
+            bound.append(item.model_copy(update={"aggregate": aggregate}))
+        else:
+            bound.append(item)
     return tuple(bound)
 
 
@@ -324,17 +322,14 @@ def _pattern_udf(_context: Any, messages: pa.Array, key: pa.Array | pa.Scalar) -
     index = _INDEXES.get(found)
     if index is None:
         raise AssertionError(f"pattern index {found} was dropped while in use")
-    if isinstance(messages, pa.Scalar):
-        return index.ids(pa.array([messages.as_py()], type=messages.type))[0]  # type: ignore[return-value]
-    return index.ids(messages)
+    return index.ids(messages)  # F is a field (bind checks): always an array
 
 
+@functools.cache
 def _register() -> None:
-    global _registered
-    if _registered:
-        return
+    """Register the two pyarrow functions once per process."""
     for name, result in ((UDF_NAME, pa.string()), (NEW_UDF_NAME, pa.bool_())):
-        try:
+        with contextlib.suppress(pa.ArrowKeyError):  # registered already (a reloaded module)
             pc.register_scalar_function(
                 _pattern_udf,
                 name,
@@ -342,6 +337,3 @@ def _register() -> None:
                 {"messages": pa.string(), "key": pa.int64()},
                 result,
             )
-        except pa.ArrowKeyError:  # registered already (a reloaded module)
-            pass
-    _registered = True

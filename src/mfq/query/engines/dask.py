@@ -43,7 +43,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.errors import UnsupportedOperation, UsageError
-from mfq.query.pattern_field import refuse_on_dask
 from mfq.query.derive import read_as_dictionary, stored_columns, used_derived
 from mfq.query.engines.arrow import plain
 from mfq.query.engines.computed import output_columns
@@ -88,6 +87,7 @@ from mfq.query.expr import (
     aggregate_spec,
     referenced_fields,
 )
+from mfq.query.pattern_field import refuse_on_dask
 from mfq.query.scan import (
     NARROW_EXTRA,
     equality_only_fields,
