@@ -189,3 +189,12 @@ def test_templates_remembered_by_patterns_keep_their_ids_in_queries(log_store: S
     before = _ids(log_store)
     reopened = mfq.open_store(log_store.root)
     assert set(_grouped(reopened)) == set(before.values())
+
+
+def test_a_place_that_does_not_bind_patterns_says_so(log_store: Store) -> None:
+    with pytest.raises(UsageError) as err:
+        log_store.changes(field="service", bad="pattern(message) = 'x'")
+    assert str(err.value) == (
+        "pattern() cannot be used here: only in --where, --let, --group-by, "
+        "count(...) and ratio(...) of query-like commands"
+    )

@@ -113,7 +113,10 @@ def uses_pattern(node: Node | NamedAggregate) -> bool:
 def compile_pattern(text: pc.Expression, call: Call) -> pc.Expression:
     """The compiled form of a bound ``pattern(F)`` (``text`` is F compiled)."""
     if len(call.args) != 2 or not isinstance(call.args[1], Literal):
-        raise AssertionError("pattern() reached the compiler without a selection bound")
+        raise UsageError(
+            f"{call.func}() cannot be used here: only in --where, --let, --group-by, "
+            "count(...) and ratio(...) of query-like commands"
+        )
     _register()
     name = NEW_UDF_NAME if call.func == "new_pattern" else UDF_NAME
     return pc.Expression._call(name, [text, pc.scalar(int(call.args[1].value))])  # type: ignore[arg-type]
