@@ -17,7 +17,7 @@ import contextlib
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from mfq.errors import UsageError
 from mfq.query.expr import And, Call, Expr, Literal, NamedAggregate, NamedValue
-from mfq.query.expr.ast import Node, walk
+from mfq.query.expr.ast import Node, walk, with_children
 from mfq.query.templates import (
     DEFAULT_MINER_SETTINGS,
     TemplateMiner,
@@ -183,15 +183,8 @@ def refuse_on_dask(spec: QuerySpec) -> None:
         raise UsageError("pattern() is not supported on the dask engine; use --engine pandas")
 
 
-def _rebuild(node: _NodeT, key_of: Any) -> _NodeT:
-    update: dict[str, object] = {}
-    for name in type(node).model_fields:
-        value = getattr(node, name)
-        if isinstance(value, Node):
-            update[name] = _rebuild(value, key_of)
-        elif isinstance(value, tuple) and value and isinstance(value[0], Node):
-            update[name] = tuple(_rebuild(item, key_of) for item in value)
-    rebuilt = node.model_copy(update=update) if update else node
+def _rebuild(node: _NodeT, key_of: Callable[[Call], int]) -> _NodeT:
+    rebuilt = with_children(node, lambda child: _rebuild(child, key_of))
     if isinstance(rebuilt, Call) and is_pattern_call(rebuilt) and len(rebuilt.args) == 1:
         key = Literal.of(key_of(rebuilt), rebuilt.span)
         rebuilt = rebuilt.model_copy(update={"args": (rebuilt.args[0], key)})
