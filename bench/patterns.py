@@ -1,4 +1,5 @@
-"""Whole-process timings and peak memory of ``mfq patterns`` and ``correlate --combine 2``.
+"""Whole-process timings and peak memory of ``mfq patterns``, ``query --group-by
+"pattern(message)"`` (which must count as ``patterns`` does) and ``correlate --combine 2``.
 
     .venv/bin/python bench/patterns.py                          # 1,000,000 events, 3 runs
     .venv/bin/python bench/patterns.py --events 10000000 --runs 1
@@ -123,6 +124,12 @@ def main() -> int:
     common = ["--store", str(store), "--format", "json"]
     progress("mfq patterns")
     p_seconds, p_peak, templates = run([str(mfq), "patterns", *common], args.runs, args.out)
+    progress("mfq query --group-by pattern(message)")
+    grouped = [str(mfq), "query", "--group-by", "pattern(message)", "--limit", "100000"]
+    q_seconds, q_peak, rows = run([*grouped, *common], args.runs, args.out)
+    counts = {r["pattern(message)"]: r["count"] for r in rows if r["pattern(message)"]}
+    if counts != {t["id"]: t["count"] for t in templates}:
+        raise SystemExit("query --group-by pattern(message) disagrees with mfq patterns")
     progress("mfq correlate --combine 2")
     where = ["--where", "status = 'error'", "--combine", "2", "--limit", "5"]
     c_seconds, c_peak, ranked = run([str(mfq), "correlate", *where, *common], args.runs, args.out)
@@ -131,6 +138,7 @@ def main() -> int:
         "events": args.events,
         "runs": args.runs,
         "patterns": {"seconds": p_seconds, "peak_mib": p_peak, "templates": len(templates)},
+        "group_by_pattern": {"seconds": q_seconds, "peak_mib": q_peak},
         "correlate_combine": {"seconds": c_seconds, "peak_mib": c_peak, "first": first},
     }
     if args.json:
@@ -139,6 +147,7 @@ def main() -> int:
     print(f"{args.events:,} events, median of {args.runs} runs:")
     count = len(templates)
     print(f"  patterns               {p_seconds:>7} s  peak {p_peak:>7} MiB  {count} templates")
+    print(f"  query --group-by pattern {q_seconds:>5} s  peak {q_peak:>7} MiB  counts as patterns")
     print(f"  correlate --combine 2  {c_seconds:>7} s  peak {c_peak:>7} MiB  first: {first}")
     return 0
 

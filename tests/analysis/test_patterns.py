@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 import mfq
 from mfq.analysis.patterns import BASELINE_COLUMNS, COLUMNS, classify
-from mfq.analysis.templates import template_id
 from mfq.cli.main import cli
+from mfq.query.templates import template_id
 from mfq.store import Store
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfq.analysis.templates import (
+from mfq.query.templates import (
     DEFAULT_MINER_SETTINGS,
     OVERFLOW_TEMPLATE,
     MinerSettings,
@@ -176,7 +176,7 @@ def test_any_template_matches_its_messages(parts: list[tuple[list[str], str]]) -
 def _masked_directly(messages: pa.Array) -> list[str | None]:
     import pyarrow.compute as pc
 
-    from mfq.analysis.templates import MASKS
+    from mfq.query.templates import MASKS
 
     for _name, pattern, replacement in MASKS:
         messages = pc.replace_substring_regex(messages, pattern, replacement)

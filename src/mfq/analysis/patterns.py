@@ -1,4 +1,4 @@
-"""``patterns``: a text field's messages grouped into templates (``mfq.analysis.templates``),
+"""``patterns``: a text field's messages grouped into templates (``mfq.query.templates``),
 each with its count, share, first and last seen, services and one example; against a
 baseline period, each marked new, gone, grown, shrunk or steady.
 
@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 
 from mfq.analysis.common import Selection, require_field, resolve_selection
 from mfq.analysis.proportions import two_proportions
-from mfq.analysis.templates import (
+from mfq.errors import UsageError
+from mfq.query.templates import (
     DEFAULT_MINER_SETTINGS,
     MinerSettings,
     TemplateMiner,
-    mask_messages,
     template_id,
 )
-from mfq.errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,55 +165,12 @@ def _mine(
 def _file_tallies(
     store: Store, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
 ) -> Iterator[tuple[int, _Tally]]:
-    from mfq.query.scan import prune, scan
+    from mfq.query.pattern_field import file_texts
 
-    types = selection.types
-    columns = [name, "timestamp"]
-    with_service = "service" in types and name != "service"
-    if with_service:
-        columns.append("service")
+    with_service = "service" in selection.types
     weighted = not selection.unweighted
-    if weighted:
-        columns.append("sample_rate")
-    for record in prune(store.files("events"), time):
-        table = scan(store, columns, selection.where, time, files=[record]).table
-        if table.num_rows:
-            yield from _tallies(_distinct_texts(table, name, with_service, weighted), miner)
-
-
-def _distinct_texts(table: pa.Table, name: str, with_service: bool, weighted: bool) -> pa.Table:
-    """One row per distinct masked text of one file: weight, first and last time, services
-    and one message."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    messages = table.column(name)
-    if not pa.types.is_string(messages.type):
-        messages = messages.cast(pa.string())
-    present = pc.is_valid(messages)
-    table = table.filter(present)
-    messages = messages.filter(present)
-    weights = (
-        pc.coalesce(table.column("sample_rate").cast(pa.float64()), 1.0)
-        if weighted
-        else pa.repeat(1.0, table.num_rows)
-    )
-    columns = {
-        "masked": mask_messages(messages),
-        "message": messages,
-        "weight": weights,
-        "ns": table.column("timestamp").cast(pa.int64()),
-    }
-    aggregates = [
-        ("weight", "sum"),
-        ("ns", "min"),
-        ("ns", "max"),
-        ("message", "first"),
-    ]
-    if with_service:
-        columns["service"] = table.column("service").cast(pa.string())
-        aggregates.append(("service", "distinct"))
-    return pa.table(columns).group_by("masked", use_threads=False).aggregate(aggregates)
+    for distinct in file_texts(store, selection.where, time, name, with_service, weighted=weighted):
+        yield from _tallies(distinct, miner)
 
 
 def _tallies(distinct: pa.Table, miner: TemplateMiner) -> Iterator[tuple[int, _Tally]]:

@@ -181,6 +181,10 @@ class _Compiler:
             return time.cast(pa.date32()).cast(pa.string())
         if func == "bucket":
             return self._bucket(expr)
+        if func in ("pattern", "new_pattern"):
+            from mfq.query.pattern_field import compile_pattern
+
+            return compile_pattern(self.value(args[0], "text"), expr)
         values = list(args[1:] if func == "if" else args)
         common = self._arrow_type(expr)
         compiled = [self._typed(v, common) for v in values]
@@ -235,8 +239,10 @@ class _Compiler:
         if isinstance(node, Call):
             if node.func in ("len", "hour", "weekday"):
                 return pa.int64()
-            if node.func in ("lower", "upper", "regex", "date"):
+            if node.func in ("lower", "upper", "regex", "date", "pattern"):
                 return pa.string()
+            if node.func == "new_pattern":
+                return pa.bool_()
             if node.func == "bucket":
                 width = node.args[1]
                 integer = isinstance(width, Literal) and isinstance(width.value, int)

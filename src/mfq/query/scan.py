@@ -114,7 +114,9 @@ def scan(
     Text ``columns`` named in ``dictionary`` (group keys, say) come back dictionary-encoded.
     """
     from mfq.query.derive import add_derived, read_as_dictionary, stored_columns, used_derived
+    from mfq.query.pattern_field import bind_all, bind_named
 
+    where, derived = bind_all(store, time, where, where), bind_named(store, time, where, derived)
     computed = used_derived(derived, columns)
     if computed:
         # A constant reads no column; the rows still come from one (the cheapest known).

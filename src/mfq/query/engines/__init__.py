@@ -57,18 +57,21 @@ class PandasEngine:
 
     def execute(self, store: Store, spec: QuerySpec) -> pd.DataFrame:
         from mfq.query.engines.pandas import execute
+        from mfq.query.pattern_field import bind_spec
 
-        return execute(store, spec)
+        return execute(store, bind_spec(store, spec))
 
     def execute_table(self, store: Store, spec: QuerySpec) -> pa.Table:
         from mfq.query.engines.arrow import execute_table
+        from mfq.query.pattern_field import bind_spec
 
-        return execute_table(store, spec)
+        return execute_table(store, bind_spec(store, spec))
 
     def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         from mfq.query.engines.pandas import execute_many
+        from mfq.query.pattern_field import bind_spec
 
-        return execute_many(store, specs)
+        return execute_many(store, [bind_spec(store, spec) for spec in specs])
 
     def close(self) -> None:
         """Nothing to release."""

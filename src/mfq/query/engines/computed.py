@@ -16,7 +16,7 @@ import pyarrow.dataset as ds
 from mfq.errors import UsageError
 from mfq.query.compile import compile_value
 from mfq.query.expr import Aggregate, Field, NamedValue, Node, to_text
-from mfq.query.expr.ast import walk
+from mfq.query.expr.ast import walk, with_children
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,14 +43,7 @@ def over_columns(node: Node, columns: Mapping[str, str]) -> Node:
     if isinstance(node, Aggregate):
         text = to_text(node)
         return Field(name=columns.get(text, hidden_name(node)), span=node.span)
-    update: dict[str, object] = {}
-    for name in type(node).model_fields:
-        value = getattr(node, name)
-        if isinstance(value, Node):
-            update[name] = over_columns(value, columns)
-        elif isinstance(value, tuple) and value and isinstance(value[0], Node):
-            update[name] = tuple(over_columns(item, columns) for item in value)
-    return node.model_copy(update=update) if update else node
+    return with_children(node, lambda child: over_columns(child, columns))
 
 
 def evaluate(table: pa.Table, expr: Node, spec: QuerySpec) -> pa.ChunkedArray:

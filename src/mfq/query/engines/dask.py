@@ -87,6 +87,7 @@ from mfq.query.expr import (
     aggregate_spec,
     referenced_fields,
 )
+from mfq.query.pattern_field import refuse_on_dask
 from mfq.query.scan import (
     NARROW_EXTRA,
     equality_only_fields,
@@ -151,6 +152,7 @@ class DaskEngine:
 
     def execute(self, store: Store, spec: QuerySpec) -> pd.DataFrame:
         """The answer to ``spec``, equal to the pandas engine's."""
+        refuse_on_dask(spec)
         if spec.kind is QueryKind.EVENTS:
             return _events(self, store, spec)
         if spec.kind is QueryKind.TIMESERIES:
@@ -165,6 +167,8 @@ class DaskEngine:
 
     def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         """The answers to several descriptions; the aggregates computed together."""
+        for spec in specs:
+            refuse_on_dask(spec)
         answers: dict[int, pd.DataFrame] = {}
         grouped = [i for i, spec in enumerate(specs) if spec.kind is QueryKind.AGGREGATE]
         for index, answer in zip(

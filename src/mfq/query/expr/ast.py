@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, TypeAlias
+from typing import Annotated, TypeAlias, TypeVar
 
 import pydantic
 
@@ -343,26 +343,27 @@ def walk(node: Node) -> Iterator[Node]:
         yield from walk(child)
 
 
-def without_spans(node: Node) -> Node:
-    """A copy of ``node`` with every span set to ``(0, 0)``: equal iff the meaning is equal."""
-    update: dict[str, object] = {"span": (0, 0)}
+_NodeT = TypeVar("_NodeT", bound=Node)
+
+
+def with_children(node: _NodeT, change: Callable[[Node], Node], **update: object) -> _NodeT:
+    """A copy of ``node`` with ``change`` applied to each node directly inside it (and
+    the other fields in ``update`` set); ``node`` itself when nothing is to change."""
     for name in type(node).model_fields:
         value = getattr(node, name)
         if isinstance(value, Node):
-            update[name] = without_spans(value)
+            update[name] = change(value)
         elif isinstance(value, tuple) and value and isinstance(value[0], Node):
-            update[name] = tuple(without_spans(item) for item in value)
-    return node.model_copy(update=update)
+            update[name] = tuple(change(item) for item in value)
+    return node.model_copy(update=update) if update else node
+
+
+def without_spans(node: Node) -> Node:
+    """A copy of ``node`` with every span set to ``(0, 0)``: equal iff the meaning is equal."""
+    return with_children(node, without_spans, span=(0, 0))
 
 
 def respanned(node: Node, span: Span) -> Node:
     """A copy of ``node`` with every span set to ``span`` (a derived field's expression
     put where its name was written: mistakes found later point at the name)."""
-    update: dict[str, object] = {"span": span}
-    for name in type(node).model_fields:
-        value = getattr(node, name)
-        if isinstance(value, Node):
-            update[name] = respanned(value, span)
-        elif isinstance(value, tuple) and value and isinstance(value[0], Node):
-            update[name] = tuple(respanned(item, span) for item in value)
-    return node.model_copy(update=update)
+    return with_children(node, lambda child: respanned(child, span), span=span)

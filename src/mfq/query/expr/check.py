@@ -109,8 +109,10 @@ class Checker:
         func = node.func
         if func in ("len", "hour", "weekday"):
             return ValueType.INTEGER
-        if func in ("lower", "upper", "regex", "date"):
+        if func in ("lower", "upper", "regex", "date", "pattern"):
             return ValueType.STRING
+        if func == "new_pattern":
+            return ValueType.BOOLEAN
         if func == "bucket":
             kinds = {self.value_type(arg) for arg in node.args}
             return ValueType.FLOAT if ValueType.FLOAT in kinds else ValueType.INTEGER

@@ -211,6 +211,18 @@ def _functions() -> dict[str, FunctionSpec]:
             "the day of the week of T in UTC, 1 (Monday) to 7",
         ),
         FunctionSpec("date", (Param.TIME,), "date(T)", "the UTC date of T as text, '2026-11-03'"),
+        FunctionSpec(
+            "pattern",
+            (Param.TEXT,),
+            "pattern(F)",
+            "the id of F's message template, as mfq patterns shows it for the same selection",
+        ),
+        FunctionSpec(
+            "new_pattern",
+            (Param.TEXT,),
+            "new_pattern(F)",
+            "true when F's template has no message before the period's start (--since/--last)",
+        ),
     ]
     return {spec.name: spec for spec in specs}
 
