@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from mfq.analysis.journeys import STANDARD_KEYS
 from mfq.query.expr.text import name_text
 from mfq.report.releases import MESSAGE_FIELD, VERSION_FIELD
 
@@ -44,6 +45,8 @@ def _candidates(
         *(signal.by for signal in settings.anomaly_signals),
         VERSION_FIELD,
         MESSAGE_FIELD,
+        settings.journey_key or "",
+        *STANDARD_KEYS,  # the Journeys section's key
         *wanted,
     ]
     return [name for name in dict.fromkeys(names) if name in types]
