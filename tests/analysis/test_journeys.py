@@ -383,3 +383,22 @@ def test_sessions_by_gap_match_duckdb_window_functions(
         )
     ]
     assert ours == theirs
+
+
+def test_why_reads_ids_holding_quotes_and_backslashes(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    # --why names each key's first event by id in an expression: ids are literals there.
+    records = [
+        {**_event(1, 0, "order.created", "a", region="eu"), "id": "it's\\a"},
+        {**_event(2, 60, "order.paid", "a"), "id": "p\\'1"},
+        {**_event(3, 10, "order.created", "b", region="us"), "id": "b'\\"},
+        {**_event(4, 20, "order.created", "c", region="us"), "id": "c'c"},
+    ]
+    store.ingest([write_ndjson(records)])
+    ranked = store.funnel_why(STEPS[:2], 2, by="correlation_id", within="1h")
+    # The selection is the two keys that dropped (us), the baseline the one that paid (eu):
+    # every id was found, quotes and backslashes included.
+    row = ranked.iloc[0]
+    assert (row["field"], row["value"]) == ("region", "us")
+    assert (row["selection_count"], row["baseline_count"]) == (2, 0)

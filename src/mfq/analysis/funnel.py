@@ -34,6 +34,7 @@ from mfq.analysis.journeys import (
     step_fields,
 )
 from mfq.errors import UsageError
+from mfq.query.expr.text import string_text
 from mfq.query.timerange import parse_duration
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def _per_key(
 def _id_condition(journeys: JourneyEvents, rows: IntArray) -> str:
     """``id in (...)`` naming the events at ``rows``."""
     ids = journeys.column_values("id", rows)
-    quoted = ", ".join("'" + str(value).replace("'", "''") + "'" for value in ids)
+    quoted = ", ".join(string_text(str(value)) for value in ids)
     return f"id in ({quoted})"
 
 
