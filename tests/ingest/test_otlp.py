@@ -25,7 +25,7 @@ from mfq.ingest.batch import RejectedRecord
 from mfq.ingest.containers import ContainerKind, detect_container, read_chunks
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.otlp import otlp_chunks
-from mfq.ingest.otlp_scan import PieceKind, scan_otlp
+from mfq.ingest.otlp.scan import PieceKind, scan_otlp
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import Settings
 from mfq.store import Store
