@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from mfq.ingest.jsonscan import (
     top_level_events_array,
 )
 from mfq.settings import DEFAULT_SETTINGS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: The reject code of a record longer than ``Settings.max_record_bytes``.
 TOO_LONG = "too_long"
@@ -52,6 +55,17 @@ class ContainerKind(StrEnum):
     OTLP = "otlp"
 
 
+class ParsedRecords(Protocol):
+    """Records a reader parsed itself: a table in the shape pyarrow's JSON reader gives
+    their texts, one row per record, and each record's text on demand."""
+
+    table: pa.Table
+
+    def text(self, row: int) -> bytes:
+        """The record's JSON text (for the record path)."""
+        ...
+
+
 @dataclass
 class RecordChunk:
     """Record texts (one per line of ``data``, no blank lines) and their positions."""
@@ -63,13 +77,18 @@ class RecordChunk:
     #: Records the reader rejected itself (OTLP), numbered among the others, counted as read.
     rejects: list[RejectedRecord] = field(default_factory=list)
     #: Each record's source text and line when ``data`` holds a converted form (OTLP).
-    originals: list[tuple[bytes, int]] | None = None
+    originals: Sequence[tuple[bytes, int]] | None = None
+    #: The records already parsed by their reader (OTLP's columnar one): ``data`` is empty
+    #: and a record's text is made when asked for.
+    parsed: ParsedRecords | None = None
 
     def __len__(self) -> int:
         return len(self.numbers)
 
     def records(self) -> list[bytes]:
         """Each record's text (splitting ``data`` on newlines)."""
+        if self.parsed is not None:
+            return [self.parsed.text(row) for row in range(len(self))]
         return self.data.split(b"\n") if self.data else []
 
     def settle(self, events: EventChunk) -> EventChunk:

@@ -18,7 +18,7 @@ import pyarrow.json as pj
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
 from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts, arrow_class, unify
-from mfq.ingest.containers import RecordChunk
+from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.record import (
@@ -78,8 +78,11 @@ class _Rows:
     data: bytes
     starts: np.ndarray
     ends: np.ndarray
+    parsed: ParsedRecords | None = None  # parsed by the reader: texts made on demand
 
     def text(self, row: int) -> bytes:
+        if self.parsed is not None:
+            return self.parsed.text(row)
         return self.data[int(self.starts[row]) : int(self.ends[row])]
 
     def span(self, first: int, stop: int) -> pa.Buffer:
@@ -180,7 +183,7 @@ def _finish(
 
 def _rows(chunk: RecordChunk) -> _Rows:
     if chunk.bounds is not None:
-        return _Rows(chunk.data, *chunk.bounds)
+        return _Rows(chunk.data, *chunk.bounds, chunk.parsed)
     view = np.frombuffer(chunk.data, dtype=np.uint8)
     newlines = np.flatnonzero(view == 10)
     starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
@@ -223,10 +226,12 @@ def _run_block(
     if state.wide:  # every row to the record path, which folds fields past the budget
         all_rows = np.arange(first, stop, dtype=np.int64)
         return _Outcome(None, np.empty(0, np.int64), all_rows, TypeCounts(), IngestCounters())
-    slow = ~_parseable(rows, first, stop)
+    slow = ~_parseable(rows, first, stop) if rows.parsed is None else np.zeros(stop - first, bool)
     parsed: list[tuple[int, pa.Table]] = []
+    if rows.parsed is not None:  # parsed by the reader (OTLP): normalised as they are
+        parsed.append((first, rows.parsed.table.slice(first, stop - first)))
     retries = 0
-    for seg_first, seg_stop in _segments(~slow, first):
+    for seg_first, seg_stop in _segments(~slow, first) if rows.parsed is None else ():
         start = seg_first
         while start < seg_stop:
             table, failed = _parse(rows, start, seg_stop, state)

@@ -1,6 +1,6 @@
 """OpenTelemetry OTLP/JSON: spans and log records become events.
 
-The reader (:func:`otlp_chunks`) streams the documents (``mfq.ingest.otlp_scan``) and maps
+The reader (:func:`otlp_chunks`) streams the documents (``mfq.ingest.otlp.scan``) and maps
 every span, span event and log record to a plain event record (standard field names,
 OTLP attributes beside them), which then goes through the same validation as any other
 record. Problems only OTLP can have (a bad hex id, an end before the start, a missing

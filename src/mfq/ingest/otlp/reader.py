@@ -1,14 +1,342 @@
-"""The OTLP/JSON reader: columnar where it can be, record by record elsewhere."""
+"""The OTLP/JSON reader: columnar where it can be, record by record elsewhere.
+
+A collector's file (one compact document a line, the usual OTLP/JSON export) is read in
+blocks of whole lines. Lines of trace documents go to pyarrow's JSON reader and
+``mfq.ingest.otlp.columnar``, whose records reach validation already parsed; every other
+line (log documents, a document holding ``null`` or an escaped surrogate, one the columnar
+converter marks or cannot read) goes through the record-by-record reader
+(``mfq.ingest.otlp.stream``), in place, so records keep their order and numbers. Any other
+layout (pretty-printed documents) is read record by record throughout.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import BinaryIO
+import io
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, BinaryIO, overload
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pj
 
 from mfq.ingest.containers import RecordChunk
-from mfq.ingest.otlp.stream import record_chunks
+from mfq.ingest.jsonscan import depth_profile
+from mfq.ingest.otlp.columnar import SpanRows, Unsupported, spans_table
+from mfq.ingest.otlp.scan import MODE_PROBE, one_document_per_line
+from mfq.ingest.otlp.stream import ChunkBuilder, convert_records, record_chunks
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+#: Lines the columnar reader leaves to the record path: an explicit ``null`` (pyarrow reads
+#: it as an absent value, the record path refuses it in some places) and escaped
+#: surrogates (pyarrow and Python's json treat a lone one differently).
+_RECORD_PATH_LINES = re.compile(rb"null|\\u[dD][89abAB]")
+#: What every match of ``_RECORD_PATH_LINES`` starts with (``bytes.find`` is much faster
+#: than a regular expression's search).
+_RECORD_PATH_NEEDLES = (b"null", b"\\u")
+_BLANK = re.compile(rb"\s*")
+#: Deeper documents are read record by record (pyarrow's parser recurses per level).
+MAX_COLUMNAR_DEPTH = 64
+_QUOTE = ord('"')
+_NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
+#: A line longer than this many blocks stops the block reading: the rest is streamed.
+_MAX_LINE_BLOCKS = 4
 
 
 def otlp_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
     """The events of an OTLP/JSON input as record chunks of about ``chunk_bytes``."""
-    return record_chunks(stream, chunk_bytes)
+    head = stream.read(chunk_bytes)
+    while len(head) < MODE_PROBE and (more := stream.read(chunk_bytes)):
+        head += more
+    if not one_document_per_line(head):
+        return record_chunks(_rejoined(head, stream), chunk_bytes)
+    return _line_chunks(head, stream, chunk_bytes)
+
+
+def _rejoined(head: bytes, rest: BinaryIO) -> BinaryIO:
+    return io.BufferedReader(_Rejoined(head, rest))
+
+
+class _Rejoined(io.RawIOBase):
+    """A stream whose first bytes were already read."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        if not self._head:
+            self._head = self._rest.read(len(view))
+        taken = self._head[: len(view)]
+        self._head = self._head[len(taken) :]
+        view[: len(taken)] = taken
+        return len(taken)
+
+
+def _line_chunks(head: bytes, stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
+    builder = ChunkBuilder(chunk_bytes)
+    carry, line, block = b"", 1, head
+    while True:
+        data = carry + block
+        if block:
+            cut = data.rfind(b"\n") + 1
+            if cut == 0 and len(data) > _MAX_LINE_BLOCKS * chunk_bytes:
+                # One very long line: stream the rest record by record.
+                rest = _rejoined(data, stream)
+                yield from convert_records(rest, builder, one_per_line=True, first_line=line)
+                break
+        else:
+            cut = len(data)
+        if cut:
+            yield from _block(data[:cut], line, builder)
+            line += data.count(b"\n", 0, cut)
+        carry = data[cut:]
+        if not block:
+            break
+        block = stream.read(chunk_bytes)
+    last = builder.take(final=True)
+    if last is not None:
+        yield last
+
+
+class _Lines(Sequence[bytes]):
+    """Lines of a block, sliced from it when asked for."""
+
+    def __init__(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> None:
+        self.data = data
+        self.starts = starts
+        self.ends = ends
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice) -> _Lines: ...
+    def __getitem__(self, index: int | slice) -> bytes | _Lines:
+        if isinstance(index, slice):
+            return _Lines(self.data, self.starts[index], self.ends[index])
+        return self.data[int(self.starts[index]) : int(self.ends[index])]
+
+    def joined(self) -> memoryview:
+        """The lines with the line breaks between them (they are contiguous in the block)."""
+        return memoryview(self.data)[int(self.starts[0]) : int(self.ends[-1])]
+
+
+def _block(data: bytes, first_line: int, builder: ChunkBuilder) -> Iterator[RecordChunk]:
+    """The records of a block of whole lines, in order."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(view == 10)
+    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
+    ends = np.concatenate((newlines, [len(data)])).astype(np.int64)
+    lines = _Lines(data, starts, ends)
+    columnar = np.array(
+        [
+            _BLANK.fullmatch(data, a, b) is None
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+        ],
+        dtype=bool,
+    )
+    found = [at for needle in _RECORD_PATH_NEEDLES for at in _find_all(data, needle)]
+    found = [at for at in found if _RECORD_PATH_LINES.match(data, at)]
+    columnar[np.searchsorted(starts, found, side="right") - 1] = False
+    if not _plain(data):
+        columnar[:] = False
+    run_start = 0
+    for index in range(1, len(lines) + 1):
+        if index < len(lines) and columnar[index] == columnar[run_start]:
+            continue
+        numbers = list(range(first_line + run_start, first_line + index))
+        run = lines[run_start:index]
+        if columnar[run_start]:
+            yield from _columnar_run(run, numbers, builder)
+        else:
+            yield from _record_run(run, numbers[0], builder)
+        run_start = index
+
+
+def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
+    at = data.find(needle)
+    while at >= 0:
+        yield at
+        at = data.find(needle, at + 1)
+
+
+def _plain(data: bytes) -> bool:
+    """UTF-8 (pyarrow does not check it), and not nested deeper than the columnar reader
+    takes (pyarrow's parser recurses per level: too deep a document crashes it)."""
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    if b"\\" in data:  # escaped quotes: measured exactly
+        _, depths = depth_profile(data)
+        return not len(depths) or int(depths.max()) <= MAX_COLUMNAR_DEPTH
+    # No escapes: every quote opens or closes a string. Only quotes and brackets matter.
+    marks = np.frombuffer(data.translate(None, _NOT_MARKS), dtype=np.uint8)
+    inside = (np.cumsum(marks == _QUOTE, dtype=np.uint8) & 1).astype(bool)
+    steps = np.where(inside, 0, _STEP[marks])
+    return not len(steps) or int(np.cumsum(steps, dtype=np.int32).max()) <= MAX_COLUMNAR_DEPTH
+
+
+def _record_run(lines: _Lines, first_line: int, builder: ChunkBuilder) -> Iterator[RecordChunk]:
+    text = lines.joined()
+    if text.tobytes().strip():
+        stream = io.BytesIO(text)
+        yield from convert_records(stream, builder, one_per_line=True, first_line=first_line)
+
+
+def _columnar_run(
+    lines: _Lines, numbers: list[int], builder: ChunkBuilder
+) -> Iterator[RecordChunk]:
+    """Lines of documents (no blank ones), read by the columnar converter where it can."""
+    try:
+        documents = _parse(lines)
+        rows = spans_table(documents)
+        if rows.bad_documents.any():
+            good = np.flatnonzero(~rows.bad_documents)
+            rows = spans_table(documents.take(pa.array(good)))
+            rows.documents = good[rows.documents]
+            bad_documents = np.ones(len(lines), dtype=bool)
+            bad_documents[good] = False
+            rows.bad_documents = bad_documents
+    except (Unsupported, pa.ArrowException):
+        yield from _record_run(lines, numbers[0], builder)
+        return
+    first = 0
+    while first < len(lines):
+        stop = first + 1
+        while stop < len(lines) and rows.bad_documents[stop] == rows.bad_documents[first]:
+            stop += 1
+        if rows.bad_documents[first]:
+            yield from _record_run(lines[first:stop], numbers[first], builder)
+        else:
+            yield from _parsed_chunk(rows, lines, numbers, first, stop, builder)
+        first = stop
+
+
+def _parse(lines: _Lines) -> pa.Table:
+    data = pa.py_buffer(lines.joined())
+    table = pj.read_json(
+        pa.BufferReader(data),
+        read_options=pj.ReadOptions(block_size=data.size + 1024, use_threads=True),
+    )
+    if table.num_rows != len(lines):
+        raise Unsupported("a line holds more or less than one document")
+    return table
+
+
+def _parsed_chunk(
+    rows: SpanRows,
+    lines: _Lines,
+    numbers: list[int],
+    first: int,
+    stop: int,
+    builder: ChunkBuilder,
+) -> Iterator[RecordChunk]:
+    """Documents [first, stop) of a run, all converted: one chunk of parsed records."""
+    row_first, row_stop = np.searchsorted(rows.documents, [first, stop]).tolist()
+    count = row_stop - row_first
+    if not count:
+        return
+    waiting = builder.take(final=True)  # the record path's records before these
+    if waiting is not None:
+        yield waiting
+    table = rows.table.slice(row_first, count)
+    documents = rows.documents[row_first:row_stop]
+    records = DocumentRecords(table, lines, numbers, documents)
+    size = int(lines.ends[stop - 1] - lines.starts[first])
+    width = max(1, size // count)
+    starts = np.arange(count, dtype=np.int64) * width
+    chunk = RecordChunk(
+        b"",
+        np.arange(builder.number + 1, builder.number + 1 + count, dtype=np.int64),
+        (starts, starts + width),
+        originals=_Originals(records),
+        parsed=records,
+    )
+    builder.number += count
+    yield chunk
+
+
+class DocumentRecords:
+    """Records parsed by the columnar converter, with their texts made on demand: a record
+    validation sends record by record (or rejects) is converted again, with its whole
+    document, by the record path."""
+
+    def __init__(
+        self, table: pa.Table, lines: Sequence[bytes], numbers: list[int], documents: np.ndarray
+    ) -> None:
+        self.table = table
+        self._lines = lines
+        self._numbers = numbers
+        self._documents = documents
+        self._firsts = {int(d): i for i, d in reversed(list(enumerate(documents.tolist())))}
+        self._converted: dict[int, list[tuple[bytes, bytes, int]]] = {}
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def text(self, row: int) -> bytes:
+        """The converted record's JSON text, as the record path writes it."""
+        return self._record(row)[0]
+
+    def original(self, row: int) -> tuple[bytes, int]:
+        """The record's OTLP text and line."""
+        _, text, line = self._record(row)
+        return text, line
+
+    def _record(self, row: int) -> tuple[bytes, bytes, int]:
+        document = int(self._documents[row])
+        if document not in self._converted:
+            self._converted[document] = _convert_document(
+                self._lines[document], self._numbers[document]
+            )
+        converted: tuple[bytes, bytes, int] = self._converted[document][
+            row - self._firsts[document]
+        ]
+        return converted
+
+
+def _convert_document(line: bytes, number: int) -> list[tuple[bytes, bytes, int]]:
+    builder = ChunkBuilder(1 << 62)
+    stream = io.BytesIO(line)
+    for _ in convert_records(stream, builder, one_per_line=True, first_line=number):
+        pass
+    chunk = builder.take(final=True)
+    if chunk is None or chunk.rejects or chunk.originals is None:
+        raise RuntimeError(f"OTLP line {number}: the record path disagrees with the columnar one")
+    return [
+        (text, original, line)
+        for text, (original, line) in zip(chunk.records(), chunk.originals, strict=True)
+    ]
+
+
+class _Originals(Sequence[tuple[bytes, int]]):
+    """Each parsed record's OTLP text and line, found when asked for (a reject shows it)."""
+
+    def __init__(self, records: DocumentRecords) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[bytes, int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[bytes, int]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[bytes, int] | Sequence[tuple[bytes, int]]:
+        if isinstance(index, slice):
+            return [self._records.original(i) for i in range(len(self))[index]]
+        return self._records.original(index)

@@ -47,8 +47,8 @@ _LOOKBACK = 512
 _PREVIEW = 1024
 _MEMBER = re.compile(rb'\s*"((?:[^"\\]|\\.)*)"\s*:\s*(.*?)\s*\Z', re.DOTALL)
 #: The first resource starts on the document's first line: a collector's one-per-line file.
-#: (Read from the first ``_MODE_PROBE`` bytes, which hold that much of any document.)
-_MODE_PROBE = 256
+#: (Read from the first ``MODE_PROBE`` bytes, which hold that much of any document.)
+MODE_PROBE = 256
 _ONE_PER_LINE = re.compile(rb'\A\s*\{[ \t]*"resource(?:Spans|Logs)"[ \t]*:[ \t]*\[[ \t\r]*[{\]]')
 
 
@@ -136,20 +136,34 @@ class _Restart(Exception):
         self.position = position
 
 
-def scan_otlp(stream: BinaryIO, read_size: int) -> Iterator[Piece]:
-    """Yield the pieces of the OTLP/JSON documents in ``stream``, in document order."""
+def one_document_per_line(head: bytes) -> bool:
+    """Whether an input starting with ``head`` (at least ``MODE_PROBE`` bytes of it, or all
+    of it) is a collector's file: one compact document per line."""
+    return _ONE_PER_LINE.match(head) is not None
+
+
+def scan_otlp(
+    stream: BinaryIO, read_size: int, *, one_per_line: bool | None = None, first_line: int = 1
+) -> Iterator[Piece]:
+    """Yield the pieces of the OTLP/JSON documents in ``stream``, in document order.
+
+    ``one_per_line`` None: found from the first bytes; ``first_line``: the number of the
+    stream's first line (a part of a bigger input)."""
     scanner = _Scanner()
+    scanner.line = first_line
     buffer = b""
     scanned = 0  # bytes of ``buffer`` already scanned
-    first = True
+    first = one_per_line is None
+    if one_per_line is not None:
+        scanner.one_per_line = one_per_line
     while True:
         block = stream.read(read_size)
         if not block:
             break
         if first:
-            while len(block) < _MODE_PROBE and (more := stream.read(read_size)):
+            while len(block) < MODE_PROBE and (more := stream.read(read_size)):
                 block += more
-            scanner.one_per_line = _ONE_PER_LINE.match(block) is not None
+            scanner.one_per_line = one_document_per_line(block)
             first = False
         data = buffer + block
         # Never end a scan window inside a run of backslashes: the escape would be lost.

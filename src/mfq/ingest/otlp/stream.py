@@ -39,21 +39,35 @@ SCAN_READ_BYTES = 1 << 20
 def record_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
     """The events of an OTLP/JSON input as record chunks of about ``chunk_bytes``, record by
     record."""
-    builder = _ChunkBuilder(chunk_bytes)
-    assembler = _Assembler(builder, hold_bytes=chunk_bytes)
-    # Small reads: the scanner's index arrays and the pieces of one read stay a few MiB.
-    for piece in scan_otlp(stream, min(chunk_bytes, SCAN_READ_BYTES)):
-        assembler.add(piece)
-        ready = builder.take()
-        if ready is not None:
-            yield ready
-    assembler.finish()
+    builder = ChunkBuilder(chunk_bytes)
+    yield from convert_records(stream, builder)
     last = builder.take(final=True)
     if last is not None:
         yield last
 
 
-class _ChunkBuilder:
+def convert_records(
+    stream: BinaryIO,
+    builder: ChunkBuilder,
+    *,
+    one_per_line: bool | None = None,
+    first_line: int = 1,
+) -> Iterator[RecordChunk]:
+    """Convert the records of ``stream`` into ``builder``, yielding each chunk it fills (the
+    last, partly filled one stays in it). ``one_per_line`` and ``first_line`` as
+    :func:`~mfq.ingest.otlp.scan.scan_otlp` takes them."""
+    assembler = _Assembler(builder, hold_bytes=builder.chunk_bytes)
+    # Small reads: the scanner's index arrays and the pieces of one read stay a few MiB.
+    read_size = min(builder.chunk_bytes, SCAN_READ_BYTES)
+    for piece in scan_otlp(stream, read_size, one_per_line=one_per_line, first_line=first_line):
+        assembler.add(piece)
+        ready = builder.take()
+        if ready is not None:
+            yield ready
+    assembler.finish()
+
+
+class ChunkBuilder:
     """Collects converted records (one JSON text each) and reader rejects into chunks."""
 
     def __init__(self, chunk_bytes: int) -> None:
@@ -130,7 +144,7 @@ class _Assembler:
     still arrives later stops the ingest with a clear message.
     """
 
-    def __init__(self, out: _ChunkBuilder, hold_bytes: int) -> None:
+    def __init__(self, out: ChunkBuilder, hold_bytes: int) -> None:
         self.out = out
         self.hold_bytes = hold_bytes
         self.resource: OtlpContext | None = None

@@ -1,0 +1,274 @@
+"""The columnar OTLP reader against the record-by-record one (the oracle it falls back to).
+
+Every input is read both ways and validated the way ingest validates it (the vectorised
+path, which sends odd rows record by record); the stored rows, their column types and the
+rejects (reasons, lines, texts) must be identical, and the columnar reader must have taken
+the spans it is meant to take.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mfq.ingest.batch import RejectedRecord
+from mfq.ingest.columns import unify
+from mfq.ingest.containers import RecordChunk
+from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
+from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.otlp.reader import otlp_chunks
+from mfq.ingest.otlp.stream import record_chunks
+from tests.conftest import SHARED_REAL
+
+T0 = 1_793_700_000 * 10**9
+MS = 1_000_000
+CHUNK = 1 << 20
+
+
+def read(chunks: list[RecordChunk]) -> tuple[pa.Table, list[RejectedRecord]]:
+    """Chunks validated as ingest validates them: one table, the rejects."""
+    state = FastPathState()
+    tables, rejects = [], []
+    for chunk in chunks:
+        outcome = chunk.settle(validate_chunk_fast(chunk, NormalizeOptions(), state))
+        tables.append(outcome.table)
+        rejects += outcome.rejects
+    return unify(tables), rejects
+
+
+def both_ways(data: bytes, chunk_bytes: int = CHUNK) -> int:
+    """Read ``data`` both ways, assert they agree; the rows the columnar reader took."""
+    columnar = list(otlp_chunks(io.BytesIO(data), chunk_bytes))
+    oracle = list(record_chunks(io.BytesIO(data), chunk_bytes))
+    table, rejects = read(columnar)
+    expected_table, expected_rejects = read(oracle)
+    assert table.schema == expected_table.schema
+    assert table.to_pylist() == expected_table.to_pylist()
+    assert [_comparable(r) for r in rejects] == [_comparable(r) for r in expected_rejects]
+    for reject, expected in zip(rejects, expected_rejects, strict=True):
+        assert _same_text(reject.raw, expected.raw)
+    assert [n for c in columnar for n in c.numbers.tolist()] == [
+        n for c in oracle for n in c.numbers.tolist()
+    ]
+    return sum(len(c) for c in columnar if c.parsed is not None)
+
+
+def _comparable(reject: RejectedRecord) -> RejectedRecord:
+    return RejectedRecord(reject.number, reject.code, reject.reason, "")
+
+
+def _same_text(raw: str, expected: str) -> bool:
+    """A reject's text, or (for a document the scanner cannot split: its preview of up to 1
+    KiB around the fault) the part of the record path's preview on the faulty line: that
+    one's scan buffer may also hold the neighbouring lines, depending on where its reads
+    fell; the columnar reader hands it the faulty lines alone."""
+    return raw == expected or (bool(raw) and (expected.startswith(raw) or expected.endswith(raw)))
+
+
+def per_line(*documents: object) -> bytes:
+    return b"".join(json.dumps(d).encode() + b"\n" for d in documents)
+
+
+def kv(key: str, value: object) -> dict[str, Any]:
+    return {"key": key, "value": value}
+
+
+def span(n: int, **fields: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "traceId": f"{n + 1:032x}",
+        "spanId": f"{n + 1:016X}",
+        "name": f"op {n % 3}",
+        "kind": 2,
+        "startTimeUnixNano": str(T0 + n * MS),
+        "endTimeUnixNano": str(T0 + n * MS + 250 * MS),
+    }
+    record.update(fields)
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def traces(spans: list[dict[str, Any]], resource: Any = None, scope: Any = None) -> dict[str, Any]:
+    """A document in the order OTLP encoders write: resource, then scope, then records."""
+    scope_spans: dict[str, Any] = {} if scope is None else {"scope": scope}
+    scope_spans["spans"] = spans
+    item: dict[str, Any] = {} if resource is None else {"resource": resource}
+    item["scopeSpans"] = [scope_spans]
+    return {"resourceSpans": [item]}
+
+
+SERVICE = {
+    "attributes": [
+        kv("service.name", {"stringValue": "checkout"}),
+        kv("deployment.environment", {"stringValue": "prod"}),
+        kv("host.name", {"stringValue": "h1"}),
+    ]
+}
+
+
+def test_real_trace_example_on_one_line_is_read_columnar_and_identically() -> None:
+    document = json.loads((SHARED_REAL / "otlp" / "trace.json").read_bytes())
+    assert both_ways(per_line(document, document)) == 2
+
+
+def test_real_logs_example_on_one_line_is_read_identically() -> None:
+    document = json.loads((SHARED_REAL / "otlp" / "logs.json").read_bytes())
+    both_ways(per_line(document))  # logs: the record path (nothing columnar to check)
+
+
+def test_every_value_kind_status_kind_and_context_is_read_columnar() -> None:
+    attributes = [
+        kv("s", {"stringValue": "text"}),
+        kv("i", {"intValue": "-9223372036854775808"}),
+        kv("d", {"doubleValue": 2}),
+        kv("f", {"doubleValue": 0.25}),
+        kv("b", {"boolValue": False}),
+        kv("raw", {"bytesValue": "aGVsbG8="}),
+        kv("list", {"arrayValue": {"values": [{"intValue": "1"}, {"stringValue": "x"}]}}),
+        kv("map", {"kvlistValue": {"values": [kv("a", {"boolValue": True}), kv("b.c", {})]}}),
+        kv("empty", {}),
+        kv("service", {"stringValue": "collides with the resource's"}),
+    ]
+    spans = [
+        span(
+            n,
+            attributes=attributes,
+            status={"code": n % 3, "message": "bad" if n % 3 == 2 else ""},
+            kind=[3, 1, 9, 0][n % 4],
+            parentSpanId=["", "0000000000000000", f"{n + 9:016x}"][n % 3],
+            flags=n % 2,
+            traceState="k=v" if n % 2 else "",
+            droppedAttributesCount=n % 2,
+        )
+        for n in range(12)
+    ]
+    scope = {"name": "lib", "version": "1", "attributes": [kv("name", {"stringValue": "x"})]}
+    data = per_line(traces(spans, SERVICE, scope), traces(spans[:3]))
+    assert both_ways(data) == 15
+
+
+def test_documents_the_columnar_reader_leaves_go_record_by_record_in_place() -> None:
+    good = traces([span(1), span(2)], SERVICE)
+    with_events = traces([span(3, events=[{"name": "e", "timeUnixNano": str(T0)}])])
+    with_links = traces([span(4, links=[{"traceId": f"{5:032x}", "spanId": f"{5:016x}"}])])
+    rejected = traces([span(5, traceId="xyz"), span(6, endTimeUnixNano="1")])
+    with_null = traces([span(7, traceState=None) | {"name": None}])
+    duplicate_key = traces([span(8, attributes=[kv("a", {"intValue": 1})] * 2)])
+    logs = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": str(T0)}]}]}]}
+    lines = [good, with_events, good, with_links, rejected, with_null, duplicate_key, logs, good]
+    data = per_line(*lines) + b"\n   \n{broken\n" + per_line(good)
+    # The first two good documents only: a log document (and a broken line) sends the rest
+    # of their block record by record.
+    assert both_ways(data) == 4
+
+
+def test_one_key_of_two_types_sends_the_block_record_by_record() -> None:
+    first = traces([span(1, attributes=[kv("a", {"intValue": "1"})])])
+    second = traces([span(2, attributes=[kv("a", {"stringValue": "x"})])])
+    assert both_ways(per_line(first, second)) == 0
+
+
+def test_small_blocks_and_a_pretty_printed_document_agree() -> None:
+    documents = [traces([span(n), span(n + 100)], SERVICE) for n in range(40)]
+    assert both_ways(per_line(*documents), chunk_bytes=700) == 80
+    pretty = json.dumps(documents[0], indent=2).encode()
+    assert both_ways(pretty) == 0  # not one document a line: record by record throughout
+
+
+# -- generated documents ----------------------------------------------------------------------
+
+_TEXT = st.text(max_size=8)
+_SCALAR_VALUES = st.one_of(
+    st.builds(lambda v: {"stringValue": v}, _TEXT),
+    st.builds(lambda v: {"bytesValue": v}, _TEXT),
+    st.builds(lambda v: {"intValue": str(v)}, st.integers(-(2**64), 2**64)),
+    st.builds(lambda v: {"intValue": v}, st.integers(-(2**63), 2**63 - 1)),
+    st.builds(lambda v: {"doubleValue": v}, st.floats(allow_nan=False, allow_infinity=False)),
+    st.builds(lambda v: {"doubleValue": v}, st.integers(-(2**60), 2**60)),
+    st.builds(lambda v: {"boolValue": v}, st.booleans()),
+    st.just({}),
+    st.just({"stringValue": "a", "boolValue": True}),
+    st.just({"weirdValue": 1}),
+)
+_VALUES = st.recursive(
+    _SCALAR_VALUES,
+    lambda inner: st.one_of(
+        st.builds(lambda vs: {"arrayValue": {"values": vs}}, st.lists(inner, max_size=3)),
+        st.builds(
+            lambda pairs: {"kvlistValue": {"values": [kv(k, v) for k, v in pairs]}},
+            st.lists(st.tuples(st.sampled_from(["a", "b", "c.d"]), inner), max_size=3),
+        ),
+    ),
+    max_leaves=6,
+)
+_KEYS = st.sampled_from(["k", "http.route", "service", "timestamp", "x.y", "", "a"])
+_ATTRIBUTES = st.lists(st.builds(kv, _KEYS, _VALUES), max_size=4)
+_HEX_IDS = st.one_of(
+    st.integers(1, 2**64 - 1).map(lambda v: f"{v:016x}"),
+    st.sampled_from(["", "0000000000000000", "ZZ", "AAAAAAAAAAAAAAAAAAAAAA=="]),
+)
+
+
+@st.composite
+def _spans(draw: st.DrawFn) -> dict[str, Any]:
+    start = draw(st.integers(0, 2**63 + 5))
+    fields: dict[str, Any] = {
+        "traceId": draw(_HEX_IDS) * 2,
+        "spanId": draw(_HEX_IDS),
+        "parentSpanId": draw(_HEX_IDS),
+        "name": draw(st.sampled_from(["op", "", " ", "ok.name", "--"])),
+        "kind": draw(st.sampled_from([0, 2, 7, "SPAN_KIND_SERVER", "nope"])),
+        "startTimeUnixNano": draw(st.sampled_from([str, int]))(start),
+        "endTimeUnixNano": str(start + draw(st.integers(-5, 10**9))),
+        "status": draw(
+            st.sampled_from([{}, {"code": 2, "message": "m"}, {"code": "STATUS_CODE_OK"}])
+        ),
+        "attributes": draw(_ATTRIBUTES),
+        "flags": draw(st.sampled_from([0, 1, 2**32])),
+    }
+    dropped = draw(st.sampled_from(["droppedAttributesCount", "droppedLinksCount", "x"]))
+    fields[dropped] = draw(st.integers(0, 3))
+    keep = draw(st.sets(st.sampled_from(sorted(fields))))
+    return {k: v for k, v in fields.items() if k not in keep or k in ("traceId", "spanId")}
+
+
+_DOCUMENTS = st.builds(
+    traces,
+    st.lists(_spans(), max_size=4),
+    st.one_of(st.none(), st.builds(lambda a: {"attributes": a}, _ATTRIBUTES)),
+    st.one_of(st.none(), st.builds(lambda a: {"name": "s", "attributes": a}, _ATTRIBUTES)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_DOCUMENTS, min_size=1, max_size=4))
+def test_generated_documents_read_identically(documents: list[dict[str, Any]]) -> None:
+    both_ways(per_line(*documents))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_DOCUMENTS, min_size=1, max_size=3), st.integers(4096, 16384))
+def test_generated_documents_in_small_blocks_read_identically(
+    documents: list[dict[str, Any]], chunk_bytes: int
+) -> None:
+    both_ways(per_line(*documents), chunk_bytes)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"\\ud800"}]}]}]}',
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":' + b"[" * 40000 + b"]" * 40000 + b"}]}]}",
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"\xff"}]}]}]}',
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"op"}]}]}]} trailing',
+        b'{"resourceSpans":{}}',
+        b'{"resourceSpans":[1,2]}',
+    ],
+)
+def test_hostile_lines_are_read_identically_without_crashing(line: bytes) -> None:
+    good = per_line(traces([span(1)]))
+    both_ways(good + line + b"\n" + good)
