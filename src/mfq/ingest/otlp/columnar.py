@@ -208,15 +208,17 @@ def _contexts(
     objects = values.to_pylist() if values is not None else [None] * count
     fields: list[dict[str, object]] = []
     bad = np.zeros(count, dtype=bool)
+    known: dict[str, OtlpContext | None] = {}  # documents repeat their resources and scopes
     for index, value in enumerate(objects):
-        try:
-            context = build(_present(value))
-        except RecursionError:
-            bad[index] = True
-            fields.append({})
-            continue
-        bad[index] = context.problem is not None
-        fields.append(context.fields)
+        shown = repr(value)
+        if shown not in known:
+            try:
+                known[shown] = build(_present(value))
+            except RecursionError:
+                known[shown] = None
+        context = known[shown]
+        bad[index] = context is None or context.problem is not None
+        fields.append({} if context is None else context.fields)
     return fields, bad
 
 
@@ -391,26 +393,30 @@ def _attributes(lists: pa.Array | None, n: int, bad: np.ndarray) -> pa.Array:
     if keys is None:
         bad[owner] = True
         return pa.nulls(n)
-    no_key = ~_valid(keys) | _matches(keys, "^$")
+    no_key = ~_valid(keys) | _flags(pc.equal(keys, ""))
     bad[owner[no_key]] = True
     value = _child(entries, "value", pa.types.is_struct)
     kinds = _kind_codes(value, len(entries))
     bad[owner[kinds == _SEVERAL]] = True
     encoded = pc.dictionary_encode(keys)
-    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), np.int64)
     names = encoded.dictionary.to_pylist()
     if len(names) > MAX_KEYS:
         raise Unsupported("too many attribute keys")
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), np.int16)
+    # Entries grouped by key (a stable radix sort keeps each key's entries in span order).
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
+    kind_columns = _KindColumns(value)
     built: list[tuple[int, str, pa.Array]] = []
     for code, key in enumerate(names):
-        positions = np.flatnonzero(codes == code)
+        positions = order[bounds[code] : bounds[code + 1]]
         owners = owner[positions]
         repeated = np.flatnonzero(np.diff(owners) == 0)
         bad[owners[repeated]] = True  # a key twice in one list: the record path rejects it
         filled = positions[kinds[positions] >= 0]
         if not len(filled):
             continue  # only empty values: absent
-        column = _key_column(value, kinds, filled, owner, n, bad)
+        column = _key_column(kind_columns, kinds, filled, owner, n, bad)
         built.append((int(filled[0]), key, column))
     if not built:
         return pa.nulls(n)
@@ -440,8 +446,23 @@ def _kind_codes(value: pa.Array | None, count: int) -> np.ndarray:
     return codes
 
 
+class _KindColumns:
+    """The values' column of each kind, taken from the value struct once."""
+
+    def __init__(self, value: pa.Array | None) -> None:
+        self._value = value
+        self._columns: dict[str, pa.Array] = {}
+
+    def __getitem__(self, name: str) -> pa.Array:
+        if name not in self._columns:
+            assert self._value is not None
+            index = self._value.type.get_field_index(name)
+            self._columns[name] = pc.struct_field(self._value, [index])
+        return self._columns[name]
+
+
 def _key_column(
-    value: pa.Array | None,
+    value: _KindColumns,
     kinds: np.ndarray,
     filled: np.ndarray,
     owner: np.ndarray,
@@ -449,7 +470,6 @@ def _key_column(
     bad: np.ndarray,
 ) -> pa.Array:
     """One key's values (entries ``filled``) as a column over the spans."""
-    assert value is not None
     present = sorted(set(kinds[filled].tolist()) - {_SEVERAL})
     names = [VALUE_KINDS[k] for k in present]
     text = all(name in _TEXT_KINDS for name in names)
@@ -457,7 +477,7 @@ def _key_column(
         raise Unsupported("one attribute key with values of several types")
     pieces: list[pa.Array] = []
     for name in names:
-        child = pc.struct_field(value, [value.type.get_field_index(name)]).take(pa.array(filled))
+        child = value[name].take(pa.array(filled))
         pieces.append(_decoded(name, child, owner[filled], bad))
     values = pieces[0] if len(pieces) == 1 else pc.coalesce(*pieces)
     slots = np.full(n, -1, dtype=np.int64)

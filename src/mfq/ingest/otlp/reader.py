@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, overload
 
 import numpy as np
@@ -44,6 +47,9 @@ _NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
 _STEP = np.zeros(256, dtype=np.int8)
 _STEP[[ord("["), ord("{")]] = 1
 _STEP[[ord("]"), ord("}")]] = -1
+#: Blocks planned ahead of the one being emitted (each a ``chunk_bytes`` block of lines).
+_PLANNED_AHEAD = 2
+_PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
 #: A line longer than this many blocks stops the block reading: the rest is streamed.
 _MAX_LINE_BLOCKS = 4
 
@@ -84,28 +90,53 @@ class _Rejoined(io.RawIOBase):
 
 def _line_chunks(head: bytes, stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
     builder = ChunkBuilder(chunk_bytes)
+    planned: deque[Future[list[_Run]]] = deque()
+    try:
+        carried: list[bytes] = [b""]
+        for data, line in _line_blocks(head, stream, chunk_bytes, carried):
+            if data is None:  # the rest was streamed record by record into the builder
+                while planned:
+                    yield from _emit(planned.popleft().result(), builder)
+                rest = _rejoined(carried[0], stream)
+                yield from convert_records(rest, builder, one_per_line=True, first_line=line)
+                break
+            # Blocks are planned (parsed, converted) on both cores; emitted in order.
+            planned.append(_PLANNERS.submit(_plan, data, line))
+            while len(planned) > _PLANNED_AHEAD:
+                yield from _emit(planned.popleft().result(), builder)
+        while planned:
+            yield from _emit(planned.popleft().result(), builder)
+    finally:
+        for future in planned:
+            future.cancel()
+    last = builder.take(final=True)
+    if last is not None:
+        yield last
+
+
+def _line_blocks(
+    head: bytes, stream: BinaryIO, chunk_bytes: int, carried: list[bytes]
+) -> Iterator[tuple[bytes | None, int]]:
+    """Blocks of whole lines and the number of their first line; (None, line) when a line
+    is too long for a block (``carried[0]`` then holds its start, the stream the rest)."""
     carry, line, block = b"", 1, head
     while True:
         data = carry + block
         if block:
             cut = data.rfind(b"\n") + 1
             if cut == 0 and len(data) > _MAX_LINE_BLOCKS * chunk_bytes:
-                # One very long line: stream the rest record by record.
-                rest = _rejoined(data, stream)
-                yield from convert_records(rest, builder, one_per_line=True, first_line=line)
-                break
+                carried[0] = data
+                yield None, line
+                return
         else:
             cut = len(data)
         if cut:
-            yield from _block(data[:cut], line, builder)
+            yield data[:cut], line
             line += data.count(b"\n", 0, cut)
         carry = data[cut:]
         if not block:
-            break
+            return
         block = stream.read(chunk_bytes)
-    last = builder.take(final=True)
-    if last is not None:
-        yield last
 
 
 class _Lines(Sequence[bytes]):
@@ -133,8 +164,17 @@ class _Lines(Sequence[bytes]):
         return memoryview(self.data)[int(self.starts[0]) : int(self.ends[-1])]
 
 
-def _block(data: bytes, first_line: int, builder: ChunkBuilder) -> Iterator[RecordChunk]:
-    """The records of a block of whole lines, in order."""
+@dataclass
+class _Run:
+    """Consecutive lines of a block read one way: converted (``rows``) or record by record."""
+
+    lines: _Lines
+    first_line: int
+    rows: SpanRows | None = None
+
+
+def _plan(data: bytes, first_line: int) -> list[_Run]:
+    """A block of whole lines as runs, the columnar ones converted (in a worker thread)."""
     view = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(view == 10)
     starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
@@ -152,17 +192,28 @@ def _block(data: bytes, first_line: int, builder: ChunkBuilder) -> Iterator[Reco
     columnar[np.searchsorted(starts, found, side="right") - 1] = False
     if not _plain(data):
         columnar[:] = False
+    runs: list[_Run] = []
     run_start = 0
     for index in range(1, len(lines) + 1):
         if index < len(lines) and columnar[index] == columnar[run_start]:
             continue
-        numbers = list(range(first_line + run_start, first_line + index))
         run = lines[run_start:index]
-        if columnar[run_start]:
-            yield from _columnar_run(run, numbers, builder)
+        rows = _converted(run) if columnar[run_start] else None
+        if rows is None:
+            runs.append(_Run(run, first_line + run_start))
         else:
-            yield from _record_run(run, numbers[0], builder)
+            runs += _split(run, first_line + run_start, rows)
         run_start = index
+    return runs
+
+
+def _emit(runs: list[_Run], builder: ChunkBuilder) -> Iterator[RecordChunk]:
+    """The records of a planned block, in order."""
+    for run in runs:
+        if run.rows is None:
+            yield from _record_run(run.lines, run.first_line, builder)
+        else:
+            yield from _parsed_chunk(run, builder)
 
 
 def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
@@ -183,10 +234,16 @@ def _plain(data: bytes) -> bool:
     if b"\\" in data:  # escaped quotes: measured exactly
         _, depths = depth_profile(data)
         return not len(depths) or int(depths.max()) <= MAX_COLUMNAR_DEPTH
-    # No escapes: every quote opens or closes a string. Only quotes and brackets matter.
-    marks = np.frombuffer(data.translate(None, _NOT_MARKS), dtype=np.uint8)
-    inside = (np.cumsum(marks == _QUOTE, dtype=np.uint8) & 1).astype(bool)
-    steps = np.where(inside, 0, _STEP[marks])
+    # No escapes: every quote opens or closes a string, and only quotes and brackets
+    # matter. Two adjacent quotes can go without changing which brackets are inside a
+    # string (the quotes before each bracket change by an even number): that leaves the
+    # brackets, and the quotes of the few strings holding one.
+    marks = data.translate(None, _NOT_MARKS).replace(b'""', b"")
+    view = np.frombuffer(marks, dtype=np.uint8)
+    steps = _STEP[view]
+    if b'"' in marks:
+        inside = (np.cumsum(view == _QUOTE, dtype=np.uint8) & 1).astype(bool)
+        steps[inside] = 0
     return not len(steps) or int(np.cumsum(steps, dtype=np.int32).max()) <= MAX_COLUMNAR_DEPTH
 
 
@@ -197,10 +254,8 @@ def _record_run(lines: _Lines, first_line: int, builder: ChunkBuilder) -> Iterat
         yield from convert_records(stream, builder, one_per_line=True, first_line=first_line)
 
 
-def _columnar_run(
-    lines: _Lines, numbers: list[int], builder: ChunkBuilder
-) -> Iterator[RecordChunk]:
-    """Lines of documents (no blank ones), read by the columnar converter where it can."""
+def _converted(lines: _Lines) -> SpanRows | None:
+    """Lines of documents (no blank ones) converted; None when the block is not covered."""
     try:
         documents = _parse(lines)
         rows = spans_table(documents)
@@ -212,18 +267,30 @@ def _columnar_run(
             bad_documents[good] = False
             rows.bad_documents = bad_documents
     except (Unsupported, pa.ArrowException):
-        yield from _record_run(lines, numbers[0], builder)
-        return
+        return None
+    return rows
+
+
+def _split(lines: _Lines, first_line: int, rows: SpanRows) -> list[_Run]:
+    """Converted lines as runs: the documents the converter marked go record by record."""
+    runs: list[_Run] = []
     first = 0
     while first < len(lines):
         stop = first + 1
         while stop < len(lines) and rows.bad_documents[stop] == rows.bad_documents[first]:
             stop += 1
         if rows.bad_documents[first]:
-            yield from _record_run(lines[first:stop], numbers[first], builder)
+            runs.append(_Run(lines[first:stop], first_line + first))
         else:
-            yield from _parsed_chunk(rows, lines, numbers, first, stop, builder)
+            row_first, row_stop = np.searchsorted(rows.documents, [first, stop]).tolist()
+            part = SpanRows(
+                rows.table.slice(row_first, row_stop - row_first),
+                rows.documents[row_first:row_stop] - first,
+                rows.bad_documents[first:stop],
+            )
+            runs.append(_Run(lines[first:stop], first_line + first, part))
         first = stop
+    return runs
 
 
 def _parse(lines: _Lines) -> pa.Table:
@@ -237,26 +304,18 @@ def _parse(lines: _Lines) -> pa.Table:
     return table
 
 
-def _parsed_chunk(
-    rows: SpanRows,
-    lines: _Lines,
-    numbers: list[int],
-    first: int,
-    stop: int,
-    builder: ChunkBuilder,
-) -> Iterator[RecordChunk]:
-    """Documents [first, stop) of a run, all converted: one chunk of parsed records."""
-    row_first, row_stop = np.searchsorted(rows.documents, [first, stop]).tolist()
-    count = row_stop - row_first
+def _parsed_chunk(run: _Run, builder: ChunkBuilder) -> Iterator[RecordChunk]:
+    """A run of converted documents: one chunk of parsed records."""
+    assert run.rows is not None
+    count = run.rows.table.num_rows
     if not count:
         return
     waiting = builder.take(final=True)  # the record path's records before these
     if waiting is not None:
         yield waiting
-    table = rows.table.slice(row_first, count)
-    documents = rows.documents[row_first:row_stop]
-    records = DocumentRecords(table, lines, numbers, documents)
-    size = int(lines.ends[stop - 1] - lines.starts[first])
+    numbers = list(range(run.first_line, run.first_line + len(run.lines)))
+    records = DocumentRecords(run.rows.table, run.lines, numbers, run.rows.documents)
+    size = int(run.lines.ends[-1] - run.lines.starts[0])
     width = max(1, size // count)
     starts = np.arange(count, dtype=np.int64) * width
     chunk = RecordChunk(
