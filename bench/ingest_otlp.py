@@ -292,6 +292,8 @@ def side(samples: Sequence[Sample], source: Path, events: int) -> dict[str, Any]
         "bytes": source.stat().st_size,
         "wall_seconds": [round(w, 4) for w in walls],
         "wall_median": round(statistics.median(walls), 4),
+        "cpu_seconds": [round(s.cpu, 4) for s in samples],
+        "cpu_median": round(statistics.median(s.cpu for s in samples), 4),
         "peak_mib": [round(s.peak_mib, 1) for s in samples],
         "peak_mib_max": round(max(s.peak_mib for s in samples), 1),
         "events_per_second": round(events / statistics.median(walls)),
@@ -315,6 +317,9 @@ def summarise(
         "otlp": side(a, otlp, opts.events),
         "ndjson": side(b, ndjson, opts.events),
         "ratio_otlp_over_ndjson": ratio_summary(ratios, 3),
+        "cpu_ratio_otlp_over_ndjson": ratio_summary(
+            pair_ratios((s.cpu for s in a), (s.cpu for s in b)), 3
+        ),
     }
 
 
@@ -325,12 +330,12 @@ def format_table(result: dict[str, Any]) -> str:
         f" {result['events']:,} NDJSON events ({result['runs']} timed runs each after 1"
         f" warm-up, interleaved; {result['environment']['cpus']} CPUs)",
         "",
-        f"{'input':<8} {'MiB':>8} {'median s':>9} {'events/s':>10} {'peak MiB':>9}",
+        f"{'input':<8} {'MiB':>8} {'median s':>9} {'cpu s':>7} {'events/s':>10} {'peak MiB':>9}",
     ]
     for key in ("otlp", "ndjson"):
         s = result[key]
         lines.append(
-            f"{key:<8} {s['bytes'] / 2**20:>8,.1f} {s['wall_median']:>9.3f}"
+            f"{key:<8} {s['bytes'] / 2**20:>8,.1f} {s['wall_median']:>9.3f} {s['cpu_median']:>7.2f}"
             f" {s['events_per_second']:>10,} {s['peak_mib_max']:>9,.1f}"
         )
     ratio = result["ratio_otlp_over_ndjson"]
@@ -339,6 +344,9 @@ def format_table(result: dict[str, Any]) -> str:
         "(peak MiB: the largest ru_maxrss over the runs)",
         "",
         f"wall time otlp/ndjson, run by run: {pairs}  -> median {ratio['median']:.2f}",
+        "CPU time (user+sys) otlp/ndjson, run by run: "
+        + " ".join(f"{r:.2f}" for r in result["cpu_ratio_otlp_over_ndjson"]["pairs"])
+        + f"  -> median {result['cpu_ratio_otlp_over_ndjson']['median']:.2f}",
     ]
     return "\n".join(lines)
 

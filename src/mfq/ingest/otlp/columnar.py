@@ -406,18 +406,20 @@ def _attributes(lists: pa.Array | None, n: int, bad: np.ndarray) -> pa.Array:
     # Entries grouped by key (a stable radix sort keeps each key's entries in span order).
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
-    kind_columns = _KindColumns(value)
+    sorted_kinds, sorted_owner = kinds[order], owner[order]
+    kind_columns = _KindColumns(value, pa.array(order))
     built: list[tuple[int, str, pa.Array]] = []
     for code, key in enumerate(names):
-        positions = order[bounds[code] : bounds[code + 1]]
-        owners = owner[positions]
+        first, stop = bounds[code], bounds[code + 1]
+        owners = sorted_owner[first:stop]
         repeated = np.flatnonzero(np.diff(owners) == 0)
         bad[owners[repeated]] = True  # a key twice in one list: the record path rejects it
-        filled = positions[kinds[positions] >= 0]
+        filled = np.flatnonzero(sorted_kinds[first:stop] >= 0)
         if not len(filled):
             continue  # only empty values: absent
-        column = _key_column(kind_columns, kinds, filled, owner, n, bad)
-        built.append((int(filled[0]), key, column))
+        group = _KeyGroup(first, stop, owners, sorted_kinds[first:stop], not len(repeated))
+        column = _key_column(kind_columns, group, n, bad)
+        built.append((int(order[first + filled[0]]), key, column))
     if not built:
         return pa.nulls(n)
     built.sort(key=lambda item: item[0])
@@ -436,52 +438,67 @@ def _kind_codes(value: pa.Array | None, count: int) -> np.ndarray:
     codes = np.full(count, _EMPTY, dtype=np.int64)
     if value is None:
         return codes
-    for child in value.type:
-        present = _valid(pc.struct_field(value, [value.type.get_field_index(child.name)]))
-        if child.name not in VALUE_KINDS:
-            codes[present] = _SEVERAL
+    several = np.zeros(count, dtype=bool)
+    for index, child in enumerate(value.type):
+        column = pc.struct_field(value, [index])
+        if not column.null_count and child.name in VALUE_KINDS:
+            several |= codes != _EMPTY  # (the usual case: every entry of one kind)
+            codes[:] = VALUE_KINDS.index(child.name)
             continue
-        index = VALUE_KINDS.index(child.name)
-        codes[present] = np.where(codes[present] == _EMPTY, index, _SEVERAL)
+        present = _valid(column)
+        if child.name not in VALUE_KINDS:
+            several |= present
+            continue
+        several |= present & (codes != _EMPTY)
+        codes[present] = VALUE_KINDS.index(child.name)
+    codes[several] = _SEVERAL
     return codes
 
 
 class _KindColumns:
-    """The values' column of each kind, taken from the value struct once."""
+    """The values' column of each kind, its entries grouped by key (gathered once)."""
 
-    def __init__(self, value: pa.Array | None) -> None:
+    def __init__(self, value: pa.Array | None, order: pa.Array) -> None:
         self._value = value
+        self._order = order
         self._columns: dict[str, pa.Array] = {}
 
     def __getitem__(self, name: str) -> pa.Array:
         if name not in self._columns:
             assert self._value is not None
             index = self._value.type.get_field_index(name)
-            self._columns[name] = pc.struct_field(self._value, [index])
+            self._columns[name] = pc.struct_field(self._value, [index]).take(self._order)
         return self._columns[name]
 
 
-def _key_column(
-    value: _KindColumns,
-    kinds: np.ndarray,
-    filled: np.ndarray,
-    owner: np.ndarray,
-    n: int,
-    bad: np.ndarray,
-) -> pa.Array:
-    """One key's values (entries ``filled``) as a column over the spans."""
-    present = sorted(set(kinds[filled].tolist()) - {_SEVERAL})
+@dataclass
+class _KeyGroup:
+    """One key's entries: [first, stop) of the grouped entries, their spans and kinds."""
+
+    first: int
+    stop: int
+    owners: np.ndarray
+    kinds: np.ndarray
+    unique: bool  # no span holds the key twice
+
+
+def _key_column(value: _KindColumns, group: _KeyGroup, n: int, bad: np.ndarray) -> pa.Array:
+    """One key's values as a column over the spans."""
+    kinds = group.kinds
+    present = [k for k in np.unique(kinds[kinds >= 0]).tolist() if k != _SEVERAL]
     names = [VALUE_KINDS[k] for k in present]
     text = all(name in _TEXT_KINDS for name in names)
     if not names or (len(names) > 1 and not text):
         raise Unsupported("one attribute key with values of several types")
     pieces: list[pa.Array] = []
     for name in names:
-        child = value[name].take(pa.array(filled))
-        pieces.append(_decoded(name, child, owner[filled], bad))
+        child = value[name].slice(group.first, group.stop - group.first)
+        pieces.append(_decoded(name, child, group.owners, bad))
     values = pieces[0] if len(pieces) == 1 else pc.coalesce(*pieces)
+    if group.unique and len(group.owners) == n:
+        return values  # the key in every span, once: already in span order
     slots = np.full(n, -1, dtype=np.int64)
-    slots[owner[filled]] = np.arange(len(filled))
+    slots[group.owners] = np.arange(len(group.owners))
     return values.take(pa.array(slots, mask=slots < 0))
 
 

@@ -187,7 +187,8 @@ def _plan(data: bytes, first_line: int) -> list[_Run]:
         ],
         dtype=bool,
     )
-    found = [at for needle in _RECORD_PATH_NEEDLES for at in _find_all(data, needle)]
+    needles = _RECORD_PATH_NEEDLES if b"\\" in data else _RECORD_PATH_NEEDLES[:1]
+    found = [at for needle in needles for at in _find_all(data, needle)]
     found = [at for at in found if _RECORD_PATH_LINES.match(data, at)]
     columnar[np.searchsorted(starts, found, side="right") - 1] = False
     if not _plain(data):
