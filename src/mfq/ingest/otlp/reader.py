@@ -48,7 +48,7 @@ _STEP = np.zeros(256, dtype=np.int8)
 _STEP[[ord("["), ord("{")]] = 1
 _STEP[[ord("]"), ord("}")]] = -1
 #: Blocks planned ahead of the one being emitted (each a ``chunk_bytes`` block of lines).
-_PLANNED_AHEAD = 2
+_PLANNED_AHEAD = 1
 _PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
 #: A line longer than this many blocks stops the block reading: the rest is streamed.
 _MAX_LINE_BLOCKS = 4
