@@ -11,7 +11,7 @@ import pytest
 from hypothesis import settings
 
 import mfq
-from mfq.store import Store
+from mfq.api import Store
 
 # CI runs the property tests on a fixed seed so a landing never depends on luck; run them
 # locally (or with HYPOTHESIS_PROFILE=explore) to search new inputs every time.

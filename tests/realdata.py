@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mfq
-from mfq.store import Store
+from mfq.api import Store
 from tests.conftest import SHARED_REAL
 
 Record = dict[str, object]

@@ -79,10 +79,10 @@ def test_the_package_root_loads_the_store_only_when_a_store_name_is_used() -> No
     assert modules & {*STORE, *EVENT_MODEL} == set()
 
     modules, _ = fresh_import(
-        "import mfq, mfq.store\n"
-        "assert mfq.Store is mfq.store.Store and mfq.open_store is mfq.store.open_store\n"
+        "import mfq, mfq.api\n"
+        "assert mfq.Store is mfq.api.Store and mfq.open_store is mfq.api.open_store\n"
         "from mfq import IngestSummary\n"
-        "assert IngestSummary is mfq.store.IngestSummary"
+        "assert IngestSummary is mfq.api.IngestSummary"
     )
     assert set(STORE) <= modules
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from mfq.errors import DataError, ExitCode, MfqError, StoreNotFound, UsageError
 
 if TYPE_CHECKING:
-    from mfq.store import IngestSummary, Store, open_store
+    from mfq.api import IngestSummary, Store, open_store
 
 __all__ = [
     "DataError",
@@ -28,21 +28,21 @@ __all__ = [
     "open_store",
 ]
 
-# Every ``import mfq.<anything>`` runs this file first: the store (SQLite, the ingest
-# options) loads only when one of its names is used, so ``mfq --help`` and a submodule
-# import stay cheap.
-_FROM_STORE = frozenset({"IngestSummary", "Store", "open_store"})
+# Every ``import mfq.<anything>`` runs this file first: the public API (the store, the
+# query layer, the analyses) loads only when one of its names is used, so ``mfq --help``
+# and a submodule import stay cheap.
+_FROM_API = frozenset({"IngestSummary", "Store", "open_store"})
 
 
 def __getattr__(name: str) -> object:
-    if name in _FROM_STORE:
-        import mfq.store
+    if name in _FROM_API:
+        import mfq.api
 
-        value: object = getattr(mfq.store, name)
+        value: object = getattr(mfq.api, name)
         globals()[name] = value  # later lookups skip this function
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _FROM_STORE)
+    return sorted(set(globals()) | _FROM_API)

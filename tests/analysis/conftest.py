@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import mfq
+from mfq.api import Store
 from mfq.demo import DemoConfig, DemoTruth, IncidentSpec, write_export
-from mfq.store import Store
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from mfq.analysis.anomalies import _median_polish, _poisson_z
+from mfq.api import Store
 from mfq.cli.main import cli
-from mfq.store import Store
 from tests.analysis.conftest import DemoStore
 
 INCIDENT_START = pd.Timestamp("2026-11-19T14:00Z")

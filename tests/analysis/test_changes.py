@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from mfq.analysis.change_notes import preceding_change, with_changes
 from mfq.analysis.changes import change_columns
+from mfq.api import Store
 from mfq.cli.main import cli
-from mfq.store import Store
 from tests.analysis.conftest import DemoStore
 
 

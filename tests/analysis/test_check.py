@@ -22,10 +22,10 @@ import pytest
 
 import mfq
 from mfq.analysis.check import InvalidAssertion
+from mfq.api import Store
 from mfq.errors import StoreNotFound, UsageError
 from mfq.query.expr import ExpressionError
 from mfq.query.spec import QueryKind, QuerySpec
-from mfq.store import Store
 
 START = datetime(2026, 11, 3, 10, tzinfo=UTC)
 

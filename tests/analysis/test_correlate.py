@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 import mfq
 from mfq.analysis.correlate import COLUMNS, Z_99, plan_comparison
+from mfq.api import Store
 from mfq.cli.main import cli
 from mfq.errors import UsageError
 from mfq.query.expr import parse_filter
-from mfq.store import Store
 from tests.analysis.conftest import PAYMENTS_INCIDENT, DemoStore
 from tests.conftest import SHARED_REAL
 

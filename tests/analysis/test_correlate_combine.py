@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from mfq.analysis.correlate import COLUMNS
+from mfq.api import Store
 from mfq.cli.main import cli
-from mfq.store import Store
 from tests.analysis.conftest import DemoStore
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mfq.store import Store
+from mfq.api import Store
 from tests.conftest import event
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import mfq
-from mfq.store import Store
+from mfq.api import Store
 from tests import stationary
 from tests.stationary import BURN, SPIKE, START
 

@@ -12,8 +12,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from mfq.api import Store
 from mfq.errors import UsageError
-from mfq.store import Store
 
 T0 = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 STEPS = ["order.created", "order.paid", "order.packed", "order.shipped"]

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 import mfq
 from mfq.analysis.patterns import BASELINE_COLUMNS, COLUMNS, classify
+from mfq.api import Store
 from mfq.cli.main import cli
 from mfq.query.templates import template_id
-from mfq.store import Store
 
 
 def _events() -> list[dict[str, object]]:

@@ -31,11 +31,11 @@ from mfq.analysis.slo import (
     objective,
     wilson_lower_bound,
 )
+from mfq.api import Store
 from mfq.demo import DemoConfig, write_export
 from mfq.errors import UsageError
 from mfq.query.expr import parse_filter
 from mfq.query.spec import QueryKind, QuerySpec
-from mfq.store import Store
 
 DAY = datetime(2026, 11, 3, tzinfo=UTC)
 UNTIL = "2026-11-04T00:00:00Z"

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 import mfq
 from mfq.analysis.timeline import COLUMNS
+from mfq.api import Store
 from mfq.cli.main import cli
 from mfq.demo import DemoConfig, DemoTruth, write_export
 from mfq.errors import UsageError
-from mfq.store import Store
 from tests.conftest import REPO
 
 T0 = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)

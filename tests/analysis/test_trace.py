@@ -15,9 +15,9 @@ import pytest
 
 import mfq
 from mfq.analysis.trace import TRACE_COLUMNS, trace_tree
+from mfq.api import Store
 from mfq.demo import DemoConfig, DemoTruth, SpanTruth, write_export
 from mfq.errors import UsageError
-from mfq.store import Store
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 

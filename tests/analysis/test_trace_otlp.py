@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mfq.api import Store
 from mfq.cli.main import cli
-from mfq.store import Store
 from tests.conftest import SHARED_REAL
 
 TRACE_ID = "5B8EFFF798038103D269B633813FC60C"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mfq.api import Store
 from mfq.cli.main import cli
-from mfq.store import Store
 from tests.realdata import FOLDERS, real_store
 
 WHOLE_PERIOD = ["--since", "2000-01-01", "--until", "2030-01-01"]

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mfq.api import Store
 from mfq.errors import InputUnreadable
 from mfq.ingest.containers import ContainerKind, detect_container, read_chunks
 from mfq.ingest.jsonscan import ScanMode, split_elements
-from mfq.store import Store
 from tests.conftest import event
 
 EVENTS = [

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mfq.api import Store
 from mfq.ingest.fastpath import FastPathState, _parse_options
-from mfq.store import Store
 
 
 def test_text_key_wins_over_an_object_under_the_same_name() -> None:

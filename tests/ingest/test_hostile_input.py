@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 import mfq
+from mfq.api import Store
 from mfq.cli.main import cli
 from mfq.settings import Settings
-from mfq.store import Store
 from tests.conftest import REPO, event
 
 

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mfq
+from mfq.api import Store
 from mfq.errors import InputUnreadable
 from mfq.ingest.batch import RejectedRecord
 from mfq.ingest.containers import ContainerKind, detect_container, read_chunks
@@ -28,7 +29,6 @@ from mfq.ingest.otlp import otlp_chunks
 from mfq.ingest.otlp.scan import PieceKind, scan_otlp
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import Settings
-from mfq.store import Store
 from tests.conftest import REPO, SHARED_REAL, event
 
 REAL = SHARED_REAL / "otlp"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import mfq
+from mfq.api import Store
 from mfq.query.engines import ENGINES
-from mfq.store import Store
 
 
 @pytest.fixture(scope="session")

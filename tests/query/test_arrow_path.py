@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mfq
+from mfq.api import Store
 from mfq.demo import DemoConfig, write_export
 from mfq.query.build import build_spec
 from mfq.query.spec import QueryKind, QuerySpec
-from mfq.store import Store
 
 WHERE = [None, "service = 'checkout'", "duration_ms > 50 or status = 'error'", "type = 'none'"]
 GROUPS = [(), ("region",), ("service", "status"), ("http_status",), ("error_code",)]

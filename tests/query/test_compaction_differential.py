@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import mfq
+from mfq.api import Store
 from mfq.demo import DemoConfig, write_export
-from mfq.store import Store
 from tests.query.test_engine_duckdb import (
     AGGREGATES,
     FILTERS,

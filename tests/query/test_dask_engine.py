@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 import mfq
+from mfq.api import Store
 from mfq.cli.main import cli
 from mfq.demo import DemoConfig, write_export
 from mfq.errors import UnsupportedOperation, UsageError
-from mfq.store import Store
 
 # -- one store, both engines ---------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 import mfq
-from mfq.store import Store
+from mfq.api import Store
 
 # (our expression, DuckDB's). Division by zero is null in mfq: DuckDB is told so.
 VALUES = [

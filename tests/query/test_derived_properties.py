@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mfq
+from mfq.api import Store
 from mfq.errors import UsageError
-from mfq.store import Store
 
 FIELDS = ["service", "duration_ms", "http_status", "timestamp", "flag", "amount", "nothing"]
 LITERALS = ["0", "1", "-3", "2.5", "'api'", "''", "null", "true", "'2026-11-18'"]

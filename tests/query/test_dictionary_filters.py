@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mfq.store import Store
+from mfq.api import Store
 
 FIRST = [
     {"id": "a", "type": "t", "timestamp": "2026-11-02T10:00:00Z", "status": "ok", "region": "eu"},

@@ -10,8 +10,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mfq.api import Store
 from mfq.query.engines.distinct import distinct_dictionary_rows
-from mfq.store import Store
 
 Row = tuple[str | None, str | None]
 

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 import mfq
+from mfq.api import Store
 from mfq.demo import DemoConfig, write_export
-from mfq.store import Store
 
 FILTERS = [
     ("service = 'checkout'", "service = 'checkout'"),

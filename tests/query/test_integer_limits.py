@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 import mfq
-from mfq.store import Store
+from mfq.api import Store
 
 LIMITS = {
     "i8": (-(2**7), 2**7 - 1),

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 import mfq
+from mfq.api import Store
 from mfq.cli.main import cli
 from mfq.errors import UsageError
-from mfq.store import Store
 from tests.analysis.test_patterns import CACHE, DISK, LOGIN, TIMEOUT, _events
 from tests.conftest import SHARED_REAL
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from mfq.store import Store
+from mfq.api import Store
 
 
 def _hourly_events(start: datetime, hours: int) -> list[dict[str, object]]:

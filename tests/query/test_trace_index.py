@@ -10,11 +10,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from mfq.api import Store
 from mfq.query.build import build_spec
 from mfq.query.expr import parse_filter
 from mfq.query.scan import scan, trace_lookup
 from mfq.query.spec import QueryKind
-from mfq.store import Store
 from mfq.store.ids import trace_keys
 
 

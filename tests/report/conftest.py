@@ -16,10 +16,10 @@ import duckdb
 import pytest
 
 import mfq
+from mfq.api import Store
 from mfq.demo import DemoConfig, write_export
 from mfq.report.html import render_html
 from mfq.report.model import Report
-from mfq.store import Store
 
 # (timestamp, type, service, status, duration_ms, actor, region, version)
 HAND_EVENTS = [

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mfq.api import Store
 from mfq.cli.main import cli
 from mfq.errors import UsageError
 from mfq.report.format import table_cells
 from mfq.report.model import Report
-from mfq.store import Store
 from tests.report.conftest import duckdb_events, hand_records, write_store
 
 W47 = ("2026-11-16T00:00:00Z", "2026-11-23T00:00:00Z")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from mfq.api import Store
 from mfq.report.format import metric_texts
 from mfq.report.html import NO_CHARTS, render_html
 from mfq.report.markdown import render_markdown
 from mfq.report.model import Report
-from mfq.store import Store
 from tests.report.conftest import DemoWeek, write_store
 from tests.report.support import HtmlReport, markdown_tables
 

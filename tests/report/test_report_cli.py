@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mfq.api import Store
 from mfq.cli.main import cli
 from mfq.report.markdown import render_markdown
 from mfq.report.model import Report
-from mfq.store import Store
 from tests.report.conftest import HAND_EVENTS
 
 

@@ -17,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mfq
+from mfq.api import Store
 from mfq.ingest.columns import to_text
 from mfq.query.expr import FieldType
-from mfq.store import Store, ids
+from mfq.store import ids
 from mfq.store.fieldstats import hll_estimate, hll_registers, value_hashes
 from tests.conftest import event
 from tests.store.test_upkeep import day_event

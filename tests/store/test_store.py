@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import mfq
+from mfq.api import Store
 from mfq.errors import StoreNotFound
-from mfq.store import Store
 from tests.conftest import SHARED_REAL, event
 
 

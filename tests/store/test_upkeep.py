@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import mfq
+from mfq.api import Store
 from mfq.settings import Settings
-from mfq.store import Store
 from mfq.store.readers import reading
 from tests.cli.test_cli import invoke
 from tests.conftest import event

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import mfq
-from mfq.store import Store
+from mfq.api import Store
 
 pytestmark = pytest.mark.slow
 

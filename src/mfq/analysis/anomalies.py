@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
     FloatArray = npt.NDArray[np.float64]
 
@@ -54,7 +54,7 @@ _SIZE = "__events"
 
 
 def anomalies(
-    store: Store,
+    store: QuerySource,
     *,
     where: str | Sequence[str] | None = None,
     by: str | Sequence[str] | None = None,

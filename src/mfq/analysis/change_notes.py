@@ -14,7 +14,7 @@ from mfq.analysis.common import resolve_selection
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 #: How long before an anomaly or incident a change is still named as its possible cause.
 LOOKBACK_NS = 24 * 3600 * 1_000_000_000
@@ -83,7 +83,7 @@ def annotate(
 
 
 def with_changes(
-    store: Store,
+    store: QuerySource,
     departures: pd.DataFrame,
     by: Sequence[str],
     *,
@@ -117,7 +117,7 @@ CHART_CHANGES = 5
 
 
 def notable_changes(
-    store: Store,
+    store: QuerySource,
     *,
     where: str | Sequence[str] | None = None,
     since: str | None = None,

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from mfq.query.expr import Expr
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 DEFAULT_FIELD = "version"
 DEFAULT_BY = ("service", "region")
@@ -86,8 +86,39 @@ def change_columns(field: str, by: Sequence[str]) -> list[str]:
     ]
 
 
+def find_changes(
+    store: QuerySource,
+    *,
+    field: str = DEFAULT_FIELD,
+    by: Sequence[str] | None = None,
+    bad: str | None = None,
+    markers: str | None = None,
+    where: str | Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    last: str | None = None,
+    now: datetime | str | None = None,
+    unweighted: bool = False,
+) -> pd.DataFrame:
+    """:func:`changes` with its own options as keywords (``Store.changes`` and the
+    report call it so)."""
+    options = ChangeOptions(
+        field=field, by=None if by is None else tuple(by), bad=bad or DEFAULT_BAD, markers=markers
+    )
+    return changes(
+        store,
+        options,
+        where=where,
+        since=since,
+        until=until,
+        last=last,
+        now=now,
+        unweighted=unweighted,
+    )
+
+
 def changes(
-    store: Store,
+    store: QuerySource,
     options: ChangeOptions,
     *,
     where: str | Sequence[str] | None = None,
@@ -122,7 +153,7 @@ def changes(
     return frame.reset_index(drop=True)
 
 
-def _by_fields(store: Store, selection: Selection, options: ChangeOptions) -> list[str]:
+def _by_fields(store: QuerySource, selection: Selection, options: ChangeOptions) -> list[str]:
     if options.by is None:
         return [name for name in DEFAULT_BY if name in selection.types]
     for name in options.by:
@@ -133,7 +164,7 @@ def _by_fields(store: Store, selection: Selection, options: ChangeOptions) -> li
 
 
 def _read(
-    store: Store,
+    store: QuerySource,
     selection: Selection,
     field: str,
     by: list[str],

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.analysis.journey_check import JourneyAssertion
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 #: The result's columns: SPEC's three, then what a CI log needs to explain a failure.
 COLUMNS = ("assertion", "value", "passed", "expected", "detail")
@@ -95,7 +95,7 @@ class Assertion:
 
 
 def check(
-    store: Store,
+    store: QuerySource,
     assertions: Sequence[str],
     *,
     where: str | Sequence[str] | None = None,
@@ -165,7 +165,7 @@ def check(
 def _with_journeys(
     result: pd.DataFrame,
     journeys: Mapping[int, JourneyAssertion],
-    store: Store,
+    store: QuerySource,
     **times: str | Sequence[str] | datetime | None,
 ) -> pd.DataFrame:
     """The rows of the journey assertions (:mod:`mfq.analysis.journey_check`) put in

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from mfq.query.expr import Expr, FieldType
+    from mfq.query.source import QuerySource
     from mfq.query.timerange import TimeRange
-    from mfq.store.store import Store
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,7 +33,7 @@ class Selection:
 
 
 def resolve_selection(
-    store: Store,
+    store: QuerySource,
     *,
     where: str | Sequence[str] | None = None,
     since: str | None = None,
@@ -57,7 +57,9 @@ def resolve_selection(
     return Selection(spec.time, spec.where, store.field_types(), unweighted)
 
 
-def parse_expression(store: Store, text: str, types: dict[str, FieldType] | None = None) -> Expr:
+def parse_expression(
+    store: QuerySource, text: str, types: dict[str, FieldType] | None = None
+) -> Expr:
     """One filter expression (``--baseline``, ``--good``, ``--bad``), checked like ``--where``."""
     from mfq.query.expr import parse_filter
 
@@ -65,7 +67,7 @@ def parse_expression(store: Store, text: str, types: dict[str, FieldType] | None
 
 
 def read_rows(
-    store: Store,
+    store: QuerySource,
     columns: Sequence[str],
     selection: Selection,
     *,
@@ -79,7 +81,7 @@ def read_rows(
     return scan(store, wanted, selection.where, selection.time, dictionary=tuple(dictionary)).table
 
 
-def event_fields(store: Store, time: TimeRange) -> list[str]:
+def event_fields(store: QuerySource, time: TimeRange) -> list[str]:
     """Every column stored in the files the time range touches, in schema order."""
     from mfq.query.scan import file_schema, prune
 
@@ -90,7 +92,7 @@ def event_fields(store: Store, time: TimeRange) -> list[str]:
 
 
 def sample_columns(
-    store: Store, columns: Sequence[str], time: TimeRange, rows: int
+    store: QuerySource, columns: Sequence[str], time: TimeRange, rows: int
 ) -> dict[str, pa.ChunkedArray]:
     """About ``rows`` values of each column, read from the first row groups of up to four
     files spread over the time range (for planning: cardinality, never for answers)."""
@@ -157,7 +159,7 @@ def parse_number(value: float | str, option: str) -> float:
     return number
 
 
-def require_field(store: Store, selection: Selection, name: str) -> None:
+def require_field(store: QuerySource, selection: Selection, name: str) -> None:
     """A usage error with "did you mean" unless the store knows the field ``name``."""
     if name not in selection.types:
         parse_expression(store, f"exists(`{name}`)", selection.types)

@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 #: Fields that describe how an event turned out rather than where it came from.
 OUTCOME_FIELDS = frozenset({"status", "severity", "http_status", "duration_ms"})
@@ -184,7 +184,7 @@ class _Plan:
 
 
 def correlate(
-    store: Store,
+    store: QuerySource,
     *,
     where: str | Sequence[str] | None = None,
     baseline: str | None = None,
@@ -238,7 +238,7 @@ def _check_combine(size: int, metric: str | None) -> None:
 
 
 def _plan_fields(
-    store: Store,
+    store: QuerySource,
     selection: Selection,
     comparison: Comparison,
     wanted: str | Sequence[str] | None,
@@ -324,7 +324,9 @@ def _count_aggregates(
     return aggregates
 
 
-def _rank(store: Store, selection: Selection, comparison: Comparison, plan: _Plan) -> pd.DataFrame:
+def _rank(
+    store: QuerySource, selection: Selection, comparison: Comparison, plan: _Plan
+) -> pd.DataFrame:
     import pandas as pd
 
     # The overall counts ride in the same batch: every query here reads the same rows.

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from mfq.analysis.common import Selection
     from mfq.analysis.correlate import Comparison
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 #: Single values combinations are drawn from, per combination size.
 TOP_SINGLES = {2: 8, 3: 6}
@@ -39,7 +39,7 @@ SIZES = (2, 3)
 
 
 def combine(
-    store: Store,
+    store: QuerySource,
     selection: Selection,
     comparison: Comparison,
     singles: pd.DataFrame,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.analysis.correlate import Comparison
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 COLUMNS = [
     "field",
@@ -55,7 +55,7 @@ def _aggregates(metric: str, percentiles: bool) -> tuple[NamedAggregate, ...]:
 
 
 def metric_shift(
-    store: Store,
+    store: QuerySource,
     selection: Selection,
     comparison: Comparison,
     fields: Sequence[str],

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
     IntArray = npt.NDArray[np.int64]
 
@@ -64,7 +64,7 @@ class Attempts:
 
 
 def funnel(
-    store: Store,
+    store: QuerySource,
     steps: Sequence[str],
     *,
     by: str,
@@ -87,7 +87,7 @@ def funnel(
 
 
 def dropped_at(
-    store: Store,
+    store: QuerySource,
     steps: Sequence[str],
     number: int,
     *,
@@ -119,7 +119,7 @@ def dropped_at(
 
 
 def why(
-    store: Store,
+    store: QuerySource,
     steps: Sequence[str],
     number: int,
     *,
@@ -170,7 +170,7 @@ def why(
 
 
 def _per_key(
-    store: Store,
+    store: QuerySource,
     steps: Sequence[str],
     by: str,
     within: str | timedelta,
@@ -202,7 +202,7 @@ def _check_number(number: int, steps: int, option: str) -> None:
 
 
 def _prepare(
-    store: Store,
+    store: QuerySource,
     steps: Sequence[str],
     by: str,
     within: str | timedelta,

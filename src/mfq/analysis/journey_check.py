@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mfq.errors import UsageError
 
 if TYPE_CHECKING:
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 _SHAPE = re.compile(
     r"^\s*(open|conversion)\s*\((?P<args>.*)\)\s*(?P<op>==|=|!=|<=|>=|<|>)\s*"
@@ -112,7 +112,7 @@ def _unquote(part: str) -> str:
 
 
 def decide_journey_assertions(
-    store: Store,
+    store: QuerySource,
     assertions: Sequence[JourneyAssertion],
     *,
     where: str | Sequence[str] | None,
@@ -147,7 +147,7 @@ def decide_journey_assertions(
 
 
 def _measure(
-    store: Store, assertion: JourneyAssertion, times: dict[str, Any]
+    store: QuerySource, assertion: JourneyAssertion, times: dict[str, Any]
 ) -> tuple[float | None, str]:
     from mfq.analysis.funnel import funnel
     from mfq.analysis.sessions import sessions

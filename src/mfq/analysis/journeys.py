@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pyarrow as pa
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
     IntArray = npt.NDArray[np.int64]
     BoolArray = npt.NDArray[np.bool_]
@@ -54,7 +54,7 @@ class Step:
     type_name: str | None = None
 
 
-def parse_step(store: Store, text: str, selection: Selection, option: str = "STEP") -> Step:
+def parse_step(store: QuerySource, text: str, selection: Selection, option: str = "STEP") -> Step:
     """A type name or a filter expression (see the module docstring)."""
     from mfq.analysis.common import parse_expression
 
@@ -67,7 +67,7 @@ def parse_step(store: Store, text: str, selection: Selection, option: str = "STE
     return Step(cleaned, parse_expression(store, cleaned, selection.types))
 
 
-def check_key(store: Store, key: str, selection: Selection, option: str = "--by") -> None:
+def check_key(store: QuerySource, key: str, selection: Selection, option: str = "--by") -> None:
     """A journey key (or breakdown field) must be a field the store has."""
     import difflib
 
@@ -160,7 +160,7 @@ def step_fields(steps: Sequence[Step]) -> list[str]:
 
 
 def read_journeys(
-    store: Store,
+    store: QuerySource,
     key: str,
     selection: Selection,
     columns: Sequence[str],
@@ -201,7 +201,7 @@ def read_journeys(
     return JourneyEvents(table, codes[order], times[order], keys, end)
 
 
-def _last_time(store: Store, selection: Selection) -> int | None:
+def _last_time(store: QuerySource, selection: Selection) -> int | None:
     """The time of the selection's last event, ns."""
     import pyarrow as pa
     import pyarrow.compute as pc

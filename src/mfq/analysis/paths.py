@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
     IntArray = npt.NDArray[np.int64]
 
@@ -40,7 +40,7 @@ COLUMNS = ("path", "count", "share")
 
 
 def paths(
-    store: Store,
+    store: QuerySource,
     *,
     by: str,
     after: str | None = None,

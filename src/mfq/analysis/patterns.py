@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.query.source import QuerySource
     from mfq.query.timerange import TimeRange
-    from mfq.store.store import Store
 
 #: Services listed per template (the rest are counted).
 SHOWN_SERVICES = 5
@@ -94,8 +94,39 @@ class PatternOptions:
     settings: MinerSettings = DEFAULT_MINER_SETTINGS
 
 
+def find_patterns(
+    store: QuerySource,
+    *,
+    field: str = "message",
+    where: str | Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    last: str | None = None,
+    now: datetime | str | None = None,
+    baseline_since: str | None = None,
+    baseline_until: str | None = None,
+    limit: int | None = None,
+    unweighted: bool = False,
+) -> pd.DataFrame:
+    """:func:`patterns` with its own options as keywords (``Store.patterns`` and the
+    report call it so)."""
+    options = PatternOptions(
+        field=field, baseline_since=baseline_since, baseline_until=baseline_until, limit=limit
+    )
+    return patterns(
+        store,
+        options,
+        where=where,
+        since=since,
+        until=until,
+        last=last,
+        now=now,
+        unweighted=unweighted,
+    )
+
+
 def patterns(
-    store: Store,
+    store: QuerySource,
     options: PatternOptions,
     *,
     where: str | Sequence[str] | None = None,
@@ -129,7 +160,7 @@ def patterns(
 
 
 def _baseline_time(
-    store: Store,
+    store: QuerySource,
     selection: Selection,
     options: PatternOptions,
     where: str | Sequence[str] | None,
@@ -150,7 +181,7 @@ def _baseline_time(
 
 
 def _mine(
-    store: Store, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
+    store: QuerySource, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
 ) -> dict[int, _Tally]:
     """Every template's tally over ``time``, a file at a time."""
     tallies: dict[int, _Tally] = {}
@@ -163,7 +194,7 @@ def _mine(
 
 
 def _file_tallies(
-    store: Store, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
+    store: QuerySource, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
 ) -> Iterator[tuple[int, _Tally]]:
     from mfq.query.pattern_field import file_texts
 
@@ -267,7 +298,7 @@ def _services(services: set[str]) -> str | None:
     return shown + (f" (+{more} more)" if more > 0 else "")
 
 
-def _remember(store: Store, name: str, frame: pd.DataFrame, known: dict[str, str]) -> None:
+def _remember(store: QuerySource, name: str, frame: pd.DataFrame, known: dict[str, str]) -> None:
     """Keep the templates not yet in the catalog (a read-only store keeps none)."""
     import sqlite3
 

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.analysis.common import Selection
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
     IntArray = npt.NDArray[np.int64]
     BoolArray = npt.NDArray[np.bool_]
@@ -92,7 +92,7 @@ class Boundaries:
 
 
 def sessions(
-    store: Store,
+    store: QuerySource,
     *,
     by: str,
     start: str | None = None,
@@ -143,7 +143,9 @@ def sessions(
     return frame
 
 
-def split_where(store: Store, where: str | Sequence[str] | None) -> tuple[list[str], list[Expr]]:
+def split_where(
+    store: QuerySource, where: str | Sequence[str] | None
+) -> tuple[list[str], list[Expr]]:
     """``where`` texts into the events' filters (as text) and the operations' conditions."""
     from mfq.analysis.journeys import conjuncts_of
     from mfq.query.expr import parse_filter
@@ -175,7 +177,7 @@ def _duration(value: str | timedelta | None, option: str) -> timedelta | None:
 
 
 def _boundaries(
-    store: Store,
+    store: QuerySource,
     selection: Selection,
     start: str | None,
     end: str | None,

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
     FloatArray = npt.NDArray[np.float64]
     BoolArray = npt.NDArray[np.bool_]
@@ -130,7 +130,7 @@ class Objective:
         return TimeRange(since=self.start, until=self.end)
 
 
-def slo(store: Store, **options: Any) -> pd.DataFrame:
+def slo(store: QuerySource, **options: Any) -> pd.DataFrame:
     """One objective's summary row: ``objective, target, compliance, budget_remaining,
     burn_rate, incidents, mttr_minutes, burn_rate_1d, events, bad, window_start,
     window_end`` (see :func:`objective` for the options).
@@ -169,7 +169,7 @@ def _mean(values: pd.Series[float]) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
-def slo_incidents(store: Store, **options: Any) -> pd.DataFrame:
+def slo_incidents(store: QuerySource, **options: Any) -> pd.DataFrame:
     """The objective's incidents, oldest first: ``start, end, minutes, events, bad,
     peak_bad_ratio, detected, detect_minutes`` (``minutes`` is the time to recover,
     ``detect_minutes`` the time to detect; the options as :func:`slo`)."""
@@ -181,7 +181,7 @@ def slo_incidents(store: Store, **options: Any) -> pd.DataFrame:
 
 
 def objective(
-    store: Store,
+    store: QuerySource,
     *,
     good: str | None = None,
     bad: str | None = None,
@@ -263,7 +263,7 @@ def burn_alerts(
     return usable
 
 
-def _judge(store: Store, option: str, text: str) -> Expr:
+def _judge(store: QuerySource, option: str, text: str) -> Expr:
     try:
         return parse_expression(store, text)
     except ExpressionError as err:
@@ -322,7 +322,7 @@ def bucket_spec(goal: Objective) -> QuerySpec:
     )
 
 
-def bucket_counts(store: Store, goal: Objective) -> pd.DataFrame:
+def bucket_counts(store: QuerySource, goal: Objective) -> pd.DataFrame:
     """Per bucket of the window (empty ones included): ``time``, ``events``, ``bad``,
     ``effective`` (the events' effective sample size, see :func:`_effective_events`)."""
     import pandas as pd
@@ -361,7 +361,7 @@ def _effective_events(
         return np.where(squared > 0, weights * weights / squared, 0.0)
 
 
-def _burn_rate(store: Store, goal: Objective, span: timedelta) -> float:
+def _burn_rate(store: QuerySource, goal: Objective, span: timedelta) -> float:
     """The bad ratio over the window's last ``span`` divided by the budget ratio."""
     spec = QuerySpec(
         kind=QueryKind.AGGREGATE,

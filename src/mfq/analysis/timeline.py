@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
     BoolArray = npt.NDArray[np.bool_]
     IntArray = npt.NDArray[np.int64]
@@ -86,7 +86,7 @@ class Episode:
 
 
 def timeline(
-    store: Store,
+    store: QuerySource,
     *,
     where: str | Sequence[str] | None = None,
     since: str | None = None,

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 #: SPEC's columns of ``trace``, in order; ``EXTRA_COLUMNS`` follow them.
 TRACE_COLUMNS = (
@@ -100,7 +100,7 @@ class _Node:
 
 
 def trace(
-    store: Store,
+    store: QuerySource,
     trace_id: str,
     *,
     since: str | None = None,
@@ -141,12 +141,12 @@ def _id_filter(values: Sequence[str]) -> Expr:
     return tests[0] if len(tests) == 1 else Or(items=tuple(tests))
 
 
-def _read_trace(store: Store, selection: Selection, values: Sequence[str]) -> pa.Table:
+def _read_trace(store: QuerySource, selection: Selection, values: Sequence[str]) -> pa.Table:
     narrowed = Selection(selection.time, (_id_filter(values),), selection.types)
     return read_rows(store, _READ, narrowed)
 
 
-def _stored_spellings(store: Store, selection: Selection, lowered: str) -> list[str]:
+def _stored_spellings(store: QuerySource, selection: Selection, lowered: str) -> list[str]:
     """Stored trace ids equal to ``lowered`` once lower-cased (the slow path: every
     distinct id in the time range is looked at, through the column's dictionaries)."""
     import pyarrow as pa

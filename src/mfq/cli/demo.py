@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mfq.api import Store, open_store
 from mfq.cli.options import make_env, store_option
 from mfq.env import Env
 from mfq.render import OutputFormat, print_message, render
-from mfq.store import Store, open_store
 
 if TYPE_CHECKING:
     from mfq.demo import JourneyTruth
@@ -65,7 +65,13 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
                 "until": (incident.start + incident.duration).isoformat(),
             }
             where = f"service = '{incident.service}' and status = 'error'"
-            found = store.query(where=where, group_by=["version", "region"], limit=3, **window)
+            found = store.query(
+                where=where,
+                group_by=["version", "region"],
+                limit=3,
+                since=window["since"],
+                until=window["until"],
+            )
             print_message(
                 env,
                 f'$ mfq query --where "{where}" --group-by version,region --limit 3'
@@ -93,7 +99,7 @@ def _show_analyses(
         f'$ mfq correlate --where "{where}" --since {window["since"]} '
         f"--until {window['until']} --limit 5",
     )
-    ranked = store.correlate(where=where, limit=5, **window)
+    ranked = store.correlate(where=where, limit=5, since=window["since"], until=window["until"])
     render(correlate_view(ranked), OutputFormat.TABLE, env, empty_message="nothing stands out")
     scope = f"service = '{service}'"
     print_message(env, f'$ mfq slo --where "{scope}" --bad "status = \'error\'" --incidents')

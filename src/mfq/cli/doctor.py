@@ -7,7 +7,7 @@ import click
 from mfq.cli.options import format_option, make_env, store_option, tz_option
 from mfq.errors import ExitCode, StoreCorrupt
 from mfq.render import OutputFormat, print_message, render
-from mfq.store import open_store
+from mfq.store import open_storage
 
 
 @click.command()
@@ -24,7 +24,7 @@ def doctor(store_path: str | None, repair: bool, fmt: str, tz_name: str | None) 
     """Check the catalog, every listed file against its recorded size and rows, the id
     hashes and leftovers. Exit 1 when something is wrong (and --repair not given)."""
     env = make_env(tz_name)
-    with open_store(store_path) as store:
+    with open_storage(store_path) as store:
         checkup = store.doctor(repair=repair)
     healthy = f"the store is sound: {checkup.files_checked} files checked"
     render(checkup.table(), OutputFormat(fmt), env, title="doctor", empty_message=healthy)

@@ -11,7 +11,7 @@ from mfq.ingest.profiles import NONE, load_profile
 from mfq.ingest.profiles.model import TARGETS
 from mfq.render import OutputFormat, print_message, render
 from mfq.render.progress import progress_bar
-from mfq.store import open_store
+from mfq.store import open_storage
 
 
 @click.command()
@@ -85,7 +85,7 @@ def ingest(
         detect_profile=profile is None,
         maps=parse_maps(maps),
     )
-    with open_store(store_path) as store, progress_bar(env, "ingest") as progress:
+    with open_storage(store_path) as store, progress_bar(env, "ingest") as progress:
         summary = store.ingest(
             list(paths), strict=strict, options=options, progress=progress, compact=compact
         )

@@ -7,7 +7,7 @@ import click
 from mfq.cli.options import format_option, make_env, store_option, tz_option
 from mfq.render import OutputFormat, render
 from mfq.render.result import rows_from_records
-from mfq.store import open_store
+from mfq.store import open_storage
 
 
 @click.command()
@@ -17,7 +17,7 @@ from mfq.store import open_store
 def info(store_path: str | None, fmt: str, tz_name: str | None) -> None:
     """Events, time range, sources, size on disk, projects and types in the store."""
     env = make_env(tz_name)
-    with open_store(store_path) as store:
+    with open_storage(store_path) as store:
         result = store.info()
     render(result, OutputFormat(fmt), env, title="store")
 
@@ -42,7 +42,7 @@ def schema(store_path: str | None, fmt: str, exact: bool, drift: bool) -> None:
     from mfq.store.stats import SCHEMA_COLUMNS
 
     env = make_env()
-    with open_store(store_path) as store:
+    with open_storage(store_path) as store:
         if drift:
             changes = store.schema_drift()
             render(changes, OutputFormat(fmt), env, title="drift", empty_message="no drift")
@@ -67,7 +67,7 @@ def rejects(
 ) -> None:
     """Records that ingest rejected: source, line or record number, code, reason, raw text."""
     env = make_env()
-    with open_store(store_path) as store:
+    with open_storage(store_path) as store:
         if summary:
             counts = store.rejects_summary()
             render(

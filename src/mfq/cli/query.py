@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from mfq.api import Store, open_store
 from mfq.cli.options import (
     engine_option,
     format_option,
@@ -22,7 +23,6 @@ from mfq.query.build import split_keys
 from mfq.query.engines import DEFAULT_ENGINE
 from mfq.query.pandas_deferral import pandas_deferred
 from mfq.render import OutputFormat, print_message, render
-from mfq.store import Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,7 +9,7 @@ import click
 from mfq.cli.options import format_option, make_env, store_option
 from mfq.query.timerange import parse_instant
 from mfq.render import OutputFormat, print_message, render
-from mfq.store import open_store
+from mfq.store import open_storage
 
 
 def _instant(text: str | None, now: datetime, option: str) -> datetime | None:
@@ -29,7 +29,7 @@ def compact(store_path: str | None, fmt: str, since: str | None, until: str | No
     store is left as it is.
     """
     env = make_env()
-    with open_store(store_path) as store:
+    with open_storage(store_path) as store:
         result = store.compact(
             since=_instant(since, env.now, "--since"), until=_instant(until, env.now, "--until")
         )
@@ -53,7 +53,7 @@ def prune(store_path: str | None, fmt: str, before: str, dry_run: bool) -> None:
     counts as new): whole days are dropped, the day DATE cuts is rewritten."""
     env = make_env()
     moment = parse_instant(before, env.now, "--before")
-    with open_store(store_path) as store:
+    with open_storage(store_path) as store:
         result = store.prune(moment, dry_run=dry_run)
     render(
         result.as_dict(), OutputFormat(fmt), env, title="prune (dry run)" if dry_run else "prune"

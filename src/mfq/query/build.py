@@ -29,7 +29,7 @@ from mfq.query.spec import OrderKey, QueryKind, QuerySpec
 from mfq.query.timerange import parse_duration, parse_instant, resolve_range
 
 if TYPE_CHECKING:
-    from mfq.store.store import Store
+    from mfq.query.source import EventSource
 
 DEFAULT_AGGREGATE = "count"
 
@@ -224,7 +224,7 @@ def _order(values: list[str]) -> tuple[OrderKey, ...]:
 
 
 def build_spec(
-    store: Store,
+    store: EventSource,
     kind: QueryKind,
     *,
     where: str | Sequence[str] | None = None,

@@ -37,8 +37,8 @@ from mfq.query.templates import (
 from mfq.query.timerange import TimeRange
 
 if TYPE_CHECKING:
+    from mfq.query.source import EventSource
     from mfq.query.spec import QuerySpec
-    from mfq.store.store import Store
 
 #: The pyarrow function ``pattern(F)`` compiles to: (text, index key) -> template id.
 UDF_NAME = "mfq_pattern"
@@ -122,7 +122,7 @@ def compile_pattern(text: pc.Expression, call: Call) -> pc.Expression:
     return pc.Expression._call(name, [text, pc.scalar(int(call.args[1].value))])  # type: ignore[arg-type]
 
 
-def bind(store: Store, time: TimeRange, where: tuple[Expr, ...], node: _NodeT) -> _NodeT:
+def bind(store: EventSource, time: TimeRange, where: tuple[Expr, ...], node: _NodeT) -> _NodeT:
     """``node`` with each unbound ``pattern(F)`` bound to the templates of the selection
     (``time`` and the conditions of ``where`` that do not use ``pattern()``)."""
     if not any(is_pattern_call(n) and len(n.args) == 1 for n in walk(node)):  # type: ignore[attr-defined]
@@ -132,21 +132,21 @@ def bind(store: Store, time: TimeRange, where: tuple[Expr, ...], node: _NodeT) -
 
 
 def bind_all(
-    store: Store, time: TimeRange, where: tuple[Expr, ...], nodes: Sequence[_NodeT]
+    store: EventSource, time: TimeRange, where: tuple[Expr, ...], nodes: Sequence[_NodeT]
 ) -> tuple[_NodeT, ...]:
     """:func:`bind` over several nodes."""
     return tuple(bind(store, time, where, n) for n in nodes)
 
 
 def bind_named(
-    store: Store, time: TimeRange, where: tuple[Expr, ...], named: Sequence[NamedValue]
+    store: EventSource, time: TimeRange, where: tuple[Expr, ...], named: Sequence[NamedValue]
 ) -> tuple[NamedValue, ...]:
     """:func:`bind` over named values (derived columns)."""
     return tuple(n.model_copy(update={"expr": bind(store, time, where, n.expr)}) for n in named)
 
 
 def bind_aggregates(
-    store: Store, time: TimeRange, where: tuple[Expr, ...], named: Sequence[NamedAggregate]
+    store: EventSource, time: TimeRange, where: tuple[Expr, ...], named: Sequence[NamedAggregate]
 ) -> tuple[NamedAggregate, ...]:
     """:func:`bind` over the filters of ``count(EXPR)`` and ``ratio(EXPR)``."""
     bound = []
@@ -160,7 +160,7 @@ def bind_aggregates(
     return tuple(bound)
 
 
-def bind_spec(store: Store, spec: QuerySpec) -> QuerySpec:
+def bind_spec(store: EventSource, spec: QuerySpec) -> QuerySpec:
     """``spec`` with every ``pattern(F)`` (filters, derived columns, ``count(EXPR)``)
     bound to its selection."""
     used = [*spec.where, *spec.aggregates, *(d.expr for d in spec.derived)]
@@ -199,7 +199,7 @@ def _conjuncts(where: tuple[Expr, ...]) -> Iterator[Expr]:
             yield expr
 
 
-def _index_key(store: Store, time: TimeRange, where: tuple[Expr, ...], call: Call) -> int:
+def _index_key(store: EventSource, time: TimeRange, where: tuple[Expr, ...], call: Call) -> int:
     """The key of the index of ``call``'s templates over the selection (mined once)."""
     from mfq.query.expr import Field
 
@@ -233,7 +233,7 @@ def _index_key(store: Store, time: TimeRange, where: tuple[Expr, ...], call: Cal
 
 
 def mine_index(
-    store: Store, time: TimeRange, where: tuple[Expr, ...], name: str, *, new: bool = False
+    store: EventSource, time: TimeRange, where: tuple[Expr, ...], name: str, *, new: bool = False
 ) -> PatternIndex:
     """The templates of ``name`` over the selection, mined as ``mfq patterns`` mines;
     with ``new``, then over everything before its start, as ``mfq patterns`` mines a
@@ -257,7 +257,7 @@ def mine_index(
 
 
 def file_texts(
-    store: Store,
+    store: EventSource,
     where: tuple[Expr, ...],
     time: TimeRange,
     name: str,

@@ -21,8 +21,8 @@ from mfq.query.timerange import TimeRange
 from mfq.store.damage import damage_behind
 
 if TYPE_CHECKING:
+    from mfq.query.source import EventSource
     from mfq.store.catalog import FileRecord
-    from mfq.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def prune(files: Iterable[FileRecord], time: TimeRange) -> list[FileRecord]:
     return kept
 
 
-def file_schema(store: Store, record: FileRecord) -> pa.Schema:
+def file_schema(store: EventSource, record: FileRecord) -> pa.Schema:
     """A file's schema, from the catalog (or its footer, for files recorded without one)."""
     if record.schema is not None:
         return pa.ipc.read_schema(pa.py_buffer(record.schema))
@@ -98,7 +98,7 @@ def time_filter(time: TimeRange) -> pc.Expression | None:
 
 
 def scan(
-    store: Store,
+    store: EventSource,
     columns: list[str],
     where: tuple[Expr, ...],
     time: TimeRange,
@@ -302,7 +302,9 @@ def trace_lookup(where: tuple[Expr, ...]) -> set[str]:
     return set()
 
 
-def _files_holding(store: Store, files: list[FileRecord], traces: set[str]) -> list[FileRecord]:
+def _files_holding(
+    store: EventSource, files: list[FileRecord], traces: set[str]
+) -> list[FileRecord]:
     """The files that may hold one of ``traces``, by the catalog's trace index (a file
     without an index, written by an older mfq, may hold any)."""
     from mfq.store.ids import trace_keys
@@ -378,7 +380,7 @@ def _files_with_matches(
 
 
 def _scan_file_by_file(
-    store: Store, files: list[FileRecord], schema: pa.Schema, predicate: pc.Expression | None
+    store: EventSource, files: list[FileRecord], schema: pa.Schema, predicate: pc.Expression | None
 ) -> pa.Table:
     """For columns whose type differs between files: conform each file, then filter."""
     tables = []

@@ -23,14 +23,14 @@ from mfq.store.summary import EVENTS, SUMMARY_FIELDS, WEIGHT, read_summary, summ
 
 if TYPE_CHECKING:
     from mfq.query.engines.arrow import AggregatePlan
+    from mfq.query.source import EventSource
     from mfq.store.catalog import FileRecord
-    from mfq.store.store import Store
 
 #: Aggregates a summary answers: sums of weights.
 _FROM_WEIGHTS = {"count", "ratio", "rate"}
 
 
-def summary_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table | None:
+def summary_rows(store: EventSource, spec: QuerySpec, plan: AggregatePlan) -> pa.Table | None:
     """Rows standing for ``spec``'s events (``sample_rate``: how many each stands for),
     with ``plan``'s columns; None when the summaries cannot answer it. When they can,
     ``plan`` is set to weigh rows by ``sample_rate`` whatever the query says (an
@@ -66,7 +66,7 @@ def summary_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table
 
 
 def _edge_summary(
-    store: Store, spec: QuerySpec, plan: AggregatePlan, files: list[FileRecord]
+    store: EventSource, spec: QuerySpec, plan: AggregatePlan, files: list[FileRecord]
 ) -> pa.Table:
     """The summary of the events of ``files`` that ``spec``'s range and filters keep."""
     used = _used_fields(spec, plan)

@@ -42,15 +42,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.query.expr import FieldType
+    from mfq.query.source import QuerySource
     from mfq.report.settings import AnomalySignal
-    from mfq.store.store import Store
 
 #: Latency percentiles per service (``p95`` is also the headline's).
 PERCENTILES = ("p50", "p90", "p95", "p99")
 
 
 def build_report(
-    store: Store,
+    store: QuerySource,
     *,
     week: str | None = None,
     since: str | None = None,
@@ -155,7 +155,7 @@ def _listed_fields(value: str | Sequence[str] | None) -> list[str]:
     return split_fields([value] if isinstance(value, str) else list(value))
 
 
-def _field_name(store: Store, types: Mapping[str, FieldType], name: str, option: str) -> str:
+def _field_name(store: QuerySource, types: Mapping[str, FieldType], name: str, option: str) -> str:
     """``name`` when the store knows it, else the "did you mean" usage error."""
     if name not in types:
         _expression(store, f"exists({name_text(name)})", option)
@@ -182,7 +182,7 @@ def _clock(now: datetime | str | None) -> datetime:
     return clock if now is None else now.astimezone(UTC)
 
 
-def _expression(store: Store, text: str, option: str) -> str:
+def _expression(store: QuerySource, text: str, option: str) -> str:
     from mfq.analysis.common import parse_expression
 
     try:

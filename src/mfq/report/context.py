@@ -15,15 +15,25 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from mfq.analysis.anomalies import anomalies
+from mfq.analysis.changes import find_changes
+from mfq.analysis.correlate import correlate
+from mfq.analysis.patterns import find_patterns
+from mfq.analysis.sessions import sessions
+from mfq.analysis.slo import slo, slo_incidents
+from mfq.query.build import build_spec
 from mfq.query.expr.text import name_text, string_text
+from mfq.query.spec import QueryKind
 from mfq.query.timerange import AUTO_WIDTHS, duration_text
 from mfq.render.values import normalise
 from mfq.report.model import Period, ReportQuery
 from mfq.report.settings import AnomalySignal, ReportSettings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from mfq.query.expr import FieldType
-    from mfq.store.store import Store
+    from mfq.query.source import QuerySource
 
 __all__ = ["Batch", "Call", "ReportContext", "duration_text", "equals"]
 
@@ -46,12 +56,36 @@ _COMMANDS = {
     "sessions": "sessions",
 }
 
+#: The query kinds of the query methods, and the analyses the other methods run.
+_QUERIES = {
+    "query": QueryKind.AGGREGATE,
+    "events": QueryKind.EVENTS,
+    "timeseries": QueryKind.TIMESERIES,
+}
+_ANALYSES: dict[str, Callable[..., pd.DataFrame]] = {
+    "anomalies": anomalies,
+    "slo": slo,
+    "slo_incidents": slo_incidents,
+    "correlate": correlate,
+    "changes": find_changes,
+    "patterns": find_patterns,
+    "sessions": sessions,
+}
+
+
+def answer(store: QuerySource, method: str, options: Mapping[str, Any]) -> pd.DataFrame:
+    """What ``Store.<method>(**options)`` answers, asked of the query layer directly (the
+    report sits below the public facade)."""
+    if method in _QUERIES:
+        return store.run(build_spec(store, _QUERIES[method], **options))
+    return _ANALYSES[method](store, **options)
+
 
 @dataclass
 class ReportContext:
     """The resolved options of one report, and the calls made so far."""
 
-    store: Store
+    store: QuerySource
     current: Period
     previous: Period
     where: tuple[str, ...]
@@ -143,8 +177,6 @@ class ReportContext:
         checked before any job starts, so a mistake costs no work.
         """
         from mfq.analysis.common import run_parallel
-        from mfq.query.build import build_spec
-        from mfq.query.spec import QueryKind
 
         prepared: list[Callable[[], Any]] = []
         for job in jobs:
@@ -158,7 +190,7 @@ class ReportContext:
                 self.queries.append(
                     ReportQuery(job.section, job.method, _COMMANDS[job.method], dict(job.options))
                 )
-                prepared.append(partial(getattr(self.store, job.method), **job.options))
+                prepared.append(partial(answer, self.store, job.method, job.options))
         order = sorted(range(len(jobs)), key=lambda index: not jobs[index].heavy)
         done = run_parallel([(_call, prepared[index]) for index in order])
         results: list[Any] = [None] * len(jobs)

@@ -12,14 +12,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mfq.analysis.journeys import STANDARD_KEYS
+from mfq.query.build import build_spec
 from mfq.query.expr.text import name_text
+from mfq.query.spec import QueryKind
 from mfq.report.releases import MESSAGE_FIELD, VERSION_FIELD
 
 if TYPE_CHECKING:
     from mfq.query.expr import FieldType
+    from mfq.query.source import QuerySource
     from mfq.report.context import ReportContext
     from mfq.report.settings import ReportSettings
-    from mfq.store.store import Store
 
 #: The "errors" filter when there is nothing to judge errors by: true of no event (every
 #: event has a timestamp), so the error counts are zero and the sections say why.
@@ -53,7 +55,7 @@ def _candidates(
 
 
 def fields_present(
-    store: Store,
+    store: QuerySource,
     since: str,
     until: str,
     where: Sequence[str],
@@ -67,9 +69,16 @@ def fields_present(
     names = _candidates(types, settings, wanted)
     aggs = ["count as events"]
     aggs += [f"count(exists({name_text(name)})) as f{i}" for i, name in enumerate(names)]
-    row = store.query(
-        where=list(where), aggs=aggs, since=since, until=until, unweighted=unweighted
-    ).iloc[0]
+    spec = build_spec(
+        store,
+        QueryKind.AGGREGATE,
+        where=list(where),
+        aggs=aggs,
+        since=since,
+        until=until,
+        unweighted=unweighted,
+    )
+    row = store.run(spec).iloc[0]
     if not int(row["events"] or 0):
         # Nothing to look at in these periods: the fields the store's files hold.
         return {name for name in names if name in store.catalog.field_types()} | {"type"}
@@ -77,7 +86,7 @@ def fields_present(
 
 
 def breakdowns(
-    store: Store, context: ReportContext, wanted: Sequence[str]
+    store: QuerySource, context: ReportContext, wanted: Sequence[str]
 ) -> tuple[tuple[str, ...], ...]:
     """``--by``'s fields one each; else the standard breakdowns whose fields are present;
     else the ``fallback_breakdowns`` most useful low-cardinality fields (the most often

@@ -27,7 +27,7 @@ from mfq.store.damage import content_problem, wrong_kinds
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mfq.store.store import Store
+    from mfq.store.store import Storage
 
 #: What ``repair`` does about each kind of finding.
 DROP = "dropped from the catalog"
@@ -102,7 +102,7 @@ class Checkup:
         return pa.Table.from_pylist(rows, schema=_finding_schema())
 
 
-def diagnose(store: Store, *, cleared: tuple[Finding, ...] = ()) -> Checkup:
+def diagnose(store: Storage, *, cleared: tuple[Finding, ...] = ()) -> Checkup:
     """Check the store without changing it (``cleared``: what ``repair`` had to remove
     before it could take the write lock, reported with the rest)."""
     checkup = Checkup()
@@ -126,7 +126,7 @@ def diagnose(store: Store, *, cleared: tuple[Finding, ...] = ()) -> Checkup:
     return checkup
 
 
-def repair(store: Store) -> Checkup:
+def repair(store: Storage) -> Checkup:
     """Fix what ``diagnose`` finds, holding the write lock; the catalog changes in one
     transaction. Returns the findings, each with what was done."""
     from mfq.store.lock import write_lock
@@ -169,7 +169,7 @@ def _time(nanos: int | None) -> datetime | None:
     )
 
 
-def _wrong_kinds(store: Store) -> list[Finding]:
+def _wrong_kinds(store: Storage) -> list[Finding]:
     layout = store.layout
     folders = (layout.events, layout.rejects, layout.ids, layout.tmp)
     return [
@@ -178,7 +178,7 @@ def _wrong_kinds(store: Store) -> list[Finding]:
     ]
 
 
-def _leftovers(store: Store, listed: set[str], reported: set[str]) -> Iterator[Finding]:
+def _leftovers(store: Storage, listed: set[str], reported: set[str]) -> Iterator[Finding]:
     """A ``tmp`` folder (an ingest interrupted, or one running now) and files in the
     store's folders that no committed batch lists."""
     layout = store.layout
@@ -194,7 +194,7 @@ def _leftovers(store: Store, listed: set[str], reported: set[str]) -> Iterator[F
                     yield Finding(relative, "not listed in the catalog (a leftover)", REMOVE)
 
 
-def _clear_wrong_lock(store: Store) -> tuple[Finding, ...]:
+def _clear_wrong_lock(store: Storage) -> tuple[Finding, ...]:
     """A lock that is not a file cannot be taken: remove it first (no writer can hold
     it, so none is running); returns the finding."""
     lock = store.layout.lock
@@ -211,7 +211,7 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _apply_drops(store: Store, checkup: Checkup) -> None:
+def _apply_drops(store: Storage, checkup: Checkup) -> None:
     """Drop the damaged event and rejects files and rebuild the id files of their
     batches (and the damaged ones) from the event files that remain, in one commit."""
     from mfq.store import idfiles

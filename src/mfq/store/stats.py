@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.store.catalog_schema import FieldSummary
-    from mfq.store.store import Store
+    from mfq.store.store import Storage
 
 _TOP_VALUE_CHARS = 40
 
@@ -27,7 +27,7 @@ _TOP_VALUE_CHARS = 40
 class _EventFiles:
     """The store's event files with their schemas (from the catalog, no file opened)."""
 
-    def __init__(self, store: Store, files: list[FileRecord]) -> None:
+    def __init__(self, store: Storage, files: list[FileRecord]) -> None:
         self.catalog = store.catalog
         self.entries: list[tuple[str, pa.Schema]] = []
         for record in files:
@@ -69,7 +69,7 @@ class _EventFiles:
         return pa.chunked_array(chunks, pa.string())
 
 
-def store_info(store: Store) -> dict[str, Any]:
+def store_info(store: Storage) -> dict[str, Any]:
     """The ``info`` object: events, first, last, sources, bytes, projects, types."""
     files = store.files("events")
     events = sum(f.rows for f in files)
@@ -115,14 +115,14 @@ def _distinct(files: _EventFiles, name: str) -> int:
 SCHEMA_COLUMNS = ("field", "type", "present", "distinct", "top_values", "mixed")
 
 
-def store_schema(store: Store, exact: bool = False) -> pd.DataFrame:
+def store_schema(store: Storage, exact: bool = False) -> pd.DataFrame:
     """One row per field: field, type, present (%), distinct, top_values, mixed."""
     import pandas as pd
 
     return pd.DataFrame(schema_records(store, exact), columns=list(SCHEMA_COLUMNS))
 
 
-def schema_records(store: Store, exact: bool = False) -> list[dict[str, Any]]:
+def schema_records(store: Storage, exact: bool = False) -> list[dict[str, Any]]:
     """:func:`store_schema`'s rows as dicts (no pandas).
 
     From the catalog's field statistics unless ``exact`` (or a file has none): then by
@@ -253,7 +253,7 @@ def _type_name(classes: Counter[str], storage: pa.DataType) -> str:
     return arrow_class(storage)
 
 
-def store_rejects(store: Store, *, code: str | None, limit: int | None) -> pd.DataFrame:
+def store_rejects(store: Storage, *, code: str | None, limit: int | None) -> pd.DataFrame:
     """The rejects of every committed batch, oldest first, optionally one code only."""
     import pyarrow.dataset as ds
 
@@ -273,7 +273,7 @@ def store_rejects(store: Store, *, code: str | None, limit: int | None) -> pd.Da
     return frame
 
 
-def store_rejects_summary(store: Store) -> pd.DataFrame:
+def store_rejects_summary(store: Storage) -> pd.DataFrame:
     """Rejects counted by source and reason, with the keys those records have (most
     common first): what to name with ``--map``."""
     import pandas as pd
@@ -296,7 +296,7 @@ def store_rejects_summary(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "code", "count", "keys"])
 
 
-def store_drift(store: Store) -> pd.DataFrame:
+def store_drift(store: Storage) -> pd.DataFrame:
     """``schema --drift``: per day, the fields that appeared, vanished or changed type,
     with the sources concerned."""
     import pandas as pd
@@ -307,7 +307,7 @@ def store_drift(store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["day", "field", "change", "types", "sources"])
 
 
-def source_profiles(store: Store) -> dict[str, int]:
+def source_profiles(store: Storage) -> dict[str, int]:
     """Sources per format profile (sources from before profiles count as ``default``)."""
     counts: Counter[str] = Counter(s.profile or "default" for s in store.catalog.sources())
     return dict(sorted(counts.items()))

@@ -1,4 +1,5 @@
-"""The Store: the public face of a store directory (ingest, info, schema)."""
+"""Storage: a store directory's ingest, upkeep and catalog (the public ``Store`` is in
+``mfq.api``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import os
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -25,14 +26,9 @@ from mfq.store.layout import StoreLayout
 
 if TYPE_CHECKING:
     import pandas as pd
-    import pyarrow as pa
 
     from mfq.ingest.pipeline import SourceReading
     from mfq.ingest.sources import Source
-    from mfq.query.engines import Engine
-    from mfq.query.expr import FieldSchema, FieldType
-    from mfq.query.spec import QueryKind, QuerySpec
-    from mfq.report import Report
     from mfq.store.compact import CompactionResult
     from mfq.store.doctor import Checkup
     from mfq.store.prune import PruneResult
@@ -114,13 +110,9 @@ def _reading(method: _Method) -> _Method:
     deletes the files it lists before it is done with them."""
 
     @functools.wraps(method)
-    def read(store: Store, *args: Any, **kwargs: Any) -> Any:
-        if not store.layout.root.is_dir():
-            return method(store, *args, **kwargs)
-        from mfq.store.readers import reading
-
-        with reading(store.layout):
-            return method(store, *args, **kwargs)
+    def read(storage: Storage, *args: Any, **kwargs: Any) -> Any:
+        with storage.reading():
+            return method(storage, *args, **kwargs)
 
     return cast("_Method", read)
 
@@ -132,53 +124,41 @@ def resolve_store_path(path: str | os.PathLike[str] | None) -> Path:
     return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
 
 
-def open_store(
+def open_storage(
     path: str | os.PathLike[str] | None = None,
     *,
     create: bool = False,
     settings: Settings = DEFAULT_SETTINGS,
-    engine: str = "pandas",
-    scheduler: str | None = None,
-) -> Store:
-    """The store at ``path`` (see ``resolve_store_path``), queried with ``engine``.
+) -> Storage:
+    """The storage of the store at ``path`` (see ``resolve_store_path``).
 
     A store that does not exist yet is created by its first ``ingest`` (or at once with
-    ``create=True``); reading an absent store raises ``StoreNotFound``. With
-    ``engine="dask"``, queries run on the Dask cluster at ``scheduler`` (else
-    ``$MFQ_DASK_SCHEDULER``, else a local cluster started on the first query and stopped
-    by ``close``).
+    ``create=True``); reading an absent store raises ``StoreNotFound``. Queries and
+    analyses go through ``mfq.open_store``, which wraps this with an engine.
     """
     root = resolve_store_path(path)
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} exists and is not a directory")
-    store = Store(StoreLayout(root), settings, engine=engine, scheduler=scheduler)
+    storage = Storage(StoreLayout(root), settings)
     if create:
-        store.create()
-    return store
+        storage.create()
+    return storage
 
 
-class Store:
-    """A store directory: Parquet events partitioned by UTC date plus a SQLite catalog."""
+class Storage:
+    """A store directory: Parquet events partitioned by UTC date plus a SQLite catalog.
 
-    def __init__(
-        self,
-        layout: StoreLayout,
-        settings: Settings = DEFAULT_SETTINGS,
-        *,
-        engine: str = "pandas",
-        scheduler: str | None = None,
-    ) -> None:
-        from mfq.query.engines import open_engine
+    Storage only: ingest, upkeep, the catalog and what it records (info, schema,
+    rejects). It knows no queries; ``mfq.query`` reads it through ``EventSource``."""
 
+    def __init__(self, layout: StoreLayout, settings: Settings = DEFAULT_SETTINGS) -> None:
         self.layout = layout
         self.settings = settings
         self._catalog: Catalog | None = None
-        self._engine: Engine = open_engine(engine, scheduler)
-        #: Derived fields every query and analysis knows, in order (``NAME=EXPR``).
-        self._definitions: list[tuple[str, str]] = []
 
     @property
     def root(self) -> Path:
+        """The store directory."""
         return self.layout.root
 
     @property
@@ -207,6 +187,18 @@ class Store:
         """True once the store has a catalog."""
         return self.layout.catalog.exists()
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold the store's shared read lock while listing and reading its files, so no
+        compaction or prune deletes them before the reader is done."""
+        if not self.root.is_dir():
+            yield
+            return
+        from mfq.store.readers import reading
+
+        with reading(self.layout):
+            yield
+
     def create(self) -> None:
         """Make the store directory and its empty catalog, and open the catalog for
         writing (no-op when they exist and it is)."""
@@ -224,26 +216,12 @@ class Store:
         self.create()
 
     def close(self) -> None:
-        """Release the catalog connection and the engine's cluster or client, if any."""
+        """Release the catalog connection."""
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
-        self._engine.close()
 
-    @property
-    def engine(self) -> str:
-        """The name of the engine queries run on (``pandas`` or ``dask``)."""
-        return self._engine.name
-
-    def use_engine(self, name: str, scheduler: str | None = None) -> None:
-        """Run the following queries on engine ``name`` (see ``open_store``)."""
-        from mfq.query.engines import open_engine
-
-        engine = open_engine(name, scheduler)
-        self._engine.close()
-        self._engine = engine
-
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Storage:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -512,410 +490,6 @@ class Store:
         from mfq.store.stats import store_info
 
         return store_info(self)
-
-    # -- queries ----------------------------------------------------------------------------
-
-    def define_fields(self, definitions: Sequence[str | tuple[str, str]]) -> None:
-        """Add derived fields (``NAME=EXPR`` texts or (name, expression) pairs) that every
-        later query and analysis of this store knows, as ``--let`` and ``[fields]`` in
-        ``mfq.toml`` do; each may use the ones before it. A mistake raises at once."""
-        from mfq.query.build import let_definition
-
-        pairs = [let_definition(d) if isinstance(d, str) else d for d in definitions]
-        before = list(self._definitions)
-        self._definitions += pairs
-        try:
-            self.field_types()
-        except Exception:
-            self._definitions = before
-            raise
-
-    def field_types(self) -> FieldSchema:
-        """Every field's type (mixed fields are text), for checking expressions, and the
-        derived fields defined (:meth:`define_fields`)."""
-        from mfq.query.build import define_fields
-
-        return define_fields(self._stored_types(), self._definitions)
-
-    def _stored_types(self) -> dict[str, FieldType]:
-        from mfq.query.expr import STANDARD_FIELD_TYPES, FieldType
-
-        types: dict[str, FieldType] = dict(STANDARD_FIELD_TYPES)
-        for name, classes in self.catalog.field_types().items():
-            if name in types:
-                continue
-            kinds = {c for c, n in classes.items() if n}
-            if kinds == {"integer"}:
-                types[name] = FieldType.INTEGER
-            elif kinds and kinds <= {"integer", "float"}:
-                types[name] = FieldType.FLOAT
-            elif kinds == {"boolean"}:
-                types[name] = FieldType.BOOLEAN
-            elif kinds == {"timestamp"}:
-                types[name] = FieldType.TIMESTAMP
-            else:
-                types[name] = FieldType.STRING
-        return types
-
-    @_reading
-    def run(self, spec: QuerySpec) -> pd.DataFrame:
-        """Execute a query description with the store's engine."""
-        return self._engine.execute(self, spec)
-
-    @_reading
-    def run_many(self, specs: list[QuerySpec]) -> list[pd.DataFrame]:
-        """Execute several query descriptions at once; the engine may share work between
-        them (the pandas engine reads the events once for aggregates over the same rows)."""
-        return self._engine.execute_many(self, specs)
-
-    @_reading
-    def run_table(self, spec: QuerySpec) -> pa.Table:
-        """Execute a query description; the answer as a pyarrow Table. The pandas engine
-        answers most descriptions without pandas; integer columns with nulls stay integer."""
-        return self._engine.execute_table(self, spec)
-
-    def query(self, **options: Any) -> pd.DataFrame:
-        """Aggregate events: ``where``, ``group_by``, ``aggs``, ``having``, ``order_by``,
-        ``limit``, ``since``/``until``/``last`` (see ``mfq.query.build``)."""
-        from mfq.query.spec import QueryKind
-
-        return self.run(self._spec(QueryKind.AGGREGATE, options))
-
-    def events(self, **options: Any) -> pd.DataFrame:
-        """Raw matching events: ``where``, ``fields``, ``sort``, ``limit``, time range."""
-        from mfq.query.spec import QueryKind
-
-        return self.run(self._spec(QueryKind.EVENTS, options))
-
-    def timeseries(self, **options: Any) -> pd.DataFrame:
-        """Aggregates per time bucket: ``every``, ``by``, ``top``, ``aggs``, time range."""
-        from mfq.query.spec import QueryKind
-
-        return self.run(self._spec(QueryKind.TIMESERIES, options))
-
-    def query_table(self, **options: Any) -> pa.Table:
-        """:meth:`query` as a pyarrow Table (integer columns with nulls stay integer)."""
-        from mfq.query.spec import QueryKind
-
-        return self.run_table(self._spec(QueryKind.AGGREGATE, options))
-
-    def events_table(self, **options: Any) -> pa.Table:
-        """:meth:`events` as a pyarrow Table."""
-        from mfq.query.spec import QueryKind
-
-        return self.run_table(self._spec(QueryKind.EVENTS, options))
-
-    def timeseries_table(self, **options: Any) -> pa.Table:
-        """:meth:`timeseries` as a pyarrow Table."""
-        from mfq.query.spec import QueryKind
-
-        return self.run_table(self._spec(QueryKind.TIMESERIES, options))
-
-    def _spec(self, kind: QueryKind, options: dict[str, Any]) -> QuerySpec:
-        from mfq.query.build import build_spec
-
-        return build_spec(self, kind, **options)
-
-    # -- analyses (mfq.analysis) ------------------------------------------------------------
-
-    @_reading
-    def correlate(self, **options: Any) -> pd.DataFrame:
-        """What distinguishes a selection (``where``) from a baseline (``baseline`` or the
-        rest): every field's values ranked by over-representation."""
-        from mfq.analysis.correlate import correlate
-
-        return correlate(self, **options)
-
-    @_reading
-    def patterns(
-        self,
-        *,
-        field: str = "message",
-        where: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: datetime | str | None = None,
-        baseline_since: str | None = None,
-        baseline_until: str | None = None,
-        limit: int | None = None,
-        unweighted: bool = False,
-    ) -> pd.DataFrame:
-        """The messages of ``field`` grouped into templates (typed placeholders for
-        numbers, ids, addresses, paths, quoted values), each with count, share, first and
-        last seen, services and an example; with ``baseline_since`` (and
-        ``baseline_until``, default ``since``), each marked new, gone, grown, shrunk or
-        steady against that period. Template ids are kept in the store."""
-        from mfq.analysis.patterns import PatternOptions, patterns
-
-        options = PatternOptions(
-            field=field, baseline_since=baseline_since, baseline_until=baseline_until, limit=limit
-        )
-        return patterns(
-            self,
-            options,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
-        )
-
-    @_reading
-    def changes(
-        self,
-        *,
-        field: str = "version",
-        by: Sequence[str] | None = None,
-        bad: str | None = None,
-        markers: str | None = None,
-        where: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: datetime | str | None = None,
-        unweighted: bool = False,
-    ) -> pd.DataFrame:
-        """Releases inferred from ``field`` per group of ``by`` (default: service and
-        region, those the store has): each value's first and last seen, events, and the
-        ``bad`` ratio (default ``status = 'error'``) before and after it arrived, as a
-        rollout, rollback, retired or steady; events matching ``markers`` are changes
-        too."""
-        from mfq.analysis.changes import DEFAULT_BAD, ChangeOptions, changes
-
-        options = ChangeOptions(
-            field=field,
-            by=None if by is None else tuple(by),
-            bad=bad or DEFAULT_BAD,
-            markers=markers,
-        )
-        return changes(
-            self,
-            options,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
-        )
-
-    @_reading
-    def anomalies(self, **options: Any) -> pd.DataFrame:
-        """Time buckets (per ``by`` group) whose value departs from the expected level."""
-        from mfq.analysis.anomalies import anomalies
-
-        return anomalies(self, **options)
-
-    @_reading
-    def trace(self, trace_id: str, **options: Any) -> pd.DataFrame:
-        """One trace's spans and events in tree order, with depth and offsets."""
-        from mfq.analysis.trace import trace
-
-        return trace(self, trace_id, **options)
-
-    @_reading
-    def timeline(self, **options: Any) -> pd.DataFrame:
-        """Chronological matching events, bursts collapsed, with the incident's markers."""
-        from mfq.analysis.timeline import timeline
-
-        return timeline(self, **options)
-
-    @_reading
-    def slo(self, **options: Any) -> pd.DataFrame:
-        """One objective: compliance, error budget left, burn rate, incidents and MTTR."""
-        from mfq.analysis.slo import slo
-
-        return slo(self, **options)
-
-    @_reading
-    def slo_incidents(self, **options: Any) -> pd.DataFrame:
-        """The episodes ``slo`` counts as incidents: start, end, time to recover."""
-        from mfq.analysis.slo import slo_incidents
-
-        return slo_incidents(self, **options)
-
-    @_reading
-    def check(self, assertions: list[str] | str, **options: Any) -> pd.DataFrame:
-        """CI assertions over aggregates (``"ratio(status = 'error') < 0.02"``): one row
-        per assertion with its value and whether it passed."""
-        from mfq.analysis.check import check
-
-        return check(self, [assertions] if isinstance(assertions, str) else assertions, **options)
-
-    @_reading
-    def report(self, **options: Any) -> Report:
-        """A period's event-pattern report (``week`` or ``since``/``until``): the sections
-        as data, rendered by ``mfq.report`` as Markdown or HTML."""
-        from mfq.report.build import build_report
-
-        return build_report(self, **options)
-
-    @_reading
-    def sessions(
-        self,
-        *,
-        by: str,
-        start: str | None = None,
-        end: str | None = None,
-        fail: str | None = None,
-        gap: str | timedelta | None = None,
-        open_longer_than: str | timedelta | None = None,
-        where: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: datetime | str | None = None,
-        limit: int | None = None,
-    ) -> pd.DataFrame:
-        """Operations by journey key ``by``: start, end, duration, events, errors, outcome
-        (completed, failed, open); ``open_longer_than`` lists the stuck ones."""
-        from mfq.analysis.sessions import sessions
-
-        return sessions(
-            self,
-            by=by,
-            start=start,
-            end=end,
-            fail=fail,
-            gap=gap,
-            open_longer_than=open_longer_than,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            limit=limit,
-        )
-
-    @_reading
-    def funnel(
-        self,
-        steps: Sequence[str],
-        *,
-        by: str,
-        within: str | timedelta,
-        breakdown: str | None = None,
-        total: bool = False,
-        limit: int | None = None,
-        where: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: datetime | str | None = None,
-    ) -> pd.DataFrame:
-        """How many keys take ``steps`` in order within ``within`` of the first: entities,
-        conversion, time between steps; per ``breakdown`` value with OTHER and TOTAL."""
-        from mfq.analysis.funnel import funnel
-
-        return funnel(
-            self,
-            steps,
-            by=by,
-            within=within,
-            breakdown=breakdown,
-            total=total,
-            limit=limit,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-        )
-
-    def funnel_dropped(
-        self,
-        steps: Sequence[str],
-        number: int,
-        *,
-        by: str,
-        within: str | timedelta,
-        where: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: datetime | str | None = None,
-    ) -> pd.DataFrame:
-        """The keys of a funnel that reached step ``number - 1`` and not step ``number``."""
-        from mfq.analysis.funnel import dropped_at
-
-        return dropped_at(
-            self,
-            steps,
-            number,
-            by=by,
-            within=within,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-        )
-
-    def funnel_why(
-        self,
-        steps: Sequence[str],
-        number: int,
-        *,
-        by: str,
-        within: str | timedelta,
-        limit: int | None = None,
-        where: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: datetime | str | None = None,
-    ) -> pd.DataFrame:
-        """``correlate`` between the first events of the keys that dropped at step
-        ``number`` and of those that took it."""
-        from mfq.analysis.funnel import why
-
-        return why(
-            self,
-            steps,
-            number,
-            by=by,
-            within=within,
-            limit=limit,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-        )
-
-    @_reading
-    def paths(
-        self,
-        *,
-        by: str,
-        after: str | None = None,
-        before: str | None = None,
-        steps: int = 3,
-        limit: int | None = None,
-        where: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: datetime | str | None = None,
-    ) -> pd.DataFrame:
-        """The most common sequences of types after (or before) a step, by key ``by``."""
-        from mfq.analysis.paths import paths
-
-        return paths(
-            self,
-            by=by,
-            after=after,
-            before=before,
-            steps=steps,
-            limit=limit,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-        )
 
     @_reading
     def rejects(self, *, code: str | None = None, limit: int | None = None) -> pd.DataFrame:

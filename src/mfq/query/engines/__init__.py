@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.query.source import EventSource
     from mfq.query.spec import QuerySpec
-    from mfq.store.store import Store
 
 #: Engine names, the default first.
 ENGINES = ("pandas", "dask")
@@ -32,16 +32,16 @@ class Engine(Protocol):
 
     name: str
 
-    def execute(self, store: Store, spec: QuerySpec) -> pd.DataFrame:
+    def execute(self, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
         """The answer to ``spec`` over ``store``'s events."""
         ...
 
-    def execute_table(self, store: Store, spec: QuerySpec) -> pa.Table:
+    def execute_table(self, store: EventSource, spec: QuerySpec) -> pa.Table:
         """The answer to ``spec`` as a pyarrow Table (integer columns with nulls stay
         integer); the pandas engine gives it without importing pandas."""
         ...
 
-    def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
+    def execute_many(self, store: EventSource, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         """The answers to several descriptions (the engine may share work between them)."""
         ...
 
@@ -55,19 +55,19 @@ class PandasEngine:
 
     name = "pandas"
 
-    def execute(self, store: Store, spec: QuerySpec) -> pd.DataFrame:
+    def execute(self, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
         from mfq.query.engines.pandas import execute
         from mfq.query.pattern_field import bind_spec
 
         return execute(store, bind_spec(store, spec))
 
-    def execute_table(self, store: Store, spec: QuerySpec) -> pa.Table:
+    def execute_table(self, store: EventSource, spec: QuerySpec) -> pa.Table:
         from mfq.query.engines.arrow import execute_table
         from mfq.query.pattern_field import bind_spec
 
         return execute_table(store, bind_spec(store, spec))
 
-    def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
+    def execute_many(self, store: EventSource, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         from mfq.query.engines.pandas import execute_many
         from mfq.query.pattern_field import bind_spec
 

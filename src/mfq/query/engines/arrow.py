@@ -39,7 +39,7 @@ from mfq.query.timerange import auto_width
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mfq.store.store import Store
+    from mfq.query.source import EventSource
 
 WEIGHT = "__weight"
 GROUP_ID = "__group"
@@ -122,7 +122,7 @@ def distinct_only_fields(plan: AggregatePlan) -> list[str]:
     return sorted(distinct - other)
 
 
-def default_fields(store: Store) -> list[str]:
+def default_fields(store: EventSource) -> list[str]:
     """The fields ``events`` shows by default: timestamp, type, service, status, then the
     rest in stored order."""
     names: dict[str, None] = dict.fromkeys(DEFAULT_EVENT_FIELDS)
@@ -542,7 +542,7 @@ def grouped_quantiles(
 # -- executing a description ----------------------------------------------------------------
 
 
-def execute_table(store: Store, spec: QuerySpec) -> pa.Table:
+def execute_table(store: EventSource, spec: QuerySpec) -> pa.Table:
     """The answer to ``spec`` as a pyarrow Table. What the Arrow path cannot finish is
     finished by the pandas engine (pandas is imported then) and converted."""
     if spec.kind is QueryKind.EVENTS:
@@ -560,7 +560,7 @@ def execute_table(store: Store, spec: QuerySpec) -> pa.Table:
     return _aggregate_table(store, spec)
 
 
-def from_frame(frame: pd.DataFrame, store: Store, spec: QuerySpec) -> pa.Table:
+def from_frame(frame: pd.DataFrame, store: EventSource, spec: QuerySpec) -> pa.Table:
     """A pandas answer as the Arrow path gives it: integer fields (and their min, max and
     sum) back to integers where pandas made them floats for a null; a column mixing
     numbers with the OTHER/TOTAL labels as text."""
@@ -577,7 +577,7 @@ def from_frame(frame: pd.DataFrame, store: Store, spec: QuerySpec) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
 
 
-def integer_columns(store: Store, spec: QuerySpec) -> set[str]:
+def integer_columns(store: EventSource, spec: QuerySpec) -> set[str]:
     """Result columns of ``spec`` that hold integers: integer fields, and the min, max and
     sum of integer fields."""
     from mfq.query.expr import FieldType
@@ -610,7 +610,7 @@ def _label(value: object, integer: bool) -> str | None:
     return str(value)
 
 
-def events_table(store: Store, spec: QuerySpec) -> pa.Table:
+def events_table(store: EventSource, spec: QuerySpec) -> pa.Table:
     """Matching events, sorted and limited (the newest ``limit`` without a sort)."""
     fields = list(spec.fields) or default_fields(store)
     order = spec.order_by or ()
@@ -627,7 +627,7 @@ def events_table(store: Store, spec: QuerySpec) -> pa.Table:
     return table.select(fields)
 
 
-def _aggregate_table(store: Store, spec: QuerySpec) -> pa.Table:
+def _aggregate_table(store: EventSource, spec: QuerySpec) -> pa.Table:
     plan = AggregatePlan(spec, having_aggregates(spec))
     keys = list(spec.group_by)
     table = aggregate_rows(store, spec, plan)
@@ -648,7 +648,7 @@ def _aggregate_table(store: Store, spec: QuerySpec) -> pa.Table:
     return groups if spec.limit is None else groups.slice(0, spec.limit)
 
 
-def aggregate_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table:
+def aggregate_rows(store: EventSource, spec: QuerySpec, plan: AggregatePlan) -> pa.Table:
     """The rows an aggregate groups: the file summaries' when they can answer (``plan``
     then weighs by their counts), else the events, keys read as dictionaries."""
     summarised = summary_rows(store, spec, plan)
@@ -703,7 +703,7 @@ def _nan_as_null(table: pa.Table) -> pa.Table:
     return table
 
 
-def _timeseries_table(store: Store, spec: QuerySpec) -> pa.Table | None:
+def _timeseries_table(store: EventSource, spec: QuerySpec) -> pa.Table | None:
     """Buckets aligned to the UTC epoch, every bucket of every series; None for what the
     pandas engine does (local-time buckets, ``--top`` over several keys)."""
     if not _buckets_in_arrow(spec):

@@ -99,7 +99,7 @@ from mfq.query.spec import QueryKind, QuerySpec
 from mfq.query.timerange import TimeRange, auto_width
 
 if TYPE_CHECKING:
-    from mfq.store.store import Store
+    from mfq.query.source import EventSource
 
 #: A ``dask.dataframe.DataFrame``. Dask's collection API is untyped, so collections (and
 #: the client) are ``Any`` here; what each holds is said where it is built.
@@ -150,7 +150,7 @@ class DaskEngine:
         self._client: Any = None  # distributed.Client
         self._cluster: Any = None  # distributed.LocalCluster, when this engine started it
 
-    def execute(self, store: Store, spec: QuerySpec) -> pd.DataFrame:
+    def execute(self, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
         """The answer to ``spec``, equal to the pandas engine's."""
         refuse_on_dask(spec)
         if spec.kind is QueryKind.EVENTS:
@@ -159,13 +159,13 @@ class DaskEngine:
             return _timeseries(self, store, spec)
         return _aggregate(self, store, spec)
 
-    def execute_table(self, store: Store, spec: QuerySpec) -> pa.Table:
+    def execute_table(self, store: EventSource, spec: QuerySpec) -> pa.Table:
         """The answer as a pyarrow Table (converted from the DataFrame)."""
         from mfq.query.engines.arrow import from_frame
 
         return from_frame(self.execute(store, spec), store, spec)
 
-    def execute_many(self, store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
+    def execute_many(self, store: EventSource, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         """The answers to several descriptions; the aggregates computed together."""
         for spec in specs:
             refuse_on_dask(spec)
@@ -254,7 +254,7 @@ class _Files:
 
 
 def _files(
-    store: Store,
+    store: EventSource,
     columns: list[str],
     where: tuple[Expr, ...],
     time: TimeRange,
@@ -607,7 +607,7 @@ class _AggregateJob:
     pending: _Pending
 
     @classmethod
-    def plan(cls, store: Store, spec: QuerySpec) -> _AggregateJob:
+    def plan(cls, store: EventSource, spec: QuerySpec) -> _AggregateJob:
         plan = AggregatePlan(spec, having_aggregates(spec))
         recipe = _recipe(plan)
         keys = list(spec.group_by)
@@ -635,13 +635,13 @@ class _AggregateJob:
         )
 
 
-def _aggregate(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
+def _aggregate(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
     job = _AggregateJob.plan(store, spec)
     return job.finish(engine, engine.compute(*job.pending.collections))
 
 
 def _aggregate_many(
-    engine: DaskEngine, store: Store, specs: Sequence[QuerySpec]
+    engine: DaskEngine, store: EventSource, specs: Sequence[QuerySpec]
 ) -> list[pd.DataFrame]:
     """Several ``AGGREGATE`` descriptions in one computation (one graph: the files are
     read by all the workers at once, not one description after the other)."""
@@ -703,7 +703,7 @@ def _seconds(spec: QuerySpec) -> float | None:
 # -- time series --------------------------------------------------------------------------------
 
 
-def _timeseries(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
+def _timeseries(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
     plan = AggregatePlan(spec, having_aggregates(spec))
     recipe = _recipe(plan)
     keys = list(spec.group_by)
@@ -807,7 +807,7 @@ def _unfold(result: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 # -- events -------------------------------------------------------------------------------------
 
 
-def _events(engine: DaskEngine, store: Store, spec: QuerySpec) -> pd.DataFrame:
+def _events(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
     dd = _dask()
     fields = list(spec.fields) or default_fields(store)
     columns = list(dict.fromkeys([*fields, *(o.column for o in spec.order_by), "timestamp"]))

@@ -66,7 +66,7 @@ from mfq.query.spec import QueryKind, QuerySpec
 from mfq.query.timerange import auto_width
 
 if TYPE_CHECKING:
-    from mfq.store.store import Store
+    from mfq.query.source import EventSource
 
 __all__ = [
     "BUCKET",
@@ -87,7 +87,7 @@ __all__ = [
 Series = pd.Series  # the engine's columns hold any dtype
 
 
-def execute(store: Store, spec: QuerySpec) -> pd.DataFrame:
+def execute(store: EventSource, spec: QuerySpec) -> pd.DataFrame:
     """Run ``spec`` against ``store``."""
     if spec.kind is QueryKind.EVENTS:
         return _events(store, spec)
@@ -99,7 +99,7 @@ def execute(store: Store, spec: QuerySpec) -> pd.DataFrame:
 # -- events ---------------------------------------------------------------------------------
 
 
-def _events(store: Store, spec: QuerySpec) -> pd.DataFrame:
+def _events(store: EventSource, spec: QuerySpec) -> pd.DataFrame:
     return cast(pd.DataFrame, events_table(store, spec).to_pandas())
 
 
@@ -202,7 +202,7 @@ def _aggregate_values(
     raise UnsupportedOperation(f"aggregate {func!r} is not supported by the pandas engine")
 
 
-def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
+def execute_many(store: EventSource, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
     """Run several descriptions; aggregates over the same events (same time range, filters
     and weighting) share one scan of the union of their columns."""
     results: dict[int, pd.DataFrame] = {}
@@ -251,7 +251,7 @@ def execute_many(store: Store, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]
     return [results[index] for index in range(len(specs))]
 
 
-def _aggregate(store: Store, spec: QuerySpec) -> pd.DataFrame:
+def _aggregate(store: EventSource, spec: QuerySpec) -> pd.DataFrame:
     extra = having_aggregates(spec)
     plan = AggregatePlan(spec, extra)
     return _aggregate_table(aggregate_rows(store, spec, plan), spec, plan)
@@ -423,7 +423,7 @@ def _value(operand: object, result: pd.DataFrame, spec: QuerySpec | None = None)
 # -- time series ----------------------------------------------------------------------------
 
 
-def _timeseries(store: Store, spec: QuerySpec) -> pd.DataFrame:
+def _timeseries(store: EventSource, spec: QuerySpec) -> pd.DataFrame:
     plan = AggregatePlan(spec, having_aggregates(spec))
     keys = list(spec.group_by)
     table = scan(
