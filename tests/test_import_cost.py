@@ -74,6 +74,26 @@ def test_opening_the_store_package_loads_no_pydantic_and_no_event_model() -> Non
 
 
 @pytest.mark.slow
+def test_the_store_package_loads_no_layer_above_it() -> None:
+    # Storage knows no queries: the query layer, analyses, report and public API are
+    # above it (tests/test_layers.py holds the rule for every import; this holds it
+    # for what actually loads).
+    modules, _ = fresh_import("import mfq.store, mfq.store.stats, mfq.store.doctor")
+    above = ("mfq.query", "mfq.analysis", "mfq.report", "mfq.api", "mfq.render", "mfq.cli")
+    assert sorted(m for m in modules if m.startswith(above)) == []
+
+
+@pytest.mark.slow
+def test_the_public_api_loads_its_layers_but_not_pandas() -> None:
+    modules, _ = fresh_import("import mfq.api")
+    assert {"mfq.store.store", "mfq.query.source", "mfq.analysis.slo", "mfq.report.build"} <= (
+        modules
+    )
+    # pandas loads when a first answer is made into a DataFrame, not before.
+    assert modules & {"pandas", "click", "rich"} == set()
+
+
+@pytest.mark.slow
 def test_the_package_root_loads_the_store_only_when_a_store_name_is_used() -> None:
     modules, _ = fresh_import("import mfq, mfq.errors")
     assert modules & {*STORE, *EVENT_MODEL} == set()
