@@ -143,7 +143,7 @@ def test_integers_beyond_int64_are_kept_exactly_as_decimal_text(tmp_path: Path) 
     path.write_text("\n".join(lines) + "\n")
     store_dir = tmp_path / "s"
     assert counts(ingest_json(path, store_dir)) == (2, 2, 0, {})
-    events = mfq.open_store(store_dir).events_table(fields=["id", "n", "big"])
+    events = mfq.open_store(store_dir).events(as_arrow=True, fields=["id", "n", "big"])
     assert events.to_pylist() == [
         {"id": "a", "n": "12345678901234567890", "big": "123456789012345678901234567890"},
         {"id": "b", "n": "1", "big": "-99999999999999999999"},
@@ -239,7 +239,7 @@ def test_fields_past_the_column_budget_are_kept_as_json_text(
     store = mfq.open_store(tmp_path / "s", create=True, settings=settings)
     summary = store.ingest([path])
     assert (summary.read, summary.ingested, summary.warnings) == (8, 8, 3)
-    rows = store.events_table(fields=["id", "req.k0", "req.k4", "_overflow"]).to_pylist()
+    rows = store.events(as_arrow=True, fields=["id", "req.k0", "req.k4", "_overflow"]).to_pylist()
     assert rows[0] == {"id": "ev-0", "req.k0": 0, "req.k4": None, "_overflow": None}
     assert rows[4]["req.k4"] == 4
     assert [r["_overflow"] for r in rows[5:]] == ['{"req.k5": 5}', '{"req.k6": 6}', '{"req.k7": 7}']
@@ -274,7 +274,7 @@ def test_bad_keys_reject_their_record_only(tmp_path: Path) -> None:
         (1, "not JSON: invalid unicode escape"),
         (3, "not JSON: 'utf-8' codec can't decode byt"),
     ]
-    assert store.events_table(fields=["id", "__row", "ok"]).to_pylist() == [
+    assert store.events(as_arrow=True, fields=["id", "__row", "ok"]).to_pylist() == [
         {"id": "b", "__row": 1, "ok": None},
         {"id": "d", "__row": None, "ok": 1},
     ]

@@ -86,7 +86,7 @@ def ingest_and_check(data: bytes, suffix: str) -> None:
         except InputUnreadable:
             return  # not JSON at all: refused whole, exit 3
         assert summary.read == summary.ingested + summary.duplicates + summary.rejected
-        stored = store.events_table()
+        stored = store.events(as_arrow=True)
         assert stored.num_rows == summary.ingested
         store.schema()
         if not summary.ingested:

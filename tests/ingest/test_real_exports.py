@@ -198,7 +198,9 @@ def test_otlp_folder_ingests_with_its_profile(tmp_path: Path) -> None:
 def test_zeek_epoch_seconds_keep_their_decimal_digits(tmp_path: Path) -> None:
     store = mfq.open_store(tmp_path / "s", create=True)
     store.ingest(SHARED_REAL / "zeek-rocknsm" / "conn.log")
-    first = store.events_table(where=["correlation_id == 'Cw1Hz43UWS4qXFei8f'"], fields="timestamp")
+    first = store.events(
+        as_arrow=True, where=["correlation_id == 'Cw1Hz43UWS4qXFei8f'"], fields="timestamp"
+    )
     # The raw text is 1588205198.89971: .899710, where a double gives .899709.
     assert first.column("timestamp").cast("int64").to_pylist() == [1588205198899710000]
 

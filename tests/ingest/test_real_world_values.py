@@ -64,7 +64,12 @@ def test_a_record_holding_an_array_of_objects_is_not_an_envelope(
 
 
 def _ns(store: mfq.Store) -> list[int]:
-    return store.events_table(fields="timestamp").column("timestamp").cast("int64").to_pylist()
+    return (
+        store.events(as_arrow=True, fields="timestamp")
+        .column("timestamp")
+        .cast("int64")
+        .to_pylist()
+    )
 
 
 def test_epoch_seconds_with_a_fraction_keep_their_decimal_digits(
@@ -117,7 +122,7 @@ def test_integers_beyond_2_53_stay_exact_in_storage_and_output(
     path = write_ndjson(rows)
     store = tmp_path / "s"
     CliRunner().invoke(cli, ["ingest", str(path), "--store", str(store)])
-    table = mfq.open_store(store).events_table(fields="flow_id", sort=["timestamp"])
+    table = mfq.open_store(store).events(as_arrow=True, fields="flow_id", sort=["timestamp"])
     assert table.column("flow_id").to_pylist() == [big, None, 2**62 + 7]
     result = CliRunner().invoke(
         cli, ["events", "--store", str(store), "--format", "json", "--fields", "flow_id"]

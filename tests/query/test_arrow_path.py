@@ -121,13 +121,13 @@ def _text_as_object(frame: pd.DataFrame) -> pd.DataFrame:
 )
 def test_arrow_events_equal_the_pandas_path(demo: Store, options: dict[str, Any]) -> None:
     expected = demo.events(**options)
-    pd.testing.assert_frame_equal(demo.events_table(**options).to_pandas(), expected)
+    pd.testing.assert_frame_equal(demo.events(as_arrow=True, **options).to_pandas(), expected)
 
 
 def test_local_time_buckets_fall_back_to_pandas_with_the_same_answer(demo: Store) -> None:
     options = {"every": "1d", "by": ["service"], "tz": "Europe/Paris"}
     expected = demo.timeseries(**options)
-    pd.testing.assert_frame_equal(demo.timeseries_table(**options).to_pandas(), expected)
+    pd.testing.assert_frame_equal(demo.timeseries(as_arrow=True, **options).to_pandas(), expected)
 
 
 HAND_BUILT = [
@@ -142,7 +142,7 @@ def test_integer_keys_with_nulls_stay_integers(
     store: Store, write_ndjson: Callable[..., Path]
 ) -> None:
     store.ingest([write_ndjson(HAND_BUILT)])
-    table = store.query_table(group_by=["http_status"], aggs=["max(http_status)"])
+    table = store.query(as_arrow=True, group_by=["http_status"], aggs=["max(http_status)"])
     assert table.schema.field("http_status").type == pa.int64()
     assert table.to_pylist() == [  # largest first aggregate first, missing last
         {"http_status": 503, "max(http_status)": 503},
@@ -155,7 +155,7 @@ def test_buckets_are_filled_for_every_series(
     store: Store, write_ndjson: Callable[..., Path]
 ) -> None:
     store.ingest([write_ndjson(HAND_BUILT)])
-    table = store.timeseries_table(every="1h", by=["http_status"])
+    table = store.timeseries(as_arrow=True, every="1h", by=["http_status"])
     rows = [(r["time"].hour, r["http_status"], r["count"]) for r in _utc_rows(table)]
     assert rows == [
         (10, 200, 2), (10, 503, 0), (10, None, 1),
@@ -264,11 +264,11 @@ def test_pandas_finished_answers_keep_integers_and_label_mixed_keys_as_text(
 ) -> None:
     store.ingest([write_ndjson(HAND_BUILT)])
     # --having is finished by pandas (floats there); the Table gets its integers back.
-    kept = store.query_table(group_by=["http_status"], aggs=["count"], having="count >= 1")
+    kept = store.query(as_arrow=True, group_by=["http_status"], aggs=["count"], having="count >= 1")
     assert kept.schema.field("http_status").type == pa.int64()
     assert kept.column("http_status").to_pylist() == [200, 503, None]
     # A cut --limit adds OTHER and TOTAL to the key column: numbers and labels, as text.
-    cut = store.query_table(group_by=["http_status"], limit=1, totals=True)
+    cut = store.query(as_arrow=True, group_by=["http_status"], limit=1, totals=True)
     assert cut.to_pylist() == [
         {"http_status": "200", "count": 2},
         {"http_status": "OTHER", "count": 2},

@@ -287,7 +287,7 @@ def test_arithmetic_over_aggregates_matches_duckdb(
     grouped = store.query(where=where, group_by="service", aggs=["count", ours])
     theirs = duckdb_rows(store, f"service, sum(w), {sql}", where=sql_where, group="service")
     assert_same_rows(frame_rows(grouped), theirs)
-    whole = store.query_table(where=where, aggs=[ours]).to_pandas()
+    whole = store.query(as_arrow=True, where=where, aggs=[ours]).to_pandas()
     theirs = duckdb_rows(store, sql, where=sql_where)
     assert_same_rows(frame_rows(whole), theirs)
 

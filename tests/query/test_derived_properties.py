@@ -82,11 +82,17 @@ def _answers_or_fails_in_one_line(run: object) -> None:
 )
 @given(text=_expressions())
 def test_any_expression_answers_or_fails_in_one_line(store: Store, text: str) -> None:
-    _answers_or_fails_in_one_line(lambda: store.query_table(group_by=[text], aggs=["count"]))
-    _answers_or_fails_in_one_line(lambda: store.query_table(let=[f"v = {text}"], aggs=["max(v)"]))
-    _answers_or_fails_in_one_line(lambda: store.query_table(where=[text], aggs=["count"]))
     _answers_or_fails_in_one_line(
-        lambda: store.query_table(let=[f"v = {text}"], aggs=["count(v) / count - max(v) as r"])
+        lambda: store.query(as_arrow=True, group_by=[text], aggs=["count"])
+    )
+    _answers_or_fails_in_one_line(
+        lambda: store.query(as_arrow=True, let=[f"v = {text}"], aggs=["max(v)"])
+    )
+    _answers_or_fails_in_one_line(lambda: store.query(as_arrow=True, where=[text], aggs=["count"]))
+    _answers_or_fails_in_one_line(
+        lambda: store.query(
+            as_arrow=True, let=[f"v = {text}"], aggs=["count(v) / count - max(v) as r"]
+        )
     )
 
 

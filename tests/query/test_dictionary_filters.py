@@ -58,4 +58,4 @@ def test_count_and_events_select_the_same_rows(two_files: Store, where: str, exp
     counted = two_files.query(where=where)["count"].tolist()
     assert counted == [expected]
     assert len(two_files.events(where=where)) == expected
-    assert two_files.query_table(where=where).column("count").to_pylist() == [expected]
+    assert two_files.query(as_arrow=True, where=where).column("count").to_pylist() == [expected]

@@ -124,7 +124,7 @@ def test_sample_rate_weighs_summarised_counts(
         {"status": "ok", "count": 1},
     ]
     assert store.query(group_by=["status"], unweighted=True)["count"].tolist() == [2, 1]
-    assert store.query_table(aggs=["ratio(status = 'error')"]).to_pylist() == [
+    assert store.query(as_arrow=True, aggs=["ratio(status = 'error')"]).to_pylist() == [
         {"ratio(status = 'error')": 11 / 12}
     ]
 

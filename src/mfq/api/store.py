@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from mfq.analysis.anomalies import DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD, anomalies
 from mfq.analysis.changes import find_changes
@@ -143,7 +143,8 @@ class Store:
         return self._queries.engine
 
     def use_engine(self, name: str, scheduler: str | None = None) -> None:
-        """Run the following queries on engine ``name`` (see ``open_store``)."""
+        """Run the following queries on engine ``name`` (``pandas`` or ``dask``); with
+        ``dask``, on the cluster at ``scheduler`` (see ``open_store``)."""
         self._queries.use_engine(name, scheduler)
 
     # -- ingest and upkeep ----------------------------------------------------------------
@@ -228,19 +229,63 @@ class Store:
         return self._queries.field_types()
 
     def run(self, spec: QuerySpec) -> pd.DataFrame:
-        """Execute a query description (``mfq.query.build.build_spec``) with the engine."""
+        """Execute a query description ``spec`` (``mfq.query.build.build_spec``) with the
+        engine."""
         return self._queries.run(spec)
 
     def run_many(self, specs: list[QuerySpec]) -> list[pd.DataFrame]:
-        """Execute several query descriptions at once; the engine may share work between
-        them (the pandas engine reads the events once for aggregates over the same rows)."""
+        """Execute several query descriptions ``specs`` at once; the engine may share work
+        between them (the pandas engine reads the events once for aggregates over the same
+        rows)."""
         return self._queries.run_many(specs)
 
     def run_table(self, spec: QuerySpec) -> pa.Table:
-        """Execute a query description; the answer as a pyarrow Table."""
+        """Execute a query description ``spec``; the answer as a pyarrow Table."""
         return self._queries.run_table(spec)
 
     # -- queries --------------------------------------------------------------------------
+
+    @overload
+    def query(
+        self,
+        *,
+        where: Where = None,
+        group_by: str | Sequence[str] | None = None,
+        aggs: str | Sequence[str] | None = None,
+        having: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        totals: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: Instant = None,
+        fields: str | Sequence[str] | None = None,
+        unweighted: bool = False,
+        let: str | Sequence[str] | None = None,
+        as_arrow: Literal[False] = False,
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def query(
+        self,
+        *,
+        where: Where = None,
+        group_by: str | Sequence[str] | None = None,
+        aggs: str | Sequence[str] | None = None,
+        having: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        totals: bool = True,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: Instant = None,
+        fields: str | Sequence[str] | None = None,
+        unweighted: bool = False,
+        let: str | Sequence[str] | None = None,
+        as_arrow: Literal[True],
+    ) -> pa.Table: ...
 
     def query(
         self,
@@ -259,7 +304,8 @@ class Store:
         fields: str | Sequence[str] | None = None,
         unweighted: bool = False,
         let: str | Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        as_arrow: bool = False,
+    ) -> pd.DataFrame | pa.Table:
         """Aggregate events, as ``mfq query``.
 
         ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection
@@ -268,31 +314,62 @@ class Store:
         aggregates. ``order_by``: sort keys (``-count``). ``limit``: at most this many
         groups. ``totals``: with ``limit``, add the OTHER and TOTAL rows. ``fields``:
         accepted as ``mfq query`` does. ``let``: derived fields for this query only.
+        ``as_arrow``: the answer as a pyarrow Table instead (as the command line uses it:
+        integer columns with missing values stay integers, where pandas makes them floats).
         """
-        return self.run(
-            build_spec(
-                self,
-                QueryKind.AGGREGATE,
-                where=where,
-                group_by=group_by,
-                aggs=aggs,
-                having=having,
-                order_by=order_by,
-                limit=limit,
-                totals=totals,
-                since=since,
-                until=until,
-                last=last,
-                now=now,
-                fields=fields,
-                unweighted=unweighted,
-                let=let,
-            )
+        spec = build_spec(
+            self,
+            QueryKind.AGGREGATE,
+            where=where,
+            group_by=group_by,
+            aggs=aggs,
+            having=having,
+            order_by=order_by,
+            limit=limit,
+            totals=totals,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+            fields=fields,
+            unweighted=unweighted,
+            let=let,
         )
+        return self.run_table(spec) if as_arrow else self.run(spec)
 
-    def query_table(self, **options: Any) -> pa.Table:
-        """:meth:`query` as a pyarrow Table (integer columns with nulls stay integer)."""
-        return self.run_table(build_spec(self, QueryKind.AGGREGATE, **options))
+    @overload
+    def events(
+        self,
+        *,
+        where: Where = None,
+        fields: str | Sequence[str] | None = None,
+        sort: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: Instant = None,
+        unweighted: bool = False,
+        let: str | Sequence[str] | None = None,
+        as_arrow: Literal[False] = False,
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def events(
+        self,
+        *,
+        where: Where = None,
+        fields: str | Sequence[str] | None = None,
+        sort: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: Instant = None,
+        unweighted: bool = False,
+        let: str | Sequence[str] | None = None,
+        as_arrow: Literal[True],
+    ) -> pa.Table: ...
 
     def events(
         self,
@@ -307,34 +384,70 @@ class Store:
         now: Instant = None,
         unweighted: bool = False,
         let: str | Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        as_arrow: bool = False,
+    ) -> pd.DataFrame | pa.Table:
         """Raw matching events, as ``mfq events``.
 
         ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection
         (module docs). ``fields``: the columns (globs allowed; default all). ``sort``:
         sort keys (``-timestamp``). ``limit``: at most this many events. ``let``: derived
         fields for this query only.
+        ``as_arrow``: the answer as a pyarrow Table instead (as the command line uses it:
+        integer columns with missing values stay integers, where pandas makes them floats).
         """
-        return self.run(
-            build_spec(
-                self,
-                QueryKind.EVENTS,
-                where=where,
-                fields=fields,
-                sort=sort,
-                limit=limit,
-                since=since,
-                until=until,
-                last=last,
-                now=now,
-                unweighted=unweighted,
-                let=let,
-            )
+        spec = build_spec(
+            self,
+            QueryKind.EVENTS,
+            where=where,
+            fields=fields,
+            sort=sort,
+            limit=limit,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+            unweighted=unweighted,
+            let=let,
         )
+        return self.run_table(spec) if as_arrow else self.run(spec)
 
-    def events_table(self, **options: Any) -> pa.Table:
-        """:meth:`events` as a pyarrow Table."""
-        return self.run_table(build_spec(self, QueryKind.EVENTS, **options))
+    @overload
+    def timeseries(
+        self,
+        *,
+        where: Where = None,
+        every: str | None = None,
+        by: str | Sequence[str] | None = None,
+        top: int | None = None,
+        aggs: str | Sequence[str] | None = None,
+        tz: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: Instant = None,
+        unweighted: bool = False,
+        let: str | Sequence[str] | None = None,
+        as_arrow: Literal[False] = False,
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def timeseries(
+        self,
+        *,
+        where: Where = None,
+        every: str | None = None,
+        by: str | Sequence[str] | None = None,
+        top: int | None = None,
+        aggs: str | Sequence[str] | None = None,
+        tz: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        last: str | None = None,
+        now: Instant = None,
+        unweighted: bool = False,
+        let: str | Sequence[str] | None = None,
+        as_arrow: Literal[True],
+    ) -> pa.Table: ...
 
     def timeseries(
         self,
@@ -351,7 +464,8 @@ class Store:
         now: Instant = None,
         unweighted: bool = False,
         let: str | Sequence[str] | None = None,
-    ) -> pd.DataFrame:
+        as_arrow: bool = False,
+    ) -> pd.DataFrame | pa.Table:
         """Aggregates per time bucket, as ``mfq timeseries``.
 
         ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection
@@ -359,29 +473,26 @@ class Store:
         one series per value of these fields. ``top``: keep the ``top`` largest series,
         the rest folded into OTHER. ``aggs``: aggregates (default ``count``). ``tz``:
         day and week buckets in this time zone. ``let``: derived fields for this query.
+        ``as_arrow``: the answer as a pyarrow Table instead (as the command line uses it:
+        integer columns with missing values stay integers, where pandas makes them floats).
         """
-        return self.run(
-            build_spec(
-                self,
-                QueryKind.TIMESERIES,
-                where=where,
-                every=every,
-                by=by,
-                top=top,
-                aggs=aggs,
-                tz=tz,
-                since=since,
-                until=until,
-                last=last,
-                now=now,
-                unweighted=unweighted,
-                let=let,
-            )
+        spec = build_spec(
+            self,
+            QueryKind.TIMESERIES,
+            where=where,
+            every=every,
+            by=by,
+            top=top,
+            aggs=aggs,
+            tz=tz,
+            since=since,
+            until=until,
+            last=last,
+            now=now,
+            unweighted=unweighted,
+            let=let,
         )
-
-    def timeseries_table(self, **options: Any) -> pa.Table:
-        """:meth:`timeseries` as a pyarrow Table."""
-        return self.run_table(build_spec(self, QueryKind.TIMESERIES, **options))
+        return self.run_table(spec) if as_arrow else self.run(spec)
 
     # -- analyses -------------------------------------------------------------------------
 
@@ -643,8 +754,13 @@ class Store:
         now: Instant = None,
         unweighted: bool = False,
     ) -> pd.DataFrame:
-        """The episodes :meth:`slo` counts as incidents: start, end, time to recover
-        (the options as :meth:`slo`)."""
+        """The episodes :meth:`slo` counts as incidents: start, end, time to recover.
+
+        ``good`` or ``bad``: which events meet (fail) the objective. ``target``: the
+        percentage that must be good. ``window``: the compliance window. ``every``: the
+        bucket width. ``alerts``: burn-rate alert rules. ``name``: the objective's name.
+        ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection.
+        """
         return self._reading(
             slo_incidents,
             good=good,
@@ -832,8 +948,9 @@ class Store:
         last: str | None = None,
         now: Instant = None,
     ) -> pd.DataFrame:
-        """The keys of a funnel that reached step ``number - 1`` and not step ``number``
-        (the other options as :meth:`funnel`)."""
+        """The keys of the funnel of ``steps`` (by key ``by``, within ``within`` of the
+        first) that reached step ``number - 1`` and not step ``number``. ``where``,
+        ``since``, ``until``, ``last``, ``now``: the selection."""
         return self._reading(
             dropped_at,
             steps,
@@ -862,8 +979,9 @@ class Store:
         now: Instant = None,
     ) -> pd.DataFrame:
         """:meth:`correlate` between the first events of the keys that dropped at step
-        ``number`` and of those that took it. ``limit``: at most this many rows (the
-        other options as :meth:`funnel`)."""
+        ``number`` of the funnel of ``steps`` (by key ``by``, within ``within`` of the
+        first) and of those that took it. ``limit``: at most this many rows. ``where``,
+        ``since``, ``until``, ``last``, ``now``: the selection."""
         return self._reading(
             why,
             steps,

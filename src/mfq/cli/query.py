@@ -138,7 +138,8 @@ def events(**kwargs: Any) -> None:
     fmt = OutputFormat(kwargs["fmt"])
     limit = kwargs["limit"] or (50 if fmt is OutputFormat.TABLE else None)
     with store_for(kwargs) as store, pandas_deferred():
-        result = store.events_table(
+        result = store.events(
+            as_arrow=True,
             fields=kwargs["fields"],
             sort=list(kwargs["sort"]),
             limit=limit,
@@ -184,7 +185,8 @@ def query(**kwargs: Any) -> None:
         # largest groups, then OTHER and TOTAL rows that keep the table honest.
         limit = TABLE_GROUPS
     with store_for(kwargs) as store, pandas_deferred():
-        result = store.query_table(
+        result = store.query(
+            as_arrow=True,
             group_by=list(kwargs["group_by"]),
             aggs=list(kwargs["aggs"]),
             having=kwargs["having"],
@@ -210,7 +212,8 @@ def timeseries(**kwargs: Any) -> None:
     changes: list[str] = []
     with store_for(kwargs) as store:
         with pandas_deferred():
-            result = store.timeseries_table(
+            result = store.timeseries(
+                as_arrow=True,
                 every=kwargs["every"],
                 by=list(kwargs["by"]),
                 top=kwargs["top"],
