@@ -130,6 +130,24 @@ def test_invalid_utf8_in_a_value_is_rejected_and_the_store_stays_readable(tmp_pa
     assert duckdb_rows(store_dir, "id") == ["ev-0", "ev-1", "ev-2"]
 
 
+def test_a_lone_surrogate_inside_a_list_value_is_rejected_like_one_in_a_string(
+    tmp_path: Path,
+) -> None:
+    # Found by test_hostile_properties: a list kept as JSON text carried the surrogate
+    # through to pyarrow, which failed the whole ingest with UnicodeEncodeError.
+    records = [event(0, s="\ud800"), event(1, s=["\ud800"]), event(2, s=["ok", 1])]
+    path = tmp_path / "surrogates.json"
+    path.write_text(json.dumps(records))  # ASCII escapes: \ud800 as six characters
+    store_dir = tmp_path / "s"
+    summary = ingest_json(path, store_dir)
+    assert counts(summary) == (3, 1, 2, {"not_json": 2})
+    assert rejects(mfq.open_store(store_dir)) == [
+        (1, "not_json", "not JSON: invalid unicode escape"),
+        (2, "not_json", "not JSON: invalid unicode escape"),
+    ]
+    assert duckdb_rows(store_dir, "id") == ["ev-2"]
+
+
 # -- 4. integers beyond int64 --------------------------------------------------------------------
 
 

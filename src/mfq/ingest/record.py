@@ -122,7 +122,9 @@ def _scalar(value: object) -> object:
         # Beyond int64 an integer is kept exactly, as its decimal text (never a float).
         return value if INT64_MIN <= value <= INT64_MAX else str(value)
     if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text.encode("utf-8")  # a lone surrogate inside the list: refused as in a string
+        return text
     return value
 
 
