@@ -24,6 +24,7 @@ import mfq
 from mfq.analysis.check import InvalidAssertion
 from mfq.api import Store
 from mfq.errors import StoreNotFound, UsageError
+from mfq.model.answer import CheckScope
 from mfq.query.expr import ExpressionError
 from mfq.query.spec import QueryKind, QuerySpec
 
@@ -115,7 +116,7 @@ def test_each_assertion_gets_its_value_verdict_and_expectation(store: Store) -> 
             "detail": "count = 20 (expected >= 1)",
         },
     ]
-    assert result.attrs == {"since": None, "until": None, "where": [], "events": 20}
+    assert result.scope == CheckScope(since=None, until=None, where=[], events=20)
 
 
 def test_combined_assertions_and_two_aggregates_list_every_value(store: Store) -> None:
@@ -282,7 +283,7 @@ def test_an_aggregate_without_a_value_fails_the_assertion_and_says_why(store: St
             " filters",
         },
     ]
-    assert result.attrs["events"] == 0
+    assert result.scope is not None and result.scope.events == 0
 
 
 def test_missing_values_among_events_are_explained_by_field(store: Store) -> None:
@@ -312,12 +313,12 @@ def test_last_counts_back_from_now_and_where_narrows_every_assertion(store: Stor
         where=["service = 'api'"],
     )
     assert result["passed"].tolist() == [True, True, True]
-    assert result.attrs == {
-        "since": datetime(2026, 11, 3, 10, 30, tzinfo=UTC),
-        "until": datetime(2026, 11, 3, 11, tzinfo=UTC),
-        "where": ["service = 'api'"],
-        "events": 4,
-    }
+    assert result.scope == CheckScope(
+        since=datetime(2026, 11, 3, 10, 30, tzinfo=UTC),
+        until=datetime(2026, 11, 3, 11, tzinfo=UTC),
+        where=["service = 'api'"],
+        events=4,
+    )
 
 
 def test_rate_is_per_second_of_the_range_and_needs_one(store: Store) -> None:
@@ -429,4 +430,4 @@ def test_the_dask_engine_gives_the_same_verdicts(store_root: Path) -> None:
             )
             assert ours["passed"].tolist() == theirs["passed"].tolist(), options
             assert ours["detail"].tolist() == theirs["detail"].tolist(), options
-            assert ours.attrs == theirs.attrs
+            assert ours.scope == theirs.scope

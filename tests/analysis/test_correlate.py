@@ -89,7 +89,7 @@ def test_exact_shares_scores_and_symptoms(small_store: Store) -> None:
     # eu is over-represented (12/16 against 12/24) but not with 99% confidence.
     assert _expected_score(12, 16, 12, 24) < 0
     assert ("region", "eu") not in rows
-    notes = result.attrs["notes"]
+    notes = result.notes
     assert "not ranked (they define the selection): service, status" in notes
     assert notes[0] == "baseline: events of the selection's scope that do not meet its outcome"
 
@@ -101,7 +101,7 @@ def test_explicit_baseline_and_plain_rest(small_store: Store) -> None:
     version = explicit[explicit["field"] == "version"].set_index("value")
     assert version.loc["2", "baseline_count"] == 0
     assert version.loc["2", "baseline_share"] == 0
-    assert explicit.attrs["notes"][0] == "baseline: the --baseline expression"
+    assert explicit.notes[0] == "baseline: the --baseline expression"
     # Without an outcome condition the baseline is everything else: 40 checkout against 60.
     scope_only = small_store.correlate(where="service = 'checkout'")
     version_2 = scope_only[(scope_only["field"] == "version") & (scope_only["value"] == "2")]
@@ -129,7 +129,7 @@ def test_planted_incident_version_and_region_rank_first(incident_store: DemoStor
     # The failure's own marks are symptoms, never explanations.
     symptoms = set(result[result["kind"] == "symptom"]["field"])
     assert {"severity", "http_status", "error_code"} <= symptoms
-    notes = " ".join(result.attrs["notes"])
+    notes = " ".join(result.notes)
     assert "trace_id" in notes and "user_id" in notes  # skipped as high-cardinality
 
 

@@ -179,7 +179,7 @@ def test_sessions_cut_by_end_and_fail_with_outcomes(shop: Store) -> None:
         ["f", 2, 0, "order.paid", "open"],
     ]
     assert frame["duration_ms"].tolist()[:2] == [1_800_000.0, 895_000.0]
-    summary = frame.attrs["summary"]
+    summary = frame.summary
     assert (summary["completed"], summary["failed"], summary["open"]) == (2, 1, 4)
     assert summary["completion_rate"] == pytest.approx(2 / 7)
     assert summary["data_end"] == T0 + timedelta(seconds=7400)
@@ -194,7 +194,7 @@ def test_open_longer_than_keeps_open_operations_started_that_long_before_the_end
     assert frame["correlation_id"].tolist() == ["b", "c", "d", "e", "f"]
     frame = shop.sessions(by="correlation_id", end="order.shipped", open_longer_than="201s")
     assert frame["correlation_id"].tolist() == ["b", "c", "d", "e"]
-    assert frame.attrs["summary"]["stuck"] == 4
+    assert frame.summary["stuck"] == 4
 
 
 def test_with_start_events_before_a_start_belong_to_no_operation(shop: Store) -> None:
@@ -212,7 +212,7 @@ def test_gap_cuts_operations_and_leaves_the_last_open_within_the_gap(shop: Store
     assert f_rows["outcome"].tolist() == ["completed", "open"]
     # d and e: 3540 s between payment and packing, more than the gap.
     assert frame[frame["correlation_id"] == "e"]["events"].tolist() == [2, 1]
-    assert frame.attrs["notes"] == ["operations end after 30m without events"]
+    assert frame.notes == ("operations end after 30m without events",)
 
 
 def test_where_on_the_operations_own_columns(shop: Store) -> None:
@@ -247,7 +247,7 @@ def test_ends_are_inferred_from_the_types_that_end_their_keys(
     store.ingest([write_ndjson(records)])
     frame = store.sessions(by="correlation_id")
     assert frame["outcome"].tolist() == ["completed"] * 5 + ["open"]
-    assert frame.attrs["notes"] == ["operations end at (inferred): job.done"]
+    assert frame.notes == ("operations end at (inferred): job.done",)
 
 
 # -- paths -------------------------------------------------------------------------------

@@ -54,9 +54,9 @@ def test_the_stuck_orders_are_the_open_ones(incident_store: DemoStore) -> None:
     assert sorted(frame["correlation_id"]) == sorted(expected)
     assert len(expected) >= 3
     assert set(frame["last_type"]) == {"order.packed"}
-    assert frame.attrs["notes"] == [
-        "operations end at (inferred): order.cancelled, order.dispatched, order.payment_declined"
-    ]
+    assert frame.notes == (
+        "operations end at (inferred): order.cancelled, order.dispatched, order.payment_declined",
+    )
 
 
 def test_the_dask_engine_gives_the_same_journeys(incident_store: DemoStore) -> None:

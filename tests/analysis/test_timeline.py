@@ -185,7 +185,7 @@ def test_few_scattered_errors_mark_the_first_and_last_error_plainly(
     assert len(frame) == 8
     assert frame["marker"][2] == "first error, peak"
     assert _markers(frame) == {"first error": 2, "peak": 2, "last error": 5, "recovered": 6}
-    assert frame.attrs["summary"] == {
+    assert frame.summary == {
         "first_error": _at(600),
         "peak": _at(600),
         "peak_errors": 2,
@@ -220,7 +220,7 @@ def test_an_incident_that_stands_out_is_marked_and_lone_errors_are_not(
     assert frame["time"][5] == _at(1030)
     assert (frame["time"][22], frame["until"][22]) == (_at(1290), _at(2490))
     assert frame["error"][1] and pd.isna(frame["marker"][1])
-    summary = frame.attrs["summary"]
+    summary = frame.summary
     # The busiest error minute is 10:17 (events 102-107: four errors), the first of the
     # minutes with four; its first pair of errors holds most of them.
     assert summary == {
@@ -241,7 +241,7 @@ def test_limit_keeps_the_marked_rows_and_their_nearest_neighbours(
     store: Store, write_ndjson: Callable[..., Path]
 ) -> None:
     frame = _timeline(store, write_ndjson, _incident_records(), limit=6)
-    assert frame.attrs["total_rows"] == 25
+    assert frame.total_rows == 25
     assert frame["time"].tolist() == [
         _at(210),
         _at(1000),
@@ -266,8 +266,8 @@ def test_limit_without_errors_keeps_the_first_rows(
     frame = _timeline(store, write_ndjson, records, limit=3)
     assert frame["time"].tolist() == [_at(0), _at(120), _at(240)]
     assert frame["marker"].isna().all()
-    assert frame.attrs["summary"]["first_error"] is None
-    assert frame.attrs["summary"]["events"] == 10
+    assert frame.summary["first_error"] is None
+    assert frame.summary["events"] == 10
 
 
 def test_no_matching_events_is_an_empty_timeline(
@@ -276,7 +276,7 @@ def test_no_matching_events_is_an_empty_timeline(
     frame = _timeline(store, write_ndjson, SCATTERED, where="type = 'nothing'")
     assert frame.empty
     assert list(frame.columns) == [*COLUMNS, "error"]
-    assert frame.attrs["summary"]["events"] == 0
+    assert frame.summary["events"] == 0
 
 
 @pytest.mark.parametrize(
@@ -331,7 +331,7 @@ def test_the_demo_incident_is_marked_where_its_truth_says(
     assert truth.incident is not None
     start, end = truth.incident.window_start, truth.incident.window_end
     frame = store.timeline(where=WHERE, since=DAY[0], until=DAY[1])
-    summary = frame.attrs["summary"]
+    summary = frame.summary
     # From the data and the incident's window alone: its first and last error, the first
     # non-error after it, the busiest error minute in between.
     [(first, last)] = _sql(

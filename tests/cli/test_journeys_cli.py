@@ -234,4 +234,4 @@ def test_a_terminal_shows_the_bar(store: str, tmp_path: Path) -> None:
     render_sessions(frame, OutputFormat.TABLE, env, key="correlation_id")
     first = stdout.getvalue().splitlines()[3]
     assert "█" * 12 in first
-    assert summary_line(frame.attrs["summary"]) in stderr.getvalue()
+    assert summary_line(frame.summary) in stderr.getvalue()

@@ -20,7 +20,7 @@ def test_the_demo_week_has_a_journeys_section(demo_week: DemoWeek) -> None:
         until="2026-11-23T00:00:00Z",
         open_longer_than="12h",
     )
-    expected = summary.attrs["summary"]
+    expected = summary.summary
     table = section.table("journeys").frame.set_index("metric")
     assert table.loc["operations", "this period"] == f"{expected['operations']:,}"
     assert table.loc["stuck", "this period"] == f"{expected['stuck']:,}"

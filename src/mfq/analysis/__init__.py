@@ -1,5 +1,6 @@
 """Analyses built on the query layer: correlate, anomalies, trace, timeline, slo.
 
-Each module takes a :class:`mfq.store.Store` and plain options (as the CLI and the Python
-API pass them) and returns pandas DataFrames; rendering is the caller's business.
+Each module takes a :class:`mfq.query.source.QuerySource` (the public ``mfq.api.Store`` is
+one) and plain options, and returns pandas DataFrames (an ``mfq.model.answer.Answer`` when
+it has notes to give); rendering is the caller's business.
 """

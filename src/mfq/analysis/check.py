@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.analysis.journey_check import JourneyAssertion
+    from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
 
 #: The result's columns: SPEC's three, then what a CI log needs to explain a failure.
@@ -104,7 +105,7 @@ def check(
     last: str | None = None,
     now: datetime | str | None = None,
     unweighted: bool = False,
-) -> pd.DataFrame:
+) -> Answer:
     """Decide every assertion over the events in the time range matching ``where``.
 
     One row per assertion, in the order given: ``assertion``, ``value``, ``passed``,
@@ -114,6 +115,8 @@ def check(
     Raises ``InvalidAssertion`` (exit 2) for a malformed assertion, before anything is
     read: syntax first (no store needed), then the names against the store's fields.
     """
+    from mfq.model.answer import CheckScope, answer
+
     # Parsed as given, so a column in an error counts from the start of what was typed.
     texts = list(assertions)
     if not texts:
@@ -153,13 +156,13 @@ def check(
         result = _with_journeys(
             result, journeys, store, where=where, since=since, until=until, last=last, now=now
         )
-    result.attrs.update(
+    scope = CheckScope(
         since=selection.time.since,
         until=selection.time.until,
         where=[to_text(expr) for expr in selection.where],
         events=values["count"],
     )
-    return result
+    return answer(result, scope=scope)
 
 
 def _with_journeys(

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
 
 #: Fields that describe how an event turned out rather than where it came from.
@@ -197,12 +198,14 @@ def correlate(
     now: Any = None,
     unweighted: bool = False,
     combine: int | None = None,
-) -> pd.DataFrame:
+) -> Answer:
     """Field values ranked by how much more common they are in the selection (``where``)
     than in the baseline; with ``metric``, ranked by how much of the selection's shift in
     that numeric field they carry. ``fields`` restricts the fields compared.
-    ``attrs["notes"]`` says what was compared and what was skipped. ``combine`` (2 or 3)
+    The answer's ``notes`` say what was compared and what was skipped. ``combine`` (2 or 3)
     adds combinations of values (``mfq.analysis.correlate_combine``)."""
+    from mfq.model.answer import answer
+
     # The filters define the selection; every query here reads the whole time range.
     selection = resolve_selection(
         store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
@@ -224,8 +227,7 @@ def correlate(
         frame = combined(store, selection, comparison, frame, combine)
     if limit is not None:
         frame = frame.head(limit).reset_index(drop=True)
-    frame.attrs["notes"] = [comparison.describe(), *plan.notes]
-    return frame
+    return answer(frame, notes=[comparison.describe(), *plan.notes])
 
 
 def _check_combine(size: int, metric: str | None) -> None:

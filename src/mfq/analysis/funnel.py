@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
+    from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
 
     IntArray = npt.NDArray[np.int64]
@@ -131,11 +132,12 @@ def why(
     until: str | None = None,
     last: str | None = None,
     now: datetime | str | None = None,
-) -> pd.DataFrame:
+) -> Answer:
     """What distinguishes the keys that dropped at step ``number`` from those that took it:
     ``correlate`` between their attempts' first events (the dropped ones are the
     selection, the converted ones the baseline)."""
     from mfq.analysis.correlate import correlate
+    from mfq.model.answer import answer
 
     _check_number(number, len(steps), "--why")
     journeys, _parsed, chosen = _per_key(
@@ -159,14 +161,16 @@ def why(
         now=now,
     )
     # correlate's notes speak of its own options (an id list as --where and --baseline).
-    kept = [note for note in ranked.attrs.get("notes", []) if "high cardinality" in note]
-    ranked.attrs["notes"] = [
-        f"selection: the first events of the {len(dropped):,} keys that reached step "
-        f"{number - 1} and not step {number}; baseline: of the {len(converted):,} that "
-        f"took step {number}",
-        *kept,
-    ]
-    return ranked
+    kept = [note for note in ranked.notes if "high cardinality" in note]
+    return answer(
+        ranked,
+        notes=[
+            f"selection: the first events of the {len(dropped):,} keys that reached step "
+            f"{number - 1} and not step {number}; baseline: of the {len(converted):,} that "
+            f"took step {number}",
+            *kept,
+        ],
+    )
 
 
 def _per_key(

@@ -27,8 +27,8 @@ from mfq.errors import UsageError
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-    import pandas as pd
 
+    from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
 
     IntArray = npt.NDArray[np.int64]
@@ -52,12 +52,13 @@ def paths(
     until: str | None = None,
     last: str | None = None,
     now: datetime | str | None = None,
-) -> pd.DataFrame:
+) -> Answer:
     """The paths after ``after`` (or before ``before``) by key ``by`` (module docstring)."""
     import numpy as np
     import pandas as pd
 
     from mfq.analysis.common import resolve_selection
+    from mfq.model.answer import answer
 
     if (after is None) == (before is None):
         raise UsageError("paths needs one of --after STEP or --before STEP")
@@ -89,8 +90,7 @@ def paths(
     frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     frame["count"] = frame["count"].astype("int64")
     frame["share"] = frame["share"].astype("float64")
-    frame.attrs["keys"] = total
-    return frame
+    return answer(frame, key_count=total)
 
 
 def _sequences(

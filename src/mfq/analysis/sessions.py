@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.analysis.common import Selection
+    from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
 
     IntArray = npt.NDArray[np.int64]
@@ -106,7 +107,7 @@ def sessions(
     last: str | None = None,
     now: datetime | str | None = None,
     limit: int | None = None,
-) -> pd.DataFrame:
+) -> Answer:
     """One row per operation of key ``by``: the key, ``start``, ``end``, ``duration_ms``,
     ``events``, ``errors``, ``first_type``, ``last_type``, ``services``, ``outcome``, in
     order of start. ``where`` filters the events read, or, for conditions only on the
@@ -117,6 +118,8 @@ def sessions(
     ``data_end``. ``attrs["notes"]`` says how operations were cut. ``attrs["total_rows"]``
     counts rows before ``limit``.
     """
+    from mfq.model.answer import answer
+
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
     events_where, operation_where = split_where(store, where)
@@ -133,14 +136,14 @@ def sessions(
     if operation_where:
         frame = _filter_operations(frame, operation_where, by)
     age = _duration(open_longer_than, "--open-longer-than")
-    frame.attrs["summary"] = _summary(frame, journeys.data_end, age)
+    summary = _summary(frame, journeys.data_end, age)
     if age is not None:
         stuck = _stuck(frame, journeys.data_end, age)
         frame = frame[stuck].reset_index(drop=True)
-    frame.attrs["total_rows"] = len(frame)
+    total = len(frame)
     if limit is not None:
         frame = frame.head(limit)
-    return frame
+    return answer(frame, summary=summary, total_rows=total)
 
 
 def split_where(
@@ -195,11 +198,12 @@ def _boundaries(
     )
 
 
-def build_sessions(journeys: JourneyEvents, key: str, boundaries: Boundaries) -> pd.DataFrame:
+def build_sessions(journeys: JourneyEvents, key: str, boundaries: Boundaries) -> Answer:
     """The operations of ``journeys`` cut by ``boundaries`` (module docstring), a row each."""
     import numpy as np
 
     from mfq.analysis.timeline import error_flags
+    from mfq.model.answer import answer
 
     notes: list[str] = []
     count = len(journeys)
@@ -230,8 +234,7 @@ def build_sessions(journeys: JourneyEvents, key: str, boundaries: Boundaries) ->
     frame = _operations(journeys, key, rows, boundary[rows], errors)
     if len(rows) == 0:
         frame["outcome"] = frame["first_type"]  # empty, of the same dtype
-        frame.attrs["notes"] = notes
-        return frame
+        return answer(frame, notes=notes)
     # The last kept row of each operation: the one before the next operation's first.
     positions = np.searchsorted(rows, operation_firsts)
     last_rows = rows[np.append(positions[1:], len(rows)) - 1]
@@ -245,8 +248,7 @@ def build_sessions(journeys: JourneyEvents, key: str, boundaries: Boundaries) ->
     outcome = np.where(failed, "failed", np.where(stopped, "completed", "open"))
     frame["outcome"] = outcome.astype(object)
     frame = frame.sort_values(["start", key], kind="stable").reset_index(drop=True)
-    frame.attrs["notes"] = notes
-    return frame
+    return answer(frame, notes=notes)
 
 
 def _kept_rows(boundary: BoolArray, stops: BoolArray, starts: BoolArray | None) -> BoolArray:
@@ -398,21 +400,19 @@ def _empty(key: str) -> pd.DataFrame:
     )
 
 
-def _filter_operations(frame: pd.DataFrame, conditions: list[Expr], key: str) -> pd.DataFrame:
+def _filter_operations(frame: pd.DataFrame, conditions: list[Expr], key: str) -> Answer:
     """The operations meeting every condition on their own columns."""
     import numpy as np
     import pyarrow as pa
 
+    from mfq.model.answer import answer
     from mfq.query.engines.arrow import evaluate_mask
 
     table = pa.Table.from_pandas(frame.drop(columns=[key]), preserve_index=False)
     keep = np.ones(len(frame), dtype=np.bool_)
     for condition in conditions:
         keep &= np.asarray(evaluate_mask(table, condition).to_numpy(zero_copy_only=False), bool)
-    attrs = dict(frame.attrs)
-    result = frame[keep].reset_index(drop=True)
-    result.attrs.update(attrs)
-    return result
+    return answer(frame[keep].reset_index(drop=True))  # with the notes it had
 
 
 def _stuck(frame: pd.DataFrame, data_end: int | None, age: timedelta) -> pd.Series[bool]:

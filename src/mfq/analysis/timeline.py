@@ -25,7 +25,7 @@ Markers (the ``marker`` column; a row can carry several, joined by ", "):
 - **recovered**: the first non-error event after the last error.
 
 Counts are stored events (``sample_rate`` is not applied: this is a listing, like
-``mfq events``). The summary (``frame.attrs["summary"]``) holds the markers' times, the
+``mfq events``). The summary (the answer's ``summary``) holds the markers' times, the
 peak's error count, time to recover (recovered − first error), events and errors.
 """
 
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
 
     BoolArray = npt.NDArray[np.bool_]
@@ -95,14 +96,15 @@ def timeline(
     now: datetime | str | None = None,
     gap: str | timedelta = DEFAULT_GAP,
     limit: int | None = None,
-) -> pd.DataFrame:
+) -> Answer:
     """The timeline rows (:data:`COLUMNS`, then ``error``) of the events matching ``where``
     in the time range, bursts within ``gap`` collapsed, with the incident's markers.
 
     ``limit`` keeps that many rows: the marker rows and the rows nearest them (the first
-    rows when there is no error). ``frame.attrs["summary"]`` is the summary (a dict) and
-    ``frame.attrs["total_rows"]`` the number of rows before ``limit``.
+    rows when there is no error). The answer's ``summary`` is the summary and its
+    ``total_rows`` the number of rows before ``limit``.
     """
+
     width = parse_duration(gap, "--gap") if isinstance(gap, str) else gap
     if width < timedelta(0):
         raise UsageError("--gap must not be negative")
@@ -113,12 +115,14 @@ def timeline(
     return build_timeline(table, width, limit)
 
 
-def build_timeline(table: pa.Table, gap: timedelta, limit: int | None = None) -> pd.DataFrame:
+def build_timeline(table: pa.Table, gap: timedelta, limit: int | None = None) -> Answer:
     """The timeline of the events in ``table`` (columns as :func:`timeline` reads them)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from mfq.model.answer import answer
 
     if table.num_rows == 0:
         return _empty_frame()
@@ -151,14 +155,14 @@ def build_timeline(table: pa.Table, gap: timedelta, limit: int | None = None) ->
     rows.insert(COLUMNS.index("marker"), "marker", marker_column)
     kept = _keep(total, [i for i, m in enumerate(markers) if m], limit)
     result = rows.iloc[kept].reset_index(drop=True) if kept is not None else rows
-    result.attrs["summary"] = _summary(times, errors, episode)
-    result.attrs["total_rows"] = total
-    return result
+    return answer(result, summary=_summary(times, errors, episode), total_rows=total)
 
 
-def _empty_frame() -> pd.DataFrame:
+def _empty_frame() -> Answer:
     import numpy as np
     import pandas as pd
+
+    from mfq.model.answer import answer
 
     frame = pd.DataFrame(
         {
@@ -169,11 +173,8 @@ def _empty_frame() -> pd.DataFrame:
             "error": pd.Series([], dtype="bool"),
         }
     )
-    frame.attrs["summary"] = _summary(
-        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_), None
-    )
-    frame.attrs["total_rows"] = 0
-    return frame
+    empty = _summary(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_), None)
+    return answer(frame, summary=empty, total_rows=0)
 
 
 def error_flags(table: pa.Table) -> BoolArray:

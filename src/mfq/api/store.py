@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from mfq.analysis.anomalies import DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD, anomalies
 from mfq.analysis.changes import find_changes
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.model.answer import Answer
     from mfq.query.expr import FieldSchema
     from mfq.query.spec import QuerySpec
     from mfq.report import Report
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Store", "open_store"]
 
+_Frame = TypeVar("_Frame")
 Where = str | Sequence[str] | None
 Instant = datetime | str | None
 
@@ -510,7 +512,7 @@ class Store:
         last: str | None = None,
         now: Instant = None,
         unweighted: bool = False,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """What distinguishes a selection from a baseline: every field's values ranked by
         over-representation, as ``mfq correlate``.
 
@@ -518,7 +520,8 @@ class Store:
         ``unweighted`` as in the module docs. ``baseline``: the events to compare with
         (default: the rest). ``metric``: rank by the share of this numeric field's shift
         instead. ``fields``: only these fields. ``limit``: at most this many rows.
-        ``combine``: 2 or 3, add combinations of values.
+        ``combine``: 2 or 3, add combinations of values. The answer's ``notes`` say what
+        was compared and what was skipped.
         """
         return self._reading(
             correlate,
@@ -679,11 +682,12 @@ class Store:
         until: str | None = None,
         last: str | None = None,
         now: Instant = None,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """Chronological matching events, bursts collapsed, with the incident's markers,
         as ``mfq timeline``. ``gap``: events closer than this form a burst. ``limit``: at
         most this many rows. ``where``, ``since``, ``until``, ``last``, ``now``: the
-        selection."""
+        selection. The answer's ``summary`` holds the markers' times and counts, its
+        ``total_rows`` the rows before ``limit``."""
         return self._reading(
             timeline,
             where=where,
@@ -788,11 +792,12 @@ class Store:
         last: str | None = None,
         now: Instant = None,
         unweighted: bool = False,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """CI assertions over aggregates, as ``mfq check``: one row per assertion with
         its value and whether it passed. ``assertions``: one or several
         (``"ratio(status = 'error') < 0.02"``). ``where``, ``since``, ``until``,
-        ``last``, ``now``, ``unweighted``: the selection."""
+        ``last``, ``now``, ``unweighted``: the selection. The answer's ``scope`` holds
+        the time range, filters and events the assertions were measured on."""
         return self._reading(
             check,
             [assertions] if isinstance(assertions, str) else assertions,
@@ -873,14 +878,16 @@ class Store:
         until: str | None = None,
         last: str | None = None,
         now: Instant = None,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """Operations by journey key ``by``, as ``mfq sessions``: start, end, duration,
         events, errors, outcome (completed, failed, open).
 
         ``start`` / ``end`` / ``fail``: the events that start, complete and fail an
         operation. ``gap``: a silence this long ends one. ``open_longer_than``: only the
         open ones older than this (the stuck ones). ``limit``: at most this many.
-        ``where``, ``since``, ``until``, ``last``, ``now``: the selection.
+        ``where``, ``since``, ``until``, ``last``, ``now``: the selection. The answer's
+        ``summary`` counts the operations by outcome, ``total_rows`` is the rows before
+        ``limit`` and ``notes`` say how operations were delimited.
         """
         return self._reading(
             sessions,
@@ -977,7 +984,7 @@ class Store:
         until: str | None = None,
         last: str | None = None,
         now: Instant = None,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """:meth:`correlate` between the first events of the keys that dropped at step
         ``number`` of the funnel of ``steps`` (by key ``by``, within ``within`` of the
         first) and of those that took it. ``limit``: at most this many rows. ``where``,
@@ -1009,11 +1016,12 @@ class Store:
         until: str | None = None,
         last: str | None = None,
         now: Instant = None,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """The most common sequences of types after (or before) a step, by key ``by``,
         as ``mfq paths``. ``after`` / ``before``: the step's filter. ``steps``: how many
         steps each path has. ``limit``: at most this many paths. ``where``, ``since``,
-        ``until``, ``last``, ``now``: the selection."""
+        ``until``, ``last``, ``now``: the selection. The answer's ``key_count`` is the
+        number of keys the paths were counted over."""
         return self._reading(
             paths,
             by=by,
@@ -1030,9 +1038,7 @@ class Store:
 
     # -- running an analysis ---------------------------------------------------------------
 
-    def _reading(
-        self, analysis: Callable[..., pd.DataFrame], *args: Any, **options: Any
-    ) -> pd.DataFrame:
+    def _reading(self, analysis: Callable[..., _Frame], *args: Any, **options: Any) -> _Frame:
         """``analysis(self, *args, **options)`` under the store's read lock, so no
         compaction or prune deletes the files it lists before it is done. The analysis
         reads this store as a ``QuerySource`` (so a spy on :meth:`run` sees its queries)."""

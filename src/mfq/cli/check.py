@@ -4,9 +4,8 @@ fails; ``--junit FILE`` writes the results as JUnit XML for the CI system to dis
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +14,9 @@ from mfq.cli.query import common_options, query_options, store_for
 from mfq.errors import ExitCode, MfqError
 from mfq.render import OutputFormat, print_message, render
 from mfq.render.junit import DEFAULT_SUITE, JUnitRun, check_junit, error_junit, write_junit
+
+if TYPE_CHECKING:
+    from mfq.model.answer import CheckScope
 
 # `mfq check` takes assertions as its arguments, so the input files `query_options` takes
 # as arguments come with --input here (two variadic arguments cannot be told apart).
@@ -59,7 +61,7 @@ def check(**kwargs: Any) -> int:
             write_junit(junit_path, error_junit(assertions, str(err), type(err).__name__, run))
         raise
     if junit_path is not None:
-        run = _junit_run(kwargs, env.now, time.perf_counter() - started, result.attrs)
+        run = _junit_run(kwargs, env.now, time.perf_counter() - started, result.scope)
         write_junit(junit_path, check_junit(result, run))
     from mfq.render.views import check_failures, check_view
 
@@ -80,7 +82,7 @@ def check(**kwargs: Any) -> int:
 
 
 def _junit_run(
-    kwargs: dict[str, Any], now: datetime, seconds: float, attrs: Mapping[Any, Any] | None
+    kwargs: dict[str, Any], now: datetime, seconds: float, scope: CheckScope | None
 ) -> JUnitRun:
     """The report's suite, timing and properties: where the events came from, and the
     time range and filters (as resolved when the check ran, else as given)."""
@@ -93,12 +95,12 @@ def _junit_run(
     else:
         properties["store"] = str(resolve_store_path(kwargs["store_path"]))
     properties["engine"] = str(kwargs.get("engine", "pandas"))
-    if attrs is not None:
-        for bound in ("since", "until"):
-            if attrs.get(bound) is not None:
-                properties[bound] = iso_utc(attrs[bound])
-        _add_where(properties, attrs["where"])
-        properties["events"] = str(attrs["events"])
+    if scope is not None:
+        for bound, moment in (("since", scope.since), ("until", scope.until)):
+            if moment is not None:
+                properties[bound] = iso_utc(moment)
+        _add_where(properties, scope.where)
+        properties["events"] = str(scope.events)
     else:
         for option in ("since", "until", "last", "now"):
             if kwargs[option] is not None:

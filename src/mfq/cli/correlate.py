@@ -55,7 +55,7 @@ def correlate(**kwargs: Any) -> None:
 
         shown = correlate_view(result)
         render(shown, fmt, env, title="correlate", empty_message="nothing stands out")
-        for note in result.attrs.get("notes", []):
+        for note in result.notes:
             print_message(env, f"note: {note}")
     else:
         render(result, fmt, env, title="correlate", empty_message="nothing stands out")

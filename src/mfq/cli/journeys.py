@@ -156,7 +156,7 @@ def _render_why(ranked: Any, fmt: OutputFormat, env: Env) -> None:
         from mfq.render.views import correlate_view
 
         render(correlate_view(ranked), fmt, env, title="why", empty_message="nothing stands out")
-        for note in ranked.attrs.get("notes", []):
+        for note in ranked.notes:
             print_message(env, f"note: {note}")
     else:
         render(ranked, fmt, env, title="why", empty_message="nothing stands out")

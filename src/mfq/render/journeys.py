@@ -19,6 +19,7 @@ from mfq.render.display import format_duration_ms
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mfq.model.answer import Answer
     from mfq.render import OutputFormat
 
 #: Width of a duration bar, in cells.
@@ -54,7 +55,10 @@ def summary_line(summary: Mapping[str, object]) -> str:
 
 def render_sessions(frame: pd.DataFrame, fmt: OutputFormat, env: Env, *, key: str) -> None:
     """Write a ``sessions`` result; tables get the view, the summary line and the notes."""
+    from mfq.model.answer import answer
     from mfq.render import OutputFormat, render
+
+    frame = answer(frame)
 
     if fmt not in (OutputFormat.TABLE, OutputFormat.MARKDOWN):
         render(frame, fmt, env, title="sessions", empty_message="no operations")
@@ -62,9 +66,8 @@ def render_sessions(frame: pd.DataFrame, fmt: OutputFormat, env: Env, *, key: st
     view = sessions_view(frame, key, bars=fmt is OutputFormat.TABLE and env.stdout_isatty)
     render(view, fmt, env, title=f"sessions by {key}", empty_message="no operations")
     _footer(frame, env, "operations")
-    summary = frame.attrs.get("summary")
-    if summary:
-        print_message(env, summary_line(summary))
+    if frame.summary:
+        print_message(env, summary_line(frame.summary))
 
 
 def sessions_view(frame: pd.DataFrame, key: str, *, bars: bool) -> pd.DataFrame:
@@ -104,7 +107,7 @@ def funnel_view(frame: pd.DataFrame) -> pd.DataFrame:
     return view.rename(columns={"median_ms": "median", "p95_ms": "p95"})
 
 
-def render_paths(frame: pd.DataFrame, fmt: OutputFormat, env: Env) -> None:
+def render_paths(frame: Answer, fmt: OutputFormat, env: Env) -> None:
     """Write a ``paths`` result; tables show the share as a percentage."""
     from mfq.render import OutputFormat, render
 
@@ -113,19 +116,19 @@ def render_paths(frame: pd.DataFrame, fmt: OutputFormat, env: Env) -> None:
         return
     view = frame.copy()
     view["share"] = [_percent(value) for value in view["share"]]
-    title = f"paths of {int(frame.attrs.get('keys', 0)):,} keys"
+    title = f"paths of {frame.key_count or 0:,} keys"
     render(view, fmt, env, title=title, empty_message="no journeys take the step")
 
 
-def _footer(frame: pd.DataFrame, env: Env, what: str) -> None:
-    total = int(frame.attrs.get("total_rows", len(frame)))
+def _footer(frame: Answer, env: Env, what: str) -> None:
+    total = len(frame) if frame.total_rows is None else frame.total_rows
     if total > len(frame):
         print_message(
             env,
             f"showing {len(frame):,} of {total:,} {what}; "
             "--limit N for more, --format json for all",
         )
-    for note in frame.attrs.get("notes", []):
+    for note in frame.notes:
         print_message(env, f"note: {note}")
 
 

@@ -60,8 +60,12 @@ _SHRINK = (("message", 8), ("type", 12), ("service", 8), ("status", 5))
 def render_timeline(
     frame: pd.DataFrame, fmt: OutputFormat, env: Env, *, title: str = "timeline"
 ) -> None:
-    """Write a ``timeline`` result (see :mod:`mfq.analysis.timeline`) in format ``fmt``."""
+    """Write a ``timeline`` result (see :mod:`mfq.analysis.timeline`) in format ``fmt``
+    (a plain frame is a timeline without a summary)."""
+    from mfq.model.answer import answer
     from mfq.render import OutputFormat, render
+
+    frame = answer(frame)
 
     if fmt not in (OutputFormat.TABLE, OutputFormat.MARKDOWN) or frame.empty:
         render(frame, fmt, env, title=title)
@@ -77,8 +81,8 @@ def render_timeline(
         _print_table(_rows_table(view, heading, env.width), env)
     else:
         render(view, fmt, env, title=heading)
-    total = int(frame.attrs.get("total_rows", len(frame)))
-    summary: Mapping[str, object] = frame.attrs.get("summary", {})
+    total = len(frame) if frame.total_rows is None else frame.total_rows
+    summary = frame.summary
     if total > len(frame):
         which = "the markers and the rows nearest them" if summary.get("errors") else "the first"
         print_message(

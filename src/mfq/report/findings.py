@@ -139,6 +139,8 @@ def correlate_table(key: str, title: str, frame: pd.DataFrame) -> Table:
         Column("score", "score", ColumnKind.NUMBER),
         Column("kind", "kind"),
     )
-    notes = frame.attrs.get("notes", [])
-    note = "; ".join(str(n) for n in notes) if notes else None
+    from mfq.model.answer import answer
+
+    notes = answer(frame).notes  # a plain frame has none
+    note = "; ".join(notes) if notes else None
     return Table(key, title, columns, shown.reset_index(drop=True), note=note)

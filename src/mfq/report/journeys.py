@@ -52,7 +52,7 @@ def journeys_section(context: ReportContext) -> Section | None:
         for period in (context.current, context.previous)
     ]
     current, previous = context.run(calls)
-    now, before = current.attrs["summary"], previous.attrs["summary"]
+    now, before = current.summary, previous.summary
     if not now["operations"]:
         return None
     summary = _summary_table(now, before)

@@ -85,8 +85,9 @@ def change_table(frame: pd.DataFrame | None) -> Table:
         listed["shift"] != "worse"
     ).astype(int)
     listed = listed.sort_values(["_order", "first_seen"], kind="stable")
-    shown = listed[names].head(ROWS).reset_index(drop=True)
-    shown.attrs["total"] = len(listed)
+    from mfq.model.answer import answer
+
+    shown = answer(listed[names].head(ROWS).reset_index(drop=True), total_rows=len(listed))
     note = f"{ROWS} of {len(listed)} changes: rollbacks and those after which errors rose first"
     return Table("changes", "Changes", columns, shown, note=note if len(listed) > ROWS else None)
 
@@ -131,7 +132,9 @@ def _change_paragraph(table: Table, zone: tzinfo) -> Paragraph:
     if not len(frame):
         return paragraph("No version arrived or was rolled back this period.")
     rollbacks = frame[frame["kind"] == "rollback"]
-    total = int(frame.attrs.get("total", len(frame)))
+    from mfq.model.answer import answer
+
+    total = answer(frame).total_rows or len(frame)
     lead = f"{total} change{'s' if total != 1 else ''} this period"
     if not len(rollbacks):
         return paragraph(lead + "; none was rolled back.")
