@@ -390,7 +390,7 @@ def test_without_dask_the_engine_says_how_to_install_it(
         (
             [],
             {"MFQ_ENGINE": "spark"},
-            "Invalid value for '--engine': 'spark' is not one of 'pandas', 'dask'.",
+            "Invalid value for '--engine': 'spark' is not one of 'local', 'dask', 'pandas'.",
         ),
     ],
 )
@@ -419,11 +419,11 @@ def test_an_unreachable_scheduler_is_one_line(
 def test_an_aggregate_the_engine_lacks_is_refused_not_guessed(
     monkeypatch: pytest.MonkeyPatch, spread: Path, dask_scheduler: str
 ) -> None:
-    """Were the registry to gain an aggregate the Dask engine does not implement, it
+    """Were the registry to gain an aggregate the algebra does not define, the engine
     refuses it with a typed error (exit 2), and never falls back to another engine."""
     import dataclasses
 
-    import mfq.query.engines.dask as engine
+    import mfq.query.engines.algebra as engine
     from mfq.query.expr import aggregate_spec
 
     def unknown(name: str) -> Any:
@@ -448,7 +448,7 @@ def test_an_aggregate_the_engine_lacks_is_refused_not_guessed(
         "median(duration_ms)",
     )
     assert code == 2
-    assert err == "mfq: error: aggregate 'mode' is not supported by the dask engine\n"
+    assert err == "mfq: error: aggregate 'mode' is not supported by the engines\n"
 
 
 # -- the command line and the store's engine ---------------------------------------------------
@@ -507,7 +507,7 @@ def test_the_engine_can_be_switched_and_reconnects_after_close(
 ) -> None:
     root = three_days.root
     with mfq.open_store(root) as store:
-        assert store.engine == "pandas"
+        assert store.engine == "local"
         before = store.query(group_by="group", aggs=["p50(duration_ms)"])
         store.use_engine("dask", scheduler=dask_scheduler)
         assert store.engine == "dask"
@@ -518,8 +518,8 @@ def test_the_engine_can_be_switched_and_reconnects_after_close(
         pd.testing.assert_frame_equal(
             store.query(group_by="group", aggs=["p50(duration_ms)"]), before
         )
-        store.use_engine("pandas")
-        assert store.engine == "pandas"
+        store.use_engine("pandas")  # the local engine's former name
+        assert store.engine == "local"
 
 
 def test_the_report_is_the_same_on_both_engines(both: tuple[Store, Store]) -> None:

@@ -151,7 +151,7 @@ def test_dask_engine_refuses_pattern_with_one_line(log_store: Store) -> None:
     )
     assert ran.exit_code == 2
     assert ran.stderr == (
-        "mfq: error: pattern() is not supported on the dask engine; use --engine pandas\n"
+        "mfq: error: pattern() is not supported on the dask engine; use --engine local\n"
     )
 
 

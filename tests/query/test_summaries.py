@@ -17,7 +17,7 @@ import mfq
 from mfq.api import Store
 from mfq.demo import DemoConfig, write_export
 from mfq.query.build import build_spec
-from mfq.query.engines.arrow import AggregatePlan
+from mfq.query.engines.plan import AggregatePlan
 from mfq.query.spec import QueryKind
 from mfq.query.summaries import summary_rows
 

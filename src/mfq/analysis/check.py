@@ -259,8 +259,8 @@ def _decide(
 ) -> pd.DataFrame:
     import pandas as pd
 
-    # The pandas engine's --having evaluator decides conditions on any engine's result row.
-    from mfq.query.engines.pandas import evaluate_condition
+    # The engines' --having evaluator decides conditions on any engine's result row.
+    from mfq.query.engines.finish import condition_holds
 
     rows = []
     events = values["count"]
@@ -272,7 +272,7 @@ def _decide(
             passed = False
             detail = "; ".join(_no_value(a, events) for a in missing)
         else:
-            passed = bool(evaluate_condition(assertion.condition, measured).iloc[0])
+            passed = condition_holds(assertion.condition, measured)
             detail = ", ".join(f"{name} = {shown_value(values[name])}" for name in names)
         expected = _expected(assertion.condition)
         if expected is not None and not missing:

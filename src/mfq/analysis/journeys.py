@@ -121,7 +121,7 @@ class JourneyEvents:
                 column = column.cast(column.type.value_type)
             matched = pc.fill_null(pc.equal(column, pa.scalar(step.type_name)), False)
             return np.asarray(matched.to_numpy(zero_copy_only=False), dtype=np.bool_)
-        from mfq.query.engines.arrow import evaluate_mask
+        from mfq.query.engines.rows import evaluate_mask
 
         mask = evaluate_mask(self.table, step.condition)
         return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=np.bool_)

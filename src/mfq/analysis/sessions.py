@@ -406,7 +406,7 @@ def _filter_operations(frame: pd.DataFrame, conditions: list[Expr], key: str) ->
     import pyarrow as pa
 
     from mfq.model.answer import answer
-    from mfq.query.engines.arrow import evaluate_mask
+    from mfq.query.engines.rows import evaluate_mask
 
     table = pa.Table.from_pandas(frame.drop(columns=[key]), preserve_index=False)
     keep = np.ones(len(frame), dtype=np.bool_)

@@ -10,7 +10,7 @@ import click
 
 from mfq.env import Env
 from mfq.errors import UsageError
-from mfq.query.engines import DEFAULT_ENGINE, ENGINES, SCHEDULER_ENV
+from mfq.query.engines import DEFAULT_ENGINE, ENGINE_CHOICES, SCHEDULER_ENV
 from mfq.render import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,14 +67,15 @@ def tz_option(func: F) -> F:
 
 
 def engine_option(func: F) -> F:
-    """``--engine pandas|dask`` (else $MFQ_ENGINE, else pandas)."""
+    """``--engine local|dask`` (else $MFQ_ENGINE, else local; ``pandas`` is the local
+    engine's former name, still accepted)."""
     return click.option(
         "--engine",
-        type=click.Choice(ENGINES),
+        type=click.Choice(ENGINE_CHOICES),
         default=DEFAULT_ENGINE,
         envvar="MFQ_ENGINE",
         show_default=True,
-        help="Query engine: pandas (in this process) or dask (a cluster) [env: MFQ_ENGINE].",
+        help="Query engine: local (in this process) or dask (a cluster) [env: MFQ_ENGINE].",
     )(func)
 
 

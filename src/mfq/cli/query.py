@@ -18,10 +18,10 @@ from mfq.cli.options import (
     store_option,
     tz_option,
 )
+from mfq.cli.pandas_deferral import pandas_deferred
 from mfq.errors import DataError, UsageError
 from mfq.query.build import split_keys
 from mfq.query.engines import DEFAULT_ENGINE
-from mfq.query.pandas_deferral import pandas_deferred
 from mfq.render import OutputFormat, print_message, render
 
 F = TypeVar("F", bound=Callable[..., Any])

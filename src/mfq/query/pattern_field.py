@@ -180,7 +180,7 @@ def refuse_on_dask(spec: QuerySpec) -> None:
     templates): a usage error naming the way out."""
     used = [*spec.where, *spec.aggregates, *(d.expr for d in spec.derived)]
     if any(uses_pattern(item) for item in used):
-        raise UsageError("pattern() is not supported on the dask engine; use --engine pandas")
+        raise UsageError("pattern() is not supported on the dask engine; use --engine local")
 
 
 def _rebuild(node: _NodeT, key_of: Callable[[Call], int]) -> _NodeT:

@@ -22,7 +22,7 @@ from mfq.query.spec import QueryKind, QuerySpec
 from mfq.store.summary import EVENTS, SUMMARY_FIELDS, WEIGHT, read_summary, summary_table
 
 if TYPE_CHECKING:
-    from mfq.query.engines.arrow import AggregatePlan
+    from mfq.query.engines.plan import AggregatePlan
     from mfq.query.source import EventSource
     from mfq.store.catalog import FileRecord
 

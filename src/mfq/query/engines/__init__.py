@@ -21,8 +21,12 @@ if TYPE_CHECKING:
     from mfq.query.spec import QuerySpec
 
 #: Engine names, the default first.
-ENGINES = ("pandas", "dask")
-DEFAULT_ENGINE = "pandas"
+ENGINES = ("local", "dask")
+DEFAULT_ENGINE = "local"
+#: Former names still accepted: the local engine was called ``pandas``.
+ENGINE_ALIASES = {"pandas": "local"}
+#: What ``--engine`` (and ``open_store(engine=...)``) accepts.
+ENGINE_CHOICES = (*ENGINES, *ENGINE_ALIASES)
 #: The Dask scheduler to use when none is given (else a local cluster is started).
 SCHEDULER_ENV = "MFQ_DASK_SCHEDULER"
 
@@ -38,7 +42,7 @@ class Engine(Protocol):
 
     def execute_table(self, store: EventSource, spec: QuerySpec) -> pa.Table:
         """The answer to ``spec`` as a pyarrow Table (integer columns with nulls stay
-        integer); the pandas engine gives it without importing pandas."""
+        integer); the local engine gives it without importing pandas."""
         ...
 
     def execute_many(self, store: EventSource, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
@@ -50,42 +54,54 @@ class Engine(Protocol):
         ...
 
 
-class PandasEngine:
-    """The in-process engine: pyarrow scans, grouping in pyarrow, numpy and pandas."""
+class LocalEngine:
+    """The in-process engine: pyarrow scans, grouping in pyarrow and numpy; DataFrames
+    are its Arrow answers converted."""
 
-    name = "pandas"
+    name = "local"
 
     def execute(self, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
-        from mfq.query.engines.pandas import execute
-        from mfq.query.pattern_field import bind_spec
-
-        return execute(store, bind_spec(store, spec))
+        return _frame(self.execute_table(store, spec))
 
     def execute_table(self, store: EventSource, spec: QuerySpec) -> pa.Table:
-        from mfq.query.engines.arrow import execute_table
+        from mfq.query.engines.local import execute_table
         from mfq.query.pattern_field import bind_spec
 
         return execute_table(store, bind_spec(store, spec))
 
     def execute_many(self, store: EventSource, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
-        from mfq.query.engines.pandas import execute_many
+        from mfq.query.engines.local import execute_many_tables
         from mfq.query.pattern_field import bind_spec
 
-        return execute_many(store, [bind_spec(store, spec) for spec in specs])
+        tables = execute_many_tables(store, [bind_spec(store, spec) for spec in specs])
+        return [_frame(table) for table in tables]
 
     def close(self) -> None:
         """Nothing to release."""
 
 
-def open_engine(name: str = DEFAULT_ENGINE, scheduler: str | None = None) -> Engine:
-    """The engine called ``name``. ``scheduler`` (else ``$MFQ_DASK_SCHEDULER``) is the Dask
-    cluster to use; it applies to the ``dask`` engine only."""
-    if name not in ENGINES:
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow answer as the DataFrame notebooks get."""
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
+def engine_name(name: str) -> str:
+    """The engine ``name`` stands for (an alias resolved)."""
+    resolved = ENGINE_ALIASES.get(name, name)
+    if resolved not in ENGINES:
         raise UsageError(f"unknown engine {name!r} (choose one of {', '.join(ENGINES)})")
-    if name == "pandas":
+    return resolved
+
+
+def open_engine(name: str = DEFAULT_ENGINE, scheduler: str | None = None) -> Engine:
+    """The engine called ``name`` (``pandas`` is the local engine's former name).
+    ``scheduler`` (else ``$MFQ_DASK_SCHEDULER``) is the Dask cluster to use; it applies
+    to the ``dask`` engine only."""
+    if engine_name(name) == "local":
         if scheduler is not None:
             raise UsageError("--scheduler applies to --engine dask only")
-        return PandasEngine()
+        return LocalEngine()
     from mfq.query.engines.dask import DaskEngine
 
     return DaskEngine(scheduler if scheduler is not None else os.environ.get(SCHEDULER_ENV) or None)

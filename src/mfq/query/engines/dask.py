@@ -35,19 +35,19 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mfq.errors import UnsupportedOperation, UsageError
+from mfq.errors import UsageError
 from mfq.query.derive import read_as_dictionary, stored_columns, used_derived
-from mfq.query.engines.arrow import plain
-from mfq.query.engines.computed import output_columns
+from mfq.query.engines.algebra import Algebra, Kind, algebra_of
+from mfq.query.engines.computed import add_computed, output_columns
 from mfq.query.engines.dask_tasks import (
-    FOLDED,
     ROUTE,
     WEIGHT,
     Bucketing,
@@ -55,38 +55,22 @@ from mfq.query.engines.dask_tasks import (
     FileEvents,
     FileRead,
     FileRows,
-    FrameFolding,
-    KeySet,
     PartitionStates,
     Quantiles,
     RowShape,
+    StateInput,
     StateLayout,
-    TextFolding,
     empty_frame,
-    group_index,
-    mask_column,
+    part_column,
     to_table,
     value_column,
 )
-from mfq.query.engines.pandas import (
-    BUCKET,
-    OTHER,
-    TOTAL,
-    AggregatePlan,
-    default_fields,
-    fill_gaps,
-    finish_groups,
-    finish_series,
-    having_aggregates,
-)
-from mfq.query.expr import (
-    Aggregate,
-    AggregateSpec,
-    Expr,
-    NamedValue,
-    aggregate_spec,
-    referenced_fields,
-)
+from mfq.query.engines.finish import finish_groups, select_output
+from mfq.query.engines.keys import KeySet, group_index
+from mfq.query.engines.plan import AggregatePlan, default_fields, plan_of, seconds_of
+from mfq.query.engines.rows import plain
+from mfq.query.engines.series import BUCKET, Folding, bucket_grid, fill_buckets, kept_series
+from mfq.query.expr import Aggregate, Expr, NamedValue, referenced_fields
 from mfq.query.pattern_field import refuse_on_dask
 from mfq.query.scan import (
     NARROW_EXTRA,
@@ -151,19 +135,17 @@ class DaskEngine:
         self._cluster: Any = None  # distributed.LocalCluster, when this engine started it
 
     def execute(self, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
-        """The answer to ``spec``, equal to the pandas engine's."""
+        """The answer to ``spec``, equal to the local engine's."""
+        return _frame(self.execute_table(store, spec))
+
+    def execute_table(self, store: EventSource, spec: QuerySpec) -> pa.Table:
+        """The answer as a pyarrow Table."""
         refuse_on_dask(spec)
         if spec.kind is QueryKind.EVENTS:
             return _events(self, store, spec)
         if spec.kind is QueryKind.TIMESERIES:
             return _timeseries(self, store, spec)
         return _aggregate(self, store, spec)
-
-    def execute_table(self, store: EventSource, spec: QuerySpec) -> pa.Table:
-        """The answer as a pyarrow Table (converted from the DataFrame)."""
-        from mfq.query.engines.arrow import from_frame
-
-        return from_frame(self.execute(store, spec), store, spec)
 
     def execute_many(self, store: EventSource, specs: Sequence[QuerySpec]) -> list[pd.DataFrame]:
         """The answers to several descriptions; the aggregates computed together."""
@@ -174,7 +156,7 @@ class DaskEngine:
         for index, answer in zip(
             grouped, _aggregate_many(self, store, [specs[i] for i in grouped]), strict=True
         ):
-            answers[index] = answer
+            answers[index] = _frame(answer)
         for index, spec in enumerate(specs):
             if index not in answers:
                 answers[index] = self.execute(store, spec)
@@ -224,6 +206,11 @@ class DaskEngine:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def _dask() -> Any:
@@ -315,17 +302,13 @@ def _rows(files: _Files, shape: RowShape) -> _Rows:
 
 @dataclass
 class _Recipe:
-    """Each aggregate's inputs: a mask (filtered aggregates) or a value column, and which
-    partial states (algebraic) or exact per-group computations (holistic) it reads."""
+    """Each aggregate's algebra and inputs: a mask (filtered aggregates) or a value
+    column; algebraic ones are merged states, holistic ones computed per group."""
 
-    aggregates: list[tuple[str, Aggregate, AggregateSpec]]
+    aggregates: list[tuple[str, Aggregate, Algebra]]
     weighted: bool
-    masks: dict[str, int] = field(default_factory=dict)
+    inputs: list[StateInput] = field(default_factory=list)
     values: dict[str, int] = field(default_factory=dict)
-    sums: set[int] = field(default_factory=set)
-    mins: set[int] = field(default_factory=set)
-    maxs: set[int] = field(default_factory=set)
-    moments: set[int] = field(default_factory=set)
     distinct: set[int] = field(default_factory=set)
     quantiles: dict[int, set[float]] = field(default_factory=dict)
     mask_exprs: list[Expr] = field(default_factory=list)
@@ -338,8 +321,15 @@ class _Recipe:
         """Fields that can be read as dictionaries: group keys and fields only counted
         distinct, unless a filtered aggregate tests them (text matching needs text)."""
         tested = {name for expr in self.mask_exprs for name in referenced_fields(expr)}
-        others = {f for f, i in self.values.items() if i not in self.distinct}
-        distinct_only = {f for f, i in self.values.items() if i in self.distinct} - others
+        counted = {
+            a.field for _n, a, algebra in self.aggregates if algebra.kind is Kind.COUNT_DISTINCT
+        }
+        others = {
+            a.field
+            for _n, a, algebra in self.aggregates
+            if algebra.kind is not Kind.COUNT_DISTINCT and a.field is not None
+        }
+        distinct_only = {f for f in counted if f is not None} - others
         return sorted((set(keys) | distinct_only) - tested)
 
     def shape(self, keys: list[str], **extra: Any) -> RowShape:
@@ -352,48 +342,25 @@ class _Recipe:
         )
 
     def layout(self, keys: list[str]) -> StateLayout:
-        return StateLayout(
-            keys=tuple(keys),
-            masks=len(self.mask_exprs),
-            sums=tuple(sorted(self.sums)),
-            mins=tuple(sorted(self.mins)),
-            maxs=tuple(sorted(self.maxs)),
-            moments=tuple(sorted(self.moments)),
-        )
+        return StateLayout(keys=tuple(keys), aggregates=tuple(self.inputs))
 
 
 def _recipe(plan: AggregatePlan) -> _Recipe:
     recipe = _Recipe([], plan.weighted)
     for name, aggregate in plan.aggregates:
-        spec = aggregate_spec(aggregate.func)
-        if spec is None:
-            raise UnsupportedOperation(
-                f"aggregate {aggregate.func!r} is not supported by the dask engine"
-            )
-        recipe.aggregates.append((name, aggregate, spec))
+        algebra = algebra_of(aggregate)
+        recipe.aggregates.append((name, aggregate, algebra))
+        mask = value = None
         if aggregate.arg is not None:
-            recipe.masks[name] = len(recipe.mask_exprs)
+            mask = len(recipe.mask_exprs)
             recipe.mask_exprs.append(aggregate.arg)
-            continue
-        if aggregate.field is None:
-            continue  # count, rate: from the weights
-        index = recipe.values.setdefault(aggregate.field, len(recipe.values))
-        if spec.name in ("sum", "avg"):
-            recipe.sums.add(index)
-        elif spec.name == "min":
-            recipe.mins.add(index)
-        elif spec.name == "max":
-            recipe.maxs.add(index)
-        elif spec.name == "stddev":
-            recipe.moments.add(index)
-        elif spec.name == "count_distinct":
-            recipe.distinct.add(index)
-        elif spec.quantile is not None:
-            recipe.quantiles.setdefault(index, set()).add(spec.quantile)
-        else:
-            raise UnsupportedOperation(
-                f"aggregate {spec.name!r} is not supported by the dask engine"
-            )
+        elif algebra.reads_field and aggregate.field is not None:
+            value = recipe.values.setdefault(aggregate.field, len(recipe.values))
+            if algebra.kind is Kind.COUNT_DISTINCT:
+                recipe.distinct.add(value)
+            elif algebra.quantile is not None:
+                recipe.quantiles.setdefault(value, set()).add(algebra.quantile)
+        recipe.inputs.append(StateInput(algebra, mask, value))
     return recipe
 
 
@@ -536,60 +503,29 @@ def _positions(states: pa.Table, other: pa.Table, keys: list[str]) -> np.ndarray
     return found
 
 
-def _result(groups: _Groups, recipe: _Recipe, seconds: float | None) -> pd.DataFrame:
-    """One row per group, one column per aggregate, as the pandas engine builds it."""
+def _result(groups: _Groups, recipe: _Recipe, seconds: float | None) -> pa.Table:
+    """One row per group, one column per aggregate: states finished as the algebra says."""
     states = groups.states
     keys = groups.keys
-    rows = range(states.num_rows)
-    result = (
-        cast(pd.DataFrame, states.select(keys).to_pandas()) if keys else pd.DataFrame(index=rows)
-    )
+    rows = states.num_rows
+    result = states.select(keys) if keys else pa.table({"__rows": pa.nulls(rows)})
     total = states.column(WEIGHT)
-    for name, aggregate, spec in recipe.aggregates:
-        result[name] = _values(groups, recipe, name, aggregate, spec, total, seconds)
-    return result
-
-
-def _values(
-    groups: _Groups,
-    recipe: _Recipe,
-    name: str,
-    aggregate: Aggregate,
-    spec: AggregateSpec,
-    total: pa.ChunkedArray,
-    seconds: float | None,
-) -> Any:
-    states = groups.states
-    func = spec.name
-    if func == "count" and aggregate.arg is None:
-        return pc.fill_null(total, 0).to_pandas()
-    if aggregate.arg is not None:
-        matched = states.column(mask_column(recipe.masks[name]))
-        if func == "count":
-            return pc.fill_null(matched, 0).to_pandas()
-        return pc.divide(pc.cast(matched, pa.float64()), total).to_pandas()
-    if func == "rate":
-        if not seconds:
-            raise UsageError("rate needs a time range (--since/--until or --last)")
-        return pc.divide(pc.cast(pc.fill_null(total, 0), pa.float64()), seconds).to_pandas()
-    index = recipe.values[aggregate.field or ""]
-    if func == "sum":
-        return states.column(f"__s{index}").to_pandas()
-    if func == "avg":
-        sums = pc.cast(states.column(f"__s{index}"), pa.float64())
-        return pc.divide(sums, states.column(f"__c{index}")).to_pandas()
-    if func in ("min", "max"):
-        return states.column(f"__{func}{index}").to_pandas()
-    if func == "stddev":
-        count = states.column(f"__n{index}").to_numpy(zero_copy_only=False).astype(np.float64)
-        spread = states.column(f"__m2{index}").to_numpy(zero_copy_only=False)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 1, np.sqrt(spread.astype(np.float64) / (count - 1)), np.nan)
-    if func == "count_distinct":
-        return groups.holistic[f"__d{index}"]
-    if spec.quantile is not None:
-        return groups.holistic[_quantile_column(index, spec.quantile)]
-    raise UnsupportedOperation(f"aggregate {func!r} is not supported by the dask engine")
+    for index, (name, _aggregate, algebra) in enumerate(recipe.aggregates):
+        value = recipe.inputs[index].value
+        output: pa.Array | pa.ChunkedArray
+        if algebra.kind is Kind.COUNT_DISTINCT and value is not None:
+            output = pa.array(groups.holistic[f"__d{value}"])
+        elif algebra.quantile is not None and value is not None:
+            output = pa.array(groups.holistic[_quantile_column(value, algebra.quantile)])
+        else:
+            parts = {
+                part.name: states.column(part_column(index, part.name))
+                for part in algebra.parts
+                if part_column(index, part.name) in states.column_names
+            }
+            output = algebra.finish(parts, total, seconds, rows)
+        result = result.append_column(name, output)
+    return result.drop_columns(["__rows"]) if not keys else result
 
 
 # -- aggregate ----------------------------------------------------------------------------------
@@ -608,7 +544,7 @@ class _AggregateJob:
 
     @classmethod
     def plan(cls, store: EventSource, spec: QuerySpec) -> _AggregateJob:
-        plan = AggregatePlan(spec, having_aggregates(spec))
+        plan = plan_of(spec)
         recipe = _recipe(plan)
         keys = list(spec.group_by)
         files = _files(
@@ -617,32 +553,28 @@ class _AggregateJob:
         rows = _rows(files, recipe.shape(keys))
         return cls(spec, recipe, files, rows, _grouped(rows, keys, recipe))
 
-    def finish(self, engine: DaskEngine, computed: list[pd.DataFrame]) -> pd.DataFrame:
+    def finish(self, engine: DaskEngine, computed: list[pd.DataFrame]) -> pa.Table:
         """Having, order, limit with OTHER and TOTAL rows, hidden columns dropped."""
         spec, keys = self.spec, list(self.spec.group_by)
         groups = _collect(self.pending, computed, self.rows)
-        seconds = _seconds(spec)
+        seconds = seconds_of(spec)
         result = _result(groups, self.recipe, seconds)
-        result["__state"] = np.arange(len(result))
 
-        def other_and_total(rest: pd.DataFrame) -> list[pd.DataFrame]:
-            cut = rest["__state"].to_numpy()
-            summary = _summaries(engine, self.files, groups, cut, self.recipe, seconds)
-            return [_summary_row(frame, keys, label) for frame, label in summary]
+        def other_and_total(cut: pa.Table) -> tuple[pa.Table, pa.Table]:
+            chosen = np.flatnonzero(KeySet(cut).mask(groups.states))
+            return _summaries(engine, self.files, groups, chosen, self.recipe, seconds)
 
-        return finish_groups(
-            result, spec, keys, other_and_total, hidden_prefixes=("__having ", "__state")
-        )
+        return finish_groups(result, spec, keys, other_and_total)
 
 
-def _aggregate(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
+def _aggregate(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pa.Table:
     job = _AggregateJob.plan(store, spec)
     return job.finish(engine, engine.compute(*job.pending.collections))
 
 
 def _aggregate_many(
     engine: DaskEngine, store: EventSource, specs: Sequence[QuerySpec]
-) -> list[pd.DataFrame]:
+) -> list[pa.Table]:
     """Several ``AGGREGATE`` descriptions in one computation (one graph: the files are
     read by all the workers at once, not one description after the other)."""
     jobs = [_AggregateJob.plan(store, spec) for spec in specs]
@@ -662,8 +594,8 @@ def _summaries(
     cut: np.ndarray,
     recipe: _Recipe,
     seconds: float | None,
-) -> list[tuple[pd.DataFrame, str]]:
-    """The OTHER (groups ``cut``) and TOTAL rows: states combined; distinct counts and
+) -> tuple[pa.Table, pa.Table]:
+    """The OTHER (groups ``cut``) and TOTAL rows: states merged; distinct counts and
     percentiles from a second pass over those groups' rows."""
     layout = dataclasses.replace(groups.layout, keys=())
     parts = []
@@ -681,38 +613,22 @@ def _summaries(
             width = len(pending.collections)
             done = _collect(pending, computed[position * width : (position + 1) * width], rows)
             parts[position].holistic = done.holistic
-    return [
-        (_result(parts[0], recipe, seconds), OTHER),
-        (_result(parts[1], recipe, seconds), TOTAL),
-    ]
-
-
-def _summary_row(row: pd.DataFrame, keys: list[str], label: str) -> pd.DataFrame:
-    for position, key in enumerate(keys):
-        row.insert(position, key, label if position == 0 else None)
-    return row
-
-
-def _seconds(spec: QuerySpec) -> float | None:
-    start, end = spec.time.since, spec.time.until
-    if start is not None and end is not None:
-        return (end - start).total_seconds()
-    return None
+    return _result(parts[0], recipe, seconds), _result(parts[1], recipe, seconds)
 
 
 # -- time series --------------------------------------------------------------------------------
 
 
-def _timeseries(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
-    plan = AggregatePlan(spec, having_aggregates(spec))
+def _timeseries(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pa.Table:
+    plan = plan_of(spec)
     recipe = _recipe(plan)
     keys = list(spec.group_by)
     files = _files(
         store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys), spec.derived
     )
-    empty = pd.DataFrame(columns=output_columns(spec, [BUCKET, *keys]))
-    start = pd.Timestamp(spec.time.since) if spec.time.since is not None else None
-    end = pd.Timestamp(spec.time.until) if spec.time.until is not None else None
+    names = output_columns(spec, [BUCKET, *keys])
+    empty = pa.table({name: pa.array([], pa.null()) for name in names})
+    start, end = spec.time.since_ns(), spec.time.until_ns()
     sizes = None
     # A first pass only when the buckets depend on it: --every auto over an open range
     # (the width comes from the span), or --top (the series' sizes pick the kept ones).
@@ -726,9 +642,9 @@ def _timeseries(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.D
         width = spec.every
     else:
         assert start is not None and end is not None  # found by the survey
-        width = auto_width(end - start)
+        width = auto_width(timedelta(microseconds=-(-(end - start) // 1000)))
     timestamp_type = files.read.schema.field("timestamp").type
-    bucket = Bucketing(BUCKET, pd.Timedelta(width).value, spec.bucket_tz, timestamp_type)
+    bucket = Bucketing(BUCKET, width, spec.bucket_tz, timestamp_type)
     folding = _folding(spec, keys, sizes)
     spanned = start is None or end is None  # the span comes with the groups
     shape = recipe.shape(keys, bucket=bucket, folding=folding, times=spanned)
@@ -739,13 +655,13 @@ def _timeseries(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.D
     if start is None or end is None:
         return empty
     result = _result(groups, recipe, width.total_seconds())
-    if isinstance(folding, FrameFolding):
-        result = _unfold(result, keys)
-    result = fill_gaps(result, keys, plan, start, end, width, spec.bucket_tz)
-    result = result.sort_values([BUCKET, *keys], na_position="last", kind="stable").reset_index(
-        drop=True
-    )
-    return finish_series(result, spec, keys)
+    result = result.set_column(0, BUCKET, result.column(BUCKET).cast(pa.timestamp("ns", tz="UTC")))
+    series = result.select(keys).group_by(keys).aggregate([]).num_rows if keys else 1
+    buckets = bucket_grid(start, end, width, spec.bucket_tz, series)
+    filled = fill_buckets(result, keys, plan, buckets)
+    if not spec.computed:
+        return filled
+    return select_output(add_computed(filled, spec), spec, [BUCKET, *keys])
 
 
 def _survey(engine: DaskEngine, files: _Files, keys: list[str], recipe: _Recipe) -> pa.Table:
@@ -756,58 +672,30 @@ def _survey(engine: DaskEngine, files: _Files, keys: list[str], recipe: _Recipe)
     return plain(to_table(frame, layout.schema(rows.schema)))
 
 
-def _span(
-    states: pa.Table, start: pd.Timestamp | None, end: pd.Timestamp | None
-) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+def _span(states: pa.Table, start: int | None, end: int | None) -> tuple[int | None, int | None]:
     """``--since``/``--until``, else the first matching event and just after the last."""
     if "__tmin" not in states.column_names or not states.num_rows:
         return start, end
-    first, last = pc.min(states.column("__tmin")).as_py(), pc.max(states.column("__tmax")).as_py()
+    first = pc.min(pc.cast(states.column("__tmin"), pa.int64())).as_py()
+    last = pc.max(pc.cast(states.column("__tmax"), pa.int64())).as_py()
     if start is None and first is not None:
-        start = pd.Timestamp(first)
+        start = first
     if end is None and last is not None:
-        end = pd.Timestamp(last) + pd.Timedelta(1, "ns")
+        end = last + 1
     return start, end
 
 
-def _folding(
-    spec: QuerySpec, keys: list[str], sizes: pa.Table | None
-) -> TextFolding | FrameFolding | None:
-    """Which series ``--top`` keeps, ranked as the pandas engine ranks them: largest
-    first, ties by key."""
+def _folding(spec: QuerySpec, keys: list[str], sizes: pa.Table | None) -> Folding | None:
+    """Which series ``--top`` keeps, ranked as the local engine ranks them."""
     if not keys or spec.top is None or sizes is None:
         return None
-    if spec.bucket_tz is None and len(keys) == 1:  # the pandas engine's pyarrow path
-        key = keys[0]
-        ranked = pa.table({key: pc.cast(sizes.column(key), pa.string()), "n": sizes[WEIGHT]})
-        if ranked.num_rows <= spec.top:
-            return None
-        top = ranked.sort_by([("n", "descending"), (key, "ascending")]).slice(0, spec.top)
-        return TextFolding(key, top.column(key).combine_chunks())
-    index = pd.MultiIndex.from_frame(sizes.select(keys).to_pandas())
-    totals = pd.Series(sizes.column(WEIGHT).to_numpy(), index=index)
-    totals = totals.sort_index(na_position="last").sort_values(ascending=False, kind="stable")
-    if len(totals) <= spec.top:
-        return None
-    kept = totals.index[: spec.top]
-    assert isinstance(kept, pd.MultiIndex)
-    return FrameFolding(tuple(keys), kept)
-
-
-def _unfold(result: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Folded groups as the pandas engine names them: OTHER, then nulls (and the key
-    columns typed as pandas types a grouping's keys: text stays text)."""
-    folded = result.pop(FOLDED).astype(bool).to_numpy()
-    result[keys[0]] = result[keys[0]].astype(object).where(~folded, OTHER).infer_objects()
-    for key in keys[1:]:
-        result[key] = result[key].astype(object).where(~folded, None).infer_objects()
-    return result
+    return kept_series(sizes.select([*keys, WEIGHT]), keys, WEIGHT, spec.top)
 
 
 # -- events -------------------------------------------------------------------------------------
 
 
-def _events(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.DataFrame:
+def _events(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pa.Table:
     dd = _dask()
     fields = list(spec.fields) or default_fields(store)
     columns = list(dict.fromkeys([*fields, *(o.column for o in spec.order_by), "timestamp"]))
@@ -839,4 +727,4 @@ def _events(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pd.DataF
     table = table.sort_by(keys)
     if spec.limit is not None:
         table = table.slice(0, spec.limit)
-    return cast(pd.DataFrame, table.select(fields).to_pandas())
+    return table.select(fields)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import cast
 
 import numpy as np
@@ -31,8 +32,11 @@ import pyarrow.parquet as pq
 from mfq.errors import UsageError
 from mfq.query.compile import compile_filter
 from mfq.query.derive import add_derived
-from mfq.query.engines.arrow import plain
-from mfq.query.engines.pandas import OTHER, floor_times, grouped_quantiles
+from mfq.query.engines.algebra import TOTAL, Algebra, merge_moments
+from mfq.query.engines.keys import KeySet, codes_of, group_index, group_keys
+from mfq.query.engines.quantiles import grouped_quantiles
+from mfq.query.engines.rows import Column
+from mfq.query.engines.series import Folding, floor_times
 from mfq.query.expr import Expr, NamedValue
 from mfq.query.scan import conform, time_filter
 from mfq.query.timerange import TimeRange
@@ -42,12 +46,9 @@ from mfq.query.timerange import TimeRange
 # into aligned ones is what it should do. Read once per process, on Acero's first use.
 os.environ.setdefault("ACERO_ALIGNMENT_HANDLING", "reallocate")
 
-WEIGHT = "__w"
+WEIGHT = TOTAL
 #: The type of text read as a dictionary (as Parquet's dictionary pages decode).
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
-#: True for rows of series folded into OTHER (``--top`` with local-time buckets or
-#: several ``--by`` fields, where the pandas engine folds in pandas).
-FOLDED = "__folded"
 #: The event time, kept for a time series' span.
 TIME = "__t"
 #: A hash of a row's group keys: rows are shuffled on it, so a group's rows meet.
@@ -55,7 +56,7 @@ ROUTE = "__route"
 
 
 def mask_column(index: int) -> str:
-    """The weight of the row where the ``index``-th filtered aggregate's filter holds, else 0."""
+    """Whether the ``index``-th filtered aggregate's filter holds on the row."""
     return f"__m{index}"
 
 
@@ -183,101 +184,26 @@ class Bucketing:
     """Time buckets as the first group key: UTC-aligned arithmetic, or local midnights."""
 
     column: str
-    width_ns: int
+    width: timedelta
     tz: str | None
     type: pa.DataType
 
-    def buckets(self, timestamps: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-        if self.tz is not None:
-            local = floor_times(timestamps.to_pandas(), pd.Timedelta(self.width_ns, "ns"), self.tz)
-            return pa.array(local, type=self.type)
-        # Floor division in integers (exact to the nanosecond; negative times round down).
-        nanos = pc.cast(timestamps, pa.int64())
-        shifted = pc.subtract(nanos, pc.if_else(pc.less(nanos, 0), self.width_ns - 1, 0))
-        floored = pc.multiply(pc.divide(shifted, self.width_ns), self.width_ns)
-        return floored.cast(self.type)
-
-
-@dataclass(frozen=True)
-class TextFolding:
-    """``--top`` on one series key with UTC buckets: the key as text, the series not kept
-    named OTHER (the pandas engine's pyarrow path)."""
-
-    key: str
-    kept: pa.Array  # the kept values as text
-
-    def apply(self, table: pa.Table) -> pa.Table:
-        column = table.column(self.key)
-        if pa.types.is_dictionary(column.type):
-            folded = self._fold_dictionary(column)
-        else:
-            folded = self._fold(pc.cast(column, pa.string()))
-        return table.set_column(table.schema.get_field_index(self.key), self.key, folded)
-
-    def _fold(self, values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-        member = pc.fill_null(pc.is_in(values, value_set=self.kept.drop_null()), False)
-        if self.kept.null_count:
-            member = pc.or_(member, pc.is_null(values))
-        return pc.if_else(member, values, OTHER)
-
-    def _fold_dictionary(self, column: pa.ChunkedArray) -> pa.DictionaryArray:
-        """Folded on the dictionary's values (and null), not row by row."""
-        encoded = column.unify_dictionaries().combine_chunks()
-        names = pc.cast(encoded.dictionary, pa.string())
-        folded = self._fold(pa.concat_arrays([names, pa.nulls(1, pa.string())]))
-        relabelled = pc.dictionary_encode(folded)
-        codes = pc.fill_null(encoded.indices, len(names))
-        indices = pc.take(relabelled.indices, codes)
-        return pa.DictionaryArray.from_arrays(indices, relabelled.dictionary)
-
-
-@dataclass(frozen=True)
-class FrameFolding:
-    """``--top`` in the pandas engine's pandas path: rows whose key tuple is not kept are
-    marked ``FOLDED`` with null keys (they become OTHER when the result is built)."""
-
-    keys: tuple[str, ...]
-    kept: pd.MultiIndex
-
-    def apply(self, table: pa.Table) -> pa.Table:
-        table = plain(table)
-        frame = table.select(list(self.keys)).to_pandas()
-        member = pa.array(pd.MultiIndex.from_frame(frame).isin(self.kept))
-        for key in self.keys:
-            index = table.schema.get_field_index(key)
-            column = table.column(key)
-            kept = pc.if_else(member, column, pa.scalar(None, type=column.type))
-            table = table.set_column(index, key, kept)
-        return table.append_column(FOLDED, pc.invert(member))
-
-
-@dataclass(frozen=True)
-class KeySet:
-    """Rows whose group keys are among ``keys`` (the groups ``--limit`` cut, for OTHER)."""
-
-    keys: pa.Table
-
-    def mask(self, table: pa.Table) -> np.ndarray:
-        names = self.keys.column_names
-        wanted = self.keys.num_rows
-        both = pa.concat_tables([self.keys, table.select(names).cast(self.keys.schema)])
-        ids, count = group_index(both, names)
-        chosen = np.zeros(count, dtype=bool)
-        chosen[ids[:wanted]] = True
-        return cast(np.ndarray, chosen[ids[wanted:]])
+    def buckets(self, timestamps: pa.ChunkedArray) -> Column:
+        """Each time's bucket start."""
+        return floor_times(timestamps, self.width, self.tz).cast(self.type)
 
 
 @dataclass(frozen=True)
 class RowShape:
     """The per-row columns a grouped query needs, derived from the columns read:
-    ``[bucket] [FOLDED] keys..., WEIGHT, masks..., values..., [TIME]``."""
+    ``[bucket] keys..., WEIGHT, masks..., values..., [TIME]``."""
 
     keys: tuple[str, ...]
     weighted: bool
     masks: tuple[Expr, ...] = ()
     values: tuple[str, ...] = ()
     bucket: Bucketing | None = None
-    folding: TextFolding | FrameFolding | None = None
+    folding: Folding | None = None
     times: bool = False
     only: KeySet | None = None
 
@@ -285,8 +211,6 @@ class RowShape:
     def group_keys(self) -> list[str]:
         """The columns rows are grouped by."""
         keys = [self.bucket.column] if self.bucket is not None else []
-        if isinstance(self.folding, FrameFolding):
-            keys.append(FOLDED)
         return [*keys, *self.keys]
 
     def derive(self, table: pa.Table) -> pa.Table:
@@ -299,14 +223,12 @@ class RowShape:
         keyed = table.select(list(self.keys))
         if self.folding is not None:
             keyed = self.folding.apply(keyed)
-        if isinstance(self.folding, FrameFolding):
-            columns[FOLDED] = keyed.column(FOLDED)
         for key in self.keys:
             columns[key] = keyed.column(key)
         columns[WEIGHT] = weight
         for index, expr in enumerate(self.masks):
             matched = ds.dataset(table).to_table(columns={"m": compile_filter(expr, table.schema)})
-            columns[mask_column(index)] = pc.if_else(pc.fill_null(matched["m"], False), weight, 0)
+            columns[mask_column(index)] = pc.fill_null(matched["m"], False)
         for index, name in enumerate(self.values):
             columns[value_column(index)] = table.column(name)
         if self.times:
@@ -364,44 +286,6 @@ class FileEvents:
 # -- groups ---------------------------------------------------------------------------------------
 
 
-def group_index(table: pa.Table, keys: Sequence[str]) -> tuple[np.ndarray, int]:
-    """A dense group number per row for the distinct tuples of ``keys`` (null is a value
-    of its own, as in ``GROUP BY``), and the number of groups."""
-    rows = table.num_rows
-    ids = np.zeros(rows, dtype=np.int64)
-    count = 1 if rows else 0
-    for key in keys:
-        codes, values = _codes(table.column(key))
-        ids, count = _dense(ids * len(values) + codes, count * len(values))
-    return ids, count
-
-
-def _dense(ids: np.ndarray, bound: int) -> tuple[np.ndarray, int]:
-    """``ids`` (all below ``bound``) renumbered 0, 1, ... without gaps."""
-    if not len(ids):
-        return ids, 0
-    if bound <= 4 * len(ids):
-        present = np.bincount(ids, minlength=bound) > 0
-        return (np.cumsum(present) - 1)[ids], int(present.sum())
-    unique, inverse = np.unique(ids, return_inverse=True)
-    return inverse.astype(np.int64).reshape(-1), len(unique)
-
-
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    """Each row's value as a number, and the values those numbers stand for (null among
-    them when the column has nulls)."""
-    if pa.types.is_null(column.type):
-        return np.zeros(len(column), dtype=np.int64), pa.nulls(1)
-    if pa.types.is_dictionary(column.type):
-        # Read as dictionaries: each row group has its own, made one here.
-        encoded = column.unify_dictionaries().combine_chunks()
-        values = pa.concat_arrays([encoded.dictionary, pa.nulls(1, encoded.dictionary.type)])
-        codes = pc.fill_null(encoded.indices, len(encoded.dictionary))
-        return codes.to_numpy(zero_copy_only=False).astype(np.int64), values
-    encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
-
-
 def key_hashes(table: pa.Table, keys: Sequence[str]) -> np.ndarray:
     """A hash of each row's key tuple, the same for the same keys in any partition and any
     process: pandas' fixed-key SipHash of each distinct value (hashed once per partition),
@@ -412,7 +296,7 @@ def key_hashes(table: pa.Table, keys: Sequence[str]) -> np.ndarray:
         column = table.column(key)
         if pa.types.is_null(column.type):
             continue  # every value is null: nothing tells rows apart
-        codes, values = _codes(column)
+        codes, values = codes_of(column)
         # pandas makes booleans with a null objects, without one bools, which hash
         # apart: as Python objects the same value hashes the same in every partition.
         as_pandas = (
@@ -431,95 +315,108 @@ def with_route(table: pa.Table, keys: Sequence[str]) -> pa.Table:
     return table.append_column(ROUTE, pa.array(route))
 
 
-def group_keys(
-    table: pa.Table, keys: Sequence[str], ids: np.ndarray, count: int
-) -> dict[str, pa.Array | pa.ChunkedArray]:
-    """Each group's key values (from its first row), by key."""
-    first = np.full(count, len(ids), dtype=np.int64)
-    np.minimum.at(first, ids, np.arange(len(ids), dtype=np.int64))
-    return {key: table.column(key).take(pa.array(first)) for key in keys}
+@dataclass(frozen=True)
+class StateInput:
+    """One aggregate of a grouping: its algebra, and the row columns it reads (the
+    ``mask``-th filter, the ``value``-th field)."""
+
+    algebra: Algebra
+    mask: int | None = None
+    value: int | None = None
+
+
+def part_column(index: int, part: str) -> str:
+    """The state column of the ``index``-th aggregate's ``part``."""
+    return f"__a{index}{part}"
 
 
 @dataclass(frozen=True)
 class StateLayout:
-    """The partial state of each group: which columns, combined how. Value ``i`` (column
-    ``value_column(i)``) is summed (``sums``), bounded (``mins``, ``maxs``) or has its
-    moments kept (``moments``, for ``stddev``)."""
+    """The partial state of each group (as ``algebra`` defines it): the group's weight,
+    each algebraic aggregate's parts, and with ``times`` the first and last time."""
 
     keys: tuple[str, ...]
-    masks: int = 0
-    sums: tuple[int, ...] = ()
-    mins: tuple[int, ...] = ()
-    maxs: tuple[int, ...] = ()
-    moments: tuple[int, ...] = ()
+    aggregates: tuple[StateInput, ...] = ()
     times: bool = False
 
-    def of_rows(self, rows: pa.Table) -> pa.Table:
-        """Each row as a state of its own (then merged per group)."""
-        columns: dict[str, pa.Array | pa.ChunkedArray] = {k: rows.column(k) for k in self.keys}
+    def _parts(self) -> list[tuple[int, StateInput]]:
+        return [(i, a) for i, a in enumerate(self.aggregates) if not a.algebra.holistic]
+
+    def reduce(self, rows: pa.Table) -> pa.Table:
+        """One state per group of ``rows`` (the derived rows of ``RowShape``)."""
         weight = rows.column(WEIGHT)
-        columns[WEIGHT] = weight
-        for index in range(self.masks):
-            columns[mask_column(index)] = rows.column(mask_column(index))
-        for index in self.sums:
-            values = rows.column(value_column(index))
-            columns[f"__s{index}"] = pc.multiply(values, weight)
-            columns[f"__c{index}"] = pc.if_else(pc.is_valid(values), weight, 0)
-        for index in self.mins:
-            columns[f"__min{index}"] = rows.column(value_column(index))
-        for index in self.maxs:
-            columns[f"__max{index}"] = rows.column(value_column(index))
-        for index in self.moments:
-            values = pc.cast(rows.column(value_column(index)), pa.float64())
-            columns[f"__n{index}"] = pc.cast(pc.is_valid(values), pa.int64())
-            columns[f"__mean{index}"] = values
-            columns[f"__m2{index}"] = pc.if_else(pc.is_valid(values), 0.0, None)
+        work: dict[str, Column] = {k: rows.column(k) for k in self.keys}
+        work[WEIGHT] = weight
+        wanted: list[tuple[str, str, pc.FunctionOptions | None]] = [(WEIGHT, "sum", None)]
+        for index, item in self._parts():
+            values = rows.column(value_column(item.value)) if item.value is not None else None
+            mask = rows.column(mask_column(item.mask)) if item.mask is not None else None
+            parts = item.algebra.row_parts(values, weight, mask)
+            for part in item.algebra.parts:
+                if part.name in parts:
+                    work[part_column(index, part.name)] = parts[part.name]
+                    wanted.append((part_column(index, part.name), part.rows, part.options()))
         if self.times:
-            columns["__tmin"] = rows.column(TIME)
-            columns["__tmax"] = rows.column(TIME)
-        return pa.table(columns)
+            work["__tmin"] = rows.column(TIME)
+            work["__tmax"] = rows.column(TIME)
+            wanted += [("__tmin", "min", None), ("__tmax", "max", None)]
+        return self._grouped(pa.table(work), wanted)
 
     def merge(self, states: pa.Table) -> pa.Table:
         """One state per group from any number of states per group."""
-        ids, count = group_index(states, self.keys)
-        wanted: list[tuple[str, str]] = [(WEIGHT, "sum")]
-        wanted += [(mask_column(i), "sum") for i in range(self.masks)]
-        wanted += [(f"__{p}{i}", "sum") for i in self.sums for p in ("s", "c")]
-        wanted += [(f"__min{i}", "min") for i in self.mins]
-        wanted += [(f"__max{i}", "max") for i in self.maxs]
+        wanted: list[tuple[str, str, pc.FunctionOptions | None]] = [(WEIGHT, "sum", None)]
+        moments: list[int] = []
+        for index, item in self._parts():
+            for part in item.algebra.parts:
+                column = part_column(index, part.name)
+                if column not in states.column_names:
+                    continue
+                if part.merge == "moments":
+                    if index not in moments:
+                        moments.append(index)
+                elif part.merge is not None:
+                    wanted.append((column, part.merge, None))
         if self.times:
-            wanted += [("__tmin", "min"), ("__tmax", "max")]
-        work = states.select([c for c, _ in wanted]).append_column("__g", pa.array(ids))
-        grouped = work.group_by("__g", use_threads=False).aggregate(wanted).sort_by("__g")
-        columns = group_keys(states, self.keys, ids, count)
-        columns.update({c: grouped.column(f"{c}_{f}") for c, f in wanted})
-        merged = pa.table(columns)
-        for index in self.moments:
-            merged = _merge_moments(merged, states, index, ids, count)
+            wanted += [("__tmin", "min", None), ("__tmax", "max", None)]
+        merged = self._grouped(states, wanted)
+        if not moments:
+            return merged
+        ids, count = group_index(states, self.keys)
+        for index in moments:
+            n, mean, variance = merge_moments(
+                _floats(states.column(part_column(index, "n"))),
+                _floats(states.column(part_column(index, "mean"))),
+                _floats(states.column(part_column(index, "var"))),
+                ids,
+                count,
+            )
+            present = n > 0
+            for name, values in (("mean", mean), ("var", variance)):
+                column = pa.array(values, mask=~present)
+                position = merged.schema.get_field_index(part_column(index, name))
+                merged = merged.set_column(position, part_column(index, name), column)
         return merged
+
+    def _grouped(
+        self, table: pa.Table, wanted: list[tuple[str, str, pc.FunctionOptions | None]]
+    ) -> pa.Table:
+        """``table`` reduced per group by ``wanted``, keys first, groups in the order of
+        ``group_index`` (so moments merged apart line up)."""
+        ids, count = group_index(table, self.keys)
+        work = table.select([c for c, _f, _o in wanted]).append_column("__g", pa.array(ids))
+        aggregations = [(c, f) if o is None else (c, f, o) for c, f, o in wanted]
+        grouped = work.group_by("__g", use_threads=False).aggregate(aggregations).sort_by("__g")
+        columns = group_keys(table, self.keys, ids, count)
+        columns.update({c: grouped.column(f"{c}_{f}") for c, f, _o in wanted})
+        # Moments that merge apart keep their place (their values are set afterwards).
+        for name in table.column_names:
+            if name.endswith(("mean", "var")) and name.startswith("__a") and name not in columns:
+                columns[name] = pa.nulls(count, pa.float64())
+        return pa.table(columns)
 
     def schema(self, rows: pa.Schema) -> pa.Schema:
         """The states' types, given the rows' types."""
-        return self.of_rows(rows.empty_table()).schema
-
-
-def _merge_moments(
-    merged: pa.Table, states: pa.Table, index: int, ids: np.ndarray, count: int
-) -> pa.Table:
-    """Chan et al.'s pairwise update: n = Σnᵢ, mean = Σnᵢ·meanᵢ / n,
-    M2 = Σ(M2ᵢ + nᵢ·(meanᵢ − mean)²)."""
-    n_i = states.column(f"__n{index}").to_numpy(zero_copy_only=False).astype(np.float64)
-    mean_i = np.nan_to_num(_floats(states.column(f"__mean{index}")))
-    m2_i = np.nan_to_num(_floats(states.column(f"__m2{index}")))
-    n = np.bincount(ids, weights=n_i, minlength=count)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(ids, weights=n_i * mean_i, minlength=count) / n
-    spread = m2_i + n_i * (mean_i - np.nan_to_num(mean)[ids]) ** 2
-    m2 = np.bincount(ids, weights=spread, minlength=count)
-    present = n > 0
-    merged = merged.append_column(f"__n{index}", pa.array(n.astype(np.int64)))
-    merged = merged.append_column(f"__mean{index}", pa.array(mean, mask=~present))
-    return merged.append_column(f"__m2{index}", pa.array(m2, mask=~present))
+        return self.reduce(rows.empty_table()).schema
 
 
 def _floats(column: pa.ChunkedArray) -> np.ndarray:
@@ -536,8 +433,7 @@ class PartitionStates:
     states: pa.Schema
 
     def chunk(self, frame: pd.DataFrame) -> pd.DataFrame:
-        rows = to_table(frame, self.rows)
-        return to_frame(self.layout.merge(self.layout.of_rows(rows)))
+        return to_frame(self.layout.reduce(to_table(frame, self.rows)))
 
     def combine(self, frame: pd.DataFrame) -> pd.DataFrame:
         return to_frame(self.layout.merge(to_table(frame, self.states)))

@@ -112,7 +112,7 @@ class _Workspace:
 class Digits:
     """A column as small numbers ``0..width-1`` and the way back to its values: the
     digits rows are numbered by, for their distinct tuples here and for groups of
-    percentiles in :mod:`mfq.query.engines.arrow`."""
+    percentiles in :mod:`mfq.query.engines.grouping`."""
 
     numbers: np.ndarray
     width: int

@@ -1,11 +1,18 @@
-"""Keeping pandas out of a command that does not need it.
+"""Keeping pandas out of a command that does not need it: a policy of the command line.
 
 pyarrow imports pandas (about 0.2 s, a third of a short command) the first time it turns
 any Python value into Arrow, only to check whether the value is a pandas object. A command
-that answers from Arrow tables alone runs inside :func:`pandas_deferred`: while it runs, an
-import hook answers that probe with "not installed" (pyarrow then skips its pandas checks).
-Code that does need pandas inside the block calls :func:`allow_pandas` first. Once pandas
-is imported after a deferral, pyarrow's probe is reset, so pandas objects are recognised again.
+that answers from Arrow tables alone (``mfq query``, ``events``, ``timeseries``: the
+engines answer in Arrow, and nothing in the library asks for pandas there) runs its query
+inside :func:`pandas_deferred`: while it runs, an import hook answers that probe with "not
+installed" (pyarrow then skips its pandas checks). Once pandas is imported after a
+deferral, pyarrow's probe is reset, so pandas objects are recognised again.
+
+This rests on two things pyarrow does not promise (``pyarrow.lib._pandas_api`` is
+private): that its probe imports ``pandas`` lazily and remembers a failure, and that
+reading ``_pandas_api.compat`` retries the import. ``tests/cli/test_pandas_deferral.py``
+pins both, so a pyarrow upgrade that changes them fails there, and ``pyproject.toml``
+bounds pyarrow's major version.
 """
 
 from __future__ import annotations
@@ -64,8 +71,6 @@ class _ThenResetProbe(importlib.abc.Loader):
 
 
 _REFUSER = _RefusePandas()
-#: Whether pyarrow may have been told, in a deferred block, that pandas is missing.
-_deferred: list[bool] = []
 
 
 def pandas_loaded() -> bool:
@@ -80,23 +85,12 @@ def pandas_deferred() -> Iterator[None]:
         yield
         return
     sys.meta_path.insert(0, _REFUSER)
-    _deferred.append(True)
     try:
         yield
     finally:
         _remove_refuser()
         if not pandas_loaded():
             sys.meta_path.insert(0, _ResetAfterImport())
-
-
-def allow_pandas() -> None:
-    """Make pandas importable again inside a deferred block, and import it now, so
-    pyarrow's conversions treat pandas objects as pandas objects from here on."""
-    _remove_refuser()
-    import pandas  # noqa: F401
-
-    if _deferred:
-        _reset_pyarrow_probe()
 
 
 def _remove_refuser() -> None:
