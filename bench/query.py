@@ -6,6 +6,7 @@ Run it from the repository root::
     .venv/bin/python bench/query.py --events 10000000 --mode inprocess
     .venv/bin/python bench/query.py --events 200000 --runs 3 --json   # one JSON object
     .venv/bin/python bench/query.py --events 10000000 --engine dask   # + the Dask engine
+    .venv/bin/python bench/query.py --baseline ../wt-base --runs 9    # against another checkout
 
 The suite (each query also written as the equivalent DuckDB SQL, see :func:`build_queries`):
 
@@ -66,11 +67,18 @@ What it does and measures:
    process). The cluster is ``--scheduler``, else one started for the benchmark and not
    measured: ``dask scheduler`` and ``--dask-workers`` ``dask worker`` processes with
    ``--dask-threads`` threads each. The peaks are the client's alone (the workers are
-   not its children). Each Dask answer is compared with the pandas engine's (a
+   not its children). Each Dask answer is compared with the local engine's (a
    difference is a warning); the targets add: the client's peak memory on 10,000,000
    events < 512 MiB (the largest query; the client never holds the events). One more
    whole-process run of Q1 with ``--engine dask`` and no scheduler shows what a command
    that starts (and stops) its own local cluster takes.
+
+9. With ``--baseline DIR`` (another checkout with its own ``.venv``: ``git worktree add
+   DIR REV`` and ``make venv`` there), none of the above: every query runs as a whole
+   ``mfq`` process of this checkout and of ``DIR``'s, one warm-up of each (answers
+   compared), then ``--runs`` pairs in alternating order; per query the median wall and
+   CPU (user + sys) times of each and the medians of the pairwise ratios new/baseline.
+   Target: no median wall ratio above 1.05.
 
 Progress goes to stderr, so ``--json`` output can be redirected as it is.
 """
@@ -130,7 +138,7 @@ from common import (
 from mfq.demo import DemoConfig
 
 MODES = ("process", "inprocess", "both")
-ENGINES = ("pandas", "dask")
+ENGINES = ("local", "pandas", "dask")
 #: The Dask client's peak memory (largest query) on 10,000,000 events.
 MAX_DASK_CLIENT_PEAK_MIB = 512.0
 
@@ -170,12 +178,14 @@ class Options:
     out: Path
     rebuild: bool
     json: bool
-    #: ``dask``: every query on the Dask engine too (beside the pandas engine and DuckDB).
-    engine: str = "pandas"
+    #: ``dask``: every query on the Dask engine too (beside the local engine and DuckDB).
+    engine: str = "local"
     #: A running Dask scheduler to use; None starts a cluster for the benchmark.
     scheduler: str | None = None
     dask_workers: int = 2
     dask_threads: int = 1
+    #: Another checkout (with its own ``.venv``) whose ``mfq`` runs against this one.
+    baseline: Path | None = None
 
     @property
     def dask(self) -> bool:
@@ -215,7 +225,7 @@ class Store:
 
 @dataclass(slots=True)
 class Comparison:
-    """One query in one mode: wall times of each side (mfq on the pandas engine, DuckDB,
+    """One query in one mode: wall times of each side (mfq on the local engine, DuckDB,
     and with ``--engine dask`` mfq on Dask), peaks, row counts."""
 
     mfq_walls: list[float] = field(default_factory=list)
@@ -227,7 +237,7 @@ class Comparison:
     dask_walls: list[float] = field(default_factory=list)
     dask_peaks: list[float] = field(default_factory=list)
     dask_rows: int | None = None
-    #: Whether the Dask engine's answer equals the pandas engine's (None: not run).
+    #: Whether the Dask engine's answer equals the local engine's (None: not run).
     dask_same: bool | None = None
 
     def ratios(self) -> list[float]:
@@ -297,6 +307,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         scheduler=args.scheduler,
         dask_workers=args.dask_workers,
         dask_threads=args.dask_threads,
+        baseline=args.baseline,
     )
 
 
@@ -309,8 +320,8 @@ def _store_and_engine_arguments(parser: Any) -> None:
     parser.add_argument(
         "--engine",
         choices=ENGINES,
-        default="pandas",
-        help="dask: every query on the Dask engine too, beside pandas and DuckDB",
+        default="local",
+        help="dask: every query on the Dask engine too, beside the local engine and DuckDB",
     )
     parser.add_argument(
         "--scheduler",
@@ -328,6 +339,16 @@ def _store_and_engine_arguments(parser: Any) -> None:
         type=positive_int,
         default=1,
         help="threads per worker of the benchmark's Dask cluster (default 1)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=(
+            "another checkout with its own .venv (git worktree add DIR REV; make venv): "
+            "its mfq against this one, whole processes interleaved, instead of the modes"
+        ),
     )
 
 
@@ -456,7 +477,9 @@ def ensure_store(opts: Options, launcher: Launcher) -> Store:
     try:
         sample = launcher.checked(cmd, opts.out)
         summary = json.loads(sample.stdout)
-        if not summary.get("read") == summary.get("ingested") == opts.events:
+        # The demo adds its journeys' events to the N asked for: every line read is stored.
+        read, ingested = summary.get("read"), summary.get("ingested")
+        if not (read == ingested and isinstance(ingested, int) and ingested >= opts.events):
             raise BenchError(f"mfq ingest summary, expected {opts.events} events: {summary}")
     except (BenchError, json.JSONDecodeError):
         shutil.rmtree(root, ignore_errors=True)
@@ -808,7 +831,7 @@ def run_process(
     scheduler: str | None = None,
 ) -> dict[str, Comparison]:
     """Whole subprocesses: one warm-up of each side, then ``opts.runs`` interleaved runs
-    (pandas engine, DuckDB, and the Dask engine when ``scheduler`` is given)."""
+    (local engine, DuckDB, and the Dask engine when ``scheduler`` is given)."""
     mfq = mfq_executable()
     cwd = Path(tempfile.gettempdir())
     results: dict[str, Comparison] = {}
@@ -944,14 +967,14 @@ def run_inprocess(
 
 def row_warnings(mode: str, results: dict[str, Comparison]) -> list[str]:
     """One line per query whose mfq and DuckDB row counts differ, or whose Dask answer
-    differs from the pandas engine's."""
+    differs from the local engine's."""
     lines = [
         f"rows differ: {mode} {qid}: mfq returned {c.mfq_rows} rows, duckdb {c.duck_rows}"
         for qid, c in results.items()
         if c.mfq_rows != c.duck_rows
     ]
     lines += [
-        f"answers differ: {mode} {qid}: the Dask engine's is not the pandas engine's"
+        f"answers differ: {mode} {qid}: the Dask engine's is not the local engine's"
         for qid, c in results.items()
         if c.dask_same is False
     ]
@@ -1123,7 +1146,7 @@ def format_mode(title: str, results: dict[str, Any], titles: dict[str, str]) -> 
 
 
 def format_mode_with_dask(title: str, results: dict[str, Any], titles: dict[str, str]) -> list[str]:
-    """One mode's table, the pandas engine, the Dask engine and DuckDB side by side."""
+    """One mode's table, the local engine, the Dask engine and DuckDB side by side."""
     lines = [
         title,
         f"{'query':<44} {'pandas s':>8} {'dask s':>8} {'duckdb s':>8} {'p/duck':>6}"
@@ -1196,9 +1219,101 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --- against a baseline checkout ------------------------------------------------------------
+
+#: ``--baseline``: no query's median pairwise wall ratio (this mfq over the baseline's) above.
+MAX_BASELINE_RATIO = 1.05
+
+
+def baseline_executable(checkout: Path) -> Path:
+    """The ``mfq`` of the checkout at ``checkout`` (its ``.venv``), modules compiled first
+    as :func:`mfq_executable` compiles this one's."""
+    mfq = checkout / ".venv" / "bin" / "mfq"
+    if not mfq.exists():
+        raise BenchError(f"--baseline: no {mfq} (run `make venv` in {checkout})")
+    subprocess.run(
+        [str(mfq.with_name("python")), "-m", "compileall", "-q", str(checkout / "src" / "mfq")],
+        check=False,
+        capture_output=True,
+    )
+    return mfq
+
+
+def run_baseline(
+    opts: Options, launcher: Launcher, store: Store, queries: Sequence[Query], baseline: Path
+) -> dict[str, Any]:
+    """Each query as a whole ``mfq`` process of this checkout (new) and of the baseline's,
+    one warm-up of each, then ``opts.runs`` pairs whose order alternates (new first, then
+    baseline first) so a drift of the machine's load weighs on both. Wall and CPU times
+    (user + sys of the child) per run; the answers are compared."""
+    new_mfq, old_mfq = mfq_executable(), baseline_executable(baseline)
+    cwd = Path(tempfile.gettempdir())
+    results: dict[str, Any] = {}
+    for query in queries:
+        new_cmd, old_cmd = mfq_command(new_mfq, store, query), mfq_command(old_mfq, store, query)
+        progress(f"baseline {query.id} ({query.title}): warm-up")
+        same = same_json(
+            launcher.checked(old_cmd, cwd).stdout, launcher.checked(new_cmd, cwd).stdout
+        )
+        new: list[Sample] = []
+        old: list[Sample] = []
+        for i in range(1, opts.runs + 1):
+            if i % 2:
+                new.append(launcher.checked(new_cmd, cwd))
+                old.append(launcher.checked(old_cmd, cwd))
+            else:
+                old.append(launcher.checked(old_cmd, cwd))
+                new.append(launcher.checked(new_cmd, cwd))
+            progress(
+                f"  run {i}/{opts.runs}: new {new[-1].wall:.3f} s (cpu {new[-1].cpu:.3f}) | "
+                f"baseline {old[-1].wall:.3f} s (cpu {old[-1].cpu:.3f})"
+            )
+        walls = pair_ratios([a.wall for a in new], [b.wall for b in old])
+        cpus = pair_ratios([a.cpu for a in new], [b.cpu for b in old])
+        results[query.id] = {
+            "title": query.title,
+            "new": {**wall_summary([a.wall for a in new]), "cpu_median": _median_cpu(new)},
+            "baseline": {**wall_summary([b.wall for b in old]), "cpu_median": _median_cpu(old)},
+            "wall_ratio": ratio_summary(walls, 4),
+            "cpu_ratio": ratio_summary(cpus, 4),
+            "same_answer": same,
+        }
+    return results
+
+
+def _median_cpu(samples: Sequence[Sample]) -> float:
+    return round(statistics.median(s.cpu for s in samples), 4)
+
+
+def format_baseline(opts: Options, baseline: Path, results: dict[str, Any]) -> str:
+    """The ``--baseline`` table and its target line."""
+    lines = [
+        f"mfq (this checkout) against the baseline at {baseline}: whole processes, "
+        f"{opts.events:,} events, {opts.runs} interleaved pairs; ratios new/baseline",
+        f"{'query':<6}{'new s':>9}{'base s':>9}{'wall ratio':>12}{'new cpu':>9}{'base cpu':>10}"
+        f"{'cpu ratio':>11}  answer",
+    ]
+    for query_id, row in results.items():
+        lines.append(
+            f"{query_id:<6}{row['new']['wall_median']:>9.3f}{row['baseline']['wall_median']:>9.3f}"
+            f"{row['wall_ratio']['median']:>12.3f}{row['new']['cpu_median']:>9.3f}"
+            f"{row['baseline']['cpu_median']:>10.3f}{row['cpu_ratio']['median']:>11.3f}  "
+            f"{'same' if row['same_answer'] else 'DIFFERENT'}"
+        )
+    worst = max(row["wall_ratio"]["median"] for row in results.values())
+    verdict = "PASS" if worst <= MAX_BASELINE_RATIO else "FAIL"
+    lines.append(
+        f"{verdict}: no query slower than the baseline by more than "
+        f"{MAX_BASELINE_RATIO - 1:.0%} (worst median pairwise wall ratio {worst:.3f})"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (whatever the targets say), 1 when something failed."""
     opts = parse_args(argv)
+    if opts.baseline is not None:
+        return _main_baseline(opts, opts.baseline.resolve())
     dask: dict[str, Any] | None = None
     try:
         with Launcher() as launcher, contextlib.ExitStack() as stack:
@@ -1236,6 +1351,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in result["warnings"]:
         progress(f"WARNING: {warning}")
     print(json.dumps(result, indent=2) if opts.json else format_table(result))
+    return 0
+
+
+def _main_baseline(opts: Options, baseline: Path) -> int:
+    try:
+        with Launcher() as launcher:
+            store = ensure_store(opts, launcher)
+            trace_id = pick_trace_id(source_sql(store.files))
+            queries = build_queries(store.files, trace_id)
+            results = run_baseline(opts, launcher, store, queries, baseline)
+    except BenchError as exc:
+        print(f"bench/query.py: FAILED: {exc}", file=sys.stderr)
+        return 1
+    if opts.json:
+        print(
+            json.dumps(
+                {"baseline": str(baseline), "events": opts.events, "queries": results}, indent=2
+            )
+        )
+    else:
+        print(format_baseline(opts, baseline, results))
     return 0
 
 
