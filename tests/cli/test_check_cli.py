@@ -223,7 +223,7 @@ def test_junit_records_passes_failures_and_missing_values(store: str, tmp_path: 
         ' time="T" timestamp="TS">\n'
         "    <properties>\n"
         f'      <property name="store" value="{store}" />\n'
-        '      <property name="engine" value="pandas" />\n'
+        '      <property name="engine" value="local" />\n'
         "      <property name=\"where\" value=\"status = 'ok' or status = 'error'\" />\n"
         '      <property name="events" value="10" />\n'
         "    </properties>\n"

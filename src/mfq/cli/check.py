@@ -94,7 +94,7 @@ def _junit_run(
         properties["inputs"] = " ".join(kwargs["inputs"])
     else:
         properties["store"] = str(resolve_store_path(kwargs["store_path"]))
-    properties["engine"] = str(kwargs.get("engine", "pandas"))
+    properties["engine"] = str(kwargs.get("engine", "local"))
     if scope is not None:
         for bound, moment in (("since", scope.since), ("until", scope.until)):
             if moment is not None:
