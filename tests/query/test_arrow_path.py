@@ -260,11 +260,37 @@ def test_grouped_percentiles_are_numpys_to_the_last_bit(
         np.testing.assert_array_equal(got, expected)  # exact; NaN equals NaN here
 
 
-def test_pandas_finished_answers_keep_integers_and_label_mixed_keys_as_text(
+@given(
+    values=st.lists(
+        st.floats(allow_nan=True, allow_infinity=False, width=64), min_size=1, max_size=80
+    ),
+    groups=st.integers(min_value=1, max_value=9),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+@settings(max_examples=150, deadline=None)
+def test_percentiles_of_very_many_groups_equal_the_loops_to_the_last_bit(
+    values: list[float], groups: int, seed: int
+) -> None:
+    """Beyond ``LOOP_GROUPS`` groups one sort by (group, value) replaces the loop of
+    partial sorts; the answers are the same bits."""
+    from mfq.query.engines import quantiles
+
+    array = np.asarray(values)
+    ids = np.random.default_rng(seed).integers(0, groups, len(array))
+    fractions = [0.0, 0.01, 0.25, 0.5, 0.95, 0.99, 0.999, 1.0]
+    column = pa.chunked_array([pa.array(array)])
+    looped = quantiles.grouped_quantiles(column, (ids, groups), fractions)
+    present = ~np.isnan(array)
+    ranked = quantiles._sorted_quantiles(array[present], ids[present], groups, fractions)
+    for fraction in fractions:
+        np.testing.assert_array_equal(ranked[fraction], looped[fraction])
+
+
+def test_finished_answers_keep_integers_and_label_mixed_keys_as_text(
     store: Store, write_ndjson: Callable[..., Path]
 ) -> None:
     store.ingest([write_ndjson(HAND_BUILT)])
-    # --having is finished by pandas (floats there); the Table gets its integers back.
+    # --having keeps the key column an integer column (pandas once made it floats).
     kept = store.query(as_arrow=True, group_by=["http_status"], aggs=["count"], having="count >= 1")
     assert kept.schema.field("http_status").type == pa.int64()
     assert kept.column("http_status").to_pylist() == [200, 503, None]

@@ -1,4 +1,4 @@
-"""The Dask engine: the pandas engine's answers, frame for frame, on data spread over many
+"""The Dask engine: the local engine's answers, frame for frame, on data spread over many
 files (groups span partitions); exact percentiles, distinct counts and deviations on
 hand-made numbers; what it reads; how it fails.
 
@@ -76,7 +76,7 @@ def spread(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def both(spread: Path, dask_scheduler: str) -> Iterator[tuple[Store, Store]]:
-    """The store opened twice: with the pandas engine and with the Dask engine."""
+    """The store opened twice: with the local engine and with the Dask engine."""
     with (
         mfq.open_store(spread) as pandas_store,
         mfq.open_store(spread, engine="dask", scheduler=dask_scheduler) as dask_store,
