@@ -46,7 +46,6 @@ import pyarrow.compute as pc
 from mfq.errors import UsageError
 from mfq.query.derive import read_as_dictionary, stored_columns, used_derived
 from mfq.query.engines.algebra import Algebra, Kind, algebra_of
-from mfq.query.engines.computed import add_computed, output_columns
 from mfq.query.engines.dask_tasks import (
     ROUTE,
     WEIGHT,
@@ -65,11 +64,18 @@ from mfq.query.engines.dask_tasks import (
     to_table,
     value_column,
 )
-from mfq.query.engines.finish import finish_groups, select_output
+from mfq.query.engines.finish import finish_groups
 from mfq.query.engines.keys import KeySet, group_index
 from mfq.query.engines.plan import AggregatePlan, default_fields, plan_of, seconds_of
 from mfq.query.engines.rows import plain
-from mfq.query.engines.series import BUCKET, Folding, bucket_grid, fill_buckets, kept_series
+from mfq.query.engines.series import (
+    BUCKET,
+    TIME_TYPE,
+    Folding,
+    empty_series,
+    finish_series,
+    kept_series,
+)
 from mfq.query.expr import Aggregate, Expr, NamedValue, referenced_fields
 from mfq.query.pattern_field import refuse_on_dask
 from mfq.query.scan import (
@@ -626,8 +632,7 @@ def _timeseries(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pa.T
     files = _files(
         store, plan.columns(), spec.where, spec.time, recipe.dictionary(keys), spec.derived
     )
-    names = output_columns(spec, [BUCKET, *keys])
-    empty = pa.table({name: pa.array([], pa.null()) for name in names})
+    empty = empty_series(spec)
     start, end = spec.time.since_ns(), spec.time.until_ns()
     sizes = None
     # A first pass only when the buckets depend on it: --every auto over an open range
@@ -655,13 +660,8 @@ def _timeseries(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pa.T
     if start is None or end is None:
         return empty
     result = _result(groups, recipe, width.total_seconds())
-    result = result.set_column(0, BUCKET, result.column(BUCKET).cast(pa.timestamp("ns", tz="UTC")))
-    series = result.select(keys).group_by(keys).aggregate([]).num_rows if keys else 1
-    buckets = bucket_grid(start, end, width, spec.bucket_tz, series)
-    filled = fill_buckets(result, keys, plan, buckets)
-    if not spec.computed:
-        return filled
-    return select_output(add_computed(filled, spec), spec, [BUCKET, *keys])
+    result = result.set_column(0, BUCKET, result.column(BUCKET).cast(TIME_TYPE))
+    return finish_series(result, spec, plan, (start, end), width)
 
 
 def _survey(engine: DaskEngine, files: _Files, keys: list[str], recipe: _Recipe) -> pa.Table:

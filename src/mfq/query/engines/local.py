@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mfq.query.engines.computed import add_computed, output_columns
-from mfq.query.engines.finish import finish_groups, select_output
+from mfq.query.engines.finish import finish_groups
 from mfq.query.engines.grouping import group_table
 from mfq.query.engines.keys import KeySet
 from mfq.query.engines.plan import (
@@ -26,8 +25,8 @@ from mfq.query.engines.plan import (
 from mfq.query.engines.rows import SharedMasks, plain, weights
 from mfq.query.engines.series import (
     BUCKET,
-    bucket_grid,
-    fill_buckets,
+    empty_series,
+    finish_series,
     floor_times,
     kept_series,
     width_ns,
@@ -126,8 +125,11 @@ def aggregate_rows(store: EventSource, spec: QuerySpec, plan: AggregatePlan) -> 
     """The rows an aggregate groups: the file summaries' when they can answer (``plan``
     then weighs by their counts), else the events, keys read as dictionaries."""
     summarised = summary_rows(store, spec, plan)
-    if summarised is not None:
-        return summarised
+    return summarised if summarised is not None else scanned_rows(store, spec, plan)
+
+
+def scanned_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table:
+    """The events of ``spec`` with ``plan``'s columns, keys read as dictionaries."""
     return scan(
         store,
         plan.columns(),
@@ -159,28 +161,13 @@ def aggregate_scanned(
 def timeseries_table(store: EventSource, spec: QuerySpec) -> pa.Table:
     """Every bucket of every series (aligned to the UTC epoch, or local midnight)."""
     plan = plan_of(spec)
-    keys = list(spec.group_by)
-    table = scan(
-        store,
-        plan.columns(),
-        spec.where,
-        spec.time,
-        dictionary=dictionary_fields(plan),
-        derived=spec.derived,
-    ).table
+    table = scanned_rows(store, spec, plan)
     span = series_span(spec, table)
     if span is None:
-        names = output_columns(spec, [BUCKET, *keys])
-        return pa.table({name: pa.array([], pa.null()) for name in names})
+        return empty_series(spec)
     start, end = span
     width = spec.every or auto_width(timedelta(microseconds=-(-(end - start) // 1000)))
-    groups = series_groups(table, plan, spec, width)
-    series = groups.select(keys).group_by(keys).aggregate([]).num_rows if keys else 1
-    buckets = bucket_grid(start, end, width, spec.bucket_tz, series)
-    filled = fill_buckets(groups, keys, plan, buckets)
-    if not spec.computed:
-        return filled
-    return select_output(add_computed(filled, spec), spec, [BUCKET, *keys])
+    return finish_series(series_groups(table, plan, spec, width), spec, plan, span, width)
 
 
 def series_groups(

@@ -13,12 +13,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.query.engines.algebra import algebra_of
-from mfq.query.engines.finish import OTHER, nan_as_null
+from mfq.query.engines.computed import add_computed, output_columns
+from mfq.query.engines.finish import OTHER, nan_as_null, select_output
 from mfq.query.engines.grouping import bucket_starts
 from mfq.query.engines.keys import KeySet
 from mfq.query.engines.plan import AggregatePlan
 from mfq.query.engines.rows import Column, plain
 from mfq.query.grid import check_grid
+from mfq.query.spec import QuerySpec
 
 BUCKET = "time"
 TIME_TYPE = pa.timestamp("ns", tz="UTC")
@@ -76,6 +78,26 @@ def bucket_grid(start: int, end: int, width: timedelta, tz: str | None, series: 
     days = pa.array(np.arange(low, high + 1, step, dtype=np.int64))
     buckets = np.unique(pc.cast(_from_wall(days, tz), pa.int64()).to_numpy())
     return np.asarray(buckets[buckets >= first], dtype=np.int64)
+
+
+def empty_series(spec: QuerySpec) -> pa.Table:
+    """The answer of a time series without events: its columns, no rows."""
+    names = output_columns(spec, [BUCKET, *spec.group_by])
+    return pa.table({name: pa.array([], pa.null()) for name in names})
+
+
+def finish_series(
+    groups: pa.Table, spec: QuerySpec, plan: AggregatePlan, span: tuple[int, int], width: timedelta
+) -> pa.Table:
+    """A time series from its groups (one row per bucket and series present): every
+    bucket of ``span`` for every series, then computed columns, in ``--agg`` order."""
+    keys = list(spec.group_by)
+    series = groups.select(keys).group_by(keys).aggregate([]).num_rows if keys else 1
+    buckets = bucket_grid(*span, width, spec.bucket_tz, series)
+    filled = fill_buckets(groups, keys, plan, buckets)
+    if not spec.computed:
+        return filled
+    return select_output(add_computed(filled, spec), spec, [BUCKET, *keys])
 
 
 def fill_buckets(
