@@ -22,7 +22,7 @@ from mfq.query.engines.plan import (
     plan_of,
     seconds_of,
 )
-from mfq.query.engines.rows import SharedMasks, plain, weights
+from mfq.query.engines.rows import SharedMasks, weights
 from mfq.query.engines.series import (
     BUCKET,
     empty_series,
@@ -191,7 +191,8 @@ def series_groups(
 def fold_small_series(table: pa.Table, keys: list[str], top: int, plan: AggregatePlan) -> pa.Table:
     """``--top``: rows of series outside the ``top`` largest become OTHER."""
     weight = weights(table, plan.weighted)
-    sized = plain(table.select(keys)).append_column("__n", weight)
+    # Grouped on the dictionaries as read (not decoded row by row); ranked decoded.
+    sized = table.select(keys).append_column("__n", weight).unify_dictionaries()
     sizes = sized.group_by(keys).aggregate([("__n", "sum")])
     folding = kept_series(sizes, keys, "__n_sum", top)
     return table if folding is None else folding.apply(table)
