@@ -260,7 +260,7 @@ def test_junit_properties_give_the_resolved_time_range(export: Path, tmp_path: P
     properties = {p.get("name"): p.get("value") for p in _validate_junit(junit).iter("property")}
     assert properties == {
         "inputs": str(export),
-        "engine": "pandas",
+        "engine": "local",
         "since": "2026-11-03T09:35:00Z",
         "until": "2026-11-03T10:05:00Z",
         "events": "5",
