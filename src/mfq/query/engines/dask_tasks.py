@@ -392,26 +392,22 @@ class StateLayout:
             )
             present = n > 0
             for name, values in (("mean", mean), ("var", variance)):
-                column = pa.array(values, mask=~present)
-                position = merged.schema.get_field_index(part_column(index, name))
-                merged = merged.set_column(position, part_column(index, name), column)
-        return merged
+                merged = merged.append_column(
+                    part_column(index, name), pa.array(values, mask=~present)
+                )
+        return merged.select(states.column_names)  # the states' own column order
 
     def _grouped(
         self, table: pa.Table, wanted: list[tuple[str, str, pc.FunctionOptions | None]]
     ) -> pa.Table:
         """``table`` reduced per group by ``wanted``, keys first, groups in the order of
-        ``group_index`` (so moments merged apart line up)."""
+        ``group_index`` (so moments merged apart line up with them)."""
         ids, count = group_index(table, self.keys)
         work = table.select([c for c, _f, _o in wanted]).append_column("__g", pa.array(ids))
         aggregations = [(c, f) if o is None else (c, f, o) for c, f, o in wanted]
         grouped = work.group_by("__g", use_threads=False).aggregate(aggregations).sort_by("__g")
         columns = group_keys(table, self.keys, ids, count)
         columns.update({c: grouped.column(f"{c}_{f}") for c, f, _o in wanted})
-        # Moments that merge apart keep their place (their values are set afterwards).
-        for name in table.column_names:
-            if name.endswith(("mean", "var")) and name.startswith("__a") and name not in columns:
-                columns[name] = pa.nulls(count, pa.float64())
         return pa.table(columns)
 
     def schema(self, rows: pa.Schema) -> pa.Schema:

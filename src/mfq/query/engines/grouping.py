@@ -91,16 +91,14 @@ def group_table(
     for index, (name, aggregate, algebra) in enumerate(algebras):
         output: Column
         if algebra.kind is Kind.QUANTILE and group_ids is not None:
-            output = _quantile_column(
+            per_group = _quantile_column(
                 table, aggregate.field, algebras, group_ids, computed, algebra
             )
-            if len(output) == 0:  # no events at all: one row, no value
-                output = pa.array(np.full(grouped.num_rows, np.nan))
-            elif aggregate.field in table.column_names:
-                order = pc.fill_null(grouped.column(f"{GROUP_ID}_min"), 0).to_numpy()
-                output = output.take(pa.array(order.astype(np.int64)))
-            else:
+            if len(per_group) == 0:  # no events at all: one row, no value
                 output = pa.nulls(grouped.num_rows, pa.float64())
+            else:
+                order = pc.fill_null(grouped.column(f"{GROUP_ID}_min"), 0).to_numpy()
+                output = per_group.take(pa.array(order.astype(np.int64)))
         else:
             parts = {
                 part.name: grouped.column(f"__a{index}{part.name}_{part.rows}")
