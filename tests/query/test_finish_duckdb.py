@@ -15,9 +15,9 @@ import duckdb
 import pytest
 
 import mfq
+from mfq.api import Store
 from mfq.demo import DemoConfig, write_export
 from mfq.query.engines.quantiles import LOOP_GROUPS
-from mfq.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_having_matches_duckdb(
     demo: Store, having: str, sql_having: str, group_by: list[str]
 ) -> None:
     aggs = ["count", "p95(duration_ms)"]
-    ours = demo.query_table(group_by=group_by, aggs=aggs, having=having, order_by=group_by)
+    ours = demo.query(as_arrow=True, group_by=group_by, aggs=aggs, having=having, order_by=group_by)
     keys = ", ".join(group_by)
     theirs = duckdb.sql(
         f"SELECT {keys}, coalesce(sum(w), 0), quantile_cont(duration_ms, 0.95)"
@@ -113,7 +113,7 @@ def test_other_and_total_rows_match_duckdb(demo: Store, group_by: list[str]) -> 
     their events, not sums of groups."""
     aggs = [name for name, _sql in _AGGS]
     sql_aggs = ", ".join(sql for _name, sql in _AGGS)
-    ours = demo.query_table(group_by=group_by, aggs=aggs, limit=3, totals=True)
+    ours = demo.query(as_arrow=True, group_by=group_by, aggs=aggs, limit=3, totals=True)
     keys = ", ".join(group_by)
     order = ", ".join(f"{k} ASC NULLS LAST" for k in group_by)
     source = _source(demo)
@@ -172,7 +172,8 @@ def test_local_day_buckets_across_a_clock_change_match_duckdb(
     first = datetime(2026, 10, start, tzinfo=UTC)
     store.ingest([write_ndjson(_hourly(first, 24 * 7))])
     since, until = first.isoformat(), (first + timedelta(days=7)).isoformat()
-    ours = store.timeseries_table(
+    ours = store.timeseries(
+        as_arrow=True,
         every="1d",
         tz=tz,
         by=["service"],
@@ -217,7 +218,7 @@ def test_percentiles_of_more_groups_than_the_loop_takes_match_duckdb(
     store = open_engine_store(tmp_path / "s")
     store.ingest([write_ndjson(records)])
     aggs = ["count", "p50(duration_ms)", "p95(duration_ms)", "p999(duration_ms)"]
-    ours = store.query_table(group_by=["user"], aggs=aggs, order_by=["user"])
+    ours = store.query(as_arrow=True, group_by=["user"], aggs=aggs, order_by=["user"])
     files = [str(store.root / f.path) for f in store.catalog.files("events")]
     theirs = duckdb.sql(
         "SELECT user, count(*), quantile_cont(duration_ms, 0.5),"

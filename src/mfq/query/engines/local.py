@@ -128,7 +128,7 @@ def aggregate_rows(store: EventSource, spec: QuerySpec, plan: AggregatePlan) -> 
     return summarised if summarised is not None else scanned_rows(store, spec, plan)
 
 
-def scanned_rows(store: Store, spec: QuerySpec, plan: AggregatePlan) -> pa.Table:
+def scanned_rows(store: EventSource, spec: QuerySpec, plan: AggregatePlan) -> pa.Table:
     """The events of ``spec`` with ``plan``'s columns, keys read as dictionaries."""
     return scan(
         store,
