@@ -237,7 +237,7 @@ class Store:
 
     def run_many(self, specs: list[QuerySpec]) -> list[pd.DataFrame]:
         """Execute several query descriptions ``specs`` at once; the engine may share work
-        between them (the pandas engine reads the events once for aggregates over the same
+        between them (the local engine reads the events once for aggregates over the same
         rows)."""
         return self._queries.run_many(specs)
 

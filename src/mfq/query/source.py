@@ -212,12 +212,12 @@ class StoreQueries:
 
     def run_many(self, specs: list[QuerySpec]) -> list[pd.DataFrame]:
         """Execute several query descriptions at once; the engine may share work between
-        them (the pandas engine reads the events once for aggregates over the same rows)."""
+        them (the local engine reads the events once for aggregates over the same rows)."""
         with self.storage.reading():
             return self._engine.execute_many(self, specs)
 
     def run_table(self, spec: QuerySpec) -> pa.Table:
-        """Execute a query description; the answer as a pyarrow Table. The pandas engine
+        """Execute a query description; the answer as a pyarrow Table. The local engine
         answers most descriptions without pandas; integer columns with nulls stay integer."""
         with self.storage.reading():
             return self._engine.execute_table(self, spec)

@@ -1,4 +1,4 @@
-"""The Dask engine: the pandas engine's answers, computed with ``dask.dataframe`` on a local
+"""The Dask engine: the local engine's answers, computed with ``dask.dataframe`` on a local
 cluster or on the one ``--scheduler`` (or ``$MFQ_DASK_SCHEDULER``) names.
 
 Reading: one partition per event file (``dask.dataframe.from_map``), pruned by the time
@@ -18,13 +18,14 @@ Aggregates, by what they need:
   counted there. Memory: the distinct pairs of the groups a partition holds.
 - Percentiles are exact: the non-null values are shuffled by group key, so all of a
   group's values meet in one partition, and numpy interpolates linearly between closest
-  ranks there (the pandas engine's own function). Memory: 8 bytes per value of the
+  ranks there (the local engine's own function). Memory: 8 bytes per value of the
   groups a partition holds; without ``--group-by`` one task holds every value.
 
 The client only plans, then receives per-group results; it never holds the events
 (except for ``mfq events``, whose answer is events). Having, ordering, OTHER/TOTAL rows,
-bucket gap filling and ``--top`` folding follow the pandas engine, whose helpers are
-reused. OTHER and TOTAL rows combine the groups' states; percentiles and distinct counts
+bucket gap filling and ``--top`` folding are the local engine's own code (``finish``,
+``series``), and every aggregate's state is ``algebra``'s. OTHER and TOTAL rows merge the
+groups' states; percentiles and distinct counts
 for them take a second pass over the rows of the groups ``--limit`` cut.
 """
 
@@ -719,7 +720,7 @@ def _events(engine: DaskEngine, store: EventSource, spec: QuerySpec) -> pa.Table
         table = to_table(frame, schema)
     else:
         table = schema.empty_table()
-    # From here as the pandas engine: each file gave its tail (or its first rows in
+    # From here as the local engine: each file gave its tail (or its first rows in
     # order), so the tail (or the first rows) of all of them is among these.
     keys = list(order) or [("timestamp", "ascending")]
     if not order and spec.limit is not None and table.num_rows > spec.limit:

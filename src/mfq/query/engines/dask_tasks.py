@@ -11,7 +11,7 @@ sends equal keys to the same partition.
 Partial states combine without approximation: sums of weights and weighted values,
 minima, maxima, and for ``stddev`` the count, mean and sum of squared deviations of each
 part (merged with Chan's formula, so no large sums of squares cancel). Only float sums
-can differ from the pandas engine's, in the last digits, as they add in another order.
+can differ from the local engine's, in the last digits, as they add in another order.
 """
 
 from __future__ import annotations
