@@ -168,7 +168,7 @@ def test_the_walk_sees_deferred_and_type_checking_imports() -> None:
     # The layer rule would mean nothing if these were missed.
     found = {(f.importer, f.imported) for f in all_imports()}
     assert ("mfq", "mfq.api") in found  # inside __getattr__ and under TYPE_CHECKING
-    assert ("mfq.query.engines", "mfq.query.engines.pandas") in found  # inside a method
+    assert ("mfq.query.engines", "mfq.query.engines.local") in found  # inside a method
 
 
 def test_no_layer_imports_upward() -> None:
