@@ -9,8 +9,10 @@ test process has long since imported everything.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +179,147 @@ def test_field_table_is_unchanged_by_the_move_out_of_the_model() -> None:
         "sample_rate",
         "http_status",
     }
+
+
+# -- what each command loads ------------------------------------------------------------------
+#
+# A command runs in a fresh interpreter, as `mfq ...` would, and the modules loaded by its end
+# are held to a budget: what a short command pays at start-up is mostly imports (pyarrow and
+# numpy, pydantic for the expression models, click), so anything more is start-up time lost.
+
+#: Never on the path of the commands below: they are for other commands (the Dask engine,
+#: report charts and templates) or for tests and benchmarks only.
+NEVER = ("pandas", "dask", "distributed", "matplotlib", "jinja2", "hypothesis", "duckdb", "scipy")
+#: What answering a question needs, and a command's --help or a usage error does not.
+LIBRARY = ("pyarrow", "numpy", "pydantic", "sqlite3", "mfq.store", "mfq.query.expr")
+#: The event model ingest validates with: not on a query's path (the analyses and the report
+#: are: the facade, mfq.api, imports them at module level).
+BEYOND_QUERIES = ("mfq.model.event", "mfq.ingest.record")
+
+COMMAND_PROBE = """
+import json, sys
+from mfq.cli.main import cli
+code = cli.main({args!r}, prog_name="mfq", standalone_mode=False)
+sys.stderr.write("\\n" + json.dumps({{"code": code, "modules": sorted(sys.modules)}}) + "\\n")
+"""
+
+
+def command_modules(args: list[str], cwd: Path) -> set[str]:
+    """The modules loaded by the end of ``mfq ARGS`` (which must succeed), run in ``cwd`` in
+    a new interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROBE.format(args=args)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"},
+    )
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, result.stderr
+    return set(report["modules"])
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> set[str]:
+    """Which of ``names`` (packages, with their submodules) are among ``modules``."""
+    return {n for n in names if any(m == n or m.startswith(n + ".") for m in modules)}
+
+
+def command_modules_by_name() -> dict[str, str]:
+    """Each command of ``mfq --help`` and the module that defines it."""
+    from mfq.cli.main import _COMMANDS
+
+    return {name: module for name, (module, _function, _help) in _COMMANDS.items()}
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small store (services, statuses, durations) in a directory with no project file."""
+    import mfq
+
+    root = tmp_path_factory.mktemp("import-cost")
+    export = root / "export.ndjson"
+    rows = [
+        {
+            "id": f"ev-{i}",
+            "type": ("order.created", "payment.failed")[i % 2],
+            "timestamp": f"2026-11-03T10:{i:02d}:00Z",
+            "service": ("api", "web")[i % 2],
+            "status": ("ok", "error")[i % 3 == 0],
+            "duration_ms": 10 * i,
+        }
+        for i in range(30)
+    ]
+    export.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with mfq.open_store(root / "store", create=True) as store:
+        store.ingest([str(export)])
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "module"), command_modules_by_name().items())
+def test_a_commands_help_loads_no_data_library(name: str, module: str, tmp_path: Path) -> None:
+    modules = command_modules([name, "--help"], tmp_path)
+    assert module in modules
+    allowed: set[str] = set()
+    if name == "slo":
+        # Its options show the analysis' defaults (SloDefaults), which sit beside the
+        # analysis and its query models.
+        allowed = {"pydantic", "mfq.query.expr"}
+    if name == "demo":
+        allowed = set(LIBRARY)  # it imports the facade (mfq.api) at module level
+    if name in ("ingest", "info", "schema", "rejects", "doctor", "compact", "prune"):
+        # Storage commands open the storage layer (sqlite3, no pyarrow or pydantic).
+        allowed = {"sqlite3", "mfq.store"}
+    assert loaded(modules, (*NEVER, *LIBRARY)) - allowed == set()
+
+
+@pytest.mark.slow
+def test_the_group_help_and_a_usage_error_load_no_library(tmp_path: Path) -> None:
+    modules = command_modules(["--help"], tmp_path)
+    assert "click" in modules
+    assert loaded(modules, (*NEVER, *LIBRARY, "rich", "mfq.cli.query")) == set()
+    # A usage error is printed (rich, one line) and nothing of the library is loaded for it.
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROBE.format(args=["query", "--nope"])],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["code"] == 2
+    assert "mfq: error: No such option '--nope'." in result.stderr
+    assert loaded(set(report["modules"]), (*NEVER, *LIBRARY)) == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        (["query", "--group-by", "type", "--format", "json"], ("rich",)),
+        (["query", "--group-by", "type"], ()),
+        (
+            ["query", "--where", "status = 'error'", "--group-by", "service", "--format", "csv"],
+            ("rich",),
+        ),
+        (["query", "--group-by", "service", "--agg", "p95(duration_ms)", "--format", "ndjson"], ()),
+        (["events", "--limit", "3", "--format", "json"], ("rich",)),
+        (["timeseries", "--every", "1h", "--by", "service", "--format", "json"], ("rich",)),
+    ],
+)
+def test_a_query_loads_arrow_and_the_expression_models_and_nothing_more(
+    store_dir: Path, args: list[str], extra: tuple[str, ...]
+) -> None:
+    modules = command_modules([*args, "--store", "store"], store_dir)
+    # What the answer needs is there (the probe sees what a command loads) ...
+    assert {"pyarrow", "mfq.query.expr.ast", "mfq.store.catalog"} <= modules
+    # ... and nothing for other commands; machine formats draw no tables.
+    assert loaded(modules, (*NEVER, *BEYOND_QUERIES, *extra)) == set()
+
+
+@pytest.mark.slow
+def test_info_reads_the_catalog_without_the_expression_models(store_dir: Path) -> None:
+    modules = command_modules(["info", "--store", "store", "--format", "json"], store_dir)
+    assert "mfq.store.catalog" in modules
+    assert loaded(modules, (*NEVER, *BEYOND_QUERIES, "pydantic", "mfq.query.expr", "rich")) == set()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from mfq.cli.options import make_env
-from mfq.cli.query import common_options, query_options, store_for
-from mfq.query.build import split_fields
+from mfq.cli.command import command
+from mfq.cli.options import Output, Selection, Source
+from mfq.cli.query import query_options, store_for
 from mfq.render import OutputFormat, print_message, render
 
 
-@click.command()
+@command()
 @query_options
 @click.option("--every", default="auto", show_default=True, help="Bucket width: 5m, 1h, auto.")
 @click.option("--by", "by", multiple=True, help="One series per value of these fields.")
@@ -38,37 +36,41 @@ from mfq.render import OutputFormat, print_message, render
     show_default=True,
     help="Say which version change each anomaly began after (stores with a version field).",
 )
-def anomalies(**kwargs: Any) -> None:
+def anomalies(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    every: str,
+    by: tuple[str, ...],
+    top: int | None,
+    agg: str | None,
+    threshold: float,
+    min_change: float,
+    changes: bool,
+) -> None:
     """Buckets (per --by group) whose value departs from the expected level.
 
     The expected level is a robust fit of the series' daily cycle and day-to-day level
     (median polish); counts must also be improbable as Poisson noise.
     """
-    env = make_env(kwargs["tz_name"])
-    with store_for(kwargs) as store:
+    env = output.env()
+    with store_for(source) as store:
         result = store.anomalies(
-            every=kwargs["every"],
-            by=list(kwargs["by"]),
-            top=kwargs["top"],
-            agg=kwargs["agg"],
-            threshold=kwargs["threshold"],
-            min_change=kwargs["min_change"],
-            tz=kwargs["tz_name"],
-            **common_options(kwargs),
+            every=every,
+            by=list(by),
+            top=top,
+            agg=agg,
+            threshold=threshold,
+            min_change=min_change,
+            tz=output.tz_name,
+            **selection.options(),
         )
-        if kwargs["changes"]:
+        if changes:
             from mfq.analysis.change_notes import with_changes
+            from mfq.query.build import split_fields
 
-            result = with_changes(
-                store,
-                result,
-                split_fields(kwargs["by"]),
-                since=kwargs["since"],
-                until=kwargs["until"],
-                last=kwargs["last"],
-                now=kwargs["now"],
-            )
-    fmt = OutputFormat(kwargs["fmt"])
+            result = with_changes(store, result, split_fields(by), **selection.time_range())
+    fmt = output.format
     notes: list[str] = []
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import anomalies_view

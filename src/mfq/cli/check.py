@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from mfq.cli.options import make_env
-from mfq.cli.query import common_options, query_options, store_for
+from mfq.cli.command import command
+from mfq.cli.options import Output, Selection, Source
+from mfq.cli.query import query_options, store_for
 from mfq.errors import ExitCode, MfqError
 from mfq.render import OutputFormat, print_message, render
 from mfq.render.junit import DEFAULT_SUITE, JUnitRun, check_junit, error_junit, write_junit
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 _INPUT_HELP = "Export to check instead of a store (repeatable; files, directories, globs, -)."
 
 
-@click.command()
+@command()
 @query_options
 @click.option(
     "--junit",
@@ -39,7 +40,14 @@ _INPUT_HELP = "Export to check instead of a store (repeatable; files, directorie
     show_default=True,
     help="JUnit testsuite name (tells several gates of one pipeline apart).",
 )
-def check(**kwargs: Any) -> int:
+def check(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    assertions: tuple[str, ...],
+    junit_path: str | None,
+    suite: str,
+) -> int:
     """Assertions over aggregates for CI, e.g. "ratio(status = 'error') < 0.02".
 
     Every ASSERTION is a comparison of aggregates (count, count(EXPR), ratio(EXPR), avg,
@@ -47,21 +55,21 @@ def check(**kwargs: Any) -> int:
     1 when any fails (an aggregate without a value, such as the p95 of no events, fails),
     2 for a malformed assertion, 3 when there is no store.
     """
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    assertions = list(kwargs["assertions"])
-    junit_path: str | None = kwargs["junit_path"]
+    env = output.env()
+    fmt = output.format
+    asserted = list(assertions)
     started = time.perf_counter()
     try:
-        with store_for(kwargs) as store:
-            result = store.check(assertions, **common_options(kwargs))
+        with store_for(source) as store:
+            result = store.check(asserted, **selection.options())
     except MfqError as err:
         if junit_path is not None:
-            run = _junit_run(kwargs, env.now, time.perf_counter() - started, None)
-            write_junit(junit_path, error_junit(assertions, str(err), type(err).__name__, run))
+            run = _junit_run(source, selection, suite, env.now, time.perf_counter() - started, None)
+            write_junit(junit_path, error_junit(asserted, str(err), type(err).__name__, run))
         raise
     if junit_path is not None:
-        run = _junit_run(kwargs, env.now, time.perf_counter() - started, result.scope)
+        elapsed = time.perf_counter() - started
+        run = _junit_run(source, selection, suite, env.now, elapsed, result.scope)
         write_junit(junit_path, check_junit(result, run))
     from mfq.render.views import check_failures, check_view
 
@@ -82,7 +90,12 @@ def check(**kwargs: Any) -> int:
 
 
 def _junit_run(
-    kwargs: dict[str, Any], now: datetime, seconds: float, scope: CheckScope | None
+    source: Source,
+    selection: Selection,
+    suite: str,
+    now: datetime,
+    seconds: float,
+    scope: CheckScope | None,
 ) -> JUnitRun:
     """The report's suite, timing and properties: where the events came from, and the
     time range and filters (as resolved when the check ran, else as given)."""
@@ -90,11 +103,11 @@ def _junit_run(
     from mfq.store.store import resolve_store_path
 
     properties: dict[str, str] = {}
-    if kwargs["inputs"]:
-        properties["inputs"] = " ".join(kwargs["inputs"])
+    if source.inputs:
+        properties["inputs"] = " ".join(source.inputs)
     else:
-        properties["store"] = str(resolve_store_path(kwargs["store_path"]))
-    properties["engine"] = str(kwargs.get("engine", "local"))
+        properties["store"] = str(resolve_store_path(source.store_path))
+    properties["engine"] = source.engine
     if scope is not None:
         for bound, moment in (("since", scope.since), ("until", scope.until)):
             if moment is not None:
@@ -102,11 +115,11 @@ def _junit_run(
         _add_where(properties, scope.where)
         properties["events"] = str(scope.events)
     else:
-        for option in ("since", "until", "last", "now"):
-            if kwargs[option] is not None:
-                properties[option] = str(kwargs[option])
-        _add_where(properties, kwargs["where"])
-    return JUnitRun(suite=kwargs["suite"], seconds=seconds, timestamp=now, properties=properties)
+        for option, value in selection.time_range().items():
+            if value is not None:
+                properties[option] = str(value)
+        _add_where(properties, selection.where)
+    return JUnitRun(suite=suite, seconds=seconds, timestamp=now, properties=properties)
 
 
 def _add_where(properties: dict[str, str], filters: list[str] | tuple[str, ...]) -> None:

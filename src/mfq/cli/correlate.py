@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from mfq.cli.options import make_env
-from mfq.cli.query import common_options, query_options, store_for
+from mfq.cli.command import command
+from mfq.cli.options import Output, Selection, Source
+from mfq.cli.query import query_options, store_for
 from mfq.render import OutputFormat, print_message, render
 
 
-@click.command()
+@command()
 @query_options
 @click.option("--baseline", default=None, help="Compare with these events (default: the rest).")
 @click.option(
@@ -30,7 +29,16 @@ from mfq.render import OutputFormat, print_message, render
     default=None,
     help="At most N values (default 20 in tables).",
 )
-def correlate(**kwargs: Any) -> None:
+def correlate(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    baseline: str | None,
+    metric: str | None,
+    combine: int | None,
+    fields: str | None,
+    limit: int | None,
+) -> None:
     """Field values over-represented in the selection (--where) against a baseline.
 
     The baseline is --baseline, else the selection's scope without its outcome
@@ -38,17 +46,17 @@ def correlate(**kwargs: Any) -> None:
     fail), else everything else in the time range. Values that restate the outcome
     (severity beside status) are listed last as symptoms.
     """
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    limit = kwargs["limit"] or (20 if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store:
+    env = output.env()
+    fmt = output.format
+    limit = limit or (20 if fmt is OutputFormat.TABLE else None)
+    with store_for(source) as store:
         result = store.correlate(
-            baseline=kwargs["baseline"],
-            metric=kwargs["metric"],
-            fields=kwargs["fields"],
+            baseline=baseline,
+            metric=metric,
+            fields=fields,
             limit=limit,
-            combine=kwargs["combine"],
-            **common_options(kwargs),
+            combine=combine,
+            **selection.options(),
         )
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import correlate_view

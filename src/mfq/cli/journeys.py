@@ -7,10 +7,16 @@ from typing import Any, TypeVar
 
 import click
 
+from mfq.cli.command import command
 from mfq.cli.options import (
+    Output,
+    Selection,
+    Source,
+    as_output,
+    as_selection,
+    as_source,
     engine_option,
     format_option,
-    make_env,
     scheduler_option,
     store_option,
     tz_option,
@@ -25,23 +31,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 TABLE_LIMIT = 50
 
 
-def _times(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "since": kwargs["since"],
-        "until": kwargs["until"],
-        "last": kwargs["last"],
-        "now": kwargs["now"],
-        "where": list(kwargs["where"]),
-    }
-
-
 def _by_option(func: F) -> F:
     return click.option(
         "--by", required=True, metavar="KEY", help="The journey key, e.g. correlation_id."
     )(func)
 
 
-@click.command()
+@command()
 @query_options
 @_by_option
 @click.option("--start", default=None, metavar="STEP", help="An operation starts here.")
@@ -61,7 +57,18 @@ def _by_option(func: F) -> F:
     default=None,
     help=f"At most N operations (default {TABLE_LIMIT} in tables).",
 )
-def sessions(**kwargs: Any) -> None:
+def sessions(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    by: str,
+    start: str | None,
+    end: str | None,
+    fail: str | None,
+    gap: str | None,
+    open_longer_than: str | None,
+    limit: int | None,
+) -> None:
     """One row per operation of a key (an order, a workflow, a visit): start, duration,
     events, errors, first and last type, outcome (completed, failed, open).
 
@@ -69,26 +76,26 @@ def sessions(**kwargs: Any) -> None:
     end their key's events are inferred. --where tests events, or the operation's own
     columns (outcome, events, errors, first_type, last_type, services, start, end).
     """
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    limit = kwargs["limit"] or (TABLE_LIMIT if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store:
+    env = output.env()
+    fmt = output.format
+    limit = limit or (TABLE_LIMIT if fmt is OutputFormat.TABLE else None)
+    with store_for(source) as store:
         result = store.sessions(
-            by=kwargs["by"],
-            start=kwargs["start"],
-            end=kwargs["end"],
-            fail=kwargs["fail"],
-            gap=kwargs["gap"],
-            open_longer_than=kwargs["open_longer_than"],
+            by=by,
+            start=start,
+            end=end,
+            fail=fail,
+            gap=gap,
+            open_longer_than=open_longer_than,
             limit=limit,
-            **_times(kwargs),
+            **selection.scope(),
         )
     from mfq.render.journeys import render_sessions
 
-    render_sessions(result, fmt, env, key=kwargs["by"])
+    render_sessions(result, fmt, env, key=by)
 
 
-@click.command()
+@command()
 @click.argument("steps", nargs=-1, required=True, metavar="STEP...")
 @store_option
 @_by_option
@@ -120,31 +127,53 @@ def sessions(**kwargs: Any) -> None:
 @tz_option
 @engine_option
 @scheduler_option
-def funnel(**kwargs: Any) -> None:
+@as_source
+@as_selection
+@as_output
+def funnel(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    steps: tuple[str, ...],
+    by: str,
+    within: str,
+    breakdown: str | None,
+    limit: int | None,
+    total: bool,
+    dropped_at: int | None,
+    why: int | None,
+) -> None:
     """How many keys take STEP... in order within --within of the first: entities,
     conversion from the previous step and from the start, median and p95 time between
     steps. STEP is a type name or an expression."""
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    steps = list(kwargs["steps"])
-    common = {"by": kwargs["by"], "within": kwargs["within"], **_times(kwargs)}
-    kwargs["inputs"] = ()
-    if kwargs["dropped_at"] is not None and kwargs["why"] is not None:
+    env = output.env()
+    fmt = output.format
+    step_list = list(steps)
+    if dropped_at is not None and why is not None:
         raise click.UsageError("--dropped-at and --why: one at a time")
-    with store_for(kwargs) as store:
-        if kwargs["dropped_at"] is not None:
-            dropped = store.funnel_dropped(steps, kwargs["dropped_at"], **common)
+    with store_for(source) as store:
+        if dropped_at is not None:
+            dropped = store.funnel_dropped(
+                step_list, dropped_at, by=by, within=within, **selection.scope()
+            )
             render(dropped, fmt, env, title="dropped", empty_message="no keys dropped there")
             return
-        if kwargs["why"] is not None:
-            ranked = store.funnel_why(steps, kwargs["why"], limit=kwargs["limit"] or 20, **common)
+        if why is not None:
+            ranked = store.funnel_why(
+                step_list, why, limit=limit or 20, by=by, within=within, **selection.scope()
+            )
             _render_why(ranked, fmt, env)
             return
-        limit = kwargs["limit"]
-        if limit is None and kwargs["breakdown"] and fmt is OutputFormat.TABLE:
+        if limit is None and breakdown and fmt is OutputFormat.TABLE:
             limit = 10
         result = store.funnel(
-            steps, breakdown=kwargs["breakdown"], total=kwargs["total"], limit=limit, **common
+            step_list,
+            breakdown=breakdown,
+            total=total,
+            limit=limit,
+            by=by,
+            within=within,
+            **selection.scope(),
         )
     from mfq.render.journeys import render_funnel
 
@@ -162,7 +191,7 @@ def _render_why(ranked: Any, fmt: OutputFormat, env: Env) -> None:
         render(ranked, fmt, env, title="why", empty_message="nothing stands out")
 
 
-@click.command()
+@command()
 @query_options
 @_by_option
 @click.option("--after", default=None, metavar="STEP", help="Paths after a key's first STEP.")
@@ -176,20 +205,29 @@ def _render_why(ranked: Any, fmt: OutputFormat, env: Env) -> None:
     default=None,
     help="At most N paths, then OTHER and TOTAL (default 10 in tables).",
 )
-def paths(**kwargs: Any) -> None:
+def paths(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    by: str,
+    after: str | None,
+    before: str | None,
+    steps: int,
+    limit: int | None,
+) -> None:
     """The most common sequences of types after (or before) a step, each with its count
     and its share of the keys that took the step; (end) where a journey stops."""
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    limit = kwargs["limit"] or (10 if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store:
+    env = output.env()
+    fmt = output.format
+    limit = limit or (10 if fmt is OutputFormat.TABLE else None)
+    with store_for(source) as store:
         result = store.paths(
-            by=kwargs["by"],
-            after=kwargs["after"],
-            before=kwargs["before"],
-            steps=kwargs["steps"],
+            by=by,
+            after=after,
+            before=before,
+            steps=steps,
             limit=limit,
-            **_times(kwargs),
+            **selection.scope(),
         )
     from mfq.render.journeys import render_paths
 

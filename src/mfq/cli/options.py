@@ -1,19 +1,105 @@
-"""Options shared by many commands, and the Env built from them."""
+"""Options shared by many commands, the typed values they are gathered into, and the Env
+built from them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import click
 
+from mfq.cli.command import gathered
 from mfq.env import Env
 from mfq.errors import UsageError
 from mfq.query.engines import DEFAULT_ENGINE, ENGINE_CHOICES, SCHEDULER_ENV
 from mfq.render import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TimeRangeOptions(TypedDict):
+    """The time range as the library's methods take it (``since=``, ``until=``, ...)."""
+
+    since: str | None
+    until: str | None
+    last: str | None
+    now: str | None
+
+
+class ScopeOptions(TimeRangeOptions):
+    """The time range and the ``where=`` filters."""
+
+    where: list[str]
+
+
+class SelectionOptions(ScopeOptions):
+    """The time range, the filters and ``unweighted=``."""
+
+    unweighted: bool
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which events a command looks at: ``--where`` (repeatable, ANDed), the time range
+    ``--since/--until/--last/--now`` and ``--unweighted`` (each as given, or its default
+    when the command has no such option)."""
+
+    where: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    last: str | None = None
+    now: str | None = None
+    unweighted: bool = False
+
+    def time_range(self) -> TimeRangeOptions:
+        """``since``, ``until``, ``last`` and ``now``, as keyword options."""
+        return {"since": self.since, "until": self.until, "last": self.last, "now": self.now}
+
+    def scope(self) -> ScopeOptions:
+        """The time range and ``where``, as keyword options."""
+        return {**self.time_range(), "where": list(self.where)}
+
+    def options(self) -> SelectionOptions:
+        """The whole selection, as keyword options."""
+        return {**self.scope(), "unweighted": self.unweighted}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the events come from: ``--store`` or the export FILEs named, the ``--let``
+    fields defined on them, and the ``--engine``/``--scheduler`` that reads them."""
+
+    inputs: tuple[str, ...] = ()
+    store_path: str | None = None
+    engine: str = DEFAULT_ENGINE
+    scheduler: str | None = None
+    let: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Output:
+    """How a command shows its answer: ``--format`` and ``--tz`` (``--raw`` is read by
+    ``make_env``)."""
+
+    fmt: str = OutputFormat.TABLE.value
+    tz_name: str | None = None
+
+    @property
+    def format(self) -> OutputFormat:
+        """``--format`` as the renderers take it."""
+        return OutputFormat(self.fmt)
+
+    def env(self) -> Env:
+        """The Env of this process, showing times in ``--tz``."""
+        return make_env(self.tz_name)
+
+
+#: Decorators that hand a command function its options as one typed value each.
+as_selection = gathered("selection", Selection)
+as_source = gathered("source", Source)
+as_output = gathered("output", Output)
 
 
 def store_option(func: F) -> F:

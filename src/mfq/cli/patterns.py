@@ -3,17 +3,15 @@ data."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from mfq.cli.options import make_env
-from mfq.cli.query import common_options, query_options, store_for
-from mfq.query.build import split_fields
+from mfq.cli.command import command
+from mfq.cli.options import Output, Selection, Source
+from mfq.cli.query import query_options, store_for
 from mfq.render import OutputFormat, render
 
 
-@click.command()
+@command()
 @query_options
 @click.option(
     "--field", default="message", show_default=True, help="The text field to find templates in."
@@ -30,7 +28,15 @@ from mfq.render import OutputFormat, render
     default=None,
     help="At most N templates (default 30 in tables).",
 )
-def patterns(**kwargs: Any) -> None:
+def patterns(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    field: str,
+    baseline_since: str | None,
+    baseline_until: str | None,
+    limit: int | None,
+) -> None:
     """Messages grouped into templates: count, share, first/last seen, services.
 
     Numbers, hex, UUIDs, IP addresses, times, paths and quoted values become typed
@@ -39,16 +45,16 @@ def patterns(**kwargs: Any) -> None:
     grown, shrunk or steady against that period. Template ids stay the same across
     runs (they are kept in the store).
     """
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    limit = kwargs["limit"] or (30 if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store:
+    env = output.env()
+    fmt = output.format
+    limit = limit or (30 if fmt is OutputFormat.TABLE else None)
+    with store_for(source) as store:
         result = store.patterns(
-            field=kwargs["field"],
-            baseline_since=kwargs["baseline_since"],
-            baseline_until=kwargs["baseline_until"],
+            field=field,
+            baseline_since=baseline_since,
+            baseline_until=baseline_until,
             limit=limit,
-            **common_options(kwargs),
+            **selection.options(),
         )
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import patterns_view
@@ -57,7 +63,7 @@ def patterns(**kwargs: Any) -> None:
     render(result, fmt, env, title="patterns", empty_message="no events match")
 
 
-@click.command()
+@command()
 @query_options
 @click.option("--field", default="version", show_default=True, help="The field that changes.")
 @click.option(
@@ -71,7 +77,16 @@ def patterns(**kwargs: Any) -> None:
     "--markers", default=None, help="Events that mark a change, e.g. \"type = 'deploy'\"."
 )
 @click.option("--all", "show_all", is_flag=True, help="Also list steady and retired values.")
-def changes(**kwargs: Any) -> None:
+def changes(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    field: str,
+    by: tuple[str, ...],
+    bad: str | None,
+    markers: str | None,
+    show_all: bool,
+) -> None:
     """Releases inferred from --field per group: rollouts, rollbacks, markers.
 
     For each value: first and last seen, events, and the bad ratio before it arrived
@@ -79,22 +94,24 @@ def changes(**kwargs: Any) -> None:
     own events), with the two-proportion test correlate uses (shift: worse/better).
     A value that arrived and gave way again to an older one was rolled back.
     """
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    by = split_fields(kwargs["by"])
-    with store_for(kwargs) as store:
+    env = output.env()
+    fmt = output.format
+    from mfq.query.build import split_fields
+
+    groups = split_fields(by)
+    with store_for(source) as store:
         result = store.changes(
-            field=kwargs["field"],
-            by=by or None,
-            bad=kwargs["bad"],
-            markers=kwargs["markers"],
-            **common_options(kwargs),
+            field=field,
+            by=groups or None,
+            bad=bad,
+            markers=markers,
+            **selection.options(),
         )
-    if not kwargs["show_all"] and len(result):
+    if not show_all and len(result):
         result = result[result["kind"].isin(["rollout", "rollback", "marker"])]
         result = result.reset_index(drop=True)
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import changes_view
 
-        result = changes_view(result, kwargs["field"], env.display_tz)
+        result = changes_view(result, field, env.display_tz)
     render(result, fmt, env, title="changes", empty_message="no changes")

@@ -15,7 +15,6 @@ from mfq.cli.options import format_option, make_env
 from mfq.errors import UsageError
 from mfq.project import Project, Question, find_project, load_project
 from mfq.render import OutputFormat, render
-from mfq.store.store import STORE_ENV
 
 if TYPE_CHECKING:
     from mfq.report import SavedQuestion
@@ -32,6 +31,8 @@ def apply_project(ctx: click.Context, config: str | None) -> None:
         return
     project = load_project(path)
     ctx.obj[_PROJECT] = project
+    from mfq.store.store import STORE_ENV  # not at the top: every command comes here
+
     defaults: dict[str, dict[str, Any]] = {}
     if project.store is not None and not os.environ.get(STORE_ENV):
         group = ctx.command

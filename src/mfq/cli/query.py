@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mfq.api import Store, open_store
+from mfq.cli.command import command
 from mfq.cli.options import (
+    Output,
+    Selection,
+    Source,
+    as_output,
+    as_selection,
+    as_source,
     engine_option,
     format_option,
-    make_env,
     scheduler_option,
     store_option,
     tz_option,
 )
 from mfq.cli.pandas_deferral import pandas_deferred
 from mfq.errors import DataError, UsageError
-from mfq.query.build import split_keys
-from mfq.query.engines import DEFAULT_ENGINE
 from mfq.render import OutputFormat, print_message, render
+
+if TYPE_CHECKING:
+    from mfq.api import Store
+
+# The library (the expression parser and its pydantic models, the store, pyarrow) is
+# imported when a command runs, not when this module is: `mfq query --help` and a usage
+# error need none of it.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,8 +40,12 @@ TABLE_GROUPS = 100
 
 
 def query_options(func: F) -> F:
-    """Inputs, time range, filters and engine shared by every query command."""
+    """Inputs, time range, filters and engine shared by every query command, handed to the
+    command function as ``source``, ``selection`` and ``output``."""
     options = [
+        as_source,
+        as_selection,
+        as_output,
         click.argument("inputs", nargs=-1, type=click.Path()),
         store_option,
         click.option("--since", default=None, help="Start (inclusive): ISO time or age like 24h."),
@@ -62,24 +75,27 @@ def query_options(func: F) -> F:
 
 
 @contextlib.contextmanager
-def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
-    """The store to ask (from the options of ``query_options``): ``--store``, or the input
-    files named, ingested to a temporary store; queried with ``--engine``/``--scheduler``
-    (the Dask cluster it starts or joins is released on the way out)."""
-    inputs: tuple[str, ...] = kwargs["inputs"]
-    store_path: str | None = kwargs["store_path"]
-    engine = {"engine": kwargs.get("engine", DEFAULT_ENGINE), "scheduler": kwargs.get("scheduler")}
-    lets: tuple[str, ...] = kwargs.get("let", ())
-    if not inputs:
-        with open_store(store_path, **engine) as store:
+def store_for(source: Source) -> Iterator[Store]:
+    """The store to ask: ``--store``, or the input files named, ingested to a temporary
+    store; queried with ``--engine``/``--scheduler`` (the Dask cluster it starts or joins is
+    released on the way out)."""
+    from mfq.api import open_store
+
+    lets = source.let
+    if not source.inputs:
+        with open_store(
+            source.store_path, engine=source.engine, scheduler=source.scheduler
+        ) as store:
             _define_fields(store, lets)
             yield store
         return
+    import tempfile
+
     with (
         tempfile.TemporaryDirectory(prefix="mfq-") as scratch,
-        open_store(scratch, **engine) as store,
+        open_store(scratch, engine=source.engine, scheduler=source.scheduler) as store,
     ):
-        summary = store.ingest(list(inputs))
+        summary = store.ingest(list(source.inputs))
         if summary.refused_all:
             # A refused file must never look like an empty answer ("no events match").
             more = len(summary.refusals) - 1
@@ -102,18 +118,7 @@ def _define_fields(store: Store, lets: tuple[str, ...]) -> None:
     store.define_fields(lets)
 
 
-def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "since": kwargs["since"],
-        "until": kwargs["until"],
-        "last": kwargs["last"],
-        "now": kwargs["now"],
-        "where": list(kwargs["where"]),
-        "unweighted": kwargs["unweighted"],
-    }
-
-
-@click.command()
+@command()
 @query_options
 @click.option(
     "--fields",
@@ -132,31 +137,39 @@ def common_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     is_flag=True,
     help="One block of 'field | value' lines per event (automatic when a table cannot fit).",
 )
-def events(**kwargs: Any) -> None:
+def events(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    fields: str | None,
+    sort: tuple[str, ...],
+    limit: int | None,
+    expand: bool,
+) -> None:
     """Raw matching events (the newest --limit, oldest first, unless --sort says otherwise)."""
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    limit = kwargs["limit"] or (50 if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store, pandas_deferred():
+    env = output.env()
+    fmt = output.format
+    limit = limit or (50 if fmt is OutputFormat.TABLE else None)
+    with store_for(source) as store, pandas_deferred():
         result = store.events(
             as_arrow=True,
-            fields=kwargs["fields"],
-            sort=list(kwargs["sort"]),
+            fields=fields,
+            sort=list(sort),
             limit=limit,
-            **common_options(kwargs),
+            **selection.options(),
         )
     if fmt is OutputFormat.TABLE:
         from mfq.render.events import render_events
         from mfq.render.options import RenderOptions
 
-        choose = not kwargs["fields"]
+        choose = not fields
         options = RenderOptions(title="events")
-        render_events(result, env, options, choose=choose, expand=kwargs["expand"])
+        render_events(result, env, options, choose=choose, expand=expand)
         return
     render(result, fmt, env, title="events")
 
 
-@click.command()
+@command()
 @query_options
 @click.option("--group-by", "group_by", multiple=True, help="Fields to group by (a,b or repeated).")
 @click.option("--agg", "aggs", multiple=True, help="Aggregate, e.g. 'p95(duration_ms) as p95'.")
@@ -171,68 +184,86 @@ def events(**kwargs: Any) -> None:
 @click.option("--all", "all_groups", is_flag=True, help="Every group, in tables too.")
 @click.option("--no-totals", is_flag=True, help="No OTHER/TOTAL rows when --limit cuts groups.")
 @click.option("--totals", "force_totals", is_flag=True, help="OTHER/TOTAL rows in machine formats.")
-def query(**kwargs: Any) -> None:
+def query(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    group_by: tuple[str, ...],
+    aggs: tuple[str, ...],
+    having: str | None,
+    order_by: tuple[str, ...],
+    limit: int | None,
+    all_groups: bool,
+    no_totals: bool,
+    force_totals: bool,
+) -> None:
     """Aggregate matching events by group (count by default)."""
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
+    env = output.env()
+    fmt = output.format
     machine = fmt in (OutputFormat.JSON, OutputFormat.NDJSON, OutputFormat.CSV)
-    totals = not kwargs["no_totals"] and (kwargs["force_totals"] or not machine)
-    if kwargs["all_groups"] and kwargs["limit"] is not None:
+    totals = not no_totals and (force_totals or not machine)
+    if all_groups and limit is not None:
         raise UsageError("--all and --limit contradict each other: give one")
-    limit = kwargs["limit"]
-    if limit is None and not machine and not kwargs["all_groups"]:
+    if limit is None and not machine and not all_groups:
         # A table of a million groups is unreadable and takes minutes to draw: the
         # largest groups, then OTHER and TOTAL rows that keep the table honest.
         limit = TABLE_GROUPS
-    with store_for(kwargs) as store, pandas_deferred():
+    with store_for(source) as store, pandas_deferred():
         result = store.query(
             as_arrow=True,
-            group_by=list(kwargs["group_by"]),
-            aggs=list(kwargs["aggs"]),
-            having=kwargs["having"],
-            order_by=list(kwargs["order_by"]),
+            group_by=list(group_by),
+            aggs=list(aggs),
+            having=having,
+            order_by=list(order_by),
             limit=limit,
             totals=totals,
-            **common_options(kwargs),
+            **selection.options(),
         )
     render(result, fmt, env, title="query")
 
 
-@click.command()
+@command()
 @query_options
 @click.option("--every", default="auto", show_default=True, help="Bucket width: 5m, 1h, 1d, auto.")
 @click.option("--by", "by", multiple=True, help="One series per value of these fields.")
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Keep the N largest series.")
 @click.option("--agg", "aggs", multiple=True, help="Aggregate per bucket (count by default).")
-def timeseries(**kwargs: Any) -> None:
+def timeseries(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    every: str,
+    by: tuple[str, ...],
+    top: int | None,
+    aggs: tuple[str, ...],
+) -> None:
     """Aggregates per time bucket, empty buckets included (count by default)."""
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
+    env = output.env()
+    fmt = output.format
     charted = fmt is OutputFormat.TABLE and env.stdout_isatty
     changes: list[str] = []
-    with store_for(kwargs) as store:
+    with store_for(source) as store:
         with pandas_deferred():
             result = store.timeseries(
                 as_arrow=True,
-                every=kwargs["every"],
-                by=list(kwargs["by"]),
-                top=kwargs["top"],
-                aggs=list(kwargs["aggs"]),
-                tz=kwargs["tz_name"],
-                **common_options(kwargs),
+                every=every,
+                by=list(by),
+                top=top,
+                aggs=list(aggs),
+                tz=output.tz_name,
+                **selection.options(),
             )
         if charted and len(result):  # the chart names the releases of its range
             from mfq.analysis.change_notes import notable_changes
 
-            options = common_options(kwargs)
-            del options["unweighted"]
-            changes = notable_changes(store, **options)
+            changes = notable_changes(store, **selection.scope())
     render(result, fmt, env, title="timeseries")
     if charted and len(result):
+        from mfq.query.build import split_keys
         from mfq.render.chart import render_series_chart
 
         # The series' columns as the result names them (an expression key by its text).
-        series = result.column_names[1 : 1 + len(split_keys(kwargs["by"]))]
+        series = result.column_names[1 : 1 + len(split_keys(by))]
         first_aggregate = result.column_names[1 + len(series)]
         render_series_chart(result, "time", series, first_aggregate, env)
         for line in changes:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from mfq.cli.options import engine_option, make_env, scheduler_option, store_option
+from mfq.cli.command import command
+from mfq.cli.options import (
+    Selection,
+    Source,
+    as_selection,
+    as_source,
+    engine_option,
+    make_env,
+    scheduler_option,
+    store_option,
+)
 from mfq.cli.project import report_questions
 from mfq.cli.query import store_for
 from mfq.env import Env
@@ -17,7 +26,7 @@ from mfq.render import OutputFormat, print_message, render
 FORMATS = ("markdown", "html")
 
 
-@click.command()
+@command()
 @click.argument("inputs", nargs=-1, type=click.Path())
 @store_option
 @click.option("--week", default=None, metavar="YYYY-Www", help="An ISO week, e.g. 2026-W47.")
@@ -99,7 +108,23 @@ FORMATS = ("markdown", "html")
 )
 @engine_option
 @scheduler_option
-def report(**kwargs: Any) -> None:
+@as_source
+@as_selection
+def report(
+    source: Source,
+    selection: Selection,
+    week: str | None,
+    errors: str | None,
+    by: str | None,
+    latency: str | None,
+    slo_bad: str | None,
+    slo_target: str | None,
+    slo_alerts: tuple[str, ...],
+    slo_by: str | None,
+    fmt: str,
+    out: str | None,
+    tz_name: str | None,
+) -> None:
     """A period's report: headline numbers against the previous period, volume by type,
     errors by service, version and region (or --by), latency percentiles, anomalies, SLO
     compliance and incidents with MTTR, and what correlate says about the errors. A
@@ -111,32 +136,31 @@ def report(**kwargs: Any) -> None:
     """
     from mfq.report import ReportFormat, render_report, report_summary
 
-    env = make_env(kwargs["tz_name"])
-    fmt = ReportFormat(kwargs["fmt"])
-    out: str | None = kwargs["out"]
+    env = make_env(tz_name)
+    report_format = ReportFormat(fmt)
     if out is not None and not Path(out).resolve().parent.is_dir():
         # Said before the report is built, not after.
         raise UsageError(f"--out: cannot write {out}: no such directory")
-    with store_for(kwargs) as store:
+    with store_for(source) as store:
         result = store.report(
-            week=kwargs["week"],
-            since=kwargs["since"],
-            until=kwargs["until"],
-            now=kwargs["now"],
-            where=list(kwargs["where"]),
-            errors=kwargs["errors"],
-            by=kwargs["by"],
-            latency=kwargs["latency"],
-            slo_bad=kwargs["slo_bad"],
-            slo_target=kwargs["slo_target"],
-            slo_alerts=list(kwargs["slo_alerts"]) or None,
-            slo_by=kwargs["slo_by"],
-            tz=kwargs["tz_name"],
-            unweighted=kwargs["unweighted"],
+            week=week,
+            since=selection.since,
+            until=selection.until,
+            now=selection.now,
+            where=list(selection.where),
+            errors=errors,
+            by=by,
+            latency=latency,
+            slo_bad=slo_bad,
+            slo_target=slo_target,
+            slo_alerts=list(slo_alerts) or None,
+            slo_by=slo_by,
+            tz=tz_name,
+            unweighted=selection.unweighted,
             questions=report_questions(click.get_current_context()),
         )
-    document = render_report(result, fmt)
-    if fmt is ReportFormat.HTML:
+    document = render_report(result, report_format)
+    if report_format is ReportFormat.HTML:
         _note_missing_charts(env)
     if out is None:
         env.stdout.write(document)

@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from mfq.analysis.slo import DEFAULTS
-from mfq.cli.options import make_env
-from mfq.cli.query import common_options, query_options, store_for
+from mfq.cli.command import command
+from mfq.cli.options import Output, Selection, Source
+from mfq.cli.query import query_options, store_for
 from mfq.env import Env
 from mfq.errors import ExitCode
 from mfq.render import OutputFormat, print_message, render
@@ -16,7 +17,7 @@ from mfq.render import OutputFormat, print_message, render
 NO_INCIDENTS = "no incidents: no burn-rate alert would have fired"
 
 
-@click.command()
+@command()
 @query_options
 @click.option("--good", default=None, metavar="EXPR", help="Events that meet the objective.")
 @click.option(
@@ -60,32 +61,45 @@ NO_INCIDENTS = "no incidents: no burn-rate alert would have fired"
     is_flag=True,
     help="Exit 1 when the error budget is spent (budget_remaining < 0).",
 )
-def slo(**kwargs: Any) -> int:
+def slo(
+    source: Source,
+    selection: Selection,
+    output: Output,
+    good: str | None,
+    bad: str | None,
+    target: float,
+    window: str,
+    every: str,
+    alerts: tuple[str, ...],
+    name: str | None,
+    incidents: bool,
+    fail_on_exhausted: bool,
+) -> int:
     """Compliance, error budget left and burn rate of an objective, and its incidents
     (when a multiwindow burn-rate alert would have fired) with time to detect, time to
     recover and MTTR."""
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    options = {
-        "good": kwargs["good"],
-        "bad": kwargs["bad"],
-        "target": kwargs["target"],
-        "window": kwargs["window"],
-        "every": kwargs["every"],
-        "alerts": list(kwargs["alerts"]),
-        "name": kwargs["name"],
-        **common_options(kwargs),
+    env = output.env()
+    fmt = output.format
+    options: dict[str, Any] = {
+        "good": good,
+        "bad": bad,
+        "target": target,
+        "window": window,
+        "every": every,
+        "alerts": list(alerts),
+        "name": name,
+        **selection.options(),
     }
-    with store_for(kwargs) as store:
-        if kwargs["incidents"]:
+    with store_for(source) as store:
+        if incidents:
             episodes = store.slo_incidents(**options)
             _render_incidents(episodes, fmt, env)
-            if not kwargs["fail_on_exhausted"]:
+            if not fail_on_exhausted:
                 return int(ExitCode.OK)
             remaining = store.slo(**options).iloc[0]["budget_remaining"]
             return _exit_code(remaining, fail_on_exhausted=True)
         summary = store.slo(**options)
-        code = _exit_code(summary.iloc[0]["budget_remaining"], kwargs["fail_on_exhausted"])
+        code = _exit_code(summary.iloc[0]["budget_remaining"], fail_on_exhausted)
         if fmt is not OutputFormat.TABLE:
             render(summary, fmt, env, title="slo")
             return code

@@ -8,12 +8,21 @@ from typing import Any, TypeVar
 
 import click
 
-from mfq.cli.options import format_option, make_env, store_option, tz_option
+from mfq.cli.command import command
+from mfq.cli.options import (
+    Output,
+    Selection,
+    Source,
+    as_output,
+    as_selection,
+    as_source,
+    format_option,
+    store_option,
+    tz_option,
+)
 from mfq.cli.query import store_for
 from mfq.errors import UsageError
 from mfq.render import OutputFormat
-from mfq.render.timeline import render_timeline
-from mfq.render.waterfall import render_trace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,7 +31,11 @@ TABLE_LIMIT = 200
 
 
 def _time_options(func: F) -> F:
+    """The store, the time range and the output, as ``source``, ``selection``, ``output``."""
     options = [
+        as_source,
+        as_selection,
+        as_output,
         store_option,
         click.option("--since", default=None, help="Start (inclusive): ISO time or age like 24h."),
         click.option("--until", default=None, help="End (exclusive): ISO time or age."),
@@ -36,30 +49,27 @@ def _time_options(func: F) -> F:
     return func
 
 
-def _times(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {name: kwargs[name] for name in ("since", "until", "last", "now")}
-
-
-@click.command()
+@command()
 @click.argument("trace_id", metavar="ID")
 @click.argument("inputs", nargs=-1, type=click.Path(), metavar="[FILE]...")
 @_time_options
-def trace(**kwargs: Any) -> None:
+def trace(source: Source, selection: Selection, output: Output, trace_id: str) -> None:
     """One trace as a span tree (waterfall): every event whose trace_id is ID, in any
     letter case. Reads the store, or the export FILEs named after ID."""
-    trace_id: str = kwargs["trace_id"]
-    if Path(trace_id).exists() and not kwargs["inputs"]:
+    if Path(trace_id).exists() and not source.inputs:
         raise UsageError(
             f"trace: {trace_id!r} is a file; the trace ID comes first: mfq trace ID [FILE]..."
         )
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    with store_for(kwargs) as store:
-        result = store.trace(trace_id, **_times(kwargs))
+    env = output.env()
+    fmt = output.format
+    with store_for(source) as store:
+        result = store.trace(trace_id, **selection.time_range())
+    from mfq.render.waterfall import render_trace
+
     render_trace(result, fmt, env, title=f"trace {trace_id.strip()}")
 
 
-@click.command()
+@command()
 @click.argument("inputs", nargs=-1, type=click.Path(), metavar="[FILE]...")
 @_time_options
 @click.option("--where", "where", multiple=True, help="Filter expression (repeatable, ANDed).")
@@ -75,14 +85,16 @@ def trace(**kwargs: Any) -> None:
     default=None,
     help=f"At most N rows, those around the markers (default {TABLE_LIMIT} in tables).",
 )
-def timeline(**kwargs: Any) -> None:
+def timeline(
+    source: Source, selection: Selection, output: Output, gap: str, limit: int | None
+) -> None:
     """Incident reconstruction: matching events in time order, bursts collapsed, with
     first error, peak, last error and recovery marked, and a summary."""
-    env = make_env(kwargs["tz_name"])
-    fmt = OutputFormat(kwargs["fmt"])
-    limit = kwargs["limit"] or (TABLE_LIMIT if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store:
-        result = store.timeline(
-            where=list(kwargs["where"]), gap=kwargs["gap"], limit=limit, **_times(kwargs)
-        )
+    env = output.env()
+    fmt = output.format
+    limit = limit or (TABLE_LIMIT if fmt is OutputFormat.TABLE else None)
+    with store_for(source) as store:
+        result = store.timeline(gap=gap, limit=limit, **selection.scope())
+    from mfq.render.timeline import render_timeline
+
     render_timeline(result, fmt, env, title="timeline")

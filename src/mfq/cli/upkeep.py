@@ -7,12 +7,13 @@ from datetime import datetime
 import click
 
 from mfq.cli.options import format_option, make_env, store_option
-from mfq.query.timerange import parse_instant
 from mfq.render import OutputFormat, print_message, render
 from mfq.store import open_storage
 
 
 def _instant(text: str | None, now: datetime, option: str) -> datetime | None:
+    from mfq.query.timerange import parse_instant
+
     return None if text is None else parse_instant(text, now, option)
 
 
@@ -52,6 +53,8 @@ def prune(store_path: str | None, fmt: str, before: str, dry_run: bool) -> None:
     """Remove every event before DATE, with its id hash (such an event ingested again
     counts as new): whole days are dropped, the day DATE cuts is rewritten."""
     env = make_env()
+    from mfq.query.timerange import parse_instant
+
     moment = parse_instant(before, env.now, "--before")
     with open_storage(store_path) as store:
         result = store.prune(moment, dry_run=dry_run)
