@@ -9,6 +9,7 @@ import click
 from mfq.cli.options import make_env
 from mfq.cli.query import common_options, query_options, store_for
 from mfq.query.build import split_fields
+from mfq.query.direct.fields import EVERY_FIELD
 from mfq.render import OutputFormat, print_message, render
 
 
@@ -45,7 +46,7 @@ def anomalies(**kwargs: Any) -> None:
     (median polish); counts must also be improbable as Poisson noise.
     """
     env = make_env(kwargs["tz_name"])
-    with store_for(kwargs) as store:
+    with store_for(kwargs, EVERY_FIELD) as store:
         result = store.anomalies(
             every=kwargs["every"],
             by=list(kwargs["by"]),

@@ -12,6 +12,7 @@ import click
 from mfq.cli.options import make_env
 from mfq.cli.query import common_options, query_options, store_for
 from mfq.errors import ExitCode, MfqError
+from mfq.query.direct.fields import EVERY_FIELD
 from mfq.render import OutputFormat, print_message, render
 from mfq.render.junit import DEFAULT_SUITE, JUnitRun, check_junit, error_junit, write_junit
 
@@ -53,7 +54,7 @@ def check(**kwargs: Any) -> int:
     junit_path: str | None = kwargs["junit_path"]
     started = time.perf_counter()
     try:
-        with store_for(kwargs) as store:
+        with store_for(kwargs, EVERY_FIELD) as store:
             result = store.check(assertions, **common_options(kwargs))
     except MfqError as err:
         if junit_path is not None:

@@ -18,8 +18,9 @@ from mfq.cli.options import (
     store_option,
     tz_option,
 )
-from mfq.errors import DataError, UsageError
+from mfq.errors import UsageError
 from mfq.query.build import split_keys
+from mfq.query.direct.fields import Question, question_fields
 from mfq.query.engines import DEFAULT_ENGINE
 from mfq.query.pandas_deferral import pandas_deferred
 from mfq.render import OutputFormat, print_message, render
@@ -62,10 +63,14 @@ def query_options(func: F) -> F:
 
 
 @contextlib.contextmanager
-def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
+def store_for(kwargs: dict[str, Any], question: Question | None = None) -> Iterator[Store]:
     """The store to ask (from the options of ``query_options``): ``--store``, or the input
-    files named, ingested to a temporary store; queried with ``--engine``/``--scheduler``
-    (the Dask cluster it starts or joins is released on the way out)."""
+    files named; queried with ``--engine``/``--scheduler`` (the Dask cluster it starts or
+    joins is released on the way out). Files are read directly, holding only the fields
+    of ``question`` (see ``mfq.cli.files``); without one, or with another engine, they
+    are ingested to a temporary store."""
+    from mfq.cli.files import direct_enabled, held_store, refuse_if_nothing_stored, report_rejects
+
     inputs: tuple[str, ...] = kwargs["inputs"]
     store_path: str | None = kwargs["store_path"]
     engine = {"engine": kwargs.get("engine", DEFAULT_ENGINE), "scheduler": kwargs.get("scheduler")}
@@ -75,17 +80,25 @@ def store_for(kwargs: dict[str, Any]) -> Iterator[Store]:
             _define_fields(store, lets)
             yield store
         return
+    env = make_env(kwargs.get("tz_name"))
+    plain = engine == {"engine": DEFAULT_ENGINE, "scheduler": None}
+    held = None
+    if question is not None and plain and direct_enabled():
+        held = held_store(inputs, question, lets)
+    if held is not None:
+        store, summary = held
+        _define_fields(store, lets)
+        report_rejects(env, summary)
+        yield store
+        return
     with (
         tempfile.TemporaryDirectory(prefix="mfq-") as scratch,
         open_store(scratch, **engine) as store,
     ):
         summary = store.ingest(list(inputs))
-        if summary.refused_all:
-            # A refused file must never look like an empty answer ("no events match").
-            more = len(summary.refusals) - 1
-            first = summary.refusals[0] if summary.refusals else "no records stored"
-            raise DataError(first + (f" (and {more} more files refused)" if more > 0 else ""))
+        refuse_if_nothing_stored(summary)
         _define_fields(store, lets)
+        report_rejects(env, summary)
         yield store
 
 
@@ -137,7 +150,15 @@ def events(**kwargs: Any) -> None:
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
     limit = kwargs["limit"] or (50 if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store, pandas_deferred():
+    question = None  # every field shown: the files are ingested whole
+    if kwargs["fields"]:
+        question = question_fields(
+            where=kwargs["where"],
+            fields=[kwargs["fields"]],
+            order_by=kwargs["sort"],
+            lets=kwargs["let"],
+        )
+    with store_for(kwargs, question) as store, pandas_deferred():
         result = store.events(
             as_arrow=True,
             fields=kwargs["fields"],
@@ -184,7 +205,15 @@ def query(**kwargs: Any) -> None:
         # A table of a million groups is unreadable and takes minutes to draw: the
         # largest groups, then OTHER and TOTAL rows that keep the table honest.
         limit = TABLE_GROUPS
-    with store_for(kwargs) as store, pandas_deferred():
+    question = question_fields(
+        where=kwargs["where"],
+        keys=kwargs["group_by"],
+        aggs=kwargs["aggs"],
+        having=kwargs["having"],
+        order_by=kwargs["order_by"],
+        lets=kwargs["let"],
+    )
+    with store_for(kwargs, question) as store, pandas_deferred():
         result = store.query(
             as_arrow=True,
             group_by=list(kwargs["group_by"]),
@@ -210,7 +239,12 @@ def timeseries(**kwargs: Any) -> None:
     fmt = OutputFormat(kwargs["fmt"])
     charted = fmt is OutputFormat.TABLE and env.stdout_isatty
     changes: list[str] = []
-    with store_for(kwargs) as store:
+    question = None  # a chart names the releases of its range: the files are ingested whole
+    if not charted:
+        question = question_fields(
+            where=kwargs["where"], keys=kwargs["by"], aggs=kwargs["aggs"], lets=kwargs["let"]
+        )
+    with store_for(kwargs, question) as store:
         with pandas_deferred():
             result = store.timeseries(
                 as_arrow=True,

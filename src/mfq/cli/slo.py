@@ -11,6 +11,7 @@ from mfq.cli.options import make_env
 from mfq.cli.query import common_options, query_options, store_for
 from mfq.env import Env
 from mfq.errors import ExitCode
+from mfq.query.direct.fields import EVERY_FIELD
 from mfq.render import OutputFormat, print_message, render
 
 NO_INCIDENTS = "no incidents: no burn-rate alert would have fired"
@@ -76,7 +77,7 @@ def slo(**kwargs: Any) -> int:
         "name": kwargs["name"],
         **common_options(kwargs),
     }
-    with store_for(kwargs) as store:
+    with store_for(kwargs, EVERY_FIELD) as store:
         if kwargs["incidents"]:
             episodes = store.slo_incidents(**options)
             _render_incidents(episodes, fmt, env)

@@ -11,6 +11,7 @@ import click
 from mfq.cli.options import format_option, make_env, store_option, tz_option
 from mfq.cli.query import store_for
 from mfq.errors import UsageError
+from mfq.query.direct.fields import EVERY_FIELD
 from mfq.render import OutputFormat
 from mfq.render.timeline import render_timeline
 from mfq.render.waterfall import render_trace
@@ -54,7 +55,7 @@ def trace(**kwargs: Any) -> None:
         )
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
-    with store_for(kwargs) as store:
+    with store_for(kwargs, EVERY_FIELD) as store:
         result = store.trace(trace_id, **_times(kwargs))
     render_trace(result, fmt, env, title=f"trace {trace_id.strip()}")
 
@@ -81,7 +82,7 @@ def timeline(**kwargs: Any) -> None:
     env = make_env(kwargs["tz_name"])
     fmt = OutputFormat(kwargs["fmt"])
     limit = kwargs["limit"] or (TABLE_LIMIT if fmt is OutputFormat.TABLE else None)
-    with store_for(kwargs) as store:
+    with store_for(kwargs, EVERY_FIELD) as store:
         result = store.timeline(
             where=list(kwargs["where"]), gap=kwargs["gap"], limit=limit, **_times(kwargs)
         )
