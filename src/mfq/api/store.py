@@ -124,6 +124,11 @@ class Store:
         """True once the store has a catalog."""
         return self.storage.exists()
 
+    @property
+    def held_events(self) -> pa.Table | None:
+        """Events held in memory instead of files (a file read directly); None for a store."""
+        return self.storage.held_events
+
     def create(self) -> None:
         """Make the store directory and its empty catalog (no-op when they exist)."""
         self.storage.create()

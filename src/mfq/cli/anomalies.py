@@ -54,7 +54,9 @@ def anomalies(
     (median polish); counts must also be improbable as Poisson noise.
     """
     env = output.env()
-    with store_for(source) as store:
+    from mfq.query.direct.fields import EVERY_FIELD
+
+    with store_for(source, EVERY_FIELD) as store:
         result = store.anomalies(
             every=every,
             by=list(by),

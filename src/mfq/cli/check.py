@@ -60,7 +60,9 @@ def check(
     asserted = list(assertions)
     started = time.perf_counter()
     try:
-        with store_for(source) as store:
+        from mfq.query.direct.fields import EVERY_FIELD
+
+        with store_for(source, EVERY_FIELD) as store:
             result = store.check(asserted, **selection.options())
     except MfqError as err:
         if junit_path is not None:

@@ -18,16 +18,18 @@ from mfq.cli.options import (
     as_source,
     engine_option,
     format_option,
+    make_env,
     scheduler_option,
     store_option,
     tz_option,
 )
 from mfq.cli.pandas_deferral import pandas_deferred
-from mfq.errors import DataError, UsageError
+from mfq.errors import UsageError
 from mfq.render import OutputFormat, print_message, render
 
 if TYPE_CHECKING:
     from mfq.api import Store
+    from mfq.query.direct.fields import Question
 
 # The library (the expression parser and its pydantic models, the store, pyarrow) is
 # imported when a command runs, not when this module is: `mfq query --help` and a usage
@@ -75,11 +77,15 @@ def query_options(func: F) -> F:
 
 
 @contextlib.contextmanager
-def store_for(source: Source) -> Iterator[Store]:
-    """The store to ask: ``--store``, or the input files named, ingested to a temporary
-    store; queried with ``--engine``/``--scheduler`` (the Dask cluster it starts or joins is
-    released on the way out)."""
+def store_for(source: Source, question: Question | None = None) -> Iterator[Store]:
+    """The store to ask: ``--store``, or the input files named; queried with
+    ``--engine``/``--scheduler`` (the Dask cluster it starts or joins is released on the
+    way out). Files are read directly, holding only the fields of ``question`` (see
+    ``mfq.cli.files``); without one, or with another engine, they are ingested to a
+    temporary store."""
     from mfq.api import open_store
+    from mfq.cli.files import direct_enabled, held_store, refuse_if_nothing_stored, report_rejects
+    from mfq.query.engines import DEFAULT_ENGINE, engine_name
 
     lets = source.let
     if not source.inputs:
@@ -89,6 +95,17 @@ def store_for(source: Source) -> Iterator[Store]:
             _define_fields(store, lets)
             yield store
         return
+    env = make_env()
+    plain = engine_name(source.engine) == DEFAULT_ENGINE and source.scheduler is None
+    held = None
+    if question is not None and plain and direct_enabled():
+        held = held_store(source.inputs, question, lets)
+    if held is not None:
+        store, summary = held
+        _define_fields(store, lets)
+        report_rejects(env, summary)
+        yield store
+        return
     import tempfile
 
     with (
@@ -96,12 +113,9 @@ def store_for(source: Source) -> Iterator[Store]:
         open_store(scratch, engine=source.engine, scheduler=source.scheduler) as store,
     ):
         summary = store.ingest(list(source.inputs))
-        if summary.refused_all:
-            # A refused file must never look like an empty answer ("no events match").
-            more = len(summary.refusals) - 1
-            first = summary.refusals[0] if summary.refusals else "no records stored"
-            raise DataError(first + (f" (and {more} more files refused)" if more > 0 else ""))
+        refuse_if_nothing_stored(summary)
         _define_fields(store, lets)
+        report_rejects(env, summary)
         yield store
 
 
@@ -150,7 +164,14 @@ def events(
     env = output.env()
     fmt = output.format
     limit = limit or (50 if fmt is OutputFormat.TABLE else None)
-    with store_for(source) as store, pandas_deferred():
+    question = None  # every field shown: the files are ingested whole
+    if fields:
+        from mfq.query.direct.fields import question_fields
+
+        question = question_fields(
+            where=selection.where, fields=[fields], order_by=sort, lets=source.let
+        )
+    with store_for(source, question) as store, pandas_deferred():
         result = store.events(
             as_arrow=True,
             fields=fields,
@@ -208,7 +229,17 @@ def query(
         # A table of a million groups is unreadable and takes minutes to draw: the
         # largest groups, then OTHER and TOTAL rows that keep the table honest.
         limit = TABLE_GROUPS
-    with store_for(source) as store, pandas_deferred():
+    from mfq.query.direct.fields import question_fields
+
+    question = question_fields(
+        where=selection.where,
+        keys=group_by,
+        aggs=aggs,
+        having=having,
+        order_by=order_by,
+        lets=source.let,
+    )
+    with store_for(source, question) as store, pandas_deferred():
         result = store.query(
             as_arrow=True,
             group_by=list(group_by),
@@ -242,7 +273,12 @@ def timeseries(
     fmt = output.format
     charted = fmt is OutputFormat.TABLE and env.stdout_isatty
     changes: list[str] = []
-    with store_for(source) as store:
+    question = None  # a chart names the releases of its range: the files are ingested whole
+    if not charted:
+        from mfq.query.direct.fields import question_fields
+
+        question = question_fields(where=selection.where, keys=by, aggs=aggs, lets=source.let)
+    with store_for(source, question) as store:
         with pandas_deferred():
             result = store.timeseries(
                 as_arrow=True,

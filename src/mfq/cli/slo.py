@@ -90,7 +90,9 @@ def slo(
         "name": name,
         **selection.options(),
     }
-    with store_for(source) as store:
+    from mfq.query.direct.fields import EVERY_FIELD
+
+    with store_for(source, EVERY_FIELD) as store:
         if incidents:
             episodes = store.slo_incidents(**options)
             _render_incidents(episodes, fmt, env)

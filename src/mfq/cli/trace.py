@@ -62,7 +62,9 @@ def trace(source: Source, selection: Selection, output: Output, trace_id: str) -
         )
     env = output.env()
     fmt = output.format
-    with store_for(source) as store:
+    from mfq.query.direct.fields import EVERY_FIELD
+
+    with store_for(source, EVERY_FIELD) as store:
         result = store.trace(trace_id, **selection.time_range())
     from mfq.render.waterfall import render_trace
 
@@ -93,7 +95,9 @@ def timeline(
     env = output.env()
     fmt = output.format
     limit = limit or (TABLE_LIMIT if fmt is OutputFormat.TABLE else None)
-    with store_for(source) as store:
+    from mfq.query.direct.fields import EVERY_FIELD
+
+    with store_for(source, EVERY_FIELD) as store:
         result = store.timeline(gap=gap, limit=limit, **selection.scope())
     from mfq.render.timeline import render_timeline
 

@@ -21,6 +21,7 @@ from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts, arrow_c
 from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.options import REDACTED, NormalizeOptions
+from mfq.ingest.projection import Projection
 from mfq.ingest.record import (
     ACTOR_PREFIX,
     ACTOR_PROFILE,
@@ -69,6 +70,8 @@ class FastPathState:
     wide: bool = False
     #: Whether the source's first (probe) block was parsed.
     probed: bool = False
+    #: Parse only these keys once types are learned (``mfq query FILE``); None: all.
+    projection: Projection | None = None
 
 
 @dataclass
@@ -227,6 +230,8 @@ def _run_block(
         all_rows = np.arange(first, stop, dtype=np.int64)
         return _Outcome(None, np.empty(0, np.int64), all_rows, TypeCounts(), IngestCounters())
     slow = ~_parseable(rows, first, stop) if rows.parsed is None else np.zeros(stop - first, bool)
+    if state.projection is not None and rows.parsed is None:
+        slow |= state.projection.hazards(rows.data, rows.starts[first:stop], rows.ends[first:stop])
     parsed: list[tuple[int, pa.Table]] = []
     if rows.parsed is not None:  # parsed by the reader (OTLP): normalised as they are
         parsed.append((first, rows.parsed.table.slice(first, stop - first)))
@@ -343,6 +348,8 @@ def _parse(
                 return None, None
             if learned is None:
                 state.learned = _learnable(table.schema)
+                if state.projection is not None:
+                    state.projection.learn(table.schema)
             return table, None
         # Rebind, never mutate: the other worker may be reading the set right now.
         state.string_paths = state.string_paths | inferred
@@ -370,6 +377,10 @@ def _learnable(schema: pa.Schema) -> pa.Schema | None:
 
 
 def _parse_options(state: FastPathState, learned: pa.Schema | None) -> pj.ParseOptions:
+    if learned is not None and state.projection is not None:
+        return pj.ParseOptions(
+            explicit_schema=state.projection.schema(), unexpected_field_behavior="ignore"
+        )
     if learned is not None:
         return pj.ParseOptions(explicit_schema=learned, unexpected_field_behavior="infer")
     if not state.string_paths:

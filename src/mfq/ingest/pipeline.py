@@ -19,6 +19,7 @@ from mfq.ingest.counters import IngestCounters
 from mfq.ingest.fastpath import FastPathState, PendingChunk, submit_chunk
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.profiles.model import Profile
+from mfq.ingest.projection import Projection
 from mfq.ingest.record import decode_json
 from mfq.ingest.screen import screen_chunk
 from mfq.ingest.sources import OpenedSource, Source, open_source
@@ -69,11 +70,21 @@ class SourceReading:
         return self._opened.hashing.final
 
 
-def read_source(source: Source, options: NormalizeOptions, settings: Settings) -> SourceReading:
+def read_source(
+    source: Source,
+    options: NormalizeOptions,
+    settings: Settings,
+    projection: Projection | None = None,
+    *,
+    hash_content: bool = True,
+) -> SourceReading:
     """Open ``source``, detect its container and profile, and prepare its validated chunks
     (read as they are consumed). Input that is not JSON raises ``InputUnreadable`` naming
-    the source."""
-    opened = open_source(source)
+    the source. With a ``projection``, the vectorised path parses only its keys (see
+    ``mfq.ingest.projection``); other columns may still come from the record path.
+    Without ``hash_content`` the source's SHA-256 is not computed (``content_hash`` then
+    fails): for a reader that can never meet the same content again."""
+    opened = open_source(source, hash_content=hash_content)
     try:
         try:
             container, record_chunks = read_chunks(
@@ -92,7 +103,7 @@ def read_source(source: Source, options: NormalizeOptions, settings: Settings) -
         container=container,
         compression=opened.compression,
         bytes_total=source.size(),  # None for a pipe
-        chunks=prefetch(_validated(record_chunks, options, opened, settings)),
+        chunks=prefetch(_validated(record_chunks, options, opened, settings, projection)),
         profile=profile_name,
         mapping=options.mapping,
         _opened=opened,
@@ -176,9 +187,12 @@ def _validated(
     options: NormalizeOptions,
     opened: OpenedSource,
     settings: Settings,
+    projection: Projection | None = None,
 ) -> Iterator[EventChunk]:
     budget = FieldBudget(settings.max_fields)
-    state = FastPathState(max_retries=settings.fast_path_max_retries, budget=budget)
+    state = FastPathState(
+        max_retries=settings.fast_path_max_retries, budget=budget, projection=projection
+    )
     pending: PendingChunk | None = None
     last_number = 0
     try:

@@ -131,9 +131,10 @@ class HashingReader:
     """A binary reader that hashes what passes through it: the content hash, and the
     fingerprint of a source that can be read only once, cost no second read."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, *, hash_content: bool = True) -> None:
         self._raw = raw
-        self.digest = hashlib.sha256()
+        #: None when the content hash is not wanted (``finish`` then reads nothing more).
+        self.digest = hashlib.sha256() if hash_content else None
         self.bytes_read = 0
         self.final: str | None = None
         self._first = bytearray()
@@ -141,7 +142,8 @@ class HashingReader:
 
     def read(self, size: int = -1) -> bytes:
         data = self._raw.read(size)
-        self.digest.update(data)
+        if self.digest is not None:
+            self.digest.update(data)
         self.bytes_read += len(data)
         if len(self._first) < _FINGERPRINT_BYTES:
             self._first += data[: _FINGERPRINT_BYTES - len(self._first)]
@@ -150,7 +152,10 @@ class HashingReader:
         return data
 
     def finish(self) -> str:
-        """The hash of the whole input: bytes the reader never asked for are read now."""
+        """The hash of the whole input: bytes the reader never asked for are read now
+        (nothing is read, and the hash stays unknown, when it is not wanted)."""
+        if self.digest is None:
+            return ""
         if self.final is None:
             while self.read(_HASH_BLOCK):
                 pass
@@ -218,15 +223,16 @@ class OpenedSource:
             self.raw.close()
 
 
-def open_source(source: Source) -> OpenedSource:
-    """Open a source, peeking at its magic bytes to pick streaming decompression."""
+def open_source(source: Source, *, hash_content: bool = True) -> OpenedSource:
+    """Open a source, peeking at its magic bytes to pick streaming decompression; the
+    content is hashed as it is read unless ``hash_content`` is false."""
     import pyarrow as pa
 
     try:
         raw: BinaryIO = sys.stdin.buffer if source.path is None else source.path.open("rb")
     except OSError as err:
         raise InputUnreadable(f"{source.name}: {err.strerror or err}") from err
-    hashing = HashingReader(raw)
+    hashing = HashingReader(raw, hash_content=hash_content)
     buffered = _PeekReader(hashing)
     compression = detect_compression(buffered.peek(4))
     file = None if source.path is None else raw

@@ -125,6 +125,11 @@ def scan(
         result = scan(store, stored, where, time, dictionary=keys, files=files)
         table = add_derived(result.table, computed).select(list(columns))
         return ScanResult(table, result.files_read, result.files_total)
+    held = store.held_events  # a file's events (mfq.query.direct)
+    if held is not None:
+        from mfq.query.direct.scan import scan_held
+
+        return scan_held(held, columns, where, time, dictionary)
     all_files = store.files("events") if files is None else files
     files = prune(all_files, time)
     traces = trace_lookup(where)
@@ -139,7 +144,7 @@ def scan(
     output = pa.schema([schema.field(name) for name in columns])
     if not paths:
         return ScanResult(output.empty_table(), 0, len(all_files))
-    predicate = _predicate(where, time, schema)
+    predicate = predicate_of(where, time, schema)
     try:
         if mixed:
             table = _scan_file_by_file(store, files, schema, predicate).select(columns)
@@ -218,11 +223,11 @@ def _read_filtered(dataset: ds.Dataset, reading: _Reading, time: TimeRange) -> p
         else:
             pushed.append(condition)
     if not on_dictionary:
-        return dataset.to_table(columns=list(columns), filter=_predicate(where, time, schema))
+        return dataset.to_table(columns=list(columns), filter=predicate_of(where, time, schema))
     extra = [name for name, _ in on_dictionary if name not in columns]
     read = dataset.to_table(
         columns=list(dict.fromkeys([*columns, *extra])),
-        filter=_predicate(tuple(pushed), time, schema),
+        filter=predicate_of(tuple(pushed), time, schema),
     )
     read = read.unify_dictionaries()  # one dictionary per column: each value decided once
     mask: pa.ChunkedArray | None = None
@@ -243,7 +248,10 @@ def _conjuncts(where: tuple[Expr, ...]) -> list[Expr]:
     return found
 
 
-def _predicate(where: tuple[Expr, ...], time: TimeRange, schema: pa.Schema) -> pc.Expression | None:
+def predicate_of(
+    where: tuple[Expr, ...], time: TimeRange, schema: pa.Schema
+) -> pc.Expression | None:
+    """The time range and every ``where`` as one expression over ``schema``'s columns."""
     predicate = time_filter(time)
     for expr in where:
         compiled = compile_filter(expr, schema)

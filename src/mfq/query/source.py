@@ -85,6 +85,11 @@ class EventSource(Protocol):
         """Every field's type, derived fields included."""
         ...
 
+    @property
+    def held_events(self) -> pa.Table | None:
+        """Events held in memory instead of files (a file read directly); None for a store."""
+        ...
+
 
 class QuerySource(EventSource, Protocol):
     """What analyses and the report use: an event source that runs query descriptions."""
@@ -138,6 +143,11 @@ class StoreQueries:
         """True once the store has a catalog."""
         return self.storage.exists()
 
+    @property
+    def held_events(self) -> pa.Table | None:
+        """The storage's events held in memory (``mfq.query.direct``), if any."""
+        return self.storage.held_events
+
     def files(self, kind: str = "events") -> list[FileRecord]:
         """The committed files of a kind, each checked to be on disk."""
         return self.storage.files(kind)
@@ -173,24 +183,9 @@ class StoreQueries:
         return define_fields(self._stored_types(), self._definitions)
 
     def _stored_types(self) -> dict[str, FieldType]:
-        from mfq.query.expr import STANDARD_FIELD_TYPES, FieldType
+        from mfq.query.expr.schema import stored_field_types
 
-        types: dict[str, FieldType] = dict(STANDARD_FIELD_TYPES)
-        for name, classes in self.catalog.field_types().items():
-            if name in types:
-                continue
-            kinds = {c for c, n in classes.items() if n}
-            if kinds == {"integer"}:
-                types[name] = FieldType.INTEGER
-            elif kinds and kinds <= {"integer", "float"}:
-                types[name] = FieldType.FLOAT
-            elif kinds == {"boolean"}:
-                types[name] = FieldType.BOOLEAN
-            elif kinds == {"timestamp"}:
-                types[name] = FieldType.TIMESTAMP
-            else:
-                types[name] = FieldType.STRING
-        return types
+        return stored_field_types(self.catalog.field_types())
 
     # -- running --------------------------------------------------------------------------
 

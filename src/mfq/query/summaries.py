@@ -39,6 +39,8 @@ def summary_rows(store: EventSource, spec: QuerySpec, plan: AggregatePlan) -> pa
         return None
     files = prune(store.files("events"), spec.time)
     inside = [record.path for record in files if within(record, spec.time)]
+    if not inside:
+        return None  # (events held in memory have no files, nor a catalog to ask)
     blobs = store.catalog.summaries(inside)
     if not blobs:
         return None

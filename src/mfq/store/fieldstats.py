@@ -93,6 +93,18 @@ def table_stats(table: pa.Table, classes: dict[str, set[str]] | None = None) -> 
     return found
 
 
+def stored_classes(
+    table: pa.Table, classes: dict[str, set[str]] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """The value classes ``table_stats`` records for each field of ``table`` that has a
+    value, without computing the statistics."""
+    return {
+        name: _classes(column.type, name, classes)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if column.null_count < len(column)
+    }
+
+
 def _classes(
     data_type: pa.DataType, name: str, known: dict[str, set[str]] | None
 ) -> tuple[str, ...]:

@@ -141,6 +141,16 @@ class IdIndex:
             self._parts.append(self._parts.pop().merged(newest))
 
 
+def keep_new(index: IdIndex, ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``ids`` are new: seen neither earlier among them nor in ``index`` (the
+    first of a repeated id counts); their hashes are added to ``index`` and returned."""
+    pairs = hash_ids(ids)
+    keep = first_occurrences(pairs) & ~index.contains(pairs)
+    kept = pairs[keep]
+    index.add(kept)
+    return keep, kept
+
+
 def first_occurrences(pairs: np.ndarray) -> np.ndarray:
     """Boolean mask keeping the first of every repeated id hash within one array."""
     mask = np.ones(len(pairs), dtype=bool)

@@ -26,6 +26,7 @@ from mfq.store.layout import StoreLayout
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from mfq.ingest.pipeline import SourceReading
     from mfq.ingest.sources import Source
@@ -150,6 +151,10 @@ class Storage:
 
     Storage only: ingest, upkeep, the catalog and what it records (info, schema,
     rejects). It knows no queries; ``mfq.query`` reads it through ``EventSource``."""
+
+    #: Events held in memory instead of files (a file read directly, ``mfq.query.direct``);
+    #: None for a store on disk.
+    held_events: pa.Table | None = None
 
     def __init__(self, layout: StoreLayout, settings: Settings = DEFAULT_SETTINGS) -> None:
         self.layout = layout

@@ -79,13 +79,10 @@ class BatchWriter:
         table = chunk.table
         if not table.num_rows:
             return 0, 0
-        pairs = ids.hash_ids(table.column("id"))
-        keep = ids.first_occurrences(pairs) & ~self.index.contains(pairs)
+        keep, pairs = ids.keep_new(self.index, table.column("id"))
         kept = int(keep.sum())
         if kept < table.num_rows:
             table = table.filter(pa.array(keep))
-            pairs = pairs[keep]
-        self.index.add(pairs)
         self._id_hashes.append(pairs)
         self.type_counts.merge(chunk.type_counts)
         if kept:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mfq.query.expr.ast import Expr
-from mfq.query.expr.types import FieldType
+from mfq.query.expr.types import STANDARD_FIELD_TYPES, FieldType
 
 
 class FieldSchema(dict[str, FieldType]):
@@ -38,3 +38,24 @@ class FieldSchema(dict[str, FieldType]):
 def derived_of(fields: Mapping[str, FieldType] | None) -> Mapping[str, Expr]:
     """The derived fields a schema carries (none for a plain mapping)."""
     return fields.derived if isinstance(fields, FieldSchema) else {}
+
+
+def stored_field_types(classes: Mapping[str, Mapping[str, int]]) -> dict[str, FieldType]:
+    """Every field's type from the value classes stored per field (the standard fields
+    keep theirs; a field holding more than one kind of value is text)."""
+    types: dict[str, FieldType] = dict(STANDARD_FIELD_TYPES)
+    for name, counts in classes.items():
+        if name in types:
+            continue
+        kinds = {c for c, n in counts.items() if n}
+        if kinds == {"integer"}:
+            types[name] = FieldType.INTEGER
+        elif kinds and kinds <= {"integer", "float"}:
+            types[name] = FieldType.FLOAT
+        elif kinds == {"boolean"}:
+            types[name] = FieldType.BOOLEAN
+        elif kinds == {"timestamp"}:
+            types[name] = FieldType.TIMESTAMP
+        else:
+            types[name] = FieldType.STRING
+    return types

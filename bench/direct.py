@@ -1,0 +1,134 @@
+"""Questions on a file (``mfq query FILE``) side by side with DuckDB's ``read_ndjson``.
+
+The export is shaped unlike the demo's: every standard field nested in ``attributes``,
+numeric ids, 36 attribute keys per event (``export_second_shape``). Each round runs, in
+turn, ``mfq query FILE`` and the same question in DuckDB, as whole processes; wall time,
+CPU time (user + sys) and peak RSS come from ``os.wait4``. Reported: medians, and the
+median of the per-round ratios (the machine is shared: a ratio within one round is what
+holds still). Targets (issue 17): mfq at most 2x DuckDB, peak under 1 GiB.
+
+    python bench/direct.py --events 1000000 --runs 3 --out /tmp/mfq-direct
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+MAX_RATIO = 2.0
+MAX_PEAK_MIB = 1024.0
+TYPES = [f"op.{name}" for name in ("read", "write", "list", "delete", "login", "export", "sync")]
+QUESTIONS = {
+    "group-by": (
+        ["--group-by", "type"],
+        "select attributes.type as type, count(*) from read_ndjson({f}) group by 1",
+    ),
+    "filter+percentile": (
+        ["--where", "status = 'error'", "--group-by", "type", "--agg", "p95(duration_ms)"],
+        "select attributes.type as type, quantile_cont(attributes.duration_ms, 0.95)"
+        " from read_ndjson({f}) where attributes.status = 'error' group by 1",
+    ),
+}
+
+
+def export_second_shape(path: Path, events: int, seed: int) -> None:
+    """NDJSON events: standard fields nested in ``attributes``, numeric ids, 36 keys."""
+    rng = random.Random(seed)
+    start = 1_793_700_000
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(events):
+            attributes: dict[str, object] = {
+                "type": rng.choice(TYPES),
+                "timestamp": start + i // 10,
+                "service": f"svc-{rng.randrange(12)}",
+                "status": "error" if rng.random() < 0.05 else "ok",
+                "duration_ms": round(rng.expovariate(1 / 80), 3),
+                "region": rng.choice(("eu-west-1", "us-east-1", "ap-south-1")),
+            }
+            for k in range(30):
+                attributes[f"k{k:02d}"] = rng.randrange(1000) if k % 3 else f"v{rng.randrange(50)}"
+            record = {"id": i + 1, "source": "bench", "attributes": attributes}
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """One child process: wall seconds, CPU seconds (user + sys), peak RSS in MiB."""
+    started = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _pid, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    error = child.stderr.read().decode() if child.stderr else ""
+    if status != 0:
+        raise SystemExit(f"failed ({status}): {' '.join(cmd)}\n{error}")
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/mfq-bench-direct"))
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="also run each question through a temporary store (MFQ_FILE_QUESTIONS=store)",
+    )
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    export = args.out / f"second-shape-{args.events}-{args.seed}.ndjson"
+    if not export.exists():
+        print(f"writing {export} ...", file=sys.stderr)
+        export_second_shape(export, args.events, args.seed)
+    mfq = str(Path(sys.executable).parent / "mfq")
+    duck = [sys.executable, "-c", "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()"]
+    quoted = "'" + str(export).replace("'", "''") + "'"
+    results = {}
+    for name, (options, sql) in QUESTIONS.items():
+        rounds = []
+        before: list[dict[str, float]] = []
+        for i in range(args.runs):
+            command = [mfq, "query", str(export), *options, "--format", "csv"]
+            ours = run(command)
+            theirs = run([*duck, sql.format(f=quoted)])
+            rounds.append((ours, theirs))
+            print(f"{name} {i + 1}/{args.runs}: mfq {ours} duckdb {theirs}", file=sys.stderr)
+            if args.before:
+                stored = run(command, env={**os.environ, "MFQ_FILE_QUESTIONS": "store"})
+                before.append(stored)
+                print(f"{name} {i + 1}/{args.runs}: through a store {stored}", file=sys.stderr)
+        ratio = statistics.median(o["wall"] / t["wall"] for o, t in rounds)
+        cpu_ratio = statistics.median(o["cpu"] / t["cpu"] for o, t in rounds)
+        peak = max(o["peak_mib"] for o, _ in rounds)
+        results[name] = {
+            "mfq_wall_median": statistics.median(o["wall"] for o, _ in rounds),
+            "duckdb_wall_median": statistics.median(t["wall"] for _, t in rounds),
+            "mfq_cpu_median": statistics.median(o["cpu"] for o, _ in rounds),
+            "duckdb_cpu_median": statistics.median(t["cpu"] for _, t in rounds),
+            "wall_ratio_median": ratio,
+            "cpu_ratio_median": cpu_ratio,
+            "mfq_peak_mib": peak,
+            "duckdb_peak_mib": max(t["peak_mib"] for _, t in rounds),
+            "pass": ratio <= MAX_RATIO and peak < MAX_PEAK_MIB,
+        }
+        if before:
+            results[name]["store_path_wall_median"] = statistics.median(b["wall"] for b in before)
+            results[name]["store_path_cpu_median"] = statistics.median(b["cpu"] for b in before)
+            results[name]["store_path_peak_mib"] = max(b["peak_mib"] for b in before)
+    print(json.dumps({"events": args.events, "bytes": export.stat().st_size, **results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

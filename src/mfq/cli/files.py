@@ -1,0 +1,89 @@
+"""Questions on files (``mfq query FILE``): answered from the files read directly, with
+only the fields the question names, or by ingesting them into a temporary store when
+the question needs more (see ``store_for`` in ``mfq.cli.query``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from mfq.errors import DataError
+from mfq.render import print_message
+
+if TYPE_CHECKING:
+    from mfq.api import Store
+    from mfq.env import Env
+    from mfq.query.direct.fields import Question
+    from mfq.query.direct.reader import FileEvents
+    from mfq.store.store import IngestSummary
+
+#: ``MFQ_FILE_QUESTIONS=store`` answers questions on files by a temporary store (the
+#: path every question took before the direct read; kept to compare the two).
+MODE_ENV = "MFQ_FILE_QUESTIONS"
+
+
+def direct_enabled() -> bool:
+    """Whether questions on files may be answered by reading the files directly."""
+    return os.environ.get(MODE_ENV, "direct") != "store"
+
+
+def held_store(
+    inputs: Sequence[str], question: Question, lets: Sequence[str]
+) -> tuple[Store, IngestSummary] | None:
+    """The events of ``inputs`` held in memory with the question's fields; None when the
+    question names a field the files do not hold (the store path then says what to do,
+    with the names it knows)."""
+    from mfq.cli.project import current_project
+    from mfq.query.direct.fields import EveryField, question_fields
+    from mfq.query.direct.reader import read_files
+
+    if isinstance(question, EveryField):
+        every = read_files(inputs, None)
+        refuse_if_nothing_stored(every.summary)
+        return held(every), every.summary
+    project = current_project()
+    defined = [(name, text) for name, text, _line in project.fields] if project else []
+    needed = question_fields(lets=defined)
+    if needed is None:
+        return None
+    events = read_files(inputs, question | needed)
+    refuse_if_nothing_stored(events.summary)
+    store = held(events)
+    derived = {name for name, _text in defined}
+    derived |= {text.partition("=")[0].strip().strip("`") for text in lets}
+    known = store.field_types()
+    if any(name not in known and name not in derived for name in question):
+        return None
+    return store, events.summary
+
+
+def held(events: FileEvents) -> Store:
+    """A store over events held in memory, queried with the default engine."""
+    from mfq.api import Store
+    from mfq.query.direct.store import HeldStorage
+
+    return Store(HeldStorage(events.table, events.classes))
+
+
+def refuse_if_nothing_stored(summary: IngestSummary) -> None:
+    """A refused file must never look like an empty answer ("no events match")."""
+    if summary.refused_all:
+        more = len(summary.refusals) - 1
+        first = summary.refusals[0] if summary.refusals else "no records stored"
+        raise DataError(first + (f" (and {more} more files refused)" if more > 0 else ""))
+
+
+def report_rejects(env: Env, summary: IngestSummary) -> None:
+    """What reading the files skipped and rejected, on stderr, as ingest says it."""
+    for link in summary.dangling_links:
+        print_message(env, f"mfq: skipped {link}: a symbolic link to nothing")
+    for note in summary.notes:
+        print_message(env, f"mfq: {note}")
+    if summary.rejected:
+        reasons = ", ".join(f"{code} {n}" for code, n in summary.rejects_by_reason.items())
+        print_message(
+            env,
+            f"mfq: {summary.rejected} of {summary.read} records rejected ({reasons}): "
+            "ingest the files to see them with 'mfq rejects'",
+        )

@@ -1,0 +1,163 @@
+"""Reading files for one question: validated as ``mfq ingest`` validates, nothing written.
+
+Sources are expanded, skipped, repeated and refused exactly as an ingest into an empty
+store would (``mfq.store.store.Storage.ingest``); each is read with a projection (only the
+standard fields and the question's fields parsed), duplicates by id are kept once, and
+what is left is held in memory, sorted by time as the writer sorts a store's files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mfq.errors import InputUnreadable
+from mfq.ingest.batch import EventChunk
+from mfq.ingest.columns import TypeCounts, unify
+from mfq.ingest.counters import IngestCounters
+from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.pipeline import SourceReading, read_source
+from mfq.ingest.projection import Projection
+from mfq.ingest.refusal import RejectKeys, refusal_message
+from mfq.ingest.sources import Source, expand_sources
+from mfq.settings import DEFAULT_SETTINGS, Settings
+from mfq.store import ids
+from mfq.store.fieldstats import stored_classes
+from mfq.store.store import IngestSummary
+
+
+@dataclass
+class FileEvents:
+    """The events of some files, as a store would hold them, with only some columns."""
+
+    #: Standard and projected columns, first occurrence of each id, sorted by time.
+    table: pa.Table
+    #: Value classes per field, as the store's field statistics would record them.
+    classes: dict[str, Counter[str]]
+    #: What an ingest of the files would have reported.
+    summary: IngestSummary
+
+
+@dataclass
+class _Batch:
+    """The events kept so far (as ``BatchWriter`` keeps them, without writing)."""
+
+    index: ids.IdIndex = field(default_factory=lambda: ids.IdIndex(np.empty((0, 2), np.uint64)))
+    tables: list[pa.Table] = field(default_factory=list)
+    counts: TypeCounts = field(default_factory=TypeCounts)
+
+    def add(self, chunk: EventChunk, projection: Projection | None) -> tuple[int, int]:
+        """Keep a chunk's new events; (kept, duplicates)."""
+        table = chunk.table
+        if not table.num_rows:
+            return 0, 0
+        keep, _pairs = ids.keep_new(self.index, table.column("id"))
+        kept = int(keep.sum())
+        if kept < table.num_rows:
+            table = table.filter(pa.array(keep))
+        counts, kept_table = chunk.type_counts, table
+        if projection is not None:
+            counts, kept_table = projection.select_counts(counts), projection.select(table)
+        self.counts.merge(counts)
+        if kept:
+            self.tables.append(kept_table)
+        return kept, chunk.table.num_rows - kept
+
+    def events(self) -> tuple[pa.Table, dict[str, Counter[str]]]:
+        table = unify(self.tables)
+        nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
+        if len(nanos) > 1 and not bool(np.all(nanos[1:] >= nanos[:-1])):
+            table = table.take(pa.array(np.argsort(nanos, kind="stable")))
+        mixed = {n: set(c) for n, c in self.counts.counts.items() if len(c) > 1}
+        classes = {
+            name: Counter(dict.fromkeys(found, 1))
+            for name, found in stored_classes(table, mixed).items()
+        }
+        return table, classes
+
+
+def read_files(
+    paths: Sequence[str],
+    fields: Iterable[str] | None,
+    *,
+    options: NormalizeOptions | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> FileEvents:
+    """The events of ``paths`` (files, folders, globs, ``-``) with the standard fields and
+    ``fields`` (every field: None), as ingesting them into an empty store then reading
+    them would give."""
+    options = options or NormalizeOptions()
+    sources = expand_sources(list(paths))
+    summary = IngestSummary(sources=len(sources))
+    batch = _Batch()
+    totals, reasons, profiles = IngestCounters(), Counter[str](), Counter[str]()
+    seen: dict[str, str | None] = {}  # fingerprint -> content hash, as ingest keeps them
+    projection = None if fields is None else Projection.of(fields)
+    # Repeated content is recognised by its SHA-256 (as ingest does); one source can
+    # repeat nothing, so its bytes are not hashed.
+    hash_content = len(sources) > 1
+    for source in sources:
+        if source.path is not None and source.path.is_symlink() and not source.path.exists():
+            summary.dangling_links.append(source.name)
+            continue
+        if _read_before(source, seen):
+            summary.skipped_sources += 1
+            continue
+        try:
+            fresh = None if projection is None else projection.fresh()
+            reading = read_source(source, options, settings, fresh, hash_content=hash_content)
+        except InputUnreadable as err:
+            if source.named:
+                raise
+            summary.skipped_files += 1
+            summary.notes.append(f"skipped {err.message}")
+            continue
+        counters = _read_one(reading, batch, projection, reasons, summary)
+        profiles[reading.profile] += 1
+        fingerprint = reading.fingerprint() if hash_content else None
+        if fingerprint is not None:
+            seen[fingerprint] = reading.content_hash()
+        totals.add(counters)
+    table, classes = batch.events()
+    summary.read, summary.ingested = totals.read, totals.ingested
+    summary.duplicates, summary.rejected = totals.duplicates, totals.rejected
+    summary.warnings, summary.derived_ids = totals.warnings, totals.derived_ids
+    summary.redacted, summary.naive_timestamps = totals.redacted, totals.naive_timestamps
+    summary.rejects_by_reason = dict(sorted(reasons.items()))
+    summary.profiles = dict(sorted(profiles.items()))
+    return FileEvents(table, classes, summary)
+
+
+def _read_before(source: Source, seen: dict[str, str | None]) -> bool:
+    """The same content was read earlier in this run (an ingest skips it)."""
+    fingerprint = source.fingerprint()
+    if fingerprint is None or fingerprint not in seen:
+        return False
+    content_hash = source.content_hash()
+    return content_hash is not None and content_hash in seen.values()
+
+
+def _read_one(
+    reading: SourceReading,
+    batch: _Batch,
+    projection: Projection | None,
+    reasons: Counter[str],
+    summary: IngestSummary,
+) -> IngestCounters:
+    counters = IngestCounters()
+    rejected = RejectKeys()
+    for chunk in reading.chunks:
+        chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk, projection)
+        counters.add(chunk.counters)
+        reasons.update(r.code for r in chunk.rejects)
+        for reject in chunk.rejects:
+            rejected.add(reject.code, reject.raw)
+    if counters.rejected and not counters.ingested and not counters.duplicates:
+        name = reading.source.name
+        summary.refusals.append(refusal_message(name, counters.read, rejected, reading.mapping))
+    return counters

@@ -1,0 +1,39 @@
+"""The scan of events held in memory, as ``mfq.query.scan.scan`` reads a store's files."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from mfq.errors import UsageError
+from mfq.query.expr import Expr, referenced_fields
+from mfq.query.scan import ScanResult, conform, predicate_of, unified_schema
+from mfq.query.timerange import TimeRange
+
+
+def scan_held(
+    held: pa.Table,
+    columns: list[str],
+    where: tuple[Expr, ...],
+    time: TimeRange,
+    dictionary: tuple[str, ...] = (),
+) -> ScanResult:
+    """Rows of ``held`` within ``time`` matching every ``where``, with ``columns`` (text
+    ``dictionary`` columns dictionary-encoded, as a store's scan reads group keys)."""
+    filter_fields = {name for expr in where for name in referenced_fields(expr)}
+    wanted = list(dict.fromkeys([*columns, "timestamp", *sorted(filter_fields)]))
+    schema, _mixed = unified_schema([held.schema], wanted)
+    present = [name for name in schema.names if name in held.column_names]
+    table = conform(held.select(present), schema)
+    try:
+        predicate = predicate_of(where, time, schema)
+        result = ds.dataset(table).to_table(columns=list(columns), filter=predicate)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UsageError(f"cannot evaluate the filter: {reason}") from err
+    for name in set(dictionary) - filter_fields:
+        if name in result.column_names and pa.types.is_string(result.schema.field(name).type):
+            index = result.column_names.index(name)
+            encoded = result.column(name).dictionary_encode()
+            result = result.set_column(index, name, encoded)
+    return ScanResult(result, 1, 1)

@@ -1,0 +1,157 @@
+"""``mfq query|events|timeseries FILE``: read directly, the same answers, rejects summary
+and errors as through a temporary store (``MFQ_FILE_QUESTIONS=store``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mfq.cli.files import MODE_ENV
+from mfq.cli.main import cli
+
+LINES = [
+    '{"id": 1, "attributes": {"type": "login", "timestamp": "2026-11-03T10:00:00Z", "ms": 5}}',
+    '{"id": 2, "attributes": {"type": "login", "timestamp": "2026-11-03T10:01:00Z", "ms": 7}}',
+    '{"id": 2, "attributes": {"type": "login", "timestamp": "2026-11-03T10:01:00Z", "ms": 7}}',
+    '{"id": 3, "type": "logout", "timestamp": "2026-11-03T10:02:00Z", "region": "eu"}',
+    '{"id": 4, "type": "logout", "region": "eu"}',
+    "not json",
+]
+REJECTS = (
+    "mfq: 2 of 6 records rejected (missing_timestamp 1, not_json 1): "
+    "ingest the files to see them with 'mfq rejects'\n"
+)
+
+
+def invoke(mode: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), env={MODE_ENV: mode})
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    path = tmp_path / "export.ndjson"
+    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    return path
+
+
+def both(*args: str) -> tuple[int, str, str]:
+    """The answer read directly, checked equal to the answer through a store."""
+    direct = invoke("direct", *args)
+    assert direct == invoke("store", *args)
+    return direct
+
+
+def test_query_on_a_file_counts_each_id_once_and_summarises_rejects(export: Path) -> None:
+    code, out, err = both("query", str(export), "--group-by", "type", "--format", "json")
+    assert code == 0
+    assert json.loads(out) == [{"type": "login", "count": 2}, {"type": "logout", "count": 1}]
+    assert err == REJECTS
+
+
+def test_a_filter_and_a_percentile_on_a_file(export: Path) -> None:
+    args = ["--where", "exists(ms)", "--agg", "p50(ms) as p50", "--agg", "sum(ms)"]
+    code, out, _err = both("query", str(export), *args, "--format", "json")
+    assert (code, json.loads(out)) == (0, [{"p50": 6.0, "sum(ms)": 12}])
+
+
+def test_events_and_timeseries_on_a_file(export: Path) -> None:
+    fields = ["--fields", "id,type,region", "--format", "csv"]
+    code, out, _err = both("events", str(export), *fields)
+    assert (code, out) == (0, "id,type,region\n1,login,\n2,login,\n3,logout,eu\n")
+    code, out, _err = both("timeseries", str(export), "--every", "1m", "--format", "csv")
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        "2026-11-03T10:00:00Z,1",
+        "2026-11-03T10:01:00Z,1",
+        "2026-11-03T10:02:00Z,1",
+    ]
+
+
+def test_a_field_the_file_lacks_is_named_as_the_store_names_it(export: Path) -> None:
+    code, _out, err = both("query", str(export), "--group-by", "regoin")
+    assert code == 2
+    assert "unknown field 'regoin' — did you mean 'region'?" in err
+
+
+def test_a_refused_file_fails_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "bad.ndjson"
+    path.write_text('{"id": 1}\n{"id": 2}\n', encoding="utf-8")
+    code, out, err = both("query", str(path), "--group-by", "type")
+    assert (code, out) == (3, "")
+    assert err.splitlines()[-1].startswith("mfq: error: ")
+
+
+def test_questions_on_files_write_nothing(export: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_ingest(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a question on a file ingested it")
+
+    monkeypatch.setattr("mfq.store.store.Storage.ingest", no_ingest)
+    for args in (
+        ["query", "--group-by", "type", "--where", "ms > 1"],
+        ["events", "--fields", "type,ms", "--sort", "-ms"],
+        ["timeseries", "--by", "type", "--agg", "max(ms)"],
+    ):
+        code, _out, err = invoke("direct", args[0], str(export), *args[1:], "--format", "csv")
+        assert (code, err) == (0, REJECTS)
+
+
+def test_questions_needing_every_field_still_read_the_whole_file(export: Path) -> None:
+    code, out, _err = both("events", str(export), "--format", "json")
+    assert code == 0
+    assert [e["id"] for e in json.loads(out)] == ["1", "2", "3"]
+
+
+def test_a_compressed_file_and_a_json_array_read_directly(tmp_path: Path, export: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "export.ndjson.gz"
+    packed.write_bytes(gzip.compress(export.read_bytes()))
+    array = tmp_path / "export.json"
+    array.write_text("[" + ",".join(line for line in LINES if line != "not json") + "]")
+    for path in (packed, array):
+        code, out, _err = both("query", str(path), "--group-by", "type", "--format", "json")
+        assert (code, json.loads(out)) == (
+            0,
+            [{"type": "login", "count": 2}, {"type": "logout", "count": 1}],
+        )
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from mfq.demo import DemoConfig, write_export
+
+    path = tmp_path_factory.mktemp("demo") / "demo.ndjson"
+    write_export(path, DemoConfig(events=3000, seed=3))
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["correlate", "--where", "status = 'error'"],  # (through a store: see docs/query.md)
+        ["anomalies"],
+        ["slo", "--bad", "status = 'error'", "--target", "99", "--now", "2026-12-06T00:00:00Z"],
+        ["check", "count > 10", "p95(duration_ms) < 100000", "--input"],
+        ["query", "--group-by", "service,status", "--agg", "p99(duration_ms)"],
+        ["timeseries", "--every", "1h", "--by", "service", "--agg", "p50(duration_ms)"],
+    ],
+)
+def test_analyses_of_a_file_answer_as_through_a_store(demo_export: Path, args: list[str]) -> None:
+    code, out, err = both(*args, str(demo_export), "--format", "json")
+    assert code in (0, 1), err
+    assert out
+
+
+def test_a_trace_in_a_file_as_through_a_store(demo_export: Path) -> None:
+    where = ["--where", "exists(trace_id)", "--limit", "1", "--format", "json"]
+    code, out, _err = both("events", str(demo_export), "--fields", "trace_id", *where)
+    trace_id = json.loads(out)[0]["trace_id"]
+    code, out, err = both("trace", trace_id, str(demo_export), "--format", "json")
+    assert (code, err) == (0, "")
+    spans = json.loads(out)
+    assert len(spans) > 1
+    assert spans[0]["depth"] == 0

@@ -1,0 +1,243 @@
+"""Questions on files read directly (``mfq.query.direct``) answer exactly as ingesting the
+files into a store, then asking the store, does."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mfq.api import Store, open_store
+from mfq.errors import MfqError
+from mfq.ingest.projection import Projection
+from mfq.query.direct.fields import question_fields
+from mfq.query.direct.reader import read_files
+from mfq.query.direct.store import HeldStorage
+from mfq.settings import DEFAULT_SETTINGS
+from tests.conftest import SHARED_REAL
+from tests.ingest.test_fastpath_parity import records
+
+#: Small chunks, so that a few records already take the projected parse (the first block
+#: of a source is parsed whole, as ingest parses it, to learn its types).
+SMALL_CHUNKS = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=512)
+
+QUESTIONS: list[dict[str, object]] = [
+    {"kind": "query", "group_by": ["type"]},
+    {"kind": "query", "group_by": ["region"], "aggs": ["count", "sum(n)", "max(n)"]},
+    {"kind": "query", "group_by": ["service"], "aggs": ["p50(duration_ms)", "min(note)"]},
+    {"kind": "query", "group_by": ["flag"], "where": ["exists(a)"], "aggs": ["count"]},
+    {"kind": "query", "group_by": ["x", "a.b"], "aggs": ["count_distinct(n)"]},
+    {"kind": "events", "fields": "id,type,timestamp,region,n,note,attributes.x,actor.a"},
+]
+
+
+def _answers(store: Store, question: dict[str, object]) -> list[str]:
+    """The answer's rows (as sorted JSON texts), or the kind of error it raised (a field
+    the files lack: the CLI then asks a store, for the store's own message)."""
+    try:
+        return _rows(store, question)
+    except MfqError as err:
+        return [f"error: {type(err).__name__}"]
+
+
+def _rows(store: Store, question: dict[str, object]) -> list[str]:
+    options = {k: v for k, v in question.items() if k != "kind"}
+    if question["kind"] == "events":
+        table = store.events(as_arrow=True, sort=["id"], **options)  # type: ignore[call-overload]
+    else:
+        table = store.query(as_arrow=True, **options)  # type: ignore[call-overload]
+    assert isinstance(table, pa.Table)
+    return sorted(json.dumps(r, default=str, sort_keys=True) for r in table.to_pylist())  # type: ignore[return-value]
+
+
+def _fields(question: dict[str, object]) -> frozenset[str]:
+    found = question_fields(
+        where=question.get("where", ()),  # type: ignore[arg-type]
+        keys=question.get("group_by", ()),  # type: ignore[arg-type]
+        aggs=question.get("aggs", ()),  # type: ignore[arg-type]
+        fields=[question["fields"]] if "fields" in question else (),  # type: ignore[list-item]
+    )
+    assert found is not None
+    return found
+
+
+def _compare(paths: list[Path], question: dict[str, object], chunked: bool = True) -> None:
+    names = [str(p) for p in paths]
+    chunks = SMALL_CHUNKS if chunked else DEFAULT_SETTINGS
+    with tempfile.TemporaryDirectory() as scratch, open_store(scratch) as store:
+        try:
+            summary = store.ingest(names)
+        except MfqError as err:  # the direct read fails the same way
+            with pytest.raises(type(err)) as raised:
+                read_files(names, _fields(question), settings=chunks)
+            assert raised.value.message == err.message
+            return
+        direct = read_files(names, _fields(question), settings=chunks)
+        held = Store(HeldStorage(direct.table, direct.classes))
+        counted = ("read", "ingested", "duplicates", "rejected", "rejects_by_reason")
+        for name in (*counted, "skipped_sources", "skipped_files", "profiles"):
+            assert getattr(direct.summary, name) == getattr(summary, name), name
+        assert direct.summary.refusals == summary.refusals
+        if not summary.ingested:
+            return
+        assert set(held.field_types().items()) <= set(store.field_types().items())
+        assert _answers(held, question) == _answers(store, question)
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+EXPORT_LINES = st.lists(
+    records().map(lambda r: json.dumps(r, ensure_ascii=False))
+    | st.sampled_from(
+        [
+            '{"type": "x", "timestamp": 1e999}',
+            "not json",
+            "[1]",
+            '{"a.b": 1, "a": {"b": 2}, "type": "t", "timestamp": 1}',
+        ]
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=EXPORT_LINES,
+    repeats=st.lists(st.integers(0, 30), max_size=4),
+    question=st.sampled_from(QUESTIONS),
+    files=st.sampled_from(["one", "twice", "two"]),
+)
+def test_direct_answer_equals_the_store_answer(
+    lines: list[str], repeats: list[int], question: dict[str, object], files: str
+) -> None:
+    """Any small export (rejects, repeated ids, nested attributes, odd types), named once,
+    twice (the repeat is skipped) or split in two files (ids repeat across them)."""
+    lines = lines + [lines[i % len(lines)] for i in repeats] if lines else lines
+    with tempfile.TemporaryDirectory() as folder:
+        export = _write(Path(folder) / "export.ndjson", lines)
+        paths = {"one": [export], "twice": [export, export]}.get(files)
+        if paths is None:
+            half = len(lines) // 2
+            paths = [
+                _write(Path(folder) / "a.ndjson", lines[:half] + lines[-1:]),
+                _write(Path(folder) / "b.ndjson", lines[half:]),
+            ]
+        _compare(paths, question)
+
+
+# -- exact small cases -----------------------------------------------------------------------
+
+T0 = '"timestamp": "2026-11-03T10:00:00Z"'
+T1 = '"timestamp": "2026-11-03T10:01:00Z"'
+HAND_BUILT = [
+    '{"id": 1, "attributes": {"type": "login", ' + T0 + ', "region": "eu", "ms": 5}}',
+    '{"id": 2, "attributes": {"type": "login", ' + T1 + ', "region": "us", "ms": 7}}',
+    '{"id": 2, "attributes": {"type": "login", ' + T1 + ', "region": "us", "ms": 7}}',
+    '{"id": 3, "type": "logout", ' + T0 + ', "region": "eu", "ms": 1.5}',
+    '{"id": 4, "type": "logout", "region": "eu"}',
+    '{"id": 5, "type": "logout", ' + T1 + ', "region": {"nested": true}}',
+    "not json",
+]
+
+
+def test_a_hand_built_export_gives_exact_counts(tmp_path: Path) -> None:
+    export = _write(tmp_path / "e.ndjson", HAND_BUILT)
+    direct = read_files([str(export)], {"region", "ms"})
+    summary = direct.summary
+    assert (summary.read, summary.ingested, summary.duplicates, summary.rejected) == (7, 4, 1, 2)
+    assert summary.rejects_by_reason == {"missing_timestamp": 1, "not_json": 1}
+    held = Store(HeldStorage(direct.table, direct.classes))
+    rows = held.query(
+        as_arrow=True, group_by=["type", "region"], aggs=["count", "sum(ms)"]
+    ).to_pylist()
+    assert sorted(rows, key=lambda r: (r["type"], str(r["region"]))) == [
+        {"type": "login", "region": "eu", "count": 1, "sum(ms)": 5.0},
+        {"type": "login", "region": "us", "count": 1, "sum(ms)": 7.0},
+        {"type": "logout", "region": None, "count": 1, "sum(ms)": None},
+        {"type": "logout", "region": "eu", "count": 1, "sum(ms)": 1.5},
+    ]
+    assert "region.nested" not in direct.table.column_names  # not asked for: never parsed
+
+
+@pytest.mark.parametrize("question", QUESTIONS[:3])
+def test_the_hand_built_export_read_in_small_chunks(
+    tmp_path: Path, question: dict[str, object]
+) -> None:
+    export = _write(tmp_path / "e.ndjson", HAND_BUILT * 20)
+    _compare([export], question)
+
+
+def test_keys_with_dots_or_escapes_go_to_the_record_path() -> None:
+    data = b'{"a":1}\n{"a.b":1}\n{"x":"\\u0041"}\n{"actor_profile":{}}\n{"u":"a.b","v":2}\n'
+    starts = [0, 8, 18, 33, 55]
+    ends = [7, 17, 32, 54, len(data) - 1]
+    import numpy as np
+
+    found = Projection.of(()).hazards(data, np.array(starts), np.array(ends))
+    assert found.tolist() == [False, True, True, True, False]
+
+
+def test_hazards_are_found_in_every_record_of_an_array() -> None:
+    """Records of a JSON array are not split by newlines: each escape is still found in
+    its own record, however many one record holds."""
+    import numpy as np
+
+    records = [b'{"a":"\\n\\t\\""}', b'{"b":1}', b'{"c":"\\u0041"}', b'{"actor_profile":1}']
+    data = b"[" + b",".join(records) + b"]"
+    starts, at = [], 1
+    for record in records:
+        starts.append(at)
+        at += len(record) + 1
+    ends = [s + len(r) for s, r in zip(starts, records, strict=True)]
+    found = Projection.of(()).hazards(data, np.array(starts), np.array(ends))
+    assert found.tolist() == [True, False, True, True]
+
+
+# -- real logs ---------------------------------------------------------------------------------
+
+REAL = ["zeek-rocknsm", "k8s-audit", "cloudtrail", "gharchive", "suricata", "ecs", "otlp"]
+
+
+@pytest.mark.parametrize("folder", REAL)
+def test_real_folders_answer_as_their_store(folder: str) -> None:
+    path = SHARED_REAL / folder
+    for question in (
+        {"kind": "query", "group_by": ["type"]},
+        {"kind": "query", "group_by": ["service"], "aggs": ["count", "p90(duration_ms)"]},
+    ):
+        _compare([path], question, chunked=False)
+        _compare([path], question)
+
+
+def test_one_file_is_not_hashed_and_a_repeat_still_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single source can repeat nothing: its SHA-256 is not computed. Two names of the
+    same content are hashed, and the second is skipped as ingest skips it."""
+    from mfq.ingest import pipeline, sources
+
+    hashed: list[bool] = []
+
+    def opening(source: sources.Source, *, hash_content: bool = True) -> sources.OpenedSource:
+        hashed.append(hash_content)
+        return sources.open_source(source, hash_content=hash_content)
+
+    monkeypatch.setattr(pipeline, "open_source", opening)
+    export = _write(tmp_path / "e.ndjson", HAND_BUILT)
+    one = read_files([str(export)], {"region"})
+    assert hashed == [False]
+    assert (one.summary.ingested, one.summary.skipped_sources) == (4, 0)
+    hashed.clear()
+    copy = _write(tmp_path / "copy.ndjson", HAND_BUILT)
+    both = read_files([str(export), str(copy)], {"region"})
+    assert hashed == [True]  # the copy was recognised before it was opened
+    assert (both.summary.ingested, both.summary.skipped_sources) == (4, 1)
