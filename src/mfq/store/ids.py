@@ -8,7 +8,9 @@ duplicate would need both 64-bit hashes of two different ids to collide.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +21,7 @@ _POLY_SEED = np.uint64(0x9E3779B97F4A7C15)
 _POLY_MULT = np.uint64(0xD6E8FEB86659FD93)
 #: Ids longer than this are hashed one by one (rare; keeps the vectorised loop short).
 _LONG_ID = 128
+_COPY_BYTES = 16 * 1024 * 1024
 
 
 def _mix(values: np.ndarray) -> np.ndarray:
@@ -61,12 +64,18 @@ def hash_ids(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         # Every id as a zero-padded row of bytes, read as 64-bit words: few numpy steps.
         padded = np.concatenate((data, np.zeros(width, dtype=np.uint8)))
         windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-        inside = np.arange(width)[None, :] < short[:, None]
-        matrix = np.where(inside, windows[starts], np.uint8(0))
-        words = np.ascontiguousarray(matrix).view(np.uint64)
-        for column in range(words.shape[1]):
-            word = words[:, column]
+        matrix = windows[starts]
+        if not bool(np.all(short == width)):  # ids of one length (the usual) fill their rows
+            inside = np.arange(width)[None, :] < short[:, None]
+            matrix = np.where(inside, matrix, np.uint8(0))
+        # One contiguous array per word position: the steps below run over each at once.
+        words = np.ascontiguousarray(matrix).view(np.uint64).T.copy()
+        for column, word in enumerate(words):
             active = row_words > column  # a row's hash covers its own words only
+            if bool(np.all(active)):
+                first = _mix((first ^ word) * _FNV_PRIME)
+                second = second * _POLY_MULT + (word ^ _POLY_SEED)
+                continue
             first = np.where(active, _mix((first ^ word) * _FNV_PRIME), first)
             second = np.where(active, second * _POLY_MULT + (word ^ _POLY_SEED), second)
     size = lengths.astype(np.uint64)
@@ -105,9 +114,17 @@ class _SortedPairs:
         return found
 
     def merged(self, other: _SortedPairs) -> _SortedPairs:
-        return _SortedPairs(
-            np.concatenate((self.first, other.first)), np.concatenate((self.second, other.second))
-        )
+        """Both parts in one, merged in linear time (no sort of the whole)."""
+        total = len(self) + len(other)
+        places = np.searchsorted(self.first, other.first) + np.arange(len(other))
+        from_other = np.zeros(total, dtype=bool)
+        from_other[places] = True
+        first = np.empty(total, dtype=self.first.dtype)
+        second = np.empty(total, dtype=self.second.dtype)
+        first[places], second[places] = other.first, other.second
+        mine = ~from_other
+        first[mine], second[mine] = self.first, self.second
+        return _SortedPairs(first, second, presorted=True)
 
 
 class IdIndex:
@@ -165,6 +182,15 @@ def save(path: Path, pairs: np.ndarray) -> None:
     """Write a batch's id hashes."""
     with path.open("wb") as handle:
         np.save(handle, pairs)
+
+
+def save_spilled(path: Path, spill: BinaryIO, count: int) -> None:
+    """Write ``count`` id hash pairs read from ``spill`` (raw little-endian uint64 pairs)
+    as the same ``.npy`` file ``save`` writes, copied over in slices (never all in memory)."""
+    with path.open("wb") as handle:
+        header = {"descr": "<u8", "fortran_order": False, "shape": (count, 2)}
+        np.lib.format.write_array_header_1_0(handle, header)
+        shutil.copyfileobj(spill, handle, _COPY_BYTES)
 
 
 def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
