@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,3 +63,11 @@ def test_spilled_hashes_make_the_file_save_writes(tmp_path: Path) -> None:
         ids.save_spilled(tmp_path / "spilled.npy", spill, len(pairs))
     assert (tmp_path / "spilled.npy").read_bytes() == (tmp_path / "saved.npy").read_bytes()
     assert np.array_equal(np.load(tmp_path / "spilled.npy"), pairs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.text(max_size=200) | st.none(), max_size=40))
+def test_first_hashes_are_the_first_of_the_pairs(values: list[str | None]) -> None:
+    """Short, long (hashed by blake2b), empty and equal-length ids alike."""
+    array = pa.array([v for v in values if v is not None], pa.string())
+    assert ids.first_hashes(array).tolist() == ids.hash_ids(array)[:, 0].tolist()

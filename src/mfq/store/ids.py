@@ -44,11 +44,21 @@ def hash_ids(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     FNV-1a and a polynomial hash run over the UTF-8 bytes of all ids at once, one byte
     position per numpy step.
     """
+    return _hashes(ids, both=True)
+
+
+def first_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``hash_ids(values)[:, 0]`` without computing the second hash (for sketches and
+    trace keys, which use one)."""
+    return _hashes(values, both=False)[:, 0]
+
+
+def _hashes(ids: pa.Array | pa.ChunkedArray, both: bool) -> np.ndarray:
     array = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     array = array.cast(pa.large_string())
     count = len(array)
     if not count:
-        return np.empty((0, 2), dtype=np.uint64)
+        return np.empty((0, 2 if both else 1), dtype=np.uint64)
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
         array.offset : array.offset + count + 1
     ]
@@ -74,17 +84,22 @@ def hash_ids(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
             active = row_words > column  # a row's hash covers its own words only
             if bool(np.all(active)):
                 first = _mix((first ^ word) * _FNV_PRIME)
-                second = second * _POLY_MULT + (word ^ _POLY_SEED)
+                if both:
+                    second = second * _POLY_MULT + (word ^ _POLY_SEED)
                 continue
             first = np.where(active, _mix((first ^ word) * _FNV_PRIME), first)
-            second = np.where(active, second * _POLY_MULT + (word ^ _POLY_SEED), second)
+            if both:
+                second = np.where(active, second * _POLY_MULT + (word ^ _POLY_SEED), second)
     size = lengths.astype(np.uint64)
-    pairs = np.column_stack((_mix(first ^ size), _mix(second + size * _FNV_PRIME)))
+    if both:
+        pairs = np.column_stack((_mix(first ^ size), _mix(second + size * _FNV_PRIME)))
+    else:
+        pairs = _mix(first ^ size)[:, None]
     for row in np.flatnonzero(lengths > _LONG_ID).tolist():
         digest = hashlib.blake2b(
             data[starts[row] : starts[row] + lengths[row]].tobytes(), digest_size=16
         ).digest()
-        pairs[row] = np.frombuffer(digest, dtype=np.uint64)
+        pairs[row] = np.frombuffer(digest, dtype=np.uint64)[: pairs.shape[1]]
     return pairs
 
 
@@ -205,4 +220,4 @@ def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not len(present):
         return np.empty(0, dtype=np.uint32)
     distinct = pc.unique(pc.utf8_lower(present.cast(pa.string())))
-    return np.unique(hash_ids(distinct)[:, 0].astype(np.uint32))
+    return np.unique(first_hashes(distinct).astype(np.uint32))
