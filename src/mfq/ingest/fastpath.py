@@ -69,9 +69,6 @@ class FastPathState:
     wide: bool = False
     #: Whether the source's first (probe) block was parsed.
     probed: bool = False
-    #: Float columns once read from a block of whole numbers only: left to pyarrow's
-    #: inference from then on (declared float, they would read as floats, not integers).
-    whole_paths: frozenset[tuple[str, ...]] = frozenset()
 
 
 @dataclass
@@ -327,7 +324,7 @@ def _parse(
     """Parse rows [first, stop); on failure return the failing row (relative) if known."""
     buffer = rows.span(first, stop)
     learned = state.learned
-    for _attempt in range(4):
+    for _attempt in range(3):
         try:
             table = pj.read_json(
                 pa.BufferReader(buffer),
@@ -345,79 +342,31 @@ def _parse(
             if table.num_rows != stop - first:
                 return None, None
             if learned is None:
-                state.learned = _learnable(table.schema, state.whole_paths)
-                return table, None
-            whole = _whole_float_paths(table, learned)
-            if not whole:
-                return table, None
-            # Inferred, these columns would be integers: parse the block again as pyarrow
-            # infers it, and leave them out of the learned types from now on.
-            state.whole_paths = state.whole_paths | whole
-            learned = state.learned = None
-            continue
+                state.learned = _learnable(table.schema)
+            return table, None
         # Rebind, never mutate: the other worker may be reading the set right now.
         state.string_paths = state.string_paths | inferred
         learned = state.learned = None
     return None, None
 
 
-def _learnable(
-    schema: pa.Schema, whole_paths: frozenset[tuple[str, ...]] = frozenset()
-) -> pa.Schema | None:
-    """The scalar and struct columns of a parsed schema (lists and nulls stay inferred,
-    and so do the float columns at ``whole_paths``).
+def _learnable(schema: pa.Schema) -> pa.Schema | None:
+    """The scalar and struct columns of a parsed schema (lists and nulls stay inferred)."""
 
-    Declaring every column is what makes pyarrow fast (a third less time than inferring).
-    A declared float column reads a block of whole numbers as floats, where inference
-    reads integers: ``_parse`` checks every block for that and parses it again inferred.
-    """
-
-    def keep(data_type: pa.DataType, path: tuple[str, ...]) -> pa.DataType | None:
+    def keep(data_type: pa.DataType) -> pa.DataType | None:
         if pa.types.is_struct(data_type):
-            children = [(f.name, keep(f.type, (*path, f.name))) for f in data_type]
+            children = [(f.name, keep(f.type)) for f in data_type]
             kept = [pa.field(name, t) for name, t in children if t is not None]
             return pa.struct(kept) if kept else None
+        # Floats stay inferred: a block of whole numbers must come out as integers, as it
+        # would record by record.
         if pa.types.is_null(data_type) or pa.types.is_list(data_type):
             return None
-        if pa.types.is_floating(data_type) and path in whole_paths:
-            return None
-        return data_type
+        return None if pa.types.is_floating(data_type) else data_type
 
-    fields = [(f.name, keep(f.type, (f.name,))) for f in schema]
+    fields = [(f.name, keep(f.type)) for f in schema]
     kept = [pa.field(name, t) for name, t in fields if t is not None]
     return pa.schema(kept) if kept else None
-
-
-def _whole_float_paths(table: pa.Table, learned: pa.Schema) -> frozenset[tuple[str, ...]]:
-    """The float columns declared by ``learned`` that hold whole numbers only in
-    ``table`` (and at least one): inference would have read them as integers."""
-    found: set[tuple[str, ...]] = set()
-
-    def visit(column: pa.Array, data_type: pa.DataType, path: tuple[str, ...]) -> None:
-        if pa.types.is_struct(data_type):
-            children = column.flatten()
-            for child_field in data_type:
-                index = column.type.get_field_index(child_field.name)
-                if index >= 0:
-                    visit(children[index], child_field.type, (*path, child_field.name))
-        elif (
-            pa.types.is_floating(data_type)
-            and pa.types.is_floating(column.type)
-            and column.null_count < len(column)
-            and _all_whole(column)
-        ):
-            found.add(path)
-
-    for f in learned:
-        if f.name in table.column_names:
-            visit(table.column(f.name).combine_chunks(), f.type, (f.name,))
-    return frozenset(found)
-
-
-def _all_whole(column: pa.Array) -> bool:
-    """Whether every (non-null) value of a float column is a whole number."""
-    whole = pc.equal(pc.floor(column), column)
-    return bool(pc.all(whole).as_py())
 
 
 def _parse_options(state: FastPathState, learned: pa.Schema | None) -> pj.ParseOptions:
