@@ -37,7 +37,7 @@ def _sqlite_full(*_args: object, **_kwargs: object) -> NoReturn:
     "target",
     [
         "mfq.store.writer.pq.write_table",
-        "mfq.store.ids.save",
+        "mfq.store.ids.save_spilled",
         "mfq.store.catalog.Catalog.commit_batch",
     ],
 )

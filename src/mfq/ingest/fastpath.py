@@ -274,7 +274,7 @@ def _run_block(
         keep = ~row_slow
         if not keep.any():
             continue
-        kept = normalised.table.filter(pa.array(keep))
+        kept = normalised.table if keep.all() else normalised.table.filter(pa.array(keep))
         kept = _drop_empty(kept)
         if state.budget is not None and not state.budget.admit_all(
             n for n in kept.column_names if n not in STANDARD_NAMES
@@ -574,18 +574,26 @@ def _resolve(
             column = source.get(alias)
             if column is None:
                 continue
-            valid = _valid(column)
-            if spec.name == "type" and source is top:
-                valid &= ~collector
+            present = _valid(column)
+            valid = present & ~collector if spec.name == "type" and source is top else present
             chosen = remaining & valid
             if not chosen.any():
                 continue
             converted, bad = _convert(spec, alias, column, flags, options)
             flags["slow"] |= chosen & bad
-            chosen_array = pa.array(chosen)
-            result = pc.if_else(chosen_array, converted, result)
+            # The usual case, every value of the column taken, needs no selection: the
+            # converted column is null where the column is.
+            taken_all = bool(np.array_equal(chosen, present))
+            if taken_all and remaining.all() and converted.type == target:
+                result = converted
+            else:
+                result = pc.if_else(pa.array(chosen), converted, result)
             remaining &= ~chosen
-            source[alias] = pc.if_else(chosen_array, pa.nulls(n, column.type), column)
+            source[alias] = (
+                pa.nulls(n, column.type)
+                if taken_all
+                else pc.if_else(pa.array(chosen), pa.nulls(n, column.type), column)
+            )
     if spec.name == "type":
         result = pc.if_else(pa.array(remaining & collector), COLLECTOR_MESSAGE_TYPE, result)
         flags["slow"] |= remaining & ~collector
@@ -661,8 +669,12 @@ def _convert_time(
     data_type = column.type
     if pa.types.is_string(data_type):
         zoned = _as_bool(pc.match_substring_regex(column, _ZONED))
-        naive = _as_bool(pc.match_substring_regex(column, _NAIVE))
-        manufactory = _as_bool(pc.match_substring_regex(column, _MANUFACTORY))
+        if zoned.sum() == len(column) - column.null_count:
+            # Every time names its zone (the usual export): no naive form to look for.
+            naive = manufactory = np.zeros(n, dtype=bool)
+        else:
+            naive = _as_bool(pc.match_substring_regex(column, _NAIVE))
+            manufactory = _as_bool(pc.match_substring_regex(column, _MANUFACTORY))
         iso_naive = naive & ~manufactory
         bad = ~(zoned | naive)
         if options.assume_tz is not None:

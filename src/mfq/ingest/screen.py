@@ -19,6 +19,8 @@ from mfq.ingest.validate import raw_text
 #: The reject code of a record nested deeper than ``Settings.max_depth``.
 TOO_DEEP = "too_deep"
 _OPEN_BRACE = ord("{")  # '[' | 0x20 is '{' too, and no other byte is: one test finds both
+#: Rows whose brackets are counted together before any row is looked at alone.
+_GROUP_ROWS = 64
 
 
 def screen_chunk(chunk: RecordChunk, max_record_bytes: int, max_depth: int) -> RecordChunk:
@@ -51,19 +53,29 @@ def _bounds(chunk: RecordChunk) -> tuple[np.ndarray, np.ndarray]:
 
 def _deep_rows(data: bytes, starts: np.ndarray, ends: np.ndarray, max_depth: int) -> list[int]:
     """Rows nested deeper than ``max_depth``: only rows with that many opening brackets
-    are measured (a record cannot nest deeper than its count of ``{`` and ``[``)."""
+    are measured (a record cannot nest deeper than its count of ``{`` and ``[``).
+
+    Brackets are counted per group of rows first: a group holding no more than
+    ``max_depth`` of them (nearly every group) has no row to look at."""
     if len(data) <= max_depth:
         return []
     view = np.frombuffer(data, dtype=np.uint8)
-    opens = np.flatnonzero((view | 0x20) == _OPEN_BRACE)
-    rows = np.searchsorted(starts, opens, side="right") - 1
-    counts = np.bincount(rows, minlength=len(starts))
-    candidates = np.flatnonzero(counts > max_depth).tolist()
-    return [
-        row
-        for row in candidates
-        if nesting_depth(data[int(starts[row]) : int(ends[row])]) > max_depth
-    ]
+    opening = (view | 0x20) == _OPEN_BRACE
+    found: list[int] = []
+    for first in range(0, len(starts), _GROUP_ROWS):
+        stop = min(first + _GROUP_ROWS, len(starts))
+        low, high = int(starts[first]), int(ends[stop - 1])
+        if np.count_nonzero(opening[low:high]) <= max_depth:
+            continue
+        opens = np.flatnonzero(opening[low:high]) + low
+        rows = np.searchsorted(starts[first:stop], opens, side="right") - 1
+        counts = np.bincount(rows, minlength=stop - first)
+        found += [
+            row
+            for row in (np.flatnonzero(counts > max_depth) + first).tolist()
+            if nesting_depth(data[int(starts[row]) : int(ends[row])]) > max_depth
+        ]
+    return found
 
 
 def _non_utf8_rows(data: bytes, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, str]]:

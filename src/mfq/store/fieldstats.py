@@ -150,8 +150,8 @@ def value_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_floating(values.type) and not values.null_count:
         return _float_hashes(values)
     if pa.types.is_boolean(values.type) or pa.types.is_integer(values.type):
-        return ids.hash_ids(pc.cast(values, pa.string()))[:, 0]  # as ``to_text`` writes them
-    return ids.hash_ids(to_text(values))[:, 0]
+        return ids.first_hashes(pc.cast(values, pa.string()))  # as ``to_text`` writes them
+    return ids.first_hashes(to_text(values))
 
 
 def _float_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -167,7 +167,7 @@ def _float_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         else None
     )
     if floats is None:
-        return ids.hash_ids(to_text(values))[:, 0]
+        return ids.first_hashes(to_text(values))
     with np.errstate(invalid="ignore"):
         whole = (np.floor(floats) == floats) & (np.abs(floats) < 2.0**63)
     hashes = np.empty(len(floats), dtype=np.uint64)
@@ -177,7 +177,7 @@ def _float_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
             continue
         picked = array.take(_int64_array(places))
         text = pc.cast(pc.cast(picked, pa.int64()) if as_int else picked, pa.string())
-        hashes[places] = ids.hash_ids(text)[:, 0]
+        hashes[places] = ids.first_hashes(text)
     return hashes
 
 

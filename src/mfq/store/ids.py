@@ -8,7 +8,9 @@ duplicate would need both 64-bit hashes of two different ids to collide.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +21,7 @@ _POLY_SEED = np.uint64(0x9E3779B97F4A7C15)
 _POLY_MULT = np.uint64(0xD6E8FEB86659FD93)
 #: Ids longer than this are hashed one by one (rare; keeps the vectorised loop short).
 _LONG_ID = 128
+_COPY_BYTES = 16 * 1024 * 1024
 
 
 def _mix(values: np.ndarray) -> np.ndarray:
@@ -41,11 +44,21 @@ def hash_ids(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     FNV-1a and a polynomial hash run over the UTF-8 bytes of all ids at once, one byte
     position per numpy step.
     """
+    return _hashes(ids, both=True)
+
+
+def first_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``hash_ids(values)[:, 0]`` without computing the second hash (for sketches and
+    trace keys, which use one)."""
+    return _hashes(values, both=False)[:, 0]
+
+
+def _hashes(ids: pa.Array | pa.ChunkedArray, both: bool) -> np.ndarray:
     array = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     array = array.cast(pa.large_string())
     count = len(array)
     if not count:
-        return np.empty((0, 2), dtype=np.uint64)
+        return np.empty((0, 2 if both else 1), dtype=np.uint64)
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
         array.offset : array.offset + count + 1
     ]
@@ -61,21 +74,32 @@ def hash_ids(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         # Every id as a zero-padded row of bytes, read as 64-bit words: few numpy steps.
         padded = np.concatenate((data, np.zeros(width, dtype=np.uint8)))
         windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-        inside = np.arange(width)[None, :] < short[:, None]
-        matrix = np.where(inside, windows[starts], np.uint8(0))
-        words = np.ascontiguousarray(matrix).view(np.uint64)
-        for column in range(words.shape[1]):
-            word = words[:, column]
+        matrix = windows[starts]
+        if not bool(np.all(short == width)):  # ids of one length (the usual) fill their rows
+            inside = np.arange(width)[None, :] < short[:, None]
+            matrix = np.where(inside, matrix, np.uint8(0))
+        # One contiguous array per word position: the steps below run over each at once.
+        words = np.ascontiguousarray(matrix).view(np.uint64).T.copy()
+        for column, word in enumerate(words):
             active = row_words > column  # a row's hash covers its own words only
+            if bool(np.all(active)):
+                first = _mix((first ^ word) * _FNV_PRIME)
+                if both:
+                    second = second * _POLY_MULT + (word ^ _POLY_SEED)
+                continue
             first = np.where(active, _mix((first ^ word) * _FNV_PRIME), first)
-            second = np.where(active, second * _POLY_MULT + (word ^ _POLY_SEED), second)
+            if both:
+                second = np.where(active, second * _POLY_MULT + (word ^ _POLY_SEED), second)
     size = lengths.astype(np.uint64)
-    pairs = np.column_stack((_mix(first ^ size), _mix(second + size * _FNV_PRIME)))
+    if both:
+        pairs = np.column_stack((_mix(first ^ size), _mix(second + size * _FNV_PRIME)))
+    else:
+        pairs = _mix(first ^ size)[:, None]
     for row in np.flatnonzero(lengths > _LONG_ID).tolist():
         digest = hashlib.blake2b(
             data[starts[row] : starts[row] + lengths[row]].tobytes(), digest_size=16
         ).digest()
-        pairs[row] = np.frombuffer(digest, dtype=np.uint64)
+        pairs[row] = np.frombuffer(digest, dtype=np.uint64)[: pairs.shape[1]]
     return pairs
 
 
@@ -105,9 +129,17 @@ class _SortedPairs:
         return found
 
     def merged(self, other: _SortedPairs) -> _SortedPairs:
-        return _SortedPairs(
-            np.concatenate((self.first, other.first)), np.concatenate((self.second, other.second))
-        )
+        """Both parts in one, merged in linear time (no sort of the whole)."""
+        total = len(self) + len(other)
+        places = np.searchsorted(self.first, other.first) + np.arange(len(other))
+        from_other = np.zeros(total, dtype=bool)
+        from_other[places] = True
+        first = np.empty(total, dtype=self.first.dtype)
+        second = np.empty(total, dtype=self.second.dtype)
+        first[places], second[places] = other.first, other.second
+        mine = ~from_other
+        first[mine], second[mine] = self.first, self.second
+        return _SortedPairs(first, second, presorted=True)
 
 
 class IdIndex:
@@ -177,6 +209,15 @@ def save(path: Path, pairs: np.ndarray) -> None:
         np.save(handle, pairs)
 
 
+def save_spilled(path: Path, spill: BinaryIO, count: int) -> None:
+    """Write ``count`` id hash pairs read from ``spill`` (raw little-endian uint64 pairs)
+    as the same ``.npy`` file ``save`` writes, copied over in slices (never all in memory)."""
+    with path.open("wb") as handle:
+        header = {"descr": "<u8", "fortran_order": False, "shape": (count, 2)}
+        np.lib.format.write_array_header_1_0(handle, header)
+        shutil.copyfileobj(spill, handle, _COPY_BYTES)
+
+
 def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Sorted distinct 32-bit keys of trace ids, in any letter case (a file's trace index).
 
@@ -189,4 +230,4 @@ def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not len(present):
         return np.empty(0, dtype=np.uint32)
     distinct = pc.unique(pc.utf8_lower(present.cast(pa.string())))
-    return np.unique(hash_ids(distinct)[:, 0].astype(np.uint32))
+    return np.unique(first_hashes(distinct).astype(np.uint32))

@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +23,7 @@ from mfq.ingest.columns import STANDARD_NAMES, TypeCounts, unify
 from mfq.settings import Settings
 from mfq.store import ids
 from mfq.store.catalog import FileRecord
-from mfq.store.fieldstats import table_stats
+from mfq.store.fieldstats import FieldStats, table_stats
 from mfq.store.layout import StoreLayout
 from mfq.store.summary import summarise
 
@@ -39,6 +40,10 @@ REJECT_SCHEMA = pa.schema(
     ]
 )
 _REJECT_FLUSH = 50_000
+#: The file a batch's id hashes are appended to while it is read (in its tmp directory).
+_ID_SPILL = "ids.spill"
+#: A column gets a dictionary when it has at most one distinct value per this many rows.
+_DICTIONARY_SHARE = 10
 
 
 @dataclass
@@ -61,7 +66,10 @@ class BatchWriter:
     _buffered_rows: int = 0
     _rejects: list[tuple[str, RejectedRecord]] = field(default_factory=list)
     _pending: list[_Pending] = field(default_factory=list)
-    _id_hashes: list[np.ndarray] = field(default_factory=list)
+    #: The batch's id hashes, appended as they come (kept on disk, not in memory: at 10M
+    #: events they would be 160 MB beside the index), made the ids file by ``finish``.
+    _id_spill: BinaryIO | None = None
+    _id_count: int = 0
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _writes: ThreadPoolExecutor | None = None
     _in_flight: Future[None] | None = None
@@ -83,7 +91,7 @@ class BatchWriter:
         kept = int(keep.sum())
         if kept < table.num_rows:
             table = table.filter(pa.array(keep))
-        self._id_hashes.append(pairs)
+        self._spill_ids(pairs)
         self.type_counts.merge(chunk.type_counts)
         if kept:
             self._buffer.append(table)
@@ -159,19 +167,37 @@ class BatchWriter:
             self._in_flight.result()
             self._in_flight = None
         self._flush_rejects()
-        if self._id_hashes:
-            pairs = np.concatenate(self._id_hashes)
-            if len(pairs):
-                name = f"ids-{self.token}.npy"
-                tmp = self.tmp_dir / name
-                tmp.parent.mkdir(parents=True, exist_ok=True)
-                ids.save(tmp, pairs)
-                final = self.layout.ids / name
-                record = FileRecord(
-                    self.layout.relative(final), "ids", None, len(pairs), 0, None, None
-                )
-                self._pending.append(_Pending(tmp, final, record))
+        if self._id_count:
+            name = f"ids-{self.token}.npy"
+            tmp = self.tmp_dir / name
+            self._write_ids(tmp)
+            final = self.layout.ids / name
+            record = FileRecord(
+                self.layout.relative(final), "ids", None, self._id_count, 0, None, None
+            )
+            self._pending.append(_Pending(tmp, final, record))
         return [p.record for p in self._pending]
+
+    def _spill_ids(self, pairs: np.ndarray) -> None:
+        if not len(pairs):
+            return
+        if self._id_spill is None:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._id_spill = (self.tmp_dir / _ID_SPILL).open("w+b")
+        self._id_spill.write(np.ascontiguousarray(pairs, dtype=np.uint64).tobytes())
+        self._id_count += len(pairs)
+
+    def _write_ids(self, path: Path) -> None:
+        """The spilled id hashes as the batch's ids file."""
+        spill = self._id_spill
+        if spill is None:
+            raise RuntimeError("id hashes counted but never spilled")
+        spill.flush()
+        spill.seek(0)
+        ids.save_spilled(path, spill, self._id_count)
+        spill.close()
+        self._id_spill = None
+        (self.tmp_dir / _ID_SPILL).unlink()
 
     def publish(self) -> None:
         """Move every tmp file to its final place (before the catalog commit)."""
@@ -181,6 +207,9 @@ class BatchWriter:
 
     def discard(self) -> None:
         """Forget the batch: remove its tmp directory."""
+        if self._id_spill is not None:
+            self._id_spill.close()
+            self._id_spill = None
         if self._writes is not None:
             self._writes.shutdown(wait=True, cancel_futures=True)
             self._writes = None
@@ -202,14 +231,14 @@ def write_events_file(
     for it once it is moved to ``path``: time span, schema, trace index, summary and field
     statistics. ``classes`` are the value classes of fields mixed in their source."""
     tmp.parent.mkdir(parents=True, exist_ok=True)
+    field_stats = table_stats(table, classes)
     pq.write_table(
         table,
         tmp,
         compression="zstd",
         compression_level=settings.zstd_level,
         row_group_size=settings.row_group_rows,
-        # Ids never repeat: trying a dictionary for them is wasted work.
-        use_dictionary=[n for n in table.column_names if n not in _UNIQUE_COLUMNS],
+        use_dictionary=dictionary_columns(table, field_stats),
         # Min/max statistics prune row groups by time and by the standard fields that
         # filters name; on free-form attributes they cost more than they save.
         write_statistics=[n for n in table.column_names if n in STANDARD_NAMES],
@@ -227,8 +256,19 @@ def write_events_file(
         schema=table.schema.remove_metadata().serialize().to_pybytes(),
         trace_keys=_trace_keys(table),
         summary=summarise(table),
-        field_stats=table_stats(table, classes),
+        field_stats=field_stats,
     )
+
+
+def dictionary_columns(table: pa.Table, field_stats: list[FieldStats]) -> list[str]:
+    """The columns worth a dictionary: those whose values repeat (a tenth as many distinct
+    values as rows at most). For the others, ids and measurements, pyarrow would build a
+    dictionary, find it too big and fall back to plain: slower, and a bigger file."""
+    distinct = {s.field: s.distinct for s in field_stats}
+    limit = table.num_rows // _DICTIONARY_SHARE
+    return [
+        n for n in table.column_names if n not in _UNIQUE_COLUMNS and distinct.get(n, 0) <= limit
+    ]
 
 
 def _trace_keys(table: pa.Table) -> bytes:

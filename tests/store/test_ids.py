@@ -1,0 +1,73 @@
+"""The id index: hash pairs found exactly, whatever order they were added in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mfq.store import ids
+
+PAIRS = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3)), min_size=0, max_size=60).map(
+    lambda rows: np.array(rows, dtype=np.uint64).reshape(-1, 2)
+)
+
+
+#: Pairs as ids give them: the second hash follows from the first (two ids never share
+#: both), few first hashes so that parts overlap.
+ID_PAIRS = st.lists(st.integers(0, 40), max_size=60).map(
+    lambda firsts: np.array([(f, f * 7 + 1) for f in firsts], dtype=np.uint64).reshape(-1, 2)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(ID_PAIRS, min_size=1, max_size=8), probe=ID_PAIRS)
+def test_index_finds_exactly_the_pairs_added(parts: list[np.ndarray], probe: np.ndarray) -> None:
+    """Parts merge as they are added (linearly, never sorted whole); a pair is found when
+    it was added, in any part, and only then."""
+    index = ids.IdIndex(parts[0])
+    for part in parts[1:]:
+        index.add(part)
+    added = {(int(a), int(b)) for part in parts for a, b in part}
+    expected = [(int(a), int(b)) in added for a, b in probe]
+    assert index.contains(probe).tolist() == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(left=PAIRS, right=PAIRS)
+def test_merged_parts_stay_sorted_and_keep_every_pair(left: np.ndarray, right: np.ndarray) -> None:
+    a = ids._SortedPairs(left[:, 0].copy(), left[:, 1].copy())
+    b = ids._SortedPairs(right[:, 0].copy(), right[:, 1].copy())
+    merged = a.merged(b)
+    assert bool(np.all(merged.first[1:] >= merged.first[:-1]))
+    pairs = sorted(zip(merged.first.tolist(), merged.second.tolist(), strict=True))
+    both = sorted(
+        [
+            *zip(left[:, 0].tolist(), left[:, 1].tolist(), strict=True),
+            *zip(right[:, 0].tolist(), right[:, 1].tolist(), strict=True),
+        ]
+    )
+    assert pairs == both
+
+
+def test_spilled_hashes_make_the_file_save_writes(tmp_path: Path) -> None:
+    pairs = np.arange(20, dtype=np.uint64).reshape(10, 2) * np.uint64(2**61 + 3)
+    ids.save(tmp_path / "saved.npy", pairs)
+    with (tmp_path / "spill").open("w+b") as spill:
+        spill.write(pairs[:4].tobytes())
+        spill.write(pairs[4:].tobytes())
+        spill.seek(0)
+        ids.save_spilled(tmp_path / "spilled.npy", spill, len(pairs))
+    assert (tmp_path / "spilled.npy").read_bytes() == (tmp_path / "saved.npy").read_bytes()
+    assert np.array_equal(np.load(tmp_path / "spilled.npy"), pairs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.text(max_size=200) | st.none(), max_size=40))
+def test_first_hashes_are_the_first_of_the_pairs(values: list[str | None]) -> None:
+    """Short, long (hashed by blake2b), empty and equal-length ids alike."""
+    array = pa.array([v for v in values if v is not None], pa.string())
+    assert ids.first_hashes(array).tolist() == ids.hash_ids(array)[:, 0].tolist()
