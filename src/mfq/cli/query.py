@@ -165,7 +165,7 @@ def events(
     fmt = output.format
     limit = limit or (50 if fmt is OutputFormat.TABLE else None)
     question = None  # every field shown: the files are ingested whole
-    if fields:
+    if fields and source.inputs:
         from mfq.query.direct.fields import question_fields
 
         question = question_fields(
@@ -229,16 +229,18 @@ def query(
         # A table of a million groups is unreadable and takes minutes to draw: the
         # largest groups, then OTHER and TOTAL rows that keep the table honest.
         limit = TABLE_GROUPS
-    from mfq.query.direct.fields import question_fields
+    question = None  # only files are read by the fields a question names
+    if source.inputs:
+        from mfq.query.direct.fields import question_fields
 
-    question = question_fields(
-        where=selection.where,
-        keys=group_by,
-        aggs=aggs,
-        having=having,
-        order_by=order_by,
-        lets=source.let,
-    )
+        question = question_fields(
+            where=selection.where,
+            keys=group_by,
+            aggs=aggs,
+            having=having,
+            order_by=order_by,
+            lets=source.let,
+        )
     with store_for(source, question) as store, pandas_deferred():
         result = store.query(
             as_arrow=True,
@@ -274,7 +276,7 @@ def timeseries(
     charted = fmt is OutputFormat.TABLE and env.stdout_isatty
     changes: list[str] = []
     question = None  # a chart names the releases of its range: the files are ingested whole
-    if not charted:
+    if not charted and source.inputs:
         from mfq.query.direct.fields import question_fields
 
         question = question_fields(where=selection.where, keys=by, aggs=aggs, lets=source.let)
