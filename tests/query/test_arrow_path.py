@@ -95,7 +95,9 @@ def test_arrow_answers_equal_the_pandas_path(demo: Store, seed: int) -> None:
     # Values exactly; dtypes may differ where the Arrow path keeps integers (min of an
     # integer field) that pandas turned into floats.
     pd.testing.assert_frame_equal(
-        _text_as_object(answer.to_pandas()), _text_as_object(expected), check_dtype=False
+        _text_as_object(answer.to_pandas(integer_object_nulls=True)),
+        _text_as_object(expected),
+        check_dtype=False,
     )
 
 
@@ -121,13 +123,17 @@ def _text_as_object(frame: pd.DataFrame) -> pd.DataFrame:
 )
 def test_arrow_events_equal_the_pandas_path(demo: Store, options: dict[str, Any]) -> None:
     expected = demo.events(**options)
-    pd.testing.assert_frame_equal(demo.events(as_arrow=True, **options).to_pandas(), expected)
+    pd.testing.assert_frame_equal(
+        demo.events(as_arrow=True, **options).to_pandas(integer_object_nulls=True), expected
+    )
 
 
 def test_local_time_buckets_fall_back_to_pandas_with_the_same_answer(demo: Store) -> None:
     options = {"every": "1d", "by": ["service"], "tz": "Europe/Paris"}
     expected = demo.timeseries(**options)
-    pd.testing.assert_frame_equal(demo.timeseries(as_arrow=True, **options).to_pandas(), expected)
+    pd.testing.assert_frame_equal(
+        demo.timeseries(as_arrow=True, **options).to_pandas(integer_object_nulls=True), expected
+    )
 
 
 HAND_BUILT = [

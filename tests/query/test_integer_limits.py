@@ -150,3 +150,22 @@ def test_a_table_shows_identifiers_as_written(limits: Store, tmp_path: Path) -> 
     rows = [line.split() for line in result.stdout.splitlines()[3:]]
     # An id without separators (it can be pasted back into --where), a quantity with them.
     assert rows == [[str(BIG + i), "9,223,372,036,854,775,807"] for i in (6, 13, 20, 27, 34)]
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_an_integer_key_missing_on_some_events_stays_an_integer(
+    tmp_path: Path, write_ndjson: Callable[..., Path], engine: str
+) -> None:
+    """A port present on some events only: the group keys are the ports as written (and
+    None), not floats; values beyond 2**53 stay exact."""
+    ports = [443, 443, 80, None, BIG + 1]
+    records = [
+        {"id": f"p-{i}", "type": "conn", "timestamp": f"2026-11-03T10:00:0{i}Z"}
+        | ({} if port is None else {"port": port})
+        for i, port in enumerate(ports)
+    ]
+    store = mfq.open_store(tmp_path / "ports", create=True, engine=engine)
+    store.ingest([write_ndjson(records)])
+    answer = store.query(group_by="port", order_by="port")
+    assert answer["port"].tolist() == [80, 443, BIG + 1, None]
+    assert answer["count"].tolist() == [1, 2, 1, 1]

@@ -16,7 +16,7 @@ from mfq.report.context import duration_text, equals
 from mfq.report.format import format_value, table_cells
 from mfq.report.markdown import code_span
 from mfq.report.model import ColumnKind, ReportQuery, change
-from mfq.report.tables import error_breakdown, new_and_vanished, volume_by_type
+from mfq.report.tables import error_breakdown, latency_by, new_and_vanished, volume_by_type
 
 
 def _types(counts: dict[str, int]) -> pd.DataFrame:
@@ -57,6 +57,27 @@ def test_error_breakdown_sorts_by_errors_and_drops_values_without_any() -> None:
         ["us", "4", "40", "10.00%", "20.00%", "-10.00 pp", "80.00%"],
         ["eu", "1", "10", "10.00%", "0.00%", "+10.00 pp", "20.00%"],
     ]
+
+
+def test_a_numeric_key_meets_a_previous_period_with_no_events() -> None:
+    """A port as the group field: the empty previous period's key column is text, this
+    period's numbers; the tables still line them up (the report crashed on Zeek logs)."""
+    empty = pd.Series([], dtype=object)
+    now = pd.DataFrame(
+        {"port": [443, 80], "timed": [3, 1], "p50_ms": [5.0, 7.0], "p95_ms": [9.0, 7.0],
+         "max_ms": [10.0, 7.0], "errors": [1, 0], "events": [4, 1]}
+    )  # fmt: skip
+    before = pd.DataFrame({"port": empty, "timed": empty, "p95_ms": empty, "errors": empty,
+                           "events": empty})  # fmt: skip
+    latency = latency_by(now, before, "port", ["p50", "p95"])
+    assert table_cells(latency, UTC) == [
+        ["443", "3", "5 ms", "9 ms", "10 ms", "—", "—"],
+        ["80", "1", "7 ms", "7 ms", "7 ms", "—", "—"],
+    ]
+    errors = error_breakdown(now, before, ["port"], rows=10)
+    assert table_cells(errors, UTC) == [["443", "1", "4", "25.00%", "—", "—", "100.00%"]]
+    volume = volume_by_type(now, before, rows=10, key="port")
+    assert [row[:2] for row in table_cells(volume, UTC)] == [["443", "4"], ["80", "1"]]
 
 
 @pytest.mark.parametrize(

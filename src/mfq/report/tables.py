@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from mfq.report.model import Column, ColumnKind, Table, change
 
@@ -18,13 +18,36 @@ OTHER_LABEL = "(other {n} {what})"
 TOTAL_LABEL = "(total)"
 
 
+def _beside(
+    current: pd.DataFrame, before: pd.DataFrame, keys: Sequence[str], how: Literal["left", "outer"]
+) -> pd.DataFrame:
+    """``current`` merged with the previous period's columns ``before`` on ``keys``.
+
+    A key column can come back with another dtype from each period: a period with no
+    events gives an empty text column where the other has numbers (a port as the group
+    field), and pandas refuses to merge those. An empty side takes the other's dtype;
+    two filled sides of different dtypes meet as Python objects (80 == 80.0 still)."""
+    current, before = current.copy(), before.copy()
+    for key in keys:
+        if current[key].dtype == before[key].dtype:
+            continue
+        if before.empty:
+            before[key] = before[key].astype(current[key].dtype)
+        elif current.empty:
+            current[key] = current[key].astype(before[key].dtype)
+        else:
+            current[key] = current[key].astype(object)
+            before[key] = before[key].astype(object)
+    return current.merge(before, on=list(keys), how=how)
+
+
 def _compare(
     current: pd.DataFrame, previous: pd.DataFrame, keys: Sequence[str], value: str
 ) -> pd.DataFrame:
     """``current`` with the previous period's ``value`` beside it (``previous_<value>``),
     over the keys of either period (a key missing from one side counts 0 there)."""
     before = previous[[*keys, value]].rename(columns={value: f"previous_{value}"})
-    merged = current.merge(before, on=list(keys), how="outer")
+    merged = _beside(current, before, keys, "outer")
     merged[value] = merged[value].fillna(0)
     merged[f"previous_{value}"] = merged[f"previous_{value}"].fillna(0)
     return merged
@@ -115,7 +138,7 @@ def error_breakdown(
     import pandas as pd
 
     before = previous.assign(previous_ratio=_ratio(previous["errors"], previous["events"]))
-    merged = current.merge(before[[*keys, "previous_ratio"]], on=list(keys), how="left")
+    merged = _beside(current, before[[*keys, "previous_ratio"]], keys, "left")
     merged["error_ratio"] = _ratio(merged["errors"], merged["events"])
     all_errors = float(merged["errors"].sum())
     merged["error_share"] = merged["errors"] / all_errors if all_errors else math.nan
@@ -152,11 +175,8 @@ def latency_by(
     """Latency percentiles per value of ``key`` (the busiest first), with the previous
     period's p95 and its relative change."""
     timed = current[current["timed"] > 0]
-    merged = timed.merge(
-        previous[[key, "p95_ms"]].rename(columns={"p95_ms": "previous_p95_ms"}),
-        on=[key],
-        how="left",
-    )
+    before = previous[[key, "p95_ms"]].rename(columns={"p95_ms": "previous_p95_ms"})
+    merged = _beside(timed, before, [key], "left")
     merged["change"] = _changes(merged["p95_ms"], merged["previous_p95_ms"], ColumnKind.CHANGE)
     merged = merged.sort_values(["timed", key], ascending=[False, True], kind="stable")
     columns = (

@@ -81,8 +81,12 @@ class LocalEngine:
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:
-    """An Arrow answer as the DataFrame notebooks get."""
-    frame: pd.DataFrame = table.to_pandas()
+    """An Arrow answer as the DataFrame notebooks get.
+
+    An integer column with nulls (a port as a group key, present on some events) keeps
+    Python integers beside None instead of turning into floats: ``443`` stays ``443``, not
+    ``443.0``, and ids beyond 2**53 stay exact."""
+    frame: pd.DataFrame = table.to_pandas(integer_object_nulls=True)
     return frame
 
 

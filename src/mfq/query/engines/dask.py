@@ -216,7 +216,8 @@ class DaskEngine:
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:
-    frame: pd.DataFrame = table.to_pandas()
+    # As the local engine's frames: integers with nulls stay integers (beside None).
+    frame: pd.DataFrame = table.to_pandas(integer_object_nulls=True)
     return frame
 
 
