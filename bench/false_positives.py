@@ -28,6 +28,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from mfq.api import Selection
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -48,12 +50,16 @@ def _store(root: Path, seed: int, planted: bool) -> mfq.Store:
 
 
 def _null_counts(store: mfq.Store) -> dict[str, int]:
-    window = {"since": SINCE, "until": UNTIL, "every": "1h", "by": "service"}
-    volume = store.anomalies(**window)
-    errors = store.anomalies(where=BAD, **window)
+    window = Selection(since=SINCE, until=UNTIL)
+    volume = store.anomalies(window, every="1h", by="service")
+    errors = store.anomalies(window.narrowed(BAD), every="1h", by="service")
     scopes = [[], *([f"service = '{s}'"] for s in stationary.RATES)]
     incidents = sum(
-        int(store.slo(bad=BAD, where=where, since=SINCE, until=UNTIL).iloc[0]["incidents"])
+        int(
+            store.slo(Selection(where=where, since=SINCE, until=UNTIL), bad=BAD).iloc[0][
+                "incidents"
+            ]
+        )
         for where in scopes
     )
     report = store.report(week="2026-W47")
@@ -72,7 +78,7 @@ def _null_counts(store: mfq.Store) -> dict[str, int]:
 def _planted_found(store: mfq.Store) -> dict[str, int]:
     burn, spike = stationary.BURN, stationary.SPIKE
     where = f"service = '{burn.service}' and region = '{burn.region}'"
-    incidents = store.slo_incidents(bad=BAD, where=where, since=SINCE, until=UNTIL)
+    incidents = store.slo(Selection(where=where, since=SINCE, until=UNTIL), bad=BAD, incidents=True)
     end = burn.start + timedelta(hours=burn.hours)
     overlapping = (incidents["start"] < end) & (incidents["end"] > burn.start)
     one = len(incidents) == 1 and bool(overlapping.all())
@@ -81,7 +87,7 @@ def _planted_found(store: mfq.Store) -> dict[str, int]:
         start_error = abs(incidents["start"].iloc[0] - burn.start)
         end_error = abs(incidents["end"].iloc[0] - end)
         close = bool(max(start_error, end_error) <= timedelta(minutes=30))
-    volume = store.anomalies(by="service", every="1h", since=SINCE, until=UNTIL)
+    volume = store.anomalies(Selection(since=SINCE, until=UNTIL), by="service", every="1h")
     hit = volume[(volume["service"] == spike.service) & (volume["time"] == spike.start)]
     return {
         "burn_one_incident": int(one),

@@ -6,6 +6,7 @@ The Python API mirrors the command line::
     store = mfq.open_store(".mfq")
     store.ingest(["export.ndjson.gz"])
     store.info(); store.schema()
+    store.query(mfq.Selection(last="24h"), group_by="service")
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import TYPE_CHECKING
 from mfq.errors import DataError, ExitCode, MfqError, StoreNotFound, UsageError
 
 if TYPE_CHECKING:
-    from mfq.api import IngestSummary, Store, open_store
+    from mfq.api import IngestSummary, Selection, Store, open_store
 
 __all__ = [
     "DataError",
     "ExitCode",
     "IngestSummary",
     "MfqError",
+    "Selection",
     "Store",
     "StoreNotFound",
     "UsageError",
@@ -31,7 +33,7 @@ __all__ = [
 # Every ``import mfq.<anything>`` runs this file first: the public API (the store, the
 # query layer, the analyses) loads only when one of its names is used, so ``mfq --help``
 # and a submodule import stay cheap.
-_FROM_API = frozenset({"IngestSummary", "Store", "open_store"})
+_FROM_API = frozenset({"IngestSummary", "Selection", "Store", "open_store"})
 
 
 def __getattr__(name: str) -> object:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from mfq.analysis.anomalies import _median_polish, _poisson_z
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from tests.analysis.conftest import DemoStore
 
@@ -29,9 +30,16 @@ INVOCATIONS: list[dict[str, object]] = [
 ]
 
 
+def _anomalies(store: Store, options: dict[str, Any], *, include_all: bool = False) -> pd.DataFrame:
+    """``store.anomalies`` with an invocation's ``where`` as its selection."""
+    own = {k: v for k, v in options.items() if k != "where"}
+    selection = Selection(where=options.get("where", ()))
+    return store.anomalies(selection, include_all=include_all, **own)
+
+
 @pytest.mark.parametrize("options", INVOCATIONS, ids=lambda o: ",".join(map(str, o.values())))
 def test_incident_flagged_and_nothing_else(incident_store: DemoStore, options: dict) -> None:
-    result = incident_store.store.anomalies(**options)
+    result = _anomalies(incident_store.store, options)
     assert len(result) >= 1
     width = pd.Timedelta(str(options.get("every", "3h")))
     for row in result.itertuples():
@@ -45,9 +53,9 @@ def test_incident_flagged_and_nothing_else(incident_store: DemoStore, options: d
 def test_quiet_on_steady_data(quiet_store: DemoStore) -> None:
     flagged = tested = 0
     for options in [*INVOCATIONS, {"by": "type", "every": "1h"}, {"every": "5m"}]:
-        everything = quiet_store.store.anomalies(include_all=True, **options)
+        everything = _anomalies(quiet_store.store, options, include_all=True)
         tested += int(everything["score"].notna().sum())
-        flagged += len(quiet_store.store.anomalies(**options))
+        flagged += len(_anomalies(quiet_store.store, options))
     assert tested > 10_000
     assert flagged / tested < 1e-4
 
@@ -78,7 +86,7 @@ def _cycle_events(day_count: int, spike: tuple[int, int], dip: tuple[int, int]) 
 
 def test_planted_spike_and_dip(store: Store, write_ndjson: Callable[..., Path]) -> None:
     store.ingest([write_ndjson(_cycle_events(6, spike=(2, 3), dip=(4, 12)))])
-    result = store.anomalies(every="1h", since="2026-11-02", until="2026-11-08")
+    result = store.anomalies(Selection(since="2026-11-02", until="2026-11-08"), every="1h")
     assert [(str(r.time), r.direction) for r in result.itertuples()] == [
         ("2026-11-04 03:00:00+00:00", "up"),
         ("2026-11-06 12:00:00+00:00", "down"),
@@ -92,7 +100,7 @@ def test_planted_spike_and_dip(store: Store, write_ndjson: Callable[..., Path]) 
 
 def test_regular_cycle_is_quiet(store: Store, write_ndjson: Callable[..., Path]) -> None:
     store.ingest([write_ndjson(_cycle_events(5, spike=(-1, -1), dip=(-1, -1)))])
-    assert store.anomalies(every="1h", since="2026-11-02", until="2026-11-07").empty
+    assert store.anomalies(Selection(since="2026-11-02", until="2026-11-07"), every="1h").empty
 
 
 def test_poisson_score_is_the_exact_tail() -> None:

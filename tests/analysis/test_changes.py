@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from mfq.analysis.change_notes import preceding_change, with_changes
 from mfq.analysis.changes import change_columns
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from tests.analysis.conftest import DemoStore
 
@@ -128,7 +128,9 @@ def test_the_deploy_event_is_not_counted_as_a_version_event(release_store: Store
 
 
 def test_by_one_field_and_a_custom_bad(release_store: Store) -> None:
-    result = release_store.changes(by=["service"], bad="status = 'ok'", where="type = 'request'")
+    result = release_store.changes(
+        Selection(where="type = 'request'"), by=["service"], bad="status = 'ok'"
+    )
     assert list(result.columns)[:2] == ["service", "version"]
     a = result[(result["service"] == "a") & (result["version"] == "2")].iloc[0]
     # Version 2 of a arrives at 10:10 in us; version 1 stays in eu all along: no vanishing.
@@ -143,7 +145,9 @@ def test_preceding_change_and_its_words(release_store: Store) -> None:
     assert change is not None and change["kind"] == "rollback"
     assert preceding_change(found, "version", at, ["nowhere"]) is None
     anomalies = pd.DataFrame({"time": [at], "region": ["eu"]})
-    annotated = with_changes(release_store, anomalies, ["region"], since="2026-11-03T10:00Z")
+    annotated = with_changes(
+        release_store, anomalies, ["region"], Selection(since="2026-11-03T10:00Z")
+    )
     assert list(annotated["after_change"]) == ["45m after version 2 arrived in a eu"]
 
 
@@ -239,8 +243,8 @@ def test_demo_anomalies_name_the_rollout(incident_store: DemoStore) -> None:
 def test_the_changes_a_chart_names(release_store: Store) -> None:
     from mfq.analysis.change_notes import notable_changes
 
-    assert notable_changes(release_store, where="type = 'request'") == [
+    assert notable_changes(release_store, Selection(where="type = 'request'")) == [
         "version 2 arrived in a us at 2026-11-03 10:10 UTC, rolled back at 2026-11-03 10:19 UTC",
         "version 2 arrived in a eu at 2026-11-03 10:20 UTC, errors 10.5% before, 50.0% after",
     ]
-    assert notable_changes(release_store, where="service = 'b'") == []
+    assert notable_changes(release_store, Selection(where="service = 'b'")) == []

@@ -22,7 +22,7 @@ import pytest
 
 import mfq
 from mfq.analysis.check import InvalidAssertion
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.errors import StoreNotFound, UsageError
 from mfq.model.answer import CheckScope
 from mfq.query.expr import ExpressionError
@@ -201,7 +201,7 @@ def test_values_and_verdicts_match_duckdb_over_the_same_parquet(
     [row] = duckdb.sql(
         f"SELECT {columns} FROM read_parquet({files!r}, union_by_name=true) WHERE {sql_where}"
     ).fetchall()
-    result = store.check([text for text, _sql, _test in ORACLE], **options)
+    result = store.check([text for text, _sql, _test in ORACLE], Selection(**options))
     for index, (text, _sql, _test) in enumerate(ORACLE):
         value, passed = row[2 * index], row[2 * index + 1]
         ours = result.iloc[index]
@@ -227,7 +227,7 @@ def test_all_assertions_are_one_aggregate_query_without_groups(
             "count(type = 'order.created') < 100 and p95(duration_ms) < 800",
             "count >= 20",
         ],
-        where="service = 'api'",
+        Selection(where="service = 'api'"),
     )
     [spec] = ran
     assert spec.kind is QueryKind.AGGREGATE and spec.group_by == () and len(spec.where) == 1
@@ -250,7 +250,7 @@ def test_an_aggregate_without_a_value_fails_the_assertion_and_says_why(store: St
             "not (avg(duration_ms) > 100)",  # `not` does not rescue a missing value
             "ratio(status = 'error') < 0.02",
         ],
-        since="2026-11-04",
+        Selection(since="2026-11-04"),
     )
     assert _rows(result) == [
         {
@@ -288,12 +288,16 @@ def test_an_aggregate_without_a_value_fails_the_assertion_and_says_why(store: St
 
 def test_missing_values_among_events_are_explained_by_field(store: Store) -> None:
     # i = 0, 5, 10, 15 have no duration; i = 1 is the only api event before 10:10.
-    [no_field] = _rows(store.check("avg(duration_ms) < 100", where="duration_ms is null"))
+    [no_field] = _rows(
+        store.check("avg(duration_ms) < 100", Selection(where="duration_ms is null"))
+    )
     assert (
         no_field["detail"] == "avg(duration_ms) has no value: none of the 4 events has duration_ms"
     )
     [one_value] = _rows(
-        store.check("stddev(duration_ms) < 5", where="service = 'api'", until="2026-11-03T10:10Z")
+        store.check(
+            "stddev(duration_ms) < 5", Selection(where="service = 'api'", until="2026-11-03T10:10Z")
+        )
     )
     assert one_value["detail"] == (
         "stddev(duration_ms) has no value: fewer than two of the 1 events have duration_ms"
@@ -308,9 +312,7 @@ def test_last_counts_back_from_now_and_where_narrows_every_assertion(store: Stor
     # [10:30, 11:00): i = 6..11; of those, api: 7, 8, 10, 11; order.created: i = 8.
     result = store.check(
         ["count = 4", "count(type = 'order.created') = 1", "ratio(status = 'error') = 0.25"],
-        last="30m",
-        now="2026-11-03T11:00Z",
-        where=["service = 'api'"],
+        Selection(last="30m", now="2026-11-03T11:00Z", where=["service = 'api'"]),
     )
     assert result["passed"].tolist() == [True, True, True]
     assert result.scope == CheckScope(
@@ -323,7 +325,9 @@ def test_last_counts_back_from_now_and_where_narrows_every_assertion(store: Stor
 
 def test_rate_is_per_second_of_the_range_and_needs_one(store: Store) -> None:
     # 12 events in the hour from 10:00: 12 / 3600 per second.
-    result = store.check("rate < 0.01", since="2026-11-03T10:00Z", until="2026-11-03T11:00Z")
+    result = store.check(
+        "rate < 0.01", Selection(since="2026-11-03T10:00Z", until="2026-11-03T11:00Z")
+    )
     assert result["value"].tolist() == [pytest.approx(12 / 3600)]
     with pytest.raises(UsageError, match="rate needs a time range"):
         store.check("rate < 0.01")
@@ -342,7 +346,9 @@ def test_sample_rate_weights_counts_and_ratios_unless_unweighted(tmp_path: Path)
     with mfq.open_store(tmp_path / "s") as store:
         store.ingest([export])
         weighted = store.check(["count = 12", "ratio(status = 'error') > 0.8"])
-        plain = store.check(["count = 3", "ratio(status = 'error') < 0.34"], unweighted=True)
+        plain = store.check(
+            ["count = 3", "ratio(status = 'error') < 0.34"], Selection(unweighted=True)
+        )
     assert weighted["value"].tolist() == [12, pytest.approx(10 / 12)]
     assert plain["value"].tolist() == [3, pytest.approx(1 / 3)]
     assert weighted["passed"].tolist() == plain["passed"].tolist() == [True, True]
@@ -425,8 +431,8 @@ def test_the_dask_engine_gives_the_same_verdicts(store_root: Path) -> None:
     ):
         for options in ({}, {"since": "2026-11-04"}, {"where": "service = 'web'"}):
             ours, theirs = (
-                pandas_store.check(assertions, **options),
-                dask.check(assertions, **options),
+                pandas_store.check(assertions, Selection(**options)),
+                dask.check(assertions, Selection(**options)),
             )
             assert ours["passed"].tolist() == theirs["passed"].tolist(), options
             assert ours["detail"].tolist() == theirs["detail"].tolist(), options

@@ -13,12 +13,13 @@ from click.testing import CliRunner
 
 import mfq
 from mfq.analysis.correlate import COLUMNS, Z_99, plan_comparison
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from mfq.errors import UsageError
 from mfq.query.expr import parse_filter
 from tests.analysis.conftest import PAYMENTS_INCIDENT, DemoStore
 from tests.conftest import SHARED_REAL
+from tests.selection import selected as selected_options
 
 INCIDENT_WINDOW = {"since": "2026-11-19T14:00Z", "until": "2026-11-19T15:30Z"}
 CHECKOUT_ERRORS = "service = 'checkout' and status = 'error'"
@@ -70,7 +71,7 @@ def _expected_score(sel: int, n_sel: int, base: int, n_base: int) -> float:
 
 
 def test_exact_shares_scores_and_symptoms(small_store: Store) -> None:
-    result = small_store.correlate(where=CHECKOUT_ERRORS)
+    result = small_store.correlate(Selection(where=CHECKOUT_ERRORS))
     assert list(result.columns) == COLUMNS
     rows = {(r.field, r.value): r for r in result.itertuples()}
     # Explanations first (best score first), then symptoms; ``detail`` is one by the data
@@ -96,14 +97,14 @@ def test_exact_shares_scores_and_symptoms(small_store: Store) -> None:
 
 def test_explicit_baseline_and_plain_rest(small_store: Store) -> None:
     explicit = small_store.correlate(
-        where=CHECKOUT_ERRORS, baseline="service = 'search' and status = 'error'"
+        Selection(where=CHECKOUT_ERRORS), baseline="service = 'search' and status = 'error'"
     )
     version = explicit[explicit["field"] == "version"].set_index("value")
     assert version.loc["2", "baseline_count"] == 0
     assert version.loc["2", "baseline_share"] == 0
     assert explicit.notes[0] == "baseline: the --baseline expression"
     # Without an outcome condition the baseline is everything else: 40 checkout against 60.
-    scope_only = small_store.correlate(where="service = 'checkout'")
+    scope_only = small_store.correlate(Selection(where="service = 'checkout'"))
     version_2 = scope_only[(scope_only["field"] == "version") & (scope_only["value"] == "2")]
     assert version_2["selection_count"].tolist() == [20]
     assert version_2["baseline_count"].tolist() == [0]
@@ -121,7 +122,8 @@ def test_plan_splits_scope_from_outcome() -> None:
 
 
 def test_planted_incident_version_and_region_rank_first(incident_store: DemoStore) -> None:
-    result = incident_store.store.correlate(where=CHECKOUT_ERRORS, **INCIDENT_WINDOW)
+    asked = selected_options(INCIDENT_WINDOW, where=CHECKOUT_ERRORS)
+    result = incident_store.store.correlate(**asked)
     spec = incident_store.config.incident
     assert spec is not None
     top = [(r.field, r.value) for r in result.head(2).itertuples()]
@@ -136,7 +138,7 @@ def test_planted_incident_version_and_region_rank_first(incident_store: DemoStor
 def test_second_planted_incident(payments_store: DemoStore) -> None:
     window = {"since": "2026-11-21T22:00Z", "until": "2026-11-22T00:00Z"}
     result = payments_store.store.correlate(
-        where="service = 'payments' and status = 'error'", **window
+        **selected_options(window, where="service = 'payments' and status = 'error'")
     )
     top = {(r.field, r.value) for r in result.head(2).itertuples()}
     assert top == {("version", PAYMENTS_INCIDENT.version), ("region", PAYMENTS_INCIDENT.region)}
@@ -144,7 +146,7 @@ def test_second_planted_incident(payments_store: DemoStore) -> None:
 
 def test_counts_equal_duckdb(incident_store: DemoStore) -> None:
     store = incident_store.store
-    result = store.correlate(where=CHECKOUT_ERRORS, **INCIDENT_WINDOW)
+    result = store.correlate(**selected_options(INCIDENT_WINDOW, where=CHECKOUT_ERRORS))
     parquet = str(store.root / "events" / "*" / "*.parquet")
     window = "timestamp >= '2026-11-19 14:00+00' and timestamp < '2026-11-19 15:30+00'"
     checked = 0
@@ -166,10 +168,9 @@ def test_counts_equal_duckdb(incident_store: DemoStore) -> None:
 
 def test_metric_ranks_the_slow_version(incident_store: DemoStore) -> None:
     result = incident_store.store.correlate(
-        where="service = 'checkout' and region = 'eu-west-1'",
         metric="duration_ms",
         fields="version,type,environment",
-        **INCIDENT_WINDOW,
+        **selected_options(INCIDENT_WINDOW, where="service = 'checkout' and region = 'eu-west-1'"),
     )
     first = result.iloc[0]
     assert (first["field"], first["value"]) == ("version", "2.4.1")
@@ -179,14 +180,14 @@ def test_metric_ranks_the_slow_version(incident_store: DemoStore) -> None:
 
 def test_metric_must_be_numeric(small_store: Store) -> None:
     with pytest.raises(UsageError, match="not a numeric field"):
-        small_store.correlate(where=CHECKOUT_ERRORS, metric="region")
+        small_store.correlate(Selection(where=CHECKOUT_ERRORS), metric="region")
 
 
 def test_openstack_slow_api_calls(tmp_path: Path) -> None:
     path = SHARED_REAL / "openstack" / "openstack_2k.ndjson"
     store = mfq.open_store(tmp_path / "os")
     store.ingest([path])
-    result = store.correlate(where="exists(http_method) and duration_ms > 300")
+    result = store.correlate(Selection(where="exists(http_method) and duration_ms > 300"))
     explains = result[result["kind"] == "explains"]
     # Server creation (POST, template E26) is what slow API calls have in common.
     top_types = explains[explains["field"] == "type"]

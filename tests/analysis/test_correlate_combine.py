@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from mfq.analysis.correlate import COLUMNS
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from tests.analysis.conftest import DemoStore
 
@@ -59,7 +59,7 @@ def _score(sel: int, n_sel: int, base: int, n_base: int) -> float:
 
 def test_a_planted_interaction_ranks_first(make_store: Callable[..., Store]) -> None:
     store = make_store(PLANTED)
-    result = store.correlate(where="status = 'error'", combine=2)
+    result = store.correlate(Selection(where="status = 'error'"), combine=2)
     assert list(result.columns) == COLUMNS
     top = result.iloc[0]
     assert (top["field"], top["value"], top["kind"]) == ("region, version", "eu, 2", "interaction")
@@ -77,10 +77,10 @@ def test_without_a_planted_interaction_no_combination_outranks_the_singles(
     make_store: Callable[..., Store],
 ) -> None:
     store = make_store(SINGLE)
-    result = store.correlate(where="status = 'error'", combine=3)
+    result = store.correlate(Selection(where="status = 'error'"), combine=3)
     assert set(result["kind"]) <= {"explains", "symptom"}
     assert (result.iloc[0]["field"], result.iloc[0]["value"]) == ("version", "2")
-    assert result.equals(store.correlate(where="status = 'error'"))
+    assert result.equals(store.correlate(Selection(where="status = 'error'")))
 
 
 def test_combine_needs_2_or_3_and_no_metric(make_store: Callable[..., Store]) -> None:
@@ -112,7 +112,7 @@ def test_the_command_lists_the_interaction(make_store: Callable[..., Store]) -> 
 
 def test_the_demo_errors_come_from_version_and_region_together(incident_store: DemoStore) -> None:
     result = incident_store.store.correlate(
-        where="service = 'checkout' and status = 'error'", combine=2
+        Selection(where="service = 'checkout' and status = 'error'"), combine=2
     )
     top = result.iloc[0]
     assert (top["field"], top["value"], top["kind"]) == (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mfq.api import Store
+from mfq.api import Selection, Store
 from tests.conftest import event
 
 
@@ -29,7 +29,7 @@ def test_fields_only_the_selected_type_carries_are_scope(
     store: Store, write_ndjson: Callable[..., Path]
 ) -> None:
     store.ingest([write_ndjson(_alerts_and_flows())])
-    result = store.correlate(where="type = 'alert'")
+    result = store.correlate(Selection(where="type = 'alert'"))
     kinds = {(r.field, r.value): r.kind for r in result.itertuples()}
     assert kinds[("alert.action", "allowed")] == "scope"
     # A value both sides can have is still compared: 3 of 4 alerts vs 2 of 20 flows.
@@ -45,7 +45,7 @@ def test_without_type_in_the_selection_nothing_is_scope(
     store: Store, write_ndjson: Callable[..., Path]
 ) -> None:
     store.ingest([write_ndjson(_alerts_and_flows())])
-    result = store.correlate(where="dest_port = 443")
+    result = store.correlate(Selection(where="dest_port = 443"))
     assert "scope" not in set(result["kind"])
 
 
@@ -61,7 +61,7 @@ def test_absent_values_never_outrank_present_ones_on_a_small_selection(
             extra["quantity"] = 2
         rows.append(event(i, status="ok", **extra))
     store.ingest([write_ndjson(rows)])
-    result = store.correlate(where="status = 'error'")
+    result = store.correlate(Selection(where="status = 'error'"))
     explains = result[result["kind"] == "explains"]
     assert list(explains["field"])[:2] == ["region", "quantity"]
     assert explains.iloc[0]["value"] == "eu"

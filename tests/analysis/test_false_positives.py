@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 from tests import stationary
 from tests.stationary import BURN, SPIKE, START
 
@@ -51,14 +51,18 @@ def test_slo_pages_for_nothing_on_stationary_data(null_store: Store) -> None:
     scopes = [None, *(f"service = '{s}'" for s in stationary.RATES)]
     for scope in scopes:
         where = [] if scope is None else [scope]
-        summary = null_store.slo(bad=BAD, where=where, since=SINCE, until=UNTIL).iloc[0]
+        summary = null_store.slo(Selection(where=where, since=SINCE, until=UNTIL), bad=BAD).iloc[0]
         assert summary["incidents"] == 0, scope
-        assert null_store.slo_incidents(bad=BAD, where=where, since=SINCE, until=UNTIL).empty
+        assert null_store.slo(
+            Selection(where=where, since=SINCE, until=UNTIL), bad=BAD, incidents=True
+        ).empty
 
 
 def test_anomalies_flag_at_most_the_documented_rate(null_store: Store) -> None:
-    volume = null_store.anomalies(by="service", every="1h", since=SINCE, until=UNTIL)
-    errors = null_store.anomalies(where=BAD, by="service", every="1h", since=SINCE, until=UNTIL)
+    volume = null_store.anomalies(Selection(since=SINCE, until=UNTIL), by="service", every="1h")
+    errors = null_store.anomalies(
+        Selection(where=BAD, since=SINCE, until=UNTIL), by="service", every="1h"
+    )
     assert len(volume) + len(errors) <= MOST_FLAGGED
 
 
@@ -77,7 +81,9 @@ def test_a_planted_two_hour_burn_is_one_incident(planted_store: Store) -> None:
     # whole service it is diluted to about 10% (three regions), each 5-minute bucket holds
     # one or two failures, and the bounds are looser; still one incident, not fragments.
     for where, slack in ((scoped, 15), (f"service = '{BURN.service}'", 60)):
-        incidents = planted_store.slo_incidents(bad=BAD, where=where, since=SINCE, until=UNTIL)
+        incidents = planted_store.slo(
+            Selection(where=where, since=SINCE, until=UNTIL), bad=BAD, incidents=True
+        )
         assert len(incidents) == 1, (where, incidents)
         incident = incidents.iloc[0]
         margin = timedelta(minutes=slack)
@@ -87,10 +93,12 @@ def test_a_planted_two_hour_burn_is_one_incident(planted_store: Store) -> None:
 
 
 def test_a_planted_spike_and_the_burn_are_anomalies(planted_store: Store) -> None:
-    volume = planted_store.anomalies(by="service", every="1h", since=SINCE, until=UNTIL)
+    volume = planted_store.anomalies(Selection(since=SINCE, until=UNTIL), by="service", every="1h")
     spiked = volume[(volume["service"] == SPIKE.service) & (volume["direction"] == "up")]
     assert [_utc(t) for t in spiked["time"]] == [pd.Timestamp(SPIKE.start)]
-    errors = planted_store.anomalies(where=BAD, by="service", every="1h", since=SINCE, until=UNTIL)
+    errors = planted_store.anomalies(
+        Selection(where=BAD, since=SINCE, until=UNTIL), by="service", every="1h"
+    )
     burning = errors[errors["service"] == BURN.service]
     hours = [BURN.start + timedelta(hours=h) for h in range(int(BURN.hours))]
     assert [_utc(t) for t in burning["time"]] == [pd.Timestamp(h) for h in hours]

@@ -12,8 +12,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from mfq.api import Store
+from mfq.api import FunnelRequest, Selection, Store
 from mfq.errors import UsageError
+from tests.selection import selected
 
 T0 = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 STEPS = ["order.created", "order.paid", "order.packed", "order.shipped"]
@@ -120,7 +121,7 @@ def test_funnel_breakdown_takes_the_value_at_the_first_step_with_other_and_total
 
 
 def test_dropped_at_lists_the_keys_that_stopped_before_the_step(shop: Store) -> None:
-    dropped = shop.funnel_dropped(STEPS, 3, by="correlation_id", within="1h")
+    dropped = shop.funnel_dropped(FunnelRequest(steps=STEPS, by="correlation_id", within="1h"), 3)
     assert dropped["correlation_id"].tolist() == ["c", "e"]
     assert dropped["last_step"].tolist() == ["order.paid", "order.paid"]
     assert dropped["reached"].tolist() == [
@@ -152,14 +153,14 @@ def test_funnel_mistakes_are_usage_errors(
 ) -> None:
     arguments = {"by": "correlation_id", "within": "1h", **options}
     with pytest.raises(UsageError, match=message):
-        shop.funnel(steps, **arguments)
+        shop.funnel(steps, **selected(arguments))
 
 
 def test_why_and_dropped_at_need_a_step_after_the_first(shop: Store) -> None:
     with pytest.raises(UsageError, match="--dropped-at: a step number from 2 to 4"):
-        shop.funnel_dropped(STEPS, 1, by="correlation_id", within="1h")
+        shop.funnel_dropped(FunnelRequest(steps=STEPS, by="correlation_id", within="1h"), 1)
     with pytest.raises(UsageError, match="--why: a step number from 2 to 4"):
-        shop.funnel_why(STEPS, 5, by="correlation_id", within="1h")
+        shop.funnel_why(FunnelRequest(steps=STEPS, by="correlation_id", within="1h"), 5)
 
 
 # -- sessions ----------------------------------------------------------------------------
@@ -216,10 +217,12 @@ def test_gap_cuts_operations_and_leaves_the_last_open_within_the_gap(shop: Store
 
 
 def test_where_on_the_operations_own_columns(shop: Store) -> None:
-    frame = shop.sessions(by="correlation_id", end="order.shipped", where="outcome = 'open'")
+    frame = shop.sessions(
+        Selection(where="outcome = 'open'"), by="correlation_id", end="order.shipped"
+    )
     assert frame["correlation_id"].tolist() == ["b", "c", "d", "e", "f"]
     frame = shop.sessions(
-        by="correlation_id", end="order.shipped", where=["region = 'eu'", "events >= 1"]
+        Selection(where=["region = 'eu'", "events >= 1"]), by="correlation_id", end="order.shipped"
     )
     # Only the events with region eu: the creations of a, f, c (its first), d, and f's
     # second, which no shipment separates from f's first any more.
@@ -396,7 +399,7 @@ def test_why_reads_ids_holding_quotes_and_backslashes(
         {**_event(4, 20, "order.created", "c", region="us"), "id": "c'c"},
     ]
     store.ingest([write_ndjson(records)])
-    ranked = store.funnel_why(STEPS[:2], 2, by="correlation_id", within="1h")
+    ranked = store.funnel_why(FunnelRequest(steps=STEPS[:2], by="correlation_id", within="1h"), 2)
     # The selection is the two keys that dropped (us), the baseline the one that paid (eu):
     # every id was found, quotes and backslashes included.
     row = ranked.iloc[0]

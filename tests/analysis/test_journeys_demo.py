@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 import mfq
+from mfq.api import FunnelRequest, Selection
 from tests.analysis.conftest import DemoStore
 
 STEPS = ["order.placed", "order.paid", "order.packed", "order.dispatched"]
@@ -27,17 +28,19 @@ def test_the_drop_at_payment_is_one_version_in_one_region(incident_store: DemoSt
     spec = truth.spec
     frame = incident_store.store.funnel(
         STEPS[:2],
+        Selection(where=f"region = '{spec.drop_region}'"),
         by="correlation_id",
         within="1d",
         breakdown="version",
-        where=f"region = '{spec.drop_region}'",
     )
     slice_rows = frame[frame["version"] == spec.drop_version]
     assert slice_rows["entities"].tolist() == [
         truth.drop_orders,
         truth.drop_orders - truth.drop_declined,
     ]
-    ranked = incident_store.store.funnel_why(STEPS, 2, by="correlation_id", within="1d")
+    ranked = incident_store.store.funnel_why(
+        FunnelRequest(steps=STEPS, by="correlation_id", within="1d"), 2
+    )
     explains = ranked[ranked["kind"] == "explains"]
     top = {(row.field, row.value) for row in explains.head(3).itertuples()}
     assert ("region", spec.drop_region) in top
@@ -74,8 +77,9 @@ def test_the_dask_engine_gives_the_same_journeys(incident_store: DemoStore) -> N
         pandas_store = incident_store.store
         options = {"by": "correlation_id", "within": "1d"}
         assert dask.funnel(STEPS, **options).equals(pandas_store.funnel(STEPS, **options))
-        ours = pandas_store.funnel_why(STEPS, 2, limit=5, **options)
-        theirs = dask.funnel_why(STEPS, 2, limit=5, **options)
+        asked = FunnelRequest(steps=STEPS, limit=5, **options)
+        ours = pandas_store.funnel_why(asked, 2)
+        theirs = dask.funnel_why(asked, 2)
         assert (
             ours[["field", "value"]].values.tolist() == theirs[["field", "value"]].values.tolist()
         )

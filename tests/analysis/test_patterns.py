@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import mfq
 from mfq.analysis.patterns import BASELINE_COLUMNS, COLUMNS, classify
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from mfq.query.templates import template_id
 
@@ -84,7 +84,7 @@ def test_exact_counts_shares_times_services_and_examples(log_store: Store) -> No
 
 
 def test_where_and_time_range(log_store: Store) -> None:
-    result = log_store.patterns(where="service = 'api'", since="2026-11-03")
+    result = log_store.patterns(Selection(where="service = 'api'", since="2026-11-03"))
     assert list(zip(result["template"], result["count"], strict=True)) == [
         (CACHE, 2),
         (TIMEOUT, 1),
@@ -92,7 +92,9 @@ def test_where_and_time_range(log_store: Store) -> None:
 
 
 def test_baseline_marks_new_gone_grown_and_steady(log_store: Store) -> None:
-    result = log_store.patterns(since="2026-11-03", until="2026-11-04", baseline_since="2026-11-02")
+    result = log_store.patterns(
+        Selection(since="2026-11-03", until="2026-11-04"), baseline_since="2026-11-02"
+    )
     assert list(result.columns) == COLUMNS + BASELINE_COLUMNS
     changes = {
         row["template"]: (row["count"], row["baseline_count"], row["change"])
@@ -105,7 +107,8 @@ def test_baseline_marks_new_gone_grown_and_steady(log_store: Store) -> None:
         CACHE: (2, 0, "new"),
     }
     gone = log_store.patterns(
-        since="2026-11-03", baseline_since="2026-11-02", where="service = 'auth' or service = 'db'"
+        Selection(since="2026-11-03", where="service = 'auth' or service = 'db'"),
+        baseline_since="2026-11-02",
     )
     assert "new" not in set(gone["change"])
 

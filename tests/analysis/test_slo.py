@@ -31,11 +31,12 @@ from mfq.analysis.slo import (
     objective,
     wilson_lower_bound,
 )
-from mfq.api import Store
+from mfq.api import Selection, SloRequest, Store
 from mfq.demo import DemoConfig, write_export
 from mfq.errors import UsageError
 from mfq.query.expr import parse_filter
 from mfq.query.spec import QueryKind, QuerySpec
+from tests.selection import selected
 
 DAY = datetime(2026, 11, 3, tzinfo=UTC)
 UNTIL = "2026-11-04T00:00:00Z"
@@ -130,8 +131,8 @@ def test_planted_outages_give_exact_compliance_budget_burn_rates_and_mttr(
 ) -> None:
     bad = 120 + 100 + 80 + 20 + 4 + 6  # A + B + C + D + E + F
     events = 24 * 60 * 4
-    row = planted.slo(**_api()).iloc[0]
-    assert list(planted.slo(**_api()).columns) == list(SUMMARY_COLUMNS)
+    row = planted.slo(**selected(_api())).iloc[0]
+    assert list(planted.slo(**selected(_api())).columns) == list(SUMMARY_COLUMNS)
     assert row["objective"] == "bad: status = 'error'"
     assert row["target"] == 99.0
     assert (row["events"], row["bad"]) == (events, bad)
@@ -146,7 +147,7 @@ def test_planted_outages_give_exact_compliance_budget_burn_rates_and_mttr(
 
 
 def test_incidents_are_the_planted_outages_merged_and_filtered(planted: Store) -> None:
-    incidents = planted.slo_incidents(**_api())
+    incidents = planted.slo(incidents=True, **selected(_api()))
     assert list(incidents.columns) == list(INCIDENT_COLUMNS)
     times = ["10:00", "15:00", "18:00", "20:00"]
     expected = pd.DataFrame(
@@ -168,7 +169,7 @@ def test_incidents_are_the_planted_outages_merged_and_filtered(planted: Store) -
 
 
 def test_the_alerts_are_options(planted: Store) -> None:
-    incidents = planted.slo_incidents(**_api(alerts=["1h/5m@14.4"]))
+    incidents = planted.slo(incidents=True, **selected(_api(alerts=["1h/5m@14.4"])))
     # Without the 6h/30m pair: D never pages, B is found later, and C's 5-minute calm is
     # a whole short window, so C starts again at 18:15.
     assert [(str(r.start.time()), r.minutes, r.detect_minutes) for r in incidents.itertuples()] == [
@@ -176,13 +177,13 @@ def test_the_alerts_are_options(planted: Store) -> None:
         ("15:00:00", 50.0, 25.0),
         ("18:15:00", 10.0, 5.0),
     ]
-    goal = objective(planted, **_api(alerts="2h/10m@5x"))
+    goal = objective(planted, SloRequest(**selected(_api(alerts="2h/10m@5x"))))
     assert [str(a) for a in goal.alerts] == ["2h/10m@5"]
 
 
 def test_good_and_bad_are_two_views_of_one_objective(planted: Store) -> None:
-    by_bad = planted.slo(**_api())
-    by_good = planted.slo(**_api(bad=None, good="status = 'ok'", name="api ok"))
+    by_bad = planted.slo(**selected(_api()))
+    by_good = planted.slo(**selected(_api(bad=None, good="status = 'ok'", name="api ok")))
     assert by_good.iloc[0]["objective"] == "api ok"
     columns = [c for c in SUMMARY_COLUMNS if c != "objective"]
     pd.testing.assert_frame_equal(by_bad[columns], by_good[columns])
@@ -199,14 +200,14 @@ def test_with_good_an_event_the_expression_cannot_judge_is_bad(store: Store) -> 
     ]
     store.ingest([_write(store.root.parent / "nulls.ndjson", records)])
     window = {"until": "2026-11-03T11:00Z", "window": "1h"}
-    assert store.slo(good="status = 'ok'", **window).iloc[0]["bad"] == 2
-    assert store.slo(bad="status = 'error'", **window).iloc[0]["bad"] == 1
+    assert store.slo(good="status = 'ok'", **selected(window)).iloc[0]["bad"] == 2
+    assert store.slo(bad="status = 'error'", **selected(window)).iloc[0]["bad"] == 1
 
 
 def test_since_overrides_the_start_and_clips_the_first_incident(planted: Store) -> None:
-    row = planted.slo(**_api(since="2026-11-03T10:15Z")).iloc[0]
+    row = planted.slo(**selected(_api(since="2026-11-03T10:15Z"))).iloc[0]
     assert row["window_start"] == _utc("2026-11-03T10:15")
-    incidents = planted.slo_incidents(**_api(since="2026-11-03T10:15Z"))
+    incidents = planted.slo(incidents=True, **selected(_api(since="2026-11-03T10:15Z")))
     first = incidents.iloc[0]
     assert (first["start"], first["end"], first["minutes"]) == (
         _utc("2026-11-03T10:15"),
@@ -234,12 +235,12 @@ def test_since_overrides_the_start_and_clips_the_first_incident(planted: Store) 
 def test_the_window_ends_at_until_else_now_and_since_overrides_its_start(
     planted: Store, options: dict[str, str], start: str, end: str
 ) -> None:
-    goal = objective(planted, bad="status = 'error'", **options)
+    goal = objective(planted, SloRequest(**selected(options, bad="status = 'error'")))
     assert (goal.start, goal.end) == (_utc(start), _utc(end))
 
 
 def test_the_window_defaults_to_28_days_before_now(planted: Store) -> None:
-    goal = objective(planted, bad="status = 'error'")
+    goal = objective(planted, SloRequest(bad="status = 'error'"))
     assert goal.end - goal.start == timedelta(days=28)
     assert abs(goal.end - datetime.now(UTC)) < timedelta(minutes=1)
     assert goal.target == DEFAULTS.target
@@ -247,15 +248,17 @@ def test_the_window_defaults_to_28_days_before_now(planted: Store) -> None:
 
 
 def test_a_window_without_events_has_no_ratios_and_no_incidents(planted: Store) -> None:
-    row = planted.slo(bad="status = 'error'", until="2026-10-01T00:00Z").iloc[0]
+    row = planted.slo(Selection(until="2026-10-01T00:00Z"), bad="status = 'error'").iloc[0]
     assert (row["events"], row["bad"], row["incidents"]) == (0, 0, 0)
     for column in ("compliance", "budget_remaining", "burn_rate", "burn_rate_1d", "mttr_minutes"):
         assert math.isnan(row[column]), column
-    assert planted.slo_incidents(bad="status = 'error'", until="2026-10-01T00:00Z").empty
+    assert planted.slo(
+        Selection(until="2026-10-01T00:00Z"), bad="status = 'error'", incidents=True
+    ).empty
 
 
 def test_the_bucket_counts_are_one_timeseries_query_description(planted: Store) -> None:
-    spec = bucket_spec(objective(planted, **_api()))
+    spec = bucket_spec(objective(planted, SloRequest(**selected(_api()))))
     assert spec.kind is QueryKind.TIMESERIES
     assert spec.every == timedelta(minutes=5)
     # Plain data: another engine can be handed the same description.
@@ -340,7 +343,7 @@ def test_each_mistake_is_one_usage_error(
     planted: Store, options: dict[str, object], message: str
 ) -> None:
     with pytest.raises(UsageError) as caught:
-        planted.slo(**options)
+        planted.slo(**selected(options))
     assert str(caught.value) == message
 
 
@@ -471,10 +474,10 @@ SAMPLED = {
 
 
 def test_counts_weight_events_by_sample_rate(sampled: Store) -> None:
-    row = sampled.slo(**SAMPLED).iloc[0]
+    row = sampled.slo(**selected(SAMPLED)).iloc[0]
     assert (row["events"], row["bad"]) == (2 * 120 + 2 * 60, 2 * 20 + 2 * 50)
     assert row["compliance"] == pytest.approx(100 * 220 / 360)
-    unweighted = sampled.slo(**SAMPLED, unweighted=True).iloc[0]
+    unweighted = sampled.slo(**selected(SAMPLED, unweighted=True)).iloc[0]
     assert (unweighted["events"], unweighted["bad"]) == (2 * 101 + 2 * 20, 2 + 20)
 
 
@@ -487,7 +490,7 @@ def test_one_sampled_failure_is_one_observation_not_twenty(sampled: Store) -> No
     assert (centre - spread) / (1 + z * z / effective) < 0.10  # not over the 10% line
     # Counted as 120 observations it would be: the weights would fake the evidence.
     assert wilson_lower_bound(np.array([20.0]), np.array([120.0]), 0.95)[0] > 0.10
-    incidents = sampled.slo_incidents(**SAMPLED)
+    incidents = sampled.slo(incidents=True, **selected(SAMPLED))
     assert [(r.start, r.end, r.events, r.bad) for r in incidents.itertuples()] == [
         (_utc("2026-11-03T10:20"), _utc("2026-11-03T10:30"), 120, 100)
     ]
@@ -532,18 +535,18 @@ def quiet_demo(tmp_path_factory: pytest.TempPathFactory) -> Store:
 def test_the_demo_incident_is_exactly_one_episode_to_the_bucket(
     demo: Store, options: dict[str, object]
 ) -> None:
-    incidents = demo.slo_incidents(**CHECKOUT, **options)
+    incidents = demo.slo(incidents=True, **selected({**CHECKOUT, **options}))
     assert [(r.start, r.end) for r in incidents.itertuples()] == [
         (_utc("2026-11-19T14:00"), _utc("2026-11-19T15:30"))
     ]
-    row = demo.slo(**CHECKOUT, **options).iloc[0]
+    row = demo.slo(**selected({**CHECKOUT, **options})).iloc[0]
     assert (row["incidents"], row["mttr_minutes"]) == (1, 90.0)
 
 
 def test_the_demo_without_an_incident_is_quiet(quiet_demo: Store) -> None:
-    assert quiet_demo.slo_incidents(**CHECKOUT).empty
-    assert quiet_demo.slo_incidents(**CHECKOUT, target=99).empty
-    assert quiet_demo.slo(**CHECKOUT).iloc[0]["incidents"] == 0
+    assert quiet_demo.slo(incidents=True, **selected(CHECKOUT)).empty
+    assert quiet_demo.slo(target=99, incidents=True, **selected(CHECKOUT)).empty
+    assert quiet_demo.slo(**selected(CHECKOUT)).iloc[0]["incidents"] == 0
 
 
 def _duckdb(store: Store) -> Callable[[str], list[tuple[object, ...]]]:
@@ -561,7 +564,7 @@ def _duckdb(store: Store) -> Callable[[str], list[tuple[object, ...]]]:
 
 def test_demo_numbers_match_duckdb_over_the_same_parquet(demo: Store) -> None:
     sql = _duckdb(demo)
-    row = demo.slo(**CHECKOUT).iloc[0]
+    row = demo.slo(**selected(CHECKOUT)).iloc[0]
     allowed = 0.005
 
     def ratio(since: str) -> tuple[int, int]:
@@ -584,7 +587,7 @@ def test_demo_numbers_match_duckdb_over_the_same_parquet(demo: Store) -> None:
 
 def test_demo_buckets_and_incident_match_duckdb(demo: Store) -> None:
     sql = _duckdb(demo)
-    goal = objective(demo, **CHECKOUT)
+    goal = objective(demo, SloRequest(**selected(CHECKOUT)))
     series = demo.run(bucket_spec(goal))
     ours = {
         int(t.value // 300_000_000_000): (int(e), int(b))
@@ -599,7 +602,7 @@ def test_demo_buckets_and_incident_match_duckdb(demo: Store) -> None:
         )
     }
     assert ours == theirs
-    incident = demo.slo_incidents(**CHECKOUT).iloc[0]
+    incident = demo.slo(incidents=True, **selected(CHECKOUT)).iloc[0]
     [(events, bad, peak)] = sql(
         "SELECT sum(events), sum(bad), max(bad / events) FROM ("
         "SELECT epoch_us(timestamp::TIMESTAMPTZ) // 300000000 AS bucket, sum(w) AS events, "

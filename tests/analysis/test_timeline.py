@@ -15,11 +15,12 @@ from click.testing import CliRunner
 
 import mfq
 from mfq.analysis.timeline import COLUMNS
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from mfq.demo import DemoConfig, DemoTruth, write_export
 from mfq.errors import UsageError
 from tests.conftest import REPO
+from tests.selection import selected
 
 T0 = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 
@@ -53,7 +54,7 @@ def _timeline(
     store: Store, write_ndjson: Callable[..., Path], records: list[dict[str, object]], **options
 ) -> pd.DataFrame:
     store.ingest([write_ndjson(records)])
-    return store.timeline(**options)
+    return store.timeline(**selected(options))
 
 
 def _bursts(frame: pd.DataFrame) -> list[tuple[datetime, datetime, int, str]]:
@@ -292,7 +293,7 @@ def test_bad_options_are_usage_errors(
 ) -> None:
     store.ingest([write_ndjson(SCATTERED)])
     with pytest.raises(UsageError, match=message):
-        store.timeline(**options)
+        store.timeline(**selected(options))
 
 
 # -- the demo incident, against DuckDB -------------------------------------------------------
@@ -330,7 +331,7 @@ def test_the_demo_incident_is_marked_where_its_truth_says(
     store, truth = demo
     assert truth.incident is not None
     start, end = truth.incident.window_start, truth.incident.window_end
-    frame = store.timeline(where=WHERE, since=DAY[0], until=DAY[1])
+    frame = store.timeline(Selection(where=WHERE, since=DAY[0], until=DAY[1]))
     summary = frame.summary
     # From the data and the incident's window alone: its first and last error, the first
     # non-error after it, the busiest error minute in between.
@@ -373,7 +374,7 @@ def test_the_demo_incident_is_marked_where_its_truth_says(
 
 def test_demo_bursts_match_duckdb_window_functions(demo: tuple[Store, DemoTruth]) -> None:
     store, _ = demo
-    frame = store.timeline(where=WHERE, since=DAY[0], until=DAY[1])
+    frame = store.timeline(Selection(where=WHERE, since=DAY[0], until=DAY[1]))
     changes = " OR ".join(
         f"{name} IS DISTINCT FROM lag({name}) OVER w" for name in ("type", "service", "status")
     )

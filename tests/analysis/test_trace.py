@@ -15,7 +15,7 @@ import pytest
 
 import mfq
 from mfq.analysis.trace import TRACE_COLUMNS, trace_tree
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.demo import DemoConfig, DemoTruth, SpanTruth, write_export
 from mfq.errors import UsageError
 
@@ -295,7 +295,7 @@ def test_a_blank_trace_id_is_a_usage_error(store: Store) -> None:
 
 def test_the_time_range_limits_the_events(store: Store, write_ndjson: Callable[..., Path]) -> None:
     _ingest(store, write_ndjson, [_span("root", None, 0, 10.0), _span("kid", "root", 2000, 1.0)])
-    frame = store.trace(TRACE, since="2026-11-03T10:00:01Z")
+    frame = store.trace(TRACE, Selection(since="2026-11-03T10:00:01Z"))
     assert _tree(frame) == [(0, "kid", "orphan")]
     assert frame["offset_ms"].tolist() == [0.0]
 

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.errors import InputUnreadable
 from mfq.ingest.batch import RejectedRecord
 from mfq.ingest.containers import ContainerKind, detect_container, read_chunks
@@ -1102,7 +1102,7 @@ def test_a_store_mixing_manufactory_events_and_otlp_spans_of_one_trace(
     )
     assert expected == [("checkout", 4, 2), ("payments", 1, 0)]
     frame = store.query(
-        where=[f"trace_id = '{TRACE_LOWER}'"],
+        Selection(where=[f"trace_id = '{TRACE_LOWER}'"]),
         group_by=["service"],
         aggs=["count", "count(status = 'error')"],
     ).sort_values("service")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import mfq
+from mfq.api import Selection
 from tests.conftest import SHARED_REAL
 
 Record = dict[str, object]
@@ -199,7 +200,9 @@ def test_zeek_epoch_seconds_keep_their_decimal_digits(tmp_path: Path) -> None:
     store = mfq.open_store(tmp_path / "s", create=True)
     store.ingest(SHARED_REAL / "zeek-rocknsm" / "conn.log")
     first = store.events(
-        as_arrow=True, where=["correlation_id == 'Cw1Hz43UWS4qXFei8f'"], fields="timestamp"
+        Selection(where=["correlation_id == 'Cw1Hz43UWS4qXFei8f'"]),
+        as_arrow=True,
+        fields="timestamp",
     )
     # The raw text is 1588205198.89971: .899710, where a double gives .899709.
     assert first.column("timestamp").cast("int64").to_pylist() == [1588205198899710000]
@@ -216,7 +219,7 @@ def test_profiles_give_status_severity_and_actor(tmp_path: Path) -> None:
     codes = Counter(_get(r, "responseStatus", "code") for r in k8s_records)
     users = Counter(_get(r, "user", "username") for r in k8s_records)
     k8s = _store_of(tmp_path, "k8s-audit")
-    answer = k8s.query(group_by=["http_status"], where=["http_status is not null"])
+    answer = k8s.query(Selection(where=["http_status is not null"]), group_by=["http_status"])
     got = {int(code): n for code, n in zip(answer["http_status"], answer["count"], strict=True)}
     assert got == {code: n for code, n in codes.items() if code is not None}
     answer = k8s.query(group_by=["actor_profile_id"])
@@ -227,6 +230,6 @@ def test_profiles_give_status_severity_and_actor(tmp_path: Path) -> None:
     assert set(windows["severity"]) == {"info"}
 
     alerts = _store_of(tmp_path, "suricata").query(
-        group_by=["severity", "status"], where=["type == 'alert'"]
+        Selection(where=["type == 'alert'"]), group_by=["severity", "status"]
     )
     assert alerts.to_dict("records") == [{"severity": "error", "status": "allowed", "count": 1}]

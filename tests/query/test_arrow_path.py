@@ -24,6 +24,7 @@ from mfq.api import Store
 from mfq.demo import DemoConfig, write_export
 from mfq.query.build import build_spec
 from mfq.query.spec import QueryKind, QuerySpec
+from tests.selection import selected
 
 WHERE = [None, "service = 'checkout'", "duration_ms > 50 or status = 'error'", "type = 'none'"]
 GROUPS = [(), ("region",), ("service", "status"), ("http_status",), ("error_code",)]
@@ -122,17 +123,19 @@ def _text_as_object(frame: pd.DataFrame) -> pd.DataFrame:
     ],
 )
 def test_arrow_events_equal_the_pandas_path(demo: Store, options: dict[str, Any]) -> None:
-    expected = demo.events(**options)
+    expected = demo.events(**selected(options))
     pd.testing.assert_frame_equal(
-        demo.events(as_arrow=True, **options).to_pandas(integer_object_nulls=True), expected
+        demo.events(as_arrow=True, **selected(options)).to_pandas(integer_object_nulls=True),
+        expected,
     )
 
 
 def test_local_time_buckets_fall_back_to_pandas_with_the_same_answer(demo: Store) -> None:
     options = {"every": "1d", "by": ["service"], "tz": "Europe/Paris"}
-    expected = demo.timeseries(**options)
+    expected = demo.timeseries(**selected(options))
     pd.testing.assert_frame_equal(
-        demo.timeseries(as_arrow=True, **options).to_pandas(integer_object_nulls=True), expected
+        demo.timeseries(as_arrow=True, **selected(options)).to_pandas(integer_object_nulls=True),
+        expected,
     )
 
 

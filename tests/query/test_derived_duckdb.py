@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 
 # (our expression, DuckDB's). Division by zero is null in mfq: DuckDB is told so.
 VALUES = [
@@ -221,14 +221,14 @@ def test_a_derived_field_by_service_matches_duckdb(store: Store, ours: str, sql:
 
 @pytest.mark.parametrize(("ours", "sql"), CONDITIONS, ids=[c[0] for c in CONDITIONS])
 def test_a_filter_with_functions_matches_duckdb(store: Store, ours: str, sql: str) -> None:
-    result = store.query(where=ours, group_by="service", aggs=["count", "sum(amount)"])
+    result = store.query(Selection(where=ours), group_by="service", aggs=["count", "sum(amount)"])
     theirs = duckdb_rows(store, "service, sum(w), sum(amount * w)", where=sql, group="service")
     assert_same_rows(frame_rows(result), theirs)
 
 
 @pytest.mark.parametrize(("ours", "sql"), CONDITIONS, ids=[c[0] for c in CONDITIONS])
 def test_a_derived_condition_as_a_filter_matches_duckdb(store: Store, ours: str, sql: str) -> None:
-    result = store.query(let=[f"c = {ours}", "d=c"], where="d", aggs=["count"])
+    result = store.query(Selection(where="d"), let=[f"c = {ours}", "d=c"], aggs=["count"])
     theirs = duckdb_rows(store, "coalesce(sum(w), 0)", where=sql)
     assert_same_rows(frame_rows(result), theirs)
 
@@ -284,10 +284,10 @@ def test_arithmetic_over_aggregates_matches_duckdb(
     store: Store, ours: str, sql: str, where: str | None
 ) -> None:
     sql_where = "contains(service, 'zzz')" if where else ""
-    grouped = store.query(where=where, group_by="service", aggs=["count", ours])
+    grouped = store.query(Selection(where=where), group_by="service", aggs=["count", ours])
     theirs = duckdb_rows(store, f"service, sum(w), {sql}", where=sql_where, group="service")
     assert_same_rows(frame_rows(grouped), theirs)
-    whole = store.query(as_arrow=True, where=where, aggs=[ours]).to_pandas()
+    whole = store.query(Selection(where=where), as_arrow=True, aggs=[ours]).to_pandas()
     theirs = duckdb_rows(store, sql, where=sql_where)
     assert_same_rows(frame_rows(whole), theirs)
 

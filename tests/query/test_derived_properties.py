@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.errors import UsageError
 
 FIELDS = ["service", "duration_ms", "http_status", "timestamp", "flag", "amount", "nothing"]
@@ -88,7 +88,9 @@ def test_any_expression_answers_or_fails_in_one_line(store: Store, text: str) ->
     _answers_or_fails_in_one_line(
         lambda: store.query(as_arrow=True, let=[f"v = {text}"], aggs=["max(v)"])
     )
-    _answers_or_fails_in_one_line(lambda: store.query(as_arrow=True, where=[text], aggs=["count"]))
+    _answers_or_fails_in_one_line(
+        lambda: store.query(Selection(where=[text]), as_arrow=True, aggs=["count"])
+    )
     _answers_or_fails_in_one_line(
         lambda: store.query(
             as_arrow=True, let=[f"v = {text}"], aggs=["count(v) / count - max(v) as r"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mfq.api import Store
+from mfq.api import Selection, Store
 
 FIRST = [
     {"id": "a", "type": "t", "timestamp": "2026-11-02T10:00:00Z", "status": "ok", "region": "eu"},
@@ -55,7 +55,9 @@ def two_files(store: Store, write_ndjson: Callable[..., Path]) -> Store:
 
 @pytest.mark.parametrize(("where", "expected"), CASES)
 def test_count_and_events_select_the_same_rows(two_files: Store, where: str, expected: int) -> None:
-    counted = two_files.query(where=where)["count"].tolist()
+    counted = two_files.query(Selection(where=where))["count"].tolist()
     assert counted == [expected]
-    assert len(two_files.events(where=where)) == expected
-    assert two_files.query(as_arrow=True, where=where).column("count").to_pylist() == [expected]
+    assert len(two_files.events(Selection(where=where))) == expected
+    assert two_files.query(Selection(where=where), as_arrow=True).column("count").to_pylist() == [
+        expected
+    ]

@@ -22,6 +22,7 @@ from mfq.query.direct.store import HeldStorage
 from mfq.settings import DEFAULT_SETTINGS
 from tests.conftest import SHARED_REAL
 from tests.ingest.test_fastpath_parity import records
+from tests.selection import selected
 
 #: Small chunks, so that a few records already take the projected parse (the first block
 #: of a source is parsed whole, as ingest parses it, to learn its types).
@@ -49,9 +50,9 @@ def _answers(store: Store, question: dict[str, object]) -> list[str]:
 def _rows(store: Store, question: dict[str, object]) -> list[str]:
     options = {k: v for k, v in question.items() if k != "kind"}
     if question["kind"] == "events":
-        table = store.events(as_arrow=True, sort=["id"], **options)  # type: ignore[call-overload]
+        table = store.events(as_arrow=True, sort=["id"], **selected(options))  # type: ignore[call-overload]
     else:
-        table = store.query(as_arrow=True, **options)  # type: ignore[call-overload]
+        table = store.query(as_arrow=True, **selected(options))  # type: ignore[call-overload]
     assert isinstance(table, pa.Table)
     return sorted(json.dumps(r, default=str, sort_keys=True) for r in table.to_pylist())  # type: ignore[return-value]
 

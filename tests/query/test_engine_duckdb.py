@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.demo import DemoConfig, write_export
 
 FILTERS = [
@@ -172,11 +172,9 @@ def test_engine_matches_duckdb(
         sql_where.append(f"timestamp < TIMESTAMPTZ '{until}'")
     group_by = [GROUPS[i] for i in keys]
     ours = store.query(
-        where=where,
+        Selection(where=where, since=since, until=until),
         group_by=group_by,
         aggs=[AGGREGATES[i][0] for i in aggs],
-        since=since,
-        until=until,
     )
     theirs = _duckdb(store, sql_where, group_by, [AGGREGATES[i][1] for i in aggs])
     our_rows = [
@@ -206,11 +204,9 @@ def test_generated_queries_mostly_find_rows(store_root: Path) -> None:
         for filters, keys, aggs, time in _queries(48):
             since, until = TIMES[time]
             result = store.query(
-                where=[FILTERS[i][0] for i in filters],
+                Selection(where=[FILTERS[i][0] for i in filters], since=since, until=until),
                 group_by=[GROUPS[i] for i in keys],
                 aggs=[AGGREGATES[i][0] for i in aggs],
-                since=since,
-                until=until,
             )
             non_empty += bool(len(result)) and bool(keys)
     assert non_empty >= 20
@@ -218,9 +214,8 @@ def test_generated_queries_mostly_find_rows(store_root: Path) -> None:
 
 def test_weighted_count_and_ratio_use_sample_rate(store: Store) -> None:
     result = store.query(
-        where="id startswith 's-'",
+        Selection(where="id startswith 's-'", unweighted=False),
         aggs=["count", "ratio(status = 'error')", "avg(duration_ms)"],
-        unweighted=False,
     )
     # 40 events with sample rates 1,2,3,4 repeating: 100 events stood for; errors are i % 5 == 0.
     errors = sum(1 + i % 4 for i in range(40) if i % 5 == 0)
@@ -228,12 +223,12 @@ def test_weighted_count_and_ratio_use_sample_rate(store: Store) -> None:
     assert result.iloc[0]["ratio(status = 'error')"] == pytest.approx(errors / 100)
     weighted_avg = sum(10.0 * i * (1 + i % 4) for i in range(40)) / 100
     assert result.iloc[0]["avg(duration_ms)"] == pytest.approx(weighted_avg)
-    plain = store.query(where="id startswith 's-'", aggs=["count"], unweighted=True)
+    plain = store.query(Selection(where="id startswith 's-'", unweighted=True), aggs=["count"])
     assert plain.iloc[0]["count"] == 40
 
 
 def test_empty_selection_still_answers_one_row(store: Store) -> None:
-    result = store.query(where="service = 'nope'", aggs=["count", "p95(duration_ms)"])
+    result = store.query(Selection(where="service = 'nope'"), aggs=["count", "p95(duration_ms)"])
     assert result.iloc[0]["count"] == 0 and math.isnan(result.iloc[0]["p95(duration_ms)"])
 
 
@@ -293,7 +288,11 @@ def test_timeseries_buckets_match_duckdb(
 ) -> None:
     since, until = "2026-11-17T00:00:00Z", "2026-11-20T00:00:00Z"
     ours = store.timeseries(
-        every=every, by=by, tz=tz, since=since, until=until, where="status != 'ok'", aggs=aggs
+        Selection(since=since, until=until, where="status != 'ok'"),
+        every=every,
+        by=by,
+        tz=tz,
+        aggs=aggs,
     )
     aggregates = f"sum(coalesce(sample_rate, 1)), {sql_agg}"
     rows = _series_rows(store, interval, tz, by, aggregates, (since, until), "status <> 'ok'")
@@ -320,7 +319,9 @@ def test_timeseries_distinct_counts_match_duckdb(
     """Distinct counts alone: repeated (bucket, key, value) rows are dropped first."""
     since, until = "2026-11-17T00:00:00Z", "2026-11-20T00:00:00Z"
     aggregate = "count_distinct(actor_profile_id)"
-    ours = store.timeseries(every=every, by=by, tz=tz, since=since, until=until, aggs=[aggregate])
+    ours = store.timeseries(
+        Selection(since=since, until=until), every=every, by=by, tz=tz, aggs=[aggregate]
+    )
     distinct = "count(DISTINCT actor_profile_id)"
     rows = _series_rows(store, interval, tz, by, distinct, (since, until))
     theirs = {(r[0].timestamp(), *r[1:-1]): r[-1] for r in rows}
@@ -339,7 +340,8 @@ def test_counts_and_rates_of_no_events_are_zero(store: Store) -> None:
     aggs = ["count", "count_distinct(actor_profile_id)", "rate", "ratio(status = 'error')"]
     aggs.append("avg(duration_ms)")
     answer = store.query(
-        aggs=aggs, where="status = 'no such status'", since="2026-11-17", until="2026-11-18"
+        Selection(where="status = 'no such status'", since="2026-11-17", until="2026-11-18"),
+        aggs=aggs,
     ).to_dict("records")
     assert len(answer) == 1
     record = answer[0]
@@ -352,13 +354,13 @@ def test_a_rate_is_the_count_per_second_in_every_bucket_gaps_included(
     store: Store, tz: str | None
 ) -> None:
     series = store.timeseries(
+        Selection(
+            where="status = 'error'", since="2026-11-17T00:00:00Z", until="2026-11-18T00:00:00Z"
+        ),
         aggs=["count", "rate"],
         every="15m",
         by="service",
         tz=tz,
-        where="status = 'error'",
-        since="2026-11-17T00:00:00Z",
-        until="2026-11-18T00:00:00Z",
     )
     assert (series["count"] == 0).sum() > 0  # there are gaps to fill
     assert series["rate"].tolist() == (series["count"] / 900).tolist()
@@ -406,9 +408,9 @@ def test_columns_missing_from_some_files_read_as_null(
     by_region = store.query(group_by="region", order_by="region")
     assert by_region["count"].tolist() == [10, 5]
     assert by_region["region"].iloc[0] == "eu" and by_region["region"].isna().iloc[1]
-    assert store.query(where="tenant = 'x'").iloc[0]["count"] == 5
-    assert store.query(where="exists(region)").iloc[0]["count"] == 10
-    assert store.query(where="code = 'E3' or code = '3'").iloc[0]["count"] == 2
+    assert store.query(Selection(where="tenant = 'x'")).iloc[0]["count"] == 5
+    assert store.query(Selection(where="exists(region)")).iloc[0]["count"] == 10
+    assert store.query(Selection(where="code = 'E3' or code = '3'")).iloc[0]["count"] == 2
 
 
 def test_scans_read_only_the_files_they_need(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.demo import DemoConfig, write_export
 from mfq.query.engines.quantiles import LOOP_GROUPS
 
@@ -173,13 +173,12 @@ def test_local_day_buckets_across_a_clock_change_match_duckdb(
     store.ingest([write_ndjson(_hourly(first, 24 * 7))])
     since, until = first.isoformat(), (first + timedelta(days=7)).isoformat()
     ours = store.timeseries(
+        Selection(since=since, until=until),
         as_arrow=True,
         every="1d",
         tz=tz,
         by=["service"],
         aggs=["count", "p50(duration_ms)"],
-        since=since,
-        until=until,
     )
     files = [str(store.root / f.path) for f in store.catalog.files("events")]
     bucket = f"timezone('{tz}', time_bucket(INTERVAL '1 day', timezone('{tz}', timestamp)))"

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 
 LIMITS = {
     "i8": (-(2**7), 2**7 - 1),
@@ -86,13 +86,13 @@ def _conditions() -> list[tuple[str, str]]:
 def test_where_counts_exactly_what_duckdb_counts(
     limits: Store, expression: str, condition: str
 ) -> None:
-    ours = int(limits.query(where=expression, aggs="count").iloc[0]["count"])
+    ours = int(limits.query(Selection(where=expression), aggs="count").iloc[0]["count"])
     [(theirs,)] = _sql(limits)(f"SELECT count(*) FROM EVENTS WHERE {condition}")
     assert ours == theirs, expression
 
 
 def test_correlate_counts_every_bin_of_a_large_integer_exactly(limits: Store) -> None:
-    result = limits.correlate(where=f"flow_id >= {BIG + 20}")
+    result = limits.correlate(Selection(where=f"flow_id >= {BIG + 20}"))
     sql = _sql(limits)
     rows = result[result["field"] == "actor_id"]
     assert len(rows) > 0
@@ -105,12 +105,13 @@ def test_correlate_counts_every_bin_of_a_large_integer_exactly(limits: Store) ->
         assert (row.selection_count, row.baseline_count) == (selected, other)
     # Every width compared too, with no error (integer literals in their own type).
     for name in LIMITS:
-        limits.correlate(where=f"{name} > 0")
+        limits.correlate(Selection(where=f"{name} > 0"))
 
 
 def test_the_report_breaks_down_by_an_integer_field_exactly(limits: Store) -> None:
     report = limits.report(
-        since="2026-11-03T10:00Z", until="2026-11-03T11:00Z", by="i64", where=f"flow_id > {BIG}"
+        Selection(since="2026-11-03T10:00Z", until="2026-11-03T11:00Z", where=f"flow_id > {BIG}"),
+        by="i64",
     )
     table = report.section("errors").table("errors_by_i64").frame
     ours = {

@@ -13,11 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from mfq.errors import UsageError
 from tests.analysis.test_patterns import CACHE, DISK, LOGIN, TIMEOUT, _events
 from tests.conftest import SHARED_REAL
+from tests.selection import selected
 
 
 @pytest.fixture
@@ -28,12 +29,12 @@ def log_store(store: Store, write_ndjson: Callable[..., Path]) -> Store:
 
 def _ids(store: Store, **options: object) -> dict[str, str]:
     """Template text -> id, as ``mfq patterns`` shows them."""
-    found = store.patterns(**options)  # type: ignore[arg-type]
+    found = store.patterns(**selected(options))  # type: ignore[arg-type]
     return dict(zip(found["template"], found["id"], strict=True))
 
 
 def _grouped(store: Store, **options: object) -> dict[str, int]:
-    result = store.query(group_by="pattern(message)", **options)
+    result = store.query(group_by="pattern(message)", **selected(options))
     pairs = zip(result["pattern(message)"], result["count"], strict=True)
     return {key: int(n) for key, n in pairs if isinstance(key, str)}
 
@@ -54,12 +55,16 @@ def test_group_by_pattern_on_a_selection_equals_patterns_on_it(log_store: Store)
 
 def test_where_by_a_template_id(log_store: Store) -> None:
     ids = _ids(log_store)
-    result = log_store.query(where=f"pattern(message) = '{ids[TIMEOUT]}'", group_by="service")
+    result = log_store.query(
+        Selection(where=f"pattern(message) = '{ids[TIMEOUT]}'"), group_by="service"
+    )
     assert dict(zip(result["service"], result["count"], strict=True)) == {"api": 5, "web": 1}
     # With another condition: the templates are mined over that condition's events.
-    both = log_store.query(where=["service = 'api'", f"pattern(message) = '{ids[TIMEOUT]}'"])
+    both = log_store.query(
+        Selection(where=["service = 'api'", f"pattern(message) = '{ids[TIMEOUT]}'"])
+    )
     assert int(both["count"].iloc[0]) == 5
-    nothing = log_store.query(where="pattern(message) = 'not-an-id'")
+    nothing = log_store.query(Selection(where="pattern(message) = 'not-an-id'"))
     assert int(nothing["count"].iloc[0]) == 0
 
 
@@ -72,11 +77,11 @@ def test_a_derived_field_and_count_of_a_condition(log_store: Store) -> None:
 
 
 def test_new_pattern_is_patterns_new_against_every_earlier_event(log_store: Store) -> None:
-    marked = log_store.patterns(since="2026-11-03", baseline_since="2026-11-01")
+    marked = log_store.patterns(Selection(since="2026-11-03"), baseline_since="2026-11-01")
     new_ids = set(marked.loc[marked["change"] == "new", "id"])
     assert new_ids == {_ids(log_store)[CACHE]}
     result = log_store.query(
-        where="new_pattern(message)", since="2026-11-03", group_by="pattern(message)"
+        Selection(where="new_pattern(message)", since="2026-11-03"), group_by="pattern(message)"
     )
     assert dict(zip(result["pattern(message)"], result["count"], strict=True)) == {
         _ids(log_store)[CACHE]: 2
@@ -85,7 +90,7 @@ def test_new_pattern_is_patterns_new_against_every_earlier_event(log_store: Stor
 
 def test_new_pattern_needs_the_start_of_the_period(log_store: Store) -> None:
     with pytest.raises(UsageError) as err:
-        log_store.query(where="new_pattern(message)")
+        log_store.query(Selection(where="new_pattern(message)"))
     assert str(err.value) == (
         "new_pattern() needs the start of the period (--since or --last): "
         "new means no message before it"
@@ -115,7 +120,7 @@ def test_check_no_new_error_patterns(log_store: Store) -> None:
 
 def test_correlate_with_a_pattern_in_where(log_store: Store) -> None:
     ids = _ids(log_store)
-    result = log_store.correlate(where=f"pattern(message) = '{ids[TIMEOUT]}'")
+    result = log_store.correlate(Selection(where=f"pattern(message) = '{ids[TIMEOUT]}'"))
     top = result.iloc[0]
     # 5 of the 6 timeouts are api's (against 3 of the 15 other events).
     assert (top["field"], top["value"], int(top["selection_count"])) == ("service", "api", 5)
@@ -181,7 +186,7 @@ def test_bgl_grouping_equals_patterns_where_groups_merge(
     assert _grouped(store) == expected
     # Each template's events, selected by id, are as many as patterns counts.
     ident, count = found["id"].iloc[3], int(found["count"].iloc[3])
-    selected = store.query(where=f"pattern(message) = '{ident}'")
+    selected = store.query(Selection(where=f"pattern(message) = '{ident}'"))
     assert int(selected["count"].iloc[0]) == count
 
 

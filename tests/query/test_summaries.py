@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import mfq
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.demo import DemoConfig, write_export
 from mfq.query.build import build_spec
 from mfq.query.engines.plan import AggregatePlan
@@ -123,7 +123,7 @@ def test_sample_rate_weighs_summarised_counts(
         {"status": "error", "count": 11},
         {"status": "ok", "count": 1},
     ]
-    assert store.query(group_by=["status"], unweighted=True)["count"].tolist() == [2, 1]
+    assert store.query(Selection(unweighted=True), group_by=["status"])["count"].tolist() == [2, 1]
     assert store.query(as_arrow=True, aggs=["ratio(status = 'error')"]).to_pylist() == [
         {"ratio(status = 'error')": 11 / 12}
     ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from mfq.api import Store
+from mfq.api import Selection, Store
 
 
 def _hourly_events(start: datetime, hours: int) -> list[dict[str, object]]:
@@ -28,7 +28,9 @@ def test_day_buckets_follow_local_midnight(store: Store, write_ndjson: Callable[
     start = datetime(2026, 10, 22, tzinfo=UTC)
     store.ingest([write_ndjson(_hourly_events(start, 24 * 7))])
     result = store.timeseries(
-        every="1d", tz="Europe/Paris", since="2026-10-22T00:00Z", until="2026-10-29T00:00Z"
+        Selection(since="2026-10-22T00:00Z", until="2026-10-29T00:00Z"),
+        every="1d",
+        tz="Europe/Paris",
     )
     parquet = str(store.root / "events" / "*" / "*.parquet")
     duckdb.sql("SET TimeZone = 'Europe/Paris'")
@@ -49,7 +51,9 @@ def test_repeated_hour_is_two_buckets(store: Store, write_ndjson: Callable[..., 
     start = datetime(2026, 10, 24, 22, tzinfo=UTC)
     store.ingest([write_ndjson(_hourly_events(start, 6))])
     result = store.timeseries(
-        every="1h", tz="Europe/Paris", since="2026-10-24T22:00Z", until="2026-10-25T04:00Z"
+        Selection(since="2026-10-24T22:00Z", until="2026-10-25T04:00Z"),
+        every="1h",
+        tz="Europe/Paris",
     )
     assert [str(t) for t in result["time"]] == [
         f"2026-10-2{d} {h:02d}:00:00+00:00"

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mfq.api import Store
+from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from mfq.errors import UsageError
 from mfq.report.format import table_cells
 from mfq.report.model import Report
 from tests.report.conftest import duckdb_events, hand_records, write_store
+from tests.selection import selected
 
 W47 = ("2026-11-16T00:00:00Z", "2026-11-23T00:00:00Z")
 W46 = ("2026-11-09T00:00:00Z", "2026-11-16T00:00:00Z")
@@ -178,7 +179,7 @@ def test_every_command_listed_runs(hand_store: Store, hand_report: Report) -> No
 
 def test_correlate_section_is_the_correlate_call(hand_store: Store, hand_report: Report) -> None:
     expected = hand_store.correlate(
-        where="status = 'error'", limit=10, since=W47[0], until=W47[1], combine=2
+        Selection(where="status = 'error'", since=W47[0], until=W47[1]), limit=10, combine=2
     )
     table = hand_report.section("correlate").table("correlate").frame
     assert list(table["field"]) == list(expected["field"])
@@ -189,7 +190,7 @@ def test_correlate_section_is_the_correlate_call(hand_store: Store, hand_report:
 
 
 def test_where_restricts_every_section(hand_store: Store) -> None:
-    report = hand_store.report(week="2026-W47", where="service = 'web'")
+    report = hand_store.report(Selection(where="service = 'web'"), week="2026-W47")
     assert report.metric("events").current == 3
     assert report.metric("events").previous == 0
     assert math.isinf(report.metric("events").change or 0)
@@ -197,7 +198,7 @@ def test_where_restricts_every_section(hand_store: Store) -> None:
 
 
 def test_since_until_compares_with_the_same_length_before(hand_store: Store) -> None:
-    report = hand_store.report(since="2026-11-20T00:00Z", until="2026-11-23T00:00Z")
+    report = hand_store.report(Selection(since="2026-11-20T00:00Z", until="2026-11-23T00:00Z"))
     assert report.previous.start == datetime(2026, 11, 17, tzinfo=UTC)
     assert report.metric("events").current == 4  # #12..#15
     assert report.metric("events").previous == 3  # #9..#11
@@ -258,7 +259,7 @@ def test_mistakes_are_usage_errors(
     hand_store: Store, options: dict[str, object], message: str
 ) -> None:
     with pytest.raises(UsageError) as caught:
-        hand_store.report(**options)
+        hand_store.report(**selected(options))
     assert message in str(caught.value)
 
 
@@ -275,7 +276,7 @@ def test_sample_rate_weights_counts_unless_unweighted(tmp_path: Path) -> None:
         "2",
         "88.889%",
     ]
-    unweighted = store.report(week="2026-W47", unweighted=True)
+    unweighted = store.report(Selection(unweighted=True), week="2026-W47")
     assert unweighted.metric("events").current == 9
     # Journeys count stored events, never weighted: their sessions calls have no such option.
     weighed = [query for query in unweighted.queries if query.method != "sessions"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from mfq.api import Selection
 from tests.report.conftest import DemoWeek
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -87,5 +88,5 @@ def test_a_report_of_real_logs_renders_in_headless_chromium(tmp_path: Path) -> N
     from tests.realdata import real_store
 
     store = real_store("zeek-streaming", tmp_path)
-    report = store.report(since="2000-01-01", until="2030-01-01")
+    report = store.report(Selection(since="2000-01-01", until="2030-01-01"))
     _assert_drawn(_screenshot(render_report(report, ReportFormat.HTML), tmp_path))

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import mfq
+from mfq.api import Selection
 from mfq.report.markdown import render_markdown
 from mfq.report.settings import ReportSettings
 from tests.report.conftest import DemoWeek
@@ -15,9 +16,8 @@ from tests.report.conftest import DemoWeek
 def test_the_demo_week_has_a_journeys_section(demo_week: DemoWeek) -> None:
     section = demo_week.report.section("journeys")
     summary = demo_week.store.sessions(
+        Selection(since="2026-11-16T00:00:00Z", until="2026-11-23T00:00:00Z"),
         by="correlation_id",
-        since="2026-11-16T00:00:00Z",
-        until="2026-11-23T00:00:00Z",
         open_longer_than="12h",
     )
     expected = summary.summary
@@ -31,8 +31,8 @@ def test_the_demo_week_has_a_journeys_section(demo_week: DemoWeek) -> None:
     document = render_markdown(demo_week.report)
     assert "## Journeys" in document
     assert (
-        "mfq sessions --by correlation_id --since 2026-11-16T00:00:00Z "
-        "--until 2026-11-23T00:00:00Z --open-longer-than 12h"
+        "mfq sessions --by correlation_id --open-longer-than 12h "
+        "--since 2026-11-16T00:00:00Z --until 2026-11-23T00:00:00Z"
     ) in document
 
 
@@ -58,8 +58,9 @@ def test_a_configured_key_is_used(tmp_path: Path) -> None:
     export.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     with mfq.open_store(tmp_path / "store") as store:
         store.ingest([export])
-        from mfq.report.build import build_report
+        from mfq.report.build import ReportRequest, build_report
 
-        report = build_report(store, week="2026-W47", settings=ReportSettings(journey_key="job"))
+        asked = ReportRequest(week="2026-W47", settings=ReportSettings(journey_key="job"))
+        report = build_report(store, asked)
         frame = report.section("journeys").table("journeys").frame.set_index("metric")
         assert frame.loc["operations", "this period"] == "1"

@@ -158,9 +158,15 @@ def test_a_scope_filter_quotes_values_from_data(name: str, value: object, text: 
 def test_commands_quote_their_options() -> None:
     query = ReportQuery(
         "slo",
-        "slo_incidents",
         "slo",
-        {"bad": "status = 'error'", "where": ['service = "x"'], "target": 99.5, "tz": None},
+        "slo",
+        {
+            "bad": "status = 'error'",
+            "where": ['service = "x"'],
+            "target": 99.5,
+            "tz": None,
+            "incidents": True,
+        },
     )
     assert query.command_line() == (
         "mfq slo --bad \"status = 'error'\" --where 'service = \"x\"' --target 99.5 --incidents"

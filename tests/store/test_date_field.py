@@ -10,6 +10,7 @@ import duckdb
 import pyarrow.dataset as ds
 
 import mfq
+from mfq.api import Selection
 from tests.conftest import event
 
 
@@ -29,7 +30,7 @@ def test_mfq_reads_a_field_called_date(tmp_path: Path) -> None:
     with mfq.open_store(_store(tmp_path)) as store:
         shown = store.events(fields="date", sort="id")
         assert shown["date"].tolist() == ["2025-01-01", "2025-01-02"] * 4
-        ranked = store.correlate(where="status = 'error'")
+        ranked = store.correlate(Selection(where="status = 'error'"))
     assert "date" in set(ranked["field"])
 
 

@@ -27,6 +27,7 @@ import pytest
 
 import mfq
 from mfq.api import Store
+from tests.selection import selected
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +78,7 @@ def _answers(store_dir: Path) -> list[list[tuple[object, ...]]]:
     with mfq.open_store(store_dir) as store:
         answers = []
         for query in QUERIES:
-            frame = store.query(**query)
+            frame = store.query(**selected(query))
             answers.append(sorted(tuple(row) for row in frame.itertuples(index=False)))
         return answers
 

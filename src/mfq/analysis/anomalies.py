@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mfq.errors import UsageError
 from mfq.query.expr import Aggregate, NamedAggregate
+from mfq.query.requests import Request, TimeseriesRequest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,51 +55,50 @@ _DAY = timedelta(days=1)
 _SIZE = "__events"
 
 
-def anomalies(
-    store: QuerySource,
-    *,
-    where: str | Sequence[str] | None = None,
-    by: str | Sequence[str] | None = None,
-    agg: str | None = None,
-    every: str | None = None,
-    top: int | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
-    min_change: float = DEFAULT_MIN_CHANGE,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: Any = None,
-    tz: str | None = None,
-    unweighted: bool = False,
-    include_all: bool = False,
-) -> pd.DataFrame:
+@dataclass(frozen=True, kw_only=True)
+class AnomaliesRequest(Request):
+    """``anomalies``: time buckets (per ``by`` group) whose value departs from the
+    expected level.
+
+    ``by``: one series per value of these fields. ``agg``: the value per bucket (default
+    ``count``). ``every``: the bucket width. ``top``: the largest groups only.
+    ``threshold``: the robust score that flags a bucket. ``min_change``: the least
+    relative change that counts. ``tz``: day buckets in this time zone. ``include_all``:
+    every bucket with its score (for charts and tests).
+    """
+
+    command: ClassVar[str] = "anomalies"
+
+    by: str | Sequence[str] | None = None
+    agg: str | None = None
+    every: str | None = None
+    top: int | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    min_change: float = DEFAULT_MIN_CHANGE
+    tz: str | None = None
+    include_all: bool = False
+
+
+def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
     """Flagged buckets: ``time``, the ``by`` fields, ``value``, ``expected``, ``score``,
-    ``direction`` (``up``/``down``). ``include_all`` returns every bucket with its score
-    (for charts and tests)."""
+    ``direction`` (``up``/``down``); every bucket with ``include_all``."""
     import pandas as pd
 
-    from mfq.query.build import build_spec
-    from mfq.query.spec import QueryKind
+    from mfq.query.build import request_spec
 
-    if threshold <= 0:
+    if request.threshold <= 0:
         raise UsageError("--threshold must be positive")
-    if min_change < 0:
+    if request.min_change < 0:
         raise UsageError("--min-change must not be negative")
-    spec = build_spec(
-        store,
-        QueryKind.TIMESERIES,
-        where=where,
-        by=by,
-        aggs=[agg] if agg else None,
-        every=every,
-        top=top,
-        tz=tz,
-        since=since,
-        until=until,
-        last=last,
-        now=now,
-        unweighted=unweighted,
+    series_request = TimeseriesRequest(
+        selection=request.selection,
+        by=request.by,
+        aggs=[request.agg] if request.agg else None,
+        every=request.every,
+        top=request.top,
+        tz=request.tz,
     )
+    spec = request_spec(store, series_request)
     if len(spec.aggregates) != 1:
         raise UsageError("anomalies takes one aggregate (--agg)")
     aggregate = spec.aggregates[0]
@@ -143,10 +144,10 @@ def anomalies(
     )
     result["expected"] = result["expected"].round(3)
     result["score"] = result["score"].round(2)
-    if not include_all:
+    if not request.include_all:
         change = (result["value"] - result["expected"]).abs()
         relative = change / result["expected"].abs().where(result["expected"] != 0, 1.0)
-        flagged = (result["score"].abs() >= threshold) & (relative >= min_change)
+        flagged = (result["score"].abs() >= request.threshold) & (relative >= request.min_change)
         result = result[flagged]
     result = result.sort_values(["time", *keys], kind="stable").reset_index(drop=True)
     return result[columns]

@@ -5,11 +5,13 @@ the changes a chart of a time range marks (``notable_changes``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from mfq.analysis.changes import DEFAULT_FIELD, ChangeOptions, changes, present
+from mfq.analysis.changes import DEFAULT_FIELD, ChangesRequest, changes, present
 from mfq.analysis.common import resolve_selection
+from mfq.query.requests import EVERYTHING, Selection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,23 +88,22 @@ def with_changes(
     store: QuerySource,
     departures: pd.DataFrame,
     by: Sequence[str],
+    selection: Selection = EVERYTHING,
     *,
     field: str = DEFAULT_FIELD,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
 ) -> pd.DataFrame:
     """``departures`` (anomalies) with an ``after_change`` column: the change each began
-    after (``annotate``), looked up among the changes of the same time range plus the
-    lookback before it. Unchanged when the store has no ``field``."""
+    after (``annotate``), looked up among the changes of the selection's time range (its
+    filters aside) plus the lookback before it. Unchanged when the store has no
+    ``field``."""
     if field not in store.field_types() or not len(departures):
         return departures
-    selection = resolve_selection(store, since=since, until=until, last=last, now=now)
-    start = selection.time.since
-    earlier = None if start is None else (start - _lookback()).isoformat()
-    end = None if selection.time.until is None else selection.time.until.isoformat()
-    found = changes(store, ChangeOptions(field=field), since=earlier, until=end, now=now)
+    window = replace(selection, where=(), unweighted=False)
+    time = resolve_selection(store, window).time
+    earlier = None if time.since is None else (time.since - _lookback()).isoformat()
+    end = None if time.until is None else time.until.isoformat()
+    wider = Selection(since=earlier, until=end, now=selection.now)
+    found = changes(store, ChangesRequest(selection=wider, field=field))
     annotated = departures.copy()
     annotated["after_change"] = annotate(departures, found, field, list(by))
     return annotated
@@ -116,23 +117,14 @@ def _lookback() -> timedelta:
 CHART_CHANGES = 5
 
 
-def notable_changes(
-    store: QuerySource,
-    *,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-) -> list[str]:
-    """One line per change in the range worth marking on a chart: rollbacks, then
+def notable_changes(store: QuerySource, selection: Selection = EVERYTHING) -> list[str]:
+    """One line per change in the selection worth marking on a chart: rollbacks, then
     rollouts after which errors rose (``version 2.4.1 arrived in checkout eu-west-1 at
-    2026-11-19 12:14 UTC, rolled back at 16:59``); none without a ``version`` field."""
+    2026-11-19 12:14 UTC, rolled back at 16:59``); none without a ``version`` field.
+    Changes count stored events (``unweighted`` aside)."""
     if DEFAULT_FIELD not in store.field_types():
         return []
-    found = changes(
-        store, ChangeOptions(), where=where, since=since, until=until, last=last, now=now
-    )
+    found = changes(store, ChangesRequest(selection=replace(selection, unweighted=False)))
     if not len(found):
         return []
     rollbacks = found[found["kind"] == "rollback"]

@@ -26,12 +26,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from mfq.analysis.common import Selection, parse_expression, require_field, resolve_selection
+from mfq.analysis.common import ParsedSelection, parse_expression, require_field, resolve_selection
 from mfq.analysis.proportions import two_proportions
 from mfq.errors import UsageError
+from mfq.query.requests import Request
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,13 +55,20 @@ MARKER_WINDOW_NS = 3600 * 1_000_000_000
 KINDS = ("rollout", "rollback", "retired", "steady", "marker")
 
 
-@dataclass(frozen=True)
-class ChangeOptions:
-    """``changes``' own options (the shared ones are the Selection's)."""
+@dataclass(frozen=True, kw_only=True)
+class ChangesRequest(Request):
+    """``changes``: releases inferred from ``field`` per group.
+
+    ``field``: the field whose values are releases. ``by``: the groups (default: service
+    and region, those the store has). ``bad``: the bad events (default
+    ``status = 'error'``). ``markers``: events that are changes too.
+    """
+
+    command: ClassVar[str] = "changes"
 
     field: str = DEFAULT_FIELD
-    by: tuple[str, ...] | None = None  # None: those of DEFAULT_BY the store has
-    bad: str = DEFAULT_BAD
+    by: Sequence[str] | None = None  # None: those of DEFAULT_BY the store has
+    bad: str | None = None
     markers: str | None = None
 
 
@@ -86,74 +93,34 @@ def change_columns(field: str, by: Sequence[str]) -> list[str]:
     ]
 
 
-def find_changes(
-    store: QuerySource,
-    *,
-    field: str = DEFAULT_FIELD,
-    by: Sequence[str] | None = None,
-    bad: str | None = None,
-    markers: str | None = None,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    unweighted: bool = False,
-) -> pd.DataFrame:
-    """:func:`changes` with its own options as keywords (``Store.changes`` and the
-    report call it so)."""
-    options = ChangeOptions(
-        field=field, by=None if by is None else tuple(by), bad=bad or DEFAULT_BAD, markers=markers
-    )
-    return changes(
-        store,
-        options,
-        where=where,
-        since=since,
-        until=until,
-        last=last,
-        now=now,
-        unweighted=unweighted,
-    )
-
-
-def changes(
-    store: QuerySource,
-    options: ChangeOptions,
-    *,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    unweighted: bool = False,
-) -> pd.DataFrame:
-    """Every value of ``options.field`` per group, with its change (module docs), in order
-    of first appearance."""
+def changes(store: QuerySource, request: ChangesRequest) -> pd.DataFrame:
+    """Every value of ``request.field`` per group, with its change (module docs), in
+    order of first appearance."""
     import pandas as pd
 
-    selection = resolve_selection(
-        store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
-    )
-    by = _by_fields(store, selection, options)
-    require_field(store, selection, options.field)
-    bad = parse_expression(store, options.bad, selection.types)
-    marker = parse_expression(store, options.markers, selection.types) if options.markers else None
-    events = _read(store, selection, options.field, by, bad, marker)
-    columns = change_columns(options.field, by)
-    rows = _inferred(events[~events["_marker"]], options.field, by)
+    selection = resolve_selection(store, request.selection)
+    by = _by_fields(store, selection, request)
+    field = request.field
+    require_field(store, selection, field)
+    bad = parse_expression(store, request.bad or DEFAULT_BAD, selection.types)
+    marker = parse_expression(store, request.markers, selection.types) if request.markers else None
+    events = _read(store, selection, field, by, bad, marker)
+    columns = change_columns(field, by)
+    rows = _inferred(events[~events["_marker"]], field, by)
     if marker is not None:
-        rows += _markers(events, options.field, by)
+        rows += _markers(events, field, by)
     frame = pd.DataFrame.from_records(rows, columns=columns)
     if not len(frame):
         return frame
     for column in ("first_seen", "last_seen"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
-    frame = frame.sort_values(["first_seen", *by, options.field], kind="stable")
+    frame = frame.sort_values(["first_seen", *by, field], kind="stable")
     return frame.reset_index(drop=True)
 
 
-def _by_fields(store: QuerySource, selection: Selection, options: ChangeOptions) -> list[str]:
+def _by_fields(
+    store: QuerySource, selection: ParsedSelection, options: ChangesRequest
+) -> list[str]:
     if options.by is None:
         return [name for name in DEFAULT_BY if name in selection.types]
     for name in options.by:
@@ -165,7 +132,7 @@ def _by_fields(store: QuerySource, selection: Selection, options: ChangeOptions)
 
 def _read(
     store: QuerySource,
-    selection: Selection,
+    selection: ParsedSelection,
     field: str,
     by: list[str],
     bad: Expr,
@@ -185,7 +152,7 @@ def _read(
     table = read_rows(store, columns, selection, dictionary=[field, *by])
     if marker is not None and selection.where:
         # Markers are found over the whole range, whatever --where keeps.
-        everywhere = Selection(
+        everywhere = ParsedSelection(
             selection.time, (Or(items=(*selection.where, marker)),), selection.types
         )
         table = read_rows(store, columns, everywhere, dictionary=[field, *by])

@@ -27,7 +27,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mfq.errors import UsageError
 from mfq.query.build import derived_columns
@@ -50,6 +50,7 @@ from mfq.query.expr import (
 from mfq.query.expr.errors import shown
 from mfq.query.expr.text import name_text, time_text
 from mfq.query.numbers import FLIPPED
+from mfq.query.requests import Request, Selection
 from mfq.query.spec import QueryKind, QuerySpec
 
 if TYPE_CHECKING:
@@ -95,17 +96,19 @@ class Assertion:
         return list(unique.values())
 
 
-def check(
-    store: QuerySource,
-    assertions: Sequence[str],
-    *,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    unweighted: bool = False,
-) -> Answer:
+@dataclass(frozen=True, kw_only=True)
+class CheckRequest(Request):
+    """``check``: CI assertions over aggregates (or journeys), decided over the selection.
+
+    ``assertions``: one or several (``"ratio(status = 'error') < 0.02"``).
+    """
+
+    command: ClassVar[str] = "check"
+
+    assertions: Sequence[str]
+
+
+def check(store: QuerySource, request: CheckRequest) -> Answer:
     """Decide every assertion over the events in the time range matching ``where``.
 
     One row per assertion, in the order given: ``assertion``, ``value``, ``passed``,
@@ -118,7 +121,9 @@ def check(
     from mfq.model.answer import CheckScope, answer
 
     # Parsed as given, so a column in an error counts from the start of what was typed.
-    texts = list(assertions)
+    texts = (
+        [request.assertions] if isinstance(request.assertions, str) else list(request.assertions)
+    )
     if not texts:
         raise UsageError("check needs an assertion, e.g. \"ratio(status = 'error') < 0.02\"")
     from mfq.analysis.journey_check import is_journey_assertion, parse_journey_assertion
@@ -133,9 +138,7 @@ def check(
             _parse(text, index, None)  # a syntax error is reported even without a store
     from mfq.analysis.common import resolve_selection
 
-    selection = resolve_selection(
-        store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
-    )
+    selection = resolve_selection(store, request.selection)
     parsed = [
         Assertion(text.strip(), _parse(text, index, selection.types))
         for index, text in enumerate(texts, start=1)
@@ -146,16 +149,14 @@ def check(
         time=selection.time,
         where=selection.where,
         aggregates=(aggregates := _named_aggregates(parsed)),
-        unweighted=unweighted,
+        unweighted=selection.unweighted,
         derived=derived_columns(selection.types, (a.aggregate.field for a in aggregates)),
     )
     measured = store.run(spec)
     values = {str(name): _plain(measured[name].iloc[0]) for name in measured.columns}
     result = _decide(parsed, measured, values)
     if journeys:
-        result = _with_journeys(
-            result, journeys, store, where=where, since=since, until=until, last=last, now=now
-        )
+        result = _with_journeys(result, journeys, store, request.selection)
     scope = CheckScope(
         since=selection.time.since,
         until=selection.time.until,
@@ -169,7 +170,7 @@ def _with_journeys(
     result: pd.DataFrame,
     journeys: Mapping[int, JourneyAssertion],
     store: QuerySource,
-    **times: str | Sequence[str] | datetime | None,
+    selection: Selection,
 ) -> pd.DataFrame:
     """The rows of the journey assertions (:mod:`mfq.analysis.journey_check`) put in
     their places among the others'."""
@@ -177,7 +178,7 @@ def _with_journeys(
 
     from mfq.analysis.journey_check import decide_journey_assertions
 
-    decided = decide_journey_assertions(store, list(journeys.values()), **times)  # type: ignore[arg-type]
+    decided = decide_journey_assertions(store, list(journeys.values()), selection)
     rows: list[dict[str, object]] = [
         {str(name): value for name, value in row.items()} for row in result.to_dict("records")
     ]

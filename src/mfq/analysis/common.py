@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from mfq.query.build import build_spec
+from mfq.query.build import build_spec, selection_options
 from mfq.query.spec import QueryKind
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from mfq.query.expr import Expr, FieldType
+    from mfq.query.requests import Selection
     from mfq.query.source import QuerySource
     from mfq.query.timerange import TimeRange
 
@@ -23,8 +23,9 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class Selection:
-    """The shared options of a command, parsed and checked against the store's fields."""
+class ParsedSelection:
+    """A request's :class:`~mfq.query.requests.Selection`, parsed and checked against the
+    store's fields."""
 
     time: TimeRange
     where: tuple[Expr, ...]
@@ -32,29 +33,11 @@ class Selection:
     unweighted: bool = False
 
 
-def resolve_selection(
-    store: QuerySource,
-    *,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    unweighted: bool = False,
-) -> Selection:
-    """Parse ``--where``/``--since``/``--until``/``--last``/``--now`` as the query commands do
-    (same errors, same "did you mean")."""
-    spec = build_spec(
-        store,
-        QueryKind.EVENTS,
-        where=where,
-        since=since,
-        until=until,
-        last=last,
-        now=now,
-        unweighted=unweighted,
-    )
-    return Selection(spec.time, spec.where, store.field_types(), unweighted)
+def resolve_selection(store: QuerySource, selection: Selection) -> ParsedSelection:
+    """Parse a selection's filters and time range as the query commands do (same errors,
+    same "did you mean")."""
+    spec = build_spec(store, QueryKind.EVENTS, **selection_options(selection))
+    return ParsedSelection(spec.time, spec.where, store.field_types(), selection.unweighted)
 
 
 def parse_expression(
@@ -69,7 +52,7 @@ def parse_expression(
 def read_rows(
     store: QuerySource,
     columns: Sequence[str],
-    selection: Selection,
+    selection: ParsedSelection,
     *,
     dictionary: Sequence[str] = (),
 ) -> pa.Table:
@@ -159,7 +142,7 @@ def parse_number(value: float | str, option: str) -> float:
     return number
 
 
-def require_field(store: QuerySource, selection: Selection, name: str) -> None:
+def require_field(store: QuerySource, selection: ParsedSelection, name: str) -> None:
     """A usage error with "did you mean" unless the store knows the field ``name``."""
     if name not in selection.types:
         parse_expression(store, f"exists(`{name}`)", selection.types)

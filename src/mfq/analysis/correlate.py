@@ -47,9 +47,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from mfq.analysis.common import Selection, parse_expression, resolve_selection
+from mfq.analysis.common import ParsedSelection, parse_expression, resolve_selection
 from mfq.errors import UsageError
 from mfq.query.expr import (
     Aggregate,
@@ -64,6 +64,7 @@ from mfq.query.expr import (
     NamedAggregate,
     referenced_fields,
 )
+from mfq.query.requests import Request
 from mfq.query.spec import QueryKind, QuerySpec
 
 if TYPE_CHECKING:
@@ -184,21 +185,25 @@ class _Plan:
     notes: list[str] = field(default_factory=list)
 
 
-def correlate(
-    store: QuerySource,
-    *,
-    where: str | Sequence[str] | None = None,
-    baseline: str | None = None,
-    metric: str | None = None,
-    fields: str | Sequence[str] | None = None,
-    limit: int | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: Any = None,
-    unweighted: bool = False,
-    combine: int | None = None,
-) -> Answer:
+@dataclass(frozen=True, kw_only=True)
+class CorrelateRequest(Request):
+    """``correlate``: what distinguishes the selection (its ``where``) from a baseline.
+
+    ``baseline``: the events to compare with (default: the rest). ``metric``: rank by the
+    share of this numeric field's shift instead. ``fields``: only these fields.
+    ``limit``: at most this many rows. ``combine``: 2 or 3, add combinations of values.
+    """
+
+    command: ClassVar[str] = "correlate"
+
+    baseline: str | None = None
+    metric: str | None = None
+    fields: str | Sequence[str] | None = None
+    limit: int | None = None
+    combine: int | None = None
+
+
+def correlate(store: QuerySource, request: CorrelateRequest) -> Answer:
     """Field values ranked by how much more common they are in the selection (``where``)
     than in the baseline; with ``metric``, ranked by how much of the selection's shift in
     that numeric field they carry. ``fields`` restricts the fields compared.
@@ -207,14 +212,13 @@ def correlate(
     from mfq.model.answer import answer
 
     # The filters define the selection; every query here reads the whole time range.
-    selection = resolve_selection(
-        store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
-    )
+    selection = resolve_selection(store, request.selection)
+    baseline, metric, combine = request.baseline, request.metric, request.combine
     base = parse_expression(store, baseline, selection.types) if baseline else None
     comparison = plan_comparison(selection.where, base)
     if combine is not None:
         _check_combine(combine, metric)
-    plan = _plan_fields(store, selection, comparison, fields)
+    plan = _plan_fields(store, selection, comparison, request.fields)
     if metric is not None:
         from mfq.analysis.correlate_metric import metric_shift
 
@@ -225,8 +229,8 @@ def correlate(
         from mfq.analysis.correlate_combine import combine as combined
 
         frame = combined(store, selection, comparison, frame, combine)
-    if limit is not None:
-        frame = frame.head(limit).reset_index(drop=True)
+    if request.limit is not None:
+        frame = frame.head(request.limit).reset_index(drop=True)
     return answer(frame, notes=[comparison.describe(), *plan.notes])
 
 
@@ -241,7 +245,7 @@ def _check_combine(size: int, metric: str | None) -> None:
 
 def _plan_fields(
     store: QuerySource,
-    selection: Selection,
+    selection: ParsedSelection,
     comparison: Comparison,
     wanted: str | Sequence[str] | None,
 ) -> _Plan:
@@ -327,7 +331,7 @@ def _count_aggregates(
 
 
 def _rank(
-    store: QuerySource, selection: Selection, comparison: Comparison, plan: _Plan
+    store: QuerySource, selection: ParsedSelection, comparison: Comparison, plan: _Plan
 ) -> pd.DataFrame:
     import pandas as pd
 
@@ -393,7 +397,7 @@ def _type_bound(table: pd.DataFrame) -> pd.Series[bool]:
 
 
 def _counts_spec(
-    selection: Selection, comparison: Comparison, group_by: tuple[str, ...]
+    selection: ParsedSelection, comparison: Comparison, group_by: tuple[str, ...]
 ) -> QuerySpec:
     return QuerySpec(
         kind=QueryKind.AGGREGATE,
@@ -479,7 +483,7 @@ def _bins(name: str, sample: pa.ChunkedArray | None) -> _Bins:
     return rows
 
 
-def _binned_spec(selection: Selection, comparison: Comparison, rows: _Bins) -> QuerySpec:
+def _binned_spec(selection: ParsedSelection, comparison: Comparison, rows: _Bins) -> QuerySpec:
     aggregates: list[NamedAggregate] = []
     for index, (_label, condition) in enumerate(rows):
         # Bins skip the symptom test (its outcome counts): a number restating the

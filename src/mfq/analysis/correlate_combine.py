@@ -23,7 +23,7 @@ from mfq.query.spec import QueryKind, QuerySpec
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mfq.analysis.common import Selection
+    from mfq.analysis.common import ParsedSelection
     from mfq.analysis.correlate import Comparison
     from mfq.query.source import QuerySource
 
@@ -40,7 +40,7 @@ SIZES = (2, 3)
 
 def combine(
     store: QuerySource,
-    selection: Selection,
+    selection: ParsedSelection,
     comparison: Comparison,
     singles: pd.DataFrame,
     size: int,
@@ -117,7 +117,7 @@ def _is_bin(value: str) -> bool:
     return value.startswith(("< ", ">= ")) or " .. " in value
 
 
-def _condition(group: tuple[tuple[str, str], ...], selection: Selection) -> Expr:
+def _condition(group: tuple[tuple[str, str], ...], selection: ParsedSelection) -> Expr:
     parts: list[Expr] = [
         Compare(
             op=CompareOp.EQ,

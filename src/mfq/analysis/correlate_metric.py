@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mfq.analysis.common import Selection
+from mfq.analysis.common import ParsedSelection
 from mfq.errors import UsageError
 from mfq.query.expr import Aggregate, Exists, Expr, FieldType, NamedAggregate
 from mfq.query.spec import QueryKind, QuerySpec
@@ -56,7 +56,7 @@ def _aggregates(metric: str, percentiles: bool) -> tuple[NamedAggregate, ...]:
 
 def metric_shift(
     store: QuerySource,
-    selection: Selection,
+    selection: ParsedSelection,
     comparison: Comparison,
     fields: Sequence[str],
     metric: str,

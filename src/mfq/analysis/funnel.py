@@ -19,9 +19,9 @@ and a ``limit`` folds the rest into ``OTHER``, then ``TOTAL`` (as ``mfq query``)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, ClassVar
 
 from mfq.analysis.journeys import (
     JourneyEvents,
@@ -35,6 +35,7 @@ from mfq.analysis.journeys import (
 )
 from mfq.errors import UsageError
 from mfq.query.expr.text import string_text
+from mfq.query.requests import Request
 from mfq.query.timerange import parse_duration
 
 if TYPE_CHECKING:
@@ -64,54 +65,48 @@ class Attempts:
     reached: IntArray
 
 
-def funnel(
-    store: QuerySource,
-    steps: Sequence[str],
-    *,
-    by: str,
-    within: str | timedelta,
-    breakdown: str | None = None,
-    total: bool = False,
-    limit: int | None = None,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-) -> pd.DataFrame:
+@dataclass(frozen=True, kw_only=True)
+class FunnelRequest(Request):
+    """``funnel``: how many keys take ``steps`` in order.
+
+    ``steps``: type names or expressions, in order (two at least). ``by``: the journey
+    key. ``within``: how long after the first step the last may come. ``breakdown``: one
+    funnel per value of this field, with OTHER (and TOTAL with ``total``). ``limit``: at
+    most this many breakdown values (for ``why``: rows).
+    """
+
+    command: ClassVar[str] = "funnel"
+
+    steps: Sequence[str]
+    by: str
+    within: str | timedelta
+    breakdown: str | None = None
+    total: bool = False
+    limit: int | None = None
+
+
+def funnel(store: QuerySource, request: FunnelRequest) -> pd.DataFrame:
     """The funnel of ``steps`` (type names or expressions) by key ``by`` (module docstring)."""
-    found = _prepare(store, steps, by, within, breakdown, where, since, until, last, now)
-    journeys, parsed, window = found
+    journeys, parsed, window = _prepare(store, request)
     attempts = find_attempts(journeys, parsed, window)
-    chosen = attempts if total else best_attempts(attempts)
-    return funnel_rows(journeys, parsed, chosen, breakdown, limit)
+    chosen = attempts if request.total else best_attempts(attempts)
+    return funnel_rows(journeys, parsed, chosen, request.breakdown, request.limit)
 
 
-def dropped_at(
-    store: QuerySource,
-    steps: Sequence[str],
-    number: int,
-    *,
-    by: str,
-    within: str | timedelta,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-) -> pd.DataFrame:
+def dropped_at(store: QuerySource, request: FunnelRequest, number: int) -> pd.DataFrame:
     """The keys that reached step ``number - 1`` and not step ``number``: the key, when its
-    attempt started, the step it reached last and when."""
+    attempt started, the step it reached last and when (``breakdown``, ``total`` and
+    ``limit`` aside)."""
     import pandas as pd
 
-    _check_number(number, len(steps), "--dropped-at")
-    journeys, parsed, chosen = _per_key(store, steps, by, within, where, since, until, last, now)
+    _check_number(number, len(request.steps), "--dropped-at")
+    journeys, parsed, chosen = _per_key(store, request)
     picked = chosen.reached == number - 1
     first_rows = chosen.rows[0][picked]
     last_rows = chosen.rows[number - 2][picked]
     return pd.DataFrame(
         {
-            by: journeys.key_values(first_rows),
+            request.by: journeys.key_values(first_rows),
             "started": pd.to_datetime(journeys.times[first_rows], utc=True),
             "last_step": parsed[number - 2].text,
             "reached": pd.to_datetime(journeys.times[last_rows], utc=True),
@@ -119,30 +114,15 @@ def dropped_at(
     )
 
 
-def why(
-    store: QuerySource,
-    steps: Sequence[str],
-    number: int,
-    *,
-    by: str,
-    within: str | timedelta,
-    limit: int | None = None,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-) -> Answer:
+def why(store: QuerySource, request: FunnelRequest, number: int) -> Answer:
     """What distinguishes the keys that dropped at step ``number`` from those that took it:
     ``correlate`` between their attempts' first events (the dropped ones are the
-    selection, the converted ones the baseline)."""
-    from mfq.analysis.correlate import correlate
+    selection, the converted ones the baseline; ``limit`` rows at most)."""
+    from mfq.analysis.correlate import CorrelateRequest, correlate
     from mfq.model.answer import answer
 
-    _check_number(number, len(steps), "--why")
-    journeys, _parsed, chosen = _per_key(
-        store, steps, by, within, where, since, until, last, now, with_ids=True
-    )
+    _check_number(number, len(request.steps), "--why")
+    journeys, _parsed, chosen = _per_key(store, request, with_ids=True)
     dropped = chosen.rows[0][chosen.reached == number - 1]
     converted = chosen.rows[0][chosen.reached >= number]
     if len(dropped) == 0 or len(converted) == 0:
@@ -150,16 +130,14 @@ def why(
             f"--why {number}: no keys "
             f"{'dropped' if len(dropped) == 0 else 'converted'} at step {number}"
         )
-    ranked = correlate(
-        store,
-        where=_id_condition(journeys, dropped),
+    # The time range as asked; the dropped keys' first events are the filter.
+    within = replace(request.selection, unweighted=False)
+    compared = CorrelateRequest(
+        selection=replace(within, where=_id_condition(journeys, dropped)),
         baseline=_id_condition(journeys, converted),
-        limit=limit,
-        since=since,
-        until=until,
-        last=last,
-        now=now,
+        limit=request.limit,
     )
+    ranked = correlate(store, compared)
     # correlate's notes speak of its own options (an id list as --where and --baseline).
     kept = [note for note in ranked.notes if "high cardinality" in note]
     return answer(
@@ -174,22 +152,11 @@ def why(
 
 
 def _per_key(
-    store: QuerySource,
-    steps: Sequence[str],
-    by: str,
-    within: str | timedelta,
-    where: str | Sequence[str] | None,
-    since: str | None,
-    until: str | None,
-    last: str | None,
-    now: datetime | str | None,
-    *,
-    with_ids: bool = False,
+    store: QuerySource, request: FunnelRequest, *, with_ids: bool = False
 ) -> tuple[JourneyEvents, list[Step], Attempts]:
     """The events read, the steps parsed and each key's attempt."""
-    journeys, parsed, window = _prepare(
-        store, steps, by, within, None, where, since, until, last, now, with_ids=with_ids
-    )
+    only_keys = replace(request, breakdown=None)
+    journeys, parsed, window = _prepare(store, only_keys, with_ids=with_ids)
     return journeys, parsed, best_attempts(find_attempts(journeys, parsed, window))
 
 
@@ -206,27 +173,18 @@ def _check_number(number: int, steps: int, option: str) -> None:
 
 
 def _prepare(
-    store: QuerySource,
-    steps: Sequence[str],
-    by: str,
-    within: str | timedelta,
-    breakdown: str | None,
-    where: str | Sequence[str] | None,
-    since: str | None,
-    until: str | None,
-    last: str | None,
-    now: datetime | str | None,
-    *,
-    with_ids: bool = False,
+    store: QuerySource, request: FunnelRequest, *, with_ids: bool = False
 ) -> tuple[JourneyEvents, list[Step], int]:
     from mfq.analysis.common import resolve_selection
 
+    steps, by, within, breakdown = request.steps, request.by, request.within, request.breakdown
     if len(steps) < 2:
         raise UsageError("funnel needs at least two steps, e.g. order.created order.paid")
     width = parse_duration(within, "--within") if isinstance(within, str) else within
     if width <= timedelta(0):
         raise UsageError("--within must be positive")
-    selection = resolve_selection(store, where=where, since=since, until=until, last=last, now=now)
+    # Journeys count stored events: the selection's weighting does not apply.
+    selection = resolve_selection(store, replace(request.selection, unweighted=False))
     check_key(store, by, selection)
     if breakdown is not None:
         check_key(store, breakdown, selection, "--breakdown")

@@ -19,12 +19,12 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mfq.errors import UsageError
 
 if TYPE_CHECKING:
+    from mfq.query.requests import Selection
     from mfq.query.source import QuerySource
 
 _SHAPE = re.compile(
@@ -114,24 +114,13 @@ def _unquote(part: str) -> str:
 def decide_journey_assertions(
     store: QuerySource,
     assertions: Sequence[JourneyAssertion],
-    *,
-    where: str | Sequence[str] | None,
-    since: str | None,
-    until: str | None,
-    last: str | None,
-    now: datetime | str | None,
+    selection: Selection,
 ) -> list[dict[str, object]]:
-    """A ``check`` row (assertion, value, passed, expected, detail) for each assertion."""
-    times: dict[str, Any] = {
-        "where": where,
-        "since": since,
-        "until": until,
-        "last": last,
-        "now": now,
-    }
+    """A ``check`` row (assertion, value, passed, expected, detail) for each assertion
+    (journeys count stored events: the selection's ``unweighted`` does not apply)."""
     rows: list[dict[str, object]] = []
     for assertion in assertions:
-        value, detail = _measure(store, assertion, times)
+        value, detail = _measure(store, assertion, selection)
         expected = f"{assertion.op} {_number(assertion.number)}"
         passed = value is not None and _OPERATORS[assertion.op](value, assertion.number)
         rows.append(
@@ -147,23 +136,19 @@ def decide_journey_assertions(
 
 
 def _measure(
-    store: QuerySource, assertion: JourneyAssertion, times: dict[str, Any]
+    store: QuerySource, assertion: JourneyAssertion, selection: Selection
 ) -> tuple[float | None, str]:
-    from mfq.analysis.funnel import funnel
-    from mfq.analysis.sessions import sessions
+    from mfq.analysis.funnel import FunnelRequest, funnel
+    from mfq.analysis.sessions import SessionsRequest, sessions
 
     key, span, *rest = assertion.arguments
     if assertion.function == "open":
-        frame = sessions(
-            store,
-            by=key,
-            open_longer_than=span,
-            end=rest[0] if rest else None,
-            **times,
-        )
+        end = rest[0] if rest else None
+        asked = SessionsRequest(selection=selection, by=key, open_longer_than=span, end=end)
+        frame = sessions(store, asked)
         stuck = len(frame)
         return float(stuck), f"{stuck} open longer than {span}"
-    table = funnel(store, rest, by=key, within=span, **times)
+    table = funnel(store, FunnelRequest(selection=selection, steps=rest, by=key, within=span))
     started = int(table["entities"].iloc[0])
     finished = int(table["entities"].iloc[-1])
     if started == 0:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from mfq.analysis.common import Selection, read_rows
+from mfq.analysis.common import ParsedSelection, read_rows
 from mfq.errors import UsageError
 from mfq.query.expr import (
     And,
@@ -54,7 +54,9 @@ class Step:
     type_name: str | None = None
 
 
-def parse_step(store: QuerySource, text: str, selection: Selection, option: str = "STEP") -> Step:
+def parse_step(
+    store: QuerySource, text: str, selection: ParsedSelection, option: str = "STEP"
+) -> Step:
     """A type name or a filter expression (see the module docstring)."""
     from mfq.analysis.common import parse_expression
 
@@ -67,7 +69,9 @@ def parse_step(store: QuerySource, text: str, selection: Selection, option: str 
     return Step(cleaned, parse_expression(store, cleaned, selection.types))
 
 
-def check_key(store: QuerySource, key: str, selection: Selection, option: str = "--by") -> None:
+def check_key(
+    store: QuerySource, key: str, selection: ParsedSelection, option: str = "--by"
+) -> None:
     """A journey key (or breakdown field) must be a field the store has."""
     import difflib
 
@@ -162,7 +166,7 @@ def step_fields(steps: Sequence[Step]) -> list[str]:
 def read_journeys(
     store: QuerySource,
     key: str,
-    selection: Selection,
+    selection: ParsedSelection,
     columns: Sequence[str],
     *,
     data_end: bool = False,
@@ -201,7 +205,7 @@ def read_journeys(
     return JourneyEvents(table, codes[order], times[order], keys, end)
 
 
-def _last_time(store: QuerySource, selection: Selection) -> int | None:
+def _last_time(store: QuerySource, selection: ParsedSelection) -> int | None:
     """The time of the selection's last event, ns."""
     import pyarrow as pa
     import pyarrow.compute as pc

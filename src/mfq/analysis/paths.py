@@ -11,9 +11,8 @@ and ``TOTAL`` rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar
 
 from mfq.analysis.journeys import (
     JourneyEvents,
@@ -23,6 +22,7 @@ from mfq.analysis.journeys import (
     step_fields,
 )
 from mfq.errors import UsageError
+from mfq.query.requests import Request
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,20 +39,24 @@ OTHER, TOTAL = "OTHER", "TOTAL"
 COLUMNS = ("path", "count", "share")
 
 
-def paths(
-    store: QuerySource,
-    *,
-    by: str,
-    after: str | None = None,
-    before: str | None = None,
-    steps: int = 3,
-    limit: int | None = None,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-) -> Answer:
+@dataclass(frozen=True, kw_only=True)
+class PathsRequest(Request):
+    """``paths``: the most common sequences of types after (or before) a step.
+
+    ``by``: the journey key. ``after`` / ``before``: the step's filter (one of them).
+    ``steps``: how many steps each path has. ``limit``: at most this many paths.
+    """
+
+    command: ClassVar[str] = "paths"
+
+    by: str
+    after: str | None = None
+    before: str | None = None
+    steps: int = 3
+    limit: int | None = None
+
+
+def paths(store: QuerySource, request: PathsRequest) -> Answer:
     """The paths after ``after`` (or before ``before``) by key ``by`` (module docstring)."""
     import numpy as np
     import pandas as pd
@@ -60,13 +64,16 @@ def paths(
     from mfq.analysis.common import resolve_selection
     from mfq.model.answer import answer
 
+    by, after, before = request.by, request.after, request.before
+    steps, limit = request.steps, request.limit
     if (after is None) == (before is None):
         raise UsageError("paths needs one of --after STEP or --before STEP")
     if steps < 1:
         raise UsageError("--steps must be at least 1")
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
-    selection = resolve_selection(store, where=where, since=since, until=until, last=last, now=now)
+    # Journeys count stored events: the selection's weighting does not apply.
+    selection = resolve_selection(store, replace(request.selection, unweighted=False))
     check_key(store, by, selection)
     anchor_text = after if after is not None else before
     assert anchor_text is not None

@@ -11,14 +11,14 @@ id (the hash of its text when first seen).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from mfq.analysis.common import Selection, require_field, resolve_selection
+from mfq.analysis.common import ParsedSelection, require_field, resolve_selection
 from mfq.analysis.proportions import two_proportions
 from mfq.errors import UsageError
+from mfq.query.requests import Request
 from mfq.query.templates import (
     DEFAULT_MINER_SETTINGS,
     MinerSettings,
@@ -82,9 +82,17 @@ def _most(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-@dataclass(frozen=True)
-class PatternOptions:
-    """``patterns``' own options (the shared ones are the Selection's)."""
+@dataclass(frozen=True, kw_only=True)
+class PatternsRequest(Request):
+    """``patterns``: the messages of ``field`` grouped into templates.
+
+    ``field``: the message field. ``baseline_since`` (and ``baseline_until``, default the
+    selection's start): mark each template new, gone, grown, shrunk or steady against
+    that period. ``limit``: at most this many templates. ``remember``: keep the template
+    ids in the store. ``settings``: the miner's sizes.
+    """
+
+    command: ClassVar[str] = "patterns"
 
     field: str = "message"
     baseline_since: str | None = None
@@ -94,77 +102,32 @@ class PatternOptions:
     settings: MinerSettings = DEFAULT_MINER_SETTINGS
 
 
-def find_patterns(
-    store: QuerySource,
-    *,
-    field: str = "message",
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    baseline_since: str | None = None,
-    baseline_until: str | None = None,
-    limit: int | None = None,
-    unweighted: bool = False,
-) -> pd.DataFrame:
-    """:func:`patterns` with its own options as keywords (``Store.patterns`` and the
-    report call it so)."""
-    options = PatternOptions(
-        field=field, baseline_since=baseline_since, baseline_until=baseline_until, limit=limit
-    )
-    return patterns(
-        store,
-        options,
-        where=where,
-        since=since,
-        until=until,
-        last=last,
-        now=now,
-        unweighted=unweighted,
-    )
-
-
-def patterns(
-    store: QuerySource,
-    options: PatternOptions,
-    *,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    unweighted: bool = False,
-) -> pd.DataFrame:
-    """The templates of ``options.field`` in the selection, largest first (see the module
+def patterns(store: QuerySource, request: PatternsRequest) -> pd.DataFrame:
+    """The templates of ``request.field`` in the selection, largest first (see the module
     docs); with ``baseline_since``, compared with that period (``baseline_until``
     defaults to the selection's start)."""
-    selection = resolve_selection(
-        store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
-    )
-    require_field(store, selection, options.field)
-    baseline = _baseline_time(store, selection, options, where, now)
-    miner = TemplateMiner(options.settings)
-    known = store.catalog.templates(options.field) if store.exists() else {}
+    selection = resolve_selection(store, request.selection)
+    require_field(store, selection, request.field)
+    baseline = _baseline_time(store, selection, request)
+    miner = TemplateMiner(request.settings)
+    known = store.catalog.templates(request.field) if store.exists() else {}
     seeded = {miner.seed(text): ident for ident, text in known.items()}
-    current = _mine(store, selection, selection.time, options.field, miner)
+    current = _mine(store, selection, selection.time, request.field, miner)
     before = (
-        _mine(store, selection, baseline, options.field, miner) if baseline is not None else None
+        _mine(store, selection, baseline, request.field, miner) if baseline is not None else None
     )
     frame = _frame(miner, seeded, current, before)
-    if options.remember and len(frame):
-        _remember(store, options.field, frame, known)
-    if options.limit is not None:
-        frame = frame.head(options.limit).reset_index(drop=True)
+    if request.remember and len(frame):
+        _remember(store, request.field, frame, known)
+    if request.limit is not None:
+        frame = frame.head(request.limit).reset_index(drop=True)
     return frame
 
 
 def _baseline_time(
     store: QuerySource,
-    selection: Selection,
-    options: PatternOptions,
-    where: str | Sequence[str] | None,
-    now: datetime | str | None,
+    selection: ParsedSelection,
+    options: PatternsRequest,
 ) -> TimeRange | None:
     if options.baseline_since is None:
         if options.baseline_until is not None:
@@ -175,13 +138,12 @@ def _baseline_time(
         if selection.time.since is None:
             raise UsageError("--baseline-since needs --baseline-until or --since")
         until = selection.time.since.isoformat()
-    return resolve_selection(
-        store, where=where, since=options.baseline_since, until=until, now=now
-    ).time
+    baseline = options.selection.during(options.baseline_since, until)
+    return resolve_selection(store, baseline).time
 
 
 def _mine(
-    store: QuerySource, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
+    store: QuerySource, selection: ParsedSelection, time: TimeRange, name: str, miner: TemplateMiner
 ) -> dict[int, _Tally]:
     """Every template's tally over ``time``, a file at a time."""
     tallies: dict[int, _Tally] = {}
@@ -194,7 +156,7 @@ def _mine(
 
 
 def _file_tallies(
-    store: QuerySource, selection: Selection, time: TimeRange, name: str, miner: TemplateMiner
+    store: QuerySource, selection: ParsedSelection, time: TimeRange, name: str, miner: TemplateMiner
 ) -> Iterator[tuple[int, _Tally]]:
     from mfq.query.pattern_field import file_texts
 

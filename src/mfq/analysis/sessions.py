@@ -30,9 +30,9 @@ listed, like ``mfq events``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, ClassVar
 
 from mfq.analysis.journeys import (
     JourneyEvents,
@@ -46,6 +46,7 @@ from mfq.analysis.journeys import (
 )
 from mfq.errors import UsageError
 from mfq.query.expr import Expr, FieldType, referenced_fields, to_text
+from mfq.query.requests import Request
 from mfq.query.timerange import parse_duration
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-    from mfq.analysis.common import Selection
+    from mfq.analysis.common import ParsedSelection
     from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
 
@@ -92,50 +93,59 @@ class Boundaries:
     gap_ns: int | None = None
 
 
-def sessions(
-    store: QuerySource,
-    *,
-    by: str,
-    start: str | None = None,
-    end: str | None = None,
-    fail: str | None = None,
-    gap: str | timedelta | None = None,
-    open_longer_than: str | timedelta | None = None,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    limit: int | None = None,
-) -> Answer:
+@dataclass(frozen=True, kw_only=True)
+class SessionsRequest(Request):
+    """``sessions``: operations by journey key ``by``.
+
+    ``start`` / ``end`` / ``fail``: the events that start, complete and fail an operation.
+    ``gap``: a silence this long ends one. ``open_longer_than``: only the open ones older
+    than this (the stuck ones). ``limit``: at most this many. The selection's ``where``
+    filters the events read, or, for conditions only on the operation's columns
+    (``outcome = 'open'``, ``events > 3``), the operations.
+    """
+
+    command: ClassVar[str] = "sessions"
+
+    by: str
+    start: str | None = None
+    end: str | None = None
+    fail: str | None = None
+    gap: str | timedelta | None = None
+    open_longer_than: str | timedelta | None = None
+    limit: int | None = None
+
+
+def sessions(store: QuerySource, request: SessionsRequest) -> Answer:
     """One row per operation of key ``by``: the key, ``start``, ``end``, ``duration_ms``,
     ``events``, ``errors``, ``first_type``, ``last_type``, ``services``, ``outcome``, in
-    order of start. ``where`` filters the events read, or, for conditions only on the
-    operation's columns (``outcome = 'open'``, ``events > 3``), the operations.
+    order of start.
 
-    ``attrs["summary"]``: operations per outcome, ``p50_ms``/``p95_ms`` of the ended
+    The answer's ``summary``: operations per outcome, ``p50_ms``/``p95_ms`` of the ended
     operations' durations, ``completion_rate``, ``stuck`` (with ``open_longer_than``),
-    ``data_end``. ``attrs["notes"]`` says how operations were cut. ``attrs["total_rows"]``
-    counts rows before ``limit``.
+    ``data_end``; its ``notes`` say how operations were cut, its ``total_rows`` counts
+    rows before ``limit``.
     """
     from mfq.model.answer import answer
 
+    by, limit = request.by, request.limit
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
-    events_where, operation_where = split_where(store, where)
+    events_where, operation_where = split_where(store, request.selection.filters)
     from mfq.analysis.common import resolve_selection
 
-    selection = resolve_selection(
-        store, where=events_where, since=since, until=until, last=last, now=now
-    )
+    # Operations count stored events: the selection's weighting does not apply.
+    read = replace(request.selection, where=tuple(events_where), unweighted=False)
+    selection = resolve_selection(store, read)
     check_key(store, by, selection)
-    boundaries = _boundaries(store, selection, start, end, fail, gap)
+    boundaries = _boundaries(
+        store, selection, request.start, request.end, request.fail, request.gap
+    )
     steps = [s for s in (boundaries.start, boundaries.end, boundaries.fail) if s is not None]
     journeys = read_journeys(store, by, selection, [*_READ, *step_fields(steps)], data_end=True)
     frame = build_sessions(journeys, by, boundaries)
     if operation_where:
         frame = _filter_operations(frame, operation_where, by)
-    age = _duration(open_longer_than, "--open-longer-than")
+    age = _duration(request.open_longer_than, "--open-longer-than")
     summary = _summary(frame, journeys.data_end, age)
     if age is not None:
         stuck = _stuck(frame, journeys.data_end, age)
@@ -181,7 +191,7 @@ def _duration(value: str | timedelta | None, option: str) -> timedelta | None:
 
 def _boundaries(
     store: QuerySource,
-    selection: Selection,
+    selection: ParsedSelection,
     start: str | None,
     end: str | None,
     fail: str | None,

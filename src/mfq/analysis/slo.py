@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 from mfq.analysis.burn import (
     DEFAULT_ALERTS,
@@ -35,6 +35,7 @@ from mfq.analysis.burn import (
 from mfq.analysis.common import parse_expression, parse_number, resolve_selection
 from mfq.errors import UsageError
 from mfq.query.expr import Aggregate, Expr, ExpressionError, Field, IsNull, NamedAggregate
+from mfq.query.requests import Request
 from mfq.query.spec import QueryKind, QuerySpec
 from mfq.query.timerange import TimeRange, parse_duration, parse_instant
 
@@ -130,7 +131,36 @@ class Objective:
         return TimeRange(since=self.start, until=self.end)
 
 
-def slo(store: QuerySource, **options: Any) -> pd.DataFrame:
+@dataclass(frozen=True, kw_only=True)
+class SloRequest(Request):
+    """``slo``: one objective, over the selection.
+
+    ``good`` or ``bad``: which events meet (fail) the objective. ``target``: the
+    percentage that must be good. ``window``: the compliance window. ``every``: the
+    bucket width. ``alerts``: burn-rate alert rules (``LONG/SHORT@RATE``). ``name``: the
+    objective's name. ``incidents``: the incidents instead of the summary (``mfq slo
+    --incidents``). Defaults: :data:`DEFAULTS`.
+    """
+
+    command: ClassVar[str] = "slo"
+
+    good: str | None = None
+    bad: str | None = None
+    target: float | str | None = None
+    window: str | None = None
+    every: str | None = None
+    alerts: str | Sequence[str] | None = None
+    name: str | None = None
+    incidents: bool = False
+
+
+def slo(store: QuerySource, request: SloRequest) -> pd.DataFrame:
+    """The objective's summary (:func:`slo_summary`), or with ``incidents`` its incidents
+    (:func:`slo_incidents`)."""
+    return slo_incidents(store, request) if request.incidents else slo_summary(store, request)
+
+
+def slo_summary(store: QuerySource, request: SloRequest) -> pd.DataFrame:
     """One objective's summary row: ``objective, target, compliance, budget_remaining,
     burn_rate, incidents, mttr_minutes, burn_rate_1d, events, bad, window_start,
     window_end`` (see :func:`objective` for the options).
@@ -143,7 +173,7 @@ def slo(store: QuerySource, **options: Any) -> pd.DataFrame:
     """
     import pandas as pd
 
-    goal = objective(store, **options)
+    goal = objective(store, request)
     buckets = bucket_counts(store, goal)
     episodes = find_incidents(buckets, goal)
     events, bad = int(buckets["events"].sum()), int(buckets["bad"].sum())
@@ -169,35 +199,20 @@ def _mean(values: pd.Series[float]) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
-def slo_incidents(store: QuerySource, **options: Any) -> pd.DataFrame:
+def slo_incidents(store: QuerySource, request: SloRequest) -> pd.DataFrame:
     """The objective's incidents, oldest first: ``start, end, minutes, events, bad,
     peak_bad_ratio, detected, detect_minutes`` (``minutes`` is the time to recover,
-    ``detect_minutes`` the time to detect; the options as :func:`slo`)."""
-    goal = objective(store, **options)
+    ``detect_minutes`` the time to detect; the options as :func:`slo`, ``incidents``
+    aside)."""
+    goal = objective(store, request)
     return find_incidents(bucket_counts(store, goal), goal)
 
 
 # -- options -----------------------------------------------------------------------------
 
 
-def objective(
-    store: QuerySource,
-    *,
-    good: str | None = None,
-    bad: str | None = None,
-    target: float | str | None = None,
-    window: str | None = None,
-    every: str | None = None,
-    alerts: str | Sequence[str] | None = None,
-    name: str | None = None,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    unweighted: bool = False,
-) -> Objective:
-    """Parse and check the options of ``mfq slo`` into an :class:`Objective`.
+def objective(store: QuerySource, request: SloRequest) -> Objective:
+    """Parse and check an SLO request into an :class:`Objective`.
 
     Exactly one of ``good`` and ``bad`` (a filter expression); ``target`` in percent
     (0 < target < 100); the window ends at ``until``, else ``now``, else the current time,
@@ -205,20 +220,20 @@ def objective(
     and ``alerts`` (``LONG/SHORT@RATE`` each) shape incident detection; ``where`` chooses which
     events count at all. Defaults: :data:`DEFAULTS`. Every mistake is a ``UsageError``.
     """
+    good, bad, every = request.good, request.bad, request.every
     if (good is None) == (bad is None):
         raise UsageError("give exactly one of --good EXPR or --bad EXPR")
     option, text = ("--good", good) if good is not None else ("--bad", bad)
     assert text is not None
-    selection = resolve_selection(
-        store, where=where, since=since, until=until, last=last, now=now, unweighted=unweighted
-    )
+    selection = resolve_selection(store, request.selection)
     judge = _judge(store, option, text)
+    target = request.target
     goal_target = parse_number(DEFAULTS.target if target is None else target, "--target")
     if not 0.0 < goal_target < 100.0:
         raise UsageError(f"--target: {goal_target:g} is not a percentage between 0 and 100")
     allowed = (100.0 - goal_target) / 100.0
-    goal_alerts = burn_alerts(alerts, allowed)
-    start, end = _window(selection.time, window or DEFAULTS.window, now)
+    goal_alerts = burn_alerts(request.alerts, allowed)
+    start, end = _window(selection.time, request.window or DEFAULTS.window, request.selection.now)
     width = parse_duration(every or DEFAULTS.every, "--every")
     if (end - start) / width > DEFAULTS.max_buckets:
         raise UsageError(
@@ -226,7 +241,7 @@ def objective(
             "in the window; use a wider bucket"
         )
     return Objective(
-        name=name or f"{option[2:]}: {text.strip()}",
+        name=request.name or f"{option[2:]}: {text.strip()}",
         judge=judge,
         judges_good=good is not None,
         target=goal_target,
@@ -235,7 +250,7 @@ def objective(
         where=selection.where,
         every=width,
         alerts=goal_alerts,
-        unweighted=unweighted,
+        unweighted=selection.unweighted,
     )
 
 

@@ -32,13 +32,13 @@ peak's error count, time to recover (recovered − first error), events and erro
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mfq.analysis.common import read_rows, resolve_selection
 from mfq.errors import UsageError
+from mfq.query.requests import Request
 from mfq.query.timerange import parse_duration
 
 if TYPE_CHECKING:
@@ -86,31 +86,35 @@ class Episode:
     stands_out: bool
 
 
-def timeline(
-    store: QuerySource,
-    *,
-    where: str | Sequence[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-    gap: str | timedelta = DEFAULT_GAP,
-    limit: int | None = None,
-) -> Answer:
+@dataclass(frozen=True, kw_only=True)
+class TimelineRequest(Request):
+    """``timeline``: the selection's events in time order, bursts collapsed.
+
+    ``gap``: events closer than this form a burst. ``limit``: at most this many rows (the
+    marker rows and the rows nearest them; the first rows when there is no error).
+    """
+
+    command: ClassVar[str] = "timeline"
+
+    gap: str | timedelta = DEFAULT_GAP
+    limit: int | None = None
+
+
+def timeline(store: QuerySource, request: TimelineRequest) -> Answer:
     """The timeline rows (:data:`COLUMNS`, then ``error``) of the events matching ``where``
     in the time range, bursts within ``gap`` collapsed, with the incident's markers.
 
-    ``limit`` keeps that many rows: the marker rows and the rows nearest them (the first
-    rows when there is no error). The answer's ``summary`` is the summary and its
-    ``total_rows`` the number of rows before ``limit``.
+    The answer's ``summary`` is the summary and its ``total_rows`` the number of rows
+    before ``limit``.
     """
-
+    gap, limit = request.gap, request.limit
     width = parse_duration(gap, "--gap") if isinstance(gap, str) else gap
     if width < timedelta(0):
         raise UsageError("--gap must not be negative")
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
-    selection = resolve_selection(store, where=where, since=since, until=until, last=last, now=now)
+    # The timeline lists stored events: the selection's weighting does not apply.
+    selection = resolve_selection(store, replace(request.selection, unweighted=False))
     table = read_rows(store, _READ, selection)
     return build_timeline(table, width, limit)
 

@@ -34,14 +34,14 @@ Offsets are from the earliest timestamp in the trace.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from mfq.analysis.common import Selection, read_rows, resolve_selection
+from mfq.analysis.common import ParsedSelection, read_rows, resolve_selection
 from mfq.errors import UsageError
 from mfq.query.expr import Compare, CompareOp, Expr, Field, Literal, Or
+from mfq.query.requests import Request
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,15 +99,18 @@ class _Node:
     depth: int = 0
 
 
-def trace(
-    store: QuerySource,
-    trace_id: str,
-    *,
-    since: str | None = None,
-    until: str | None = None,
-    last: str | None = None,
-    now: datetime | str | None = None,
-) -> pd.DataFrame:
+@dataclass(frozen=True, kw_only=True)
+class TraceRequest(Request):
+    """``trace``: one trace's spans and events. ``trace_id``: the trace (any letter case).
+    The selection says where to look in time (default: everywhere); it takes no
+    filters."""
+
+    command: ClassVar[str] = "trace"
+
+    trace_id: str
+
+
+def trace(store: QuerySource, request: TraceRequest) -> pd.DataFrame:
     """The events of trace ``trace_id`` (any letter case) as a tree in depth-first order.
 
     Columns: :data:`TRACE_COLUMNS` (SPEC's) then ``timestamp``, ``severity``, ``note``
@@ -115,10 +118,12 @@ def trace(
     unbounded unless ``since``/``until``/``last`` say otherwise. An unknown trace gives
     an empty frame with those columns.
     """
-    wanted = trace_id.strip()
+    wanted = request.trace_id.strip()
     if not wanted:
         raise UsageError("trace: the trace ID must not be empty")
-    selection = resolve_selection(store, since=since, until=until, last=last, now=now)
+    if request.selection.filters:
+        raise UsageError("trace finds one trace by its ID: it takes no --where")
+    selection = resolve_selection(store, replace(request.selection, unweighted=False))
     table = _read_trace(store, selection, _spellings(wanted))
     if table.num_rows == 0:
         stored = _stored_spellings(store, selection, wanted.lower())
@@ -141,12 +146,12 @@ def _id_filter(values: Sequence[str]) -> Expr:
     return tests[0] if len(tests) == 1 else Or(items=tuple(tests))
 
 
-def _read_trace(store: QuerySource, selection: Selection, values: Sequence[str]) -> pa.Table:
-    narrowed = Selection(selection.time, (_id_filter(values),), selection.types)
+def _read_trace(store: QuerySource, selection: ParsedSelection, values: Sequence[str]) -> pa.Table:
+    narrowed = ParsedSelection(selection.time, (_id_filter(values),), selection.types)
     return read_rows(store, _READ, narrowed)
 
 
-def _stored_spellings(store: QuerySource, selection: Selection, lowered: str) -> list[str]:
+def _stored_spellings(store: QuerySource, selection: ParsedSelection, lowered: str) -> list[str]:
     """Stored trace ids equal to ``lowered`` once lower-cased (the slow path: every
     distinct id in the time range is looked at, through the column's dictionaries)."""
     import pyarrow as pa

@@ -1,52 +1,72 @@
 """``open_store`` and the ``Store`` users hold: storage, queries and analyses in one object.
 
-Every method takes explicit keyword options and answers a DataFrame (or a ``Report``,
-``IngestSummary``...), as the command of the same name prints it. The selection options
-are the same everywhere:
+Every question takes the events it looks at as one :class:`~mfq.query.requests.Selection`
+(the first argument, optional), then its own options as keywords, and answers a DataFrame
+(or a ``Report``...), as the command of the same name prints it::
 
-- ``where``: filter expressions (a text or several, all must hold);
-- ``since`` / ``until``: the time range (ISO instants, dates, or ``-2h``-style offsets
-  from ``now``); ``last``: the range ``last`` long ending at ``now``;
-- ``now``: the moment relative times count from (default: the clock);
-- ``unweighted``: count stored events, ignoring ``sample_rate``.
+    week = Selection(since="2026-11-16", until="2026-11-23")
+    store.query(week, group_by="service")
+    store.correlate(week.narrowed("status = 'error'"), limit=10)
+
+A selection holds ``where`` (filter expressions, all must hold), ``since`` / ``until`` /
+``last`` (the time range), ``now`` (the moment relative times count from) and
+``unweighted`` (count stored events, ignoring ``sample_rate``). Each method builds its
+question's request (``QueryRequest``, ``AnomaliesRequest``, ...): the typed value the
+analyses, the report and the command line pass around.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from mfq.analysis.anomalies import DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD, anomalies
-from mfq.analysis.changes import find_changes
-from mfq.analysis.check import check
-from mfq.analysis.correlate import correlate
-from mfq.analysis.funnel import dropped_at, funnel, why
-from mfq.analysis.paths import paths
-from mfq.analysis.patterns import find_patterns
-from mfq.analysis.sessions import sessions
-from mfq.analysis.slo import slo, slo_incidents
+from mfq.analysis.anomalies import (
+    DEFAULT_MIN_CHANGE,
+    DEFAULT_THRESHOLD,
+    AnomaliesRequest,
+    anomalies,
+)
+from mfq.analysis.changes import ChangesRequest, changes
+from mfq.analysis.check import CheckRequest, check
+from mfq.analysis.correlate import CorrelateRequest, correlate
+from mfq.analysis.funnel import FunnelRequest, dropped_at, funnel, why
+from mfq.analysis.paths import PathsRequest, paths
+from mfq.analysis.patterns import PatternsRequest, patterns
+from mfq.analysis.sessions import SessionsRequest, sessions
+from mfq.analysis.slo import SloRequest, slo
 from mfq.analysis.timeline import DEFAULT_GAP as TIMELINE_GAP
-from mfq.analysis.timeline import timeline
-from mfq.analysis.trace import trace
+from mfq.analysis.timeline import TimelineRequest, timeline
+from mfq.analysis.trace import TraceRequest, trace
 from mfq.ingest.options import NormalizeOptions
-from mfq.query.build import build_spec
+from mfq.query.build import request_spec
 from mfq.query.engines import DEFAULT_ENGINE
+from mfq.query.requests import (
+    EVERYTHING,
+    EventsRequest,
+    QueryQuestion,
+    QueryRequest,
+    Request,
+    Selection,
+    TimeseriesRequest,
+)
 from mfq.query.source import StoreQueries
-from mfq.query.spec import QueryKind
-from mfq.report.build import build_report
+from mfq.report.build import ReportRequest, build_report
 from mfq.report.settings import DEFAULT_REPORT_SETTINGS, ReportSettings
 from mfq.settings import DEFAULT_SETTINGS, Settings
 from mfq.store.store import IngestSummary, ProgressCallback, Storage, open_storage
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
     import pyarrow as pa
 
     from mfq.model.answer import Answer
     from mfq.query.expr import FieldSchema
+    from mfq.query.source import QuerySource
     from mfq.query.spec import QuerySpec
     from mfq.report import Report
     from mfq.report.questions import SavedQuestion
@@ -59,8 +79,7 @@ if TYPE_CHECKING:
 __all__ = ["Store", "open_store"]
 
 _Frame = TypeVar("_Frame")
-Where = str | Sequence[str] | None
-Instant = datetime | str | None
+_Request = TypeVar("_Request", bound=Request)
 
 
 def open_store(
@@ -251,24 +270,24 @@ class Store:
         return self._queries.run_table(spec)
 
     # -- queries --------------------------------------------------------------------------
+    #
+    # Every question takes the events it looks at as one ``Selection`` (first, positional:
+    # ``store.query(week, group_by="service")``), then its own options as keywords; it
+    # builds the question's request (``QueryRequest``, ``AnomaliesRequest``, ...) and hands
+    # it to the layer that answers it, as the report and the command line do.
 
     @overload
     def query(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         group_by: str | Sequence[str] | None = None,
         aggs: str | Sequence[str] | None = None,
         having: str | None = None,
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         totals: bool = True,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
         fields: str | Sequence[str] | None = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: Literal[False] = False,
     ) -> pd.DataFrame: ...
@@ -276,87 +295,65 @@ class Store:
     @overload
     def query(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         group_by: str | Sequence[str] | None = None,
         aggs: str | Sequence[str] | None = None,
         having: str | None = None,
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         totals: bool = True,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
         fields: str | Sequence[str] | None = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: Literal[True],
     ) -> pa.Table: ...
 
     def query(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         group_by: str | Sequence[str] | None = None,
         aggs: str | Sequence[str] | None = None,
         having: str | None = None,
         order_by: str | Sequence[str] | None = None,
         limit: int | None = None,
         totals: bool = True,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
         fields: str | Sequence[str] | None = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: bool = False,
     ) -> pd.DataFrame | pa.Table:
         """Aggregate events, as ``mfq query``.
 
-        ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection
-        (module docs). ``group_by``: fields to group by. ``aggs``: aggregates
-        (``p95(duration_ms) as p95``; default ``count``). ``having``: a filter on the
-        aggregates. ``order_by``: sort keys (``-count``). ``limit``: at most this many
-        groups. ``totals``: with ``limit``, add the OTHER and TOTAL rows. ``fields``:
-        accepted as ``mfq query`` does. ``let``: derived fields for this query only.
-        ``as_arrow``: the answer as a pyarrow Table instead (as the command line uses it:
-        integer columns with missing values stay integers, where pandas makes them floats).
+        ``selection``: the events (module docs). ``group_by``: fields to group by.
+        ``aggs``: aggregates (``p95(duration_ms) as p95``; default ``count``). ``having``:
+        a filter on the aggregates. ``order_by``: sort keys (``-count``). ``limit``: at
+        most this many groups. ``totals``: with ``limit``, add the OTHER and TOTAL rows.
+        ``fields``: accepted as ``mfq query`` does. ``let``: derived fields for this query
+        only. ``as_arrow``: the answer as a pyarrow Table instead (as the command line
+        uses it: integer columns with missing values stay integers, where pandas makes
+        them floats). The request: :class:`~mfq.query.requests.QueryRequest`.
         """
-        spec = build_spec(
-            self,
-            QueryKind.AGGREGATE,
-            where=where,
+        request = QueryRequest(
+            selection=selection,
             group_by=group_by,
             aggs=aggs,
             having=having,
             order_by=order_by,
             limit=limit,
             totals=totals,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
             fields=fields,
-            unweighted=unweighted,
             let=let,
         )
-        return self.run_table(spec) if as_arrow else self.run(spec)
+        return self._answer(request, as_arrow=as_arrow)
 
     @overload
     def events(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         fields: str | Sequence[str] | None = None,
         sort: str | Sequence[str] | None = None,
         limit: int | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: Literal[False] = False,
     ) -> pd.DataFrame: ...
@@ -364,75 +361,46 @@ class Store:
     @overload
     def events(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         fields: str | Sequence[str] | None = None,
         sort: str | Sequence[str] | None = None,
         limit: int | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: Literal[True],
     ) -> pa.Table: ...
 
     def events(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         fields: str | Sequence[str] | None = None,
         sort: str | Sequence[str] | None = None,
         limit: int | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: bool = False,
     ) -> pd.DataFrame | pa.Table:
         """Raw matching events, as ``mfq events``.
 
-        ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection
-        (module docs). ``fields``: the columns (globs allowed; default all). ``sort``:
-        sort keys (``-timestamp``). ``limit``: at most this many events. ``let``: derived
-        fields for this query only.
-        ``as_arrow``: the answer as a pyarrow Table instead (as the command line uses it:
-        integer columns with missing values stay integers, where pandas makes them floats).
+        ``selection``: the events (module docs). ``fields``: the columns (globs allowed;
+        default all). ``sort``: sort keys (``-timestamp``). ``limit``: at most this many
+        events. ``let``: derived fields for this query only. ``as_arrow``: the answer as
+        a pyarrow Table instead (as for :meth:`query`). The request:
+        :class:`~mfq.query.requests.EventsRequest`.
         """
-        spec = build_spec(
-            self,
-            QueryKind.EVENTS,
-            where=where,
-            fields=fields,
-            sort=sort,
-            limit=limit,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
-            let=let,
-        )
-        return self.run_table(spec) if as_arrow else self.run(spec)
+        request = EventsRequest(selection=selection, fields=fields, sort=sort, limit=limit, let=let)
+        return self._answer(request, as_arrow=as_arrow)
 
     @overload
     def timeseries(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         every: str | None = None,
         by: str | Sequence[str] | None = None,
         top: int | None = None,
         aggs: str | Sequence[str] | None = None,
         tz: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: Literal[False] = False,
     ) -> pd.DataFrame: ...
@@ -440,188 +408,125 @@ class Store:
     @overload
     def timeseries(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         every: str | None = None,
         by: str | Sequence[str] | None = None,
         top: int | None = None,
         aggs: str | Sequence[str] | None = None,
         tz: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: Literal[True],
     ) -> pa.Table: ...
 
     def timeseries(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         every: str | None = None,
         by: str | Sequence[str] | None = None,
         top: int | None = None,
         aggs: str | Sequence[str] | None = None,
         tz: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
         let: str | Sequence[str] | None = None,
         as_arrow: bool = False,
     ) -> pd.DataFrame | pa.Table:
         """Aggregates per time bucket, as ``mfq timeseries``.
 
-        ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection
-        (module docs). ``every``: the bucket width (``5m``, ``1h``, ``auto``). ``by``:
-        one series per value of these fields. ``top``: keep the ``top`` largest series,
-        the rest folded into OTHER. ``aggs``: aggregates (default ``count``). ``tz``:
-        day and week buckets in this time zone. ``let``: derived fields for this query.
-        ``as_arrow``: the answer as a pyarrow Table instead (as the command line uses it:
-        integer columns with missing values stay integers, where pandas makes them floats).
+        ``selection``: the events (module docs). ``every``: the bucket width (``5m``,
+        ``1h``, ``auto``). ``by``: one series per value of these fields. ``top``: keep the
+        ``top`` largest series, the rest folded into OTHER. ``aggs``: aggregates (default
+        ``count``). ``tz``: day and week buckets in this time zone. ``let``: derived
+        fields for this query. ``as_arrow``: the answer as a pyarrow Table instead (as
+        for :meth:`query`). The request: :class:`~mfq.query.requests.TimeseriesRequest`.
         """
-        spec = build_spec(
-            self,
-            QueryKind.TIMESERIES,
-            where=where,
-            every=every,
-            by=by,
-            top=top,
-            aggs=aggs,
-            tz=tz,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
-            let=let,
+        request = TimeseriesRequest(
+            selection=selection, every=every, by=by, top=top, aggs=aggs, tz=tz, let=let
         )
-        return self.run_table(spec) if as_arrow else self.run(spec)
+        return self._answer(request, as_arrow=as_arrow)
 
     # -- analyses -------------------------------------------------------------------------
 
     def correlate(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         baseline: str | None = None,
         metric: str | None = None,
         fields: str | Sequence[str] | None = None,
         limit: int | None = None,
         combine: int | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
     ) -> Answer:
         """What distinguishes a selection from a baseline: every field's values ranked by
         over-representation, as ``mfq correlate``.
 
-        ``where``: the selection's filters; ``since``, ``until``, ``last``, ``now``,
-        ``unweighted`` as in the module docs. ``baseline``: the events to compare with
-        (default: the rest). ``metric``: rank by the share of this numeric field's shift
-        instead. ``fields``: only these fields. ``limit``: at most this many rows.
-        ``combine``: 2 or 3, add combinations of values. The answer's ``notes`` say what
-        was compared and what was skipped.
+        ``selection``: the events to explain (its ``where`` defines them). ``baseline``:
+        the events to compare with (default: the rest). ``metric``: rank by the share of
+        this numeric field's shift instead. ``fields``: only these fields. ``limit``: at
+        most this many rows. ``combine``: 2 or 3, add combinations of values. The
+        answer's ``notes`` say what was compared and what was skipped.
         """
-        return self._reading(
-            correlate,
-            where=where,
+        request = CorrelateRequest(
+            selection=selection,
             baseline=baseline,
             metric=metric,
             fields=fields,
             limit=limit,
             combine=combine,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
         )
+        return self._reading(correlate, request)
 
     def patterns(
         self,
+        selection: Selection = EVERYTHING,
         *,
         field: str = "message",
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
         baseline_since: str | None = None,
         baseline_until: str | None = None,
         limit: int | None = None,
-        unweighted: bool = False,
     ) -> pd.DataFrame:
         """The messages of ``field`` grouped into templates (typed placeholders for
         numbers, ids, addresses, paths, quoted values), each with count, share, first and
         last seen, services and an example, as ``mfq patterns``. Template ids are kept
         in the store.
 
-        ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection.
-        ``baseline_since`` (and ``baseline_until``, default ``since``): mark each
-        template new, gone, grown, shrunk or steady against that period. ``limit``: at
-        most this many templates.
+        ``selection``: the events. ``baseline_since`` (and ``baseline_until``, default the
+        selection's start): mark each template new, gone, grown, shrunk or steady against
+        that period. ``limit``: at most this many templates.
         """
-        return self._reading(
-            find_patterns,
+        request = PatternsRequest(
+            selection=selection,
             field=field,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
             baseline_since=baseline_since,
             baseline_until=baseline_until,
             limit=limit,
-            unweighted=unweighted,
         )
+        return self._reading(patterns, request)
 
     def changes(
         self,
+        selection: Selection = EVERYTHING,
         *,
         field: str = "version",
         by: Sequence[str] | None = None,
         bad: str | None = None,
         markers: str | None = None,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
     ) -> pd.DataFrame:
         """Releases inferred from ``field`` per group, as ``mfq changes``: each value's
         first and last seen, events, and the bad ratio before and after it arrived, as a
         rollout, rollback, retired or steady.
 
-        ``by``: the groups (default: service and region, those the store has). ``bad``:
-        the bad events (default ``status = 'error'``). ``markers``: events that are
-        changes too. ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``:
-        the selection.
+        ``selection``: the events. ``by``: the groups (default: service and region, those
+        the store has). ``bad``: the bad events (default ``status = 'error'``).
+        ``markers``: events that are changes too.
         """
-        return self._reading(
-            find_changes,
-            field=field,
-            by=by,
-            bad=bad,
-            markers=markers,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
-        )
+        request = ChangesRequest(selection=selection, field=field, by=by, bad=bad, markers=markers)
+        return self._reading(changes, request)
 
     def anomalies(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         by: str | Sequence[str] | None = None,
         agg: str | None = None,
         every: str | None = None,
@@ -630,24 +535,18 @@ class Store:
         min_change: float = DEFAULT_MIN_CHANGE,
         tz: str | None = None,
         include_all: bool = False,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
     ) -> pd.DataFrame:
         """Time buckets (per ``by`` group) whose value departs from the expected level,
         as ``mfq anomalies``.
 
-        ``agg``: the value per bucket (default ``count``). ``every``: the bucket width.
-        ``top``: the largest groups only. ``threshold``: the robust score that flags a
-        bucket. ``min_change``: the least relative change that counts. ``tz``: day
-        buckets in this time zone. ``include_all``: every bucket with its score.
-        ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection.
+        ``selection``: the events. ``by``: one series per value of these fields. ``agg``:
+        the value per bucket (default ``count``). ``every``: the bucket width. ``top``:
+        the largest groups only. ``threshold``: the robust score that flags a bucket.
+        ``min_change``: the least relative change that counts. ``tz``: day buckets in
+        this time zone. ``include_all``: every bucket with its score.
         """
-        return self._reading(
-            anomalies,
-            where=where,
+        request = AnomaliesRequest(
+            selection=selection,
             by=by,
             agg=agg,
             every=every,
@@ -656,56 +555,32 @@ class Store:
             min_change=min_change,
             tz=tz,
             include_all=include_all,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
         )
+        return self._reading(anomalies, request)
 
-    def trace(
-        self,
-        trace_id: str,
-        *,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-    ) -> pd.DataFrame:
+    def trace(self, trace_id: str, selection: Selection = EVERYTHING) -> pd.DataFrame:
         """One trace's spans and events in tree order, with depth and offsets, as
-        ``mfq trace``. ``trace_id``: the trace. ``since``, ``until``, ``last``, ``now``:
-        where to look (default: everywhere)."""
-        return self._reading(trace, trace_id, since=since, until=until, last=last, now=now)
+        ``mfq trace``. ``trace_id``: the trace. ``selection``: where to look in time
+        (default: everywhere; no filters)."""
+        return self._reading(trace, TraceRequest(selection=selection, trace_id=trace_id))
 
     def timeline(
         self,
+        selection: Selection = EVERYTHING,
         *,
-        where: Where = None,
         gap: str | timedelta = TIMELINE_GAP,
         limit: int | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
     ) -> Answer:
         """Chronological matching events, bursts collapsed, with the incident's markers,
-        as ``mfq timeline``. ``gap``: events closer than this form a burst. ``limit``: at
-        most this many rows. ``where``, ``since``, ``until``, ``last``, ``now``: the
-        selection. The answer's ``summary`` holds the markers' times and counts, its
-        ``total_rows`` the rows before ``limit``."""
-        return self._reading(
-            timeline,
-            where=where,
-            gap=gap,
-            limit=limit,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-        )
+        as ``mfq timeline``. ``selection``: the events. ``gap``: events closer than this
+        form a burst. ``limit``: at most this many rows. The answer's ``summary`` holds
+        the markers' times and counts, its ``total_rows`` the rows before ``limit``."""
+        request = TimelineRequest(selection=selection, gap=gap, limit=limit)
+        return self._reading(timeline, request)
 
     def slo(
         self,
+        selection: Selection = EVERYTHING,
         *,
         good: str | None = None,
         bad: str | None = None,
@@ -714,23 +589,19 @@ class Store:
         every: str | None = None,
         alerts: str | Sequence[str] | None = None,
         name: str | None = None,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
+        incidents: bool = False,
     ) -> pd.DataFrame:
         """One objective: compliance, error budget left, burn rate, incidents and MTTR,
         as ``mfq slo``.
 
-        ``good`` or ``bad``: which events meet (fail) the objective. ``target``: the
-        percentage that must be good. ``window``: the compliance window. ``every``: the
-        bucket width. ``alerts``: burn-rate alert rules. ``name``: the objective's name.
-        ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection.
+        ``selection``: the events that count. ``good`` or ``bad``: which events meet
+        (fail) the objective. ``target``: the percentage that must be good. ``window``:
+        the compliance window. ``every``: the bucket width. ``alerts``: burn-rate alert
+        rules. ``name``: the objective's name. ``incidents``: the episodes counted as
+        incidents instead (start, end, time to recover), as ``mfq slo --incidents``.
         """
-        return self._reading(
-            slo,
+        request = SloRequest(
+            selection=selection,
             good=good,
             bad=bad,
             target=target,
@@ -738,90 +609,24 @@ class Store:
             every=every,
             alerts=alerts,
             name=name,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
+            incidents=incidents,
         )
+        return self._reading(slo, request)
 
-    def slo_incidents(
-        self,
-        *,
-        good: str | None = None,
-        bad: str | None = None,
-        target: float | str | None = None,
-        window: str | None = None,
-        every: str | None = None,
-        alerts: str | Sequence[str] | None = None,
-        name: str | None = None,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
-    ) -> pd.DataFrame:
-        """The episodes :meth:`slo` counts as incidents: start, end, time to recover.
-
-        ``good`` or ``bad``: which events meet (fail) the objective. ``target``: the
-        percentage that must be good. ``window``: the compliance window. ``every``: the
-        bucket width. ``alerts``: burn-rate alert rules. ``name``: the objective's name.
-        ``where``, ``since``, ``until``, ``last``, ``now``, ``unweighted``: the selection.
-        """
-        return self._reading(
-            slo_incidents,
-            good=good,
-            bad=bad,
-            target=target,
-            window=window,
-            every=every,
-            alerts=alerts,
-            name=name,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
-        )
-
-    def check(
-        self,
-        assertions: list[str] | str,
-        *,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-        unweighted: bool = False,
-    ) -> Answer:
+    def check(self, assertions: str | Sequence[str], selection: Selection = EVERYTHING) -> Answer:
         """CI assertions over aggregates, as ``mfq check``: one row per assertion with
         its value and whether it passed. ``assertions``: one or several
-        (``"ratio(status = 'error') < 0.02"``). ``where``, ``since``, ``until``,
-        ``last``, ``now``, ``unweighted``: the selection. The answer's ``scope`` holds
-        the time range, filters and events the assertions were measured on."""
-        return self._reading(
-            check,
-            [assertions] if isinstance(assertions, str) else assertions,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-            unweighted=unweighted,
-        )
+        (``"ratio(status = 'error') < 0.02"``). ``selection``: the events. The answer's
+        ``scope`` holds the time range, filters and events the assertions were measured
+        on."""
+        listed = [assertions] if isinstance(assertions, str) else list(assertions)
+        return self._reading(check, CheckRequest(selection=selection, assertions=listed))
 
     def report(
         self,
+        selection: Selection = EVERYTHING,
         *,
         week: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        now: Instant = None,
-        where: Where = None,
         errors: str | None = None,
         by: str | Sequence[str] | None = None,
         latency: str | None = None,
@@ -830,46 +635,41 @@ class Store:
         slo_alerts: str | Sequence[str] | None = None,
         slo_by: str | None = None,
         tz: str | None = None,
-        unweighted: bool = False,
         settings: ReportSettings = DEFAULT_REPORT_SETTINGS,
         questions: Sequence[SavedQuestion] = (),
     ) -> Report:
         """A period's event-pattern report, as ``mfq report``: the sections as data,
         rendered by ``mfq.report`` as Markdown or HTML.
 
-        ``week`` (ISO, ``2026-W47``) or ``since`` / ``until``: the period, compared
-        with the one before; ``now``: for relative times. ``where``: the events looked
-        at. ``errors``: the bad events. ``by``: breakdown fields. ``latency``: the
-        duration field. ``slo_bad``, ``slo_target``, ``slo_alerts``, ``slo_by``: the SLO
-        section. ``tz``: day buckets in this time zone. ``unweighted``: ignore
-        ``sample_rate``. ``settings``: thresholds and sizes (``[report]`` of
+        ``selection``: the events looked at; its ``since`` / ``until`` (or ``week``, ISO
+        ``2026-W47``) the period, compared with the one before. ``errors``: the bad
+        events. ``by``: breakdown fields. ``latency``: the duration field. ``slo_bad``,
+        ``slo_target``, ``slo_alerts``, ``slo_by``: the SLO section. ``tz``: day buckets
+        in this time zone. ``settings``: thresholds and sizes (``[report]`` of
         ``mfq.toml``). ``questions``: saved questions shown as sections.
         """
+        request = ReportRequest(
+            selection=selection,
+            week=week,
+            errors=errors,
+            by=by,
+            latency=latency,
+            slo_bad=slo_bad,
+            slo_target=slo_target,
+            slo_alerts=slo_alerts,
+            slo_by=slo_by,
+            tz=tz,
+            settings=settings,
+            questions=tuple(questions),
+        )
         with self.storage.reading():
-            return build_report(
-                self,
-                week=week,
-                since=since,
-                until=until,
-                now=now,
-                where=where,
-                errors=errors,
-                by=by,
-                latency=latency,
-                slo_bad=slo_bad,
-                slo_target=slo_target,
-                slo_alerts=slo_alerts,
-                slo_by=slo_by,
-                tz=tz,
-                unweighted=unweighted,
-                settings=settings,
-                questions=questions,
-            )
+            return build_report(self, request)
 
     # -- journeys -------------------------------------------------------------------------
 
     def sessions(
         self,
+        selection: Selection = EVERYTHING,
         *,
         by: str,
         start: str | None = None,
@@ -878,24 +678,20 @@ class Store:
         gap: str | timedelta | None = None,
         open_longer_than: str | timedelta | None = None,
         limit: int | None = None,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
     ) -> Answer:
         """Operations by journey key ``by``, as ``mfq sessions``: start, end, duration,
         events, errors, outcome (completed, failed, open).
 
-        ``start`` / ``end`` / ``fail``: the events that start, complete and fail an
-        operation. ``gap``: a silence this long ends one. ``open_longer_than``: only the
-        open ones older than this (the stuck ones). ``limit``: at most this many.
-        ``where``, ``since``, ``until``, ``last``, ``now``: the selection. The answer's
-        ``summary`` counts the operations by outcome, ``total_rows`` is the rows before
-        ``limit`` and ``notes`` say how operations were delimited.
+        ``selection``: the events (a ``where`` only on the operations' columns, such as
+        ``outcome = 'open'``, filters the operations). ``start`` / ``end`` / ``fail``: the
+        events that start, complete and fail an operation. ``gap``: a silence this long
+        ends one. ``open_longer_than``: only the open ones older than this (the stuck
+        ones). ``limit``: at most this many. The answer's ``summary`` counts the
+        operations by outcome, ``total_rows`` is the rows before ``limit`` and ``notes``
+        say how operations were delimited.
         """
-        return self._reading(
-            sessions,
+        request = SessionsRequest(
+            selection=selection,
             by=by,
             start=start,
             end=end,
@@ -903,149 +699,84 @@ class Store:
             gap=gap,
             open_longer_than=open_longer_than,
             limit=limit,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
         )
+        return self._reading(sessions, request)
 
     def funnel(
         self,
         steps: Sequence[str],
+        selection: Selection = EVERYTHING,
         *,
         by: str,
         within: str | timedelta,
         breakdown: str | None = None,
         total: bool = False,
         limit: int | None = None,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
     ) -> pd.DataFrame:
         """How many keys ``by`` take ``steps`` in order within ``within`` of the first,
         as ``mfq funnel``: entities, conversion, time between steps.
 
-        ``breakdown``: one funnel per value of this field, with OTHER (and TOTAL with
-        ``total``). ``limit``: at most this many breakdown values. ``where``, ``since``,
-        ``until``, ``last``, ``now``: the selection.
+        ``selection``: the events. ``breakdown``: one funnel per value of this field,
+        with OTHER (and TOTAL with ``total``). ``limit``: at most this many breakdown
+        values. :meth:`funnel_dropped` and :meth:`funnel_why` take the same funnel as a
+        :class:`~mfq.analysis.funnel.FunnelRequest`.
         """
-        return self._reading(
-            funnel,
-            steps,
+        request = FunnelRequest(
+            selection=selection,
+            steps=steps,
             by=by,
             within=within,
             breakdown=breakdown,
             total=total,
             limit=limit,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
         )
+        return self._reading(funnel, request)
 
-    def funnel_dropped(
-        self,
-        steps: Sequence[str],
-        number: int,
-        *,
-        by: str,
-        within: str | timedelta,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-    ) -> pd.DataFrame:
-        """The keys of the funnel of ``steps`` (by key ``by``, within ``within`` of the
-        first) that reached step ``number - 1`` and not step ``number``. ``where``,
-        ``since``, ``until``, ``last``, ``now``: the selection."""
-        return self._reading(
-            dropped_at,
-            steps,
-            number,
-            by=by,
-            within=within,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-        )
+    def funnel_dropped(self, request: FunnelRequest, number: int) -> pd.DataFrame:
+        """The keys of the funnel ``request`` that reached step ``number - 1`` and not
+        step ``number``, as ``mfq funnel --dropped-at``."""
+        with self.storage.reading():
+            return dropped_at(self, request, number)
 
-    def funnel_why(
-        self,
-        steps: Sequence[str],
-        number: int,
-        *,
-        by: str,
-        within: str | timedelta,
-        limit: int | None = None,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
-    ) -> Answer:
+    def funnel_why(self, request: FunnelRequest, number: int) -> Answer:
         """:meth:`correlate` between the first events of the keys that dropped at step
-        ``number`` of the funnel of ``steps`` (by key ``by``, within ``within`` of the
-        first) and of those that took it. ``limit``: at most this many rows. ``where``,
-        ``since``, ``until``, ``last``, ``now``: the selection."""
-        return self._reading(
-            why,
-            steps,
-            number,
-            by=by,
-            within=within,
-            limit=limit,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
-        )
+        ``number`` of the funnel ``request`` and of those that took it (at most its
+        ``limit`` rows), as ``mfq funnel --why``."""
+        with self.storage.reading():
+            return why(self, request, number)
 
     def paths(
         self,
+        selection: Selection = EVERYTHING,
         *,
         by: str,
         after: str | None = None,
         before: str | None = None,
         steps: int = 3,
         limit: int | None = None,
-        where: Where = None,
-        since: str | None = None,
-        until: str | None = None,
-        last: str | None = None,
-        now: Instant = None,
     ) -> Answer:
         """The most common sequences of types after (or before) a step, by key ``by``,
-        as ``mfq paths``. ``after`` / ``before``: the step's filter. ``steps``: how many
-        steps each path has. ``limit``: at most this many paths. ``where``, ``since``,
-        ``until``, ``last``, ``now``: the selection. The answer's ``key_count`` is the
-        number of keys the paths were counted over."""
-        return self._reading(
-            paths,
-            by=by,
-            after=after,
-            before=before,
-            steps=steps,
-            limit=limit,
-            where=where,
-            since=since,
-            until=until,
-            last=last,
-            now=now,
+        as ``mfq paths``. ``selection``: the events. ``after`` / ``before``: the step's
+        filter. ``steps``: how many steps each path has. ``limit``: at most this many
+        paths. The answer's ``key_count`` is the number of keys the paths were counted
+        over."""
+        request = PathsRequest(
+            selection=selection, by=by, after=after, before=before, steps=steps, limit=limit
         )
+        return self._reading(paths, request)
 
-    # -- running an analysis ---------------------------------------------------------------
+    # -- answering a request ----------------------------------------------------------------
 
-    def _reading(self, analysis: Callable[..., _Frame], *args: Any, **options: Any) -> _Frame:
-        """``analysis(self, *args, **options)`` under the store's read lock, so no
-        compaction or prune deletes the files it lists before it is done. The analysis
-        reads this store as a ``QuerySource`` (so a spy on :meth:`run` sees its queries)."""
+    def _answer(self, request: QueryQuestion, *, as_arrow: bool) -> pd.DataFrame | pa.Table:
+        """A query request's answer, as a DataFrame (or a pyarrow Table)."""
+        spec = request_spec(self, request)
+        return self.run_table(spec) if as_arrow else self.run(spec)
+
+    def _reading(
+        self, analysis: Callable[[QuerySource, _Request], _Frame], request: _Request
+    ) -> _Frame:
+        """``analysis(self, request)`` under the store's read lock, so no compaction or
+        prune deletes the files it lists before it is done. The analysis reads this
+        store as a ``QuerySource`` (so a spy on :meth:`run` sees its queries)."""
         with self.storage.reading():
-            return analysis(self, *args, **options)
+            return analysis(self, request)

@@ -58,6 +58,7 @@ def anomalies(
 
     with store_for(source, EVERY_FIELD) as store:
         result = store.anomalies(
+            selection,
             every=every,
             by=list(by),
             top=top,
@@ -65,13 +66,12 @@ def anomalies(
             threshold=threshold,
             min_change=min_change,
             tz=output.tz_name,
-            **selection.options(),
         )
         if changes:
             from mfq.analysis.change_notes import with_changes
             from mfq.query.build import split_fields
 
-            result = with_changes(store, result, split_fields(by), **selection.time_range())
+            result = with_changes(store, result, split_fields(by), selection)
     fmt = output.format
     notes: list[str] = []
     if fmt is OutputFormat.TABLE:

@@ -63,7 +63,7 @@ def check(
         from mfq.query.direct.fields import EVERY_FIELD
 
         with store_for(source, EVERY_FIELD) as store:
-            result = store.check(asserted, **selection.options())
+            result = store.check(asserted, selection)
     except MfqError as err:
         if junit_path is not None:
             run = _junit_run(source, selection, suite, env.now, time.perf_counter() - started, None)
@@ -117,10 +117,11 @@ def _junit_run(
         _add_where(properties, scope.where)
         properties["events"] = str(scope.events)
     else:
-        for option, value in selection.time_range().items():
+        given = {"since": selection.since, "until": selection.until, "last": selection.last}
+        for option, value in {**given, "now": selection.now}.items():
             if value is not None:
                 properties[option] = str(value)
-        _add_where(properties, selection.where)
+        _add_where(properties, selection.filters)
     return JUnitRun(suite=suite, seconds=seconds, timestamp=now, properties=properties)
 
 

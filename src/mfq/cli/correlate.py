@@ -51,12 +51,12 @@ def correlate(
     limit = limit or (20 if fmt is OutputFormat.TABLE else None)
     with store_for(source) as store:
         result = store.correlate(
+            selection,
             baseline=baseline,
             metric=metric,
             fields=fields,
             limit=limit,
             combine=combine,
-            **selection.options(),
         )
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import correlate_view

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mfq.api import Store, open_store
+from mfq.api import FunnelRequest, Selection, Store, open_store
 from mfq.cli.options import make_env, store_option
 from mfq.env import Env
 from mfq.render import OutputFormat, print_message, render
@@ -65,13 +65,8 @@ def demo(out_path: str, events: int, seed: int, store_path: str | None) -> None:
                 "until": (incident.start + incident.duration).isoformat(),
             }
             where = f"service = '{incident.service}' and status = 'error'"
-            found = store.query(
-                where=where,
-                group_by=["version", "region"],
-                limit=3,
-                since=window["since"],
-                until=window["until"],
-            )
+            during = Selection(where=where, since=window["since"], until=window["until"])
+            found = store.query(during, group_by=["version", "region"], limit=3)
             print_message(
                 env,
                 f'$ mfq query --where "{where}" --group-by version,region --limit 3'
@@ -92,18 +87,21 @@ def _show_analyses(
     from mfq.render.views import correlate_view, incidents_view
 
     print_message(env, "$ mfq anomalies --where \"status = 'error'\" --by region --every 1h")
-    found = store.anomalies(where="status = 'error'", by="region", every="1h")
+    errors = Selection(where="status = 'error'")
+    found = store.anomalies(errors, by="region", every="1h")
     render(found, OutputFormat.TABLE, env, empty_message="no anomalies")
     print_message(
         env,
         f'$ mfq correlate --where "{where}" --since {window["since"]} '
         f"--until {window['until']} --limit 5",
     )
-    ranked = store.correlate(where=where, limit=5, since=window["since"], until=window["until"])
+    during = Selection(where=where, since=window["since"], until=window["until"])
+    ranked = store.correlate(during, limit=5)
     render(correlate_view(ranked), OutputFormat.TABLE, env, empty_message="nothing stands out")
     scope = f"service = '{service}'"
     print_message(env, f'$ mfq slo --where "{scope}" --bad "status = \'error\'" --incidents')
-    incidents = store.slo_incidents(where=scope, bad="status = 'error'", until=end)
+    objective = Selection(where=scope, until=end)
+    incidents = store.slo(objective, bad="status = 'error'", incidents=True)
     render(incidents_view(incidents), OutputFormat.TABLE, env, empty_message="no incidents")
 
 
@@ -127,7 +125,8 @@ def _show_journeys(store: Store, env: Env, planted: JourneyTruth, end: datetime)
     print_message(
         env, f"$ mfq funnel {' '.join(steps)} --by correlation_id --within 1d --why 2 --limit 3"
     )
-    ranked = store.funnel_why(steps, 2, by="correlation_id", within="1d", limit=3)
+    orders = FunnelRequest(steps=steps, by="correlation_id", within="1d", limit=3)
+    ranked = store.funnel_why(orders, 2)
     render(correlate_view(ranked), OutputFormat.TABLE, env, empty_message="nothing stands out")
     print_message(env, "$ mfq sessions --by correlation_id --open-longer-than 12h")
     found = store.sessions(by="correlation_id", open_longer_than=STUCK_AGE)

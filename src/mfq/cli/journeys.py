@@ -81,6 +81,7 @@ def sessions(
     limit = limit or (TABLE_LIMIT if fmt is OutputFormat.TABLE else None)
     with store_for(source) as store:
         result = store.sessions(
+            selection,
             by=by,
             start=start,
             end=end,
@@ -88,7 +89,6 @@ def sessions(
             gap=gap,
             open_longer_than=open_longer_than,
             limit=limit,
-            **selection.scope(),
         )
     from mfq.render.journeys import render_sessions
 
@@ -152,28 +152,29 @@ def funnel(
     if dropped_at is not None and why is not None:
         raise click.UsageError("--dropped-at and --why: one at a time")
     with store_for(source) as store:
-        if dropped_at is not None:
-            dropped = store.funnel_dropped(
-                step_list, dropped_at, by=by, within=within, **selection.scope()
+        if dropped_at is not None or why is not None:
+            from mfq.analysis.funnel import FunnelRequest
+
+            asked = FunnelRequest(
+                selection=selection, steps=step_list, by=by, within=within, limit=limit or 20
             )
-            render(dropped, fmt, env, title="dropped", empty_message="no keys dropped there")
-            return
-        if why is not None:
-            ranked = store.funnel_why(
-                step_list, why, limit=limit or 20, by=by, within=within, **selection.scope()
-            )
-            _render_why(ranked, fmt, env)
+            if dropped_at is not None:
+                dropped = store.funnel_dropped(asked, dropped_at)
+                render(dropped, fmt, env, title="dropped", empty_message="no keys dropped there")
+            else:
+                assert why is not None
+                _render_why(store.funnel_why(asked, why), fmt, env)
             return
         if limit is None and breakdown and fmt is OutputFormat.TABLE:
             limit = 10
         result = store.funnel(
             step_list,
+            selection,
             breakdown=breakdown,
             total=total,
             limit=limit,
             by=by,
             within=within,
-            **selection.scope(),
         )
     from mfq.render.journeys import render_funnel
 
@@ -222,12 +223,12 @@ def paths(
     limit = limit or (10 if fmt is OutputFormat.TABLE else None)
     with store_for(source) as store:
         result = store.paths(
+            selection,
             by=by,
             after=after,
             before=before,
             steps=steps,
             limit=limit,
-            **selection.scope(),
         )
     from mfq.render.journeys import render_paths
 

@@ -1,12 +1,17 @@
 """Options shared by many commands, the typed values they are gathered into, and the Env
-built from them."""
+built from them.
+
+``--where`` (repeatable, ANDed), ``--since/--until/--last/--now`` and ``--unweighted`` are
+gathered into the library's own :class:`~mfq.query.requests.Selection` (a light module:
+no parser, no pandas), which the command hands to the ``Store`` method as it is.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -14,56 +19,10 @@ from mfq.cli.command import gathered
 from mfq.env import Env
 from mfq.errors import UsageError
 from mfq.query.engines import DEFAULT_ENGINE, ENGINE_CHOICES, SCHEDULER_ENV
+from mfq.query.requests import Selection
 from mfq.render import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class TimeRangeOptions(TypedDict):
-    """The time range as the library's methods take it (``since=``, ``until=``, ...)."""
-
-    since: str | None
-    until: str | None
-    last: str | None
-    now: str | None
-
-
-class ScopeOptions(TimeRangeOptions):
-    """The time range and the ``where=`` filters."""
-
-    where: list[str]
-
-
-class SelectionOptions(ScopeOptions):
-    """The time range, the filters and ``unweighted=``."""
-
-    unweighted: bool
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which events a command looks at: ``--where`` (repeatable, ANDed), the time range
-    ``--since/--until/--last/--now`` and ``--unweighted`` (each as given, or its default
-    when the command has no such option)."""
-
-    where: tuple[str, ...] = ()
-    since: str | None = None
-    until: str | None = None
-    last: str | None = None
-    now: str | None = None
-    unweighted: bool = False
-
-    def time_range(self) -> TimeRangeOptions:
-        """``since``, ``until``, ``last`` and ``now``, as keyword options."""
-        return {"since": self.since, "until": self.until, "last": self.last, "now": self.now}
-
-    def scope(self) -> ScopeOptions:
-        """The time range and ``where``, as keyword options."""
-        return {**self.time_range(), "where": list(self.where)}
-
-    def options(self) -> SelectionOptions:
-        """The whole selection, as keyword options."""
-        return {**self.scope(), "unweighted": self.unweighted}
 
 
 @dataclass(frozen=True)
@@ -95,6 +54,8 @@ class Output:
         """The Env of this process, showing times in ``--tz``."""
         return make_env(self.tz_name)
 
+
+__all__ = ["Output", "Selection", "Source", "as_output", "as_selection", "as_source"]
 
 #: Decorators that hand a command function its options as one typed value each.
 as_selection = gathered("selection", Selection)

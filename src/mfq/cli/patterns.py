@@ -50,11 +50,11 @@ def patterns(
     limit = limit or (30 if fmt is OutputFormat.TABLE else None)
     with store_for(source) as store:
         result = store.patterns(
+            selection,
             field=field,
             baseline_since=baseline_since,
             baseline_until=baseline_until,
             limit=limit,
-            **selection.options(),
         )
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import patterns_view
@@ -101,11 +101,11 @@ def changes(
     groups = split_fields(by)
     with store_for(source) as store:
         result = store.changes(
+            selection,
             field=field,
             by=groups or None,
             bad=bad,
             markers=markers,
-            **selection.options(),
         )
     if not show_all and len(result):
         result = result[result["kind"].isin(["rollout", "rollback", "marker"])]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import difflib
-import inspect
 import os
 import shlex
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from mfq.project import Project, Question, find_project, load_project
 from mfq.render import OutputFormat, render
 
 if TYPE_CHECKING:
+    from mfq.query.requests import QueryQuestion
     from mfq.report import SavedQuestion
 
 _PROJECT = "project"
@@ -156,25 +156,43 @@ def run(ctx: click.Context, name: str, overrides: tuple[str, ...]) -> None:
 
 def report_questions(ctx: click.Context) -> list[SavedQuestion]:
     """The saved questions ``[report] questions`` adds to the report, as the report asks
-    them (``Store`` method and keyword options)."""
-    from mfq.query.build import build_spec
+    them (a typed request each)."""
     from mfq.report import SavedQuestion
 
     project = current_project()
     if project is None:
         return []
-    accepted = set(inspect.signature(build_spec).parameters) - {"store", "kind"}
     saved = []
     for name in project.report_questions:
         question = project.questions[name]
         _checked(ctx, project, question)
         params = _params(ctx, question.command)
         options = {params[option]: value for option, value in question.options.items()}
-        options = {
-            key: list(value) if isinstance(value, list) else value
-            for key, value in options.items()
-            if key in accepted
-        }
         title = question.description or name
-        saved.append(SavedQuestion(name, title, question.command, options))
+        saved.append(SavedQuestion(name, title, _request(name, question.command, options)))
     return saved
+
+
+def _request(name: str, command: str, options: dict[str, Any]) -> QueryQuestion:
+    """A saved question's request: its options split into the selection's and the
+    question's own (options the library does not take, such as ``--format``, left out)."""
+    from dataclasses import fields
+
+    from mfq.query.requests import EventsRequest, QueryRequest, Selection, TimeseriesRequest
+
+    kinds: dict[str, type[QueryQuestion]] = {
+        "query": QueryRequest,
+        "timeseries": TimeseriesRequest,
+        "events": EventsRequest,
+    }
+    kind = kinds.get(command)
+    if kind is None:
+        raise UsageError(
+            f"saved question {name!r}: a report shows query, timeseries or "
+            f"events questions, not {command}"
+        )
+    given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    chosen = {f.name for f in fields(Selection)}
+    own = {f.name for f in fields(kind)} - {"selection"}
+    selection = Selection(**{k: v for k, v in given.items() if k in chosen})
+    return kind(selection=selection, **{k: v for k, v in given.items() if k in own})

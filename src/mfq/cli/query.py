@@ -173,11 +173,11 @@ def events(
         )
     with store_for(source, question) as store, pandas_deferred():
         result = store.events(
+            selection,
             as_arrow=True,
             fields=fields,
             sort=list(sort),
             limit=limit,
-            **selection.options(),
         )
     if fmt is OutputFormat.TABLE:
         from mfq.render.events import render_events
@@ -243,6 +243,7 @@ def query(
         )
     with store_for(source, question) as store, pandas_deferred():
         result = store.query(
+            selection,
             as_arrow=True,
             group_by=list(group_by),
             aggs=list(aggs),
@@ -250,7 +251,6 @@ def query(
             order_by=list(order_by),
             limit=limit,
             totals=totals,
-            **selection.options(),
         )
     render(result, fmt, env, title="query")
 
@@ -283,18 +283,18 @@ def timeseries(
     with store_for(source, question) as store:
         with pandas_deferred():
             result = store.timeseries(
+                selection,
                 as_arrow=True,
                 every=every,
                 by=list(by),
                 top=top,
                 aggs=list(aggs),
                 tz=output.tz_name,
-                **selection.options(),
             )
         if charted and len(result):  # the chart names the releases of its range
             from mfq.analysis.change_notes import notable_changes
 
-            changes = notable_changes(store, **selection.scope())
+            changes = notable_changes(store, selection)
     render(result, fmt, env, title="timeseries")
     if charted and len(result):
         from mfq.query.build import split_keys

@@ -143,11 +143,8 @@ def report(
         raise UsageError(f"--out: cannot write {out}: no such directory")
     with store_for(source) as store:
         result = store.report(
+            selection,
             week=week,
-            since=selection.since,
-            until=selection.until,
-            now=selection.now,
-            where=list(selection.where),
             errors=errors,
             by=by,
             latency=latency,
@@ -156,7 +153,6 @@ def report(
             slo_alerts=list(slo_alerts) or None,
             slo_by=slo_by,
             tz=tz_name,
-            unweighted=selection.unweighted,
             questions=report_questions(click.get_current_context()),
         )
     document = render_report(result, report_format)

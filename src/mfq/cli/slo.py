@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import click
@@ -80,33 +81,34 @@ def slo(
     recover and MTTR."""
     env = output.env()
     fmt = output.format
-    options: dict[str, Any] = {
-        "good": good,
-        "bad": bad,
-        "target": target,
-        "window": window,
-        "every": every,
-        "alerts": list(alerts),
-        "name": name,
-        **selection.options(),
-    }
     from mfq.query.direct.fields import EVERY_FIELD
 
     with store_for(source, EVERY_FIELD) as store:
+        objective = partial(
+            store.slo,
+            selection,
+            good=good,
+            bad=bad,
+            target=target,
+            window=window,
+            every=every,
+            alerts=list(alerts),
+            name=name,
+        )
         if incidents:
-            episodes = store.slo_incidents(**options)
+            episodes = objective(incidents=True)
             _render_incidents(episodes, fmt, env)
             if not fail_on_exhausted:
                 return int(ExitCode.OK)
-            remaining = store.slo(**options).iloc[0]["budget_remaining"]
+            remaining = objective().iloc[0]["budget_remaining"]
             return _exit_code(remaining, fail_on_exhausted=True)
-        summary = store.slo(**options)
+        summary = objective()
         code = _exit_code(summary.iloc[0]["budget_remaining"], fail_on_exhausted)
         if fmt is not OutputFormat.TABLE:
             render(summary, fmt, env, title="slo")
             return code
         # The terminal shows the incidents behind the summary's count too.
-        episodes = store.slo_incidents(**options)
+        episodes = objective(incidents=True)
     row = {str(column): value for column, value in summary.iloc[0].items()}
     render(row, fmt, env, title=f"slo: {row['objective']}")
     _render_incidents(episodes, fmt, env)

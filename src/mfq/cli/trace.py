@@ -65,7 +65,7 @@ def trace(source: Source, selection: Selection, output: Output, trace_id: str) -
     from mfq.query.direct.fields import EVERY_FIELD
 
     with store_for(source, EVERY_FIELD) as store:
-        result = store.trace(trace_id, **selection.time_range())
+        result = store.trace(trace_id, selection)
     from mfq.render.waterfall import render_trace
 
     render_trace(result, fmt, env, title=f"trace {trace_id.strip()}")
@@ -98,7 +98,7 @@ def timeline(
     from mfq.query.direct.fields import EVERY_FIELD
 
     with store_for(source, EVERY_FIELD) as store:
-        result = store.timeline(gap=gap, limit=limit, **selection.scope())
+        result = store.timeline(selection, gap=gap, limit=limit)
     from mfq.render.timeline import render_timeline
 
     render_timeline(result, fmt, env, title="timeline")

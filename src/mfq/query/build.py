@@ -5,8 +5,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from mfq.errors import UsageError
 from mfq.query.expr import (
@@ -25,11 +26,20 @@ from mfq.query.expr import (
 )
 from mfq.query.expr.ast import Aggregate, walk
 from mfq.query.expr.tokens import is_plain_name
+from mfq.query.requests import (
+    EventsRequest,
+    QueryQuestion,
+    QueryRequest,
+    Selection,
+    TimeseriesRequest,
+)
 from mfq.query.spec import OrderKey, QueryKind, QuerySpec
 from mfq.query.timerange import parse_duration, parse_instant, resolve_range
 
 if TYPE_CHECKING:
-    from mfq.query.source import EventSource
+    import pandas as pd
+
+    from mfq.query.source import EventSource, QuerySource
 
 DEFAULT_AGGREGATE = "count"
 
@@ -294,3 +304,48 @@ def build_spec(
         computed=computed,
         columns=tuple(names) if computed else (),
     )
+
+
+#: The query description each query request becomes.
+_KINDS: dict[type[QueryQuestion], QueryKind] = {
+    QueryRequest: QueryKind.AGGREGATE,
+    EventsRequest: QueryKind.EVENTS,
+    TimeseriesRequest: QueryKind.TIMESERIES,
+}
+
+
+def request_spec(store: EventSource, request: QueryQuestion) -> QuerySpec:
+    """The query description of a ``query``, ``events`` or ``timeseries`` request (each
+    of its own options is the ``build_spec`` option of the same name)."""
+    own = {item.name: getattr(request, item.name) for item in dataclass_fields(request)}
+    del own["selection"]
+    return build_spec(store, _KINDS[type(request)], **selection_options(request.selection), **own)
+
+
+def answer_query(store: QuerySource, request: QueryQuestion) -> pd.DataFrame:
+    """A ``query``, ``events`` or ``timeseries`` request's answer, run by the store's
+    engine."""
+    return store.run(request_spec(store, request))
+
+
+class SelectionOptions(TypedDict):
+    """A :class:`Selection` as ``build_spec``'s keyword options."""
+
+    where: tuple[str, ...]
+    since: str | None
+    until: str | None
+    last: str | None
+    now: datetime | str | None
+    unweighted: bool
+
+
+def selection_options(selection: Selection) -> SelectionOptions:
+    """``selection`` as ``build_spec``'s keyword options."""
+    return {
+        "where": selection.filters,
+        "since": selection.since,
+        "until": selection.until,
+        "last": selection.last,
+        "now": selection.now,
+        "unweighted": selection.unweighted,
+    }

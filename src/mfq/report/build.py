@@ -12,12 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from mfq.analysis.anomalies import AnomaliesRequest, anomalies
 from mfq.analysis.common import parse_number
+from mfq.analysis.correlate import CorrelateRequest, correlate
+from mfq.analysis.slo import SloRequest, slo
 from mfq.errors import UsageError
+from mfq.query.build import answer_query
 from mfq.query.expr import ExpressionError
 from mfq.query.expr.text import name_text
+from mfq.query.requests import QueryRequest, Request, Selection, TimeseriesRequest
 from mfq.render.values import normalise
 from mfq.report import findings, releases, tables
 from mfq.report.context import Batch, Call, ReportContext, equals
@@ -49,26 +54,34 @@ if TYPE_CHECKING:
 PERCENTILES = ("p50", "p90", "p95", "p99")
 
 
-def build_report(
-    store: QuerySource,
-    *,
-    week: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    now: datetime | str | None = None,
-    where: str | Sequence[str] | None = None,
-    errors: str | None = None,
-    by: str | Sequence[str] | None = None,
-    latency: str | None = None,
-    slo_bad: str | None = None,
-    slo_target: float | str | None = None,
-    slo_alerts: str | Sequence[str] | None = None,
-    slo_by: str | None = None,
-    tz: str | None = None,
-    unweighted: bool = False,
-    settings: ReportSettings = DEFAULT_REPORT_SETTINGS,
-    questions: Sequence[SavedQuestion] = (),
-) -> Report:
+@dataclass(frozen=True, kw_only=True)
+class ReportRequest(Request):
+    """``report``: a period's event-pattern report.
+
+    The selection's ``since`` / ``until`` (or ``last``, or ``week``) is the period;
+    ``week``: an ISO week (``2026-W47``). ``errors``: the bad events. ``by``: breakdown
+    fields. ``latency``: the duration field. ``slo_bad``, ``slo_target``, ``slo_alerts``,
+    ``slo_by``: the SLO section. ``tz``: week boundaries and day buckets in this time
+    zone. ``settings``: thresholds and sizes (``[report]`` of ``mfq.toml``).
+    ``questions``: saved questions shown as sections.
+    """
+
+    command: ClassVar[str] = "report"
+
+    week: str | None = None
+    errors: str | None = None
+    by: str | Sequence[str] | None = None
+    latency: str | None = None
+    slo_bad: str | None = None
+    slo_target: float | str | None = None
+    slo_alerts: str | Sequence[str] | None = None
+    slo_by: str | None = None
+    tz: str | None = None
+    settings: ReportSettings = DEFAULT_REPORT_SETTINGS
+    questions: tuple[SavedQuestion, ...] = ()
+
+
+def build_report(store: QuerySource, request: ReportRequest) -> Report:
     """The report of one period: ``week`` (ISO, ``2026-W47``) or ``since``/``until``
     (``until`` defaults to ``now``; neither: the last complete ISO week), compared with
     the period of the same length right before.
@@ -84,10 +97,16 @@ def build_report(
     in that zone. ``questions`` (saved questions of ``mfq.toml``) are asked over the
     period and added as sections. Every mistake is a ``UsageError``.
     """
+    selection, settings, tz = request.selection, request.settings, request.tz
+    latency, by, errors = request.latency, request.by, request.errors
+    slo_bad, slo_target, slo_by = request.slo_bad, request.slo_target, request.slo_by
+    unweighted = selection.unweighted
     zone = _zone(tz)
-    clock = _clock(now)
-    current, previous = resolve_periods(week=week, since=since, until=until, now=clock, zone=zone)
-    filters = tuple([where] if isinstance(where, str) else (where or ()))
+    clock = _clock(selection.now)
+    current, previous = resolve_periods(
+        week=request.week, since=_since(selection), until=selection.until, now=clock, zone=zone
+    )
+    filters = selection.filters
     types = store.field_types()
     if latency is not None:
         settings = replace(settings, latency_field=_field_name(store, types, latency, "--latency"))
@@ -119,7 +138,9 @@ def build_report(
     from mfq.analysis.slo import burn_alerts
 
     chosen = (
-        burn_alerts(slo_alerts, (100.0 - target) / 100.0, "--slo-alert") if 0 < target < 100 else ()
+        burn_alerts(request.slo_alerts, (100.0 - target) / 100.0, "--slo-alert")
+        if 0 < target < 100
+        else ()
     )
     objective = _Objective(
         bad=_expression(store, slo_bad, "--slo-bad") if slo_bad else context.errors,
@@ -129,7 +150,15 @@ def build_report(
         if context.has_field(slo_field) or slo_by
         else None,
     )
-    return _Builder(context, objective, tuple(questions)).build()
+    return _Builder(context, objective, request.questions).build()
+
+
+def _since(selection: Selection) -> str | None:
+    """The period's start: ``since``, or ``last`` (an age such as ``7d`` counts back from
+    ``now`` as a start does)."""
+    if selection.last is not None and selection.since is not None:
+        raise UsageError("--last and --since cannot be used together")
+    return selection.last if selection.last is not None else selection.since
 
 
 @dataclass(frozen=True)
@@ -279,10 +308,10 @@ class _Builder:
 
     # -- the calls --------------------------------------------------------------------------
 
-    def _requests(self, period: Period) -> dict[str, dict[str, Any]]:
+    def _requests(self, period: Period) -> dict[str, QueryRequest]:
         """The aggregate questions of one period, by name (one shared scan)."""
         context, settings = self.context, self.settings
-        base: dict[str, Any] = {"where": list(context.where), **context.period_options(period)}
+        selection = context.selection(period)
         errors = context.errors
         latency = name_text(settings.latency_field)
         headline = [
@@ -293,29 +322,31 @@ class _Builder:
             f"count_distinct({name_text(settings.actor_field)}) as active_actors",
         ]
         requests = {
-            "headline": {**base, "aggs": headline},
-            "types": {**base, "group_by": ["type"], "aggs": ["count as events"]},
+            "headline": QueryRequest(selection=selection, aggs=headline),
+            "types": QueryRequest(selection=selection, group_by=["type"], aggs=["count as events"]),
         }
         for keys in self._breakdowns():
-            requests["errors:" + ",".join(keys)] = {
-                **base,
-                "group_by": list(keys),
-                "aggs": [f"count({errors}) as errors", "count as events"],
-            }
+            requests["errors:" + ",".join(keys)] = QueryRequest(
+                selection=selection,
+                group_by=list(keys),
+                aggs=[f"count({errors}) as errors", "count as events"],
+            )
         percentiles = [f"{p}({latency}) as {p}_ms" for p in PERCENTILES]
         group = context.group_field
-        requests["latency"] = {
-            **base,
-            "group_by": [group] if group else [],
-            "aggs": [
+        requests["latency"] = QueryRequest(
+            selection=selection,
+            group_by=[group] if group else [],
+            aggs=[
                 f"count(exists({latency})) as timed",
                 *percentiles,
                 f"max({latency}) as max_ms",
             ],
-        }
+        )
         by = self.objective.by
         if by is not None and (by,) not in self._breakdowns():
-            requests["slo_scopes"] = {**base, "group_by": [by], "aggs": ["count as events"]}
+            requests["slo_scopes"] = QueryRequest(
+                selection=selection, group_by=[by], aggs=["count as events"]
+            )
         return requests
 
     def _breakdowns(self) -> list[tuple[str, ...]]:
@@ -333,38 +364,30 @@ class _Builder:
         periods (one ``run_many``), the period's correlate of errors, the series of both
         periods and the anomaly signals."""
         context, settings = self.context, self.settings
-        where, errors = list(context.where), context.errors
-        current = context.period_options(context.current)
+        errors = context.errors
+        current = context.selection(context.current)
         now, before = self._requests(context.current), self._requests(context.previous)
         names = list(now)
-        correlate: Call | Batch = Call(
-            "correlate",
-            "correlate",
-            {
-                "where": [*where, errors],
-                "limit": settings.correlate_rows,
-                "combine": 2,
-                **current,
-            },
-            heavy=True,
+        compared = CorrelateRequest(
+            selection=current.narrowed(errors), limit=settings.correlate_rows, combine=2
         )
+        correlating: Call[Any] | Batch = Call("correlate", correlate, compared, heavy=True)
         if not context.judges_errors:  # nothing to correlate: an empty batch answers []
-            correlate = Batch("correlate", ())
-        jobs: list[Call | Batch] = [
+            correlating = Batch("correlate", ())
+        jobs: list[Call[Any] | Batch] = [
             Batch("aggregates", tuple(now[n] for n in names) + tuple(before[n] for n in names)),
-            correlate,
+            correlating,
         ]
         jobs += [
             Call(
                 "series",
-                "timeseries",
-                {
-                    "where": where,
-                    "every": context.every,
-                    "aggs": ["count as events", f"count({errors}) as errors"],
-                    "tz": context.tz,
-                    **context.period_options(period),
-                },
+                answer_query,
+                TimeseriesRequest(
+                    selection=context.selection(period),
+                    every=context.every,
+                    aggs=["count as events", f"count({errors}) as errors"],
+                    tz=context.tz,
+                ),
             )
             for period in (context.current, context.previous)
         ]
@@ -372,14 +395,13 @@ class _Builder:
         jobs += [
             Call(
                 "anomalies",
-                "anomalies",
-                {
-                    "where": [*where, errors] if signal.errors_only else where,
-                    "by": signal.by,
-                    "every": context.every,
-                    "tz": context.tz,
-                    **current,
-                },
+                anomalies,
+                AnomaliesRequest(
+                    selection=current.narrowed(errors) if signal.errors_only else current,
+                    by=signal.by,
+                    every=context.every,
+                    tz=context.tz,
+                ),
             )
             for signal in signals
         ]
@@ -399,7 +421,7 @@ class _Builder:
         if not self.context.judges_errors:
             return []
         scopes = self._slo_scopes(batch)
-        calls = [Call("slo", "slo", self._slo_options(scope)) for scope in scopes]
+        calls = [Call("slo", slo, self._slo_request(scope)) for scope in scopes]
         return list(zip(scopes, self.context.run(calls), strict=True))
 
     def _slo_scopes(self, batch: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> list[str]:
@@ -413,27 +435,27 @@ class _Builder:
         values = busiest[by].head(self.settings.max_slo_scopes)
         return scopes + [equals(by, value) for value in values]
 
-    def _scope_where(self, scope: str) -> list[str]:
-        extra = [] if scope == findings.ALL_EVENTS else [scope]
-        return [*self.context.where, *extra]
+    def _scope_where(self, scope: str) -> tuple[str, ...]:
+        return () if scope == findings.ALL_EVENTS else (scope,)
 
-    def _slo_options(self, scope: str) -> dict[str, Any]:
+    def _slo_request(self, scope: str, *, incidents: bool = False) -> SloRequest:
         alerts = list(self.objective.alerts)
-        return {
-            "bad": self.objective.bad,
-            "target": self.objective.target,
-            "every": self.context.slo_every,
-            **({} if alerts == list(self.settings.slo_alerts) else {"alerts": alerts}),
-            "where": self._scope_where(scope),
-            **self.context.period_options(self.context.current),
-        }
+        context = self.context
+        return SloRequest(
+            selection=context.selection(context.current, *self._scope_where(scope)),
+            bad=self.objective.bad,
+            target=self.objective.target,
+            every=context.slo_every,
+            alerts=None if alerts == list(self.settings.slo_alerts) else alerts,
+            incidents=incidents,
+        )
 
     def _incidents(
         self, summaries: list[tuple[str, pd.DataFrame]]
     ) -> list[tuple[str, pd.DataFrame]]:
         """The incidents of every objective that had any."""
         burning = [scope for scope, summary in summaries if int(summary["incidents"].iloc[0])]
-        calls = [Call("slo", "slo_incidents", self._slo_options(scope)) for scope in burning]
+        calls = [Call("slo", slo, self._slo_request(scope, incidents=True)) for scope in burning]
         return list(zip(burning, self.context.run(calls), strict=True))
 
     def _incident_correlations(self, incidents: list[tuple[str, pd.DataFrame]]) -> list[Table]:
@@ -455,14 +477,16 @@ class _Builder:
         calls = [
             Call(
                 "correlate",
-                "correlate",
-                {
-                    "where": [*self._scope_where(scope), self.context.errors],
-                    "limit": self.settings.correlate_rows,
-                    "since": time_text(row.start.to_pydatetime()),
-                    "until": time_text(row.end.to_pydatetime()),
-                    **self.context.weighting(),
-                },
+                correlate,
+                CorrelateRequest(
+                    selection=Selection(
+                        where=(*self.context.where, *self._scope_where(scope), self.context.errors),
+                        since=time_text(row.start.to_pydatetime()),
+                        until=time_text(row.end.to_pydatetime()),
+                        unweighted=self.context.unweighted,
+                    ),
+                    limit=self.settings.correlate_rows,
+                ),
             )
             for scope, row in picked
         ]

@@ -1,10 +1,11 @@
 """What every section builder shares: the store, the periods, the filters, and a log of
 every library call made (the report lists them as the commands that reproduce it).
 
-Every number in the report comes through :meth:`ReportContext.run`: a :class:`Call` of a
-``Store`` method (``timeseries``, ``anomalies``, ``slo``, ``correlate``, ...) or a
-:class:`Batch` of ``query`` options answered by ``Store.run_many`` (aggregates over the
-same period share one scan). Nothing here reads Parquet, so any engine runs the report.
+Every number in the report comes through :meth:`ReportContext.run`: a :class:`Call` of one
+question (the function that answers it, and its typed request: ``Call(section, anomalies,
+AnomaliesRequest(...))``, so a renamed option is a type error) or a :class:`Batch` of
+``QueryRequest`` answered by ``run_many`` (aggregates over the same period share one
+scan). Nothing here reads Parquet, so any engine runs the report.
 """
 
 from __future__ import annotations
@@ -13,17 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from mfq.analysis.anomalies import anomalies
-from mfq.analysis.changes import find_changes
-from mfq.analysis.correlate import correlate
-from mfq.analysis.patterns import find_patterns
-from mfq.analysis.sessions import sessions
-from mfq.analysis.slo import slo, slo_incidents
-from mfq.query.build import build_spec
+from mfq.query.build import request_spec
 from mfq.query.expr.text import name_text, string_text
-from mfq.query.spec import QueryKind
+from mfq.query.requests import QueryRequest, Request, Selection
 from mfq.query.timerange import AUTO_WIDTHS, duration_text
 from mfq.render.values import normalise
 from mfq.report.model import Period, ReportQuery
@@ -42,43 +37,7 @@ SLO_WIDTHS = tuple(
     timedelta(minutes=m) for m in (5, 15, 60, 6 * 60, 24 * 60, 7 * 24 * 60, 28 * 24 * 60)
 )
 
-#: Store method -> the mfq command that asks the same question.
-_COMMANDS = {
-    "query": "query",
-    "events": "events",
-    "timeseries": "timeseries",
-    "anomalies": "anomalies",
-    "slo": "slo",
-    "slo_incidents": "slo",
-    "correlate": "correlate",
-    "changes": "changes",
-    "patterns": "patterns",
-    "sessions": "sessions",
-}
-
-#: The query kinds of the query methods, and the analyses the other methods run.
-_QUERIES = {
-    "query": QueryKind.AGGREGATE,
-    "events": QueryKind.EVENTS,
-    "timeseries": QueryKind.TIMESERIES,
-}
-_ANALYSES: dict[str, Callable[..., pd.DataFrame]] = {
-    "anomalies": anomalies,
-    "slo": slo,
-    "slo_incidents": slo_incidents,
-    "correlate": correlate,
-    "changes": find_changes,
-    "patterns": find_patterns,
-    "sessions": sessions,
-}
-
-
-def answer(store: QuerySource, method: str, options: Mapping[str, Any]) -> pd.DataFrame:
-    """What ``Store.<method>(**options)`` answers, asked of the query layer directly (the
-    report sits below the public facade)."""
-    if method in _QUERIES:
-        return store.run(build_spec(store, _QUERIES[method], **options))
-    return _ANALYSES[method](store, **options)
+R = TypeVar("R", bound=Request)
 
 
 @dataclass
@@ -158,16 +117,17 @@ class ReportContext:
         """True when some event of the period has the field (reports skip what it lacks)."""
         return name in self.present
 
-    def period_options(self, period: Period) -> dict[str, Any]:
-        """``since``/``until`` of ``period`` and the shared ``unweighted`` flag."""
-        return {"since": period.since, "until": period.until, **self.weighting()}
+    def selection(self, period: Period, *where: str) -> Selection:
+        """The report's events of ``period``: its filters (and ``where``), weighted as
+        the report is."""
+        return Selection(
+            where=(*self.where, *where),
+            since=period.since,
+            until=period.until,
+            unweighted=self.unweighted,
+        )
 
-    def weighting(self) -> dict[str, Any]:
-        """``unweighted=True`` when counts ignore ``sample_rate`` (else nothing: the
-        default, left out of the commands the report lists)."""
-        return {"unweighted": True} if self.unweighted else {}
-
-    def run(self, jobs: Sequence[Call | Batch]) -> list[Any]:
+    def run(self, jobs: Sequence[Call[Any] | Batch]) -> list[Any]:
         """Run independent jobs at once and return their results in order: a DataFrame
         per :class:`Call`, a list of them per :class:`Batch`.
 
@@ -181,16 +141,15 @@ class ReportContext:
         prepared: list[Callable[[], Any]] = []
         for job in jobs:
             if isinstance(job, Batch):
-                specs = [build_spec(self.store, QueryKind.AGGREGATE, **o) for o in job.requests]
+                specs = [request_spec(self.store, request) for request in job.requests]
                 self.queries.extend(
-                    ReportQuery(job.section, "run_many", "query", dict(o)) for o in job.requests
+                    ReportQuery(job.section, "run_many", request.command, request.options())
+                    for request in job.requests
                 )
                 prepared.append(partial(self.store.run_many, specs))
             else:
-                self.queries.append(
-                    ReportQuery(job.section, job.method, _COMMANDS[job.method], dict(job.options))
-                )
-                prepared.append(partial(answer, self.store, job.method, job.options))
+                self.queries.append(job.logged())
+                prepared.append(partial(job.ask, self.store, job.request))
         order = sorted(range(len(jobs)), key=lambda index: not jobs[index].heavy)
         done = run_parallel([(_call, prepared[index]) for index in order])
         results: list[Any] = [None] * len(jobs)
@@ -204,23 +163,30 @@ def _call(function: Callable[[], Any]) -> Any:
 
 
 @dataclass(frozen=True)
-class Call:
-    """One ``Store`` method call: which section asks, the method, its keyword options."""
+class Call(Generic[R]):
+    """One question: which section asks, the function that answers it (an analysis, or
+    :func:`~mfq.query.build.answer_query`) and its request."""
 
     section: str
-    method: str
-    options: Mapping[str, Any]
+    ask: Callable[[QuerySource, R], pd.DataFrame]
+    request: R
     #: Started before the others (the slowest calls, so the threads finish together).
     heavy: bool = False
+
+    def logged(self) -> ReportQuery:
+        """The call as the report lists it: the ``Store`` method and the command of the
+        same question (one name), and the options given."""
+        command = self.request.command
+        return ReportQuery(self.section, command, command, self.request.options())
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Several ``store.query`` option sets answered by one ``store.run_many``: aggregates
-    over the same period and filters share one scan of the events."""
+    """Several ``query`` requests answered by one ``run_many``: aggregates over the same
+    period and filters share one scan of the events."""
 
     section: str
-    requests: tuple[Mapping[str, Any], ...]
+    requests: tuple[QueryRequest, ...]
     heavy: bool = True
 
 

@@ -11,9 +11,11 @@ and p95 duration and stuck operations against the previous period, and the stuck
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mfq.analysis.journeys import STANDARD_KEYS
+from mfq.analysis.sessions import SessionsRequest, sessions
 from mfq.report.context import Call, ReportContext
 from mfq.report.model import Column, ColumnKind, Section, Span, Table, change, paragraph
 
@@ -40,14 +42,13 @@ def journeys_section(context: ReportContext) -> Section | None:
     calls = [
         Call(
             SECTION,
-            "sessions",
-            {
-                "by": key,
-                "where": list(context.where),
-                "since": period.since,
-                "until": period.until,
-                "open_longer_than": stuck_after,
-            },
+            sessions,
+            SessionsRequest(
+                # Operations count stored events: no weighting to list.
+                selection=replace(context.selection(period), unweighted=False),
+                by=key,
+                open_longer_than=stuck_after,
+            ),
         )
         for period in (context.current, context.previous)
     ]

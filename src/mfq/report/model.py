@@ -196,8 +196,6 @@ class ReportQuery:
         words = ["mfq", self.command]
         for name, value in self.options.items():
             words.extend(_option_words(name, value))
-        if self.method == "slo_incidents":
-            words.append("--incidents")
         return " ".join(words)
 
 

@@ -3,58 +3,53 @@ the report's period, its answer shown as a table."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from mfq.errors import UsageError
+from mfq.query.build import answer_query
+from mfq.query.requests import QueryQuestion, Selection
 from mfq.report.context import Call, ReportContext
 from mfq.report.model import Column, ColumnKind, Section, Span, Table, paragraph
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The ``Store`` methods a saved question may call in a report.
-METHODS = ("query", "timeseries", "events")
-#: Time options the report's period replaces.
-_PERIOD_OPTIONS = {"since", "until", "last", "now"}
-
 
 @dataclass(frozen=True)
 class SavedQuestion:
-    """A saved question for the report: its name, its title, the ``Store`` method it
-    calls (``query``, ``timeseries`` or ``events``) and that method's keyword options."""
+    """A saved question for the report: its name, its title and its request (a
+    ``query``, ``timeseries`` or ``events`` question; its time range is replaced by the
+    report's period)."""
 
     name: str
     title: str
-    method: str
-    options: Mapping[str, Any]
+    request: QueryQuestion
 
 
 def question_sections(
     context: ReportContext, questions: Sequence[SavedQuestion]
 ) -> tuple[Section, ...]:
     """One section per saved question, answered over the report's current period."""
-    for question in questions:
-        if question.method not in METHODS:
-            raise UsageError(
-                f"saved question {question.name!r}: a report shows query, timeseries or "
-                f"events questions, not {question.method}"
-            )
     calls = [
-        Call(
-            f"question-{q.name}",
-            q.method,
-            {
-                **{k: v for k, v in q.options.items() if k not in _PERIOD_OPTIONS},
-                **context.period_options(context.current),
-            },
-        )
+        Call(f"question-{q.name}", answer_query, replace(q.request, selection=_over(q, context)))
         for q in questions
     ]
     answers = context.run(calls)
     return tuple(
         _section(question, frame) for question, frame in zip(questions, answers, strict=True)
+    )
+
+
+def _over(question: SavedQuestion, context: ReportContext) -> Selection:
+    """The question's selection over the report's current period (its own filters; the
+    report's weighting when the report ignores ``sample_rate``)."""
+    asked = question.request.selection
+    period = context.current
+    return replace(
+        asked.during(period.since, period.until),
+        now=None,
+        unweighted=asked.unweighted or context.unweighted,
     )
 
 

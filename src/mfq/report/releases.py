@@ -6,8 +6,10 @@ highlights that name them, with correlate's top combination of values."""
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from mfq.analysis.changes import ChangesRequest, changes
+from mfq.analysis.patterns import PatternsRequest, patterns
 from mfq.report.context import Call, ReportContext
 from mfq.report.format import format_time, format_value
 from mfq.report.model import Column, ColumnKind, Paragraph, Section, Span, Table, paragraph
@@ -24,25 +26,26 @@ MESSAGE_FIELD = "message"
 ROWS = 10
 
 
-def calls(context: ReportContext) -> list[Call]:
+def calls(context: ReportContext) -> list[Call[Any]]:
     """The ``changes`` and ``patterns`` calls of the period (those the store has fields
     for): ``changes`` of the period with the report's errors as bad events, ``patterns``
     of the period's errors against the previous period's."""
-    found = []
-    options = {"where": list(context.where), **context.period_options(context.current)}
+    found: list[Call[Any]] = []
+    selection = context.selection(context.current)
     if context.has_field(VERSION_FIELD):
-        found.append(Call("changes", "changes", {"bad": context.errors, **options}))
+        found.append(
+            Call("changes", changes, ChangesRequest(selection=selection, bad=context.errors))
+        )
     if context.has_field(MESSAGE_FIELD):
         found.append(
             Call(
                 "changes",
-                "patterns",
-                {
-                    **options,
-                    "where": [*context.where, context.errors],
-                    "baseline_since": context.previous.since,
-                    "baseline_until": context.previous.until,
-                },
+                patterns,
+                PatternsRequest(
+                    selection=selection.narrowed(context.errors),
+                    baseline_since=context.previous.since,
+                    baseline_until=context.previous.until,
+                ),
             )
         )
     return found
