@@ -65,15 +65,19 @@ QUESTIONS = sorted(
 SELECTION_OPTIONS = {field.name for field in dataclasses.fields(Selection)}
 
 
+#: Every public name of ``mfq.api`` (the analyses' requests load on first use).
+API = {name: getattr(mfq.api, name) for name in mfq.api.__all__}
+
+
 def _annotation(text: object) -> object:
     """A parameter's (string) annotation as the type it names in ``mfq.api``."""
-    return eval(str(text), vars(mfq.api) | vars(typing))  # our own annotations
+    return eval(str(text), API | vars(typing))  # our own annotations
 
 
 def _requests() -> list[type[Request]]:
     return [
         value
-        for value in vars(mfq.api).values()
+        for value in API.values()
         if isinstance(value, type) and issubclass(value, Request) and value is not Request
     ]
 

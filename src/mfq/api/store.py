@@ -23,23 +23,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from mfq.analysis.anomalies import (
-    DEFAULT_MIN_CHANGE,
-    DEFAULT_THRESHOLD,
-    AnomaliesRequest,
-    anomalies,
-)
-from mfq.analysis.changes import ChangesRequest, changes
-from mfq.analysis.check import CheckRequest, check
-from mfq.analysis.correlate import CorrelateRequest, correlate
-from mfq.analysis.funnel import FunnelRequest, dropped_at, funnel, why
-from mfq.analysis.paths import PathsRequest, paths
-from mfq.analysis.patterns import PatternsRequest, patterns
-from mfq.analysis.sessions import SessionsRequest, sessions
-from mfq.analysis.slo import SloRequest, slo
+# The analyses and the report are imported by the methods that run them: a query from the
+# command line needs none of them.
+from mfq.analysis.anomalies import DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD
 from mfq.analysis.timeline import DEFAULT_GAP as TIMELINE_GAP
-from mfq.analysis.timeline import TimelineRequest, timeline
-from mfq.analysis.trace import TraceRequest, trace
 from mfq.ingest.options import NormalizeOptions
 from mfq.query.build import request_spec
 from mfq.query.engines import DEFAULT_ENGINE
@@ -53,7 +40,6 @@ from mfq.query.requests import (
     TimeseriesRequest,
 )
 from mfq.query.source import StoreQueries
-from mfq.report.build import ReportRequest, build_report
 from mfq.report.settings import DEFAULT_REPORT_SETTINGS, ReportSettings
 from mfq.settings import DEFAULT_SETTINGS, Settings
 from mfq.store.store import IngestSummary, ProgressCallback, Storage, open_storage
@@ -64,6 +50,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.analysis.funnel import FunnelRequest
     from mfq.model.answer import Answer
     from mfq.query.expr import FieldSchema
     from mfq.query.source import QuerySource
@@ -466,6 +453,8 @@ class Store:
         most this many rows. ``combine``: 2 or 3, add combinations of values. The
         answer's ``notes`` say what was compared and what was skipped.
         """
+        from mfq.analysis.correlate import CorrelateRequest, correlate
+
         request = CorrelateRequest(
             selection=selection,
             baseline=baseline,
@@ -494,6 +483,8 @@ class Store:
         selection's start): mark each template new, gone, grown, shrunk or steady against
         that period. ``limit``: at most this many templates.
         """
+        from mfq.analysis.patterns import PatternsRequest, patterns
+
         request = PatternsRequest(
             selection=selection,
             field=field,
@@ -520,6 +511,8 @@ class Store:
         the store has). ``bad``: the bad events (default ``status = 'error'``).
         ``markers``: events that are changes too.
         """
+        from mfq.analysis.changes import ChangesRequest, changes
+
         request = ChangesRequest(selection=selection, field=field, by=by, bad=bad, markers=markers)
         return self._reading(changes, request)
 
@@ -545,6 +538,8 @@ class Store:
         ``min_change``: the least relative change that counts. ``tz``: day buckets in
         this time zone. ``include_all``: every bucket with its score.
         """
+        from mfq.analysis.anomalies import AnomaliesRequest, anomalies
+
         request = AnomaliesRequest(
             selection=selection,
             by=by,
@@ -562,6 +557,8 @@ class Store:
         """One trace's spans and events in tree order, with depth and offsets, as
         ``mfq trace``. ``trace_id``: the trace. ``selection``: where to look in time
         (default: everywhere; no filters)."""
+        from mfq.analysis.trace import TraceRequest, trace
+
         return self._reading(trace, TraceRequest(selection=selection, trace_id=trace_id))
 
     def timeline(
@@ -575,6 +572,8 @@ class Store:
         as ``mfq timeline``. ``selection``: the events. ``gap``: events closer than this
         form a burst. ``limit``: at most this many rows. The answer's ``summary`` holds
         the markers' times and counts, its ``total_rows`` the rows before ``limit``."""
+        from mfq.analysis.timeline import TimelineRequest, timeline
+
         request = TimelineRequest(selection=selection, gap=gap, limit=limit)
         return self._reading(timeline, request)
 
@@ -600,6 +599,8 @@ class Store:
         rules. ``name``: the objective's name. ``incidents``: the episodes counted as
         incidents instead (start, end, time to recover), as ``mfq slo --incidents``.
         """
+        from mfq.analysis.slo import SloRequest, slo
+
         request = SloRequest(
             selection=selection,
             good=good,
@@ -619,6 +620,8 @@ class Store:
         (``"ratio(status = 'error') < 0.02"``). ``selection``: the events. The answer's
         ``scope`` holds the time range, filters and events the assertions were measured
         on."""
+        from mfq.analysis.check import CheckRequest, check
+
         listed = [assertions] if isinstance(assertions, str) else list(assertions)
         return self._reading(check, CheckRequest(selection=selection, assertions=listed))
 
@@ -648,6 +651,8 @@ class Store:
         in this time zone. ``settings``: thresholds and sizes (``[report]`` of
         ``mfq.toml``). ``questions``: saved questions shown as sections.
         """
+        from mfq.report.build import ReportRequest, build_report
+
         request = ReportRequest(
             selection=selection,
             week=week,
@@ -690,6 +695,8 @@ class Store:
         operations by outcome, ``total_rows`` is the rows before ``limit`` and ``notes``
         say how operations were delimited.
         """
+        from mfq.analysis.sessions import SessionsRequest, sessions
+
         request = SessionsRequest(
             selection=selection,
             by=by,
@@ -721,6 +728,8 @@ class Store:
         values. :meth:`funnel_dropped` and :meth:`funnel_why` take the same funnel as a
         :class:`~mfq.analysis.funnel.FunnelRequest`.
         """
+        from mfq.analysis.funnel import FunnelRequest, funnel
+
         request = FunnelRequest(
             selection=selection,
             steps=steps,
@@ -735,6 +744,8 @@ class Store:
     def funnel_dropped(self, request: FunnelRequest, number: int) -> pd.DataFrame:
         """The keys of the funnel ``request`` that reached step ``number - 1`` and not
         step ``number``, as ``mfq funnel --dropped-at``."""
+        from mfq.analysis.funnel import dropped_at
+
         with self.storage.reading():
             return dropped_at(self, request, number)
 
@@ -742,6 +753,8 @@ class Store:
         """:meth:`correlate` between the first events of the keys that dropped at step
         ``number`` of the funnel ``request`` and of those that took it (at most its
         ``limit`` rows), as ``mfq funnel --why``."""
+        from mfq.analysis.funnel import why
+
         with self.storage.reading():
             return why(self, request, number)
 
@@ -760,6 +773,8 @@ class Store:
         filter. ``steps``: how many steps each path has. ``limit``: at most this many
         paths. The answer's ``key_count`` is the number of keys the paths were counted
         over."""
+        from mfq.analysis.paths import PathsRequest, paths
+
         request = PathsRequest(
             selection=selection, by=by, after=after, before=before, steps=steps, limit=limit
         )

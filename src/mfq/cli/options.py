@@ -19,7 +19,7 @@ from mfq.cli.command import gathered
 from mfq.env import Env
 from mfq.errors import UsageError
 from mfq.query.engines import DEFAULT_ENGINE, ENGINE_CHOICES, SCHEDULER_ENV
-from mfq.query.requests import Selection
+from mfq.query.selection import Selection
 from mfq.render import OutputFormat
 
 F = TypeVar("F", bound=Callable[..., Any])
