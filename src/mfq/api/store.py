@@ -317,8 +317,7 @@ class Store:
         most this many groups. ``totals``: with ``limit``, add the OTHER and TOTAL rows.
         ``fields``: accepted as ``mfq query`` does. ``let``: derived fields for this query
         only. ``as_arrow``: the answer as a pyarrow Table instead (as the command line
-        uses it: integer columns with missing values stay integers, where pandas makes
-        them floats). The request: :class:`~mfq.query.requests.QueryRequest`.
+        uses it). The request: :class:`~mfq.query.requests.QueryRequest`.
         """
         request = QueryRequest(
             selection=selection,
