@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 
@@ -127,8 +128,19 @@ def _terminate(_signum: int, _frame: object) -> None:
     raise Terminated
 
 
+#: Allocations between two collections of the youngest generation (CPython's default: 700).
+#: A query allocates some 100,000 objects that live as long as the process (modules,
+#: classes, pydantic schemas, pyarrow's wrappers); at the default, the collector runs
+#: about 130 times over them and once over everything, freeing nothing: 40-80 ms, a
+#: sixth of a short query. At this threshold a short command is never collected, and a
+#: long one (an ingest) collects every 200,000 allocations, its cycles freed as before.
+GC_YOUNG_THRESHOLD = 200_000
+
+
 def main() -> None:
     """Console entry point."""
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
     if hasattr(signal, "SIGPIPE"):
         # `mfq events | head` ends quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
