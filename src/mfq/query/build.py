@@ -171,7 +171,7 @@ def derived_columns(
     """The derived fields of ``types`` among ``names``, as the columns a query computes."""
     derived = derived_of(types)
     return tuple(
-        NamedValue(expr=derived[name], name=name)
+        NamedValue.model_construct(expr=derived[name], name=name)
         for name in dict.fromkeys(names)
         if name is not None and name in derived
     )
@@ -196,7 +196,7 @@ def group_keys(
             keys.append(expr.name)
         else:
             keys.append(key)
-            derived.append(NamedValue(expr=expr, name=key))
+            derived.append(NamedValue.model_construct(expr=expr, name=key))
     return tuple(keys), derived
 
 
@@ -229,7 +229,7 @@ def _order(values: list[str]) -> tuple[OrderKey, ...]:
             name = name[:-4].strip()
         if name.startswith("`"):
             name = (split_fields([name]) or [name])[0]  # a backquoted column name
-        keys.append(OrderKey(column=name, descending=descending))
+        keys.append(OrderKey.model_construct(column=name, descending=descending))
     return tuple(keys)
 
 
@@ -285,7 +285,7 @@ def build_spec(
     used |= {n.field for c in computed for n in walk(c.expr) if isinstance(n, Aggregate)}
     named = {d.name for d in derived}
     derived += [d for d in derived_columns(types, used) if d.name not in named]
-    return QuerySpec(
+    return _query_spec(
         kind=kind,
         time=time,
         where=filters,
@@ -349,3 +349,21 @@ def selection_options(selection: Selection) -> SelectionOptions:
         "now": selection.now,
         "unweighted": selection.unweighted,
     }
+
+
+def _query_spec(**fields: object) -> QuerySpec:
+    """``QuerySpec(**fields)``, made without validation when the options a caller hands
+    over as they are (``limit``, ``top``, ``totals``, ``tz``...) have their fields' types:
+    every other part was parsed and checked above, and building the description's
+    validator would cost a short command more than the parse. Anything else is validated
+    (converted, or refused) as before."""
+    counts = (fields["limit"], fields["top"])
+    flags = (fields["totals"], fields["unweighted"])
+    if (
+        type(fields["kind"]) is QueryKind
+        and all(n is None or (type(n) is int and n >= 1) for n in counts)
+        and all(type(flag) is bool for flag in flags)
+        and (fields["bucket_tz"] is None or type(fields["bucket_tz"]) is str)
+    ):
+        return QuerySpec.model_construct(None, **fields)
+    return QuerySpec.model_validate(fields)

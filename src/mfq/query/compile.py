@@ -106,7 +106,7 @@ class _Compiler:
         if isinstance(expr, Match):
             return self._match(expr)
         if isinstance(expr, Exists):
-            if self._missing(Field(name=expr.field)):
+            if self._missing(Field.model_construct(name=expr.field)):
                 return pc.scalar(False)
             return pc.field(expr.field).is_valid()
         if isinstance(expr, IsNull):

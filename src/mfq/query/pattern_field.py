@@ -247,7 +247,7 @@ def mine_index(
             miner.add(masked)
     earlier: set[int] | None = None
     if new:
-        before = TimeRange(until=time.since)
+        before = TimeRange.model_construct(until=time.since)
         earlier = set()
         for distinct in file_texts(store, where, before, name, with_service, weighted=True):
             earlier.update(miner.add(m) for m in distinct.column("masked").to_pylist())

@@ -196,7 +196,8 @@ def _read_in_runs(
     tables = []
     for inside, run in groupby(zip(files, paths, strict=True), key=lambda f: within(f[0], time)):
         dataset = _dataset([path for _f, path in run], reading.schema, reading.as_dictionary)
-        tables.append(_read_filtered(dataset, reading, TimeRange() if inside else time))
+        whole = TimeRange.model_construct()
+        tables.append(_read_filtered(dataset, reading, whole if inside else time))
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 

@@ -24,7 +24,7 @@ class QueryKind(StrEnum):
 class OrderKey(BaseModel):
     """Sort by a result column."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     column: str
     descending: bool = False
@@ -33,10 +33,10 @@ class OrderKey(BaseModel):
 class QuerySpec(BaseModel):
     """Everything an engine needs to answer one question."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: QueryKind = QueryKind.AGGREGATE
-    time: TimeRange = TimeRange()
+    time: TimeRange = TimeRange.model_construct()
     where: tuple[Expr, ...] = ()
     group_by: tuple[str, ...] = ()
     aggregates: tuple[NamedAggregate, ...] = ()

@@ -35,7 +35,7 @@ MAX_AUTO_BUCKETS = 150
 class TimeRange(BaseModel):
     """``since`` inclusive, ``until`` exclusive, both aware UTC; None is unbounded."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     since: datetime | None = None
     until: datetime | None = None
@@ -91,7 +91,7 @@ def resolve_range(
         end = now
     if start is not None and end is not None and start >= end:
         raise UsageError("the time range is empty: --since must be before --until")
-    return TimeRange(since=start, until=end)
+    return TimeRange.model_construct(since=start, until=end)
 
 
 def auto_width(span: timedelta) -> timedelta:

@@ -42,7 +42,7 @@ def over_columns(node: Node, columns: Mapping[str, str]) -> Node:
     """``node`` with each aggregate replaced by the result column holding it."""
     if isinstance(node, Aggregate):
         text = to_text(node)
-        return Field(name=columns.get(text, hidden_name(node)), span=node.span)
+        return Field.model_construct(name=columns.get(text, hidden_name(node)), span=node.span)
     return with_children(node, lambda child: over_columns(child, columns))
 
 

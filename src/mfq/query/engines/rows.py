@@ -52,22 +52,23 @@ class SharedMasks:
 
     def __init__(self, table: pa.Table) -> None:
         self._table = table
-        self._masks: dict[str, pa.Array] = {}
+        # Keyed by the node itself (frozen, so hashable; equal nodes, spans included, share
+        # a mask): its JSON would build the node's serializer for nothing.
+        self._masks: dict[Expr, pa.Array] = {}
 
     def mask(self, expr: Expr) -> pa.Array:
         """Where ``expr`` is true on the shared table."""
-        key = expr.model_dump_json()
-        if key not in self._masks:
+        if expr not in self._masks:
             if isinstance(expr, And | Or):
                 parts = [self.mask(item) for item in expr.items]
                 combine = pc.and_ if isinstance(expr, And) else pc.or_
                 result = parts[0]
                 for part in parts[1:]:
                     result = combine(result, part)
-                self._masks[key] = result
+                self._masks[expr] = result
             else:
-                self._masks[key] = evaluate_mask(self._table, expr)
-        return self._masks[key]
+                self._masks[expr] = evaluate_mask(self._table, expr)
+        return self._masks[expr]
 
 
 def mask_of(table: pa.Table, expr: Expr, masks: SharedMasks | None) -> pa.Array:

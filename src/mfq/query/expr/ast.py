@@ -65,18 +65,20 @@ _ARGUMENTS: dict[ArgKind, str] = {
 
 
 class Node(pydantic.BaseModel):
-    """Base of every node: frozen, no extra keys, a source span."""
+    """Base of every node: frozen, no extra keys, a source span.
 
-    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    Each node's validator is built when a node is first validated (made by hand, or read
+    from JSON), not at import: the parser makes its nodes without validation (see
+    :mod:`mfq.query.expr.parser`), so a command builds none of them.
+    """
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     span: Span = (0, 0)
 
 
-# Nodes that hold other expressions name ``Expr`` and ``Operand`` before they exist: pydantic
-# would try to build them at once, fail, and build them again in ``model_rebuild`` below.
-# Deferring the first attempt saves that wasted work at import (all are built by the end).
-_REFERS_AHEAD = pydantic.ConfigDict(defer_build=True)
-
+#: Python types whose values are literals as they are.
+_PLAIN = frozenset({bool, int, float, str, type(None)})
 
 _LITERAL_TYPES: dict[ValueType, tuple[type, ...]] = {
     ValueType.STRING: (str,),
@@ -102,7 +104,13 @@ class Literal(Node):
     @classmethod
     def of(cls, value: LiteralValue, span: Span = (0, 0)) -> Literal:
         """A literal of ``value``, typed by its Python type."""
-        return cls(type=_type_of(value), value=value, span=span)
+        # The parser makes its literals here: one typed by its own value needs no validation
+        # (and builds no validator); anything else is validated, and refused as before.
+        if isinstance(value, datetime) and value.utcoffset() is not None:
+            value = value.astimezone(UTC)  # as validation keeps every time
+        elif type(value) not in _PLAIN or (isinstance(value, float) and not math.isfinite(value)):
+            return cls(type=_type_of(value), value=value, span=span)
+        return cls.model_construct(type=_type_of(value), value=value, span=span)
 
     @pydantic.model_validator(mode="before")
     @classmethod
@@ -158,8 +166,6 @@ class Aggregate(Node):
     ``ratio(EXPR)``; ``field`` the field of ``sum(F)``, ``p95(F)`` and the like.
     """
 
-    model_config = _REFERS_AHEAD
-
     kind: typing.Literal["aggregate"] = "aggregate"
     func: str
     arg: Expr | None = None
@@ -181,8 +187,6 @@ class Aggregate(Node):
 class Compare(Node):
     """``left op right``."""
 
-    model_config = _REFERS_AHEAD
-
     kind: typing.Literal["compare"] = "compare"
     op: CompareOp
     left: Operand
@@ -192,8 +196,6 @@ class Compare(Node):
 class InList(Node):
     """``operand in (v, ...)``, or ``not in`` when ``negated``."""
 
-    model_config = _REFERS_AHEAD
-
     kind: typing.Literal["in"] = "in"
     operand: Operand
     values: tuple[Literal, ...] = pydantic.Field(min_length=1)
@@ -202,8 +204,6 @@ class InList(Node):
 
 class Match(Node):
     """``operand contains 'x'``, ``operand startswith 'x'``, ``operand ~ 'regex'``."""
-
-    model_config = _REFERS_AHEAD
 
     kind: typing.Literal["match"] = "match"
     op: MatchOp
@@ -221,8 +221,6 @@ class Exists(Node):
 class IsNull(Node):
     """``operand is null``, or ``is not null`` when ``negated``."""
 
-    model_config = _REFERS_AHEAD
-
     kind: typing.Literal["is_null"] = "is_null"
     operand: Operand
     negated: bool = False
@@ -234,8 +232,6 @@ class Call(Node):
     ``func`` is the registry name (lower case); the arguments are any expressions.
     """
 
-    model_config = _REFERS_AHEAD
-
     kind: typing.Literal["call"] = "call"
     func: str
     args: tuple[Expr, ...] = pydantic.Field(min_length=1)
@@ -243,8 +239,6 @@ class Call(Node):
 
 class Arith(Node):
     """``left op right``: ``+``, ``-``, ``*`` or ``/``."""
-
-    model_config = _REFERS_AHEAD
 
     kind: typing.Literal["arith"] = "arith"
     op: ArithOp
@@ -255,8 +249,6 @@ class Arith(Node):
 class And(Node):
     """Every item holds. A parenthesised ``and`` inside stays a nested node, as written."""
 
-    model_config = _REFERS_AHEAD
-
     kind: typing.Literal["and"] = "and"
     items: tuple[Expr, ...] = pydantic.Field(min_length=2)
 
@@ -264,16 +256,12 @@ class And(Node):
 class Or(Node):
     """Some item holds."""
 
-    model_config = _REFERS_AHEAD
-
     kind: typing.Literal["or"] = "or"
     items: tuple[Expr, ...] = pydantic.Field(min_length=2)
 
 
 class Not(Node):
     """The item does not hold."""
-
-    model_config = _REFERS_AHEAD
 
     kind: typing.Literal["not"] = "not"
     item: Expr
@@ -318,12 +306,10 @@ class NamedValue(pydantic.BaseModel):
     name: str = pydantic.Field(min_length=1)
 
 
-_MODELS = (Aggregate, Call, Arith, Compare, InList, Match, IsNull, And, Or, Not)
-for _model in (*_MODELS, NamedAggregate, NamedValue):
-    _model.model_rebuild()
-
 #: Validates and serialises any expression (``EXPR_ADAPTER.validate_json(...)``).
-EXPR_ADAPTER: pydantic.TypeAdapter[Expr] = pydantic.TypeAdapter(Expr)
+EXPR_ADAPTER: pydantic.TypeAdapter[Expr] = pydantic.TypeAdapter(
+    Expr, config=pydantic.ConfigDict(defer_build=True)
+)
 
 
 def children(node: Node) -> Iterator[Node]:

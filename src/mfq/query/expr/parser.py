@@ -22,6 +22,11 @@ a value (``--let``, ``--group-by``) is any expression without aggregates. A deri
 field's name is replaced by its expression (in a condition, outside aggregates, it names
 the result column instead). Each node is type-checked (:mod:`mfq.query.expr.check`) as
 soon as it is built.
+
+Nodes are made with ``model_construct``: the parser has checked every part (names,
+arities, the registry, the types), so pydantic's validation would only repeat it, and
+building its validators costs a short command more than the rest of the parse. A node
+made by hand (``Compare(...)``) is validated as before.
 """
 
 from __future__ import annotations
@@ -149,8 +154,8 @@ class Parser:
         if end.kind is not TokenKind.END:
             raise self._expected(expected_next, end)
         if isinstance(expr, Aggregate):
-            return NamedAggregate(aggregate=expr, name=name)
-        return NamedValue(expr=expr, name=name)
+            return NamedAggregate.model_construct(aggregate=expr, name=name)
+        return NamedValue.model_construct(expr=expr, name=name)
 
     def _bare_word_typo(self, token: Token) -> None:
         """A word without parentheses that is no field can only have meant a bare
@@ -266,7 +271,7 @@ class Parser:
                 items.append(self._and())
         if len(items) == 1:
             return items[0]
-        return Or(items=tuple(items), span=(items[0].span[0], items[-1].span[1]))
+        return Or.model_construct(items=tuple(items), span=(items[0].span[0], items[-1].span[1]))
 
     def _and(self) -> Expr:
         items = [self._not()]
@@ -277,7 +282,7 @@ class Parser:
                 items.append(self._not())
         if len(items) == 1:
             return items[0]
-        return And(items=tuple(items), span=(items[0].span[0], items[-1].span[1]))
+        return And.model_construct(items=tuple(items), span=(items[0].span[0], items[-1].span[1]))
 
     def _not(self) -> Expr:
         token = self._peek()
@@ -286,7 +291,7 @@ class Parser:
         self._advance()
         with self._nested(token), self._needing(True):
             item = self._not()
-        return Not(item=item, span=(token.start, item.span[1]))
+        return Not.model_construct(item=item, span=(token.start, item.span[1]))
 
     # -- predicates ---------------------------------------------------------------------
 
@@ -335,7 +340,7 @@ class Parser:
         return self._value()
 
     def _arith(self, op: ArithOp, left: Expr, right: Expr, token: Token) -> Expr:
-        node = Arith(op=op, left=left, right=right, span=(left.span[0], right.span[1]))
+        node = Arith.model_construct(op=op, left=left, right=right, span=(left.span[0], right.span[1]))
         return self._checker.arith(node, token.start)
 
     def _test(self, left: Operand) -> Expr:
@@ -346,7 +351,7 @@ class Parser:
         if token.kind is TokenKind.OP:
             self._advance()
             right = self._value()
-            node = Compare(
+            node = Compare.model_construct(
                 op=CompareOp(str(token.value)),
                 left=left,
                 right=right,
@@ -375,7 +380,7 @@ class Parser:
         if token.kind is not TokenKind.STRING:
             raise self._expected(f"a quoted string after {op_token.describe()}", token)
         self._advance()
-        node = Match(op=op, operand=left, pattern=str(token.value), span=(left.span[0], token.end))
+        node = Match.model_construct(op=op, operand=left, pattern=str(token.value), span=(left.span[0], token.end))
         return self._checker.match(node, token.start)
 
     def _in_list(self, left: Operand, *, negated: bool) -> Expr:
@@ -391,7 +396,7 @@ class Parser:
             self._advance()
             values.append(self._list_literal())
         closing = self._close(opening, "',' or ')' in the list")
-        node = InList(
+        node = InList.model_construct(
             operand=left, values=tuple(values), negated=negated, span=(left.span[0], closing.end)
         )
         return self._checker.in_list(node)
@@ -414,7 +419,7 @@ class Parser:
             what = "'null'" if negated else "'null' or 'not null'"
             raise self._expected(f"{what} after {is_token.describe()}", token)
         self._advance()
-        return IsNull(operand=left, negated=negated, span=(left.span[0], token.end))
+        return IsNull.model_construct(operand=left, negated=negated, span=(left.span[0], token.end))
 
     def _exists(self) -> Expr:
         keyword = self._advance()
@@ -429,8 +434,8 @@ class Parser:
         derived = self._derived.get(str(name_token.value))
         if derived is not None:  # a derived field exists where its value is not null
             operand = respanned(derived, span)
-            return IsNull.model_validate({"operand": operand, "negated": True, "span": span})
-        return Exists(field=str(name_token.value), span=span)
+            return IsNull.model_construct(operand=operand, negated=True, span=span)
+        return Exists.model_construct(field=str(name_token.value), span=span)
 
     def _field_name(self, what: str) -> Token:
         token = self._peek()
@@ -476,7 +481,7 @@ class Parser:
             bare = token.text.isascii() and token.text.lower() in BARE_AGGREGATES
             if bare and self._mode is _Mode.CONDITION:
                 self._advance()
-                return Aggregate(func=token.text.lower(), span=span)
+                return Aggregate.model_construct(func=token.text.lower(), span=span)
             self._advance()
             return self._bare_field(token)
         after = f" after {self._tokens[self._index - 1].describe()}" if self._index else ""
@@ -488,7 +493,7 @@ class Parser:
         if derived is not None and self._mode is not _Mode.CONDITION:
             return respanned(derived, span)  # type: ignore[return-value]
         self._checker.field(name, span[0], also)
-        return Field(name=name, span=span)
+        return Field.model_construct(name=name, span=span)
 
     def _bare_field(self, token: Token) -> Expr:
         name = token.text
@@ -533,7 +538,7 @@ class Parser:
             arg, field = self._arguments(spec)
         closing = self._close(opening, f"')' to close {shown(name_token.text + '(')}")
         span = (name_token.start, closing.end)
-        return Aggregate(func=spec.name, arg=arg, field=field, span=span)
+        return Aggregate.model_construct(func=spec.name, arg=arg, field=field, span=span)
 
     def _function(self, spec: FunctionSpec, name_token: Token, opening: Token) -> Expr:
         args: list[Expr] = []
@@ -549,7 +554,7 @@ class Parser:
                     self._advance()
         closing = self._close(opening, f"',' or ')' in {shown(name_token.text + '(')}")
         self._checker.arity(spec, len(args), name_token.start)
-        node = Call(func=spec.name, args=tuple(args), span=(name_token.start, closing.end))
+        node = Call.model_construct(func=spec.name, args=tuple(args), span=(name_token.start, closing.end))
         return self._checker.call(spec, node, name_token.start)
 
     def _arguments(self, spec: AggregateSpec) -> tuple[Expr | None, str | None]:
