@@ -17,16 +17,22 @@ bounds pyarrow's major version.
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib.machinery import ModuleSpec
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # At run time the finders and the loader are plain classes (``sys.meta_path`` takes any
+    # object with ``find_spec``): importing ``importlib.abc`` imports importlib.resources,
+    # tempfile and random, which a query has no other use for.
+    from importlib.abc import Loader
 
 
-class _RefusePandas(importlib.abc.MetaPathFinder):
+class _RefusePandas:
     """Answers every import of pandas with ModuleNotFoundError."""
 
     def find_spec(
@@ -37,7 +43,7 @@ class _RefusePandas(importlib.abc.MetaPathFinder):
         return None
 
 
-class _ResetAfterImport(importlib.abc.MetaPathFinder):
+class _ResetAfterImport:
     """On the next import of pandas (by anyone): import it as usual, then reset pyarrow's
     probe, which still remembers pandas as missing from the deferred block."""
 
@@ -49,14 +55,14 @@ class _ResetAfterImport(importlib.abc.MetaPathFinder):
         sys.meta_path.remove(self)
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
-            spec.loader = _ThenResetProbe(spec.loader)
+            spec.loader = _ThenResetProbe(spec.loader)  # type: ignore[assignment]
         return spec
 
 
-class _ThenResetProbe(importlib.abc.Loader):
+class _ThenResetProbe:
     """A module loader that resets pyarrow's pandas probe once the module has run."""
 
-    def __init__(self, loader: importlib.abc.Loader) -> None:
+    def __init__(self, loader: Loader) -> None:
         self._loader = loader
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:

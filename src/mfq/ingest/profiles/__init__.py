@@ -7,7 +7,6 @@ file has (``--profile ./myformat.toml``); ``docs/guide.md`` documents it.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from pathlib import Path
 
 from mfq.errors import UsageError
@@ -35,6 +34,8 @@ OTLP = "otlp"
 @functools.cache
 def builtin_profiles() -> tuple[Profile, ...]:
     """Every built-in profile, in name order."""
+    from importlib import resources  # (with tempfile and random: not on a query's path)
+
     folder = resources.files("mfq.ingest.profiles") / "builtin"
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
