@@ -85,15 +85,43 @@ def test_the_store_package_loads_no_layer_above_it() -> None:
     assert sorted(m for m in modules if m.startswith(above)) == []
 
 
+#: What the facade imports in the method that runs it, not at import: a query from the
+#: command line needs none of it (about 40 ms of a short command, with the collections
+#: their objects cost). The analyses whose defaults the facade's signatures show
+#: (anomalies, timeline, the report settings with slo's) load with it.
+RUN_BY_METHODS = (
+    "mfq.analysis.changes",
+    "mfq.analysis.check",
+    "mfq.analysis.correlate",
+    "mfq.analysis.funnel",
+    "mfq.analysis.journeys",
+    "mfq.analysis.paths",
+    "mfq.analysis.patterns",
+    "mfq.analysis.sessions",
+    "mfq.analysis.trace",
+    "mfq.report.build",
+    "mfq.report.model",
+    "mfq.report.output",
+)
+
+
 @pytest.mark.slow
-def test_the_public_api_loads_its_layers_but_not_pandas() -> None:
+def test_the_public_api_loads_its_layers_but_no_analysis_until_it_runs() -> None:
     modules, _ = fresh_import("import mfq.api")
     assert {"mfq.store.store", "mfq.query.source", "mfq.query.build", "mfq.analysis.slo"} <= (
         modules
     )
-    assert "mfq.report.build" not in modules  # the report loads when a report is asked for
+    assert loaded(modules, RUN_BY_METHODS) == set()
     # pandas loads when a first answer is made into a DataFrame, not before.
     assert modules & {"pandas", "click", "rich"} == set()
+    # The report's names still resolve from the package, each loading its module then.
+    modules, _ = fresh_import(
+        "import mfq.report\n"
+        "from mfq.report import Report, ReportFormat, SavedQuestion\n"
+        "assert Report.__module__ == 'mfq.report.model'\n"
+        "assert SavedQuestion.__module__ == 'mfq.report.questions'"
+    )
+    assert {"mfq.report.model", "mfq.report.output", "mfq.report.questions"} <= modules
 
 
 @pytest.mark.slow
@@ -131,20 +159,112 @@ def test_the_event_model_loads_on_first_use_and_agrees_with_the_field_table() ->
     assert "mfq.model.event" in modules
 
 
-def test_every_expression_node_is_built_at_import_not_on_first_use() -> None:
-    # Nodes defer their first build only to skip a doomed attempt before ``Expr`` exists;
-    # by the end of the import each must be complete, or the first query pays for it.
+#: What building a pydantic validator loads (the plugin loader reads every installed
+#: package's entry points): a query builds no validator, so it loads none of this.
+VALIDATOR_BUILDING = ("pydantic.plugin._loader", "importlib.metadata")
+
+BUILT_MODELS = """
+import json, sys
+{statement}
+from pydantic import BaseModel
+todo, built = [BaseModel], []
+while todo:
+    cls = todo.pop()
+    todo.extend(cls.__subclasses__())
+    if cls.__dict__.get("__pydantic_complete__"):
+        built.append(cls.__module__ + "." + cls.__qualname__)
+print(json.dumps({{"modules": sorted(sys.modules), "built": sorted(built)}}))
+"""
+
+
+def fresh_built(statement: str) -> tuple[set[str], set[str]]:
+    """The modules loaded, and the pydantic models whose validators are built, after
+    ``statement`` in a new interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", BUILT_MODELS.format(statement=statement)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    return set(report["modules"]), set(report["built"])
+
+
+A_QUESTION_PARSED_AND_DESCRIBED = """
+from mfq.query.build import build_spec
+from mfq.query.expr import STANDARD_FIELD_TYPES, parse_column, parse_condition, parse_filter
+from mfq.query.expr import parse_value
+from mfq.query.spec import QueryKind
+
+parse_filter("a = 'x' and not (b > 2 or c in (1, 2)) and d contains 'y'")
+parse_filter("exists(e) and f is not null and g ~ 'h.*' and timestamp > '2026-11-03'")
+parse_column("sum(duration_ms) / count as mean")
+parse_condition("ratio(status = 'error') > 0.1 and p95(duration_ms) < 300")
+parse_value("bucket(duration_ms, 100) + 1")
+
+
+class Source:
+    def field_types(self):
+        return dict(STANDARD_FIELD_TYPES)
+
+
+build_spec(
+    Source(), QueryKind.TIMESERIES, where="status = 'error'", by="service",
+    aggs=["count", "p95(duration_ms)"], order_by="-count", limit=5, top=3,
+    since="2026-11-01", until="2026-11-02", every="1h", let="slow = duration_ms > 9",
+)
+"""
+
+
+@pytest.mark.slow
+def test_parsing_and_describing_a_query_builds_no_pydantic_validator() -> None:
+    # Nodes and the description build their validators on first validation; the parser
+    # and build_spec make theirs from checked parts (model_construct), so a question
+    # parsed and described builds none, and never reads the installed packages' metadata.
+    modules, built = fresh_built(A_QUESTION_PARSED_AND_DESCRIBED)
+    assert "mfq.query.expr.ast" in modules
+    assert built == set()
+    assert loaded(modules, VALIDATOR_BUILDING) == set()
+    # The probe does see a built validator: one node made by hand builds its own.
+    modules, built = fresh_built("from mfq.query.expr import Field\nField(name='a')")
+    assert built == {"mfq.query.expr.ast.Field"}
+    assert loaded(modules, VALIDATOR_BUILDING) == set(VALIDATOR_BUILDING)
+
+
+def test_nodes_made_by_hand_are_still_validated() -> None:
     import pydantic
 
-    from mfq.query.expr import ast
+    from mfq.query.expr import Aggregate, Field, InList, Literal
+    from mfq.query.spec import QuerySpec
 
-    nodes = {
-        value
-        for value in vars(ast).values()
-        if isinstance(value, type) and issubclass(value, pydantic.BaseModel)
-    }
-    assert len(nodes) == 16  # Node, the thirteen kinds of node, NamedAggregate, NamedValue
-    assert [n.__name__ for n in nodes if not n.__pydantic_complete__] == []
+    with pytest.raises(pydantic.ValidationError):
+        Field(name="")
+    with pytest.raises(pydantic.ValidationError):
+        Aggregate(func="p95")  # p95 takes a field
+    with pytest.raises(pydantic.ValidationError):
+        InList(operand=Field(name="a"), values=())
+    with pytest.raises(pydantic.ValidationError):
+        Literal.of(float("inf"))
+    with pytest.raises(pydantic.ValidationError):
+        QuerySpec(limit=0)
+
+
+def test_a_parsed_tree_equals_the_same_tree_validated() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from mfq.query.expr import EXPR_ADAPTER, Literal, parse_condition, parse_filter
+
+    for expr in (
+        parse_filter("a = 'x' and not (b > 2.5 or c in (1, 2)) and d is null"),
+        parse_filter("exists(e) or f startswith 'g' or -h * 2 >= lower(i)"),
+        parse_condition("count(status = 'error') / count > 0.1"),
+    ):
+        assert EXPR_ADAPTER.validate_json(EXPR_ADAPTER.dump_json(expr)) == expr
+    # A time literal is kept in UTC, as validation keeps it.
+    moment = datetime(2026, 11, 3, 12, tzinfo=timezone(timedelta(hours=2)))
+    literal = Literal.of(moment)
+    assert literal.value == moment and literal.value.tzinfo is UTC
+    assert literal == Literal(type=literal.type, value=moment)
 
 
 def test_field_table_is_unchanged_by_the_move_out_of_the_model() -> None:
@@ -201,13 +321,29 @@ COMMAND_PROBE = """
 import json, sys
 from mfq.cli.main import cli
 code = cli.main({args!r}, prog_name="mfq", standalone_mode=False)
-sys.stderr.write("\\n" + json.dumps({{"code": code, "modules": sorted(sys.modules)}}) + "\\n")
+built = []
+if "pydantic" in sys.modules:
+    from pydantic import BaseModel
+    todo = [BaseModel]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__dict__.get("__pydantic_complete__"):
+            built.append(cls.__module__ + "." + cls.__qualname__)
+report = {{"code": code, "modules": sorted(sys.modules), "built": built}}
+sys.stderr.write("\\n" + json.dumps(report) + "\\n")
 """
 
 
 def command_modules(args: list[str], cwd: Path) -> set[str]:
     """The modules loaded by the end of ``mfq ARGS`` (which must succeed), run in ``cwd`` in
     a new interpreter."""
+    return command_report(args, cwd)[0]
+
+
+def command_report(args: list[str], cwd: Path) -> tuple[set[str], set[str]]:
+    """The modules loaded, and the pydantic models whose validators were built, by the end
+    of ``mfq ARGS`` (which must succeed), run in ``cwd`` in a new interpreter."""
     result = subprocess.run(
         [sys.executable, "-c", COMMAND_PROBE.format(args=args)],
         capture_output=True,
@@ -218,7 +354,7 @@ def command_modules(args: list[str], cwd: Path) -> set[str]:
     )
     report = json.loads(result.stderr.strip().splitlines()[-1])
     assert report["code"] == 0, result.stderr
-    return set(report["modules"])
+    return set(report["modules"]), set(report["built"])
 
 
 def loaded(modules: set[str], names: tuple[str, ...]) -> set[str]:
@@ -307,16 +443,74 @@ def test_the_group_help_and_a_usage_error_load_no_library(tmp_path: Path) -> Non
         (["query", "--group-by", "service", "--agg", "p95(duration_ms)", "--format", "ndjson"], ()),
         (["events", "--limit", "3", "--format", "json"], ("rich",)),
         (["timeseries", "--every", "1h", "--by", "service", "--format", "json"], ("rich",)),
+        (
+            ["timeseries", "--every", "1h", "--agg", "ratio(status = 'error')", "--format", "json"],
+            ("rich",),
+        ),
+        (
+            ["query", "--let", "slow = duration_ms > 100", "--where", "slow", "--group-by", "service"],
+            (),
+        ),
+        (
+            ["query", "--group-by", "bucket(duration_ms, 100)", "--agg", "count"]
+            + ["--agg", "sum(duration_ms) / count as mean", "--format", "json"],
+            ("rich",),
+        ),
     ],
 )
 def test_a_query_loads_arrow_and_the_expression_models_and_nothing_more(
     store_dir: Path, args: list[str], extra: tuple[str, ...]
 ) -> None:
-    modules = command_modules([*args, "--store", "store"], store_dir)
+    modules, built = command_report([*args, "--store", "store"], store_dir)
     # What the answer needs is there (the probe sees what a command loads) ...
     assert {"pyarrow", "mfq.query.expr.ast", "mfq.store.catalog"} <= modules
     # ... and nothing for other commands; machine formats draw no tables.
     assert loaded(modules, (*NEVER, *BEYOND_QUERIES, *extra)) == set()
+    # No analysis or report, and no pydantic validator: the question is parsed into
+    # nodes and a description made from checked parts (see test_parsing_and_describing...).
+    assert loaded(modules, (*RUN_BY_METHODS, *VALIDATOR_BUILDING, "importlib.abc")) == set()
+    assert built == set()
+
+
+GC_PROBE = """
+import gc, json, sys
+from mfq.cli.main import main
+passes = []
+gc.callbacks.append(lambda phase, info: passes.append(info["generation"]) if phase == "start" else None)
+sys.argv = ["mfq", *{args!r}]
+try:
+    main()
+except SystemExit as done:
+    code = done.code
+sys.stderr.write("\\n" + json.dumps({{"code": code, "passes": passes}}) + "\\n")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", "--where", "status = 'error'", "--group-by", "service", "--format", "json"],
+        ["events", "--limit", "3"],
+        ["timeseries", "--every", "1h", "--by", "service", "--agg", "p95(duration_ms)"],
+    ],
+)
+def test_a_short_command_runs_no_garbage_collection(store_dir: Path, args: list[str]) -> None:
+    # Start-up makes some 100,000 objects that live as long as the process; at CPython's
+    # threshold the collector would pass over them some 130 times (once over everything)
+    # and free nothing. `mfq` (the console entry point) collects every 200,000
+    # allocations: a short command, from its options to its output, runs no pass.
+    result = subprocess.run(
+        [sys.executable, "-c", GC_PROBE.format(args=[*args, "--store", "store"])],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=store_dir,
+        env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"},
+    )
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, result.stderr
+    assert report["passes"] == []
 
 
 @pytest.mark.slow
