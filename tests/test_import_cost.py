@@ -448,12 +448,14 @@ def test_the_group_help_and_a_usage_error_load_no_library(tmp_path: Path) -> Non
             ("rich",),
         ),
         (
-            ["query", "--let", "slow = duration_ms > 100", "--where", "slow", "--group-by", "service"],
+            ["query", "--let", "slow = duration_ms > 100", "--where", "slow", "--group-by", "type"],
             (),
         ),
         (
-            ["query", "--group-by", "bucket(duration_ms, 100)", "--agg", "count"]
-            + ["--agg", "sum(duration_ms) / count as mean", "--format", "json"],
+            [
+                *("query", "--group-by", "bucket(duration_ms, 100)", "--agg", "count"),
+                *("--agg", "sum(duration_ms) / count as mean", "--format", "json"),
+            ],
             ("rich",),
         ),
     ],
@@ -476,7 +478,13 @@ GC_PROBE = """
 import gc, json, sys
 from mfq.cli.main import main
 passes = []
-gc.callbacks.append(lambda phase, info: passes.append(info["generation"]) if phase == "start" else None)
+
+def count(phase, info):
+    if phase == "start":
+        passes.append(info["generation"])
+
+
+gc.callbacks.append(count)
 sys.argv = ["mfq", *{args!r}]
 try:
     main()

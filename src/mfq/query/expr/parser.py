@@ -340,7 +340,9 @@ class Parser:
         return self._value()
 
     def _arith(self, op: ArithOp, left: Expr, right: Expr, token: Token) -> Expr:
-        node = Arith.model_construct(op=op, left=left, right=right, span=(left.span[0], right.span[1]))
+        node = Arith.model_construct(
+            op=op, left=left, right=right, span=(left.span[0], right.span[1])
+        )
         return self._checker.arith(node, token.start)
 
     def _test(self, left: Operand) -> Expr:
@@ -380,7 +382,9 @@ class Parser:
         if token.kind is not TokenKind.STRING:
             raise self._expected(f"a quoted string after {op_token.describe()}", token)
         self._advance()
-        node = Match.model_construct(op=op, operand=left, pattern=str(token.value), span=(left.span[0], token.end))
+        node = Match.model_construct(
+            op=op, operand=left, pattern=str(token.value), span=(left.span[0], token.end)
+        )
         return self._checker.match(node, token.start)
 
     def _in_list(self, left: Operand, *, negated: bool) -> Expr:
@@ -554,7 +558,9 @@ class Parser:
                     self._advance()
         closing = self._close(opening, f"',' or ')' in {shown(name_token.text + '(')}")
         self._checker.arity(spec, len(args), name_token.start)
-        node = Call.model_construct(func=spec.name, args=tuple(args), span=(name_token.start, closing.end))
+        node = Call.model_construct(
+            func=spec.name, args=tuple(args), span=(name_token.start, closing.end)
+        )
         return self._checker.call(spec, node, name_token.start)
 
     def _arguments(self, spec: AggregateSpec) -> tuple[Expr | None, str | None]:
