@@ -54,7 +54,8 @@ What it does and measures:
    targets that apply to the ``--events`` and ``--mode`` being run, as PASS/FAIL lines:
 
    - in-process on 10,000,000 events: every query's median pairwise ratio mfq/duckdb <= 1.5;
-   - whole process on 1,000,000 events: every query's median pairwise ratio <= 3.0;
+   - whole process on 1,000,000 events: every query's median pairwise ratio <= 2.0 (issue
+     17's start-up target);
    - peak memory of Q2 on 10,000,000 events < 2 GiB (the API call in a child; with
      ``--mode process`` alone, the largest peak of the ``mfq timeseries`` runs);
    - ``mfq --help`` median < 0.2 s (always).
@@ -152,7 +153,7 @@ DISK_MARGIN_BYTES = 1 << 30
 INPROCESS_TARGET_EVENTS = 10_000_000
 MAX_INPROCESS_RATIO = 1.5
 PROCESS_TARGET_EVENTS = 1_000_000
-MAX_PROCESS_RATIO = 3.0
+MAX_PROCESS_RATIO = 2.0
 MEMORY_TARGET_EVENTS = 10_000_000
 MAX_Q2_PEAK_MIB = 2048.0
 

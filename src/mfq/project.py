@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +114,8 @@ def find_project(start: Path | None = None, explicit: str | None = None) -> Path
 
 def load_project(path: Path) -> Project:
     """Read and check a project file; ProjectError for any mistake."""
+    import tomllib  # only when there is a project file to read
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as err:
