@@ -28,17 +28,14 @@ import pyarrow.compute as pc
 from mfq.errors import UsageError
 from mfq.query.expr import And, Call, Expr, Literal, NamedAggregate, NamedValue
 from mfq.query.expr.ast import Node, walk, with_children
-from mfq.query.templates import (
-    DEFAULT_MINER_SETTINGS,
-    TemplateMiner,
-    mask_messages,
-    template_id,
-)
 from mfq.query.timerange import TimeRange
 
+# The template miner (mfq.query.templates) is imported where a pattern is bound or mined:
+# every scan binds its filters here, and few name pattern(F).
 if TYPE_CHECKING:
     from mfq.query.source import EventSource
     from mfq.query.spec import QuerySpec
+    from mfq.query.templates import TemplateMiner
 
 #: The pyarrow function ``pattern(F)`` compiles to: (text, index key) -> template id.
 UDF_NAME = "mfq_pattern"
@@ -72,6 +69,8 @@ class PatternIndex:
     def ident(self, masked: str) -> str:
         """The template id of one masked text (as ``mfq patterns`` names it)."""
         group = self.miner.group_of(self.miner.add(masked))
+        from mfq.query.templates import template_id
+
         return self._roots.get(group) or template_id(self.miner.template(group))
 
     def is_new(self, masked: str) -> bool:
@@ -84,6 +83,8 @@ class PatternIndex:
         whether its template is new instead."""
         if not pa.types.is_string(messages.type):
             messages = messages.cast(pa.string())
+        from mfq.query.templates import mask_messages
+
         encoded = pc.dictionary_encode(mask_messages(messages))
         distinct = encoded.dictionary.to_pylist()
         with self._lock:  # Arrow may call from several threads; the miner is not shared-safe
@@ -238,6 +239,8 @@ def mine_index(
     """The templates of ``name`` over the selection, mined as ``mfq patterns`` mines;
     with ``new``, then over everything before its start, as ``mfq patterns`` mines a
     baseline (so "new" is its ``change = new`` against all earlier events)."""
+    from mfq.query.templates import DEFAULT_MINER_SETTINGS, TemplateMiner
+
     miner = TemplateMiner(DEFAULT_MINER_SETTINGS)
     known = store.catalog.templates(name) if store.exists() else {}
     seeded = {miner.seed(text): ident for ident, text in known.items()}
@@ -284,6 +287,8 @@ def file_texts(
 def distinct_texts(table: pa.Table, name: str, with_service: bool, weighted: bool) -> pa.Table:
     """One row per distinct masked text of one file, in order of first appearance:
     weight, first and last time, services and one message."""
+    from mfq.query.templates import mask_messages
+
     messages = table.column(name)
     if not pa.types.is_string(messages.type):
         messages = messages.cast(pa.string())
