@@ -154,7 +154,7 @@ def scan(
             if where and len(set(columns) - filter_fields) > NARROW_EXTRA:
                 dataset = _dataset(paths, schema, filter_only=as_dictionary)
                 dataset = _files_with_matches(dataset, schema, predicate)
-                table = dataset.to_table(columns=list(columns), filter=predicate)
+                table = _read_wide(dataset, schema, columns, where, as_dictionary, predicate)
                 files_read = len(dataset.files)
             else:
                 reading = _Reading(schema, columns, where, as_dictionary, equality_only)
@@ -386,6 +386,54 @@ def _files_with_matches(
     found = {tagged.fragment.path for tagged in batches if tagged.record_batch.num_rows}
     matching = [path for path in dataset.files if path in found]
     return ds.dataset(matching, schema=dataset.schema, format=dataset.format)
+
+
+def _read_wide(
+    dataset: ds.Dataset,
+    schema: pa.Schema,
+    columns: list[str],
+    where: tuple[Expr, ...],
+    as_dictionary: set[str],
+    predicate: pc.Expression | None,
+) -> pa.Table:
+    """``columns`` of the rows of ``dataset`` (the files that match) where ``predicate``
+    holds: few rows of many columns. Text stored with a dictionary is read as one (each
+    distinct value decoded once, not every row's) and made plain again for the rows kept;
+    a trace lookup spent most of its time decoding text it then dropped."""
+    comparable = equality_only_fields(where)  # pyarrow filters dictionaries on these
+    filtered = {name for expr in where for name in referenced_fields(expr)}
+    texts = {
+        name
+        for name in columns
+        if pa.types.is_string(schema.field(name).type)
+        and name not in as_dictionary
+        and (name in comparable or name not in filtered)
+    }
+    encoded = _stored_with_dictionary(dataset, texts)
+    if encoded:
+        dataset = _dataset(dataset.files, schema, filter_only=as_dictionary | encoded)
+    table = dataset.to_table(columns=list(columns), filter=predicate)
+    for name in sorted(encoded):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, schema.field(name), table.column(name).cast(pa.string()))
+    return table
+
+
+def _stored_with_dictionary(dataset: ds.Dataset, names: set[str]) -> set[str]:
+    """Those of ``names`` stored with a dictionary in every row group of ``dataset``'s
+    files (a plain one, read as a dictionary, would be hashed value by value instead)."""
+    found = set(names)
+    for fragment in dataset.get_fragments():
+        metadata = fragment.metadata
+        for group in range(metadata.num_row_groups):
+            chunks = metadata.row_group(group)
+            for index in range(chunks.num_columns):
+                chunk = chunks.column(index)
+                if not {"RLE_DICTIONARY", "PLAIN_DICTIONARY"} & set(chunk.encodings):
+                    found.discard(chunk.path_in_schema)
+        if not found:
+            break
+    return found
 
 
 def _scan_file_by_file(
