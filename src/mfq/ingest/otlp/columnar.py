@@ -90,6 +90,8 @@ def spans_table(documents: pa.Table) -> SpanRows:
     if "resourceLogs" in names or "resourceSpans" not in names:
         raise Unsupported("not a block of trace documents")
     resource_lists = _combined(documents.column("resourceSpans"))
+    if resource_lists.null_count == n_docs:  # (learned from earlier blocks, in none of these)
+        raise Unsupported("not a block of trace documents")
     resources = _list_items(resource_lists)
     resource_doc = _parents(resource_lists)
     scope_lists = _child(resources, "scopeSpans", _is_list_of_structs)
@@ -171,15 +173,16 @@ def _parents(lists: pa.Array) -> np.ndarray:
 
 
 def _child(struct: pa.Array, name: str, expected: object) -> pa.Array | None:
-    """A struct's field (nulls where the struct is null), None when no row has it; a field of
-    another type than ``expected`` accepts raises :class:`Unsupported`."""
+    """A struct's field (nulls where the struct is null), None when no row has it (a field
+    of types learned from earlier blocks may be null throughout); a field of another type
+    than ``expected`` accepts raises :class:`Unsupported`."""
     if pa.types.is_null(struct.type):
         return None
     index = struct.type.get_field_index(name)
     if index < 0:
         return None
     child: pa.Array = pc.struct_field(struct, [index])
-    if pa.types.is_null(child.type):
+    if pa.types.is_null(child.type) or child.null_count == len(child):
         return None
     if not expected(child.type):  # type: ignore[operator]
         raise Unsupported(f"{name} is {child.type}")

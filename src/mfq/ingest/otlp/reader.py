@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from mfq.ingest.containers import RecordChunk
-from mfq.ingest.jsonscan import depth_profile
 from mfq.ingest.otlp.columnar import SpanRows, Unsupported, spans_table
+from mfq.ingest.otlp.parse import DocumentParser, TooDeep
 from mfq.ingest.otlp.scan import MODE_PROBE, one_document_per_line
 from mfq.ingest.otlp.stream import ChunkBuilder, convert_records, record_chunks
 
@@ -40,13 +40,6 @@ _RECORD_PATH_LINES = re.compile(rb"null|\\u[dD][89abAB]")
 #: than a regular expression's search).
 _RECORD_PATH_NEEDLES = (b"null", b"\\u")
 _BLANK = re.compile(rb"\s*")
-#: Deeper documents are read record by record (pyarrow's parser recurses per level).
-MAX_COLUMNAR_DEPTH = 64
-_QUOTE = ord('"')
-_NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
-_STEP = np.zeros(256, dtype=np.int8)
-_STEP[[ord("["), ord("{")]] = 1
-_STEP[[ord("]"), ord("}")]] = -1
 #: Blocks planned ahead of the one being emitted (each a ``chunk_bytes`` block of lines).
 _PLANNED_AHEAD = 1
 _PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
@@ -90,6 +83,7 @@ class _Rejoined(io.RawIOBase):
 
 def _line_chunks(head: bytes, stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
     builder = ChunkBuilder(chunk_bytes)
+    parser = DocumentParser()
     planned: deque[Future[list[_Run]]] = deque()
     try:
         carried: list[bytes] = [b""]
@@ -101,7 +95,7 @@ def _line_chunks(head: bytes, stream: BinaryIO, chunk_bytes: int) -> Iterator[Re
                 yield from convert_records(rest, builder, one_per_line=True, first_line=line)
                 break
             # Blocks are planned (parsed, converted) on both cores; emitted in order.
-            planned.append(_PLANNERS.submit(_plan, data, line))
+            planned.append(_PLANNERS.submit(_plan, data, line, parser))
             while len(planned) > _PLANNED_AHEAD:
                 yield from _emit(planned.popleft().result(), builder)
         while planned:
@@ -173,12 +167,9 @@ class _Run:
     rows: SpanRows | None = None
 
 
-def _plan(data: bytes, first_line: int) -> list[_Run]:
+def _plan(data: bytes, first_line: int, parser: DocumentParser) -> list[_Run]:
     """A block of whole lines as runs, the columnar ones converted (in a worker thread)."""
-    view = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(view == 10)
-    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
-    ends = np.concatenate((newlines, [len(data)])).astype(np.int64)
+    starts, ends = _line_bounds(data)
     lines = _Lines(data, starts, ends)
     columnar = np.array(
         [
@@ -191,7 +182,7 @@ def _plan(data: bytes, first_line: int) -> list[_Run]:
     found = [at for needle in needles for at in _find_all(data, needle)]
     found = [at for at in found if _RECORD_PATH_LINES.match(data, at)]
     columnar[np.searchsorted(starts, found, side="right") - 1] = False
-    if not _plain(data):
+    if not _utf8(data):
         columnar[:] = False
     runs: list[_Run] = []
     run_start = 0
@@ -199,13 +190,21 @@ def _plan(data: bytes, first_line: int) -> list[_Run]:
         if index < len(lines) and columnar[index] == columnar[run_start]:
             continue
         run = lines[run_start:index]
-        rows = _converted(run) if columnar[run_start] else None
+        rows = _converted(run, parser) if columnar[run_start] else None
         if rows is None:
             runs.append(_Run(run, first_line + run_start))
         else:
             runs += _split(run, first_line + run_start, rows)
         run_start = index
     return runs
+
+
+def _line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's [start, end) (a block holds few, long lines: found with memchr)."""
+    newlines = list(_find_all(data, b"\n"))
+    starts = np.array([0, *(at + 1 for at in newlines)], dtype=np.int64)
+    ends = np.array([*newlines, len(data)], dtype=np.int64)
+    return starts, ends
 
 
 def _emit(runs: list[_Run], builder: ChunkBuilder) -> Iterator[RecordChunk]:
@@ -224,28 +223,15 @@ def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
         at = data.find(needle, at + 1)
 
 
-def _plain(data: bytes) -> bool:
-    """UTF-8 (pyarrow does not check it), and not nested deeper than the columnar reader
-    takes (pyarrow's parser recurses per level: too deep a document crashes it)."""
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    if b"\\" in data:  # escaped quotes: measured exactly
-        _, depths = depth_profile(data)
-        return not len(depths) or int(depths.max()) <= MAX_COLUMNAR_DEPTH
-    # No escapes: every quote opens or closes a string, and only quotes and brackets
-    # matter. Two adjacent quotes can go without changing which brackets are inside a
-    # string (the quotes before each bracket change by an even number): that leaves the
-    # brackets, and the quotes of the few strings holding one.
-    marks = data.translate(None, _NOT_MARKS).replace(b'""', b"")
-    view = np.frombuffer(marks, dtype=np.uint8)
-    steps = _STEP[view]
-    if b'"' in marks:
-        inside = (np.cumsum(view == _QUOTE, dtype=np.uint8) & 1).astype(bool)
-        steps[inside] = 0
-    return not len(steps) or int(np.cumsum(steps, dtype=np.int32).max()) <= MAX_COLUMNAR_DEPTH
+def _utf8(data: bytes) -> bool:
+    """Whether the block is UTF-8 (pyarrow does not check it)."""
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _record_run(lines: _Lines, first_line: int, builder: ChunkBuilder) -> Iterator[RecordChunk]:
@@ -255,10 +241,12 @@ def _record_run(lines: _Lines, first_line: int, builder: ChunkBuilder) -> Iterat
         yield from convert_records(stream, builder, one_per_line=True, first_line=first_line)
 
 
-def _converted(lines: _Lines) -> SpanRows | None:
+def _converted(lines: _Lines, parser: DocumentParser) -> SpanRows | None:
     """Lines of documents (no blank ones) converted; None when the block is not covered."""
     try:
-        documents = _parse(lines)
+        documents, inferred = parser.parse(lines.joined())
+        if documents.num_rows != len(lines):
+            raise Unsupported("a line holds more or less than one document")
         rows = spans_table(documents)
         if rows.bad_documents.any():
             good = np.flatnonzero(~rows.bad_documents)
@@ -267,8 +255,10 @@ def _converted(lines: _Lines) -> SpanRows | None:
             bad_documents = np.ones(len(lines), dtype=bool)
             bad_documents[good] = False
             rows.bad_documents = bad_documents
-    except (Unsupported, pa.ArrowException):
+    except (Unsupported, TooDeep, pa.ArrowException):
         return None
+    if inferred:
+        parser.learn(documents.schema)
     return rows
 
 
@@ -292,17 +282,6 @@ def _split(lines: _Lines, first_line: int, rows: SpanRows) -> list[_Run]:
             runs.append(_Run(lines[first:stop], first_line + first, part))
         first = stop
     return runs
-
-
-def _parse(lines: _Lines) -> pa.Table:
-    data = pa.py_buffer(lines.joined())
-    table = pj.read_json(
-        pa.BufferReader(data),
-        read_options=pj.ReadOptions(block_size=data.size + 1024, use_threads=True),
-    )
-    if table.num_rows != len(lines):
-        raise Unsupported("a line holds more or less than one document")
-    return table
 
 
 def _parsed_chunk(run: _Run, builder: ChunkBuilder) -> Iterator[RecordChunk]:
