@@ -281,7 +281,8 @@ def test_later_blocks_with_new_fields_and_types_read_identically() -> None:
     """Blocks after the first are parsed with the types learned so far: each line below
     (a block of its own) brings a field, a value kind or a JSON type the earlier ones did
     not have, or lacks one they had."""
-    first = traces([span(1, attributes=[kv("d", {"doubleValue": 2}), kv("s", {"stringValue": "x"})])], SERVICE)
+    attributes = [kv("d", {"doubleValue": 2}), kv("s", {"stringValue": "x"})]
+    first = traces([span(1, attributes=attributes)], SERVICE)
     date = {"stringValue": "2026-11-16T10:00:00Z"}
     lines = [
         first,

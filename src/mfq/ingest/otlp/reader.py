@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, BinaryIO, overload
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.json as pj
 
 from mfq.ingest.containers import RecordChunk
 from mfq.ingest.otlp.columnar import SpanRows, Unsupported, spans_table
