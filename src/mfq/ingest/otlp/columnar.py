@@ -36,6 +36,7 @@ from mfq.ingest.otlp.records import (
     resource_context,
     scope_context,
 )
+from mfq.ingest.otlp.texts import fixed_width_hex, only_signed_digits, plain_digits
 from mfq.ingest.otlp.values import (
     SMALLEST_EPOCH_NS,
     UINT32_MAX,
@@ -315,18 +316,34 @@ class _SpanFields:
         return _non_empty(column, self.n)
 
     def _hex_id(self, name: str, digits: int, *, required: bool) -> pa.Array:
-        column = self._text(name)
-        ok = _matches(column, f"^[0-9a-fA-F]{{{digits}}}$") & ~_matches(column, f"^0{{{digits}}}$")
+        column = self.child(name, pa.types.is_string)
+        ids = None if column is None else fixed_width_hex(column, digits)
+        if column is None or ids is None:  # (not all of one width: the general checks)
+            column = _non_empty(column, self.n)
+            ok = _matches(column, f"^[0-9a-fA-F]{{{digits}}}$")
+            ok &= ~_matches(column, f"^0{{{digits}}}$")
+            self.bad |= ~ok if required else ~ok & _valid(column)
+            return pc.ascii_lower(column)
+        ok = ids.hexadecimal & ~ids.zero
         self.bad |= ~ok if required else ~ok & _valid(column)
-        return pc.ascii_lower(column)
+        return pc.ascii_lower(column) if ids.upper_case else column
 
     def _parent_id(self) -> pa.Array:
-        column = self._text("parentSpanId")
-        root = _matches(column, "^0{16}$")  # an all-zero parent is written for a root
-        column = pc.if_else(pa.array(root), pa.nulls(self.n, pa.string()), column)
-        ok = _matches(column, "^[0-9a-fA-F]{16}$")
-        self.bad |= ~ok & _valid(column)
-        return pc.ascii_lower(column)
+        column = self.child("parentSpanId", pa.types.is_string)
+        if column is None:
+            return pa.nulls(self.n, pa.string())
+        ids = fixed_width_hex(column, 16)
+        if ids is None:  # (not all of one width: the general checks)
+            column = _non_empty(column, self.n)
+            root = _matches(column, "^0{16}$")  # an all-zero parent is written for a root
+            column = pc.if_else(pa.array(root), pa.nulls(self.n, pa.string()), column)
+            ok = _matches(column, "^[0-9a-fA-F]{16}$")
+            self.bad |= ~ok & _valid(column)
+            return pc.ascii_lower(column)
+        if ids.zero.any():
+            column = pc.if_else(pa.array(ids.zero), pa.nulls(self.n, pa.string()), column)
+        self.bad |= ~ids.hexadecimal & _valid(column)
+        return pc.ascii_lower(column) if ids.upper_case else column
 
     def _nanos(self, name: str) -> np.ndarray:
         """A time as int64 nanoseconds (0 where absent or unusable: those rows are bad)."""
@@ -334,8 +351,13 @@ class _SpanFields:
         if column is None:
             self.bad[:] = True
             return np.zeros(self.n, np.int64)
-        if pa.types.is_string(column.type):
+        if pa.types.is_string(column.type) and plain_digits(column, 19):
             # Up to 19 digits fit uint64; the record path refuses more than int64 holds.
+            wide = np.asarray(pc.fill_null(column.cast(pa.uint64()), 0).to_numpy(), np.uint64)
+            fits = wide <= INT64_MAX
+            self.bad |= ~fits
+            column = pa.array(np.where(fits, wide, 0).astype(np.int64))
+        elif pa.types.is_string(column.type):
             digits = _matches(column, r"^[0-9]{1,19}$")
             wide = pc.if_else(pa.array(digits), column, "0").cast(pa.uint64())
             fits = _flags(pc.less_equal(wide, INT64_MAX))
@@ -410,7 +432,7 @@ def _attributes(lists: pa.Array | None, n: int, bad: np.ndarray) -> pa.Array:
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
     sorted_kinds, sorted_owner = kinds[order], owner[order]
-    kind_columns = _KindColumns(value, pa.array(order))
+    kind_columns = _KindColumns(value)
     built: list[tuple[int, str, pa.Array]] = []
     for code, key in enumerate(names):
         first, stop = bounds[code], bounds[code + 1]
@@ -420,7 +442,7 @@ def _attributes(lists: pa.Array | None, n: int, bad: np.ndarray) -> pa.Array:
         filled = np.flatnonzero(sorted_kinds[first:stop] >= 0)
         if not len(filled):
             continue  # only empty values: absent
-        group = _KeyGroup(first, stop, owners, sorted_kinds[first:stop], not len(repeated))
+        group = _KeyGroup(order[first:stop], owners, sorted_kinds[first:stop], not len(repeated))
         column = _key_column(kind_columns, group, n, bad)
         built.append((int(order[first + filled[0]]), key, column))
     if not built:
@@ -459,50 +481,47 @@ def _kind_codes(value: pa.Array | None, count: int) -> np.ndarray:
 
 
 class _KindColumns:
-    """The values' column of each kind, its entries grouped by key (gathered once)."""
+    """The entries' values of each kind (taken from the value struct once)."""
 
-    def __init__(self, value: pa.Array | None, order: pa.Array) -> None:
+    def __init__(self, value: pa.Array | None) -> None:
         self._value = value
-        self._order = order
         self._columns: dict[str, pa.Array] = {}
 
     def __getitem__(self, name: str) -> pa.Array:
         if name not in self._columns:
             assert self._value is not None
             index = self._value.type.get_field_index(name)
-            self._columns[name] = pc.struct_field(self._value, [index]).take(self._order)
+            self._columns[name] = pc.struct_field(self._value, [index])
         return self._columns[name]
 
 
 @dataclass
 class _KeyGroup:
-    """One key's entries: [first, stop) of the grouped entries, their spans and kinds."""
+    """One key's entries (in span order), their spans and kinds."""
 
-    first: int
-    stop: int
+    entries: np.ndarray
     owners: np.ndarray
     kinds: np.ndarray
     unique: bool  # no span holds the key twice
 
 
 def _key_column(value: _KindColumns, group: _KeyGroup, n: int, bad: np.ndarray) -> pa.Array:
-    """One key's values as a column over the spans."""
-    kinds = group.kinds
-    present = [k for k in np.unique(kinds[kinds >= 0]).tolist() if k != _SEVERAL]
-    names = [VALUE_KINDS[k] for k in present]
+    """One key's values as a column over the spans: each kind's values taken straight to
+    their spans (one take a kind), then decoded there."""
+    counts = np.bincount(group.kinds[group.kinds >= 0], minlength=len(VALUE_KINDS))
+    names = [VALUE_KINDS[k] for k in np.flatnonzero(counts[: len(VALUE_KINDS)]).tolist()]
     text = all(name in _TEXT_KINDS for name in names)
     if not names or (len(names) > 1 and not text):
         raise Unsupported("one attribute key with values of several types")
-    pieces: list[pa.Array] = []
-    for name in names:
-        child = value[name].slice(group.first, group.stop - group.first)
-        pieces.append(_decoded(name, child, group.owners, bad))
-    values = pieces[0] if len(pieces) == 1 else pc.coalesce(*pieces)
     if group.unique and len(group.owners) == n:
-        return values  # the key in every span, once: already in span order
-    slots = np.full(n, -1, dtype=np.int64)
-    slots[group.owners] = np.arange(len(group.owners))
-    return values.take(pa.array(slots, mask=slots < 0))
+        slots = pa.array(group.entries)  # the key in every span, once: in span order
+    else:  # (a span holding the key twice is rejected: whichever value it gets is dropped)
+        positions = np.full(n, -1, dtype=np.int64)
+        positions[group.owners] = group.entries
+        slots = pa.array(positions, mask=positions < 0)
+    spans = np.arange(n)
+    pieces = [_decoded(name, value[name].take(slots), spans, bad) for name in names]
+    return pieces[0] if len(pieces) == 1 else pc.coalesce(*pieces)
 
 
 def _decoded(name: str, child: pa.Array, owners: np.ndarray, bad: np.ndarray) -> pa.Array:
@@ -538,6 +557,11 @@ def _decoded(name: str, child: pa.Array, owners: np.ndarray, bad: np.ndarray) ->
 
 def _int_texts(child: pa.Array, owners: np.ndarray, bad: np.ndarray) -> pa.Array:
     """intValue as decimal text (protobuf's JSON for 64-bit integers) as int64."""
+    if only_signed_digits(child):
+        try:
+            return child.cast(pa.int64())
+        except pa.ArrowInvalid:
+            pass  # a number past int64, or a stray minus sign: checked one by one below
     short = _matches(child, _INT_TEXT)
     valid = _valid(child)
     result = pc.if_else(pa.array(short), child, pa.nulls(len(child), pa.string()))
