@@ -18,12 +18,12 @@ _U8 = np.uint8
 
 def _digits(data: np.ndarray) -> np.ndarray:
     """Which bytes are decimal digits (uint8 arithmetic wraps: one comparison a range)."""
-    return (data - _U8(ord("0"))) < 10  # type: ignore[no-any-return]
+    return (data - _U8(ord("0"))) < 10
 
 
 def _hex_digits(data: np.ndarray) -> np.ndarray:
     lower = data | _U8(0x20)
-    return _digits(data) | ((lower - _U8(ord("a"))) < 6)  # type: ignore[no-any-return]
+    return _digits(data) | ((lower - _U8(ord("a"))) < 6)
 
 
 def _upper_hex(data: np.ndarray) -> bool:
