@@ -319,3 +319,14 @@ def test_a_deep_document_after_the_types_are_learned_is_read_without_crashing() 
     width = max(len(text) for text in texts)
     data = b"".join(text.ljust(width) + b"\n" for text in texts)
     assert both_ways(data, chunk_bytes=width + 1) == 2
+
+
+def test_a_line_longer_than_four_blocks_streams_the_rest_in_order() -> None:
+    short = [traces([span(n)], SERVICE) for n in range(3)]
+    long = traces(
+        [span(10 + n, attributes=[kv("k", {"stringValue": "v" * 50})]) for n in range(40)]
+    )
+    data = per_line(*short, long, *short)
+    assert len(per_line(long)) > 4 * 1000
+    assert both_ways(data, chunk_bytes=1000) == 3  # the lines before the long one
+    assert both_ways(data, chunk_bytes=len(data)) == 46

@@ -44,6 +44,8 @@ _PLANNED_AHEAD = 1
 _PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
 #: A line longer than this many blocks stops the block reading: the rest is streamed.
 _MAX_LINE_BLOCKS = 4
+#: Reads that complete a block's last line.
+_TAIL_BYTES = 64 * 1024
 
 
 def otlp_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
@@ -111,25 +113,52 @@ def _line_blocks(
     head: bytes, stream: BinaryIO, chunk_bytes: int, carried: list[bytes]
 ) -> Iterator[tuple[bytes | None, int]]:
     """Blocks of whole lines and the number of their first line; (None, line) when a line
-    is too long for a block (``carried[0]`` then holds its start, the stream the rest)."""
-    carry, line, block = b"", 1, head
-    while True:
-        data = carry + block
-        if block:
-            cut = data.rfind(b"\n") + 1
-            if cut == 0 and len(data) > _MAX_LINE_BLOCKS * chunk_bytes:
-                carried[0] = data
+    is too long for a block (``carried[0]`` then holds its start, the stream the rest).
+
+    A block's last line is completed by small reads rather than cut off and carried over:
+    the block is then copied once (joined), not twice (joined to the carry, then cut)."""
+    line, tail, block = 1, b"", head
+    tail_bytes = min(_TAIL_BYTES, chunk_bytes)
+    while tail or block:
+        pieces = [tail, block] if tail else [block]
+        tail = b""
+        if not pieces[-1].endswith(b"\n"):
+            open_line = _open_line(pieces)
+            while open_line <= _MAX_LINE_BLOCKS * chunk_bytes:
+                more = stream.read(tail_bytes)
+                if not more:
+                    break
+                end = more.find(b"\n") + 1
+                if end:
+                    pieces.append(more[:end])
+                    tail = more[end:]
+                    break
+                pieces.append(more)
+                open_line += len(more)
+            else:  # a line too long for a block: the lines before it, then the rest streamed
+                data = b"".join(pieces)
+                cut = data.rfind(b"\n") + 1
+                if cut:
+                    yield data[:cut], line
+                    line += data.count(b"\n", 0, cut)
+                carried[0] = data[cut:]
                 yield None, line
                 return
-        else:
-            cut = len(data)
-        if cut:
-            yield data[:cut], line
-            line += data.count(b"\n", 0, cut)
-        carry = data[cut:]
-        if not block:
-            return
+        data = b"".join(pieces) if len(pieces) > 1 else pieces[0]
+        yield data, line
+        line += data.count(b"\n")
         block = stream.read(chunk_bytes)
+
+
+def _open_line(pieces: list[bytes]) -> int:
+    """How many bytes the pieces end with after their last line break."""
+    size = 0
+    for piece in reversed(pieces):
+        newline = piece.rfind(b"\n")
+        if newline >= 0:
+            return size + len(piece) - newline - 1
+        size += len(piece)
+    return size
 
 
 class _Lines(Sequence[bytes]):
@@ -320,7 +349,8 @@ class DocumentRecords:
         self._lines = lines
         self._numbers = numbers
         self._documents = documents
-        self._firsts = {int(d): i for i, d in reversed(list(enumerate(documents.tolist())))}
+        firsts, rows = np.unique(documents, return_index=True)
+        self._firsts = dict(zip(firsts.tolist(), rows.tolist(), strict=True))
         self._converted: dict[int, list[tuple[bytes, bytes, int]]] = {}
 
     def __len__(self) -> int:
