@@ -36,6 +36,7 @@ from mfq.ingest.otlp.records import (
     resource_context,
     scope_context,
 )
+from mfq.ingest.otlp.rows import row_codes
 from mfq.ingest.otlp.texts import fixed_width_hex, only_signed_digits, plain_digits
 from mfq.ingest.otlp.values import (
     SMALLEST_EPOCH_NS,
@@ -208,22 +209,24 @@ def _matches(array: pa.Array, pattern: str) -> np.ndarray:
 def _contexts(
     values: pa.Array | None, count: int, build: Callable[[object], OtlpContext]
 ) -> tuple[list[dict[str, object]], np.ndarray]:
-    """Each resource's (or scope's) fields by the record path's own code, and which failed."""
-    objects = values.to_pylist() if values is not None else [None] * count
-    fields: list[dict[str, object]] = []
-    bad = np.zeros(count, dtype=bool)
-    known: dict[str, OtlpContext | None] = {}  # documents repeat their resources and scopes
-    for index, value in enumerate(objects):
-        shown = repr(value)
-        if shown not in known:
-            try:
-                known[shown] = build(_present(value))
-            except RecursionError:
-                known[shown] = None
-        context = known[shown]
-        bad[index] = context is None or context.problem is not None
-        fields.append({} if context is None else context.fields)
-    return fields, bad
+    """Each resource's (or scope's) fields by the record path's own code, and which failed.
+    Documents repeat their resources and scopes: each distinct one is decoded once."""
+    if values is None:
+        values = pa.nulls(count)
+    codes = row_codes(values)
+    if codes is None:  # (a type row_codes does not compare: each is told apart by its repr)
+        shown = [repr(value) for value in values.to_pylist()]
+        codes = np.unique(np.array(shown, dtype=object), return_inverse=True)[1].reshape(-1)
+    _, firsts, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    contexts: list[OtlpContext | None] = []
+    for value in values.take(pa.array(firsts)).to_pylist():
+        try:
+            contexts.append(build(_present(value)))
+        except RecursionError:
+            contexts.append(None)
+    failed = np.array([c is None or c.problem is not None for c in contexts], dtype=bool)
+    fields = [{} if c is None else c.fields for c in contexts]
+    return [fields[i] for i in inverse.reshape(-1).tolist()], failed[inverse.reshape(-1)]
 
 
 def _present(value: object) -> object:

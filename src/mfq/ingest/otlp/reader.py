@@ -40,7 +40,7 @@ _RECORD_PATH_LINES = re.compile(rb"null|\\u[dD][89abAB]")
 _RECORD_PATH_NEEDLES = (b"null", b"\\u")
 _BLANK = re.compile(rb"\s*")
 #: Blocks planned ahead of the one being emitted (each a ``chunk_bytes`` block of lines).
-_PLANNED_AHEAD = 1
+_PLANNED_AHEAD = int(__import__("os").environ.get("MFQ_OTLP_AHEAD", "1"))  # TEMP
 _PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
 #: A line longer than this many blocks stops the block reading: the rest is streamed.
 _MAX_LINE_BLOCKS = 4
