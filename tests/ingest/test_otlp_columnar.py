@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
+from unittest.mock import patch
 
 import pyarrow as pa
 import pytest
@@ -22,7 +24,8 @@ from mfq.ingest.columns import unify
 from mfq.ingest.containers import RecordChunk
 from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
 from mfq.ingest.options import NormalizeOptions
-from mfq.ingest.otlp.reader import otlp_chunks
+from mfq.ingest.otlp import reader
+from mfq.ingest.otlp.reader import _nulls, otlp_chunks
 from mfq.ingest.otlp.stream import record_chunks
 from tests.conftest import SHARED_REAL
 
@@ -330,3 +333,12 @@ def test_a_line_longer_than_four_blocks_streams_the_rest_in_order() -> None:
     assert len(per_line(long)) > 4 * 1000
     assert both_ways(data, chunk_bytes=1000) == 3  # the lines before the long one
     assert both_ways(data, chunk_bytes=len(data)) == 46
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=40).map(lambda b: b.replace(b"n", b"null", 1)), st.integers(0, 4))
+def test_nulls_and_line_bounds_are_found_exactly(data: bytes, few: int) -> None:
+    assert _nulls(data) == [m.start() for m in re.finditer(b"(?=null)", data)]
+    with patch.object(reader, "_FEW_LINES", few):
+        starts, ends = reader._line_bounds(data)
+    assert [data[a:b] for a, b in zip(starts, ends, strict=True)] == data.split(b"\n")

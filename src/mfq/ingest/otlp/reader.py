@@ -35,15 +35,15 @@ if TYPE_CHECKING:
 #: it as an absent value, the record path refuses it in some places) and escaped
 #: surrogates (pyarrow and Python's json treat a lone one differently).
 _RECORD_PATH_LINES = re.compile(rb"null|\\u[dD][89abAB]")
-#: What every match of ``_RECORD_PATH_LINES`` starts with (``bytes.find`` is much faster
-#: than a regular expression's search).
-_RECORD_PATH_NEEDLES = (b"null", b"\\u")
+_N, _U, _L = b"nul"
 _BLANK = re.compile(rb"\s*")
 #: Blocks planned ahead of the one being emitted (each a ``chunk_bytes`` block of lines).
 _PLANNED_AHEAD = int(__import__("os").environ.get("MFQ_OTLP_AHEAD", "1"))  # TEMP
 _PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
 #: A line longer than this many blocks stops the block reading: the rest is streamed.
 _MAX_LINE_BLOCKS = 4
+#: Lines of a block found one by one before the rest are found at once.
+_FEW_LINES = 1000
 #: Reads that complete a block's last line.
 _TAIL_BYTES = 64 * 1024
 
@@ -85,22 +85,30 @@ class _Rejoined(io.RawIOBase):
 def _line_chunks(head: bytes, stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
     builder = ChunkBuilder(chunk_bytes)
     parser = DocumentParser()
-    planned: deque[Future[list[_Run]]] = deque()
+    planned: deque[Future[_Plan]] = deque()
+    line = 1  # the first line of the next block emitted
+
+    def emitted() -> Iterator[RecordChunk]:
+        nonlocal line
+        plan = planned.popleft().result()
+        yield from _emit(plan.runs, builder, line)
+        line += plan.line_breaks
+
     try:
         carried: list[bytes] = [b""]
-        for data, line in _line_blocks(head, stream, chunk_bytes, carried):
+        for data in _line_blocks(head, stream, chunk_bytes, carried):
             if data is None:  # the rest was streamed record by record into the builder
                 while planned:
-                    yield from _emit(planned.popleft().result(), builder)
+                    yield from emitted()
                 rest = _rejoined(carried[0], stream)
                 yield from convert_records(rest, builder, one_per_line=True, first_line=line)
                 break
             # Blocks are planned (parsed, converted) on both cores; emitted in order.
-            planned.append(_PLANNERS.submit(_plan, data, line, parser))
+            planned.append(_PLANNERS.submit(_plan, data, parser))
             while len(planned) > _PLANNED_AHEAD:
-                yield from _emit(planned.popleft().result(), builder)
+                yield from emitted()
         while planned:
-            yield from _emit(planned.popleft().result(), builder)
+            yield from emitted()
     finally:
         for future in planned:
             future.cancel()
@@ -111,13 +119,13 @@ def _line_chunks(head: bytes, stream: BinaryIO, chunk_bytes: int) -> Iterator[Re
 
 def _line_blocks(
     head: bytes, stream: BinaryIO, chunk_bytes: int, carried: list[bytes]
-) -> Iterator[tuple[bytes | None, int]]:
-    """Blocks of whole lines and the number of their first line; (None, line) when a line
-    is too long for a block (``carried[0]`` then holds its start, the stream the rest).
+) -> Iterator[bytes | None]:
+    """Blocks of whole lines; None when a line is too long for a block (``carried[0]``
+    then holds its start, the stream the rest).
 
     A block's last line is completed by small reads rather than cut off and carried over:
     the block is then copied once (joined), not twice (joined to the carry, then cut)."""
-    line, tail, block = 1, b"", head
+    tail, block = b"", head
     tail_bytes = min(_TAIL_BYTES, chunk_bytes)
     while tail or block:
         pieces = [tail, block] if tail else [block]
@@ -139,14 +147,11 @@ def _line_blocks(
                 data = b"".join(pieces)
                 cut = data.rfind(b"\n") + 1
                 if cut:
-                    yield data[:cut], line
-                    line += data.count(b"\n", 0, cut)
+                    yield data[:cut]
                 carried[0] = data[cut:]
-                yield None, line
+                yield None
                 return
-        data = b"".join(pieces) if len(pieces) > 1 else pieces[0]
-        yield data, line
-        line += data.count(b"\n")
+        yield b"".join(pieces) if len(pieces) > 1 else pieces[0]
         block = stream.read(chunk_bytes)
 
 
@@ -187,6 +192,14 @@ class _Lines(Sequence[bytes]):
 
 
 @dataclass
+class _Plan:
+    """A block planned: its runs (lines numbered from the block's first) and line breaks."""
+
+    runs: list[_Run]
+    line_breaks: int
+
+
+@dataclass
 class _Run:
     """Consecutive lines of a block read one way: converted (``rows``) or record by record."""
 
@@ -195,8 +208,10 @@ class _Run:
     rows: SpanRows | None = None
 
 
-def _plan(data: bytes, first_line: int, parser: DocumentParser) -> list[_Run]:
-    """A block of whole lines as runs, the columnar ones converted (in a worker thread)."""
+def _plan(data: bytes, parser: DocumentParser) -> _Plan:
+    """A block of whole lines as runs, the columnar ones converted (in a worker thread);
+    their lines are numbered from 0, the block's first line being known when it is emitted."""
+    first_line = 0
     starts, ends = _line_bounds(data)
     lines = _Lines(data, starts, ends)
     columnar = np.array(
@@ -206,9 +221,9 @@ def _plan(data: bytes, first_line: int, parser: DocumentParser) -> list[_Run]:
         ],
         dtype=bool,
     )
-    needles = _RECORD_PATH_NEEDLES if b"\\" in data else _RECORD_PATH_NEEDLES[:1]
-    found = [at for needle in needles for at in _find_all(data, needle)]
-    found = [at for at in found if _RECORD_PATH_LINES.match(data, at)]
+    found = _nulls(data)
+    if b"\\" in data:
+        found += [at for at in _find_all(data, b"\\u") if _RECORD_PATH_LINES.match(data, at)]
     columnar[np.searchsorted(starts, found, side="right") - 1] = False
     if not _utf8(data):
         columnar[:] = False
@@ -224,24 +239,44 @@ def _plan(data: bytes, first_line: int, parser: DocumentParser) -> list[_Run]:
         else:
             runs += _split(run, first_line + run_start, rows)
         run_start = index
-    return runs
+    return _Plan(runs, len(starts) - 1)
 
 
 def _line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Each line's [start, end) (a block holds few, long lines: found with memchr)."""
-    newlines = list(_find_all(data, b"\n"))
-    starts = np.array([0, *(at + 1 for at in newlines)], dtype=np.int64)
-    ends = np.array([*newlines, len(data)], dtype=np.int64)
+    """Each line's [start, end): found with memchr while lines are long (a collector's
+    documents), with numpy once they turn out to be many."""
+    newlines: list[int] = []
+    at = data.find(b"\n")
+    while at >= 0 and len(newlines) < _FEW_LINES:
+        newlines.append(at)
+        at = data.find(b"\n", at + 1)
+    found = np.array(newlines, dtype=np.int64)
+    if at >= 0:
+        rest = np.flatnonzero(np.frombuffer(data, dtype=np.uint8)[at:] == 10) + at
+        found = np.concatenate((found, rest))
+    starts = np.concatenate(([0], found + 1)).astype(np.int64)
+    ends = np.concatenate((found, [len(data)])).astype(np.int64)
     return starts, ends
 
 
-def _emit(runs: list[_Run], builder: ChunkBuilder) -> Iterator[RecordChunk]:
-    """The records of a planned block, in order."""
+def _emit(runs: list[_Run], builder: ChunkBuilder, first_line: int) -> Iterator[RecordChunk]:
+    """The records of a planned block whose first line is ``first_line``, in order."""
     for run in runs:
+        run.first_line += first_line
         if run.rows is None:
             yield from _record_run(run.lines, run.first_line, builder)
         else:
             yield from _parsed_chunk(run, builder)
+
+
+def _nulls(data: bytes) -> list[int]:
+    """Where ``null`` occurs, found with numpy (as fast as ``bytes.find``, and other
+    threads run meanwhile: numpy lets go of the interpreter's lock)."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    ells = view == _L
+    pairs = np.flatnonzero(ells[3:] & ells[2:-1])  # "ll" at pair + 2
+    pairs = pairs[(view[pairs + 1] == _U) & (view[pairs] == _N)]
+    return list(pairs.tolist())
 
 
 def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
