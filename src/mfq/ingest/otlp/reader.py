@@ -38,7 +38,7 @@ _RECORD_PATH_LINES = re.compile(rb"null|\\u[dD][89abAB]")
 _N, _U, _L = b"nul"
 _BLANK = re.compile(rb"\s*")
 #: Blocks planned ahead of the one being emitted (each a ``chunk_bytes`` block of lines).
-_PLANNED_AHEAD = int(__import__("os").environ.get("MFQ_OTLP_AHEAD", "1"))  # TEMP
+_PLANNED_AHEAD = 1
 _PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
 #: A line longer than this many blocks stops the block reading: the rest is streamed.
 _MAX_LINE_BLOCKS = 4
@@ -384,8 +384,7 @@ class DocumentRecords:
         self._lines = lines
         self._numbers = numbers
         self._documents = documents
-        firsts, rows = np.unique(documents, return_index=True)
-        self._firsts = dict(zip(firsts.tolist(), rows.tolist(), strict=True))
+        self._firsts: dict[int, int] | None = None  # each document's first row, when asked
         self._converted: dict[int, list[tuple[bytes, bytes, int]]] = {}
 
     def __len__(self) -> int:
@@ -402,6 +401,9 @@ class DocumentRecords:
 
     def _record(self, row: int) -> tuple[bytes, bytes, int]:
         document = int(self._documents[row])
+        if self._firsts is None:  # (documents in order: each one's rows are consecutive)
+            firsts = np.flatnonzero(np.diff(self._documents, prepend=-1))
+            self._firsts = dict(zip(self._documents[firsts].tolist(), firsts.tolist(), strict=True))
         if document not in self._converted:
             self._converted[document] = _convert_document(
                 self._lines[document], self._numbers[document]
