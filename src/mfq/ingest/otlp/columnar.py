@@ -5,9 +5,10 @@ per document) into one row per span, in exactly the shape pyarrow gives the reco
 converted records (``mfq.ingest.otlp.records``): the same names, values and types, the
 attributes as one struct column. Spans, resources and scopes are unnested with
 ``list_flatten``; the ``{"key", "value": {"<kind>Value": ...}}`` lists become one column per
-key with Arrow compute and numpy. Only the few values Arrow has no kernel for
-(``arrayValue``, ``kvlistValue``) and the resources and scopes (a few per document) are
-decoded in Python, by the record path's own decoders.
+key with Arrow compute and numpy (ids and decimal times checked on the columns' bytes,
+``mfq.ingest.otlp.texts``). Only the few values Arrow has no kernel for (``arrayValue``,
+``kvlistValue``) and each distinct resource and scope of a block (``mfq.ingest.otlp.rows``
+finds them) are decoded in Python, by the record path's own decoders.
 
 It converts only what it can prove the record path converts the same way. A document
 that breaks an OTLP rule (the record path rejects its span with a reason), or holds span

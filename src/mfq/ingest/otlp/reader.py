@@ -1,8 +1,9 @@
 """The OTLP/JSON reader: columnar where it can be, record by record elsewhere.
 
 A collector's file (one compact document a line, the usual OTLP/JSON export) is read in
-blocks of whole lines. Lines of trace documents go to pyarrow's JSON reader and
-``mfq.ingest.otlp.columnar``, whose records reach validation already parsed; every other
+blocks of whole lines, planned on both cores. Lines of trace documents go to pyarrow's JSON
+reader (``mfq.ingest.otlp.parse``: later blocks with the types learned from earlier ones)
+and ``mfq.ingest.otlp.columnar``, whose records reach validation already parsed; every other
 line (log documents, a document holding ``null`` or an escaped surrogate, one the columnar
 converter marks or cannot read) goes through the record-by-record reader
 (``mfq.ingest.otlp.stream``), in place, so records keep their order and numbers. Any other
