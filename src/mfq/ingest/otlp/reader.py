@@ -212,7 +212,6 @@ class _Run:
 def _plan(data: bytes, parser: DocumentParser) -> _Plan:
     """A block of whole lines as runs, the columnar ones converted (in a worker thread);
     their lines are numbered from 0, the block's first line being known when it is emitted."""
-    first_line = 0
     starts, ends = _line_bounds(data)
     lines = _Lines(data, starts, ends)
     columnar = np.array(
@@ -236,9 +235,9 @@ def _plan(data: bytes, parser: DocumentParser) -> _Plan:
         run = lines[run_start:index]
         rows = _converted(run, parser) if columnar[run_start] else None
         if rows is None:
-            runs.append(_Run(run, first_line + run_start))
+            runs.append(_Run(run, run_start))
         else:
-            runs += _split(run, first_line + run_start, rows)
+            runs += _split(run, run_start, rows)
         run_start = index
     return _Plan(runs, len(starts) - 1)
 
