@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
+from unittest.mock import patch
 
 import pyarrow as pa
 import pytest
@@ -22,7 +24,8 @@ from mfq.ingest.columns import unify
 from mfq.ingest.containers import RecordChunk
 from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
 from mfq.ingest.options import NormalizeOptions
-from mfq.ingest.otlp.reader import otlp_chunks
+from mfq.ingest.otlp import reader
+from mfq.ingest.otlp.reader import _nulls, otlp_chunks
 from mfq.ingest.otlp.stream import record_chunks
 from tests.conftest import SHARED_REAL
 
@@ -272,3 +275,70 @@ def test_generated_documents_in_small_blocks_read_identically(
 def test_hostile_lines_are_read_identically_without_crashing(line: bytes) -> None:
     good = per_line(traces([span(1)]))
     both_ways(good + line + b"\n" + good)
+
+
+# -- types learned from earlier blocks --------------------------------------------------------
+
+
+def test_later_blocks_with_new_fields_and_types_read_identically() -> None:
+    """Blocks after the first are parsed with the types learned so far: each line below
+    (a block of its own) brings a field, a value kind or a JSON type the earlier ones did
+    not have, or lacks one they had."""
+    attributes = [kv("d", {"doubleValue": 2}), kv("s", {"stringValue": "x"})]
+    first = traces([span(1, attributes=attributes)], SERVICE)
+    date = {"stringValue": "2026-11-16T10:00:00Z"}
+    lines = [
+        first,
+        first,
+        traces([span(2, attributes=[kv("d", {"doubleValue": 0.5})])]),  # whole, then float
+        traces([span(3, attributes=[kv("d", {"doubleValue": 3})])]),  # whole again
+        traces([span(4, kind="SPAN_KIND_CLIENT", status={"code": "STATUS_CODE_ERROR"})]),
+        traces([span(5, startTimeUnixNano=T0, endTimeUnixNano=T0 + MS)]),  # numbers
+        traces([span(6, attributes=[kv("i", {"intValue": 7}), kv("when", date)])]),
+        traces([span(7, attributes=[kv("l", {"arrayValue": {"values": [{"intValue": "1"}]}})])]),
+        traces([span(8, events=[{"name": "e", "timeUnixNano": str(T0)}])]),
+        {"resourceSpans": [{"scopeSpans": [{"scope": {"name": "s"}, "spans": [span(9)]}]}]},
+        {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": str(T0)}]}]}]},
+        first,
+        traces([span(10, attributes=[kv("when", date)])]),  # read as text, as learned
+    ]
+    texts = [json.dumps(line).encode() for line in lines]
+    width = max(len(text) for text in texts)
+    data = b"".join(text.ljust(width) + b"\n" for text in texts)
+    # Columnar: all but the span with events, the log record and the span whose only text
+    # attribute pyarrow infers as a timestamp (learned types cannot be used there: its
+    # whole numbers are JSON numbers).
+    assert both_ways(data, chunk_bytes=width + 1) == 10
+
+
+def test_a_deep_document_after_the_types_are_learned_is_read_without_crashing() -> None:
+    good = traces([span(1, attributes=[kv("a", {"stringValue": "x"})])])
+    deep: dict[str, Any] = {"intValue": "1"}
+    for _ in range(200):  # 600 levels: far past what the columnar reader takes
+        deep = {"arrayValue": {"values": [deep]}}
+    nested = json.dumps(traces([span(2, attributes=[kv("a", deep)])])).encode()
+    bracketed = b'{"resourceSpans":[{"scopeSpans":[{"spans":' + b"[" * 40000 + b"]" * 40000
+    texts = [json.dumps(good).encode(), nested, bracketed + b"}]}]}", json.dumps(good).encode()]
+    width = max(len(text) for text in texts)
+    data = b"".join(text.ljust(width) + b"\n" for text in texts)
+    assert both_ways(data, chunk_bytes=width + 1) == 2
+
+
+def test_a_line_longer_than_four_blocks_streams_the_rest_in_order() -> None:
+    short = [traces([span(n)], SERVICE) for n in range(3)]
+    long = traces(
+        [span(10 + n, attributes=[kv("k", {"stringValue": "v" * 50})]) for n in range(40)]
+    )
+    data = per_line(*short, long, *short)
+    assert len(per_line(long)) > 4 * 1000
+    assert both_ways(data, chunk_bytes=1000) == 3  # the lines before the long one
+    assert both_ways(data, chunk_bytes=len(data)) == 46
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=40).map(lambda b: b.replace(b"n", b"null", 1)), st.integers(0, 4))
+def test_nulls_and_line_bounds_are_found_exactly(data: bytes, few: int) -> None:
+    assert _nulls(data) == [m.start() for m in re.finditer(b"(?=null)", data)]
+    with patch.object(reader, "_FEW_LINES", few):
+        starts, ends = reader._line_bounds(data)
+    assert [data[a:b] for a, b in zip(starts, ends, strict=True)] == data.split(b"\n")

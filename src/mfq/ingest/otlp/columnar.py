@@ -5,9 +5,10 @@ per document) into one row per span, in exactly the shape pyarrow gives the reco
 converted records (``mfq.ingest.otlp.records``): the same names, values and types, the
 attributes as one struct column. Spans, resources and scopes are unnested with
 ``list_flatten``; the ``{"key", "value": {"<kind>Value": ...}}`` lists become one column per
-key with Arrow compute and numpy. Only the few values Arrow has no kernel for
-(``arrayValue``, ``kvlistValue``) and the resources and scopes (a few per document) are
-decoded in Python, by the record path's own decoders.
+key with Arrow compute and numpy (ids and decimal times checked on the columns' bytes,
+``mfq.ingest.otlp.texts``). Only the few values Arrow has no kernel for (``arrayValue``,
+``kvlistValue``) and each distinct resource and scope of a block (``mfq.ingest.otlp.rows``
+finds them) are decoded in Python, by the record path's own decoders.
 
 It converts only what it can prove the record path converts the same way. A document
 that breaks an OTLP rule (the record path rejects its span with a reason), or holds span
@@ -36,6 +37,8 @@ from mfq.ingest.otlp.records import (
     resource_context,
     scope_context,
 )
+from mfq.ingest.otlp.rows import row_codes
+from mfq.ingest.otlp.texts import fixed_width_hex, only_signed_digits, plain_digits
 from mfq.ingest.otlp.values import (
     SMALLEST_EPOCH_NS,
     UINT32_MAX,
@@ -90,6 +93,8 @@ def spans_table(documents: pa.Table) -> SpanRows:
     if "resourceLogs" in names or "resourceSpans" not in names:
         raise Unsupported("not a block of trace documents")
     resource_lists = _combined(documents.column("resourceSpans"))
+    if resource_lists.null_count == n_docs:  # (learned from earlier blocks, in none of these)
+        raise Unsupported("not a block of trace documents")
     resources = _list_items(resource_lists)
     resource_doc = _parents(resource_lists)
     scope_lists = _child(resources, "scopeSpans", _is_list_of_structs)
@@ -171,15 +176,16 @@ def _parents(lists: pa.Array) -> np.ndarray:
 
 
 def _child(struct: pa.Array, name: str, expected: object) -> pa.Array | None:
-    """A struct's field (nulls where the struct is null), None when no row has it; a field of
-    another type than ``expected`` accepts raises :class:`Unsupported`."""
+    """A struct's field (nulls where the struct is null), None when no row has it (a field
+    of types learned from earlier blocks may be null throughout); a field of another type
+    than ``expected`` accepts raises :class:`Unsupported`."""
     if pa.types.is_null(struct.type):
         return None
     index = struct.type.get_field_index(name)
     if index < 0:
         return None
     child: pa.Array = pc.struct_field(struct, [index])
-    if pa.types.is_null(child.type):
+    if pa.types.is_null(child.type) or child.null_count == len(child):
         return None
     if not expected(child.type):  # type: ignore[operator]
         raise Unsupported(f"{name} is {child.type}")
@@ -204,22 +210,24 @@ def _matches(array: pa.Array, pattern: str) -> np.ndarray:
 def _contexts(
     values: pa.Array | None, count: int, build: Callable[[object], OtlpContext]
 ) -> tuple[list[dict[str, object]], np.ndarray]:
-    """Each resource's (or scope's) fields by the record path's own code, and which failed."""
-    objects = values.to_pylist() if values is not None else [None] * count
-    fields: list[dict[str, object]] = []
-    bad = np.zeros(count, dtype=bool)
-    known: dict[str, OtlpContext | None] = {}  # documents repeat their resources and scopes
-    for index, value in enumerate(objects):
-        shown = repr(value)
-        if shown not in known:
-            try:
-                known[shown] = build(_present(value))
-            except RecursionError:
-                known[shown] = None
-        context = known[shown]
-        bad[index] = context is None or context.problem is not None
-        fields.append({} if context is None else context.fields)
-    return fields, bad
+    """Each resource's (or scope's) fields by the record path's own code, and which failed.
+    Documents repeat their resources and scopes: each distinct one is decoded once."""
+    if values is None:
+        values = pa.nulls(count)
+    codes = row_codes(values)
+    if codes is None:  # (a type row_codes does not compare: each is told apart by its repr)
+        shown = [repr(value) for value in values.to_pylist()]
+        codes = np.unique(np.array(shown, dtype=object), return_inverse=True)[1].reshape(-1)
+    _, firsts, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    contexts: list[OtlpContext | None] = []
+    for value in values.take(pa.array(firsts)).to_pylist():
+        try:
+            contexts.append(build(_present(value)))
+        except RecursionError:
+            contexts.append(None)
+    failed = np.array([c is None or c.problem is not None for c in contexts], dtype=bool)
+    fields = [{} if c is None else c.fields for c in contexts]
+    return [fields[i] for i in inverse.reshape(-1).tolist()], failed[inverse.reshape(-1)]
 
 
 def _present(value: object) -> object:
@@ -312,18 +320,34 @@ class _SpanFields:
         return _non_empty(column, self.n)
 
     def _hex_id(self, name: str, digits: int, *, required: bool) -> pa.Array:
-        column = self._text(name)
-        ok = _matches(column, f"^[0-9a-fA-F]{{{digits}}}$") & ~_matches(column, f"^0{{{digits}}}$")
+        column = self.child(name, pa.types.is_string)
+        ids = None if column is None else fixed_width_hex(column, digits)
+        if column is None or ids is None:  # (not all of one width: the general checks)
+            column = _non_empty(column, self.n)
+            ok = _matches(column, f"^[0-9a-fA-F]{{{digits}}}$")
+            ok &= ~_matches(column, f"^0{{{digits}}}$")
+            self.bad |= ~ok if required else ~ok & _valid(column)
+            return pc.ascii_lower(column)
+        ok = ids.hexadecimal & ~ids.zero
         self.bad |= ~ok if required else ~ok & _valid(column)
-        return pc.ascii_lower(column)
+        return pc.ascii_lower(column) if ids.upper_case else column
 
     def _parent_id(self) -> pa.Array:
-        column = self._text("parentSpanId")
-        root = _matches(column, "^0{16}$")  # an all-zero parent is written for a root
-        column = pc.if_else(pa.array(root), pa.nulls(self.n, pa.string()), column)
-        ok = _matches(column, "^[0-9a-fA-F]{16}$")
-        self.bad |= ~ok & _valid(column)
-        return pc.ascii_lower(column)
+        column = self.child("parentSpanId", pa.types.is_string)
+        if column is None:
+            return pa.nulls(self.n, pa.string())
+        ids = fixed_width_hex(column, 16)
+        if ids is None:  # (not all of one width: the general checks)
+            column = _non_empty(column, self.n)
+            root = _matches(column, "^0{16}$")  # an all-zero parent is written for a root
+            column = pc.if_else(pa.array(root), pa.nulls(self.n, pa.string()), column)
+            ok = _matches(column, "^[0-9a-fA-F]{16}$")
+            self.bad |= ~ok & _valid(column)
+            return pc.ascii_lower(column)
+        if ids.zero.any():
+            column = pc.if_else(pa.array(ids.zero), pa.nulls(self.n, pa.string()), column)
+        self.bad |= ~ids.hexadecimal & _valid(column)
+        return pc.ascii_lower(column) if ids.upper_case else column
 
     def _nanos(self, name: str) -> np.ndarray:
         """A time as int64 nanoseconds (0 where absent or unusable: those rows are bad)."""
@@ -331,8 +355,13 @@ class _SpanFields:
         if column is None:
             self.bad[:] = True
             return np.zeros(self.n, np.int64)
-        if pa.types.is_string(column.type):
+        if pa.types.is_string(column.type) and plain_digits(column, 19):
             # Up to 19 digits fit uint64; the record path refuses more than int64 holds.
+            wide = np.asarray(pc.fill_null(column.cast(pa.uint64()), 0).to_numpy(), np.uint64)
+            fits = wide <= INT64_MAX
+            self.bad |= ~fits
+            column = pa.array(np.where(fits, wide, 0).astype(np.int64))
+        elif pa.types.is_string(column.type):
             digits = _matches(column, r"^[0-9]{1,19}$")
             wide = pc.if_else(pa.array(digits), column, "0").cast(pa.uint64())
             fits = _flags(pc.less_equal(wide, INT64_MAX))
@@ -407,7 +436,7 @@ def _attributes(lists: pa.Array | None, n: int, bad: np.ndarray) -> pa.Array:
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
     sorted_kinds, sorted_owner = kinds[order], owner[order]
-    kind_columns = _KindColumns(value, pa.array(order))
+    kind_columns = _KindColumns(value)
     built: list[tuple[int, str, pa.Array]] = []
     for code, key in enumerate(names):
         first, stop = bounds[code], bounds[code + 1]
@@ -417,7 +446,7 @@ def _attributes(lists: pa.Array | None, n: int, bad: np.ndarray) -> pa.Array:
         filled = np.flatnonzero(sorted_kinds[first:stop] >= 0)
         if not len(filled):
             continue  # only empty values: absent
-        group = _KeyGroup(first, stop, owners, sorted_kinds[first:stop], not len(repeated))
+        group = _KeyGroup(order[first:stop], owners, sorted_kinds[first:stop], not len(repeated))
         column = _key_column(kind_columns, group, n, bad)
         built.append((int(order[first + filled[0]]), key, column))
     if not built:
@@ -456,50 +485,47 @@ def _kind_codes(value: pa.Array | None, count: int) -> np.ndarray:
 
 
 class _KindColumns:
-    """The values' column of each kind, its entries grouped by key (gathered once)."""
+    """The entries' values of each kind (taken from the value struct once)."""
 
-    def __init__(self, value: pa.Array | None, order: pa.Array) -> None:
+    def __init__(self, value: pa.Array | None) -> None:
         self._value = value
-        self._order = order
         self._columns: dict[str, pa.Array] = {}
 
     def __getitem__(self, name: str) -> pa.Array:
         if name not in self._columns:
             assert self._value is not None
             index = self._value.type.get_field_index(name)
-            self._columns[name] = pc.struct_field(self._value, [index]).take(self._order)
+            self._columns[name] = pc.struct_field(self._value, [index])
         return self._columns[name]
 
 
 @dataclass
 class _KeyGroup:
-    """One key's entries: [first, stop) of the grouped entries, their spans and kinds."""
+    """One key's entries (in span order), their spans and kinds."""
 
-    first: int
-    stop: int
+    entries: np.ndarray
     owners: np.ndarray
     kinds: np.ndarray
     unique: bool  # no span holds the key twice
 
 
 def _key_column(value: _KindColumns, group: _KeyGroup, n: int, bad: np.ndarray) -> pa.Array:
-    """One key's values as a column over the spans."""
-    kinds = group.kinds
-    present = [k for k in np.unique(kinds[kinds >= 0]).tolist() if k != _SEVERAL]
-    names = [VALUE_KINDS[k] for k in present]
+    """One key's values as a column over the spans: each kind's values taken straight to
+    their spans (one take a kind), then decoded there."""
+    counts = np.bincount(group.kinds[group.kinds >= 0], minlength=len(VALUE_KINDS))
+    names = [VALUE_KINDS[k] for k in np.flatnonzero(counts[: len(VALUE_KINDS)]).tolist()]
     text = all(name in _TEXT_KINDS for name in names)
     if not names or (len(names) > 1 and not text):
         raise Unsupported("one attribute key with values of several types")
-    pieces: list[pa.Array] = []
-    for name in names:
-        child = value[name].slice(group.first, group.stop - group.first)
-        pieces.append(_decoded(name, child, group.owners, bad))
-    values = pieces[0] if len(pieces) == 1 else pc.coalesce(*pieces)
     if group.unique and len(group.owners) == n:
-        return values  # the key in every span, once: already in span order
-    slots = np.full(n, -1, dtype=np.int64)
-    slots[group.owners] = np.arange(len(group.owners))
-    return values.take(pa.array(slots, mask=slots < 0))
+        slots = pa.array(group.entries)  # the key in every span, once: in span order
+    else:  # (a span holding the key twice is rejected: whichever value it gets is dropped)
+        positions = np.full(n, -1, dtype=np.int64)
+        positions[group.owners] = group.entries
+        slots = pa.array(positions, mask=positions < 0)
+    spans = np.arange(n)
+    pieces = [_decoded(name, value[name].take(slots), spans, bad) for name in names]
+    return pieces[0] if len(pieces) == 1 else pc.coalesce(*pieces)
 
 
 def _decoded(name: str, child: pa.Array, owners: np.ndarray, bad: np.ndarray) -> pa.Array:
@@ -535,6 +561,11 @@ def _decoded(name: str, child: pa.Array, owners: np.ndarray, bad: np.ndarray) ->
 
 def _int_texts(child: pa.Array, owners: np.ndarray, bad: np.ndarray) -> pa.Array:
     """intValue as decimal text (protobuf's JSON for 64-bit integers) as int64."""
+    if only_signed_digits(child):
+        try:
+            return child.cast(pa.int64())
+        except pa.ArrowInvalid:
+            pass  # a number past int64, or a stray minus sign: checked one by one below
     short = _matches(child, _INT_TEXT)
     valid = _valid(child)
     result = pc.if_else(pa.array(short), child, pa.nulls(len(child), pa.string()))

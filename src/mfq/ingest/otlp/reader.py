@@ -1,8 +1,9 @@
 """The OTLP/JSON reader: columnar where it can be, record by record elsewhere.
 
 A collector's file (one compact document a line, the usual OTLP/JSON export) is read in
-blocks of whole lines. Lines of trace documents go to pyarrow's JSON reader and
-``mfq.ingest.otlp.columnar``, whose records reach validation already parsed; every other
+blocks of whole lines, planned on both cores. Lines of trace documents go to pyarrow's JSON
+reader (``mfq.ingest.otlp.parse``: later blocks with the types learned from earlier ones)
+and ``mfq.ingest.otlp.columnar``, whose records reach validation already parsed; every other
 line (log documents, a document holding ``null`` or an escaped surrogate, one the columnar
 converter marks or cannot read) goes through the record-by-record reader
 (``mfq.ingest.otlp.stream``), in place, so records keep their order and numbers. Any other
@@ -21,11 +22,10 @@ from typing import TYPE_CHECKING, BinaryIO, overload
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.json as pj
 
 from mfq.ingest.containers import RecordChunk
-from mfq.ingest.jsonscan import depth_profile
 from mfq.ingest.otlp.columnar import SpanRows, Unsupported, spans_table
+from mfq.ingest.otlp.parse import DocumentParser, TooDeep
 from mfq.ingest.otlp.scan import MODE_PROBE, one_document_per_line
 from mfq.ingest.otlp.stream import ChunkBuilder, convert_records, record_chunks
 
@@ -36,22 +36,17 @@ if TYPE_CHECKING:
 #: it as an absent value, the record path refuses it in some places) and escaped
 #: surrogates (pyarrow and Python's json treat a lone one differently).
 _RECORD_PATH_LINES = re.compile(rb"null|\\u[dD][89abAB]")
-#: What every match of ``_RECORD_PATH_LINES`` starts with (``bytes.find`` is much faster
-#: than a regular expression's search).
-_RECORD_PATH_NEEDLES = (b"null", b"\\u")
+_N, _U, _L = b"nul"
 _BLANK = re.compile(rb"\s*")
-#: Deeper documents are read record by record (pyarrow's parser recurses per level).
-MAX_COLUMNAR_DEPTH = 64
-_QUOTE = ord('"')
-_NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
-_STEP = np.zeros(256, dtype=np.int8)
-_STEP[[ord("["), ord("{")]] = 1
-_STEP[[ord("]"), ord("}")]] = -1
 #: Blocks planned ahead of the one being emitted (each a ``chunk_bytes`` block of lines).
 _PLANNED_AHEAD = 1
 _PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
 #: A line longer than this many blocks stops the block reading: the rest is streamed.
 _MAX_LINE_BLOCKS = 4
+#: Lines of a block found one by one before the rest are found at once.
+_FEW_LINES = 1000
+#: Reads that complete a block's last line.
+_TAIL_BYTES = 64 * 1024
 
 
 def otlp_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
@@ -90,22 +85,31 @@ class _Rejoined(io.RawIOBase):
 
 def _line_chunks(head: bytes, stream: BinaryIO, chunk_bytes: int) -> Iterator[RecordChunk]:
     builder = ChunkBuilder(chunk_bytes)
-    planned: deque[Future[list[_Run]]] = deque()
+    parser = DocumentParser()
+    planned: deque[Future[_Plan]] = deque()
+    line = 1  # the first line of the next block emitted
+
+    def emitted() -> Iterator[RecordChunk]:
+        nonlocal line
+        plan = planned.popleft().result()
+        yield from _emit(plan.runs, builder, line)
+        line += plan.line_breaks
+
     try:
         carried: list[bytes] = [b""]
-        for data, line in _line_blocks(head, stream, chunk_bytes, carried):
+        for data in _line_blocks(head, stream, chunk_bytes, carried):
             if data is None:  # the rest was streamed record by record into the builder
                 while planned:
-                    yield from _emit(planned.popleft().result(), builder)
+                    yield from emitted()
                 rest = _rejoined(carried[0], stream)
                 yield from convert_records(rest, builder, one_per_line=True, first_line=line)
                 break
             # Blocks are planned (parsed, converted) on both cores; emitted in order.
-            planned.append(_PLANNERS.submit(_plan, data, line))
+            planned.append(_PLANNERS.submit(_plan, data, parser))
             while len(planned) > _PLANNED_AHEAD:
-                yield from _emit(planned.popleft().result(), builder)
+                yield from emitted()
         while planned:
-            yield from _emit(planned.popleft().result(), builder)
+            yield from emitted()
     finally:
         for future in planned:
             future.cancel()
@@ -116,27 +120,51 @@ def _line_chunks(head: bytes, stream: BinaryIO, chunk_bytes: int) -> Iterator[Re
 
 def _line_blocks(
     head: bytes, stream: BinaryIO, chunk_bytes: int, carried: list[bytes]
-) -> Iterator[tuple[bytes | None, int]]:
-    """Blocks of whole lines and the number of their first line; (None, line) when a line
-    is too long for a block (``carried[0]`` then holds its start, the stream the rest)."""
-    carry, line, block = b"", 1, head
-    while True:
-        data = carry + block
-        if block:
-            cut = data.rfind(b"\n") + 1
-            if cut == 0 and len(data) > _MAX_LINE_BLOCKS * chunk_bytes:
-                carried[0] = data
-                yield None, line
+) -> Iterator[bytes | None]:
+    """Blocks of whole lines; None when a line is too long for a block (``carried[0]``
+    then holds its start, the stream the rest).
+
+    A block's last line is completed by small reads rather than cut off and carried over:
+    the block is then copied once (joined), not twice (joined to the carry, then cut)."""
+    tail, block = b"", head
+    tail_bytes = min(_TAIL_BYTES, chunk_bytes)
+    while tail or block:
+        pieces = [tail, block] if tail else [block]
+        tail = b""
+        if not pieces[-1].endswith(b"\n"):
+            open_line = _open_line(pieces)
+            while open_line <= _MAX_LINE_BLOCKS * chunk_bytes:
+                more = stream.read(tail_bytes)
+                if not more:
+                    break
+                end = more.find(b"\n") + 1
+                if end:
+                    pieces.append(more[:end])
+                    tail = more[end:]
+                    break
+                pieces.append(more)
+                open_line += len(more)
+            else:  # a line too long for a block: the lines before it, then the rest streamed
+                data = b"".join(pieces)
+                cut = data.rfind(b"\n") + 1
+                if cut:
+                    yield data[:cut]
+                carried[0] = data[cut:]
+                yield None
                 return
-        else:
-            cut = len(data)
-        if cut:
-            yield data[:cut], line
-            line += data.count(b"\n", 0, cut)
-        carry = data[cut:]
-        if not block:
-            return
+        yield b"".join(pieces) if len(pieces) > 1 else pieces[0]
         block = stream.read(chunk_bytes)
+
+
+def _open_line(pieces: list[bytes]) -> int:
+    """How many bytes the pieces end with after their last line break."""
+    size = 0
+    for piece in reversed(pieces):
+        newline = piece.rfind(b"\n")
+        if newline >= 0:
+            return size + len(piece) - newline - 1
+        size += len(piece)
+    return size
 
 
 class _Lines(Sequence[bytes]):
@@ -165,6 +193,14 @@ class _Lines(Sequence[bytes]):
 
 
 @dataclass
+class _Plan:
+    """A block planned: its runs (lines numbered from the block's first) and line breaks."""
+
+    runs: list[_Run]
+    line_breaks: int
+
+
+@dataclass
 class _Run:
     """Consecutive lines of a block read one way: converted (``rows``) or record by record."""
 
@@ -173,12 +209,10 @@ class _Run:
     rows: SpanRows | None = None
 
 
-def _plan(data: bytes, first_line: int) -> list[_Run]:
-    """A block of whole lines as runs, the columnar ones converted (in a worker thread)."""
-    view = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(view == 10)
-    starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
-    ends = np.concatenate((newlines, [len(data)])).astype(np.int64)
+def _plan(data: bytes, parser: DocumentParser) -> _Plan:
+    """A block of whole lines as runs, the columnar ones converted (in a worker thread);
+    their lines are numbered from 0, the block's first line being known when it is emitted."""
+    starts, ends = _line_bounds(data)
     lines = _Lines(data, starts, ends)
     columnar = np.array(
         [
@@ -187,11 +221,11 @@ def _plan(data: bytes, first_line: int) -> list[_Run]:
         ],
         dtype=bool,
     )
-    needles = _RECORD_PATH_NEEDLES if b"\\" in data else _RECORD_PATH_NEEDLES[:1]
-    found = [at for needle in needles for at in _find_all(data, needle)]
-    found = [at for at in found if _RECORD_PATH_LINES.match(data, at)]
+    found = _nulls(data)
+    if b"\\" in data:
+        found += [at for at in _find_all(data, b"\\u") if _RECORD_PATH_LINES.match(data, at)]
     columnar[np.searchsorted(starts, found, side="right") - 1] = False
-    if not _plain(data):
+    if not _utf8(data):
         columnar[:] = False
     runs: list[_Run] = []
     run_start = 0
@@ -199,22 +233,50 @@ def _plan(data: bytes, first_line: int) -> list[_Run]:
         if index < len(lines) and columnar[index] == columnar[run_start]:
             continue
         run = lines[run_start:index]
-        rows = _converted(run) if columnar[run_start] else None
+        rows = _converted(run, parser) if columnar[run_start] else None
         if rows is None:
-            runs.append(_Run(run, first_line + run_start))
+            runs.append(_Run(run, run_start))
         else:
-            runs += _split(run, first_line + run_start, rows)
+            runs += _split(run, run_start, rows)
         run_start = index
-    return runs
+    return _Plan(runs, len(starts) - 1)
 
 
-def _emit(runs: list[_Run], builder: ChunkBuilder) -> Iterator[RecordChunk]:
-    """The records of a planned block, in order."""
+def _line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's [start, end): found with memchr while lines are long (a collector's
+    documents), with numpy once they turn out to be many."""
+    newlines: list[int] = []
+    at = data.find(b"\n")
+    while at >= 0 and len(newlines) < _FEW_LINES:
+        newlines.append(at)
+        at = data.find(b"\n", at + 1)
+    found = np.array(newlines, dtype=np.int64)
+    if at >= 0:
+        rest = np.flatnonzero(np.frombuffer(data, dtype=np.uint8)[at:] == 10) + at
+        found = np.concatenate((found, rest))
+    starts = np.concatenate(([0], found + 1)).astype(np.int64)
+    ends = np.concatenate((found, [len(data)])).astype(np.int64)
+    return starts, ends
+
+
+def _emit(runs: list[_Run], builder: ChunkBuilder, first_line: int) -> Iterator[RecordChunk]:
+    """The records of a planned block whose first line is ``first_line``, in order."""
     for run in runs:
+        run.first_line += first_line
         if run.rows is None:
             yield from _record_run(run.lines, run.first_line, builder)
         else:
             yield from _parsed_chunk(run, builder)
+
+
+def _nulls(data: bytes) -> list[int]:
+    """Where ``null`` occurs, found with numpy (as fast as ``bytes.find``, and other
+    threads run meanwhile: numpy lets go of the interpreter's lock)."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    ells = view == _L
+    pairs = np.flatnonzero(ells[3:] & ells[2:-1])  # "ll" at pair + 2
+    pairs = pairs[(view[pairs + 1] == _U) & (view[pairs] == _N)]
+    return list(pairs.tolist())
 
 
 def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
@@ -224,28 +286,15 @@ def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
         at = data.find(needle, at + 1)
 
 
-def _plain(data: bytes) -> bool:
-    """UTF-8 (pyarrow does not check it), and not nested deeper than the columnar reader
-    takes (pyarrow's parser recurses per level: too deep a document crashes it)."""
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    if b"\\" in data:  # escaped quotes: measured exactly
-        _, depths = depth_profile(data)
-        return not len(depths) or int(depths.max()) <= MAX_COLUMNAR_DEPTH
-    # No escapes: every quote opens or closes a string, and only quotes and brackets
-    # matter. Two adjacent quotes can go without changing which brackets are inside a
-    # string (the quotes before each bracket change by an even number): that leaves the
-    # brackets, and the quotes of the few strings holding one.
-    marks = data.translate(None, _NOT_MARKS).replace(b'""', b"")
-    view = np.frombuffer(marks, dtype=np.uint8)
-    steps = _STEP[view]
-    if b'"' in marks:
-        inside = (np.cumsum(view == _QUOTE, dtype=np.uint8) & 1).astype(bool)
-        steps[inside] = 0
-    return not len(steps) or int(np.cumsum(steps, dtype=np.int32).max()) <= MAX_COLUMNAR_DEPTH
+def _utf8(data: bytes) -> bool:
+    """Whether the block is UTF-8 (pyarrow does not check it)."""
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _record_run(lines: _Lines, first_line: int, builder: ChunkBuilder) -> Iterator[RecordChunk]:
@@ -255,10 +304,12 @@ def _record_run(lines: _Lines, first_line: int, builder: ChunkBuilder) -> Iterat
         yield from convert_records(stream, builder, one_per_line=True, first_line=first_line)
 
 
-def _converted(lines: _Lines) -> SpanRows | None:
+def _converted(lines: _Lines, parser: DocumentParser) -> SpanRows | None:
     """Lines of documents (no blank ones) converted; None when the block is not covered."""
     try:
-        documents = _parse(lines)
+        documents, inferred = parser.parse(lines.joined())
+        if documents.num_rows != len(lines):
+            raise Unsupported("a line holds more or less than one document")
         rows = spans_table(documents)
         if rows.bad_documents.any():
             good = np.flatnonzero(~rows.bad_documents)
@@ -267,8 +318,10 @@ def _converted(lines: _Lines) -> SpanRows | None:
             bad_documents = np.ones(len(lines), dtype=bool)
             bad_documents[good] = False
             rows.bad_documents = bad_documents
-    except (Unsupported, pa.ArrowException):
+    except (Unsupported, TooDeep, pa.ArrowException):
         return None
+    if inferred:
+        parser.learn(documents.schema)
     return rows
 
 
@@ -292,17 +345,6 @@ def _split(lines: _Lines, first_line: int, rows: SpanRows) -> list[_Run]:
             runs.append(_Run(lines[first:stop], first_line + first, part))
         first = stop
     return runs
-
-
-def _parse(lines: _Lines) -> pa.Table:
-    data = pa.py_buffer(lines.joined())
-    table = pj.read_json(
-        pa.BufferReader(data),
-        read_options=pj.ReadOptions(block_size=data.size + 1024, use_threads=True),
-    )
-    if table.num_rows != len(lines):
-        raise Unsupported("a line holds more or less than one document")
-    return table
 
 
 def _parsed_chunk(run: _Run, builder: ChunkBuilder) -> Iterator[RecordChunk]:
@@ -342,7 +384,7 @@ class DocumentRecords:
         self._lines = lines
         self._numbers = numbers
         self._documents = documents
-        self._firsts = {int(d): i for i, d in reversed(list(enumerate(documents.tolist())))}
+        self._firsts: dict[int, int] | None = None  # each document's first row, when asked
         self._converted: dict[int, list[tuple[bytes, bytes, int]]] = {}
 
     def __len__(self) -> int:
@@ -359,6 +401,9 @@ class DocumentRecords:
 
     def _record(self, row: int) -> tuple[bytes, bytes, int]:
         document = int(self._documents[row])
+        if self._firsts is None:  # (documents in order: each one's rows are consecutive)
+            firsts = np.flatnonzero(np.diff(self._documents, prepend=-1))
+            self._firsts = dict(zip(self._documents[firsts].tolist(), firsts.tolist(), strict=True))
         if document not in self._converted:
             self._converted[document] = _convert_document(
                 self._lines[document], self._numbers[document]
