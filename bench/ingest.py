@@ -6,6 +6,7 @@ Run it from the repository root (``make bench`` runs the default)::
     .venv/bin/python bench/ingest.py --events 5000000 --runs 3
     .venv/bin/python bench/ingest.py --events 200000 --json # one JSON object, for the docs
     .venv/bin/python bench/ingest.py --shape wide           # the second shape (wide_export.py)
+    .venv/bin/python bench/ingest.py --shape k8s            # real audit events (replica_export.py)
 
 What it does and measures:
 
@@ -86,6 +87,7 @@ from common import (
     wall_summary,
 )
 from mfq.demo import DemoConfig
+from replica_export import ensure_replica_export, replica_export_path
 from wide_export import attribute_keys, ensure_wide_export, wide_export_path
 
 #: Issue 17: ``mfq ingest`` at most 1.5x DuckDB's COPY to Parquet.
@@ -134,10 +136,12 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shape",
-        choices=("demo", "wide"),
+        choices=("demo", "wide", "k8s"),
         default="demo",
         help="the export: the demo generator's (default), or wide: numeric ids, the standard"
-        " fields nested in attributes under aliases, 41 attribute keys (bench/wide_export.py)",
+        " fields nested in attributes under aliases, 41 attribute keys (bench/wide_export.py);"
+        " or k8s: the real Kubernetes audit events replicated, read through their profile"
+        " (bench/replica_export.py)",
     )
     parser.add_argument(
         "--real-only",
@@ -152,6 +156,12 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
 def ensure_ingest_export(out: Path, events: int, seed: int, shape: str = "demo") -> Path:
     """The NDJSON export of ``events`` events of ``shape``, generated unless an identical
     one exists."""
+    if shape == "k8s":
+        path = replica_export_path(out, events, seed)
+        progress(f"k8s export (real audit events replicated): {path}")
+        if ensure_replica_export(path, events, seed):
+            progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
+        return path
     if shape == "wide":
         path = wide_export_path(out, events, seed)
         progress(f"wide export ({attribute_keys()} attribute keys): {path}")

@@ -480,7 +480,15 @@ def _normalise(table: pa.Table, rows: _Rows, first: int, options: NormalizeOptio
                 )
         standard = {
             spec.name: _resolve(
-                spec, top, attrs, collector, flags, options, n, picks.get(spec.name, []), not_standard
+                spec,
+                top,
+                attrs,
+                collector,
+                flags,
+                options,
+                n,
+                picks.get(spec.name, []),
+                not_standard,
             )
             for spec in STANDARD_FIELDS
         }
@@ -777,10 +785,10 @@ def _attributes(
         final[f"{ATTRIBUTES_KEY}.{name}" if name in STANDARD_NAMES else name] = _scalars(
             column, slow
         )
-    for name, column in attrs.items():
-        if column.null_count == len(column):
+    for name, found in attrs.items():
+        if found.null_count == len(found):
             continue
-        column = _scalars(column, slow)
+        column = _scalars(found, slow)
         if name in STANDARD_NAMES:
             target = f"{ATTRIBUTES_KEY}.{name}"
             if target in final:

@@ -14,6 +14,7 @@ cannot follow at all (a key under ``attributes`` or ``actor_profile``) is refuse
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,10 @@ from mfq.model.values import DURATION_UNITS
 _UNFOLLOWED = ("attributes", "actor_profile")
 #: Python's ``str.isspace`` characters: a text starting or ending with one is stripped by
 #: ``pick`` (Arrow's notion of whitespace is narrower), so such rows go row by row.
-_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+_SPACE = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+)
 _UNSTRIPPED = f"^[^{_SPACE}]((?s:.*)[^{_SPACE}])?$"
 #: Template literals handled here: printable ASCII (their spaces strip alike everywhere).
 _PLAIN_LITERAL = frozenset(chr(c) for c in range(0x20, 0x7F))
@@ -84,13 +88,13 @@ def pick_columns(
                 found = _key_candidates(getter.key, top, attrs, structs, slow, n)
             else:
                 found = [(None, _template(getter.template or "", top, slow, n), "")]
-            for source, column, path in found:
-                if column is None:
+            for source, found_column, path in found:
+                if found_column is None:
                     continue
-                present = _valid(column) & ~taken
+                present = _valid(found_column) & ~taken
                 if not present.any():
                     continue
-                column = _masked(column, present)
+                column = _masked(found_column, present)
                 values = mapping.values.get(name)
                 if values:
                     column = _mapped_values(column, values, present, slow)
@@ -178,7 +182,7 @@ def _as_text(column: pa.Array | None, slow: np.ndarray, n: int) -> pa.Array:
 
 
 def _mapped_values(
-    column: pa.Array, values: dict[str, str], present: np.ndarray, slow: np.ndarray
+    column: pa.Array, values: Mapping[str, str], present: np.ndarray, slow: np.ndarray
 ) -> pa.Array:
     """``profile.values``: a value whose text is listed becomes the listed text."""
     keys = pa.array(list(values), pa.string())
