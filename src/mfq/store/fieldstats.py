@@ -126,7 +126,7 @@ def _column_stats(
         # Times have no top values; files of disjoint time spans have disjoint times, so
         # their distinct counts add up exactly (see ``MergedField``).
         nanos = _int64_values(pc.cast(column.drop_null(), pa.int64()))
-        unique = pc.cast(_int64_array(np.unique(nanos)), column.type)
+        unique = pc.cast(_int64_array(_sorted_unique(nanos)), column.type)
         sketch = hll_registers(unique).tobytes()
         return FieldStats(name, present, classes, None, False, sketch, len(unique))
     values, numbers = _value_counts(column.drop_null())
@@ -151,6 +151,18 @@ def _value_counts(
             return _int64_array(unique), _int64_array(counts)
     found = pc.value_counts(column)
     return found.field("values"), found.field("counts")
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: by sorting (fast on the files' times, written in
+    order), where numpy's own ``unique`` hashes (ten times slower on this machine)."""
+    ordered = np.sort(values)
+    if not len(ordered):
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _int64_values(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
