@@ -144,7 +144,6 @@ def test_a_profile_mapping_goes_through_the_vectorised_path() -> None:
                 "tags": ["a", 'q"b\\', "é"],
                 "ns": [1, 2],
                 "ok": [True, False],
-                "none": [],
             }
         )
         for i in range(200)

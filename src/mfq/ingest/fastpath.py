@@ -577,7 +577,11 @@ def _flatten(
         return
     if pa.types.is_null(data_type) or name is None:
         return
-    if pa.types.is_list(data_type) and name not in STANDARD_NAMES:
+    if (
+        pa.types.is_list(data_type)
+        and name not in STANDARD_NAMES
+        and not pa.types.is_null(data_type.value_type)  # pyarrow builds some invalid
+    ):
         pass  # kept as JSON text if it stays an attribute (see ``_attributes``)
     elif not (
         pa.types.is_string(data_type)
