@@ -6,6 +6,7 @@ Run it from the repository root (``make bench`` runs the default)::
     .venv/bin/python bench/ingest.py --events 5000000 --runs 3
     .venv/bin/python bench/ingest.py --events 200000 --json # one JSON object, for the docs
     .venv/bin/python bench/ingest.py --shape wide           # the second shape (wide_export.py)
+    .venv/bin/python bench/ingest.py --shape k8s            # real audit events (replica_export.py)
 
 What it does and measures:
 
@@ -35,7 +36,8 @@ What it does and measures:
    PASS/FAIL lines: median of the pairwise wall-time ratios mfq/duckdb <= 1.5, mfq peak
    memory (the largest over the timed runs) <= 1024 MiB, ``mfq --help`` median <= 0.2 s,
    and what format-profile detection costs: C, ``mfq ingest --profile none`` (detection
-   off), runs interleaved with A and B; the median of the ratios A/C must be <= 1.02.
+   off; ``--profile k8s-audit`` for the k8s shape, which needs it), runs interleaved with A
+   and B; the median of the ratios A/C must be <= 1.02.
    A FAIL is reported, not turned into an exit status.
 6. A second, small suite: ``mfq ingest FOLDER`` with no options on each folder of
    ``../shared/real`` (the detected profiles, the counts, the median wall time of
@@ -86,6 +88,7 @@ from common import (
     wall_summary,
 )
 from mfq.demo import DemoConfig
+from replica_export import ensure_replica_export, replica_export_path
 from wide_export import attribute_keys, ensure_wide_export, wide_export_path
 
 #: Issue 17: ``mfq ingest`` at most 1.5x DuckDB's COPY to Parquet.
@@ -134,10 +137,12 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shape",
-        choices=("demo", "wide"),
+        choices=("demo", "wide", "k8s"),
         default="demo",
         help="the export: the demo generator's (default), or wide: numeric ids, the standard"
-        " fields nested in attributes under aliases, 41 attribute keys (bench/wide_export.py)",
+        " fields nested in attributes under aliases, 41 attribute keys (bench/wide_export.py);"
+        " or k8s: the real Kubernetes audit events replicated, read through their profile"
+        " (bench/replica_export.py)",
     )
     parser.add_argument(
         "--real-only",
@@ -152,6 +157,12 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
 def ensure_ingest_export(out: Path, events: int, seed: int, shape: str = "demo") -> Path:
     """The NDJSON export of ``events`` events of ``shape``, generated unless an identical
     one exists."""
+    if shape == "k8s":
+        path = replica_export_path(out, events, seed)
+        progress(f"k8s export (real audit events replicated): {path}")
+        if ensure_replica_export(path, events, seed):
+            progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
+        return path
     if shape == "wide":
         path = wide_export_path(out, events, seed)
         progress(f"wide export ({attribute_keys()} attribute keys): {path}")
@@ -253,6 +264,8 @@ def verify_parquet_rows(parquet: Path, events: int) -> None:
 
 #: Format profiles off: ``mfq ingest`` without detection (the cost detection adds).
 NO_DETECTION = ("--profile", "none")
+#: The k8s shape needs its profile (no type key otherwise): named, so not detected.
+NO_DETECTION_K8S = ("--profile", "k8s-audit")
 MAX_DETECTION_RATIO = 1.02
 
 
@@ -263,10 +276,11 @@ def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample],
     runs_dir = opts.out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     records = count_records(export)
-    progress("warm-up (untimed): mfq, duckdb, mfq --profile none")
+    no_detection = NO_DETECTION_K8S if opts.shape == "k8s" else NO_DETECTION
+    progress(f"warm-up (untimed): mfq, duckdb, mfq {' '.join(no_detection)}")
     run_mfq(mfq, export, runs_dir, records, opts.keep)
     run_duckdb(export, runs_dir, records, opts.keep, verify=True)
-    run_mfq(mfq, export, runs_dir, records, opts.keep, NO_DETECTION)
+    run_mfq(mfq, export, runs_dir, records, opts.keep, no_detection)
     mfq_samples: list[Sample] = []
     duck_samples: list[Sample] = []
     plain_samples: list[Sample] = []
@@ -275,7 +289,7 @@ def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample],
         mfq_samples.append(a)
         b = run_duckdb(export, runs_dir, records, opts.keep, verify=False)
         duck_samples.append(b)
-        c = run_mfq(mfq, export, runs_dir, records, opts.keep, NO_DETECTION)
+        c = run_mfq(mfq, export, runs_dir, records, opts.keep, no_detection)
         plain_samples.append(c)
         progress(run_line(i, opts.runs, a, b) + f"  no-detection {c.wall:.3f}s")
     if not opts.keep and not any(runs_dir.iterdir()):
@@ -429,7 +443,7 @@ def format_table(result: dict[str, Any]) -> str:
     for label, key in (
         ("mfq ingest", "mfq"),
         ("duckdb COPY", "duckdb"),
-        ("--profile none", "mfq_no_detection"),
+        ("no detection", "mfq_no_detection"),
     ):
         s = result[key]
         lines.append(

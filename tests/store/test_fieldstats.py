@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import mfq
@@ -167,3 +167,50 @@ def test_mfq_schema_answers_without_pandas(
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stderr.strip() == "False"
     assert {row["field"] for row in json.loads(done.stdout)} >= {"f", "u", "b"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 700), max_size=2000),
+    timestamps=st.lists(st.integers(0, 2**62), min_size=1, max_size=700),
+)
+@example(values=[i * 7919 % 1000 for i in range(3000)] + [5] * 40, timestamps=[1, 2, 2])
+def test_counting_by_sorting_gives_arrows_counts(values: list[int], timestamps: list[int]) -> None:
+    """Many distinct integers are counted by sorting: the same values, counts and sketch
+    as Arrow's ``value_counts``; times the same distinct count and sketch as ``unique``."""
+    import pyarrow.compute as pc
+
+    from mfq.store.fieldstats import EXACT_VALUES, table_stats
+
+    column = pa.array(values, pa.int64())
+    (stats,) = table_stats(pa.table({"n": column})) if values else (None,)
+    if stats is not None:
+        expected = pc.value_counts(column)
+        pairs = sorted(
+            zip(
+                expected.field("values").to_pylist(),
+                expected.field("counts").to_pylist(),
+                strict=True,
+            )
+        )
+        assert stats.distinct == len(pairs)
+        if stats.exact:
+            assert stats.values is not None
+            assert stats.values.to_pylist() == [
+                {"value": v, "n": n}
+                for v, n in zip(
+                    expected.field("values").to_pylist(),
+                    expected.field("counts").to_pylist(),
+                    strict=True,
+                )
+            ]
+        else:
+            assert len(pairs) > EXACT_VALUES
+            assert stats.sketch == hll_registers(expected.field("values")).tobytes()
+            top = stats.values.to_pylist() if stats.values is not None else []
+            assert all((row["value"], row["n"]) in set(pairs) for row in top)
+            assert sorted(row["n"] for row in top) == sorted(n for _, n in pairs)[-len(top) :]
+    times = pa.array(timestamps, pa.timestamp("ns", tz="UTC"))
+    (time_stats,) = table_stats(pa.table({"t": times}))
+    assert time_stats.distinct == len(set(timestamps))
+    assert time_stats.sketch == hll_registers(pc.unique(times)).tobytes()

@@ -20,6 +20,8 @@ from mfq.ingest.batch import EventChunk, RejectedRecord
 from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts, arrow_class, unify
 from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
+from mfq.ingest.listtext import list_text
+from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.projection import Projection
 from mfq.ingest.record import (
@@ -457,19 +459,41 @@ def _normalise(table: pa.Table, rows: _Rows, first: int, options: NormalizeOptio
     n = table.num_rows
     flags = {k: np.zeros(n, dtype=bool) for k in ("slow", "naive", "unknown", "derived")}
     redacted = np.zeros(n, dtype=np.int64)
+    mapping = options.mapping
+    not_standard = frozenset() if mapping is None else mapping.not_standard
     try:
-        top, attrs, attrs_valid = _split(table, flags["slow"])
+        structs: set[str] = set()
+        top, attrs, attrs_valid = _split(table, flags["slow"], structs)
+        picks: dict[str, list[Candidate]] = {}
+        if mapping is not None:
+            if ACTOR_PROFILE in structs or f"{ATTRIBUTES_KEY}.{ACTOR_PROFILE}" in structs:
+                raise _BlockGoesSlow  # renamed actor.* here, not where the mapping reads
+            picks = pick_columns(mapping, top, attrs, structs, flags["slow"], n)
         collector = np.zeros(n, dtype=bool)
         type_column = top.get("type")
         if type_column is not None and pa.types.is_string(type_column.type):
             is_event = pc.fill_null(pc.equal(type_column, COLLECTOR_MESSAGE_TYPE), False)
             collector = np.asarray(is_event.to_numpy(zero_copy_only=False), bool) & attrs_valid
+            if collector.any():  # the collector's message kind, not the event's name: dropped
+                top["type"] = pc.if_else(
+                    pa.array(collector), pa.nulls(n, type_column.type), type_column
+                )
         standard = {
-            spec.name: _resolve(spec, top, attrs, collector, flags, options, n)
+            spec.name: _resolve(
+                spec,
+                top,
+                attrs,
+                collector,
+                flags,
+                options,
+                n,
+                picks.get(spec.name, []),
+                not_standard,
+            )
             for spec in STANDARD_FIELDS
         }
         attributes = _attributes(top, attrs, flags["slow"])
-    except _BlockGoesSlow:
+    except (_BlockGoesSlow, NotFollowed):
         nothing = np.zeros(n, dtype=bool)
         return _Normalised(None, np.ones(n, dtype=bool), nothing, nothing, nothing, redacted)
     for name, column in list(attributes.items()):
@@ -486,8 +510,11 @@ def _normalise(table: pa.Table, rows: _Rows, first: int, options: NormalizeOptio
 
 
 def _split(
-    table: pa.Table, slow: np.ndarray
+    table: pa.Table, slow: np.ndarray, structs: set[str] | None = None
 ) -> tuple[dict[str, pa.Array], dict[str, pa.Array], np.ndarray]:
+    """The top-level and ``attributes`` leaf columns (dotted names), and which rows hold
+    an attributes object; ``structs`` collects the dotted names of objects (those under
+    ``attributes`` named with its prefix)."""
     top: dict[str, pa.Array] = {}
     attrs: dict[str, pa.Array] = {}
     attrs_valid = np.zeros(table.num_rows, dtype=bool)
@@ -501,12 +528,17 @@ def _split(
             attrs_valid = _valid(column)
             for child_field, child in zip(f.type, column.flatten(), strict=True):
                 _wrong_kind_rows(child_field.name, child, slow)
-            _flatten(None, column, attrs, slow)
+            inner: set[str] = set()
+            _flatten(None, column, attrs, slow, inner)
+            if structs is not None:
+                structs.update(f"{ATTRIBUTES_KEY}.{name}" for name in inner)
         elif f.name == ACTOR_PROFILE and pa.types.is_struct(f.type):
-            _flatten(ACTOR_PREFIX, column, top, slow)
+            if structs is not None:
+                structs.add(ACTOR_PROFILE)
+            _flatten(ACTOR_PREFIX, column, top, slow, structs)
         else:
             _wrong_kind_rows(f.name, column, slow)
-            _flatten(f.name, column, top, slow)
+            _flatten(f.name, column, top, slow, structs)
     if any(name.startswith(ATTRIBUTES_KEY + ".") for name in top):
         raise _BlockGoesSlow
     return top, attrs, attrs_valid
@@ -522,27 +554,42 @@ def _wrong_kind_rows(name: str, column: pa.Array, slow: np.ndarray) -> None:
 
 
 def _flatten(
-    name: str | None, column: pa.Array, out: dict[str, pa.Array], slow: np.ndarray
+    name: str | None,
+    column: pa.Array,
+    out: dict[str, pa.Array],
+    slow: np.ndarray,
+    structs: set[str] | None = None,
 ) -> None:
-    """Leaf columns of a (nested) column, named with dots; ``name`` None is the root."""
+    """Leaf columns of a (nested) column, named with dots; ``name`` None is the root.
+    The names of the objects on the way are added to ``structs`` when given."""
     data_type = column.type
     if pa.types.is_struct(data_type):
+        if structs is not None and name is not None:
+            structs.add(name)
         prefix = "" if name is None else f"{name}."
         for child_field, child in zip(data_type, column.flatten(), strict=True):
             child_name = prefix + child_field.name
             if name is None and child_name == ACTOR_PROFILE and pa.types.is_struct(child.type):
                 child_name = ACTOR_PREFIX  # as at the top level: actor_profile.x -> actor.x
-            _flatten(child_name, child, out, slow)
+            if child_name == ACTOR_PREFIX and structs is not None:
+                structs.add(ACTOR_PROFILE)
+            _flatten(child_name, child, out, slow, structs)
         return
     if pa.types.is_null(data_type) or name is None:
         return
-    if not (
+    if (
+        pa.types.is_list(data_type)
+        and name not in STANDARD_NAMES
+        and not pa.types.is_null(data_type.value_type)  # pyarrow builds some invalid
+    ):
+        pass  # kept as JSON text if it stays an attribute (see ``_attributes``)
+    elif not (
         pa.types.is_string(data_type)
         or pa.types.is_int64(data_type)
         or pa.types.is_float64(data_type)
         or pa.types.is_boolean(data_type)
     ):
-        slow |= _valid(column)  # lists (kept as JSON text) and anything unexpected
+        slow |= _valid(column)  # a list under a standard name (refused), anything unexpected
         return
     if pa.types.is_float64(data_type):
         # Beyond int64, pyarrow reads an integer as a float (its digits lost): such rows go
@@ -565,12 +612,23 @@ def _resolve(
     flags: dict[str, np.ndarray],
     options: NormalizeOptions,
     n: int,
+    picks: list[Candidate] | None = None,
+    not_standard: frozenset[str] = frozenset(),
 ) -> pa.Array:
+    """One standard field's column: a profile's picks first (``mfq.ingest.mapped``), then
+    the default aliases (those the profile says are not standard left out)."""
     target = STANDARD_SCHEMA.field(spec.name).type
     result = pa.nulls(n, target)
     remaining = np.ones(n, dtype=bool)
+    for pick in picks or ():
+        chosen = remaining & _valid(pick.column)
+        converted, bad = _convert(spec, pick.unit, pick.column, flags, options)
+        flags["slow"] |= chosen & bad
+        result = pc.if_else(pa.array(chosen), converted, result)
+        remaining &= ~chosen
+    aliases = [a for a in spec.aliases if a not in not_standard]
     for source in (top, attrs):
-        for alias in spec.aliases:
+        for alias in aliases:
             column = source.get(alias)
             if column is None:
                 continue
@@ -727,12 +785,14 @@ def _attributes(
     for name, column in top.items():
         if column.null_count == len(column):
             continue  # consumed by a standard field, or never present
-        if name in STANDARD_NAMES:
-            raise _BlockGoesSlow
-        final[name] = column
-    for name, column in attrs.items():
-        if column.null_count == len(column):
+        # A standard name left here is a key the profile says is not that field.
+        final[f"{ATTRIBUTES_KEY}.{name}" if name in STANDARD_NAMES else name] = _scalars(
+            column, slow
+        )
+    for name, found in attrs.items():
+        if found.null_count == len(found):
             continue
+        column = _scalars(found, slow)
         if name in STANDARD_NAMES:
             target = f"{ATTRIBUTES_KEY}.{name}"
             if target in final:
@@ -749,6 +809,15 @@ def _attributes(
         else:
             final[name] = column
     return final
+
+
+def _scalars(column: pa.Array, slow: np.ndarray) -> pa.Array:
+    """An attribute column as stored: lists as their JSON text (``mfq.ingest.listtext``)."""
+    if not pa.types.is_list(column.type):
+        return column
+    text, bad = list_text(column)
+    slow |= bad
+    return text
 
 
 def _derive_missing_ids(

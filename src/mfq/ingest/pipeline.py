@@ -17,6 +17,7 @@ from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts
 from mfq.ingest.containers import ContainerKind, RecordChunk, read_chunks
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.fastpath import FastPathState, PendingChunk, submit_chunk
+from mfq.ingest.mapped import vectorisable
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.profiles.model import Profile
 from mfq.ingest.projection import Projection
@@ -195,13 +196,16 @@ def _validated(
     )
     pending: PendingChunk | None = None
     last_number = 0
+    mapping = options.mapping
+    # (A projection parses only a question's keys, which need not hold a mapping's.)
+    vectorised = mapping is None or (projection is None and vectorisable(mapping))
     try:
         for read in record_chunks:
             chunk = screen_chunk(read, settings.max_record_bytes, settings.max_depth)
             last_number = max(last_number, _last_number(chunk))
-            # The vectorised path knows the default aliases only: a profile's mapping (or
-            # --map) is applied record by record.
-            if not settings.fast_path or options.mapping is not None or not len(chunk):
+            # A profile's mapping (or --map) is vectorised where ``mapped`` follows it
+            # exactly, else applied record by record.
+            if not settings.fast_path or not vectorised or not len(chunk):
                 # (A chunk can hold only what its reader rejected: nothing to vectorise.)
                 if pending is not None:
                     yield pending.chunk.settle(pending.result())

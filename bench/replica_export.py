@@ -1,0 +1,77 @@
+"""A third export shape for the ingest benchmark: real Kubernetes audit events, replicated.
+
+The records of ``../shared/real/k8s-audit/`` (a profile with a template, nested keys,
+lists of text, no event ids) are repeated to the size asked for, each copy with its own
+``auditID`` and its times moved on by a millisecond per record, so no two are alike::
+
+    {"kind":"Event","apiVersion":"audit.k8s.io/v1beta1",...,"auditID":"...-000000000042",
+     "verb":"list","user":{"username":"system:admin","groups":[...]},"sourceIPs":["::1"],...}
+
+Each real record is written once as a template (``json``), then filled per copy.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from common import name_suffix
+
+#: Changed whenever the shape changes, so a stale export is generated again.
+SHAPE_VERSION = 1
+REAL_K8S = Path(__file__).resolve().parents[1].parent / "shared" / "real" / "k8s-audit"
+_TIME_KEYS = ("timestamp", "requestReceivedTimestamp", "stageTimestamp")
+_START = datetime(2026, 11, 16, tzinfo=UTC)
+_BLOCK = 50_000
+
+
+def replica_export_path(out: Path, events: int, seed: int) -> Path:
+    """``OUT/k8s-N[-sSEED].ndjson`` (beside the other shapes' exports)."""
+    return out / f"k8s-{name_suffix(events, seed)}.ndjson"
+
+
+def ensure_replica_export(path: Path, events: int, seed: int) -> bool:
+    """Generate the export unless its sidecar records the same shape and size; True when
+    it was generated."""
+    meta = path.with_name(path.name + ".meta.json")
+    config = {"shape": "k8s", "version": SHAPE_VERSION, "events": events, "seed": seed}
+    if path.exists() and meta.exists():
+        recorded = json.loads(meta.read_text())
+        if recorded.get("config") == config and recorded.get("bytes") == path.stat().st_size:
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta.unlink(missing_ok=True)
+    write_replica_export(path, events, seed)
+    meta.write_text(json.dumps({"config": config, "bytes": path.stat().st_size}) + "\n")
+    return True
+
+
+def _templates() -> list[str]:
+    """Each real record as JSON text with ``@ID@`` and ``@TIME@`` to fill."""
+    templates = []
+    for path in sorted(REAL_K8S.glob("*.log")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            record["auditID"] = "@ID@"
+            for key in _TIME_KEYS:
+                if key in record:
+                    record[key] = "@TIME@"
+            templates.append(json.dumps(record, separators=(",", ":")))
+    return templates
+
+
+def write_replica_export(path: Path, events: int, seed: int) -> None:
+    """Write ``events`` replicated records to ``path`` as NDJSON (``seed`` names the run
+    of ids, so two seeds give two disjoint exports)."""
+    templates = _templates()
+    with path.open("w", encoding="utf-8") as out:
+        for first in range(0, events, _BLOCK):
+            lines = []
+            for i in range(first, min(first + _BLOCK, events)):
+                stamp = (_START + timedelta(milliseconds=i)).isoformat(timespec="milliseconds")
+                text = templates[i % len(templates)].replace("@ID@", f"{seed:08x}-{i:012d}")
+                lines.append(text.replace("@TIME@", stamp.replace("+00:00", "Z")) + "\n")
+            out.writelines(lines)
