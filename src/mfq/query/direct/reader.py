@@ -50,6 +50,8 @@ class _Batch:
 
     tables: list[pa.Table] = field(default_factory=list)
     counts: TypeCounts = field(default_factory=TypeCounts)
+    #: The hashes of each table's ids (``mfq.store.ids.hash_ids``), made as it comes.
+    hashes: list[np.ndarray] = field(default_factory=list)
 
     def add(self, chunk: EventChunk, projection: Projection | None) -> int:
         """Keep a chunk's accepted events; how many there are."""
@@ -61,12 +63,13 @@ class _Batch:
             counts, table = projection.select_counts(counts), projection.select(table)
         self.counts.merge(counts)
         self.tables.append(table)
+        self.hashes.append(ids.hash_ids(table.column("id")))
         return table.num_rows
 
     def events(self) -> tuple[pa.Table, dict[str, Counter[str]]]:
         """The first event of each id (as ingest keeps them, in reading order), sorted by
         time, and the value classes of their fields."""
-        table = unify(first_of_each_id(self.tables))
+        table = unify(first_of_each_id(self.tables, self.hashes))
         nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
         if len(nanos) > 1 and not bool(np.all(nanos[1:] >= nanos[:-1])):
             table = table.take(pa.array(np.argsort(nanos, kind="stable")))
@@ -78,16 +81,18 @@ class _Batch:
         return table, classes
 
 
-def first_of_each_id(tables: Sequence[pa.Table]) -> list[pa.Table]:
-    """``tables`` (in reading order) without the events whose id came earlier: what
-    ingest's id index keeps (``mfq.store.ids.keep_new``), found in one pass. Filtered
-    before they are unified, so a column held only by a duplicate takes no part in the
-    kept columns' types."""
-    every = pa.chunked_array([t.column("id") for t in tables], type=pa.string())
-    total = len(every)
-    if total < 2 or pc.count_distinct(every).as_py() == total:
-        return list(tables)  # the usual export: no id repeats, nothing to hash
-    keep = ids.first_occurrences(ids.hash_ids(every))
+def first_of_each_id(tables: Sequence[pa.Table], hashes: Sequence[np.ndarray]) -> list[pa.Table]:
+    """``tables`` (in reading order) without the events whose id came earlier, by the
+    hashes of their ids: what ingest's id index keeps (``mfq.store.ids.keep_new``),
+    found in one pass. Filtered before they are unified, so that a column only a
+    duplicate holds takes no part in the kept columns' types."""
+    if not hashes:
+        return list(tables)
+    pairs = np.concatenate(hashes)
+    first = np.sort(pairs[:, 0])
+    if not bool(np.any(first[1:] == first[:-1])):
+        return list(tables)  # the usual export: no id repeats
+    keep = ids.first_occurrences(pairs)
     kept, start = [], 0
     for table in tables:
         mask = keep[start : start + table.num_rows]
