@@ -64,7 +64,7 @@ class _Batch:
         self.counts.merge(counts)
         self.tables.append(table)
         self.hashes.append(ids.hash_ids(table.column("id")))
-        return table.num_rows
+        return int(table.num_rows)
 
     def events(self) -> tuple[pa.Table, dict[str, Counter[str]]]:
         """The first event of each id (as ingest keeps them, in reading order), sorted by
