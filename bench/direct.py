@@ -86,6 +86,12 @@ def main() -> None:
         action="store_true",
         help="also run each question through a temporary store (MFQ_FILE_QUESTIONS=store)",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="also run mfq from this source tree (e.g. an older commit's src/), interleaved",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     export = args.out / f"second-shape-{args.events}-{args.seed}.ndjson"
@@ -99,12 +105,18 @@ def main() -> None:
     for name, (options, sql) in QUESTIONS.items():
         rounds = []
         before: list[dict[str, float]] = []
+        baseline: list[dict[str, float]] = []
         for i in range(args.runs):
             command = [mfq, "query", str(export), *options, "--format", "csv"]
             ours = run(command)
             theirs = run([*duck, sql.format(f=quoted)])
             rounds.append((ours, theirs))
             print(f"{name} {i + 1}/{args.runs}: mfq {ours} duckdb {theirs}", file=sys.stderr)
+            if args.baseline is not None:
+                env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
+                old = run([sys.executable, "-m", "mfq", *command[1:]], env=env)
+                baseline.append(old)
+                print(f"{name} {i + 1}/{args.runs}: baseline {old}", file=sys.stderr)
             if args.before:
                 stored = run(command, env={**os.environ, "MFQ_FILE_QUESTIONS": "store"})
                 before.append(stored)
@@ -123,11 +135,33 @@ def main() -> None:
             "duckdb_peak_mib": max(t["peak_mib"] for _, t in rounds),
             "pass": ratio <= MAX_RATIO and peak < MAX_PEAK_MIB,
         }
+        if baseline:
+            results[name]["baseline_wall_median"] = statistics.median(b["wall"] for b in baseline)
+            results[name]["baseline_cpu_median"] = statistics.median(b["cpu"] for b in baseline)
+            results[name]["baseline_peak_mib"] = max(b["peak_mib"] for b in baseline)
+            results[name]["baseline_cpu_ratio_median"] = statistics.median(
+                b["cpu"] / t["cpu"] for b, (_, t) in zip(baseline, rounds, strict=True)
+            )
         if before:
             results[name]["store_path_wall_median"] = statistics.median(b["wall"] for b in before)
             results[name]["store_path_cpu_median"] = statistics.median(b["cpu"] for b in before)
             results[name]["store_path_peak_mib"] = max(b["peak_mib"] for b in before)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(json.dumps({"events": args.events, "bytes": export.stat().st_size, **results}, indent=2))
+    print(f"load average after the runs: {load}")
+    for name, result in results.items():
+        print(target_line(name, result))
+
+
+def target_line(name: str, result: dict[str, float | bool]) -> str:
+    """One line per question: PASS/FAIL against issue 17's target, with the numbers."""
+    verdict = "PASS" if result["pass"] else "FAIL"
+    return (
+        f"{verdict} mfq query FILE ({name}), {result['mfq_wall_median']:.2f} s: "
+        f"{result['wall_ratio_median']:.2f}x DuckDB's wall (target <= {MAX_RATIO:.1f}x; "
+        f"CPU {result['cpu_ratio_median']:.2f}x), peak {result['mfq_peak_mib']:.0f} MiB "
+        f"(target < {MAX_PEAK_MIB:.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -155,3 +155,15 @@ def test_a_trace_in_a_file_as_through_a_store(demo_export: Path) -> None:
     spans = json.loads(out)
     assert len(spans) > 1
     assert spans[0]["depth"] == 0
+
+
+def test_the_direct_read_keeps_freed_memory_for_reuse_on_glibc() -> None:
+    """glibc takes both allocator settings (blocks up to 32 MiB from the heap, 128 MiB
+    kept free); elsewhere nothing is set and the read goes on as it would."""
+    import platform
+    import sys
+
+    from mfq.cli.files import keep_freed_memory
+
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory() is glibc

@@ -203,6 +203,75 @@ def test_hazards_are_found_in_every_record_of_an_array() -> None:
     assert found.tolist() == [True, False, True, True]
 
 
+# -- duplicates by id, found once the reading ends -----------------------------------------------
+
+
+def _event(i: int, type_: str, ms: object, **more: object) -> str:
+    minute = f"2026-11-03T10:{i % 60:02d}:00Z"
+    attributes = {"type": type_, "timestamp": minute, "ms": ms, **more}
+    return json.dumps({"id": i, "source": "t", "attributes": attributes})
+
+
+def test_the_first_of_a_repeated_id_is_kept_across_chunks(tmp_path: Path) -> None:
+    """Ingest keeps the first event of an id in reading order; a repeat read chunks later
+    (other type, other value) is counted as a duplicate, never in the answer."""
+    lines = [_event(i, "a", i) for i in range(1, 41)]
+    lines += [_event(i, "b", 1000 + i) for i in range(1, 41, 4)]  # 10 repeats, later chunks
+    export = _write(tmp_path / "e.ndjson", lines)
+    direct = read_files([str(export)], {"ms"}, settings=SMALL_CHUNKS)
+    assert export.stat().st_size > 8 * SMALL_CHUNKS.chunk_bytes  # repeats chunks away
+    summary = direct.summary
+    assert (summary.read, summary.ingested, summary.duplicates) == (50, 40, 10)
+    held = Store(HeldStorage(direct.table, direct.classes))
+    rows = held.query(as_arrow=True, group_by=["type"], aggs=["count", "max(ms)"]).to_pylist()
+    assert rows == [{"type": "a", "count": 40, "max(ms)": 40}]
+    _compare([export], {"kind": "query", "group_by": ["type"], "aggs": ["count", "max(ms)"]})
+
+
+def test_the_repeat_of_an_id_in_a_second_file_is_dropped(tmp_path: Path) -> None:
+    first = _write(tmp_path / "a.ndjson", [_event(i, "a", i) for i in range(1, 21)])
+    second = _write(tmp_path / "b.ndjson", [_event(i, "b", i) for i in range(11, 31)])
+    direct = read_files([str(first), str(second)], {"ms"}, settings=SMALL_CHUNKS)
+    assert (direct.summary.ingested, direct.summary.duplicates) == (30, 10)
+    types = direct.table.column("type").to_pylist()
+    assert (types.count("a"), types.count("b")) == (20, 10)
+    _compare([first, second], {"kind": "query", "group_by": ["type"], "aggs": ["sum(ms)"]})
+
+
+def test_a_field_only_a_duplicate_holds_is_not_a_field(tmp_path: Path) -> None:
+    """``extra`` in a repeated id only: dropped with the duplicate, as ingest drops it
+    before writing, so it is no field of the answer (nor of the store)."""
+    lines = [_event(i, "a", i) for i in range(1, 31)] + [_event(3, "a", "slow", extra=1)]
+    export = _write(tmp_path / "e.ndjson", lines)
+    direct = read_files([str(export)], {"ms", "extra"}, settings=SMALL_CHUNKS)
+    assert "extra" not in direct.classes
+    assert direct.table.column("extra").null_count == direct.table.num_rows == 30
+    _compare([export], {"kind": "query", "group_by": ["type"], "aggs": ["count", "min(ms)"]})
+    _compare([export], {"kind": "query", "group_by": ["extra"]})
+
+
+def test_a_percentile_over_many_chunks_is_exact(tmp_path: Path) -> None:
+    """p50/p95 of values spread over many small chunks, with repeats of ids carrying
+    outliers that must not count: linear between closest ranks (numpy's default)."""
+    lines = [_event(i, "a" if i % 2 else "b", i) for i in range(1, 201)]
+    lines += [_event(i, "a", 10**6) for i in range(1, 201, 7)]
+    export = _write(tmp_path / "e.ndjson", lines)
+    direct = read_files([str(export)], {"ms"}, settings=SMALL_CHUNKS)
+    held = Store(HeldStorage(direct.table, direct.classes))
+    rows = held.query(as_arrow=True, group_by=["type"], aggs=["p50(ms)", "p95(ms)"])
+    by_type = {r["type"]: (r["p50(ms)"], r["p95(ms)"]) for r in rows.to_pylist()}
+    import numpy as np
+
+    odd, even = np.arange(1, 201, 2), np.arange(2, 201, 2)
+    assert by_type == {
+        "a": (float(np.percentile(odd, 50)), float(np.percentile(odd, 95))),
+        "b": (float(np.percentile(even, 50)), float(np.percentile(even, 95))),
+    }
+    question = {"kind": "query", "group_by": ["type"], "aggs": ["p50(ms)", "p95(ms)"]}
+    _compare([export], question)
+    _compare([export], {**question, "where": ["ms > 20"]})
+
+
 # -- real logs ---------------------------------------------------------------------------------
 
 REAL = ["zeek-rocknsm", "k8s-audit", "cloudtrail", "gharchive", "suricata", "ecs", "otlp"]

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 #: ``MFQ_FILE_QUESTIONS=store`` answers questions on files by a temporary store (the
 #: path every question took before the direct read; kept to compare the two).
 MODE_ENV = "MFQ_FILE_QUESTIONS"
+#: glibc's ``mallopt`` parameters (malloc.h) and the values the direct read sets: blocks
+#: up to 32 MiB (a 16 MiB chunk of the file, its lines, its parsed columns) come from the
+#: heap, and up to 128 MiB freed at its top is kept rather than given back.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_HEAP_BLOCKS, _KEPT_FREE = 32 << 20, 128 << 20
 
 
 def direct_enabled() -> bool:
@@ -38,6 +43,7 @@ def held_store(
     from mfq.query.direct.fields import EveryField, question_fields
     from mfq.query.direct.reader import read_files
 
+    keep_freed_memory()
     if isinstance(question, EveryField):
         every = read_files(inputs, None)
         refuse_if_nothing_stored(every.summary)
@@ -56,6 +62,31 @@ def held_store(
     if any(name not in known and name not in derived for name in question):
         return None
     return store, events.summary
+
+
+def keep_freed_memory() -> bool:
+    """Have the C allocator reuse the memory a file's chunks free (whether it took the
+    settings: glibc only).
+
+    By default glibc maps each block over 128 KiB-32 MiB afresh and unmaps it when freed,
+    so every 16 MiB chunk of a file and the arrays made from it fault their pages in again:
+    110,000 page faults and 0.9-1.2 s of system time for a 1M-event file, against 40,000
+    and 0.5-0.6 s kept on the heap (peak memory 20-40 MiB higher). The process is the
+    command's: it ends when the answer is written.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # no C library to ask, or no mallopt in it
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    taken: bool = mallopt(_M_MMAP_THRESHOLD, _HEAP_BLOCKS) == 1
+    kept: bool = mallopt(_M_TRIM_THRESHOLD, _KEPT_FREE) == 1
+    return taken and kept
 
 
 def held(events: FileEvents) -> Store:

@@ -45,31 +45,31 @@ class FileEvents:
 
 @dataclass
 class _Batch:
-    """The events kept so far (as ``BatchWriter`` keeps them, without writing)."""
+    """The accepted events read so far, projected, duplicates still in (they are found
+    once, over every id, when the reading ends: see ``events``)."""
 
-    index: ids.IdIndex = field(default_factory=lambda: ids.IdIndex(np.empty((0, 2), np.uint64)))
     tables: list[pa.Table] = field(default_factory=list)
     counts: TypeCounts = field(default_factory=TypeCounts)
+    #: The hashes of each table's ids (``mfq.store.ids.hash_ids``), made as it comes.
+    hashes: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, chunk: EventChunk, projection: Projection | None) -> tuple[int, int]:
-        """Keep a chunk's new events; (kept, duplicates)."""
+    def add(self, chunk: EventChunk, projection: Projection | None) -> int:
+        """Keep a chunk's accepted events; how many there are."""
         table = chunk.table
         if not table.num_rows:
-            return 0, 0
-        keep, _pairs = ids.keep_new(self.index, table.column("id"))
-        kept = int(keep.sum())
-        if kept < table.num_rows:
-            table = table.filter(pa.array(keep))
-        counts, kept_table = chunk.type_counts, table
+            return 0
+        counts = chunk.type_counts
         if projection is not None:
-            counts, kept_table = projection.select_counts(counts), projection.select(table)
+            counts, table = projection.select_counts(counts), projection.select(table)
         self.counts.merge(counts)
-        if kept:
-            self.tables.append(kept_table)
-        return kept, chunk.table.num_rows - kept
+        self.tables.append(table)
+        self.hashes.append(ids.hash_ids(table.column("id")))
+        return int(table.num_rows)
 
     def events(self) -> tuple[pa.Table, dict[str, Counter[str]]]:
-        table = unify(self.tables)
+        """The first event of each id (as ingest keeps them, in reading order), sorted by
+        time, and the value classes of their fields."""
+        table = unify(first_of_each_id(self.tables, self.hashes))
         nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
         if len(nanos) > 1 and not bool(np.all(nanos[1:] >= nanos[:-1])):
             table = table.take(pa.array(np.argsort(nanos, kind="stable")))
@@ -79,6 +79,26 @@ class _Batch:
             for name, found in stored_classes(table, mixed).items()
         }
         return table, classes
+
+
+def first_of_each_id(tables: Sequence[pa.Table], hashes: Sequence[np.ndarray]) -> list[pa.Table]:
+    """``tables`` (in reading order) without the events whose id came earlier, by the
+    hashes of their ids: what ingest's id index keeps (``mfq.store.ids.keep_new``),
+    found in one pass. Filtered before they are unified, so that a column only a
+    duplicate holds takes no part in the kept columns' types."""
+    if not hashes:
+        return list(tables)
+    pairs = np.concatenate(hashes)
+    first = np.sort(pairs[:, 0])
+    if not bool(np.any(first[1:] == first[:-1])):
+        return list(tables)  # the usual export: no id repeats
+    keep = ids.first_occurrences(pairs)
+    kept, start = [], 0
+    for table in tables:
+        mask = keep[start : start + table.num_rows]
+        start += table.num_rows
+        kept.append(table if bool(mask.all()) else table.filter(pa.array(mask)))
+    return kept
 
 
 def read_files(
@@ -124,8 +144,8 @@ def read_files(
             seen[fingerprint] = reading.content_hash()
         totals.add(counters)
     table, classes = batch.events()
-    summary.read, summary.ingested = totals.read, totals.ingested
-    summary.duplicates, summary.rejected = totals.duplicates, totals.rejected
+    summary.read, summary.ingested = totals.read, table.num_rows
+    summary.duplicates, summary.rejected = totals.ingested - table.num_rows, totals.rejected
     summary.warnings, summary.derived_ids = totals.warnings, totals.derived_ids
     summary.redacted, summary.naive_timestamps = totals.redacted, totals.naive_timestamps
     summary.rejects_by_reason = dict(sorted(reasons.items()))
@@ -152,7 +172,9 @@ def _read_one(
     counters = IngestCounters()
     rejected = RejectKeys()
     for chunk in reading.chunks:
-        chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk, projection)
+        # Every accepted event counts as ingested here; the duplicates among them are
+        # told apart once the reading ends (``read_files``).
+        chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk, projection), 0
         counters.add(chunk.counters)
         reasons.update(r.code for r in chunk.rejects)
         for reject in chunk.rejects:
