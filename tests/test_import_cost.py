@@ -526,3 +526,23 @@ def test_info_reads_the_catalog_without_the_expression_models(store_dir: Path) -
     modules = command_modules(["info", "--store", "store", "--format", "json"], store_dir)
     assert "mfq.store.catalog" in modules
     assert loaded(modules, (*NEVER, *BEYOND_QUERIES, "pydantic", "mfq.query.expr", "rich")) == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ingest", "export.ndjson", "--store", "fresh", "--format", "json"],
+        ["query", "export.ndjson", "--group-by", "type", "--format", "json"],
+        ["query", "export.ndjson", "--where", "status = 'error'", "--agg", "p95(duration_ms)"],
+        ["events", "export.ndjson", "--fields", "type,service", "--format", "json"],
+        ["timeseries", "export.ndjson", "--every", "1h", "--format", "json"],
+    ],
+)
+def test_reading_files_loads_no_pandas(store_dir: Path, args: list[str]) -> None:
+    # pyarrow imports pandas (0.2-0.3 s) at its first conversion of a Python value unless
+    # the command defers it; ingest and a question on files read, validate and answer in
+    # Arrow alone.
+    modules = command_modules(args, store_dir)
+    assert {"pyarrow", "mfq.ingest.fastpath"} <= modules
+    assert loaded(modules, NEVER) == set()

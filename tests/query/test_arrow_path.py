@@ -310,3 +310,15 @@ def test_finished_answers_keep_integers_and_label_mixed_keys_as_text(
         {"http_status": "OTHER", "count": 2},
         {"http_status": "TOTAL", "count": 4},
     ]
+
+
+def test_a_percentile_between_values_further_apart_than_the_largest_float_is_finite() -> None:
+    """``-1.7976931348623155e308`` and ``2.99e292`` are further apart than any float: the
+    interpolation between them is their weighted sum, finite and without a warning."""
+    from mfq.query.engines import quantiles
+
+    low, high = -1.7976931348623155e308, 2.9937604643020797e292
+    column = pa.chunked_array([pa.array([low, high])])
+    answer = quantiles.grouped_quantiles(column, (np.zeros(2, dtype=np.int64), 1), [0.0, 0.5, 1.0])
+    assert answer[0.0][0] == low and answer[1.0][0] == high
+    assert answer[0.5][0] == low * 0.5 + high * 0.5

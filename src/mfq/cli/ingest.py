@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mfq.cli.options import format_option, make_env, parse_zone, store_option
+from mfq.cli.pandas_deferral import pandas_deferred
 from mfq.errors import ExitCode, UsageError
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.profiles import NONE, load_profile
@@ -85,7 +86,13 @@ def ingest(
         detect_profile=profile is None,
         maps=parse_maps(maps),
     )
-    with open_storage(store_path) as store, progress_bar(env, "ingest") as progress:
+    # Ingest needs no pandas: without the deferral pyarrow would import it (0.2-0.3 s)
+    # at its first conversion of a Python value.
+    with (
+        pandas_deferred(),
+        open_storage(store_path) as store,
+        progress_bar(env, "ingest") as progress,
+    ):
         summary = store.ingest(
             list(paths), strict=strict, options=options, progress=progress, compact=compact
         )

@@ -171,7 +171,8 @@ def events(
         question = question_fields(
             where=selection.where, fields=[fields], order_by=sort, lets=source.let
         )
-    with store_for(source, question) as store, pandas_deferred():
+    # Deferred before the files are read: a direct read needs no pandas either.
+    with pandas_deferred(), store_for(source, question) as store:
         result = store.events(
             selection,
             as_arrow=True,
@@ -241,7 +242,8 @@ def query(
             order_by=order_by,
             lets=source.let,
         )
-    with store_for(source, question) as store, pandas_deferred():
+    # Deferred before the files are read: a direct read needs no pandas either.
+    with pandas_deferred(), store_for(source, question) as store:
         result = store.query(
             selection,
             as_arrow=True,
@@ -280,8 +282,11 @@ def timeseries(
         from mfq.query.direct.fields import question_fields
 
         question = question_fields(where=selection.where, keys=by, aggs=aggs, lets=source.let)
-    with store_for(source, question) as store:
+    with contextlib.ExitStack() as open_store:
+        # Deferred before the files are read (a direct read needs no pandas either); a
+        # charted answer's release notes may need it, after the deferral.
         with pandas_deferred():
+            store = open_store.enter_context(store_for(source, question))
             result = store.timeseries(
                 selection,
                 as_arrow=True,

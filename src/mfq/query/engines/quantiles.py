@@ -66,8 +66,16 @@ def _sorted_quantiles(
 
 def lerp(low: np.ndarray, high: np.ndarray, fraction: np.ndarray) -> np.ndarray:
     """Linear interpolation written as numpy's quantile writes it (from the nearer end),
-    so the results are the same to the last bit."""
-    step = high - low
-    return np.asarray(
-        np.where(fraction >= 0.5, high - step * (1 - fraction), low + step * fraction)
-    )
+    so the results are the same to the last bit.
+
+    Two finite values more than the largest float apart (``-1.7e308`` and ``1e300``) have
+    no finite difference: there the weighted sum, which cannot overflow, is the answer
+    (numpy's own quantile would answer infinity or NaN, with a warning)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = high - low
+        nearer = np.where(fraction >= 0.5, high - step * (1 - fraction), low + step * fraction)
+        wide = np.isinf(step) & np.isfinite(low) & np.isfinite(high)
+        if np.any(wide):
+            weighted = low * (1 - fraction) + high * fraction
+            nearer = np.where(wide, weighted, nearer)
+    return np.asarray(nearer)
