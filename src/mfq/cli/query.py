@@ -99,7 +99,8 @@ def store_for(source: Source, question: Question | None = None) -> Iterator[Stor
     plain = engine_name(source.engine) == DEFAULT_ENGINE and source.scheduler is None
     held = None
     if question is not None and plain and direct_enabled():
-        held = held_store(source.inputs, question, lets)
+        with pandas_deferred():  # reading and validating the files needs no pandas
+            held = held_store(source.inputs, question, lets)
     if held is not None:
         store, summary = held
         _define_fields(store, lets)
@@ -112,7 +113,8 @@ def store_for(source: Source, question: Question | None = None) -> Iterator[Stor
         tempfile.TemporaryDirectory(prefix="mfq-") as scratch,
         open_store(scratch, engine=source.engine, scheduler=source.scheduler) as store,
     ):
-        summary = store.ingest(list(source.inputs))
+        with pandas_deferred():  # nor does ingest (a no-op once an engine loaded pandas)
+            summary = store.ingest(list(source.inputs))
         refuse_if_nothing_stored(summary)
         _define_fields(store, lets)
         report_rejects(env, summary)
@@ -171,8 +173,7 @@ def events(
         question = question_fields(
             where=selection.where, fields=[fields], order_by=sort, lets=source.let
         )
-    # Deferred before the files are read: a direct read needs no pandas either.
-    with pandas_deferred(), store_for(source, question) as store:
+    with store_for(source, question) as store, pandas_deferred():
         result = store.events(
             selection,
             as_arrow=True,
@@ -242,8 +243,7 @@ def query(
             order_by=order_by,
             lets=source.let,
         )
-    # Deferred before the files are read: a direct read needs no pandas either.
-    with pandas_deferred(), store_for(source, question) as store:
+    with store_for(source, question) as store, pandas_deferred():
         result = store.query(
             selection,
             as_arrow=True,
@@ -282,11 +282,8 @@ def timeseries(
         from mfq.query.direct.fields import question_fields
 
         question = question_fields(where=selection.where, keys=by, aggs=aggs, lets=source.let)
-    with contextlib.ExitStack() as open_store:
-        # Deferred before the files are read (a direct read needs no pandas either); a
-        # charted answer's release notes may need it, after the deferral.
+    with store_for(source, question) as store:
         with pandas_deferred():
-            store = open_store.enter_context(store_for(source, question))
             result = store.timeseries(
                 selection,
                 as_arrow=True,
