@@ -370,6 +370,23 @@ def export_is_current(path: Path, config: DemoConfig) -> bool:
     return bool(meta.get("config") == repr(config) and meta.get("bytes") == path.stat().st_size)
 
 
+def ensure_generated(
+    path: Path, config: Mapping[str, object], write: Callable[[Path], None]
+) -> bool:
+    """Run ``write(path)`` unless the file's sidecar records the same ``config`` and the
+    file's size; True when it was written."""
+    meta = path.with_name(path.name + ".meta.json")
+    if path.exists() and meta.exists():
+        recorded = json.loads(meta.read_text())
+        if recorded.get("config") == dict(config) and recorded.get("bytes") == path.stat().st_size:
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta.unlink(missing_ok=True)
+    write(path)
+    meta.write_text(json.dumps({"config": dict(config), "bytes": path.stat().st_size}) + "\n")
+    return True
+
+
 def ensure_export(path: Path, config: DemoConfig) -> None:
     """Generate the NDJSON export unless an identical one exists; record it in the sidecar."""
     from mfq.demo import write_export

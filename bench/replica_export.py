@@ -16,7 +16,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import name_suffix
+from common import ensure_generated, name_suffix
 
 #: Changed whenever the shape changes, so a stale export is generated again.
 SHAPE_VERSION = 1
@@ -34,17 +34,8 @@ def replica_export_path(out: Path, events: int, seed: int) -> Path:
 def ensure_replica_export(path: Path, events: int, seed: int) -> bool:
     """Generate the export unless its sidecar records the same shape and size; True when
     it was generated."""
-    meta = path.with_name(path.name + ".meta.json")
     config = {"shape": "k8s", "version": SHAPE_VERSION, "events": events, "seed": seed}
-    if path.exists() and meta.exists():
-        recorded = json.loads(meta.read_text())
-        if recorded.get("config") == config and recorded.get("bytes") == path.stat().st_size:
-            return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta.unlink(missing_ok=True)
-    write_replica_export(path, events, seed)
-    meta.write_text(json.dumps({"config": config, "bytes": path.stat().st_size}) + "\n")
-    return True
+    return ensure_generated(path, config, lambda target: write_replica_export(target, events, seed))
 
 
 def _templates() -> list[str]:

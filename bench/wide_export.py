@@ -15,13 +15,12 @@ Generated with numpy (one seed, so the same file every time) and written in bloc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from common import name_suffix
+from common import ensure_generated, name_suffix
 
 #: Changed whenever the shape changes, so a stale export is generated again.
 SHAPE_VERSION = 1
@@ -99,17 +98,8 @@ def wide_export_path(out: Path, events: int, seed: int) -> Path:
 def ensure_wide_export(path: Path, events: int, seed: int) -> bool:
     """Generate the export unless its sidecar records the same shape, size and seed;
     True when it was generated."""
-    meta = path.with_name(path.name + ".meta.json")
     config = {"shape": "wide", "version": SHAPE_VERSION, "events": events, "seed": seed}
-    if path.exists() and meta.exists():
-        recorded = json.loads(meta.read_text())
-        if recorded.get("config") == config and recorded.get("bytes") == path.stat().st_size:
-            return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta.unlink(missing_ok=True)
-    write_wide_export(path, events, seed)
-    meta.write_text(json.dumps({"config": config, "bytes": path.stat().st_size}) + "\n")
-    return True
+    return ensure_generated(path, config, lambda target: write_wide_export(target, events, seed))
 
 
 def write_wide_export(path: Path, events: int, seed: int) -> None:
