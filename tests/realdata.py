@@ -14,26 +14,17 @@ import mfq
 from mfq.api import Store
 from tests.conftest import SHARED_REAL
 
-#: the JSON folders of ``../shared/real/`` (bgl is CSV only).
-FOLDERS = (
-    "cloudtrail",
-    "cloudtrail-logstash",
-    "ecs",
-    "gharchive",
-    "k8s-audit",
-    "openstack",
-    "otlp",
-    "suricata",
-    "windows",
-    "zeek-rocknsm",
-    "zeek-streaming",
-)
+#: What a folder holds beside its logs: its notes, and CSV (bgl is CSV only).
+NOT_LOGS = {".md", ".csv"}
 
 
 def real_export(folder: str) -> list[Path]:
     """The files of one folder of real logs, as published (its notes and CSV left out)."""
-    skip = {".md", ".csv"}
-    return sorted(p for p in (SHARED_REAL / folder).iterdir() if p.suffix not in skip)
+    return sorted(p for p in (SHARED_REAL / folder).iterdir() if p.suffix not in NOT_LOGS)
+
+
+#: Every folder of ``../shared/real/`` holding JSON logs (a new one is tested once added).
+FOLDERS = tuple(sorted(p.name for p in SHARED_REAL.iterdir() if p.is_dir() and real_export(p.name)))
 
 
 def real_store(folder: str, tmp_path: Path) -> Store:

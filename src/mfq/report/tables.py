@@ -27,10 +27,10 @@ def _beside(
     events gives an empty text column where the other has numbers (a port as the group
     field), and pandas refuses to merge those. An empty side takes the other's dtype;
     two filled sides of different dtypes meet as Python objects (80 == 80.0 still)."""
-    current, before = current.copy(), before.copy()
-    for key in keys:
-        if current[key].dtype == before[key].dtype:
-            continue
+    mismatched = [key for key in keys if current[key].dtype != before[key].dtype]
+    if mismatched:  # copied only when a key column is cast
+        current, before = current.copy(), before.copy()
+    for key in mismatched:
         if before.empty:
             before[key] = before[key].astype(current[key].dtype)
         elif current.empty:
