@@ -201,19 +201,24 @@ def _count_standard(table: pa.Table, counts: TypeCounts) -> None:
             counts.add(spec.name, _STANDARD_CLASS[spec.kind], len(column) - column.null_count)
 
 
-def unify(tables: Iterable[pa.Table]) -> pa.Table:
-    """Concatenate event tables whose attribute columns may differ in presence or type."""
+def unify(tables: Iterable[pa.Table], *, every_standard: bool = True) -> pa.Table:
+    """Concatenate event tables whose attribute columns may differ in presence or type;
+    with every standard column (null where none is held), unless ``every_standard`` is
+    False (the columns of ``tables`` only, standard ones in their standard types)."""
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return STANDARD_SCHEMA.empty_table()
     types: dict[str, set[pa.DataType]] = {}
+    held: set[str] = set()
     for table in tables:
+        held.update(table.column_names)
         for f in table.schema:
             if not pa.types.is_null(f.type):
                 types.setdefault(f.name, set()).add(f.type)
     target = {name: _common_type(found) for name, found in types.items()}
     for f in STANDARD_SCHEMA:
-        target[f.name] = f.type
+        if every_standard or f.name in held:
+            target[f.name] = f.type
     conformed = [_conform(t, target) for t in tables]
     return pa.concat_tables(conformed)
 

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from mfq.ingest.columns import TypeCounts
-from mfq.ingest.record import ATTRIBUTES_KEY, STANDARD_NAMES
+from mfq.ingest.record import ATTRIBUTES_KEY
 from mfq.model.fields import STANDARD_FIELDS
 
 #: Bytes in a record that route it to the record path: any escape (a key may be spelled
@@ -149,17 +148,3 @@ class Projection:
             rows = np.searchsorted(starts, np.asarray(positions), side="right") - 1
             flagged[rows[rows >= 0]] = True
         return flagged
-
-    def select(self, table: pa.Table) -> pa.Table:
-        """The standard and projected columns of an event table."""
-        keep = [n for n in table.column_names if n in STANDARD_NAMES or n in self.fields]
-        return table.select(keep)
-
-    def select_counts(self, counts: TypeCounts) -> TypeCounts:
-        """The value classes of the standard and projected columns only."""
-        kept = TypeCounts()
-        for name, classes in counts.counts.items():
-            if name in STANDARD_NAMES or name in self.fields:
-                for value_class, n in classes.items():
-                    kept.add(name, value_class, n)
-        return kept
