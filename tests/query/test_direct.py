@@ -376,3 +376,20 @@ def test_every_question_is_answered_over_many_chunks(
     if question.get("where") == ["n > 1000"]:  # no event matches: one row of no values
         assert [json.loads(row) for row in answer] == [{"count": 0, "p50(n)": None, "sum(n)": None}]
     _compare([export], question)
+
+
+def test_a_first_hash_shared_by_two_ids_keeps_both() -> None:
+    """Repeats are told by both hashes of an id: two ids whose first hashes collide are
+    both kept, and of a real repeat (both hashes equal) the first in reading order."""
+    import numpy as np
+
+    from mfq.query.direct.reader import first_of_each_id
+
+    tables = [pa.table({"n": [1, 2, 3]}), pa.table({"n": [4, 5]}), pa.table({"n": [6]})]
+    hashes = [
+        np.array([[7, 1], [8, 1], [9, 1]], dtype=np.uint64),
+        np.array([[7, 2], [9, 1]], dtype=np.uint64),  # 7 collides (other id); 9 repeats
+        np.array([[7, 2]], dtype=np.uint64),  # the colliding id, repeated
+    ]
+    kept = first_of_each_id(tables, hashes)
+    assert [t.column("n").to_pylist() for t in kept] == [[1, 2, 3], [4], []]

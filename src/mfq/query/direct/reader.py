@@ -107,21 +107,41 @@ def first_of_each_id(tables: Sequence[pa.Table], hashes: Sequence[np.ndarray]) -
     """``tables`` (in reading order) without the events whose id came earlier, by the
     hashes of their ids: what ingest's id index keeps (``mfq.store.ids.keep_new``),
     found in one pass. Filtered before they are unified, so that a column only a
-    duplicate holds takes no part in the kept columns' types."""
+    duplicate holds takes no part in the kept columns' types.
+
+    Only the first hashes are brought together (8 bytes an event, sorted in place); the
+    rows whose first hash repeats are the candidates, and ``ids.first_occurrences``
+    tells their repeats by both hashes, so memory grows with the candidates, not with
+    every event's pair."""
     if not hashes:
         return list(tables)
     first = np.concatenate([pairs[:, 0] for pairs in hashes])
     first.sort()
-    if not bool(np.any(first[1:] == first[:-1])):
+    repeated = first[1:] == first[:-1]
+    if not bool(np.any(repeated)):
         return list(tables)  # the usual export: no id repeats
-    del first
-    keep = ids.first_occurrences(np.concatenate(hashes))
+    shared = np.unique(first[1:][repeated])
+    del first, repeated
+    candidates = [_among(pairs[:, 0], shared) for pairs in hashes]
+    keep = ids.first_occurrences(
+        np.concatenate([pairs[rows] for pairs, rows in zip(hashes, candidates, strict=True)])
+    )
     kept, start = [], 0
-    for table in tables:
-        mask = keep[start : start + table.num_rows]
-        start += table.num_rows
-        kept.append(table if bool(mask.all()) else table.filter(pa.array(mask)))
+    for table, rows in zip(tables, candidates, strict=True):
+        dropped = rows[~keep[start : start + len(rows)]]
+        start += len(rows)
+        if len(dropped):
+            mask = np.ones(table.num_rows, dtype=bool)
+            mask[dropped] = False
+            table = table.filter(pa.array(mask))
+        kept.append(table)
     return kept
+
+
+def _among(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """The positions of ``values`` found in ``sorted_values`` (sorted, not empty)."""
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return np.flatnonzero(sorted_values[at] == values)
 
 
 def read_files(
