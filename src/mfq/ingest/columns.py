@@ -204,7 +204,8 @@ def _count_standard(table: pa.Table, counts: TypeCounts) -> None:
 def unify(tables: Iterable[pa.Table], *, every_standard: bool = True) -> pa.Table:
     """Concatenate event tables whose attribute columns may differ in presence or type;
     with every standard column (null where none is held), unless ``every_standard`` is
-    False (the columns of ``tables`` only, standard ones in their standard types)."""
+    False (the columns of ``tables`` only, standard ones in their standard types or as
+    dictionaries of them)."""
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return STANDARD_SCHEMA.empty_table()
@@ -217,8 +218,10 @@ def unify(tables: Iterable[pa.Table], *, every_standard: bool = True) -> pa.Tabl
                 types.setdefault(f.name, set()).add(f.type)
     target = {name: _common_type(found) for name, found in types.items()}
     for f in STANDARD_SCHEMA:
-        if every_standard or f.name in held:
+        if every_standard:
             target[f.name] = f.type
+        elif f.name in held and target.get(f.name) != pa.dictionary(pa.int32(), f.type):
+            target[f.name] = f.type  # a dictionary of the standard type stays one
     conformed = [_conform(t, target) for t in tables]
     return pa.concat_tables(conformed)
 

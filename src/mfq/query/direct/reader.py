@@ -73,7 +73,9 @@ class _Batch:
         self.hashes.append(ids.hash_ids(table.column("id")))
         if self.held is not None:
             counts = _held_counts(counts, self.held)
-            table = table.select([n for n in table.column_names if n in self.held])
+            table = _as_dictionaries(
+                table.select([n for n in table.column_names if n in self.held])
+            )
         self.counts.merge(counts)
         self.tables.append(table)
         return int(table.num_rows)
@@ -81,9 +83,12 @@ class _Batch:
     def events(self) -> tuple[pa.Table, dict[str, Counter[str]]]:
         """The first event of each id (as ingest keeps them, in reading order), sorted by
         time, and the value classes of their fields."""
-        table = unify(first_of_each_id(self.tables, self.hashes), every_standard=False)
-        nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
-        if len(nanos) > 1 and not bool(np.all(nanos[1:] >= nanos[:-1])):
+        kept = first_of_each_id(self.tables, self.hashes)
+        self.tables, self.hashes = [], []
+        table = unify(_decoded_where_mixed(kept), every_standard=False)
+        del kept
+        if not _in_time_order(table):
+            nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
             table = table.take(pa.array(np.argsort(nanos, kind="stable")))
         mixed = {n: set(c) for n, c in self.counts.counts.items() if len(c) > 1}
         classes = {
@@ -91,6 +96,53 @@ class _Batch:
             for name, found in stored_classes(table, mixed).items()
         }
         return table, classes
+
+
+def _as_dictionaries(table: pa.Table) -> pa.Table:
+    """``table`` with its text columns of repeated values dictionary-encoded (a few
+    bytes an event instead of the text: an event type, a status), as a store's scan
+    reads group keys. Columns of mostly distinct texts stay as they are."""
+    for index, column in enumerate(table.columns):
+        if not pa.types.is_string(column.type) or not len(column):
+            continue
+        encoded = column.dictionary_encode()
+        if sum(len(chunk.dictionary) for chunk in encoded.chunks) * 2 <= len(column):
+            table = table.set_column(index, table.field(index).name, encoded)
+    return table
+
+
+def _decoded_where_mixed(tables: list[pa.Table]) -> list[pa.Table]:
+    """``tables`` with the dictionaries of ``_as_dictionaries`` decoded in the columns
+    whose type differs between tables (text in some, numbers in others, say), so that
+    ``unify`` finds their common type as it finds a store's."""
+    types: dict[str, set[pa.DataType]] = {}
+    for table in tables:
+        for f in table.schema:
+            types.setdefault(f.name, set()).add(f.type)
+    mixed = {name for name, found in types.items() if len(found) > 1}
+    decoded = []
+    for table in tables:
+        plain = table
+        for index, f in enumerate(table.schema):
+            if f.name in mixed and pa.types.is_dictionary(f.type):
+                text = table.column(index).cast(f.type.value_type)
+                plain = plain.set_column(index, f.name, text)
+        decoded.append(plain)
+    return decoded
+
+
+def _in_time_order(table: pa.Table) -> bool:
+    """Whether the events are in time order already (checked chunk by chunk: no copy of
+    every time at once)."""
+    last = None
+    for chunk in table.column("timestamp").chunks:
+        nanos = chunk.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        if not len(nanos):
+            continue
+        if (last is not None and nanos[0] < last) or not bool(np.all(nanos[1:] >= nanos[:-1])):
+            return False
+        last = nanos[-1]
+    return True
 
 
 def _held_counts(counts: TypeCounts, held: frozenset[str]) -> TypeCounts:
@@ -130,11 +182,9 @@ def first_of_each_id(tables: Sequence[pa.Table], hashes: Sequence[np.ndarray]) -
     for table, rows in zip(tables, candidates, strict=True):
         dropped = rows[~keep[start : start + len(rows)]]
         start += len(rows)
-        if len(dropped):
-            mask = np.ones(table.num_rows, dtype=bool)
-            mask[dropped] = False
-            table = table.filter(pa.array(mask))
-        kept.append(table)
+        mask = np.ones(table.num_rows, dtype=bool)
+        mask[dropped] = False
+        kept.append(table.filter(pa.array(mask)) if len(dropped) else table)
     return kept
 
 
