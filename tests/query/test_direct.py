@@ -393,3 +393,16 @@ def test_a_first_hash_shared_by_two_ids_keeps_both() -> None:
     ]
     kept = first_of_each_id(tables, hashes)
     assert [t.column("n").to_pylist() for t in kept] == [[1, 2, 3], [4], []]
+
+
+@pytest.mark.parametrize("question", [QUESTIONS[1], *QUESTIONS[6:9], QUESTIONS[-1]])
+def test_held_events_scanned_in_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, question: dict[str, object]
+) -> None:
+    """Held events are decoded and filtered a slice of rows at a time: the answer is
+    the one a store gives, whatever the slices."""
+    from mfq.query.direct import scan
+
+    monkeypatch.setattr(scan, "SLICE_ROWS", 7)
+    export = _write(tmp_path / "e.ndjson", [_mixed_event(i) for i in range(1, 120)])
+    _compare([export], question)

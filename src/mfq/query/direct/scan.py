@@ -10,6 +10,10 @@ from mfq.query.expr import Expr, referenced_fields
 from mfq.query.scan import ScanResult, conform, predicate_of, unified_schema
 from mfq.query.timerange import TimeRange
 
+#: Held rows decoded and filtered at a time: text decoded for a filter is held for one
+#: slice only, not for every event.
+SLICE_ROWS = 1 << 20
+
 
 def scan_held(
     held: pa.Table,
@@ -22,27 +26,46 @@ def scan_held(
     ``dictionary`` columns dictionary-encoded, as a store's scan reads group keys)."""
     filter_fields = {name for expr in where for name in referenced_fields(expr)}
     wanted = list(dict.fromkeys([*columns, "timestamp", *sorted(filter_fields)]))
-    present = [name for name in wanted if name in held.column_names]
-    held = held.select(present)
+    held = held.select([name for name in wanted if name in held.column_names])
     # Held dictionaries (``mfq.query.direct.reader``) stay dictionaries where a store's
     # scan reads dictionaries; filters and every other column read the text.
-    encoded = set(dictionary) - filter_fields
-    for index, f in enumerate(held.schema):
-        if pa.types.is_dictionary(f.type) and f.name not in encoded:
-            held = held.set_column(index, f.name, held.column(index).cast(f.type.value_type))
-    schema, _mixed = unified_schema([held.schema], wanted)
-    kept = {f.name: f for f in held.schema if pa.types.is_dictionary(f.type)}
+    as_dictionary = set(dictionary) - filter_fields
+    decoded = {
+        f.name: f.type.value_type
+        for f in held.schema
+        if pa.types.is_dictionary(f.type) and f.name not in as_dictionary
+    }
+    plain = pa.schema([pa.field(f.name, decoded.get(f.name, f.type)) for f in held.schema])
+    schema, _mixed = unified_schema([plain], wanted)
+    kept = {f.name: f for f in plain if pa.types.is_dictionary(f.type)}
     schema = pa.schema([kept.get(f.name, f) for f in schema])
-    table = conform(held, schema)
     try:
         predicate = predicate_of(where, time, schema)
-        result = ds.dataset(table).to_table(columns=list(columns), filter=predicate)
+        parts = [
+            ds.dataset(conform(_decode(part, decoded), schema)).to_table(
+                columns=list(columns), filter=predicate
+            )
+            for part in _slices(held)
+        ]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UsageError(f"cannot evaluate the filter: {reason}") from err
-    for name in encoded:
+    result = pa.concat_tables(parts)
+    for name in as_dictionary:
         if name in result.column_names and pa.types.is_string(result.schema.field(name).type):
             index = result.column_names.index(name)
-            encoded = result.column(name).dictionary_encode()
-            result = result.set_column(index, name, encoded)
+            result = result.set_column(index, name, result.column(name).dictionary_encode())
     return ScanResult(result, 1, 1)
+
+
+def _slices(table: pa.Table) -> list[pa.Table]:
+    """``table`` in slices of ``SLICE_ROWS`` rows (one, empty, for an empty table)."""
+    return [table.slice(at, SLICE_ROWS) for at in range(0, max(table.num_rows, 1), SLICE_ROWS)]
+
+
+def _decode(table: pa.Table, decoded: dict[str, pa.DataType]) -> pa.Table:
+    """The columns named in ``decoded`` cast from dictionaries to their value type."""
+    for index, name in enumerate(table.column_names):
+        if name in decoded:
+            table = table.set_column(index, name, table.column(index).cast(decoded[name]))
+    return table
