@@ -50,7 +50,9 @@ def scan_held(
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UsageError(f"cannot evaluate the filter: {reason}") from err
-    result = pa.concat_tables(parts)
+    # One chunk, as a store's file is read: the chunks' boundaries take part in the
+    # order of floating-point sums (a variance's last digit).
+    result = pa.concat_tables(parts).combine_chunks()
     for name in as_dictionary:
         if name in result.column_names and pa.types.is_string(result.schema.field(name).type):
             index = result.column_names.index(name)
