@@ -264,9 +264,18 @@ def test_grouped_percentiles_are_numpys_to_the_last_bit(
     found = grouped_quantiles(pa.chunked_array([pa.array(array)]), (ids, groups), fractions)
     for group in range(groups):
         present = array[(ids == group) & ~np.isnan(array)]
-        expected = np.quantile(present, fractions) if len(present) else [np.nan] * 7
-        got = [found[f][group] for f in fractions]
-        np.testing.assert_array_equal(got, expected)  # exact; NaN equals NaN here
+        got = np.array([found[f][group] for f in fractions])
+        if not len(present):
+            assert np.isnan(got).all()
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            expected = np.quantile(present, fractions)
+        # Two values more than the largest float apart: numpy overflows (infinity or
+        # NaN, with a warning); the answer is their weighted sum, finite and between them.
+        wide = ~np.isfinite(expected)
+        assert np.isfinite(got[wide]).all()
+        assert ((got[wide] >= present.min()) & (got[wide] <= present.max())).all()
+        np.testing.assert_array_equal(got[~wide], expected[~wide])  # exact elsewhere
 
 
 @given(
