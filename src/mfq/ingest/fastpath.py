@@ -30,8 +30,7 @@ from mfq.ingest.record import (
     ATTRIBUTES_KEY,
     COLLECTOR_MESSAGE_TYPE,
     STANDARD_NAMES,
-    decode_json,
-    derive_id,
+    derive_id_from_text,
 )
 from mfq.ingest.validate import validate_records
 from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
@@ -830,7 +829,7 @@ def _derive_missing_ids(
     derived: list[str | None] = [None] * len(ids)
     for row in np.flatnonzero(missing).tolist():
         try:
-            derived[row] = derive_id(decode_json(rows.text(first + row)))
+            derived[row] = derive_id_from_text(rows.text(first + row))
         except (ValueError, UnicodeDecodeError, RecursionError):
             flags["slow"][row] = True
     flags["derived"] |= missing & ~flags["slow"]

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from mfq.ingest.canonical import canonical, canonical_from_text
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.profiles.apply import Picked, pick, without
 from mfq.model.event import Event, validation_context
@@ -124,10 +125,20 @@ def decode_json(raw: str | bytes) -> object:
 
 
 def derive_id(record: object) -> str:
-    """A stable id from a record's canonical content (key order and spacing do not matter)."""
-    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    digest = hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=12)
-    return "d-" + digest.hexdigest()
+    """A stable id from a record's canonical content (key order and spacing do not matter):
+    ``mfq.ingest.canonical`` says which text is hashed."""
+    return _hashed(canonical(record))
+
+
+def derive_id_from_text(raw: bytes) -> str:
+    """``derive_id(decode_json(raw))``, without Python's decoder where orjson can say the
+    canonical text exactly; raises as that does."""
+    text = canonical_from_text(raw)
+    return derive_id(decode_json(raw)) if text is None else _hashed(text)
+
+
+def _hashed(canonical_json: bytes) -> str:
+    return "d-" + hashlib.blake2b(canonical_json, digest_size=12).hexdigest()
 
 
 def _scalar(value: object) -> object:
