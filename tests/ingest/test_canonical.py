@@ -12,7 +12,6 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -128,6 +127,33 @@ def test_canonical_text_of_a_decoded_record_is_the_definition(text: str) -> None
         return
     assert canonical(record) == expected
     assert derive_id(record) == defined_id(raw)
+
+
+def holds_float(value: object) -> bool:
+    """Whether a decoded record holds a float or an integer beyond int64 anywhere."""
+    if isinstance(value, float):
+        return True
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, list):
+        return any(holds_float(v) for v in value)
+    if isinstance(value, dict):
+        return any(holds_float(v) for v in value.values())
+    return False
+
+
+@given(_json_texts())
+def test_records_without_floats_need_no_look_at_numbers(text: str) -> None:
+    raw = text.encode("utf-8", "surrogatepass")
+    try:
+        record = decode_json(raw)
+    except _DECODE_ERRORS:
+        return
+    if holds_float(record):
+        return
+    found = canonical_from_text(raw, floats=False)
+    assert found is None or found == reference_canonical(record)
+    assert outcome(lambda r: derive_id_from_text(r, floats=False), raw) == defined_id(raw)
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

@@ -53,14 +53,18 @@ def canonical(record: object) -> bytes:
     return reference_canonical(record) if _suspect(text) else text
 
 
-def canonical_from_text(raw: bytes) -> bytes | None:
+def canonical_from_text(raw: bytes, floats: bool = True) -> bytes | None:
     """The canonical JSON of one record's raw text, or None where orjson cannot say it
-    exactly (text it refuses, suspect numbers): the caller decodes it as usual then."""
+    exactly (text it refuses, suspect numbers): the caller decodes it as usual then.
+
+    ``floats`` False: the caller knows the record holds no float and no integer beyond
+    64 bits (``mfq.ingest.floatrows``), so the look for suspect numbers, most of the
+    time here, is skipped."""
     try:
         text = orjson.dumps(orjson.loads(raw), option=_SORTED)
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return None
-    return None if _suspect(text) else text
+    return None if floats and _suspect(text) else text
 
 
 def _plain_float(value: object) -> float:

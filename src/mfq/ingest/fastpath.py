@@ -20,6 +20,7 @@ from mfq.ingest.batch import EventChunk, RejectedRecord
 from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts, arrow_class, unify
 from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
+from mfq.ingest.floatrows import rows_with_floats
 from mfq.ingest.listtext import list_text
 from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
 from mfq.ingest.options import REDACTED, NormalizeOptions
@@ -267,7 +268,10 @@ def _run_block(
     positions: list[np.ndarray] = []
     counts, counters = TypeCounts(), IngestCounters()
     for start, table in parsed:
-        normalised = _normalise(table, rows, start, options)
+        # A table parsed from the rows' own text holds every number they hold (no other
+        # reader, no projection): it tells which rows' ids need a look at their floats.
+        whole = rows.parsed is None and state.projection is None
+        normalised = _normalise(table, rows, start, options, whole)
         row_slow = normalised.slow
         slow[start - first : start - first + table.num_rows] |= row_slow
         if normalised.table is None:
@@ -454,7 +458,9 @@ def _valid(array: pa.Array) -> np.ndarray:
     return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _normalise(table: pa.Table, rows: _Rows, first: int, options: NormalizeOptions) -> _Normalised:
+def _normalise(
+    table: pa.Table, rows: _Rows, first: int, options: NormalizeOptions, whole: bool = False
+) -> _Normalised:
     n = table.num_rows
     flags = {k: np.zeros(n, dtype=bool) for k in ("slow", "naive", "unknown", "derived")}
     redacted = np.zeros(n, dtype=np.int64)
@@ -500,7 +506,7 @@ def _normalise(table: pa.Table, rows: _Rows, first: int, options: NormalizeOptio
             valid = _valid(column)
             redacted += valid
             attributes[name] = pc.if_else(pa.array(valid), REDACTED, pa.nulls(n, pa.string()))
-    _derive_missing_ids(standard, rows, first, flags)
+    _derive_missing_ids(standard, rows, first, flags, table if whole else None)
     columns = {**standard, **attributes}
     out = pa.table(list(columns.values()), names=list(columns))
     return _Normalised(
@@ -820,16 +826,25 @@ def _scalars(column: pa.Array, slow: np.ndarray) -> pa.Array:
 
 
 def _derive_missing_ids(
-    standard: dict[str, pa.Array], rows: _Rows, first: int, flags: dict[str, np.ndarray]
+    standard: dict[str, pa.Array],
+    rows: _Rows,
+    first: int,
+    flags: dict[str, np.ndarray],
+    parsed: pa.Table | None,
 ) -> None:
+    """Ids for the rows with none, from their text; ``parsed``, the rows as parsed from
+    that text, tells which hold no float (None: any may)."""
     ids = standard["id"]
     missing = ~_valid(ids) & ~flags["slow"]
     if not missing.any():
         return
+    floats = np.ones(len(ids), dtype=bool) if parsed is None else rows_with_floats(parsed)
     derived: list[str | None] = [None] * len(ids)
-    for row in np.flatnonzero(missing).tolist():
+    for row, has_floats in zip(
+        np.flatnonzero(missing).tolist(), floats[missing].tolist(), strict=True
+    ):
         try:
-            derived[row] = derive_id_from_text(rows.text(first + row))
+            derived[row] = derive_id_from_text(rows.text(first + row), has_floats)
         except (ValueError, UnicodeDecodeError, RecursionError):
             flags["slow"][row] = True
     flags["derived"] |= missing & ~flags["slow"]

@@ -130,10 +130,11 @@ def derive_id(record: object) -> str:
     return _hashed(canonical(record))
 
 
-def derive_id_from_text(raw: bytes) -> str:
+def derive_id_from_text(raw: bytes, floats: bool = True) -> str:
     """``derive_id(decode_json(raw))``, without Python's decoder where orjson can say the
-    canonical text exactly; raises as that does."""
-    text = canonical_from_text(raw)
+    canonical text exactly; raises as that does. ``floats`` False: the caller knows the
+    record holds no float (``mfq.ingest.floatrows``)."""
+    text = canonical_from_text(raw, floats)
     return derive_id(decode_json(raw)) if text is None else _hashed(text)
 
 
