@@ -26,6 +26,7 @@ digits): ``tests/ingest/test_canonical.py`` checks it on arbitrary and hostile r
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import orjson
 
@@ -33,6 +34,7 @@ import orjson
 #: beyond 64 bits that orjson read as a float, contains one of these.
 _SUSPECT = (b"e+", b"0.0000", b"e-6", b"e-7", b"e-8", b"e-9")
 _SORTED = orjson.OPT_SORT_KEYS
+_ORJSON_ERRORS = (orjson.JSONDecodeError, orjson.JSONEncodeError)
 
 
 def reference_canonical(record: object) -> bytes:
@@ -60,11 +62,21 @@ def canonical_from_text(raw: bytes, floats: bool = True) -> bytes | None:
     ``floats`` False: the caller knows the record holds no float and no integer beyond
     64 bits (``mfq.ingest.floatrows``), so the look for suspect numbers, most of the
     time here, is skipped."""
-    try:
-        text = orjson.dumps(orjson.loads(raw), option=_SORTED)
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-        return None
-    return None if floats and _suspect(text) else text
+    return canonical_from_texts([raw], [floats])[0]
+
+
+def canonical_from_texts(raws: Sequence[bytes], floats: Sequence[bool]) -> list[bytes | None]:
+    """``canonical_from_text`` of many records (a block's: the loop is the hot one)."""
+    loads, dumps, suspect, errors = orjson.loads, orjson.dumps, _suspect, _ORJSON_ERRORS
+    found: list[bytes | None] = []
+    for raw, has_floats in zip(raws, floats, strict=True):
+        try:
+            text = dumps(loads(raw), option=_SORTED)
+        except errors:
+            found.append(None)
+            continue
+        found.append(None if has_floats and suspect(text) else text)
+    return found
 
 
 def _plain_float(value: object) -> float:

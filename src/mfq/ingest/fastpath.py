@@ -8,6 +8,7 @@ names the reasons. A property test checks that both paths give identical results
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ from mfq.ingest.record import (
     COLLECTOR_MESSAGE_TYPE,
     STANDARD_NAMES,
     derive_id_from_text,
+    derive_ids_from_texts,
 )
 from mfq.ingest.validate import validate_records
 from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
@@ -89,6 +91,14 @@ class _Rows:
         if self.parsed is not None:
             return self.parsed.text(row)
         return self.data[int(self.starts[row]) : int(self.ends[row])]
+
+    def texts(self, rows: np.ndarray) -> list[bytes]:
+        """The texts of many rows (one slice each; no per-row lookups of the bounds)."""
+        if self.parsed is not None:
+            return [self.parsed.text(row) for row in rows.tolist()]
+        data = self.data
+        starts, ends = self.starts[rows].tolist(), self.ends[rows].tolist()
+        return [data[a:b] for a, b in zip(starts, ends, strict=True)]
 
     def span(self, first: int, stop: int) -> pa.Buffer:
         return pa.py_buffer(
@@ -839,16 +849,26 @@ def _derive_missing_ids(
     if not missing.any():
         return
     floats = np.ones(len(ids), dtype=bool) if parsed is None else rows_with_floats(parsed)
+    wanted = np.flatnonzero(missing)
+    texts = rows.texts(wanted + first)
     derived: list[str | None] = [None] * len(ids)
-    for row, has_floats in zip(
-        np.flatnonzero(missing).tolist(), floats[missing].tolist(), strict=True
-    ):
-        try:
-            derived[row] = derive_id_from_text(rows.text(first + row), has_floats)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+    try:
+        found: Sequence[str | None] = derive_ids_from_texts(texts, floats[wanted].tolist())
+    except (ValueError, UnicodeDecodeError, RecursionError):  # one by one, to find which
+        found = [_derived_or_none(text) for text in texts]
+    for row, one in zip(wanted.tolist(), found, strict=True):
+        derived[row] = one
+        if one is None:
             flags["slow"][row] = True
     flags["derived"] |= missing & ~flags["slow"]
     standard["id"] = pc.coalesce(ids, pa.array(derived, pa.string()))
+
+
+def _derived_or_none(text: bytes) -> str | None:
+    try:
+        return derive_id_from_text(text)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None  # the record path names the reason
 
 
 def _drop_empty(table: pa.Table) -> pa.Table:

@@ -10,12 +10,13 @@ import hashlib
 import json
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import ValidationError
 
-from mfq.ingest.canonical import canonical, canonical_from_text
+from mfq.ingest.canonical import canonical, canonical_from_texts
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.profiles.apply import Picked, pick, without
 from mfq.model.event import Event, validation_context
@@ -134,8 +135,19 @@ def derive_id_from_text(raw: bytes, floats: bool = True) -> str:
     """``derive_id(decode_json(raw))``, without Python's decoder where orjson can say the
     canonical text exactly; raises as that does. ``floats`` False: the caller knows the
     record holds no float (``mfq.ingest.floatrows``)."""
-    text = canonical_from_text(raw, floats)
-    return derive_id(decode_json(raw)) if text is None else _hashed(text)
+    return derive_ids_from_texts([raw], [floats])[0]
+
+
+def derive_ids_from_texts(raws: Sequence[bytes], floats: Sequence[bool]) -> list[str]:
+    """``derive_id_from_text`` of many records; raises as the first that fails does."""
+    blake2b = hashlib.blake2b
+    ids: list[str] = []
+    for raw, text in zip(raws, canonical_from_texts(raws, floats), strict=True):
+        if text is None:
+            ids.append(derive_id(decode_json(raw)))
+        else:
+            ids.append("d-" + blake2b(text, digest_size=12).hexdigest())
+    return ids
 
 
 def _hashed(canonical_json: bytes) -> str:
