@@ -8,7 +8,7 @@ names the reasons. A property test checks that both paths give identical results
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,6 +21,7 @@ from mfq.ingest.batch import EventChunk, RejectedRecord
 from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts, arrow_class, unify
 from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
+from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder
 from mfq.ingest.floatrows import rows_with_floats
 from mfq.ingest.listtext import list_text
 from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
@@ -54,6 +55,8 @@ _INT64_EDGE = 2.0**63
 _NS_BOUND = 9.2e18  # a little inside int64: values near the edge go row by row
 _SEVERITY_KEYS = pa.array(list(SEVERITY_ALIASES))
 _SEVERITY_VALUES = pa.array(list(SEVERITY_ALIASES.values()))
+#: The raw texts of rows of a parsed table (row numbers relative to the table).
+RowTexts = Callable[[np.ndarray], list[bytes]]
 _EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-parse")
 
 
@@ -476,6 +479,12 @@ def _normalise(
     redacted = np.zeros(n, dtype=np.int64)
     mapping = options.mapping
     not_standard = frozenset() if mapping is None else mapping.not_standard
+    texts: RowTexts | None = None
+    if rows.parsed is None:  # (another reader's records: their text is made, not read)
+
+        def texts(wanted: np.ndarray) -> list[bytes]:
+            return rows.texts(wanted + first)
+
     try:
         structs: set[str] = set()
         top, attrs, attrs_valid = _split(table, flags["slow"], structs)
@@ -504,6 +513,7 @@ def _normalise(
                 n,
                 picks.get(spec.name, []),
                 not_standard,
+                texts,
             )
             for spec in STANDARD_FIELDS
         }
@@ -629,15 +639,18 @@ def _resolve(
     n: int,
     picks: list[Candidate] | None = None,
     not_standard: frozenset[str] = frozenset(),
+    texts: RowTexts | None = None,
 ) -> pa.Array:
     """One standard field's column: a profile's picks first (``mfq.ingest.mapped``), then
-    the default aliases (those the profile says are not standard left out)."""
+    the default aliases (those the profile says are not standard left out). ``texts``
+    gives rows' raw text, where numbers are read exactly (``mfq.ingest.epochtext``)."""
     target = STANDARD_SCHEMA.field(spec.name).type
     result = pa.nulls(n, target)
     remaining = np.ones(n, dtype=bool)
     for pick in picks or ():
         chosen = remaining & _valid(pick.column)
-        converted, bad = _convert(spec, pick.unit, pick.column, flags, options)
+        numbers = None if pick.key is None or texts is None else (texts, pick.key)
+        converted, bad = _convert(spec, pick.unit, pick.column, flags, options, numbers)
         flags["slow"] |= chosen & bad
         result = pc.if_else(pa.array(chosen), converted, result)
         remaining &= ~chosen
@@ -652,7 +665,8 @@ def _resolve(
             chosen = remaining & valid
             if not chosen.any():
                 continue
-            converted, bad = _convert(spec, alias, column, flags, options)
+            numbers = (texts, alias) if source is top and texts is not None else None
+            converted, bad = _convert(spec, alias, column, flags, options, numbers)
             flags["slow"] |= chosen & bad
             # The usual case, every value of the column taken, needs no selection: the
             # converted column is null where the column is.
@@ -685,8 +699,10 @@ def _convert(
     column: pa.Array,
     flags: dict[str, np.ndarray],
     options: NormalizeOptions,
+    numbers: tuple[RowTexts, str] | None = None,
 ) -> tuple[pa.Array, np.ndarray]:
-    """(converted values, rows that must go row by row) for one candidate column."""
+    """(converted values, rows that must go row by row) for one candidate column;
+    ``numbers``: the rows' texts and the top-level key the column was read from."""
     n = len(column)
     target = STANDARD_SCHEMA.field(spec.name).type
     everything = np.ones(n, dtype=bool)
@@ -702,7 +718,7 @@ def _convert(
             return pc.cast(column, pa.string()), np.zeros(n, dtype=bool)
         return pa.nulls(n, target), everything
     if kind is FieldKind.TIME:
-        naive, bad = _convert_time(column, target, options)
+        naive, bad = _convert_time(column, target, options, numbers)
         converted, naive_rows = naive
         if spec.name == "timestamp":  # only the event time's form is a warning
             flags["naive"] |= naive_rows
@@ -735,7 +751,10 @@ def _convert(
 
 
 def _convert_time(
-    column: pa.Array, target: pa.DataType, options: NormalizeOptions
+    column: pa.Array,
+    target: pa.DataType,
+    options: NormalizeOptions,
+    numbers: tuple[RowTexts, str] | None = None,
 ) -> tuple[tuple[pa.Array, np.ndarray], np.ndarray]:
     """((times, naive rows), rows that must go row by row)."""
     n = len(column)
@@ -766,12 +785,34 @@ def _convert_time(
             result = pc.replace_with_mask(result, picked, parsed)
         return (result, iso_naive & ~bad), bad
     no_naive = np.zeros(n, dtype=bool)
-    # Numbers with a fraction go row by row: the record path converts their decimal text
-    # exactly, which a double cannot (1588205198.89971 s is .899710 s, not .899709).
     if pa.types.is_int64(data_type):
         times, bad = _epoch(column, target)
         return (times, no_naive), bad
+    # Numbers with a fraction: the record path converts their decimal text exactly, which
+    # a double cannot (1588205198.89971 s is .899710 s, not .899709), so the text is read.
+    if pa.types.is_float64(data_type) and numbers is not None:
+        times, bad = _fractional_epoch(column, target, *numbers)
+        return (times, no_naive), bad
     return (pa.nulls(n, target), no_naive), np.ones(n, dtype=bool)
+
+
+def _fractional_epoch(
+    column: pa.Array, target: pa.DataType, texts: RowTexts, key: str
+) -> tuple[pa.Array, np.ndarray]:
+    """Epoch numbers read as doubles, converted from their text where it is found."""
+    n = len(column)
+    bad = np.ones(n, dtype=bool)
+    finder = key_finder(key)
+    wanted = np.flatnonzero(_valid(column))
+    if finder is None or not len(wanted):
+        return pa.nulls(n, target), bad
+    values = column.take(pa.array(wanted)).to_numpy(zero_copy_only=False).tolist()
+    found = epoch_ns_from_texts(texts(wanted), finder, values)
+    ns: list[int | None] = [None] * n
+    for row, value in zip(wanted.tolist(), found, strict=True):
+        ns[row] = value
+        bad[row] = value is None
+    return pa.array(ns, pa.int64()).cast(target), bad
 
 
 def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:

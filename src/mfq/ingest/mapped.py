@@ -45,6 +45,9 @@ class Candidate:
 
     unit: str
     column: pa.Array
+    #: The top-level key the values were read from (None: another way): where numbers
+    #: are read again from a record's text (``mfq.ingest.epochtext``).
+    key: str | None = None
 
 
 def vectorisable(mapping: Profile) -> bool:
@@ -99,7 +102,8 @@ def pick_columns(
                 if values:
                     column = _mapped_values(column, values, present, slow)
                 label = target if target != name else path or target
-                picks.setdefault(name, []).append(Candidate(_unit(label), column))
+                key = path if source is top else None
+                picks.setdefault(name, []).append(Candidate(_unit(label), column, key))
                 taken |= present
                 if source is not None:
                     consumed.append((source, path.removeprefix("attributes."), present))

@@ -96,7 +96,8 @@ class ExactFloat(float):
     text: str
 
 
-def _finite_float(text: str) -> float:
+def exact_float(text: str) -> ExactFloat:
+    """A JSON number with a fraction as the decoder reads it (ValueError if not finite)."""
     value = ExactFloat(text)
     if not math.isfinite(value):
         raise ValueError(f"number {text[:20]} is out of range")
@@ -112,7 +113,7 @@ def _decoder() -> json.JSONDecoder:
     the time of a typical record)."""
     decoder: json.JSONDecoder | None = getattr(_DECODERS, "decoder", None)
     if decoder is None:
-        decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+        decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=exact_float)
         _DECODERS.decoder = decoder
     return decoder
 
