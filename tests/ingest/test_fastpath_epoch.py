@@ -1,0 +1,109 @@
+"""Epoch times with a fraction (Zeek's ``ts``) on the vectorised path: read again from the
+record's text (``mfq.ingest.epochtext``), stored exactly as the record path stores them."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from mfq.ingest import profiles
+from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
+from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.record import derive_id
+from tests.ingest.test_fastpath_mapped import _both, _compare, _real_chunks
+from tests.ingest.test_fastpath_parity import _chunk
+from tests.realdata import real_export
+
+(ZEEK,) = [p for p in profiles.builtin_profiles() if p.name == "zeek"]
+
+_fraction_digits = st.from_regex(r"\A[0-9]{1,20}\Z")
+_epoch_texts = st.one_of(
+    st.builds("{}.{}".format, st.integers(1_500_000_000, 1_700_000_000), _fraction_digits),
+    st.builds("{}.{}".format, st.integers(-(10**12), 10**18), _fraction_digits),
+    st.builds(
+        "{}.{}e{}".format, st.integers(0, 9), _fraction_digits, st.integers(-3, 20)
+    ),  # 1.5913679993059880e9
+    st.integers(-(2**63), 2**63 - 1).map(str),
+    st.sampled_from(["99999999999.5", "99999999999999.5", "1e11", "9.2233720368547758e18", "-0.0"]),
+)
+_others = st.dictionaries(
+    st.sampled_from(["uid", "x", "ts", "note", "duration"]),
+    st.one_of(st.text(max_size=3), st.integers(0, 9), st.floats(0, 5)),
+    max_size=3,
+)
+
+
+@st.composite
+def zeek_lines(draw: st.DrawFn) -> str:
+    """A Zeek-shaped record written by hand: the ``ts`` text as drawn, sometimes twice,
+    nested, beside a backslash, or spaced around its colon."""
+    ts = draw(_epoch_texts)
+    colon = draw(st.sampled_from([":", " : ", ":\t"]))
+    parts = [f'"_path":"conn","ts"{colon}{ts}']
+    extra = draw(_others)
+    extra.pop("ts", None)
+    parts += [f"{json.dumps(k)}:{json.dumps(v)}" for k, v in extra.items()]
+    twists = ["", "", "nested", "twice", "backslash", "key text", "quoted key"]
+    twist = draw(st.sampled_from(twists))
+    if twist == "nested":
+        parts.append(f'"inner":{{"ts":{draw(_epoch_texts)}}}')
+    elif twist == "twice":
+        parts.append(f'"ts":{draw(_epoch_texts)}')
+    elif twist == "backslash":
+        parts.append('"path":"C:\\\\tmp"')
+    elif twist == "key text":
+        parts.append('"msg":"ts"')
+    elif twist == "quoted key":
+        parts.append('"msg":"x\\"ts\\":1.25"')
+    return "{" + ",".join(draw(st.permutations(parts))) + "}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(zeek_lines(), min_size=1, max_size=12), profile=st.booleans())
+@example(lines=['{"_path":"conn","ts":1591367999.3059885}'], profile=True)
+@example(lines=['{"_path":"conn","ts":1591367999.305988}', '{"_path":"x","ts":7}'], profile=True)
+def test_fractional_epochs_agree_on_both_paths(lines: list[str], profile: bool) -> None:
+    # Without the profile, ``ts`` is a default alias of the time and ``_path`` no type:
+    # a type is added so the records are events there too.
+    if not profile:
+        lines = ['{"type":"t",' + line[1:] for line in lines]
+    _both(lines, NormalizeOptions(profile=ZEEK if profile else None))
+
+
+def test_a_zeek_time_is_its_decimal_text_on_the_vectorised_path() -> None:
+    lines = [
+        '{"_path":"conn","ts":1591367999.305988,"uid":"C1"}',
+        '{"_path":"conn","ts":1588205198.89971,"uid":"C2"}',
+        '{"_path":"conn","ts" : 1591367999.3059885,"uid":"C3"}',  # past the double's grain
+        '{"_path":"conn","ts":1591367999,"uid":"C4"}',
+    ]
+    assert _both(lines, NormalizeOptions(profile=ZEEK)) == []  # none went row by row
+    (chunk,) = _chunk(lines)
+    table = validate_chunk_fast(chunk, NormalizeOptions(profile=ZEEK), FastPathState()).table
+    assert table.column("timestamp").cast(pa.int64()).to_pylist() == [
+        1591367999305988000,
+        1588205198899710000,
+        1591367999305988500,
+        1591367999000000000,
+    ]
+    assert table.column("id").to_pylist()[0] == derive_id(json.loads(lines[0]))
+
+
+def test_uncertain_texts_go_row_by_row() -> None:
+    lines = [
+        '{"_path":"conn","ts":1591367999.305988,"note":"C:\\\\tmp"}',  # a backslash
+        '{"_path":"conn","ts":1591367999.305988,"inner":{"ts":1.5}}',  # the key twice
+        '{"_path":"conn","ts":1591367999.305988,"uid":"C1"}',
+    ]
+    assert _both(lines, NormalizeOptions(profile=ZEEK)) == [2]
+
+
+def test_zeek_connections_go_through_the_vectorised_path() -> None:
+    (conn,) = [p for p in real_export("zeek-rocknsm") if p.name == "conn.log"]
+    chunks, options = _real_chunks(conn)
+    assert options.mapping is not None
+    assert options.mapping.name == "zeek"
+    assert _compare(chunks, options) == 0
