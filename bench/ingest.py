@@ -88,7 +88,12 @@ from common import (
     wall_summary,
 )
 from mfq.demo import DemoConfig
-from replica_export import ensure_replica_export, replica_export_path
+from replica_export import (
+    ensure_replica_export,
+    ensure_zeek_export,
+    replica_export_path,
+    zeek_export_path,
+)
 from wide_export import attribute_keys, ensure_wide_export, wide_export_path
 
 #: Issue 17: ``mfq ingest`` at most 1.5x DuckDB's COPY to Parquet.
@@ -137,12 +142,13 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shape",
-        choices=("demo", "wide", "k8s"),
+        choices=("demo", "wide", "k8s", "zeek"),
         default="demo",
         help="the export: the demo generator's (default), or wide: numeric ids, the standard"
         " fields nested in attributes under aliases, 41 attribute keys (bench/wide_export.py);"
         " or k8s: the real Kubernetes audit events replicated, read through their profile"
-        " (bench/replica_export.py)",
+        " (bench/replica_export.py); or zeek: Zeek's real connection records replicated,"
+        " fractional epoch times and no event ids (the same file)",
     )
     parser.add_argument(
         "--real-only",
@@ -161,6 +167,12 @@ def ensure_ingest_export(out: Path, events: int, seed: int, shape: str = "demo")
         path = replica_export_path(out, events, seed)
         progress(f"k8s export (real audit events replicated): {path}")
         if ensure_replica_export(path, events, seed):
+            progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
+        return path
+    if shape == "zeek":
+        path = zeek_export_path(out, events, seed)
+        progress(f"zeek export (real connection records replicated): {path}")
+        if ensure_zeek_export(path, events, seed):
             progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
         return path
     if shape == "wide":
@@ -266,6 +278,8 @@ def verify_parquet_rows(parquet: Path, events: int) -> None:
 NO_DETECTION = ("--profile", "none")
 #: The k8s shape needs its profile (no type key otherwise): named, so not detected.
 NO_DETECTION_K8S = ("--profile", "k8s-audit")
+#: The zeek shape likewise (no type key without its profile).
+NO_DETECTION_ZEEK = ("--profile", "zeek")
 MAX_DETECTION_RATIO = 1.02
 
 
@@ -276,7 +290,9 @@ def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample],
     runs_dir = opts.out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     records = count_records(export)
-    no_detection = NO_DETECTION_K8S if opts.shape == "k8s" else NO_DETECTION
+    no_detection = {"k8s": NO_DETECTION_K8S, "zeek": NO_DETECTION_ZEEK}.get(
+        opts.shape, NO_DETECTION
+    )
     progress(f"warm-up (untimed): mfq, duckdb, mfq {' '.join(no_detection)}")
     run_mfq(mfq, export, runs_dir, records, opts.keep)
     run_duckdb(export, runs_dir, records, opts.keep, verify=True)
