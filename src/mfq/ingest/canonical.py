@@ -52,7 +52,7 @@ def canonical(record: object) -> bytes:
         text = orjson.dumps(record, default=_plain_float, option=_SORTED)
     except orjson.JSONEncodeError:  # (what the definition cannot write, it raises for too)
         return reference_canonical(record)
-    return reference_canonical(record) if _suspect(text) else text
+    return reference_canonical(record) if suspect(text) else text
 
 
 def canonical_from_text(raw: bytes, floats: bool = True) -> bytes | None:
@@ -67,7 +67,7 @@ def canonical_from_text(raw: bytes, floats: bool = True) -> bytes | None:
 
 def canonical_from_texts(raws: Sequence[bytes], floats: Sequence[bool]) -> list[bytes | None]:
     """``canonical_from_text`` of many records (a block's: the loop is the hot one)."""
-    loads, dumps, suspect, errors = orjson.loads, orjson.dumps, _suspect, _ORJSON_ERRORS
+    loads, dumps, is_suspect, errors = orjson.loads, orjson.dumps, suspect, _ORJSON_ERRORS
     found: list[bytes | None] = []
     for raw, has_floats in zip(raws, floats, strict=True):
         try:
@@ -75,7 +75,7 @@ def canonical_from_texts(raws: Sequence[bytes], floats: Sequence[bool]) -> list[
         except errors:
             found.append(None)
             continue
-        found.append(None if has_floats and suspect(text) else text)
+        found.append(None if has_floats and is_suspect(text) else text)
     return found
 
 
@@ -85,5 +85,6 @@ def _plain_float(value: object) -> float:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _suspect(text: bytes) -> bool:
+def suspect(text: bytes) -> bool:
+    """Whether orjson's text may hold a number written unlike Python's ``json``."""
     return any(part in text for part in _SUSPECT)

@@ -27,6 +27,7 @@ from mfq.ingest.listtext import list_text
 from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.projection import Projection
+from mfq.ingest.rawlists import list_texts
 from mfq.ingest.record import (
     ACTOR_PREFIX,
     ACTOR_PROFILE,
@@ -487,7 +488,7 @@ def _normalise(
 
     try:
         structs: set[str] = set()
-        top, attrs, attrs_valid = _split(table, flags["slow"], structs)
+        top, attrs, attrs_valid = _split(table, flags["slow"], structs, not_standard)
         picks: dict[str, list[Candidate]] = {}
         if mapping is not None:
             if ACTOR_PROFILE in structs or f"{ATTRIBUTES_KEY}.{ACTOR_PROFILE}" in structs:
@@ -517,7 +518,7 @@ def _normalise(
             )
             for spec in STANDARD_FIELDS
         }
-        attributes = _attributes(top, attrs, flags["slow"])
+        attributes = _attributes(top, attrs, flags["slow"], texts)
     except (_BlockGoesSlow, NotFollowed):
         nothing = np.zeros(n, dtype=bool)
         return _Normalised(None, np.ones(n, dtype=bool), nothing, nothing, nothing, redacted)
@@ -535,7 +536,10 @@ def _normalise(
 
 
 def _split(
-    table: pa.Table, slow: np.ndarray, structs: set[str] | None = None
+    table: pa.Table,
+    slow: np.ndarray,
+    structs: set[str] | None = None,
+    not_standard: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, pa.Array], dict[str, pa.Array], np.ndarray]:
     """The top-level and ``attributes`` leaf columns (dotted names), and which rows hold
     an attributes object; ``structs`` collects the dotted names of objects (those under
@@ -554,16 +558,16 @@ def _split(
             for child_field, child in zip(f.type, column.flatten(), strict=True):
                 _wrong_kind_rows(child_field.name, child, slow)
             inner: set[str] = set()
-            _flatten(None, column, attrs, slow, inner)
+            _flatten(None, column, attrs, slow, inner, not_standard)
             if structs is not None:
                 structs.update(f"{ATTRIBUTES_KEY}.{name}" for name in inner)
         elif f.name == ACTOR_PROFILE and pa.types.is_struct(f.type):
             if structs is not None:
                 structs.add(ACTOR_PROFILE)
-            _flatten(ACTOR_PREFIX, column, top, slow, structs)
+            _flatten(ACTOR_PREFIX, column, top, slow, structs, not_standard)
         else:
             _wrong_kind_rows(f.name, column, slow)
-            _flatten(f.name, column, top, slow, structs)
+            _flatten(f.name, column, top, slow, structs, not_standard)
     if any(name.startswith(ATTRIBUTES_KEY + ".") for name in top):
         raise _BlockGoesSlow
     return top, attrs, attrs_valid
@@ -584,9 +588,11 @@ def _flatten(
     out: dict[str, pa.Array],
     slow: np.ndarray,
     structs: set[str] | None = None,
+    not_standard: frozenset[str] = frozenset(),
 ) -> None:
     """Leaf columns of a (nested) column, named with dots; ``name`` None is the root.
-    The names of the objects on the way are added to ``structs`` when given."""
+    The names of the objects on the way are added to ``structs`` when given; a list
+    under a standard name is refused unless the profile says it is not that field."""
     data_type = column.type
     if pa.types.is_struct(data_type):
         if structs is not None and name is not None:
@@ -598,16 +604,14 @@ def _flatten(
                 child_name = ACTOR_PREFIX  # as at the top level: actor_profile.x -> actor.x
             if child_name == ACTOR_PREFIX and structs is not None:
                 structs.add(ACTOR_PROFILE)
-            _flatten(child_name, child, out, slow, structs)
+            _flatten(child_name, child, out, slow, structs, not_standard)
         return
     if pa.types.is_null(data_type) or name is None:
         return
-    if (
-        pa.types.is_list(data_type)
-        and name not in STANDARD_NAMES
-        and not pa.types.is_null(data_type.value_type)  # pyarrow builds some invalid
-    ):
-        pass  # kept as JSON text if it stays an attribute (see ``_attributes``)
+    if pa.types.is_list(data_type) and (name not in STANDARD_NAMES or name in not_standard):
+        if pa.types.is_null(data_type.value_type):
+            column = _valid_null_lists(column)
+        # kept as JSON text if it stays an attribute (see ``_attributes``)
     elif not (
         pa.types.is_string(data_type)
         or pa.types.is_int64(data_type)
@@ -627,6 +631,16 @@ def _flatten(
     if name in out:
         raise _BlockGoesSlow  # "a.b" and {"a": {"b": ...}} in one record is ambiguous
     out[name] = column
+
+
+def _valid_null_lists(column: pa.Array) -> pa.Array:
+    """Empty lists and lists of nulls, rebuilt: pyarrow's JSON reader gives some such
+    arrays fewer child values than their offsets count, which compute functions may
+    read past (the lists' presence and lengths are right)."""
+    offsets = np.asarray(column.offsets.to_numpy(zero_copy_only=False), dtype=np.int32)
+    offsets = offsets - offsets[0]  # (a slice's offsets start past zero)
+    values = pa.nulls(int(offsets[-1]))
+    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=column.is_null())
 
 
 def _resolve(
@@ -661,8 +675,9 @@ def _resolve(
             if column is None:
                 continue
             present = _valid(column)
-            valid = present & ~collector if spec.name == "type" and source is top else present
-            chosen = remaining & valid
+            # (A collector's own ``type`` is nulled above; its other aliases count, as
+            # the record path takes them.)
+            chosen = remaining & present
             if not chosen.any():
                 continue
             numbers = (texts, alias) if source is top and texts is not None else None
@@ -835,20 +850,25 @@ def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]
 
 
 def _attributes(
-    top: dict[str, pa.Array], attrs: dict[str, pa.Array], slow: np.ndarray
+    top: dict[str, pa.Array],
+    attrs: dict[str, pa.Array],
+    slow: np.ndarray,
+    texts: RowTexts | None = None,
 ) -> dict[str, pa.Array]:
     final: dict[str, pa.Array] = {}
     for name, column in top.items():
         if column.null_count == len(column):
             continue  # consumed by a standard field, or never present
+        # (``actor.x`` may be ``actor_profile``'s x: no one path to read it again)
+        path = None if name.startswith(ACTOR_PREFIX + ".") else name.split(".")
         # A standard name left here is a key the profile says is not that field.
         final[f"{ATTRIBUTES_KEY}.{name}" if name in STANDARD_NAMES else name] = _scalars(
-            column, slow
+            column, slow, texts, path
         )
     for name, found in attrs.items():
         if found.null_count == len(found):
             continue
-        column = _scalars(found, slow)
+        column = _scalars(found, slow, texts, [ATTRIBUTES_KEY, *name.split(".")])
         if name in STANDARD_NAMES:
             target = f"{ATTRIBUTES_KEY}.{name}"
             if target in final:
@@ -867,11 +887,32 @@ def _attributes(
     return final
 
 
-def _scalars(column: pa.Array, slow: np.ndarray) -> pa.Array:
-    """An attribute column as stored: lists as their JSON text (``mfq.ingest.listtext``)."""
+def _scalars(
+    column: pa.Array,
+    slow: np.ndarray,
+    texts: RowTexts | None = None,
+    path: list[str] | None = None,
+) -> pa.Array:
+    """An attribute column as stored: lists as their JSON text (``mfq.ingest.listtext``);
+    those Arrow cannot write read again from the rows' text at ``path`` where given
+    (``mfq.ingest.rawlists``)."""
     if not pa.types.is_list(column.type):
         return column
-    text, bad = list_text(column)
+    if pa.types.is_null(column.type.value_type):  # empty lists, lists of nulls: pyarrow
+        # builds some such arrays inconsistently, so only which rows hold one is used
+        text, bad = pa.nulls(len(column), pa.string()), _valid(column)
+    else:
+        text, bad = list_text(column)
+    redo = np.flatnonzero(bad & ~slow)
+    if texts is not None and path is not None and len(redo):
+        found = list_texts(texts(redo), path)
+        done = np.array([t is not None for t in found], dtype=bool)
+        if done.any():
+            mask = np.zeros(len(column), dtype=bool)
+            mask[redo[done]] = True
+            values = pa.array([t for t in found if t is not None], pa.string())
+            text = pc.replace_with_mask(text, pa.array(mask), values)
+            bad[redo[done]] = False
     slow |= bad
     return text
 
