@@ -25,8 +25,19 @@ from mfq.settings import Settings
 from tests.ingest.test_fastpath_parity import TIMESTAMP_TEXT, _canonical, _chunk
 from tests.realdata import FOLDERS, real_export
 
-#: Folders whose every record the vectorised path takes (no list of objects, no float time).
-ALL_VECTORISED = ("ecs", "k8s-audit", "openstack", "suricata", "windows")
+#: Folders whose every record the vectorised path takes (the others hold text with a
+#: backslash beside a fractional epoch time, or a list holding a float ``json`` writes
+#: unlike orjson).
+ALL_VECTORISED = (
+    "cloudtrail",
+    "ecs",
+    "gharchive",
+    "k8s-audit",
+    "openstack",
+    "suricata",
+    "windows",
+    "zeek-streaming",
+)
 
 #: A profile using every feature the vectorised path follows.
 FEATURES = profile_from_toml(
