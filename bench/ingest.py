@@ -160,19 +160,21 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
 # --- the export and one child -------------------------------------------------------------
 
 
+#: The shapes made of real records: (the export's path, its generator, what it holds).
+REAL_SHAPES = {
+    "k8s": (replica_export_path, ensure_replica_export, "real audit events"),
+    "zeek": (zeek_export_path, ensure_zeek_export, "real connection records"),
+}
+
+
 def ensure_ingest_export(out: Path, events: int, seed: int, shape: str = "demo") -> Path:
     """The NDJSON export of ``events`` events of ``shape``, generated unless an identical
     one exists."""
-    if shape == "k8s":
-        path = replica_export_path(out, events, seed)
-        progress(f"k8s export (real audit events replicated): {path}")
-        if ensure_replica_export(path, events, seed):
-            progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
-        return path
-    if shape == "zeek":
-        path = zeek_export_path(out, events, seed)
-        progress(f"zeek export (real connection records replicated): {path}")
-        if ensure_zeek_export(path, events, seed):
+    if shape in REAL_SHAPES:
+        path_of, ensure, label = REAL_SHAPES[shape]
+        path = path_of(out, events, seed)
+        progress(f"{shape} export ({label} replicated): {path}")
+        if ensure(path, events, seed):
             progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
         return path
     if shape == "wide":
