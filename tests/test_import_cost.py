@@ -484,6 +484,23 @@ def test_a_query_loads_arrow_and_the_expression_models_and_nothing_more(
     assert loaded(modules, HELP_TEXTS) == set()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["events", "--where", "trace_id = 'abc'", "--format", "json"],
+        ["query", "--where", "status = 'error'", "--group-by", "service", "--format", "json"],
+    ],
+)
+def test_a_count_or_a_trace_lookup_loads_no_masked_arrays(store_dir: Path, args: list[str]) -> None:
+    # numpy.ma loads when np.unique takes its hashing path or pyarrow converts a numpy
+    # array (both ask it whether the array is masked); a count from the summaries and a
+    # trace lookup do neither.
+    modules = command_modules([*args, "--store", "store"], store_dir)
+    assert "numpy" in modules
+    assert "numpy.ma" not in modules
+
+
 GC_PROBE = """
 import gc, json, sys
 from mfq.cli.main import main
