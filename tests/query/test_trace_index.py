@@ -75,6 +75,20 @@ def test_each_file_stores_its_distinct_keys_sorted(three_days: Store) -> None:
     assert any(np.array_equal(np.frombuffer(b, np.uint32), expected) for b in rows.values())
 
 
+def test_a_files_keys_are_its_distinct_hashes_sorted_in_any_letter_case() -> None:
+    from mfq.store.ids import first_hashes
+
+    ids = [f"trace-{i % 500}" for i in range(2000)] + ["TRACE-7", None, "Trace-499"]
+    keys = trace_keys(pa.array(ids))
+    hashes = first_hashes(pa.array([f"trace-{i}" for i in range(500)])).astype(np.uint32)
+    assert keys.dtype == np.uint32
+    assert keys.tolist() == sorted(set(hashes.tolist()))
+    assert trace_keys(pa.array([None, None], pa.string())).tolist() == []
+    assert trace_keys(pa.array(["only"])).tolist() == [
+        int(first_hashes(pa.array(["only"]))[0]) & 0xFFFFFFFF
+    ]
+
+
 @pytest.mark.parametrize(
     ("where", "expected"),
     [

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from mfq.analysis.defaults import ANOMALY_MIN_CHANGE as DEFAULT_MIN_CHANGE
+from mfq.analysis.defaults import ANOMALY_THRESHOLD as DEFAULT_THRESHOLD
 from mfq.errors import UsageError
 from mfq.query.expr import Aggregate, NamedAggregate
 from mfq.query.requests import Request, TimeseriesRequest
@@ -43,8 +45,6 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.float64]
 
-DEFAULT_THRESHOLD = 4.5
-DEFAULT_MIN_CHANGE = 0.25
 #: Days of buckets needed before the daily cycle is modelled.
 MIN_SEASONAL_DAYS = 3
 #: Neighbours on each side for series too short for a daily model.

@@ -45,8 +45,6 @@ if TYPE_CHECKING:
     FloatArray = npt.NDArray[np.float64]
     BoolArray = npt.NDArray[np.bool_]
 
-#: The SRE workbook's page-worthy pairs.
-DEFAULT_ALERTS = ("1h/5m@14.4", "6h/30m@6")
 _ALERT = re.compile(r"^\s*([^/@\s]+)\s*/\s*([^/@\s]+)\s*@\s*([^/@\s]+?)x?\s*$")
 
 

@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 from mfq.analysis.burn import (
-    DEFAULT_ALERTS,
     BurnAlert,
     find_burns,
     firing,
@@ -33,6 +32,7 @@ from mfq.analysis.burn import (
     wilson_lower_bound,
 )
 from mfq.analysis.common import parse_expression, parse_number, resolve_selection
+from mfq.analysis.defaults import SLO_DEFAULTS as DEFAULTS
 from mfq.errors import UsageError
 from mfq.query.expr import Aggregate, Expr, ExpressionError, Field, IsNull, NamedAggregate
 from mfq.query.requests import Request
@@ -76,27 +76,6 @@ INCIDENT_COLUMNS = (
 )
 __all__ = ["INCIDENT_COLUMNS", "SUMMARY_COLUMNS", "slo", "slo_incidents", "wilson_lower_bound"]
 
-
-@dataclass(frozen=True)
-class SloDefaults:
-    """The documented defaults of ``mfq slo`` (docs/guide.md, "Service level objectives")."""
-
-    #: Percentage of events that should be good.
-    target: float = 99.5
-    #: How far back the objective looks from the window's end.
-    window: str = "28d"
-    #: Bucket width of the alert windows (the shortest window's resolution).
-    every: str = "5m"
-    #: The alerts, ``LONG/SHORT@RATE``: the SRE workbook's two page-worthy pairs.
-    alerts: tuple[str, ...] = DEFAULT_ALERTS
-    #: Two-sided confidence of the Wilson interval whose lower end must clear the line
-    #: (0.95: the long window is over the line with 97.5% confidence).
-    confidence: float = 0.95
-    #: More buckets than this is a mistake (``--every 1s`` over 28 days), not a question.
-    max_buckets: int = 1_000_000
-
-
-DEFAULTS = SloDefaults()
 
 # Column names of the bucket query; the leading "__" keeps them apart from user names.
 _EVENTS, _JUDGED = "__events", "__judged"

@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mfq.analysis.common import read_rows, resolve_selection
+from mfq.analysis.defaults import TIMELINE_GAP as DEFAULT_GAP
 from mfq.errors import UsageError
 from mfq.query.requests import Request
 from mfq.query.timerange import parse_duration
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
     BoolArray = npt.NDArray[np.bool_]
     IntArray = npt.NDArray[np.int64]
 
-#: Consecutive like events closer than this collapse into one row.
-DEFAULT_GAP = "1m"
 #: Width of the buckets the peak is counted in.
 PEAK_BUCKET = timedelta(minutes=1)
 #: How much likelier (in nats, plus ln(events)) the incident's stretch must be under its

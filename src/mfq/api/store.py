@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 # The analyses and the report are imported by the methods that run them: a query from the
-# command line needs none of them.
-from mfq.analysis.anomalies import DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD
-from mfq.analysis.timeline import DEFAULT_GAP as TIMELINE_GAP
-from mfq.ingest.options import NormalizeOptions
+# command line needs none of them. The defaults the signatures show come from modules of
+# constants (the report's settings import no analysis).
+from mfq.analysis.defaults import ANOMALY_MIN_CHANGE, ANOMALY_THRESHOLD, TIMELINE_GAP
 from mfq.query.build import request_spec
 from mfq.query.engines import DEFAULT_ENGINE
 from mfq.query.requests import (
@@ -40,7 +39,6 @@ from mfq.query.requests import (
     TimeseriesRequest,
 )
 from mfq.query.source import StoreQueries
-from mfq.report.settings import DEFAULT_REPORT_SETTINGS, ReportSettings
 from mfq.settings import DEFAULT_SETTINGS, Settings
 from mfq.store.store import IngestSummary, ProgressCallback, Storage, open_storage
 
@@ -51,12 +49,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from mfq.analysis.funnel import FunnelRequest
+    from mfq.ingest.options import NormalizeOptions
     from mfq.model.answer import Answer
     from mfq.query.expr import FieldSchema
     from mfq.query.source import QuerySource
     from mfq.query.spec import QuerySpec
     from mfq.report import Report
     from mfq.report.questions import SavedQuestion
+    from mfq.report.settings import ReportSettings
     from mfq.store.catalog import Catalog, FileRecord
     from mfq.store.compact import CompactionResult
     from mfq.store.doctor import Checkup
@@ -523,8 +523,8 @@ class Store:
         agg: str | None = None,
         every: str | None = None,
         top: int | None = None,
-        threshold: float = DEFAULT_THRESHOLD,
-        min_change: float = DEFAULT_MIN_CHANGE,
+        threshold: float = ANOMALY_THRESHOLD,
+        min_change: float = ANOMALY_MIN_CHANGE,
         tz: str | None = None,
         include_all: bool = False,
     ) -> pd.DataFrame:
@@ -637,7 +637,7 @@ class Store:
         slo_alerts: str | Sequence[str] | None = None,
         slo_by: str | None = None,
         tz: str | None = None,
-        settings: ReportSettings = DEFAULT_REPORT_SETTINGS,
+        settings: ReportSettings | None = None,
         questions: Sequence[SavedQuestion] = (),
     ) -> Report:
         """A period's event-pattern report, as ``mfq report``: the sections as data,
@@ -648,9 +648,11 @@ class Store:
         events. ``by``: breakdown fields. ``latency``: the duration field. ``slo_bad``,
         ``slo_target``, ``slo_alerts``, ``slo_by``: the SLO section. ``tz``: day buckets
         in this time zone. ``settings``: thresholds and sizes (``[report]`` of
-        ``mfq.toml``). ``questions``: saved questions shown as sections.
+        ``mfq.toml``; None: ``mfq.report.settings.DEFAULT_REPORT_SETTINGS``).
+        ``questions``: saved questions shown as sections.
         """
         from mfq.report.build import ReportRequest, build_report
+        from mfq.report.settings import DEFAULT_REPORT_SETTINGS
 
         request = ReportRequest(
             selection=selection,
@@ -663,7 +665,7 @@ class Store:
             slo_alerts=slo_alerts,
             slo_by=slo_by,
             tz=tz,
-            settings=settings,
+            settings=DEFAULT_REPORT_SETTINGS if settings is None else settings,
             questions=tuple(questions),
         )
         with self.storage.reading():

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from mfq.analysis.slo import DEFAULTS
+from mfq.analysis.defaults import SLO_DEFAULTS as DEFAULTS
 from mfq.cli.command import command
 from mfq.cli.options import Output, Selection, Source
 from mfq.cli.query import query_options, store_for

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from mfq.analysis.anomalies import DEFAULT_MIN_CHANGE, DEFAULT_THRESHOLD
+from mfq.analysis.defaults import ANOMALY_MIN_CHANGE as DEFAULT_MIN_CHANGE
+from mfq.analysis.defaults import ANOMALY_THRESHOLD as DEFAULT_THRESHOLD
 from mfq.render.display import MISSING_TEXT
 from mfq.report.format import format_time, format_value, metric_texts, zone_of
 from mfq.report.model import ColumnKind, Metric, Paragraph, Span, Table, paragraph

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mfq.analysis.slo import DEFAULTS as SLO_DEFAULTS
+from mfq.analysis.defaults import SLO_DEFAULTS
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mfq.errors import DataError, NoSpace, StoreCorrupt, StoreNotFound
 from mfq.ingest.counters import IngestCounters
-from mfq.ingest.options import NormalizeOptions
 from mfq.settings import DEFAULT_SETTINGS, Settings
 from mfq.store.catalog import BatchRecord, Catalog, FileRecord, SourceRecord
 from mfq.store.layout import StoreLayout
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.ingest.options import NormalizeOptions
     from mfq.ingest.pipeline import SourceReading
     from mfq.ingest.sources import Source
     from mfq.store.compact import CompactionResult
@@ -249,6 +249,8 @@ class Storage:
         ``strict``, nothing is committed when any record is rejected. With ``compact``,
         the days the batch wrote to are compacted after it commits (see ``compact``).
         """
+        # Ingest's modules load when it runs: a query opens the store without them.
+        from mfq.ingest.options import NormalizeOptions
         from mfq.ingest.sources import expand_sources
         from mfq.store.lock import write_lock
 
