@@ -5,6 +5,7 @@ when no scheduler is named."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import sys
@@ -165,3 +166,47 @@ def test_without_a_scheduler_a_local_cluster_serves_one_command(
     )
     assert (answer.returncode, answer.stderr) == (0, "")
     assert (0, answer.stdout, "") == expected
+
+
+def _until_found(folder: Path, pattern: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while not any(folder.glob(pattern)):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"no {pattern} in {folder}: {process.communicate()}")
+        time.sleep(0.05)
+
+
+def test_a_slow_scratch_directory_prints_nothing(
+    store_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine making a scratch directory can take over a second, and Dask then
+    warns on stderr (blaming a network file system). Here the scheduler and a worker process
+    each wait over a second for the scratch space's lock, as they would on a busy machine:
+    the command still prints its answer and nothing else."""
+    monkeypatch.delenv("MFQ_DASK_SCHEDULER", raising=False)
+    monkeypatch.delenv("MFQ_ENGINE", raising=False)
+    monkeypatch.setenv("DASK_TEMPORARY_DIRECTORY", str(tmp_path))
+    scratch = tmp_path / "dask-scratch-space"
+    scratch.mkdir()
+    args = [*QUERIES[0], "--store", str(store_root), "--format", "json"]
+    expected = invoke(*args)
+    mfq_command = str(Path(sys.executable).with_name("mfq"))
+    with (scratch / "global.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as Dask's own lock (locket) takes it
+        process = subprocess.Popen(
+            [mfq_command, *args, "--engine", "dask"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for server in ("scheduler", "worker"):
+            # Its directory is made before it waits for the lock to claim it.
+            _until_found(scratch, f"{server}-*", process)
+            time.sleep(1.2)  # past the second after which Dask warns
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            _until_found(scratch, f"{server}-*.dirlock", process)  # it took the lock
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        output, errors = process.communicate(timeout=120)
+    assert (process.returncode, output, errors) == expected
