@@ -278,6 +278,11 @@ def _both(lines: list[str], options: NormalizeOptions, block_bytes: int = 1 << 2
 @example(lines=['{"type":"a","ts":1,"attributes":{"actor_profile":{"id":false}}}'], block_bytes=64)
 @example(lines=['{"id": null, "": {"id": 0}}'], block_bytes=64)
 @example(lines=['{"a":1}{"b":2}', '{"type":"x","ts":1,"a":1,"a":2}'], block_bytes=64)
+# Just below 1e17 an epoch is microseconds (out of range), though a double rounds it to 1e17.
+@example(
+    lines=['{"type":"a","ts":99999999999999999}', '{"type":"a","ts":-99999999999999992}'],
+    block_bytes=1 << 20,
+)
 def test_fast_and_record_paths_agree(lines: list[str], block_bytes: int) -> None:
     _both(lines, NormalizeOptions(), block_bytes)
 
