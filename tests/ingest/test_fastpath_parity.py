@@ -278,6 +278,8 @@ def _both(lines: list[str], options: NormalizeOptions, block_bytes: int = 1 << 2
 @example(lines=['{"type":"a","ts":1,"attributes":{"actor_profile":{"id":false}}}'], block_bytes=64)
 @example(lines=['{"id": null, "": {"id": 0}}'], block_bytes=64)
 @example(lines=['{"a":1}{"b":2}', '{"type":"x","ts":1,"a":1,"a":2}'], block_bytes=64)
+# A collector message names its event with another alias at the top level (over attributes).
+@example(lines=['{"type":"event","attributes":{"ts":1,"name":"m"},"name":"n"}'], block_bytes=64)
 # Just below 1e17 an epoch is microseconds (out of range), though a double rounds it to 1e17.
 @example(
     lines=['{"type":"a","ts":99999999999999999}', '{"type":"a","ts":-99999999999999992}'],
