@@ -835,11 +835,13 @@ def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]
     filled = pc.fill_null(column, 0)
     values = np.asarray(filled.to_numpy(zero_copy_only=False))
     as_float = values.astype(np.float64)
-    magnitude = np.abs(as_float)
+    # Banded by the integer itself: as a double, 99_999_999_999_999_999 is 1e17 (the
+    # minimum stays negative here, and is refused below).
+    magnitude = np.abs(values)
     factor = np.ones(len(values), dtype=np.int64)
     assigned = np.zeros(len(values), dtype=bool)
     for limit, unit in EPOCH_UNIT_LIMITS:
-        band = ~assigned & (magnitude < limit)
+        band = ~assigned & (magnitude < int(limit))
         factor[band] = unit
         assigned |= band
     bad = np.abs(as_float * factor) > _NS_BOUND

@@ -34,7 +34,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -110,6 +112,10 @@ FILES_PER_SHUFFLE_PARTITION = 8
 #: bench/query.py. Dask's ``dataframe.shuffle.method`` setting overrides this.
 TASK_SHUFFLE_MAX_PARTITIONS = 128
 _HOST_PORT = re.compile(r"^[\w.\-\[\]:]+:\d+$")
+#: Dask warns (a Python warning, on stderr, not a log line) when making a scratch directory
+#: took over a second, blaming a network file system: on a busy machine it takes that long
+#: on a local disk too, and a command prints its answer and nothing else.
+SCRATCH_TIMING_WARNING = "Creating scratch directories is taking a surprisingly long time"
 
 
 def scheduler_address(text: str) -> str:
@@ -187,9 +193,10 @@ class DaskEngine:
             else:
                 # Worker processes: the GIL is not shared, and the client's memory stays
                 # the client's. Only errors are logged (no shuffle chatter on stderr).
-                self._cluster = cluster_class(
-                    processes=True, dashboard_address=":0", silence_logs=logging.ERROR
-                )
+                with _no_scratch_timing_warning():
+                    self._cluster = cluster_class(
+                        processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+                    )
                 self._client = client_class(self._cluster, set_as_default=False)
         return self._client
 
@@ -226,6 +233,23 @@ def _dask() -> Any:
     import dask.dataframe
 
     return dask.dataframe
+
+
+@contextmanager
+def _no_scratch_timing_warning() -> Iterator[None]:
+    """While a local cluster starts, ``SCRATCH_TIMING_WARNING`` is ignored: here (the
+    scheduler and the nannies) and in the worker processes, which read it from
+    ``PYTHONWARNINGS`` when they start (set as Dask sets variables before a worker
+    starts; a ``PYTHONWARNINGS`` of the user's own is kept as it is)."""
+    import dask
+
+    spawn_environment = "distributed.nanny.pre-spawn-environ.PYTHONWARNINGS"
+    with (
+        warnings.catch_warnings(),
+        dask.config.set({spawn_environment: f"ignore:{SCRATCH_TIMING_WARNING}:UserWarning"}),
+    ):
+        warnings.filterwarnings("ignore", SCRATCH_TIMING_WARNING, UserWarning)
+        yield
 
 
 def _distributed() -> tuple[Any, Any]:
