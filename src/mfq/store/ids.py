@@ -72,12 +72,7 @@ def _hashes(ids: pa.Array | pa.ChunkedArray, both: bool) -> np.ndarray:
     width = int(row_words.max()) * 8
     if width:
         # Every id as a zero-padded row of bytes, read as 64-bit words: few numpy steps.
-        padded = np.concatenate((data, np.zeros(width, dtype=np.uint8)))
-        windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-        matrix = windows[starts]
-        if not bool(np.all(short == width)):  # ids of one length (the usual) fill their rows
-            inside = np.arange(width)[None, :] < short[:, None]
-            matrix = np.where(inside, matrix, np.uint8(0))
+        matrix = _padded_rows(data, starts, short, width)
         # One contiguous array per word position: the steps below run over each at once.
         words = np.ascontiguousarray(matrix).view(np.uint64).T.copy()
         for column, word in enumerate(words):
@@ -101,6 +96,24 @@ def _hashes(ids: pa.Array | pa.ChunkedArray, both: bool) -> np.ndarray:
         ).digest()
         pairs[row] = np.frombuffer(digest, dtype=np.uint64)[: pairs.shape[1]]
     return pairs
+
+
+def _padded_rows(data: np.ndarray, starts: np.ndarray, short: np.ndarray, width: int) -> np.ndarray:
+    """Each id's bytes (``short`` of them, 0 for a long one) as a row of ``width`` bytes,
+    zeros after them."""
+    length = int(short[0])
+    if length and bool(np.all(short == length)):
+        # Ids of one length (the usual export) lie back to back: one reshape, no gather.
+        matrix = np.zeros((len(starts), width), dtype=np.uint8)
+        first = int(starts[0])
+        matrix[:, :length] = data[first : first + len(starts) * length].reshape(-1, length)
+        return matrix
+    padded = np.concatenate((data, np.zeros(width, dtype=np.uint8)))
+    matrix = np.lib.stride_tricks.sliding_window_view(padded, width)[starts]
+    if not bool(np.all(short == width)):
+        inside = np.arange(width)[None, :] < short[:, None]
+        matrix = np.where(inside, matrix, np.uint8(0))
+    return matrix  # type: ignore[no-any-return]
 
 
 class _SortedPairs:
