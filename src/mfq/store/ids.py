@@ -113,7 +113,7 @@ def _padded_rows(data: np.ndarray, starts: np.ndarray, short: np.ndarray, width:
     if not bool(np.all(short == width)):
         inside = np.arange(width)[None, :] < short[:, None]
         matrix = np.where(inside, matrix, np.uint8(0))
-    return matrix  # type: ignore[no-any-return]
+    return matrix
 
 
 class _SortedPairs:
