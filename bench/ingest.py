@@ -7,6 +7,7 @@ Run it from the repository root (``make bench`` runs the default)::
     .venv/bin/python bench/ingest.py --events 200000 --json # one JSON object, for the docs
     .venv/bin/python bench/ingest.py --shape wide           # the second shape (wide_export.py)
     .venv/bin/python bench/ingest.py --shape k8s            # real audit events (replica_export.py)
+    .venv/bin/python bench/ingest.py --baseline ../main/src --runs 3 --no-real  # against main
 
 What it does and measures:
 
@@ -39,9 +40,14 @@ What it does and measures:
    off; ``--profile k8s-audit`` for the k8s shape, which needs it), runs interleaved with A
    and B; the median of the ratios A/C must be <= 1.02.
    A FAIL is reported, not turned into an exit status.
-6. A second, small suite: ``mfq ingest FOLDER`` with no options on each folder of
-   ``../shared/real`` (the detected profiles, the counts, the median wall time of
-   ``--runs`` runs after one warm-up); ``--real-only`` runs just this suite.
+   With ``--baseline SRC`` (another checkout's ``src/``), D, ``python -m mfq ingest`` with
+   that source tree first on ``PYTHONPATH``, runs interleaved with A, B and C (after its
+   own warm-up); the table adds its row and the medians of the pairwise wall and CPU
+   ratios A/D (this tree against the baseline) and A/B in CPU time.
+6. A second, small suite (left out with ``--no-real``): ``mfq ingest FOLDER`` with no
+   options on each folder of ``../shared/real`` (the detected profiles, the counts, the
+   median wall time of ``--runs`` runs after one warm-up); ``--real-only`` runs just this
+   suite.
 
 Progress goes to stderr, so ``--json`` output can be redirected as it is.
 """
@@ -113,6 +119,9 @@ class Options:
     json: bool
     real_only: bool = False
     shape: str = "demo"
+    #: Another source tree whose ``mfq ingest`` runs interleaved (D), or None.
+    baseline: Path | None = None
+    real: bool = True
 
 
 # --- command line -------------------------------------------------------------------------
@@ -130,7 +139,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     args = parser.parse_args(argv)
     return Options(
-        **common_options(args), keep=args.keep, real_only=args.real_only, shape=args.shape
+        **common_options(args),
+        keep=args.keep,
+        real_only=args.real_only,
+        shape=args.shape,
+        baseline=args.baseline,
+        real=not args.no_real,
     )
 
 
@@ -149,6 +163,19 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
         " or k8s: the real Kubernetes audit events replicated, read through their profile"
         " (bench/replica_export.py); or zeek: Zeek's real connection records replicated,"
         " fractional epoch times and no event ids (the same file)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="SRC",
+        help="also run `python -m mfq ingest` from this source tree (e.g. ../main/src),"
+        " interleaved, and report the ratios of this tree to it",
+    )
+    parser.add_argument(
+        "--no-real",
+        action="store_true",
+        help="leave out the small suite of ../shared/real folders",
     )
     parser.add_argument(
         "--real-only",
@@ -217,14 +244,25 @@ def duckdb_command(export: Path, parquet: Path) -> list[str]:
     return [sys.executable, "-c", f"import duckdb; duckdb.sql({sql!r})"]
 
 
+def baseline_command(source: Path) -> list[str]:
+    """``mfq`` run from another source tree: ``python -m mfq`` with it first on the path."""
+    return ["env", f"PYTHONPATH={source.resolve()}", sys.executable, "-m", "mfq"]
+
+
 def run_mfq(
-    mfq: Path, export: Path, runs_dir: Path, events: int, keep: bool, extra: Sequence[str] = ()
+    mfq: Path | Sequence[str],
+    export: Path,
+    runs_dir: Path,
+    events: int,
+    keep: bool,
+    extra: Sequence[str] = (),
 ) -> Sample:
     """One ``mfq ingest`` into a fresh empty store, its summary checked (read == ingested == N)."""
     store = Path(tempfile.mkdtemp(prefix="mfq-store-", dir=runs_dir))
+    command = [str(mfq)] if isinstance(mfq, Path) else list(mfq)
     try:
         sample = checked(
-            [str(mfq), "ingest", str(export), "--store", str(store), "--format", "json", *extra],
+            [*command, "ingest", str(export), "--store", str(store), "--format", "json", *extra],
             cwd=runs_dir,
         )
     finally:
@@ -285,9 +323,11 @@ NO_DETECTION_ZEEK = ("--profile", "zeek")
 MAX_DETECTION_RATIO = 1.02
 
 
-def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample], list[Sample]]:
-    """Warm-up, then ``opts.runs`` interleaved timed runs of mfq (A), DuckDB (B) and mfq
-    with profile detection off (C)."""
+def run_ingest(
+    opts: Options, export: Path
+) -> tuple[list[Sample], list[Sample], list[Sample], list[Sample]]:
+    """Warm-up, then ``opts.runs`` interleaved timed runs of mfq (A), DuckDB (B), mfq
+    with profile detection off (C) and, with ``--baseline``, the baseline's mfq (D)."""
     mfq = mfq_executable()
     runs_dir = opts.out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -299,9 +339,14 @@ def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample],
     run_mfq(mfq, export, runs_dir, records, opts.keep)
     run_duckdb(export, runs_dir, records, opts.keep, verify=True)
     run_mfq(mfq, export, runs_dir, records, opts.keep, no_detection)
+    baseline = None if opts.baseline is None else baseline_command(opts.baseline)
+    if baseline is not None:
+        progress(f"warm-up (untimed): baseline mfq from {opts.baseline}")
+        run_mfq(baseline, export, runs_dir, records, opts.keep)
     mfq_samples: list[Sample] = []
     duck_samples: list[Sample] = []
     plain_samples: list[Sample] = []
+    base_samples: list[Sample] = []
     for i in range(1, opts.runs + 1):
         a = run_mfq(mfq, export, runs_dir, records, opts.keep)
         mfq_samples.append(a)
@@ -309,10 +354,15 @@ def run_ingest(opts: Options, export: Path) -> tuple[list[Sample], list[Sample],
         duck_samples.append(b)
         c = run_mfq(mfq, export, runs_dir, records, opts.keep, no_detection)
         plain_samples.append(c)
-        progress(run_line(i, opts.runs, a, b) + f"  no-detection {c.wall:.3f}s")
+        line = run_line(i, opts.runs, a, b) + f"  no-detection {c.wall:.3f}s"
+        if baseline is not None:
+            d = run_mfq(baseline, export, runs_dir, records, opts.keep)
+            base_samples.append(d)
+            line += f"  baseline {d.wall:.3f}s (cpu {d.cpu:.2f}s, this tree {a.cpu:.2f}s)"
+        progress(line)
     if not opts.keep and not any(runs_dir.iterdir()):
         runs_dir.rmdir()
-    return mfq_samples, duck_samples, plain_samples
+    return mfq_samples, duck_samples, plain_samples, base_samples
 
 
 # --- the real-folders suite ---------------------------------------------------------------
@@ -393,6 +443,7 @@ def summarise(
     duck_samples: Sequence[Sample],
     plain_samples: Sequence[Sample],
     help_walls: Sequence[float],
+    base_samples: Sequence[Sample] = (),
 ) -> dict[str, Any]:
     """All results as one JSON-ready object, acceptance targets included."""
     mfq_stats = command_stats(mfq_samples)
@@ -402,6 +453,7 @@ def summarise(
     )
     mfq_stats["reported_seconds"] = [json.loads(s.stdout).get("seconds") for s in mfq_samples]
     ratios = pair_ratios((s.wall for s in mfq_samples), (s.wall for s in duck_samples))
+    cpu_ratios = pair_ratios((s.cpu for s in mfq_samples), (s.cpu for s in duck_samples))
     help_median = statistics.median(help_walls)
     targets = [
         Target(
@@ -424,6 +476,17 @@ def summarise(
             "",
         ),
     ]
+    against_baseline: dict[str, Any] = {}
+    if base_samples:
+        against_baseline = {
+            "source": str(opts.baseline),
+            "wall_ratio": ratio_summary(
+                pair_ratios((s.wall for s in mfq_samples), (s.wall for s in base_samples)), 3
+            ),
+            "cpu_ratio": ratio_summary(
+                pair_ratios((s.cpu for s in mfq_samples), (s.cpu for s in base_samples)), 3
+            ),
+        }
     return {
         "benchmark": "ingest",
         "shape": opts.shape,
@@ -437,6 +500,9 @@ def summarise(
         "duckdb": command_stats(duck_samples),
         "mfq_no_detection": command_stats(plain_samples),
         "ratio": ratio_summary(ratios, 3),
+        "cpu_ratio": ratio_summary(cpu_ratios, 3),
+        "baseline": command_stats(base_samples) if base_samples else None,
+        "against_baseline": against_baseline or None,
         "detection_ratio": ratio_summary(detection, 3),
         "help": help_summary(help_walls),
         "targets": target_rows(targets, with_strict=False),
@@ -456,17 +522,20 @@ def format_table(result: dict[str, Any]) -> str:
         f" ({result['runs']} timed runs each after 1 warm-up, interleaved;"
         f" {result['environment']['cpus']} CPUs)",
         "",
-        f"{'command':<14} {'median s':>9} {'min s':>9} {'max s':>9} {'peak MiB':>9}",
+        f"{'command':<14} {'median s':>9} {'min s':>9} {'max s':>9} {'peak MiB':>9} {'cpu s':>7}",
     ]
     for label, key in (
         ("mfq ingest", "mfq"),
         ("duckdb COPY", "duckdb"),
         ("no detection", "mfq_no_detection"),
+        ("baseline mfq", "baseline"),
     ):
         s = result[key]
+        if s is None:
+            continue
         lines.append(
             f"{label:<14} {s['wall_median']:>9.3f} {s['wall_min']:>9.3f} {s['wall_max']:>9.3f}"
-            f" {s['peak_mib_median']:>9,.1f}"
+            f" {s['peak_mib_median']:>9,.1f} {statistics.median(s['cpu_seconds']):>7.2f}"
         )
     ratio = result["ratio"]
     pairs = " ".join(f"{r:.2f}" for r in ratio["pairs"])
@@ -475,15 +544,26 @@ def format_table(result: dict[str, Any]) -> str:
         "(peak MiB: median over runs of the child's ru_maxrss)",
         "",
         f"ratio mfq/duckdb, run by run: {pairs}  -> median {ratio['median']:.2f}",
+        "CPU ratio mfq/duckdb, run by run: "
+        + " ".join(f"{r:.2f}" for r in result["cpu_ratio"]["pairs"])
+        + f"  -> median {result['cpu_ratio']['median']:.2f}",
         "ratio mfq/mfq --profile none (detection's cost), run by run: "
         + " ".join(f"{r:.3f}" for r in result["detection_ratio"]["pairs"])
         + f"  -> median {result['detection_ratio']['median']:.3f}",
         f"mfq throughput: {mfq['events_per_second']:,} events/s (median wall time)",
         f"mfq reported seconds (in-process): {' '.join(str(x) for x in mfq['reported_seconds'])}",
         help_line(result),
-        "",
-        *target_lines(result["targets"]),
     ]
+    against = result["against_baseline"]
+    if against is not None:
+        for what in ("wall", "cpu"):
+            found = against[f"{what}_ratio"]
+            lines.append(
+                f"{what} ratio this tree/baseline ({against['source']}), run by run: "
+                + " ".join(f"{r:.3f}" for r in found["pairs"])
+                + f"  -> median {found['median']:.3f}"
+            )
+    lines += ["", *target_lines(result["targets"])]
     return "\n".join(lines)
 
 
@@ -496,18 +576,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(rows, indent=2) if opts.json else real_table(rows))
             return 0
         export = ensure_ingest_export(opts.out, opts.events, opts.seed, opts.shape)
-        mfq_samples, duck_samples, plain_samples = run_ingest(opts, export)
+        mfq_samples, duck_samples, plain_samples, base_samples = run_ingest(opts, export)
         help_walls = run_help(checked)
-        rows = run_real(opts.runs)
+        rows = run_real(opts.runs) if opts.real else []
     except BenchError as exc:
         print(f"bench/ingest.py: FAILED: {exc}", file=sys.stderr)
         return 1
-    result = summarise(opts, export, mfq_samples, duck_samples, plain_samples, help_walls)
+    result = summarise(
+        opts, export, mfq_samples, duck_samples, plain_samples, help_walls, base_samples
+    )
     result["real"] = rows
     if opts.json:
         print(json.dumps(result, indent=2))
     else:
-        print(format_table(result) + "\n\n" + real_table(rows))
+        print(format_table(result) + ("\n\n" + real_table(rows) if rows else ""))
     return 0
 
 

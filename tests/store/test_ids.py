@@ -71,3 +71,45 @@ def test_first_hashes_are_the_first_of_the_pairs(values: list[str | None]) -> No
     """Short, long (hashed by blake2b), empty and equal-length ids alike."""
     array = pa.array([v for v in values if v is not None], pa.string())
     assert ids.first_hashes(array).tolist() == ids.hash_ids(array)[:, 0].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    length=st.integers(1, 140),
+    seeds=st.lists(st.integers(0, 10**6), min_size=1, max_size=30),
+    odd=st.text(min_size=0, max_size=3),
+    offset=st.integers(0, 3),
+)
+def test_ids_of_one_length_hash_as_any_ids(
+    length: int, seeds: list[int], odd: str, offset: int
+) -> None:
+    """Ids of one length (hashed from their bytes back to back) get the hashes they get
+    beside an id of another length (gathered one by one), sliced arrays too."""
+    same = [str(seed).rjust(length, "x")[:length] for seed in seeds]
+    mixed = pa.array(["y" * (length + 1) + odd, *same])
+    alone = pa.array(["z" * length] * offset + same).slice(offset)
+    assert ids.hash_ids(alone).tolist() == ids.hash_ids(mixed)[1:].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stored=st.lists(st.integers(0, 30), max_size=20),
+    chunks=st.lists(st.lists(st.integers(0, 30), max_size=25), max_size=6),
+)
+def test_keep_new_keeps_the_first_of_each_id_not_stored(
+    stored: list[int], chunks: list[list[int]]
+) -> None:
+    """Chunk by chunk, an id is kept the first time it is seen and only when not stored;
+    the hashes returned are the kept ids', in input order (the batch's ids file)."""
+    index = ids.IdIndex(ids.hash_ids(pa.array([f"ev_{n}" for n in stored], pa.string())))
+    seen = {f"ev_{n}" for n in stored}
+    for chunk in chunks:
+        names = [f"ev_{n}" for n in chunk]
+        keep, pairs = ids.keep_new(index, pa.array(names, pa.string()))
+        expected = []
+        for name in names:
+            expected.append(name not in seen)
+            seen.add(name)
+        assert keep.tolist() == expected
+        kept = [name for name, fresh in zip(names, expected, strict=True) if fresh]
+        assert pairs.tolist() == ids.hash_ids(pa.array(kept, pa.string())).tolist()

@@ -72,12 +72,7 @@ def _hashes(ids: pa.Array | pa.ChunkedArray, both: bool) -> np.ndarray:
     width = int(row_words.max()) * 8
     if width:
         # Every id as a zero-padded row of bytes, read as 64-bit words: few numpy steps.
-        padded = np.concatenate((data, np.zeros(width, dtype=np.uint8)))
-        windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-        matrix = windows[starts]
-        if not bool(np.all(short == width)):  # ids of one length (the usual) fill their rows
-            inside = np.arange(width)[None, :] < short[:, None]
-            matrix = np.where(inside, matrix, np.uint8(0))
+        matrix = _padded_rows(data, starts, short, width)
         # One contiguous array per word position: the steps below run over each at once.
         words = np.ascontiguousarray(matrix).view(np.uint64).T.copy()
         for column, word in enumerate(words):
@@ -103,6 +98,24 @@ def _hashes(ids: pa.Array | pa.ChunkedArray, both: bool) -> np.ndarray:
     return pairs
 
 
+def _padded_rows(data: np.ndarray, starts: np.ndarray, short: np.ndarray, width: int) -> np.ndarray:
+    """Each id's bytes (``short`` of them, 0 for a long one) as a row of ``width`` bytes,
+    zeros after them."""
+    length = int(short[0])
+    if length and bool(np.all(short == length)):
+        # Ids of one length (the usual export) lie back to back: one reshape, no gather.
+        matrix = np.zeros((len(starts), width), dtype=np.uint8)
+        first = int(starts[0])
+        matrix[:, :length] = data[first : first + len(starts) * length].reshape(-1, length)
+        return matrix
+    padded = np.concatenate((data, np.zeros(width, dtype=np.uint8)))
+    matrix = np.lib.stride_tricks.sliding_window_view(padded, width)[starts]
+    if not bool(np.all(short == width)):
+        inside = np.arange(width)[None, :] < short[:, None]
+        matrix = np.where(inside, matrix, np.uint8(0))
+    return matrix
+
+
 class _SortedPairs:
     """Hash pairs sorted by the first hash (first and second kept as separate arrays)."""
 
@@ -116,17 +129,13 @@ class _SortedPairs:
     def __len__(self) -> int:
         return len(self.first)
 
-    def contains(self, pairs: np.ndarray) -> np.ndarray:
+    def contains_sorted(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Which of these pairs (sorted by ``first``: looking up sorted keys walks the
+        index once, cache-friendly) are held."""
         if not len(self.first):
-            return np.zeros(len(pairs), dtype=bool)
-        # Looking up sorted keys walks the index once, cache-friendly.
-        order = np.argsort(pairs[:, 0])
-        keys = pairs[order]
-        pos = np.minimum(np.searchsorted(self.first, keys[:, 0]), len(self.first) - 1)
-        hit = (self.first[pos] == keys[:, 0]) & (self.second[pos] == keys[:, 1])
-        found = np.empty(len(pairs), dtype=bool)
-        found[order] = hit
-        return found
+            return np.zeros(len(first), dtype=bool)
+        pos = np.minimum(np.searchsorted(self.first, first), len(self.first) - 1)
+        return (self.first[pos] == first) & (self.second[pos] == second)  # type: ignore[no-any-return]
 
     def merged(self, other: _SortedPairs) -> _SortedPairs:
         """Both parts in one, merged in linear time (no sort of the whole)."""
@@ -158,16 +167,28 @@ class IdIndex:
 
     def contains(self, pairs: np.ndarray) -> np.ndarray:
         """Boolean mask: which of these id hashes are already in the index."""
-        found = np.zeros(len(pairs), dtype=bool)
+        order = np.argsort(pairs[:, 0])
+        found = np.empty(len(pairs), dtype=bool)
+        found[order] = self.contains_sorted(pairs[order, 0], pairs[order, 1])
+        return found
+
+    def contains_sorted(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """``contains`` of pairs given as their two hashes, sorted by the first."""
+        found = np.zeros(len(first), dtype=bool)
         for part in self._parts:
-            found |= part.contains(pairs)
+            found |= part.contains_sorted(first, second)
         return found
 
     def add(self, pairs: np.ndarray) -> None:
         """Add hashes of ids just accepted; parts merge like a log-structured tree."""
-        if not len(pairs):
+        order = np.argsort(pairs[:, 0], kind="stable")
+        self.add_sorted(pairs[order, 0], pairs[order, 1])
+
+    def add_sorted(self, first: np.ndarray, second: np.ndarray) -> None:
+        """``add`` of pairs given as their two hashes, sorted stably by the first."""
+        if not len(first):
             return
-        self._parts.append(_SortedPairs(pairs[:, 0].copy(), pairs[:, 1].copy()))
+        self._parts.append(_SortedPairs(first, second, presorted=True))
         while len(self._parts) > 1 and len(self._parts[-1]) * 4 >= len(self._parts[-2]):
             newest = self._parts.pop()
             self._parts.append(self._parts.pop().merged(newest))
@@ -177,28 +198,37 @@ def keep_new(index: IdIndex, ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarra
     """Which of ``ids`` are new: seen neither earlier among them nor in ``index`` (the
     first of a repeated id counts); their hashes are added to ``index`` and returned."""
     pairs = hash_ids(ids)
-    keep = first_occurrences(pairs) & ~index.contains(pairs)
-    kept = pairs[keep]
-    index.add(kept)
-    return keep, kept
+    # One stable sort by the first hash serves the three steps (repeats among the ids,
+    # lookup in the index, the index's new part): a third of the work of sorting for each.
+    order = np.argsort(pairs[:, 0], kind="stable")
+    first, second = pairs[order, 0], pairs[order, 1]
+    fresh = _first_in_sorted(first, second) & ~index.contains_sorted(first, second)
+    index.add_sorted(first[fresh], second[fresh])
+    keep = np.empty(len(pairs), dtype=bool)
+    keep[order] = fresh
+    return keep, pairs[keep]
 
 
 def first_occurrences(pairs: np.ndarray) -> np.ndarray:
     """Boolean mask keeping the first of every repeated id hash within one array."""
-    mask = np.ones(len(pairs), dtype=bool)
-    if len(pairs) < 2:
-        return mask
     order = np.argsort(pairs[:, 0], kind="stable")  # stable: the first occurrence comes first
-    first = pairs[order, 0]
+    mask = np.empty(len(pairs), dtype=bool)
+    mask[order] = _first_in_sorted(pairs[order, 0], pairs[order, 1])
+    return mask
+
+
+def _first_in_sorted(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``first_occurrences`` of pairs already sorted stably by their first hash, in that
+    order (the first occurrence of a repeated pair comes first)."""
+    mask = np.ones(len(first), dtype=bool)
     candidates = np.flatnonzero(first[1:] == first[:-1])
     if not len(candidates):
         return mask  # the usual case: no repeated id at all
     seen: set[tuple[int, int]] = set()
     for position in np.unique(np.concatenate((candidates, candidates + 1))).tolist():
-        row = int(order[position])
-        key = (int(pairs[row, 0]), int(pairs[row, 1]))
+        key = (int(first[position]), int(second[position]))
         if key in seen:
-            mask[row] = False
+            mask[position] = False
         seen.add(key)
     return mask
 
