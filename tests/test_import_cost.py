@@ -479,7 +479,7 @@ def test_a_query_loads_arrow_and_the_expression_models_and_nothing_more(
     # nodes and a description made from checked parts (see test_parsing_and_describing...).
     assert loaded(modules, (*RUN_BY_METHODS, *VALIDATOR_BUILDING, "importlib.abc")) == set()
     assert built == set()
-    # pyarrow.compute is made without its help texts (mfq.cli.arrow_import).
+    # pyarrow.compute is made without its help texts (mfq.query.arrow_import).
     assert "pyarrow.compute" in modules
     assert loaded(modules, HELP_TEXTS) == set()
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mfq.cli.arrow_import import import_pyarrow_compute
 from mfq.cli.command import command
 from mfq.cli.options import (
     Output,
@@ -26,6 +25,7 @@ from mfq.cli.options import (
 )
 from mfq.cli.pandas_deferral import pandas_deferred
 from mfq.errors import UsageError
+from mfq.query.arrow_import import import_pyarrow_compute
 from mfq.render import OutputFormat, print_message, render
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def store_for(source: Source, question: Question | None = None) -> Iterator[Stor
     way out). Files are read directly, holding only the fields of ``question`` (see
     ``mfq.cli.files``); without one, or with another engine, they are ingested to a
     temporary store."""
-    import_pyarrow_compute()  # before the library imports it (see mfq.cli.arrow_import)
+    import_pyarrow_compute()  # before the library imports it (see mfq.query.arrow_import)
     from mfq.api import open_store
     from mfq.cli.files import direct_enabled, held_store, refuse_if_nothing_stored, report_rejects
     from mfq.query.engines import DEFAULT_ENGINE, engine_name

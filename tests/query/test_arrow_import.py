@@ -1,4 +1,4 @@
-"""``mfq.cli.arrow_import``: pyarrow.compute made without its help texts computes as before.
+"""``mfq.query.arrow_import``: pyarrow.compute made without its help texts computes as before.
 
 Each case runs in a fresh interpreter (this process imported pyarrow.compute long ago).
 What the quick import leans on, and these tests pin: ``pyarrow/compute.py`` writes its
@@ -48,7 +48,7 @@ answers["signature_restored"] = inspect.signature is inspect.__dict__["signature
 print(json.dumps(answers))
 """
 
-QUICK = "from mfq.cli.arrow_import import import_pyarrow_compute\nimport_pyarrow_compute()"
+QUICK = "from mfq.query.arrow_import import import_pyarrow_compute\nimport_pyarrow_compute()"
 
 
 def run_calls(setup: str) -> dict[str, object]:
@@ -95,7 +95,7 @@ def test_a_pyarrow_that_fails_the_quick_way_is_imported_as_usual() -> None:
     # Should pyarrow's import come to need more of the parser than the stand-in gives, the
     # module is imported again the usual way, with its help texts.
     setup = (
-        "import mfq.cli.arrow_import as quick\n"
+        "import mfq.query.arrow_import as quick\n"
         "def refuse(doc):\n"
         "    raise KeyError('Parameters')\n"
         "quick._NoDocs.NumpyDocString = staticmethod(refuse)\n"

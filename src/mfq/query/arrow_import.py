@@ -1,4 +1,4 @@
-"""Importing ``pyarrow.compute`` without its help texts: a policy of the command line.
+"""Importing ``pyarrow.compute`` without its help texts: a policy the command line chooses.
 
 ``import pyarrow.compute`` wraps each of Arrow's ~290 compute functions in a Python
 function and writes, for each, a docstring (parsing its options class's docstring with
@@ -6,13 +6,14 @@ numpydoc's parser, which imports ``pydoc``) and an ``inspect`` signature. That i
 tenth of a short command's instructions, spent on help texts no command shows.
 :func:`import_pyarrow_compute` imports the module with those two steps made trivial: the
 wrappers call the same kernels with the same arguments; their ``__doc__`` lacks the options'
-descriptions and their ``__signature__`` the options' keywords. The library never does
-this (a Python user may read ``help(pc.round)``); a command calls it before it opens the
-store, so the library's own ``import pyarrow.compute`` finds the module made.
+descriptions and their ``__signature__`` the options' keywords. The library never calls
+it itself (a Python user may read ``help(pc.round)``); only a command does, before it opens
+the store, so the library's own ``import pyarrow.compute`` finds the module made. (It sits
+in the query layer, which owns the use of pyarrow, so that the CLI imports no pyarrow.)
 
 This rests on what ``pyarrow/compute.py`` does at import, which pyarrow does not promise:
 it parses options docstrings with ``pyarrow.vendored.docscrape.NumpyDocString`` and reads
-option keywords with ``inspect.signature``. ``tests/cli/test_arrow_import.py`` pins that the
+option keywords with ``inspect.signature``. ``tests/query/test_arrow_import.py`` pins that the
 wrappers so made compute what pyarrow's own do, and ``pyproject.toml`` bounds pyarrow's
 major version. Should the import fail this way, the module is imported as usual.
 """
