@@ -40,14 +40,17 @@ print(json.dumps({{"modules": sorted(sys.modules), "models": sorted(models)}}))
 def fresh_import(statement: str) -> tuple[set[str], set[str]]:
     """The modules, and the pydantic model classes, loaded after ``statement`` in a new
     interpreter."""
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(statement=statement)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    loaded = json.loads(result.stdout)
+    loaded = _probe(PROBE.format(statement=statement))
     return set(loaded["modules"]), set(loaded["models"])
+
+
+def _probe(script: str) -> dict[str, list[str]]:
+    """What a probe script printed (one JSON object), run in a new interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    report: dict[str, list[str]] = json.loads(result.stdout)
+    return report
 
 
 def event_models(models: set[str]) -> set[str]:
@@ -187,13 +190,7 @@ print(json.dumps({{"modules": sorted(sys.modules), "built": sorted(built)}}))
 def fresh_built(statement: str) -> tuple[set[str], set[str]]:
     """The modules loaded, and the pydantic models whose validators are built, after
     ``statement`` in a new interpreter."""
-    result = subprocess.run(
-        [sys.executable, "-c", BUILT_MODELS.format(statement=statement)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(result.stdout)
+    report = _probe(BUILT_MODELS.format(statement=statement))
     return set(report["modules"]), set(report["built"])
 
 

@@ -141,13 +141,9 @@ def derive_id_from_text(raw: bytes, floats: bool = True) -> str:
 
 def derive_ids_from_texts(raws: Sequence[bytes], floats: Sequence[bool]) -> list[str]:
     """``derive_id_from_text`` of many records; raises as the first that fails does."""
-    blake2b = hashlib.blake2b
     ids: list[str] = []
     for raw, text in zip(raws, canonical_from_texts(raws, floats), strict=True):
-        if text is None:
-            ids.append(derive_id(decode_json(raw)))
-        else:
-            ids.append("d-" + blake2b(text, digest_size=12).hexdigest())
+        ids.append(derive_id(decode_json(raw)) if text is None else _hashed(text))
     return ids
 
 
