@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import duckdb
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import mfq
@@ -115,8 +115,20 @@ def test_any_lines_as_ndjson(records: list[bytes]) -> None:
     ingest_and_check(b"\n".join(records) + b"\n", ".ndjson")
 
 
+#: Found by CI: a field only a duplicate held (its event let go) was written as a column of
+#: nulls, here one named as the store's date folders are.
+_DUPLICATE_ALONE_HOLDS_A_FIELD = [
+    ({"id": "e0", "type": "t", "timestamp": "2026-11-03T10:00:00Z", "nest": 1}, "ascii"),
+    (
+        {"id": "e0", "type": "t", "timestamp": "2026-11-03T10:00:00Z", "date": [], "nest": 1},
+        "ascii",
+    ),
+]
+
+
 @HYPOTHESIS
 @given(st.lists(st.tuples(events, st.sampled_from(["ascii", "raw"])), max_size=8), st.booleans())
+@example(_DUPLICATE_ALONE_HOLDS_A_FIELD, False)
 def test_any_events_as_a_json_array(records: list[tuple[object, str]], pretty: bool) -> None:
     texts = [encode(value, how) for value, how in records]
     joiner = b",\n  " if pretty else b","

@@ -53,3 +53,22 @@ def test_written_file_holds_the_same_values_with_those_encodings(tmp_path: Path)
         "ratio": False,
         "seldom": True,
     }
+
+
+def test_a_field_only_a_duplicate_held_is_no_column(tmp_path: Path) -> None:
+    import mfq
+
+    export = tmp_path / "export.ndjson"
+    export.write_text(
+        '{"id": "a", "type": "t", "timestamp": "2026-11-03T10:00:00Z", "n": 1}\n'
+        '{"id": "a", "type": "t", "timestamp": "2026-11-03T10:00:00Z", "extra": "x"}\n'
+        '{"id": "b", "type": "t", "timestamp": "2026-11-03T10:01:00Z", "n": 2}\n'
+    )
+    store = mfq.open_store(tmp_path / "store", create=True)
+    summary = store.ingest([export])
+    assert (summary.ingested, summary.duplicates) == (2, 1)
+    stored = store.events(as_arrow=True)
+    assert stored.column("n").to_pylist() == [1, 2]
+    assert "extra" not in stored.column_names
+    files = sorted((tmp_path / "store").glob("events/*/*.parquet"))
+    assert files and all("extra" not in pq.read_schema(f).names for f in files)

@@ -201,6 +201,17 @@ def _count_standard(table: pa.Table, counts: TypeCounts) -> None:
             counts.add(spec.name, _STANDARD_CLASS[spec.kind], len(column) - column.null_count)
 
 
+def drop_empty_attributes(table: pa.Table) -> pa.Table:
+    """``table`` without the attribute columns no row holds a value of (a column only
+    rows that were let go held: a field no stored event has is no column of the store)."""
+    empty = [
+        name
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if name not in STANDARD_NAMES and column.null_count == table.num_rows
+    ]
+    return table.drop_columns(empty) if empty else table
+
+
 def unify(tables: Iterable[pa.Table], *, every_standard: bool = True) -> pa.Table:
     """Concatenate event tables whose attribute columns may differ in presence or type;
     with every standard column (null where none is held), unless ``every_standard`` is

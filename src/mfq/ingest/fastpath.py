@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts, arrow_class, unify
+from mfq.ingest.columns import (
+    STANDARD_SCHEMA,
+    FieldBudget,
+    TypeCounts,
+    arrow_class,
+    drop_empty_attributes,
+    unify,
+)
 from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder
@@ -294,7 +301,7 @@ def _run_block(
         if not keep.any():
             continue
         kept = normalised.table if keep.all() else normalised.table.filter(pa.array(keep))
-        kept = _drop_empty(kept)
+        kept = drop_empty_attributes(kept)
         if state.budget is not None and not state.budget.admit_all(
             n for n in kept.column_names if n not in STANDARD_NAMES
         ):
@@ -953,15 +960,6 @@ def _derived_or_none(text: bytes) -> str | None:
         return derive_id_from_text(text)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None  # the record path names the reason
-
-
-def _drop_empty(table: pa.Table) -> pa.Table:
-    empty = [
-        name
-        for name, column in zip(table.column_names, table.columns, strict=True)
-        if name not in STANDARD_NAMES and column.null_count == table.num_rows
-    ]
-    return table.drop_columns(empty) if empty else table
 
 
 def _count_types(table: pa.Table, counts: TypeCounts) -> None:

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.columns import STANDARD_NAMES, TypeCounts, unify
+from mfq.ingest.columns import STANDARD_NAMES, TypeCounts, drop_empty_attributes, unify
 from mfq.settings import Settings
 from mfq.store import ids
 from mfq.store.catalog import FileRecord
@@ -90,7 +90,8 @@ class BatchWriter:
         keep, pairs = ids.keep_new(self.index, table.column("id"))
         kept = int(keep.sum())
         if kept < table.num_rows:
-            table = table.filter(pa.array(keep))
+            # A column only the duplicates held is not written (as if they never came).
+            table = drop_empty_attributes(table.filter(pa.array(keep)))
         self._spill_ids(pairs)
         self.type_counts.merge(chunk.type_counts)
         if kept:
