@@ -177,3 +177,45 @@ def test_no_layer_imports_upward() -> None:
 
 def test_no_cycle_between_packages() -> None:
     assert package_cycles() == []
+
+
+#: Data libraries the command line never touches itself: it parses options, calls one
+#: library function and hands the result to one renderer (the guide's "no pandas in the
+#: CLI"; pyarrow and numpy for the same reason).
+DATA_LIBRARIES = ("pandas", "pyarrow", "numpy")
+
+
+def data_library_imports(paths: list[Path], root: Path) -> list[str]:
+    """``file:line library`` for every import of a data library in ``paths``."""
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] in DATA_LIBRARIES:
+                    found.append(f"{path.relative_to(root).as_posix()}:{node.lineno} {name}")
+    return found
+
+
+def test_the_cli_imports_no_data_library() -> None:
+    paths = [*sorted((SOURCE / "cli").rglob("*.py")), SOURCE / "__main__.py"]
+    assert len(paths) > 10
+    assert data_library_imports(paths, SOURCE) == []
+
+
+def test_the_data_library_walk_sees_deferred_imports(tmp_path: Path) -> None:
+    package = tmp_path / "cli"
+    package.mkdir()
+    (package / "one.py").write_text("def f():\n    import pyarrow.compute as pc\n")
+    (package / "two.py").write_text("from pandas import DataFrame\nfrom . import numpy\n")
+    paths = sorted(package.glob("*.py"))
+    assert data_library_imports(paths, tmp_path) == [
+        "cli/one.py:2 pyarrow.compute",
+        "cli/two.py:1 pandas",
+    ]

@@ -112,6 +112,19 @@ def test_run_answers_exactly_and_options_override_the_file(project: Path) -> Non
     assert json.loads(out) == [{"svc": "search", "count": 6, "spread": 1000.0}]
 
 
+def test_a_project_with_no_questions_says_how_to_save_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mfq.toml").write_text('store = "s"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MFQ_STORE", raising=False)
+    code, out, err = invoke("questions")
+    assert (code, out) == (0, "")
+    assert err == f"{tmp_path / 'mfq.toml'} saves no questions: add a [questions.NAME] table\n"
+    code, out, err = invoke("questions", "--format", "json")
+    assert (code, json.loads(out), err) == (0, [], "")
+
+
 def test_project_file_is_found_in_a_parent_directory(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

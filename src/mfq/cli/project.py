@@ -14,6 +14,7 @@ from mfq.cli.options import format_option, make_env
 from mfq.errors import UsageError
 from mfq.project import Project, Question, find_project, load_project
 from mfq.render import OutputFormat, render
+from mfq.render.result import rows_from_records
 
 if TYPE_CHECKING:
     from mfq.query.requests import QueryQuestion
@@ -116,8 +117,6 @@ def _checked(ctx: click.Context, project: Project, question: Question) -> click.
 @format_option
 def questions(fmt: str) -> None:
     """The saved questions of the project file: name, command line, description."""
-    import pyarrow as pa
-
     project = _project_or_fail()
     rows = [
         {
@@ -127,12 +126,14 @@ def questions(fmt: str) -> None:
         }
         for q in project.questions.values()
     ]
-    table = pa.table(
-        {key: pa.array([row[key] for row in rows], pa.string()) for key in rows[0]}
-        if rows
-        else {key: pa.array([], pa.string()) for key in ("name", "command", "description")}
+    table = rows_from_records(("name", "command", "description"), rows)
+    render(
+        table,
+        OutputFormat(fmt),
+        make_env(None),
+        title=f"questions in {project.path}",
+        empty_message=f"{project.path} saves no questions: add a [questions.NAME] table",
     )
-    render(table, OutputFormat(fmt), make_env(None), title=f"questions in {project.path}")
 
 
 @click.command(
