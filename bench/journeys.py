@@ -31,6 +31,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,10 @@ def interleaved(
     }
 
 
+def _fetch_all(con: Any, sql: str) -> object:
+    return con.sql(sql).fetchall()
+
+
 def bench_size(events: int, runs: int, out: Path, launcher: Launcher) -> list[dict[str, Any]]:
     import duckdb
 
@@ -143,7 +148,7 @@ def bench_size(events: int, runs: int, out: Path, launcher: Launcher) -> list[di
         ),
     }
     for name, (ours, sql, call) in cases.items():
-        timing = interleaved(ours, lambda sql=sql: con.sql(sql).fetchall(), runs)
+        timing = interleaved(ours, partial(_fetch_all, con, sql), runs)
         mfq_peak = child_peak(
             launcher, f"import mfq; store = mfq.open_store({str(store_path)!r}); {call}", out
         )

@@ -133,11 +133,11 @@ def _block(rng: np.random.Generator, first: int, n: int, events: int) -> Iterato
         values = rng.integers(low, high + 1, n)
         columns.append(_sparse(rng, [f'"{key}": {v}' for v in values], share))
     for key, (scale, share) in _FLOAT_KEYS.items():
-        values = rng.random(n) * scale
-        columns.append(_sparse(rng, [f'"{key}": {v:.3f}' for v in values], share))
+        floats = rng.random(n) * scale
+        columns.append(_sparse(rng, [f'"{key}": {v:.3f}' for v in floats], share))
     for key, share in _BOOL_KEYS.items():
-        values = rng.random(n) < 0.5
-        columns.append(_sparse(rng, [f'"{key}": {str(v).lower()}' for v in values], share))
+        flags = rng.random(n) < 0.5
+        columns.append(_sparse(rng, [f'"{key}": {str(v).lower()}' for v in flags], share))
     ids = 4_100_000_000 + index
     for row in range(n):
         attributes = ", ".join(c[row] for c in columns if c[row] is not None)  # type: ignore[misc]
