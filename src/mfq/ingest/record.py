@@ -6,20 +6,22 @@ names the reason for every rejection. ``mfq.ingest.fastpath`` must agree with it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from mfq.ingest.canonical import canonical, canonical_from_texts
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.profiles.apply import Picked, pick, without
-from mfq.model.event import Event, validation_context
 from mfq.model.fields import STANDARD_FIELDS
 from mfq.model.values import (
     DURATION_UNITS,
@@ -29,6 +31,9 @@ from mfq.model.values import (
     severity_value,
     timestamp_ns,
 )
+
+if TYPE_CHECKING:
+    from mfq.model.event import Event
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 STANDARD_NAMES = frozenset(f.name for f in STANDARD_FIELDS)
@@ -309,6 +314,16 @@ def _resolve(
     return result
 
 
+@functools.cache
+def _event_model() -> tuple[type[Event], Callable[[tzinfo | None], dict[str, object]]]:
+    """The pydantic event model and its validation context, imported at the first record
+    that goes this way: building the model is the slowest of mfq's own imports, and a
+    question on a file the vectorised path reads whole needs none."""
+    from mfq.model.event import Event, validation_context
+
+    return Event, validation_context
+
+
 def _validate_standard(
     chosen: dict[str, tuple[str, object]], result: NormalizedRecord, options: NormalizeOptions
 ) -> Rejection | None:
@@ -320,8 +335,9 @@ def _validate_standard(
                 values[name] = duration_ms_value(value, alias)
             except ValueRuleError as err:
                 return Rejection(RejectCode.BAD_FIELD, f"invalid duration_ms ({alias}): {err}")
+    model, context = _event_model()
     try:
-        event = Event.model_validate(values, context=validation_context(options.assume_tz))
+        event = model.model_validate(values, context=context(options.assume_tz))
     except ValidationError as err:
         return _rejection_from(err, chosen)
     result.standard = event.model_dump()
