@@ -85,12 +85,13 @@ def store_for(source: Source, question: Question | None = None) -> Iterator[Stor
     ``mfq.cli.files``); without one, or with another engine, they are ingested to a
     temporary store."""
     import_pyarrow_compute()  # before the library imports it (see mfq.query.arrow_import)
-    from mfq.api import open_store
     from mfq.cli.files import direct_enabled, held_store, refuse_if_nothing_stored, report_rejects
     from mfq.query.engines import DEFAULT_ENGINE, engine_name
 
     lets = source.let
     if not source.inputs:
+        from mfq.api import open_store
+
         with open_store(
             source.store_path, engine=source.engine, scheduler=source.scheduler
         ) as store:
@@ -110,6 +111,8 @@ def store_for(source: Source, question: Question | None = None) -> Iterator[Stor
         yield store
         return
     import tempfile
+
+    from mfq.api import open_store
 
     with (
         tempfile.TemporaryDirectory(prefix="mfq-") as scratch,

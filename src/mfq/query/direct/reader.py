@@ -14,7 +14,7 @@ parsed and validated as ingest validates them, then let go. A question on the gr
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,10 +200,15 @@ def read_files(
     *,
     options: NormalizeOptions | None = None,
     settings: Settings = DEFAULT_SETTINGS,
+    meanwhile: Callable[[], object] | None = None,
 ) -> FileEvents:
     """The events of ``paths`` (files, folders, globs, ``-``) with the columns ``fields``
     (and ``timestamp`` and ``sample_rate``; every column: None), as ingesting them into
-    an empty store then reading them would give."""
+    an empty store then reading them would give.
+
+    ``meanwhile`` is called at most once, when the first chunk of the first source is
+    taken: the reading and parsing threads are then busy with the next, which this
+    thread would only wait for."""
     options = options or NormalizeOptions()
     sources = expand_sources(list(paths))
     summary = IngestSummary(sources=len(sources))
@@ -231,7 +236,8 @@ def read_files(
             summary.skipped_files += 1
             summary.notes.append(f"skipped {err.message}")
             continue
-        counters = _read_one(reading, batch, reasons, summary)
+        counters = _read_one(reading, batch, reasons, summary, meanwhile)
+        meanwhile = None
         profiles[reading.profile] += 1
         fingerprint = reading.fingerprint() if hash_content else None
         if fingerprint is not None:
@@ -261,10 +267,14 @@ def _read_one(
     batch: _Batch,
     reasons: Counter[str],
     summary: IngestSummary,
+    meanwhile: Callable[[], object] | None = None,
 ) -> IngestCounters:
     counters = IngestCounters()
     rejected = RejectKeys()
     for chunk in reading.chunks:
+        if meanwhile is not None:
+            meanwhile()
+            meanwhile = None
         # Every accepted event counts as ingested here; the duplicates among them are
         # told apart once the reading ends (``read_files``).
         chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk), 0
