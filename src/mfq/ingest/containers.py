@@ -42,6 +42,10 @@ NOT_JSON = "not_json"  # (mfq.ingest.record.RejectCode.NOT_JSON: record imports 
 _BOM = b"\xef\xbb\xbf"
 _HEAD_BYTES = 64 * 1024
 _NEWLINE = 10
+#: The first read of an NDJSON source, growing fourfold to the chunk size: the parse
+#: workers wait for the first chunk, read, split and screened alone (100 ms for 16 MiB,
+#: its memory touched the first time), so it is small.
+_FIRST_READ_BYTES = 1 << 20
 _OTLP_HEAD = re.compile(rb'^\s*\{\s*"resource(Spans|Logs)"')
 
 
@@ -265,7 +269,9 @@ class _OpenLine:
 def _ndjson_chunks(stream: BinaryIO, chunk_bytes: int, limit: int) -> Iterator[RecordChunk]:
     line = _OpenLine()
     line_base = 1
-    while block := stream.read(chunk_bytes):
+    size = min(chunk_bytes, _FIRST_READ_BYTES)
+    while block := stream.read(size):
+        size = min(size * 4, chunk_bytes)
         view = memoryview(block)
         end = block.rfind(b"\n")
         if end < 0:
