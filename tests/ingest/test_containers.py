@@ -54,6 +54,18 @@ def test_each_container_yields_the_same_records(data: bytes, kind: ContainerKind
         assert records == EVENTS
 
 
+def test_an_ndjson_source_is_read_small_first_then_in_whole_chunks() -> None:
+    """The first read is 1 MiB (the parse workers wait for it), each next four times the
+    one before up to the chunk size; the records are the same as in one read."""
+    line = json.dumps({"id": 1, "pad": "x" * 1000})
+    data = ("\n".join([line] * 12_000) + "\n").encode()  # about 12 MiB
+    _kind, chunks = read_chunks(io.BytesIO(data), 8 << 20)
+    sizes = [len(chunk.data) for chunk in chunks]
+    assert [round(size / (1 << 20)) for size in sizes] == [1, 4, 7]  # 1, 4, then the rest
+    assert sum(sizes) + len(sizes) == len(data)  # every line, each chunk's last newline cut
+    assert all(size <= 8 << 20 for size in sizes)
+
+
 def test_ndjson_blank_lines_crlf_bom_and_missing_final_newline() -> None:
     lines = [json.dumps(e) for e in EVENTS]
     data = b"\xef\xbb\xbf" + ("\r\n\r\n".join(lines) + "\n   \n\t\n" + lines[0]).encode()

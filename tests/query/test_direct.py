@@ -406,3 +406,76 @@ def test_held_events_scanned_in_slices(
     monkeypatch.setattr(scan, "SLICE_ROWS", 7)
     export = _write(tmp_path / "e.ndjson", [_mixed_event(i) for i in range(1, 120)])
     _compare([export], question)
+
+
+# -- what a block costs: hazards ruled out first, imports beside the reading ---------------------
+
+#: Bytes that make or unmake a hazard: quotes, colons, dots, backslashes, newlines, the
+#: letters of ``actor_profile`` and the blanks allowed before a colon.
+HAZARD_BYTES = st.sampled_from(
+    [b'"', b":", b".", b"\\", b"\n", b" ", b"\t", b"\r", b"a", b"1", b"{", b"}", b",",
+     b'"actor_profile"', b'actor_profile"', b'"a.b":', b'"a.b" :', b"\xc3\xa9"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.lists(HAZARD_BYTES, max_size=12), min_size=1, max_size=8))
+def test_a_block_ruled_out_by_the_prefilter_holds_no_hazard(pieces: list[list[bytes]]) -> None:
+    """The whole-block RE2 prefilter only skips the exact search where it finds nothing:
+    the records flagged are those the exact search flags, whatever the bytes."""
+    import numpy as np
+
+    from mfq.ingest import projection
+
+    records = [b"".join(piece).replace(b"\n", b" ") for piece in pieces]
+    data = b"\n".join(records)
+    starts = np.cumsum([0] + [len(r) + 1 for r in records[:-1]]).astype(np.int64)
+    ends = starts + np.array([len(r) for r in records], dtype=np.int64)
+    found = Projection.of(()).hazards(data, starts, ends)
+    exact = np.zeros(len(records), dtype=bool)
+    for row, record in enumerate(records):
+        exact[row] = (
+            b"\\" in record
+            or b'"actor_profile"' in record
+            or projection._DOTTED_KEY.search(record) is not None
+        )
+    assert found.tolist() == exact.tolist()
+
+
+def test_the_answering_is_imported_once_while_the_first_file_is_read(tmp_path: Path) -> None:
+    """``meanwhile`` runs once, after the first chunk of the first source is taken (the
+    reading threads are at work on the next), whatever the number of files."""
+    first = _write(tmp_path / "a.ndjson", [_mixed_event(i) for i in range(1, 40)])
+    second = _write(tmp_path / "b.ndjson", [_mixed_event(i) for i in range(40, 80)])
+    calls: list[int] = []
+    events = read_files(
+        [str(first), str(second)],
+        {"region"},
+        settings=SMALL_CHUNKS,
+        meanwhile=lambda: calls.append(1),
+    )
+    assert calls == [1]
+    assert events.summary.ingested == 79
+    empty = _write(tmp_path / "empty.ndjson", [])
+    assert read_files([str(empty)], {"region"}, meanwhile=lambda: calls.append(2)).table.num_rows == 0
+    assert calls == [1]  # no chunk taken: nothing to do beside the reading
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--group-by", "type", "--format", "csv"],
+        ["--where", "status = 'error'", "--group-by", "type", "--agg", "p95(duration_ms)"],
+    ],
+)
+def test_a_question_on_a_clean_file_builds_no_event_model(tmp_path: Path, args: list[str]) -> None:
+    """The pydantic event model validates records that go record by record; a file the
+    vectorised path reads whole never imports it (its build is the slowest of mfq's own
+    imports, on the way to the first parsed block), nor pandas."""
+    from tests.test_import_cost import NEVER, command_modules, loaded
+
+    _write(tmp_path / "export.ndjson", [_mixed_event(i) for i in range(1, 200)])
+    modules = command_modules(["query", "export.ndjson", *args], tmp_path)
+    assert {"mfq.ingest.fastpath", "mfq.query.engines.local"} <= modules
+    assert loaded(modules, ("mfq.model.event", *NEVER)) == set()
