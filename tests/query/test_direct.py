@@ -457,7 +457,8 @@ def test_the_answering_is_imported_once_while_the_first_file_is_read(tmp_path: P
     assert calls == [1]
     assert events.summary.ingested == 79
     empty = _write(tmp_path / "empty.ndjson", [])
-    assert read_files([str(empty)], {"region"}, meanwhile=lambda: calls.append(2)).table.num_rows == 0
+    nothing = read_files([str(empty)], {"region"}, meanwhile=lambda: calls.append(2))
+    assert nothing.table.num_rows == 0
     assert calls == [1]  # no chunk taken: nothing to do beside the reading
 
 
