@@ -150,9 +150,15 @@ def test_the_package_root_loads_the_store_only_when_a_store_name_is_used() -> No
 
 @pytest.mark.slow
 def test_the_event_model_loads_on_first_use_and_agrees_with_the_field_table() -> None:
-    # Ingest still gets the model; the probe would notice it (the other tests' negative
-    # results are not a probe that sees nothing).
+    # Ingest still gets the model at its first record validated one by one; the probe
+    # would notice it (the other tests' negative results are not a probe that sees nothing).
     modules, models = fresh_import("import mfq.ingest.record")
+    assert "mfq.model.event" not in modules  # a file read whole by the fast path needs none
+    modules, models = fresh_import(
+        "from mfq.ingest.options import NormalizeOptions\n"
+        "from mfq.ingest.record import normalize_record\n"
+        'normalize_record(\'{"id": 1, "type": "a", "timestamp": 1}\', NormalizeOptions())'
+    )
     assert "mfq.model.event" in modules
     assert event_models(models) == {"mfq.model.event.Event"}
 
