@@ -66,6 +66,20 @@ def test_an_ndjson_source_is_read_small_first_then_in_whole_chunks() -> None:
     assert all(size <= 8 << 20 for size in sizes)
 
 
+def test_a_source_of_long_records_is_read_in_whole_chunks_from_the_first() -> None:
+    """A first read of fewer lines than twice the records a profile is detected from is
+    read up to the chunk size: the profile is detected from the same records as ever."""
+    from mfq.ingest import containers
+    from mfq.ingest.profiles import SAMPLE_RECORDS
+
+    assert containers._FIRST_LINES >= 2 * SAMPLE_RECORDS
+    line = json.dumps({"id": 1, "pad": "x" * 20_000})  # 52 lines in 1 MiB
+    data = ("\n".join([line] * 600) + "\n").encode()  # about 11.5 MiB
+    _kind, chunks = read_chunks(io.BytesIO(data), 8 << 20)
+    sizes = [len(chunk.data) for chunk in chunks]
+    assert len(sizes) == 2 and sizes[0] > (8 << 20) - len(line) - 2
+
+
 def test_ndjson_blank_lines_crlf_bom_and_missing_final_newline() -> None:
     lines = [json.dumps(e) for e in EVENTS]
     data = b"\xef\xbb\xbf" + ("\r\n\r\n".join(lines) + "\n   \n\t\n" + lines[0]).encode()
