@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
-
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING, Protocol
 
 from mfq.env import Env
-from mfq.render.console import make_console
 from mfq.render.escape import escape_control
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class ProgressUpdate(Protocol):
@@ -43,6 +36,12 @@ def progress_bar(env: Env, label: str) -> Iterator[Callable[[ProgressUpdate], No
     if not env.stderr_isatty:
         yield None
         return
+    # Imported here: an ingest into a pipe or a file (scripts, CI) draws nothing, and
+    # rich's progress machinery is a tenth of its start-up.
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mfq.render.console import make_console
+
     console = make_console(env.stderr, colour=env.colour, width=env.width)
     columns = (
         TextColumn("{task.description}", markup=False),

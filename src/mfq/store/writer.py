@@ -7,6 +7,8 @@ import contextlib
 import itertools
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -54,6 +56,14 @@ class _Pending:
 
 
 @dataclass
+class _Write:
+    """One flush being written: its files, and whether they have their numbers yet."""
+
+    future: Future[list[_Pending]]
+    named: threading.Event
+
+
+@dataclass
 class BatchWriter:
     """Accumulates validated chunks of one ingest and writes them as one batch."""
 
@@ -72,7 +82,7 @@ class BatchWriter:
     _id_count: int = 0
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _writes: ThreadPoolExecutor | None = None
-    _in_flight: Future[None] | None = None
+    _in_flight: _Write | None = None
 
     @property
     def tmp_dir(self) -> Path:
@@ -104,44 +114,63 @@ class BatchWriter:
     def flush(self) -> None:
         """Write buffered events as one sorted file per UTC date (in a background thread,
         so writing overlaps with validating the next chunks)."""
+        # At most one write waits: bounded memory even when writing is the slow side.
+        self._wait_in_flight()
+        self._in_flight = self._submit_buffer(named_before=None)
+
+    def _submit_buffer(self, named_before: threading.Event | None) -> _Write | None:
+        """Start writing the buffered events; None when nothing is buffered."""
         if not self._buffer:
-            return
+            return None
         buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
         if self._writes is None:
-            self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-write")
-        # At most one write waits: bounded memory even when writing is the slow side.
+            self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-write")
+        named = threading.Event()
+        future = self._writes.submit(self._write_partitioned, buffered, named_before, named)
+        return _Write(future, named)
+
+    def _wait_in_flight(self) -> None:
         if self._in_flight is not None:
-            self._in_flight.result()
-        self._in_flight = self._writes.submit(self._write_partitioned, buffered)
+            self._pending.extend(self._in_flight.future.result())
+            self._in_flight = None
 
-    def _write_partitioned(self, buffered: list[pa.Table]) -> None:
-        table = unify(buffered)
-        del buffered
-        nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
-        if len(nanos) > 1 and not bool(np.all(nanos[1:] >= nanos[:-1])):
-            # One sort by time makes every UTC date a contiguous slice.
-            order = np.argsort(nanos, kind="stable")
-            table = table.take(pa.array(order))
-            nanos = nanos[order]
-        days = np.floor_divide(nanos, NS_PER_DAY)
-        edges = np.flatnonzero(np.diff(days)) + 1
-        for start, stop in zip(np.r_[0, edges], np.r_[edges, len(days)], strict=True):
-            day = _EPOCH_DAY + timedelta(days=int(days[start]))
-            self._write_events(table.slice(int(start), int(stop - start)), day)
+    def _write_partitioned(
+        self,
+        buffered: list[pa.Table],
+        named_before: threading.Event | None,
+        named: threading.Event,
+    ) -> list[_Pending]:
+        """One sorted file per UTC date of ``buffered``; the files are numbered once the
+        write before (``named_before``) has numbered its own, then ``named`` is set."""
+        try:
+            days = list(_day_slices(unify(buffered)))
+            del buffered
+            if named_before is not None:
+                named_before.wait()
+            numbered = [(table, day, next(self._numbers)) for table, day in days]
+        finally:
+            named.set()  # (also on failure: a write waiting for the numbers goes on)
+        return [self._write_events(table, day, number) for table, day, number in numbered]
 
-    def _write_events(self, table: pa.Table, day: date) -> None:
-        name = f"part-{self.token}-{next(self._numbers):05d}.parquet"
+    def _write_events(self, table: pa.Table, day: date, number: int) -> _Pending:
+        name = f"part-{self.token}-{number:05d}.parquet"
         tmp = self.tmp_dir / name
         final = self.layout.partition(day) / name
         classes = {n: set(c) for n, c in self.type_counts.counts.items() if len(c) > 1}
         record = write_events_file(
             table, tmp, self.layout.relative(final), day, self.settings, classes
         )
-        self._pending.append(_Pending(tmp, final, record))
+        return _Pending(tmp, final, record)
 
     def _flush_rejects(self) -> None:
+        pending = self._rejects_file()
+        if pending is not None:
+            self._pending.append(pending)
+
+    def _rejects_file(self) -> _Pending | None:
+        """The rejects kept so far written to a tmp file (None when there are none)."""
         if not self._rejects:
-            return
+            return None
         name = f"rejects-{self.token}-{next(self._numbers):05d}.parquet"
         table = pa.table(
             [
@@ -158,26 +187,36 @@ class BatchWriter:
         pq.write_table(table, tmp, compression="zstd")
         final = self.layout.rejects / name
         record = FileRecord(self.layout.relative(final), "rejects", None, len(table), 0, None, None)
-        self._pending.append(_Pending(tmp, final, record))
         self._rejects = []
+        return _Pending(tmp, final, record)
 
     def finish(self) -> list[FileRecord]:
         """Write everything still buffered (events, rejects, id hashes) to tmp files."""
-        self.flush()
-        if self._in_flight is not None:
-            self._in_flight.result()
-            self._in_flight = None
-        self._flush_rejects()
-        if self._id_count:
-            name = f"ids-{self.token}.npy"
-            tmp = self.tmp_dir / name
-            self._write_ids(tmp)
-            final = self.layout.ids / name
-            record = FileRecord(
-                self.layout.relative(final), "ids", None, self._id_count, 0, None, None
-            )
-            self._pending.append(_Pending(tmp, final, record))
+        # No chunk follows, so the bound of one write in flight holds nothing back: the
+        # last events are written beside the write in flight, and the rejects and id
+        # hashes meanwhile (the ingest's tail is the longest of these, not their sum).
+        in_flight, self._in_flight = self._in_flight, None
+        last = self._submit_buffer(None if in_flight is None else in_flight.named)
+        newest = last or in_flight
+        if newest is not None and self._rejects:
+            newest.named.wait()  # the rejects file is numbered after every events file
+        tail = [self._rejects_file(), self._ids_file()]
+        for write in (in_flight, last):
+            if write is not None:
+                self._pending.extend(write.future.result())
+        self._pending.extend(pending for pending in tail if pending is not None)
         return [p.record for p in self._pending]
+
+    def _ids_file(self) -> _Pending | None:
+        """The batch's id hashes as its ids file (None when it stored no event)."""
+        if not self._id_count:
+            return None
+        name = f"ids-{self.token}.npy"
+        tmp = self.tmp_dir / name
+        self._write_ids(tmp)
+        final = self.layout.ids / name
+        record = FileRecord(self.layout.relative(final), "ids", None, self._id_count, 0, None, None)
+        return _Pending(tmp, final, record)
 
     def _spill_ids(self, pairs: np.ndarray) -> None:
         if not len(pairs):
@@ -218,6 +257,21 @@ class BatchWriter:
         with contextlib.suppress(OSError):
             self.layout.tmp.rmdir()  # only when no other batch's files are in it
         self._pending.clear()
+
+
+def _day_slices(table: pa.Table) -> Iterator[tuple[pa.Table, date]]:
+    """The events of each UTC date, sorted by time (one sort when they are not)."""
+    nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
+    if len(nanos) > 1 and not bool(np.all(nanos[1:] >= nanos[:-1])):
+        # One sort by time makes every UTC date a contiguous slice.
+        order = np.argsort(nanos, kind="stable")
+        table = table.take(pa.array(order))
+        nanos = nanos[order]
+    days = np.floor_divide(nanos, NS_PER_DAY)
+    edges = np.flatnonzero(np.diff(days)) + 1
+    for start, stop in zip(np.r_[0, edges], np.r_[edges, len(days)], strict=True):
+        day = _EPOCH_DAY + timedelta(days=int(days[start]))
+        yield table.slice(int(start), int(stop - start)), day
 
 
 def write_events_file(
