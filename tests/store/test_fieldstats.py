@@ -149,6 +149,20 @@ def test_float_hashes_are_those_of_the_text_a_mixed_column_holds(values: list[fl
     assert (value_hashes(integers) == ids.hash_ids(to_text(integers))[:, 0]).all()
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, 2.0, 3.0, -0.0, 0.5, 2.0**63, 1e300],  # mostly whole: the others hashed again
+        [0.5, 1.25, -7.75, 3.0, float("inf"), float("nan"), -0.0],  # mostly not whole
+        [4.0, -5.0, 1e15],  # whole only
+        [0.1, 2.5],  # none whole
+    ],
+)
+def test_float_hashes_of_either_kind_first(values: list[float]) -> None:
+    array = pa.array(values, pa.float64())
+    assert (value_hashes(array) == ids.hash_ids(to_text(array))[:, 0]).all()
+
+
 def test_mfq_schema_answers_without_pandas(
     tmp_path: Path, write_ndjson: Callable[..., Path]
 ) -> None:

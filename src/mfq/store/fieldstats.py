@@ -203,15 +203,21 @@ def _float_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         return ids.first_hashes(to_text(values))
     with np.errstate(invalid="ignore"):
         whole = (np.floor(floats) == floats) & (np.abs(floats) < 2.0**63)
-    hashes = np.empty(len(floats), dtype=np.uint64)
-    for mask, as_int in ((whole, True), (~whole, False)):
-        places = np.flatnonzero(mask).astype(np.int64)
-        if not len(places):
-            continue
-        picked = array.take(_int64_array(places))
-        text = pc.cast(pc.cast(picked, pa.int64()) if as_int else picked, pa.string())
-        hashes[places] = ids.first_hashes(text)
+    # Every value hashed as the more common kind, then the others gathered and hashed
+    # again (measurements are seldom whole and counts always are: one gather, small).
+    common = bool(np.count_nonzero(whole) * 2 > len(floats))
+    hashes = ids.first_hashes(_float_text(array, as_int=common))
+    others = np.flatnonzero(whole != common).astype(np.int64)
+    if len(others):
+        picked = array.take(_int64_array(others))
+        hashes[others] = ids.first_hashes(_float_text(picked, as_int=not common))
     return hashes
+
+
+def _float_text(floats: pa.Array, as_int: bool) -> pa.Array:
+    """Floats as ``to_text`` writes them, whole ones (``as_int``) as integers; with
+    ``as_int``, a value that is not whole gets a wrong text (its hash is replaced)."""
+    return pc.cast(pc.cast(floats, pa.int64(), safe=False) if as_int else floats, pa.string())
 
 
 def _int64_array(values: np.ndarray) -> pa.Array:
