@@ -9,7 +9,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -158,7 +158,7 @@ class BatchWriter:
         final = self.layout.partition(day) / name
         classes = {n: set(c) for n, c in self.type_counts.counts.items() if len(c) > 1}
         record = write_events_file(
-            table, tmp, self.layout.relative(final), day, self.settings, classes
+            table, tmp, self.layout.relative(final), day, self.settings, classes, _helper()
         )
         return _Pending(tmp, final, record)
 
@@ -259,6 +259,19 @@ class BatchWriter:
         self._pending.clear()
 
 
+_HELPER: list[ThreadPoolExecutor] = []
+_HELPER_LOCK = threading.Lock()
+
+
+def _helper() -> ThreadPoolExecutor:
+    """The thread that takes part of each events file's work (made at the first write,
+    kept for the process)."""
+    with _HELPER_LOCK:
+        if not _HELPER:
+            _HELPER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats"))
+        return _HELPER[0]
+
+
 def _day_slices(table: pa.Table) -> Iterator[tuple[pa.Table, date]]:
     """The events of each UTC date, sorted by time (one sort when they are not)."""
     nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
@@ -281,12 +294,20 @@ def write_events_file(
     day: date,
     settings: Settings,
     classes: dict[str, set[str]] | None = None,
+    helper: Executor | None = None,
 ) -> FileRecord:
     """Write one day's events (sorted by time) to ``tmp``; the record the catalog keeps
     for it once it is moved to ``path``: time span, schema, trace index, summary and field
-    statistics. ``classes`` are the value classes of fields mixed in their source."""
+    statistics. ``classes`` are the value classes of fields mixed in their source. A
+    ``helper`` thread takes half the statistics, then the summary and trace index while
+    the Parquet file is written (the file is written sooner where a core is free)."""
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    field_stats = table_stats(table, classes)
+    field_stats = table_stats(table, classes, helper)
+    if helper is None:
+        extras: Future[tuple[bytes, bytes | None]] = Future()
+        extras.set_result(_extras(table))
+    else:
+        extras = helper.submit(_extras, table)
     pq.write_table(
         table,
         tmp,
@@ -300,6 +321,7 @@ def write_events_file(
     )
     nanos = pc.cast(table.column("timestamp"), pa.int64())
     bounds = pc.min_max(nanos).as_py()
+    trace_keys, summary = extras.result()
     return FileRecord(
         path=path,
         kind="events",
@@ -309,10 +331,15 @@ def write_events_file(
         min_ns=bounds["min"],
         max_ns=bounds["max"],
         schema=table.schema.remove_metadata().serialize().to_pybytes(),
-        trace_keys=_trace_keys(table),
-        summary=summarise(table),
+        trace_keys=trace_keys,
+        summary=summary,
         field_stats=field_stats,
     )
+
+
+def _extras(table: pa.Table) -> tuple[bytes, bytes | None]:
+    """The file's trace index and summary."""
+    return _trace_keys(table), summarise(table)
 
 
 def dictionary_columns(table: pa.Table, field_stats: list[FieldStats]) -> list[str]:
