@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.canonicaltable import canonical_texts
 from mfq.ingest.columns import (
     STANDARD_SCHEMA,
     FieldBudget,
@@ -44,7 +43,6 @@ from mfq.ingest.record import (
     STANDARD_NAMES,
     derive_id_from_text,
     derive_ids_from_texts,
-    ids_of_canonical,
 )
 from mfq.ingest.validate import validate_records
 from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
@@ -112,14 +110,6 @@ class _Rows:
         data = self.data
         starts, ends = self.starts[rows].tolist(), self.ends[rows].tolist()
         return [data[a:b] for a, b in zip(starts, ends, strict=True)]
-
-    def binary(self, first: int, stop: int) -> pa.Array:
-        """Rows [first, stop) as a binary array over the chunk's bytes (no copy); each
-        value runs to the next row's start, its line end included."""
-        bounds = np.append(self.starts[first:stop], self.ends[stop - 1]).astype(np.int64)
-        return pa.Array.from_buffers(
-            pa.large_binary(), stop - first, [None, pa.py_buffer(bounds), pa.py_buffer(self.data)]
-        )
 
     def span(self, first: int, stop: int) -> pa.Buffer:
         return pa.py_buffer(
@@ -949,27 +939,18 @@ def _derive_missing_ids(
     missing = ~_valid(ids) & ~flags["slow"]
     if not missing.any():
         return
+    floats = np.ones(len(ids), dtype=bool) if parsed is None else rows_with_floats(parsed)
+    wanted = np.flatnonzero(missing)
+    texts = rows.texts(wanted + first)
     derived: list[str | None] = [None] * len(ids)
-    rest = missing
-    if parsed is not None and rows.parsed is None:  # Arrow writes most canonical texts
-        texts, exact = canonical_texts(parsed, rows.binary(first, first + len(ids)))
-        done = np.flatnonzero(missing & exact)
-        hashed = ids_of_canonical(texts.take(pa.array(done)).to_pylist())
-        for row, one in zip(done.tolist(), hashed, strict=True):
-            derived[row] = one
-        rest = missing & ~exact
-    wanted = np.flatnonzero(rest)
-    if len(wanted):
-        floats = np.ones(len(ids), dtype=bool) if parsed is None else rows_with_floats(parsed)
-        raws = rows.texts(wanted + first)
-        try:
-            found: Sequence[str | None] = derive_ids_from_texts(raws, floats[wanted].tolist())
-        except (ValueError, UnicodeDecodeError, RecursionError):  # one by one, to find which
-            found = [_derived_or_none(text) for text in raws]
-        for row, one in zip(wanted.tolist(), found, strict=True):
-            derived[row] = one
-            if one is None:
-                flags["slow"][row] = True
+    try:
+        found: Sequence[str | None] = derive_ids_from_texts(texts, floats[wanted].tolist())
+    except (ValueError, UnicodeDecodeError, RecursionError):  # one by one, to find which
+        found = [_derived_or_none(text) for text in texts]
+    for row, one in zip(wanted.tolist(), found, strict=True):
+        derived[row] = one
+        if one is None:
+            flags["slow"][row] = True
     flags["derived"] |= missing & ~flags["slow"]
     standard["id"] = pc.coalesce(ids, pa.array(derived, pa.string()))
 
