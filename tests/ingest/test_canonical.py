@@ -17,7 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import orjson
+
 from mfq.ingest.canonical import canonical, canonical_from_text, reference_canonical
+from mfq.ingest.floatrows import PLAIN_HIGH, PLAIN_LOW
 from mfq.ingest.record import decode_json, derive_id, derive_id_from_text
 from tests.conftest import REPO, SHARED_REAL
 
@@ -142,6 +145,18 @@ def holds_float(value: object) -> bool:
     return False
 
 
+def holds_unplain_number(value: object) -> bool:
+    """Whether a decoded record holds an integer beyond int64 or a float outside the range
+    orjson and Python write alike (``mfq.ingest.floatrows``: zero, 1e-4 to 1e15)."""
+    if isinstance(value, float):
+        return not (value == 0 or PLAIN_LOW <= abs(value) < PLAIN_HIGH)
+    if isinstance(value, list):
+        return any(holds_unplain_number(v) for v in value)
+    if isinstance(value, dict):
+        return any(holds_unplain_number(v) for v in value.values())
+    return holds_float(value)
+
+
 @given(_json_texts())
 def test_records_without_floats_need_no_look_at_numbers(text: str) -> None:
     raw = text.encode("utf-8", "surrogatepass")
@@ -149,11 +164,39 @@ def test_records_without_floats_need_no_look_at_numbers(text: str) -> None:
         record = decode_json(raw)
     except _DECODE_ERRORS:
         return
-    if holds_float(record):
+    if holds_unplain_number(record):
         return
     found = canonical_from_text(raw, floats=False)
     assert found is None or found == reference_canonical(record)
     assert outcome(lambda r: derive_id_from_text(r, floats=False), raw) == defined_id(raw)
+
+
+_PLAIN_EDGES = [0.0, -0.0, PLAIN_LOW, PLAIN_HIGH, 1e-3, 123456789012345.67, 1591367999.305988]
+
+
+@given(
+    st.one_of(
+        st.floats(PLAIN_LOW, PLAIN_HIGH, exclude_max=True),
+        st.floats(-PLAIN_HIGH, -PLAIN_LOW, exclude_min=True),
+        st.sampled_from(_PLAIN_EDGES),
+        st.sampled_from(_PLAIN_EDGES).map(lambda v: math.nextafter(v, math.inf)),
+        st.sampled_from(_PLAIN_EDGES).map(lambda v: math.nextafter(v, -math.inf)),
+    )
+)
+def test_plain_floats_are_written_alike(value: float) -> None:
+    """In the plain range orjson writes every float as Python does, suspect or not."""
+    if value == 0 or PLAIN_LOW <= abs(value) < PLAIN_HIGH:
+        assert orjson.dumps(value) == json.dumps(value).encode()
+        raw = json.dumps({"v": [value, -value], "w": value}).encode()
+        assert canonical_from_text(raw, floats=False) == reference_canonical(decode_json(raw))
+
+
+@pytest.mark.parametrize("exponent", range(-5, 16))
+def test_plain_floats_of_every_decimal_exponent(exponent: int) -> None:
+    for mantissa in ("1", "9.99", "1.2345678901234567", "4.9406564584124654", "2.5"):
+        value = float(f"{mantissa}e{exponent}")
+        if PLAIN_LOW <= value < PLAIN_HIGH:
+            assert orjson.dumps(value) == repr(value).encode()
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

@@ -1,5 +1,6 @@
-"""``rows_with_floats`` never misses a row holding a float or an integer beyond int64: the
-derived id of a row it calls float-free skips the look for orjson's float forms."""
+"""``rows_with_floats`` never misses a row holding an integer beyond int64 or a float
+outside the range orjson writes as Python does: the derived id of a row it calls
+float-free skips the look for orjson's float forms."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from hypothesis import strategies as st
 
 from mfq.ingest.floatrows import rows_with_floats
 from mfq.ingest.record import decode_json
-from tests.ingest.test_canonical import holds_float
+from tests.ingest.test_canonical import holds_unplain_number
 
 _numbers = st.one_of(
     st.integers(-(2**70), 2**70),
     st.floats(allow_nan=False, allow_infinity=False, width=64),
-    st.sampled_from([0.0, -0.0, 1e-7, 2**63, 2**64, -(2**63) - 1]),
+    st.sampled_from([0.0, -0.0, 1e-7, 9.99e-5, 1e15, 2**63, 2**64, -(2**63) - 1, 1e-4]),
 )
 _leaves = st.one_of(st.none(), st.booleans(), st.text(max_size=3), _numbers)
 _values = st.recursive(
@@ -56,7 +57,7 @@ def test_no_row_with_a_float_is_missed(records: list[dict[str, object]], skip: i
         assert len(found) == table.num_rows
         kept = block[len(block) - table.num_rows :]
         for line, flagged in zip(kept, found.tolist(), strict=True):
-            if holds_float(decode_json(line)):
+            if holds_unplain_number(decode_json(line)):
                 assert flagged, line
 
 
@@ -64,13 +65,16 @@ def test_exact_rows() -> None:
     lines = [
         b'{"a":{"b":[1,2]},"c":[["x"]]}',
         b'{"a":{"b":[]},"c":null}',
-        b'{"a":null,"c":[["y"]],"d":[{"e":2.5}]}',
+        b'{"a":null,"c":[["y"]],"d":[{"e":2.5e-7}]}',
         b'{"a":{"b":[1]},"d":[{"e":2}],"f":1}',
         b'{"f":2,"g":"x","h":true,"i":[null]}',
     ]
     table = pj.read_json(pa.BufferReader(b"\n".join(lines)))
-    # An integer beside a float is read as a float: the fourth row counts too (safe).
-    assert rows_with_floats(table).tolist() == [False, False, True, True, False]
-    assert rows_with_floats(table.slice(1, 3)).tolist() == [False, True, True]
+    # An integer beside a float is read as a float: plain, the fourth row is not flagged
+    # (orjson reads its 2 itself, as an integer).
+    assert rows_with_floats(table).tolist() == [False, False, True, False, False]
+    assert rows_with_floats(table.slice(1, 3)).tolist() == [False, True, False]
     assert not rows_with_floats(pa.table({"n": pa.array([1, None], pa.int64())})).any()
-    assert np.array_equal(rows_with_floats(pa.table({"x": [None, 1.5]})), [False, True])
+    assert np.array_equal(rows_with_floats(pa.table({"x": [None, 1.5]})), [False, False])
+    plain_and_not = pa.table({"x": [1591367999.305988, 0.0, -0.0, 9.99e-5, 1e15, 2.0**63, -1e-7]})
+    assert rows_with_floats(plain_and_not).tolist() == [False] * 3 + [True] * 4

@@ -59,9 +59,9 @@ def canonical_from_text(raw: bytes, floats: bool = True) -> bytes | None:
     """The canonical JSON of one record's raw text, or None where orjson cannot say it
     exactly (text it refuses, suspect numbers): the caller decodes it as usual then.
 
-    ``floats`` False: the caller knows the record holds no float and no integer beyond
-    64 bits (``mfq.ingest.floatrows``), so the look for suspect numbers, most of the
-    time here, is skipped."""
+    ``floats`` False: the caller knows the record holds no integer beyond 64 bits and no
+    float outside the range both write alike (``mfq.ingest.floatrows``), so the look for
+    suspect numbers, most of the time here, is skipped."""
     return canonical_from_texts([raw], [floats])[0]
 
 

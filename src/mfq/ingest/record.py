@@ -140,7 +140,7 @@ def derive_id(record: object) -> str:
 def derive_id_from_text(raw: bytes, floats: bool = True) -> str:
     """``derive_id(decode_json(raw))``, without Python's decoder where orjson can say the
     canonical text exactly; raises as that does. ``floats`` False: the caller knows the
-    record holds no float (``mfq.ingest.floatrows``)."""
+    record holds no float orjson could write unlike Python (``mfq.ingest.floatrows``)."""
     return derive_ids_from_texts([raw], [floats])[0]
 
 
