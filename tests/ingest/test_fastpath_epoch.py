@@ -10,9 +10,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mfq.ingest import profiles
+from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder
 from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
 from mfq.ingest.options import NormalizeOptions
-from mfq.ingest.record import derive_id
+from mfq.ingest.record import derive_id, exact_float
+from mfq.model.values import epoch_to_ns
 from tests.ingest.test_fastpath_mapped import _both, _compare, _real_chunks
 from tests.ingest.test_fastpath_parity import _chunk
 from tests.realdata import real_export
@@ -107,3 +109,32 @@ def test_zeek_connections_go_through_the_vectorised_path() -> None:
     assert options.mapping is not None
     assert options.mapping.name == "zeek"
     assert _compare(chunks, options) == 0
+
+
+_plain_texts = st.builds(
+    "{}{}.{}".format,
+    st.sampled_from(["", "-"]),
+    st.one_of(st.integers(0, 10**17), st.sampled_from([0, 99_999_999_999, 10**11, 10**14])),
+    st.from_regex(r"\A[0-9]{1,18}\Z"),
+)
+
+
+@given(_plain_texts)
+@example("1591367999.305988")
+@example("1591367999.5000000005")
+@example("99999999999.9999995")
+@example("-0.0000000005")
+@example("0.0000000015")
+@example("99999999999999.0000005")
+@example("9223372036.854775808")
+def test_plain_decimals_convert_as_the_record_path_does(text: str) -> None:
+    """The integer conversion of plain decimals equals ``epoch_to_ns`` of the exact float,
+    refusals included (within 18 digits; past them the record path's own runs)."""
+    finder = key_finder("ts")
+    assert finder is not None
+    raw = f'{{"_path":"conn","ts":{text}}}'.encode()
+    try:
+        expected: int | None = epoch_to_ns(exact_float(text))
+    except ValueError:
+        expected = None
+    assert epoch_ns_from_texts([raw], finder, [float(text)]) == [expected]

@@ -92,17 +92,20 @@ def text_value(value: object) -> str:
     raise ValueRuleError(f"expected text, got {json_type_name(value)}")
 
 
+def epoch_factor(magnitude: int | float) -> int:
+    """Nanoseconds per unit of an epoch number of this magnitude (s, ms, µs or ns)."""
+    for limit, unit_factor in EPOCH_UNIT_LIMITS:
+        if magnitude < limit:
+            return unit_factor
+    return 1
+
+
 def epoch_to_ns(value: int | float) -> int:
     """Epoch seconds/ms/µs/ns (chosen by magnitude) to integer nanoseconds.
 
     A decoded JSON number that kept its text (``mfq.ingest.record.ExactFloat``) is
     converted from that decimal text, so ``1588205198.89971`` is ``.899710000`` exactly."""
-    magnitude = abs(value)
-    factor = 1
-    for limit, unit_factor in EPOCH_UNIT_LIMITS:
-        if magnitude < limit:
-            factor = unit_factor
-            break
+    factor = epoch_factor(abs(value))
     text = getattr(value, "text", None)  # the JSON text of a number with a fraction
     if isinstance(value, int):
         ns = value * factor
