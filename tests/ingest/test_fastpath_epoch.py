@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mfq.ingest import profiles
-from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder
+from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder, plain_epoch_ns
 from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.record import derive_id, exact_float
@@ -138,3 +139,40 @@ def test_plain_decimals_convert_as_the_record_path_does(text: str) -> None:
     except ValueError:
         expected = None
     assert epoch_ns_from_texts([raw], finder, [float(text)]) == [expected]
+
+
+def _lines_bounds(lines: list[bytes]) -> tuple[bytes, np.ndarray, np.ndarray]:
+    data = b"\n".join(lines)
+    lengths = np.array([len(line) for line in lines], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    return data, starts, starts + lengths
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(zeek_lines() | _plain_texts.map('{{"ts":{}}}'.format), min_size=1, max_size=8))
+@example(['{"ts":1591367999.305988,"a":1}', '{"ts": 2.5}', '{"ts":-0.0}', '{"ts":1.5e3}'])
+@example(['{"x":"ts","ts":1.5}', '{"ts":99999999999.99999,"y":{"ts":1}}', '{"ts":0.5,"z":"\\\\"}'])
+def test_a_block_at_once_converts_as_record_by_record(lines: list[str]) -> None:
+    """``plain_epoch_ns`` (a block's plain decimals with numpy) gives what the one-by-one
+    conversion gives, on every row it converts."""
+    finder = key_finder("ts")
+    assert finder is not None
+    raws = [line.encode() for line in lines]
+    values = []
+    for raw in raws:
+        value = json.loads(raw).get("ts")
+        values.append(float(value) if isinstance(value, int | float) else 1.0)
+    ns, done = plain_epoch_ns(*_lines_bounds(raws), finder, np.array(values))
+    one_by_one = epoch_ns_from_texts(raws, finder, values)
+    for raw, converted, exact, expected in zip(raws, ns, done, one_by_one, strict=True):
+        if exact:
+            assert int(converted) == expected, raw
+
+
+def test_the_usual_rows_are_converted_at_once() -> None:
+    finder = key_finder("ts")
+    assert finder is not None
+    raws = [b'{"_path":"conn","ts":1591367999.305988,"uid":"C1"}', b'{"ts":-12.25}', b'{"ts": 2.5}']
+    ns, done = plain_epoch_ns(*_lines_bounds(raws), finder, np.array([1591367999.305988, -12.25, 2.5]))
+    assert done.tolist() == [True, True, False]  # (spaces after the colon: one by one)
+    assert ns[:2].tolist() == [1_591_367_999_305_988_000, -12_250_000_000]

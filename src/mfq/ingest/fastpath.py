@@ -8,7 +8,7 @@ names the reasons. A property test checks that both paths give identical results
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -28,7 +28,7 @@ from mfq.ingest.columns import (
 )
 from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
-from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder
+from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder, plain_epoch_ns
 from mfq.ingest.floatrows import rows_with_floats
 from mfq.ingest.listtext import list_text
 from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
@@ -63,8 +63,6 @@ _INT64_EDGE = 2.0**63
 _NS_BOUND = 9.2e18  # a little inside int64: values near the edge go row by row
 _SEVERITY_KEYS = pa.array(list(SEVERITY_ALIASES))
 _SEVERITY_VALUES = pa.array(list(SEVERITY_ALIASES.values()))
-#: The raw texts of rows of a parsed table (row numbers relative to the table).
-RowTexts = Callable[[np.ndarray], list[bytes]]
 _EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-parse")
 
 
@@ -115,6 +113,22 @@ class _Rows:
         return pa.py_buffer(
             memoryview(self.data)[int(self.starts[first]) : int(self.ends[stop - 1])]
         )
+
+
+@dataclass(frozen=True)
+class RowTexts:
+    """The raw texts of rows of a parsed table (row numbers relative to the table)."""
+
+    rows: _Rows
+    first: int  # the table's first row in the chunk
+
+    def __call__(self, wanted: np.ndarray) -> list[bytes]:
+        return self.rows.texts(wanted + self.first)
+
+    def bounds(self, wanted: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """The chunk's bytes and each wanted row's [start, end) in them (no copies)."""
+        index = wanted + self.first
+        return self.rows.data, self.rows.starts[index], self.rows.ends[index]
 
 
 @dataclass
@@ -487,11 +501,8 @@ def _normalise(
     redacted = np.zeros(n, dtype=np.int64)
     mapping = options.mapping
     not_standard = frozenset() if mapping is None else mapping.not_standard
-    texts: RowTexts | None = None
-    if rows.parsed is None:  # (another reader's records: their text is made, not read)
-
-        def texts(wanted: np.ndarray) -> list[bytes]:
-            return rows.texts(wanted + first)
+    # (another reader's records: their text is made, not read)
+    texts = RowTexts(rows, first) if rows.parsed is None else None
 
     try:
         structs: set[str] = set()
@@ -828,13 +839,18 @@ def _fractional_epoch(
     wanted = np.flatnonzero(_valid(column))
     if finder is None or not len(wanted):
         return pa.nulls(n, target), bad
-    values = column.take(pa.array(wanted)).to_numpy(zero_copy_only=False).tolist()
-    found = epoch_ns_from_texts(texts(wanted), finder, values)
-    ns: list[int | None] = [None] * n
-    for row, value in zip(wanted.tolist(), found, strict=True):
-        ns[row] = value
+    values = np.asarray(column.take(pa.array(wanted)).to_numpy(zero_copy_only=False))
+    ns = np.zeros(n, dtype=np.int64)
+    read, done = plain_epoch_ns(*texts.bounds(wanted), finder, values)
+    ns[wanted[done]] = read[done]
+    bad[wanted[done]] = False
+    rest = np.flatnonzero(~done)  # other forms: one by one
+    found = epoch_ns_from_texts(texts(wanted[rest]), finder, values[rest].tolist())
+    for row, value in zip(wanted[rest].tolist(), found, strict=True):
+        ns[row] = 0 if value is None else value
         bad[row] = value is None
-    return pa.array(ns, pa.int64()).cast(target), bad
+    times = pa.array(ns, pa.int64(), mask=bad).cast(target)
+    return times, bad
 
 
 def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
