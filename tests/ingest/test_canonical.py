@@ -13,11 +13,10 @@ import json
 import math
 from collections.abc import Callable
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import orjson
 
 from mfq.ingest.canonical import canonical, canonical_from_text, reference_canonical
 from mfq.ingest.floatrows import PLAIN_HIGH, PLAIN_LOW

@@ -173,6 +173,8 @@ def test_the_usual_rows_are_converted_at_once() -> None:
     finder = key_finder("ts")
     assert finder is not None
     raws = [b'{"_path":"conn","ts":1591367999.305988,"uid":"C1"}', b'{"ts":-12.25}', b'{"ts": 2.5}']
-    ns, done = plain_epoch_ns(*_lines_bounds(raws), finder, np.array([1591367999.305988, -12.25, 2.5]))
+    ns, done = plain_epoch_ns(
+        *_lines_bounds(raws), finder, np.array([1591367999.305988, -12.25, 2.5])
+    )
     assert done.tolist() == [True, True, False]  # (spaces after the colon: one by one)
     assert ns[:2].tolist() == [1_591_367_999_305_988_000, -12_250_000_000]

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mfq.ingest.record import exact_float
+from mfq.ingest.rowbytes import counts_per_record, occurrences, record_of
 from mfq.model.values import EPOCH_UNIT_LIMITS, MAX_NS, MIN_NS, epoch_factor, epoch_to_ns
 
 _SPACE = rb"[ \t\n\r]*"
@@ -140,24 +141,15 @@ def plain_epoch_ns(
     if not np.all(np.diff(starts) > 0):  # (rows out of order: never, but then unread)
         return ns, np.zeros(count, dtype=bool)
     view = np.frombuffer(data, dtype=np.uint8)
-    low, high = int(starts.min()), int(ends.max())
-
-    def rows_of(found: np.ndarray, length: int) -> np.ndarray:
-        """The record (index into starts) of each occurrence found; -1 outside any."""
-        row = np.searchsorted(starts, found, side="right") - 1
-        inside = (row >= 0) & (found + length <= ends[np.maximum(row, 0)])
-        return np.where(inside, row, -1)
-
-    quoted_at = _occurrences(data, low, high, finder.quoted)
+    quoted_at = occurrences(data, int(starts.min()), int(ends.max()), finder.quoted)
     follows = quoted_at + len(finder.quoted)
     colon = view[np.minimum(follows, len(view) - 1)] == ord(":")
     compact_at = quoted_at[colon & (follows < len(view))]
-    quoted_rows = rows_of(quoted_at, len(finder.quoted))
-    compact_rows = rows_of(compact_at, len(finder.compact))
-    escape_rows = rows_of(_occurrences(data, low, high, b"\\"), 1)
+    quoted_rows = record_of(quoted_at, len(finder.quoted), starts, ends)
+    compact_rows = record_of(compact_at, len(finder.compact), starts, ends)
     ok = np.bincount(quoted_rows[quoted_rows >= 0], minlength=count) == 1
     ok &= np.bincount(compact_rows[compact_rows >= 0], minlength=count) == 1
-    ok &= np.bincount(escape_rows[escape_rows >= 0], minlength=count) == 0
+    ok &= counts_per_record(data, starts, ends, b"\\") == 0
     at = np.zeros(count, dtype=np.int64)
     keep = compact_rows >= 0
     at[compact_rows[keep]] = compact_at[keep] + len(finder.compact)
@@ -171,18 +163,6 @@ def plain_epoch_ns(
     done = np.zeros(count, dtype=bool)
     done[rows[good]] = True
     return ns, done
-
-
-def _occurrences(data: bytes, low: int, high: int, needle: bytes) -> np.ndarray:
-    """Start positions of ``needle`` in ``data[low:high]`` (``bytes.find``: memchr's
-    speed, where a numpy comparison of every byte is several passes)."""
-    found: list[int] = []
-    find, add = data.find, found.append
-    at = find(needle, low, high)
-    while at >= 0:
-        add(at)
-        at = find(needle, at + 1, high)
-    return np.array(found, dtype=np.int64)
 
 
 def _plain_windows(window: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
+from mfq.ingest.canonicaltable import canonical_texts
 from mfq.ingest.columns import (
     STANDARD_SCHEMA,
     FieldBudget,
@@ -43,6 +44,7 @@ from mfq.ingest.record import (
     STANDARD_NAMES,
     derive_id_from_text,
     derive_ids_from_texts,
+    ids_of_canonical,
 )
 from mfq.ingest.validate import validate_records
 from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
@@ -950,25 +952,42 @@ def _derive_missing_ids(
     parsed: pa.Table | None,
 ) -> None:
     """Ids for the rows with none, from their text; ``parsed``, the rows as parsed from
-    that text, tells which hold no float (None: any may)."""
+    that text, writes most canonical texts and tells which hold no float (None: any may)."""
     ids = standard["id"]
     missing = ~_valid(ids) & ~flags["slow"]
     if not missing.any():
         return
-    floats = np.ones(len(ids), dtype=bool) if parsed is None else rows_with_floats(parsed)
-    wanted = np.flatnonzero(missing)
-    texts = rows.texts(wanted + first)
     derived: list[str | None] = [None] * len(ids)
-    try:
-        found: Sequence[str | None] = derive_ids_from_texts(texts, floats[wanted].tolist())
-    except (ValueError, UnicodeDecodeError, RecursionError):  # one by one, to find which
-        found = [_derived_or_none(text) for text in texts]
-    for row, one in zip(wanted.tolist(), found, strict=True):
-        derived[row] = one
-        if one is None:
-            flags["slow"][row] = True
+    rest = missing
+    if parsed is not None and rows.parsed is None:
+        rest = missing & ~_ids_from_columns(parsed, rows, first, missing, derived)
+    wanted = np.flatnonzero(rest)
+    if len(wanted):  # orjson's canonical text, record by record
+        floats = np.ones(len(ids), dtype=bool) if parsed is None else rows_with_floats(parsed)
+        texts = rows.texts(wanted + first)
+        try:
+            found: Sequence[str | None] = derive_ids_from_texts(texts, floats[wanted].tolist())
+        except (ValueError, UnicodeDecodeError, RecursionError):  # one by one, to find which
+            found = [_derived_or_none(text) for text in texts]
+        for row, one in zip(wanted.tolist(), found, strict=True):
+            derived[row] = one
+            if one is None:
+                flags["slow"][row] = True
     flags["derived"] |= missing & ~flags["slow"]
     standard["id"] = pc.coalesce(ids, pa.array(derived, pa.string()))
+
+
+def _ids_from_columns(
+    parsed: pa.Table, rows: _Rows, first: int, missing: np.ndarray, derived: list[str | None]
+) -> np.ndarray:
+    """Ids of the missing rows whose canonical text Arrow writes (``canonicaltable``),
+    into ``derived``; returns which rows it wrote."""
+    index = np.arange(first, first + parsed.num_rows)
+    written, exact = canonical_texts(parsed, rows.data, rows.starts[index], rows.ends[index])
+    done = np.flatnonzero(missing & exact).tolist()
+    for row, one in zip(done, ids_of_canonical([written[r] for r in done]), strict=True):
+        derived[row] = one
+    return exact
 
 
 def _derived_or_none(text: bytes) -> str | None:

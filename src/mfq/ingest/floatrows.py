@@ -61,6 +61,6 @@ def _float_rows(array: pa.Array) -> np.ndarray:
     if pa.types.is_float64(data_type):
         magnitude = np.abs(np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64))
         plain = (magnitude == 0) | ((magnitude >= PLAIN_LOW) & (magnitude < PLAIN_HIGH))
-        found: np.ndarray = valid & ~plain
-        return found
+        unplain: np.ndarray = valid & ~plain
+        return unplain
     return valid  # any type not known to hold no float

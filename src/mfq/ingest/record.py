@@ -152,6 +152,11 @@ def derive_ids_from_texts(raws: Sequence[bytes], floats: Sequence[bool]) -> list
     return ids
 
 
+def ids_of_canonical(texts: Sequence[bytes | None]) -> list[str]:
+    """The derived ids of canonical JSON texts (``mfq.ingest.canonicaltable``'s)."""
+    return [_hashed(text) for text in texts if text is not None]
+
+
 def _hashed(canonical_json: bytes) -> str:
     return "d-" + hashlib.blake2b(canonical_json, digest_size=12).hexdigest()
 
