@@ -49,9 +49,13 @@ def zeek_lines(draw: st.DrawFn) -> str:
     extra = draw(_others)
     extra.pop("ts", None)
     parts += [f"{json.dumps(k)}:{json.dumps(v)}" for k, v in extra.items()]
-    twists = ["", "", "nested", "twice", "backslash", "key text", "quoted key"]
+    twists = ["", "", "nested", "twice", "backslash", "key text", "quoted key", "escaped keys"]
     twist = draw(st.sampled_from(twists))
-    if twist == "nested":
+    if twist == "escaped keys":  # the key spelt with escapes, the same text nested plain
+        parts[0] = f'"_path":"conn","t\\u0073"{colon}{ts}'
+        parts.append(f'"inner":{{"ts":{draw(_epoch_texts)}}}')
+        parts.append(draw(st.sampled_from(['"a\\"ts":1.5', '"p":"a\\/b"', '"q":"\\\\"'])))
+    elif twist == "nested":
         parts.append(f'"inner":{{"ts":{draw(_epoch_texts)}}}')
     elif twist == "twice":
         parts.append(f'"ts":{draw(_epoch_texts)}')
@@ -68,6 +72,14 @@ def zeek_lines(draw: st.DrawFn) -> str:
 @given(lines=st.lists(zeek_lines(), min_size=1, max_size=12), profile=st.booleans())
 @example(lines=['{"_path":"conn","ts":1591367999.3059885}'], profile=True)
 @example(lines=['{"_path":"conn","ts":1591367999.305988}', '{"_path":"x","ts":7}'], profile=True)
+@example(
+    lines=[
+        '{"_path":"conn","t\\u0073":1591367999.305988001,"inner":{"ts":1591367999.305988}}',
+        '{"_path":"files","ts":1588205521.662286,"filename":"dmevals.local\\\\gpt.ini"}',
+        '{"_path":"files","ts":1588205521.5,"a\\"ts":2.5,"b":"\\\\"}',
+    ],
+    profile=True,
+)
 def test_fractional_epochs_agree_on_both_paths(lines: list[str], profile: bool) -> None:
     # Without the profile, ``ts`` is a default alias of the time and ``_path`` no type:
     # a type is added so the records are events there too.
@@ -82,6 +94,8 @@ def test_a_zeek_time_is_its_decimal_text_on_the_vectorised_path() -> None:
         '{"_path":"conn","ts":1588205198.89971,"uid":"C2"}',
         '{"_path":"conn","ts" : 1591367999.3059885,"uid":"C3"}',  # past the double's grain
         '{"_path":"conn","ts":1591367999,"uid":"C4"}',
+        # (Zeek's files.log: a Windows path beside the time, its quotes never escaped.)
+        '{"_path":"files","ts":1588205521.662286,"filename":"dmevals.local\\\\gpt.ini"}',
     ]
     assert _both(lines, NormalizeOptions(profile=ZEEK)) == []  # none went row by row
     (chunk,) = _chunk(lines)
@@ -91,13 +105,14 @@ def test_a_zeek_time_is_its_decimal_text_on_the_vectorised_path() -> None:
         1588205198899710000,
         1591367999305988500,
         1591367999000000000,
+        1588205521662286000,
     ]
     assert table.column("id").to_pylist()[0] == derive_id(json.loads(lines[0]))
 
 
 def test_uncertain_texts_go_row_by_row() -> None:
     lines = [
-        '{"_path":"conn","ts":1591367999.305988,"note":"C:\\\\tmp"}',  # a backslash
+        '{"_path":"conn","ts":1591367999.305988,"note":"caf\\u00e9"}',  # a key could be so
         '{"_path":"conn","ts":1591367999.305988,"inner":{"ts":1.5}}',  # the key twice
         '{"_path":"conn","ts":1591367999.305988,"uid":"C1"}',
     ]

@@ -5,8 +5,9 @@ The record path converts such a number from its decimal text, exactly
 today's epoch seconds is 238 ns coarse. So the text is found again in the record: the
 value of a top-level key, where that is certain without decoding the record:
 
-- the record holds no backslash, so every ``"`` in it opens or closes a string, and a
-  key is spelt as itself (no ``\\u`` escapes);
+- the record spells no key another way (no ``\\u`` or ``\\/`` escape: the key is
+  spelt as itself wherever it occurs), and quotes escaped by backslashes are skipped:
+  every other ``"`` opens or closes a string;
 - the key, followed by ``:``, occurs once in the record (not also nested, not twice);
 - the number found there reads as the double pyarrow read.
 
@@ -74,15 +75,20 @@ def epoch_ns_from_texts(
 
 
 def _epoch_ns(raw: bytes, finder: KeyFinder, value: float) -> int | None:
-    if b"\\" in raw:
-        return None
     number = None
-    at = raw.find(finder.compact)
+    escapes = b"\\" in raw
+    if escapes and (b"\\u" in raw or b"\\/" in raw):
+        return None  # the key may be spelt another way there (``"t\\u0073"``)
+    at = -1 if escapes else raw.find(finder.compact)
     if at >= 0 and raw.count(finder.quoted) == 1:  # every match of the pattern starts
         # with the quoted key: this is the one
         number = _NUMBER.match(raw, at + len(finder.compact))
-    if number is None:  # (or spaces after the colon)
-        places = [m.end() for m in finder.pattern.finditer(raw)]
+    if number is None:  # (or spaces after the colon, or escapes in the record)
+        places = [
+            m.end()
+            for m in finder.pattern.finditer(raw)
+            if not (escapes and _escaped(raw, m.start()))
+        ]
         number = _NUMBER.match(raw, places[0]) if len(places) == 1 else None
     if number is None:
         return None
@@ -98,6 +104,16 @@ def _epoch_ns(raw: bytes, finder: KeyFinder, value: float) -> int | None:
         return epoch_to_ns(decoded)
     except (ValueError, OverflowError):  # ValueRuleError: out of range, refused there too
         return None
+
+
+def _escaped(raw: bytes, quote: int) -> bool:
+    """Whether the ``"`` at ``quote`` is escaped (after an odd run of backslashes): a
+    quote inside a text. An unescaped one opens or closes a text, so the key's quotes
+    unescaped are the key itself (its text holds no backslash: ``key_finder``)."""
+    run = quote
+    while run > 0 and raw[run - 1] == 0x5C:
+        run -= 1
+    return (quote - run) % 2 == 1
 
 
 def _plain_epoch_ns(text: bytes, value: float) -> int | None:
