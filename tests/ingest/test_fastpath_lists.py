@@ -111,3 +111,18 @@ def test_zeek_lists_go_through_the_vectorised_path() -> None:
             chunks, options = _real_chunks(path)
             assert options.mapping is ZEEK
             assert _compare(chunks, options) == 0, path.name
+
+
+def test_text_that_looks_like_a_number_form_is_no_suspect() -> None:
+    """An ARN holding ``e-9`` or a token holding ``e+``, in a list with no float, is
+    written here (CloudTrail through Logstash: ``resources``); beside a float it is not."""
+    raws = [
+        b'{"r":[{"ARN":"arn:aws:iam::1:role/Role-9S3E0UAE1MM0","t":"x/e+1"}]}',
+        b'{"r":[{"ARN":"Role-9S3E0","n":1.5}]}',
+        b'{"r":[{"n":1e-7}]}',
+    ]
+    assert list_texts(raws, ["r"]) == [
+        '[{"ARN":"arn:aws:iam::1:role/Role-9S3E0UAE1MM0","t":"x/e+1"}]',
+        None,
+        None,
+    ]

@@ -25,17 +25,17 @@ from mfq.settings import Settings
 from tests.ingest.test_fastpath_parity import TIMESTAMP_TEXT, _canonical, _chunk
 from tests.realdata import FOLDERS, real_export
 
-#: Folders whose every record the vectorised path takes (the others hold text with a
-#: backslash beside a fractional epoch time, or a list holding a float ``json`` writes
-#: unlike orjson).
+#: Folders whose every record the vectorised path takes (all of them).
 ALL_VECTORISED = (
     "cloudtrail",
+    "cloudtrail-logstash",
     "ecs",
     "gharchive",
     "k8s-audit",
     "openstack",
     "suricata",
     "windows",
+    "zeek-rocknsm",
     "zeek-streaming",
 )
 
