@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.ingest.listtext import list_text
-from mfq.ingest.rowbytes import counts_per_record
+from mfq.ingest.rowbytes import records_holding
 
 #: Rows of one key pattern worth a join of their own.
 MIN_GROUP = 16
@@ -61,8 +61,8 @@ def canonical_texts(
     """(each row's canonical JSON, None where not written here; rows written). The rows
     are the records ``data[starts:ends]`` as pyarrow parsed them into ``table``."""
     n = table.num_rows
-    bad = counts_per_record(data, starts, ends, b"\\") > 0
-    bad |= counts_per_record(data, starts, ends, b"null") > 0
+    bad = records_holding(data, starts, ends, b"\\")
+    bad |= records_holding(data, starts, ends, b"null")
     root = _Node("", np.ones(n, dtype=bool))
     nodes: list[_Node] = []
     for name, column in zip(table.column_names, table.columns, strict=True):

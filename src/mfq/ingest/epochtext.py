@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mfq.ingest.record import exact_float
-from mfq.ingest.rowbytes import counts_per_record, occurrences, record_of
+from mfq.ingest.rowbytes import occurrences, record_of, records_holding
 from mfq.model.values import EPOCH_UNIT_LIMITS, MAX_NS, MIN_NS, epoch_factor, epoch_to_ns
 
 _SPACE = rb"[ \t\n\r]*"
@@ -165,7 +165,7 @@ def plain_epoch_ns(
     compact_rows = record_of(compact_at, len(finder.compact), starts, ends)
     ok = np.bincount(quoted_rows[quoted_rows >= 0], minlength=count) == 1
     ok &= np.bincount(compact_rows[compact_rows >= 0], minlength=count) == 1
-    ok &= counts_per_record(data, starts, ends, b"\\") == 0
+    ok &= ~records_holding(data, starts, ends, b"\\")
     at = np.zeros(count, dtype=np.int64)
     keep = compact_rows >= 0
     at[compact_rows[keep]] = compact_at[keep] + len(finder.compact)

@@ -8,6 +8,8 @@ occurrence, at memchr's speed.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 
@@ -30,12 +32,20 @@ def record_of(found: np.ndarray, length: int, starts: np.ndarray, ends: np.ndarr
     return np.where(inside, row, -1)
 
 
-def counts_per_record(
-    data: bytes, starts: np.ndarray, ends: np.ndarray, needle: bytes
-) -> np.ndarray:
-    """How many times ``needle`` occurs in each record ``data[starts:ends]``."""
+def records_holding(data: bytes, starts: np.ndarray, ends: np.ndarray, needle: bytes) -> np.ndarray:
+    """Which records ``data[starts:ends]`` (``starts`` increasing) hold ``needle``: one
+    search per record holding it, the rest of that record skipped."""
+    holding = np.zeros(len(starts), dtype=bool)
     if not len(starts):
-        return np.zeros(0, dtype=np.int64)
-    found = occurrences(data, int(starts.min()), int(ends.max()), needle)
-    rows = record_of(found, len(needle), starts, ends)
-    return np.bincount(rows[rows >= 0], minlength=len(starts))
+        return holding
+    begins, stops = starts.tolist(), ends.tolist()
+    find, high = data.find, stops[-1]
+    at = find(needle, begins[0], high)
+    while at >= 0:
+        row = bisect_right(begins, at) - 1
+        if at + len(needle) <= stops[row]:
+            holding[row] = True
+            at = find(needle, stops[row], high)
+        else:  # (across a record's end: look on from the next byte)
+            at = find(needle, at + 1, high)
+    return holding
