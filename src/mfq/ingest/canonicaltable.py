@@ -44,7 +44,8 @@ class _Node:
     """A key's values: a leaf's JSON text (``quoted``: text, written in quotes) or an
     object's members, sorted."""
 
-    key: str  # the key as JSON text
+    name: str  # the key (members sort by it, as ``sort_keys`` does: not by its JSON text,
+    # where ``"a"`` would follow ``"a!"``)
     valid: np.ndarray
     text: pa.Array | None = None
     quoted: bool = False
@@ -57,9 +58,9 @@ def canonical_texts(
     starts: np.ndarray,
     ends: np.ndarray,
     min_group: int = MIN_GROUP,
-) -> tuple[list[bytes | None], np.ndarray]:
-    """(each row's canonical JSON, None where not written here; rows written). The rows
-    are the records ``data[starts:ends]`` as pyarrow parsed them into ``table``."""
+) -> tuple[np.ndarray, list[bytes]]:
+    """(the rows written here, their canonical JSON texts). The rows are the records
+    ``data[starts:ends]`` as pyarrow parsed them into ``table``."""
     n = table.num_rows
     bad = records_holding(data, starts, ends, b"\\")
     bad |= records_holding(data, starts, ends, b"null")
@@ -70,33 +71,30 @@ def canonical_texts(
         member = _node(name, combined, bad, nodes)
         if member is not None:
             root.members.append(member)
-    root.members.sort(key=lambda m: m.key)
-    found: list[bytes | None] = [None] * n
-    written = np.zeros(n, dtype=bool)
+    root.members.sort(key=lambda m: m.name)
+    nothing: tuple[np.ndarray, list[bytes]] = (np.zeros(0, dtype=np.int64), [])
     eligible = np.flatnonzero(~bad)
     if not len(eligible):
-        return found, written
+        return nothing
     patterns = np.stack([node.valid[eligible] for node in nodes], axis=1) if nodes else None
     groups = [g for g in _groups(patterns, len(eligible)) if len(g) >= min_group]
     if not groups:
-        return found, written
+        return nothing
     # Every value column put in group order once; each group joins its slices.
     order = eligible[np.concatenate(groups)]
     taken = pa.array(order)
     for node in nodes:
         if node.text is not None:
             node.text = node.text.take(taken)
+    texts: list[bytes] = []
     offset = 0
     for group in groups:
-        rows = order[offset : offset + len(group)]
-        present = {id(node) for node in nodes if node.valid[rows[0]]}
+        present = {id(node) for node in nodes if node.valid[order[offset]]}
         pieces: list[str | pa.Array] = []
-        _pieces(root, present, offset, len(rows), pieces)
-        for row, text in zip(rows.tolist(), _joined(pieces, len(rows)), strict=True):
-            found[row] = text
-        written[rows] = True
+        _pieces(root, present, offset, len(group), pieces)
+        texts += _joined(pieces, len(group))
         offset += len(group)
-    return found, written
+    return order, texts
 
 
 def _groups(patterns: np.ndarray | None, count: int) -> list[np.ndarray]:
@@ -117,15 +115,14 @@ def _node(name: str, column: pa.Array, bad: np.ndarray, nodes: list[_Node]) -> _
     data_type = column.type
     if pa.types.is_null(data_type):
         return None  # a key holding null: ``null`` in its rows' text
-    key = json.dumps(name, ensure_ascii=False)
     valid = _flags(column.is_valid())
-    node = _Node(key, valid)
+    node = _Node(name, valid)
     if pa.types.is_struct(data_type):
         for child_field, child in zip(data_type, column.flatten(), strict=True):
             member = _node(child_field.name, child, bad, nodes)
             if member is not None:
                 node.members.append(member)
-        node.members.sort(key=lambda m: m.key)
+        node.members.sort(key=lambda m: m.name)
     elif pa.types.is_string(data_type):
         node.text, node.quoted = column, True
     elif pa.types.is_int64(data_type):
@@ -171,7 +168,8 @@ def _pieces(
     for member in node.members:
         if id(member) not in present:
             continue
-        out.append(("" if first else ",") + member.key + ":")
+        key = json.dumps(member.name, ensure_ascii=False)
+        out.append(("" if first else ",") + key + ":")
         first = False
         if member.text is None:
             _pieces(member, present, offset, count, out)

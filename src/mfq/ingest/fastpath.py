@@ -983,10 +983,12 @@ def _ids_from_columns(
     """Ids of the missing rows whose canonical text Arrow writes (``canonicaltable``),
     into ``derived``; returns which rows it wrote."""
     index = np.arange(first, first + parsed.num_rows)
-    written, exact = canonical_texts(parsed, rows.data, rows.starts[index], rows.ends[index])
-    done = np.flatnonzero(missing & exact).tolist()
-    for row, one in zip(done, ids_of_canonical([written[r] for r in done]), strict=True):
-        derived[row] = one
+    written, texts = canonical_texts(parsed, rows.data, rows.starts[index], rows.ends[index])
+    for row, one in zip(written.tolist(), ids_of_canonical(texts), strict=True):
+        if missing[row]:
+            derived[row] = one
+    exact = np.zeros(len(missing), dtype=bool)
+    exact[written] = True
     return exact
 
 

@@ -152,9 +152,9 @@ def derive_ids_from_texts(raws: Sequence[bytes], floats: Sequence[bool]) -> list
     return ids
 
 
-def ids_of_canonical(texts: Sequence[bytes | None]) -> list[str]:
+def ids_of_canonical(texts: Sequence[bytes]) -> list[str]:
     """The derived ids of canonical JSON texts (``mfq.ingest.canonicaltable``'s)."""
-    return [_hashed(text) for text in texts if text is not None]
+    return [_hashed(text) for text in texts]
 
 
 def _hashed(canonical_json: bytes) -> str:
