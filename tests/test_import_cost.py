@@ -505,7 +505,7 @@ def test_a_count_or_a_trace_lookup_loads_no_masked_arrays(store_dir: Path, args:
 
 
 GC_PROBE = """
-import gc, json, sys
+import atexit, gc, json, sys
 from mfq.cli.main import main
 passes = []
 
@@ -514,13 +514,15 @@ def count(phase, info):
         passes.append(info["generation"])
 
 
+def report():
+    # At exit, which these commands reach without the interpreter's teardown.
+    sys.stderr.write("\\n" + json.dumps({{"passes": passes}}) + "\\n")
+
+
 gc.callbacks.append(count)
+atexit.register(report)
 sys.argv = ["mfq", *{args!r}]
-try:
-    main()
-except SystemExit as done:
-    code = done.code
-sys.stderr.write("\\n" + json.dumps({{"code": code, "passes": passes}}) + "\\n")
+main()
 """
 
 
@@ -547,8 +549,86 @@ def test_a_short_command_runs_no_garbage_collection(store_dir: Path, args: list[
         env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"},
     )
     report = json.loads(result.stderr.strip().splitlines()[-1])
-    assert report["code"] == 0, result.stderr
     assert report["passes"] == []
+
+
+EXIT_PROBE = """
+import atexit, sys, threading
+from mfq.cli.main import main
+
+
+class Teardown:
+    def __del__(self):
+        sys.stderr.write("teardown\\n")
+
+
+def waits_for_the_main_thread():
+    threading.main_thread().join()
+    sys.stderr.write("thread ended\\n")
+
+
+marker = Teardown()  # freed by the interpreter's teardown, when __main__ is cleared
+atexit.register(lambda: sys.stderr.write("atexit\\n"))
+if {thread!r}:
+    threading.Thread(target=waits_for_the_main_thread).start()
+sys.argv = ["mfq", *{args!r}]
+main()
+"""
+
+
+def run_exit_probe(
+    args: list[str], cwd: Path, *, thread: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``mfq ARGS`` through the console entry point, in a new interpreter that says on stderr
+    when its atexit functions run, whether its teardown runs, and (with ``thread``) when a
+    thread that is no daemon ends."""
+    return subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE.format(args=[*args, "--store", "store"], thread=thread)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"},
+        check=False,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", "--where", "status = 'error'", "--group-by", "service", "--format", "json"],
+        ["events", "--limit", "3", "--format", "json"],
+        ["timeseries", "--every", "1h", "--by", "service", "--format", "json"],
+    ],
+)
+def test_a_question_leaves_without_the_interpreters_teardown(
+    store_dir: Path, args: list[str]
+) -> None:
+    # After a question is answered, the teardown (a full collection over start-up's
+    # objects, every module freed) only costs time: the atexit functions run and the
+    # answer is flushed whole, and the process ends there.
+    done = run_exit_probe(args, store_dir)
+    assert (done.returncode, done.stderr) == (0, "atexit\n")
+    assert len(json.loads(done.stdout)) > 0
+    # An error's exit code and message are as before.
+    done = run_exit_probe(["query", "--where", "status =", "--format", "json"], store_dir)
+    assert done.returncode == 2
+    assert done.stderr.endswith("found the end\natexit\n"), done.stderr
+    assert "teardown" not in done.stderr
+
+
+@pytest.mark.slow
+def test_other_commands_and_live_threads_leave_the_usual_way(store_dir: Path) -> None:
+    # A command that may write (here one that does not, but is not on the list) ends with
+    # the interpreter's teardown, as does a question that leaves a thread running: the
+    # process waits for the thread, as Python does.
+    done = run_exit_probe(["info", "--format", "json"], store_dir)
+    assert (done.returncode, done.stderr) == (0, "atexit\nteardown\n")
+    assert json.loads(done.stdout)["events"] == 30
+    args = ["query", "--group-by", "service", "--format", "json"]
+    done = run_exit_probe(args, store_dir, thread=True)
+    assert (done.returncode, done.stderr) == (0, "thread ended\natexit\nteardown\n")
+    assert {row["service"] for row in json.loads(done.stdout)} == {"api", "web"}
 
 
 @pytest.mark.slow
