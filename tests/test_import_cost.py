@@ -493,12 +493,29 @@ def test_a_query_loads_arrow_and_the_expression_models_and_nothing_more(
     [
         ["events", "--where", "trace_id = 'abc'", "--format", "json"],
         ["query", "--where", "status = 'error'", "--group-by", "service", "--format", "json"],
+        [
+            *("timeseries", "--every", "1h", "--by", "service", "--agg", "p50(duration_ms)"),
+            *("--agg", "p99(duration_ms)", "--format", "json"),
+        ],
+        ["timeseries", "--every", "1d", "--by", "type", "--top", "1", "--format", "json"],
+        [
+            *("timeseries", "--every", "5m", "--by", "service", "--agg"),
+            *("ratio(status = 'error')", "--since", "2026-11-03T10:00:00Z"),
+            *("--until", "2026-11-03T11:00:00Z", "--format", "json"),
+        ],
+        [
+            *("query", "--group-by", "type", "--agg", "count_distinct(service)"),
+            *("--now", "2026-11-04T00:00:00Z", "--last", "7d", "--format", "json"),
+        ],
+        ["query", "--group-by", "service", "--limit", "1", "--totals", "--format", "json"],
+        ["query", "--group-by", "bucket(duration_ms, 100)", "--agg", "max(duration_ms)"],
     ],
 )
-def test_a_count_or_a_trace_lookup_loads_no_masked_arrays(store_dir: Path, args: list[str]) -> None:
+def test_a_question_loads_no_masked_arrays(store_dir: Path, args: list[str]) -> None:
     # numpy.ma loads when np.unique takes its hashing path or pyarrow converts a numpy
-    # array (both ask it whether the array is masked); a count from the summaries and a
-    # trace lookup do neither.
+    # array (both ask it whether the array is masked): counts from the summaries, trace
+    # lookups, percentiles, time series (top, ratios, ranges) and distinct counts do
+    # neither (the engines hand numpy arrays to Arrow as buffers).
     modules = command_modules([*args, "--store", "store"], store_dir)
     assert "numpy" in modules
     assert "numpy.ma" not in modules

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.errors import UnsupportedOperation, UsageError
+from mfq.query.engines.arrays import to_arrow
 from mfq.query.engines.rows import Column
 from mfq.query.expr import Aggregate, aggregate_spec
 
@@ -200,7 +201,7 @@ def _stddev(parts: Mapping[str, Column]) -> pa.Array:
     variance = _floats(parts["var"])
     with np.errstate(invalid="ignore", divide="ignore"):
         result = np.sqrt(variance * count / (count - 1))
-    return pa.array(np.where(count > 1, result, np.nan), pa.float64())
+    return to_arrow(np.where(count > 1, result, np.nan), pa.float64())
 
 
 def merge_moments(

@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mfq.query.engines.arrays import to_arrow
+
 #: A batch's tuples are marked in a bitmap when the index space is at most this many
 #: times its rows (or this small anyway); batches of sparser spaces are kept whole.
 _BITMAP_PER_ROW = 8
@@ -148,14 +150,14 @@ class Digits:
 def _dictionary_values(column: pa.DictionaryArray, digit: np.ndarray) -> pa.Array:
     missing = digit == len(column.dictionary)
     if missing.any():
-        indices = pa.array(np.where(missing, 0, digit), column.indices.type, mask=missing)
+        indices = to_arrow(np.where(missing, 0, digit), column.indices.type, mask=missing)
     else:
-        indices = pa.array(digit, column.indices.type)
+        indices = to_arrow(digit, column.indices.type)
     return pa.DictionaryArray.from_arrays(indices, column.dictionary)
 
 
 def _bucket_values(first: int, step: int, kind: pa.DataType, digit: np.ndarray) -> pa.Array:
-    return pa.array(first + digit * step, pa.int64()).cast(kind)
+    return to_arrow(first + digit * step, pa.int64()).cast(kind)
 
 
 def _indices(column: pa.DictionaryArray, null_index: int) -> np.ndarray:

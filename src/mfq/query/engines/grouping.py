@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.query.engines.algebra import TOTAL, Algebra, Kind, algebra_of
+from mfq.query.engines.arrays import to_arrow
 from mfq.query.engines.distinct import Digits, distinct_dictionary_rows
 from mfq.query.engines.keys import group_index
 from mfq.query.engines.plan import AggregatePlan
@@ -80,7 +81,7 @@ def group_table(
     group_ids: tuple[np.ndarray, int] | None = None
     if quantiles:
         group_ids = _group_ids(work_table, keys, steps)
-        work_table = work_table.append_column(GROUP_ID, pa.array(group_ids[0]))
+        work_table = work_table.append_column(GROUP_ID, to_arrow(group_ids[0]))
         wanted.append((GROUP_ID, "min", None))
     grouped = work_table.group_by(keys, use_threads=True).aggregate(
         [(c, f) if o is None else (c, f, o) for c, f, o in wanted]
@@ -98,7 +99,7 @@ def group_table(
                 output = pa.nulls(grouped.num_rows, pa.float64())
             else:
                 order = pc.fill_null(grouped.column(f"{GROUP_ID}_min"), 0).to_numpy()
-                output = per_group.take(pa.array(order.astype(np.int64)))
+                output = per_group.take(to_arrow(order.astype(np.int64)))
         else:
             parts = {
                 part.name: grouped.column(f"__a{index}{part.name}_{part.rows}")
@@ -133,7 +134,7 @@ def _quantile_column(
         )
         computed[field] = grouped_quantiles(table.column(field), group_ids, wanted)
     assert algebra.quantile is not None
-    return pa.array(computed[field][algebra.quantile])
+    return to_arrow(computed[field][algebra.quantile])
 
 
 def _without_repeats(
@@ -264,4 +265,4 @@ def _numpy_groups(
 def _summed(ids: np.ndarray, weight: np.ndarray, count: int) -> pa.Array:
     """Integer weights summed per group (exact: ``bincount`` adds whole numbers in
     floating point, far below 2**53)."""
-    return pa.array(np.rint(np.bincount(ids, weights=weight, minlength=count)).astype(np.int64))
+    return to_arrow(np.rint(np.bincount(ids, weights=weight, minlength=count)).astype(np.int64))

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mfq.query.engines.arrays import to_arrow
 from mfq.query.engines.rows import Column
 
 
@@ -58,7 +59,7 @@ def group_keys(
     """Each group's key values (from its first row), by key."""
     first = np.full(count, len(ids), dtype=np.int64)
     np.minimum.at(first, ids, np.arange(len(ids), dtype=np.int64))
-    return {key: table.column(key).take(pa.array(first)) for key in keys}
+    return {key: table.column(key).take(to_arrow(first)) for key in keys}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mfq.query.engines.arrays import to_arrow
 from mfq.query.engines.finish import finish_groups
 from mfq.query.engines.grouping import group_table
 from mfq.query.engines.keys import KeySet
@@ -149,7 +150,7 @@ def aggregate_scanned(
     groups = group_table(table, keys, plan, seconds, masks=masks)
 
     def other_and_total(cut: pa.Table) -> tuple[pa.Table, pa.Table]:
-        rest = table.filter(pa.array(KeySet(cut).mask(table)))
+        rest = table.filter(to_arrow(KeySet(cut).mask(table)))
         return group_table(rest, [], plan, seconds), group_table(table, [], plan, seconds)
 
     return finish_groups(groups, spec, keys, other_and_total)

@@ -36,7 +36,8 @@ def grouped_quantiles(
         position = fractions * (size - 1)
         below = np.floor(position).astype(np.int64)
         above = np.minimum(below + 1, size - 1)
-        ranked = np.partition(part, np.unique(np.concatenate([below, above])))
+        # (The ranks deduplicated in Python: np.unique would import numpy.ma.)
+        ranked = np.partition(part, sorted({*below.tolist(), *above.tolist()}))
         low, high = ranked[below], ranked[above]
         result[:, group] = lerp(low, high, position - below)
     return {q: result[i] for i, q in enumerate(quantiles)}

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from mfq.query.compile import compile_filter
+from mfq.query.engines.arrays import to_arrow
 from mfq.query.expr import And, Expr, Or, referenced_fields
 
 #: A column of a table, whole or in chunks.
@@ -30,7 +31,7 @@ def weights(table: pa.Table, weighted: bool) -> Column:
     """How many events each stored event stands for (``sample_rate``, else 1)."""
     if weighted and "sample_rate" in table.column_names:
         return pc.fill_null(table.column("sample_rate"), 1)
-    return pa.array(np.ones(table.num_rows, dtype=np.int64))
+    return to_arrow(np.ones(table.num_rows, dtype=np.int64))
 
 
 def evaluate_mask(table: pa.Table, expr: Expr) -> pa.Array:

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.query.engines.algebra import algebra_of
+from mfq.query.engines.arrays import to_arrow
 from mfq.query.engines.computed import add_computed, output_columns
 from mfq.query.engines.finish import OTHER, nan_as_null, select_output
 from mfq.query.engines.grouping import bucket_starts
@@ -75,7 +76,7 @@ def bucket_grid(start: int, end: int, width: timedelta, tz: str | None, series: 
     # daylight-saving change (a fixed UTC step would drift by an hour).
     wall = pc.local_timestamp(pa.array([first, end - 1], TIME_TYPE).cast(pa.timestamp("ns", tz=tz)))
     low, high = pc.cast(wall, pa.int64()).to_pylist()
-    days = pa.array(np.arange(low, high + 1, step, dtype=np.int64))
+    days = to_arrow(np.arange(low, high + 1, step, dtype=np.int64))
     buckets = np.unique(pc.cast(_from_wall(days, tz), pa.int64()).to_numpy())
     return np.asarray(buckets[buckets >= first], dtype=np.int64)
 
@@ -114,10 +115,10 @@ def fill_buckets(
     position = np.searchsorted(buckets, starts) * count + _series_index(groups, series, keys)
     source = np.full(len(buckets) * count, -1, dtype=np.int64)
     source[position] = np.arange(groups.num_rows)
-    take = pa.array(source, mask=source < 0)
-    columns: dict[str, Column] = {BUCKET: pa.array(np.repeat(buckets, count)).cast(TIME_TYPE)}
+    take = to_arrow(source, mask=source < 0)
+    columns: dict[str, Column] = {BUCKET: to_arrow(np.repeat(buckets, count)).cast(TIME_TYPE)}
     if keys:
-        tiled = series.take(pa.array(np.tile(np.arange(count), len(buckets))))
+        tiled = series.take(to_arrow(np.tile(np.arange(count), len(buckets))))
         columns.update({key: tiled.column(key) for key in keys})
     for name, aggregate in plan.aggregates:
         values = groups.column(name).take(take)
@@ -176,7 +177,7 @@ class Folding:
         elif len(self.keys) == 1:
             folded = self._fold(pc.cast(column, pa.string()))
         else:
-            member = pa.array(KeySet(self.kept).mask(table))
+            member = to_arrow(KeySet(self.kept).mask(table))
             folded = pc.if_else(member, _text(column), OTHER)
             for key in self.keys[1:]:
                 index = table.schema.get_field_index(key)
