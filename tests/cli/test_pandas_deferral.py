@@ -90,3 +90,27 @@ def test_a_deferred_block_converts_without_pandas_and_pandas_works_after_it() ->
 def test_pyarrow_is_within_the_bounded_major_version() -> None:
     """pyproject.toml allows pyarrow below 27: the version this was pinned against."""
     assert 15 <= int(pa.__version__.split(".")[0]) < 27
+
+
+def test_pyarrows_first_look_for_pandas_after_a_deferred_block_finds_it() -> None:
+    """A block that converted nothing leaves pyarrow's probe untried: its first look
+    afterwards imports pandas itself, holding its lock (``_lock``, a plain lock), and the
+    reset after pandas' import must not wait for that lock (it once did, forever)."""
+    found = _fresh(
+        """
+        import json, sys
+        import pyarrow as pa
+        from mfq.cli.pandas_deferral import pandas_deferred
+
+        assert not pa.lib._pandas_api._lock.locked()
+        with pandas_deferred():
+            pass
+        array = pa.array([1, 2])
+        print(json.dumps({
+            "pandas": "pandas" in sys.modules,
+            "probe": pa.lib._pandas_api.have_pandas,
+            "array": array.to_pylist(),
+        }))
+        """
+    )
+    assert found == {"pandas": True, "probe": True, "array": [1, 2]}

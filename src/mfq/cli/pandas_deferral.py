@@ -105,8 +105,12 @@ def _remove_refuser() -> None:
 
 
 def _reset_pyarrow_probe() -> None:
-    """pyarrow remembers a failed pandas import; a strict lookup retries and succeeds."""
+    """pyarrow remembers a failed pandas import; a strict lookup retries and succeeds.
+    When the probe itself is importing pandas (its first look came after the deferral),
+    it holds its lock and records the result itself: a lookup then would wait for that
+    lock forever."""
     arrow = sys.modules.get("pyarrow.lib")
     probe = getattr(arrow, "_pandas_api", None)
-    if probe is not None:
+    lock = getattr(probe, "_lock", None)
+    if probe is not None and not (lock is not None and lock.locked()):
         probe.compat  # noqa: B018 - the property retries the import when it failed before
