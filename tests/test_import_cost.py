@@ -648,6 +648,58 @@ def test_other_commands_and_live_threads_leave_the_usual_way(store_dir: Path) ->
     assert {row["service"] for row in json.loads(done.stdout)} == {"api", "web"}
 
 
+BLAS_PROBE = """
+import atexit, json, os, sys
+from mfq.cli.main import main
+
+
+def report():
+    found = {{"setting": os.environ.get("OPENBLAS_NUM_THREADS"), "numpy": "numpy" in sys.modules}}
+    sys.stderr.write("\\n" + json.dumps(found) + "\\n")
+
+
+atexit.register(report)
+sys.argv = ["mfq", *{args!r}]
+main()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("preset", "expected"), [(None, "1"), ("2", "2")])
+def test_numpys_blas_starts_no_thread_unless_the_user_says(
+    store_dir: Path, preset: str | None, expected: str
+) -> None:
+    # OpenBLAS starts a spinning thread per further core when numpy is imported; `mfq`
+    # asks it for none (a user's own setting stands).
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    args = ["query", "--group-by", "service", "--agg", "p95(duration_ms)", "--store", "store"]
+    done = subprocess.run(
+        [sys.executable, "-c", BLAS_PROBE.format(args=[*args, "--format", "json"])],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=store_dir,
+        env=env,
+    )
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == {"setting": expected, "numpy": True}
+
+
+def test_numpy_under_one_blas_thread_starts_no_thread() -> None:
+    # What the setting buys, on this platform: numpy's import starts no thread.
+    code = (
+        "import os; before = len(os.listdir('/proc/self/task')); import numpy; "
+        "print(before, len(os.listdir('/proc/self/task')))"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    before, after = done.stdout.split()
+    assert before == after
+
+
 @pytest.mark.slow
 def test_info_reads_the_catalog_without_the_expression_models(store_dir: Path) -> None:
     modules = command_modules(["info", "--store", "store", "--format", "json"], store_dir)

@@ -159,8 +159,16 @@ GC_YOUNG_THRESHOLD = 200_000
 QUICK_EXIT = frozenset({"events", "query", "timeseries"})
 
 
+#: numpy's BLAS (OpenBLAS) starts, when numpy is imported, a thread for every further
+#: core, which spins while it waits for work: on two cores it holds one of them, from
+#: Arrow's readers, for most of a short command. mfq multiplies no matrices large enough
+#: to gain from threads. Set for this process (and its children) unless the user has.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
+
+
 def main() -> None:
     """Console entry point."""
+    os.environ.setdefault(*BLAS_THREADS)
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
     if hasattr(signal, "SIGPIPE"):
