@@ -521,6 +521,21 @@ def test_a_question_loads_no_masked_arrays(store_dir: Path, args: list[str]) -> 
     assert "numpy.ma" not in modules
 
 
+def stderr_report(script: str, cwd: Path, env: dict[str, str] | None = None) -> dict[str, object]:
+    """The JSON object a probe script wrote last on stderr, run (it must succeed) in ``cwd``
+    in a new interpreter (by default with this environment, 100 columns and no colour)."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"} if env is None else env,
+    )
+    report: dict[str, object] = json.loads(result.stderr.strip().splitlines()[-1])
+    return report
+
+
 GC_PROBE = """
 import atexit, gc, json, sys
 from mfq.cli.main import main
@@ -557,15 +572,7 @@ def test_a_short_command_runs_no_garbage_collection(store_dir: Path, args: list[
     # threshold the collector would pass over them some 130 times (once over everything)
     # and free nothing. `mfq` (the console entry point) collects every 200,000
     # allocations: a short command, from its options to its output, runs no pass.
-    result = subprocess.run(
-        [sys.executable, "-c", GC_PROBE.format(args=[*args, "--store", "store"])],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=store_dir,
-        env={**os.environ, "COLUMNS": "100", "NO_COLOR": "1"},
-    )
-    report = json.loads(result.stderr.strip().splitlines()[-1])
+    report = stderr_report(GC_PROBE.format(args=[*args, "--store", "store"]), store_dir)
     assert report["passes"] == []
 
 
@@ -677,15 +684,8 @@ def test_numpys_blas_starts_no_thread_unless_the_user_says(
     if preset is not None:
         env["OPENBLAS_NUM_THREADS"] = preset
     args = ["query", "--group-by", "service", "--agg", "p95(duration_ms)", "--store", "store"]
-    done = subprocess.run(
-        [sys.executable, "-c", BLAS_PROBE.format(args=[*args, "--format", "json"])],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=store_dir,
-        env=env,
-    )
-    assert json.loads(done.stderr.strip().splitlines()[-1]) == {"setting": expected, "numpy": True}
+    report = stderr_report(BLAS_PROBE.format(args=[*args, "--format", "json"]), store_dir, env)
+    assert report == {"setting": expected, "numpy": True}
 
 
 def test_numpy_under_one_blas_thread_starts_no_thread() -> None:
