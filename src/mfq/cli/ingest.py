@@ -11,6 +11,7 @@ from mfq.errors import ExitCode, UsageError
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.profiles import NONE, load_profile
 from mfq.ingest.profiles.model import TARGETS
+from mfq.query.arrow_import import import_pyarrow_compute
 from mfq.render import OutputFormat, print_message, render
 from mfq.render.progress import progress_bar
 from mfq.store import open_storage
@@ -77,6 +78,7 @@ def ingest(
     kept in the store with their reason. A run that stores nothing while rejecting
     records says why on stderr and exits 3.
     """
+    import_pyarrow_compute()  # before the library imports it (see mfq.query.arrow_import)
     env = make_env()
     options = NormalizeOptions(
         assume_tz=parse_zone(assume_tz, "--assume-tz"),
