@@ -498,6 +498,7 @@ def test_a_query_loads_arrow_and_the_expression_models_and_nothing_more(
             *("--agg", "p99(duration_ms)", "--format", "json"),
         ],
         ["timeseries", "--every", "1d", "--by", "type", "--top", "1", "--format", "json"],
+        ["timeseries", "--every", "1d", "--tz", "Europe/Paris", "--format", "json"],
         [
             *("timeseries", "--every", "5m", "--by", "service", "--agg"),
             *("ratio(status = 'error')", "--since", "2026-11-03T10:00:00Z"),

@@ -338,3 +338,17 @@ def test_a_cut_compressed_file_keeps_what_was_read_and_the_batch_goes_on(
     assert frame["reason"][0].startswith(f"{cut}: ")
     assert "input cut short or damaged" in frame["reason"][0]
     assert "ev-99999" in duckdb_rows(store_dir, "id")
+
+
+def test_records_without_ids_that_are_not_utf8_are_rejected_in_a_block_of_one_shape(
+    tmp_path: Path,
+) -> None:
+    # Ids derived by Arrow (mfq.ingest.canonicaltable, groups of 16 or more rows of one
+    # key pattern) would write a text pyarrow's parser let through unchecked: the screen
+    # must reject these first, as it rejects them one by one.
+    lines = [b'{"type":"a","ts":%d,"msg":"caf\xe9 %d"}' % (1_600_000_000 + i, i) for i in range(40)]
+    lines += [b'{"type":"a","ts":%d,"msg":"cafe %d"}' % (1_600_000_000 + i, i) for i in range(40)]
+    path = tmp_path / "latin1.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    summary = ingest_json(path, tmp_path / "s")
+    assert counts(summary) == (80, 40, 40, {"not_json": 40})

@@ -35,6 +35,7 @@ def same(made: pa.Array, expected: pa.Array) -> None:
     made.validate(full=True)
     assert made.type == expected.type
     assert made.null_count == expected.null_count
+    assert made.is_null().to_pylist() == expected.is_null().to_pylist()
     assert made.to_pylist() == expected.to_pylist() or (
         np.array_equal(
             made.to_numpy(zero_copy_only=False),
@@ -115,3 +116,19 @@ def test_making_arrays_imports_no_masked_arrays() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "False\n"
+
+
+def test_a_masked_array_keeps_its_nulls_as_in_pa_array() -> None:
+    from numpy import ma  # (the import-cost probes run in processes of their own)
+
+    values = ma.array([1, 2, 3], mask=[True, False, True])
+    same(to_arrow(values), pa.array(values))
+    assert to_arrow(values).to_pylist() == [None, 2, None]
+
+
+def test_a_mask_that_is_not_booleans_fails_as_in_pa_array() -> None:
+    values = np.arange(3)
+    with pytest.raises(TypeError, match="Mask must be boolean dtype"):
+        pa.array(values, mask=np.array([0, 1, 0]))
+    with pytest.raises(TypeError, match="Mask must be boolean dtype"):
+        to_arrow(values, mask=np.array([0, 1, 0]))

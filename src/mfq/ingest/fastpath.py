@@ -146,7 +146,11 @@ class _Outcome:
 def validate_chunk_fast(
     chunk: RecordChunk, options: NormalizeOptions, state: FastPathState
 ) -> EventChunk:
-    """Validate a chunk: vectorised where possible, record by record elsewhere."""
+    """Validate a chunk: vectorised where possible, record by record elsewhere.
+
+    The chunk must have been screened (``mfq.ingest.screen.screen_chunk``, as the
+    pipeline does first): pyarrow's parser does not check UTF-8, so a record that is not
+    UTF-8 is the screen's to reject, not this path's."""
     return submit_chunk(chunk, options, state).result()
 
 

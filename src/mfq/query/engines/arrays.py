@@ -10,6 +10,8 @@ anything else.
 
 from __future__ import annotations
 
+from builtins import type as type_of
+
 import numpy as np
 import pyarrow as pa
 
@@ -33,11 +35,13 @@ def to_arrow(
 ) -> pa.Array:
     """``pa.array(values, type, mask=mask)`` for a one-dimensional numpy array: null where
     ``mask`` is true, cast (safely, as ``pa.array`` casts) to ``type`` when given."""
-    if values.ndim != 1 or (values.dtype != np.bool_ and values.dtype not in _SAME_LAYOUT):
+    plain = type_of(values) is np.ndarray and values.ndim == 1  # (a masked array is not)
+    flags = mask is None or (type_of(mask) is np.ndarray and mask.dtype == np.bool_)
+    if not (plain and flags) or (values.dtype != np.bool_ and values.dtype not in _SAME_LAYOUT):
         return pa.array(values, type, mask=mask)
     validity = None
     nulls = 0
-    if mask is not None:
+    if mask is not None:  # (a boolean ndarray, checked above)
         if len(mask) != len(values):
             raise ValueError("Mask is a different length from sequence being converted")
         nulls = int(np.count_nonzero(mask))
