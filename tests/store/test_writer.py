@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from mfq.settings import DEFAULT_SETTINGS
+from mfq.store.catalog import FileRecord
 from mfq.store.fieldstats import table_stats
 from mfq.store.writer import dictionary_columns, write_events_file
 
@@ -96,28 +98,49 @@ def test_a_helper_thread_gives_the_same_file_and_record(tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "b.parquet").equals(pq.read_table(tmp_path / "a.parquet"))
 
 
-def test_files_are_numbered_in_time_order_and_the_rejects_after_them(tmp_path: Path) -> None:
+def test_files_are_numbered_in_time_order_and_the_rejects_after_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Several flushes, the last written beside the one in flight: the events files are
     numbered as their events come (a day's files in time order), the rejects file last."""
     import mfq
     from mfq.settings import Settings
+    from mfq.store.writer import BatchWriter
 
     export = tmp_path / "export.ndjson"
     lines = [
-        f'{{"id": "e{i}", "type": "t", "timestamp": "2026-11-0{1 + i // 40}T10:{i % 40:02d}:00Z"}}'
-        for i in range(200)
-    ]
-    export.write_text("\n".join([*lines[:100], "not json", *lines[100:]]) + "\n")
-    settings = Settings(flush_rows=30, chunk_bytes=2048)
+        f'{{"id": "e{i}", "type": "t", "timestamp": "2026-11-{1 + i // 200:02d}T10:'
+        f'{(i // 60) % 60:02d}:{i % 60:02d}Z", "pad": "{"x" * 40}"}}'
+        for i in range(3050)
+    ]  # (over 64 KiB: more than the head read ahead, so more than one chunk)
+    export.write_text("\n".join([*lines[:1500], "not json", *lines[1500:]]) + "\n")
+    at_finish: list[tuple[bool, bool]] = []
+    finish = BatchWriter.finish
+
+    def seen_finish(writer: BatchWriter) -> list[FileRecord]:
+        at_finish.append((bool(writer._buffer), writer._in_flight is not None))
+        return finish(writer)
+
+    monkeypatch.setattr(BatchWriter, "finish", seen_finish)
+    settings = Settings(flush_rows=1000, chunk_bytes=2048)
     store = mfq.open_store(tmp_path / "store", create=True, settings=settings)
     summary = store.ingest([export])
-    assert (summary.ingested, summary.rejected) == (200, 1)
+    assert (summary.ingested, summary.rejected) == (3050, 1)
+    assert at_finish == [(True, True)]  # events buffered while a write is in flight
     events = sorted((tmp_path / "store").glob("events/*/part-*.parquet"), key=_number)
-    assert len(events) > 2
-    times = [pq.read_table(f).column("timestamp").to_pylist() for f in events]
-    assert all(a[-1] <= b[0] for a, b in itertools.pairwise(times))
     (rejects,) = (tmp_path / "store").glob("rejects/*.parquet")
-    assert _number(rejects) > _number(events[-1])
+    numbers = sorted(_number(f) for f in [*events, rejects])
+    assert numbers == list(range(1, len(events) + 2))
+    assert _number(rejects) == numbers[-1]
+    by_day: dict[str, list[list[object]]] = {}
+    for f in events:
+        by_day.setdefault(f.parent.name, []).append(
+            pq.read_table(f).column("timestamp").to_pylist()
+        )
+    assert len(by_day) == 16
+    assert max(len(files) for files in by_day.values()) > 1
+    for files in by_day.values():
+        assert all(a[-1] <= b[0] for a, b in itertools.pairwise(files))
 
 
 def _number(path: Path) -> int:

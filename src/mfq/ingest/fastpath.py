@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +47,7 @@ from mfq.ingest.record import (
     ids_of_canonical,
 )
 from mfq.ingest.validate import validate_records
+from mfq.ingest.workers import WorkerThreads
 from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
 from mfq.model.values import DURATION_UNITS, EPOCH_UNIT_LIMITS, SEVERITY_ALIASES
 
@@ -65,7 +66,7 @@ _INT64_EDGE = 2.0**63
 _NS_BOUND = 9.2e18  # a little inside int64: values near the edge go row by row
 _SEVERITY_KEYS = pa.array(list(SEVERITY_ALIASES))
 _SEVERITY_VALUES = pa.array(list(SEVERITY_ALIASES.values()))
-_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-parse")
+_EXECUTOR = WorkerThreads(2, "mfq-parse")
 
 
 @dataclass

@@ -82,6 +82,10 @@ class BatchWriter:
     _id_count: int = 0
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _writes: ThreadPoolExecutor | None = None
+    #: The thread that takes part of each events file's work (statistics, trace index).
+    #: The batch's own, like the write threads: a process-wide pool would be inherited
+    #: without its thread by a forked child, whose next ingest would wait for it forever.
+    _stats: ThreadPoolExecutor | None = None
     _in_flight: _Write | None = None
 
     @property
@@ -125,6 +129,7 @@ class BatchWriter:
         buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
         if self._writes is None:
             self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-write")
+            self._stats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats")
         named = threading.Event()
         future = self._writes.submit(self._write_partitioned, buffered, named_before, named)
         return _Write(future, named)
@@ -158,7 +163,7 @@ class BatchWriter:
         final = self.layout.partition(day) / name
         classes = {n: set(c) for n, c in self.type_counts.counts.items() if len(c) > 1}
         record = write_events_file(
-            table, tmp, self.layout.relative(final), day, self.settings, classes, _helper()
+            table, tmp, self.layout.relative(final), day, self.settings, classes, self._stats
         )
         return _Pending(tmp, final, record)
 
@@ -250,26 +255,14 @@ class BatchWriter:
         if self._id_spill is not None:
             self._id_spill.close()
             self._id_spill = None
-        if self._writes is not None:
-            self._writes.shutdown(wait=True, cancel_futures=True)
-            self._writes = None
+        for pool in (self._writes, self._stats):  # (the writes first: they use the other)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._writes = self._stats = None
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
             self.layout.tmp.rmdir()  # only when no other batch's files are in it
         self._pending.clear()
-
-
-_HELPER: list[ThreadPoolExecutor] = []
-_HELPER_LOCK = threading.Lock()
-
-
-def _helper() -> ThreadPoolExecutor:
-    """The thread that takes part of each events file's work (made at the first write,
-    kept for the process)."""
-    with _HELPER_LOCK:
-        if not _HELPER:
-            _HELPER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats"))
-        return _HELPER[0]
 
 
 def _day_slices(table: pa.Table) -> Iterator[tuple[pa.Table, date]]:

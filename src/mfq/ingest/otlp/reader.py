@@ -16,7 +16,7 @@ import io
 import re
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, overload
 
@@ -28,6 +28,7 @@ from mfq.ingest.otlp.columnar import SpanRows, Unsupported, spans_table
 from mfq.ingest.otlp.parse import DocumentParser, TooDeep
 from mfq.ingest.otlp.scan import MODE_PROBE, one_document_per_line
 from mfq.ingest.otlp.stream import ChunkBuilder, convert_records, record_chunks
+from mfq.ingest.workers import WorkerThreads
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -40,7 +41,7 @@ _N, _U, _L = b"nul"
 _BLANK = re.compile(rb"\s*")
 #: Blocks planned ahead of the one being emitted (each a ``chunk_bytes`` block of lines).
 _PLANNED_AHEAD = 1
-_PLANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-otlp")
+_PLANNERS = WorkerThreads(2, "mfq-otlp")
 #: A line longer than this many blocks stops the block reading: the rest is streamed.
 _MAX_LINE_BLOCKS = 4
 #: Lines of a block found one by one before the rest are found at once.
