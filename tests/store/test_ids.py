@@ -113,3 +113,10 @@ def test_keep_new_keeps_the_first_of_each_id_not_stored(
         assert keep.tolist() == expected
         kept = [name for name, fresh in zip(names, expected, strict=True) if fresh]
         assert pairs.tolist() == ids.hash_ids(pa.array(kept, pa.string())).tolist()
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=60))
+def test_sorted_distinct_is_np_unique(values: list[int]) -> None:
+    array = np.array(values, dtype=np.int64)
+    assert np.array_equal(ids.sorted_distinct(array), np.unique(array))
+    assert ids.sorted_distinct(array).dtype == np.int64

@@ -260,8 +260,12 @@ def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not len(present):
         return np.empty(0, dtype=np.uint32)
     distinct = pc.unique(pc.utf8_lower(present.cast(pa.string())))
-    # Sorted, then each key unlike the one before: np.unique would also do, but on its
-    # hashing path it asks numpy.ma whether the keys are masked, importing numpy.ma (a
-    # few percent of a trace lookup's whole command).
-    keys = np.sort(first_hashes(distinct).astype(np.uint32))
-    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    return sorted_distinct(first_hashes(distinct).astype(np.uint32))
+
+
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` for a one-dimensional array: sorted, then each value unlike
+    the one before. (np.unique asks numpy.ma whether its argument is masked, importing
+    numpy.ma: a few percent of a short command's whole process.)"""
+    ordered = np.sort(values)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]

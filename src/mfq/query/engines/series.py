@@ -22,6 +22,7 @@ from mfq.query.engines.plan import AggregatePlan
 from mfq.query.engines.rows import Column, plain
 from mfq.query.grid import check_grid
 from mfq.query.spec import QuerySpec
+from mfq.store.ids import sorted_distinct
 
 BUCKET = "time"
 TIME_TYPE = pa.timestamp("ns", tz="UTC")
@@ -77,9 +78,7 @@ def bucket_grid(start: int, end: int, width: timedelta, tz: str | None, series: 
     wall = pc.local_timestamp(pa.array([first, end - 1], TIME_TYPE).cast(pa.timestamp("ns", tz=tz)))
     low, high = pc.cast(wall, pa.int64()).to_pylist()
     days = to_arrow(np.arange(low, high + 1, step, dtype=np.int64))
-    buckets = np.sort(pc.cast(_from_wall(days, tz), pa.int64()).to_numpy())
-    # Distinct by neighbours, not np.unique: it would import numpy.ma for one question.
-    buckets = buckets[np.concatenate(([True], buckets[1:] != buckets[:-1]))]
+    buckets = sorted_distinct(pc.cast(_from_wall(days, tz), pa.int64()).to_numpy())
     return np.asarray(buckets[buckets >= first], dtype=np.int64)
 
 
