@@ -268,4 +268,6 @@ def sorted_distinct(values: np.ndarray) -> np.ndarray:
     the one before. (np.unique asks numpy.ma whether its argument is masked, importing
     numpy.ma: a few percent of a short command's whole process.)"""
     ordered = np.sort(values)
+    if not len(ordered):
+        return ordered
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
