@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
@@ -52,6 +53,8 @@ class SourceReading:
         """Raw (compressed) bytes consumed so far, when the source is a file."""
         if self._raw is None:
             return None
+        if self._raw.closed:  # read to its end (ahead of the chunks settled)
+            return self.bytes_total
         try:
             return self._raw.tell()
         except (OSError, ValueError):
@@ -143,7 +146,7 @@ def _sample(chunk: RecordChunk) -> list[object]:
     return records
 
 
-def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+def prefetch(items: Iterator[T], depth: int = 1) -> Generator[T]:
     """Produce the next items in a background thread while the caller uses this one.
 
     Validation of chunk k+1 then overlaps with writing chunk k; ``depth`` bounds how many
@@ -161,6 +164,12 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
         except BaseException as err:  # handed to the consumer, re-raised there
             ready.put((False, err))
             return
+        finally:
+            # Stopped early, or failed: what ``items`` holds open (files, threads of its
+            # own) is let go now, not when the last reference to it goes.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         ready.put((False, None))
 
     worker = threading.Thread(target=produce, name="mfq-prefetch", daemon=True)
@@ -190,11 +199,39 @@ def _validated(
     settings: Settings,
     projection: Projection | None = None,
 ) -> Iterator[EventChunk]:
+    """The source's validated chunks, in order.
+
+    Two threads besides the caller's: one reads, screens and hands each chunk's blocks to
+    the parse workers (``_submitted``), running ahead of the other, which waits for each
+    chunk's blocks in turn and validates what they left to the record path. The reading
+    never waits for a parse, so the workers always have the next chunk's blocks queued."""
+    return _settled(prefetch(_submitted(record_chunks, options, opened, settings, projection)))
+
+
+def _settled(steps: Generator[Callable[[], EventChunk]]) -> Iterator[EventChunk]:
+    """Each step's chunk, in order: a chunk's blocks are waited for (and the record path
+    run) only after every chunk before it was settled, as a single thread would."""
+    try:
+        for settle in steps:
+            yield settle()
+    finally:
+        steps.close()  # (a failed step: the reading thread stops now, not when collected)
+
+
+def _submitted(
+    record_chunks: Iterator[RecordChunk],
+    options: NormalizeOptions,
+    opened: OpenedSource,
+    settings: Settings,
+    projection: Projection | None = None,
+) -> Iterator[Callable[[], EventChunk]]:
+    """For each chunk read, the step that settles it: its blocks are already with the
+    parse workers when the step is produced; the record path runs when it is called
+    (after the chunks before it, whose records may claim the source's field budget)."""
     budget = FieldBudget(settings.max_fields)
     state = FastPathState(
         max_retries=settings.fast_path_max_retries, budget=budget, projection=projection
     )
-    pending: PendingChunk | None = None
     last_number = 0
     mapping = options.mapping
     # (A projection parses only a question's keys, which need not hold a mapping's.)
@@ -207,23 +244,23 @@ def _validated(
             # exactly, else applied record by record.
             if not settings.fast_path or not vectorised or not len(chunk):
                 # (A chunk can hold only what its reader rejected: nothing to vectorise.)
-                if pending is not None:
-                    yield pending.chunk.settle(pending.result())
-                    pending = None
-                yield chunk.settle(validate_chunk(chunk, options, budget))
+                yield functools.partial(_record_path, chunk, options, budget)
                 continue
-            # Keep the workers busy: chunk k+1 is read and queued before k is collected.
-            submitted = submit_chunk(chunk, options, state)
-            if pending is not None:
-                yield pending.chunk.settle(pending.result())
-            pending = submitted
-        if pending is not None:
-            yield pending.chunk.settle(pending.result())
+            yield functools.partial(_settle, submit_chunk(chunk, options, state))
         if opened.cut is not None:
-            yield _cut_reject(opened, last_number + 1)
+            cut = _cut_reject(opened, last_number + 1)
+            yield lambda: cut
         opened.hashing.finish()
     finally:
         opened.close()
+
+
+def _record_path(chunk: RecordChunk, options: NormalizeOptions, budget: FieldBudget) -> EventChunk:
+    return chunk.settle(validate_chunk(chunk, options, budget))
+
+
+def _settle(pending: PendingChunk) -> EventChunk:
+    return pending.chunk.settle(pending.result())
 
 
 def _last_number(chunk: RecordChunk) -> int:

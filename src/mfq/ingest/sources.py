@@ -138,7 +138,11 @@ class HashingReader:
         self.bytes_read = 0
         self.final: str | None = None
         self._first = bytearray()
-        self._last = bytearray()
+        #: The latest blocks read, newest last, holding at least the last fingerprint's
+        #: bytes: kept as they are (no copy of each block's end, under the interpreter's
+        #: lock, on every read), cut to those bytes only when the fingerprint is taken.
+        self._tail: list[bytes] = []
+        self._tail_bytes = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._raw.read(size)
@@ -147,9 +151,17 @@ class HashingReader:
         self.bytes_read += len(data)
         if len(self._first) < _FINGERPRINT_BYTES:
             self._first += data[: _FINGERPRINT_BYTES - len(self._first)]
-        self._last += data[-_FINGERPRINT_BYTES:]
-        del self._last[:-_FINGERPRINT_BYTES]
+        if data:
+            self._tail.append(data)
+            self._tail_bytes += len(data)
+            while self._tail_bytes - len(self._tail[0]) >= _FINGERPRINT_BYTES:
+                self._tail_bytes -= len(self._tail.pop(0))
         return data
+
+    @property
+    def _last(self) -> bytes:
+        """The last ``_FINGERPRINT_BYTES`` read (fewer when fewer were)."""
+        return b"".join(self._tail)[-_FINGERPRINT_BYTES:]
 
     def finish(self) -> str:
         """The hash of the whole input: bytes the reader never asked for are read now
