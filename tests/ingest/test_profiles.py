@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from mfq.errors import UsageError
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.profiles import builtin_profiles, detect, load_profile
 from mfq.ingest.profiles.apply import find_key, render_template
-from mfq.ingest.record import NormalizedRecord, normalize_object
+from mfq.ingest.record import NormalizedRecord, RejectCode, normalize_object
 from tests.ingest.profile_corpora import DIALECTS, manufactory
 
 PROFILES = builtin_profiles()
@@ -226,3 +228,39 @@ def test_map_looks_inside_attributes_after_the_top_level() -> None:
     outcome = normalize_object(record, options)
     assert isinstance(outcome, NormalizedRecord), outcome
     assert (outcome.standard["type"], outcome.attributes) == ("run", {"x": 1})
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 16 << 20])
+def test_the_profile_comes_from_the_first_records_that_parse_wherever_chunks_end(
+    tmp_path: Path, chunk_bytes: int
+) -> None:
+    """After a first record, long lines that are not JSON fill the small first read with
+    more than 128 lines but under 30 records (20 foreign, under 10 Zeek: no profile by
+    half); the first 64 records that parse hold 44 Zeek ones, and that decides, whatever
+    the chunk size."""
+    from mfq.ingest.containers import read_chunks
+    from mfq.ingest.pipeline import read_source
+    from mfq.ingest.sources import Source
+    from mfq.settings import Settings
+
+    junk = [("not json " + "x" * 9500) for _ in range(117)]
+    foreign = [json.dumps({"x": n}) for n in range(20)]
+    zeek = [
+        json.dumps({"ts": 1.7e9 + n, "_path": "conn", "uid": f"C{n:08d}", "pad": "z" * 280})
+        for n in range(200)
+    ]
+    path = tmp_path / "mixed.ndjson"
+    path.write_text("\n".join(foreign[:1] + junk + foreign[1:] + zeek) + "\n")
+    _kind, chunks = read_chunks(io.BytesIO(path.read_bytes()), chunk_bytes)
+    first = next(iter(chunks)).data  # the first read, topped up only under 128 lines
+    assert first.count(b"\n") >= 127 and first.count(b'"_path"') < 10
+    reading = read_source(
+        Source(str(path), path), NormalizeOptions(), Settings(chunk_bytes=chunk_bytes)
+    )
+    assert reading.profile == "zeek"
+    chunks = list(reading.chunks)  # the peeked chunks are read again, each once
+    assert sum(chunk.table.num_rows for chunk in chunks) == 200
+    assert Counter(r.code for chunk in chunks for r in chunk.rejects) == {
+        "not_json": 117,
+        RejectCode.MISSING_TYPE: 20,
+    }

@@ -115,6 +115,11 @@ def read_source(
     )
 
 
+#: How far the profile's sample may look ahead for records that parse (the first chunk's
+#: size before the first read was made small).
+_SAMPLE_LOOKAHEAD_BYTES = 16 << 20
+
+
 def _with_profile(
     container: ContainerKind, chunks: Iterator[RecordChunk], options: NormalizeOptions
 ) -> tuple[Iterator[RecordChunk], str, NormalizeOptions]:
@@ -128,16 +133,28 @@ def _with_profile(
     first = next(chunks, None)
     if first is None:
         return iter(()), profiles.DEFAULT, options
-    detected = profiles.detect(_sample(first), profiles.builtin_profiles())
+    # The sample is the first SAMPLE_RECORDS records that parse, wherever the chunks
+    # happen to end (the first read is small, and its lines may be long or not JSON); the
+    # look ahead stops after _SAMPLE_LOOKAHEAD_BYTES, so a file of no JSON is not held.
+    peeked, sample, held = [first], _sample(first, profiles.SAMPLE_RECORDS), len(first.data)
+    while len(sample) < profiles.SAMPLE_RECORDS and held < _SAMPLE_LOOKAHEAD_BYTES:
+        more = next(chunks, None)
+        if more is None:
+            break
+        peeked.append(more)
+        held += len(more.data)
+        sample += _sample(more, profiles.SAMPLE_RECORDS - len(sample))
+    detected = profiles.detect(sample, profiles.builtin_profiles())
     name = profiles.DEFAULT if detected is None else detected.name
-    return itertools.chain([first], chunks), name, options.for_source(detected)
+    return itertools.chain(peeked, chunks), name, options.for_source(detected)
 
 
-def _sample(chunk: RecordChunk) -> list[object]:
-    """The first records of a chunk, decoded (records that are not JSON are left out)."""
+def _sample(chunk: RecordChunk, wanted: int) -> list[object]:
+    """Up to ``wanted`` first records of a chunk, decoded (records that are not JSON are
+    left out)."""
     records: list[object] = []
     data, start = chunk.data, 0
-    while start <= len(data) and len(records) < profiles.SAMPLE_RECORDS:
+    while start <= len(data) and len(records) < wanted:
         end = data.find(b"\n", start)
         end = len(data) if end < 0 else end
         with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
