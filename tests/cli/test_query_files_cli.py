@@ -169,17 +169,6 @@ def test_the_direct_read_keeps_freed_memory_for_reuse_on_glibc() -> None:
     assert keep_freed_memory() is glibc
 
 
-def test_the_direct_read_shares_one_heap_between_its_threads_on_glibc() -> None:
-    """glibc takes the one-arena setting; elsewhere nothing is set."""
-    import platform
-    import sys
-
-    from mfq.cli.files import share_one_heap
-
-    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
-    assert share_one_heap() is glibc
-
-
 EXIT_PROBE = """
 import atexit, gc, json, sys
 from mfq.cli.main import main

@@ -5,7 +5,7 @@ the question needs more (see ``store_for`` in ``mfq.cli.query``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mfq.errors import DataError
@@ -24,7 +24,7 @@ MODE_ENV = "MFQ_FILE_QUESTIONS"
 #: glibc's ``mallopt`` parameters (malloc.h) and the values the direct read sets: blocks
 #: up to 32 MiB (a 16 MiB chunk of the file, its lines, its parsed columns) come from the
 #: heap, and up to 128 MiB freed at its top is kept rather than given back.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _HEAP_BLOCKS, _KEPT_FREE = 32 << 20, 128 << 20
 
 
@@ -44,7 +44,6 @@ def held_store(
     from mfq.query.direct.reader import read_files
 
     keep_freed_memory()
-    share_one_heap()
     if isinstance(question, EveryField):
         every = read_files(inputs, None)
         refuse_if_nothing_stored(every.summary)
@@ -84,42 +83,19 @@ def keep_freed_memory() -> bool:
     and 0.5-0.6 s kept on the heap (peak memory 20-40 MiB higher). The process is the
     command's: it ends when the answer is written.
     """
-    mallopt = _mallopt()
-    if mallopt is None:
-        return False
-    taken: bool = mallopt(_M_MMAP_THRESHOLD, _HEAP_BLOCKS) == 1
-    kept: bool = mallopt(_M_TRIM_THRESHOLD, _KEPT_FREE) == 1
-    return taken and kept
-
-
-def share_one_heap() -> bool:
-    """Have every thread the process starts from now on allocate from the C allocator's
-    main heap, which ``keep_freed_memory`` keeps (whether it took the setting: glibc only).
-
-    glibc gives each new thread its own arena, trimmed apart from the main heap: the
-    reading thread's 16 MiB line and bracket masks (numpy temporaries) were given back
-    and faulted in again chunk after chunk, each fault zeroing a 2 MiB huge page where
-    transparent huge pages are on. With one heap, a 1M-event file takes 29,000 page
-    faults instead of 42,000-98,000, 0.35 s of system time instead of 0.5-0.8 s. The
-    threads already made keep their arenas; the read's threads are made after this.
-    """
-    mallopt = _mallopt()
-    return mallopt is not None and mallopt(_M_ARENA_MAX, 1) == 1
-
-
-def _mallopt() -> Callable[[int, int], int] | None:
-    """glibc's ``mallopt`` (None where there is none to ask)."""
     import ctypes
     import sys
 
     if not sys.platform.startswith("linux"):
-        return None
+        return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # no C library to ask, or no mallopt in it
-        return None
+        return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return mallopt
+    taken: bool = mallopt(_M_MMAP_THRESHOLD, _HEAP_BLOCKS) == 1
+    kept: bool = mallopt(_M_TRIM_THRESHOLD, _KEPT_FREE) == 1
+    return taken and kept
 
 
 def held(events: FileEvents) -> Store:
