@@ -178,15 +178,19 @@ def test_kill_9_at_random_moments_leaves_a_correct_store(
     duration = time.monotonic() - started
     generator = random.Random(2026)
     interrupted = 0
-    # Eight rounds at least; more (up to 16) while fewer than four kills landed mid-run,
-    # since a loaded machine stretches one run's phases unlike the timing run's.
-    for round_number in range(16):
+    # Eight rounds at least; more (up to 24) while fewer than four kills landed mid-run,
+    # since a loaded machine stretches one run's phases unlike the timing run's. A run
+    # that ended before its kill shortens the kills' span, so they land inside the runs.
+    for round_number in range(24):
         if round_number >= 8 and interrupted >= 4:
             break
         store_dir = _copy(pristine, tmp_path, f"round-{round_number}")
         process = _mfq(store_dir, *args)
         time.sleep(generator.uniform(0.2, 1.0) * duration)  # start-up is most of the first 20%
-        interrupted += process.poll() is None
+        running = process.poll() is None
+        interrupted += running
+        if not running:
+            duration *= 0.75
         process.send_signal(signal.SIGKILL)  # nothing when it already ended
         process.communicate()
         _check_after_kill(store_dir, expected, states)
