@@ -4,6 +4,7 @@ definition (``json.dumps`` with sorted keys) on every row it says it wrote exact
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +14,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mfq.ingest.canonical import reference_canonical
-from mfq.ingest.canonicaltable import MIN_GROUP, canonical_texts
+from mfq.ingest.canonicaltable import (
+    MIN_GROUP,
+    REPR_HIGH,
+    REPR_LOW,
+    canonical_texts,
+    float_reprs,
+)
 from mfq.ingest.record import decode_json
 from tests.conftest import SHARED_REAL
 from tests.ingest.test_canonical import _json_texts, _number_texts
@@ -183,3 +190,57 @@ def test_rows_grouped_by_their_keys() -> None:
     assert sorted(rows.tolist()) == [i for i, line in enumerate(lines) if b'"z"' not in line]
     for row, text in zip(rows.tolist(), texts, strict=True):
         assert text == reference_canonical(decode_json(lines[row]))
+
+
+_edges = [REPR_LOW, REPR_HIGH, 1e15, 1e-5, 0.1 + 0.2, 123456789012345.67, 5e-324, 1e300]
+
+
+def _near(edge: float, steps: int) -> float:
+    """The double ``steps`` doubles above (below, negative) ``edge``."""
+    toward = math.copysign(math.inf, steps)
+    for _ in range(abs(steps)):
+        edge = math.nextafter(edge, toward)
+    return edge
+
+
+_doubles = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.builds(_near, st.sampled_from(_edges), st.integers(-4, 4)),
+    st.builds(
+        lambda digits, places: digits / 10**places,
+        st.integers(-(10**17), 10**17),
+        st.integers(0, 20),
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(_doubles, st.booleans(), st.booleans()), max_size=40))
+def test_float_reprs_are_repr(values: list[tuple[float, bool, bool]]) -> None:
+    """Arrow's texts where it writes them, ``repr`` elsewhere: always ``repr``."""
+    doubles = np.array([v if not negate else -v for v, negate, _ in values], dtype=np.float64)
+    wanted = np.array([w for _, _, w in values], dtype=bool)
+    written = float_reprs(doubles, wanted).to_pylist()
+    expected = [repr(v) if w else None for v, w in zip(doubles.tolist(), wanted, strict=True)]
+    assert written == expected
+
+
+def test_float_reprs_of_many_doubles() -> None:
+    """A million doubles of every magnitude and digit count written as ``repr`` does."""
+    rng = np.random.default_rng(17)
+    count = 200_000
+    doubles = np.concatenate(
+        [
+            rng.uniform(-1, 1, count) * 10.0 ** rng.integers(-6, 18, count),
+            rng.integers(0, 10**12, count) / 10.0 ** rng.integers(1, 13, count),
+            rng.integers(0, 2**53, count) / 2.0 ** rng.integers(1, 60, count),
+            rng.integers(-(2**62), 2**62, count).view(np.float64),
+            1.6e9 + rng.integers(0, 10**6, count) / 1e6,
+        ]
+    )
+    wanted = np.isfinite(doubles)
+    written = float_reprs(doubles, wanted).to_pylist()
+    expected = [
+        repr(v) if w else None for v, w in zip(doubles.tolist(), wanted.tolist(), strict=True)
+    ]
+    assert written == expected
