@@ -5,20 +5,21 @@ with sorted keys, no spaces). Made record by record through orjson, that was mos
 vectorised path's time on exports whose records carry no id (Kubernetes audit events,
 Zeek logs), and held the GIL. Here the rows of a block are grouped by which keys they
 hold (at every depth); for each group the text is one Arrow join of the keys, in sorted
-order, with the value columns: text in quotes, integers and booleans as written, floats
-through Python's ``repr`` (as ``json`` writes them), lists of text, whole numbers and
+order, with the value columns: text in quotes, escaped as ``json`` escapes it (keys by
+``json.dumps``, values by ``mfq.ingest.listtext.json_string_bodies``: what pyarrow
+decoded, whichever escapes the record used), integers and booleans as written, floats
+as Python's ``repr`` (as ``json`` writes them), lists of text, whole numbers and
 booleans by ``mfq.ingest.listtext``, objects recursively.
 
 Only rows whose text is certainly that are written here (the others keep orjson's):
 
-- no backslash in the record: then no text or key needs an escape, and none holds a
-  control character (JSON has them only escaped);
 - no ``null`` anywhere in the record: a key holding null is absent to Arrow;
 - no whole-number, infinite or NaN float (pyarrow reads ``5`` beside ``5.5`` as ``5.0``,
   and accepts ``NaN``); no list of objects, floats, nulls or lists; no other type;
 - a group of at least :data:`MIN_GROUP` rows (a join per handful of rows costs more).
 
-Duplicate keys never get here: pyarrow refuses the record. ``tests/ingest/
+Duplicate keys never get here, nor lone surrogates: pyarrow refuses the record (keys
+compared as decoded: ``"a"`` and ``"\\u0061"`` are one key twice). ``tests/ingest/
 test_canonical_table.py`` compares every row written here with the definition.
 """
 
@@ -31,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mfq.ingest.listtext import list_text
+from mfq.ingest.listtext import json_string_bodies, list_text
 from mfq.ingest.rowbytes import records_holding
 
 #: Rows of one key pattern worth a join of their own.
@@ -65,8 +66,7 @@ def canonical_texts(
     """(the rows written here, their canonical JSON texts). The rows are the records
     ``data[starts:ends]`` as pyarrow parsed them into ``table``."""
     n = table.num_rows
-    bad = records_holding(data, starts, ends, b"\\")
-    bad |= records_holding(data, starts, ends, b"null")
+    bad = records_holding(data, starts, ends, b"null")
     root = _Node("", np.ones(n, dtype=bool))
     nodes: list[_Node] = []
     for name, column in zip(table.column_names, table.columns, strict=True):
@@ -127,7 +127,7 @@ def _node(name: str, column: pa.Array, bad: np.ndarray, nodes: list[_Node]) -> _
                 node.members.append(member)
         node.members.sort(key=lambda m: m.name)
     elif pa.types.is_string(data_type):
-        node.text, node.quoted = column, True
+        node.text, node.quoted = json_string_bodies(column), True
     elif pa.types.is_int64(data_type):
         node.text = pc.cast(column, pa.string())
     elif pa.types.is_boolean(data_type):

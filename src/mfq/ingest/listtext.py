@@ -2,8 +2,8 @@
 
 The record path writes a list attribute as ``json.dumps(value, ensure_ascii=False,
 separators=(",", ":"))``. For lists of text, whole numbers and booleans the same text is
-built here with Arrow; rows this cannot write exactly (null elements, floats, nested
-values, text holding control characters, which ``json`` escapes) are left to the
+built here with Arrow, texts escaped as ``json`` escapes them (:func:`json_string_bodies`);
+rows this cannot write exactly (null elements, floats, nested values) are left to the
 record path.
 """
 
@@ -13,8 +13,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: Characters ``json.dumps`` escapes besides the quote and the backslash.
-_CONTROL = "[\\x00-\\x1f]"
+#: ``json.dumps``'s escapes with ``ensure_ascii=False``: the quote, the backslash and
+#: the control characters, five by name, the others as ``\\u00xx``; nothing else.
+_ESCAPES = {
+    **{code: f"\\u{code:04x}" for code in range(0x20)},
+    **{ord(c): e for c, e in zip("\b\t\n\f\r", ("\\b", "\\t", "\\n", "\\f", "\\r"), strict=True)},
+    ord('"'): '\\"',
+}
+_BACKSLASH = 0x5C
 
 
 def list_text(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -44,15 +50,40 @@ def _element_text(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     data_type = values.type
     missing = ~_flags(values.is_valid())
     if pa.types.is_string(data_type):
-        bad = missing | _flags(pc.match_substring_regex(values, _CONTROL))
-        escaped = pc.replace_substring(values, "\\", "\\\\")
-        escaped = pc.replace_substring(escaped, '"', '\\"')
-        return pc.binary_join_element_wise('"', escaped, '"', ""), bad
+        return pc.binary_join_element_wise('"', json_string_bodies(values), '"', ""), missing
     if pa.types.is_int64(data_type):
         return pc.cast(values, pa.string()), missing
     if pa.types.is_boolean(data_type):
         return pc.if_else(values, "true", "false"), missing
     return pa.nulls(count, pa.string()), np.ones(count, dtype=bool)
+
+
+def json_string_bodies(column: pa.Array) -> pa.Array:
+    """Each text of a string column as ``json.dumps(text, ensure_ascii=False)`` writes
+    it, less its quotes. Only the characters the column's bytes hold are replaced (one
+    look at the bytes; most columns hold none): UTF-8 never uses an ASCII byte inside a
+    longer character, so a byte below 0x80 is that character."""
+    data = _value_bytes(column)
+    if not len(data):
+        return column
+    special = data[(data < 0x20) | (data == 0x22)]
+    wanted = sorted(int(b) for b in np.unique(special)) if len(special) else []
+    if (data == _BACKSLASH).any():
+        wanted.insert(0, _BACKSLASH)  # first: the escapes written after it hold one
+    for code in wanted:
+        escape = "\\\\" if code == _BACKSLASH else _ESCAPES[code]
+        column = pc.replace_substring(column, chr(code), escape)
+    return column
+
+
+def _value_bytes(column: pa.Array) -> np.ndarray:
+    """The bytes of a string column's values (its slice of the data buffer)."""
+    _validity, offsets_buffer, data_buffer = column.buffers()
+    if data_buffer is None or not len(column):
+        return np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)
+    first, last = int(offsets[column.offset]), int(offsets[column.offset + len(column)])
+    return np.frombuffer(data_buffer, dtype=np.uint8)[first:last]
 
 
 def _flags(array: pa.Array) -> np.ndarray:
