@@ -26,6 +26,7 @@ test_canonical_table.py`` compares every row written here with the definition.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,16 +63,18 @@ def canonical_texts(
     starts: np.ndarray,
     ends: np.ndarray,
     min_group: int = MIN_GROUP,
+    lists: Callable[[pa.Array], tuple[pa.Array, np.ndarray]] = list_text,
 ) -> tuple[np.ndarray, list[bytes]]:
     """(the rows written here, their canonical JSON texts). The rows are the records
-    ``data[starts:ends]`` as pyarrow parsed them into ``table``."""
+    ``data[starts:ends]`` as pyarrow parsed them into ``table``; ``lists`` writes list
+    columns (``mfq.ingest.listtext.ListTexts``: made once for the attributes too)."""
     n = table.num_rows
     bad = records_holding(data, starts, ends, b"null")
     root = _Node("", np.ones(n, dtype=bool))
     nodes: list[_Node] = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         combined = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-        member = _node(name, combined, bad, nodes)
+        member = _node(name, combined, bad, nodes, lists)
         if member is not None:
             root.members.append(member)
     root.members.sort(key=lambda m: m.name)
@@ -112,7 +115,13 @@ def _groups(patterns: np.ndarray | None, count: int) -> list[np.ndarray]:
     return np.split(order, bounds)
 
 
-def _node(name: str, column: pa.Array, bad: np.ndarray, nodes: list[_Node]) -> _Node | None:
+def _node(
+    name: str,
+    column: pa.Array,
+    bad: np.ndarray,
+    nodes: list[_Node],
+    lists: Callable[[pa.Array], tuple[pa.Array, np.ndarray]] = list_text,
+) -> _Node | None:
     """The node of one key's column (None: no row holds a value), its rows that cannot
     be written here marked in ``bad``; every node is added to ``nodes``."""
     data_type = column.type
@@ -122,7 +131,7 @@ def _node(name: str, column: pa.Array, bad: np.ndarray, nodes: list[_Node]) -> _
     node = _Node(name, valid)
     if pa.types.is_struct(data_type):
         for child_field, child in zip(data_type, column.flatten(), strict=True):
-            member = _node(child_field.name, child, bad, nodes)
+            member = _node(child_field.name, child, bad, nodes, lists)
             if member is not None:
                 node.members.append(member)
         node.members.sort(key=lambda m: m.name)
@@ -135,7 +144,7 @@ def _node(name: str, column: pa.Array, bad: np.ndarray, nodes: list[_Node]) -> _
     elif pa.types.is_float64(data_type):
         node.text = _float_text(column, valid, bad)
     elif pa.types.is_list(data_type) and any(k(data_type.value_type) for k in _SIMPLE_LISTS):
-        text, list_bad = list_text(column)
+        text, list_bad = lists(column)
         node.text = text
         bad |= list_bad
     elif pa.types.is_list(data_type) and pa.types.is_null(data_type.value_type):

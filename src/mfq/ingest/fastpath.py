@@ -31,7 +31,7 @@ from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder, plain_epoch_ns
 from mfq.ingest.floatrows import rows_with_floats
-from mfq.ingest.listtext import list_text
+from mfq.ingest.listtext import ListTexts
 from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.projection import Projection
@@ -510,6 +510,7 @@ def _normalise(
     not_standard = frozenset() if mapping is None else mapping.not_standard
     # (another reader's records: their text is made, not read)
     texts = RowTexts(rows, first) if rows.parsed is None else None
+    lists = ListTexts()  # (a list column is written as an attribute and in derived ids)
 
     try:
         structs: set[str] = set()
@@ -543,7 +544,7 @@ def _normalise(
             )
             for spec in STANDARD_FIELDS
         }
-        attributes = _attributes(top, attrs, flags["slow"], texts)
+        attributes = _attributes(top, attrs, flags["slow"], texts, lists)
     except (_BlockGoesSlow, NotFollowed):
         nothing = np.zeros(n, dtype=bool)
         return _Normalised(None, np.ones(n, dtype=bool), nothing, nothing, nothing, redacted)
@@ -552,7 +553,7 @@ def _normalise(
             valid = _valid(column)
             redacted += valid
             attributes[name] = pc.if_else(pa.array(valid), REDACTED, pa.nulls(n, pa.string()))
-    _derive_missing_ids(standard, rows, first, flags, table if whole else None)
+    _derive_missing_ids(standard, rows, first, flags, table if whole else None, lists)
     columns = {**standard, **attributes}
     out = pa.table(list(columns.values()), names=list(columns))
     return _Normalised(
@@ -886,6 +887,7 @@ def _attributes(
     attrs: dict[str, pa.Array],
     slow: np.ndarray,
     texts: RowTexts | None = None,
+    lists: ListTexts | None = None,
 ) -> dict[str, pa.Array]:
     final: dict[str, pa.Array] = {}
     for name, column in top.items():
@@ -895,12 +897,12 @@ def _attributes(
         path = None if name.startswith(ACTOR_PREFIX + ".") else name.split(".")
         # A standard name left here is a key the profile says is not that field.
         final[f"{ATTRIBUTES_KEY}.{name}" if name in STANDARD_NAMES else name] = _scalars(
-            column, slow, texts, path
+            column, slow, texts, path, lists
         )
     for name, found in attrs.items():
         if found.null_count == len(found):
             continue
-        column = _scalars(found, slow, texts, [ATTRIBUTES_KEY, *name.split(".")])
+        column = _scalars(found, slow, texts, [ATTRIBUTES_KEY, *name.split(".")], lists)
         if name in STANDARD_NAMES:
             target = f"{ATTRIBUTES_KEY}.{name}"
             if target in final:
@@ -924,6 +926,7 @@ def _scalars(
     slow: np.ndarray,
     texts: RowTexts | None = None,
     path: list[str] | None = None,
+    lists: ListTexts | None = None,
 ) -> pa.Array:
     """An attribute column as stored: lists as their JSON text (``mfq.ingest.listtext``);
     those Arrow cannot write read again from the rows' text at ``path`` where given
@@ -934,7 +937,7 @@ def _scalars(
         # builds some such arrays inconsistently, so only which rows hold one is used
         text, bad = pa.nulls(len(column), pa.string()), _valid(column)
     else:
-        text, bad = list_text(column)
+        text, bad = (lists or ListTexts())(column)
     redo = np.flatnonzero(bad & ~slow)
     if texts is not None and path is not None and len(redo):
         found = list_texts(texts(redo), path)
@@ -955,6 +958,7 @@ def _derive_missing_ids(
     first: int,
     flags: dict[str, np.ndarray],
     parsed: pa.Table | None,
+    lists: ListTexts | None = None,
 ) -> None:
     """Ids for the rows with none, from their text; ``parsed``, the rows as parsed from
     that text, writes most canonical texts and tells which hold no float (None: any may)."""
@@ -965,7 +969,7 @@ def _derive_missing_ids(
     derived: list[str | None] = [None] * len(ids)
     rest = missing
     if parsed is not None and rows.parsed is None:
-        rest = missing & ~_ids_from_columns(parsed, rows, first, missing, derived)
+        rest = missing & ~_ids_from_columns(parsed, rows, first, missing, derived, lists)
     wanted = np.flatnonzero(rest)
     if len(wanted):  # orjson's canonical text, record by record
         floats = np.ones(len(ids), dtype=bool) if parsed is None else rows_with_floats(parsed)
@@ -983,12 +987,18 @@ def _derive_missing_ids(
 
 
 def _ids_from_columns(
-    parsed: pa.Table, rows: _Rows, first: int, missing: np.ndarray, derived: list[str | None]
+    parsed: pa.Table,
+    rows: _Rows,
+    first: int,
+    missing: np.ndarray,
+    derived: list[str | None],
+    lists: ListTexts | None = None,
 ) -> np.ndarray:
     """Ids of the missing rows whose canonical text Arrow writes (``canonicaltable``),
     into ``derived``; returns which rows it wrote."""
     index = np.arange(first, first + parsed.num_rows)
-    written, texts = canonical_texts(parsed, rows.data, rows.starts[index], rows.ends[index])
+    bounds = rows.data, rows.starts[index], rows.ends[index]
+    written, texts = canonical_texts(parsed, *bounds, lists=lists or ListTexts())
     for row, one in zip(written.tolist(), ids_of_canonical(texts), strict=True):
         if missing[row]:
             derived[row] = one

@@ -44,6 +44,33 @@ def list_text(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return pc.binary_join_element_wise("[", joined, "]", ""), bad & valid
 
 
+class ListTexts:
+    """:func:`list_text`, each column made once: a block's list columns are written both
+    as attributes and inside the records' canonical texts (``mfq.ingest.canonicaltable``).
+
+    A column is known again by its type, offset, length and buffers (Arrow's buffers never
+    change, and the block's table keeps them alive while this lives), so any column made
+    anew (a struct's nulls pushed down, values nulled where a mapping took them) is
+    written anew."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[object, ...], tuple[pa.Array, np.ndarray]] = {}
+
+    def __call__(self, column: pa.Array) -> tuple[pa.Array, np.ndarray]:
+        """``list_text(column)`` (its rows to send row by row a copy of its own)."""
+        key = (
+            column.type,
+            column.offset,
+            len(column),
+            *(None if b is None else b.address for b in column.buffers()),
+        )
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = list_text(column)
+        text, bad = made
+        return text, bad.copy()
+
+
 def _element_text(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Each element's JSON text and the elements this module cannot write."""
     count = len(values)
