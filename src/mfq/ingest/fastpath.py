@@ -966,7 +966,7 @@ def _derive_missing_ids(
     missing = ~_valid(ids) & ~flags["slow"]
     if not missing.any():
         return
-    derived: list[str | None] = [None] * len(ids)
+    derived = np.full(len(ids), None, dtype=object)
     rest = missing
     if parsed is not None and rows.parsed is None:
         rest = missing & ~_ids_from_columns(parsed, rows, first, missing, derived, lists)
@@ -991,17 +991,20 @@ def _ids_from_columns(
     rows: _Rows,
     first: int,
     missing: np.ndarray,
-    derived: list[str | None],
+    derived: np.ndarray,
     lists: ListTexts | None = None,
 ) -> np.ndarray:
     """Ids of the missing rows whose canonical text Arrow writes (``canonicaltable``),
-    into ``derived``; returns which rows it wrote."""
+    into ``derived`` (objects); returns which rows it wrote."""
     index = np.arange(first, first + parsed.num_rows)
     bounds = rows.data, rows.starts[index], rows.ends[index]
     written, texts = canonical_texts(parsed, *bounds, lists=lists or ListTexts())
-    for row, one in zip(written.tolist(), ids_of_canonical(texts), strict=True):
-        if missing[row]:
-            derived[row] = one
+    wanted = missing[written]
+    if not wanted.all():  # (rows holding an id of their own: no hash)
+        texts = [text for text, want in zip(texts, wanted.tolist(), strict=True) if want]
+    found = np.empty(len(texts), dtype=object)
+    found[:] = ids_of_canonical(texts)
+    derived[written[wanted]] = found
     exact = np.zeros(len(missing), dtype=bool)
     exact[written] = True
     return exact
