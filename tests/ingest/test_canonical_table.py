@@ -21,6 +21,7 @@ from mfq.ingest.canonicaltable import (
     canonical_texts,
     float_reprs,
 )
+from mfq.ingest.fastpath import read_block
 from mfq.ingest.record import decode_json
 from tests.conftest import SHARED_REAL
 from tests.ingest.test_canonical import _json_texts, _number_texts
@@ -59,7 +60,7 @@ def _check_block(lines: list[bytes]) -> int:
     every row written exactly must be the definition. Returns how many were."""
     try:
         options = pj.ParseOptions(newlines_in_values=False)
-        table = pj.read_json(pa.BufferReader(b"\n".join(lines)), parse_options=options)
+        table = read_block(pa.py_buffer(b"\n".join(lines)), options)
     except pa.ArrowInvalid:
         return 0  # pyarrow's refusal: the record path's job
     if table.num_rows != len(lines) or _has_times(table.schema):

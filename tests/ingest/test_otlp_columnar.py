@@ -25,6 +25,7 @@ from mfq.ingest.containers import RecordChunk
 from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.otlp import reader
+from mfq.ingest.otlp.parse import DocumentParser
 from mfq.ingest.otlp.reader import _nulls, otlp_chunks
 from mfq.ingest.otlp.stream import record_chunks
 from tests.conftest import SHARED_REAL
@@ -270,11 +271,25 @@ def test_generated_documents_in_small_blocks_read_identically(
         b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"op"}]}]}]} trailing',
         b'{"resourceSpans":{}}',
         b'{"resourceSpans":[1,2]}',
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[null,{"name":"op"}]}]}]}',
+        b'{"resourceSpans":[null,{"scopeSpans":[{"spans":[{"name":"op"}]}]}]}',
     ],
 )
 def test_hostile_lines_are_read_identically_without_crashing(line: bytes) -> None:
     good = per_line(traces([span(1)]))
     both_ways(good + line + b"\n" + good)
+
+
+def test_a_list_starting_with_null_is_refused_by_the_columnar_parse() -> None:
+    """pyarrow's reader builds such a list short of values (apache/arrow#51305): the block
+    goes record by record instead of the converter reading past the values."""
+    for document in (
+        traces([None, span(1)]),
+        traces([span(1, attributes=[None, kv("a", {"stringValue": "x"})])]),
+    ):
+        with pytest.raises(pa.ArrowInvalid, match="larger than values array"):
+            DocumentParser().parse(memoryview(per_line(document)))
+        both_ways(per_line(traces([span(2)]), document))  # the record path reads it alike
 
 
 # -- types learned from earlier blocks --------------------------------------------------------

@@ -378,11 +378,7 @@ def _parse(
     learned = state.learned
     for _attempt in range(3):
         try:
-            table = pj.read_json(
-                pa.BufferReader(buffer),
-                read_options=pj.ReadOptions(block_size=buffer.size + 1024, use_threads=False),
-                parse_options=_parse_options(state, learned),
-            )
+            table = read_block(buffer, _parse_options(state, learned))
         except pa.ArrowInvalid as err:
             if learned is not None:
                 learned = state.learned = None  # types drifted: infer again
@@ -402,6 +398,41 @@ def _parse(
         state.string_paths = state.string_paths | inferred
         learned = state.learned = None
     return None, None
+
+
+def read_block(buffer: pa.Buffer, parse_options: pj.ParseOptions) -> pa.Table:
+    """One block read by pyarrow, every array of it sound (else ``pa.ArrowInvalid``).
+
+    Where a list's element type is inferred from a later element of that same list
+    (``[null, "a"]``: null first, then text), pyarrow's reader drops the leading nulls from
+    the list's values but counts them in its offsets (apache/arrow#51305): every list of
+    the column after it reads shifted values, and kernels read past the values' end (a
+    rare segfault in ``pc.if_else``). Declared, the same types read correctly; ``validate``
+    (not ``full``) checks the offsets' ends, at no cost proportional to the rows. Lists
+    of nulls alone (``[null, null]``) come out short even declared: they are declared
+    lists of text, all of whose elements are null (the record path writes them).
+    """
+    read_options = pj.ReadOptions(block_size=buffer.size + 1024, use_threads=False)
+    table = pj.read_json(pa.BufferReader(buffer), read_options, parse_options)
+    try:
+        table.validate()
+    except pa.ArrowInvalid:
+        schema = pa.schema([f.with_type(_declarable(f.type)) for f in table.schema])
+        declared = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+        table = pj.read_json(pa.BufferReader(buffer), read_options, declared)
+        table.validate()
+    return table
+
+
+def _declarable(data_type: pa.DataType) -> pa.DataType:
+    """An inferred type to declare, lists of nulls as lists of text (see ``read_block``)."""
+    if pa.types.is_struct(data_type):
+        return pa.struct([f.with_type(_declarable(f.type)) for f in data_type])
+    if pa.types.is_list(data_type):
+        value = data_type.value_field
+        inner = pa.string() if pa.types.is_null(value.type) else _declarable(value.type)
+        return pa.list_(value.with_type(inner))
+    return data_type
 
 
 def _learnable(schema: pa.Schema) -> pa.Schema | None:

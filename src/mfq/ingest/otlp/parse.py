@@ -54,18 +54,26 @@ class DocumentParser:
         if learned is not None:
             declared = pj.ParseOptions(explicit_schema=learned, unexpected_field_behavior="error")
             try:
-                return pj.read_json(pa.BufferReader(data), read_options, declared), False
+                return _sound(pj.read_json(pa.BufferReader(data), read_options, declared)), False
             except pa.ArrowInvalid:
                 pass  # a new field or type: measured and inferred below
         if not shallow(text):
             raise TooDeep(f"nested deeper than {MAX_COLUMNAR_DEPTH} levels")
-        return pj.read_json(pa.BufferReader(data), read_options), True
+        return _sound(pj.read_json(pa.BufferReader(data), read_options)), True
 
     def learn(self, schema: pa.Schema) -> None:
         """Take the types of a block that converted (merged with those known)."""
         with self._lock:
             known = self._learned
             self._learned = schema if known is None else _merged_schema(known, schema)
+
+
+def _sound(table: pa.Table) -> pa.Table:
+    """The table, if its arrays are sound (else ``pa.ArrowInvalid``): pyarrow's reader
+    builds a list whose first elements are null short of values (``[null, {...}]``, see
+    ``mfq.ingest.fastpath.read_block``), which the converter must not read."""
+    table.validate()
+    return table
 
 
 def shallow(text: memoryview | bytes) -> bool:
