@@ -194,6 +194,23 @@ def test_masking_skeletons_once_equals_masking_every_message(name: str) -> None:
     assert mask_messages(chunked).to_pylist() == _masked_directly(column)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.none() | st.text(alphabet="a29 0x.é", max_size=6), max_size=8),
+    st.integers(0, 8),
+    st.integers(0, 8),
+)
+def test_masks_of_any_slice_are_sound_arrays(
+    messages: list[str | None], start: int, length: int
+) -> None:
+    """The skeleton is built from the messages' buffers: a sound array (its offsets, nulls
+    and text buffer checked in full) masked as each message is, for any slice."""
+    column = pa.array(messages, pa.string()).slice(start, length)
+    masked = mask_messages(column)
+    masked.validate(full=True)
+    assert masked.to_pylist() == _masked_directly(column)
+
+
 def test_small_look_up_tables_give_the_same_groups() -> None:
     messages, truth = _labelled(LOGHUB["bgl"])
     _miner, groups = _mine(messages, MinerSettings(cache_size=5))
