@@ -264,3 +264,25 @@ def test_the_profile_comes_from_the_first_records_that_parse_wherever_chunks_end
         "not_json": 117,
         RejectCode.MISSING_TYPE: 20,
     }
+
+
+def test_the_profiles_look_ahead_stops_at_lines_too_long_to_be_records(tmp_path: Path) -> None:
+    """A line over the record limit is a chunk holding only a reject: the look ahead
+    counts such chunks, so a file of them is not read up front before any chunk is asked
+    for (a review found the whole 68 MiB read there)."""
+    from mfq.ingest.pipeline import read_source
+    from mfq.ingest.sources import Source
+    from mfq.settings import Settings
+
+    path = tmp_path / "long-lines.ndjson"
+    with path.open("wb") as out:
+        out.write(json.dumps({"id": "e0", "type": "t", "timestamp": 1700000000}).encode() + b"\n")
+        for _ in range(200):
+            out.write(b"x" * (70 << 10) + b"\n")
+    settings = Settings(chunk_bytes=64 << 10, max_record_bytes=4 << 10)
+    reading = read_source(Source(str(path), path), NormalizeOptions(), settings)
+    read_up_front = reading._opened.hashing.bytes_read
+    assert read_up_front <= 3 << 20  # of 14 MiB (16 peeked chunks, and the threads' start)
+    chunks = list(reading.chunks)
+    assert sum(chunk.table.num_rows for chunk in chunks) == 1
+    assert Counter(r.code for chunk in chunks for r in chunk.rejects) == {"too_long": 200}

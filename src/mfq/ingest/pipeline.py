@@ -115,9 +115,11 @@ def read_source(
     )
 
 
-#: How far the profile's sample may look ahead for records that parse (the first chunk's
-#: size before the first read was made small).
+#: How far the profile's sample may look ahead for records that parse: until the peeked
+#: chunks hold this many bytes of records and rejects' texts (about one whole chunk)...
 _SAMPLE_LOOKAHEAD_BYTES = 16 << 20
+#: ...or this many chunks (a line too long for a record is a chunk holding only a reject).
+_SAMPLE_LOOKAHEAD_CHUNKS = 16
 
 
 def _with_profile(
@@ -135,18 +137,27 @@ def _with_profile(
         return iter(()), profiles.DEFAULT, options
     # The sample is the first SAMPLE_RECORDS records that parse, wherever the chunks
     # happen to end (the first read is small, and its lines may be long or not JSON); the
-    # look ahead stops after _SAMPLE_LOOKAHEAD_BYTES, so a file of no JSON is not held.
-    peeked, sample, held = [first], _sample(first, profiles.SAMPLE_RECORDS), len(first.data)
-    while len(sample) < profiles.SAMPLE_RECORDS and held < _SAMPLE_LOOKAHEAD_BYTES:
+    # look ahead is bounded, so a file of no JSON is neither held nor read up front.
+    peeked, sample, held = [first], _sample(first, profiles.SAMPLE_RECORDS), _held(first)
+    while (
+        len(sample) < profiles.SAMPLE_RECORDS
+        and held < _SAMPLE_LOOKAHEAD_BYTES
+        and len(peeked) < _SAMPLE_LOOKAHEAD_CHUNKS
+    ):
         more = next(chunks, None)
         if more is None:
             break
         peeked.append(more)
-        held += len(more.data)
+        held += _held(more)
         sample += _sample(more, profiles.SAMPLE_RECORDS - len(sample))
     detected = profiles.detect(sample, profiles.builtin_profiles())
     name = profiles.DEFAULT if detected is None else detected.name
     return itertools.chain(peeked, chunks), name, options.for_source(detected)
+
+
+def _held(chunk: RecordChunk) -> int:
+    """The bytes a peeked chunk holds: its records and its rejects' texts."""
+    return len(chunk.data) + sum(len(reject.raw) for reject in chunk.rejects)
 
 
 def _sample(chunk: RecordChunk, wanted: int) -> list[object]:
