@@ -65,3 +65,18 @@ def test_a_column_is_written_once_and_anew_when_made_anew() -> None:
     sliced, _ = lists(column.slice(2))
     assert sliced.to_pylist() == ['["b","c"]', None]
     assert np.array_equal(lists(column.slice(2))[1], [False, True])
+
+
+def test_a_column_written_stays_held_so_its_addresses_name_no_other() -> None:
+    """The memo knows a column by its buffers' addresses: it holds each column it wrote,
+    so a column made after the first is freed never lands at the same addresses."""
+    memo = ListTexts()
+    first = pa.array([["a", "b"], ["c"]] * 64)
+    addresses = {b.address for b in first.buffers() if b is not None}
+    text, _bad = memo(first)
+    del first
+    for n in range(200):
+        other = pa.array([[f"x{n}", "y"], ["z"]] * 64)
+        assert not addresses & {b.address for b in other.buffers() if b is not None}
+        assert memo(other)[0].to_pylist()[0] == f'["x{n}","y"]'
+    assert text.to_pylist()[:2] == ['["a","b"]', '["c"]']

@@ -49,12 +49,12 @@ class ListTexts:
     as attributes and inside the records' canonical texts (``mfq.ingest.canonicaltable``).
 
     A column is known again by its type, offset, length and buffers (Arrow's buffers never
-    change, and the block's table keeps them alive while this lives), so any column made
-    anew (a struct's nulls pushed down, values nulled where a mapping took them) is
-    written anew."""
+    change, and the memo keeps each column it made, so its buffers' addresses cannot be
+    reused by another while this lives), so any column made anew (a struct's nulls pushed
+    down, values nulled where a mapping took them) is written anew."""
 
     def __init__(self) -> None:
-        self._made: dict[tuple[object, ...], tuple[pa.Array, np.ndarray]] = {}
+        self._made: dict[tuple[object, ...], tuple[pa.Array, pa.Array, np.ndarray]] = {}
 
     def __call__(self, column: pa.Array) -> tuple[pa.Array, np.ndarray]:
         """``list_text(column)`` (its rows to send row by row a copy of its own)."""
@@ -66,8 +66,8 @@ class ListTexts:
         )
         made = self._made.get(key)
         if made is None:
-            made = self._made[key] = list_text(column)
-        text, bad = made
+            made = self._made[key] = (column, *list_text(column))
+        _column, text, bad = made
         return text, bad.copy()
 
 
