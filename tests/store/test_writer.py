@@ -145,3 +145,87 @@ def test_files_are_numbered_in_time_order_and_the_rejects_after_them(
 
 def _number(path: Path) -> int:
     return int(path.stem.rsplit("-", 1)[1])
+
+
+def _days_export(path: Path, days: int = 4, per_day: int = 300) -> Path:
+    lines = [
+        f'{{"id": "e{d}-{i}", "type": "t", "timestamp": "2026-11-{1 + d:02d}T10:'
+        f'{i // 60:02d}:{i % 60:02d}Z", "n": {i}}}'
+        for d in range(days)
+        for i in range(per_day)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _stored(root: Path) -> list[tuple[str, str, list[dict[str, object]]]]:
+    """Each events file's day folder, number and rows, in number order."""
+    files = sorted(root.glob("events/*/part-*.parquet"), key=_number)
+    return [(f.parent.name, f.name.rsplit("-", 1)[1], pq.read_table(f).to_pylist()) for f in files]
+
+
+def test_the_last_days_files_written_side_by_side_are_those_written_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's last events span several days: their files are written at once, each
+    in its own thread, and are the files (names, numbers, rows, order) and catalog
+    records written one after another."""
+    import threading
+
+    import mfq
+    from mfq.store.writer import BatchWriter
+
+    export = _days_export(tmp_path / "export.ndjson")
+    threads: set[int] = set()
+    write, submit = BatchWriter._write_events, BatchWriter._submit_buffer
+
+    def seen_write(writer: BatchWriter, *args: object) -> object:
+        threads.add(threading.get_ident())
+        return write(writer, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BatchWriter, "_write_events", seen_write)
+    counts = []
+    for name, at_once in (("apart", False), ("together", True)):
+
+        def submitted(
+            writer: BatchWriter, before: object, *, at_once: bool = at_once, **_: bool
+        ) -> object:
+            return submit(writer, before, side_by_side=at_once)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(BatchWriter, "_submit_buffer", submitted)
+        threads.clear()
+        store = mfq.open_store(tmp_path / name, create=True)
+        assert store.ingest([export]).ingested == 1200
+        counts.append(len(threads))
+    assert counts == [1, 4]  # (one flush: the batch's last, over four days)
+    assert _stored(tmp_path / "together") == _stored(tmp_path / "apart")
+    assert len(_stored(tmp_path / "together")) == 4
+    assert not (tmp_path / "together" / "tmp").exists()
+
+
+def test_a_failed_days_file_among_the_last_commits_nothing_and_leaves_no_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One of the last files written side by side fails: the ingest fails, nothing is
+    committed or left in the store, and no write thread outlives it."""
+    import threading
+
+    import mfq
+    from mfq.store import writer as writer_module
+
+    export = _days_export(tmp_path / "export.ndjson")
+    write = writer_module.write_events_file
+
+    def failing(table: pa.Table, tmp: Path, path: str, day: date, *args: object) -> object:
+        if day == date(2026, 11, 2):
+            raise OSError("disk gone")
+        return write(table, tmp, path, day, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer_module, "write_events_file", failing)
+    store = mfq.open_store(tmp_path / "store", create=True)
+    with pytest.raises(OSError, match="disk gone"):
+        store.ingest([export])
+    assert store.info()["events"] == 0
+    assert list((tmp_path / "store").glob("events/**/*.parquet")) == []
+    assert not (tmp_path / "store" / "tmp").exists()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("mfq-write")] == []

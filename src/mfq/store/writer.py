@@ -122,8 +122,11 @@ class BatchWriter:
         self._wait_in_flight()
         self._in_flight = self._submit_buffer(named_before=None)
 
-    def _submit_buffer(self, named_before: threading.Event | None) -> _Write | None:
-        """Start writing the buffered events; None when nothing is buffered."""
+    def _submit_buffer(
+        self, named_before: threading.Event | None, *, side_by_side: bool = False
+    ) -> _Write | None:
+        """Start writing the buffered events (``side_by_side``: their files at once);
+        None when nothing is buffered."""
         if not self._buffer:
             return None
         buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
@@ -131,7 +134,9 @@ class BatchWriter:
             self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-write")
             self._stats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats")
         named = threading.Event()
-        future = self._writes.submit(self._write_partitioned, buffered, named_before, named)
+        future = self._writes.submit(
+            self._write_partitioned, buffered, named_before, named, side_by_side
+        )
         return _Write(future, named)
 
     def _wait_in_flight(self) -> None:
@@ -144,9 +149,11 @@ class BatchWriter:
         buffered: list[pa.Table],
         named_before: threading.Event | None,
         named: threading.Event,
+        side_by_side: bool = False,
     ) -> list[_Pending]:
         """One sorted file per UTC date of ``buffered``; the files are numbered once the
-        write before (``named_before``) has numbered its own, then ``named`` is set."""
+        write before (``named_before``) has numbered its own, then ``named`` is set.
+        ``side_by_side``: the files are written at once, each in its own thread."""
         try:
             days = list(_day_slices(unify(buffered)))
             del buffered
@@ -155,7 +162,21 @@ class BatchWriter:
             numbered = [(table, day, next(self._numbers)) for table, day in days]
         finally:
             named.set()  # (also on failure: a write waiting for the numbers goes on)
-        return [self._write_events(table, day, number) for table, day, number in numbered]
+        if not side_by_side or len(numbered) < 2:
+            return [self._write_events(table, day, number) for table, day, number in numbered]
+        # The batch's last events, with no chunk left to overlap: each day's file is
+        # written in a thread of its own (the same files, numbered as above), the longest
+        # in this one. Leaving the pool waits for every file, the failed included, so no
+        # write goes on after the batch is discarded.
+        longest = max(range(len(numbered)), key=lambda i: numbered[i][0].num_rows)
+        with ThreadPoolExecutor(len(numbered) - 1, thread_name_prefix="mfq-write") as pool:
+            others = {
+                i: pool.submit(self._write_events, *numbered[i])
+                for i in range(len(numbered))
+                if i != longest
+            }
+            own = self._write_events(*numbered[longest])
+            return [own if i == longest else others[i].result() for i in range(len(numbered))]
 
     def _write_events(self, table: pa.Table, day: date, number: int) -> _Pending:
         name = f"part-{self.token}-{number:05d}.parquet"
@@ -201,7 +222,9 @@ class BatchWriter:
         # last events are written beside the write in flight, and the rejects and id
         # hashes meanwhile (the ingest's tail is the longest of these, not their sum).
         in_flight, self._in_flight = self._in_flight, None
-        last = self._submit_buffer(None if in_flight is None else in_flight.named)
+        last = self._submit_buffer(
+            None if in_flight is None else in_flight.named, side_by_side=True
+        )
         newest = last or in_flight
         if newest is not None and self._rejects:
             newest.named.wait()  # the rejects file is numbered after every events file
