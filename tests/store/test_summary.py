@@ -10,8 +10,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfq.store.summary import EVENTS, SUMMARY_FIELDS, WEIGHT, read_summary, summarise
-from mfq.store.summary import summary_table
+from mfq.store.summary import EVENTS, SUMMARY_FIELDS, WEIGHT, read_summary, summarise, summary_table
 
 
 def _by_group_by(table: pa.Table) -> pa.Table:
