@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from datetime import date
 from pathlib import Path
 
@@ -158,49 +160,94 @@ def _days_export(path: Path, days: int = 4, per_day: int = 300) -> Path:
     return path
 
 
+def _catalog_rows(root: Path) -> list[tuple[object, ...]]:
+    """What the catalog keeps of each file (its path named by folder and number: the
+    batch's token in file names is random)."""
+    import sqlite3
+
+    def named(path: str) -> str:
+        folder, _, name = path.rpartition("/")
+        return folder if name.startswith("ids-") else f"{folder}/{name.rsplit('-', 1)[1]}"
+
+    db = sqlite3.connect(root / "catalog.sqlite")
+    try:
+        rows = [
+            (table, named(row[0]), *row[1:])
+            for table, columns in (
+                ("files", "path, kind, day, rows, bytes, min_ns, max_ns, schema"),
+                ("trace_index", "*"),
+                ("file_summary", "*"),
+                ("field_stats", "*"),
+            )
+            for row in db.execute(f"SELECT {columns} FROM {table}")
+        ]
+    finally:
+        db.close()
+    return sorted(rows, key=repr)
+
+
 def _stored(root: Path) -> list[tuple[str, str, list[dict[str, object]]]]:
     """Each events file's day folder, number and rows, in number order."""
     files = sorted(root.glob("events/*/part-*.parquet"), key=_number)
     return [(f.parent.name, f.name.rsplit("-", 1)[1], pq.read_table(f).to_pylist()) for f in files]
 
 
-def test_the_last_days_files_written_side_by_side_are_those_written_in_turn(
+class _InlineExecutor(Executor):
+    """Runs what is submitted at once, in the caller's thread."""
+
+    def __init__(self, *_: object, **__: object) -> None:
+        pass
+
+    def submit(  # type: ignore[override]
+        self, fn: Callable[..., object], /, *args: object, **kwargs: object
+    ) -> Future[object]:
+        done: Future[object] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except Exception as err:
+            done.set_exception(err)
+        return done
+
+
+def test_a_flushs_day_files_written_at_once_are_those_written_in_one_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The batch's last events span several days: their files are written at once, each
-    in its own thread, and are the files (names, numbers, rows, order) and catalog
-    records written one after another."""
+    """A flush spans several days: its files are written at once, each in its own thread,
+    and are the files (names, numbers, rows, order) and catalog records written one
+    after another in one thread."""
     import threading
 
     import mfq
+    from mfq.store import writer as writer_module
     from mfq.store.writer import BatchWriter
 
     export = _days_export(tmp_path / "export.ndjson")
     threads: set[int] = set()
-    write, submit = BatchWriter._write_events, BatchWriter._submit_buffer
+    write = BatchWriter._write_events
 
     def seen_write(writer: BatchWriter, *args: object) -> object:
         threads.add(threading.get_ident())
         return write(writer, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(BatchWriter, "_write_events", seen_write)
-    counts = []
-    for name, at_once in (("apart", False), ("together", True)):
-
-        def submitted(
-            writer: BatchWriter, before: object, *, at_once: bool = at_once, **_: bool
-        ) -> object:
-            return submit(writer, before, side_by_side=at_once)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(BatchWriter, "_submit_buffer", submitted)
+    counts: list[int] = []
+    records: list[list[tuple[object, ...]]] = []
+    for name in ("one thread", "at once"):
+        if name == "at once":
+            monkeypatch.undo()
+            monkeypatch.setattr(BatchWriter, "_write_events", seen_write)
+        else:
+            monkeypatch.setattr(writer_module, "ThreadPoolExecutor", _InlineExecutor)
         threads.clear()
         store = mfq.open_store(tmp_path / name, create=True)
         assert store.ingest([export]).ingested == 1200
         counts.append(len(threads))
-    assert counts == [1, 4]  # (one flush: the batch's last, over four days)
-    assert _stored(tmp_path / "together") == _stored(tmp_path / "apart")
-    assert len(_stored(tmp_path / "together")) == 4
-    assert not (tmp_path / "together" / "tmp").exists()
+        records.append(_catalog_rows(tmp_path / name))
+    assert counts == [1, 4]  # (one flush, the batch's last, over four days)
+    assert _stored(tmp_path / "at once") == _stored(tmp_path / "one thread")
+    assert len(_stored(tmp_path / "at once")) == 4
+    assert records[0] == records[1]
+    assert not (tmp_path / "at once" / "tmp").exists()
 
 
 def test_a_failed_days_file_among_the_last_commits_nothing_and_leaves_no_write(

@@ -122,11 +122,8 @@ class BatchWriter:
         self._wait_in_flight()
         self._in_flight = self._submit_buffer(named_before=None)
 
-    def _submit_buffer(
-        self, named_before: threading.Event | None, *, side_by_side: bool = False
-    ) -> _Write | None:
-        """Start writing the buffered events (``side_by_side``: their files at once);
-        None when nothing is buffered."""
+    def _submit_buffer(self, named_before: threading.Event | None) -> _Write | None:
+        """Start writing the buffered events; None when nothing is buffered."""
         if not self._buffer:
             return None
         buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
@@ -134,9 +131,7 @@ class BatchWriter:
             self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-write")
             self._stats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats")
         named = threading.Event()
-        future = self._writes.submit(
-            self._write_partitioned, buffered, named_before, named, side_by_side
-        )
+        future = self._writes.submit(self._write_partitioned, buffered, named_before, named)
         return _Write(future, named)
 
     def _wait_in_flight(self) -> None:
@@ -149,11 +144,10 @@ class BatchWriter:
         buffered: list[pa.Table],
         named_before: threading.Event | None,
         named: threading.Event,
-        side_by_side: bool = False,
     ) -> list[_Pending]:
-        """One sorted file per UTC date of ``buffered``; the files are numbered once the
-        write before (``named_before``) has numbered its own, then ``named`` is set.
-        ``side_by_side``: the files are written at once, each in its own thread."""
+        """One sorted file per UTC date of ``buffered``, written at once, each in a thread
+        of its own; the files are numbered once the write before (``named_before``) has
+        numbered its own, then ``named`` is set."""
         try:
             days = list(_day_slices(unify(buffered)))
             del buffered
@@ -162,12 +156,13 @@ class BatchWriter:
             numbered = [(table, day, next(self._numbers)) for table, day in days]
         finally:
             named.set()  # (also on failure: a write waiting for the numbers goes on)
-        if not side_by_side or len(numbered) < 2:
+        if len(numbered) < 2:
             return [self._write_events(table, day, number) for table, day, number in numbered]
-        # The batch's last events, with no chunk left to overlap: each day's file is
-        # written in a thread of its own (the same files, numbered as above), the longest
-        # in this one. Leaving the pool waits for every file, the failed included, so no
-        # write goes on after the batch is discarded.
+        # Files written one after another left a core idle at the end of the batch (its
+        # last flush, whether from ``add`` or ``finish``, spans two days as often as not,
+        # and no chunk is left to overlap with): the same files, numbered as above, each
+        # in its own thread, the longest in this one. Leaving the pool waits for every
+        # file, the failed included, so no write goes on after the batch is discarded.
         longest = max(range(len(numbered)), key=lambda i: numbered[i][0].num_rows)
         with ThreadPoolExecutor(len(numbered) - 1, thread_name_prefix="mfq-write") as pool:
             others = {
@@ -222,9 +217,7 @@ class BatchWriter:
         # last events are written beside the write in flight, and the rejects and id
         # hashes meanwhile (the ingest's tail is the longest of these, not their sum).
         in_flight, self._in_flight = self._in_flight, None
-        last = self._submit_buffer(
-            None if in_flight is None else in_flight.named, side_by_side=True
-        )
+        last = self._submit_buffer(None if in_flight is None else in_flight.named)
         newest = last or in_flight
         if newest is not None and self._rejects:
             newest.named.wait()  # the rejects file is numbered after every events file
