@@ -276,3 +276,46 @@ def test_a_failed_days_file_among_the_last_commits_nothing_and_leaves_no_write(
     assert list((tmp_path / "store").glob("events/**/*.parquet")) == []
     assert not (tmp_path / "store" / "tmp").exists()
     assert [t.name for t in threading.enumerate() if t.name.startswith("mfq-write")] == []
+
+
+def test_an_interrupt_while_a_flushs_day_files_are_written_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while one of a flush's day files is still being written in its own thread:
+    the ingest stops, that write is waited for before the batch's files are removed, and
+    nothing is committed or left."""
+    import threading
+
+    import mfq
+    from mfq.settings import Settings
+    from mfq.store import writer as writer_module
+    from mfq.store.writer import BatchWriter
+
+    export = _days_export(tmp_path / "export.ndjson")
+    started, release = threading.Event(), threading.Event()
+    written: list[date] = []
+    write = writer_module.write_events_file
+
+    def slow(table: pa.Table, tmp: Path, path: str, day: date, *args: object) -> object:
+        if day == date(2026, 11, 2):
+            started.set()
+            release.wait(timeout=30)
+        record = write(table, tmp, path, day, *args)  # type: ignore[arg-type]
+        written.append(day)
+        return record
+
+    def interrupted(writer: BatchWriter) -> list[FileRecord]:
+        started.wait(timeout=30)
+        threading.Timer(0.2, release.set).start()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_module, "write_events_file", slow)
+    monkeypatch.setattr(BatchWriter, "finish", interrupted)
+    store = mfq.open_store(tmp_path / "store", create=True, settings=Settings(flush_rows=1000))
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest([export])
+    assert date(2026, 11, 2) in written  # (the write in flight ended before the clean-up)
+    assert store.info()["events"] == 0
+    assert list((tmp_path / "store").glob("events/**/*.parquet")) == []
+    assert not (tmp_path / "store" / "tmp").exists()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("mfq-write")] == []
