@@ -212,7 +212,7 @@ class _InlineExecutor(Executor):
 def test_a_flushs_day_files_written_at_once_are_those_written_in_one_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A flush spans several days: its files are written at once, each in its own thread,
+    """A flush spans several days: its files are written two at a time, in two threads,
     and are the files (names, numbers, rows, order) and catalog records written one
     after another in one thread."""
     import threading
@@ -243,11 +243,62 @@ def test_a_flushs_day_files_written_at_once_are_those_written_in_one_thread(
         assert store.ingest([export]).ingested == 1200
         counts.append(len(threads))
         records.append(_catalog_rows(tmp_path / name))
-    assert counts == [1, 4]  # (one flush, the batch's last, over four days)
+    assert counts == [1, 2]  # (one flush, the batch's last, over four days: two lanes)
     assert _stored(tmp_path / "at once") == _stored(tmp_path / "one thread")
     assert len(_stored(tmp_path / "at once")) == 4
     assert records[0] == records[1]
     assert not (tmp_path / "at once" / "tmp").exists()
+
+
+def test_a_flush_over_many_days_writes_two_files_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unsorted export's flush can span hundreds of days: its files are still written
+    by two threads, never more than two at once (a thread a day held every file's
+    buffers at once), and are the files written one after another."""
+    import threading
+
+    import mfq
+    from mfq.store import writer as writer_module
+    from mfq.store.writer import BatchWriter
+
+    export = _days_export(tmp_path / "export.ndjson", days=28, per_day=20)
+    threads: set[int] = set()
+    lock = threading.Lock()
+    running, most = 0, 0
+    write = BatchWriter._write_events
+
+    def counted_write(writer: BatchWriter, *args: object) -> object:
+        nonlocal running, most
+        with lock:
+            threads.add(threading.get_ident())
+            running += 1
+            most = max(most, running)
+        try:
+            return write(writer, *args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(writer_module, "ThreadPoolExecutor", _InlineExecutor)
+    alone = mfq.open_store(tmp_path / "one thread", create=True)
+    assert alone.ingest([export]).ingested == 560
+    monkeypatch.undo()
+    monkeypatch.setattr(BatchWriter, "_write_events", counted_write)
+    store = mfq.open_store(tmp_path / "two lanes", create=True)
+    assert store.ingest([export]).ingested == 560
+    assert (len(threads), most) == (2, 2)
+    assert _stored(tmp_path / "two lanes") == _stored(tmp_path / "one thread")
+    assert len(_stored(tmp_path / "two lanes")) == 28
+    assert _catalog_rows(tmp_path / "two lanes") == _catalog_rows(tmp_path / "one thread")
+
+
+def test_two_lanes_share_the_rows_largest_first() -> None:
+    from mfq.store.writer import _two_lanes
+
+    assert _two_lanes([5, 1, 7, 3, 3]) == ([2, 4], [0, 1, 3])  # 10 rows against 9
+    assert _two_lanes([4]) == ([0], [])
+    assert _two_lanes([2, 2]) == ([0], [1])
 
 
 def test_a_failed_days_file_among_the_last_commits_nothing_and_leaves_no_write(

@@ -160,18 +160,32 @@ class BatchWriter:
             return [self._write_events(table, day, number) for table, day, number in numbered]
         # Files written one after another left a core idle at the end of the batch (its
         # last flush, whether from ``add`` or ``finish``, spans two days as often as not,
-        # and no chunk is left to overlap with): the same files, numbered as above, each
-        # in its own thread, the longest in this one. Leaving the pool waits for every
-        # file, the failed included, so no write goes on after the batch is discarded.
-        longest = max(range(len(numbered)), key=lambda i: numbered[i][0].num_rows)
-        with ThreadPoolExecutor(len(numbered) - 1, thread_name_prefix="mfq-write") as pool:
-            others = {
-                i: pool.submit(self._write_events, *numbered[i])
-                for i in range(len(numbered))
-                if i != longest
-            }
-            own = self._write_events(*numbered[longest])
-            return [own if i == longest else others[i].result() for i in range(len(numbered))]
+        # and no chunk is left to overlap with). They are shared out, by rows, between
+        # this thread and one more: two at a time, however many days the flush spans (an
+        # unsorted export's flush can span hundreds, and a thread each would hold that
+        # many files' buffers at once). Either lane stops at its next file once the other
+        # has failed, and leaving the pool waits for the other lane, so no write goes on
+        # after the batch is discarded.
+        lanes = _two_lanes([table.num_rows for table, _, _ in numbered])
+        failed = threading.Event()
+
+        def lane(indices: list[int]) -> dict[int, _Pending]:
+            written: dict[int, _Pending] = {}
+            try:
+                for i in indices:
+                    if failed.is_set():
+                        break
+                    written[i] = self._write_events(*numbered[i])
+            except BaseException:
+                failed.set()
+                raise
+            return written
+
+        with ThreadPoolExecutor(1, thread_name_prefix="mfq-write") as pool:
+            other = pool.submit(lane, lanes[1])
+            written = lane(lanes[0])
+            written.update(other.result())
+        return [written[i] for i in range(len(numbered))]
 
     def _write_events(self, table: pa.Table, day: date, number: int) -> _Pending:
         name = f"part-{self.token}-{number:05d}.parquet"
@@ -367,3 +381,15 @@ def _trace_keys(table: pa.Table) -> bytes:
     if "trace_id" not in table.column_names:
         return b""
     return ids.trace_keys(table.column("trace_id")).tobytes()
+
+
+def _two_lanes(rows: list[int]) -> tuple[list[int], list[int]]:
+    """The indices of ``rows`` shared between two lanes so that their sums of rows are
+    close (the largest first, each to the lighter lane); each lane in index order."""
+    lanes: tuple[list[int], list[int]] = ([], [])
+    loads = [0, 0]
+    for i in sorted(range(len(rows)), key=lambda i: -rows[i]):
+        lighter = 0 if loads[0] <= loads[1] else 1
+        lanes[lighter].append(i)
+        loads[lighter] += rows[i]
+    return sorted(lanes[0]), sorted(lanes[1])
