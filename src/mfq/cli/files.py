@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mfq.env import Env
     from mfq.query.direct.fields import Question
     from mfq.query.direct.reader import FileEvents
+    from mfq.query.direct.texts import QuestionTexts
     from mfq.store.store import IngestSummary
 
 #: ``MFQ_FILE_QUESTIONS=store`` answers questions on files by a temporary store (the
@@ -34,26 +35,55 @@ def direct_enabled() -> bool:
 
 
 def held_store(
-    inputs: Sequence[str], question: Question, lets: Sequence[str]
+    inputs: Sequence[str], question: Question | QuestionTexts, lets: Sequence[str]
 ) -> tuple[Store, IngestSummary] | None:
     """The events of ``inputs`` held in memory with the question's fields; None when the
     question names a field the files do not hold (the store path then says what to do,
-    with the names it knows)."""
+    with the names it knows), or when only a store can answer it.
+
+    A question given as its texts is parsed while the files are read (see ``_EarlyRead``)."""
     from mfq.cli.project import current_project
-    from mfq.query.direct.fields import EveryField, question_fields
     from mfq.query.direct.reader import read_files
+    from mfq.query.direct.texts import QuestionTexts
 
     keep_freed_memory()
-    if isinstance(question, EveryField):
-        every = read_files(inputs, None)
-        refuse_if_nothing_stored(every.summary)
-        return held(every), every.summary
+    if not isinstance(question, QuestionTexts):
+        from mfq.query.direct.fields import EveryField
+
+        if isinstance(question, EveryField):
+            every = read_files(inputs, None)
+            refuse_if_nothing_stored(every.summary)
+            return held(every), every.summary
     project = current_project()
-    defined = [(name, text) for name, text, _line in project.fields] if project else []
+    defined = tuple((name, text) for name, text, _line in project.fields) if project else ()
+    exact: frozenset[str] | None
+    if isinstance(question, QuestionTexts):
+        early = question.names_mentioned(defined)
+        if early is not None:
+            reading = _EarlyRead(question, defined, early)
+            return _answerable(reading.events(inputs), reading.question(), defined, lets)
+        exact = question.exact_fields()
+    else:
+        exact = question if isinstance(question, frozenset) else None
+    from mfq.query.direct.fields import question_fields
+
     needed = question_fields(lets=defined)
-    if needed is None:
+    if exact is None or needed is None:
         return None
-    events = read_files(inputs, question | needed, meanwhile=_import_the_answering)
+    events = read_files(inputs, exact | needed, meanwhile=_import_the_answering)
+    return _answerable(events, exact, defined, lets)
+
+
+def _answerable(
+    events: FileEvents | None,
+    question: frozenset[str] | None,
+    defined: Sequence[tuple[str, str]],
+    lets: Sequence[str],
+) -> tuple[Store, IngestSummary] | None:
+    """The held store of ``events``, if it holds every field ``question`` names (each
+    stored, or defined by the project or ``--let``)."""
+    if events is None or question is None:
+        return None
     refuse_if_nothing_stored(events.summary)
     store = held(events)
     derived = {name for name, _text in defined}
@@ -62,6 +92,68 @@ def held_store(
     if any(name not in known and name not in derived for name in question):
         return None
     return store, events.summary
+
+
+class _ReadAgain(Exception):
+    """The question, once parsed, needs what the early reading does not read."""
+
+
+class _EarlyRead:
+    """Files read with the names a question's texts mention (``names_mentioned``, found
+    without the parser), the question parsed by the parser while the reading threads
+    parse the first chunks: the parser's import (about 0.1 s holding the interpreter)
+    then overlaps the reading instead of coming before it.
+
+    The events held are those a read of the exact fields holds (extra columns are let
+    go); should the parsed question need a field the texts did not show, or should it
+    not parse (only the store path answers or refuses it), the reading stops at once
+    and, for the former, starts again with the exact fields."""
+
+    def __init__(
+        self, texts: QuestionTexts, defined: Sequence[tuple[str, str]], early: frozenset[str]
+    ) -> None:
+        self.texts, self.defined, self.early = texts, defined, early
+        self._parsed: tuple[frozenset[str] | None, frozenset[str] | None] | None = None
+
+    def question(self) -> frozenset[str] | None:
+        """The fields the question names (None: only a store answers it)."""
+        return self._parse()[0]
+
+    def wanted(self) -> frozenset[str] | None:
+        """The fields to read: the question's and those the project's fields use."""
+        question, needed = self._parse()
+        return None if question is None or needed is None else question | needed
+
+    def _parse(self) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+        if self._parsed is None:
+            from mfq.query.direct.fields import question_fields
+
+            self._parsed = (self.texts.exact_fields(), question_fields(lets=self.defined))
+        return self._parsed
+
+    def _while_reading(self) -> None:
+        wanted = self.wanted()
+        if wanted is None or not wanted <= self.early:
+            raise _ReadAgain
+        _import_the_answering()
+
+    def events(self, inputs: Sequence[str]) -> FileEvents | None:
+        """The files' events with the question's fields (None: the question does not
+        parse, or needs a store)."""
+        from mfq.query.direct.reader import read_files
+
+        try:
+            events: FileEvents | None = read_files(
+                inputs, self.early, meanwhile=self._while_reading
+            )
+        except _ReadAgain:
+            events = None
+        wanted = self.wanted()  # (parsed already, unless no chunk was read)
+        if wanted is None:
+            return None
+        if events is None or not wanted <= self.early:
+            return read_files(inputs, wanted, meanwhile=_import_the_answering)
+        return events.only(wanted)
 
 
 def _import_the_answering() -> None:

@@ -31,6 +31,7 @@ from mfq.render import OutputFormat, print_message, render
 if TYPE_CHECKING:
     from mfq.api import Store
     from mfq.query.direct.fields import Question
+    from mfq.query.direct.texts import QuestionTexts
 
 # The library (the expression parser and its pydantic models, the store, pyarrow) is
 # imported when a command runs, not when this module is: `mfq query --help` and a usage
@@ -78,12 +79,12 @@ def query_options(func: F) -> F:
 
 
 @contextlib.contextmanager
-def store_for(source: Source, question: Question | None = None) -> Iterator[Store]:
+def store_for(source: Source, question: Question | QuestionTexts | None = None) -> Iterator[Store]:
     """The store to ask: ``--store``, or the input files named; queried with
     ``--engine``/``--scheduler`` (the Dask cluster it starts or joins is released on the
-    way out). Files are read directly, holding only the fields of ``question`` (see
-    ``mfq.cli.files``); without one, or with another engine, they are ingested to a
-    temporary store."""
+    way out). Files are read directly, holding only the fields of ``question`` (its
+    texts are parsed while the files are read: see ``mfq.cli.files``); without one, or
+    with another engine, they are ingested to a temporary store."""
     import_pyarrow_compute()  # before the library imports it (see mfq.query.arrow_import)
     from mfq.cli.files import direct_enabled, held_store, refuse_if_nothing_stored, report_rejects
     from mfq.query.engines import DEFAULT_ENGINE, engine_name
@@ -171,12 +172,12 @@ def events(
     env = output.env()
     fmt = output.format
     limit = limit or (50 if fmt is OutputFormat.TABLE else None)
-    question = None  # every field shown: the files are ingested whole
+    question: QuestionTexts | None = None  # every field shown: the files are ingested whole
     if fields and source.inputs:
-        from mfq.query.direct.fields import question_fields
+        from mfq.query.direct.texts import QuestionTexts
 
-        question = question_fields(
-            where=selection.where, fields=[fields], order_by=sort, lets=source.let
+        question = QuestionTexts(
+            where=tuple(selection.where), fields=(fields,), order_by=sort, lets=source.let
         )
     with store_for(source, question) as store, pandas_deferred():
         result = store.events(
@@ -236,12 +237,12 @@ def query(
         # A table of a million groups is unreadable and takes minutes to draw: the
         # largest groups, then OTHER and TOTAL rows that keep the table honest.
         limit = TABLE_GROUPS
-    question = None  # only files are read by the fields a question names
+    question: QuestionTexts | None = None  # only files are read by the fields a question names
     if source.inputs:
-        from mfq.query.direct.fields import question_fields
+        from mfq.query.direct.texts import QuestionTexts
 
-        question = question_fields(
-            where=selection.where,
+        question = QuestionTexts(
+            where=tuple(selection.where),
             keys=group_by,
             aggs=aggs,
             having=having,
@@ -282,11 +283,13 @@ def timeseries(
     fmt = output.format
     charted = fmt is OutputFormat.TABLE and env.stdout_isatty
     changes: list[str] = []
-    question = None  # a chart names the releases of its range: the files are ingested whole
+    question: QuestionTexts | None = (
+        None  # a chart names the releases of its range: the files are ingested whole
+    )
     if not charted and source.inputs:
-        from mfq.query.direct.fields import question_fields
+        from mfq.query.direct.texts import QuestionTexts
 
-        question = question_fields(where=selection.where, keys=by, aggs=aggs, lets=source.let)
+        question = QuestionTexts(where=tuple(selection.where), keys=by, aggs=aggs, lets=source.let)
     with store_for(source, question) as store:
         with pandas_deferred():
             result = store.timeseries(

@@ -51,6 +51,14 @@ class FileEvents:
     #: What an ingest of the files would have reported.
     summary: IngestSummary
 
+    def only(self, fields: Iterable[str]) -> FileEvents:
+        """These events with the columns of ``fields`` only (and the time and the sample
+        rate): what reading with ``fields`` alone holds, from a read of more fields."""
+        keep = {*fields, *_ALWAYS_HELD}
+        table = self.table.select([name for name in self.table.column_names if name in keep])
+        classes = {name: found for name, found in self.classes.items() if name in keep}
+        return FileEvents(table, classes, self.summary)
+
 
 @dataclass
 class _Batch:
@@ -271,17 +279,24 @@ def _read_one(
 ) -> IngestCounters:
     counters = IngestCounters()
     rejected = RejectKeys()
-    for chunk in reading.chunks:
-        if meanwhile is not None:
-            meanwhile()
-            meanwhile = None
-        # Every accepted event counts as ingested here; the duplicates among them are
-        # told apart once the reading ends (``read_files``).
-        chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk), 0
-        counters.add(chunk.counters)
-        reasons.update(r.code for r in chunk.rejects)
-        for reject in chunk.rejects:
-            rejected.add(reject.code, reject.raw)
+    try:
+        for chunk in reading.chunks:
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
+            # Every accepted event counts as ingested here; the duplicates among them are
+            # told apart once the reading ends (``read_files``).
+            chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk), 0
+            counters.add(chunk.counters)
+            reasons.update(r.code for r in chunk.rejects)
+            for reject in chunk.rejects:
+                rejected.add(reject.code, reject.raw)
+    finally:
+        # ``meanwhile`` may raise to end the reading: its threads stop now, not when the
+        # chunks' generator is collected.
+        close = getattr(reading.chunks, "close", None)
+        if close is not None:
+            close()
     if counters.rejected and not counters.ingested and not counters.duplicates:
         name = reading.source.name
         summary.refusals.append(refusal_message(name, counters.read, rejected, reading.mapping))
