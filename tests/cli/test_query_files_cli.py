@@ -202,3 +202,38 @@ def test_the_objects_left_at_the_end_are_not_collected_again(export: Path) -> No
     report = json.loads(result.stderr.strip().splitlines()[-1])
     assert result.stdout.splitlines()[0] == "type,count"
     assert report["frozen"] > 50 * max(report["tracked"], 1)
+
+
+def test_a_question_that_does_not_parse_fails_as_through_a_store(export: Path) -> None:
+    """The reading starts before the question is parsed; a bad ``--where`` still fails with
+    the store path's one line and exit code."""
+    code, out, err = both("query", str(export), "--where", "ms = = 1", "--group-by", "type")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "mfq: error: bad expression at column 6: expected a value after '=', found '='"
+    )
+    code, _out, err = both("events", str(export), "--fields", "type", "--where", "ms >")
+    assert (code, err.splitlines()[-1]) == (
+        2,
+        "mfq: error: bad expression at column 5: expected a value after '>', found the end",
+    )
+
+
+def test_fields_named_as_keywords_and_functions_are_no_columns_of_the_answer(
+    tmp_path: Path,
+) -> None:
+    """The names read early include ``count`` and ``and`` (the texts' every word); the
+    answer holds the question's fields only, as through a store."""
+    path = tmp_path / "words.ndjson"
+    lines = [
+        json.dumps({"id": i, "type": "t" if i % 2 else "u", "count": i, "and": "x", "ms": i})
+        for i in range(1, 7)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stamped = [line.replace('"id"', '"timestamp": "2026-11-03T10:00:00Z", "id"') for line in lines]
+    path.write_text("\n".join(stamped) + "\n", encoding="utf-8")
+    args = ["--where", "ms > 1 and type = 'u'", "--agg", "count", "--agg", "sum(ms)"]
+    code, out, _err = both("query", str(path), "--group-by", "type", *args, "--format", "json")
+    assert (code, json.loads(out)) == (0, [{"type": "u", "count": 3, "sum(ms)": 12}])
+    code, out, _err = both("events", str(path), "--fields", "id,count", "--format", "csv")
+    assert (code, out.splitlines()[:2]) == (0, ["id,count", "1,1"])

@@ -77,9 +77,10 @@ def _names_in(text: str) -> set[str]:
     while position < len(text):
         char = text[position]
         if char in "'\"`":
+            start = position
             value, position = _quoted(text, position)
-            if char == "`":
-                names.add(value)
+            if char == "`":  # (a group key's backquotes are taken as written, unescaped)
+                names |= {value, text[start + 1 : position - 1]}
         elif char.isalpha() or char == "_":
             end = position
             while end < len(text) and (text[end].isalnum() or text[end] in "_."):
