@@ -13,6 +13,7 @@ parsed and validated as ingest validates them, then let go. A question on the gr
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -214,9 +215,11 @@ def read_files(
     (and ``timestamp`` and ``sample_rate``; every column: None), as ingesting them into
     an empty store then reading them would give.
 
-    ``meanwhile`` is called at most once, when the first chunk of the first source is
-    taken: the reading and parsing threads are then busy with the next, which this
-    thread would only wait for."""
+    ``meanwhile`` runs once, in a thread of its own from when the first chunk of the
+    first source is taken (the reading and parsing threads are then busy with the
+    next), while this thread goes on taking chunks: were it to run here, the reading,
+    at most two chunks ahead, would stop for it. What it raises ends the reading and
+    is raised here, at the next chunk taken or at the reading's end."""
     options = options or NormalizeOptions()
     sources = expand_sources(list(paths))
     summary = IngestSummary(sources=len(sources))
@@ -228,6 +231,7 @@ def read_files(
     # Repeated content is recognised by its SHA-256 (as ingest does); one source can
     # repeat nothing, so its bytes are not hashed.
     hash_content = len(sources) > 1
+    beside = _Beside(meanwhile)
     for source in sources:
         if source.path is not None and source.path.is_symlink() and not source.path.exists():
             summary.dangling_links.append(source.name)
@@ -244,13 +248,13 @@ def read_files(
             summary.skipped_files += 1
             summary.notes.append(f"skipped {err.message}")
             continue
-        counters = _read_one(reading, batch, reasons, summary, meanwhile)
-        meanwhile = None
+        counters = _read_one(reading, batch, reasons, summary, beside)
         profiles[reading.profile] += 1
         fingerprint = reading.fingerprint() if hash_content else None
         if fingerprint is not None:
             seen[fingerprint] = reading.content_hash()
         totals.add(counters)
+    beside.finish()
     table, classes = batch.events()
     summary.read, summary.ingested = totals.read, table.num_rows
     summary.duplicates, summary.rejected = totals.ingested - table.num_rows, totals.rejected
@@ -259,6 +263,38 @@ def read_files(
     summary.rejects_by_reason = dict(sorted(reasons.items()))
     summary.profiles = dict(sorted(profiles.items()))
     return FileEvents(table, classes, summary)
+
+
+class _Beside:
+    """A task run once in a thread of its own, beside the reading; what it raises is
+    raised in the reading's thread."""
+
+    def __init__(self, task: Callable[[], object] | None) -> None:
+        self._task = task
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start_or_check(self) -> None:
+        """Start the task (the first time), or raise what it raised."""
+        if self._task is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="mfq-meanwhile", daemon=True)
+            self._thread.start()
+        if self._error is not None:
+            raise self._error
+
+    def finish(self) -> None:
+        """Wait for the task; raise what it raised."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        assert self._task is not None
+        try:
+            self._task()
+        except BaseException as err:  # raised in the reading's thread
+            self._error = err
 
 
 def _read_before(source: Source, seen: dict[str, str | None]) -> bool:
@@ -275,15 +311,13 @@ def _read_one(
     batch: _Batch,
     reasons: Counter[str],
     summary: IngestSummary,
-    meanwhile: Callable[[], object] | None = None,
+    beside: _Beside,
 ) -> IngestCounters:
     counters = IngestCounters()
     rejected = RejectKeys()
     try:
         for chunk in reading.chunks:
-            if meanwhile is not None:
-                meanwhile()
-                meanwhile = None
+            beside.start_or_check()
             # Every accepted event counts as ingested here; the duplicates among them are
             # told apart once the reading ends (``read_files``).
             chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk), 0
@@ -292,7 +326,7 @@ def _read_one(
             for reject in chunk.rejects:
                 rejected.add(reject.code, reject.raw)
     finally:
-        # ``meanwhile`` may raise to end the reading: its threads stop now, not when the
+        # What ``meanwhile`` raised ends the reading: its threads stop now, not when the
         # chunks' generator is collected.
         close = getattr(reading.chunks, "close", None)
         if close is not None:
