@@ -17,8 +17,6 @@ from datetime import tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
 from mfq.ingest.canonical import canonical, canonical_from_texts
 from mfq.ingest.options import REDACTED, NormalizeOptions
 from mfq.ingest.profiles.apply import Picked, pick, without
@@ -33,6 +31,8 @@ from mfq.model.values import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from mfq.model.event import Event
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -342,6 +342,8 @@ def _validate_standard(
             except ValueRuleError as err:
                 return Rejection(RejectCode.BAD_FIELD, f"invalid duration_ms ({alias}): {err}")
     model, context = _event_model()
+    from pydantic import ValidationError  # (imported with the model; not at start: 20 ms)
+
     try:
         event = model.model_validate(values, context=context(options.assume_tz))
     except ValidationError as err:
