@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -442,24 +443,31 @@ def test_a_block_ruled_out_by_the_prefilter_holds_no_hazard(pieces: list[list[by
     assert found.tolist() == exact.tolist()
 
 
-def test_the_answering_is_imported_once_while_the_first_file_is_read(tmp_path: Path) -> None:
-    """``meanwhile`` runs once, after the first chunk of the first source is taken (the
-    reading threads are at work on the next), whatever the number of files."""
+def test_the_answering_is_imported_once_beside_the_reading(tmp_path: Path) -> None:
+    """``meanwhile`` runs once per reading, in a thread of its own, whatever the number of
+    files (an empty one too); what it raises ends the reading and is raised by it."""
     first = _write(tmp_path / "a.ndjson", [_mixed_event(i) for i in range(1, 40)])
     second = _write(tmp_path / "b.ndjson", [_mixed_event(i) for i in range(40, 80)])
-    calls: list[int] = []
+    calls: list[str] = []
     events = read_files(
         [str(first), str(second)],
         {"region"},
         settings=SMALL_CHUNKS,
-        meanwhile=lambda: calls.append(1),
+        meanwhile=lambda: calls.append(threading.current_thread().name),
     )
-    assert calls == [1]
+    assert calls == ["mfq-meanwhile"]
     assert events.summary.ingested == 79
     empty = _write(tmp_path / "empty.ndjson", [])
-    nothing = read_files([str(empty)], {"region"}, meanwhile=lambda: calls.append(2))
+    nothing = read_files([str(empty)], {"region"}, meanwhile=lambda: calls.append("empty"))
     assert nothing.table.num_rows == 0
-    assert calls == [1]  # no chunk taken: nothing to do beside the reading
+    assert calls == ["mfq-meanwhile", "empty"]
+
+    def fails() -> None:
+        raise LookupError("from beside the reading")
+
+    with pytest.raises(LookupError, match="from beside the reading"):
+        read_files([str(first)], {"region"}, settings=SMALL_CHUNKS, meanwhile=fails)
+    assert not any(t.name == "mfq-prefetch" for t in threading.enumerate())
 
 
 @pytest.mark.slow

@@ -100,14 +100,14 @@ class _ReadAgain(Exception):
 
 class _EarlyRead:
     """Files read with the names a question's texts mention (``names_mentioned``, found
-    without the parser), the question parsed by the parser while the reading threads
-    parse the first chunks: the parser's import (about 0.1 s holding the interpreter)
-    then overlaps the reading instead of coming before it.
+    without the parser), the question parsed by the parser in a thread beside the
+    reading: the parser's import (about 0.1 s holding the interpreter) then overlaps the
+    reading instead of coming before it.
 
     The events held are those a read of the exact fields holds (extra columns are let
     go); should the parsed question need a field the texts did not show, or should it
-    not parse (only the store path answers or refuses it), the reading stops at once
-    and, for the former, starts again with the exact fields."""
+    not parse (only the store path answers or refuses it), the reading stops at its
+    next chunk and, for the former, starts again with the exact fields."""
 
     def __init__(
         self, texts: QuestionTexts, defined: Sequence[tuple[str, str]], early: frozenset[str]

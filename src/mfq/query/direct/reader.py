@@ -215,11 +215,10 @@ def read_files(
     (and ``timestamp`` and ``sample_rate``; every column: None), as ingesting them into
     an empty store then reading them would give.
 
-    ``meanwhile`` runs once, in a thread of its own from when the first chunk of the
-    first source is taken (the reading and parsing threads are then busy with the
-    next), while this thread goes on taking chunks: were it to run here, the reading,
-    at most two chunks ahead, would stop for it. What it raises ends the reading and
-    is raised here, at the next chunk taken or at the reading's end."""
+    ``meanwhile`` runs once, in a thread of its own from the reading's start, while
+    this thread takes the chunks: were it to run here, the reading, at most two chunks
+    ahead, would stop for it. What it raises ends the reading and is raised here, at
+    the next chunk taken or at the reading's end."""
     options = options or NormalizeOptions()
     sources = expand_sources(list(paths))
     summary = IngestSummary(sources=len(sources))
@@ -231,30 +230,29 @@ def read_files(
     # Repeated content is recognised by its SHA-256 (as ingest does); one source can
     # repeat nothing, so its bytes are not hashed.
     hash_content = len(sources) > 1
-    beside = _Beside(meanwhile)
-    for source in sources:
-        if source.path is not None and source.path.is_symlink() and not source.path.exists():
-            summary.dangling_links.append(source.name)
-            continue
-        if _read_before(source, seen):
-            summary.skipped_sources += 1
-            continue
-        try:
-            fresh = None if projection is None else projection.fresh()
-            reading = read_source(source, options, settings, fresh, hash_content=hash_content)
-        except InputUnreadable as err:
-            if source.named:
-                raise
-            summary.skipped_files += 1
-            summary.notes.append(f"skipped {err.message}")
-            continue
-        counters = _read_one(reading, batch, reasons, summary, beside)
-        profiles[reading.profile] += 1
-        fingerprint = reading.fingerprint() if hash_content else None
-        if fingerprint is not None:
-            seen[fingerprint] = reading.content_hash()
-        totals.add(counters)
-    beside.finish()
+    with _Beside(meanwhile) as beside:
+        for source in sources:
+            if source.path is not None and source.path.is_symlink() and not source.path.exists():
+                summary.dangling_links.append(source.name)
+                continue
+            if _read_before(source, seen):
+                summary.skipped_sources += 1
+                continue
+            try:
+                fresh = None if projection is None else projection.fresh()
+                reading = read_source(source, options, settings, fresh, hash_content=hash_content)
+            except InputUnreadable as err:
+                if source.named:
+                    raise
+                summary.skipped_files += 1
+                summary.notes.append(f"skipped {err.message}")
+                continue
+            counters = _read_one(reading, batch, reasons, summary, beside)
+            profiles[reading.profile] += 1
+            fingerprint = reading.fingerprint() if hash_content else None
+            if fingerprint is not None:
+                seen[fingerprint] = reading.content_hash()
+            totals.add(counters)
     table, classes = batch.events()
     summary.read, summary.ingested = totals.read, table.num_rows
     summary.duplicates, summary.rejected = totals.ingested - table.num_rows, totals.rejected
@@ -266,26 +264,28 @@ def read_files(
 
 
 class _Beside:
-    """A task run once in a thread of its own, beside the reading; what it raises is
-    raised in the reading's thread."""
+    """A task run once in a thread of its own, from the reading's start, beside it;
+    what it raises is raised in the reading's thread (``check``, and at the end)."""
 
     def __init__(self, task: Callable[[], object] | None) -> None:
         self._task = task
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def start_or_check(self) -> None:
-        """Start the task (the first time), or raise what it raised."""
-        if self._task is not None and self._thread is None:
+    def __enter__(self) -> _Beside:
+        if self._task is not None:
             self._thread = threading.Thread(target=self._run, name="mfq-meanwhile", daemon=True)
             self._thread.start()
-        if self._error is not None:
-            raise self._error
+        return self
 
-    def finish(self) -> None:
-        """Wait for the task; raise what it raised."""
+    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join()  # (a failed reading too: nothing left importing at exit)
+        if kind is None:
+            self.check()
+
+    def check(self) -> None:
+        """Raise what the task raised, if it is done and did."""
         if self._error is not None:
             raise self._error
 
@@ -317,7 +317,7 @@ def _read_one(
     rejected = RejectKeys()
     try:
         for chunk in reading.chunks:
-            beside.start_or_check()
+            beside.check()
             # Every accepted event counts as ingested here; the duplicates among them are
             # told apart once the reading ends (``read_files``).
             chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk), 0
