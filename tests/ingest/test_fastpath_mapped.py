@@ -67,13 +67,13 @@ status = "ok"
 def _both(lines: list[str], options: NormalizeOptions, block_bytes: int = 1 << 20) -> list[int]:
     """Compare the two paths; returns how many rows the vectorised path left to the other."""
     calls: list[int] = []
-    original = fastpath.validate_records
+    original = fastpath.normalise_records
 
-    def counting(records, numbers, options, budget=None):  # type: ignore[no-untyped-def]
+    def counting(records, numbers, options):  # type: ignore[no-untyped-def]
         calls.append(len(records))
-        return original(records, numbers, options, budget)
+        return original(records, numbers, options)
 
-    fastpath.validate_records = counting
+    fastpath.normalise_records = counting
     try:
         for chunk in _chunk(lines):
             slow = validate_chunk(chunk, options)
@@ -81,7 +81,7 @@ def _both(lines: list[str], options: NormalizeOptions, block_bytes: int = 1 << 2
             fast = validate_chunk_fast(chunk, options, state)
             assert _canonical(fast) == _canonical(slow)
     finally:
-        fastpath.validate_records = original
+        fastpath.normalise_records = original
     return calls
 
 
@@ -101,13 +101,13 @@ def _real_chunks(path: Path) -> tuple[list[RecordChunk], NormalizeOptions]:
 def _compare(chunks: list[RecordChunk], options: NormalizeOptions) -> int:
     """Both paths on each chunk; how many records the vectorised path left to the other."""
     calls: list[int] = []
-    original = fastpath.validate_records
+    original = fastpath.normalise_records
 
-    def counting(records, numbers, options, budget=None):  # type: ignore[no-untyped-def]
+    def counting(records, numbers, options):  # type: ignore[no-untyped-def]
         calls.append(len(records))
-        return original(records, numbers, options, budget)
+        return original(records, numbers, options)
 
-    fastpath.validate_records = counting
+    fastpath.normalise_records = counting
     try:
         for chunk in chunks:
             if not len(chunk):
@@ -116,7 +116,7 @@ def _compare(chunks: list[RecordChunk], options: NormalizeOptions) -> int:
             fast = validate_chunk_fast(chunk, options, FastPathState(max_retries=3))
             assert _canonical(fast) == _canonical(slow)
     finally:
-        fastpath.validate_records = original
+        fastpath.normalise_records = original
     return sum(calls)
 
 

@@ -322,13 +322,13 @@ def test_typical_export_goes_entirely_through_the_fast_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[int] = []
-    original = fastpath.validate_records
+    original = fastpath.normalise_records
 
     def counting(records, numbers, options):  # type: ignore[no-untyped-def]
         calls.append(len(records))
         return original(records, numbers, options)
 
-    monkeypatch.setattr(fastpath, "validate_records", counting)
+    monkeypatch.setattr(fastpath, "normalise_records", counting)
     lines = [
         json.dumps(
             {

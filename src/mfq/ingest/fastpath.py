@@ -8,7 +8,7 @@ names the reasons. A property test checks that both paths give identical results
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from mfq.ingest.batch import EventChunk, RejectedRecord
+from mfq.ingest.batch import EventChunk
 from mfq.ingest.canonicaltable import canonical_texts
 from mfq.ingest.columns import (
+    OVERFLOW_FIELD,
     STANDARD_SCHEMA,
     FieldBudget,
     TypeCounts,
@@ -46,7 +47,7 @@ from mfq.ingest.record import (
     derive_ids_from_texts,
     ids_of_canonical,
 )
-from mfq.ingest.validate import validate_records
+from mfq.ingest.validate import NormalisedRecords, normalise_records
 from mfq.ingest.workers import WorkerThreads
 from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
 from mfq.model.values import DURATION_UNITS, EPOCH_UNIT_LIMITS, SEVERITY_ALIASES
@@ -81,8 +82,9 @@ class FastPathState:
     learned: pa.Schema | None = None
     #: The source's budget of attribute columns (None: unlimited).
     budget: FieldBudget | None = None
-    #: Set when a block had more fields than the budget: the rest of the source goes
-    #: record by record, where fields past the budget are folded.
+    #: Set (by the thread settling blocks in input order) at the first block with more
+    #: fields than the budget: that block and every one after it go record by record,
+    #: where fields past the budget are folded.
     wide: bool = False
     #: Whether the source's first (probe) block was parsed.
     probed: bool = False
@@ -142,6 +144,11 @@ class _Outcome:
     slow_rows: np.ndarray  # chunk rows for the record path
     counts: TypeCounts
     counters: IngestCounters
+    first: int = 0  # the block's chunk rows [first, stop)
+    stop: int = 0
+    #: The block holds more fields than the budget (``_too_wide``): it and the rest of
+    #: the source go record by record, from this block on in input order.
+    too_wide: bool = False
 
 
 def validate_chunk_fast(
@@ -163,13 +170,28 @@ class PendingChunk:
     rows: _Rows
     futures: list[Future[_Outcome]]
     options: NormalizeOptions
-
-    budget: FieldBudget | None = None
+    state: FastPathState
 
     def result(self) -> EventChunk:
-        """Wait for the blocks, then validate the rows they left to the record path."""
-        outcomes = [f.result() for f in self.futures]
-        return _finish(self.chunk, self.rows, outcomes, self.options, self.budget)
+        """Settle the chunk's blocks in input order (each waited for in turn): claim the
+        source's field budget, and validate the rows left to the record path.
+
+        Called for one source's chunks in input order by one thread, so which fields
+        become columns is the input's alone, never the parse workers' timing."""
+        record = NormalisedRecords()
+        tables: list[pa.Table] = []
+        positions: list[np.ndarray] = []
+        counts, counters = TypeCounts(), IngestCounters()
+        for future in self.futures:
+            outcome = future.result()
+            if not _settle_block(outcome, self, record):
+                continue  # every row of the block went to the record path
+            counts.merge(outcome.counts)
+            counters.add(outcome.counters)
+            if outcome.table is not None and outcome.table.num_rows:
+                tables.append(outcome.table)
+                positions.append(outcome.positions)
+        return _finish(self.chunk, record, tables, positions, counts, counters)
 
 
 def submit_chunk(
@@ -187,45 +209,74 @@ def submit_chunk(
         state.probed = True
         bounds = _sub_blocks(rows, state.sub_block_bytes, probe[1])
     futures += [_EXECUTOR.submit(_run_block, rows, a, b, options, state) for a, b in bounds]
-    return PendingChunk(chunk, rows, futures, options, state.budget)
+    return PendingChunk(chunk, rows, futures, options, state)
+
+
+def _settle_block(outcome: _Outcome, pending: PendingChunk, record: NormalisedRecords) -> bool:
+    """Settle one parsed block, after every block before it in the source: its rows
+    left to the record path are normalised into ``record``; returns whether its
+    vectorised rows are kept.
+
+    The block's fields (its vectorised rows' and its record-path rows') are claimed of
+    the budget together, when they all fit: reading its records one by one would have
+    claimed each of them too. When they do not (or the block is too wide, or follows
+    one that was), every row of the block goes record by record, claiming and folding
+    in row order. Either way the columns and ``_overflow`` are what reading the source
+    record by record gives."""
+    state = pending.state
+    if outcome.too_wide:
+        state.wide = True
+    budget = state.budget
+    rows = outcome.slow_rows
+    keep = not state.wide
+    if keep:
+        normalised = _normalised(pending, rows)
+        if budget is not None:
+            names = normalised.field_names()
+            if outcome.table is not None:
+                names.update(n for n in outcome.table.column_names if n not in STANDARD_NAMES)
+            names.discard(OVERFLOW_FIELD)
+            keep = budget.admit_all(names)
+    if not keep:
+        rows = np.arange(outcome.first, outcome.stop, dtype=np.int64)
+        normalised = _normalised(pending, rows)
+    if budget is not None:
+        normalised.fold(budget)
+    record.extend(normalised, rows.tolist())
+    return keep
+
+
+def _normalised(pending: PendingChunk, rows: np.ndarray) -> NormalisedRecords:
+    """Chunk rows normalised record by record (no budget claimed yet)."""
+    if not len(rows):
+        return NormalisedRecords()
+    numbers = [int(n) for n in pending.chunk.numbers[rows]]
+    return normalise_records(pending.rows.texts(rows), numbers, pending.options)
 
 
 def _finish(
     chunk: RecordChunk,
-    rows: _Rows,
-    outcomes: list[_Outcome],
-    options: NormalizeOptions,
-    budget: FieldBudget | None,
+    record: NormalisedRecords,
+    tables: list[pa.Table],
+    positions: list[np.ndarray],
+    counts: TypeCounts,
+    counters: IngestCounters,
 ) -> EventChunk:
-    kept = [o for o in outcomes if o.table is not None and o.table.num_rows]
-    tables: list[pa.Table] = [o.table for o in kept]
-    positions = [o.positions for o in kept]
-    counts, counters = TypeCounts(), IngestCounters()
-    for outcome in outcomes:
-        counts.merge(outcome.counts)
-        counters.add(outcome.counters)
-    slow_rows = np.concatenate([o.slow_rows for o in outcomes]) if outcomes else np.empty(0, int)
-    rejects: list[RejectedRecord] = []
-    if len(slow_rows):
-        numbers = [int(chunk.numbers[r]) for r in slow_rows]
-        texts = [rows.text(int(r)) for r in slow_rows]
-        slow = validate_records(texts, numbers, options, budget)
-        rejected_numbers = {r.number for r in slow.rejects}
-        accepted = [
-            int(r) for r, n in zip(slow_rows, numbers, strict=True) if n not in rejected_numbers
-        ]
+    """The chunk's event table in input order: its vectorised blocks' rows and its
+    record-path rows, with their counts and rejects."""
+    if record.accepted or record.rejects:
+        slow = record.chunk()
         if slow.table.num_rows:
             tables.append(slow.table)
-            positions.append(np.array(accepted, dtype=np.int64))
+            positions.append(np.array(record.accepted, dtype=np.int64))
         counts.merge(slow.type_counts)
         counters.add(slow.counters)
-        rejects = slow.rejects
     table = unify(tables) if tables else STANDARD_SCHEMA.empty_table()
-    if len(slow_rows) and len(positions) > 1:  # record-path rows were appended: input order
+    if record.accepted and len(positions) > 1:  # record-path rows were appended: input order
         table = table.take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
     counters.read = len(chunk)
-    counters.rejected = len(rejects)
-    return EventChunk(table, counts, rejects, counters)
+    counters.rejected = len(record.rejects)
+    return EventChunk(table, counts, record.rejects, counters)
 
 
 def _rows(chunk: RecordChunk) -> _Rows:
@@ -270,9 +321,8 @@ def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
 def _run_block(
     rows: _Rows, first: int, stop: int, options: NormalizeOptions, state: FastPathState
 ) -> _Outcome:
-    if state.wide:  # every row to the record path, which folds fields past the budget
-        all_rows = np.arange(first, stop, dtype=np.int64)
-        return _Outcome(None, np.empty(0, np.int64), all_rows, TypeCounts(), IngestCounters())
+    if state.wide:  # (set at a block before this one: the settling discards any result)
+        return _all_slow(first, stop)
     slow = ~_parseable(rows, first, stop) if rows.parsed is None else np.zeros(stop - first, bool)
     if state.projection is not None and rows.parsed is None:
         slow |= state.projection.hazards(rows.data, rows.starts[first:stop], rows.ends[first:stop])
@@ -285,10 +335,7 @@ def _run_block(
         while start < seg_stop:
             table, failed = _parse(rows, start, seg_stop, state)
             if table is not None and _too_wide(table, state):
-                state.wide = True
-                slow[:] = True
-                parsed.clear()
-                break
+                return _all_slow(first, stop, too_wide=True)
             if table is not None:
                 parsed.append((start, table))
                 break
@@ -322,12 +369,7 @@ def _run_block(
         if not keep.any():
             continue
         kept = normalised.table if keep.all() else normalised.table.filter(pa.array(keep))
-        kept = drop_empty_attributes(kept)
-        if state.budget is not None and not state.budget.admit_all(
-            n for n in kept.column_names if n not in STANDARD_NAMES
-        ):
-            slow[start - first : start - first + table.num_rows] |= keep
-            continue  # past the budget: the record path folds the new fields
+        kept = drop_empty_attributes(kept)  # (the budget is claimed when settled)
         _count_types(kept, counts)  # before unify, which may turn mixed columns to text
         positions.append(np.flatnonzero(keep) + start)
         accepted.append(kept)
@@ -338,27 +380,40 @@ def _run_block(
     counters.warnings = counters.naive_timestamps + counters.unknown_severities
     table = unify(accepted) if accepted else None
     joined = np.concatenate(positions) if positions else np.empty(0, dtype=np.int64)
-    return _Outcome(table, joined, np.flatnonzero(slow) + first, counts, counters)
+    return _Outcome(table, joined, np.flatnonzero(slow) + first, counts, counters, first, stop)
+
+
+def _all_slow(first: int, stop: int, *, too_wide: bool = False) -> _Outcome:
+    """A block whose every row goes to the record path."""
+    rows = np.arange(first, stop, dtype=np.int64)
+    empty = np.empty(0, np.int64)
+    return _Outcome(None, empty, rows, TypeCounts(), IngestCounters(), first, stop, too_wide)
 
 
 def _too_wide(table: pa.Table, state: FastPathState) -> bool:
     """Whether a parsed block has more fields than the budget, or so many for its rows
-    (records each bringing new keys) that the next, bigger blocks could be quadratic."""
+    (records each bringing new keys) that the next, bigger blocks could be quadratic.
+
+    Only fields holding a value count: a table parsed with the types learned so far has
+    a column for each learned field, whichever block taught it, so counting columns
+    would make the answer depend on which block a worker happened to parse first."""
     if state.budget is None:
         return False
-    leaves = _leaf_count(table.schema)
+    leaves = _held_leaves(table.columns)
     return leaves > state.budget.limit or (leaves > 256 and leaves * 2 > table.num_rows)
 
 
-def _leaf_count(schema: pa.Schema) -> int:
-    """How many columns a parsed table flattens to (its nested keys counted)."""
-
-    def leaves(data_type: pa.DataType) -> int:
-        if pa.types.is_struct(data_type):
-            return sum(leaves(child.type) for child in data_type)
-        return 1
-
-    return sum(leaves(f.type) for f in schema)
+def _held_leaves(columns: Iterable[pa.ChunkedArray]) -> int:
+    """How many leaf columns (nested keys counted) hold a value in some row."""
+    held = 0
+    for column in columns:
+        if column.null_count == len(column):
+            continue
+        if pa.types.is_struct(column.type):
+            held += _held_leaves(column.flatten())  # (children take the parent's nulls)
+        else:
+            held += 1
+    return held
 
 
 def _segments(mask: np.ndarray, offset: int) -> list[tuple[int, int]]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.columns import FieldBudget, rows_to_table
+from mfq.ingest.columns import OVERFLOW_FIELD, FieldBudget, rows_to_table
 from mfq.ingest.containers import RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.options import NormalizeOptions
@@ -17,6 +19,66 @@ def raw_text(raw: bytes) -> str:
     return raw[:RAW_TEXT_LIMIT].decode("utf-8", errors="replace")
 
 
+@dataclass
+class NormalisedRecords:
+    """Records normalised one by one, not yet tabled: the accepted rows' standard and
+    attribute values (``accepted`` holds each one's index in the input), the rejects."""
+
+    standard_rows: list[dict[str, object]] = field(default_factory=list)
+    attribute_rows: list[dict[str, object]] = field(default_factory=list)
+    accepted: list[int] = field(default_factory=list)
+    rejects: list[RejectedRecord] = field(default_factory=list)
+    counters: IngestCounters = field(default_factory=IngestCounters)
+
+    def field_names(self) -> set[str]:
+        """Every attribute name the accepted rows hold (what they would claim of a
+        source's field budget)."""
+        names: set[str] = set()
+        for row in self.attribute_rows:
+            names.update(row)
+        names.discard(OVERFLOW_FIELD)  # never claimed (``FieldBudget.fold``)
+        return names
+
+    def fold(self, budget: FieldBudget) -> None:
+        """Claim the rows' fields of ``budget`` in row order, folding those past it into
+        ``_overflow`` (counted as warnings)."""
+        overflowed = budget.fold(self.attribute_rows)
+        self.counters.overflowed += overflowed
+        self.counters.warnings += overflowed
+
+    def extend(self, other: NormalisedRecords, positions: list[int]) -> None:
+        """Append ``other``'s rows, whose input indexes map to ``positions``."""
+        self.standard_rows += other.standard_rows
+        self.attribute_rows += other.attribute_rows
+        self.accepted += [positions[i] for i in other.accepted]
+        self.rejects += other.rejects
+        self.counters.add(other.counters)
+
+    def chunk(self) -> EventChunk:
+        """The rows as an event chunk."""
+        table, type_counts = rows_to_table(self.standard_rows, self.attribute_rows)
+        return EventChunk(table, type_counts, self.rejects, self.counters)
+
+
+def normalise_records(
+    records: list[bytes], numbers: list[int], options: NormalizeOptions
+) -> NormalisedRecords:
+    """Each raw record text normalised (or rejected), no field budget applied yet."""
+    out = NormalisedRecords(counters=IngestCounters(read=len(records)))
+    counters = out.counters
+    for index, (raw, number) in enumerate(zip(records, numbers, strict=True)):
+        outcome = normalize_record(raw, options)
+        if isinstance(outcome, NormalizedRecord):
+            out.standard_rows.append(outcome.standard)
+            out.attribute_rows.append(outcome.attributes)
+            out.accepted.append(index)
+            _count(counters, outcome)
+        else:
+            out.rejects.append(RejectedRecord(number, outcome.code, outcome.reason, raw_text(raw)))
+    counters.rejected = len(out.rejects)
+    return out
+
+
 def validate_records(
     records: list[bytes],
     numbers: list[int],
@@ -25,24 +87,10 @@ def validate_records(
 ) -> EventChunk:
     """The record-by-record path over a list of raw record texts (fields past the
     ``budget`` of columns folded into one text column)."""
-    counters = IngestCounters(read=len(records))
-    standard_rows: list[dict[str, object]] = []
-    attribute_rows: list[dict[str, object]] = []
-    rejects: list[RejectedRecord] = []
-    for raw, number in zip(records, numbers, strict=True):
-        outcome = normalize_record(raw, options)
-        if isinstance(outcome, NormalizedRecord):
-            standard_rows.append(outcome.standard)
-            attribute_rows.append(outcome.attributes)
-            _count(counters, outcome)
-        else:
-            rejects.append(RejectedRecord(number, outcome.code, outcome.reason, raw_text(raw)))
-    counters.rejected = len(rejects)
+    normalised = normalise_records(records, numbers, options)
     if budget is not None:
-        counters.overflowed = budget.fold(attribute_rows)
-        counters.warnings += counters.overflowed
-    table, type_counts = rows_to_table(standard_rows, attribute_rows)
-    return EventChunk(table, type_counts, rejects, counters)
+        normalised.fold(budget)
+    return normalised.chunk()
 
 
 def _count(counters: IngestCounters, record: NormalizedRecord) -> None:
