@@ -86,6 +86,10 @@ class FastPathState:
     #: fields than the budget: that block and every one after it go record by record,
     #: where fields past the budget are folded.
     wide: bool = False
+    #: Set by a worker that found a block too wide: the blocks the workers take after it
+    #: (later in the input, as they are taken in input order) are not parsed, since
+    #: the settling will send them record by record anyway. Only saves time.
+    wide_found: bool = False
     #: Whether the source's first (probe) block was parsed.
     probed: bool = False
     #: Parse only these keys once types are learned (``mfq query FILE``); None: all.
@@ -321,7 +325,7 @@ def _parseable(rows: _Rows, first: int, stop: int) -> np.ndarray:
 def _run_block(
     rows: _Rows, first: int, stop: int, options: NormalizeOptions, state: FastPathState
 ) -> _Outcome:
-    if state.wide:  # (set at a block before this one: the settling discards any result)
+    if state.wide_found:  # (at a block before this one: its settling goes record by record)
         return _all_slow(first, stop)
     slow = ~_parseable(rows, first, stop) if rows.parsed is None else np.zeros(stop - first, bool)
     if state.projection is not None and rows.parsed is None:
@@ -335,6 +339,7 @@ def _run_block(
         while start < seg_stop:
             table, failed = _parse(rows, start, seg_stop, state)
             if table is not None and _too_wide(table, state):
+                state.wide_found = True
                 return _all_slow(first, stop, too_wide=True)
             if table is not None:
                 parsed.append((start, table))
