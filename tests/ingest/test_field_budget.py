@@ -11,14 +11,17 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mfq.ingest import fastpath
 from mfq.ingest.columns import STANDARD_NAMES, FieldBudget
 from mfq.ingest.fastpath import FastPathState, _too_wide
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.pipeline import read_source
 from mfq.ingest.sources import Source
+from mfq.ingest.validate import normalise_records
 from mfq.settings import DEFAULT_SETTINGS, Settings
 
 #: Small chunks (each one block), so the workers parse a few chunks ahead of the settling.
@@ -88,6 +91,38 @@ def test_keys_past_the_budget_are_those_reading_record_by_record_folds(tmp_path:
     ]
     assert overflowed == 2
     assert (columns, rows, overflowed) == record_by_record(path, budget)
+
+
+def test_rows_bringing_no_new_key_stay_vectorised_past_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The budget is full after e299; then only e301 (record path) brings a new key: it is
+    # folded, and its block's other rows are not read again one by one.
+    normalised: list[int] = []
+    original = normalise_records
+
+    def counting(records, numbers, options):  # type: ignore[no-untyped-def]
+        normalised.append(len(records))
+        return original(records, numbers, options)
+
+    monkeypatch.setattr(fastpath, "normalise_records", counting)
+    # Keys k0..k9 two at a time, 60 records each, in chunks of about 50 records (a block
+    # holding more fields than the budget would be too wide: three standard ones count).
+    lines = [event(i, {f"k{i // 60 * 2}": i, f"k{i // 60 * 2 + 1}": i}) for i in range(300)]
+    lines += [event(300, {"k0": 0}), event(301, {"z": 1}, record_path=True)]
+    lines += [event(i, {"k1": i}) for i in range(302, 330)]
+    path = write(tmp_path, FILLER + lines)
+    budget = dataclasses.replace(SMALL, max_fields=10)
+    outcome = stored(path, budget)
+    columns, rows, overflowed = outcome
+    assert columns == ["_overflow", *(f"k{k}" for k in range(10))] and overflowed == 1
+    assert rows[len(FILLER) + 300 : len(FILLER) + 303] == [
+        {"id": "e300", "k0": 0},
+        {"id": "e301", "_overflow": '{"z": 1}'},
+        {"id": "e302", "k1": 302},
+    ]
+    assert normalised == [1]
+    assert outcome == record_by_record(path, budget)
 
 
 def test_a_block_whose_fields_all_fit_keeps_its_vectorised_rows(tmp_path: Path) -> None:

@@ -65,6 +65,11 @@ class FieldBudget:
         self._admitted: set[str] = set()
         self._lock = threading.Lock()
 
+    def unclaimed(self, names: Iterable[str]) -> set[str]:
+        """Which of ``names`` hold no column yet (``_overflow`` itself is never one)."""
+        with self._lock:
+            return {n for n in names if n not in self._admitted and n != OVERFLOW_FIELD}
+
     def admit_all(self, names: Iterable[str]) -> bool:
         """Admit every one of ``names`` if the budget allows them all (else admit none)."""
         with self._lock:

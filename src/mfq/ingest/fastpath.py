@@ -20,7 +20,6 @@ import pyarrow.json as pj
 from mfq.ingest.batch import EventChunk
 from mfq.ingest.canonicaltable import canonical_texts
 from mfq.ingest.columns import (
-    OVERFLOW_FIELD,
     STANDARD_SCHEMA,
     FieldBudget,
     TypeCounts,
@@ -221,12 +220,14 @@ def _settle_block(outcome: _Outcome, pending: PendingChunk, record: NormalisedRe
     left to the record path are normalised into ``record``; returns whether its
     vectorised rows are kept.
 
-    The block's fields (its vectorised rows' and its record-path rows') are claimed of
-    the budget together, when they all fit: reading its records one by one would have
-    claimed each of them too. When they do not (or the block is too wide, or follows
-    one that was), every row of the block goes record by record, claiming and folding
-    in row order. Either way the columns and ``_overflow`` are what reading the source
-    record by record gives."""
+    Reading the block's records one by one is the reference. Vectorised rows that bring
+    no field not yet claimed are untouched by any order of claiming: they are kept, and
+    the record-path rows claim (and fold) theirs in row order. Otherwise every field of
+    the block (its vectorised rows' and its record-path rows') is claimed at once when
+    they all fit, as one by one would claim each of them too. When they do not (or the
+    block is too wide, or follows one that was), every row of the block goes record by
+    record, claiming and folding in row order. Either way the columns and ``_overflow``
+    are what reading the source record by record gives."""
     state = pending.state
     if outcome.too_wide:
         state.wide = True
@@ -235,12 +236,10 @@ def _settle_block(outcome: _Outcome, pending: PendingChunk, record: NormalisedRe
     keep = not state.wide
     if keep:
         normalised = _normalised(pending, rows)
-        if budget is not None:
-            names = normalised.field_names()
-            if outcome.table is not None:
-                names.update(n for n in outcome.table.column_names if n not in STANDARD_NAMES)
-            names.discard(OVERFLOW_FIELD)
-            keep = budget.admit_all(names)
+        if budget is not None and outcome.table is not None:
+            new = budget.unclaimed(n for n in outcome.table.column_names if n not in STANDARD_NAMES)
+            if new:
+                keep = budget.admit_all(new | normalised.field_names())
     if not keep:
         rows = np.arange(outcome.first, outcome.stop, dtype=np.int64)
         normalised = _normalised(pending, rows)
