@@ -178,10 +178,13 @@ def test_too_wide_counts_only_the_fields_a_block_holds() -> None:
 def reviewer_lines() -> list[str]:
     """Every 40th record goes record by record and brings a key of its own (s*), the
     others one shared per 40 (f*): 1,000 distinct keys against a budget of 40, in many
-    chunks the workers parse ahead of the settling."""
+    chunks the workers parse ahead of the settling; now and then a line too long for a
+    record, a chunk of its own settled by the record path between the others."""
     lines = []
     for i in range(20_000):
         k = i // 40
+        if i % 2_500 == 1_000:
+            lines.append('{"id": "long", "pad": "' + "x" * 3000 + '"}')
         if i % 40 == 0:
             lines.append(event(i, {f"s{k}": 1}, record_path=True))
         else:

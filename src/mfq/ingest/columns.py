@@ -70,6 +70,14 @@ class FieldBudget:
         with self._lock:
             return {n for n in names if n not in self._admitted and n != OVERFLOW_FIELD}
 
+    def cannot_fit(self, names: Iterable[str]) -> bool:
+        """Whether ``names`` hold more fields not yet claimed than the budget has room
+        for. Claims only ever add, so once true it stays true: a parse worker may act on
+        it ahead of the claims made in input order."""
+        with self._lock:
+            room = self.limit - len(self._admitted)
+            return len({n for n in names if n not in self._admitted}) > room
+
     def admit_all(self, names: Iterable[str]) -> bool:
         """Admit every one of ``names`` if the budget allows them all (else admit none)."""
         with self._lock:

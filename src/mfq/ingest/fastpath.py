@@ -152,6 +152,10 @@ class _Outcome:
     #: The block holds more fields than the budget (``_too_wide``): it and the rest of
     #: the source go record by record, from this block on in input order.
     too_wide: bool = False
+    #: Vectorised rows of the block bring more new fields than the budget had room for
+    #: when parsed (less room is left when settled): the block goes record by record,
+    #: as its settling would have decided from the rows had they been kept.
+    past_budget: bool = False
 
 
 def validate_chunk_fast(
@@ -225,21 +229,24 @@ def _settle_block(outcome: _Outcome, pending: PendingChunk, record: NormalisedRe
     the record-path rows claim (and fold) theirs in row order. Otherwise every field of
     the block (its vectorised rows' and its record-path rows') is claimed at once when
     they all fit, as one by one would claim each of them too. When they do not (or the
-    block is too wide, or follows one that was), every row of the block goes record by
-    record, claiming and folding in row order. Either way the columns and ``_overflow``
-    are what reading the source record by record gives."""
+    block is too wide, or follows one that was, or its worker found that they could
+    not), every row of the block goes record by record, claiming and folding in row
+    order. Either way the columns and ``_overflow`` are what reading the source record
+    by record gives, and which rows are kept vectorised is the input's alone too."""
     state = pending.state
     if outcome.too_wide:
         state.wide = True
     budget = state.budget
     rows = outcome.slow_rows
-    keep = not state.wide
+    keep = not state.wide and not outcome.past_budget
+    new: set[str] = set()
+    if keep and budget is not None and outcome.table is not None:
+        new = budget.unclaimed(n for n in outcome.table.column_names if n not in STANDARD_NAMES)
+        keep = not budget.cannot_fit(new)  # (known before its record-path rows are read)
     if keep:
         normalised = _normalised(pending, rows)
-        if budget is not None and outcome.table is not None:
-            new = budget.unclaimed(n for n in outcome.table.column_names if n not in STANDARD_NAMES)
-            if new:
-                keep = budget.admit_all(new | normalised.field_names())
+        if new and budget is not None:
+            keep = budget.admit_all(new | normalised.field_names())
     if not keep:
         rows = np.arange(outcome.first, outcome.stop, dtype=np.int64)
         normalised = _normalised(pending, rows)
@@ -374,6 +381,10 @@ def _run_block(
             continue
         kept = normalised.table if keep.all() else normalised.table.filter(pa.array(keep))
         kept = drop_empty_attributes(kept)  # (the budget is claimed when settled)
+        if state.budget is not None and state.budget.cannot_fit(
+            n for n in kept.column_names if n not in STANDARD_NAMES
+        ):  # the settling would send every row record by record: no more work here
+            return _all_slow(first, stop, past_budget=True)
         _count_types(kept, counts)  # before unify, which may turn mixed columns to text
         positions.append(np.flatnonzero(keep) + start)
         accepted.append(kept)
@@ -387,11 +398,15 @@ def _run_block(
     return _Outcome(table, joined, np.flatnonzero(slow) + first, counts, counters, first, stop)
 
 
-def _all_slow(first: int, stop: int, *, too_wide: bool = False) -> _Outcome:
+def _all_slow(
+    first: int, stop: int, *, too_wide: bool = False, past_budget: bool = False
+) -> _Outcome:
     """A block whose every row goes to the record path."""
     rows = np.arange(first, stop, dtype=np.int64)
-    empty = np.empty(0, np.int64)
-    return _Outcome(None, empty, rows, TypeCounts(), IngestCounters(), first, stop, too_wide)
+    counts, counters = TypeCounts(), IngestCounters()
+    return _Outcome(
+        None, np.empty(0, np.int64), rows, counts, counters, first, stop, too_wide, past_budget
+    )
 
 
 def _too_wide(table: pa.Table, state: FastPathState) -> bool:
