@@ -17,11 +17,13 @@ from hypothesis import strategies as st
 
 from mfq.ingest import fastpath
 from mfq.ingest.columns import STANDARD_NAMES, FieldBudget
-from mfq.ingest.fastpath import FastPathState, _too_wide
+from mfq.ingest.containers import _lines_chunk
+from mfq.ingest.fastpath import FastPathState, _too_wide, validate_chunk_fast
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.pipeline import read_source
+from mfq.ingest.screen import screen_chunk
 from mfq.ingest.sources import Source
-from mfq.ingest.validate import normalise_records
+from mfq.ingest.validate import normalise_records, validate_chunk
 from mfq.settings import DEFAULT_SETTINGS, Settings
 
 #: Small chunks (each one block), so the workers parse a few chunks ahead of the settling.
@@ -236,3 +238,22 @@ def test_stored_columns_equal_reading_record_by_record(
     with tempfile.TemporaryDirectory() as directory:
         path = write(Path(directory), FILLER + texts)
         assert stored(path, budget) == record_by_record(path, budget)
+
+
+def test_a_block_its_worker_finds_past_the_budget_reads_as_record_by_record() -> None:
+    # The budget is full before the block is parsed: the worker gives the block up on
+    # seeing z, and the settling reads it one by one, as it would have from the rows.
+    lines = [event(1, {"a": 1}), event(2, {"z": 2}), event(3, {"a": 3}, record_path=True)]
+    data = "\n".join(lines).encode()
+    chunk = screen_chunk(_lines_chunk(data, 1)[0], 2048, 64)
+
+    def full() -> FieldBudget:
+        budget = FieldBudget(1)
+        budget.admit_all(["a"])
+        return budget
+
+    fast = validate_chunk_fast(chunk, NormalizeOptions(), FastPathState(budget=full()))
+    slow = validate_chunk(chunk, NormalizeOptions(), full())
+    assert fast.table.to_pylist() == slow.table.to_pylist()
+    assert fast.table.column("_overflow").to_pylist() == [None, '{"z": 2}', None]
+    assert fast.counters == slow.counters
