@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from mfq.ingest.columns import TypeCounts
+    from mfq.ingest.kept import SourceRows
 
 
 @dataclass(frozen=True)
@@ -31,3 +32,6 @@ class EventChunk:
     type_counts: TypeCounts
     rejects: list[RejectedRecord] = field(default_factory=list)
     counters: IngestCounters = field(default_factory=IngestCounters)
+    #: The records of ``table``'s events, to validate some again (``mfq.ingest.kept``);
+    #: None where that can never be needed.
+    source: SourceRows | None = None

@@ -31,6 +31,7 @@ from mfq.ingest.containers import ParsedRecords, RecordChunk
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder, plain_epoch_ns
 from mfq.ingest.floatrows import rows_with_floats
+from mfq.ingest.kept import SourceRows, may_be_read_again
 from mfq.ingest.listtext import ListTexts
 from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
 from mfq.ingest.options import REDACTED, NormalizeOptions
@@ -198,7 +199,14 @@ class PendingChunk:
             if outcome.table is not None and outcome.table.num_rows:
                 tables.append(outcome.table)
                 positions.append(outcome.positions)
-        return _finish(self.chunk, record, tables, positions, counts, counters)
+        events = _finish(self.chunk, record, tables, positions, counts, counters)
+        if may_be_read_again(events.table, counts):  # (else the chunk's bytes are let go now)
+            vectorised = self.rows.parsed is None  # (another reader's records: record by record)
+            events.source = SourceRows(
+                self.rows.text, self.chunk.numbers, positions, self.options, self.state.budget,
+                vectorised,
+            )  # (``positions`` now holds the record-path rows' too, appended by ``_finish``)
+        return events
 
 
 def submit_chunk(

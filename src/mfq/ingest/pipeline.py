@@ -18,6 +18,7 @@ from mfq.ingest.columns import STANDARD_SCHEMA, FieldBudget, TypeCounts
 from mfq.ingest.containers import ContainerKind, RecordChunk, read_chunks
 from mfq.ingest.counters import IngestCounters
 from mfq.ingest.fastpath import FastPathState, PendingChunk, submit_chunk
+from mfq.ingest.kept import may_be_read_again, record_path_rows
 from mfq.ingest.mapped import vectorisable
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.profiles.model import Profile
@@ -284,7 +285,10 @@ def _submitted(
 
 
 def _record_path(chunk: RecordChunk, options: NormalizeOptions, budget: FieldBudget) -> EventChunk:
-    return chunk.settle(validate_chunk(chunk, options, budget))
+    events = validate_chunk(chunk, options, budget)
+    if may_be_read_again(events.table, events.type_counts):
+        events.source = record_path_rows(chunk, events, options, budget)
+    return chunk.settle(events)
 
 
 def _settle(pending: PendingChunk) -> EventChunk:

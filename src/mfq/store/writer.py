@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mfq.ingest.batch import EventChunk, RejectedRecord
-from mfq.ingest.columns import STANDARD_NAMES, TypeCounts, drop_empty_attributes, unify
+from mfq.ingest.columns import STANDARD_NAMES, TypeCounts, unify
+from mfq.ingest.kept import kept_events
 from mfq.settings import Settings
 from mfq.store import ids
 from mfq.store.catalog import FileRecord
@@ -93,7 +94,10 @@ class BatchWriter:
         return self.layout.tmp / self.token
 
     def add(self, chunk: EventChunk, source_name: str) -> tuple[int, int]:
-        """Queue a chunk's new events and rejects; returns (ingested, duplicates)."""
+        """Queue a chunk's new events and rejects; returns (ingested, duplicates).
+
+        The chunk is left holding the events stored, with their types and value classes
+        (its duplicates taken out as if they had never been read)."""
         for reject in chunk.rejects:
             self._rejects.append((source_name, reject))
         if len(self._rejects) >= _REJECT_FLUSH:
@@ -104,16 +108,18 @@ class BatchWriter:
         keep, pairs = ids.keep_new(self.index, table.column("id"))
         kept = int(keep.sum())
         if kept < table.num_rows:
-            # A column only the duplicates held is not written (as if they never came).
-            table = drop_empty_attributes(table.filter(pa.array(keep)))
+            # No type, class or column of the stored events may come from a duplicate.
+            chunk.table, chunk.type_counts = kept_events(chunk, keep)
+        chunk.source = None  # (its records' text, needed no more: let go now)
         self._spill_ids(pairs)
         self.type_counts.merge(chunk.type_counts)
+        table = chunk.table
         if kept:
             self._buffer.append(table)
             self._buffered_rows += kept
             if self._buffered_rows >= self.settings.flush_rows:
                 self.flush()
-        return kept, chunk.table.num_rows - kept
+        return kept, len(keep) - kept
 
     def flush(self) -> None:
         """Write buffered events as one sorted file per UTC date (in a background thread,

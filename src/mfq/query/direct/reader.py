@@ -2,8 +2,9 @@
 
 Sources are expanded, skipped, repeated and refused exactly as an ingest into an empty
 store would (``mfq.store.store.Storage.ingest``); each is read with a projection (only the
-standard fields and the question's fields parsed), duplicates by id are kept once, and
-what is left is held in memory, sorted by time as the writer sorts a store's files.
+standard fields and the question's fields parsed), duplicates by id are kept once (and
+decide no type of the events kept, ``mfq.ingest.kept``), and what is left is held in
+memory, sorted by time as the writer sorts a store's files.
 
 Of each chunk's accepted events only the question's columns are held (with the time and
 the sample rate), beside the 16 bytes of their id's hashes: the standard fields are
@@ -24,8 +25,9 @@ import pyarrow.compute as pc
 
 from mfq.errors import InputUnreadable
 from mfq.ingest.batch import EventChunk
-from mfq.ingest.columns import TypeCounts, unify
+from mfq.ingest.columns import TypeCounts, drop_empty_attributes, unify
 from mfq.ingest.counters import IngestCounters
+from mfq.ingest.kept import kept_counts, kept_events
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.pipeline import SourceReading, read_source
 from mfq.ingest.projection import Projection
@@ -64,47 +66,84 @@ class FileEvents:
 @dataclass
 class _Batch:
     """The accepted events read so far, projected, duplicates still in (they are found
-    once, over every id, when the reading ends: see ``events``)."""
+    once, over every id, when the reading ends: see ``events``), unless an ``index`` is
+    given: then each chunk's duplicates are taken out as it comes, as ingest does."""
 
     #: The columns held (None: every column read).
     held: frozenset[str] | None = None
+    index: ids.IdIndex | None = None
     tables: list[pa.Table] = field(default_factory=list)
-    counts: TypeCounts = field(default_factory=TypeCounts)
+    #: The value classes of each table's events.
+    counts: list[TypeCounts] = field(default_factory=list)
     #: The hashes of each table's ids (``mfq.store.ids.hash_ids``), made as it comes.
     hashes: list[np.ndarray] = field(default_factory=list)
 
     def add(self, chunk: EventChunk) -> int:
-        """Keep a chunk's accepted events; how many there are."""
-        table = chunk.table
-        if not table.num_rows:
+        """Keep a chunk's accepted events; how many there are (duplicates included)."""
+        accepted = int(chunk.table.num_rows)
+        if not accepted:
             return 0
-        counts = chunk.type_counts
-        self.hashes.append(ids.hash_ids(table.column("id")))
+        if self.index is None:
+            pairs = ids.hash_ids(chunk.table.column("id"))
+        else:
+            keep, pairs = ids.keep_new(self.index, chunk.table.column("id"))
+            if len(pairs) < accepted:
+                chunk.table, chunk.type_counts = kept_events(chunk, keep)
+        chunk.source = None  # (its records' text, needed no more: let go now)
+        table, counts = chunk.table, chunk.type_counts
+        if not table.num_rows:
+            return accepted
+        self.hashes.append(pairs)
         if self.held is not None:
             counts = _held_counts(counts, self.held)
             table = _as_dictionaries(
                 table.select([n for n in table.column_names if n in self.held])
             )
-        self.counts.merge(counts)
+        self.counts.append(counts)
         self.tables.append(table)
-        return int(table.num_rows)
+        return accepted
 
-    def events(self) -> tuple[pa.Table, dict[str, Counter[str]]]:
+    def events(self) -> tuple[pa.Table, dict[str, Counter[str]]] | None:
         """The first event of each id (as ingest keeps them, in reading order), sorted by
-        time, and the value classes of their fields."""
-        kept = first_of_each_id(self.tables, self.hashes)
+        time, and the value classes of their fields; None when a duplicate left out may
+        have decided the type of a column of the events kept (the files must then be read
+        again with an ``index``, which keeps the records' text of a chunk as it comes)."""
+        kept = _first_of_each_id(self.tables, self.counts, self.hashes)
         self.tables, self.hashes = [], []
-        table = unify(_decoded_where_mixed(kept), every_standard=False)
-        del kept
+        if kept is None:
+            return None
+        found, counts = kept
+        table = unify(_decoded_where_mixed(found), every_standard=False)
+        del found, kept
         if not _in_time_order(table):
             nanos = pc.cast(table.column("timestamp"), pa.int64()).to_numpy()
             table = table.take(pa.array(np.argsort(nanos, kind="stable")))
-        mixed = {n: set(c) for n, c in self.counts.counts.items() if len(c) > 1}
+        mixed = {n: set(c) for n, c in counts.counts.items() if len(c) > 1}
         classes = {
             name: Counter(dict.fromkeys(found, 1))
             for name, found in stored_classes(table, mixed).items()
         }
         return table, classes
+
+
+def _first_of_each_id(
+    tables: Sequence[pa.Table], counts: Sequence[TypeCounts], hashes: Sequence[np.ndarray]
+) -> tuple[list[pa.Table], TypeCounts] | None:
+    """The tables without the events whose id came earlier, and the value classes of
+    those kept; None when a dropped event may have decided a kept column's type."""
+    merged, kept = TypeCounts(), []
+    for table, found, keep in zip(tables, counts, first_of_each_id(hashes), strict=True):
+        if keep is None:
+            merged.merge(found)
+            kept.append(table)
+            continue
+        classes = kept_counts(table, found, keep)
+        if classes is None:
+            return None
+        merged.merge(classes)
+        # A column only the duplicates held is no column of the kept events.
+        kept.append(drop_empty_attributes(table.filter(pa.array(keep))))
+    return kept, merged
 
 
 def _as_dictionaries(table: pa.Table) -> pa.Table:
@@ -164,37 +203,39 @@ def _held_counts(counts: TypeCounts, held: frozenset[str]) -> TypeCounts:
     return kept
 
 
-def first_of_each_id(tables: Sequence[pa.Table], hashes: Sequence[np.ndarray]) -> list[pa.Table]:
-    """``tables`` (in reading order) without the events whose id came earlier, by the
-    hashes of their ids: what ingest's id index keeps (``mfq.store.ids.keep_new``),
-    found in one pass. Filtered before they are unified, so that a column only a
-    duplicate holds takes no part in the kept columns' types.
+def first_of_each_id(hashes: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+    """For each table's id hashes (in reading order), which of its events are the first
+    of their id (None: all of them): what ingest's id index keeps
+    (``mfq.store.ids.keep_new``), found in one pass.
 
     Only the first hashes are brought together (8 bytes an event, sorted in place); the
     rows whose first hash repeats are the candidates, and ``ids.first_occurrences``
     tells their repeats by both hashes, so memory grows with the candidates, not with
     every event's pair."""
     if not hashes:
-        return list(tables)
+        return []
     first = np.concatenate([pairs[:, 0] for pairs in hashes])
     first.sort()
     repeated = first[1:] == first[:-1]
     if not bool(np.any(repeated)):
-        return list(tables)  # the usual export: no id repeats
+        return [None] * len(hashes)  # the usual export: no id repeats
     shared = np.unique(first[1:][repeated])
     del first, repeated
     candidates = [_among(pairs[:, 0], shared) for pairs in hashes]
     keep = ids.first_occurrences(
         np.concatenate([pairs[rows] for pairs, rows in zip(hashes, candidates, strict=True)])
     )
-    kept, start = [], 0
-    for table, rows in zip(tables, candidates, strict=True):
+    masks: list[np.ndarray | None] = []
+    start = 0
+    for pairs, rows in zip(hashes, candidates, strict=True):
         dropped = rows[~keep[start : start + len(rows)]]
         start += len(rows)
-        mask = np.ones(table.num_rows, dtype=bool)
-        mask[dropped] = False
-        kept.append(table.filter(pa.array(mask)) if len(dropped) else table)
-    return kept
+        mask = None
+        if len(dropped):
+            mask = np.ones(len(pairs), dtype=bool)
+            mask[dropped] = False
+        masks.append(mask)
+    return masks
 
 
 def _among(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
@@ -221,9 +262,31 @@ def read_files(
     the next chunk taken or at the reading's end."""
     options = options or NormalizeOptions()
     sources = expand_sources(list(paths))
-    summary = IngestSummary(sources=len(sources))
     wanted = None if fields is None else frozenset(fields)
-    batch = _Batch(None if wanted is None else wanted | set(_ALWAYS_HELD))
+    # Standard input is read once: its duplicates are found as they come (see ``_Batch``).
+    once = any(source.path is None for source in sources)
+    read = _read_sources(sources, wanted, options, settings, meanwhile, once)
+    if read is None:  # a left-out duplicate may have decided a type: the rare case
+        read = _read_sources(sources, wanted, options, settings, None, True)
+    if read is None:
+        raise RuntimeError("events read with their duplicates found as they came, found later")
+    return read
+
+
+def _read_sources(
+    sources: list[Source],
+    wanted: frozenset[str] | None,
+    options: NormalizeOptions,
+    settings: Settings,
+    meanwhile: Callable[[], object] | None,
+    as_they_come: bool,
+) -> FileEvents | None:
+    """``read_files`` of the expanded sources; with ``as_they_come``, each chunk's
+    duplicates are found when it comes (as ingest finds them). None when they were not,
+    and a duplicate may have decided a type of the events kept."""
+    summary = IngestSummary(sources=len(sources))
+    index = ids.IdIndex(np.empty((0, 2), dtype=np.uint64)) if as_they_come else None
+    batch = _Batch(None if wanted is None else wanted | set(_ALWAYS_HELD), index)
     totals, reasons, profiles = IngestCounters(), Counter[str](), Counter[str]()
     seen: dict[str, str | None] = {}  # fingerprint -> content hash, as ingest keeps them
     projection = None if wanted is None else Projection.of(wanted)
@@ -253,7 +316,10 @@ def read_files(
             if fingerprint is not None:
                 seen[fingerprint] = reading.content_hash()
             totals.add(counters)
-    table, classes = batch.events()
+    events = batch.events()
+    if events is None:
+        return None
+    table, classes = events
     summary.read, summary.ingested = totals.read, table.num_rows
     summary.duplicates, summary.rejected = totals.ingested - table.num_rows, totals.rejected
     summary.warnings, summary.derived_ids = totals.warnings, totals.derived_ids

@@ -1,0 +1,304 @@
+"""A duplicate that ingest lets go decides nothing about the events it keeps: ingesting a
+file with repeated ids gives the store that ingesting it without the repeats gives
+(column types, values, ``mfq schema``), within a chunk, across chunks and across ingests;
+``mfq query FILE`` reads such a file as the store holds it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from mfq.api import Store, open_store
+from mfq.cli.files import MODE_ENV
+from mfq.cli.main import cli
+from mfq.ingest.kept import SourceRows
+from mfq.ingest.options import NormalizeOptions
+from mfq.ingest.sources import expand_sources
+from mfq.query.direct import reader
+from mfq.query.direct.store import HeldStorage
+from mfq.settings import DEFAULT_SETTINGS, Settings
+
+ONE_CHUNK = DEFAULT_SETTINGS
+#: A few records a chunk, a few events a file: duplicates fall in other chunks and files.
+SMALL = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=300, flush_rows=3)
+
+
+def _line(ident: str, second: int, **attributes: object) -> str:
+    time = f"2026-01-0{1 + second % 2}T00:00:{second:02d}Z"
+    record = {"id": ident, "type": "t", "timestamp": time, "attributes": attributes}
+    return json.dumps(record)
+
+
+def _store(folder: Path, name: str, files: Sequence[Sequence[str]], config: Settings) -> Store:
+    store = open_store(folder / name, settings=config)
+    for number, lines in enumerate(files):
+        path = folder / f"{name}-{number}.ndjson"
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        store.ingest([path])
+    return store
+
+
+# -- the hand-built case ---------------------------------------------------------------------
+
+REPEATED = [
+    _line("a", 0, x=1),
+    _line("b", 1, x=3),
+    _line("a", 2, x="text"),  # a's duplicate: dropped, so x stays whole numbers
+]
+
+
+def _schema_row(store: Store, name: str) -> dict[str, Any]:
+    rows = {row["field"]: row for row in store.schema_records()}
+    return rows[name]
+
+
+def test_a_dropped_duplicate_does_not_make_a_column_mixed(tmp_path: Path) -> None:
+    store = _store(tmp_path, "s", [REPEATED], ONE_CHUNK)
+    expected = {
+        "field": "x",
+        "type": "integer",
+        "present": 100.0,
+        "distinct": 2,
+        "top_values": ["1 (1)", "3 (1)"],
+        "mixed": False,
+    }
+    assert _schema_row(store, "x") == expected
+    exact = {row["field"]: row for row in store.schema_records(exact=True)}
+    assert exact["x"] == expected
+    events = store.events(as_arrow=True, sort=["id"])
+    assert events.schema.field("x").type == pa.int64()
+    assert events.column("x").to_pylist() == [1, 3]
+    assert store.query(aggs=["sum(x)"], as_arrow=True).to_pylist() == [{"sum(x)": 4}]
+    assert dict(store.field_types().items())["x"].value == "integer"
+
+
+def test_a_dropped_duplicate_does_not_make_whole_numbers_floats(tmp_path: Path) -> None:
+    """Read together, 1 and 2 beside a dropped 1.5 would come out as floats."""
+    lines = [_line("a", 0, x=1), _line("b", 1, x=2), _line("a", 2, x=1.5), _line("c", 3, x=5)]
+    store = _store(tmp_path, "s", [lines], ONE_CHUNK)
+    events = store.events(as_arrow=True, sort=["id"])
+    assert events.schema.field("x").type == pa.int64()
+    assert events.column("x").to_pylist() == [1, 2, 5]
+    assert _schema_row(store, "x")["type"] == "integer"
+
+
+def test_an_id_already_stored_does_not_change_the_stored_type(tmp_path: Path) -> None:
+    """Across ingests: the second file's "a" is stored already; its text is no value."""
+    second = [_line("a", 2, x="text", y=True), _line("c", 3, x=7)]
+    store = _store(tmp_path, "s", [REPEATED[:2], second], ONE_CHUNK)
+    row = _schema_row(store, "x")
+    assert (row["type"], row["mixed"], row["top_values"]) == (
+        "integer",
+        False,
+        ["1 (1)", "3 (1)", "7 (1)"],
+    )
+    assert "y" not in {r["field"] for r in store.schema_records()}
+    assert store.query(aggs=["sum(x)"], as_arrow=True).to_pylist() == [{"sum(x)": 11}]
+    drift = store.schema_drift()
+    assert "y" not in set(drift["field"])
+
+
+def test_a_kept_event_of_mixed_values_stays_mixed(tmp_path: Path) -> None:
+    """Text a kept event holds still makes the column text, and its number reads as the
+    file without the duplicate gives it."""
+    lines = [_line("a", 0, x=1), _line("b", 1, x="one"), _line("a", 2, x=True)]
+    store = _store(tmp_path, "s", [lines], ONE_CHUNK)
+    row = _schema_row(store, "x")
+    assert (row["type"], row["mixed"]) == ("mixed(integer,string)", True)
+    assert store.events(as_arrow=True, sort=["id"]).column("x").to_pylist() == ["1", "one"]
+
+
+def test_the_file_read_directly_answers_as_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "e.ndjson"
+    path.write_text("".join(line + "\n" for line in REPEATED), encoding="utf-8")
+    direct = reader.read_files([str(path)], {"x"})
+    held = Store(HeldStorage(direct.table, direct.classes))
+    assert held.query(aggs=["sum(x)"], as_arrow=True).to_pylist() == [{"sum(x)": 4}]
+    assert (direct.summary.ingested, direct.summary.duplicates) == (2, 1)
+    assert direct.classes["x"] == {"integer": 1}
+
+
+# -- the property ----------------------------------------------------------------------------
+
+VALUES = (
+    st.integers(-3, 3)
+    | st.sampled_from([0.5, 2.0, -1.25])
+    | st.sampled_from(["a", "1", "true", ""])
+    | st.booleans()
+    | st.none()
+)
+RECORDS = st.tuples(
+    st.sampled_from("abcdefg"),
+    st.integers(0, 59),
+    st.dictionaries(st.sampled_from(["x", "y", "z"]), VALUES, max_size=3),
+)
+CONFIGS = st.sampled_from(
+    [
+        ONE_CHUNK,
+        SMALL,
+        dataclasses.replace(SMALL, chunk_bytes=1000, flush_rows=1000),
+        dataclasses.replace(SMALL, fast_path=False),
+    ]
+)
+
+
+def _lines(records: list[tuple[str, int, dict[str, object]]]) -> list[str]:
+    return [_line(ident, second, **attributes) for ident, second, attributes in records]
+
+
+def _without_repeats(lines: list[str], stored: set[str]) -> list[str]:
+    """The lines whose id neither an earlier line nor the store holds (first kept)."""
+    seen, kept = set(stored), []
+    for line in lines:
+        ident = json.loads(line)["id"]
+        if ident not in seen:
+            kept.append(line)
+        seen.add(ident)
+    return kept
+
+
+def _numbers_as_one(text: str) -> str:
+    """A mixed type's classes with integers and floats as one: how many values a field
+    reads as integers is the reader's (pyarrow reads 1 beside 1.5 as 1.0, a float), and
+    where its blocks end moves with every line left out."""
+    found = re.fullmatch(r"mixed\((.*)\)", text)
+    if found is None:
+        return text
+    classes = set(found.group(1).split(","))
+    if "float" in classes:
+        classes.discard("integer")
+    return "mixed(" + ",".join(sorted(classes)) + ")"
+
+
+def _contents(store: Store) -> dict[str, Any]:
+    """What a store holds: events (their column types and values, by id), schema rows
+    (by field; the rows' order follows where keys first appear), drift, field types."""
+    events = store.events(as_arrow=True, sort=["id"])
+    columns = {f.name: str(f.type) for f in events.schema}
+    schema = {}
+    for row in store.schema_records():
+        schema[row["field"]] = {**row, "type": _numbers_as_one(row["type"])}
+    exact = {row["field"]: _numbers_as_one(row["type"]) for row in store.schema_records(exact=True)}
+    # (less the sources: the two stores' files have their own names)
+    drift = store.schema_drift().drop(columns="sources").sort_values(["day", "field"])
+    types = {name: kind.value for name, kind in store.field_types().items()}
+    return {
+        "columns": columns,
+        "rows": events.to_pylist(),
+        "schema": schema,
+        "exact": exact,
+        "drift": drift.to_dict("records"),
+        "types": types,
+    }
+
+
+def _direct(path: Path, config: Settings, as_they_come: bool) -> dict[str, Any]:
+    """``mfq query FILE``'s events: duplicates found when the reading ends (read again
+    as they come where one may have decided a type), or found as they come (stdin)."""
+    sources = expand_sources([str(path)])
+    read = reader._read_sources(sources, None, NormalizeOptions(), config, None, as_they_come)
+    if read is None:
+        assert not as_they_come
+        read = reader.read_files([str(path)], None, settings=config)
+    held = Store(HeldStorage(read.table, read.classes))
+    events = read.table.sort_by("id")
+    return {
+        "columns": {f.name: str(f.type) for f in events.schema},
+        "rows": events.to_pylist(),
+        "types": {name: kind.value for name, kind in held.field_types().items()},
+        "ingested": read.summary.ingested,
+    }
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    earlier=st.lists(RECORDS, max_size=4), records=st.lists(RECORDS, max_size=14), config=CONFIGS
+)
+@example(
+    earlier=[], records=[("a", 0, {"x": 1}), ("b", 1, {"x": 3}), ("a", 2, {"x": "t"})], config=SMALL
+)
+def test_ingest_stores_what_the_file_without_its_repeats_stores(
+    earlier: list[tuple[str, int, dict[str, object]]],
+    records: list[tuple[str, int, dict[str, object]]],
+    config: Settings,
+) -> None:
+    """Random ids from a small pool, values of random types for a few keys, chunks of a
+    few records, and a store that may hold some of the ids already."""
+    before, lines = _lines(earlier), _lines(records)
+    stored = {json.loads(line)["id"] for line in before}
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        repeated = _store(folder, "repeated", [before, lines], config)
+        plain = _store(folder, "plain", [before, _without_repeats(lines, stored)], config)
+        assert _contents(repeated) == _contents(plain)
+        if lines and not before:
+            # ``mfq query FILE``: the events and types an ingest into an empty store keeps.
+            path = folder / "repeated-1.ndjson"
+            store = _contents(repeated)
+            for as_they_come in (False, True):
+                _same_events(_direct(path, config, as_they_come), store)
+
+
+def _same_events(direct: dict[str, Any], store: dict[str, Any]) -> None:
+    """The columns read directly are the store's, with its types and values; a column a
+    stored event holds a value of is one of them."""
+    names = set(direct["columns"])
+    assert {n: t for n, t in store["columns"].items() if n in names} == direct["columns"]
+    held = [{n: v for n, v in row.items() if n in names} for row in store["rows"]]
+    assert direct["rows"] == held
+    valued = {n for row in store["rows"] for n, v in row.items() if v is not None}
+    assert valued <= names
+    assert {n: t for n, t in store["types"].items() if n in names} == direct["types"]
+
+
+@pytest.mark.parametrize("mode", ["direct", "store"])
+def test_mfq_query_on_a_file_or_stdin_sums_the_kept_values(tmp_path: Path, mode: str) -> None:
+    """Through the CLI: a file (duplicates found when the reading ends, then read again)
+    and standard input (found as they come), directly and through a temporary store."""
+    text = "".join(line + "\n" for line in REPEATED)
+    path = tmp_path / "e.ndjson"
+    path.write_text(text, encoding="utf-8")
+    args = ["query", "--agg", "sum(x)", "--group-by", "type", "--format", "json"]
+    for source, given_input in ((str(path), None), ("-", text)):
+        result = CliRunner().invoke(cli, [*args, source], input=given_input, env={MODE_ENV: mode})
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert json.loads(result.stdout) == [{"type": "t", "sum(x)": 4}]
+
+
+def test_duplicates_of_one_class_per_field_are_settled_without_a_second_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usual duplicate (the same record again, or other values of the same classes)
+    only takes its counts away: no record is validated again."""
+
+    def refuse(self: SourceRows, events: object) -> None:
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(SourceRows, "validate", refuse)
+    lines = [_line("a", 0, x=1, f=0.5, s="u"), _line("b", 1, x=2, f=1.5), _line("c", 2, s="v")]
+    lines += [_line("a", 3, x=9, f=2.25, s="w"), lines[1]]
+    store = _store(tmp_path, "s", [lines], ONE_CHUNK)
+    rows = {row["field"]: row for row in store.schema_records()}
+    assert {name: rows[name]["type"] for name in "xfs"} == {
+        "x": "integer",
+        "f": "float",
+        "s": "string",
+    }
+    assert rows["s"]["top_values"] == ["u (1)", "v (1)"]
+    events = store.events(as_arrow=True, sort=["id"], fields=["id", "x", "f", "s"])
+    assert events.to_pylist() == [
+        {"id": "a", "x": 1, "f": 0.5, "s": "u"},
+        {"id": "b", "x": 2, "f": 1.5, "s": None},
+        {"id": "c", "x": None, "f": None, "s": "v"},
+    ]
