@@ -5,6 +5,7 @@ the question needs more (see ``store_for`` in ``mfq.cli.query``)."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -57,9 +58,10 @@ def held_store(
     project = current_project()
     defined = tuple((name, text) for name, text, _line in project.fields) if project else ()
     exact: frozenset[str] | None
+    once = read_once(inputs)
     if isinstance(question, QuestionTexts):
-        early = question.names_mentioned(defined)
-        if early is not None:
+        early = None if once else question.names_mentioned(defined)
+        if early is not None:  # (the early read may have to read the files again)
             reading = _EarlyRead(question, defined, early)
             return _answerable(reading.events(inputs), reading.question(), defined, lets)
         exact = question.exact_fields()
@@ -71,7 +73,28 @@ def held_store(
     if exact is None or needed is None:
         return None
     events = read_files(inputs, exact | needed, meanwhile=_import_the_answering)
+    if once and events is not None:
+        # Never the store path for an input read once: it would read it again and find
+        # it empty ("no events match"). The held events hold every field the question
+        # names that the input holds, so asking them answers as a store would, or names
+        # the unknown field as a store would.
+        refuse_if_nothing_stored(events.summary)
+        return held(events), events.summary
     return _answerable(events, exact, defined, lets)
+
+
+def read_once(inputs: Sequence[str]) -> bool:
+    """Whether an input cannot be read twice: standard input, a pipe, a device."""
+    for name in inputs:
+        if name == "-":
+            return True
+        try:
+            mode = os.stat(name).st_mode
+        except OSError:
+            continue  # (the read says what is wrong with it)
+        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
+            return True
+    return False
 
 
 def _answerable(

@@ -203,7 +203,11 @@ class PendingChunk:
         if may_be_read_again(events.table, counts):  # (else the chunk's bytes are let go now)
             vectorised = self.rows.parsed is None  # (another reader's records: record by record)
             events.source = SourceRows(
-                self.rows.text, self.chunk.numbers, positions, self.options, self.state.budget,
+                self.rows.text,
+                self.chunk.numbers,
+                positions,
+                self.options,
+                self.state.budget,
                 vectorised,
             )  # (``positions`` now holds the record-path rows' too, appended by ``_finish``)
         return events

@@ -71,7 +71,10 @@ def question_fields(
         listed = split_fields(list(fields))
         for item in split_keys(order_by):
             name = _DIRECTION.sub("", item.removeprefix("-")).strip()
-            listed += split_fields([name]) if name.startswith("`") else [name]
+            if name.startswith("`") or is_plain_name(name):
+                listed += split_fields([name]) if name.startswith("`") else [name]
+            else:  # an expression, or a column of aggregates: the fields it reads
+                names |= _order_fields(name)
     except MfqError:
         return None
     if any(_GLOB.search(name) for name in listed):
@@ -86,3 +89,13 @@ def _key_fields(key: str) -> set[str]:
     if is_plain_name(key):
         return {key}
     return referenced_fields(parse_value(key))
+
+
+def _order_fields(text: str) -> set[str]:
+    """The fields an ``--order-by`` expression reads: a value over the events' fields
+    (``coalesce(a, b)``) or a column of the answer (``p95(duration_ms)``, ``count()``)."""
+    try:
+        return referenced_fields(parse_value(text))
+    except MfqError:
+        column = parse_column(text)  # (an error here is the question's: it does not parse)
+        return referenced_fields(column if isinstance(column, NamedAggregate) else column.expr)

@@ -63,11 +63,32 @@ class QuestionTexts:
         for text in [*texts, *listed]:
             names |= _names_in(text)
         for text in listed:
-            for item in text.split(","):
+            for item in (text, *text.split(",")):  # (an order's expression holds commas)
                 name = _DIRECTION.sub("", item.strip().removeprefix("-")).strip()
-                names.add(name.strip("`"))
+                names |= {name.strip("`"), *_spelled(name)}
         names.discard("")
         return frozenset(names)
+
+
+def _spelled(name: str) -> tuple[str, str]:
+    """A listed name as ``split_fields`` may read it: backquoted parts joined to the rest,
+    a backslash escaping any character inside backquotes (kept outside them), and with
+    every backslash taken as an escape."""
+    inside, escaped, quoted = [], [], False
+    position = 0
+    while position < len(name):
+        char = name[position]
+        if char == "`":
+            quoted = not quoted
+        elif char == "\\" and position + 1 < len(name):
+            position += 1
+            inside += [char, name[position]] if not quoted else [name[position]]
+            escaped.append(name[position])
+        else:
+            inside.append(char)
+            escaped.append(char)
+        position += 1
+    return "".join(inside).strip(), "".join(escaped).strip()
 
 
 def _names_in(text: str) -> set[str]:
