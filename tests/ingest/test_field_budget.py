@@ -257,3 +257,16 @@ def test_a_block_its_worker_finds_past_the_budget_reads_as_record_by_record() ->
     assert fast.table.to_pylist() == slow.table.to_pylist()
     assert fast.table.column("_overflow").to_pylist() == [None, '{"z": 2}', None]
     assert fast.counters == slow.counters
+
+
+def test_a_records_own_overflow_is_folded_with_its_keys_past_the_budget() -> None:
+    """A record holding an ``_overflow`` key of its own and keys past the budget keeps
+    both: its own value was overwritten by the folded keys (found in review)."""
+    budget = FieldBudget(limit=1)
+    rows: list[dict[str, object]] = [{"a": 1}, {"_overflow": "mine", "b": 2}, {"_overflow": 3}]
+    assert budget.fold(rows) == 1
+    assert rows == [
+        {"a": 1},
+        {"_overflow": '{"_overflow": "mine", "b": 2}'},
+        {"_overflow": 3},  # (nothing past the budget: its own value stays as it was)
+    ]

@@ -104,6 +104,8 @@ class FieldBudget:
                 if extra:
                     for name in extra:
                         del row[name]
+                    if OVERFLOW_FIELD in row:  # the record's own: folded too, never lost
+                        extra[OVERFLOW_FIELD] = row[OVERFLOW_FIELD]
                     row[OVERFLOW_FIELD] = json.dumps(extra, ensure_ascii=False, sort_keys=True)
                     folded += 1
         return folded
