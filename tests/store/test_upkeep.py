@@ -79,6 +79,8 @@ def test_compact_rewrites_each_day_as_one_file_sorted_by_time(
     assert stored_ids(store) == sorted(f"ev-{i}" for i in range(300))
     assert on_disk(store) == store.catalog.all_paths()  # the old files are gone
     assert store.query(group_by=["service"], aggs=["count", "sum(duration_ms)"]).equals(answer)
+    # (an empty tmp folder was left, which mfq doctor reported as an interrupted write's)
+    assert not (store.root / "tmp").exists()
 
 
 def test_compaction_keeps_the_trace_index_summaries_and_field_types(

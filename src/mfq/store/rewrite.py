@@ -8,6 +8,7 @@ moment leaves files the catalog does not list, which the next write deletes.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import secrets
@@ -116,6 +117,8 @@ class Rewrite:
             )
         finally:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                self.layout.tmp.rmdir()  # only when no other write's files are in it
         remove_unlisted(self.layout, catalog.all_paths())
 
 
