@@ -302,3 +302,31 @@ def test_duplicates_of_one_class_per_field_are_settled_without_a_second_read(
         {"id": "b", "x": 2, "f": 1.5, "s": None},
         {"id": "c", "x": None, "f": None, "s": "v"},
     ]
+
+
+def test_a_named_pipe_is_read_once_and_sums_the_kept_values(tmp_path: Path) -> None:
+    """A named pipe (or a process substitution) is read once, its duplicates found as
+    they come: reading it again for the rare case found it empty ("unknown field 'x'")
+    or waited forever for a writer (found in review)."""
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    pipe = tmp_path / "events.pipe"
+    os.mkfifo(pipe)
+    text = "".join(line + "\n" for line in REPEATED).encode()
+
+    def feed() -> None:
+        with pipe.open("wb") as writer:
+            writer.write(text)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    args = ["query", str(pipe), "--agg", "sum(x)", "--group-by", "type", "--format", "json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mfq", *args], capture_output=True, text=True, timeout=120
+    )
+    feeder.join(timeout=10)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == [{"type": "t", "sum(x)": 4}]

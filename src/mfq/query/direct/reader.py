@@ -263,8 +263,9 @@ def read_files(
     options = options or NormalizeOptions()
     sources = expand_sources(list(paths))
     wanted = None if fields is None else frozenset(fields)
-    # Standard input is read once: its duplicates are found as they come (see ``_Batch``).
-    once = any(source.path is None for source in sources)
+    # Standard input, a named pipe, a process substitution are read once: their
+    # duplicates are found as they come (see ``_Batch``).
+    once = any(not source.rereadable() for source in sources)
     read = _read_sources(sources, wanted, options, settings, meanwhile, once)
     if read is None:  # a left-out duplicate may have decided a type: the rare case
         read = _read_sources(sources, wanted, options, settings, None, True)
