@@ -194,6 +194,27 @@ def test_installed_entry_point_reports_a_missing_store_in_one_line(tmp_path: Pat
     assert result.stderr.strip().startswith("mfq: error: no store at")
 
 
+def test_an_answer_written_to_a_full_device_is_a_data_error(tmp_path: Path) -> None:
+    """The machine's failure, not a bug of mfq: one line, exit 3 (it was exit 4, an
+    "internal error" asking to rerun with --debug; found in review)."""
+    data = (SHARED_REAL / "openstack" / "openstack_2k.ndjson").read_bytes()
+    store = str(tmp_path / "s")
+    ingest = [mfq_executable(), "ingest", "-", "--store", store]
+    assert subprocess.run(ingest, input=data, capture_output=True, check=False).returncode == 0
+    with open("/dev/full", "w", encoding="utf-8") as full:  # (Linux: CI's and ours)
+        result = subprocess.run(
+            [mfq_executable(), "info", "--store", store, "--format", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert (result.returncode, result.stderr) == (
+        3,
+        "mfq: error: No space left on device (free some space, or write elsewhere)\n",
+    )
+
+
 def test_rejects_command_lists_what_ingest_rejected(
     tmp_path: Path, write_ndjson: Callable[..., Path]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import errno
 import gc
 import os
 import signal
@@ -207,6 +208,17 @@ def _exit_without_teardown(code: int) -> NoReturn:
     os._exit(code)
 
 
+#: Errors of the place written to or read from, with what to do about each.
+_PLACE_ERRORS = {
+    errno.ENOSPC: "free some space, or write elsewhere",
+    errno.EDQUOT: "free some space, or write elsewhere",
+    errno.EROFS: "choose a place that can be written",
+    errno.EACCES: "check the permissions of the path",
+    errno.EPERM: "check the permissions of the path",
+    errno.EIO: "the device failed: check it, then try again",
+}
+
+
 def _run(group: click.Group, args: list[str], prog_name: str, *, debug: bool) -> int:
     try:
         result = click.Group.main(group, args=args, prog_name=prog_name, standalone_mode=False)
@@ -226,6 +238,13 @@ def _run(group: click.Group, args: list[str], prog_name: str, *, debug: bool) ->
         if debug:
             raise
         return _fail(str(err), err.exit_code)
+    except OSError as err:
+        if debug or err.errno not in _PLACE_ERRORS:
+            raise
+        # The machine's, not a bug of mfq: a full disk, a read-only or failing device,
+        # a path mfq may not write (the answer written to /dev/full, say).
+        where = f": {err.filename}" if err.filename else ""
+        return _fail(f"{err.strerror}{where} ({_PLACE_ERRORS[err.errno]})", ExitCode.DATA)
     except Exception as err:
         if debug:
             raise
