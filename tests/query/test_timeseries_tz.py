@@ -60,3 +60,16 @@ def test_repeated_hour_is_two_buckets(store: Store, write_ndjson: Callable[..., 
         for d, h in [(4, 22), (4, 23), (5, 0), (5, 1), (5, 2), (5, 3)]
     ]
     assert result["count"].tolist() == [1] * 6
+
+
+def test_a_grid_from_1970_to_now_holds_its_last_bucket() -> None:
+    """np.arange sizes an int64 range in doubles: from 0 to past 2026-11-03T10:00Z in hours
+    it made one bucket too few, and the event in the last one failed the series with an
+    IndexError (a Hypothesis draw in the clean-clone run found it)."""
+    from mfq.query.engines.series import bucket_grid
+
+    last = int(datetime(2026, 11, 3, 10, tzinfo=UTC).timestamp()) * 10**9
+    hours = bucket_grid(0, last + 1, timedelta(hours=1), None, 1)
+    assert (len(hours), int(hours[0]), int(hours[-1])) == (last // 3_600_000_000_000 + 1, 0, last)
+    days = bucket_grid(0, last + 1, timedelta(days=1), "Europe/Berlin", 1)
+    assert int(days[-1]) == int(datetime(2026, 11, 2, 23, tzinfo=UTC).timestamp()) * 10**9

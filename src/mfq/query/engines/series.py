@@ -70,14 +70,17 @@ def bucket_grid(start: int, end: int, width: timedelta, tz: str | None, series: 
         pc.cast(floor_times(pa.array([start], TIME_TYPE), width, tz), pa.int64())[0].as_py()
     )
     # A day more or less at a daylight-saving change.
-    check_grid((end - 1 - first) // step + 1, series)
+    count = (end - 1 - first) // step + 1
+    check_grid(count, series)
     if tz is None or width % _DAY:
-        return np.arange(first, end, step, dtype=np.int64)
+        # (counted in integers: np.arange(first, end, step) sizes itself in doubles, one
+        # bucket short over 1970 to now in hours)
+        return first + step * np.arange(count, dtype=np.int64)
     # Days step in local wall-clock time, so they stay on local midnight across a
     # daylight-saving change (a fixed UTC step would drift by an hour).
     wall = pc.local_timestamp(pa.array([first, end - 1], TIME_TYPE).cast(pa.timestamp("ns", tz=tz)))
     low, high = pc.cast(wall, pa.int64()).to_pylist()
-    days = to_arrow(np.arange(low, high + 1, step, dtype=np.int64))
+    days = to_arrow(low + step * np.arange((high - low) // step + 1, dtype=np.int64))
     buckets = sorted_distinct(pc.cast(_from_wall(days, tz), pa.int64()).to_numpy())
     return np.asarray(buckets[buckets >= first], dtype=np.int64)
 
