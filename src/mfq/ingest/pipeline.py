@@ -69,7 +69,8 @@ class SourceReading:
         return self.source.fingerprint() or self._opened.hashing.fingerprint()
 
     def content_hash(self) -> str:
-        """SHA-256 of the source's bytes (known once the chunks are consumed)."""
+        """The content hash of the source's bytes (``blake3:<hex>``; known once the
+        chunks are consumed)."""
         if self._opened.hashing.final is None:
             raise RuntimeError("content hash asked for before the source was read")
         return self._opened.hashing.final
@@ -87,7 +88,7 @@ def read_source(
     (read as they are consumed). Input that is not JSON raises ``InputUnreadable`` naming
     the source. With a ``projection``, the vectorised path parses only its keys (see
     ``mfq.ingest.projection``); other columns may still come from the record path.
-    Without ``hash_content`` the source's SHA-256 is not computed (``content_hash`` then
+    Without ``hash_content`` the source's content hash is not computed (``content_hash`` then
     fails): for a reader that can never meet the same content again."""
     opened = open_source(source, hash_content=hash_content)
     try:

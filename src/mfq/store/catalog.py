@@ -414,19 +414,35 @@ class Catalog:
         ).fetchone()
         return row is not None
 
-    def has_source_hash(self, content_hash: str, options: str | None = None) -> bool:
-        """True when a source with this content was already ingested (with these options,
-        when given; a source recorded without options had the defaults)."""
+    def has_legacy_hash(self, fingerprint: str) -> bool:
+        """True when a source with this fingerprint was recorded by an earlier mfq, with a
+        SHA-256 content hash (not named ``blake3:``): only then is one worth taking."""
+        from mfq.ingest.sources import HASH_PREFIX
+
+        row = self._db.execute(
+            "SELECT 1 FROM sources WHERE fingerprint = ? AND substr(content_hash, 1, ?) != ?"
+            " LIMIT 1",
+            (fingerprint, len(HASH_PREFIX), HASH_PREFIX),
+        ).fetchone()
+        return row is not None
+
+    def has_source_hash(self, content_hashes: Sequence[str], options: str | None = None) -> bool:
+        """True when a source with one of these content hashes (the hash, and the SHA-256
+        an earlier mfq recorded where it was taken) was already ingested (with these
+        options, when given; a source recorded without options had the defaults)."""
+        marks = ", ".join("?" * len(content_hashes))
         if options is None:
             row = self._db.execute(
-                "SELECT 1 FROM sources WHERE content_hash = ? LIMIT 1", (content_hash,)
+                f"SELECT 1 FROM sources WHERE content_hash IN ({marks}) LIMIT 1",
+                tuple(content_hashes),
             ).fetchone()
         else:
             from mfq.ingest.options import DEFAULT_IDENTITY
 
             row = self._db.execute(
-                "SELECT 1 FROM sources WHERE content_hash = ? AND COALESCE(options, ?) = ? LIMIT 1",
-                (content_hash, DEFAULT_IDENTITY, options),
+                f"SELECT 1 FROM sources WHERE content_hash IN ({marks})"
+                " AND COALESCE(options, ?) = ? LIMIT 1",
+                (*content_hashes, DEFAULT_IDENTITY, options),
             ).fetchone()
         return row is not None
 

@@ -357,12 +357,15 @@ class Storage:
             return _Repeat.NEW  # stdin: its duplicates are found event by event
         if fingerprint not in seen and not self.catalog.has_fingerprint(fingerprint):
             return _Repeat.NEW
-        content_hash = source.content_hash()  # a full read, only for likely repeats
-        if content_hash is None:
+        # A full read, only for likely repeats; a source an earlier mfq recorded has a
+        # SHA-256 where this one records BLAKE3, so that is taken too (in the same read)
+        # only when a source of this fingerprint has one.
+        hashes = source.content_hashes(legacy=self.catalog.has_legacy_hash(fingerprint))
+        if hashes is None:
             return _Repeat.NEW
-        if content_hash in seen.values() or self.catalog.has_source_hash(content_hash, identity):
+        if hashes[0] in seen.values() or self.catalog.has_source_hash(hashes, identity):
             return _Repeat.SAME
-        if self.catalog.has_source_hash(content_hash):
+        if self.catalog.has_source_hash(hashes):
             return _Repeat.OTHER_OPTIONS
         return _Repeat.NEW
 

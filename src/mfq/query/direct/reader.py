@@ -291,7 +291,7 @@ def _read_sources(
     totals, reasons, profiles = IngestCounters(), Counter[str](), Counter[str]()
     seen: dict[str, str | None] = {}  # fingerprint -> content hash, as ingest keeps them
     projection = None if wanted is None else Projection.of(wanted)
-    # Repeated content is recognised by its SHA-256 (as ingest does); one source can
+    # Repeated content is recognised by its content hash (as ingest does); one source can
     # repeat nothing, so its bytes are not hashed.
     hash_content = len(sources) > 1
     with _Beside(meanwhile) as beside:
