@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from blake3 import blake3
 
 from mfq.ingest import fastpath
 from mfq.ingest.batch import EventChunk
@@ -162,3 +163,4 @@ def test_the_fingerprint_taken_while_reading_is_the_files(
         pass
     assert reader.fingerprint() == Source(path.name, path).fingerprint()
     assert reader.finish() == Source(path.name, path).content_hash()
+    assert reader.finish() == "blake3:" + blake3(data).hexdigest()

@@ -319,7 +319,7 @@ def test_real_folders_answer_as_their_store(folder: str) -> None:
 def test_one_file_is_not_hashed_and_a_repeat_still_is_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A single source can repeat nothing: its SHA-256 is not computed. Two names of the
+    """A single source can repeat nothing: its content hash is not computed. Two names of the
     same content are hashed, and the second is skipped as ingest skips it."""
     from mfq.ingest import pipeline, sources
 
