@@ -5,6 +5,7 @@ of the same fingerprint holds one."""
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import hashlib
 import io
@@ -39,10 +40,11 @@ def _as_an_earlier_mfq_wrote_it(root: Path, exports: list[Path]) -> None:
     db = sqlite3.connect(root / "catalog.sqlite")
     with db:
         for export in exports:
-            db.execute(
+            rewritten = db.execute(
                 "UPDATE sources SET content_hash = ? WHERE name = ?",
                 (hashlib.sha256(export.read_bytes()).hexdigest(), str(export)),
-            )
+            ).rowcount
+            assert rewritten == 1, export
     db.close()
 
 
@@ -121,7 +123,9 @@ def test_a_store_an_earlier_mfq_wrote_recognises_its_sources(tmp_path: Path) -> 
     assert _summary(old, exports[1], extra=forced) == _summary(new, exports[1], extra=forced)
 
 
-def test_a_changed_file_beside_an_earlier_mfqs_rows_is_read(tmp_path: Path) -> None:
+def test_a_changed_file_beside_an_earlier_mfqs_rows_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Same size, first and last MiB (so the same fingerprint), other bytes: not a repeat."""
     middle = 3 * 1024 * 1024
     head = b"".join(json.dumps(event(i)).encode() + b"\n" for i in range(2))
@@ -133,9 +137,16 @@ def test_a_changed_file_beside_an_earlier_mfqs_rows_is_read(tmp_path: Path) -> N
     root = tmp_path / "s"
     assert _summary(root, first)[1]["ingested"] == 3
     _as_an_earlier_mfq_wrote_it(root, [first])
+    spy = _Spy(monkeypatch, second)
     code, summary, _err = _summary(root, second)
     assert (code, summary["skipped_sources"], summary["ingested"]) == (0, 0, 1)
-    assert _recorded_hashes(root)[1] == "blake3:" + blake3(second.read_bytes()).hexdigest()
+    # The SHA-256 was taken (the earlier mfq's row shares the fingerprint) and did not
+    # match, so the file was read and recorded in BLAKE3 beside the earlier row.
+    assert spy.digests == [True, False]
+    assert _recorded_hashes(root) == [
+        hashlib.sha256(first.read_bytes()).hexdigest(),
+        "blake3:" + blake3(second.read_bytes()).hexdigest(),
+    ]
 
 
 class _Spy:
@@ -146,12 +157,15 @@ class _Spy:
         self.reads = 0
         self.digests: list[bool] = []
         fingerprinting = [False]
-        opening, fingerprint = Path.open, sources.Source.fingerprint
+        # Every open of a file in Python goes through ``io.open`` (``Path.open`` too) or
+        # the built-in ``open``, which is the same function under another name.
+        opening, fingerprint = io.open, sources.Source.fingerprint
         digest_init = sources.ContentDigest.__init__
 
-        def counted_open(this: Path, *args: object, **kwargs: object) -> object:
-            self.reads += this == path and not fingerprinting[0]
-            return opening(this, *args, **kwargs)  # type: ignore[call-overload]
+        def counted_open(file: object, *args: object, **kwargs: object) -> object:
+            named = isinstance(file, str | Path) and Path(file) == path
+            self.reads += named and not fingerprinting[0]
+            return opening(file, *args, **kwargs)  # type: ignore[call-overload]
 
         def uncounted_fingerprint(this: sources.Source) -> str | None:
             fingerprinting[0] = True
@@ -164,7 +178,8 @@ class _Spy:
             self.digests.append(legacy)
             digest_init(this, legacy=legacy)
 
-        monkeypatch.setattr(Path, "open", counted_open)
+        monkeypatch.setattr(io, "open", counted_open)
+        monkeypatch.setattr(builtins, "open", counted_open)
         monkeypatch.setattr(sources.Source, "fingerprint", uncounted_fingerprint)
         monkeypatch.setattr(sources.ContentDigest, "__init__", counted_digest)
 

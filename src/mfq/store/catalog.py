@@ -426,7 +426,7 @@ class Catalog:
         ).fetchone()
         return row is not None
 
-    def has_source_hash(self, content_hashes: Sequence[str], options: str | None = None) -> bool:
+    def has_source_hash(self, content_hashes: tuple[str, ...], options: str | None = None) -> bool:
         """True when a source with one of these content hashes (the hash, and the SHA-256
         an earlier mfq recorded where it was taken) was already ingested (with these
         options, when given; a source recorded without options had the defaults)."""
