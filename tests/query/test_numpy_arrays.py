@@ -1,4 +1,4 @@
-"""numpy arrays made Arrow arrays from their buffers (mfq.query.engines.arrays): the same
+"""numpy arrays made Arrow arrays from their buffers (mfq.model.arrays): the same
 arrays as ``pa.array`` makes, without importing ``numpy.ma``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mfq.query.engines.arrays import to_arrow
+from mfq.model.arrays import to_arrow
 
 DTYPES = [
     np.int8,
@@ -108,7 +108,7 @@ def test_the_data_is_shared_not_copied() -> None:
 def test_making_arrays_imports_no_masked_arrays() -> None:
     code = (
         "import sys, numpy as np\n"
-        "from mfq.query.engines.arrays import to_arrow\n"
+        "from mfq.model.arrays import to_arrow\n"
         "to_arrow(np.arange(5), mask=np.arange(5) > 2)\n"
         "to_arrow(np.arange(5) > 1)\n"
         "to_arrow(np.arange(5), __import__('pyarrow').int32())\n"

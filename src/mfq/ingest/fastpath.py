@@ -7,6 +7,7 @@ names the reasons. A property test checks that both paths give identical results
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
@@ -49,6 +50,7 @@ from mfq.ingest.record import (
 )
 from mfq.ingest.validate import NormalisedRecords, normalise_records
 from mfq.ingest.workers import WorkerThreads
+from mfq.model.arrays import to_arrow
 from mfq.model.fields import STANDARD_FIELDS, FieldKind, StandardField
 from mfq.model.values import DURATION_UNITS, EPOCH_UNIT_LIMITS, SEVERITY_ALIASES
 
@@ -65,8 +67,6 @@ _NAIVE = f"^{_CLOCK}$"
 _MANUFACTORY = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 _INT64_EDGE = 2.0**63
 _NS_BOUND = 9.2e18  # a little inside int64: values near the edge go row by row
-_SEVERITY_KEYS = pa.array(list(SEVERITY_ALIASES))
-_SEVERITY_VALUES = pa.array(list(SEVERITY_ALIASES.values()))
 _EXECUTOR = WorkerThreads(2, "mfq-parse")
 
 
@@ -295,7 +295,7 @@ def _finish(
         counters.add(slow.counters)
     table = unify(tables) if tables else STANDARD_SCHEMA.empty_table()
     if record.accepted and len(positions) > 1:  # record-path rows were appended: input order
-        table = table.take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
+        table = table.take(to_arrow(np.argsort(np.concatenate(positions), kind="stable")))
     counters.read = len(chunk)
     counters.rejected = len(record.rejects)
     return EventChunk(table, counts, record.rejects, counters)
@@ -813,7 +813,7 @@ def _resolve(
         numbers = None if pick.key is None or texts is None else (texts, pick.key)
         converted, bad = _convert(spec, pick.unit, pick.column, flags, options, numbers)
         flags["slow"] |= chosen & bad
-        result = pc.if_else(pa.array(chosen), converted, result)
+        result = pc.if_else(to_arrow(chosen), converted, result)
         remaining &= ~chosen
     aliases = [a for a in spec.aliases if a not in not_standard]
     for source in (top, attrs):
@@ -836,15 +836,15 @@ def _resolve(
             if taken_all and remaining.all() and converted.type == target:
                 result = converted
             else:
-                result = pc.if_else(pa.array(chosen), converted, result)
+                result = pc.if_else(to_arrow(chosen), converted, result)
             remaining &= ~chosen
             source[alias] = (
                 pa.nulls(n, column.type)
                 if taken_all
-                else pc.if_else(pa.array(chosen), pa.nulls(n, column.type), column)
+                else pc.if_else(to_arrow(chosen), pa.nulls(n, column.type), column)
             )
     if spec.name == "type":
-        result = pc.if_else(pa.array(remaining & collector), COLLECTOR_MESSAGE_TYPE, result)
+        result = pc.if_else(to_arrow(remaining & collector), COLLECTOR_MESSAGE_TYPE, result)
         flags["slow"] |= remaining & ~collector
     elif spec.required:
         flags["slow"] |= remaining
@@ -853,6 +853,13 @@ def _resolve(
 
 def _as_bool(array: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+@functools.cache
+def _severity_arrays() -> tuple[pa.Array, pa.Array]:
+    """The severity aliases and the levels they name, as Arrow arrays (made on first use:
+    ``pa.array`` of Python values imports pandas to ask whether they are pandas values)."""
+    return pa.array(list(SEVERITY_ALIASES)), pa.array(list(SEVERITY_ALIASES.values()))
 
 
 def _convert(
@@ -890,11 +897,12 @@ def _convert(
             return pa.nulls(n, target), everything
         bad = ~_as_bool(pc.match_substring_regex(column, r"^[\x20-\x7e]*$"))
         lowered = pc.ascii_lower(pc.ascii_trim_whitespace(column))
-        position = pc.index_in(lowered, value_set=_SEVERITY_KEYS)
+        aliases, levels = _severity_arrays()
+        position = pc.index_in(lowered, value_set=aliases)
         known = _as_bool(pc.is_valid(position))
         flags["unknown"] |= ~known & _valid(column)
-        mapped = pc.take(_SEVERITY_VALUES, position)
-        return pc.if_else(pa.array(known), mapped, lowered), bad
+        mapped = pc.take(levels, position)
+        return pc.if_else(to_arrow(known), mapped, lowered), bad
     if kind is FieldKind.DURATION:
         if not (pa.types.is_int64(data_type) or pa.types.is_float64(data_type)):
             return pa.nulls(n, target), everything
@@ -937,7 +945,7 @@ def _convert_time(
         for mask, unit_type in ((zoned, target), (naive & ~bad, pa.timestamp("ns"))):
             if not mask.any():
                 continue
-            picked = pa.array(mask)
+            picked = to_arrow(mask)
             try:
                 parsed = pc.cast(pc.filter(column, picked), unit_type)
             except pa.ArrowInvalid:
@@ -978,7 +986,7 @@ def _fractional_epoch(
     for row, value in zip(wanted[rest].tolist(), found, strict=True):
         ns[row] = 0 if value is None else value
         bad[row] = value is None
-    times = pa.array(ns, pa.int64(), mask=bad).cast(target)
+    times = to_arrow(ns, pa.int64(), mask=bad).cast(target)
     return times, bad
 
 
@@ -999,7 +1007,7 @@ def _epoch(column: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray]
     bad = np.abs(as_float * factor) > _NS_BOUND
     bad |= values == np.iinfo(np.int64).min
     ns = np.where(bad, 0, values) * np.where(bad, 1, factor)
-    result = pa.array(ns, pa.int64()).cast(target)
+    result = to_arrow(ns, pa.int64()).cast(target)
     return pc.if_else(column.is_valid(), result, pa.nulls(len(values), target)), bad
 
 

@@ -43,7 +43,9 @@ from mfq.query.numbers import (
     numeric_bound,
 )
 
-_NULL_BOOL = pc.scalar(pa.scalar(None, type=pa.bool_()))
+#: (Made from an array: ``pa.scalar`` imports pandas, at this module's import, to ask
+#: whether None is a pandas value.)
+_NULL_BOOL = pc.scalar(pa.nulls(1, pa.bool_())[0])
 _TIME = pa.timestamp("ns", tz="UTC")
 _ARITH = {
     ArithOp.ADD: "add_checked",

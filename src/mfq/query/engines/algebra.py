@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.errors import UnsupportedOperation, UsageError
-from mfq.query.engines.arrays import to_arrow
+from mfq.model.arrays import to_arrow
 from mfq.query.engines.rows import Column
 from mfq.query.expr import Aggregate, aggregate_spec
 

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mfq.query.engines.arrays import to_arrow
+from mfq.model.arrays import to_arrow
 
 #: A batch's tuples are marked in a bitmap when the index space is at most this many
 #: times its rows (or this small anyway); batches of sparser spaces are kept whole.

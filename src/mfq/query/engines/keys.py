@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mfq.query.engines.arrays import to_arrow
+from mfq.model.arrays import to_arrow
 from mfq.query.engines.rows import Column
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mfq.query.engines.arrays import to_arrow
+from mfq.model.arrays import to_arrow
 from mfq.query.engines.finish import finish_groups
 from mfq.query.engines.grouping import group_table
 from mfq.query.engines.keys import KeySet

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from mfq.query.compile import compile_filter
-from mfq.query.engines.arrays import to_arrow
+from mfq.model.arrays import to_arrow
 from mfq.query.expr import And, Expr, Or, referenced_fields
 
 #: A column of a table, whole or in chunks.

@@ -2,8 +2,8 @@
 
 ``pa.array(ndarray)`` asks ``numpy.ma`` whether its argument is a masked array, and that
 question imports ``numpy.ma`` (some 44 million instructions, a few percent of a short
-query's whole process). The engines' arrays are plain one-dimensional numbers and flags,
-so they are handed to Arrow as buffers: the same values, nulls and type as ``pa.array``
+query's whole process). The engines' and ingest's arrays are plain one-dimensional numbers
+and flags, so they are handed to Arrow as buffers: the same values, nulls and type as ``pa.array``
 gives (the data shared, not copied, as ``pa.array`` shares it), and ``pa.array`` for
 anything else.
 """
