@@ -7,7 +7,6 @@ relative times are reproducible in tests.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -27,6 +26,8 @@ def _width(stdout_isatty: bool) -> int:
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     if stdout_isatty:
+        import shutil  # (with bz2 and lzma: a pipe, or COLUMNS, needs none of it)
+
         return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
     return DEFAULT_WIDTH
 

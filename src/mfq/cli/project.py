@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import shlex
 from typing import TYPE_CHECKING, Any
@@ -92,6 +91,8 @@ def _question(project: Project, name: str) -> Question:
     if question is not None:
         return question
     message = f"no saved question {name!r} in {project.path}"
+    import difflib  # (a suggestion for a mistyped name only)
+
     close = difflib.get_close_matches(name, list(project.questions), n=1)
     if close:
         message += f" — did you mean {close[0]!r}?"

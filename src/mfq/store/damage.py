@@ -14,9 +14,12 @@ import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mfq.errors import StoreCorrupt
-from mfq.store.catalog import FileRecord
+
+if TYPE_CHECKING:
+    from mfq.store.catalog import FileRecord
 
 #: What the one-line error suggests.
 DOCTOR_HINT = "run 'mfq doctor' to see every damaged file, 'mfq doctor --repair' to drop them"

@@ -8,7 +8,6 @@ duplicate would need both 64-bit hashes of two different ids to collide.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 from typing import BinaryIO
 
@@ -245,6 +244,8 @@ def save_spilled(path: Path, spill: BinaryIO, count: int) -> None:
     with path.open("wb") as handle:
         header = {"descr": "<u8", "fortran_order": False, "shape": (count, 2)}
         np.lib.format.write_array_header_1_0(handle, header)
+        import shutil  # (an ingest's spill only)
+
         shutil.copyfileobj(spill, handle, _COPY_BYTES)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import functools
 import os
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from mfq.errors import DataError, NoSpace, StoreCorrupt, StoreNotFound
 from mfq.ingest.counters import IngestCounters
 from mfq.settings import DEFAULT_SETTINGS, Settings
-from mfq.store.catalog import BatchRecord, Catalog, FileRecord, SourceRecord
 from mfq.store.layout import StoreLayout
 
 if TYPE_CHECKING:
@@ -30,6 +28,7 @@ if TYPE_CHECKING:
     from mfq.ingest.options import NormalizeOptions
     from mfq.ingest.pipeline import SourceReading
     from mfq.ingest.sources import Source
+    from mfq.store.catalog import Catalog, FileRecord, SourceRecord
     from mfq.store.compact import CompactionResult
     from mfq.store.doctor import Checkup
     from mfq.store.prune import PruneResult
@@ -175,6 +174,8 @@ class Storage:
                 raise StoreNotFound(
                     f"no store at {self.root}", hint="ingest an export first: mfq ingest FILE"
                 )
+            from mfq.store.catalog import Catalog  # (with sqlite3: a file read directly has none)
+
             self._catalog = Catalog(self.layout.catalog, writable=False)
         return self._catalog
 
@@ -212,6 +213,8 @@ class Storage:
             self._catalog.close()
             self._catalog = None
         if self._catalog is None:
+            from mfq.store.catalog import Catalog
+
             self._catalog = Catalog(self.layout.catalog)
 
     def _open_for_writing(self) -> None:
@@ -282,7 +285,10 @@ class Storage:
         options: NormalizeOptions,
         progress: ProgressCallback | None,
     ) -> IngestSummary:
+        import secrets
+
         from mfq.store import idfiles, ids
+        from mfq.store.catalog import BatchRecord
         from mfq.store.writer import BatchWriter
 
         stored, rebuilt = idfiles.stored_hashes(self.root, self.catalog)
@@ -396,6 +402,7 @@ class Storage:
         identity: str,
     ) -> _SourceOutcome:
         from mfq.ingest.refusal import RejectKeys, refusal_message
+        from mfq.store.catalog import SourceRecord
         from mfq.store.drift import add_day_fields
 
         source = reading.source

@@ -34,9 +34,10 @@ OTLP = "otlp"
 @functools.cache
 def builtin_profiles() -> tuple[Profile, ...]:
     """Every built-in profile, in name order."""
-    from importlib import resources  # (with tempfile and random: not on a query's path)
-
-    folder = resources.files("mfq.ingest.profiles") / "builtin"
+    # The files beside this module, read as files: ``importlib.resources`` (which would
+    # also read them from a zip archive, where mfq is never installed) imports zipfile,
+    # tempfile and random, some 5 ms of every question on a file and every ingest.
+    folder = Path(__file__).with_name("builtin")
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):

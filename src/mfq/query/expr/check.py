@@ -7,7 +7,6 @@ timestamp becomes a time literal here, so the tree holds an aware UTC datetime.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -83,6 +82,8 @@ class Checker:
         if self.known(name):
             return self._types.get(name)
         candidates = [*self._types, *(other for other in also if other != name)]
+        import difflib  # (a mistake's suggestion only)
+
         close = difflib.get_close_matches(name, candidates, n=1)
         suggestion = close[0] if close else None
         message = f"unknown field {shown(name)}"

@@ -31,7 +31,6 @@ made by hand (``Compare(...)``) is validated as before.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
@@ -607,5 +606,7 @@ def _outside_aggregates(node: Node) -> Field | None:
 
 
 def _suggest_function(name: str, candidates: Iterable[str]) -> str | None:
+    import difflib  # (a mistake's suggestion only)
+
     close = difflib.get_close_matches(name.lower(), sorted(candidates), n=1)
     return close[0] if close else None
