@@ -20,7 +20,7 @@ import pytest
 EVENT_MODEL = ("mfq.model.event", "mfq.ingest.record", "mfq.ingest.validate")
 # Libraries the expression parser and the store catalog have no use for.
 DATA_AND_UI = ("pandas", "pyarrow", "numpy", "click", "rich")
-STORE = ("mfq.store", "mfq.store.store", "sqlite3")
+STORE = ("mfq.store", "mfq.store.store")
 
 PROBE = """
 import json, sys
@@ -73,9 +73,20 @@ def test_building_a_query_loads_neither_the_event_model_nor_data_libraries() -> 
 @pytest.mark.slow
 def test_opening_the_store_package_loads_no_pydantic_and_no_event_model() -> None:
     modules, models = fresh_import("import mfq.store")
-    assert {"mfq.store.store", "mfq.store.catalog"} <= modules
+    assert "mfq.store.store" in modules
     assert modules & {*EVENT_MODEL, *DATA_AND_UI, "pydantic"} == set()
     assert models == set()
+
+
+@pytest.mark.slow
+def test_the_catalog_loads_when_a_store_is_read(store_dir: Path) -> None:
+    # The SQLite catalog is a store's, not the storage layer's: events held in memory
+    # (a question on a file) have none, and sqlite3 loads when a store's catalog is read.
+    modules, _ = fresh_import("import mfq.store")
+    assert loaded(modules, ("mfq.store.catalog", "sqlite3")) == set()
+    path = str(store_dir / "store")
+    modules, _ = fresh_import(f"import mfq.store\nmfq.store.open_storage({path!r}).catalog")
+    assert {"mfq.store.catalog", "sqlite3"} <= modules
 
 
 @pytest.mark.slow
@@ -137,7 +148,7 @@ def test_the_public_api_loads_its_layers_but_no_analysis_until_it_runs() -> None
 @pytest.mark.slow
 def test_the_package_root_loads_the_store_only_when_a_store_name_is_used() -> None:
     modules, _ = fresh_import("import mfq, mfq.errors")
-    assert modules & {*STORE, *EVENT_MODEL} == set()
+    assert modules & {*STORE, "sqlite3", *EVENT_MODEL} == set()
 
     modules, _ = fresh_import(
         "import mfq, mfq.api\n"
@@ -394,6 +405,8 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "service": ("api", "web")[i % 2],
             "status": ("ok", "error")[i % 3 == 0],
             "duration_ms": 10 * i,
+            # (every fifth with a severity: the fast path's severity mapping is on the path)
+            **({"severity": ("warn", "info")[i % 2]} if i % 5 == 0 else {}),
         }
         for i in range(30)
     ]
@@ -724,6 +737,64 @@ def test_info_reads_the_catalog_without_the_expression_models(store_dir: Path) -
     modules = command_modules(["info", "--store", "store", "--format", "json"], store_dir)
     assert "mfq.store.catalog" in modules
     assert loaded(modules, (*NEVER, *BEYOND_QUERIES, "pydantic", "mfq.query.expr", "rich")) == set()
+
+
+#: What a question on a file has no use for: a store's SQLite catalog (it reads none),
+#: masked arrays (the fast path hands its numpy arrays to Arrow as buffers), importlib's
+#: resource readers with zipfile and tempfile (the built-in profiles are files beside
+#: their module), and what only a mistake's suggestion (difflib) or a terminal's width
+#: (shutil, with bz2 and lzma) needs. About 25 ms of a question on a small file.
+NOT_FOR_FILE_QUESTIONS = (
+    "mfq.store.catalog",
+    "sqlite3",
+    "numpy.ma",
+    "importlib.resources",
+    "zipfile",
+    "tempfile",
+    "difflib",
+    "shutil",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", "export.ndjson", "--group-by", "type", "--format", "csv"],
+        ["query", "export.ndjson", "--where", "status = 'error'", "--agg", "p95(duration_ms)"],
+        ["query", "export.ndjson", "--where", "severity = 'warn'", "--group-by", "service"],
+        ["events", "export.ndjson", "--fields", "type,service", "--format", "json"],
+        ["timeseries", "export.ndjson", "--every", "1h", "--by", "service", "--format", "json"],
+    ],
+)
+def test_a_question_on_a_file_loads_no_catalog_masked_arrays_or_resource_readers(
+    store_dir: Path, args: list[str]
+) -> None:
+    modules = command_modules(args, store_dir)
+    assert {"pyarrow.json", "mfq.ingest.fastpath", "mfq.ingest.profiles"} <= modules
+    assert loaded(modules, NOT_FOR_FILE_QUESTIONS) == set()
+
+
+@pytest.mark.slow
+def test_an_ingest_loads_no_masked_arrays_or_resource_readers(store_dir: Path) -> None:
+    modules = command_modules(
+        ["ingest", "export.ndjson", "--store", "fresh-store", "--format", "json"], store_dir
+    )
+    assert {"mfq.store.catalog", "sqlite3", "mfq.ingest.fastpath"} <= modules
+    assert loaded(modules, ("numpy.ma", "importlib.resources", "zipfile", "difflib")) == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "module", ["mfq.query.direct.reader", "mfq.ingest.pipeline", "mfq.query.compile"]
+)
+def test_the_reading_and_the_filter_compiler_import_no_pandas(module: str) -> None:
+    # pyarrow imports pandas at its first conversion of a Python value (pa.array of a
+    # list, pa.scalar): a module that made one at import loaded pandas for every library
+    # user, and made the command line defer it around the import.
+    modules, _ = fresh_import(f"import {module}")
+    assert {module, "pyarrow"} <= modules
+    assert "pandas" not in modules
 
 
 @pytest.mark.slow
