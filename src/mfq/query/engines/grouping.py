@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mfq.query.engines.algebra import TOTAL, Algebra, Kind, algebra_of
 from mfq.model.arrays import to_arrow
+from mfq.query.engines.algebra import TOTAL, Algebra, Kind, algebra_of
 from mfq.query.engines.distinct import Digits, distinct_dictionary_rows
 from mfq.query.engines.keys import group_index
 from mfq.query.engines.plan import AggregatePlan

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from mfq.query.compile import compile_filter
 from mfq.model.arrays import to_arrow
+from mfq.query.compile import compile_filter
 from mfq.query.expr import And, Expr, Or, referenced_fields
 
 #: A column of a table, whole or in chunks.

@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mfq.query.engines.algebra import algebra_of
 from mfq.model.arrays import to_arrow
+from mfq.query.engines.algebra import algebra_of
 from mfq.query.engines.computed import add_computed, output_columns
 from mfq.query.engines.finish import OTHER, nan_as_null, select_output
 from mfq.query.engines.grouping import bucket_starts
