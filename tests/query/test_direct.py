@@ -9,6 +9,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -434,7 +435,10 @@ def test_a_block_ruled_out_by_the_prefilter_holds_no_hazard(pieces: list[list[by
     data = b"\n".join(records)
     starts = np.cumsum([0] + [len(r) + 1 for r in records[:-1]]).astype(np.int64)
     ends = starts + np.array([len(r) for r in records], dtype=np.int64)
-    found = Projection.of(()).hazards(data, starts, ends)
+    with pytest.MonkeyPatch.context() as patch:  # (every dotted key, not only those
+        # that may matter: see the tests of dotted keys below)
+        patch.setattr(Projection, "_dotted_keys_are_inert", lambda *_: False)
+        found = Projection.of(()).hazards(data, starts, ends)
     exact = np.zeros(len(records), dtype=bool)
     for row, record in enumerate(records):
         exact[row] = (
@@ -443,6 +447,143 @@ def test_a_block_ruled_out_by_the_prefilter_holds_no_hazard(pieces: list[list[by
             or projection._DOTTED_KEY.search(record) is not None
         )
     assert found.tolist() == exact.tolist()
+
+
+# -- keys holding a dot: to the record path only where they may matter -------------------------
+
+
+def _block(records: list[bytes]) -> tuple[bytes, np.ndarray, np.ndarray]:
+    data = b"\n".join(records) + b"\n"
+    starts = np.cumsum([0] + [len(r) + 1 for r in records[:-1]]).astype(np.int64)
+    return data, starts, starts + np.array([len(r) for r in records], dtype=np.int64)
+
+
+HTTP = b'{"type":"t","timestamp":1,"attributes":{"http.route":"/a","ms":1.5}}'
+
+
+@pytest.mark.parametrize(
+    ("fields", "records", "flagged"),
+    [
+        # An export's dotted attribute key, read by no question: parsed with its block.
+        ((), [HTTP, HTTP, b'{"type":"t","timestamp":1,"n":2.5}'], [False, False, False]),
+        # Read by the question (as http.route or attributes.http.route): the record path.
+        (("http.route",), [HTTP, b'{"type":"t","timestamp":1}'], [True, False]),
+        (("attributes.http.route",), [HTTP], [True]),
+        (("route",), [HTTP], [False]),  # ("route" is another field than "http.route")
+        # A key "http" in the block may meet it in one name ("http.route"): every record
+        # with a dotted key goes to the record path, as before.
+        ((), [HTTP, b'{"type":"t","timestamp":1,"http":{"x":1}}'], [True, False]),
+        ((), [HTTP, b'{"type":"t","timestamp":1,"v":"http"}'], [False, False]),
+        ((), [b'{"a.b.c":1,"a.b" :{"c":2}}'], [True]),  # ("a.b" is a cut of "a.b.c")
+        # A dot in a value or a number before a string starting with a colon.
+        ((), [b'{"v":1.5,": x.y":2}', HTTP], [False, False]),
+        ((), [b'{"v":1.5,": x.y":2,": x":{"y":1}}'], [True]),
+    ],
+)
+def test_a_dotted_key_goes_to_the_record_path_only_where_it_may_matter(
+    fields: tuple[str, ...], records: list[bytes], flagged: list[bool]
+) -> None:
+    data, starts, ends = _block(records)
+    projection = Projection.of(fields)
+    assert projection.hazards(data, starts, ends).tolist() == flagged
+    # The same block again, its dotted keys now known (counted, not searched for).
+    assert projection.hazards(data, starts, ends).tolist() == flagged
+
+
+def _flattened_names(value: object, prefix: str = "") -> list[str]:
+    """Every name a record's keys flatten to, as the record path flattens them (null
+    values left out), with repeats: a name twice is an ambiguous record."""
+    names: list[str] = []
+    for key, item in value.items() if isinstance(value, dict) else ():
+        if isinstance(item, dict):
+            names += _flattened_names(item, f"{prefix}{key}.")
+        elif item is not None:
+            names.append(prefix + key)
+    return names
+
+
+DOTTED_KEYS = st.sampled_from(["a", "b", "c", "a.b", "b.c", "a.b.c", "x.y", "http.route"])
+DOTTED_VALUES = st.recursive(
+    st.integers(0, 3) | st.none(),
+    lambda inner: st.dictionaries(DOTTED_KEYS, inner, max_size=3),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records=st.lists(st.dictionaries(DOTTED_KEYS, DOTTED_VALUES, max_size=4), max_size=6),
+    fields=st.lists(st.sampled_from(["a", "a.b", "b.c", "c", "y", "http.route"]), max_size=2),
+)
+def test_dotted_keys_left_to_the_parse_never_meet_or_feed_a_field_read(
+    records: list[dict[str, object]], fields: list[str]
+) -> None:
+    """Where the block's dotted keys are let through, no record's keys flatten to one name
+    twice (ingest rejects such a record) and no dotted key lies along a path read."""
+    if not records:
+        return
+    data, starts, ends = _block([json.dumps(r).encode() for r in records])
+    projection = Projection.of(fields)
+    if projection.hazards(data, starts, ends).any():
+        return  # (the record path reads such records as ingest does)
+    read = [path for name in fields for path in (name.split("."), ["attributes", *name.split(".")])]
+    for record in records:
+        names = _flattened_names(record)
+        assert len(names) == len(set(names)), record
+        dotted = [k for path in _key_paths(record) for k in path if "." in k]
+        for key in dotted:
+            parts = key.split(".")
+            for path in read:
+                assert not any(
+                    path[i : i + len(parts)] == parts for i in range(len(path) - len(parts) + 1)
+                ), (key, path)
+
+
+def _key_paths(value: object) -> list[list[str]]:
+    paths: list[list[str]] = []
+    for key, item in value.items() if isinstance(value, dict) else ():
+        paths.append([key])
+        paths += [[key, *rest] for rest in _key_paths(item)]
+    return paths
+
+
+def test_an_export_with_a_dotted_key_in_every_record_is_parsed_block_by_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's shape: ``http.route`` in most records' attributes. Each block is one
+    projected parse, not one per run of records between them (a 20,000-event export
+    took 11 s that way, 0.7 s now), and the answer is ingest's."""
+    from mfq.ingest import fastpath
+
+    lines = [
+        json.dumps(
+            {
+                "id": f"e{i}",
+                "type": ("order.placed", "page.viewed")[i % 2],
+                "timestamp": f"2026-11-03T10:{i % 60:02d}:00Z",
+                "attributes": {"service": "web", "http.route": f"/r{i % 3}", "ms": i % 7}
+                if i % 5
+                else {"service": "web", "ms": 1},
+            }
+        )
+        for i in range(3000)
+    ]
+    export = _write(tmp_path / "e.ndjson", lines)
+    parses = []
+    parse = fastpath._parse
+    monkeypatch.setattr(
+        fastpath,
+        "_parse",
+        lambda *args: parses.append(1) or parse(*args),  # type: ignore[func-returns-value]
+    )
+    direct = read_files([str(export)], frozenset({"ms"}))
+    assert direct.summary.ingested == 3000
+    assert len(parses) <= 10
+    for question in (
+        {"kind": "query", "group_by": ["type"], "aggs": ["count", "sum(ms)"]},
+        {"kind": "query", "group_by": ["http.route"], "aggs": ["count"]},
+    ):
+        _compare([export], question, chunked=False)
 
 
 def test_the_answering_is_imported_once_beside_the_reading(tmp_path: Path) -> None:

@@ -13,9 +13,15 @@ The events that come out must be exactly those ``mfq ingest`` stores, projected:
   parsed in full (as ingest parses it) and its types learned. Types that drift fail the
   same way.
 * A record whose ignored keys could change its outcome goes to the record path (which
-  reads everything, as ingest does): a key holding a dot or written with an escape (an
-  ``a.b`` beside an ``{"a": {"b": …}}`` is ambiguous and rejected), or an
-  ``actor_profile`` object (its keys become ``actor.*``).
+  reads everything, as ingest does): a key written with an escape, an ``actor_profile``
+  object (its keys become ``actor.*``), and a key holding a dot where one may matter.
+  A dotted key matters where its name could be (part of) a field the projection reads,
+  or where it could meet another key in one flattened name (``a.b`` beside
+  ``{"a": {"b": …}}`` is ambiguous and rejected): two key paths flatten to one name only
+  if, where they first differ, one key is the other's dotted key cut at a dot (``a``
+  against ``a.b``), so a block holding no key equal to such a cut of its dotted keys
+  holds no such record. Where neither can happen in a block (an export's ``http.route``
+  beside no ``http`` key), its dotted keys are only ignored keys, as any other.
 
 What is known not to hold: a source with more distinct fields than
 ``Settings.max_fields`` folds the fields past that budget when ingested; the budget is
@@ -52,6 +58,8 @@ _DOTTED_KEY = re.compile(_DOTTED_KEY_TEXT.encode())
 #: inside ``"actor_profile"``), so a block where neither matches and no backslash is
 #: found has no hazard; in any other block the exact search below says which records.
 _BLOCK_PREFILTERS = (_DOTTED_KEY_TEXT, 'actor_profile"')
+#: Blanks JSON allows between a key and its colon.
+_BLANKS = b" \t\r\n"
 
 #: A JSON path: the keys from the record's root to a value.
 Path = tuple[str, ...]
@@ -85,6 +93,13 @@ class Projection:
     _tree: dict[str, dict] = field(init=False, repr=False)  # type: ignore[type-arg]
     #: Types learned by full parses, by path (structs as their own entry).
     _known: dict[Path, pa.DataType] = field(init=False, default_factory=dict, repr=False)
+    #: Every key path the projected parse reads (each a path of the tree).
+    _paths: tuple[Path, ...] = field(init=False, default=(), repr=False)
+    #: Dotted keys seen in the source's blocks: the keys each would meet in one flattened
+    #: name, or None where its value may be (part of) a field this parse reads.
+    _dotted: dict[bytes, tuple[bytes, ...] | None] = field(
+        init=False, default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         tree: dict[str, dict] = {}  # type: ignore[type-arg]
@@ -94,6 +109,7 @@ class Projection:
             for key in path:
                 node = node.setdefault(key, {})
         self._tree = tree
+        self._paths = tuple(paths)
 
     @classmethod
     def of(cls, fields: Iterable[str]) -> Projection:
@@ -145,11 +161,14 @@ class Projection:
         first, stop = int(starts[0]), int(ends[-1])
         if not _may_hold_hazards(data, first, stop):
             return flagged
-        positions = [
-            p
-            for pattern in _DOTTED_KEY.finditer(memoryview(data)[first:stop])
-            for p in (pattern.start() + first, pattern.end() - 1 + first)
-        ]
+        positions: list[int] = []
+        dotted = _DOTTED_KEY.search(data, first, stop) is not None
+        if dotted and not self._dotted_keys_are_inert(data, first, stop):
+            positions = [
+                p
+                for pattern in _DOTTED_KEY.finditer(data, first, stop)
+                for p in (pattern.start(), pattern.end() - 1)
+            ]
         for literal in _LITERAL_HAZARDS:
             at = data.find(literal, first, stop)
             while at >= 0:
@@ -160,6 +179,90 @@ class Projection:
             rows = np.searchsorted(starts, np.asarray(positions), side="right") - 1
             flagged[rows[rows >= 0]] = True
         return flagged
+
+    def _dotted_keys_are_inert(self, data: bytes, first: int, stop: int) -> bool:
+        """Whether no record of ``data[first:stop]`` can owe its outcome or a value the
+        projection reads to a dotted key (False where that is not certain: the exact
+        search then sends every record holding one to the record path)."""
+        keys = self._known_dotted_keys(data, first, stop)
+        if keys is None:
+            keys = _dotted_keys(data, first, stop)
+            if keys is None:
+                return False
+            for key in keys - self._dotted.keys():
+                self._dotted[key] = self._cuts(key)
+        cuts: set[bytes] = set()
+        for key in keys:
+            key_cuts = self._dotted[key]
+            if key_cuts is None:
+                return False
+            cuts.update(key_cuts)
+        return not any(_holds_key(data, first, stop, cut) for cut in cuts)
+
+    def _known_dotted_keys(self, data: bytes, first: int, stop: int) -> set[bytes] | None:
+        """The dotted keys of the block when each is one seen before (None when one may
+        not be). Each dotted key holds one match of ``_DOTTED_KEY`` (from its first
+        dot), and each written ``"key":`` of a key seen before is one of those matches,
+        so equal counts leave no other dotted key."""
+        known = tuple(self._dotted)  # (the parse workers add to it as they go)
+        if not known:
+            return None
+        found: set[bytes] = set()
+        seen = 0
+        for key in known:
+            count = data.count(b'"' + key + b'":', first, stop)
+            if count:
+                found.add(key)
+                seen += count
+        matches = len(_DOTTED_KEY.findall(data, first, stop)) if seen else -1
+        return found if matches == seen else None
+
+    def _cuts(self, key: bytes) -> tuple[bytes, ...] | None:
+        """The keys that would meet ``key`` in one flattened name, cut at each of its dots
+        (``a`` and ``a.b`` for ``a.b.c``); None when its value may be (part of) a field
+        this parse reads (its parts in a row along a read path), or it is not UTF-8."""
+        try:
+            parts = tuple(key.decode("utf-8").split("."))
+        except UnicodeDecodeError:
+            return None
+        width = len(parts)
+        for path in self._paths:
+            if any(path[i : i + width] == parts for i in range(len(path) - width + 1)):
+                return None
+        return tuple(".".join(parts[:n]).encode("utf-8") for n in range(1, width))
+
+
+def _dotted_keys(data: bytes, first: int, stop: int) -> set[bytes] | None:
+    """Every key holding a dot in ``data[first:stop]``, exactly for each record with no
+    escape (a record with one goes to the record path anyway): from each match of
+    ``_DOTTED_KEY`` (a dot, no quote, a quote, blanks, a colon) back to the quote before
+    it. A match that begins at a dot outside any key (``1.5, ": x"``: a string starting
+    with a colon) yields a text no record holds, which can only make the answer more
+    careful. None when a match has no quote before it in the block."""
+    keys: set[bytes] = set()
+    for match in _DOTTED_KEY.finditer(data, first, stop):
+        dot = match.start()
+        opening = data.rfind(b'"', first, dot)
+        closing = data.rfind(b'"', dot, match.end())
+        if opening < 0:
+            return None
+        keys.add(data[opening + 1 : closing])
+    return keys
+
+
+def _holds_key(data: bytes, first: int, stop: int, key: bytes) -> bool:
+    """Whether ``data[first:stop]`` holds ``key`` written as a key (``"key"``, blanks, a
+    colon), or may (the written key just before the block's end)."""
+    quoted = b'"' + key + b'"'
+    at = data.find(quoted, first, stop)
+    while at >= 0:
+        after = at + len(quoted)
+        while after < stop and data[after] in _BLANKS:
+            after += 1
+        if after >= stop or data[after] == ord(":"):
+            return True
+        at = data.find(quoted, after, stop)
+    return False
 
 
 def _may_hold_hazards(data: bytes, first: int, stop: int) -> bool:
