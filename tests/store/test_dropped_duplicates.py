@@ -129,6 +129,35 @@ def test_the_file_read_directly_answers_as_the_store(tmp_path: Path) -> None:
     assert direct.classes["x"] == {"integer": 1}
 
 
+def test_a_repeat_that_decides_a_type_early_is_found_as_it_comes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the first chunks show a duplicate that decided a type, the file is read once,
+    its duplicates found as they come from that chunk on; else it would be read twice."""
+    path = tmp_path / "e.ndjson"
+    more = [_line(f"n{i}", i % 60, x=i) for i in range(40)]
+    path.write_text("".join(line + "\n" for line in [*more, *REPEATED]), encoding="utf-8")
+    reads: list[bool] = []
+    read_sources = reader._read_sources
+
+    def counted(*args: Any) -> reader.FileEvents | None:
+        reads.append(args[5])  # as_they_come
+        return read_sources(*args)
+
+    monkeypatch.setattr(reader, "_read_sources", counted)
+    answers = []
+    for watched in (reader.WATCHED_EVENTS, 0):
+        monkeypatch.setattr(reader, "WATCHED_EVENTS", watched)
+        reads.clear()
+        direct = reader.read_files([str(path)], {"x"}, settings=SMALL)
+        assert reads == ([False] if watched else [False, True])
+        held = Store(HeldStorage(direct.table, direct.classes))
+        answers.append(held.query(aggs=["sum(x)"], as_arrow=True).to_pylist())
+        assert (direct.summary.ingested, direct.summary.duplicates) == (42, 1)
+        assert direct.classes["x"] == {"integer": 1}
+    assert answers == [[{"sum(x)": sum(range(40)) + 4}]] * 2
+
+
 # -- the property ----------------------------------------------------------------------------
 
 VALUES = (
@@ -203,11 +232,14 @@ def _contents(store: Store) -> dict[str, Any]:
     }
 
 
-def _direct(path: Path, config: Settings, as_they_come: bool) -> dict[str, Any]:
+def _direct(path: Path, config: Settings, as_they_come: bool, watched: int) -> dict[str, Any]:
     """``mfq query FILE``'s events: duplicates found when the reading ends (read again
-    as they come where one may have decided a type), or found as they come (stdin)."""
+    as they come where one may have decided a type, unless the first ``watched`` events
+    showed it: then found as they come from that chunk on), or found as they come
+    (stdin)."""
     sources = expand_sources([str(path)])
-    read = reader._read_sources(sources, None, NormalizeOptions(), config, None, as_they_come)
+    options = NormalizeOptions()
+    read = reader._read_sources(sources, None, options, config, None, as_they_come, watched)
     if read is None:
         assert not as_they_come
         read = reader.read_files([str(path)], None, settings=config)
@@ -246,8 +278,8 @@ def test_ingest_stores_what_the_file_without_its_repeats_stores(
             # ``mfq query FILE``: the events and types an ingest into an empty store keeps.
             path = folder / "repeated-1.ndjson"
             store = _contents(repeated)
-            for as_they_come in (False, True):
-                _same_events(_direct(path, config, as_they_come), store)
+            for as_they_come, watched in ((False, 0), (False, 2), (False, 1000), (True, 0)):
+                _same_events(_direct(path, config, as_they_come, watched), store)
 
 
 def _same_events(direct: dict[str, Any], store: dict[str, Any]) -> None:

@@ -196,7 +196,11 @@ class IdIndex:
 def keep_new(index: IdIndex, ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Which of ``ids`` are new: seen neither earlier among them nor in ``index`` (the
     first of a repeated id counts); their hashes are added to ``index`` and returned."""
-    pairs = hash_ids(ids)
+    return keep_new_pairs(index, hash_ids(ids))
+
+
+def keep_new_pairs(index: IdIndex, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``keep_new`` of ids given as their hashes (``hash_ids``)."""
     # One stable sort by the first hash serves the three steps (repeats among the ids,
     # lookup in the index, the index's new part): a third of the work of sorting for each.
     order = np.argsort(pairs[:, 0], kind="stable")

@@ -63,6 +63,11 @@ class FileEvents:
         return FileEvents(table, classes, self.summary)
 
 
+#: Accepted events (duplicates included) of a source's first chunks watched for a
+#: repeated id whose leaving out would make the read start again (``_Batch.watched``).
+WATCHED_EVENTS = 1 << 16
+
+
 @dataclass
 class _Batch:
     """The accepted events read so far, projected, duplicates still in (they are found
@@ -72,6 +77,11 @@ class _Batch:
     #: The columns held (None: every column read).
     held: frozenset[str] | None = None
     index: ids.IdIndex | None = None
+    #: Without an ``index``, how many more accepted events are watched: a chunk among
+    #: them whose repeated ids, left out when the reading ends, would leave a kept
+    #: column's type undecided (``kept_counts``: the files would be read again) makes the
+    #: index now, as ingest's would be, and every chunk from it on is read as it comes.
+    watched: int = 0
     tables: list[pa.Table] = field(default_factory=list)
     #: The value classes of each table's events.
     counts: list[TypeCounts] = field(default_factory=list)
@@ -83,25 +93,52 @@ class _Batch:
         accepted = int(chunk.table.num_rows)
         if not accepted:
             return 0
+        pairs = None
         if self.index is None:
             pairs = ids.hash_ids(chunk.table.column("id"))
-        else:
+            if self.watched > 0:
+                self.watched -= accepted
+                if self._read_again_for(chunk, pairs):
+                    self.index, self.watched = self._index_of_the_read(), 0
+        if self.index is not None:
             keep, pairs = ids.keep_new(self.index, chunk.table.column("id"))
             if len(pairs) < accepted:
                 chunk.table, chunk.type_counts = kept_events(chunk, keep)
+        assert pairs is not None
         chunk.source = None  # (its records' text, needed no more: let go now)
-        table, counts = chunk.table, chunk.type_counts
+        table, counts = self._held_of(chunk.table, chunk.type_counts)
         if not table.num_rows:
             return accepted
         self.hashes.append(pairs)
-        if self.held is not None:
-            counts = _held_counts(counts, self.held)
-            table = _as_dictionaries(
-                table.select([n for n in table.column_names if n in self.held])
-            )
         self.counts.append(counts)
         self.tables.append(table)
         return accepted
+
+    def _held_of(self, table: pa.Table, counts: TypeCounts) -> tuple[pa.Table, TypeCounts]:
+        """A chunk's events and value classes as held: the held columns only."""
+        if self.held is None or not table.num_rows:
+            return table, counts
+        held = table.select([n for n in table.column_names if n in self.held])
+        return _as_dictionaries(held), _held_counts(counts, self.held)
+
+    def _read_again_for(self, chunk: EventChunk, pairs: np.ndarray) -> bool:
+        """Whether this chunk's repeated ids (of it, or of the chunks before), left out
+        when the reading ends, would leave a kept column's type undecided: as
+        ``_first_of_each_id`` finds it then (the first of each id is decided by the
+        chunks read so far alone)."""
+        keep = first_of_each_id([*self.hashes, pairs])[-1]
+        if keep is None:
+            return False
+        table, counts = self._held_of(chunk.table, chunk.type_counts)
+        return kept_counts(table, counts, keep) is None
+
+    def _index_of_the_read(self) -> ids.IdIndex:
+        """The id index an ingest of the chunks read so far would hold: their ids found
+        as they came, chunk by chunk (each chunk's first of each id kept)."""
+        index = ids.IdIndex(np.empty((0, 2), dtype=np.uint64))
+        for pairs in self.hashes:
+            ids.keep_new_pairs(index, pairs)
+        return index
 
     def events(self) -> tuple[pa.Table, dict[str, Counter[str]]] | None:
         """The first event of each id (as ingest keeps them, in reading order), sorted by
@@ -281,13 +318,19 @@ def _read_sources(
     settings: Settings,
     meanwhile: Callable[[], object] | None,
     as_they_come: bool,
+    watched: int | None = None,
 ) -> FileEvents | None:
     """``read_files`` of the expanded sources; with ``as_they_come``, each chunk's
-    duplicates are found when it comes (as ingest finds them). None when they were not,
-    and a duplicate may have decided a type of the events kept."""
+    duplicates are found when it comes (as ingest finds them), as they are from the
+    chunk on where the first ``watched`` events (``WATCHED_EVENTS``: None) show a
+    duplicate that may decide a type (see ``_Batch.watched``). None when they were not, and a duplicate may have decided
+    a type of the events kept."""
     summary = IngestSummary(sources=len(sources))
     index = ids.IdIndex(np.empty((0, 2), dtype=np.uint64)) if as_they_come else None
-    batch = _Batch(None if wanted is None else wanted | set(_ALWAYS_HELD), index)
+    held = None if wanted is None else wanted | set(_ALWAYS_HELD)
+    if as_they_come:
+        watched = 0
+    batch = _Batch(held, index, WATCHED_EVENTS if watched is None else watched)
     totals, reasons, profiles = IngestCounters(), Counter[str](), Counter[str]()
     seen: dict[str, str | None] = {}  # fingerprint -> content hash, as ingest keeps them
     projection = None if wanted is None else Projection.of(wanted)
