@@ -323,8 +323,8 @@ def _read_sources(
     """``read_files`` of the expanded sources; with ``as_they_come``, each chunk's
     duplicates are found when it comes (as ingest finds them), as they are from the
     chunk on where the first ``watched`` events (``WATCHED_EVENTS``: None) show a
-    duplicate that may decide a type (see ``_Batch.watched``). None when they were not, and a duplicate may have decided
-    a type of the events kept."""
+    duplicate that may decide a type (see ``_Batch.watched``). None when they were not,
+    and a duplicate may have decided a type of the events kept."""
     summary = IngestSummary(sources=len(sources))
     index = ids.IdIndex(np.empty((0, 2), dtype=np.uint64)) if as_they_come else None
     held = None if wanted is None else wanted | set(_ALWAYS_HELD)
