@@ -1,13 +1,17 @@
 """Questions on a file (``mfq query FILE``) side by side with DuckDB's ``read_ndjson``.
 
 The export is shaped unlike the demo's: every standard field nested in ``attributes``,
-numeric ids, 36 attribute keys per event (``export_second_shape``). Each round runs, in
+numeric ids, 36 attribute keys per event (``export_second_shape``). ``--shape demo`` asks
+the same questions of the demo's export instead (standard fields at the top, a dotted
+``http.route`` key in most records' attributes; ``OUT/events-N.ndjson``, shared with
+``bench/ingest.py``). Each round runs, in
 turn, ``mfq query FILE`` and the same question in DuckDB, as whole processes; wall time,
 CPU time (user + sys) and peak RSS come from ``os.wait4``. Reported: medians, and the
 median of the per-round ratios (the machine is shared: a ratio within one round is what
 holds still). Targets (issue 17): mfq at most 2x DuckDB, peak under 1 GiB.
 
     python bench/direct.py --events 1000000 --runs 3 --out /tmp/mfq-direct
+    python bench/direct.py --shape demo --events 1000000 --runs 3 --out bench/out
 """
 
 from __future__ import annotations
@@ -26,6 +30,18 @@ BENCH_DIR = Path(__file__).resolve().parent
 MAX_RATIO = 2.0
 MAX_PEAK_MIB = 1024.0
 TYPES = [f"op.{name}" for name in ("read", "write", "list", "delete", "login", "export", "sync")]
+#: The same questions of the demo's export, whose standard fields are at the top.
+DEMO_QUESTIONS = {
+    "group-by": (
+        ["--group-by", "type"],
+        "select type, count(*) from read_ndjson({f}) group by 1",
+    ),
+    "filter+percentile": (
+        ["--where", "status = 'error'", "--group-by", "type", "--agg", "p95(duration_ms)"],
+        "select type, quantile_cont(attributes.duration_ms, 0.95)"
+        " from read_ndjson({f}) where attributes.status = 'error' group by 1",
+    ),
+}
 QUESTIONS = {
     "group-by": (
         ["--group-by", "type"],
@@ -82,6 +98,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("/tmp/mfq-bench-direct"))
     parser.add_argument(
+        "--shape",
+        choices=("second", "demo"),
+        default="second",
+        help="the bench's second shape (default) or the demo's export",
+    )
+    parser.add_argument(
         "--before",
         action="store_true",
         help="also run each question through a temporary store (MFQ_FILE_QUESTIONS=store)",
@@ -94,15 +116,24 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    export = args.out / f"second-shape-{args.events}-{args.seed}.ndjson"
-    if not export.exists():
-        print(f"writing {export} ...", file=sys.stderr)
-        export_second_shape(export, args.events, args.seed)
+    questions = QUESTIONS
+    if args.shape == "demo":
+        from common import ensure_export, export_path
+        from mfq.demo import DemoConfig
+
+        export = export_path(args.out, args.events, args.seed)
+        ensure_export(export, DemoConfig(events=args.events, seed=args.seed))
+        questions = DEMO_QUESTIONS
+    else:
+        export = args.out / f"second-shape-{args.events}-{args.seed}.ndjson"
+        if not export.exists():
+            print(f"writing {export} ...", file=sys.stderr)
+            export_second_shape(export, args.events, args.seed)
     mfq = str(Path(sys.executable).parent / "mfq")
     duck = [sys.executable, "-c", "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()"]
     quoted = "'" + str(export).replace("'", "''") + "'"
     results = {}
-    for name, (options, sql) in QUESTIONS.items():
+    for name, (options, sql) in questions.items():
         rounds = []
         before: list[dict[str, float]] = []
         baseline: list[dict[str, float]] = []
@@ -147,7 +178,12 @@ def main() -> None:
             results[name]["store_path_cpu_median"] = statistics.median(b["cpu"] for b in before)
             results[name]["store_path_peak_mib"] = max(b["peak_mib"] for b in before)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(json.dumps({"events": args.events, "bytes": export.stat().st_size, **results}, indent=2))
+    print(
+        json.dumps(
+            {"shape": args.shape, "events": args.events, "bytes": export.stat().st_size, **results},
+            indent=2,
+        )
+    )
     print(f"load average after the runs: {load}")
     for name, result in results.items():
         print(target_line(name, result))
