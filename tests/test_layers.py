@@ -27,6 +27,7 @@ LAYER_OF = {
     "errors": FOUNDATION,
     "settings": FOUNDATION,
     "env": FOUNDATION,
+    "stopping": FOUNDATION,
     # Output formats, beside report: only report, api and cli use them.
     "render": "render",
     # The synthetic export generator behind ``mfq demo``: only the CLI runs it.

@@ -17,8 +17,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     DATA = 3
     INTERNAL = 4
-    INTERRUPTED = 130  # Ctrl-C (SIGINT)
-    TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process the signal ended
+    INTERRUPTED = 130  # Ctrl-C (SIGINT) or SIGTERM
 
 
 class MfqError(Exception):

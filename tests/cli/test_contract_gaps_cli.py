@@ -106,9 +106,13 @@ def test_sigterm_ends_like_ctrl_c_with_the_store_as_before(tmp_path: Path) -> No
         cwd=REPO,
         check=False,
     )
-    assert (run.returncode, run.stdout) == (143, "")
-    assert run.stderr.endswith("mfq: error: terminated (SIGTERM)\n")
+    assert (run.returncode, run.stdout, run.stderr.strip()) == (130, "", "mfq: error: interrupted")
     code, out, _err = invoke("info", "--store", str(store), "--format", "json")
     assert (code, json.loads(out)["events"]) == (0, 0)
+    assert invoke("doctor", "--store", str(store)) == (
+        0,
+        "",
+        "the store is sound: 0 files checked\n",
+    )
     code, out, _err = invoke("ingest", str(export), "--store", str(store), "--format", "json")
     assert (code, json.loads(out)["ingested"]) == (0, 20)

@@ -134,13 +134,14 @@ def cli(ctx: click.Context, debug: bool, config: str | None) -> None:
     apply_project(ctx, config)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised wherever the process is, so that it unwinds as Ctrl-C does: an
-    ingest's batch is discarded (or was committed whole) and its lock released."""
+def _interrupt(_signum: int, _frame: object) -> None:
+    """Ctrl-C (SIGINT) and SIGTERM (``kill``, ``timeout``, a container stopping): raised
+    wherever the process is, both unwind the same way: an ingest's batch is discarded (or
+    was committed whole), its lock released, threads waiting on input let go."""
+    from mfq.stopping import stop
 
-
-def _terminate(_signum: int, _frame: object) -> None:
-    raise Terminated
+    stop()
+    raise KeyboardInterrupt
 
 
 #: Allocations between two collections of the youngest generation (CPython's default: 700).
@@ -178,7 +179,8 @@ def main() -> None:
     if hasattr(signal, "SIGPIPE"):
         # `mfq events | head` ends quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, _terminate)
+    for stopping in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stopping, _interrupt)
     try:
         code = cli.main(standalone_mode=False)
     finally:
@@ -224,10 +226,8 @@ def _run(group: click.Group, args: list[str], prog_name: str, *, debug: bool) ->
         result = click.Group.main(group, args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt) as stop:
-        # click turns an interrupt inside a command into Abort, the interrupt its cause.
-        if isinstance(stop, Terminated) or isinstance(stop.__cause__, Terminated):
-            return _fail("terminated (SIGTERM)", ExitCode.TERMINATED)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # (click turns an interrupt inside a command into Abort.)
         return _fail("interrupted", ExitCode.INTERRUPTED)
     except click.UsageError as err:
         hint = f" (see 'mfq {err.ctx.info_name} --help')" if err.ctx and err.ctx.parent else ""

@@ -28,6 +28,7 @@ from mfq.ingest.screen import screen_chunk
 from mfq.ingest.sources import OpenedSource, Source, open_source
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import Settings
+from mfq.stopping import stopping
 
 T = TypeVar("T")
 #: The reject code of a compressed input that ends early or is damaged.
@@ -215,7 +216,8 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Generator[T]:
                 raise value  # type: ignore[misc]
     finally:
         stop.set()
-        while worker.is_alive():
+        # (Not when the process is stopping: the worker may be blocked on a silent pipe.)
+        while worker.is_alive() and not stopping():
             try:
                 ready.get_nowait()
             except queue.Empty:

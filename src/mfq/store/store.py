@@ -266,9 +266,16 @@ class Storage:
             with write_lock(self.layout.lock, self.settings.lock_timeout_seconds):
                 self._remove_orphans()
                 before = {f.path for f in self.catalog.files("events")}
-                summary = self._ingest_locked(
-                    sources, strict, options or NormalizeOptions(), progress
-                )
+                try:
+                    summary = self._ingest_locked(
+                        sources, strict, options or NormalizeOptions(), progress
+                    )
+                except KeyboardInterrupt:
+                    # Ctrl-C or SIGTERM after the batch's files were moved in, before its
+                    # commit: remove them now rather than at the next write (the catalog
+                    # says which are the batch's: none, unless its commit was done).
+                    self._remove_orphans()
+                    raise
                 if compact and summary.committed:
                     from mfq.store.compact import DayWindow, compact_days
 

@@ -1,0 +1,119 @@
+"""SIGTERM (``kill``, ``timeout``, a container stopping) ends a command as Ctrl-C does, in
+a real process: one line, exit 130, the batch discarded, nothing waited for forever.
+
+The input is a named pipe the test keeps open after writing it: the command cannot end by
+itself, and SIGTERM reaches only mfq, as it does when a supervisor stops it, while the
+program writing to its input lives on (a thread reading that pipe never returns)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mfq.cli.main import cli
+from tests.conftest import REPO
+
+#: Past the writer's flush (131,072 events) and the reader's 16 MiB chunk: the batch has a
+#: Parquet file in its tmp folder while the pipe is still open.
+EVENTS = 300_000
+#: Generous: a loaded machine; each wait ends as soon as its condition holds.
+PATIENCE = 180.0
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def export_text() -> bytes:
+    return "".join(
+        f'{{"id":"ev-{i}","type":"order.created",'
+        f'"timestamp":"2026-11-03T10:{i // 60 % 60:02d}:{i % 60:02d}Z"}}\n'
+        for i in range(EVENTS)
+    ).encode()
+
+
+def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.02)
+
+
+@contextmanager
+def mfq_reading_a_pipe(tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``mfq ARGS PIPE`` running, every event written to the pipe, the pipe kept open."""
+    pipe = tmp_path / "export.ndjson"
+    os.mkfifo(pipe)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mfq", *args, str(pipe)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    writer: list[int] = []
+
+    def opened() -> bool:  # (a pipe opens for writing once mfq opened it for reading)
+        try:
+            writer.append(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError as err:
+            assert err.errno == errno.ENXIO, err
+            return False
+        return True
+
+    try:
+        wait_for(opened, process)
+        os.set_blocking(writer[0], True)
+        with os.fdopen(writer[0], "wb", closefd=False) as stream:
+            stream.write(export_text())  # (returns once mfq has read all but the last 64 KiB)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        for fd in writer:
+            os.close(fd)
+
+
+def stopped(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=PATIENCE)
+    return process.returncode, out, err.strip()
+
+
+def test_sigterm_mid_ingest_discards_the_batch_and_exits_130(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with mfq_reading_a_pipe(tmp_path, "ingest", "--store", str(store)) as ingest:
+        wait_for(lambda: any((store / "tmp").glob("*/*.parquet")), ingest)
+        assert stopped(ingest) == (130, "", "mfq: error: interrupted")
+    assert sorted(p.name for p in store.iterdir()) == ["catalog.sqlite", "read.lock", "write.lock"]
+    code, out, _err = invoke("info", "--store", str(store), "--format", "json")
+    assert (code, json.loads(out)["events"]) == (0, 0)
+    assert invoke("doctor", "--store", str(store)) == (
+        0,
+        "",
+        "the store is sound: 0 files checked\n",
+    )
+    export = tmp_path / "export-again.ndjson"
+    export.write_bytes(export_text())
+    code, out, _err = invoke("ingest", str(export), "--store", str(store), "--format", "json")
+    assert (code, json.loads(out)["ingested"], json.loads(out)["duplicates"]) == (0, EVENTS, 0)
+    code, out, _err = invoke("info", "--store", str(store), "--format", "json")
+    assert (code, json.loads(out)["events"]) == (0, EVENTS)
+
+
+def test_sigterm_mid_question_on_a_file_exits_130(tmp_path: Path) -> None:
+    with mfq_reading_a_pipe(tmp_path, "query", "--group-by", "type") as query:
+        assert stopped(query) == (130, "", "mfq: error: interrupted")
