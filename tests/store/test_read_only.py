@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -18,8 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import mfq
+from mfq.cli.main import cli
 from tests.conftest import REPO, event
 
 NOBODY = 65534
@@ -57,6 +60,14 @@ def shared_folder() -> Iterator[Path]:
             if not path.is_symlink():
                 path.chmod(0o755 if path.is_dir() else 0o644)
         shutil.rmtree(folder)
+
+
+def _read_as_an_earlier_mfq(root: Path) -> None:
+    """A read-only connection, closed: it may not remove the ``-wal`` and ``-shm`` files
+    it made, which an earlier mfq's reads left beside the catalog."""
+    db = sqlite3.connect(f"file:{root / 'catalog.sqlite'}?mode=ro", uri=True)
+    db.execute("SELECT count(*) FROM batches").fetchall()
+    db.close()
 
 
 def _contents(root: Path) -> dict[str, str]:
@@ -113,8 +124,7 @@ def test_every_read_command_works_on_a_read_only_store_and_writes_nothing(
     with mfq.open_store(root) as store:
         store.ingest([export])
     if reader_left_wal:
-        with mfq.open_store(root) as store:
-            assert store.info()["events"] == 3  # a reader where writing is allowed
+        _read_as_an_earlier_mfq(root)
         assert (root / "catalog.sqlite-wal").stat().st_size == 0
     else:
         assert not (root / "catalog.sqlite-wal").exists()
@@ -128,4 +138,31 @@ def test_every_read_command_works_on_a_read_only_store_and_writes_nothing(
     assert results[3][1] == "id\nev-0\nev-1\nev-2\n"
     assert results[4][1] == "time,count\n2026-11-03T10:00:00Z,3\n"
     assert results[5][1] == ""
+    assert _contents(root) == before
+
+
+def test_read_commands_leave_a_writable_store_as_they_found_it(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text("".join(json.dumps(event(i, service="api")) + "\n" for i in range(3)))
+    root = tmp_path / "store"
+    with mfq.open_store(root) as store:
+        store.ingest([export])
+    before = _contents(root)
+    assert "catalog.sqlite-wal" not in before
+    reads = ["info", "schema", "rejects", "events", "query", "timeseries", "anomalies", "doctor"]
+    for command in reads:
+        result = CliRunner().invoke(cli, [command, "--store", str(root)])
+        assert (result.exit_code, _contents(root)) == (0, before), (command, result.stderr)
+
+
+def test_a_read_keeps_the_log_files_of_a_store_that_had_them(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(json.dumps(event(1)) + "\n")
+    root = tmp_path / "store"
+    with mfq.open_store(root) as store:
+        store.ingest([export])
+    _read_as_an_earlier_mfq(root)
+    before = _contents(root)
+    assert {"catalog.sqlite-wal", "catalog.sqlite-shm"} <= set(before)
+    assert CliRunner().invoke(cli, ["info", "--store", str(root)]).exit_code == 0
     assert _contents(root) == before

@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -188,6 +188,28 @@ def _can_write(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
+def _wal_files_exist(path: Path) -> bool:
+    return any(path.with_name(path.name + suffix).exists() for suffix in ("-wal", "-shm"))
+
+
+def _let_sqlite_remove_wal_files(path: Path) -> None:
+    """Remove the ``-wal`` and ``-shm`` files a read-only connection made beside the
+    catalog (it may not remove them itself), so a read leaves the store as it found it.
+
+    SQLite removes them when the last connection that may write closes; it checkpoints
+    the log first, which is empty (no writer committed since it was made, or that
+    writer's own close removed it). Another connection still open, in this process or
+    another, keeps them, as it should. Nothing is done where the catalog is read-only."""
+    if not _can_write(path):
+        return
+    with suppress(sqlite3.Error):
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        finally:
+            db.close()
+
+
 def _older_layout(path: Path) -> bool:
     """Whether the catalog lacks a table or column this mfq expects."""
     import re
@@ -217,6 +239,8 @@ class Catalog:
     def __init__(self, path: Path, *, writable: bool = True) -> None:
         self.path = path
         self.writable = writable
+        #: A reader that finds no write-ahead log files removes those it made on close.
+        self._made_wal_files = not writable and not _wal_files_exist(path)
         try:
             if not writable and _older_layout(path):
                 # A catalog from an earlier mfq gains its new (empty) tables and columns
@@ -290,6 +314,8 @@ class Catalog:
 
     def close(self) -> None:
         self._db.close()
+        if self._made_wal_files:
+            _let_sqlite_remove_wal_files(self.path)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
