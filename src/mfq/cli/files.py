@@ -5,7 +5,6 @@ the question needs more (see ``store_for`` in ``mfq.cli.query``)."""
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -84,17 +83,16 @@ def held_store(
 
 
 def read_once(inputs: Sequence[str]) -> bool:
-    """Whether an input cannot be read twice: standard input, a pipe, a device."""
-    for name in inputs:
-        if name == "-":
-            return True
-        try:
-            mode = os.stat(name).st_mode
-        except OSError:
-            continue  # (the read says what is wrong with it)
-        if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
-            return True
-    return False
+    """Whether an input cannot be read twice: standard input, a pipe, a device (named, or
+    met in a folder)."""
+    from mfq.errors import InputUnreadable
+    from mfq.ingest.sources import expand_sources
+
+    try:
+        sources = expand_sources(list(inputs))
+    except InputUnreadable:
+        return False  # (the read says what is wrong)
+    return not all(source.rereadable() for source in sources)
 
 
 def _answerable(
