@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +48,15 @@ def store_root(tmp_path: Path, write_ndjson: Callable[..., Path]) -> Path:
 
 def _event_file(root: Path, day: str = "2026-11-02") -> Path:
     return sorted((root / "events" / f"date={day}").glob("*.parquet"))[0]
+
+
+def _committed_id_files(root: Path) -> list[Path]:
+    db = sqlite3.connect(root / "catalog.sqlite")
+    try:
+        rows = db.execute("SELECT path FROM files WHERE kind = 'ids' ORDER BY batch_id")
+        return [root / path for (path,) in rows]
+    finally:
+        db.close()
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -121,7 +131,7 @@ def test_a_damaged_rejects_file_is_named(store_root: Path) -> None:
 def test_ingest_rebuilds_damaged_id_hashes_from_the_event_files(
     store_root: Path, write_ndjson: Callable[..., Path], damage: str
 ) -> None:
-    id_files = sorted((store_root / "ids").glob("*.npy"))
+    id_files = _committed_id_files(store_root)  # (rebuilt in the order they were committed)
     for path in id_files:
         if damage == "truncated":
             path.write_bytes(path.read_bytes()[:100])

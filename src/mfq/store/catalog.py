@@ -481,10 +481,11 @@ class Catalog:
         return [(str(a), str(b), str(c), str(d), int(e)) for a, b, c, d, e in rows]
 
     def files(self, kind: str = "events") -> list[FileRecord]:
-        """Committed files of a kind, ordered by day then path."""
+        """Committed files of a kind, ordered by day, then in the order their batches were
+        committed (not by name: two batches of one second sort by their random part)."""
         rows = self._db.execute(
             "SELECT path, kind, day, rows, bytes, min_ns, max_ns, schema FROM files WHERE kind = ?"
-            " ORDER BY day, path",
+            " ORDER BY day, batch_id, path",
             (kind,),
         ).fetchall()
         return [FileRecord(*row) for row in rows]
