@@ -66,18 +66,31 @@ def test_an_ndjson_source_is_read_small_first_then_in_whole_chunks() -> None:
     assert all(size <= 8 << 20 for size in sizes)
 
 
-def test_a_source_of_long_records_is_read_in_whole_chunks_from_the_first() -> None:
-    """A first read of fewer lines than twice the records a profile is detected from is
-    read up to the chunk size: the profile is detected from the same records as ever."""
-    from mfq.ingest import containers
-    from mfq.ingest.profiles import SAMPLE_RECORDS
+def test_a_source_of_long_records_is_read_small_first_and_keeps_its_profile(
+    tmp_path: Path,
+) -> None:
+    """Records of 20 KB: the small first read holds 52, fewer than a profile's sample
+    (64); the profile is detected from the first 64 all the same (the pipeline looks
+    ahead through the chunks), and every record is read once."""
+    from mfq.ingest.options import NormalizeOptions
+    from mfq.ingest.pipeline import read_source
+    from mfq.ingest.sources import Source
+    from mfq.settings import Settings
 
-    assert containers._FIRST_LINES >= 2 * SAMPLE_RECORDS
-    line = json.dumps({"id": 1, "pad": "x" * 20_000})  # 52 lines in 1 MiB
-    data = ("\n".join([line] * 600) + "\n").encode()  # about 11.5 MiB
-    _kind, chunks = read_chunks(io.BytesIO(data), 8 << 20)
+    lines = [
+        json.dumps({"ts": 1.7e9 + n, "_path": "conn", "uid": f"C{n:08d}", "pad": "z" * 20_000})
+        for n in range(600)
+    ]  # about 11.5 MiB
+    path = tmp_path / "long.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    _kind, chunks = read_chunks(io.BytesIO(path.read_bytes()), 8 << 20)
     sizes = [len(chunk.data) for chunk in chunks]
-    assert len(sizes) == 2 and sizes[0] > (8 << 20) - len(line) - 2
+    assert sizes[0] < 2 << 20 and max(sizes) <= 8 << 20  # (not topped up to the chunk)
+    reading = read_source(
+        Source(str(path), path), NormalizeOptions(), Settings(chunk_bytes=8 << 20)
+    )
+    assert reading.profile == "zeek"
+    assert sum(chunk.table.num_rows for chunk in reading.chunks) == 600
 
 
 def test_ndjson_blank_lines_crlf_bom_and_missing_final_newline() -> None:

@@ -44,11 +44,10 @@ _HEAD_BYTES = 64 * 1024
 _NEWLINE = 10
 #: The first read of an NDJSON source, growing fourfold to the chunk size: the parse
 #: workers wait for the first chunk, read, split and screened alone (100 ms for 16 MiB,
-#: its memory touched the first time), so it is small; unless it holds fewer than
-#: ``_FIRST_LINES`` lines (twice the records a profile is detected from), when it is
-#: read up to the chunk size, as every first chunk was.
+#: its memory touched the first time), so it is small. (However few records it holds,
+#: the profile is detected from the first that parse: ``mfq.ingest.pipeline`` looks
+#: ahead through the chunks for them.)
 _FIRST_READ_BYTES = 1 << 20
-_FIRST_LINES = 128
 _OTLP_HEAD = re.compile(rb'^\s*\{\s*"resource(Spans|Logs)"')
 
 
@@ -274,11 +273,6 @@ def _ndjson_chunks(stream: BinaryIO, chunk_bytes: int, limit: int) -> Iterator[R
     line_base = 1
     size = min(chunk_bytes, _FIRST_READ_BYTES)
     while block := stream.read(size):
-        if size < chunk_bytes and line_base == 1 and block.count(b"\n") < _FIRST_LINES:
-            # Long records: the first chunk whole, as the format profile is detected
-            # from its first records (``mfq.ingest.profiles.SAMPLE_RECORDS``).
-            block += stream.read(chunk_bytes - size)
-            size = chunk_bytes
         size = min(size * 4, chunk_bytes)
         view = memoryview(block)
         end = block.rfind(b"\n")
