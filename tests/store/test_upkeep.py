@@ -296,3 +296,42 @@ def test_pruning_everything_leaves_an_empty_store_that_takes_new_events(
     assert on_disk(store) == store.catalog.all_paths()
     copy = write_ndjson(json.loads(line) for line in path.read_text().splitlines()[:10])
     assert store.ingest([copy]).ingested == 10
+
+
+# -- an interrupted rewrite leaves the store as it was -------------------------------------------
+
+
+@pytest.mark.parametrize("moment", ["writing", "moving"])
+def test_an_interrupted_compaction_leaves_the_store_as_it_was(
+    store: Store,
+    write_ndjson: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    moment: str,
+) -> None:
+    """Ctrl-C or SIGTERM while the new files are written, or once some are moved in but
+    before the catalog lists them: no file of the rewrite is left (mfq doctor found its
+    temporary files, or files the catalog does not list)."""
+    from mfq.store import rewrite
+
+    three_batches(store, write_ndjson)
+    files, answer = on_disk(store), store.query(group_by=["service"], aggs=["count"])
+    if moment == "writing":
+        write_day = rewrite.Rewrite.write_day
+
+        def interrupted(self: rewrite.Rewrite, *args: object) -> None:
+            write_day(self, *args)  # type: ignore[arg-type]
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(rewrite.Rewrite, "write_day", interrupted)
+    else:
+
+        def interrupted_replace(*args: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(store.catalog, "replace_files", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        store.compact()
+    assert on_disk(store) == files == store.catalog.all_paths()
+    assert not (store.root / "tmp").exists()
+    assert store.doctor().findings == []
+    assert store.query(group_by=["service"], aggs=["count"]).equals(answer)

@@ -278,3 +278,42 @@ def test_a_compaction_beside_an_ingest(
         ids = _ids(store)
         assert len(ids) == len(set(ids)) == DAYS * PER_DAY + 500
         assert _on_disk(store_dir) == store.catalog.all_paths()
+
+
+class _InterruptedCommit:
+    """A catalog connection whose first COMMIT is interrupted before it runs: a signal
+    that lands after the transaction's body, before its COMMIT."""
+
+    def __init__(self, db: object) -> None:
+        self._db = db
+        self.interrupted = False
+
+    def execute(self, sql: str, *args: object) -> object:
+        if sql == "COMMIT" and not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+        return self._db.execute(sql, *args)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._db, name)
+
+
+def test_an_interrupt_just_before_the_commit_leaves_no_file_of_the_batch(
+    store: Store, write_ndjson: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's rows are rolled back before its files are removed: the files were
+    kept as listed by the open transaction, and mfq doctor found them unlisted."""
+    from tests.conftest import event
+
+    first = write_ndjson([event(i) for i in range(10)])  # type: ignore[operator]
+    store.ingest([first])
+    files = set(store.catalog.all_paths())
+    proxy = _InterruptedCommit(store.catalog._db)
+    monkeypatch.setattr(store.catalog, "_db", proxy)
+    with pytest.raises(KeyboardInterrupt):
+        store.ingest([write_ndjson([event(i) for i in range(10, 20)])])  # type: ignore[operator]
+    assert proxy.interrupted and not proxy.in_transaction
+    monkeypatch.undo()
+    assert set(store.catalog.all_paths()) == files
+    assert store.doctor().findings == []
+    assert store.query(aggs=["count"])["count"].tolist() == [10]

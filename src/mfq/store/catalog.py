@@ -196,10 +196,11 @@ def _let_sqlite_remove_wal_files(path: Path) -> None:
     """Remove the ``-wal`` and ``-shm`` files a read-only connection made beside the
     catalog (it may not remove them itself), so a read leaves the store as it found it.
 
-    SQLite removes them when the last connection that may write closes; it checkpoints
-    the log first, which is empty (no writer committed since it was made, or that
-    writer's own close removed it). Another connection still open, in this process or
-    another, keeps them, as it should. Nothing is done where the catalog is read-only."""
+    SQLite removes them when the last connection that may write closes, after it
+    checkpoints the log into the catalog (what a writer committed is kept either way).
+    Another connection still open, in this process or another, keeps them, and a read
+    that found them leaves them: two reads that overlap may leave them to the next
+    write. Nothing is done where the catalog is read-only."""
     if not _can_write(path):
         return
     with suppress(sqlite3.Error):
@@ -322,10 +323,13 @@ class Catalog:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # (An interrupt may land after the body, before COMMIT: the transaction is
+            # still open then, and what reads the catalog next must not see its rows.)
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def commit_batch(self, batch: BatchRecord) -> int:
         """Record a batch, its sources, files and field types in one transaction."""

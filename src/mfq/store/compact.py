@@ -68,21 +68,21 @@ def compact_days(
     """Rewrite the days of ``window`` that have more files than they need."""
     clean_leftovers(layout, catalog)
     before = catalog.files("events")
-    rewrite = Rewrite(layout, settings, new_token("compact"))
-    days = 0
-    for day, records in _days(before):
-        if not window.holds(day) or len(records) <= _needed(records, settings):
-            continue
-        table = read_events(layout, records)
-        rewrite.write_day(date.fromisoformat(day), table, old_classes(catalog, records))
-        rewrite.retired.extend(r.path for r in records)
-        days += 1
-    id_files = catalog.files("ids")
-    if days and len(id_files) > 1:
-        rewrite.write_ids(stored_ids(layout, catalog))
-        rewrite.retired.extend(f.path for f in id_files)
-    if days:
-        rewrite.commit(catalog)
+    with Rewrite(layout, settings, new_token("compact")) as rewrite:
+        days = 0
+        for day, records in _days(before):
+            if not window.holds(day) or len(records) <= _needed(records, settings):
+                continue
+            table = read_events(layout, records)
+            rewrite.write_day(date.fromisoformat(day), table, old_classes(catalog, records))
+            rewrite.retired.extend(r.path for r in records)
+            days += 1
+        id_files = catalog.files("ids")
+        if days and len(id_files) > 1:
+            rewrite.write_ids(stored_ids(layout, catalog))
+            rewrite.retired.extend(f.path for f in id_files)
+        if days:
+            rewrite.commit(catalog)
     _add_missing_stats(layout, catalog)
     after = catalog.files("events")
     return CompactionResult(days, len(before), len(after), _bytes(before), _bytes(after))

@@ -118,24 +118,24 @@ def _kept_rows(layout: StoreLayout, record: FileRecord, cutoff: int) -> np.ndarr
 def _rewrite(
     layout: StoreLayout, catalog: Catalog, settings: Settings, plan: _Plan, cutoff: int
 ) -> None:
-    rewrite = Rewrite(layout, settings, new_token("prune"))
-    gone_ids = [_id_hashes(layout, r) for r in plan.dropped]
-    for day in sorted({r.day for r in plan.cut if r.day}):
-        records = [r for r in plan.cut if r.day == day]
-        table = read_events(layout, records)
-        nanos = pc.cast(table.column("timestamp"), pa.int64())
-        keep = pc.greater_equal(nanos, pa.scalar(cutoff, pa.int64()))
-        gone_ids.append(ids.hash_ids(table.filter(pc.invert(keep)).column("id")))
-        kept = table.filter(keep)
-        if kept.num_rows:
-            rewrite.write_day(date.fromisoformat(day), kept, old_classes(catalog, records))
-        rewrite.retired.extend(r.path for r in records)
-    rewrite.retired.extend(r.path for r in plan.dropped)
-    stored = stored_ids(layout, catalog)
-    gone = np.concatenate(gone_ids) if gone_ids else np.empty((0, 2), dtype=np.uint64)
-    rewrite.write_ids(stored[~ids.IdIndex(gone).contains(stored)])
-    rewrite.retired.extend(f.path for f in catalog.files("ids"))
-    rewrite.commit(catalog)
+    with Rewrite(layout, settings, new_token("prune")) as rewrite:
+        gone_ids = [_id_hashes(layout, r) for r in plan.dropped]
+        for day in sorted({r.day for r in plan.cut if r.day}):
+            records = [r for r in plan.cut if r.day == day]
+            table = read_events(layout, records)
+            nanos = pc.cast(table.column("timestamp"), pa.int64())
+            keep = pc.greater_equal(nanos, pa.scalar(cutoff, pa.int64()))
+            gone_ids.append(ids.hash_ids(table.filter(pc.invert(keep)).column("id")))
+            kept = table.filter(keep)
+            if kept.num_rows:
+                rewrite.write_day(date.fromisoformat(day), kept, old_classes(catalog, records))
+            rewrite.retired.extend(r.path for r in records)
+        rewrite.retired.extend(r.path for r in plan.dropped)
+        stored = stored_ids(layout, catalog)
+        gone = np.concatenate(gone_ids) if gone_ids else np.empty((0, 2), dtype=np.uint64)
+        rewrite.write_ids(stored[~ids.IdIndex(gone).contains(stored)])
+        rewrite.retired.extend(f.path for f in catalog.files("ids"))
+        rewrite.commit(catalog)
 
 
 def _id_hashes(layout: StoreLayout, record: FileRecord) -> np.ndarray:

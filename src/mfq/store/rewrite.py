@@ -73,6 +73,18 @@ class Rewrite:
     def tmp_dir(self) -> Path:
         return self.layout.tmp / self.token
 
+    def __enter__(self) -> Rewrite:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:  # an interrupt or a failure before the commit: nothing stays
+            self._discard()
+
+    def _discard(self) -> None:
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.layout.tmp.rmdir()  # only when no other write's files are in it
+
     def write_day(self, day: date, table: pa.Table, classes: dict[str, set[str]]) -> None:
         """Write one day's events sorted by time, in files of at most
         ``compact_file_rows`` events of about equal size."""
@@ -115,10 +127,13 @@ class Rewrite:
             catalog.replace_files(
                 self.token, datetime.now(UTC).isoformat(), self.retired, self.written
             )
+        except BaseException:
+            # Files moved in before the catalog listed them go (the store is as it was).
+            with contextlib.suppress(Exception):
+                remove_unlisted(self.layout, catalog.all_paths())
+            raise
         finally:
-            shutil.rmtree(self.tmp_dir, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                self.layout.tmp.rmdir()  # only when no other write's files are in it
+            self._discard()
         remove_unlisted(self.layout, catalog.all_paths())
 
 
