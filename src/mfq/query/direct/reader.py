@@ -87,6 +87,13 @@ class _Batch:
     counts: list[TypeCounts] = field(default_factory=list)
     #: The hashes of each table's ids (``mfq.store.ids.hash_ids``), made as it comes.
     hashes: list[np.ndarray] = field(default_factory=list)
+    #: Whether the reading parses only the question's keys (``Projection``): then a
+    #: watched chunk whose repeats would leave a type undecided makes the files be read
+    #: again, without the projection (``read_again``), since its parse declared the types
+    #: the first full parse learned, the left-out duplicates' among them (a float where
+    #: the kept events hold whole numbers: theirs read as floats, past 2**53 inexactly).
+    projected: bool = False
+    read_again: bool = False
 
     def add(self, chunk: EventChunk) -> int:
         """Keep a chunk's accepted events; how many there are (duplicates included)."""
@@ -98,7 +105,11 @@ class _Batch:
             pairs = ids.hash_ids(chunk.table.column("id"))
             if self.watched > 0:
                 self.watched -= accepted
-                if self._read_again_for(chunk, pairs):
+                if not self._read_again_for(chunk, pairs):
+                    pass
+                elif self.projected:
+                    self.read_again, self.watched = True, 0
+                else:
                     self.index, self.watched = self._index_of_the_read(), 0
         if self.index is not None:
             keep, pairs = ids.keep_new(self.index, chunk.table.column("id"))
@@ -145,6 +156,8 @@ class _Batch:
         time, and the value classes of their fields; None when a duplicate left out may
         have decided the type of a column of the events kept (the files must then be read
         again with an ``index``, which keeps the records' text of a chunk as it comes)."""
+        if self.read_again:
+            return None
         kept = _first_of_each_id(self.tables, self.counts, self.hashes)
         self.tables, self.hashes = [], []
         if kept is None:
@@ -305,7 +318,7 @@ def read_files(
     once = any(not source.rereadable() for source in sources)
     read = _read_sources(sources, wanted, options, settings, meanwhile, once)
     if read is None:  # a left-out duplicate may have decided a type: the rare case
-        read = _read_sources(sources, wanted, options, settings, None, True)
+        read = _read_sources(sources, wanted, options, settings, None, True, project=False)
     if read is None:
         raise RuntimeError("events read with their duplicates found as they came, found later")
     return read
@@ -319,6 +332,8 @@ def _read_sources(
     meanwhile: Callable[[], object] | None,
     as_they_come: bool,
     watched: int | None = None,
+    *,
+    project: bool = True,
 ) -> FileEvents | None:
     """``read_files`` of the expanded sources; with ``as_they_come``, each chunk's
     duplicates are found when it comes (as ingest finds them), as they are from the
@@ -330,10 +345,15 @@ def _read_sources(
     held = None if wanted is None else wanted | set(_ALWAYS_HELD)
     if as_they_come:
         watched = 0
-    batch = _Batch(held, index, WATCHED_EVENTS if watched is None else watched)
+    projection = None if wanted is None or not project else Projection.of(wanted)
+    batch = _Batch(
+        held,
+        index,
+        WATCHED_EVENTS if watched is None else watched,
+        projected=projection is not None,
+    )
     totals, reasons, profiles = IngestCounters(), Counter[str](), Counter[str]()
     seen: dict[str, str | None] = {}  # fingerprint -> content hash, as ingest keeps them
-    projection = None if wanted is None else Projection.of(wanted)
     # Repeated content is recognised by its content hash (as ingest does); one source can
     # repeat nothing, so its bytes are not hashed.
     hash_content = len(sources) > 1
