@@ -105,12 +105,11 @@ class _Batch:
             pairs = ids.hash_ids(chunk.table.column("id"))
             if self.watched > 0:
                 self.watched -= accepted
-                if not self._read_again_for(chunk, pairs):
-                    pass
-                elif self.projected:
-                    self.read_again, self.watched = True, 0
-                else:
-                    self.index, self.watched = self._index_of_the_read(), 0
+                if self._read_again_for(chunk, pairs):
+                    if self.projected:
+                        self.read_again, self.watched = True, 0
+                    else:
+                        self.index, self.watched = self._index_of_the_read(), 0
         if self.index is not None:
             keep, pairs = ids.keep_new(self.index, chunk.table.column("id"))
             if len(pairs) < accepted:
