@@ -260,14 +260,18 @@ def _submitted(
     """For each chunk read, the step that settles it: its blocks are already with the
     parse workers when the step is produced; the record path runs when it is called
     (after the chunks before it, whose records may claim the source's field budget)."""
+    mapping = options.mapping
+    vectorised = mapping is None or vectorisable(mapping)
+    if projection is not None and mapping is not None and vectorised:
+        # A projected parse reads the question's keys; the mapping picks the standard
+        # fields from its own keys, so those are read too (else every record of a
+        # profiled source, Kubernetes, Zeek, Windows, CloudTrail, went record by record).
+        projection = projection.reading(mapping.keys_read)
     budget = FieldBudget(settings.max_fields)
     state = FastPathState(
         max_retries=settings.fast_path_max_retries, budget=budget, projection=projection
     )
     last_number = 0
-    mapping = options.mapping
-    # (A projection parses only a question's keys, which need not hold a mapping's.)
-    vectorised = mapping is None or (projection is None and vectorisable(mapping))
     try:
         for read in record_chunks:
             chunk = screen_chunk(read, settings.max_record_bytes, settings.max_depth)

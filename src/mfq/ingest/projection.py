@@ -13,8 +13,10 @@ The events that come out must be exactly those ``mfq ingest`` stores, projected:
   parsed in full (as ingest parses it) and its types learned. Types that drift fail the
   same way.
 * A record whose ignored keys could change its outcome goes to the record path (which
-  reads everything, as ingest does): a key written with an escape, an ``actor_profile``
-  object (its keys become ``actor.*``), and a key holding a dot where one may matter.
+  reads everything, as ingest does): a key written with an escape (it may spell any of
+  the others), an ``actor_profile`` object (its keys become ``actor.*``), and a key
+  holding a dot where one may matter. An escape in a value changes nothing: the parse
+  reads it as ingest's does (a lone surrogate fails both), and a value cannot hide a key.
   A dotted key matters where its name could be (part of) a field the projection reads,
   or where it could meet another key in one flattened name (``a.b`` beside
   ``{"a": {"b": …}}`` is ambiguous and rejected): two key paths flatten to one name only
@@ -41,15 +43,24 @@ import pyarrow.compute as pc
 from mfq.ingest.record import ATTRIBUTES_KEY
 from mfq.model.fields import STANDARD_FIELDS
 
-#: Bytes in a record that route it to the record path: any escape (a key may be spelled
-#: with one), an ``actor_profile`` key, and a dot followed by a closing quote and a colon
-#: (a key holding a dot: with no escape in the record, a dot in a value or in a number is
-#: never followed by that). The literals are found with ``bytes.find`` (a memchr-led
-#: search, several times faster than a regular expression's scan); after a hit the search
-#: goes on after the record's end, one hit being enough.
-_LITERAL_HAZARDS = (b"\\", b'"actor_profile"')
+#: Bytes in a record that route it to the record path: a key written with an escape, an
+#: ``actor_profile`` key, and a dot followed by a closing quote and a colon (a key holding
+#: a dot; a dot in a number, or in a value with no escape, is never followed by that).
+#: The literal is found with ``bytes.find`` (a memchr-led search, several times faster
+#: than a regular expression's scan); after a hit the search goes on after the record's
+#: end, one hit being enough.
+_LITERAL_HAZARD = b'"actor_profile"'
 _DOTTED_KEY_TEXT = r'\.[^"\n]*"[ \t\r]*:'
 _DOTTED_KEY = re.compile(_DOTTED_KEY_TEXT.encode())
+#: An escape, the rest of a JSON string, blanks and a colon: a key written with an escape
+#: holds a match from its first backslash (where an escape begins), so no such key is
+#: missed. An escape in a value matches only where the value's text could be read as a
+#: key's end (``\": x`` inside a value): the record then goes the record path's way,
+#: which is only slower. Windows paths and quoted messages in values (most records of
+#: real Windows and OpenStack logs) no longer send their records there one by one. (No
+#: record holds a newline: a document's are made blanks when it is cut into records.)
+_ESCAPED_KEY_TEXT = r'\\.(?:[^"\\\n]|\\.)*"[ \t\r]*:'
+_ESCAPED_KEY = re.compile(_ESCAPED_KEY_TEXT.encode())
 #: Searched first over a whole block by RE2 (pyarrow's ``match_substring_regex``, Latin-1
 #: over binary: a byte is a character, as in ``re`` over bytes), which leads each search
 #: with a ``memchr`` of its first byte, rarer in JSON than a quote: 0.5 and 0.2 ms per
@@ -120,6 +131,11 @@ class Projection:
         """The same fields, nothing learned (for the next source)."""
         return Projection(self.fields)
 
+    def reading(self, keys: Iterable[str]) -> Projection:
+        """These fields and ``keys`` (a profile's, which its vectorised mapping picks the
+        standard fields from), nothing learned."""
+        return Projection(self.fields | frozenset(keys))
+
     def learn(self, schema: pa.Schema) -> None:
         """Remember the types a full parse inferred for the projected keys."""
 
@@ -159,10 +175,10 @@ class Projection:
         if not len(starts):
             return flagged
         first, stop = int(starts[0]), int(ends[-1])
-        escaped = data.find(b"\\", first, stop) >= 0
         block = _one_value(data, first, stop)
+        escaped = data.find(b"\\", first, stop) >= 0 and _matches(block, _ESCAPED_KEY_TEXT)
         dotted = _matches(block, _DOTTED_KEY_TEXT)
-        actor = escaped or _matches(block, _ACTOR_PREFILTER)
+        actor = _matches(block, _ACTOR_PREFILTER)
         if not (escaped or dotted or actor):
             return flagged
         positions: list[int] = []
@@ -172,12 +188,12 @@ class Projection:
                 for pattern in _DOTTED_KEY.finditer(data, first, stop)
                 for p in (pattern.start(), pattern.end() - 1)
             ]
-        for literal, wanted in zip(_LITERAL_HAZARDS, (escaped, actor), strict=True):
-            at = data.find(literal, first, stop) if wanted else -1
+        for found, wanted in ((_ESCAPED_KEY, escaped), (_LITERAL_HAZARD, actor)):
+            at = _next_hazard(found, data, first, stop) if wanted else -1
             while at >= 0:
                 positions.append(at)
                 row = int(np.searchsorted(starts, at, side="right")) - 1
-                at = data.find(literal, max(int(ends[row]), at + 1), stop)
+                at = _next_hazard(found, data, max(int(ends[row]), at + 1), stop)
         if positions:
             rows = np.searchsorted(starts, np.asarray(positions), side="right") - 1
             flagged[rows[rows >= 0]] = True
@@ -237,9 +253,18 @@ class Projection:
         return tuple(".".join(parts[:n]).encode("utf-8") for n in range(1, width))
 
 
+def _next_hazard(hazard: bytes | re.Pattern[bytes], data: bytes, start: int, stop: int) -> int:
+    """Where ``hazard`` (a literal, or a pattern's first byte) next is in ``data[start:stop]``,
+    -1 where it is not."""
+    if isinstance(hazard, bytes):
+        return data.find(hazard, start, stop)
+    found = hazard.search(data, start, stop)
+    return -1 if found is None else found.start()
+
+
 def _dotted_keys(data: bytes, first: int, stop: int) -> set[bytes] | None:
-    """Every key holding a dot in ``data[first:stop]``, exactly for each record with no
-    escape (a record with one goes to the record path anyway): from each match of
+    """Every key holding a dot in ``data[first:stop]``, exactly for each key with no escape
+    (a record with such a key goes to the record path anyway): from each match of
     ``_DOTTED_KEY`` (a dot, no quote, a quote, blanks, a colon) back to the quote before
     it. A match that begins at a dot outside any key (``1.5, ": x"``: a string starting
     with a colon) yields a text no record holds, which can only make the answer more

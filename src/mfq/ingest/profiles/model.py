@@ -104,6 +104,13 @@ class Profile:
         """True when the profile changes how standard fields are read."""
         return bool(self.fields or self.defaults or self.values or self.not_standard)
 
+    @property
+    def keys_read(self) -> frozenset[str]:
+        """Every key path a getter of the profile reads (a template's keys included)."""
+        return frozenset(
+            part for getters in self.fields.values() for getter in getters for part in getter.parts
+        )
+
     def digest(self) -> str:
         """A short hash of the profile's definition."""
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
