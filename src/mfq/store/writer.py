@@ -75,6 +75,7 @@ class BatchWriter:
     type_counts: TypeCounts = field(default_factory=TypeCounts)
     _buffer: list[pa.Table] = field(default_factory=list)
     _buffered_rows: int = 0
+    _buffered_bytes: int = 0
     _rejects: list[tuple[str, RejectedRecord]] = field(default_factory=list)
     _pending: list[_Pending] = field(default_factory=list)
     #: The batch's id hashes, appended as they come (kept on disk, not in memory: at 10M
@@ -117,7 +118,11 @@ class BatchWriter:
         if kept:
             self._buffer.append(table)
             self._buffered_rows += kept
-            if self._buffered_rows >= self.settings.flush_rows:
+            self._buffered_bytes += table.nbytes
+            if (
+                self._buffered_rows >= self.settings.flush_rows
+                or self._buffered_bytes >= self.settings.flush_bytes
+            ):
                 self.flush()
         return kept, len(keep) - kept
 
@@ -132,7 +137,8 @@ class BatchWriter:
         """Start writing the buffered events; None when nothing is buffered."""
         if not self._buffer:
             return None
-        buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
+        buffered, self._buffer = self._buffer, []
+        self._buffered_rows = self._buffered_bytes = 0
         if self._writes is None:
             self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-write")
             self._stats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats")
