@@ -52,8 +52,20 @@ def test_an_unknown_backquoted_field_gets_the_usual_message(
     assert invoke("query", str(export), "--group-by", "`odd nam`") == (
         2,
         "",
-        "mfq: error: bad expression at column 8: unknown field 'odd nam' — did you mean"
+        "mfq: error: bad expression at column 1: unknown field 'odd nam' — did you mean"
         " 'odd name'?\n",
+    )
+
+
+def test_an_unknown_group_key_is_pointed_at_as_written(
+    write_ndjson: Callable[..., Path],
+) -> None:
+    """The key, not the expression it is checked as (which made it "column 8")."""
+    export = write_ndjson([event(1, region="eu")])
+    assert invoke("query", str(export), "--group-by", "type,regoin") == (
+        2,
+        "",
+        "mfq: error: bad expression at column 1: unknown field 'regoin' — did you mean 'region'?\n",
     )
 
 

@@ -25,6 +25,7 @@ from mfq.query.expr import (
     value_type,
 )
 from mfq.query.expr.ast import Aggregate, walk
+from mfq.query.expr.errors import UnknownField
 from mfq.query.expr.tokens import is_plain_name
 from mfq.query.requests import (
     EventsRequest,
@@ -188,7 +189,13 @@ def group_keys(
         name = key[1:-1] if len(key) > 1 and key[0] == key[-1] == "`" else key
         if name in schema or is_plain_name(name) or name != key:
             if name not in schema:
-                parse_filter(f"exists(`{name}`)", schema)  # raises the "did you mean" error
+                try:
+                    parse_filter(f"exists(`{name}`)", schema)  # the "did you mean" error
+                except UnknownField as err:  # pointing at the key as written, not at the
+                    # expression it was checked as ("column 8" for a key of six letters)
+                    raise UnknownField(
+                        err.reason, key, 0, name=err.name, suggestion=err.suggestion
+                    ) from None
             keys.append(name)
             continue
         expr = parse_value(key, schema)
