@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -117,3 +118,29 @@ def test_sigterm_mid_ingest_discards_the_batch_and_exits_130(tmp_path: Path) -> 
 def test_sigterm_mid_question_on_a_file_exits_130(tmp_path: Path) -> None:
     with mfq_reading_a_pipe(tmp_path, "query", "--group-by", "type") as query:
         assert stopped(query) == (130, "", "mfq: error: interrupted")
+
+
+def test_an_ignored_sigint_inherited_stays_ignored() -> None:
+    """A command started with Ctrl-C ignored (``nohup``, a background job of a script)
+    keeps ignoring it, as other Unix tools do; SIGTERM still stops it."""
+    for stop, expected in ((signal.SIGINT, 0), (signal.SIGTERM, 130)):
+        command = [sys.executable, "-m", "mfq", "query", "-", "--group-by", "type"]
+        process = subprocess.Popen(
+            ["sh", "-c", f"trap '' INT; exec {shlex.join(command)} --format json"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+        )
+        assert process.stdin is not None
+        text = export_text()
+        process.stdin.write(text[: len(text) // 2])  # (returns once mfq is reading)
+        process.stdin.flush()
+        process.send_signal(stop)
+        # (the rest written, then the input closed; a stopped mfq's broken pipe ignored)
+        out, err = process.communicate(text[len(text) // 2 :], timeout=PATIENCE)
+        assert process.returncode == expected, err
+        if expected == 0:
+            assert json.loads(out) == [{"type": "order.created", "count": EVENTS}]
+        else:
+            assert (out, err.strip()) == (b"", b"mfq: error: interrupted")

@@ -180,7 +180,10 @@ def main() -> None:
         # `mfq events | head` ends quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     for stopping in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stopping, _interrupt)
+        # A signal the parent made us ignore (``nohup``, a script's background job: Ctrl-C
+        # at the terminal is not for it) stays ignored, as in other Unix tools.
+        if signal.getsignal(stopping) is not signal.SIG_IGN:
+            signal.signal(stopping, _interrupt)
     try:
         code = cli.main(standalone_mode=False)
     finally:
