@@ -222,10 +222,12 @@ def test_keys_with_dots_or_escapes_go_to_the_record_path_and_escaped_values_do_n
         b'{"actor_profile":{}}',
         b'{"u":"a.b","v":2}',
         b'{"p":"C:\\\\Windows\\\\x.exe","m":"say \\"k\\": v"}',  # as in Windows, OpenStack logs
+        b'{"m":"at a.b(c.java:1)\\n\\tat d.e(f.java:2)\\n\\t","k":1}',  # a trace: dots, escapes
+        b'{"m":"x\\\\",":k":1}',  # an escaped backslash ends a value, a key starts with ':'
     ]
     data, starts, ends = _block(records)
     found = Projection.of(()).hazards(data, starts, ends)
-    assert found.tolist() == [False, True, False, True, True, False, False]
+    assert found.tolist() == [False, True, False, True, True, False, False, False, True]
 
 
 def test_hazards_are_found_in_every_record_of_an_array() -> None:

@@ -50,16 +50,24 @@ from mfq.model.fields import STANDARD_FIELDS
 #: than a regular expression's scan); after a hit the search goes on after the record's
 #: end, one hit being enough.
 _LITERAL_HAZARD = b'"actor_profile"'
-_DOTTED_KEY_TEXT = r'\.[^"\n]*"[ \t\r]*:'
+#: A key's last dot, the rest of the key, blanks and a colon. From the last dot only: a
+#: search from an earlier dot stops at the next one, so each byte is read once however
+#: many dots a string holds (a stack trace's thousand, where reading from each dot to the
+#: string's end took quadratic time). One match per written key holding a dot.
+_DOTTED_KEY_TEXT = r'\.[^".\n]*"[ \t\r]*:'
 _DOTTED_KEY = re.compile(_DOTTED_KEY_TEXT.encode())
-#: An escape, the rest of a JSON string, blanks and a colon: a key written with an escape
-#: holds a match from its first backslash (where an escape begins), so no such key is
-#: missed. An escape in a value matches only where the value's text could be read as a
-#: key's end (``\": x`` inside a value): the record then goes the record path's way,
-#: which is only slower. Windows paths and quoted messages in values (most records of
-#: real Windows and OpenStack logs) no longer send their records there one by one. (No
-#: record holds a newline: a document's are made blanks when it is cut into records.)
-_ESCAPED_KEY_TEXT = r'\\.(?:[^"\\\n]|\\.)*"[ \t\r]*:'
+#: A key's last escape, the rest of the key, blanks and a colon: a key written with an
+#: escape holds a match from the backslash of its last escape, so no such key is missed
+#: (a search from a backslash inside an escape, ``\\`` read from its second byte, finds
+#: only what a search from the escape's first byte finds). As for dots, a search from an
+#: earlier escape stops at the next backslash, so a value full of escapes (a trace's
+#: ``\n\t``) is read once. An escape in a value matches only where that value's end
+#: could be read as a key's (an escaped backslash ending it, then a key starting with a
+#: colon): the record then goes the record path's way, which is only slower. Windows paths
+#: and quoted messages in values (most records of real Windows and OpenStack logs) no
+#: longer send their records there one by one. (No record holds a newline: a document's
+#: are made blanks when it is cut into records.)
+_ESCAPED_KEY_TEXT = r'\\.[^"\\\n]*"[ \t\r]*:'
 _ESCAPED_KEY = re.compile(_ESCAPED_KEY_TEXT.encode())
 #: Searched first over a whole block by RE2 (pyarrow's ``match_substring_regex``, Latin-1
 #: over binary: a byte is a character, as in ``re`` over bytes), which leads each search
@@ -222,7 +230,7 @@ class Projection:
         self, data: bytes, first: int, stop: int, block: pa.Array
     ) -> set[bytes] | None:
         """The dotted keys of the block when each is one seen before (None when one may
-        not be). Each dotted key holds one match of ``_DOTTED_KEY`` (from its first
+        not be). Each dotted key holds one match of ``_DOTTED_KEY`` (from its last
         dot), and each written ``"key":`` of a key seen before is one of those matches,
         so equal counts leave no other dotted key."""
         known = tuple(self._dotted)  # (the parse workers add to it as they go)
@@ -265,8 +273,8 @@ def _next_hazard(hazard: bytes | re.Pattern[bytes], data: bytes, start: int, sto
 def _dotted_keys(data: bytes, first: int, stop: int) -> set[bytes] | None:
     """Every key holding a dot in ``data[first:stop]``, exactly for each key with no escape
     (a record with such a key goes to the record path anyway): from each match of
-    ``_DOTTED_KEY`` (a dot, no quote, a quote, blanks, a colon) back to the quote before
-    it. A match that begins at a dot outside any key (``1.5, ": x"``: a string starting
+    ``_DOTTED_KEY`` (a dot, neither quote nor dot, a quote, blanks, a colon) back to the
+    quote before it. A match that begins at a dot outside any key (``1.5, ": x"``: a string starting
     with a colon) yields a text no record holds, which can only make the answer more
     careful. None when a match has no quote before it in the block."""
     keys: set[bytes] = set()
