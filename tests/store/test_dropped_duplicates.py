@@ -160,6 +160,35 @@ def test_a_repeat_that_decides_a_type_early_is_found_as_it_comes(
     assert answers == [[{"sum(x)": sum(range(40)) + 4}]] * 4
 
 
+def test_a_read_of_the_questions_keys_stops_at_a_repeat_that_decides_a_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read of the question's keys stops at the chunk whose left-out repeat decided a
+    type (the files are read again whole, so what it would read on counts for nothing);
+    the read again takes every chunk, and the answer is the store's."""
+    path = tmp_path / "e.ndjson"
+    more = [_line(f"n{i}", i % 60, x=i) for i in range(2000)]  # (past the first 64 KiB read)
+    path.write_text("".join(line + "\n" for line in [*REPEATED, *more]), encoding="utf-8")
+    taken: dict[bool, list[list[str]]] = {True: [], False: []}  # ids per chunk, per read
+    add = reader._Batch.add
+
+    def counted(batch: reader._Batch, chunk: Any) -> int:
+        taken[batch.projected].append(chunk.table.column("id").to_pylist())
+        return add(batch, chunk)
+
+    monkeypatch.setattr(reader._Batch, "add", counted)
+    direct = reader.read_files([str(path)], {"x"}, settings=SMALL)
+    first_read = [ident for ids in taken[True] for ident in ids]
+    assert first_read.count("a") == 2 and "a" in taken[True][-1]  # stopped at the repeat
+    assert len(first_read) < 1000
+    assert sum(len(ids) for ids in taken[False]) == 2003  # every chunk, the repeat in it
+    held = Store(HeldStorage(direct.table, direct.classes))
+    assert held.query(aggs=["sum(x)"], as_arrow=True).to_pylist() == [
+        {"sum(x)": sum(range(2000)) + 4}
+    ]
+    assert (direct.summary.ingested, direct.summary.duplicates) == (2002, 1)
+
+
 # -- the property ----------------------------------------------------------------------------
 
 VALUES = (

@@ -374,6 +374,8 @@ def _read_sources(
                 summary.notes.append(f"skipped {err.message}")
                 continue
             counters = _read_one(reading, batch, reasons, summary, beside)
+            if batch.read_again:
+                break  # (read again whole: what is left of this read counts for nothing)
             profiles[reading.profile] += 1
             fingerprint = reading.fingerprint() if hash_content else None
             if fingerprint is not None:
@@ -450,6 +452,8 @@ def _read_one(
             # Every accepted event counts as ingested here; the duplicates among them are
             # told apart once the reading ends (``read_files``).
             chunk.counters.ingested, chunk.counters.duplicates = batch.add(chunk), 0
+            if batch.read_again:
+                break  # the files are read again without the projection: stop reading now
             counters.add(chunk.counters)
             reasons.update(r.code for r in chunk.rejects)
             for reject in chunk.rejects:
