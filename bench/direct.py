@@ -4,7 +4,10 @@ The export is shaped unlike the demo's: every standard field nested in ``attribu
 numeric ids, 36 attribute keys per event (``export_second_shape``). ``--shape demo`` asks
 the same questions of the demo's export instead (standard fields at the top, a dotted
 ``http.route`` key in most records' attributes; ``OUT/events-N.ndjson``, shared with
-``bench/ingest.py``). Each round runs, in
+``bench/ingest.py``). ``--shape k8s`` and ``--shape zeek`` ask a question of each of
+``bench/ingest.py``'s real-record replicas (Kubernetes audit events, Zeek connections,
+read through their format profiles; ``OUT/k8s-N.ndjson``, ``OUT/zeek-N.ndjson``). Each
+round runs, in
 turn, ``mfq query FILE`` and the same question in DuckDB, as whole processes; wall time,
 CPU time (user + sys) and peak RSS come from ``os.wait4``. Reported: medians, and the
 median of the per-round ratios (the machine is shared: a ratio within one round is what
@@ -40,6 +43,30 @@ DEMO_QUESTIONS = {
         ["--where", "status = 'error'", "--group-by", "type", "--agg", "p95(duration_ms)"],
         "select type, quantile_cont(attributes.duration_ms, 0.95)"
         " from read_ndjson({f}) where attributes.status = 'error' group by 1",
+    ),
+}
+#: Questions of the real-record replicas, read through their profiles (k8s: the event's
+#: type is ``{verb} {objectRef.resource}/...``, its HTTP status ``responseStatus.code``;
+#: Zeek: the type is ``@stream``, durations are in seconds).
+K8S_QUESTIONS = {
+    "group-by": (
+        ["--group-by", "verb"],
+        "select verb, count(*) from read_ndjson({f}) group by 1",
+    ),
+    "filter+count": (
+        ["--where", "http_status >= 400", "--group-by", "verb", "--agg", "count"],
+        "select verb, count(*) from read_ndjson({f}) where responseStatus.code >= 400 group by 1",
+    ),
+}
+ZEEK_QUESTIONS = {
+    "group-by": (
+        ["--group-by", "type"],
+        'select "@stream", count(*) from read_ndjson({f}) group by 1',
+    ),
+    "filter+percentile": (
+        ["--where", "proto = 'udp'", "--group-by", "type", "--agg", "p95(duration_ms)"],
+        'select "@stream", quantile_cont(duration * 1000, 0.95)'
+        " from read_ndjson({f}) where proto = 'udp' group by 1",
     ),
 }
 QUESTIONS = {
@@ -99,9 +126,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/mfq-bench-direct"))
     parser.add_argument(
         "--shape",
-        choices=("second", "demo"),
+        choices=("second", "demo", "k8s", "zeek"),
         default="second",
-        help="the bench's second shape (default) or the demo's export",
+        help="the bench's second shape (default), the demo's export, or a real-record replica",
     )
     parser.add_argument(
         "--before",
@@ -124,6 +151,22 @@ def main() -> None:
         export = export_path(args.out, args.events, args.seed)
         ensure_export(export, DemoConfig(events=args.events, seed=args.seed))
         questions = DEMO_QUESTIONS
+    elif args.shape in ("k8s", "zeek"):
+        from replica_export import (
+            ensure_replica_export,
+            ensure_zeek_export,
+            replica_export_path,
+            zeek_export_path,
+        )
+
+        if args.shape == "k8s":
+            export = replica_export_path(args.out, args.events, args.seed)
+            ensure_replica_export(export, args.events, args.seed)
+            questions = K8S_QUESTIONS
+        else:
+            export = zeek_export_path(args.out, args.events, args.seed)
+            ensure_zeek_export(export, args.events, args.seed)
+            questions = ZEEK_QUESTIONS
     else:
         export = args.out / f"second-shape-{args.events}-{args.seed}.ndjson"
         if not export.exists():
