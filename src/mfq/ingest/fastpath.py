@@ -731,11 +731,21 @@ def _split(
 
 def _wrong_kind_rows(name: str, column: pa.Array, slow: np.ndarray) -> None:
     """An object under a standard field's own name is rejected by the record path
-    (``service`` holding ``name`` aside): those rows go there."""
-    if name in STANDARD_NAMES and pa.types.is_struct(column.type):
-        if name == "service" and column.type.get_field_index("name") >= 0:
-            return
-        slow |= _valid(column)
+    (``service`` holding ``name`` aside): those rows go there.
+
+    Whether a ``service`` object holds ``name`` is each row's own: the struct type has a
+    ``name`` child when any row of the block (or of an earlier block whose types were
+    learned, or the projection's declared schema) holds one, and that child is null where
+    a row holds none, or holds ``"name": null`` (which the record path accepts). Either
+    way the row goes to the record path, which tells them apart, so the outcome never
+    depends on the other records parsed with it."""
+    if name not in STANDARD_NAMES or not pa.types.is_struct(column.type):
+        return
+    present = _valid(column)
+    at = column.type.get_field_index("name") if name == "service" else -1
+    if at >= 0:
+        present &= ~_valid(column.field(at))  # (a struct's child: its own nulls only)
+    slow |= present
 
 
 def _flatten(
