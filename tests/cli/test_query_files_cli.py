@@ -289,3 +289,33 @@ def test_a_question_ordered_by_its_columns_reads_the_file_once(
         [{"type": "login", "max(ms)": 7}, {"type": "logout", "max(ms)": None}],
     )
     assert len(calls) == 1
+
+
+def test_a_dropped_float_on_standard_input_leaves_the_whole_numbers_exact(
+    tmp_path: Path,
+) -> None:
+    """A duplicate holding ``x: 2.5`` in the block that teaches the projection its types,
+    read from standard input (read once, never again): the later blocks' ``x`` were
+    parsed as the floats declared, so 9007199254740993 came out 9007199254740992.0."""
+    lines = [
+        json.dumps(
+            {
+                "id": i,
+                "type": "t",
+                "timestamp": "2026-11-03T10:00:00Z",
+                "x": 9007199254740993 if i == 15_000 else i % 3,
+            }
+        )
+        for i in range(20_000)
+    ]
+    lines.insert(
+        100, json.dumps({"id": 5, "type": "t", "timestamp": "2026-11-03T10:00:00Z", "x": 2.5})
+    )
+    path = tmp_path / "export.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["--agg", "max(x)", "--agg", "sum(x)", "--agg", "count", "--format", "json"]
+    code, out, err = _from_stdin(path, "query", "-", *args)
+    total = 9007199254740993 + sum(i % 3 for i in range(20_000) if i != 15_000)
+    assert (code, err) == (0, "")
+    assert json.loads(out) == [{"max(x)": 9007199254740993, "sum(x)": total, "count": 20_000}]
+    assert (code, out, err) == invoke("store", "query", str(path), *args)

@@ -484,6 +484,8 @@ def _parse(
         if not inferred:
             if table.num_rows != stop - first:
                 return None, None
+            if learned is not None and state.projection is not None:
+                table = _integers_parsed_again(table, rows, first, stop, state.projection)
             if learned is None:
                 state.learned = _learnable(table.schema)
                 if state.projection is not None:
@@ -493,6 +495,25 @@ def _parse(
         state.string_paths = state.string_paths | inferred
         learned = state.learned = None
     return None, None
+
+
+def _integers_parsed_again(
+    table: pa.Table, rows: _Rows, first: int, stop: int, projection: Projection
+) -> pa.Table:
+    """A projected parse with the floats it declared where the block holds whole numbers
+    only parsed again as integers, as a full parse of the block would infer them
+    (``Projection.integral``); as it is where they do not fit (beyond int64)."""
+    start, end = int(rows.starts[first]), int(rows.ends[stop - 1])
+    integers = projection.integral(table, rows.data, start, end)
+    if not integers:
+        return table
+    options = pj.ParseOptions(
+        explicit_schema=projection.schema(integers), unexpected_field_behavior="ignore"
+    )
+    try:
+        return read_block(rows.span(first, stop), options)
+    except pa.ArrowInvalid:  # (an integer beyond int64, which a full parse reads as a float)
+        return table
 
 
 def read_block(buffer: pa.Buffer, parse_options: pj.ParseOptions) -> pa.Table:

@@ -165,13 +165,16 @@ class Projection:
             if f.name in self._tree:
                 visit(f.type, (f.name,), self._tree[f.name])
 
-    def schema(self) -> pa.Schema:
-        """The explicit schema of a projected parse: learned types, null where unknown."""
+    def schema(self, integers: frozenset[Path] = frozenset()) -> pa.Schema:
+        """The explicit schema of a projected parse: learned types, null where unknown,
+        and whole numbers (``int64``) at the paths of ``integers`` (see ``integral``)."""
 
         def declared(path: Path, node: dict) -> pa.DataType:  # type: ignore[type-arg]
             known = self._known.get(path)
             if known is None:
                 return pa.null()
+            if path in integers:
+                return pa.int64()
             if not pa.types.is_struct(known):
                 return known
             return pa.struct(
@@ -180,6 +183,27 @@ class Projection:
 
         return pa.schema(
             [pa.field(key, declared((key,), node)) for key, node in self._tree.items()]
+        )
+
+    def integral(self, table: pa.Table, data: bytes, first: int, stop: int) -> frozenset[Path]:
+        """The paths declared floats whose values in this projected parse of
+        ``data[first:stop]`` a full parse would have read as integers: every value a
+        whole number, and no number written with a fraction or an exponent after a key
+        of that name in the block. The declared float came from another block (floats
+        are learned like any type), perhaps from a record left out later (a duplicate,
+        a reject); a full parse infers each block's own, as ``mfq ingest`` parses it
+        (``fastpath._learnable`` declares no float), so these paths are parsed again as
+        integers: else 9007199254740993 would read as 9007199254740992.0."""
+        candidates: list[Path] = []
+        for f in table.schema:
+            _whole_floats(table.column(f.name), (f.name,), candidates)
+        if not candidates:
+            return frozenset()
+        block = _one_value(data, first, stop)
+        return frozenset(
+            path
+            for path in candidates
+            if not _matches(block, '"' + _re2_literal(path[-1]) + _FRACTION_AFTER_KEY)
         )
 
     def hazards(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -273,6 +297,25 @@ def _next_hazard(hazard: bytes | re.Pattern[bytes], data: bytes, start: int, sto
         return data.find(hazard, start, stop)
     found = hazard.search(data, start, stop)
     return -1 if found is None else found.start()
+
+
+#: After a key's closing quote: its colon, then a number written with a fraction or an
+#: exponent (RE2; a match anywhere, whichever object the key is in, keeps the float).
+_FRACTION_AFTER_KEY = '"[ \t\r\n]*:[ \t\r\n]*-?[0-9]+[.eE]'
+
+
+def _whole_floats(column: pa.ChunkedArray, path: Path, found: list[Path]) -> None:
+    """Add to ``found`` the paths of float leaves of ``column`` holding a value, every
+    value a whole number."""
+    if pa.types.is_struct(column.type):
+        for child in column.type:
+            _whole_floats(pc.struct_field(column, child.name), (*path, child.name), found)
+        return
+    if not pa.types.is_floating(column.type) or column.null_count == len(column):
+        return
+    values = column.drop_null()
+    if pc.all(pc.equal(pc.floor(values), values)).as_py():
+        found.append(path)
 
 
 def _dotted_keys(data: bytes, first: int, stop: int) -> set[bytes] | None:
