@@ -3,11 +3,13 @@ files into a store, then asking the store, does."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import json
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from mfq.api import Store, open_store
 from mfq.errors import MfqError
+from mfq.ingest import fastpath
 from mfq.ingest.profiles import builtin_profile
 from mfq.ingest.projection import Projection
 from mfq.query.direct.fields import question_fields
@@ -26,11 +29,25 @@ from mfq.query.direct.store import HeldStorage
 from mfq.settings import DEFAULT_SETTINGS, Settings
 from tests.conftest import SHARED_REAL
 from tests.ingest.test_fastpath_parity import records
+from tests.ingest.test_size_parity import context as size_context
+from tests.ingest.test_size_parity import records as size_records
 from tests.selection import selected
 
 #: Small chunks, so that a few records already take the projected parse (the first block
-#: of a source is parsed whole, as ingest parses it, to learn its types).
+#: of a source is parsed whole, as ingest parses it, to learn its types)...
 SMALL_CHUNKS = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=512)
+#: ...with a first block this small (``fastpath.PROBE_BLOCK_BYTES``: 64 KiB, more than
+#: the small exports here hold, which a read of them would parse whole).
+SMALL_PROBE = 256
+
+
+@contextlib.contextmanager
+def small_probe() -> Iterator[None]:
+    """The first block of each source this small (see ``SMALL_PROBE``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastpath, "PROBE_BLOCK_BYTES", SMALL_PROBE)
+        yield
+
 
 QUESTIONS: list[dict[str, object]] = [
     {"kind": "query", "group_by": ["type"]},
@@ -107,7 +124,8 @@ def _compare(
         chunks = chunked
     else:
         chunks = SMALL_CHUNKS if chunked else DEFAULT_SETTINGS
-    with tempfile.TemporaryDirectory() as scratch, open_store(scratch) as store:
+    probe = small_probe() if chunked is True else contextlib.nullcontext()
+    with probe, tempfile.TemporaryDirectory() as scratch, open_store(scratch) as store:
         try:
             summary = store.ingest(names)
         except MfqError as err:  # the direct read fails the same way
@@ -861,3 +879,32 @@ def test_a_dropped_float_leaves_the_whole_numbers_after_it_exact(tmp_path: Path)
         {"kind": "query", "group_by": ["x"], "aggs": ["count"]},
     ):
         _compare([export], question, chunked=False)
+
+
+def test_a_service_object_without_name_is_rejected_in_every_block(tmp_path: Path) -> None:
+    """Found in review (704 or 705 rejects from run to run, where ingest said 706): the
+    projection declares ``service`` a struct holding ``name`` (its alias), so every
+    ``service`` object parsed after the first block had a ``name`` child, null where the
+    record holds none, and the vectorised path took the struct's type for each record's."""
+    lines = [
+        _event(i, "t", 1, service={"y": 2.5, "x": "t"}) if i % 4 == 0 else _event(i, "t", 1)
+        for i in range(200)
+    ]
+    export = _write(tmp_path / "e.ndjson", lines)
+    with small_probe():
+        direct = read_files([str(export)], {"type"}, settings=SMALL_CHUNKS)
+    assert direct.summary.rejects_by_reason == {"bad_field": 50}
+    assert direct.summary.ingested == 150
+    _compare([export], {"kind": "query", "group_by": ["type"]})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=st.lists(size_records(), min_size=1, max_size=6), question=st.sampled_from(QUESTIONS))
+def test_odd_standard_fields_inside_a_big_file_answer_as_the_store(
+    drawn: list[dict[str, object]], question: dict[str, object]
+) -> None:
+    """Standard fields in odd shapes, among records holding objects under the same
+    names, read in small chunks (the projected parse from the second block on)."""
+    lines = size_context(60) + [json.dumps(r) for r in drawn] + size_context(20)
+    with tempfile.TemporaryDirectory() as folder:
+        _compare([_write(Path(folder) / "export.ndjson", lines)], question)
