@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mfq.api import Store, open_store
@@ -900,11 +900,17 @@ def test_a_service_object_without_name_is_rejected_in_every_block(tmp_path: Path
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn=st.lists(size_records(), min_size=1, max_size=6), question=st.sampled_from(QUESTIONS))
+@example(
+    drawn=[{"type": "a", "timestamp": "2026-11-03T10:00:00Z", "service": {"foo": 1}}],
+    question=QUESTIONS[0],
+)
 def test_odd_standard_fields_inside_a_big_file_answer_as_the_store(
     drawn: list[dict[str, object]], question: dict[str, object]
 ) -> None:
-    """Standard fields in odd shapes, among records holding objects under the same
-    names, read in small chunks (the projected parse from the second block on)."""
-    lines = size_context(60) + [json.dumps(r) for r in drawn] + size_context(20)
+    """Standard fields in odd shapes, first (where a full parse learns their types, the
+    rejected records' too), then among records holding objects under the same names,
+    read in small chunks (the projected parse from the second block on)."""
+    texts = [json.dumps(r) for r in drawn]
+    lines = texts + size_context(60) + texts + size_context(20)
     with tempfile.TemporaryDirectory() as folder:
         _compare([_write(Path(folder) / "export.ndjson", lines)], question)
