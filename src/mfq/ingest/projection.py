@@ -11,7 +11,11 @@ The events that come out must be exactly those ``mfq ingest`` stores, projected:
 * The declared types are those a full parse of an earlier block inferred. A key never
   seen yet is declared null, so any value under it fails the parse; the block is then
   parsed in full (as ingest parses it) and its types learned. Types that drift fail the
-  same way.
+  same way. A learned float is the one type a value of another kind silently takes (a
+  whole number read as a float, past 2**53 inexactly): where a block's values under it
+  are all whole, written with no fraction, the block is parsed again with integers there
+  (``Projection.integral``), as a full parse infers them, whichever record (a dropped
+  duplicate, a reject) taught the float.
 * A record whose ignored keys could change its outcome goes to the record path (which
   reads everything, as ingest does): a key written with an escape (it may spell any of
   the others), an ``actor_profile`` object (its keys become ``actor.*``), and a key
