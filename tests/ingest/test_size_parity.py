@@ -13,11 +13,13 @@ carry children a record of the block may lack (``service`` holding ``name``).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from mfq.api import open_store
 from mfq.ingest.batch import EventChunk
 from mfq.ingest.containers import RecordChunk, _lines_chunk
 from mfq.ingest.counters import IngestCounters
@@ -174,3 +176,30 @@ def test_a_service_object_without_name_is_rejected_beside_one_with_it() -> None:
     assert chunk.table.column("service").to_pylist() == ["s", "t", None]
     assert chunk.table.column("service.foo").to_pylist() == [None, None, 1]
     assert pa.types.is_string(chunk.table.schema.field("service").type)
+
+
+def test_a_dropped_duplicate_holding_service_name_decides_no_other_record(
+    tmp_path: Path,
+) -> None:
+    """The repeat of ``a`` (left out) held ``service.name`` and the only float of ``x``:
+    the chunk's kept events, validated again without it, rejected ``b``, which the
+    chunk's first validation had accepted beside it, and ingest stopped on an internal
+    error ("events validated again do not match those validated first")."""
+    lines = [
+        {"id": "a", "type": "t", "timestamp": T0, "x": 1},
+        {"id": "a", "type": "t", "timestamp": T0, "x": 2.5, "service": {"name": "s"}},
+        {"id": "b", "type": "t", "timestamp": T0, "x": 3, "service": {"foo": 1}},
+    ]
+    export = tmp_path / "export.ndjson"
+    export.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    with open_store(tmp_path / "store") as store:
+        summary = store.ingest([str(export)])
+        assert (summary.read, summary.ingested, summary.duplicates, summary.rejected) == (
+            3,
+            1,
+            1,
+            1,
+        )
+        assert summary.rejects_by_reason == {"bad_field": 1}
+        rows = store.events(as_arrow=True, fields=["id", "x"]).to_pylist()
+        assert rows == [{"id": "a", "x": 1}]
