@@ -110,7 +110,7 @@ def _alone(lines: list[str]) -> EventChunk:
     return validate_chunk_fast(_chunk(lines), NormalizeOptions(), FastPathState())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     drawn=st.lists(records(), min_size=1, max_size=8),
     block_bytes=st.sampled_from([200, 2000, 1 << 20]),
