@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from mfq.api import Store, open_store
 from mfq.cli.files import MODE_ENV
 from mfq.cli.main import cli
+from mfq.ingest import fastpath
 from mfq.ingest.kept import SourceRows
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.sources import expand_sources
@@ -263,19 +264,28 @@ def _contents(store: Store) -> dict[str, Any]:
     }
 
 
-def _direct(path: Path, config: Settings, as_they_come: bool, watched: int) -> dict[str, Any]:
+def _direct(
+    path: Path,
+    config: Settings,
+    as_they_come: bool,
+    watched: int,
+    fields: frozenset[str] | None = None,
+) -> dict[str, Any]:
     """``mfq query FILE``'s events: duplicates found when the reading ends (read again
     as they come where one may have decided a type, unless the first ``watched`` events
     showed it: then found as they come from that chunk on), or found as they come
-    (stdin)."""
+    (stdin); every field, or ``fields`` parsed alone (the projection)."""
     sources = expand_sources([str(path)])
     options = NormalizeOptions()
-    read = reader._read_sources(sources, None, options, config, None, as_they_come, watched)
+    read = reader._read_sources(sources, fields, options, config, None, as_they_come, watched)
     if read is None:
         assert not as_they_come
         read = reader.read_files([str(path)], None, settings=config)
     held = Store(HeldStorage(read.table, read.classes))
     events = read.table.sort_by("id")
+    for index, f in enumerate(events.schema):  # (the columns of a projected read, held)
+        if pa.types.is_dictionary(f.type):
+            events = events.set_column(index, f.name, events[index].cast(f.type.value_type))
     return {
         "columns": {f.name: str(f.type) for f in events.schema},
         "rows": events.to_pylist(),
@@ -311,18 +321,25 @@ def test_ingest_stores_what_the_file_without_its_repeats_stores(
             store = _contents(repeated)
             for as_they_come, watched in ((False, 0), (False, 2), (False, 1000), (True, 0)):
                 _same_events(_direct(path, config, as_they_come, watched), store)
+            # Standard input, the question's fields parsed alone (the projection) from a
+            # small first block on: the kept events' types and values are the store's.
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(fastpath, "PROBE_BLOCK_BYTES", 512)
+                projected = _direct(path, config, True, 0, frozenset(["id", "x", "y", "z"]))
+            _same_events(projected, store, every=False)
 
 
-def _same_events(direct: dict[str, Any], store: dict[str, Any]) -> None:
+def _same_events(direct: dict[str, Any], store: dict[str, Any], *, every: bool = True) -> None:
     """The columns read directly are the store's, with its types and values; a column a
-    stored event holds a value of is one of them."""
+    stored event holds a value of is one of them (with ``every``: all columns read)."""
     names = set(direct["columns"])
     assert {n: t for n, t in store["columns"].items() if n in names} == direct["columns"]
     held = [{n: v for n, v in row.items() if n in names} for row in store["rows"]]
     assert direct["rows"] == held
     valued = {n for row in store["rows"] for n, v in row.items() if v is not None}
-    assert valued <= names
-    assert {n: t for n, t in store["types"].items() if n in names} == direct["types"]
+    assert valued <= names or not every
+    types = {n: t for n, t in direct["types"].items() if every or n in names}
+    assert {n: t for n, t in store["types"].items() if n in names} == types
 
 
 @pytest.mark.parametrize("mode", ["direct", "store"])
