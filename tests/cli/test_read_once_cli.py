@@ -67,4 +67,4 @@ def test_an_unknown_field_on_a_folder_holding_a_pipe_is_named(tmp_path: Path) ->
         (tmp_path / "files" / name).write_text(text)
     as_files = CliRunner().invoke(cli, ["query", str(tmp_path / "files"), "--group-by", "regoin"])
     assert (run.returncode, run.stdout, run.stderr) == (2, "", as_files.stderr)
-    assert as_files.stderr == "mfq: error: bad expression at column 8: unknown field 'regoin'\n"
+    assert as_files.stderr == "mfq: error: bad expression at column 1: unknown field 'regoin'\n"
