@@ -231,3 +231,28 @@ def test_lists_are_stored_as_the_record_path_writes_them(lists: list[object]) ->
         for value in lists
     ]
     _both(lines, NormalizeOptions())
+
+
+#: Every character ``str.isspace`` calls whitespace, beside some that are not.
+_SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_TEXTS = st.text(alphabet=st.sampled_from(_SPACES + "ab\u00e9\u20ac\U0001f600\u200b"), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(st.none() | _TEXTS, max_size=20),
+    cut=st.tuples(st.integers(0, 5), st.integers(0, 20)),
+)
+def test_unstripped_is_what_strip_leaves_whole(texts: list[str | None], cut: tuple[int, int]) -> None:
+    """Texts kept on the vectorised path are exactly those ``pick``'s ``strip`` leaves as
+    they are (not empty, no whitespace at either end), decided from their first and last
+    bytes, for sliced columns too; nulls are not."""
+    import pyarrow as pa
+
+    from mfq.ingest.mapped import _unstripped
+
+    column = pa.array(texts, pa.string())
+    start, length = cut
+    column = column.slice(min(start, len(texts)), length)
+    expected = [t is not None and t != "" and t.strip() == t for t in column.to_pylist()]
+    assert _unstripped(column).tolist() == expected

@@ -108,7 +108,13 @@ def _groups(patterns: np.ndarray | None, count: int) -> list[np.ndarray]:
     if patterns is None or not patterns.shape[1]:
         return [np.arange(count)]
     packed = np.packbits(patterns, axis=1)
-    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+    if packed.shape[1] <= 8:  # (up to 64 columns: each pattern one integer, sorted six
+        # times faster; big-endian, so in the same order as the bytes)
+        padded = np.zeros((len(packed), 8), dtype=np.uint8)
+        padded[:, : packed.shape[1]] = packed
+        keys = padded.view(">u8").ravel()
+    else:
+        keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
     _, inverse = np.unique(keys, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     bounds = np.flatnonzero(np.diff(inverse[order])) + 1
@@ -127,7 +133,8 @@ def _node(
     data_type = column.type
     if pa.types.is_null(data_type):
         return None  # a key holding null: ``null`` in its rows' text
-    valid = _flags(column.is_valid())
+    # (most columns hold a value in every row: no mask to build and unpack)
+    valid = np.ones(len(column), dtype=bool) if not column.null_count else _flags(column.is_valid())
     node = _Node(name, valid)
     if pa.types.is_struct(data_type):
         for child_field, child in zip(data_type, column.flatten(), strict=True):

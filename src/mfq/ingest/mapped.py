@@ -33,6 +33,8 @@ _SPACE = (
     r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
 )
 _UNSTRIPPED = f"^[^{_SPACE}]((?s:.*)[^{_SPACE}])?$"
+#: Which bytes below 0x80 are whitespace to ``str.isspace`` (the others: False).
+_ASCII_SPACE = np.array([b < 0x80 and chr(b).isspace() for b in range(256)], dtype=bool)
 #: Template literals handled here: printable ASCII (their spaces strip alike everywhere).
 _PLAIN_LITERAL = frozenset(chr(c) for c in range(0x20, 0x7F))
 _TRIMMED = " "
@@ -207,8 +209,31 @@ def _mapped_values(
 
 
 def _unstripped(column: pa.Array) -> np.ndarray:
-    matched = pc.match_substring_regex(column, _UNSTRIPPED)
-    return np.asarray(pc.fill_null(matched, False).to_numpy(zero_copy_only=False), dtype=bool)
+    """Which texts of a string column are not empty and neither start nor end with
+    whitespace (``str.isspace``: ``pick``'s ``strip`` leaves them whole); False for nulls.
+
+    Read from each text's first and last byte: a byte below 0x80 is that character in
+    UTF-8, so only a text starting or ending with a longer character (which may be a
+    space: U+00A0, U+3000, ...) is given to the regular expression (a text's whole length
+    scanned per row, where the bytes are one look)."""
+    validity, offsets_buffer, data_buffer = column.buffers()
+    n = len(column)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[column.offset : column.offset + n + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
+    if data is None or not len(data):
+        return np.zeros(n, dtype=bool)
+    held = offsets[1:] > offsets[:-1]
+    if validity is not None:
+        held &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    first = np.where(held, data[np.minimum(offsets[:-1], len(data) - 1)], 0)
+    last = np.where(held, data[np.maximum(offsets[1:] - 1, 0)], 0)
+    wide = held & ((first >= 0x80) | (last >= 0x80))
+    unstripped = held & ~wide & ~_ASCII_SPACE[first] & ~_ASCII_SPACE[last]
+    if wide.any():
+        rows = np.flatnonzero(wide)
+        matched = pc.match_substring_regex(column.take(pa.array(rows)), _UNSTRIPPED)
+        unstripped[rows] = np.asarray(matched.to_numpy(zero_copy_only=False), dtype=bool)
+    return unstripped
 
 
 def _masked(column: pa.Array, rows: np.ndarray) -> pa.Array:
