@@ -193,3 +193,26 @@ def test_the_usual_rows_are_converted_at_once() -> None:
     )
     assert done.tolist() == [True, True, False]  # (spaces after the colon: one by one)
     assert ns[:2].tolist() == [1_591_367_999_305_988_000, -12_250_000_000]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    whole=st.integers(1, 10**9),
+    fraction=st.from_regex(r"\A[0-9]{1,8}\Z"),
+    sign=st.sampled_from(["", "-"]),
+    after=st.sampled_from([",", "}", ' ,"x":1}']),
+)
+def test_plain_seconds_are_all_converted_at_once(
+    whole: int, fraction: str, sign: str, after: str
+) -> None:
+    """Epoch seconds written as plain decimals (away from the units' edges) are each
+    converted by ``plain_epoch_ns`` (none left to the one-by-one conversion), to what
+    that conversion gives."""
+    finder = key_finder("ts")
+    assert finder is not None
+    text = f"{sign}{whole}.{fraction}"
+    raws = [f'{{"_path":"conn","ts":{text}{after}'.encode(), f'{{"ts":{text}}}'.encode()]
+    values = [float(text)] * 2
+    ns, done = plain_epoch_ns(*_lines_bounds(raws), finder, np.array(values))
+    assert done.tolist() == [True, True]
+    assert ns.tolist() == epoch_ns_from_texts(raws, finder, values)

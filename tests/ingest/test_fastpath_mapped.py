@@ -243,7 +243,9 @@ _TEXTS = st.text(alphabet=st.sampled_from(_SPACES + "ab\u00e9\u20ac\U0001f600\u2
     texts=st.lists(st.none() | _TEXTS, max_size=20),
     cut=st.tuples(st.integers(0, 5), st.integers(0, 20)),
 )
-def test_unstripped_is_what_strip_leaves_whole(texts: list[str | None], cut: tuple[int, int]) -> None:
+def test_unstripped_is_what_strip_leaves_whole(
+    texts: list[str | None], cut: tuple[int, int]
+) -> None:
     """Texts kept on the vectorised path are exactly those ``pick``'s ``strip`` leaves as
     they are (not empty, no whitespace at either end), decided from their first and last
     bytes, for sliced columns too; nulls are not."""

@@ -37,3 +37,18 @@ def test_each_occurrence_in_its_record(records: list[bytes], needle: bytes) -> N
     for record in records:  # overlapping occurrences count too
         expected.append(sum(record.startswith(needle, i) for i in range(len(record))))
     assert counts == expected
+
+
+@given(st.binary(max_size=40), _needles | st.binary(min_size=1, max_size=3), st.data())
+@example(b'x"ts"ts"', b'"ts"', None)
+def test_occurrences_are_every_start_of_the_needle(
+    data: bytes, needle: bytes, bounds: st.DataObject | None
+) -> None:
+    """Every place where ``needle`` starts inside ``data[low:high]``, overlapping ones
+    too, as ``startswith`` at each place says."""
+    low, high = 0, len(data)
+    if bounds is not None:
+        low = bounds.draw(st.integers(0, len(data)))
+        high = bounds.draw(st.integers(low, len(data)))
+    expected = [i for i in range(low, high) if data[i:high].startswith(needle)]
+    assert occurrences(data, low, high, needle).tolist() == expected

@@ -140,7 +140,7 @@ _WINDOW = 24
 _POWERS = 10 ** np.arange(19, dtype=np.int64)
 #: Below this many nanoseconds (inside int64's 9.22e18) a value needs no look at the edge.
 _SAFE_NS = 9.0e18
-_DIGIT_0, _DIGIT_9, _POINT, _MINUS = (ord(c) for c in "09.-")
+_DIGIT_0, _POINT, _MINUS = (ord(c) for c in "0.-")
 
 
 def plain_epoch_ns(
@@ -170,10 +170,10 @@ def plain_epoch_ns(
     keep = compact_rows >= 0
     at[compact_rows[keep]] = compact_at[keep] + len(finder.compact)
     rows = np.flatnonzero(ok)
-    window = np.zeros((len(rows), _WINDOW), dtype=np.uint8)  # zeros past each record
     spots = at[rows, None] + np.arange(_WINDOW)
     inside = spots < ends[rows, None]
-    window[inside] = view[spots[inside]]
+    # zeros past each record (one gather, then a mask: no boolean indexing in two axes)
+    window = np.where(inside, view[np.minimum(spots, len(view) - 1)], np.uint8(0))
     converted, good = _plain_windows(window, values[rows])
     ns[rows[good]] = converted[good]
     done = np.zeros(count, dtype=bool)
@@ -185,31 +185,33 @@ def _plain_windows(window: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, 
     """Each window's leading ``-?digits.digits`` (ended by anything but a digit, a point,
     ``e`` or ``E``) times the epoch unit of its magnitude, rounded half to even."""
     count = len(window)
-    digit = (window >= _DIGIT_0) & (window <= _DIGIT_9)
+    rows = np.arange(count)
+    digits = window - np.uint8(_DIGIT_0)  # (wraps: a digit is below 10, any other byte not)
+    not_digit = digits >= 10
     negative = window[:, 0] == _MINUS
     first = negative.astype(np.int64)  # the first digit's place
-    columns = np.arange(_WINDOW)
-    after_first = columns >= first[:, None]
+    not_digit[:, 0] &= ~negative
     # The point: the first non-digit after the first digit; the end: the next one.
-    not_digit = ~digit & after_first
     point = np.argmax(not_digit, axis=1)
-    after_point = columns > point[:, None]
-    end = np.argmax(~digit & after_point, axis=1)
-    rows = np.arange(count)
+    ok = not_digit[rows, point]
+    not_digit[rows, point] = False  # (every place before the point holds a digit)
+    end = np.argmax(not_digit, axis=1)
+    ok &= not_digit[rows, end] & (end > point)
     whole_digits = point - first
     fraction_digits = end - point - 1
-    ok = not_digit.any(axis=1) & (~digit & after_point).any(axis=1)
     ok &= window[rows, point] == _POINT
     ok &= (whole_digits >= 1) & (fraction_digits >= 1)
     ok &= whole_digits + fraction_digits <= _PLAIN_DIGITS
     ok &= (whole_digits == 1) | (window[rows, first] != _DIGIT_0)  # (JSON: no leading 0)
     ended_by = window[rows, end]
     ok &= ~np.isin(ended_by, np.frombuffer(b".eE", dtype=np.uint8))
-    # The digits as one integer: each digit times 10 to the number of digits after it.
-    in_number = digit & after_first & (columns[None, :] < end[:, None])
-    later = np.cumsum(in_number[:, ::-1], axis=1)[:, ::-1] - in_number
-    weights = np.where(in_number, _POWERS[np.minimum(later, 18)], 0)
-    number = (weights * (window.astype(np.int64) - _DIGIT_0)).sum(axis=1)
+    # The digits as one integer, a place at a time over all rows (Horner's rule; at most
+    # 18 digits fit an int64, and rows with more are not ok).
+    number = np.zeros(count, dtype=np.int64)
+    wide = digits.astype(np.int64)
+    for place in range(int(end.max()) if count else 0):
+        taken = (place >= first) & (place < end) & (place != point)
+        number = np.where(taken, number * 10 + wide[:, place], number)
     magnitude = np.abs(values)
     ok &= np.signbit(values) == negative
     factor = np.ones(count, dtype=np.int64)

@@ -228,7 +228,7 @@ def _unstripped(column: pa.Array) -> np.ndarray:
     first = np.where(held, data[np.minimum(offsets[:-1], len(data) - 1)], 0)
     last = np.where(held, data[np.maximum(offsets[1:] - 1, 0)], 0)
     wide = held & ((first >= 0x80) | (last >= 0x80))
-    unstripped = held & ~wide & ~_ASCII_SPACE[first] & ~_ASCII_SPACE[last]
+    unstripped: np.ndarray = held & ~wide & ~_ASCII_SPACE[first] & ~_ASCII_SPACE[last]
     if wide.any():
         rows = np.flatnonzero(wide)
         matched = pc.match_substring_regex(column.take(pa.array(rows)), _UNSTRIPPED)

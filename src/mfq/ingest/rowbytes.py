@@ -14,14 +14,34 @@ import numpy as np
 
 
 def occurrences(data: bytes, low: int, high: int, needle: bytes) -> np.ndarray:
-    """Start positions of ``needle`` in ``data[low:high]`` (overlapping ones too)."""
-    found: list[int] = []
-    find, add = data.find, found.append
-    at = find(needle, low, high)
-    while at >= 0:
-        add(at)
-        at = find(needle, at + 1, high)
-    return np.array(found, dtype=np.int64)
+    """Start positions of ``needle`` in ``data[low:high]`` (overlapping ones too).
+
+    With numpy over the bytes, not a ``find`` per occurrence: the places of one of the
+    needle's bytes (one not among JSON's commonest) are kept where the others follow.
+    A key found once per record (an epoch time's) took a Python call per record."""
+    width = len(needle)
+    if not width or high - low < width:
+        return np.zeros(0, dtype=np.int64)
+    view = np.frombuffer(data, dtype=np.uint8)[low:high]
+    wanted = np.frombuffer(needle, dtype=np.uint8)
+    lead = _rarest_place(needle)
+    found = np.flatnonzero(view[lead : len(view) - (width - 1 - lead)] == wanted[lead])
+    for place in range(width):
+        if place != lead and len(found):
+            found = found[view[found + place] == wanted[place]]
+    return found.astype(np.int64) + low
+
+
+#: Bytes frequent in any JSON text: a needle's other bytes narrow a search sooner.
+_COMMON = frozenset(b'":, {}[]')
+
+
+def _rarest_place(needle: bytes) -> int:
+    """The place of the needle's last byte that is not one of JSON's commonest."""
+    for place in range(len(needle) - 1, -1, -1):
+        if needle[place] not in _COMMON:
+            return place
+    return 0
 
 
 def record_of(found: np.ndarray, length: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
