@@ -243,6 +243,8 @@ def _masked(column: pa.Array, rows: np.ndarray) -> pa.Array:
 
 
 def _valid(column: pa.Array) -> np.ndarray:
+    if not column.null_count and not pa.types.is_null(column.type):  # (no mask to unpack)
+        return np.ones(len(column), dtype=bool)
     return np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
