@@ -3,7 +3,9 @@
 The vectorised path keeps a chunk's records as one ``bytes`` and each record's
 [start, end) in it. Looking for a rare string (a backslash, ``null``, a key) record by
 record costs a Python call per record; ``bytes.find`` over the whole span costs one per
-occurrence, at memchr's speed.
+occurrence, at memchr's speed (``records_holding``, which skips the rest of a record
+once found), and numpy over the bytes none (``occurrences``, every place, where each
+record holds one: an epoch time's key).
 """
 
 from __future__ import annotations
