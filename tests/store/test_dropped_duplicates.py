@@ -190,6 +190,35 @@ def test_a_read_of_the_questions_keys_stops_at_a_repeat_that_decides_a_type(
     assert (direct.summary.ingested, direct.summary.duplicates) == (2002, 1)
 
 
+def test_a_repeat_deciding_a_type_in_the_first_of_three_files_stops_that_read_and_no_other(
+    tmp_path: Path,
+) -> None:
+    """The read stops in the first file (the second and third are not opened for it, so
+    no content hash of theirs is asked for before it is read); the read again takes every
+    file, a copy of the first skipped as a repeated source, as ingest does."""
+    first = tmp_path / "1.ndjson"
+    more = [_line(f"n{i}", i % 60, x=i) for i in range(2000)]
+    first.write_text("".join(line + "\n" for line in [*REPEATED, *more]), encoding="utf-8")
+    copy = tmp_path / "2.ndjson"
+    copy.write_bytes(first.read_bytes())
+    third = tmp_path / "3.ndjson"
+    third.write_text(
+        "".join(_line(f"m{i}", i % 60, x=i) + "\n" for i in range(500)) + "not json\n",
+        encoding="utf-8",
+    )
+    names = [str(first), str(copy), str(third)]
+    direct = reader.read_files(names, {"x"}, settings=SMALL)
+    with tempfile.TemporaryDirectory() as scratch, open_store(scratch) as store:
+        summary = store.ingest(names)
+        counted = ("read", "ingested", "duplicates", "rejected", "rejects_by_reason")
+        for name in (*counted, "skipped_sources", "skipped_files"):
+            assert getattr(direct.summary, name) == getattr(summary, name), name
+        held = Store(HeldStorage(direct.table, direct.classes))
+        question = {"aggs": ["sum(x)", "count"], "as_arrow": True}
+        assert held.query(**question).to_pylist() == store.query(**question).to_pylist()
+    assert (direct.summary.ingested, direct.summary.skipped_sources) == (2502, 1)
+
+
 # -- the property ----------------------------------------------------------------------------
 
 VALUES = (

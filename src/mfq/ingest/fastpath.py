@@ -325,6 +325,8 @@ def _sub_blocks(rows: _Rows, block_bytes: int, start: int = 0) -> list[tuple[int
     targets = first + (span * np.arange(1, count, dtype=np.int64)) // count
     bounds = []
     for cut in [*np.searchsorted(rows.ends, targets, side="right").tolist(), total]:
+        if cut < start:
+            continue  # (a cut inside a row already taken, a huge one: no one-row sliver)
         stop = min(max(cut, start + 1), total)
         if stop > start:
             bounds.append((start, stop))
