@@ -55,6 +55,14 @@ def _raw(record: object, spaced: bool) -> bytes:
     return json.dumps(record, ensure_ascii=spaced, separators=separators).encode()
 
 
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _check_block(lines: list[bytes]) -> int:
     """Parse the lines as one block as the vectorised path does (texts stay texts);
     every row written exactly must be the definition. Returns how many were."""
@@ -112,6 +120,9 @@ def test_rows_written_exactly_are_the_definition(
 @given(st.lists(_json_texts(), min_size=1, max_size=4))
 def test_rows_of_any_text_written_exactly_are_the_definition(texts: list[str]) -> None:
     lines = [t.encode("utf-8", "surrogatepass") for t in texts if t.startswith("{")]
+    # (a lone surrogate written raw is not UTF-8: the screen rejects its record before any
+    # parse, so no block holds one; pyarrow's parser would take it)
+    lines = [line for line in lines if _is_utf8(line)]
     if lines and all(b"\n" not in line for line in lines):
         _check_block(lines)
 
