@@ -126,6 +126,14 @@ def _alone(lines: list[str]) -> EventChunk:
     block_bytes=200,
     taught=True,
 )
+@example(
+    drawn=[
+        {"type": "a", "timestamp": T0, "application_version": 0},
+        {"type": "a", "timestamp": T0, "attributes": {"application_version": []}},
+    ],
+    block_bytes=200,
+    taught=False,
+)
 def test_a_record_is_read_alike_alone_and_inside_a_big_file(
     drawn: list[dict[str, object]], block_bytes: int, taught: bool
 ) -> None:
@@ -203,3 +211,23 @@ def test_a_dropped_duplicate_holding_service_name_decides_no_other_record(
         assert summary.rejects_by_reason == {"bad_field": 1}
         rows = store.events(as_arrow=True, fields=["id", "x"]).to_pylist()
         assert rows == [{"id": "a", "x": 1}]
+
+
+def test_a_list_in_attributes_under_the_name_of_a_top_level_alias_is_an_attribute() -> None:
+    """Found by the property above: the record path rejected ``application_version: 0``
+    (``version``'s alias, at the top level) as "got array" because ``attributes`` held a
+    list under the same name, which is only an attribute; the vectorised path took it."""
+    lines = [
+        json.dumps({"type": "a", "timestamp": T0, "application_version": 0, "attributes": a})
+        for a in ({"application_version": []}, {"application_version": [1]}, {})
+    ]
+    lines.append(
+        json.dumps({"type": "a", "timestamp": T0, "attributes": {"application_version": []}})
+    )
+    reference = validate_chunk(_chunk(lines), NormalizeOptions())
+    alone = _alone(lines)
+    for chunk in (reference, alone):
+        assert chunk.table.column("version").to_pylist() == ["0", "0", "0"]
+        assert [(r.number, r.reason) for r in chunk.rejects] == [
+            (4, "invalid version (application_version): expected a single value, got array")
+        ]

@@ -239,8 +239,10 @@ def normalize_object(obj: object, options: NormalizeOptions) -> NormalizedRecord
         return Rejection(RejectCode.AMBIGUOUS_FIELD, f"ambiguous field {amb.name!r}")
     except UnicodeEncodeError:
         return Rejection(RejectCode.NOT_JSON, "not JSON: invalid unicode escape")
-    lists = {k for k, v in top_obj.items() if isinstance(v, list)}
-    lists |= {k for k, v in attrs_obj.items() if isinstance(v, list)}
+    lists = (
+        {k for k, v in top_obj.items() if isinstance(v, list)},
+        {k for k, v in attrs_obj.items() if isinstance(v, list)},
+    )
     return _resolve(obj, top, attrs, collector, options, picked, lists)
 
 
@@ -267,7 +269,7 @@ def _resolve(
     collector: bool,
     options: NormalizeOptions,
     picked: Picked | None = None,
-    lists: set[str] | None = None,
+    lists: tuple[set[str], set[str]] = (set(), set()),
 ) -> NormalizedRecord | Rejection:
     chosen: dict[str, tuple[str, object]] = {}
     mapping = options.mapping
@@ -279,9 +281,12 @@ def _resolve(
         aliases = spec.aliases
         if not_standard:
             aliases = tuple(a for a in aliases if a not in not_standard)
+        # (the top level first: a list under the same name in attributes is only an
+        # attribute there, not this field's value)
+        listed = lists[0] if any(alias in top for alias in aliases) else lists[1]
         found = _take(aliases, top, attrs)
         if found is not None:
-            if lists and found[0] in lists:  # kept as JSON text as an attribute, not here
+            if found[0] in listed:  # kept as JSON text as an attribute, not here
                 label = _label(spec.name, found[0])
                 return Rejection(
                     RejectCode.BAD_FIELD, f"invalid {label}: expected a single value, got array"
