@@ -121,7 +121,7 @@ def test_sigterm_mid_question_on_a_file_exits_130(tmp_path: Path) -> None:
 
 
 def test_an_ignored_sigint_inherited_stays_ignored() -> None:
-    """A command started with Ctrl-C ignored (``nohup``, a background job of a script)
+    """A command started with Ctrl-C ignored (a background job of a script, ``trap '' INT``)
     keeps ignoring it, as other Unix tools do; SIGTERM still stops it."""
     for stop, expected in ((signal.SIGINT, 0), (signal.SIGTERM, 130)):
         command = [sys.executable, "-m", "mfq", "query", "-", "--group-by", "type"]

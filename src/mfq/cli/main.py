@@ -180,7 +180,7 @@ def main() -> None:
         # `mfq events | head` ends quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     for stopping in (signal.SIGINT, signal.SIGTERM):
-        # A signal the parent made us ignore (``nohup``, a script's background job: Ctrl-C
+        # A signal the parent made us ignore (a script's background job, ``trap '' INT``: Ctrl-C
         # at the terminal is not for it) stays ignored, as in other Unix tools.
         if signal.getsignal(stopping) is not signal.SIG_IGN:
             signal.signal(stopping, _interrupt)
