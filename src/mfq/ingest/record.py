@@ -193,11 +193,15 @@ def _flatten(obj: dict[str, object], prefix: str, out: dict[str, object]) -> Non
         out[name] = _scalar(value)
 
 
-def _take(field_names: tuple[str, ...], *sources: dict[str, object]) -> tuple[str, object] | None:
-    for source in sources:
+def _take(
+    field_names: tuple[str, ...], *sources: dict[str, object]
+) -> tuple[int, str, object] | None:
+    """The first of ``field_names`` found, the first source searched first, popped: which
+    source held it, its name and value."""
+    for at, source in enumerate(sources):
         for name in field_names:
             if name in source:
-                return name, source.pop(name)
+                return at, name, source.pop(name)
     return None
 
 
@@ -269,7 +273,7 @@ def _resolve(
     collector: bool,
     options: NormalizeOptions,
     picked: Picked | None = None,
-    lists: tuple[set[str], set[str]] = (set(), set()),
+    lists: tuple[set[str], set[str]] | None = None,
 ) -> NormalizedRecord | Rejection:
     chosen: dict[str, tuple[str, object]] = {}
     mapping = options.mapping
@@ -281,17 +285,18 @@ def _resolve(
         aliases = spec.aliases
         if not_standard:
             aliases = tuple(a for a in aliases if a not in not_standard)
-        # (the top level first: a list under the same name in attributes is only an
-        # attribute there, not this field's value)
-        listed = lists[0] if any(alias in top for alias in aliases) else lists[1]
         found = _take(aliases, top, attrs)
         if found is not None:
-            if found[0] in listed:  # kept as JSON text as an attribute, not here
-                label = _label(spec.name, found[0])
+            at, name, value = found
+            # (a list there, in the source it was taken from, is kept as JSON text as an
+            # attribute, not as this field's value; one of the same name in the other
+            # source is only an attribute)
+            if lists is not None and name in lists[at]:
+                label = _label(spec.name, name)
                 return Rejection(
                     RejectCode.BAD_FIELD, f"invalid {label}: expected a single value, got array"
                 )
-            chosen[spec.name] = found
+            chosen[spec.name] = (name, value)
     result = NormalizedRecord(standard={}, attributes={})
     if "type" not in chosen:
         if not collector:
