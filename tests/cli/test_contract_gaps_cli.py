@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from mfq.cli.main import cli
+from mfq.stopping import stop, stopped_by, stopping
 from tests.conftest import REPO, event
 
 
@@ -118,7 +120,7 @@ def test_sigterm_ends_like_ctrl_c_with_the_store_as_before(tmp_path: Path) -> No
         cwd=REPO,
         check=False,
     )
-    assert (run.returncode, run.stdout, run.stderr.strip()) == (130, "", "mfq: error: interrupted")
+    assert (run.returncode, run.stdout, run.stderr) == (130, "", "mfq: error: interrupted\n")
     code, out, _err = invoke("info", "--store", str(store), "--format", "json")
     assert (code, json.loads(out)["events"]) == (0, 0)
     assert invoke("doctor", "--store", str(store)) == (
@@ -128,3 +130,14 @@ def test_sigterm_ends_like_ctrl_c_with_the_store_as_before(tmp_path: Path) -> No
     )
     code, out, _err = invoke("ingest", str(export), "--store", str(store), "--format", "json")
     assert (code, json.loads(out)["ingested"]) == (0, 20)
+
+
+def test_a_command_run_again_in_the_process_starts_unstopped(
+    write_ndjson: Callable[..., Path],
+) -> None:
+    """A stop is the process's until the next command: a program (or a test) running the
+    command line again must not find the last command's stop."""
+    stop(signal.SIGTERM)
+    export = write_ndjson([event(1)])
+    code, out, _err = invoke("query", str(export), "--format", "json")
+    assert (code, json.loads(out), stopping(), stopped_by()) == (0, [{"count": 1}], False, None)

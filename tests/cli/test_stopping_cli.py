@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from mfq.cli.main import cli
@@ -53,14 +54,16 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> N
 
 
 @contextmanager
-def mfq_reading_a_pipe(tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+def mfq_reading_a_pipe(
+    tmp_path: Path, *args: str, stderr: int = subprocess.PIPE
+) -> Iterator[subprocess.Popen[str]]:
     """``mfq ARGS PIPE`` running, every event written to the pipe, the pipe kept open."""
     pipe = tmp_path / "export.ndjson"
     os.mkfifo(pipe)
     process = subprocess.Popen(
         [sys.executable, "-m", "mfq", *args, str(pipe)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         cwd=REPO,
     )
@@ -91,14 +94,14 @@ def mfq_reading_a_pipe(tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[
 def stopped(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=PATIENCE)
-    return process.returncode, out, err.strip()
+    return process.returncode, out, err
 
 
 def test_sigterm_mid_ingest_discards_the_batch_and_exits_130(tmp_path: Path) -> None:
     store = tmp_path / "store"
     with mfq_reading_a_pipe(tmp_path, "ingest", "--store", str(store)) as ingest:
         wait_for(lambda: any((store / "tmp").glob("*/*.parquet")), ingest)
-        assert stopped(ingest) == (130, "", "mfq: error: interrupted")
+        assert stopped(ingest) == (130, "", "mfq: error: interrupted\n")
     assert sorted(p.name for p in store.iterdir()) == ["catalog.sqlite", "read.lock", "write.lock"]
     code, out, _err = invoke("info", "--store", str(store), "--format", "json")
     assert (code, json.loads(out)["events"]) == (0, 0)
@@ -117,7 +120,7 @@ def test_sigterm_mid_ingest_discards_the_batch_and_exits_130(tmp_path: Path) -> 
 
 def test_sigterm_mid_question_on_a_file_exits_130(tmp_path: Path) -> None:
     with mfq_reading_a_pipe(tmp_path, "query", "--group-by", "type") as query:
-        assert stopped(query) == (130, "", "mfq: error: interrupted")
+        assert stopped(query) == (130, "", "mfq: error: interrupted\n")
 
 
 def test_an_ignored_sigint_inherited_stays_ignored() -> None:
@@ -143,4 +146,59 @@ def test_an_ignored_sigint_inherited_stays_ignored() -> None:
         if expected == 0:
             assert json.loads(out) == [{"type": "order.created", "count": EVENTS}]
         else:
-            assert (out, err.strip()) == (b"", b"mfq: error: interrupted")
+            assert (out, err) == (b"", b"mfq: error: interrupted\n")
+
+
+def read_terminal(terminal: int) -> bytes:
+    """All a closed terminal's other side was written."""
+    written = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # (Linux: EIO once the other side is closed and all was read)
+            return written
+        if not chunk:
+            return written
+        written += chunk
+
+
+@pytest.mark.parametrize(
+    ("stop", "expected"),
+    [
+        # The terminal echoed ^C without ending its line: the message takes the next line.
+        (signal.SIGINT, b"\r\nmfq: error: interrupted\r\n"),
+        (signal.SIGTERM, b"mfq: error: interrupted\r\n"),
+    ],
+)
+def test_a_stopped_question_on_a_terminal_ends_the_line_of_a_ctrl_c_only(
+    tmp_path: Path, stop: signal.Signals, expected: bytes
+) -> None:
+    terminal, stderr = os.openpty()
+    try:
+        with mfq_reading_a_pipe(tmp_path, "query", "--group-by", "type", stderr=stderr) as query:
+            os.close(stderr)
+            query.send_signal(stop)
+            out, _err = query.communicate(timeout=PATIENCE)
+            assert (query.returncode, out, read_terminal(terminal)) == (130, "", expected)
+    finally:
+        os.close(terminal)
+
+
+def test_a_stopped_ingest_on_a_terminal_writes_its_line_where_its_bar_was(
+    tmp_path: Path,
+) -> None:
+    """The progress bar is cleared from its line, ^C with it: no empty line is left."""
+    terminal, stderr = os.openpty()
+    store = tmp_path / "store"
+    try:
+        with mfq_reading_a_pipe(tmp_path, "ingest", "--store", str(store), stderr=stderr) as ingest:
+            os.close(stderr)
+            wait_for(lambda: any((store / "tmp").glob("*/*.parquet")), ingest)
+            ingest.send_signal(signal.SIGINT)
+            out, _err = ingest.communicate(timeout=PATIENCE)
+            written = read_terminal(terminal)
+    finally:
+        os.close(terminal)
+    bar, message = written.rsplit(b"mfq: error: interrupted", 1)
+    assert (ingest.returncode, out, message) == (130, "", b"\r\n")
+    assert b"records" in bar and bar.endswith(b"\x1b[2K"), bar[-80:]

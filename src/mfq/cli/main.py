@@ -96,6 +96,14 @@ class MfqGroup(LazyGroup):
         self.ran = name
         return name, command, rest
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as stop:
+            # click would answer an interrupt with an empty line on stderr, whatever stopped
+            # the process and wherever stderr goes; `_run` writes it only after a terminal's ^C.
+            raise _Interrupted from stop
+
     def main(  # type: ignore[override]
         self,
         args: list[str] | None = None,
@@ -140,7 +148,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
     was committed whole), its lock released, threads waiting on input let go."""
     from mfq.stopping import stop
 
-    stop()
+    stop(_signum)
     raise KeyboardInterrupt
 
 
@@ -224,13 +232,22 @@ _PLACE_ERRORS = {
 }
 
 
+class _Interrupted(BaseException):
+    """A command stopped by SIGINT or SIGTERM (click does not catch this one)."""
+
+
 def _run(group: click.Group, args: list[str], prog_name: str, *, debug: bool) -> int:
+    from mfq.stopping import reset
+
+    reset()  # (a command run again in this process starts unstopped)
     try:
         result = click.Group.main(group, args=args, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
+    except _Interrupted:
+        return _interrupted()
     except (click.exceptions.Abort, KeyboardInterrupt):
-        # (click turns an interrupt inside a command into Abort.)
+        # (click turns an interrupt while it parses into Abort, its empty line written.)
         return _fail("interrupted", ExitCode.INTERRUPTED)
     except click.UsageError as err:
         hint = f" (see 'mfq {err.ctx.info_name} --help')" if err.ctx and err.ctx.parent else ""
@@ -254,6 +271,19 @@ def _run(group: click.Group, args: list[str], prog_name: str, *, debug: bool) ->
         message = f"internal error: {type(err).__name__}: {err} (rerun with --debug for details)"
         return _fail(message, ExitCode.INTERNAL)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _interrupted() -> int:
+    """One line, on a line of its own where a terminal echoed Ctrl-C (``^C``) without
+    ending its line (a progress bar cleared from it has left its line empty)."""
+    from mfq.env import Env
+    from mfq.render.progress import cleared_a_line
+    from mfq.stopping import stopped_by
+
+    env = Env.from_process()
+    if stopped_by() in (None, signal.SIGINT) and env.stderr_isatty and not cleared_a_line():
+        env.stderr.write("\n")
+    return _fail("interrupted", ExitCode.INTERRUPTED)
 
 
 def _fail(message: str, code: ExitCode) -> int:

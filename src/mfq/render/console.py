@@ -15,12 +15,15 @@ from mfq.env import Env
 from mfq.render.escape import escape_control
 
 
-def make_console(stream: TextIO, *, colour: bool, width: int) -> Console:
-    """A Console writing to ``stream``: no markup, no emoji, ANSI styles only if ``colour``."""
+def make_console(
+    stream: TextIO, *, colour: bool, width: int, terminal: bool | None = None
+) -> Console:
+    """A Console writing to ``stream``: no markup, no emoji, ANSI styles only if ``colour``;
+    cursor moves (a live display) only if ``terminal`` (default: ``colour``)."""
     return Console(
         file=stream,
         width=width,
-        force_terminal=colour,
+        force_terminal=colour if terminal is None else terminal,
         force_jupyter=False,  # notebooks use the Python API; output still goes to `stream`
         no_color=not colour,
         # Fixed rather than detected from $TERM/$COLORTERM: the Env already decided.

@@ -30,6 +30,16 @@ class ProgressUpdate(Protocol):
     def bytes_total(self) -> int | None: ...
 
 
+#: Set once a bar this process drew has been cleared from the terminal: its cursor is then
+#: at the start of an empty line, whatever was echoed on the bar's line (a ``^C``).
+_cleared_a_line: list[bool] = []
+
+
+def cleared_a_line() -> bool:
+    """Whether a progress bar was drawn and cleared, leaving the terminal's line empty."""
+    return bool(_cleared_a_line)
+
+
 @contextmanager
 def progress_bar(env: Env, label: str) -> Iterator[Callable[[ProgressUpdate], None] | None]:
     """Yield a callback that draws progress on stderr, or None when not on a terminal."""
@@ -42,7 +52,9 @@ def progress_bar(env: Env, label: str) -> Iterator[Callable[[ProgressUpdate], No
 
     from mfq.render.console import make_console
 
-    console = make_console(env.stderr, colour=env.colour, width=env.width)
+    # A terminal whatever stdout is (``mfq ingest x > summary.json`` shows its bar), in
+    # colour only where the answer is too.
+    console = make_console(env.stderr, colour=env.colour, width=env.width, terminal=True)
     columns = (
         TextColumn("{task.description}", markup=False),
         BarColumn(),
@@ -50,17 +62,20 @@ def progress_bar(env: Env, label: str) -> Iterator[Callable[[ProgressUpdate], No
         TextColumn("{task.fields[records]:>12,} records", markup=False),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task: TaskID = bar.add_task(label, total=None, records=0)
+    try:
+        with Progress(*columns, console=console, transient=True) as bar:
+            task: TaskID = bar.add_task(label, total=None, records=0)
 
-        def update(event: ProgressUpdate) -> None:
-            name = escape_control(event.source)[-40:]
-            bar.update(
-                task,
-                description=f"{label} {event.source_index + 1}/{event.sources} {name}",
-                completed=event.bytes_done or 0,
-                total=event.bytes_total,
-                records=event.records,
-            )
+            def update(event: ProgressUpdate) -> None:
+                name = escape_control(event.source)[-40:]
+                bar.update(
+                    task,
+                    description=f"{label} {event.source_index + 1}/{event.sources} {name}",
+                    completed=event.bytes_done or 0,
+                    total=event.bytes_total,
+                    records=event.records,
+                )
 
-        yield update
+            yield update
+    finally:
+        _cleared_a_line[:] = [True]
