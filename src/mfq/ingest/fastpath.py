@@ -472,10 +472,11 @@ def _parse(
 ) -> tuple[pa.Table | None, int | None]:
     """Parse rows [first, stop); on failure return the failing row (relative) if known."""
     buffer = rows.span(first, stop)
+    span = (rows.data, int(rows.starts[first]), int(rows.ends[stop - 1]))
     learned = state.learned
     for _attempt in range(3):
         try:
-            table = read_block(buffer, _parse_options(state, learned))
+            table = read_block(buffer, _parse_options(state, learned, span))
         except pa.ArrowInvalid as err:
             if learned is not None:
                 learned = state.learned = None  # types drifted: infer again
@@ -492,6 +493,7 @@ def _parse(
                 state.learned = _learnable(table.schema)
                 if state.projection is not None:
                     state.projection.learn(table.schema)
+                    state.projection.learn_absence(*span)
             return table, None
         # Rebind, never mutate: the other worker may be reading the set right now.
         state.string_paths = state.string_paths | inferred
@@ -572,10 +574,13 @@ def _learnable(schema: pa.Schema) -> pa.Schema | None:
     return pa.schema(kept) if kept else None
 
 
-def _parse_options(state: FastPathState, learned: pa.Schema | None) -> pj.ParseOptions:
+def _parse_options(
+    state: FastPathState, learned: pa.Schema | None, span: tuple[bytes, int, int]
+) -> pj.ParseOptions:
+    """How pyarrow parses ``span`` (the bytes and the block's [first, stop) in them)."""
     if learned is not None and state.projection is not None:
         return pj.ParseOptions(
-            explicit_schema=state.projection.schema(), unexpected_field_behavior="ignore"
+            explicit_schema=state.projection.declared(*span), unexpected_field_behavior="ignore"
         )
     if learned is not None:
         return pj.ParseOptions(explicit_schema=learned, unexpected_field_behavior="infer")

@@ -44,6 +44,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mfq.ingest.absence import Absence
+from mfq.ingest.absence import matches as _matches
+from mfq.ingest.absence import one_value as _one_value
+from mfq.ingest.absence import re2_literal as _re2_literal
 from mfq.ingest.record import ATTRIBUTES_KEY
 from mfq.model.fields import STANDARD_FIELDS
 
@@ -128,6 +132,11 @@ class Projection:
     _dotted: dict[bytes, tuple[bytes, ...] | None] = field(
         init=False, default_factory=dict, repr=False
     )
+    #: Every key name the full parses met, at any depth.
+    _seen: frozenset[str] = field(init=False, default=frozenset(), repr=False)
+    #: The declared keys no full parse met, and how a block is shown to hold none of
+    #: them (None until a block was learned; replaced, never changed in place).
+    _absence: Absence | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         tree: dict[str, dict] = {}  # type: ignore[type-arg]
@@ -168,10 +177,34 @@ class Projection:
         for f in schema:
             if f.name in self._tree:
                 visit(f.type, (f.name,), self._tree[f.name])
+        self._seen = self._seen | _key_names(schema)
 
-    def schema(self, integers: frozenset[Path] = frozenset()) -> pa.Schema:
+    def learn_absence(self, data: bytes, first: int, stop: int) -> None:
+        """After ``learn``: the declared keys the full parses have not met, and the cheapest
+        searches that show a block holds none of them, chosen on ``data[first:stop]`` (the
+        block just learned)."""
+        nodes = {path[:depth] for path in self._paths for depth in range(1, len(path) + 1)}
+        declared = [node[-1] for node in nodes]  # (a name once per place it is declared)
+        self._absence = Absence.learned(
+            declared, self._seen, lambda leaving: self.schema(leaving=leaving), data, first, stop
+        )
+
+    def declared(self, data: bytes, first: int, stop: int) -> pa.Schema:
+        """The schema of a projected parse of ``data[first:stop]``: without the keys no
+        full parse met where the block is shown to hold none of them (an undeclared key
+        is silently ignored, so it may be left out only where it is absent), else every
+        key (``schema``)."""
+        absence = self._absence
+        if absence is None:
+            return self.schema()
+        return absence.narrow if absence.holds_none(data, first, stop) else absence.full
+
+    def schema(
+        self, integers: frozenset[Path] = frozenset(), leaving: frozenset[str] = frozenset()
+    ) -> pa.Schema:
         """The explicit schema of a projected parse: learned types, null where unknown,
-        and whole numbers (``int64``) at the paths of ``integers`` (see ``integral``)."""
+        and whole numbers (``int64``) at the paths of ``integers`` (see ``integral``);
+        no key named in ``leaving``, at any depth (see ``declared``)."""
 
         def declared(path: Path, node: dict) -> pa.DataType:  # type: ignore[type-arg]
             known = self._known.get(path)
@@ -182,11 +215,19 @@ class Projection:
             if not pa.types.is_struct(known):
                 return known
             return pa.struct(
-                [pa.field(key, declared((*path, key), child)) for key, child in node.items()]
+                [
+                    pa.field(key, declared((*path, key), child))
+                    for key, child in node.items()
+                    if key not in leaving
+                ]
             )
 
         return pa.schema(
-            [pa.field(key, declared((key,), node)) for key, node in self._tree.items()]
+            [
+                pa.field(key, declared((key,), node))
+                for key, node in self._tree.items()
+                if key not in leaving
+            ]
         )
 
     def integral(self, table: pa.Table, data: bytes, first: int, stop: int) -> frozenset[Path]:
@@ -294,6 +335,24 @@ class Projection:
         return tuple(".".join(parts[:n]).encode("utf-8") for n in range(1, width))
 
 
+def _key_names(schema: pa.Schema) -> frozenset[str]:
+    """Every key name of a parsed schema, at any depth (in objects inside lists too)."""
+    names: set[str] = set()
+
+    def visit(data_type: pa.DataType) -> None:
+        if pa.types.is_struct(data_type):
+            for child in data_type:
+                names.add(child.name)
+                visit(child.type)
+        elif pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+            visit(data_type.value_type)
+
+    for f in schema:
+        names.add(f.name)
+        visit(f.type)
+    return frozenset(names)
+
+
 def _next_hazard(hazard: bytes | re.Pattern[bytes], data: bytes, start: int, stop: int) -> int:
     """Where ``hazard`` (a literal, or a pattern's first byte) next is in ``data[start:stop]``,
     -1 where it is not."""
@@ -357,25 +416,3 @@ def _holds_key(data: bytes, first: int, stop: int, block: pa.Array, key: bytes) 
             return True
         at = data.find(quoted, after, stop)
     return False
-
-
-def _re2_literal(text: str) -> str:
-    """``text`` as an RE2 pattern matching it alone: ASCII other than letters, digits and
-    ``_`` written as ``\\xHH`` (RE2 refuses some of the escapes ``re.escape`` writes)."""
-    return "".join(
-        f"\\x{ord(c):02x}" if c.isascii() and not (c.isalnum() or c == "_") else c for c in text
-    )
-
-
-def _one_value(data: bytes, first: int, stop: int) -> pa.Array:
-    """``data[first:stop]`` as one binary value, for RE2 (pyarrow's regular expressions:
-    Latin-1 over binary, a byte a character, as ``re`` over bytes) with no copy."""
-    offsets = pa.array([0, stop - first], pa.int64()).buffers()[1]
-    return pa.Array.from_buffers(
-        pa.large_binary(), 1, [None, offsets, pa.py_buffer(memoryview(data)[first:stop])]
-    )
-
-
-def _matches(block: pa.Array, pattern: str) -> bool:
-    """Whether RE2 finds ``pattern`` in the block (it leaves the interpreter's lock)."""
-    return bool(pc.match_substring_regex(block, pattern)[0].as_py())
