@@ -30,6 +30,10 @@ import pyarrow.compute as pc
 
 #: A key's closing quote, blanks JSON allows, its colon.
 _KEY_END = '"[ \t\r\n]*:'
+#: The bytes of a learned block the searches are chosen on (a source's first block is
+#: 64 KiB; one learned again after its types drifted is a whole 4 MiB block, where trying
+#: every name's searches would cost more than the parse).
+_SAMPLE_BYTES = 256 * 1024
 #: Searches tried per name when learning: its rarest bytes first.
 _PIVOTS_TRIED = 6
 #: A search's ``memchr`` over the block, in hits of its first byte: a byte for every 150
@@ -61,8 +65,11 @@ class Absence:
         stop: int,
     ) -> Absence:
         """The absence of the ``declared`` key names not in ``seen``, its searches chosen on
-        ``data[first:stop]`` (a block whose keys are all in ``seen``); ``schema(leaving)``
-        makes the projected schema without the names of ``leaving``."""
+        ``data[first:stop]`` (a block whose keys are all in ``seen``; its first 256 KiB);
+        ``schema(leaving)`` makes the projected schema without the names of ``leaving``."""
+        if stop - first > _SAMPLE_BYTES:  # (a block learned again after types drifted)
+            cut = data.rfind(b"\n", first, first + _SAMPLE_BYTES)
+            stop = cut if cut > first else first + _SAMPLE_BYTES
         block = one_value(data, first, stop)
         view = np.frombuffer(memoryview(data)[first:stop], dtype=np.uint8)
         hits = np.bincount(view, minlength=256)

@@ -29,6 +29,10 @@ The events that come out must be exactly those ``mfq ingest`` stores, projected:
   holds no such record. Where neither can happen in a block (an export's ``http.route``
   beside no ``http`` key), its dotted keys are only ignored keys, as any other.
 
+Declared keys no full parse of the source met are left out of a block's parse where a
+search shows the block writes none of them as a key (``mfq.ingest.absence``): each
+declared key a record lacks costs the parse a null.
+
 What is known not to hold: a source with more distinct fields than
 ``Settings.max_fields`` folds the fields past that budget when ingested; the budget is
 counted here over the projected fields only.
