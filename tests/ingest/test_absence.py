@@ -4,6 +4,7 @@ of them (``mfq.ingest.absence``): an undeclared key is silently ignored by the p
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -66,10 +67,11 @@ def test_absent_aliases_are_left_out_only_where_no_record_holds_one() -> None:
     # A later block of the same keys: parsed without the absent ones.
     later = FIRST.replace(b'"eu"', b'"us"')
     assert _declared_names(projection.declared(later, 0, len(later))) == narrow
-    # A key named as an absent alias anywhere, however written before its colon: every key.
+    # A key named as an absent alias anywhere, however written before its colon: every key
+    # (a fresh projection each time: one whose search matched chooses its searches again).
     for hidden in (b'"event_type": "x"', b'"event_type" :1', b'"event_type"\t\r :{}'):
         block = later + b'{"id": 9, "attributes": {"deep": {' + hidden + b"}}}\n"
-        assert _declared_names(projection.declared(block, 0, len(block))) == full
+        assert _declared_names(_learned((), FIRST).declared(block, 0, len(block))) == full
     # The name only as a value, or inside another key: still shown absent.
     block = later + b'{"id": 9, "v": "event_type", "event_types": 1}\n'
     assert _declared_names(projection.declared(block, 0, len(block))) == narrow
@@ -147,3 +149,20 @@ def test_a_key_hidden_in_a_later_block_is_read() -> None:
     assert direct.summary.ingested == 3001
     assert Counter(direct.table.column("type").to_pylist()) == {"login": 3000, "late": 1}
     assert Counter(direct.table.column("trace_id").to_pylist()) == {None: 2999, "t-1": 1, "t-2": 1}
+
+
+def test_searches_that_match_a_later_key_are_chosen_again() -> None:
+    """A key the first block lacks may end as an absent name's searched tail does: the
+    block where a search matches is parsed with every key, and the searches are chosen
+    again on it, so the blocks after it are parsed without the absent names again."""
+    projection = _learned((), FIRST)
+    absence = projection._absence
+    assert absence is not None
+    later = FIRST.replace(b'"region"', b'"my_id"')  # (no alias, but ends as ``org_id``)
+    assert [p for p in absence.patterns if re.search(p.encode(), later)]
+    full = _declared_names(projection.schema())
+    assert _declared_names(projection.declared(later, 0, len(later))) == full
+    again = projection.declared(later, 0, len(later))
+    assert _declared_names(again) < full
+    assert not _declared_names(again) - full
+    assert "event_type" not in _declared_names(again)

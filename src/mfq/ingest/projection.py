@@ -97,6 +97,9 @@ _ACTOR_TAIL = 'file"'
 #: Blanks JSON allows between a key and its colon.
 _BLANKS = b" \t\r\n"
 
+#: How often a source's searches for absent keys may be chosen again (each 2-5 ms).
+_SEARCHES_CHOSEN = 8
+
 #: A JSON path: the keys from the record's root to a value.
 Path = tuple[str, ...]
 
@@ -141,6 +144,8 @@ class Projection:
     #: The declared keys no full parse met, and how a block is shown to hold none of
     #: them (None until a block was learned; replaced, never changed in place).
     _absence: Absence | None = field(init=False, default=None, repr=False)
+    #: How often the searches were chosen again on a block where one matched.
+    _searches_chosen: int = field(init=False, default=0, repr=False)
 
     def __post_init__(self) -> None:
         tree: dict[str, dict] = {}  # type: ignore[type-arg]
@@ -201,7 +206,15 @@ class Projection:
         absence = self._absence
         if absence is None:
             return self.schema()
-        return absence.narrow if absence.holds_none(data, first, stop) else absence.full
+        if absence.holds_none(data, first, stop):
+            return absence.narrow
+        if self._searches_chosen < _SEARCHES_CHOSEN:
+            # A search matched: a key the first block did not hold may end as a name's
+            # tail does (``"agent":`` for ``event`` searched by ``nt"``), and match in
+            # every block from here. Chosen again on this block, the searches avoid it.
+            self._searches_chosen += 1
+            self.learn_absence(data, first, stop)
+        return absence.full
 
     def schema(
         self, integers: frozenset[Path] = frozenset(), leaving: frozenset[str] = frozenset()
