@@ -575,13 +575,14 @@ def _learnable(schema: pa.Schema) -> pa.Schema | None:
 
 
 def _parse_options(
-    state: FastPathState, learned: pa.Schema | None, span: tuple[bytes, int, int]
+    state: FastPathState, learned: pa.Schema | None, span: tuple[bytes, int, int] | None = None
 ) -> pj.ParseOptions:
-    """How pyarrow parses ``span`` (the bytes and the block's [first, stop) in them)."""
+    """How pyarrow parses ``span`` (the bytes and the block's [first, stop) in them; None:
+    a block not yet known, parsed with every projected key declared)."""
     if learned is not None and state.projection is not None:
-        return pj.ParseOptions(
-            explicit_schema=state.projection.declared(*span), unexpected_field_behavior="ignore"
-        )
+        projection = state.projection
+        schema = projection.schema() if span is None else projection.declared(*span)
+        return pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     if learned is not None:
         return pj.ParseOptions(explicit_schema=learned, unexpected_field_behavior="infer")
     if not state.string_paths:
