@@ -65,7 +65,8 @@ class Absence:
         stop: int,
     ) -> Absence:
         """The absence of the ``declared`` key names not in ``seen``, its searches chosen on
-        ``data[first:stop]`` (a block whose keys are all in ``seen``; its first 256 KiB);
+        ``data[first:stop]`` (its first 256 KiB; a name written there as a key is never left
+        out, as every tail of it is found);
         ``schema(leaving)`` makes the projected schema without the names of ``leaving``."""
         if stop - first > _SAMPLE_BYTES:  # (a block learned again after types drifted)
             cut = data.rfind(b"\n", first, first + _SAMPLE_BYTES)
