@@ -73,6 +73,81 @@ def test_first_hashes_are_the_first_of_the_pairs(values: list[str | None]) -> No
     assert ids.first_hashes(array).tolist() == ids.hash_ids(array)[:, 0].tolist()
 
 
+_MASK = (1 << 64) - 1
+
+
+def _mix_reference(value: int) -> int:
+    value ^= value >> 30
+    value = (value * 0xBF58476D1CE4E5B9) & _MASK
+    value ^= value >> 27
+    value = (value * 0x94D049BB133111EB) & _MASK
+    return value ^ (value >> 31)
+
+
+def _pair_reference(text: bytes) -> tuple[int, int]:
+    """The two hashes by their definition, one id at a time: FNV-1a (each step mixed)
+    and a polynomial hash over the bytes as zero-padded little-endian 64-bit words, then
+    the length; ids over 128 bytes by BLAKE2b-128."""
+    if len(text) > 128:
+        import hashlib
+
+        digest = hashlib.blake2b(text, digest_size=16).digest()
+        return int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little")
+    first, second = 0xCBF29CE484222325, 0x9E3779B97F4A7C15
+    for at in range(0, len(text), 8):
+        word = int.from_bytes(text[at : at + 8].ljust(8, b"\0"), "little")
+        first = _mix_reference(((first ^ word) * 0x100000001B3) & _MASK)
+        second = (second * 0xD6E8FEB86659FD93 + (word ^ 0x9E3779B97F4A7C15)) & _MASK
+    size = len(text)
+    return _mix_reference(first ^ size), _mix_reference((second + size * 0x100000001B3) & _MASK)
+
+
+def test_hashes_are_the_ones_stored_by_earlier_versions() -> None:
+    """The id files and sketches of every store hold these: they never change."""
+    values = ["", "a", "evt_00000001", "é€😀", "x" * 8, "y" * 129]
+    expected = [
+        (0xF52A15E9A9B5E89B, 0xE220A8397B1DCDAF),
+        (0x0ADDCFAB72E610C8, 0x49C368275DDD35AB),
+        (0xD138EC82B11D40D7, 0x0B60E871F98E59A6),
+        (0x7955B9CE163F51ED, 0x3FF72C1A03D48878),
+        (0x3C7B2C0100CA069F, 0x7CA5CAC4F69E1C8C),
+        (0x8BA79BB22EA78713, 0x1B6154BA163C69F6),
+    ]
+    assert [tuple(pair) for pair in ids.hash_ids(pa.array(values)).tolist()] == expected
+    assert [_pair_reference(v.encode()) for v in values] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.text(max_size=140)
+        | st.sampled_from(["", "a" * 7, "b" * 8, "c" * 9, "d" * 16, "e" * 128, "f" * 129]),
+        max_size=40,
+    ),
+    kind=st.sampled_from([pa.string(), pa.large_string(), pa.binary(), pa.large_binary()]),
+    cut=st.integers(0, 3),
+    chunked=st.booleans(),
+)
+def test_hashes_follow_their_definition(
+    values: list[str], kind: pa.DataType, cut: int, chunked: bool
+) -> None:
+    """Any texts (lengths across word ends, one length or many, long ones, empty ones),
+    as any string or binary type, sliced or in chunks: each id's pair by the definition."""
+    raw = [v.encode("utf-8", "surrogatepass") for v in values]
+    array = pa.array(
+        raw
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+        else [r.decode("utf-8", "surrogatepass") for r in raw],
+        kind,
+    )
+    array = array.slice(min(cut, len(array)))
+    column = pa.chunked_array([array.slice(0, len(array) // 2), array.slice(len(array) // 2)], kind)
+    given_ids = column if chunked else array
+    expected = [_pair_reference(r) for r in raw[min(cut, len(raw)) :]]
+    assert [tuple(pair) for pair in ids.hash_ids(given_ids).tolist()] == expected
+    assert ids.first_hashes(given_ids).tolist() == [first for first, _ in expected]
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     length=st.integers(1, 140),

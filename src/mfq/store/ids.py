@@ -8,6 +8,7 @@ duplicate would need both 64-bit hashes of two different ids to collide.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +24,14 @@ _LONG_ID = 128
 _COPY_BYTES = 16 * 1024 * 1024
 
 
+_MIX_FIRST = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_SECOND = np.uint64(0x94D049BB133111EB)
+_SHIFTS = (np.uint64(30), np.uint64(27), np.uint64(31))
+#: The bits of a word that hold a text's last ``r`` bytes (``r`` < 8), little-endian; 8
+#: and more: the whole word.
+_BYTE_MASKS = np.array([(1 << (8 * r)) - 1 for r in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+
+
 def _mix(values: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: spreads every input bit over the whole word."""
     values = values ^ (values >> np.uint64(30))
@@ -30,6 +39,20 @@ def _mix(values: np.ndarray) -> np.ndarray:
     values = values ^ (values >> np.uint64(27))
     values = values * np.uint64(0x94D049BB133111EB)
     return values ^ (values >> np.uint64(31))  # type: ignore[no-any-return]
+
+
+def _mix_in_place(values: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """``_mix`` written over ``values`` (``scratch``: as long, its contents lost): no new
+    array per step, which on 100,000s of words cost more than the arithmetic."""
+    np.right_shift(values, _SHIFTS[0], out=scratch)
+    values ^= scratch
+    values *= _MIX_FIRST
+    np.right_shift(values, _SHIFTS[1], out=scratch)
+    values ^= scratch
+    values *= _MIX_SECOND
+    np.right_shift(values, _SHIFTS[2], out=scratch)
+    values ^= scratch
+    return values
 
 
 def mix64(values: np.ndarray) -> np.ndarray:
@@ -54,41 +77,54 @@ def first_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _hashes(ids: pa.Array | pa.ChunkedArray, both: bool) -> np.ndarray:
     array = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-    array = array.cast(pa.large_string())
+    wide_offsets = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    if not (wide_offsets or pa.types.is_string(array.type) or pa.types.is_binary(array.type)):
+        array = array.cast(pa.large_string())
+        wide_offsets = True
     count = len(array)
     if not count:
         return np.empty((0, 2 if both else 1), dtype=np.uint64)
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
+    # (Text read where it lies: a cast to 64-bit offsets would copy every byte.)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if wide_offsets else np.int32)[
         array.offset : array.offset + count + 1
-    ]
+    ].astype(np.int64)
     data = np.frombuffer(array.buffers()[2] or b"", dtype=np.uint8)
     starts = offsets[:-1]
     lengths = offsets[1:] - starts
     first = np.full(count, _FNV_OFFSET, dtype=np.uint64)
     second = np.full(count, _POLY_SEED, dtype=np.uint64)
+    scratch = np.empty(count, dtype=np.uint64)
     short = np.where(lengths <= _LONG_ID, lengths, 0)
-    row_words = -(-short // 8)
-    width = int(row_words.max()) * 8
-    if width:
-        # Every id as a zero-padded row of bytes, read as 64-bit words: few numpy steps.
-        matrix = _padded_rows(data, starts, short, width)
-        # One contiguous array per word position: the steps below run over each at once.
-        words = np.ascontiguousarray(matrix).view(np.uint64).T.copy()
-        for column, word in enumerate(words):
-            active = row_words > column  # a row's hash covers its own words only
-            if bool(np.all(active)):
-                first = _mix((first ^ word) * _FNV_PRIME)
-                if both:
-                    second = second * _POLY_MULT + (word ^ _POLY_SEED)
-                continue
-            first = np.where(active, _mix((first ^ word) * _FNV_PRIME), first)
+    for rows, word in _words(data, starts, short):
+        # A row's hash covers its own words only (``rows``: those that have this one).
+        if rows is None:
+            first ^= word
+            first *= _FNV_PRIME
+            _mix_in_place(first, scratch)
             if both:
-                second = np.where(active, second * _POLY_MULT + (word ^ _POLY_SEED), second)
+                second *= _POLY_MULT
+                np.bitwise_xor(word, _POLY_SEED, out=word)
+                second += word
+            continue
+        some = first[rows]
+        some ^= word
+        some *= _FNV_PRIME
+        first[rows] = _mix_in_place(some, np.empty_like(some))
+        if both:
+            others = second[rows]
+            others *= _POLY_MULT
+            np.bitwise_xor(word, _POLY_SEED, out=word)
+            others += word
+            second[rows] = others
     size = lengths.astype(np.uint64)
+    first ^= size
+    _mix_in_place(first, scratch)
     if both:
-        pairs = np.column_stack((_mix(first ^ size), _mix(second + size * _FNV_PRIME)))
+        size *= _FNV_PRIME
+        second += size
+        pairs = np.column_stack((first, _mix_in_place(second, scratch)))
     else:
-        pairs = _mix(first ^ size)[:, None]
+        pairs = first[:, None]
     for row in np.flatnonzero(lengths > _LONG_ID).tolist():
         digest = hashlib.blake2b(
             data[starts[row] : starts[row] + lengths[row]].tobytes(), digest_size=16
@@ -97,22 +133,45 @@ def _hashes(ids: pa.Array | pa.ChunkedArray, both: bool) -> np.ndarray:
     return pairs
 
 
-def _padded_rows(data: np.ndarray, starts: np.ndarray, short: np.ndarray, width: int) -> np.ndarray:
-    """Each id's bytes (``short`` of them, 0 for a long one) as a row of ``width`` bytes,
-    zeros after them."""
+def _words(
+    data: np.ndarray, starts: np.ndarray, short: np.ndarray
+) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
+    """Each text's bytes (``short`` of them from ``starts``; 0 for a long one) as 64-bit
+    little-endian words, zeros after its end: for each word position, the rows that have
+    a word there (None: every row) and their words, a new array each."""
+    width = -(-int(short.max()) // 8) if len(short) else 0
+    if not width:
+        return
+    low, high = int(starts[0]), int((starts + short).max())
     length = int(short[0])
-    if length and bool(np.all(short == length)):
-        # Ids of one length (the usual export) lie back to back: one reshape, no gather.
-        matrix = np.zeros((len(starts), width), dtype=np.uint8)
-        first = int(starts[0])
-        matrix[:, :length] = data[first : first + len(starts) * length].reshape(-1, length)
-        return matrix
-    padded = np.concatenate((data, np.zeros(width, dtype=np.uint8)))
-    matrix = np.lib.stride_tricks.sliding_window_view(padded, width)[starts]
-    if not bool(np.all(short == width)):
-        inside = np.arange(width)[None, :] < short[:, None]
-        matrix = np.where(inside, matrix, np.uint8(0))
-    return matrix
+    if bool(np.all(short == length)):
+        # Texts of one length (the usual ids) lie back to back: each word is a slice of
+        # one reshape, copied, no gather.
+        rows = data[low : low + len(starts) * length].reshape(-1, length)
+        for column in range(width):
+            word = np.zeros((len(starts), 8), dtype=np.uint8)
+            part = rows[:, 8 * column : 8 * column + 8]
+            word[:, : part.shape[1]] = part
+            yield None, word.view(np.uint64).ravel()
+        return
+    padded = np.zeros(high - low + 8, dtype=np.uint8)
+    padded[: high - low] = data[low:high]
+    # Every byte position's next 8 bytes as one (unaligned) word: a word is one gather.
+    words = np.lib.stride_tricks.as_strided(
+        np.frombuffer(padded.data, dtype=np.uint64, count=len(padded) // 8),
+        shape=(high - low + 1,),
+        strides=(1,),
+        writeable=False,
+    )
+    places = starts - low
+    for column in range(width):
+        left = short - 8 * column
+        held = left > 0
+        rows = None if bool(np.all(held)) else np.flatnonzero(held)
+        here = places if rows is None else places[rows]
+        word = words[here + 8 * column]
+        word &= _BYTE_MASKS[np.minimum(left if rows is None else left[rows], 8)]
+        yield rows, word
 
 
 class _SortedPairs:
