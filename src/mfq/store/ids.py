@@ -147,10 +147,10 @@ def _words(
     if bool(np.all(short == length)):
         # Texts of one length (the usual ids) lie back to back: each word is a slice of
         # one reshape, copied, no gather.
-        rows = data[low : low + len(starts) * length].reshape(-1, length)
+        texts = data[low : low + len(starts) * length].reshape(-1, length)
         for column in range(width):
             word = np.zeros((len(starts), 8), dtype=np.uint8)
-            part = rows[:, 8 * column : 8 * column + 8]
+            part = texts[:, 8 * column : 8 * column + 8]
             word[:, : part.shape[1]] = part
             yield None, word.view(np.uint64).ravel()
         return
