@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mfq.api import Store
 from mfq.query.build import build_spec
@@ -87,6 +89,31 @@ def test_a_files_keys_are_its_distinct_hashes_sorted_in_any_letter_case() -> Non
     assert trace_keys(pa.array(["only"])).tolist() == [
         int(first_hashes(pa.array(["only"]))[0]) & 0xFFFFFFFF
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(0, 5000),
+    repeat_at=st.none() | st.integers(0, 4999),
+    upper=st.booleans(),
+    nulls=st.booleans(),
+)
+def test_keys_of_ids_that_do_not_repeat_are_their_distinct_hashes(
+    count: int, repeat_at: int | None, upper: bool, nulls: bool
+) -> None:
+    """Ids that do not repeat within their first ones are hashed without Arrow's ``unique``:
+    the same keys, a repeat (in letter case alone, too) anywhere or not."""
+    from mfq.store.ids import first_hashes
+
+    ids: list[str | None] = [f"{i * 2654435761 % 2**32:08x}{i:06d}" for i in range(count)]
+    if repeat_at is not None and count > 1:
+        twin = ids[(repeat_at + 1) % count]
+        ids[repeat_at % count] = twin.upper() if upper and twin else twin
+    if nulls:
+        ids[::5] = [None] * len(ids[::5])
+    lowered = {i.lower() for i in ids if i is not None}
+    hashes = first_hashes(pa.array(sorted(lowered), pa.string())).astype(np.uint32)
+    assert trace_keys(pa.array(ids, pa.string())).tolist() == sorted(set(hashes.tolist()))
 
 
 @pytest.mark.parametrize(

@@ -228,3 +228,44 @@ def test_counting_by_sorting_gives_arrows_counts(values: list[int], timestamps: 
     (time_stats,) = table_stats(pa.table({"t": times}))
     assert time_stats.distinct == len(set(timestamps))
     assert time_stats.sketch == hll_registers(pc.unique(times)).tobytes()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    count=st.integers(0, 3000),
+    repeat_at=st.none() | st.integers(0, 2999),
+    width=st.integers(1, 40),
+    chunks=st.integers(1, 3),
+    nulls=st.booleans(),
+)
+@example(count=2600, repeat_at=2500, width=12, chunks=1, nulls=False)
+def test_text_of_distinct_values_has_arrows_counts(
+    count: int, repeat_at: int | None, width: int, chunks: int, nulls: bool
+) -> None:
+    """Text whose values all differ (found so by their hashes) gets the statistics Arrow's
+    ``value_counts`` gives: the same values in the same order, counts, top values, sketch;
+    a repeat anywhere (after the first values looked at too) is counted by Arrow."""
+    from mfq.store import fieldstats
+
+    values: list[str | None] = [f"{i:0{width}x}-{i * 7919 % 1009}" for i in range(count)]
+    if repeat_at is not None and count > 1:
+        values[repeat_at % count] = values[(repeat_at + 1) % count]
+    if nulls:
+        values[:: max(1, count // 7)] = [None] * len(values[:: max(1, count // 7)])
+    step = max(1, count // chunks)
+    column = pa.chunked_array(
+        [pa.array(values[i : i + step], pa.string()) for i in range(0, count, step)] or [[]],
+        pa.string(),
+    )
+    table = pa.table({"t": column})
+    found = fieldstats.table_stats(table)
+    original = fieldstats._may_be_unique
+    try:
+        fieldstats._may_be_unique = lambda column: False  # type: ignore[assignment]
+        expected = fieldstats.table_stats(table)
+    finally:
+        fieldstats._may_be_unique = original
+    assert [(s.field, s.present, s.classes, s.exact, s.sketch, s.distinct) for s in found] == [
+        (s.field, s.present, s.classes, s.exact, s.sketch, s.distinct) for s in expected
+    ]
+    assert [s.values for s in found] == [s.values for s in expected]

@@ -148,28 +148,55 @@ def _column_stats(
         unique = pc.cast(_int64_array(_sorted_unique(nanos)), column.type)
         sketch = hll_registers(unique).tobytes()
         return FieldStats(name, present, classes, None, False, sketch, len(unique))
-    values, numbers = _value_counts(column.drop_null())
+    values, numbers, hashes = _value_counts(column.drop_null())
     table = _values_table(values, numbers)
     if len(values) <= EXACT_VALUES:
         return FieldStats(name, present, classes, table, True, None, len(values))
     picked = pc.select_k_unstable(table, k=TOP_KEPT, sort_keys=[("n", "descending")])
-    sketch = hll_registers(values).tobytes()
+    registers = hll_registers(values) if hashes is None else _registers(hashes)
+    sketch = registers.tobytes()
     return FieldStats(name, present, classes, table.take(picked), False, sketch, len(values))
 
 
 def _value_counts(
     column: pa.ChunkedArray,
-) -> tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]:
-    """(distinct values, their counts) of a column without nulls. Arrow's hash table is
-    slow on many distinct integers (ids, sizes): those are counted by sorting instead, in
-    value order; a column of few values keeps Arrow's order of first appearance."""
+) -> tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray, np.ndarray | None]:
+    """(distinct values, their counts, the values' sketch hashes when known) of a column
+    without nulls. Arrow's hash table is slow on many distinct integers (ids, sizes):
+    those are counted by sorting instead, in value order; a column of few values keeps
+    Arrow's order of first appearance. Text whose every value differs (trace and span ids)
+    is found so by its sketch hashes: no two alike, so no two values alike, and Arrow's
+    answer is the column itself, each value once."""
     if pa.types.is_int64(column.type) and len(column) > EXACT_VALUES:
         numbers = _int64_values(column)
         unique, counts = np.unique(numbers, return_counts=True)
         if len(unique) > EXACT_VALUES:
-            return _int64_array(unique), _int64_array(counts)
+            return _int64_array(unique), _int64_array(counts), None
+    if pa.types.is_string(column.type) and _may_be_unique(column):
+        hashes = value_hashes(column)  # (the text's own: ``to_text`` leaves text as it is)
+        if _all_differ(hashes):
+            ones = _int64_array(np.ones(len(column), dtype=np.int64))
+            return column.combine_chunks(), ones, hashes
     found = pc.value_counts(column)
-    return found.field("values"), found.field("counts")
+    return found.field("values"), found.field("counts"), None
+
+
+#: Values looked at first: text with a repeat among them is counted by Arrow at once.
+_UNIQUE_PROBE = 2048
+
+
+def _may_be_unique(column: pa.ChunkedArray) -> bool:
+    """Whether text of more values than a file keeps whole has no repeat in its first
+    values (a column of few values repeats within a few of them: it is not hashed twice)."""
+    if len(column) <= EXACT_VALUES:
+        return False
+    head = column.slice(0, _UNIQUE_PROBE)
+    return bool(pc.count_distinct(head).as_py() == len(head))
+
+
+def _all_differ(hashes: np.ndarray) -> bool:
+    ordered = np.sort(hashes)
+    return not bool(np.any(ordered[1:] == ordered[:-1]))
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -247,7 +274,11 @@ def _int64_array(values: np.ndarray) -> pa.Array:
 
 def hll_registers(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """The HyperLogLog registers of distinct ``values`` (uint8, ``HLL_REGISTERS`` long)."""
-    hashes = value_hashes(values)
+    return _registers(value_hashes(values))
+
+
+def _registers(hashes: np.ndarray) -> np.ndarray:
+    """The HyperLogLog registers of values with these ``value_hashes``."""
     registers = np.zeros(HLL_REGISTERS, dtype=np.uint8)
     if not len(hashes):
         return registers

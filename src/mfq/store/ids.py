@@ -22,6 +22,8 @@ _POLY_MULT = np.uint64(0xD6E8FEB86659FD93)
 #: Ids longer than this are hashed one by one (rare; keeps the vectorised loop short).
 _LONG_ID = 128
 _COPY_BYTES = 16 * 1024 * 1024
+#: Trace ids looked at first for a repeat (see ``trace_keys``).
+_TRACE_PROBE = 2048
 
 
 _MIX_FIRST = np.uint64(0xBF58476D1CE4E5B9)
@@ -323,7 +325,13 @@ def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     present = trace_ids.drop_null()
     if not len(present):
         return np.empty(0, dtype=np.uint32)
-    distinct = pc.unique(pc.utf8_lower(present.cast(pa.string())))
+    lowered = pc.utf8_lower(present.cast(pa.string()))
+    # Repeats hash alike, and the keys are made distinct anyway: Arrow's ``unique`` only
+    # saves hashing the repeats. Ids that do not repeat within their first ones (a trace
+    # a few events long) are hashed as they are: its hash table would cost more.
+    head = lowered.slice(0, _TRACE_PROBE)
+    repeats = pc.count_distinct(head).as_py() < len(head)
+    distinct = pc.unique(lowered) if repeats else lowered
     return sorted_distinct(first_hashes(distinct).astype(np.uint32))
 
 
