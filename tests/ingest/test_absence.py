@@ -8,12 +8,15 @@ import re
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.json as pj
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from mfq.ingest.absence import Absence
 from mfq.ingest.projection import Projection
 from mfq.query.direct.reader import read_files
 from tests.query.test_direct import SMALL_CHUNKS, _compare, _write
@@ -166,3 +169,78 @@ def test_searches_that_match_a_later_key_are_chosen_again() -> None:
     assert _declared_names(again) < full
     assert not _declared_names(again) - full
     assert "event_type" not in _declared_names(again)
+
+
+def _absences_learned(monkeypatch: pytest.MonkeyPatch) -> list[frozenset[str]]:
+    """The names of every absence learned from here on, in order."""
+    learned: list[frozenset[str]] = []
+    original = Absence.learned.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Absence], *args: Any, **kwargs: Any) -> Absence:
+        absence: Absence = original(cls, *args, **kwargs)
+        learned.append(absence.names)
+        return absence
+
+    monkeypatch.setattr(Absence, "learned", classmethod(counted))
+    return learned
+
+
+def test_the_absence_is_learned_only_for_a_block_parsed_with_the_projection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source held whole in its first block never asks (its searches would cost 2-5
+    ms, a file in a folder of many small ones); a longer one learns it once, on its second
+    block."""
+    learned = _absences_learned(monkeypatch)
+    small = tmp_path / "small.ndjson"
+    small.write_bytes(FIRST)
+    read_files([str(small)], frozenset({"type"}))
+    assert learned == []
+    big = tmp_path / "big.ndjson"
+    big.write_bytes(FIRST * 2000)  # (12 MiB: the first block, then projected parses)
+    direct = read_files([str(big)], frozenset({"type"}))
+    assert (len(learned), direct.summary.ingested, direct.summary.duplicates) == (1, 200, 399_800)
+    assert {"event_type", "trace_id"} <= learned[0]
+
+
+def test_nothing_to_show_absent_is_not_learned_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no search is worth its cost (records of 70 KB: a few records a block), the
+    absence is empty; every block is parsed with every key, and it is not learned again
+    on each (as a search that matched would be)."""
+    learned = _absences_learned(monkeypatch)
+    lines = [
+        json.dumps({"id": i, "type": "a", "timestamp": 1700000000 + i, "blob": "x" * 70_000})
+        for i in range(200)
+    ]
+    export = _write(tmp_path / "export.ndjson", lines)
+    direct = read_files([str(export)], frozenset({"type"}))
+    assert (learned, direct.summary.ingested) == ([frozenset()], 200)
+
+
+def test_an_absent_alias_written_with_an_escape_in_a_later_block_is_read() -> None:
+    """The search cannot see ``"trace\\u005fid"``: the record goes record by record (a key
+    written with an escape), so the key left out of the projected parse is still read."""
+    lines = [
+        json.dumps({"id": i, "attributes": {"type": "login", "timestamp": 1700000000 + i}})
+        for i in range(3000)
+    ]
+    lines[2000] = (
+        '{"id": 2000, "trace\\u005fid": "t-1", '
+        '"attributes": {"type": "login", "timestamp": 1700002000}}'
+    )
+    lines[2500] = (
+        '{"id": 2500, "attributes": {"type": "login", "timestamp": 1700002500, '
+        '"\\u006frg_id": "o-1"}}'
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        export = _write(Path(folder) / "export.ndjson", lines)
+        for question in (
+            {"kind": "query", "group_by": ["trace_id", "org_id"], "aggs": ["count"]},
+            {"kind": "query", "group_by": ["type"]},
+        ):
+            _compare([export], question)
+        direct = read_files([str(export)], frozenset({"trace_id", "org_id"}), settings=SMALL_CHUNKS)
+    assert Counter(direct.table.column("trace_id").to_pylist()) == {None: 2999, "t-1": 1}
+    assert Counter(direct.table.column("org_id").to_pylist()) == {None: 2999, "o-1": 1}

@@ -11,7 +11,7 @@ The proof is a search for the key's text written as a key: its name's last bytes
 blanks and a colon. Any key of that name, at any depth, holds that text, unless written
 with an escape (the record then goes to the record path, never to this parse: see
 ``Projection.hazards``). The search starts at the name's rarest byte in the block the
-keys were learned from (RE2, which leads its search with a ``memchr`` of the pattern's
+searches are chosen on, the first one parsed with the projection (RE2, which leads its search with a ``memchr`` of the pattern's
 first byte, then runs its automaton only from each hit), and the names sharing a first
 byte share one search; a byte is taken for as many names as makes the fewest hits and
 searches. A match anywhere, a value's text too (``"xts": 1`` for ``ts``), only means the
@@ -30,18 +30,18 @@ import pyarrow.compute as pc
 
 #: A key's closing quote, blanks JSON allows, its colon.
 _KEY_END = '"[ \t\r\n]*:'
-#: The bytes of a learned block the searches are chosen on (a source's first block is
-#: 64 KiB; one learned again after its types drifted is a whole 4 MiB block, where trying
-#: every name's searches would cost more than the parse).
+#: The bytes of a block the searches are chosen on (a 4 MiB block, where trying every
+#: name's searches would cost more than the parse).
 _SAMPLE_BYTES = 256 * 1024
 #: Searches tried per name when learning: its rarest bytes first.
 _PIVOTS_TRIED = 6
-#: A search's ``memchr`` over the block, in hits of its first byte: a byte for every 150
-#: of the block (0.17 ms per 4 MiB against about 6 ns a hit, the bench's second shape).
-_BYTES_PER_SEARCH = 150
+#: A search's ``memchr`` over the block, in hits of its first byte: a byte for every 220
+#: of the block (0.17 ms per 4 MiB against about 9 ns a hit: 6-7 ns on the bench's second
+#: shape, 9-13 ns on free-text messages, where RE2's automaton runs further from a hit).
+_BYTES_PER_SEARCH = 220
 #: A declared key a record lacks, in hits: about 8 ns of the parse (5.1 ms per 4 MiB
 #: block of the second shape for 70 absent keys' paths, 8,800 records).
-_HITS_PER_NULL = 1.3
+_HITS_PER_NULL = 0.9
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,9 @@ def _grouped(
     the tail after that byte each is searched by. Greedy: the byte whose search saves
     the most is taken first, while one saves anything; a name no search is worth stays
     declared. In hits
-    of a search's first byte (each about 6 ns of RE2's automaton): a search costs a
-    ``memchr`` over the block (about ``size / 150``) and its byte's hits; a declared key
-    a record lacks about 1.3 (a null appended by the parse, 8 ns), per record (newlines)
+    of a search's first byte (each about 9 ns of RE2's automaton): a search costs a
+    ``memchr`` over the block (about ``size / 220``) and its byte's hits; a declared key
+    a record lacks about 0.9 (a null appended by the parse, 8 ns), per record (newlines)
     and per path the name is declared at."""
     records = int(hits[ord("\n")]) + 1
     left = dict(pivots)

@@ -493,7 +493,6 @@ def _parse(
                 state.learned = _learnable(table.schema)
                 if state.projection is not None:
                     state.projection.learn(table.schema)
-                    state.projection.learn_absence(*span)
             return table, None
         # Rebind, never mutate: the other worker may be reading the set right now.
         state.string_paths = state.string_paths | inferred

@@ -146,6 +146,10 @@ class Projection:
     _absence: Absence | None = field(init=False, default=None, repr=False)
     #: How often the searches were chosen again on a block where one matched.
     _searches_chosen: int = field(init=False, default=0, repr=False)
+    #: Whether types were learned since the absence was: it is learned (again) on the
+    #: next block parsed with a projection, not on the block the types came from (a
+    #: source held in its first block never needs it, and a search is chosen in 2-5 ms).
+    _absence_due: bool = field(init=False, default=False, repr=False)
 
     def __post_init__(self) -> None:
         tree: dict[str, dict] = {}  # type: ignore[type-arg]
@@ -187,13 +191,15 @@ class Projection:
             if f.name in self._tree:
                 visit(f.type, (f.name,), self._tree[f.name])
         self._seen = self._seen | _key_names(schema)
+        self._absence_due = True
 
     def learn_absence(self, data: bytes, first: int, stop: int) -> None:
         """After ``learn``: the declared keys the full parses have not met, and the cheapest
         searches that show a block holds none of them, chosen on ``data[first:stop]`` (the
-        block just learned)."""
+        first block parsed with the projection since, or one where a search matched)."""
         nodes = {path[:depth] for path in self._paths for depth in range(1, len(path) + 1)}
         declared = [node[-1] for node in nodes]  # (a name once per place it is declared)
+        self._absence_due = False
         self._absence = Absence.learned(
             declared, self._seen, lambda leaving: self.schema(leaving=leaving), data, first, stop
         )
@@ -202,10 +208,15 @@ class Projection:
         """The schema of a projected parse of ``data[first:stop]``: without the keys no
         full parse met where the block is shown to hold none of them (an undeclared key
         is silently ignored, so it may be left out only where it is absent), else every
-        key (``schema``)."""
+        key (``schema``). The absence is learned on the first block asked for after
+        types were learned (``learn``)."""
+        if self._absence_due:
+            self.learn_absence(data, first, stop)
         absence = self._absence
         if absence is None:
             return self.schema()
+        if not absence.names:
+            return absence.full  # (nothing to show absent: no search, none chosen again)
         if absence.holds_none(data, first, stop):
             return absence.narrow
         if self._searches_chosen < _SEARCHES_CHOSEN:
