@@ -11,8 +11,9 @@ The proof is a search for the key's text written as a key: its name's last bytes
 blanks and a colon. Any key of that name, at any depth, holds that text, unless written
 with an escape (the record then goes to the record path, never to this parse: see
 ``Projection.hazards``). The search starts at the name's rarest byte in the block the
-searches are chosen on, the first one parsed with the projection (RE2, which leads its search with a ``memchr`` of the pattern's
-first byte, then runs its automaton only from each hit), and the names sharing a first
+searches are chosen on, the first one parsed with the projection (RE2, which leads its
+search with a ``memchr`` of the pattern's first byte, then runs its automaton only from
+each hit), and the names sharing a first
 byte share one search; a byte is taken for as many names as makes the fewest hits and
 searches. A match anywhere, a value's text too (``"xts": 1`` for ``ts``), only means the
 block is parsed with every key declared, as before.
