@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import example, given, settings
@@ -269,3 +270,15 @@ def test_text_of_distinct_values_has_arrows_counts(
         (s.field, s.present, s.classes, s.exact, s.sketch, s.distinct) for s in expected
     ]
     assert [s.values for s in found] == [s.values for s in expected]
+
+
+def test_text_repeating_only_after_its_first_values_is_counted_by_arrow_at_once() -> None:
+    """A column of 60,000 ids drawn at random, its first 3,000 all different: its
+    repeats are found among values spread over it, not by hashing it whole."""
+    from mfq.store import fieldstats
+
+    draws = np.random.default_rng(7).integers(0, 60_000, 500_000)
+    values = [f"user-{i}" for i in range(3000)] + [f"user-{i}" for i in draws[3000:]]
+    column = pa.chunked_array([pa.array(values[:200_000]), pa.array(values[200_000:])])
+    unique = pa.chunked_array([pa.array([f"id-{i}" for i in range(500_000)])])
+    assert (fieldstats._may_be_unique(column), fieldstats._may_be_unique(unique)) == (False, True)
