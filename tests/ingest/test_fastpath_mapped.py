@@ -162,6 +162,42 @@ def test_a_profile_mapping_goes_through_the_vectorised_path() -> None:
     assert _both(lines, NormalizeOptions(profile=FEATURES)) == []
 
 
+def test_a_literal_dotted_key_holding_an_object_is_a_template_part_left_out() -> None:
+    """Kubernetes' type template reads ``objectRef.resource``: a literal key of that name
+    is found first (the profile's rule: ``find_key``), and holding an object it is a
+    part left out, whatever the nested ``objectRef`` beside it holds. The vectorised
+    path read the nested one's leaf column: ``get svc`` where the record path said
+    ``get`` (found in review)."""
+    (k8s,) = [p for p in profiles.builtin_profiles() if p.name == "k8s-audit"]
+    base = {
+        "apiVersion": "audit.k8s.io/v1",
+        "stage": "ResponseComplete",
+        "verb": "get",
+        "requestURI": "/api/v1/services",
+        "timestamp": "2026-11-16T00:00:00Z",
+    }
+    lines = [
+        json.dumps({**base, "auditID": "a", "objectRef": {"resource": "svc"}}),
+        json.dumps(
+            {
+                **base,
+                "auditID": "b",
+                "objectRef.resource": {"group": "x"},
+                "objectRef": {"resource": "svc"},
+            }
+        ),
+        json.dumps({**base, "auditID": "c", "objectRef.resource": "pods"}),
+    ]
+    options = NormalizeOptions(profile=k8s)
+    (chunk,) = _chunk(lines)
+    for events in (
+        validate_chunk(chunk, options),
+        validate_chunk_fast(chunk, options, FastPathState()),
+    ):
+        assert events.table.column("type").to_pylist() == ["get svc", "get", "get pods"]
+    _both(lines, options)
+
+
 # -- generated records -----------------------------------------------------------------------
 
 MAPPED_KEYS = ["verb", "kind", "when", "uid", "level", "took", "who", "status", "event", "type"]
@@ -184,6 +220,8 @@ def mapped_records(draw: st.DrawFn) -> dict[str, object]:
         record[key] = draw(VALUES)
     for key in draw(st.lists(st.sampled_from(["obj", "meta", "user", "x"]), max_size=3)):
         record[key] = draw(NESTED)
+    for key in draw(st.lists(st.sampled_from(["obj.kind", "obj.sub", "user.name"]), max_size=2)):
+        record[key] = draw(NESTED | VALUES)  # a literal dotted key beside the nested one
     if draw(st.booleans()):
         record["attributes"] = draw(
             st.dictionaries(st.sampled_from(MAPPED_KEYS), VALUES, max_size=4)
@@ -201,6 +239,13 @@ MAPPED_LINES = st.lists(mapped_records().map(json.dumps), min_size=1, max_size=2
 @example(  # pyarrow's reader built the list short (``fastpath.read_block``): pc.if_else read
     # past its values, a segfault once in a while
     lines=['{"verb": [null, ""], "when": "2026-11-03T10:00:00Z"}'],
+    block_bytes=1 << 20,
+)
+@example(
+    lines=[
+        '{"verb": "get", "when": 1, "obj.kind": {"a": 1}, "obj": {"kind": "pods"}}',
+        '{"verb": "get", "when": 1, "obj": {"kind": "pods"}}',
+    ],
     block_bytes=1 << 20,
 )
 def test_paths_agree_with_a_profile(lines: list[str], block_bytes: int) -> None:

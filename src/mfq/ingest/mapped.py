@@ -92,6 +92,7 @@ def pick_columns(
             if getter.key is not None:
                 found = _key_candidates(getter.key, top, attrs, structs, slow, n)
             else:
+                _check_template_parts(getter.parts, top, structs)
                 found = [(None, _template(getter.template or "", top, slow, n), "")]
             for source, found_column, path in found:
                 if found_column is None:
@@ -145,6 +146,18 @@ def _key_candidates(
     if inside is not None and at_top is not None:
         inside = _masked(inside, ~_valid(at_top))
     return [(top, at_top, key), (attrs, inside, f"attributes.{key}")]
+
+
+def _check_template_parts(
+    parts: tuple[str, ...], top: dict[str, pa.Array], structs: set[str]
+) -> None:
+    """A template's part names both an object and a value in the block: ``find_key``
+    takes a literal dotted key first (``"objectRef.resource": {...}``), and an object
+    there is a part left out, though the nested key beside it (``objectRef`` holding
+    ``resource``) gives the leaf column of that name. Which one a row holds is the
+    record path's to say."""
+    if any(part in structs and part in top for part in parts):
+        raise NotFollowed
 
 
 class NotFollowed(Exception):
