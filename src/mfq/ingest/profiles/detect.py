@@ -48,7 +48,7 @@ def detect(records: Iterable[object], profiles: Sequence[Profile]) -> Profile | 
     samples = [key_paths(r) for r in records if isinstance(r, dict)]
     if not samples:
         return None
-    best: tuple[int, int] | None = None
+    best: tuple[int, int, int] | None = None
     chosen: Profile | None = None
     for profile in profiles:
         if profile.detect is None:
@@ -57,8 +57,12 @@ def detect(records: Iterable[object], profiles: Sequence[Profile]) -> Profile | 
         if hits * 2 < len(samples) or hits == 0:
             continue
         # A more specific rule wins: Manufactory's rule (a name and a time) also fits
-        # most foreign records.
-        score = (profile.detect.specificity, hits)
+        # most foreign records. Between rules as specific, matching as many records, the
+        # one that also says what its records are not wins: a Zeek record holding a
+        # ``name`` (a time, a name: Manufactory's rule too) is Zeek's alone in a file or
+        # among other Zeek records, never Manufactory's by the order profiles are tried.
+        rule = profile.detect
+        score = (rule.specificity, hits, len(rule.none))
         if best is None or score > best:
             best, chosen = score, profile
     return chosen
