@@ -319,3 +319,79 @@ def test_a_dropped_float_on_standard_input_leaves_the_whole_numbers_exact(
     assert (code, err) == (0, "")
     assert json.loads(out) == [{"max(x)": 9007199254740993, "sum(x)": total, "count": 20_000}]
     assert (code, out, err) == invoke("store", "query", str(path), *args)
+
+
+def _numbers_export(path: Path, nested: object, huge: bool) -> Path:
+    """20,000 events whose ``x`` is a whole number (9007199254740993 once), after a
+    dropped duplicate holding ``x: 2.5`` (the projection then declares ``x`` a float);
+    from the second block on, some records hold ``nested`` under ``o.x`` and, with
+    ``huge``, one ``x`` is beyond int64."""
+    lines = []
+    for i in range(20_000):
+        record: dict[str, object] = {"id": i, "type": "t", "timestamp": "2026-11-03T10:00:00Z"}
+        record["x"] = 9007199254740993 if i == 15_000 else i % 3
+        if huge and i == 15_001:
+            record["x"] = 2**64
+        if i % 1000 == 999:
+            record["o"] = {"x": nested}
+        lines.append(json.dumps(record))
+    lines.insert(
+        100, json.dumps({"id": 5, "type": "t", "timestamp": "2026-11-03T10:00:00Z", "x": 2.5})
+    )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("nested", "huge", "expected"),
+    [
+        # A float under a nested key of the same name: the projection's look for a
+        # fraction after any key named ``x`` kept the top-level ``x`` a float.
+        (1.5, False, {"x": 9007199254740993}),
+        (2.0, False, {"x": 9007199254740993}),
+        (7, False, {"x": 9007199254740993}),
+        # An integer beyond int64 beside it: every ``x`` of its block read as a float.
+        (1.5, True, {"x": "9007199254740993"}),
+    ],
+)
+def test_whole_numbers_stay_exact_on_standard_input_and_in_a_file(
+    tmp_path: Path, nested: object, huge: bool, expected: dict[str, object]
+) -> None:
+    path = _numbers_export(tmp_path / "export.ndjson", nested, huge)
+    args = ["--where", "id = '15000'", "--fields", "id,x", "--format", "json"]
+    code, out, err = _from_stdin(path, "events", "-", *args)
+    assert (code, err) == (0, "")
+    assert json.loads(out) == [{"id": "15000", **expected}]
+    assert (code, out, err) == invoke("direct", "events", str(path), *args)
+    assert (code, out, err) == invoke("store", "events", str(path), *args)
+    grouped = ["--group-by", "x", "--order-by", "x", "--format", "csv"]
+    code, out, err = _from_stdin(path, "query", "-", *grouped)
+    assert (code, out, err) == invoke("store", "query", str(path), *grouped)
+    assert str(9007199254740993) in out
+
+
+def test_profiled_records_read_directly_answer_as_the_store(tmp_path: Path) -> None:
+    """A Kubernetes record whose literal ``objectRef.resource`` holds an object beside
+    the nested one (its type is ``get``, the part left out), and a Zeek record holding
+    a ``name`` alone in its file (Zeek's, not Manufactory's): each answers alike read
+    directly and through a store, among others of its format and alone."""
+    audit = {
+        "apiVersion": "audit.k8s.io/v1",
+        "stage": "ResponseComplete",
+        "verb": "get",
+        "requestURI": "/api/v1/services",
+        "timestamp": "2026-11-16T00:00:00Z",
+        "objectRef": {"resource": "svc"},
+    }
+    k8s = [dict(audit, auditID=f"a{i}") for i in range(300)]
+    k8s[150]["objectRef.resource"] = {"group": "x"}
+    zeek = {"ts": 1591367999.305988, "_path": "conn", "uid": "C1", "name": {"a": 1}}
+    for name, records, expected in [
+        ("k8s", k8s, [{"type": "get", "count": 1}, {"type": "get svc", "count": 299}]),
+        ("zeek", [zeek], [{"type": "conn", "count": 1}]),
+    ]:
+        path = tmp_path / f"{name}.ndjson"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        args = ["--group-by", "type", "--order-by", "type", "--format", "json"]
+        code, out, err = both("query", str(path), *args)
+        assert (code, json.loads(out), err) == (0, expected, "")

@@ -505,18 +505,39 @@ def _integers_parsed_again(
 ) -> pa.Table:
     """A projected parse with the floats it declared where the block holds whole numbers
     only parsed again as integers, as a full parse of the block would infer them
-    (``Projection.integral``); as it is where they do not fit (beyond int64)."""
+    (``Projection.integral``); as it is where they do not fit (beyond int64). A path
+    that only may be integral is tried alone beside the certain ones: a parse fails
+    where any path declared whole holds a value a full parse reads as a float."""
     start, end = int(rows.starts[first]), int(rows.ends[stop - 1])
-    integers = projection.integral(table, rows.data, start, end)
-    if not integers:
+    certain, possible = projection.integral(table, rows.data, start, end)
+    if not certain and not possible:
         return table
+    buffer = rows.span(first, stop)
+    parsed = _parsed_with_integers(buffer, projection, certain | possible)
+    if parsed is not None or not possible:
+        return table if parsed is None else parsed
+    integers: frozenset[tuple[str, ...]] = frozenset()
+    for path in sorted(possible):
+        tried = _parsed_with_integers(buffer, projection, certain | integers | {path})
+        if tried is not None:
+            parsed, integers = tried, integers | {path}
+    if parsed is None and certain:
+        parsed = _parsed_with_integers(buffer, projection, certain)
+    return table if parsed is None else parsed
+
+
+def _parsed_with_integers(
+    buffer: pa.Buffer, projection: Projection, integers: frozenset[tuple[str, ...]]
+) -> pa.Table | None:
+    """The projected parse with whole numbers (``int64``) declared at ``integers``; None
+    where a value there is not one (a fraction, an exponent, an integer beyond int64)."""
     options = pj.ParseOptions(
         explicit_schema=projection.schema(integers), unexpected_field_behavior="ignore"
     )
     try:
-        return read_block(rows.span(first, stop), options)
-    except pa.ArrowInvalid:  # (an integer beyond int64, which a full parse reads as a float)
-        return table
+        return read_block(buffer, options)
+    except pa.ArrowInvalid:
+        return None
 
 
 def read_block(buffer: pa.Buffer, parse_options: pj.ParseOptions) -> pa.Table:
@@ -815,16 +836,31 @@ def _flatten(
         slow |= _valid(column)  # a list under a standard name (refused), anything unexpected
         return
     if pa.types.is_float64(data_type):
-        # Beyond int64, pyarrow reads an integer as a float (its digits lost): such rows go
-        # row by row, where it is kept exactly, as text. (Other rows of the column read as
-        # floats, 1 as 1.0, become text "1" beside it, as the record path's mixed column.)
-        finite = pc.fill_null(pc.is_finite(column), True)
-        huge = pc.fill_null(pc.greater_equal(pc.abs(column), _INT64_EDGE), False)
-        slow |= ~np.asarray(finite.to_numpy(zero_copy_only=False), bool)
-        slow |= np.asarray(huge.to_numpy(zero_copy_only=False), bool)
+        _inexact_number_rows(column, slow)
     if name in out:
         raise _BlockGoesSlow  # "a.b" and {"a": {"b": ...}} in one record is ambiguous
     out[name] = column
+
+
+def _inexact_number_rows(column: pa.Array, slow: np.ndarray) -> None:
+    """Rows of a float column whose value may not be the record's own: they go row by
+    row, where the record path reads the number from its text.
+
+    Beyond int64, pyarrow reads an integer as a float (its digits lost), and the record
+    path keeps it exactly, as its decimal text. Such an integer also makes pyarrow read
+    every number of the column in the block as a float: a whole number beside it may be
+    an integer of the record (9007199254740993, as a float 9007199254740992), which the
+    record path keeps exactly too (the column is mixed: text where it meets the big
+    one). So where a block holds one, its whole numbers go row by row as well; in a
+    block without one, a whole number in a float column sits beside a fraction, and
+    integers beside fractions are floats on every path."""
+    finite = np.asarray(pc.fill_null(pc.is_finite(column), True).to_numpy(zero_copy_only=False))
+    slow |= ~finite.astype(bool)
+    huge = pc.fill_null(pc.greater_equal(pc.abs(column), _INT64_EDGE), False)
+    if not pc.any(huge).as_py():
+        return
+    whole = pc.fill_null(pc.equal(pc.floor(column), column), False)
+    slow |= np.asarray(whole.to_numpy(zero_copy_only=False), bool)
 
 
 def _valid_null_lists(column: pa.Array) -> pa.Array:

@@ -99,6 +99,8 @@ _BLANKS = b" \t\r\n"
 
 #: How often a source's searches for absent keys may be chosen again (each 2-5 ms).
 _SEARCHES_CHOSEN = 8
+#: The magnitude of int64's ends, as a float (2**63).
+_INT64_EDGE = 2.0**63
 
 #: A JSON path: the keys from the record's root to a value.
 Path = tuple[str, ...]
@@ -258,26 +260,40 @@ class Projection:
             ]
         )
 
-    def integral(self, table: pa.Table, data: bytes, first: int, stop: int) -> frozenset[Path]:
+    def integral(
+        self, table: pa.Table, data: bytes, first: int, stop: int
+    ) -> tuple[frozenset[Path], frozenset[Path]]:
         """The paths declared floats whose values in this projected parse of
-        ``data[first:stop]`` a full parse would have read as integers: every value a
-        whole number, and no number written with a fraction or an exponent after a key
-        of that name in the block. The declared float came from another block (floats
-        are learned like any type), perhaps from a record left out later (a duplicate,
-        a reject); a full parse infers each block's own, as ``mfq ingest`` parses it
+        ``data[first:stop]`` a full parse would read as integers: (those it certainly
+        would, those it may). The declared float came from another block (floats are
+        learned like any type), perhaps from a record left out later (a duplicate, a
+        reject); a full parse infers each block's own, as ``mfq ingest`` parses it
         (``fastpath._learnable`` declares no float), so these paths are parsed again as
-        integers: else 9007199254740993 would read as 9007199254740992.0."""
-        candidates: list[Path] = []
+        integers: else 9007199254740993 would read as 9007199254740992.0.
+
+        A path whose every value is a whole number within int64 is certain where no
+        number after a key of its name in the block is written with a fraction or an
+        exponent. Where one is, and the block holds more numbers under that name than
+        the path's values (a nested ``{"o": {"x": 1.5}}`` beside the top-level ``x``), it
+        may be elsewhere: the path may be integral, which only a parse with it declared
+        whole can tell (pyarrow refuses ``1.0``, ``1e3`` and a number beyond int64 there,
+        exactly where a full parse infers a float). Where the counts are equal, the
+        fraction is the path's own: a float, with no parse spent to learn it."""
+        candidates: list[tuple[Path, int, bool]] = []
         for f in table.schema:
             _whole_floats(table.column(f.name), (f.name,), candidates)
         if not candidates:
-            return frozenset()
+            return frozenset(), frozenset()
         block = _one_value(data, first, stop)
-        return frozenset(
-            path
-            for path in candidates
-            if not _matches(block, '"' + _re2_literal(path[-1]) + _FRACTION_AFTER_KEY)
-        )
+        certain: set[Path] = set()
+        possible: set[Path] = set()
+        for path, held, at_edge in candidates:
+            key = '"' + _re2_literal(path[-1])
+            if not _matches(block, key + _FRACTION_AFTER_KEY):
+                (possible if at_edge else certain).add(path)
+            elif pc.count_substring_regex(block, key + _NUMBER_AFTER_KEY)[0].as_py() > held:
+                possible.add(path)
+        return frozenset(certain), frozenset(possible)
 
     def hazards(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Which of the records at ``[starts, ends)`` of ``data`` go to the record path."""
@@ -393,11 +409,14 @@ def _next_hazard(hazard: bytes | re.Pattern[bytes], data: bytes, start: int, sto
 #: After a key's closing quote: its colon, then a number written with a fraction or an
 #: exponent (RE2; a match anywhere, whichever object the key is in, keeps the float).
 _FRACTION_AFTER_KEY = '"[ \t\r\n]*:[ \t\r\n]*-?[0-9]+[.eE]'
+#: ...and any number (counted: how many numbers the block holds under a key's name).
+_NUMBER_AFTER_KEY = '"[ \t\r\n]*:[ \t\r\n]*-?[0-9]'
 
 
-def _whole_floats(column: pa.ChunkedArray, path: Path, found: list[Path]) -> None:
-    """Add to ``found`` the paths of float leaves of ``column`` holding a value, every
-    value a whole number."""
+def _whole_floats(column: pa.ChunkedArray, path: Path, found: list[tuple[Path, int, bool]]) -> None:
+    """Add to ``found`` the float leaves of ``column`` holding a value, every value a
+    whole number no further from zero than 2**63: (path, values held, whether one is
+    2**63 away, which int64's ends round to as floats, and integers just beyond them)."""
     if pa.types.is_struct(column.type):
         for child in column.type:
             _whole_floats(pc.struct_field(column, child.name), (*path, child.name), found)
@@ -405,8 +424,11 @@ def _whole_floats(column: pa.ChunkedArray, path: Path, found: list[Path]) -> Non
     if not pa.types.is_floating(column.type) or column.null_count == len(column):
         return
     values = column.drop_null()
-    if pc.all(pc.equal(pc.floor(values), values)).as_py():
-        found.append(path)
+    if not pc.all(pc.equal(pc.floor(values), values)).as_py():
+        return
+    largest = pc.max(pc.abs(values)).as_py()
+    if largest <= _INT64_EDGE:
+        found.append((path, len(values), largest == _INT64_EDGE))
 
 
 def _dotted_keys(data: bytes, first: int, stop: int) -> set[bytes] | None:
