@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.json as pj
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from mfq.api import Store, open_store
@@ -88,7 +88,13 @@ def test_numbers_read_directly_are_those_ingest_stores(
     (whose full parse teaches the projection its types: a float); then each drawn number
     under its key, with the id of a plain event (below 30: a repeat, left out) or its
     own, then ``filler`` plain events whose ``x`` is a small whole number. Past 64 KiB
-    the file is read in small chunks."""
+    the file is read in small chunks. (Left out: a field holding an integer past 2**53
+    beside a float, rounded there, whose digits as text depend on the cuts: see
+    ``tests/ingest/test_big_integers.py``.)"""
+    for field in (("x", "attributes.x"), ("o.x",)):
+        values = [number for number, where, _, _ in drawn if where in field]
+        floats = any(isinstance(v, float) for v in values)
+        assume(not (floats and any(isinstance(v, int) and abs(v) > 2**53 for v in values)))
     lines = [json.dumps(_record(0, 1, "x")), json.dumps(_record(0, *teacher))]
     lines += [json.dumps(_record(i, i % 3, "x")) for i in range(1, 30)]
     for at, (number, place, repeat, filler) in enumerate(drawn):

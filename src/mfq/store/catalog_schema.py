@@ -8,6 +8,7 @@ otherwise (``FieldSummary.estimated``).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,19 +55,24 @@ def catalog_fields(catalog: Catalog, top_values: int) -> list[FieldSummary] | No
     return found
 
 
+def schema_order(names: Iterable[str]) -> list[str]:
+    """The fields as ``mfq schema`` lists them: the standard fields in the model's order,
+    then the others by name. An order of the data alone: the columns' order in a file
+    follows where its blocks were cut, which path each record took and which day it
+    fell on, and the files' order follows the ingests."""
+    return [*STANDARD_NAMES, *sorted(set(names).difference(STANDARD_NAMES))]
+
+
 def _storage_types(files: list[FileRecord]) -> tuple[dict[str, set[pa.DataType]], list[str]]:
-    """Each field's storage types over the files, and the fields in the order of the
-    exact scan (standard fields, then as they first appear)."""
-    order: dict[str, None] = dict.fromkeys(STANDARD_NAMES)
+    """Each field's storage types over the files, and the fields in ``schema_order``."""
     types: dict[str, set[pa.DataType]] = {}
     for record in files:
         if record.schema is None:
             continue
         schema = pa.ipc.read_schema(pa.py_buffer(record.schema))
-        order.update(dict.fromkeys(schema.names))
         for column in schema:
             types.setdefault(column.name, set()).add(column.type)
-    return types, list(order)
+    return types, schema_order(types)
 
 
 def _storage(name: str, storage: dict[str, set[pa.DataType]]) -> pa.DataType:

@@ -39,10 +39,10 @@ class _EventFiles:
             self.entries.append((path, schema))
 
     def names(self) -> list[str]:
-        found: dict[str, None] = dict.fromkeys(STANDARD_NAMES)
-        for _path, schema in self.entries:
-            found.update(dict.fromkeys(schema.names))
-        return list(found)
+        """Every field of the files, in ``schema_order``."""
+        from mfq.store.catalog_schema import schema_order
+
+        return schema_order(name for _path, schema in self.entries for name in schema.names)
 
     def column(self, name: str) -> pa.ChunkedArray:
         """One column over every file that has it (one parallel scan), as text where its
