@@ -137,3 +137,27 @@ def _parsed(lines: list[bytes], projection: Projection | None = None) -> pa.Tabl
             explicit_schema=projection.schema(), unexpected_field_behavior="ignore"
         )
     return pj.read_json(pa.BufferReader(b"\n".join(lines)), parse_options=options)
+
+
+def test_each_path_that_may_be_integral_is_tried_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``x`` and ``y`` learned floats (a dropped duplicate); a later block holds whole
+    ``x`` beside a nested ``o.x: 1.5`` and whole ``y`` written ``2.0`` beside a nested
+    ``p.y: 1.5``: both may be integral, and parsed together as integers they fail. ``x``
+    is an integer alone (a full parse infers it so), ``y`` a float."""
+    lines = [
+        {"id": 0, "type": "t", "timestamp": T0, "x": 1, "y": 1},
+        {"id": 0, "type": "t", "timestamp": T0, "x": 2.5, "y": 2.5},
+    ]
+    lines += [{"id": i, "type": "t", "timestamp": T0, "x": i, "y": 2.0} for i in range(1, 900)]
+    lines.append({"id": 900, "type": "t", "timestamp": T0, "x": EXACT, "y": 2.0, "o": {"x": 1.5}})
+    lines.append({"id": 901, "type": "t", "timestamp": T0, "x": 3, "y": 4.0, "p": {"y": 1.5}})
+    export = tmp_path / "e.ndjson"
+    export.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    with open_store(tmp_path / "store") as store:
+        store.ingest([str(export)])
+        expected = _rows(store, ["id", "x", "y"])
+    assert {"id": "900", "x": EXACT, "y": 2.0} in [json.loads(row) for row in expected]
+    for stdin in (True, False):
+        assert _direct(export, stdin, ["id", "x", "y"], monkeypatch) == expected

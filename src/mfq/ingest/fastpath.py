@@ -518,7 +518,10 @@ def _integers_parsed_again(
         return table if parsed is None else parsed
     integers: frozenset[tuple[str, ...]] = frozenset()
     for path in sorted(possible):
-        tried = _parsed_with_integers(buffer, projection, certain | integers | {path})
+        wanted = certain | integers | {path}
+        if wanted == certain | possible:
+            continue  # (the parse that failed above)
+        tried = _parsed_with_integers(buffer, projection, wanted)
         if tried is not None:
             parsed, integers = tried, integers | {path}
     if parsed is None and certain:
