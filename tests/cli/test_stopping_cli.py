@@ -53,6 +53,10 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> N
         time.sleep(0.02)
 
 
+def _sigint_by_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextmanager
 def mfq_reading_a_pipe(
     tmp_path: Path, *args: str, stderr: int = subprocess.PIPE
@@ -64,6 +68,9 @@ def mfq_reading_a_pipe(
         [sys.executable, "-m", "mfq", *args, str(pipe)],
         stdout=subprocess.PIPE,
         stderr=stderr,
+        # Ctrl-C as at a terminal: a test runner's worker may ignore it, and mfq keeps an
+        # ignored SIGINT ignored (see the test of that below).
+        preexec_fn=_sigint_by_default,
         text=True,
         cwd=REPO,
     )
