@@ -53,8 +53,16 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> N
         time.sleep(0.02)
 
 
-def _sigint_by_default() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+@contextmanager
+def ctrl_c_as_at_a_terminal() -> Iterator[None]:
+    """Processes started here receive Ctrl-C: a test runner's worker may ignore it, which
+    its children inherit, and mfq keeps an ignored SIGINT ignored (see the test of that
+    below). A handled signal is the default one after ``exec``."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 @contextmanager
@@ -64,16 +72,14 @@ def mfq_reading_a_pipe(
     """``mfq ARGS PIPE`` running, every event written to the pipe, the pipe kept open."""
     pipe = tmp_path / "export.ndjson"
     os.mkfifo(pipe)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mfq", *args, str(pipe)],
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        # Ctrl-C as at a terminal: a test runner's worker may ignore it, and mfq keeps an
-        # ignored SIGINT ignored (see the test of that below).
-        preexec_fn=_sigint_by_default,
-        text=True,
-        cwd=REPO,
-    )
+    with ctrl_c_as_at_a_terminal():
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mfq", *args, str(pipe)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            cwd=REPO,
+        )
     writer: list[int] = []
 
     def opened() -> bool:  # (a pipe opens for writing once mfq opened it for reading)
