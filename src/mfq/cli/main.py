@@ -142,13 +142,13 @@ def cli(ctx: click.Context, debug: bool, config: str | None) -> None:
     apply_project(ctx, config)
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
+def _interrupt(signum: int, _frame: object) -> None:
     """Ctrl-C (SIGINT) and SIGTERM (``kill``, ``timeout``, a container stopping): raised
     wherever the process is, both unwind the same way: an ingest's batch is discarded (or
     was committed whole), its lock released, threads waiting on input let go."""
     from mfq.stopping import stop
 
-    stop(_signum)
+    stop(signum)
     raise KeyboardInterrupt
 
 
