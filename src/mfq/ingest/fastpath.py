@@ -43,6 +43,7 @@ from mfq.ingest.record import (
     ACTOR_PROFILE,
     ATTRIBUTES_KEY,
     COLLECTOR_MESSAGE_TYPE,
+    INT64_EDGE,
     STANDARD_NAMES,
     derive_id_from_text,
     derive_ids_from_texts,
@@ -65,7 +66,6 @@ _CLOCK = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
 _ZONED = f"^{_CLOCK}{_ZONE}$"
 _NAIVE = f"^{_CLOCK}$"
 _MANUFACTORY = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
-_INT64_EDGE = 2.0**63
 _NS_BOUND = 9.2e18  # a little inside int64: values near the edge go row by row
 _EXECUTOR = WorkerThreads(2, "mfq-parse")
 
@@ -859,7 +859,7 @@ def _inexact_number_rows(column: pa.Array, slow: np.ndarray) -> None:
     integers beside fractions are floats on every path."""
     finite = np.asarray(pc.fill_null(pc.is_finite(column), True).to_numpy(zero_copy_only=False))
     slow |= ~finite.astype(bool)
-    huge = pc.fill_null(pc.greater_equal(pc.abs(column), _INT64_EDGE), False)
+    huge = pc.fill_null(pc.greater_equal(pc.abs(column), INT64_EDGE), False)
     if not pc.any(huge).as_py():
         return
     whole = pc.fill_null(pc.equal(pc.floor(column), column), False)

@@ -52,7 +52,7 @@ from mfq.ingest.absence import Absence
 from mfq.ingest.absence import matches as _matches
 from mfq.ingest.absence import one_value as _one_value
 from mfq.ingest.absence import re2_literal as _re2_literal
-from mfq.ingest.record import ATTRIBUTES_KEY
+from mfq.ingest.record import ATTRIBUTES_KEY, INT64_EDGE
 from mfq.model.fields import STANDARD_FIELDS
 
 #: Bytes in a record that route it to the record path: a key written with an escape, an
@@ -99,8 +99,6 @@ _BLANKS = b" \t\r\n"
 
 #: How often a source's searches for absent keys may be chosen again (each 2-5 ms).
 _SEARCHES_CHOSEN = 8
-#: The magnitude of int64's ends, as a float (2**63).
-_INT64_EDGE = 2.0**63
 
 #: A JSON path: the keys from the record's root to a value.
 Path = tuple[str, ...]
@@ -427,8 +425,8 @@ def _whole_floats(column: pa.ChunkedArray, path: Path, found: list[tuple[Path, i
     if not pc.all(pc.equal(pc.floor(values), values)).as_py():
         return
     largest = pc.max(pc.abs(values)).as_py()
-    if largest <= _INT64_EDGE:
-        found.append((path, len(values), largest == _INT64_EDGE))
+    if largest <= INT64_EDGE:
+        found.append((path, len(values), largest == INT64_EDGE))
 
 
 def _dotted_keys(data: bytes, first: int, stop: int) -> set[bytes] | None:

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from mfq.model.event import Event
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: The magnitude of int64's ends as a float (2**63): a float this far from zero or
+#: further may be an integer pyarrow could not read as one.
+INT64_EDGE = 2.0**63
 STANDARD_NAMES = frozenset(f.name for f in STANDARD_FIELDS)
 ATTRIBUTES_KEY = "attributes"
 #: A REST body's actor profile object; its keys become ``actor.<key>``.
