@@ -1,7 +1,7 @@
 """Questions on a file (``mfq query FILE``) side by side with DuckDB's ``read_ndjson``.
 
 The export is shaped unlike the demo's: every standard field nested in ``attributes``,
-numeric ids, 36 attribute keys per event (``export_second_shape``). ``--shape demo`` asks
+numeric ids, 36 attribute keys per event (``bench/second_export.py``). ``--shape demo`` asks
 the same questions of the demo's export instead (standard fields at the top, a dotted
 ``http.route`` key in most records' attributes; ``OUT/events-N.ndjson``, shared with
 ``bench/ingest.py``). ``--shape k8s`` and ``--shape zeek`` ask a question of each of
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,6 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 MAX_RATIO = 2.0
 MAX_PEAK_MIB = 1024.0
-TYPES = [f"op.{name}" for name in ("read", "write", "list", "delete", "login", "export", "sync")]
 #: The same questions of the demo's export, whose standard fields are at the top.
 DEMO_QUESTIONS = {
     "group-by": (
@@ -80,26 +78,6 @@ QUESTIONS = {
         " from read_ndjson({f}) where attributes.status = 'error' group by 1",
     ),
 }
-
-
-def export_second_shape(path: Path, events: int, seed: int) -> None:
-    """NDJSON events: standard fields nested in ``attributes``, numeric ids, 36 keys."""
-    rng = random.Random(seed)
-    start = 1_793_700_000
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(events):
-            attributes: dict[str, object] = {
-                "type": rng.choice(TYPES),
-                "timestamp": start + i // 10,
-                "service": f"svc-{rng.randrange(12)}",
-                "status": "error" if rng.random() < 0.05 else "ok",
-                "duration_ms": round(rng.expovariate(1 / 80), 3),
-                "region": rng.choice(("eu-west-1", "us-east-1", "ap-south-1")),
-            }
-            for k in range(30):
-                attributes[f"k{k:02d}"] = rng.randrange(1000) if k % 3 else f"v{rng.randrange(50)}"
-            record = {"id": i + 1, "source": "bench", "attributes": attributes}
-            out.write(json.dumps(record, separators=(",", ":")) + "\n")
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
@@ -168,10 +146,11 @@ def main() -> None:
             ensure_zeek_export(export, args.events, args.seed)
             questions = ZEEK_QUESTIONS
     else:
-        export = args.out / f"second-shape-{args.events}-{args.seed}.ndjson"
-        if not export.exists():
-            print(f"writing {export} ...", file=sys.stderr)
-            export_second_shape(export, args.events, args.seed)
+        from second_export import ensure_second_export, second_export_path
+
+        export = second_export_path(args.out, args.events, args.seed)
+        if ensure_second_export(export, args.events, args.seed):
+            print(f"wrote {export}", file=sys.stderr)
     mfq = str(Path(sys.executable).parent / "mfq")
     duck = [sys.executable, "-c", "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()"]
     quoted = "'" + str(export).replace("'", "''") + "'"

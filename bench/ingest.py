@@ -5,17 +5,21 @@ Run it from the repository root (``make bench`` runs the default)::
     .venv/bin/python bench/ingest.py                        # 1,000,000 events, 5 runs each
     .venv/bin/python bench/ingest.py --events 5000000 --runs 3
     .venv/bin/python bench/ingest.py --events 200000 --json # one JSON object, for the docs
-    .venv/bin/python bench/ingest.py --shape wide           # the second shape (wide_export.py)
+    .venv/bin/python bench/ingest.py --shape wide           # the wide shape (wide_export.py)
+    .venv/bin/python bench/ingest.py --shape second --out /tmp/mfq-bench-direct  # direct.py's
     .venv/bin/python bench/ingest.py --shape k8s            # real audit events (replica_export.py)
     .venv/bin/python bench/ingest.py --baseline ../main/src --runs 3 --no-real  # against main
 
 What it does and measures:
 
 1. Generates ``--events`` demo events (``mfq.demo``, seed ``--seed``) into
-   ``OUT/events-N.ndjson`` (with ``--shape wide``, events of the second shape of
-   ``bench/wide_export.py`` into ``OUT/wide-N.ndjson``; ``OUT`` is ``bench/out`` by
-   default, git-ignored). The file is reused while its sidecar ``.meta.json`` records the
-   same generator config and size.
+   ``OUT/events-N.ndjson`` (with ``--shape wide``, events of the wide shape of
+   ``bench/wide_export.py`` into ``OUT/wide-N.ndjson``; with ``--shape second``, the
+   export ``bench/direct.py`` asks its questions of, ``bench/second_export.py``, into
+   ``OUT/second-shape-N-SEED.ndjson``: pass ``--out /tmp/mfq-bench-direct``, that bench's
+   default, to share the file; ``OUT`` is ``bench/out`` by default, git-ignored). The
+   file is reused while its sidecar ``.meta.json`` records the same generator config and
+   size (the second shape's while it exists).
 2. Runs, as whole subprocesses and interleaved A B A B (one untimed warm-up of each, then
    ``--runs`` timed runs of each):
 
@@ -100,6 +104,7 @@ from replica_export import (
     replica_export_path,
     zeek_export_path,
 )
+from second_export import ensure_second_export, second_export_path
 from wide_export import attribute_keys, ensure_wide_export, wide_export_path
 
 #: Issue 17: ``mfq ingest`` at most 1.5x DuckDB's COPY to Parquet.
@@ -156,10 +161,12 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shape",
-        choices=("demo", "wide", "k8s", "zeek"),
+        choices=("demo", "wide", "second", "k8s", "zeek"),
         default="demo",
         help="the export: the demo generator's (default), or wide: numeric ids, the standard"
         " fields nested in attributes under aliases, 41 attribute keys (bench/wide_export.py);"
+        " or second: the export bench/direct.py asks its questions of, the standard fields"
+        " nested in attributes under their names, 36 keys (bench/second_export.py);"
         " or k8s: the real Kubernetes audit events replicated, read through their profile"
         " (bench/replica_export.py); or zeek: Zeek's real connection records replicated,"
         " fractional epoch times and no event ids (the same file)",
@@ -202,6 +209,12 @@ def ensure_ingest_export(out: Path, events: int, seed: int, shape: str = "demo")
         path = path_of(out, events, seed)
         progress(f"{shape} export ({label} replicated): {path}")
         if ensure(path, events, seed):
+            progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
+        return path
+    if shape == "second":
+        path = second_export_path(out, events, seed)
+        progress(f"second export (the questions' bench's): {path}")
+        if ensure_second_export(path, events, seed):
             progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
         return path
     if shape == "wide":
