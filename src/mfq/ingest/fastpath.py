@@ -223,12 +223,28 @@ def submit_chunk(
     if not state.probed and bounds:
         probe = _sub_blocks(rows, PROBE_BLOCK_BYTES)[0]
         done: Future[_Outcome] = Future()
-        done.set_result(_run_block(rows, *probe, options, state))  # alone, before the rest
+        outcome = _run_block(rows, *probe, options, state)  # alone, before the rest
+        done.set_result(outcome)
         futures.append(done)
         state.probed = True
+        if state.projection is not None and _derives_ids(outcome, probe[1] - probe[0]):
+            state.projection = None  # (no block of the source is with the workers yet)
         bounds = _sub_blocks(rows, state.sub_block_bytes, probe[1])
     futures += [_EXECUTOR.submit(_run_block, rows, a, b, options, state) for a, b in bounds]
     return PendingChunk(chunk, rows, futures, options, state)
+
+
+def _derives_ids(probe: _Outcome, rows: int) -> bool:
+    """Whether a quarter or more of the probe block's rows had no id of their own.
+
+    A derived id hashes the whole record's canonical text. Parsed whole (as ingest
+    parses), a block's texts are written by Arrow, and only rows whose floats orjson may
+    write unlike Python are looked at (``mfq.ingest.canonicaltable``, ``floatrows``);
+    parsed with a projection (a question on a file), which leaves the other keys out,
+    every row's text is orjson's, looked at for suspect numbers: 2-3x the CPU on Zeek's
+    connection records, and more than the projection saves. So a source of such
+    records is parsed whole, as ingest parses it."""
+    return probe.counters.derived_ids * 4 >= max(rows, 1)
 
 
 def _settle_block(outcome: _Outcome, pending: PendingChunk, record: NormalisedRecords) -> bool:
