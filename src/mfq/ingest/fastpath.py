@@ -157,6 +157,8 @@ class _Outcome:
     #: when parsed (less room is left when settled): the block goes record by record,
     #: as its settling would have decided from the rows had they been kept.
     past_budget: bool = False
+    #: Rows the projection alone sent to the record path (``Projection.hazards``).
+    projection_hazards: int = 0
 
 
 def validate_chunk_fast(
@@ -227,24 +229,27 @@ def submit_chunk(
         done.set_result(outcome)
         futures.append(done)
         state.probed = True
-        if state.projection is not None and _derives_ids(outcome, probe[1] - probe[0]):
+        if state.projection is not None and _projection_costs_more(outcome, probe[1] - probe[0]):
             state.projection = None  # (no block of the source is with the workers yet)
         bounds = _sub_blocks(rows, state.sub_block_bytes, probe[1])
     futures += [_EXECUTOR.submit(_run_block, rows, a, b, options, state) for a, b in bounds]
     return PendingChunk(chunk, rows, futures, options, state)
 
 
-def _derives_ids(probe: _Outcome, rows: int) -> bool:
-    """Whether a quarter or more of the probe block's rows had no id of their own.
+def _projection_costs_more(probe: _Outcome, rows: int) -> bool:
+    """Whether a quarter or more of the probe block's rows had no id of their own, or
+    went to the record path for the projection alone: the source is then parsed whole,
+    as ingest parses it.
 
-    A derived id hashes the whole record's canonical text. Parsed whole (as ingest
-    parses), a block's texts are written by Arrow, and only rows whose floats orjson may
-    write unlike Python are looked at (``mfq.ingest.canonicaltable``, ``floatrows``);
-    parsed with a projection (a question on a file), which leaves the other keys out,
-    every row's text is orjson's, looked at for suspect numbers: 2-3x the CPU on Zeek's
-    connection records, and more than the projection saves. So a source of such
-    records is parsed whole, as ingest parses it."""
-    return probe.counters.derived_ids * 4 >= max(rows, 1)
+    A derived id hashes the whole record's canonical text. Parsed whole, a block's texts
+    are written by Arrow, and only rows whose floats orjson may write unlike Python are
+    looked at (``mfq.ingest.canonicaltable``, ``floatrows``); parsed with a projection,
+    which leaves the other keys out, every row's text is orjson's, looked at for
+    suspect numbers: 2-3x the CPU on Zeek's connection records, more than the
+    projection saves. And a record whose dotted key may meet a key the projection reads
+    (ECS's ``log.level`` beside its ``log`` object) goes record by record under a
+    projection, 100 times the cost of the whole parse that reads it vectorised."""
+    return (probe.counters.derived_ids + probe.projection_hazards) * 4 >= max(rows, 1)
 
 
 def _settle_block(outcome: _Outcome, pending: PendingChunk, record: NormalisedRecords) -> bool:
@@ -373,8 +378,12 @@ def _run_block(
     if state.wide_found:  # (at a block before this one: its settling goes record by record)
         return _all_slow(first, stop)
     slow = ~_parseable(rows, first, stop) if rows.parsed is None else np.zeros(stop - first, bool)
+    hazards = 0
     if state.projection is not None and rows.parsed is None:
-        slow |= state.projection.hazards(rows.data, rows.starts[first:stop], rows.ends[first:stop])
+        bounds = rows.starts[first:stop], rows.ends[first:stop]
+        flagged = state.projection.hazards(rows.data, *bounds)
+        hazards = int(np.count_nonzero(flagged & ~slow))
+        slow |= flagged
     parsed: list[tuple[int, pa.Table]] = []
     if rows.parsed is not None:  # parsed by the reader (OTLP): normalised as they are
         parsed.append((first, rows.parsed.table.slice(first, stop - first)))
@@ -434,7 +443,9 @@ def _run_block(
     counters.warnings = counters.naive_timestamps + counters.unknown_severities
     table = unify(accepted) if accepted else None
     joined = np.concatenate(positions) if positions else np.empty(0, dtype=np.int64)
-    return _Outcome(table, joined, np.flatnonzero(slow) + first, counts, counters, first, stop)
+    outcome = _Outcome(table, joined, np.flatnonzero(slow) + first, counts, counters, first, stop)
+    outcome.projection_hazards = hazards
+    return outcome
 
 
 def _all_slow(

@@ -1,10 +1,12 @@
-"""A question on a file of records without ids parses them whole, as ingest does.
+"""A question on a file parses it whole, as ingest does, where a projection costs more.
 
 A derived id hashes the record's whole canonical text. A whole parse lets Arrow write
 those texts (``mfq.ingest.canonicaltable``); a projected parse leaves the other keys out,
 so every text was orjson's, each looked at for suspect numbers: a Zeek question took
-more CPU than ingesting the same file. Such a source now drops its projection after its
-first block (``fastpath._derives_ids``)."""
+more CPU than ingesting the same file. And a dotted key that may meet a key the
+projection reads (ECS's ``log.level`` beside its ``log`` object) sent every record to
+the record path: 15 times ingest's CPU. Such a source now drops its projection after
+its first block (``fastpath._projection_costs_more``)."""
 
 from __future__ import annotations
 
@@ -86,6 +88,41 @@ def test_a_few_records_without_ids_keep_the_projection(
     direct = read_files([str(export)], frozenset({"proto"}), settings=SMALL_CHUNKS)
     assert (direct.summary.ingested, direct.summary.derived_ids) == (300, 1)
     assert counted == {"orjson rows": 1, "projected parses": 1}
+
+
+def _ecs_line(i: int) -> str:
+    """An ECS log record as Python's ecs-logging writes it, with an id."""
+    return json.dumps(
+        {
+            "@timestamp": f"2025-01-13T09:58:{i % 60:02d}.{i % 1000:03d}Z",
+            "log.level": ("debug", "info", "warning", "error")[i % 4],
+            "message": f"message num={i}",
+            "ecs.version": "1.6.0",
+            "log": {"logger": "app", "origin": {"function": "main"}, "original": f"num={i}"},
+            "event": {"id": f"e-{i}"},
+        }
+    )
+
+
+def test_records_whose_dotted_keys_meet_a_read_key_are_parsed_whole(
+    tmp_path: Path, counted: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mfq.ingest import validate
+
+    one_by_one: list[int] = []
+    normalise = validate.normalize_record
+    monkeypatch.setattr(
+        validate,
+        "normalize_record",
+        lambda *args: one_by_one.append(1) or normalise(*args),  # type: ignore[func-returns-value]
+    )
+    export = _write(tmp_path / "ecs.json", [_ecs_line(i) for i in range(300)])
+    direct = read_files([str(export)], frozenset({"severity"}), settings=SMALL_CHUNKS)
+    assert (direct.summary.ingested, direct.summary.profiles) == (300, {"ecs": 1})
+    # The first block's record went record by record under the projection, the rest was
+    # parsed whole and vectorised (before: all 300 one by one).
+    assert (len(one_by_one), counted["projected parses"]) == (1, 0)
+    _compare([export], {"kind": "query", "group_by": ["severity"], "aggs": ["count"]})
 
 
 @pytest.mark.parametrize(
