@@ -25,6 +25,7 @@ from mfq.ingest.screen import screen_chunk
 from mfq.ingest.sources import Source
 from mfq.ingest.validate import normalise_records, validate_chunk
 from mfq.settings import DEFAULT_SETTINGS, Settings
+from tests.conftest import SHARED_REAL
 
 #: Small chunks (each one block), so the workers parse a few chunks ahead of the settling.
 SMALL = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=4096, max_record_bytes=2048)
@@ -270,3 +271,42 @@ def test_a_records_own_overflow_is_folded_with_its_keys_past_the_budget() -> Non
         {"_overflow": '{"_overflow": "mine", "b": 2}'},
         {"_overflow": 3},  # (nothing past the budget: its own value stays as it was)
     ]
+
+
+def _block(rows: list[dict[str, object]]) -> pa.Table:
+    """A parsed block of ``rows``: a column for every key, null where a row lacks it."""
+    keys = dict.fromkeys(k for row in rows for k in row)
+    return pa.table({k: [row.get(k) for row in rows] for k in keys})
+
+
+def test_wide_records_sharing_their_keys_are_not_too_wide() -> None:
+    """300 keys in 12 records, each holding most of them: GitHub's events look so (490
+    keys in their first 12). Before, any block of more than 256 keys and fewer than
+    twice as many rows went record by record: every GitHub event, 200 µs each."""
+    state = FastPathState(budget=FieldBudget(1000))
+    shared = _block([{f"k{k}": k for k in range(300) if k % 12 != i} for i in range(12)])
+    assert not _too_wide(shared, state)
+
+
+def test_records_bringing_keys_of_their_own_are_too_wide() -> None:
+    state = FastPathState(budget=FieldBudget(1000))
+    # 12 records of 30 keys each, none shared: 360 keys, half of them in the later rows.
+    own = _block([{f"r{i}k{k}": k for k in range(30)} for i in range(12)])
+    assert _too_wide(own, state)
+    # 20 keys shared by all, 25 more in each record: the later half brings 150 of 320.
+    mixed = _block(
+        [
+            {**{f"s{k}": k for k in range(20)}, **{f"r{i}k{k}": k for k in range(25)}}
+            for i in range(12)
+        ]
+    )
+    assert _too_wide(mixed, state)
+    # Three records of 100 keys each are too few to tell: record by record, as before.
+    few = _block([{f"k{k}": k for k in range(100 * i, 100 * i + 100)} for i in range(3)])
+    assert _too_wide(few, state)
+    assert not _too_wide(few, FastPathState(budget=None))
+
+
+def test_github_events_are_vectorised_and_stored_as_record_by_record() -> None:
+    path = next((SHARED_REAL / "gharchive").glob("*.jsonl"))
+    assert stored(path, DEFAULT_SETTINGS) == record_by_record(path, DEFAULT_SETTINGS)

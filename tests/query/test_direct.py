@@ -504,6 +504,7 @@ def test_real_folders_answer_as_their_store(folder: str) -> None:
 VECTORISED_REAL = [
     "cloudtrail",
     "cloudtrail-logstash",
+    "gharchive",
     "k8s-audit",
     "openstack",
     "suricata",
