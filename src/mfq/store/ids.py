@@ -329,7 +329,11 @@ def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     present = trace_ids.drop_null()
     if not len(present):
         return np.empty(0, dtype=np.uint32)
-    lowered = pc.utf8_lower(present.cast(pa.string()))
+    text = present.cast(pa.string())
+    # Letters outside ASCII are lowered by Unicode's rules; ASCII text (hex trace ids)
+    # the same by ``ascii_lower``, a tenth of the cost.
+    ascii = pc.all(pc.string_is_ascii(text)).as_py() is not False
+    lowered = pc.ascii_lower(text) if ascii else pc.utf8_lower(text)
     # Repeats hash alike, and the keys are made distinct anyway: Arrow's ``unique`` only
     # saves hashing the repeats. Ids that do not repeat within their first ones (a trace
     # a few events long) are hashed as they are: its hash table would cost more.
