@@ -22,7 +22,7 @@ from mfq.api import Store
 from mfq.ingest.columns import to_text
 from mfq.query.expr import FieldType
 from mfq.store import ids
-from mfq.store.fieldstats import hll_estimate, hll_registers, value_hashes
+from mfq.store.fieldstats import _ipc, hll_estimate, hll_registers, value_hashes
 from tests.conftest import event
 from tests.store.test_upkeep import day_event
 
@@ -282,3 +282,93 @@ def test_text_repeating_only_after_its_first_values_is_counted_by_arrow_at_once(
     column = pa.chunked_array([pa.array(values[:200_000]), pa.array(values[200_000:])])
     unique = pa.chunked_array([pa.array([f"id-{i}" for i in range(500_000)])])
     assert (fieldstats._may_be_unique(column), fieldstats._may_be_unique(unique)) == (False, True)
+
+
+def _arrow_counted(column: pa.ChunkedArray) -> tuple[pa.Table, bool, bytes | None, int]:
+    """A column's values, exactness, sketch and distinct count as Arrow's hash table
+    counts them (its ``value_counts`` in order of first appearance, ``select_k_unstable``
+    over all of them): what a float column's statistics were before they were counted
+    by sorting."""
+    import pyarrow.compute as pc
+
+    from mfq.store.fieldstats import EXACT_VALUES, TOP_KEPT
+
+    found = pc.value_counts(column.drop_null())
+    table = pa.Table.from_arrays([found.field("values"), found.field("counts")], ["value", "n"])
+    if table.num_rows <= EXACT_VALUES:
+        return table, True, None, table.num_rows
+    picked = pc.select_k_unstable(table, k=TOP_KEPT, sort_keys=[("n", "descending")])
+    sketch = hll_registers(found.field("values")).tobytes()
+    return table.take(picked), False, sketch, table.num_rows
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    kinds=st.integers(1, 4000),
+    rows=st.integers(0, 5000),
+    seed=st.integers(0, 2**32 - 1),
+    chunks=st.integers(1, 3),
+    nulls=st.booleans(),
+    odd=st.sampled_from([None, -0.0, 0.0, math.nan, math.inf]),
+)
+@example(kinds=3000, rows=3100, seed=1, chunks=2, nulls=False, odd=-0.0)
+@example(kinds=300, rows=3000, seed=2, chunks=1, nulls=True, odd=None)
+@example(kinds=5000, rows=4000, seed=3, chunks=1, nulls=False, odd=math.nan)
+def test_floats_counted_by_sorting_have_arrows_statistics(
+    kinds: int, rows: int, seed: int, chunks: int, nulls: bool, odd: float | None
+) -> None:
+    """Floats counted by sorting their bits get the statistics Arrow's hash table gives:
+    every value in order of first appearance where the file keeps them all, else the
+    same top values (ties among equal counts included, in the same order), sketch and
+    distinct count; 0.0 and -0.0 two values as for Arrow, NaN left to Arrow."""
+    from mfq.store.fieldstats import table_stats
+
+    rng = np.random.default_rng(seed)
+    pool = np.round(rng.random(kinds) * 1000, 3)
+    values: list[float | None] = list(pool[rng.integers(0, kinds, rows)])
+    if odd is not None and rows:
+        for at in rng.integers(0, rows, 3):
+            values[at] = odd
+    if nulls:
+        values[::7] = [None] * len(values[::7])
+    step = max(1, rows // chunks)
+    column = pa.chunked_array(
+        [pa.array(values[i : i + step], pa.float64()) for i in range(0, rows, step)] or [[]],
+        pa.float64(),
+    )
+    found = table_stats(pa.table({"f": column}))
+    if column.null_count == len(column):
+        assert found == []
+        return
+    (stats,) = found
+    table, exact, sketch, distinct = _arrow_counted(column)
+    assert (stats.exact, stats.sketch, stats.distinct) == (exact, sketch, distinct)
+    assert stats.values is not None
+    assert stats.values.schema == table.schema
+    assert stats.to_row()[3] == _ipc(table)  # (the catalog's bytes; NaN equals no table)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 5) | st.just(1), min_size=1, max_size=3000),
+    chunks=st.integers(1, 3),
+)
+@example(counts=[1] * 40 + [2] * 5 + [1] * 100, chunks=1)
+@example(counts=[3] * 10 + [1] * 50 + [3] * 40, chunks=2)
+def test_the_top_values_are_picked_among_those_that_can_be(counts: list[int], chunks: int) -> None:
+    """The top values picked among the first ones and those counted more than once are
+    the rows ``select_k_unstable`` picks among all of them, in its order."""
+    import pyarrow.compute as pc
+
+    from mfq.store.fieldstats import TOP_KEPT, _top
+
+    step = max(1, len(counts) // chunks)
+    n = pa.chunked_array(
+        [pa.array(counts[i : i + step], pa.int64()) for i in range(0, len(counts), step)]
+    )
+    value = pa.chunked_array([pa.array(np.arange(len(counts)) * 7 % 1_000_003, pa.int64())])
+    table = pa.Table.from_arrays([value, n], ["value", "n"])
+    picked = pc.select_k_unstable(
+        table, k=min(TOP_KEPT, len(counts)), sort_keys=[("n", "descending")]
+    )
+    assert _top(table).to_pylist() == table.take(picked).to_pylist()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mfq.store import ids
@@ -195,3 +195,24 @@ def test_sorted_distinct_is_np_unique(values: list[int]) -> None:
     array = np.array(values, dtype=np.int64)
     assert np.array_equal(ids.sorted_distinct(array), np.unique(array))
     assert ids.sorted_distinct(array).dtype == np.int64
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(
+        st.none() | st.text(alphabet="abcdefABCDEF0123456789-ÄäÖσΣİ", max_size=12), max_size=300
+    ),
+    split=st.integers(0, 300),
+)
+@example(texts=["ABC", "abc", "ÄB", "äb", "İd", None], split=2)
+def test_trace_keys_lower_letters_as_unicode_does(texts: list[str | None], split: int) -> None:
+    """ASCII trace ids are lowered by ``ascii_lower``, others by Unicode's rules: the same
+    keys as lowering every id by ``utf8_lower``, in one chunk or two (one all ASCII)."""
+    import pyarrow.compute as pc
+
+    column = pa.chunked_array(
+        [pa.array(texts[:split], pa.string()), pa.array(texts[split:], pa.string())]
+    )
+    lowered = pc.utf8_lower(column.drop_null())
+    expected = ids.sorted_distinct(ids.first_hashes(lowered).astype(np.uint32))
+    assert ids.trace_keys(column).tolist() == expected.tolist()
