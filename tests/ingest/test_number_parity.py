@@ -35,6 +35,7 @@ from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import DEFAULT_SETTINGS
 from mfq.store.stats import _type_name
+from tests.query.test_direct import _compare, _write
 
 T0 = "2026-11-03T10:00:00Z"
 #: JSON texts of values, on both sides of 2**53 and int64's ends, zeros of both signs,
@@ -203,3 +204,33 @@ def test_int64_s_largest_integer_beside_a_fraction_and_text_in_other_chunks_has_
     # (the chunk where the text begins holds the integer beside text: exact there)
     assert found[4096] == {"0.5", "9223372036854775807", "9223372036854775808", "abc"}
     assert found[DEFAULT_SETTINGS.chunk_bytes] == {"0.5", "9223372036854775807", "abc"}
+
+
+#: Values whose stored form is the same at every chunk cut too: all but an integer past
+#: 2**53 (below, beyond int64 text) beside a fraction with no text in its chunk.
+CUT_FREE = st.sampled_from(["0", "-0", "-0.0", "-1e-400", "3", "0.5", "true", '"abc"'])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=st.lists(VALUES, min_size=1, max_size=8),
+    cut_free=st.lists(CUT_FREE, min_size=1, max_size=40),
+)
+def test_a_question_on_a_file_of_such_numbers_equals_the_store_s(
+    tmp_path_factory: pytest.TempPathFactory, values: list[str], cut_free: list[str]
+) -> None:
+    """``mfq query FILE`` equals ingest then the question on the store: read as ingest
+    reads it, and in chunks of 512 bytes (a first block as small) where no value's form
+    depends on the chunk it shares."""
+    folder = tmp_path_factory.mktemp("numbers")
+    for lines, chunked in (
+        (_lines(values, ["x"] * len(values)), False),
+        (_lines(cut_free, ["x"] * len(cut_free)), True),
+    ):
+        export = _write(folder / f"e{chunked}.ndjson", lines)
+        for question in (
+            {"kind": "query", "group_by": ["x"]},
+            {"kind": "events", "fields": "id,x"},
+            {"kind": "query", "group_by": ["type"], "aggs": ["count_distinct(x)"]},
+        ):
+            _compare([export], question, chunked)
