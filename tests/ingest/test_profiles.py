@@ -76,6 +76,43 @@ def test_a_zeek_record_holding_a_name_reads_alike_alone_and_after_another(
             assert {"type": "conn", "correlation_id": "C1", "name.a": 1} in rows.to_pylist()
 
 
+#: Keys a shipper (Filebeat, Elastic Agent) adds to the records it forwards: ECS's
+#: detection rule (``@timestamp`` and ``ecs``) fits any record it forwarded.
+SHIPPED = {"@timestamp": "2026-11-03T10:00:00.000Z", "ecs": {"version": "8.11.0"}}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    which=st.sampled_from(sorted(DIALECTS)),
+    shipped=st.booleans(),
+    order=st.randoms(use_true_random=False),
+)
+def test_the_profile_detected_never_depends_on_the_order_profiles_are_tried(
+    data: st.DataObject, which: tuple[str, str], shipped: bool, order: object
+) -> None:
+    """Any order of the built-in profiles detects the same one, for every format's
+    records and for those records with a shipper's ``@timestamp`` and ``ecs`` added. A
+    Zeek record holding ``@timestamp``, ``ecs``, ``ts`` and ``_path`` tied ECS's rule
+    and Zeek's, and went to the one tried first (found in review)."""
+    records = data.draw(st.lists(DIALECTS[which], min_size=1, max_size=6))
+    if shipped:
+        records = [{**record, **SHIPPED} for record in records]
+    shuffled = list(PROFILES)
+    order.shuffle(shuffled)  # type: ignore[attr-defined]
+    found, again = detect(records, PROFILES), detect(records, shuffled)
+    assert (found and found.name) == (again and again.name)
+
+
+def test_a_zeek_record_a_shipper_forwarded_is_zeek_s_in_any_order() -> None:
+    """Its type (``_path``) and time (``ts``) are Zeek's keys; ECS's give only its time
+    (its type would be missing: every record rejected)."""
+    record = {"ts": 1591367999.305988, "_path": "conn", "uid": "C1", **SHIPPED}
+    for profiles in (PROFILES, tuple(reversed(PROFILES))):
+        found = detect([record], profiles)
+        assert found is not None and found.name == "zeek"
+
+
 @settings(max_examples=150, deadline=None)
 @given(records=st.lists(manufactory(), min_size=1, max_size=8))
 def test_manufactory_exports_never_get_a_foreign_profile(records: list[dict[str, object]]) -> None:

@@ -155,7 +155,7 @@ def test_float_hashes_are_those_of_the_text_a_mixed_column_holds(values: list[fl
     [
         [1.0, 2.0, 3.0, -0.0, 0.5, 2.0**63, 1e300],  # mostly whole: the others hashed again
         [0.5, 1.25, -7.75, 3.0, float("inf"), float("nan"), -0.0],  # mostly not whole
-        [4.0, -5.0, 1e15],  # whole only
+        [4.0, -5.0, 1e15, -(2.0**63), 2.0**63],  # whole only (int64's ends as floats too)
         [0.1, 2.5],  # none whole
     ],
 )

@@ -139,27 +139,40 @@ def to_text(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Any scalar column as text, the way mixed-type fields are stored.
 
     Whole-number floats print as integers (1e10 as ``10000000000``), so a value reads the
-    same whether or not it was promoted from integer to float before becoming text.
+    same whether or not it was promoted from integer to float before becoming text: every
+    float an int64 integer can become, 2**63 (9223372036854775807's) included, never an
+    exponent (``9.223372036854776e+18``).
     """
     if pa.types.is_string(array.type):
         return array
     if pa.types.is_boolean(array.type):
         return pc.if_else(array, "true", "false")
     if pa.types.is_floating(array.type):
-        whole = pc.and_(pc.equal(pc.floor(array), array), pc.less(pc.abs(array), 2.0**63))
+        whole = pc.and_(
+            pc.equal(pc.floor(array), array),
+            pc.and_(pc.greater_equal(array, -(2.0**63)), pc.less(array, 2.0**63)),
+        )
         whole = pc.fill_null(whole, False)
         as_int = pc.cast(pc.if_else(whole, array, 0.0), pa.int64(), safe=False)
-        return pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(array, pa.string()))
+        plain = pc.if_else(
+            pc.fill_null(pc.equal(array, 2.0**63), False),
+            str(2**63),  # (the one such float past int64: as the integer it is)
+            pc.cast(array, pa.string()),
+        )
+        return pc.if_else(whole, pc.cast(as_int, pa.string()), plain)
     return pc.cast(array, pa.string())
 
 
-def _attribute_array(values: list[object]) -> pa.Array:
+def _attribute_array(values: list[object], as_text: bool = False) -> pa.Array:
+    """One field's values as a column: of their own type, floats where integers meet
+    floats, else text (and as text where ``as_text``: the field meets text elsewhere in
+    its chunk, so its integers are not made floats first)."""
     classes = {value_class(v) for v in values if v is not None}
     if not classes:
         return pa.nulls(len(values))
     if len(classes) == 1:
         return pa.array(values, type=_CLASS_TYPE[classes.pop()])
-    if classes == {INTEGER, FLOAT}:
+    if classes == {INTEGER, FLOAT} and not as_text:
         return pa.array([None if v is None else float(v) for v in values], pa.float64())  # type: ignore[arg-type]
     # Mixed: convert each class with the same Arrow casts the fast path uses.
     out: list[object] = [None] * len(values)
@@ -180,9 +193,12 @@ _CLASS_TYPE = {
 
 
 def rows_to_table(
-    standard_rows: Sequence[dict[str, object]], attribute_rows: Sequence[dict[str, object]]
+    standard_rows: Sequence[dict[str, object]],
+    attribute_rows: Sequence[dict[str, object]],
+    text_fields: frozenset[str] = frozenset(),
 ) -> tuple[pa.Table, TypeCounts]:
-    """Build an event table (standard columns, then attributes) from normalised rows."""
+    """Build an event table (standard columns, then attributes) from normalised rows;
+    ``text_fields`` hold text elsewhere in the rows' chunk (see ``_attribute_array``)."""
     counts = TypeCounts()
     columns: dict[str, pa.Array] = {}
     for f in STANDARD_SCHEMA:
@@ -202,7 +218,7 @@ def rows_to_table(
     for name, values in by_name.items():
         for cls, n in Counter(value_class(v) for v in values if v is not None).items():
             counts.add(name, cls, n)
-        columns[name] = _attribute_array(values)
+        columns[name] = _attribute_array(values, name in text_fields)
     table = pa.table(columns) if columns else pa.table({})
     _count_standard(table, counts)
     return table, counts

@@ -21,6 +21,8 @@ import pyarrow.json as pj
 from mfq.ingest.batch import EventChunk
 from mfq.ingest.canonicaltable import canonical_texts
 from mfq.ingest.columns import (
+    FLOAT,
+    INTEGER,
     STANDARD_SCHEMA,
     FieldBudget,
     TypeCounts,
@@ -43,6 +45,7 @@ from mfq.ingest.record import (
     ACTOR_PROFILE,
     ATTRIBUTES_KEY,
     COLLECTOR_MESSAGE_TYPE,
+    FLOAT_EXACT_EDGE,
     INT64_EDGE,
     STANDARD_NAMES,
     derive_id_from_text,
@@ -142,7 +145,10 @@ class RowTexts:
 
 @dataclass
 class _Outcome:
-    table: pa.Table | None  # accepted rows
+    #: The accepted rows, one table per parse of the block, not yet unified: where their
+    #: types differ (integers in one, floats in another), the chunk's other rows decide
+    #: what they meet as (``_finish``), as they do record by record.
+    tables: list[pa.Table]
     positions: np.ndarray  # int64: the chunk row of each accepted row (kept beside the
     # table, never as a column: any column name could also be a key of the data)
     slow_rows: np.ndarray  # chunk rows for the record path
@@ -198,8 +204,8 @@ class PendingChunk:
                 continue  # every row of the block went to the record path
             counts.merge(outcome.counts)
             counters.add(outcome.counters)
-            if outcome.table is not None and outcome.table.num_rows:
-                tables.append(outcome.table)
+            if outcome.tables:
+                tables += outcome.tables
                 positions.append(outcome.positions)
         events = _finish(self.chunk, record, tables, positions, counts, counters)
         if may_be_read_again(events.table, counts):  # (else the chunk's bytes are let go now)
@@ -273,8 +279,9 @@ def _settle_block(outcome: _Outcome, pending: PendingChunk, record: NormalisedRe
     rows = outcome.slow_rows
     keep = not state.wide and not outcome.past_budget
     new: set[str] = set()
-    if keep and budget is not None and outcome.table is not None:
-        new = budget.unclaimed(n for n in outcome.table.column_names if n not in STANDARD_NAMES)
+    if keep and budget is not None and outcome.tables:
+        names = {n for table in outcome.tables for n in table.column_names}
+        new = budget.unclaimed(n for n in names if n not in STANDARD_NAMES)
         keep = not budget.cannot_fit(new)  # (known before its record-path rows are read)
     if keep:
         normalised = _normalised(pending, rows)
@@ -306,9 +313,13 @@ def _finish(
     counters: IngestCounters,
 ) -> EventChunk:
     """The chunk's event table in input order: its vectorised blocks' rows and its
-    record-path rows, with their counts and rejects."""
+    record-path rows, with their counts and rejects.
+
+    The record-path rows' integers and floats of a field the blocks hold text or
+    booleans of are written as text each from its own value, as the record path does for
+    the whole chunk: made floats first, an integer past 2**53 would lose digits."""
     if record.accepted or record.rejects:
-        slow = record.chunk()
+        slow = record.chunk(_not_numbers(counts))
         if slow.table.num_rows:
             tables.append(slow.table)
             positions.append(np.array(record.accepted, dtype=np.int64))
@@ -320,6 +331,16 @@ def _finish(
     counters.read = len(chunk)
     counters.rejected = len(record.rejects)
     return EventChunk(table, counts, record.rejects, counters)
+
+
+def _not_numbers(counts: TypeCounts) -> frozenset[str]:
+    """The fields holding a value other than a number (text, a boolean)."""
+    numbers = {INTEGER, FLOAT}
+    return frozenset(
+        name
+        for name, classes in counts.counts.items()
+        if any(n and c not in numbers for c, n in classes.items())
+    )
 
 
 def _rows(chunk: RecordChunk) -> _Rows:
@@ -441,9 +462,10 @@ def _run_block(
         counters.derived_ids += int(normalised.derived[keep].sum())
         counters.redacted += int(normalised.redacted[keep].sum())
     counters.warnings = counters.naive_timestamps + counters.unknown_severities
-    table = unify(accepted) if accepted else None
     joined = np.concatenate(positions) if positions else np.empty(0, dtype=np.int64)
-    outcome = _Outcome(table, joined, np.flatnonzero(slow) + first, counts, counters, first, stop)
+    outcome = _Outcome(
+        accepted, joined, np.flatnonzero(slow) + first, counts, counters, first, stop
+    )
     outcome.projection_hazards = hazards
     return outcome
 
@@ -455,7 +477,7 @@ def _all_slow(
     rows = np.arange(first, stop, dtype=np.int64)
     counts, counters = TypeCounts(), IngestCounters()
     return _Outcome(
-        None, np.empty(0, np.int64), rows, counts, counters, first, stop, too_wide, past_budget
+        [], np.empty(0, np.int64), rows, counts, counters, first, stop, too_wide, past_budget
     )
 
 
@@ -889,6 +911,7 @@ def _flatten(
         return
     if pa.types.is_float64(data_type):
         _inexact_number_rows(column, slow)
+        column = _unsigned_zeros(column)
     if name in out:
         raise _BlockGoesSlow  # "a.b" and {"a": {"b": ...}} in one record is ambiguous
     out[name] = column
@@ -898,21 +921,36 @@ def _inexact_number_rows(column: pa.Array, slow: np.ndarray) -> None:
     """Rows of a float column whose value may not be the record's own: they go row by
     row, where the record path reads the number from its text.
 
-    Beyond int64, pyarrow reads an integer as a float (its digits lost), and the record
-    path keeps it exactly, as its decimal text. Such an integer also makes pyarrow read
-    every number of the column in the block as a float: a whole number beside it may be
-    an integer of the record (9007199254740993, as a float 9007199254740992), which the
-    record path keeps exactly too (the column is mixed: text where it meets the big
-    one). So where a block holds one, its whole numbers go row by row as well; in a
-    block without one, a whole number in a float column sits beside a fraction, and
-    integers beside fractions are floats on every path."""
+    A whole number from 2**53 on may be an integer of the record that a float cannot
+    hold (9007199254740993 beside a fraction is read 9007199254740992): the record path
+    keeps it an integer, which stays exact where the field is mixed (text where it meets
+    text or booleans) and is made the same float where it is not. Beyond int64, pyarrow
+    reads an integer as a float (its digits lost), and the record path keeps it exactly,
+    as its decimal text; such an integer also makes pyarrow read every number of the
+    column in the block as a float, so where a block holds one, every whole number goes
+    row by row (the record path keeps them integers: the field is mixed). Below 2**53 a
+    whole number in a float column sits beside a fraction, and its float is the integer's
+    exactly: integers beside fractions are floats on every path."""
     finite = np.asarray(pc.fill_null(pc.is_finite(column), True).to_numpy(zero_copy_only=False))
     slow |= ~finite.astype(bool)
-    huge = pc.fill_null(pc.greater_equal(pc.abs(column), INT64_EDGE), False)
-    if not pc.any(huge).as_py():
+    magnitude = pc.abs(column)
+    big = pc.fill_null(pc.greater_equal(magnitude, FLOAT_EXACT_EDGE), False)
+    if not pc.any(big).as_py():
         return
     whole = pc.fill_null(pc.equal(pc.floor(column), column), False)
+    if not pc.any(pc.greater_equal(magnitude, INT64_EDGE)).as_py():
+        whole = pc.and_(whole, big)
     slow |= np.asarray(whole.to_numpy(zero_copy_only=False), bool)
+
+
+def _unsigned_zeros(column: pa.Array) -> pa.Array:
+    """A float column with its negative zeros made zeros (``-0``, ``-0.0``, ``-1e-400``):
+    a zero is stored as 0 whatever its sign, as the record path stores it (an integer
+    ``-0`` has none), so that grouping, ``distinct`` and the text of a value never tell
+    two zeros apart."""
+    if not pc.any(pc.equal(column, 0.0)).as_py():
+        return column
+    return pc.add(column, 0.0)  # (-0.0 + 0.0 is 0.0; every other value is itself)
 
 
 def _valid_null_lists(column: pa.Array) -> pa.Array:
@@ -1044,7 +1082,7 @@ def _convert(
         operator, factor = DURATION_UNITS[alias]
         values = pc.cast(column, pa.float64(), safe=False)
         ms = pc.multiply(values, factor) if operator == "*" else pc.divide(values, factor)
-        return ms, _as_bool(pc.less(ms, 0.0))
+        return _unsigned_zeros(ms), _as_bool(pc.less(ms, 0.0))
     # whole numbers: sample_rate (>= 1) and http_status (100..599)
     if not pa.types.is_int64(data_type):
         return pa.nulls(n, target), everything

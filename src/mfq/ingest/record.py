@@ -39,6 +39,9 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: The magnitude of int64's ends as a float (2**63): a float this far from zero or
 #: further may be an integer pyarrow could not read as one.
 INT64_EDGE = 2.0**63
+#: From this magnitude on a float's whole numbers are not every integer (2**53 + 1 has
+#: none): a whole float this far from zero may be an integer it rounded.
+FLOAT_EXACT_EDGE = 2.0**53
 STANDARD_NAMES = frozenset(f.name for f in STANDARD_FIELDS)
 ATTRIBUTES_KEY = "attributes"
 #: A REST body's actor profile object; its keys become ``actor.<key>``.
@@ -172,6 +175,8 @@ def _scalar(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool):
         # Beyond int64 an integer is kept exactly, as its decimal text (never a float).
         return value if INT64_MIN <= value <= INT64_MAX else str(value)
+    if isinstance(value, float) and value == 0.0:
+        return 0.0  # a zero is stored unsigned (``-0.0``: as the integer ``-0`` is)
     if isinstance(value, list):
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         text.encode("utf-8")  # a lone surrogate inside the list: refused as in a string

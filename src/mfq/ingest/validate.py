@@ -54,9 +54,9 @@ class NormalisedRecords:
         self.rejects += other.rejects
         self.counters.add(other.counters)
 
-    def chunk(self) -> EventChunk:
-        """The rows as an event chunk."""
-        table, type_counts = rows_to_table(self.standard_rows, self.attribute_rows)
+    def chunk(self, text_fields: frozenset[str] = frozenset()) -> EventChunk:
+        """The rows as an event chunk (``text_fields``: see ``rows_to_table``)."""
+        table, type_counts = rows_to_table(self.standard_rows, self.attribute_rows, text_fields)
         return EventChunk(table, type_counts, self.rejects, self.counters)
 
 

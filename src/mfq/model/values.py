@@ -192,7 +192,7 @@ def duration_ms_value(value: object, alias: str) -> float:
     ms = float(value) * factor if operator == "*" else float(value) / factor
     if ms < 0:
         raise ValueRuleError("must not be negative")
-    return ms
+    return ms + 0.0  # (-0.0 made 0.0: a zero is stored unsigned)
 
 
 def whole_number(value: object) -> int:

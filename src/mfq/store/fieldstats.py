@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mfq.ingest.columns import FLOAT, INTEGER, STRING, TIMESTAMP, arrow_class, to_text
+from mfq.model.arrays import to_arrow
 from mfq.store import ids
 
 #: A file keeps every value of a field with at most this many distinct values.
@@ -325,7 +326,7 @@ def _float_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if floats is None:
         return ids.first_hashes(to_text(values))
     with np.errstate(invalid="ignore"):
-        whole = (np.floor(floats) == floats) & (np.abs(floats) < 2.0**63)
+        whole = (np.floor(floats) == floats) & (floats >= -(2.0**63)) & (floats < 2.0**63)
     # Every value hashed as the more common kind, then the others gathered and hashed
     # again (measurements are seldom whole and counts always are: one gather, small).
     common = bool(np.count_nonzero(whole) * 2 > len(floats))
@@ -334,6 +335,10 @@ def _float_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if len(others):
         picked = array.take(_int64_array(others))
         hashes[others] = ids.first_hashes(_float_text(picked, as_int=not common))
+    edge = np.flatnonzero(floats == 2.0**63)  # written as the integer it is, past int64
+    if len(edge):
+        digits = pc.cast(to_arrow(np.full(len(edge), 2**63, dtype=np.uint64)), pa.string())
+        hashes[edge] = ids.first_hashes(digits)
     return hashes
 
 

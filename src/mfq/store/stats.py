@@ -241,9 +241,14 @@ def _is_mixed(classes: Counter[str]) -> bool:
 
 
 def _type_name(classes: Counter[str], storage: pa.DataType) -> str:
+    """The type ``mfq schema`` shows. Integers beside floats are floats, and are named so
+    in a mixed field too: how many of them were counted as integers depends on which
+    records were parsed together (a block holding a fraction reads its integers as
+    floats), so naming them would make the type depend on how the input was cut."""
     kinds = sorted(c for c, n in classes.items() if n)
     if len(kinds) > 1 and _is_mixed(classes):
-        return "mixed(" + ",".join(kinds) + ")"
+        named = [k for k in kinds if not (k == INTEGER and FLOAT in kinds)]
+        return "mixed(" + ",".join(named) + ")"
     if set(kinds) == {INTEGER, FLOAT}:
         return FLOAT
     if kinds:
