@@ -169,6 +169,39 @@ def test_the_direct_read_keeps_freed_memory_for_reuse_on_glibc() -> None:
     assert keep_freed_memory() is glibc
 
 
+ONE_ARENA_PROBE = """
+import ctypes, sys, threading
+from mfq.cli.files import keep_freed_memory
+
+assert keep_freed_memory(one_arena=True)
+libc = ctypes.CDLL(None)
+libc.malloc.restype = libc.sbrk.restype = ctypes.c_void_p
+libc.malloc.argtypes, libc.sbrk.argtypes = [ctypes.c_size_t], [ctypes.c_ssize_t]
+found = []
+# A thread's block (a chunk's size, under the 32 MiB kept on the heap) comes from the
+# one heap, below the program break: not from an arena of the thread's, mapped apart.
+worker = threading.Thread(target=lambda: found.append(libc.malloc(16 << 20)))
+worker.start()
+worker.join()
+sys.stdout.write("heap" if found[0] < libc.sbrk(0) else "apart")
+"""
+
+
+def test_the_direct_read_threads_allocate_from_one_heap_on_glibc() -> None:
+    """The reading and parse threads share the main heap (``one_arena``): an arena of
+    their own would fault a chunk's pages in afresh as it empties and fills again."""
+    import platform
+    import subprocess
+    import sys
+
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        return  # (nothing is set elsewhere: the test above holds that)
+    out = subprocess.run(
+        [sys.executable, "-c", ONE_ARENA_PROBE], capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "heap"
+
+
 EXIT_PROBE = """
 import atexit, gc, json, sys
 from mfq.cli.main import main

@@ -915,3 +915,39 @@ def test_odd_standard_fields_inside_a_big_file_answer_as_the_store(
     lines = texts + size_context(60) + texts + size_context(20)
     with tempfile.TemporaryDirectory() as folder:
         _compare([_write(Path(folder) / "export.ndjson", lines)], question)
+
+
+@pytest.mark.parametrize(
+    ("fields", "ids", "expected"),
+    [
+        ({"type"}, True, 2 * fastpath.SUB_BLOCK_BYTES),  # projected: twice ingest's blocks
+        (None, True, fastpath.SUB_BLOCK_BYTES),  # every field: parsed whole, as ingest
+        ({"type"}, False, fastpath.SUB_BLOCK_BYTES),  # derived ids: parsed whole (84b241f)
+    ],
+)
+def test_a_projected_read_parses_blocks_twice_ingests(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: set[str] | None,
+    ids: bool,
+    expected: int,
+) -> None:
+    """A projected parse costs half a full one per byte, so its blocks are twice as big
+    (their fixed work weighs as a full parse's does); a source parsed whole is cut as
+    ingest cuts it. The answers do not depend on the cut (``_compare`` reads in small
+    chunks against a store ingested in the default ones)."""
+    asked: list[int] = []
+    cut = fastpath._sub_blocks
+
+    def recorded(rows: object, block_bytes: int, start: int = 0) -> list[tuple[int, int]]:
+        if start:  # (the rest of the first chunk, cut once the probe block was read)
+            asked.append(block_bytes)
+        return cut(rows, block_bytes, start)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fastpath, "_sub_blocks", recorded)
+    lines = [
+        json.dumps({**({"id": n} if ids else {}), "type": "t", "timestamp": 1793700000 + n, "k": n})
+        for n in range(3000)
+    ]
+    read_files([str(_write(tmp_path / "e.ndjson", lines))], fields)
+    assert asked and set(asked) == {expected}

@@ -237,6 +237,7 @@ def submit_chunk(
         state.probed = True
         if state.projection is not None and _projection_costs_more(outcome, probe[1] - probe[0]):
             state.projection = None  # (no block of the source is with the workers yet)
+            state.sub_block_bytes = SUB_BLOCK_BYTES  # (parsed whole: cut as ingest cuts)
         bounds = _sub_blocks(rows, state.sub_block_bytes, probe[1])
     futures += [_EXECUTOR.submit(_run_block, rows, a, b, options, state) for a, b in bounds]
     return PendingChunk(chunk, rows, futures, options, state)
