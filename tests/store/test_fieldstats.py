@@ -309,13 +309,17 @@ def _arrow_counted(column: pa.ChunkedArray) -> tuple[pa.Table, bool, bytes | Non
     seed=st.integers(0, 2**32 - 1),
     chunks=st.integers(1, 3),
     nulls=st.booleans(),
-    odd=st.sampled_from([None, -0.0, 0.0, math.nan, math.inf]),
+    odd=st.sampled_from([None, -0.0, 0.0, math.nan, math.inf, "both zeros"]),
 )
 @example(kinds=3000, rows=3100, seed=1, chunks=2, nulls=False, odd=-0.0)
+# (found in review: every value kept, in order of first appearance; both zeros apart)
+@example(kinds=400, rows=700, seed=4, chunks=2, nulls=False, odd=None)
+@example(kinds=400, rows=700, seed=5, chunks=1, nulls=False, odd="both zeros")
+@example(kinds=3000, rows=3100, seed=6, chunks=1, nulls=False, odd="both zeros")
 @example(kinds=300, rows=3000, seed=2, chunks=1, nulls=True, odd=None)
 @example(kinds=5000, rows=4000, seed=3, chunks=1, nulls=False, odd=math.nan)
 def test_floats_counted_by_sorting_have_arrows_statistics(
-    kinds: int, rows: int, seed: int, chunks: int, nulls: bool, odd: float | None
+    kinds: int, rows: int, seed: int, chunks: int, nulls: bool, odd: float | str | None
 ) -> None:
     """Floats counted by sorting their bits get the statistics Arrow's hash table gives:
     every value in order of first appearance where the file keeps them all, else the
@@ -327,8 +331,9 @@ def test_floats_counted_by_sorting_have_arrows_statistics(
     pool = np.round(rng.random(kinds) * 1000, 3)
     values: list[float | None] = list(pool[rng.integers(0, kinds, rows)])
     if odd is not None and rows:
-        for at in rng.integers(0, rows, 3):
-            values[at] = odd
+        planted = [0.0, -0.0, 0.0, -0.0] if odd == "both zeros" else [odd] * 3
+        for at, value in zip(rng.integers(0, rows, len(planted)), planted, strict=True):
+            values[at] = value  # type: ignore[assignment]
     if nulls:
         values[::7] = [None] * len(values[::7])
     step = max(1, rows // chunks)

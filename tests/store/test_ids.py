@@ -216,3 +216,16 @@ def test_trace_keys_lower_letters_as_unicode_does(texts: list[str | None], split
     lowered = pc.utf8_lower(column.drop_null())
     expected = ids.sorted_distinct(ids.first_hashes(lowered).astype(np.uint32))
     assert ids.trace_keys(column).tolist() == expected.tolist()
+    # Sliced large text and binary (found in review: cast to text, their offsets start
+    # past 0, which ascii_lower read as other ids).
+    for kind in (pa.large_string(), pa.large_binary()):
+        whole = pa.array([None if t is None else t.encode() for t in ["pad", *texts]], kind)
+        sliced = pa.chunked_array([whole.slice(1, split), whole.slice(1 + split)])
+        assert ids.trace_keys(sliced).tolist() == expected.tolist()
+
+
+def test_trace_keys_of_sliced_large_text() -> None:
+    text = pa.array(["AB12", "cd34", "EF56", "ab78", "CD90"], pa.large_string())
+    lowered = pa.array(["ef56", "ab78", "cd90"])
+    expected = ids.sorted_distinct(ids.first_hashes(lowered).astype(np.uint32))
+    assert ids.trace_keys(text.slice(2)).tolist() == expected.tolist()

@@ -318,6 +318,18 @@ def save_spilled(path: Path, spill: BinaryIO, count: int) -> None:
         shutil.copyfileobj(spill, handle, _COPY_BYTES)
 
 
+def _offsets_from_zero(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every chunk's text offsets start at 0. A sliced large string cast to a
+    string can start further on, and pyarrow 26's ``ascii_lower`` then copies those
+    offsets with only the bytes in use: an invalid array, read as other ids (or an
+    error). ``utf8_lower`` reads such text correctly."""
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    return all(
+        not len(chunk) or np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset] == 0
+        for chunk in chunks
+    )
+
+
 def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Sorted distinct 32-bit keys of trace ids, in any letter case (a file's trace index).
 
@@ -333,7 +345,7 @@ def trace_keys(trace_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     # Letters outside ASCII are lowered by Unicode's rules; ASCII text (hex trace ids)
     # the same by ``ascii_lower``, a tenth of the cost.
     ascii = pc.all(pc.string_is_ascii(text)).as_py() is not False
-    lowered = pc.ascii_lower(text) if ascii else pc.utf8_lower(text)
+    lowered = pc.ascii_lower(text) if ascii and _offsets_from_zero(text) else pc.utf8_lower(text)
     # Repeats hash alike, and the keys are made distinct anyway: Arrow's ``unique`` only
     # saves hashing the repeats. Ids that do not repeat within their first ones (a trace
     # a few events long) are hashed as they are: its hash table would cost more.
