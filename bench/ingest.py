@@ -194,33 +194,23 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
 # --- the export and one child -------------------------------------------------------------
 
 
-#: The shapes made of real records: (the export's path, its generator, what it holds).
-REAL_SHAPES = {
-    "k8s": (replica_export_path, ensure_replica_export, "real audit events"),
-    "zeek": (zeek_export_path, ensure_zeek_export, "real connection records"),
+#: The shapes other than the demo's: (the export's path, its generator, what it holds).
+OTHER_SHAPES = {
+    "k8s": (replica_export_path, ensure_replica_export, "real audit events replicated"),
+    "zeek": (zeek_export_path, ensure_zeek_export, "real connection records replicated"),
+    "second": (second_export_path, ensure_second_export, "the questions' bench's"),
+    "wide": (wide_export_path, ensure_wide_export, f"{attribute_keys()} attribute keys"),
 }
 
 
 def ensure_ingest_export(out: Path, events: int, seed: int, shape: str = "demo") -> Path:
     """The NDJSON export of ``events`` events of ``shape``, generated unless an identical
     one exists."""
-    if shape in REAL_SHAPES:
-        path_of, ensure, label = REAL_SHAPES[shape]
+    if shape in OTHER_SHAPES:
+        path_of, ensure, label = OTHER_SHAPES[shape]
         path = path_of(out, events, seed)
-        progress(f"{shape} export ({label} replicated): {path}")
+        progress(f"{shape} export ({label}): {path}")
         if ensure(path, events, seed):
-            progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
-        return path
-    if shape == "second":
-        path = second_export_path(out, events, seed)
-        progress(f"second export (the questions' bench's): {path}")
-        if ensure_second_export(path, events, seed):
-            progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
-        return path
-    if shape == "wide":
-        path = wide_export_path(out, events, seed)
-        progress(f"wide export ({attribute_keys()} attribute keys): {path}")
-        if ensure_wide_export(path, events, seed):
             progress(f"  generated {path.stat().st_size / 2**20:,.1f} MiB")
         return path
     path = export_path(out, events, seed)

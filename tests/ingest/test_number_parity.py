@@ -35,7 +35,7 @@ from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import DEFAULT_SETTINGS
 from mfq.store.stats import _type_name
-from tests.query.test_direct import _compare, _write
+from tests.query.test_direct import _compare, _write, record_path_rows
 
 T0 = "2026-11-03T10:00:00Z"
 #: JSON texts of values, on both sides of 2**53 and int64's ends, zeros of both signs,
@@ -243,15 +243,7 @@ def test_whole_floats_past_2_53_with_no_fraction_beside_them_stay_vectorised(
     path reads them: sending each such row row by row made them 11 times slower (found in
     review). Beside a fraction, the same values still go row by row (they may be integers
     a float rounded)."""
-    from mfq.ingest import validate
-
-    one_by_one: list[int] = []
-    normalise = validate.normalize_record
-    monkeypatch.setattr(
-        validate,
-        "normalize_record",
-        lambda *args: one_by_one.append(1) or normalise(*args),  # type: ignore[func-returns-value]
-    )
+    one_by_one = record_path_rows(monkeypatch)
     lines = [
         json.dumps(
             {

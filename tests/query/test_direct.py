@@ -514,10 +514,8 @@ VECTORISED_REAL = [
 ]
 
 
-@pytest.mark.parametrize("folder", VECTORISED_REAL)
-def test_real_folders_ingest_vectorises_are_read_so_by_a_question(
-    folder: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def record_path_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one for each record read by the record path from now on."""
     from mfq.ingest import validate
 
     one_by_one: list[int] = []
@@ -527,6 +525,14 @@ def test_real_folders_ingest_vectorises_are_read_so_by_a_question(
         "normalize_record",
         lambda *args: one_by_one.append(1) or normalise(*args),  # type: ignore[func-returns-value]
     )
+    return one_by_one
+
+
+@pytest.mark.parametrize("folder", VECTORISED_REAL)
+def test_real_folders_ingest_vectorises_are_read_so_by_a_question(
+    folder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_by_one = record_path_rows(monkeypatch)
     with tempfile.TemporaryDirectory() as scratch, open_store(scratch) as store:
         ingested = store.ingest([str(SHARED_REAL / folder)]).ingested
         fields = set(store.field_types())

@@ -20,7 +20,13 @@ import pytest
 
 from mfq.ingest import fastpath
 from mfq.query.direct.reader import read_files
-from tests.query.test_direct import SMALL_CHUNKS, _compare, _write, small_probe
+from tests.query.test_direct import (
+    SMALL_CHUNKS,
+    _compare,
+    _write,
+    record_path_rows,
+    small_probe,
+)
 
 
 def _connection(i: int, *, with_id: bool = False, duration: float = 0.25) -> str:
@@ -107,15 +113,7 @@ def _ecs_line(i: int) -> str:
 def test_records_whose_dotted_keys_meet_a_read_key_are_parsed_whole(
     tmp_path: Path, counted: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mfq.ingest import validate
-
-    one_by_one: list[int] = []
-    normalise = validate.normalize_record
-    monkeypatch.setattr(
-        validate,
-        "normalize_record",
-        lambda *args: one_by_one.append(1) or normalise(*args),  # type: ignore[func-returns-value]
-    )
+    one_by_one = record_path_rows(monkeypatch)
     export = _write(tmp_path / "ecs.json", [_ecs_line(i) for i in range(300)])
     direct = read_files([str(export)], frozenset({"severity"}), settings=SMALL_CHUNKS)
     assert (direct.summary.ingested, direct.summary.profiles) == (300, {"ecs": 1})
