@@ -26,15 +26,13 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from mfq.api import open_store
-from mfq.ingest import fastpath
 from mfq.ingest.batch import EventChunk
 from mfq.ingest.columns import to_text
-from mfq.ingest.containers import RecordChunk, _lines_chunk
-from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import DEFAULT_SETTINGS
 from mfq.store.stats import _type_name
+from tests.ingest.test_big_integers import _chunk, _fast
 from tests.query.test_direct import _compare, _write, record_path_rows
 
 T0 = "2026-11-03T10:00:00Z"
@@ -63,11 +61,6 @@ VALUES = st.sampled_from(
     ]
 )
 BLOCKS = st.sampled_from([100, 120, 400, 1 << 20])
-
-
-def _chunk(lines: list[str]) -> RecordChunk:
-    chunk, _count = _lines_chunk("\n".join(lines).encode(), 1)
-    return chunk
 
 
 def _lines(values: list[str], where: list[str]) -> list[str]:
@@ -105,16 +98,6 @@ def _stored(chunk: EventChunk) -> tuple[object, ...]:
     }
     rejects = [(r.number, r.code, r.reason) for r in chunk.rejects]
     return columns, named, rejects
-
-
-def _fast(lines: list[str], block_bytes: int) -> EventChunk:
-    """The vectorised path over blocks of ``block_bytes``, the source's first block (parsed
-    alone, ``fastpath.PROBE_BLOCK_BYTES``) that small too: else the few records here would
-    all be in it."""
-    state = FastPathState(sub_block_bytes=block_bytes)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fastpath, "PROBE_BLOCK_BYTES", min(block_bytes, fastpath.PROBE_BLOCK_BYTES))
-        return validate_chunk_fast(_chunk(lines), NormalizeOptions(), state)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
