@@ -293,6 +293,47 @@ def test_a_flush_over_many_days_writes_two_files_at_a_time(
     assert _catalog_rows(tmp_path / "two lanes") == _catalog_rows(tmp_path / "one thread")
 
 
+def test_a_flush_starts_its_write_beside_the_write_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flush while the write before it is still going hands its events to a write at
+    once (it waited for the one in flight first, so a slow write held back the next
+    one's start); its files are still numbered after the earlier ones, and the store is
+    the one written one flush after another in one thread."""
+    import threading
+
+    import mfq
+    from mfq.settings import Settings
+    from mfq.store import writer as writer_module
+
+    export = _days_export(tmp_path / "export.ndjson", days=1, per_day=1200)
+    settings = Settings(flush_rows=300, chunk_bytes=2048)
+    write = writer_module.write_events_file
+    calls: list[int] = []
+    second = threading.Event()
+    beside: list[bool] = []
+
+    def first_waits(table: pa.Table, *args: object) -> object:
+        calls.append(len(calls))
+        if len(calls) == 1:  # (a deadlock guard only: the next write sets it at once)
+            beside.append(second.wait(timeout=20))
+        else:
+            second.set()
+        return write(table, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer_module, "ThreadPoolExecutor", _InlineExecutor)
+    alone = mfq.open_store(tmp_path / "one thread", create=True, settings=settings)
+    assert alone.ingest([export]).ingested == 1200
+    monkeypatch.undo()
+    monkeypatch.setattr(writer_module, "write_events_file", first_waits)
+    store = mfq.open_store(tmp_path / "beside", create=True, settings=settings)
+    assert store.ingest([export]).ingested == 1200
+    assert beside == [True]
+    assert len(_stored(tmp_path / "beside")) > 2
+    assert _stored(tmp_path / "beside") == _stored(tmp_path / "one thread")
+    assert _catalog_rows(tmp_path / "beside") == _catalog_rows(tmp_path / "one thread")
+
+
 def test_two_lanes_share_the_rows_largest_first() -> None:
     from mfq.store.writer import _two_lanes
 

@@ -129,9 +129,15 @@ class BatchWriter:
     def flush(self) -> None:
         """Write buffered events as one sorted file per UTC date (in a background thread,
         so writing overlaps with validating the next chunks)."""
-        # At most one write waits: bounded memory even when writing is the slow side.
-        self._wait_in_flight()
-        self._in_flight = self._submit_buffer(named_before=None)
+        # The buffered events are handed to a write at once, beside the write in flight
+        # (numbered after it), and only then is the write in flight waited for: the
+        # events held are the same as when the wait came first (the buffer, then the
+        # write in flight), and no more are read until it ends, so memory stays bounded;
+        # but where writing is the slow side, the next write no longer waits for a core.
+        in_flight, self._in_flight = self._in_flight, None
+        self._in_flight = self._submit_buffer(None if in_flight is None else in_flight.named)
+        if in_flight is not None:
+            self._pending.extend(in_flight.future.result())
 
     def _submit_buffer(self, named_before: threading.Event | None) -> _Write | None:
         """Start writing the buffered events; None when nothing is buffered."""
@@ -145,11 +151,6 @@ class BatchWriter:
         named = threading.Event()
         future = self._writes.submit(self._write_partitioned, buffered, named_before, named)
         return _Write(future, named)
-
-    def _wait_in_flight(self) -> None:
-        if self._in_flight is not None:
-            self._pending.extend(self._in_flight.future.result())
-            self._in_flight = None
 
     def _write_partitioned(
         self,
