@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from mfq.ingest.absence import re2_literal
 from mfq.ingest.batch import EventChunk
 from mfq.ingest.canonicaltable import canonical_texts
 from mfq.ingest.columns import (
@@ -768,7 +769,7 @@ def _normalise(
 
     try:
         structs: set[str] = set()
-        top, attrs, attrs_valid = _split(table, flags["slow"], structs, not_standard)
+        top, attrs, attrs_valid = _split(table, flags["slow"], structs, not_standard, texts)
         picks: dict[str, list[Candidate]] = {}
         if mapping is not None:
             if ACTOR_PROFILE in structs or f"{ATTRIBUTES_KEY}.{ACTOR_PROFILE}" in structs:
@@ -820,10 +821,12 @@ def _split(
     slow: np.ndarray,
     structs: set[str] | None = None,
     not_standard: frozenset[str] = frozenset(),
+    texts: RowTexts | None = None,
 ) -> tuple[dict[str, pa.Array], dict[str, pa.Array], np.ndarray]:
     """The top-level and ``attributes`` leaf columns (dotted names), and which rows hold
     an attributes object; ``structs`` collects the dotted names of objects (those under
-    ``attributes`` named with its prefix)."""
+    ``attributes`` named with its prefix); ``texts``: the rows' raw text, where a float
+    column's numbers may need a look at how they were written."""
     top: dict[str, pa.Array] = {}
     attrs: dict[str, pa.Array] = {}
     attrs_valid = np.zeros(table.num_rows, dtype=bool)
@@ -838,16 +841,16 @@ def _split(
             for child_field, child in zip(f.type, column.flatten(), strict=True):
                 _wrong_kind_rows(child_field.name, child, slow)
             inner: set[str] = set()
-            _flatten(None, column, attrs, slow, inner, not_standard)
+            _flatten(None, column, attrs, slow, inner, not_standard, texts)
             if structs is not None:
                 structs.update(f"{ATTRIBUTES_KEY}.{name}" for name in inner)
         elif f.name == ACTOR_PROFILE and pa.types.is_struct(f.type):
             if structs is not None:
                 structs.add(ACTOR_PROFILE)
-            _flatten(ACTOR_PREFIX, column, top, slow, structs, not_standard)
+            _flatten(ACTOR_PREFIX, column, top, slow, structs, not_standard, texts)
         else:
             _wrong_kind_rows(f.name, column, slow)
-            _flatten(f.name, column, top, slow, structs, not_standard)
+            _flatten(f.name, column, top, slow, structs, not_standard, texts)
     if any(name.startswith(ATTRIBUTES_KEY + ".") for name in top):
         raise _BlockGoesSlow
     return top, attrs, attrs_valid
@@ -879,6 +882,7 @@ def _flatten(
     slow: np.ndarray,
     structs: set[str] | None = None,
     not_standard: frozenset[str] = frozenset(),
+    texts: RowTexts | None = None,
 ) -> None:
     """Leaf columns of a (nested) column, named with dots; ``name`` None is the root.
     The names of the objects on the way are added to ``structs`` when given; a list
@@ -894,7 +898,7 @@ def _flatten(
                 child_name = ACTOR_PREFIX  # as at the top level: actor_profile.x -> actor.x
             if child_name == ACTOR_PREFIX and structs is not None:
                 structs.add(ACTOR_PROFILE)
-            _flatten(child_name, child, out, slow, structs, not_standard)
+            _flatten(child_name, child, out, slow, structs, not_standard, texts)
         return
     if pa.types.is_null(data_type) or name is None:
         return
@@ -911,14 +915,16 @@ def _flatten(
         slow |= _valid(column)  # a list under a standard name (refused), anything unexpected
         return
     if pa.types.is_float64(data_type):
-        _inexact_number_rows(column, slow)
+        _inexact_number_rows(column, slow, texts, name.rsplit(".", 1)[-1])
         column = _unsigned_zeros(column)
     if name in out:
         raise _BlockGoesSlow  # "a.b" and {"a": {"b": ...}} in one record is ambiguous
     out[name] = column
 
 
-def _inexact_number_rows(column: pa.Array, slow: np.ndarray) -> None:
+def _inexact_number_rows(
+    column: pa.Array, slow: np.ndarray, texts: RowTexts | None = None, key: str = ""
+) -> None:
     """Rows of a float column whose value may not be the record's own: they go row by
     row, where the record path reads the number from its text.
 
@@ -931,7 +937,13 @@ def _inexact_number_rows(column: pa.Array, slow: np.ndarray) -> None:
     column in the block as a float, so where a block holds one, every whole number goes
     row by row (the record path keeps them integers: the field is mixed). Below 2**53 a
     whole number in a float column sits beside a fraction, and its float is the integer's
-    exactly: integers beside fractions are floats on every path."""
+    exactly: integers beside fractions are floats on every path.
+
+    With no fraction beside them, whole floats from 2**53 on (epoch nanoseconds written
+    as floats) are read as written, and stay here; but the column is floats because one
+    of its numbers was written as a float (``-0.0``, ``1e20``), so a row writing its
+    number as an integer (of 16 digits or more: 2**53 has 16) goes row by row, found in
+    ``texts`` after a key ending in ``key`` (every row where ``texts`` is None)."""
     finite = np.asarray(pc.fill_null(pc.is_finite(column), True).to_numpy(zero_copy_only=False))
     slow |= ~finite.astype(bool)
     magnitude = pc.abs(column)
@@ -944,10 +956,46 @@ def _inexact_number_rows(column: pa.Array, slow: np.ndarray) -> None:
             # No fraction beside them: whole floats as written (epoch nanoseconds, byte
             # counts), which pyarrow reads as the record path does. Sending every such row
             # row by row made those files 11 times slower (found in review).
+            big_rows = np.asarray(big.to_numpy(zero_copy_only=False), bool)
+            slow |= big_rows & _long_integer_rows(texts, key, big_rows)
             return
         is_whole = pc.and_(is_whole, big)
     whole = pc.fill_null(is_whole, False)
     slow |= np.asarray(whole.to_numpy(zero_copy_only=False), bool)
+
+
+#: After a key's closing quote: its colon, then an integer of 16 digits or more (RE2).
+_LONG_INTEGER_AFTER_KEY = '"[ \t\r\n]*:[ \t\r\n]*-?[0-9]{16,}([^0-9.eE]|$)'
+#: An integer of 16 digits or more after any key, or in a list (RE2).
+_LONG_INTEGER = "(^|[^0-9.])[0-9]{16,}([^0-9.eE]|$)"
+
+
+def _long_integer_rows(texts: RowTexts | None, key: str, wanted: np.ndarray) -> np.ndarray:
+    """Which rows of the ``wanted`` ones may hold an integer of 16 digits or more (2**53
+    has 16) after a key ending in ``key`` (True wherever unsure).
+
+    One RE2 search per row over its own text (to the next row's start), led by the key's
+    tail: ``"a.b": 1`` is found as ``b"``, and a key written with an escape, which the
+    pattern cannot follow, is looked for as any integer of those digits in its row."""
+    if texts is None or not wanted.any():
+        return wanted.copy()
+    at = np.flatnonzero(wanted)
+    lo, hi = int(at[0]), int(at[-1]) + 1
+    data, starts, ends = texts.bounds(np.arange(lo, hi))
+    base, end = int(starts[0]), int(ends[-1])
+    offsets = np.append(starts - base, end - base).astype(np.int64)
+    view = memoryview(data)[base:end]
+    rows = pa.Array.from_buffers(
+        pa.large_binary(), hi - lo, [None, pa.py_buffer(offsets), pa.py_buffer(view)]
+    )
+    found = _as_bool(pc.match_substring_regex(rows, re2_literal(key) + _LONG_INTEGER_AFTER_KEY))
+    if data.find(b"\\", base, end) >= 0:
+        escaped = _as_bool(pc.match_substring(rows, "\\"))
+        found |= escaped & _as_bool(pc.match_substring_regex(rows, _LONG_INTEGER))
+    out = np.zeros(len(wanted), dtype=bool)
+    out[lo:hi] = found
+    out &= wanted
+    return out
 
 
 def _unsigned_zeros(column: pa.Array) -> pa.Array:
