@@ -438,17 +438,27 @@ def _run_block(
     accepted: list[pa.Table] = []
     positions: list[np.ndarray] = []
     counts, counters = TypeCounts(), IngestCounters()
-    for start, table in parsed:
+    parsed.reverse()  # (taken from the end: in input order)
+    while parsed:
+        start, table = parsed.pop()
         # A table parsed from the rows' own text holds every number they hold (no other
         # reader, no projection): it tells which rows' ids need a look at their floats.
         whole = rows.parsed is None and state.projection is None
         normalised = _normalise(table, rows, start, options, whole)
-        row_slow = normalised.slow
-        slow[start - first : start - first + table.num_rows] |= row_slow
+        block_rows = slice(start - first, start - first + table.num_rows)
+        row_slow = normalised.slow | slow[block_rows]  # (rows left out of a parse again)
+        slow[block_rows] = row_slow
         if normalised.table is None:
             continue
         keep = ~row_slow
         if not keep.any():
+            continue
+        if rows.parsed is None and _floats_of_rows_left(normalised.table, keep):
+            again = _kept_parsed_alone(rows, start, keep, state)
+            if again is None:
+                slow[block_rows] = True
+            else:
+                parsed.append((start, again))
             continue
         kept = normalised.table if keep.all() else normalised.table.filter(pa.array(keep))
         kept = drop_empty_attributes(kept)  # (the budget is claimed when settled)
@@ -470,6 +480,43 @@ def _run_block(
     )
     outcome.projection_hazards = hazards
     return outcome
+
+
+def _floats_of_rows_left(table: pa.Table, keep: np.ndarray) -> bool:
+    """Whether an attribute column of a normalised block is floats perhaps only because
+    of rows the record path takes (a reject's ``1.7e+18``, or ``1.5``), every kept row's
+    number in it whole: record by record, each integer stays an integer where no kept
+    row writes a float."""
+    if keep.all():
+        return False
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if name in STANDARD_NAMES or not pa.types.is_float64(column.type):
+            continue
+        valid = _valid(column.combine_chunks())
+        if not (valid & ~keep).any() or not (valid & keep).any():
+            continue
+        kept = column.filter(pa.array(keep & valid))
+        if pc.all(pc.equal(pc.floor(kept), kept)).as_py():
+            return True
+    return False
+
+
+def _kept_parsed_alone(
+    rows: _Rows, start: int, keep: np.ndarray, state: FastPathState
+) -> pa.Table | None:
+    """A parsed table's rows (its first row ``start``) parsed again with those not kept
+    written as ``{}`` (padded with blanks: every row keeps its place and its row number),
+    so that pyarrow infers the kept rows' own types, as the record path reads them; one
+    parse, however many rows are left out. None where the parse fails."""
+    stop = start + len(keep)
+    base = int(rows.starts[start])
+    text = bytearray(memoryview(rows.data)[base : int(rows.ends[stop - 1])])
+    for row in (np.flatnonzero(~keep) + start).tolist():
+        left_first, left_stop = int(rows.starts[row]) - base, int(rows.ends[row]) - base
+        text[left_first:left_stop] = b"{}".ljust(left_stop - left_first)
+    starts, ends = rows.starts[start:stop] - base, rows.ends[start:stop] - base
+    table, _failed = _parse(_Rows(bytes(text), starts, ends), 0, len(keep), state)
+    return table
 
 
 def _all_slow(
