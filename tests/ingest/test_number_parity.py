@@ -332,9 +332,11 @@ def test_a_rejected_record_never_makes_its_neighbours_integers_floats() -> None:
     for reject in ("1.7e+18", "1.5"):
         drawn = [("3", "x", None), (reject, "x", "type"), ("4", "x", None)]
         lines = _beside_rejects(drawn)
+        # (a key written with an escape: its row's number is not looked for after it)
+        lines.append(lines[0].replace('"x"', '"\\u0078"').replace("3}", "5}").replace("e0", "e9"))
         for chunk in (_fast(lines), _fast(lines, 100)):
-            assert chunk.table.column("x").to_pylist() == [3, 4]
-            assert dict(chunk.type_counts.counts["x"]) == {"integer": 2}
+            assert chunk.table.column("x").to_pylist() == [3, 4, 5]
+            assert dict(chunk.type_counts.counts["x"]) == {"integer": 3}
             assert len(chunk.rejects) == 1
 
 

@@ -453,13 +453,18 @@ def _run_block(
         keep = ~row_slow
         if not keep.any():
             continue
-        if rows.parsed is None and _floats_of_rows_left(normalised.table, keep):
-            again = _kept_parsed_alone(rows, start, keep, state)
-            if again is None:
-                slow[block_rows] = True
+        left = _floats_of_rows_left(normalised.table, keep) if rows.parsed is None else []
+        if left:
+            integers = _kept_integers(normalised.table, left, keep, RowTexts(rows, start))
+            if integers is not None:
+                normalised.table = integers
             else:
-                parsed.append((start, again))
-            continue
+                again = _kept_parsed_alone(rows, start, keep, state)
+                if again is None:
+                    slow[block_rows] = True
+                else:
+                    parsed.append((start, again))
+                continue
         kept = normalised.table if keep.all() else normalised.table.filter(pa.array(keep))
         kept = drop_empty_attributes(kept)  # (the budget is claimed when settled)
         if state.budget is not None and state.budget.cannot_fit(
@@ -482,13 +487,14 @@ def _run_block(
     return outcome
 
 
-def _floats_of_rows_left(table: pa.Table, keep: np.ndarray) -> bool:
-    """Whether an attribute column of a normalised block is floats perhaps only because
+def _floats_of_rows_left(table: pa.Table, keep: np.ndarray) -> list[str]:
+    """The attribute columns of a normalised block that are floats perhaps only because
     of rows the record path takes (a reject's ``1.7e+18``, or ``1.5``), every kept row's
-    number in it whole: record by record, each integer stays an integer where no kept
+    number in them whole: record by record, each integer stays an integer where no kept
     row writes a float."""
+    found: list[str] = []
     if keep.all():
-        return False
+        return found
     for name, column in zip(table.column_names, table.columns, strict=True):
         if name in STANDARD_NAMES or not pa.types.is_float64(column.type):
             continue
@@ -497,8 +503,36 @@ def _floats_of_rows_left(table: pa.Table, keep: np.ndarray) -> bool:
             continue
         kept = column.filter(pa.array(keep & valid))
         if pc.all(pc.equal(pc.floor(kept), kept)).as_py():
-            return True
-    return False
+            found.append(name)
+    return found
+
+
+#: After a key's closing quote: its colon, then a number written with a fraction or an
+#: exponent (RE2).
+_FLOAT_AFTER_KEY = '"[ \t\r\n]*:[ \t\r\n]*-?[0-9]+[.eE]'
+
+
+def _kept_integers(
+    table: pa.Table, names: list[str], keep: np.ndarray, texts: RowTexts
+) -> pa.Table | None:
+    """The normalised block with the kept rows' numbers of ``names`` as integers, where
+    no kept row holding one writes a number with a fraction or an exponent after a key
+    ending in its name (each row's text searched): they were all written as integers,
+    as the record path reads them. None where one may not have been (a key written
+    with an escape counts as one), or a value does not fit."""
+    for name in names:
+        at = table.column_names.index(name)
+        column = table.column(at).combine_chunks()
+        held = keep & _valid(column)
+        key = re2_literal(name.rsplit(".", 1)[-1])
+        if _rows_matching(texts, held, key + _FLOAT_AFTER_KEY, "").any():
+            return None
+        try:
+            whole = pc.cast(pc.if_else(pa.array(held), column, None), pa.int64())
+        except pa.ArrowInvalid:
+            return None
+        table = table.set_column(at, name, whole)
+    return table
 
 
 def _kept_parsed_alone(
@@ -1019,12 +1053,18 @@ _LONG_INTEGER = "(^|[^0-9.])[0-9]{16,}([^0-9.eE]|$)"
 
 def _long_integer_rows(texts: RowTexts | None, key: str, wanted: np.ndarray) -> np.ndarray:
     """Which rows of the ``wanted`` ones may hold an integer of 16 digits or more (2**53
-    has 16) after a key ending in ``key`` (True wherever unsure).
+    has 16) after a key ending in ``key`` (True wherever unsure): ``"a.b": 1`` is found
+    as ``b"``; in a row holding a key written with an escape, any such integer counts."""
+    if texts is None:
+        return wanted.copy()
+    return _rows_matching(texts, wanted, re2_literal(key) + _LONG_INTEGER_AFTER_KEY, _LONG_INTEGER)
 
-    One RE2 search per row over its own text (to the next row's start), led by the key's
-    tail: ``"a.b": 1`` is found as ``b"``, and a key written with an escape, which the
-    pattern cannot follow, is looked for as any integer of those digits in its row."""
-    if texts is None or not wanted.any():
+
+def _rows_matching(texts: RowTexts, wanted: np.ndarray, pattern: str, escaped: str) -> np.ndarray:
+    """Which of the ``wanted`` rows RE2 finds ``pattern`` in, one search per row over its
+    own text (to the next row's start); in a row holding a backslash (a key written with
+    an escape, which a pattern led by a key cannot follow), ``escaped`` instead."""
+    if not wanted.any():
         return wanted.copy()
     at = np.flatnonzero(wanted)
     lo, hi = int(at[0]), int(at[-1]) + 1
@@ -1035,10 +1075,10 @@ def _long_integer_rows(texts: RowTexts | None, key: str, wanted: np.ndarray) -> 
     rows = pa.Array.from_buffers(
         pa.large_binary(), hi - lo, [None, pa.py_buffer(offsets), pa.py_buffer(view)]
     )
-    found = _as_bool(pc.match_substring_regex(rows, re2_literal(key) + _LONG_INTEGER_AFTER_KEY))
+    found = _as_bool(pc.match_substring_regex(rows, pattern))
     if data.find(b"\\", base, end) >= 0:
-        escaped = _as_bool(pc.match_substring(rows, "\\"))
-        found |= escaped & _as_bool(pc.match_substring_regex(rows, _LONG_INTEGER))
+        backslash = _as_bool(pc.match_substring(rows, "\\"))
+        found = np.where(backslash, _as_bool(pc.match_substring_regex(rows, escaped)), found)
     out = np.zeros(len(wanted), dtype=bool)
     out[lo:hi] = found
     out &= wanted
