@@ -821,10 +821,11 @@ def test_reading_files_loads_no_pandas_and_no_help_texts(store_dir: Path, args: 
 def test_an_ingest_loads_the_parquet_writer_only_once_its_blocks_are_parsed(
     tmp_path: Path,
 ) -> None:
-    """The batch's writer (the Parquet writer, statistics, summaries) and the stored id
-    hashes are made when the first chunk comes, so they load while the parse workers
-    parse: none of them before the first block is handed to a worker. The store holds
-    the events all the same."""
+    """The batch's writer (the Parquet writer, statistics, summaries) is made when the
+    first chunk comes, so it loads while the parse workers parse: none of it before the
+    first block is handed to a worker. (The stored id hashes are read before any input,
+    so that a damaged store is reported at once: tests/store/test_damage.py.) The store
+    holds the events all the same."""
     export = tmp_path / "export.ndjson"
     export.write_text(
         "".join(
@@ -839,8 +840,7 @@ submit = pipeline.submit_chunk
 seen = []
 def first(*args, **kwargs):
     if not seen:
-        seen.extend(m for m in ("pyarrow.parquet", "mfq.store.writer", "mfq.store.idfiles")
-                    if m in sys.modules)
+        seen.extend(m for m in ("pyarrow.parquet", "mfq.store.writer") if m in sys.modules)
         seen.append("first block")
     return submit(*args, **kwargs)
 pipeline.submit_chunk = first

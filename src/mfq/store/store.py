@@ -294,21 +294,24 @@ class Storage:
     ) -> IngestSummary:
         import secrets
 
+        from mfq.store import idfiles, ids
         from mfq.store.catalog import BatchRecord
 
         token = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
-        summary = IngestSummary(sources=len(sources))
+        # The stored id hashes are read (and damaged ones rebuilt, or the damage reported)
+        # before any input is: a store that cannot take the batch says so at once, not
+        # after the first chunk (standard input left open: never).
+        stored, rebuilt = idfiles.stored_hashes(self.root, self.catalog)
+        summary = IngestSummary(sources=len(sources), rebuilt_id_files=rebuilt)
         made: list[BatchWriter] = []
 
         def batch() -> BatchWriter:
             """The batch's writer, made when the first chunk comes: its modules (the
-            Parquet writer, statistics, summaries) and the stored id hashes load while the
-            parse workers parse, not before the first source is opened."""
+            Parquet writer, statistics, summaries) load while the parse workers parse,
+            not before the first source is opened."""
             if not made:
-                from mfq.store import idfiles, ids
                 from mfq.store.writer import BatchWriter
 
-                stored, summary.rebuilt_id_files = idfiles.stored_hashes(self.root, self.catalog)
                 made.append(BatchWriter(self.layout, self.settings, ids.IdIndex(stored), token))
             return made[0]
 
