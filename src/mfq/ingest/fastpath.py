@@ -518,14 +518,17 @@ def _kept_integers(
     """The normalised block with the kept rows' numbers of ``names`` as integers, where
     no kept row holding one writes a number with a fraction or an exponent after a key
     ending in its name (each row's text searched): they were all written as integers,
-    as the record path reads them. None where one may not have been (a key written
-    with an escape counts as one), or a value does not fit."""
+    as the record path reads them. None where one may not have been, or a value does
+    not fit. In a row holding a backslash (a key written with an escape, which a pattern
+    led by the key cannot follow) a fraction or an exponent after any key counts: a
+    Windows path in a value no longer makes every such block be parsed again (found in
+    review: 1.4 times the CPU)."""
     for name in names:
         at = table.column_names.index(name)
         column = table.column(at).combine_chunks()
         held = keep & _valid(column)
         key = re2_literal(name.rsplit(".", 1)[-1])
-        if _rows_matching(texts, held, key + _FLOAT_AFTER_KEY, "").any():
+        if _rows_matching(texts, held, key + _FLOAT_AFTER_KEY, _FLOAT_AFTER_KEY).any():
             return None
         try:
             whole = pc.cast(pc.if_else(pa.array(held), column, None), pa.int64())
