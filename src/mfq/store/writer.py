@@ -149,7 +149,13 @@ class BatchWriter:
             self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-write")
             self._stats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats")
         named = threading.Event()
-        future = self._writes.submit(self._write_partitioned, buffered, named_before, named)
+        # The value classes as of this flush, taken here: the write's threads read them
+        # while ``add`` merges the next chunks' into the batch's (a dict changing size
+        # under their iteration, and classes that depended on the threads' timing).
+        classes = {n: set(c) for n, c in self.type_counts.counts.items() if len(c) > 1}
+        future = self._writes.submit(
+            self._write_partitioned, buffered, named_before, named, classes
+        )
         return _Write(future, named)
 
     def _write_partitioned(
@@ -157,6 +163,7 @@ class BatchWriter:
         buffered: list[pa.Table],
         named_before: threading.Event | None,
         named: threading.Event,
+        classes: dict[str, set[str]],
     ) -> list[_Pending]:
         """One sorted file per UTC date of ``buffered``, written at once, each in a thread
         of its own; the files are numbered once the write before (``named_before``) has
@@ -170,7 +177,9 @@ class BatchWriter:
         finally:
             named.set()  # (also on failure: a write waiting for the numbers goes on)
         if len(numbered) < 2:
-            return [self._write_events(table, day, number) for table, day, number in numbered]
+            return [
+                self._write_events(table, day, number, classes) for table, day, number in numbered
+            ]
         # Files written one after another left a core idle at the end of the batch (its
         # last flush, whether from ``add`` or ``finish``, spans two days as often as not,
         # and no chunk is left to overlap with). They are shared out, by rows, between
@@ -188,7 +197,7 @@ class BatchWriter:
                 for i in indices:
                     if failed.is_set():
                         break
-                    written[i] = self._write_events(*numbered[i])
+                    written[i] = self._write_events(*numbered[i], classes)
             except BaseException:
                 failed.set()
                 raise
@@ -200,11 +209,12 @@ class BatchWriter:
             written.update(other.result())
         return [written[i] for i in range(len(numbered))]
 
-    def _write_events(self, table: pa.Table, day: date, number: int) -> _Pending:
+    def _write_events(
+        self, table: pa.Table, day: date, number: int, classes: dict[str, set[str]]
+    ) -> _Pending:
         name = f"part-{self.token}-{number:05d}.parquet"
         tmp = self.tmp_dir / name
         final = self.layout.partition(day) / name
-        classes = {n: set(c) for n, c in self.type_counts.counts.items() if len(c) > 1}
         record = write_events_file(
             table, tmp, self.layout.relative(final), day, self.settings, classes, self._stats
         )
