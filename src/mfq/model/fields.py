@@ -9,6 +9,7 @@ import, and a query needs only the names and kinds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -90,3 +91,17 @@ _BY_NAME = {f.name: f for f in STANDARD_FIELDS}
 def standard_field(name: str) -> StandardField | None:
     """The standard field called ``name`` (canonical name only), or None."""
     return _BY_NAME.get(name)
+
+
+def field_order(names: Iterable[str]) -> list[str]:
+    """``names`` as ``mfq schema`` lists fields and ``mfq events`` shows them: the standard
+    ones in the model's order, then the others by name. An order of the data alone: the
+    columns' order in a stored file follows where its blocks and flushes were cut, which
+    path each record took (vectorised or record by record) and which day it fell on, and
+    the files' order follows the ingests, so a question on a file and the same question on
+    its store would list them apart."""
+    found = set(names)
+    return [
+        *(f.name for f in STANDARD_FIELDS if f.name in found),
+        *sorted(found.difference(_BY_NAME)),
+    ]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypedDict
 
 from mfq.errors import UsageError
+from mfq.model.fields import field_order
 from mfq.query.expr import (
     Field,
     FieldSchema,
@@ -212,7 +213,8 @@ _GLOB = re.compile(r"[*?\[]")
 
 def expand_globs(names: list[str], known: list[str]) -> tuple[str, ...]:
     """``--fields`` names with globs (``userIdentity.*``) replaced by the fields they
-    match, in the store's order; a glob matching nothing is a usage error."""
+    match, in ``known``'s order (the standard fields in the model's order, the others by
+    name, then the derived ones); a glob matching nothing is a usage error."""
     expanded: list[str] = []
     for name in names:
         if not _GLOB.search(name):
@@ -284,7 +286,9 @@ def build_spec(
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise UsageError("two aggregates have the same name: use 'as NAME' to tell them apart")
-    wanted = expand_globs(split_fields(_listed(fields)), list(types))
+    stored = [name for name in types if name not in types.derived]
+    known = [*field_order(stored), *(name for name in types if name in types.derived)]
+    wanted = expand_globs(split_fields(_listed(fields)), known)
     for field in wanted:
         if field not in types:
             parse_filter(f"exists({_backquoted(field)})", types)

@@ -4,8 +4,10 @@ read as dictionaries."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from mfq.model.fields import field_order
 from mfq.query.engines.algebra import algebra_of
 from mfq.query.engines.computed import hidden_name
 from mfq.query.expr import Aggregate, aggregate_spec, referenced_fields, to_text
@@ -89,12 +91,22 @@ def dictionary_fields(plan: AggregatePlan) -> tuple[str, ...]:
 
 
 def default_fields(store: EventSource) -> list[str]:
-    """The fields ``events`` shows by default: timestamp, type, service, status, then the
-    rest in stored order."""
-    names: dict[str, None] = dict.fromkeys(DEFAULT_EVENT_FIELDS)
+    """The fields ``events`` shows by default: timestamp, type, service, status, the other
+    standard fields in the model's order, then the rest by name (``field_order``: not the
+    files' column order, which follows the ingest's cuts)."""
+    names: dict[str, None] = {}
+    held = store.held_events
+    if held is not None:
+        names.update(dict.fromkeys(held.column_names))
     for record in store.files("events"):
         names.update(dict.fromkeys(file_schema(store, record).names))
-    return list(names)
+    return display_order(names)
+
+
+def display_order(names: Iterable[str]) -> list[str]:
+    """``names`` in the order ``events`` shows them (see ``default_fields``)."""
+    rest = [name for name in field_order(names) if name not in DEFAULT_EVENT_FIELDS]
+    return [*DEFAULT_EVENT_FIELDS, *rest]
 
 
 def seconds_of(spec: QuerySpec) -> float | None:
