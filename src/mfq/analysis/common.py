@@ -65,16 +65,13 @@ def read_rows(
 
 
 def event_fields(store: QuerySource, time: TimeRange) -> list[str]:
-    """Every column stored in the files the time range touches (or held), the standard
-    fields in the model's order, then the others by name: not the files' column order,
-    which follows the ingest's cuts (see ``mfq.model.fields.field_order``)."""
+    """Every column stored in the files the time range touches, the standard fields in
+    the model's order, then the others by name: not the files' column order, which
+    follows the ingest's cuts (see ``mfq.model.fields.field_order``)."""
     from mfq.model.fields import field_order
     from mfq.query.scan import file_schema, prune
 
     names: dict[str, None] = {}
-    held = store.held_events
-    if held is not None:
-        names.update(dict.fromkeys(held.column_names))
     for record in prune(store.files("events"), time):
         names.update(dict.fromkeys(file_schema(store, record).names))
     return field_order(names)

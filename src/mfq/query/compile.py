@@ -148,15 +148,19 @@ class _Compiler:
             nanos = pc.Expression._call(
                 "subtract_checked", [left.cast(pa.int64()), right.cast(pa.int64())]
             )
-            return pc.Expression._call("divide", [nanos.cast(pa.float64()), pc.scalar(1e6)])
+            return pc.Expression._call(
+                "divide", [nanos.cast(pa.float64(), safe=False), pc.scalar(1e6)]
+            )
         if expr.op is ArithOp.DIV:
-            left, right = left.cast(pa.float64()), right.cast(pa.float64())
+            # (integers past 2^53 as the nearest double, as DuckDB takes them)
+            left, right = left.cast(pa.float64(), safe=False), right.cast(pa.float64(), safe=False)
             zero = pc.Expression._call("equal", [right, pc.scalar(0.0)])
             quotient = pc.Expression._call("divide", [left, right])
             null = pc.scalar(pa.scalar(None, pa.float64()))
             return pc.Expression._call("if_else", [zero, null, quotient])
         if self._is_float(expr.left) or self._is_float(expr.right):
-            left, right = left.cast(pa.float64()), right.cast(pa.float64())
+            # (integers past 2^53 as the nearest double, as DuckDB takes them)
+            left, right = left.cast(pa.float64(), safe=False), right.cast(pa.float64(), safe=False)
         else:
             left, right = left.cast(pa.int64()), right.cast(pa.int64())
         return pc.Expression._call(_ARITH[expr.op], [left, right])
@@ -220,7 +224,7 @@ class _Compiler:
             floored = pc.Expression._call("divide", [shifted, step])
             return pc.Expression._call("multiply_checked", [floored, step])
         step = pc.scalar(float(width.value))
-        ratio = pc.Expression._call("divide", [values.cast(pa.float64()), step])
+        ratio = pc.Expression._call("divide", [values.cast(pa.float64(), safe=False), step])
         return pc.Expression._call("multiply", [pc.Expression._call("floor", [ratio]), step])
 
     def _arrow_type(self, node: Node) -> pa.DataType | None:

@@ -123,5 +123,5 @@ def members_of(values: list[object], kind: pa.DataType) -> list[object]:
 def mixed_numbers(operands: list[pc.Expression], kinds: list[pa.DataType]) -> list[pc.Expression]:
     """Two fields, one integer and one float: both as float64 (as DuckDB compares them)."""
     if any(pa.types.is_floating(k) for k in kinds) and any(pa.types.is_integer(k) for k in kinds):
-        return [o.cast(pa.float64()) for o in operands]
+        return [o.cast(pa.float64(), safe=False) for o in operands]
     return operands

@@ -80,8 +80,10 @@ _PARTS: Mapping[Kind, tuple[Part, ...]] = {
     Kind.COUNT_IF: (Part("m", "sum", "sum"),),
     Kind.RATIO: (Part("m", "sum", "sum"),),
     Kind.RATE: (),
-    Kind.SUM: (Part("s", "sum", "sum"),),
-    Kind.AVG: (Part("s", "sum", "sum"), Part("c", "sum", "sum")),
+    # ``f``: an integer field's sum as floats too, the answer where ``s`` (int64, whose
+    # sums wrap) would not hold it (see ``_sum``).
+    Kind.SUM: (Part("s", "sum", "sum"), Part("f", "sum", "sum")),
+    Kind.AVG: (Part("s", "sum", "sum"), Part("c", "sum", "sum"), Part("f", "sum", "sum")),
     Kind.MIN: (Part("min", "min", "min"),),
     Kind.MAX: (Part("max", "max", "max"),),
     Kind.STDDEV: (
@@ -142,14 +144,15 @@ class Algebra:
         if values is None or self.kind in (Kind.COUNT, Kind.RATE, Kind.QUANTILE):
             return {}
         if self.kind is Kind.SUM:
-            return {"s": pc.multiply(values, weight)}
+            return {"s": pc.multiply(values, weight), **_float_sum(values, weight)}
         if self.kind is Kind.AVG:
             return {
                 "s": pc.multiply(values, weight),
                 "c": pc.if_else(pc.is_valid(values), weight, 0),
+                **_float_sum(values, weight),
             }
         if self.kind is Kind.STDDEV:
-            floats = pc.cast(values, pa.float64())
+            floats = pc.cast(values, pa.float64(), safe=False)  # (integers past 2^53 round)
             return {"n": pc.cast(pc.is_valid(floats), pa.int64()), "mean": floats, "var": floats}
         return {self.parts[0].name: values}
 
@@ -172,9 +175,9 @@ class Algebra:
         if not parts:
             return pa.nulls(rows, pa.float64())
         if kind is Kind.SUM:
-            return parts["s"]
+            return _sum(parts)
         if kind is Kind.AVG:
-            return pc.divide(pc.cast(parts["s"], pa.float64()), parts["c"])
+            return pc.divide(pc.cast(_sum(parts), pa.float64(), safe=False), parts["c"])
         if kind is Kind.STDDEV:
             return _stddev(parts)
         return parts[self.parts[0].name]
@@ -193,6 +196,31 @@ def algebra_of(aggregate: Aggregate) -> Algebra:
         # A registry entry without an algebra is refused, never guessed at.
         raise UnsupportedOperation(f"aggregate {spec.name!r} is not supported by the engines")
     return Algebra(Kind(spec.name))
+
+
+def _float_sum(values: Column, weight: Column) -> dict[str, Column]:
+    """An integer field's weighted values as floats (the part ``f``); nothing for others."""
+    if not pa.types.is_integer(values.type):
+        return {}
+    floats = pc.cast(values, pa.float64(), safe=False)
+    return {"f": pc.multiply(floats, pc.cast(weight, pa.float64()))}
+
+
+#: Where an integer sum's floats reach this, its int64 sum may have wrapped.
+_WRAPS = float(2**63)
+
+
+def _sum(parts: Mapping[str, Column]) -> Column:
+    """The sums: int64, exact, unless some group's sum is past int64's range, where
+    int64 wraps (``2^62 * 3`` summed to ``-4611686018427387903``): then every group's as
+    floats (DuckDB keeps such a sum exact in a 128-bit integer; a double's 15-17 digits
+    are the nearest a column of Arrow's types holds)."""
+    floats = parts.get("f")
+    if floats is not None and len(floats):
+        largest = pc.max(pc.abs(floats)).as_py()
+        if largest is not None and largest >= _WRAPS:
+            return floats
+    return parts["s"]
 
 
 def _stddev(parts: Mapping[str, Column]) -> pa.Array:
@@ -221,6 +249,6 @@ def merge_moments(
 
 def _floats(column: Column) -> np.ndarray:
     values: np.ndarray = (
-        pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False).astype(np.float64)
     )
     return values

@@ -475,7 +475,7 @@ class Quantiles:
 
     def values(self, frame: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
         table = to_table(frame, schema).select([*self.keys, self.value])
-        column = pc.cast(table.column(self.value), pa.float64())
+        column = pc.cast(table.column(self.value), pa.float64(), safe=False)
         table = table.set_column(len(self.keys), self.value, column)
         return to_frame(with_route(table.filter(pc.is_valid(column)), self.keys))
 

@@ -49,6 +49,7 @@ def finish_groups(
         result = kept
         if spec.totals:
             other, total = other_and_total(rest.select(keys))
+            kept = _widened(kept, (other, total))
             rows = [
                 _labelled(row, kept, keys, label) for row, label in ((other, OTHER), (total, TOTAL))
             ]
@@ -79,6 +80,22 @@ def _keys_as_text(table: pa.Table, keys: list[str]) -> pa.Table:
     return table.set_column(table.schema.get_field_index(key), key, text)
 
 
+def _widened(kept: pa.Table, rows: tuple[pa.Table, ...]) -> pa.Table:
+    """``kept`` with its integer columns as floats where a summary row's are floats (a sum
+    past int64's range is answered as floats: see ``algebra._sum``)."""
+    for index, field in enumerate(kept.schema):
+        if not pa.types.is_integer(field.type):
+            continue
+        if any(
+            field.name in row.column_names
+            and pa.types.is_floating(row.schema.field(field.name).type)
+            for row in rows
+        ):
+            column = pc.cast(kept.column(index), pa.float64(), safe=False)
+            kept = kept.set_column(index, field.name, column)
+    return kept
+
+
 def _labelled(row: pa.Table, kept: pa.Table, keys: list[str], label: str) -> pa.Table:
     """A summary row in the result's shape: ``label`` in the first key, nulls in the rest."""
     schema = _keys_as_text(kept, keys).schema
@@ -89,7 +106,8 @@ def _labelled(row: pa.Table, kept: pa.Table, keys: list[str], label: str) -> pa.
         elif field.name in keys:
             columns[field.name] = pa.nulls(row.num_rows, field.type)
         elif field.name in row.column_names:
-            columns[field.name] = row.column(field.name).cast(field.type)
+            exact = not pa.types.is_floating(field.type)  # (an integer past 2^53 rounds)
+            columns[field.name] = pc.cast(row.column(field.name), field.type, safe=exact)
         else:
             columns[field.name] = pa.nulls(row.num_rows, field.type)  # computed: recomputed
     return pa.table(columns, schema=schema)

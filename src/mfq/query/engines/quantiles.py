@@ -16,7 +16,8 @@ def grouped_quantiles(
 ) -> dict[float, np.ndarray]:
     """Exact percentiles per group; NaN for a group without values."""
     ids, count = group_ids
-    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    # Integers past 2^53 are taken as the nearest double, as DuckDB's quantile_cont does.
+    values = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     missing = np.isnan(values)
     if missing.any():
         ids, values = ids[~missing], values[~missing]
