@@ -85,8 +85,12 @@ def _edge_summary(
 
 
 def _used_fields(spec: QuerySpec, plan: AggregatePlan) -> set[str]:
-    """The fields the filters, groups and aggregates read (``sample_rate`` aside)."""
+    """The fields the filters, groups and aggregates read (``sample_rate`` aside where
+    only the weights read it: a summary's ``sample_rate`` is its rows' weight, never
+    null, so a question naming the field itself needs the events)."""
     fields = {name for expr in spec.where for name in referenced_fields(expr)}
+    fields |= set(spec.group_by)
+    fields |= {name for _n, aggregate in plan.aggregates for name in referenced_fields(aggregate)}
     return fields | (set(plan.columns()) - {"sample_rate"})
 
 

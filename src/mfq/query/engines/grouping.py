@@ -114,7 +114,12 @@ def group_table(
 def _values(table: pa.Table, field: str | None) -> Column | None:
     if field is None or field not in table.column_names:
         return None
-    return table.column(field)
+    column = table.column(field)
+    if pa.types.is_null(column.type):
+        # A field of no file the time range keeps (a store's scan of no file types it
+        # null): no kernel takes nulls, and events held in memory keep its own type.
+        return pc.cast(column, pa.int64())
+    return column
 
 
 def _quantile_column(
