@@ -177,16 +177,30 @@ def series_groups(
     """One row per bucket and series present, with ``--top`` folding."""
     keys = list(spec.group_by)
     masks = SharedMasks(table)  # conditions see the values before --top folds them
+    series = keys
     if keys and spec.top is not None:
-        table = fold_small_series(table, keys, spec.top, plan)
+        # Folded in copies of the keys: the aggregates and the buckets read a key's own
+        # values (``--by x --agg 'sum(x)'``, ``--by timestamp``), never OTHER.
+        series = [_folded_name(index) for index in range(len(keys))]
+        for name, key in zip(series, keys, strict=True):
+            table = table.append_column(name, table.column(key))
+        table = fold_small_series(table, series, spec.top, plan)
     seconds = width.total_seconds()
     if spec.bucket_tz is None:
         table = table.append_column(BUCKET, table.column("timestamp"))  # floored when grouped
         steps = {BUCKET: width_ns(width)}
-        return group_table(table, [BUCKET, *keys], plan, seconds, steps, masks)
-    buckets = floor_times(table.column("timestamp"), width, spec.bucket_tz)
-    table = table.append_column(BUCKET, buckets)
-    return group_table(table, [BUCKET, *keys], plan, seconds, masks=masks)
+        groups = group_table(table, [BUCKET, *series], plan, seconds, steps, masks)
+    else:
+        buckets = floor_times(table.column("timestamp"), width, spec.bucket_tz)
+        table = table.append_column(BUCKET, buckets)
+        groups = group_table(table, [BUCKET, *series], plan, seconds, masks=masks)
+    renamed = dict(zip(series, keys, strict=True))
+    return groups.rename_columns([renamed.get(name, name) for name in groups.column_names])
+
+
+def _folded_name(index: int) -> str:
+    """The column holding the ``index``-th series key as ``--top`` folds it."""
+    return f"__folded_{index}"
 
 
 def fold_small_series(table: pa.Table, keys: list[str], top: int, plan: AggregatePlan) -> pa.Table:
