@@ -157,13 +157,14 @@ class _Batch:
         again with an ``index``, which keeps the records' text of a chunk as it comes)."""
         if self.read_again:
             return None
-        kept = _first_of_each_id(self.tables, self.counts, self.hashes)
-        self.tables, self.hashes = [], []
-        if kept is None:
+        masks = first_of_each_id(self.hashes)
+        self.hashes = []  # (let go before the tables' copies without the repeats are made)
+        found, self.tables = self.tables, []
+        counts = _first_of_each_id(found, self.counts, masks)
+        if counts is None:
             return None
-        found, counts = kept
         table = unify(_decoded_where_mixed(found), every_standard=False)
-        del found, kept
+        del found
         if not _in_time_order(table):
             holder = [table]
             del table  # (the holder's the one reference: see ``_sorted_by_time``)
@@ -177,35 +178,75 @@ class _Batch:
 
 
 def _first_of_each_id(
-    tables: Sequence[pa.Table], counts: Sequence[TypeCounts], hashes: Sequence[np.ndarray]
-) -> tuple[list[pa.Table], TypeCounts] | None:
-    """The tables without the events whose id came earlier, and the value classes of
-    those kept; None when a dropped event may have decided a kept column's type."""
-    merged, kept = TypeCounts(), []
-    for table, found, keep in zip(tables, counts, first_of_each_id(hashes), strict=True):
+    tables: list[pa.Table], counts: Sequence[TypeCounts], masks: Sequence[np.ndarray | None]
+) -> TypeCounts | None:
+    """The value classes of the events kept by ``masks`` (``first_of_each_id``: the
+    first of each id), ``tables`` made those events (in place, each table's original let
+    go as its copy is made, in the types a chunk's columns had before ``_narrowed``);
+    None when a dropped event may have decided a kept column's type."""
+    merged = TypeCounts()
+    for index, (found, keep) in enumerate(zip(counts, masks, strict=True)):
         if keep is None:
             merged.merge(found)
-            kept.append(table)
+            tables[index] = _widened(tables[index])
             continue
-        classes = kept_counts(table, found, keep)
+        classes = kept_counts(tables[index], found, keep)
         if classes is None:
             return None
         merged.merge(classes)
         # A column only the duplicates held is no column of the kept events.
-        kept.append(drop_empty_attributes(table.filter(pa.array(keep))))
-    return kept, merged
+        tables[index] = _widened(drop_empty_attributes(tables[index].filter(pa.array(keep))))
+    return merged
 
 
 def _as_dictionaries(table: pa.Table) -> pa.Table:
-    """``table`` with its text columns of repeated values dictionary-encoded (a few
-    bytes an event instead of the text: an event type, a status), as a store's scan
-    reads group keys. Columns of mostly distinct texts stay as they are."""
+    """``table`` with its text and integer columns of repeated values dictionary-encoded
+    (a byte or two an event instead of the text or 8 bytes: an event type, a status, a
+    sample rate), as a store's scan reads group keys, their indices as narrow as their
+    dictionaries allow (``_widened`` makes them the store's types again when the reading
+    ends). Columns of mostly distinct values stay as they are."""
     for index, column in enumerate(table.columns):
-        if not pa.types.is_string(column.type) or not len(column):
+        kind = column.type
+        if not (pa.types.is_string(kind) or pa.types.is_integer(kind)) or not len(column):
             continue
         encoded = column.dictionary_encode()
-        if sum(len(chunk.dictionary) for chunk in encoded.chunks) * 2 <= len(column):
-            table = table.set_column(index, table.field(index).name, encoded)
+        sizes = [len(chunk.dictionary) for chunk in encoded.chunks]
+        if sum(sizes) * 2 <= len(column):
+            table = table.set_column(index, table.field(index).name, _narrowed(encoded, sizes))
+    return table
+
+
+def _narrowed(encoded: pa.ChunkedArray, sizes: list[int]) -> pa.ChunkedArray:
+    """A dictionary column with indices of the narrowest type its dictionaries allow."""
+    largest = max(sizes, default=0)
+    narrow = pa.int8() if largest <= 1 << 7 else pa.int16() if largest <= 1 << 15 else None
+    if narrow is None:
+        return encoded
+    chunks = [
+        pa.DictionaryArray.from_arrays(chunk.indices.cast(narrow), chunk.dictionary)
+        for chunk in encoded.chunks
+    ]
+    return pa.chunked_array(chunks, pa.dictionary(narrow, encoded.type.value_type))
+
+
+def _widened(table: pa.Table) -> pa.Table:
+    """``table`` with the columns ``_as_dictionaries`` encoded as a store holds them:
+    texts as dictionaries with 32-bit indices (each chunk's dictionary as it was),
+    integers decoded."""
+    for index, f in enumerate(table.schema):
+        kind = f.type
+        if not pa.types.is_dictionary(kind):
+            continue
+        column = table.column(index)
+        if pa.types.is_integer(kind.value_type):
+            table = table.set_column(index, f.name, column.cast(kind.value_type))
+        elif kind.index_type != pa.int32():
+            chunks = [
+                pa.DictionaryArray.from_arrays(chunk.indices.cast(pa.int32()), chunk.dictionary)
+                for chunk in column.chunks
+            ]
+            wide = pa.dictionary(pa.int32(), kind.value_type)
+            table = table.set_column(index, f.name, pa.chunked_array(chunks, wide))
     return table
 
 
