@@ -285,12 +285,17 @@ def _sorted_by_time(holder: list[pa.Table]) -> pa.Table:
     schema, columns = table.schema, table.columns
     del table
     for index in range(len(columns)):
+        if columns[index].num_chunks > 1:
+            columns[index] = pa.chunked_array([pa.concat_arrays(columns[index].chunks)])
         columns[index] = _taken(columns[index], order)
     return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _taken(column: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
-    """``column``'s rows in ``order`` (a new column)."""
+    """``column``'s rows in ``order`` (a new column). ``column`` is one chunk, made of its
+    chunks before, which were let go: a take of many chunks makes their concatenation
+    itself, beside them (every column three times over at its turn: the chunks, their
+    concatenation, the copy in order)."""
     return column.take(order)
 
 
