@@ -15,6 +15,9 @@ import pytest
 
 from mfq.ingest.columns import TypeCounts
 from mfq.query.direct import reader
+from mfq.query.direct.scan import scan_held
+from mfq.query.expr import parse_filter
+from mfq.query.timerange import TimeRange
 from mfq.store import ids
 
 ROWS = 100_000
@@ -119,3 +122,46 @@ def test_the_end_lets_the_hashes_and_each_original_go(monkeypatch: pytest.Monkey
     # The hashes (numpy's memory: 16 bytes an event) are let go before the first copy.
     assert hashes > 0
     assert max(traced for _, traced in seen) < -hashes * 3 // 4, (seen, hashes)
+
+
+def test_events_in_time_order_end_one_chunk_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = _batch(4, repeats=False)
+    seen: list[int] = []
+    one_chunk = reader._one_chunk
+    before = pa.total_allocated_bytes()
+
+    def watched(column: pa.ChunkedArray) -> pa.ChunkedArray:
+        seen.append(pa.total_allocated_bytes() - before)
+        return one_chunk(column)
+
+    monkeypatch.setattr(reader, "_one_chunk", watched)
+    found = batch.events()
+    assert found is not None
+    table = found[0]
+    assert [column.num_chunks for column in table.columns] == [1] * table.num_columns
+    assert len(seen) == table.num_columns
+    # Each column's chunks let go once it is one chunk: at the last column's turn, the
+    # table made wide again (28 bytes an event), not it and its columns' copies.
+    assert max(seen) <= 4 * ROWS * (28 + 4), (seen, 4 * ROWS * 28)
+    assert table.column("type").to_pylist()[:5] == [
+        "login",
+        "logout",
+        "http.request",
+        "sms.sent",
+        "login",
+    ]
+
+
+def test_a_scan_without_a_filter_reads_the_held_columns_where_they_lie() -> None:
+    found = _batch(4, repeats=False).events()
+    assert found is not None
+    held = found[0]
+    before = pa.total_allocated_bytes()
+    result = scan_held(held, ["type", "sample_rate"], (), TimeRange(), ("type",))
+    assert pa.total_allocated_bytes() - before < ROWS  # (12 bytes an event copied before)
+    assert result.table.column("sample_rate").equals(held.column("sample_rate"))
+    assert result.table.column("type").equals(held.column("type"))
+    filtered = scan_held(
+        held, ["type"], (parse_filter("duration_ms < 10"),), TimeRange(), ("type",)
+    )
+    assert filtered.table.num_rows == 70
