@@ -165,3 +165,25 @@ def test_a_scan_without_a_filter_reads_the_held_columns_where_they_lie() -> None
         held, ["type"], (parse_filter("duration_ms < 10"),), TimeRange(), ("type",)
     )
     assert filtered.table.num_rows == 70
+
+
+def test_the_end_gives_back_freed_memory_once_the_hashes_are_let_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    batch = _batch(3, repeats=True)
+    calls: list[tuple[int, int]] = []
+    widened: list[int] = []
+    original = reader._widened
+
+    def widen(table: pa.Table) -> pa.Table:
+        widened.append(len(calls))
+        return original(table)
+
+    monkeypatch.setattr(
+        reader, "_give_back_freed_memory", lambda: calls.append((len(batch.hashes), len(widened)))
+    )
+    monkeypatch.setattr(reader, "_widened", widen)
+    assert batch.events() is not None
+    # Once, the hashes let go, before the first copy is made.
+    assert calls == [(0, 0)]
+    assert widened == [1, 1, 1]
