@@ -52,3 +52,41 @@ def test_the_sort_is_by_time_and_stable() -> None:
     sorted_table = reader._sorted_by_time([table])
     assert sorted_table.column("n").to_pylist() == [1, 3, 2, 0, 4]
     assert sorted_table.schema == table.schema
+
+
+def test_the_sort_takes_from_one_chunk_the_chunks_let_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A take from many chunks makes their concatenation beside them: every column
+    three times over at its turn. Each column is made one chunk first (a take of one
+    chunk makes no concatenation), its chunks let go before the take."""
+    column_bytes = ROWS * 8
+    table = _table()
+    step = ROWS // 40
+    holder = [
+        pa.table(
+            {
+                name: pa.chunked_array(
+                    [
+                        pa.concat_arrays([column.slice(at, step).chunk(0)])
+                        for at in range(0, ROWS, step)
+                    ]
+                )
+                for name, column in zip(table.column_names, table.columns, strict=True)
+            }
+        )
+    ]
+    del table
+    before = pa.total_allocated_bytes()
+    seen: list[tuple[int, int]] = []
+    taken = reader._taken
+
+    def watched(column: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
+        seen.append((column.num_chunks, pa.total_allocated_bytes() - before))
+        return taken(column, order)
+
+    monkeypatch.setattr(reader, "_taken", watched)
+    result = reader._sorted_by_time(holder)
+    assert [chunks for chunks, _ in seen] == [1] * 5
+    # At each column's turn, beyond the table held before: its one chunk, its chunks
+    # let go (and the columns sorted before it, their originals gone).
+    assert max(grown for _, grown in seen) <= 1.25 * column_bytes, seen
+    assert result.column("v0").to_pylist() == list(range(ROWS - 1, -1, -1))

@@ -8,12 +8,16 @@ memory, sorted by time as the writer sorts a store's files.
 
 Of each chunk's accepted events only the question's columns are held (with the time and
 the sample rate), beside the 16 bytes of their id's hashes: the standard fields are
-parsed and validated as ingest validates them, then let go. A question on the group of
-``type`` holds about 40 bytes per event, not the 120 of every standard field.
+parsed and validated as ingest validates them, then let go; repeated texts and integers
+(a type, a status, the sample rate) are held as dictionaries with one-byte indices. A
+question on the group of ``type`` holds about 26 bytes per event (16 of them the
+hashes), not the 120 of every standard field.
 """
 
 from __future__ import annotations
 
+import ctypes
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -157,17 +161,19 @@ class _Batch:
         again with an ``index``, which keeps the records' text of a chunk as it comes)."""
         if self.read_again:
             return None
-        kept = _first_of_each_id(self.tables, self.counts, self.hashes)
-        self.tables, self.hashes = [], []
-        if kept is None:
+        masks = first_of_each_id(self.hashes)
+        self.hashes = []  # (let go before the tables' copies without the repeats are made)
+        _give_back_freed_memory()
+        found, self.tables = self.tables, []
+        counts = _first_of_each_id(found, self.counts, masks)
+        if counts is None:
             return None
-        found, counts = kept
         table = unify(_decoded_where_mixed(found), every_standard=False)
-        del found, kept
-        if not _in_time_order(table):
-            holder = [table]
-            del table  # (the holder's the one reference: see ``_sorted_by_time``)
-            table = _sorted_by_time(holder)
+        del found
+        holder = [table]
+        del table  # (the holder's the one reference: see ``_sorted_by_time``)
+        in_order = _in_time_order(holder[0])
+        table = _in_one_chunk(holder) if in_order else _sorted_by_time(holder)
         mixed = {n: set(c) for n, c in counts.counts.items() if len(c) > 1}
         classes = {
             name: Counter(dict.fromkeys(found, 1))
@@ -176,36 +182,96 @@ class _Batch:
         return table, classes
 
 
+def _give_back_freed_memory() -> None:
+    """Have the C allocator give back the memory the reading freed (glibc's
+    ``malloc_trim``; nothing elsewhere).
+
+    The command keeps freed memory on the heap for the reading (``mfq.cli.files.
+    keep_freed_memory``: its chunks would fault their pages in afresh), up to 128 MiB
+    and every hole below the heap's top; what the end makes (the events without their
+    repeats, sorted) is Arrow's, from an allocator of its own that cannot reuse it, so
+    that memory came on top: at 1M shuffled events the end rose 35-40 MiB above the
+    reading's peak, nothing with it given back."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # no C library to ask, or not glibc's
+        return
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim(0)
+
+
 def _first_of_each_id(
-    tables: Sequence[pa.Table], counts: Sequence[TypeCounts], hashes: Sequence[np.ndarray]
-) -> tuple[list[pa.Table], TypeCounts] | None:
-    """The tables without the events whose id came earlier, and the value classes of
-    those kept; None when a dropped event may have decided a kept column's type."""
-    merged, kept = TypeCounts(), []
-    for table, found, keep in zip(tables, counts, first_of_each_id(hashes), strict=True):
+    tables: list[pa.Table], counts: Sequence[TypeCounts], masks: Sequence[np.ndarray | None]
+) -> TypeCounts | None:
+    """The value classes of the events kept by ``masks`` (``first_of_each_id``: the
+    first of each id), ``tables`` made those events (in place, each table's original let
+    go as its copy is made, in the types a chunk's columns had before ``_narrowed``);
+    None when a dropped event may have decided a kept column's type."""
+    merged = TypeCounts()
+    for index, (found, keep) in enumerate(zip(counts, masks, strict=True)):
         if keep is None:
             merged.merge(found)
-            kept.append(table)
+            tables[index] = _widened(tables[index])
             continue
-        classes = kept_counts(table, found, keep)
+        classes = kept_counts(tables[index], found, keep)
         if classes is None:
             return None
         merged.merge(classes)
         # A column only the duplicates held is no column of the kept events.
-        kept.append(drop_empty_attributes(table.filter(pa.array(keep))))
-    return kept, merged
+        tables[index] = _widened(drop_empty_attributes(tables[index].filter(pa.array(keep))))
+    return merged
 
 
 def _as_dictionaries(table: pa.Table) -> pa.Table:
-    """``table`` with its text columns of repeated values dictionary-encoded (a few
-    bytes an event instead of the text: an event type, a status), as a store's scan
-    reads group keys. Columns of mostly distinct texts stay as they are."""
+    """``table`` with its text and integer columns of repeated values dictionary-encoded
+    (a byte or two an event instead of the text or 8 bytes: an event type, a status, a
+    sample rate), as a store's scan reads group keys, their indices as narrow as their
+    dictionaries allow (``_widened`` makes them the store's types again when the reading
+    ends). Columns of mostly distinct values stay as they are."""
     for index, column in enumerate(table.columns):
-        if not pa.types.is_string(column.type) or not len(column):
+        kind = column.type
+        if not (pa.types.is_string(kind) or pa.types.is_integer(kind)) or not len(column):
             continue
         encoded = column.dictionary_encode()
-        if sum(len(chunk.dictionary) for chunk in encoded.chunks) * 2 <= len(column):
-            table = table.set_column(index, table.field(index).name, encoded)
+        sizes = [len(chunk.dictionary) for chunk in encoded.chunks]
+        if sum(sizes) * 2 <= len(column):
+            table = table.set_column(index, table.field(index).name, _narrowed(encoded, sizes))
+    return table
+
+
+def _narrowed(encoded: pa.ChunkedArray, sizes: list[int]) -> pa.ChunkedArray:
+    """A dictionary column with indices of the narrowest type its dictionaries allow."""
+    largest = max(sizes, default=0)
+    narrow = pa.int8() if largest <= 1 << 7 else pa.int16() if largest <= 1 << 15 else None
+    if narrow is None:
+        return encoded
+    chunks = [
+        pa.DictionaryArray.from_arrays(chunk.indices.cast(narrow), chunk.dictionary)
+        for chunk in encoded.chunks
+    ]
+    return pa.chunked_array(chunks, pa.dictionary(narrow, encoded.type.value_type))
+
+
+def _widened(table: pa.Table) -> pa.Table:
+    """``table`` with the columns ``_as_dictionaries`` encoded as a store holds them:
+    texts as dictionaries with 32-bit indices (each chunk's dictionary as it was),
+    integers decoded."""
+    for index, f in enumerate(table.schema):
+        kind = f.type
+        if not pa.types.is_dictionary(kind):
+            continue
+        column = table.column(index)
+        if pa.types.is_integer(kind.value_type):
+            table = table.set_column(index, f.name, column.cast(kind.value_type))
+        elif kind.index_type != pa.int32():
+            chunks = [
+                pa.DictionaryArray.from_arrays(chunk.indices.cast(pa.int32()), chunk.dictionary)
+                for chunk in column.chunks
+            ]
+            wide = pa.dictionary(pa.int32(), kind.value_type)
+            table = table.set_column(index, f.name, pa.chunked_array(chunks, wide))
     return table
 
 
@@ -244,12 +310,36 @@ def _sorted_by_time(holder: list[pa.Table]) -> pa.Table:
     schema, columns = table.schema, table.columns
     del table
     for index in range(len(columns)):
+        columns[index] = _one_chunk(columns[index])  # (its chunks let go before the take)
         columns[index] = _taken(columns[index], order)
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def _in_one_chunk(holder: list[pa.Table]) -> pa.Table:
+    """The one table ``holder`` holds (which it no longer does), each column one chunk,
+    made one column at a time, each column's chunks let go once it is made: a scan of
+    held events without a filter then reads the columns where they lie (see
+    ``mfq.query.direct.scan``), rather than a copy made one chunk beside them."""
+    table = holder.pop()
+    schema, columns = table.schema, table.columns
+    del table
+    for index in range(len(columns)):
+        columns[index] = _one_chunk(columns[index])
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``column`` as one chunk (itself when it is)."""
+    if column.num_chunks <= 1:
+        return column
+    return pa.chunked_array([pa.concat_arrays(column.chunks)], column.type)
+
+
 def _taken(column: pa.ChunkedArray, order: pa.Array) -> pa.ChunkedArray:
-    """``column``'s rows in ``order`` (a new column)."""
+    """``column``'s rows in ``order`` (a new column). ``column`` is one chunk, made of its
+    chunks before, which were let go: a take of many chunks makes their concatenation
+    itself, beside them (every column three times over at its turn: the chunks, their
+    concatenation, the copy in order)."""
     return column.take(order)
 
 
