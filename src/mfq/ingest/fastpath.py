@@ -35,6 +35,7 @@ from mfq.ingest.counters import IngestCounters
 from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder, plain_epoch_ns
 from mfq.ingest.floatrows import rows_with_floats
 from mfq.ingest.kept import SourceRows, may_be_read_again
+from mfq.ingest.keycount import KnownKeys, more_keys_than
 from mfq.ingest.listtext import ListTexts
 from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
 from mfq.ingest.options import REDACTED, NormalizeOptions
@@ -97,6 +98,8 @@ class FastPathState:
     probed: bool = False
     #: Parse only these keys once types are learned (``mfq query FILE``); None: all.
     projection: Projection | None = None
+    #: Key names met in the source's blocks counted whole (``_keys_too_many``).
+    known_keys: KnownKeys = field(default_factory=KnownKeys)
 
 
 @dataclass
@@ -399,6 +402,9 @@ def _run_block(
 ) -> _Outcome:
     if state.wide_found:  # (at a block before this one: its settling goes record by record)
         return _all_slow(first, stop)
+    if _keys_too_many(rows, first, stop, state):
+        state.wide_found = True
+        return _all_slow(first, stop, too_wide=True)
     slow = ~_parseable(rows, first, stop) if rows.parsed is None else np.zeros(stop - first, bool)
     hazards = 0
     if state.projection is not None and rows.parsed is None:
@@ -480,6 +486,21 @@ def _all_slow(
     return _Outcome(
         [], np.empty(0, np.int64), rows, counts, counters, first, stop, too_wide, past_budget
     )
+
+
+def _keys_too_many(rows: _Rows, first: int, stop: int, state: FastPathState) -> bool:
+    """Whether the block's text holds more keys than the budget, estimated from its bytes
+    before pyarrow parses it (``mfq.ingest.keycount``): it is then too wide, as
+    ``_too_wide`` would find it after a parse into as many columns (some 20 KB each, for
+    nothing: records each bringing keys of their own made 22,000 columns, 528 MB, of one
+    4 MiB block). Not asked where pyarrow reads declared keys only (a projection, once
+    types are learned), as their parse holds no others."""
+    if state.budget is None or rows.parsed is not None:
+        return False
+    if state.projection is not None and state.learned is not None:
+        return False
+    start, end = int(rows.starts[first]), int(rows.ends[stop - 1])
+    return more_keys_than(rows.data, start, end, state.budget.limit, state.known_keys)
 
 
 def _too_wide(table: pa.Table, state: FastPathState) -> bool:

@@ -1,0 +1,170 @@
+"""Blocks whose records bring keys of their own are found before pyarrow parses them
+(``mfq.ingest.keycount``): no block is parsed into more columns than the field budget,
+whatever the keys do, and the stored data are what reading record by record stores."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pj
+import pytest
+
+from mfq.ingest import fastpath, keycount
+from mfq.ingest.columns import FieldBudget
+from mfq.ingest.containers import _lines_chunk
+from mfq.ingest.fastpath import FastPathState, _held_leaves, _keys_too_many, _rows
+from mfq.ingest.keycount import KnownKeys, more_keys_than, sampled_estimate
+from mfq.settings import DEFAULT_SETTINGS
+from tests.ingest.test_field_budget import record_by_record, stored
+
+#: Chunks (and so blocks) of 1 MiB: past the probe block, read through the windows.
+MIB = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=1024 * 1024)
+
+
+def _base(i: int) -> dict[str, object]:
+    return {"id": f"e{i}", "type": ("login", "push")[i % 2], "timestamp": 1_700_000_000 + i}
+
+
+def own_beside_shared(i: int) -> dict[str, object]:
+    """7 keys of its own beside 170 shared (the reviewer's file: past the probe block,
+    one 4 MiB block parsed into 22,000 columns)."""
+    shared = {f"s{k}": k + i % 3 for k in range(170)}
+    return {**_base(i), **shared, **{f"o{i}_{k}": k for k in range(7)}}
+
+
+def one_own_beside_shared(i: int) -> dict[str, object]:
+    return {**_base(i), **{f"s{k}": f"v{k}" for k in range(80)}, f"own{i}": i}
+
+
+def own_after_the_probe(i: int) -> dict[str, object]:
+    """Small records sharing their keys, then (past the first chunk) one key of their own."""
+    record = {**_base(i), **{f"s{k}": k for k in range(12)}}
+    return {**record, f"x{i}": 1} if i >= 12_000 else record
+
+
+def own_nested(i: int) -> dict[str, object]:
+    return {**_base(i), "host": {"name": "h"}, "attrs": {f"a{i}_{k}": k for k in range(5)}}
+
+
+def own_in_lists(i: int) -> dict[str, object]:
+    return {**_base(i), "items": [{f"k{i}_{j}": j, "name": "n"} for j in range(4)]}
+
+
+SHAPES: dict[str, tuple[Callable[[int], dict[str, object]], int]] = {
+    "own_beside_shared": (own_beside_shared, 1_500),
+    "one_own_beside_shared": (one_own_beside_shared, 3_000),
+    "own_after_the_probe": (own_after_the_probe, 24_000),
+    "own_nested": (own_nested, 16_000),
+    "own_in_lists": (own_in_lists, 12_000),
+}
+
+
+def _leaves(data_type: pa.DataType) -> int:
+    """Leaf columns of a parsed type (a struct's children, a list's element's)."""
+    if pa.types.is_struct(data_type):
+        return sum(_leaves(f.type) for f in data_type)
+    if pa.types.is_list(data_type):
+        return _leaves(data_type.value_type)
+    return 1
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_adversarial_widths_parse_within_the_budget_and_store_as_record_by_record(
+    shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make, count = SHAPES[shape]
+    path = tmp_path / "wide.ndjson"
+    with path.open("w") as out:
+        for i in range(count):
+            out.write(json.dumps(make(i)) + "\n")
+    assert path.stat().st_size > 2 * MIB.chunk_bytes  # (blocks past the probe, sampled)
+    held: list[int] = []  # per parse, the columns holding a value
+    widths: list[int] = []  # and all of them (the types learned from the first parse too)
+    read_block = fastpath.read_block
+
+    def counted(buffer: pa.Buffer, options: pj.ParseOptions) -> pa.Table:
+        table = read_block(buffer, options)
+        held.append(_held_leaves(table.columns))
+        widths.append(sum(_leaves(f.type) for f in table.schema))
+        return table
+
+    monkeypatch.setattr(fastpath, "read_block", counted)
+    vectorised = stored(path, MIB)
+    # (The lists' probe block already holds 1,600 keys: no block of it is parsed.)
+    assert max(held, default=0) <= MIB.max_fields
+    assert max(widths, default=0) <= MIB.max_fields + (widths or [0])[0]
+    assert vectorised == record_by_record(path, MIB)
+
+
+def _text(records: list[dict[str, object]], **dumps: object) -> bytes:
+    return "".join(json.dumps(r, **dumps) + "\n" for r in records).encode()  # type: ignore[arg-type]
+
+
+def _exact(text: bytes) -> int:
+    """The distinct keys counted in the whole text (more than them: True)."""
+    for limit in range(100):
+        if not more_keys_than(text, 0, len(text), limit, KnownKeys()):
+            return limit
+    raise AssertionError
+
+
+def test_keys_are_counted_by_name_in_a_block_read_whole() -> None:
+    records: list[dict[str, object]] = [
+        {"id": 1, "a": {"b": 1, "c": [{"d": 1}, {"e": ":"}]}, "f": 'say "x": y'},
+        {"id": 2, "a": {"b": 2}, "g": "\\", "h\\": '\\":'},
+    ]
+    for separators in ((",", ":"), (", ", ": "), (" , ", " : ")):
+        text = _text(records, separators=separators)
+        assert _exact(text) == 9  # id a b c d e f g h\\ (an escaped backslash)
+    assert _exact(json.dumps(records[0], indent=2).encode()) == 7
+    # A quote escaped inside keys: each such key counts as one of its own.
+    assert _exact(b'{"x\\"a": 1, "y\\"a": 2, "z": 3}\n{"z": 4}\n') == 3
+
+
+def _rare(i: int) -> dict[str, object]:
+    if i < 300:
+        return {**_base(i), f"r{i}": 1}
+    return {**_base(i), f"r{i // 50 % 300}": 1} if i % 50 == 0 else _base(i)
+
+
+def test_sampled_estimates_tell_shared_keys_from_keys_of_their_own() -> None:
+    shared = _text([{**_base(i), **{f"s{k}": k for k in range(300)}} for i in range(2_000)])
+    own = _text([own_beside_shared(i) for i in range(2_000)])
+    one = _text([one_own_beside_shared(i) for i in range(4_000)])
+    for text in (shared, own, one):
+        assert len(text) > keycount._WHOLE_BYTES * 4
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        known = KnownKeys()
+        assert 300 <= sampled_estimate(shared, 0, len(shared), known, rng) < 330
+        assert sampled_estimate(own, 0, len(own), known, rng) > 4 * 2_000
+        assert sampled_estimate(one, 0, len(one), known, rng) > 2_000
+    # Keys met in a block counted whole stand for one key each in a later block's windows:
+    # 300 rare keys, all in the first 300 records, then each in 2-3 of the 40,000.
+    rare = _text([_rare(i) for i in range(40_000)])
+    first = len(_text([_rare(i) for i in range(300)]))
+    assert len(rare) > 8 * keycount._WHOLE_BYTES
+    unknown = [
+        sampled_estimate(rare, first, len(rare), KnownKeys(), np.random.default_rng(seed))
+        for seed in range(5)
+    ]
+    assert min(unknown) > 200  # (met once in the windows: taken as new)
+    known = KnownKeys()
+    assert not more_keys_than(rare, 0, first, 1000, known)
+    assert len(known.names) == 303
+    for seed in range(5):
+        assert sampled_estimate(rare, first, len(rare), known, np.random.default_rng(seed)) < 100
+
+
+def test_a_block_with_more_keys_than_the_budget_is_too_wide_before_its_parse() -> None:
+    text = _text([own_beside_shared(i) for i in range(200)])  # 170 + 3 + 1,400 keys
+    rows = _rows(_lines_chunk(text.rstrip(b"\n"), 1)[0])
+    assert _keys_too_many(rows, 0, 200, FastPathState(budget=FieldBudget(1000)))
+    assert not _keys_too_many(rows, 0, 200, FastPathState(budget=FieldBudget(2000)))
+    assert not _keys_too_many(rows, 0, 200, FastPathState(budget=None))
+    assert not _keys_too_many(rows, 0, 100, FastPathState(budget=FieldBudget(1000)))
