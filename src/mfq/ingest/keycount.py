@@ -33,6 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mfq.model.arrays import to_arrow
+
 #: Blocks of at most these bytes are counted whole (the first, probe block of a source).
 _WHOLE_BYTES = 256 * 1024
 #: One byte in this many is read from a bigger block, in windows of ``_WINDOW`` bytes
@@ -89,7 +91,7 @@ def sampled_estimate(
         [data[a + b : a + b + _WINDOW] for a, b in zip(offsets, shifts.tolist(), strict=True)]
     )
     names, counts, lone = _keys(np.frombuffer(windows, dtype=np.uint8), _WINDOW)
-    once = names.filter(pa.array(counts == 1)).to_pylist()
+    once = names.filter(to_arrow(counts == 1)).to_pylist()
     new = sum(name not in known.names for name in once) + lone
     return len(names) + lone + new * (_SAMPLED - 1)
 
@@ -100,7 +102,7 @@ def _keys(view: np.ndarray, window: int | None) -> tuple[pa.Array, np.ndarray, i
     many bytes end to end, and a key must lie in one."""
     quotes = np.flatnonzero(view == _QUOTE)
     if len(quotes) < 2:
-        return pa.array([], pa.binary()), np.zeros(0, np.int64), 0
+        return pa.nulls(0, pa.binary()), np.zeros(0, np.int64), 0
     # The byte after each closing quote, past blanks (two at most: ``"a" : 1``; pretty
     # printing's ``"a": 1`` has none before the colon).
     after = _after_blanks(view, quotes)
@@ -123,8 +125,10 @@ def _keys(view: np.ndarray, window: int | None) -> tuple[pa.Array, np.ndarray, i
     )
     wanted = np.zeros(len(quotes) - 1, dtype=bool)
     wanted[ends[~lone_key] - 1] = True
-    counted = pc.value_counts(segments.filter(pa.array(wanted)))
-    counts = counted.field("counts").to_numpy(zero_copy_only=False)
+    counted = pc.value_counts(segments.filter(to_arrow(wanted)))
+    found = counted.field("counts")  # (int64, no nulls: read as it is, where ``to_numpy``
+    # would import pandas, seconds at a process's first block)
+    counts = np.frombuffer(found.buffers()[1], dtype=np.int64)[found.offset :][: len(found)]
     return counted.field("values"), counts, int(np.count_nonzero(lone_key))
 
 
