@@ -816,3 +816,38 @@ def test_reading_files_loads_no_pandas_and_no_help_texts(store_dir: Path, args: 
     modules = command_modules(args, store_dir)
     assert {"pyarrow", "pyarrow.compute", "mfq.ingest.fastpath"} <= modules
     assert loaded(modules, (*NEVER, *HELP_TEXTS)) == set()
+
+
+def test_an_ingest_loads_the_parquet_writer_only_once_its_blocks_are_parsed(
+    tmp_path: Path,
+) -> None:
+    """The batch's writer (the Parquet writer, statistics, summaries) is made when the
+    first chunk comes, so it loads while the parse workers parse: none of it before the
+    first block is handed to a worker. (The stored id hashes are read before any input,
+    so that a damaged store is reported at once: tests/store/test_damage.py.) The store
+    holds the events all the same."""
+    export = tmp_path / "export.ndjson"
+    export.write_text(
+        "".join(
+            f'{{"id": "e{i}", "type": "t", "timestamp": {1_700_000_000 + i}}}\n' for i in range(50)
+        )
+    )
+    script = f"""
+import json, sys
+import mfq
+from mfq.ingest import pipeline
+submit = pipeline.submit_chunk
+seen = []
+def first(*args, **kwargs):
+    if not seen:
+        seen.extend(m for m in ("pyarrow.parquet", "mfq.store.writer") if m in sys.modules)
+        seen.append("first block")
+    return submit(*args, **kwargs)
+pipeline.submit_chunk = first
+store = mfq.open_store({str(tmp_path / "store")!r}, create=True)
+ingested = store.ingest([{str(export)!r}]).ingested
+print(json.dumps({{"modules": seen, "ingested": [str(ingested)]}}))
+"""
+    report = _probe(script)
+    assert report["modules"] == ["first block"]
+    assert report["ingested"] == ["50"]

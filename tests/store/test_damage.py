@@ -156,6 +156,30 @@ def test_ingest_rebuilds_damaged_id_hashes_from_the_event_files(
     )
 
 
+def test_ingest_reports_id_hashes_it_cannot_rebuild_before_reading_its_input(
+    store_root: Path, write_ndjson: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Damaged id files whose events files are gone too: the batch cannot be checked for
+    duplicates, and the ingest says so before it opens any input (standard input left
+    open would otherwise hold the report back until its end)."""
+    for id_file in _committed_id_files(store_root):
+        id_file.unlink()
+    for events in (store_root / "events" / "date=2026-11-02").glob("*.parquet"):
+        events.unlink()  # (of both batches: each id file's rebuild needs one)
+    opened: list[str] = []
+
+    def never(self: object, source: object, *args: object) -> None:
+        opened.append(str(source))
+        raise AssertionError("an input was opened before the stored ids were read")
+
+    monkeypatch.setattr(mfq.store.store.Storage, "_open_source", never)
+    again = write_ndjson(_events(25, 15), "again.ndjson")
+    code, out, err = invoke("ingest", str(again), "--store", str(store_root))
+    assert (code, out, opened) == (3, "", [])
+    assert err.startswith(f"mfq: error: damaged store file {store_root / 'events'}")
+    assert err.endswith(f": missing {HINT}\n")
+
+
 @pytest.mark.parametrize(
     ("path", "make", "what"),
     [

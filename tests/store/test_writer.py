@@ -293,6 +293,47 @@ def test_a_flush_over_many_days_writes_two_files_at_a_time(
     assert _catalog_rows(tmp_path / "two lanes") == _catalog_rows(tmp_path / "one thread")
 
 
+def test_a_flush_starts_its_write_beside_the_write_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flush while the write before it is still going hands its events to a write at
+    once (it waited for the one in flight first, so a slow write held back the next
+    one's start); its files are still numbered after the earlier ones, and the store is
+    the one written one flush after another in one thread."""
+    import threading
+
+    import mfq
+    from mfq.settings import Settings
+    from mfq.store import writer as writer_module
+
+    export = _days_export(tmp_path / "export.ndjson", days=1, per_day=1200)
+    settings = Settings(flush_rows=300, chunk_bytes=2048)
+    write = writer_module.write_events_file
+    calls: list[int] = []
+    second = threading.Event()
+    beside: list[bool] = []
+
+    def first_waits(table: pa.Table, *args: object) -> object:
+        calls.append(len(calls))
+        if len(calls) == 1:  # (a deadlock guard only: the next write sets it at once)
+            beside.append(second.wait(timeout=20))
+        else:
+            second.set()
+        return write(table, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer_module, "ThreadPoolExecutor", _InlineExecutor)
+    alone = mfq.open_store(tmp_path / "one thread", create=True, settings=settings)
+    assert alone.ingest([export]).ingested == 1200
+    monkeypatch.undo()
+    monkeypatch.setattr(writer_module, "write_events_file", first_waits)
+    store = mfq.open_store(tmp_path / "beside", create=True, settings=settings)
+    assert store.ingest([export]).ingested == 1200
+    assert beside == [True]
+    assert len(_stored(tmp_path / "beside")) > 2
+    assert _stored(tmp_path / "beside") == _stored(tmp_path / "one thread")
+    assert _catalog_rows(tmp_path / "beside") == _catalog_rows(tmp_path / "one thread")
+
+
 def test_two_lanes_share_the_rows_largest_first() -> None:
     from mfq.store.writer import _two_lanes
 
@@ -407,3 +448,67 @@ def test_wide_events_are_written_when_their_bytes_reach_the_limit_before_their_r
     events = sorted((tmp_path / "store").glob("events/*/part-*.parquet"))
     assert sum(pq.read_metadata(f).num_rows for f in events) == 3000
     assert len(events) == len(flushed) + 1
+
+
+class _DeferredExecutor(Executor):
+    """Runs what is submitted only when its result is asked for, in the asker's thread:
+    a write that starts after the chunks added since its flush were merged."""
+
+    def __init__(self, *_: object, **__: object) -> None:
+        pass
+
+    def submit(  # type: ignore[override]
+        self, fn: Callable[..., object], /, *args: object, **kwargs: object
+    ) -> Future[object]:
+        class _Later(Future[object]):
+            def result(self, timeout: float | None = None) -> object:
+                if not self.done():
+                    try:
+                        self.set_result(fn(*args, **kwargs))
+                    except Exception as err:
+                        self.set_exception(err)
+                return super().result(timeout)
+
+        return _Later()
+
+
+def test_a_write_takes_the_value_classes_as_of_its_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The value classes a flush's files are written with are those of the events added
+    until that flush: the write's threads read them while the next chunks are merged
+    into the batch's (a dict changing size under their iteration, found in review)."""
+    import mfq
+    from mfq.settings import Settings
+    from mfq.store import writer as writer_module
+
+    lines = [
+        f'{{"id": "e{i}", "type": "t", "timestamp": "2026-11-01T10:00:{i % 60:02d}Z",'
+        f' "x": "{"a" if i < 2000 else i}", "y": {"1" if i < 2000 else chr(34) + "b" + chr(34)}}}'
+        for i in range(3000)
+    ]
+    export = tmp_path / "export.ndjson"
+    export.write_text("\n".join(lines) + "\n")
+    written: list[tuple[int, dict[str, set[str]] | None]] = []
+    write = writer_module.write_events_file
+
+    def recorded(table: pa.Table, *args: object, **kwargs: object) -> FileRecord:
+        classes = args[4] if len(args) > 4 else kwargs.get("classes")
+        written.append((table.num_rows, classes))  # type: ignore[arg-type]
+        return write(table, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer_module, "write_events_file", recorded)
+    monkeypatch.setattr(writer_module, "ThreadPoolExecutor", _DeferredExecutor)
+    settings = Settings(flush_rows=300, chunk_bytes=4096)
+    store = mfq.open_store(tmp_path / "store", create=True, settings=settings)
+    assert store.ingest([export]).ingested == 3000
+    # The first flushes held text under x and integers under y only: mixed in none;
+    # y is mixed from the 2,000th event on, which each write ran after.
+    rows_before_mixed = 0
+    for rows, classes in written:
+        if rows_before_mixed + rows > 2000:
+            break
+        assert classes == {}
+        rows_before_mixed += rows
+    assert rows_before_mixed >= 300
+    assert written[-1][1] == {"y": {"integer", "string"}}

@@ -18,9 +18,9 @@ from mfq.settings import Settings
 from mfq.store.catalog import Catalog, FileRecord
 from mfq.store.fieldstats import table_stats
 from mfq.store.layout import StoreLayout
+from mfq.store.readers import clean_leftovers
 from mfq.store.rewrite import (
     Rewrite,
-    clean_leftovers,
     new_token,
     old_classes,
     read_events,

@@ -22,9 +22,9 @@ from mfq.settings import Settings
 from mfq.store import ids
 from mfq.store.catalog import Catalog, FileRecord
 from mfq.store.layout import StoreLayout
+from mfq.store.readers import clean_leftovers
 from mfq.store.rewrite import (
     Rewrite,
-    clean_leftovers,
     new_token,
     old_classes,
     read_events,

@@ -13,11 +13,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mfq.store.layout import StoreLayout
+
+if TYPE_CHECKING:
+    from mfq.store.catalog import Catalog
 
 
 @contextmanager
@@ -34,6 +39,15 @@ def reading(layout: StoreLayout) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def clean_leftovers(layout: StoreLayout, catalog: Catalog) -> None:
+    """What a killed write left: its tmp files, and files the catalog does not list
+    (kept while a reader reads). Call with the write lock held. (Here, not beside the
+    rewrites: an ingest calls it first, and the rewrites' modules import the Parquet
+    writer, which an ingest loads beside its first parse.)"""
+    shutil.rmtree(layout.tmp, ignore_errors=True)
+    remove_unlisted(layout, catalog.all_paths())
 
 
 def remove_unlisted(layout: StoreLayout, listed: set[str]) -> bool:

@@ -36,13 +36,6 @@ def new_token(kind: str) -> str:
     return f"{kind}-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
 
 
-def clean_leftovers(layout: StoreLayout, catalog: Catalog) -> None:
-    """What a killed write left: its tmp files, and files the catalog does not list
-    (kept while a reader reads). Call with the write lock held."""
-    shutil.rmtree(layout.tmp, ignore_errors=True)
-    remove_unlisted(layout, catalog.all_paths())
-
-
 def read_events(layout: StoreLayout, records: list[FileRecord]) -> pa.Table:
     """The events of these files as one table (columns unified as ingest unifies them),
     in file order."""

@@ -296,13 +296,25 @@ class Storage:
 
         from mfq.store import idfiles, ids
         from mfq.store.catalog import BatchRecord
-        from mfq.store.writer import BatchWriter
 
-        stored, rebuilt = idfiles.stored_hashes(self.root, self.catalog)
-        index = ids.IdIndex(stored)
         token = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
-        writer = BatchWriter(self.layout, self.settings, index, token)
+        # The stored id hashes are read (and damaged ones rebuilt, or the damage reported)
+        # before any input is: a store that cannot take the batch says so at once, not
+        # after the first chunk (standard input left open: never).
+        stored, rebuilt = idfiles.stored_hashes(self.root, self.catalog)
         summary = IngestSummary(sources=len(sources), rebuilt_id_files=rebuilt)
+        made: list[BatchWriter] = []
+
+        def batch() -> BatchWriter:
+            """The batch's writer, made when the first chunk comes: its modules (the
+            Parquet writer, statistics, summaries) load while the parse workers parse,
+            not before the first source is opened."""
+            if not made:
+                from mfq.store.writer import BatchWriter
+
+                made.append(BatchWriter(self.layout, self.settings, ids.IdIndex(stored), token))
+            return made[0]
+
         totals = IngestCounters()
         reasons: Counter[str] = Counter()
         records: list[SourceRecord] = []
@@ -328,7 +340,7 @@ class Storage:
                 if reading is None:
                     continue
                 outcome = self._ingest_source(
-                    reading, (position, len(sources)), writer, reasons, progress, identity
+                    reading, (position, len(sources)), batch, reasons, progress, identity
                 )
                 profiles[reading.profile] += 1
                 if outcome.refusal is not None:
@@ -338,6 +350,7 @@ class Storage:
                     seen[record.fingerprint] = record.content_hash
                 records.append(record)
                 totals.add(IngestCounters(**record.counters))
+            writer = batch()
             files = writer.finish()
             _fill_summary(summary, totals, reasons)
             summary.profiles = dict(sorted(profiles.items()))
@@ -357,7 +370,8 @@ class Storage:
                 )
             )
         finally:
-            writer.discard()
+            for made_writer in made:
+                made_writer.discard()
         return summary
 
     def _already_ingested(
@@ -403,7 +417,7 @@ class Storage:
         self,
         reading: SourceReading,
         position: tuple[int, int],
-        writer: BatchWriter,
+        batch: Callable[[], BatchWriter],
         reasons: Counter[str],
         progress: ProgressCallback | None,
         identity: str,
@@ -417,7 +431,7 @@ class Storage:
         rejected = RejectKeys()
         day_fields: dict[str, dict[str, Counter[str]]] = {}
         for chunk in reading.chunks:
-            ingested, duplicates = writer.add(chunk, source.name)
+            ingested, duplicates = batch().add(chunk, source.name)
             chunk.counters.ingested = ingested
             chunk.counters.duplicates = duplicates
             counters.add(chunk.counters)
@@ -466,7 +480,7 @@ class Storage:
     def _remove_orphans(self) -> None:
         """Delete what a killed write left (tmp files, files the catalog never listed) and
         the files a compaction or prune retired, unless a reader is reading them."""
-        from mfq.store.rewrite import clean_leftovers
+        from mfq.store.readers import clean_leftovers
 
         clean_leftovers(self.layout, self.catalog)
 

@@ -129,9 +129,15 @@ class BatchWriter:
     def flush(self) -> None:
         """Write buffered events as one sorted file per UTC date (in a background thread,
         so writing overlaps with validating the next chunks)."""
-        # At most one write waits: bounded memory even when writing is the slow side.
-        self._wait_in_flight()
-        self._in_flight = self._submit_buffer(named_before=None)
+        # The buffered events are handed to a write at once, beside the write in flight
+        # (numbered after it), and only then is the write in flight waited for: the
+        # events held are the same as when the wait came first (the buffer, then the
+        # write in flight), and no more are read until it ends, so memory stays bounded;
+        # but where writing is the slow side, the next write no longer waits for a core.
+        in_flight, self._in_flight = self._in_flight, None
+        self._in_flight = self._submit_buffer(None if in_flight is None else in_flight.named)
+        if in_flight is not None:
+            self._pending.extend(in_flight.future.result())
 
     def _submit_buffer(self, named_before: threading.Event | None) -> _Write | None:
         """Start writing the buffered events; None when nothing is buffered."""
@@ -143,19 +149,21 @@ class BatchWriter:
             self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-write")
             self._stats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats")
         named = threading.Event()
-        future = self._writes.submit(self._write_partitioned, buffered, named_before, named)
+        # The value classes as of this flush, taken here: the write's threads read them
+        # while ``add`` merges the next chunks' into the batch's (a dict changing size
+        # under their iteration, and classes that depended on the threads' timing).
+        classes = {n: set(c) for n, c in self.type_counts.counts.items() if len(c) > 1}
+        future = self._writes.submit(
+            self._write_partitioned, buffered, named_before, named, classes
+        )
         return _Write(future, named)
-
-    def _wait_in_flight(self) -> None:
-        if self._in_flight is not None:
-            self._pending.extend(self._in_flight.future.result())
-            self._in_flight = None
 
     def _write_partitioned(
         self,
         buffered: list[pa.Table],
         named_before: threading.Event | None,
         named: threading.Event,
+        classes: dict[str, set[str]],
     ) -> list[_Pending]:
         """One sorted file per UTC date of ``buffered``, written at once, each in a thread
         of its own; the files are numbered once the write before (``named_before``) has
@@ -169,7 +177,9 @@ class BatchWriter:
         finally:
             named.set()  # (also on failure: a write waiting for the numbers goes on)
         if len(numbered) < 2:
-            return [self._write_events(table, day, number) for table, day, number in numbered]
+            return [
+                self._write_events(table, day, number, classes) for table, day, number in numbered
+            ]
         # Files written one after another left a core idle at the end of the batch (its
         # last flush, whether from ``add`` or ``finish``, spans two days as often as not,
         # and no chunk is left to overlap with). They are shared out, by rows, between
@@ -187,7 +197,7 @@ class BatchWriter:
                 for i in indices:
                     if failed.is_set():
                         break
-                    written[i] = self._write_events(*numbered[i])
+                    written[i] = self._write_events(*numbered[i], classes)
             except BaseException:
                 failed.set()
                 raise
@@ -199,11 +209,12 @@ class BatchWriter:
             written.update(other.result())
         return [written[i] for i in range(len(numbered))]
 
-    def _write_events(self, table: pa.Table, day: date, number: int) -> _Pending:
+    def _write_events(
+        self, table: pa.Table, day: date, number: int, classes: dict[str, set[str]]
+    ) -> _Pending:
         name = f"part-{self.token}-{number:05d}.parquet"
         tmp = self.tmp_dir / name
         final = self.layout.partition(day) / name
-        classes = {n: set(c) for n, c in self.type_counts.counts.items() if len(c) > 1}
         record = write_events_file(
             table, tmp, self.layout.relative(final), day, self.settings, classes, self._stats
         )
