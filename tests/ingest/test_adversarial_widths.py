@@ -186,3 +186,44 @@ def test_counting_keys_imports_no_pandas() -> None:
         "assert 'pandas' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_same_block_always_takes_the_same_path(tmp_path: Path) -> None:
+    """The windows' places come from the block's bytes: its estimate (and so whether it
+    is counted whole, or found too wide) is the same at every read, in any process."""
+    own = _text([own_beside_shared(i) for i in range(2_000)])
+    estimates = {sampled_estimate(own, 0, len(own), KnownKeys()) for _ in range(20)}
+    assert len(estimates) == 1
+    code = (
+        "import sys, json\n"
+        "from mfq.ingest.keycount import KnownKeys, sampled_estimate\n"
+        "text = open(sys.argv[1], 'rb').read()\n"
+        "print(sampled_estimate(text, 0, len(text), KnownKeys()))\n"
+    )
+    path = tmp_path / "own.ndjson"
+    path.write_bytes(own)
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(path)], check=True, capture_output=True
+        ).stdout
+        for _ in range(3)
+    }
+    assert runs == {f"{estimates.pop()}\n".encode()}
+    # Another block (the same bytes moved by one) places its windows elsewhere.
+    assert keycount.block_seed(own, 0, len(own)) != keycount.block_seed(own, 1, len(own))
+
+
+def test_known_keys_are_the_probe_blocks_alone() -> None:
+    """A later block counted whole (by whichever worker comes first) adds no known keys:
+    another block's estimate, running beside it, would depend on the threads' timing."""
+    rare = _text([_rare(i) for i in range(40_000)])
+    first = len(_text([_rare(i) for i in range(300)]))
+    known = KnownKeys()
+    assert not more_keys_than(rare, 0, 1000, 1000, known)  # (the probe: a few keys)
+    before = known.names
+    assert not more_keys_than(rare, 0, first, 1000, known)  # (a later block, counted whole)
+    assert known.names == before
+    settled = KnownKeys()
+    settled.settle()  # (the probe was too wide: nothing known, ever)
+    assert not more_keys_than(rare, 0, first, 1000, settled)
+    assert settled.names == frozenset()

@@ -236,6 +236,7 @@ def submit_chunk(
         probe = _sub_blocks(rows, PROBE_BLOCK_BYTES)[0]
         done: Future[_Outcome] = Future()
         outcome = _run_block(rows, *probe, options, state)  # alone, before the rest
+        state.known_keys.settle()  # (the probe's keys alone are known: no worker's timing)
         done.set_result(outcome)
         futures.append(done)
         state.probed = True

@@ -9,7 +9,8 @@ closing quote is an unescaped quote followed by a colon (after blanks), its open
 quote the quote before.
 
 Counting every key of a 4 MiB block costs 10-20 ms, a fifth of its parse; windows spread
-over it (one byte in ``_SAMPLED``, 2 KiB each, at random) cost about 1 ms. A key not met
+over it (one byte in ``_SAMPLED``, 2 KiB each, placed by a generator seeded from the
+block's own bytes) cost about 1 ms. A key not met
 in the source before and met once in the windows stands for ``_SAMPLED`` keys (a key of
 its own, met once in the block, is in the windows once in ``_SAMPLED``); a key known, or
 met more often, for one. Where that estimate passes half the budget (and not four
@@ -17,6 +18,13 @@ budgets), the whole block is counted: past the budget, the block is too wide. So
 sharing their keys (GitHub's events: 170 names in a 4 MiB block, nearly all met in the
 first block) cost the windows alone, and records each bringing keys of their own are
 counted before they are parsed.
+
+The decision is the block's bytes' alone (and the source's probe block's, whose keys are
+the known ones): the same block always takes the same path, whatever the worker threads'
+timing. The windows' places come from the block's bytes, and the known keys are those of
+the probe block, counted alone before any other block of the source is with the workers;
+keys of later blocks counted whole are not added (another worker may be estimating a
+block before it at the same time).
 
 Only used to decide how to parse: either way the stored data are the same (the record
 path and the vectorised path agree). Nested keys count by name, not by path: a name under
@@ -27,7 +35,7 @@ key counts as one of its own, never fewer.
 
 from __future__ import annotations
 
-import threading
+import zlib
 
 import numpy as np
 import pyarrow as pa
@@ -48,21 +56,29 @@ _CLEARLY_PAST = 4
 _KNOWN_PER_BUDGET = 4
 _QUOTE, _COLON, _BACKSLASH = ord('"'), ord(":"), ord("\\")
 _SPACE = ord(" ")
-_RANDOM = np.random.default_rng()  # (its bit generator holds a lock: shared by threads)
+#: The bytes at each end of a block that seed its windows' places.
+_SEED_BYTES = 4096
 
 
 class KnownKeys:
-    """Key names (their JSON text, quotes included) met in a source's blocks counted whole:
-    in a later block's windows, they stand for one key each."""
+    """Key names (their JSON text, quotes included) met in a source's probe block: in a
+    later block's windows, they stand for one key each. Set once, by the block counted
+    first, which runs alone (``fastpath.submit_chunk``); never changed after."""
 
     def __init__(self) -> None:
         self.names: frozenset[bytes] = frozenset()
-        self._lock = threading.Lock()
+        self.settled = False
 
     def add(self, names: list[bytes], limit: int) -> None:
-        with self._lock:  # (rebound, never changed: the other worker may be reading it)
-            if len(self.names) < limit:
-                self.names = self.names | frozenset(names)
+        """Take ``names`` (at most ``limit``) as the known ones, unless already settled."""
+        if not self.settled:
+            self.names = frozenset(names[:limit])
+            self.settled = True
+
+    def settle(self) -> None:
+        """Let no block add names from now on (the probe block was counted, or was found
+        too wide)."""
+        self.settled = True
 
 
 def more_keys_than(data: bytes, start: int, end: int, limit: int, known: KnownKeys) -> bool:
@@ -80,9 +96,12 @@ def more_keys_than(data: bytes, start: int, end: int, limit: int, known: KnownKe
 
 
 def sampled_estimate(
-    data: bytes, start: int, end: int, known: KnownKeys, rng: np.random.Generator = _RANDOM
+    data: bytes, start: int, end: int, known: KnownKeys, rng: np.random.Generator | None = None
 ) -> int:
-    """About how many distinct keys ``data[start:end]`` holds, from its windows."""
+    """About how many distinct keys ``data[start:end]`` holds, from its windows (placed
+    by ``rng``; by default, by a generator seeded from the block's bytes)."""
+    if rng is None:
+        rng = np.random.default_rng(block_seed(data, start, end))
     stretch = _WINDOW * _SAMPLED
     count = max((end - start) // stretch, 1)
     offsets = (np.arange(count, dtype=np.int64) * stretch + start).tolist()
@@ -94,6 +113,15 @@ def sampled_estimate(
     once = names.filter(to_arrow(counts == 1)).to_pylist()
     new = sum(name not in known.names for name in once) + lone
     return len(names) + lone + new * (_SAMPLED - 1)
+
+
+def block_seed(data: bytes, start: int, end: int) -> int:
+    """A seed told from ``data[start:end]`` alone: its length and the CRC-32 of the bytes
+    at each end (hashing the whole block would cost a few ms of a 4 MiB block)."""
+    view = memoryview(data)
+    head = zlib.crc32(view[start : min(start + _SEED_BYTES, end)])
+    tail = zlib.crc32(view[max(end - _SEED_BYTES, start) : end])
+    return (end - start) << 64 | head << 32 | tail
 
 
 def _keys(view: np.ndarray, window: int | None) -> tuple[pa.Array, np.ndarray, int]:
