@@ -344,7 +344,8 @@ class BatchWriter:
 def _row_width(data_type: pa.DataType) -> int:
     """The bytes a null row of a column of ``data_type`` takes (at least one)."""
     try:
-        return max(data_type.bit_width // 8, 1)
+        width: int = data_type.bit_width
+        return max(width // 8, 1)
     except ValueError:  # (not of fixed width: a text's offset, a list's)
         return 8 if pa.types.is_large_string(data_type) else 4
 
