@@ -16,11 +16,13 @@ import pyarrow as pa
 import pyarrow.json as pj
 import pytest
 
-from mfq.ingest import fastpath, keycount
+from mfq.ingest import fastpath, keycount, pipeline, validate
+from mfq.ingest.batch import RejectedRecord
 from mfq.ingest.columns import FieldBudget
-from mfq.ingest.containers import _lines_chunk
+from mfq.ingest.containers import RecordChunk, _lines_chunk
 from mfq.ingest.fastpath import FastPathState, _held_leaves, _keys_too_many, _rows
 from mfq.ingest.keycount import KnownKeys, more_keys_than, sampled_estimate
+from mfq.ingest.options import NormalizeOptions
 from mfq.settings import DEFAULT_SETTINGS
 from tests.ingest.test_field_budget import record_by_record, stored
 
@@ -227,3 +229,52 @@ def test_known_keys_are_the_probe_blocks_alone() -> None:
     settled.settle()  # (the probe was too wide: nothing known, ever)
     assert not more_keys_than(rare, 0, first, 1000, settled)
     assert settled.names == frozenset()
+
+
+@pytest.mark.parametrize("shape", ["own_beside_shared", "own_after_the_probe"])
+def test_a_source_found_too_wide_is_read_on_in_small_pieces(
+    shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the block found too wide, the record path takes pieces of about
+    ``WIDE_CHUNK_BYTES`` (it holds a piece's records as Python objects), not the 4 MiB
+    blocks and 16 MiB chunks of the source's reading; the stored data are the same."""
+    make, count = SHAPES[shape]
+    path = tmp_path / "wide.ndjson"
+    with path.open("w") as out:
+        for i in range(count * 4):
+            out.write(json.dumps(make(i)) + "\n")
+    assert path.stat().st_size > 4 * pipeline.WIDE_CHUNK_BYTES
+    sizes: list[int] = []
+    normalise = validate.normalise_records
+
+    def seen(records: list[bytes], numbers: list[int], options: NormalizeOptions) -> object:
+        sizes.append(sum(len(r) + 1 for r in records))
+        return normalise(records, numbers, options)
+
+    monkeypatch.setattr(validate, "normalise_records", seen)
+    monkeypatch.setattr(fastpath, "normalise_records", seen)
+    longest = max(len(line) for line in path.read_bytes().splitlines()) + 1
+    settings = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=4 * pipeline.WIDE_CHUNK_BYTES)
+    result = stored(path, settings)
+    assert sum(sizes) > 3 * pipeline.WIDE_CHUNK_BYTES  # (most of the source)
+    assert max(sizes) <= pipeline.WIDE_CHUNK_BYTES + longest
+    assert result == record_by_record(path, settings)
+
+
+def test_pieces_cut_between_records_and_keep_each_reject_in_order() -> None:
+    text = b"\n".join(b'{"id": %d, "pad": "%s"}' % (i, b"x" * 40) for i in range(100))
+    numbers = np.arange(1, 201, 2, dtype=np.int64)  # (records on odd lines)
+    rejects = [RejectedRecord(n, "bad", "", "") for n in (2, 100, 150, 201)]
+    chunk = RecordChunk(text, numbers, rejects=rejects)
+    pieces = chunk.pieces(1000)
+    assert len(pieces) > 3
+    assert all(len(p.data) <= 1000 + 70 for p in pieces)
+    assert b"\n".join(p.data for p in pieces) == text
+    assert np.concatenate([p.numbers for p in pieces]).tolist() == numbers.tolist()
+    assert [r.number for p in pieces for r in p.rejects] == [2, 100, 150, 201]
+    for p in pieces:
+        assert all(p.numbers[0] < r.number for r in p.rejects if r.number > 2)
+    head, rest = chunk.head(50), chunk.pieces(1000, 50)
+    assert head.records() + [r for p in rest for r in p.records()] == chunk.records()
+    assert [r.number for r in head.rejects] == [2, 100]
+    assert [r.number for p in rest for r in p.rejects] == [150, 201]

@@ -192,9 +192,20 @@ class PendingChunk:
     options: NormalizeOptions
     state: FastPathState
 
-    def result(self) -> EventChunk:
+    def wide_from(self) -> int | None:
+        """The first row of the chunk's first block found too wide (waiting for the
+        blocks in input order until it), None where none was: from it on, the settling
+        sends every row of the source record by record."""
+        for future in self.futures:
+            outcome = future.result()
+            if outcome.too_wide:
+                return outcome.first
+        return None
+
+    def result(self, stop: int | None = None) -> EventChunk:
         """Settle the chunk's blocks in input order (each waited for in turn): claim the
-        source's field budget, and validate the rows left to the record path.
+        source's field budget, and validate the rows left to the record path. With
+        ``stop``, the blocks before that row only (the chunk's first ``stop`` rows).
 
         Called for one source's chunks in input order by one thread, so which fields
         become columns is the input's alone, never the parse workers' timing."""
@@ -204,6 +215,8 @@ class PendingChunk:
         counts, counters = TypeCounts(), IngestCounters()
         for future in self.futures:
             outcome = future.result()
+            if stop is not None and outcome.first >= stop:
+                break
             if not _settle_block(outcome, self, record):
                 continue  # every row of the block went to the record path
             counts.merge(outcome.counts)
@@ -211,7 +224,8 @@ class PendingChunk:
             if outcome.tables:
                 tables += outcome.tables
                 positions.append(outcome.positions)
-        events = _finish(self.chunk, record, tables, positions, counts, counters)
+        rows = len(self.chunk) if stop is None else stop
+        events = _finish(rows, record, tables, positions, counts, counters)
         if may_be_read_again(events.table, counts):  # (else the chunk's bytes are let go now)
             vectorised = self.rows.parsed is None  # (another reader's records: record by record)
             events.source = SourceRows(
@@ -311,7 +325,7 @@ def _normalised(pending: PendingChunk, rows: np.ndarray) -> NormalisedRecords:
 
 
 def _finish(
-    chunk: RecordChunk,
+    rows: int,
     record: NormalisedRecords,
     tables: list[pa.Table],
     positions: list[np.ndarray],
@@ -334,7 +348,7 @@ def _finish(
     table = unify(tables) if tables else STANDARD_SCHEMA.empty_table()
     if record.accepted and len(positions) > 1:  # record-path rows were appended: input order
         table = table.take(to_arrow(np.argsort(np.concatenate(positions), kind="stable")))
-    counters.read = len(chunk)
+    counters.read = rows
     counters.rejected = len(record.rejects)
     return EventChunk(table, counts, record.rejects, counters)
 
