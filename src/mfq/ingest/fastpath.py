@@ -191,21 +191,14 @@ class PendingChunk:
     futures: list[Future[_Outcome]]
     options: NormalizeOptions
     state: FastPathState
+    #: The first row of the chunk's first block found too wide (``result``).
+    wide_row: int | None = None
 
-    def wide_from(self) -> int | None:
-        """The first row of the chunk's first block found too wide (waiting for the
-        blocks in input order until it), None where none was: from it on, the settling
-        sends every row of the source record by record."""
-        for future in self.futures:
-            outcome = future.result()
-            if outcome.too_wide:
-                return outcome.first
-        return None
-
-    def result(self, stop: int | None = None) -> EventChunk:
+    def result(self, cut_at_wide: bool = False) -> EventChunk:
         """Settle the chunk's blocks in input order (each waited for in turn): claim the
         source's field budget, and validate the rows left to the record path. With
-        ``stop``, the blocks before that row only (the chunk's first ``stop`` rows).
+        ``cut_at_wide``, the blocks before its first block found too wide only (whose
+        first row is then ``wide_row``, and the events are those of the rows before it).
 
         Called for one source's chunks in input order by one thread, so which fields
         become columns is the input's alone, never the parse workers' timing."""
@@ -215,7 +208,8 @@ class PendingChunk:
         counts, counters = TypeCounts(), IngestCounters()
         for future in self.futures:
             outcome = future.result()
-            if stop is not None and outcome.first >= stop:
+            if cut_at_wide and outcome.too_wide:
+                self.wide_row = outcome.first
                 break
             if not _settle_block(outcome, self, record):
                 continue  # every row of the block went to the record path
@@ -224,7 +218,7 @@ class PendingChunk:
             if outcome.tables:
                 tables += outcome.tables
                 positions.append(outcome.positions)
-        rows = len(self.chunk) if stop is None else stop
+        rows = len(self.chunk) if self.wide_row is None else self.wide_row
         events = _finish(rows, record, tables, positions, counts, counters)
         if may_be_read_again(events.table, counts):  # (else the chunk's bytes are let go now)
             vectorised = self.rows.parsed is None  # (another reader's records: record by record)

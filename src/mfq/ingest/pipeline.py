@@ -327,12 +327,16 @@ def _settle(pending: PendingChunk, budget: FieldBudget) -> Iterator[EventChunk]:
     same order."""
     chunk = pending.chunk
     cut = chunk.parsed is None and chunk.originals is None  # (OTLP's: settled whole)
-    first = 0 if pending.state.wide else pending.wide_from() if cut else None
-    if first is None or not cut:
-        yield chunk.settle(pending.result())
-        return
-    if first:
-        yield chunk.head(first).settle(pending.result(first))
+    if cut and pending.state.wide:
+        first = 0
+    else:
+        events = pending.result(cut_at_wide=cut)
+        if pending.wide_row is None:
+            yield chunk.settle(events)
+            return
+        first = pending.wide_row
+        if first:
+            yield chunk.head(first).settle(events)
     pending.state.wide = True  # (as the block found too wide would set it)
     for piece in chunk.pieces(WIDE_CHUNK_BYTES, first):
         yield from _record_path(piece, pending.options, budget)
