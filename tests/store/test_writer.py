@@ -450,6 +450,43 @@ def test_wide_events_are_written_when_their_bytes_reach_the_limit_before_their_r
     assert len(events) == len(flushed) + 1
 
 
+def test_columns_absent_from_most_chunks_count_toward_the_bytes_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The buffer's unified table holds every buffered column for every row: 100 records
+    each bringing a key of their own, then 60,000 narrow ones, made 100 columns of 60,100
+    rows (48 MB) for chunks holding 4 MB; they are counted, so a flush is written sooner."""
+    import mfq
+    from mfq.settings import Settings
+    from mfq.store import writer
+
+    export = tmp_path / "own.ndjson"
+    lines = [
+        f'{{"id": "e{i}", "type": "t", "timestamp": "2026-11-03T10:00:00Z", "s": 1'
+        + (f', "own{i}": {i}' if i < 100 else "")
+        + "}"
+        for i in range(60_100)
+    ]
+    export.write_text("\n".join(lines) + "\n")
+    unified: list[int] = []
+    unify = writer.unify
+
+    def seen_unify(tables: list[pa.Table]) -> pa.Table:
+        table = unify(tables)
+        unified.append(table.nbytes)
+        return table
+
+    monkeypatch.setattr(writer, "unify", seen_unify)
+    limit = 4 << 20
+    settings = Settings(flush_rows=1_000_000, flush_bytes=limit, chunk_bytes=64 << 10)
+    store = mfq.open_store(tmp_path / "store", create=True, settings=settings)
+    assert store.ingest([export]).ingested == 60_100
+    assert len(unified) >= 2
+    assert max(unified) < 3 * limit  # (48 MB in one table before)
+    events = sorted((tmp_path / "store").glob("events/*/part-*.parquet"))
+    assert sum(pq.read_metadata(f).num_rows for f in events) == 60_100
+
+
 class _DeferredExecutor(Executor):
     """Runs what is submitted only when its result is asked for, in the asker's thread:
     a write that starts after the chunks added since its flush were merged."""

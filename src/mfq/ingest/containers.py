@@ -97,6 +97,46 @@ class RecordChunk:
             return [self.parsed.text(row) for row in range(len(self))]
         return self.data.split(b"\n") if self.data else []
 
+    def pieces(self, size: int, first: int = 0) -> list[RecordChunk]:
+        """The chunk's records from row ``first`` on, cut between records into pieces of
+        about ``size`` bytes of text each, in order (the reader's rejects numbered past
+        the row before ``first`` each with the piece its number falls in). A chunk of
+        converted or parsed records (OTLP) is left whole (``first`` must then be 0)."""
+        if self.parsed is not None or self.originals is not None:
+            if first:
+                raise ValueError("a chunk of converted records is not cut")
+            return [self]
+        view = np.frombuffer(self.data, dtype=np.uint8)
+        starts = np.concatenate(([0], np.flatnonzero(view == _NEWLINE) + 1))
+        if len(starts) != len(self):  # (a record holding a newline: never cut)
+            raise ValueError("a chunk's records are its lines")
+        offset = int(starts[first]) if first < len(self) else len(self.data)
+        marks = np.arange(offset + size, len(self.data), size)
+        cuts = np.unique(np.searchsorted(starts, marks))
+        rows = [first, *(int(c) for c in cuts if first < c < len(self)), len(self)]
+        ends = [*(int(starts[r]) - 1 for r in rows[1:-1]), len(self.data)]
+        pieces = []
+        for row, stop, end in zip(rows[:-1], rows[1:], ends, strict=True):
+            data = self.data[int(starts[row]) : end]
+            pieces.append(RecordChunk(data, self.numbers[row:stop]))
+        after = int(self.numbers[first]) if first else None  # (those before: ``head``'s)
+        piece_firsts = self.numbers[np.array(rows[1:-1], dtype=np.int64)]
+        for reject in self.rejects:  # (past the last record's number: the last piece's)
+            if after is None or reject.number > after:
+                pieces[int(np.searchsorted(piece_firsts, reject.number))].rejects.append(reject)
+        return pieces
+
+    def head(self, stop: int) -> RecordChunk:
+        """The chunk's first ``stop`` records (of a chunk ``pieces`` cuts), with the
+        reader's rejects numbered before the record at ``stop``."""
+        if stop >= len(self):
+            return self
+        view = np.frombuffer(self.data, dtype=np.uint8)
+        end = int(np.flatnonzero(view == _NEWLINE)[stop - 1])
+        last = int(self.numbers[stop])
+        rejects = [r for r in self.rejects if r.number < last]
+        return RecordChunk(self.data[:end], self.numbers[:stop], rejects=rejects)
+
     def settle(self, events: EventChunk) -> EventChunk:
         """The validated chunk completed with what the reader knows: its own rejects, and
         the source text of converted records (a reject shows what the user wrote)."""

@@ -36,6 +36,7 @@ from mfq.ingest.counters import IngestCounters
 from mfq.ingest.epochtext import epoch_ns_from_texts, key_finder, plain_epoch_ns
 from mfq.ingest.floatrows import rows_with_floats
 from mfq.ingest.kept import SourceRows, may_be_read_again
+from mfq.ingest.keycount import KnownKeys, more_keys_than
 from mfq.ingest.listtext import ListTexts
 from mfq.ingest.mapped import Candidate, NotFollowed, pick_columns
 from mfq.ingest.options import REDACTED, NormalizeOptions
@@ -98,6 +99,8 @@ class FastPathState:
     probed: bool = False
     #: Parse only these keys once types are learned (``mfq query FILE``); None: all.
     projection: Projection | None = None
+    #: Key names met in the source's blocks counted whole (``_keys_too_many``).
+    known_keys: KnownKeys = field(default_factory=KnownKeys)
 
 
 @dataclass
@@ -188,10 +191,14 @@ class PendingChunk:
     futures: list[Future[_Outcome]]
     options: NormalizeOptions
     state: FastPathState
+    #: The first row of the chunk's first block found too wide (``result``).
+    wide_row: int | None = None
 
-    def result(self) -> EventChunk:
+    def result(self, cut_at_wide: bool = False) -> EventChunk:
         """Settle the chunk's blocks in input order (each waited for in turn): claim the
-        source's field budget, and validate the rows left to the record path.
+        source's field budget, and validate the rows left to the record path. With
+        ``cut_at_wide``, the blocks before its first block found too wide only (whose
+        first row is then ``wide_row``, and the events are those of the rows before it).
 
         Called for one source's chunks in input order by one thread, so which fields
         become columns is the input's alone, never the parse workers' timing."""
@@ -201,6 +208,9 @@ class PendingChunk:
         counts, counters = TypeCounts(), IngestCounters()
         for future in self.futures:
             outcome = future.result()
+            if cut_at_wide and outcome.too_wide:
+                self.wide_row = outcome.first
+                break
             if not _settle_block(outcome, self, record):
                 continue  # every row of the block went to the record path
             counts.merge(outcome.counts)
@@ -208,7 +218,8 @@ class PendingChunk:
             if outcome.tables:
                 tables += outcome.tables
                 positions.append(outcome.positions)
-        events = _finish(self.chunk, record, tables, positions, counts, counters)
+        rows = len(self.chunk) if self.wide_row is None else self.wide_row
+        events = _finish(rows, record, tables, positions, counts, counters)
         if may_be_read_again(events.table, counts):  # (else the chunk's bytes are let go now)
             vectorised = self.rows.parsed is None  # (another reader's records: record by record)
             events.source = SourceRows(
@@ -233,6 +244,7 @@ def submit_chunk(
         probe = _sub_blocks(rows, PROBE_BLOCK_BYTES)[0]
         done: Future[_Outcome] = Future()
         outcome = _run_block(rows, *probe, options, state)  # alone, before the rest
+        state.known_keys.settle()  # (the probe's keys alone are known: no worker's timing)
         done.set_result(outcome)
         futures.append(done)
         state.probed = True
@@ -307,7 +319,7 @@ def _normalised(pending: PendingChunk, rows: np.ndarray) -> NormalisedRecords:
 
 
 def _finish(
-    chunk: RecordChunk,
+    rows: int,
     record: NormalisedRecords,
     tables: list[pa.Table],
     positions: list[np.ndarray],
@@ -330,7 +342,7 @@ def _finish(
     table = unify(tables) if tables else STANDARD_SCHEMA.empty_table()
     if record.accepted and len(positions) > 1:  # record-path rows were appended: input order
         table = table.take(to_arrow(np.argsort(np.concatenate(positions), kind="stable")))
-    counters.read = len(chunk)
+    counters.read = rows
     counters.rejected = len(record.rejects)
     return EventChunk(table, counts, record.rejects, counters)
 
@@ -400,6 +412,9 @@ def _run_block(
 ) -> _Outcome:
     if state.wide_found:  # (at a block before this one: its settling goes record by record)
         return _all_slow(first, stop)
+    if _keys_too_many(rows, first, stop, state):
+        state.wide_found = True
+        return _all_slow(first, stop, too_wide=True)
     slow = ~_parseable(rows, first, stop) if rows.parsed is None else np.zeros(stop - first, bool)
     hazards = 0
     if state.projection is not None and rows.parsed is None:
@@ -565,6 +580,21 @@ def _all_slow(
     return _Outcome(
         [], np.empty(0, np.int64), rows, counts, counters, first, stop, too_wide, past_budget
     )
+
+
+def _keys_too_many(rows: _Rows, first: int, stop: int, state: FastPathState) -> bool:
+    """Whether the block's text holds more keys than the budget, estimated from its bytes
+    before pyarrow parses it (``mfq.ingest.keycount``): it is then too wide, as
+    ``_too_wide`` would find it after a parse into as many columns (some 20 KB each, for
+    nothing: records each bringing keys of their own made 22,000 columns, 528 MB, of one
+    4 MiB block). Not asked where pyarrow reads declared keys only (a projection, once
+    types are learned), as their parse holds no others."""
+    if state.budget is None or rows.parsed is not None:
+        return False
+    if state.projection is not None and state.learned is not None:
+        return False
+    start, end = int(rows.starts[first]), int(rows.ends[stop - 1])
+    return more_keys_than(rows.data, start, end, state.budget.limit, state.known_keys)
 
 
 def _too_wide(table: pa.Table, state: FastPathState) -> bool:

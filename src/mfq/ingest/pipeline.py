@@ -36,6 +36,11 @@ T = TypeVar("T")
 #: block (about 4.5 ms of Python around some 60 Arrow and numpy calls, most of it holding
 #: the interpreter's lock) weighs twice as much; a 16 MiB chunk is two blocks.
 PROJECTED_BLOCK_BYTES = 2 * SUB_BLOCK_BYTES
+#: Bytes of records read at once, record by record, once a source is found too wide
+#: (records bringing keys of their own): the record path holds a chunk's records as
+#: Python objects (some 25 times their text) and makes every field any of them holds a
+#: column for all its rows; a 16 MiB chunk held 400 MB and more.
+WIDE_CHUNK_BYTES = 1 << 20
 #: The reject code of a compressed input that ends early or is damaged.
 TRUNCATED = "truncated"
 
@@ -245,12 +250,12 @@ def _validated(
     return _settled(prefetch(_submitted(record_chunks, options, opened, settings, projection)))
 
 
-def _settled(steps: Generator[Callable[[], EventChunk]]) -> Iterator[EventChunk]:
-    """Each step's chunk, in order: a chunk's blocks are waited for (and the record path
+def _settled(steps: Generator[Callable[[], Iterator[EventChunk]]]) -> Iterator[EventChunk]:
+    """Each step's chunks, in order: a chunk's blocks are waited for (and the record path
     run) only after every chunk before it was settled, as a single thread would."""
     try:
         for settle in steps:
-            yield settle()
+            yield from settle()
     finally:
         steps.close()  # (a failed step: the reading thread stops now, not when collected)
 
@@ -261,10 +266,13 @@ def _submitted(
     opened: OpenedSource,
     settings: Settings,
     projection: Projection | None = None,
-) -> Iterator[Callable[[], EventChunk]]:
+) -> Iterator[Callable[[], Iterator[EventChunk]]]:
     """For each chunk read, the step that settles it: its blocks are already with the
     parse workers when the step is produced; the record path runs when it is called
-    (after the chunks before it, whose records may claim the source's field budget)."""
+    (after the chunks before it, whose records may claim the source's field budget).
+    Once a block of the source was found too wide, every later chunk goes record by
+    record in pieces of ``WIDE_CHUNK_BYTES`` (the settling would send its every block
+    record by record: the same rows, the same fields claimed in the same order)."""
     mapping = options.mapping
     vectorised = mapping is None or vectorisable(mapping)
     if projection is not None and mapping is not None and vectorised:
@@ -290,24 +298,48 @@ def _submitted(
                 # (A chunk can hold only what its reader rejected: nothing to vectorise.)
                 yield functools.partial(_record_path, chunk, options, budget)
                 continue
-            yield functools.partial(_settle, submit_chunk(chunk, options, state))
+            if state.wide_found:
+                for piece in chunk.pieces(WIDE_CHUNK_BYTES):
+                    yield functools.partial(_record_path, piece, options, budget)
+                continue
+            yield functools.partial(_settle, submit_chunk(chunk, options, state), budget)
         if opened.cut is not None:
             cut = _cut_reject(opened, last_number + 1)
-            yield lambda: cut
+            yield lambda: iter((cut,))
         opened.hashing.finish()
     finally:
         opened.close()
 
 
-def _record_path(chunk: RecordChunk, options: NormalizeOptions, budget: FieldBudget) -> EventChunk:
+def _record_path(
+    chunk: RecordChunk, options: NormalizeOptions, budget: FieldBudget
+) -> Iterator[EventChunk]:
     events = validate_chunk(chunk, options, budget)
     if may_be_read_again(events.table, events.type_counts):
         events.source = record_path_rows(chunk, events, options, budget)
-    return chunk.settle(events)
+    yield chunk.settle(events)
 
 
-def _settle(pending: PendingChunk) -> EventChunk:
-    return pending.chunk.settle(pending.result())
+def _settle(pending: PendingChunk, budget: FieldBudget) -> Iterator[EventChunk]:
+    """A chunk's events. Where a chunk before it was found too wide, or from a block of
+    it found so, its rows go record by record (as its blocks' settling would send them)
+    in pieces of ``WIDE_CHUNK_BYTES``: the same rows, claiming the same fields in the
+    same order."""
+    chunk = pending.chunk
+    cut = chunk.parsed is None and chunk.originals is None  # (OTLP's: settled whole)
+    if cut and pending.state.wide:
+        first = 0
+    else:
+        events = pending.result(cut_at_wide=cut)
+        if pending.wide_row is None:
+            yield chunk.settle(events)
+            return
+        first = pending.wide_row
+        if first:
+            yield chunk.head(first).settle(events)
+    pending.state.wide = True  # (as the block found too wide would set it)
+    for piece in chunk.pieces(WIDE_CHUNK_BYTES, first):
+        yield from _record_path(piece, pending.options, budget)
 
 
 def _last_number(chunk: RecordChunk) -> int:

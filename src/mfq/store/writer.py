@@ -76,6 +76,9 @@ class BatchWriter:
     _buffer: list[pa.Table] = field(default_factory=list)
     _buffered_rows: int = 0
     _buffered_bytes: int = 0
+    #: The buffered tables' columns, each with the bytes a row without it takes once the
+    #: buffer is unified into one table (``_absent_bytes``).
+    _buffered_columns: dict[str, int] = field(default_factory=dict)
     _rejects: list[tuple[str, RejectedRecord]] = field(default_factory=list)
     _pending: list[_Pending] = field(default_factory=list)
     #: The batch's id hashes, appended as they come (kept on disk, not in memory: at 10M
@@ -117,14 +120,33 @@ class BatchWriter:
         table = chunk.table
         if kept:
             self._buffer.append(table)
+            self._buffered_bytes += table.nbytes + self._absent_bytes(table)
             self._buffered_rows += kept
-            self._buffered_bytes += table.nbytes
             if (
                 self._buffered_rows >= self.settings.flush_rows
                 or self._buffered_bytes >= self.settings.flush_bytes
             ):
                 self.flush()
         return kept, len(keep) - kept
+
+    def _absent_bytes(self, table: pa.Table) -> int:
+        """The bytes the buffer's unified table will hold for columns of ``table`` absent
+        from the rows buffered before it, and for columns of those absent from ``table``:
+        null, but a value's width each (an offset for a text). Where every chunk holds the
+        same columns, none; where records bring keys of their own, up to the field budget's
+        1,000 columns made for every buffered row (a flush of 131,072 rows of small records
+        each bringing its own key: 1,000 columns of 1 MB each, twice over with the sort,
+        where the chunks themselves held 30 MB)."""
+        columns = self._buffered_columns
+        absent = 0
+        for name, data_type in zip(table.column_names, table.schema.types, strict=True):
+            if name not in columns:
+                columns[name] = width = _row_width(data_type)
+                absent += width * self._buffered_rows
+        if len(columns) > table.num_columns:
+            held = set(table.column_names)
+            absent += table.num_rows * sum(w for n, w in columns.items() if n not in held)
+        return absent
 
     def flush(self) -> None:
         """Write buffered events as one sorted file per UTC date (in a background thread,
@@ -145,6 +167,7 @@ class BatchWriter:
             return None
         buffered, self._buffer = self._buffer, []
         self._buffered_rows = self._buffered_bytes = 0
+        self._buffered_columns = {}
         if self._writes is None:
             self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mfq-write")
             self._stats = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfq-stats")
@@ -316,6 +339,15 @@ class BatchWriter:
         with contextlib.suppress(OSError):
             self.layout.tmp.rmdir()  # only when no other batch's files are in it
         self._pending.clear()
+
+
+def _row_width(data_type: pa.DataType) -> int:
+    """The bytes a null row of a column of ``data_type`` takes (at least one)."""
+    try:
+        width: int = data_type.bit_width
+        return max(width // 8, 1)
+    except ValueError:  # (not of fixed width: a text's offset, a list's)
+        return 8 if pa.types.is_large_string(data_type) else 4
 
 
 def _day_slices(table: pa.Table) -> Iterator[tuple[pa.Table, date]]:

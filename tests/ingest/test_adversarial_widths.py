@@ -1,0 +1,280 @@
+"""Blocks whose records bring keys of their own are found before pyarrow parses them
+(``mfq.ingest.keycount``): no block is parsed into more columns than the field budget,
+whatever the keys do, and the stored data are what reading record by record stores."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pj
+import pytest
+
+from mfq.ingest import fastpath, keycount, pipeline, validate
+from mfq.ingest.batch import RejectedRecord
+from mfq.ingest.columns import FieldBudget
+from mfq.ingest.containers import RecordChunk, _lines_chunk
+from mfq.ingest.fastpath import FastPathState, _held_leaves, _keys_too_many, _rows
+from mfq.ingest.keycount import KnownKeys, more_keys_than, sampled_estimate
+from mfq.ingest.options import NormalizeOptions
+from mfq.settings import DEFAULT_SETTINGS
+from tests.ingest.test_field_budget import record_by_record, stored
+
+#: Chunks (and so blocks) of 1 MiB: past the probe block, read through the windows.
+MIB = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=1024 * 1024)
+
+
+def _base(i: int) -> dict[str, object]:
+    return {"id": f"e{i}", "type": ("login", "push")[i % 2], "timestamp": 1_700_000_000 + i}
+
+
+def own_beside_shared(i: int) -> dict[str, object]:
+    """7 keys of its own beside 170 shared (the reviewer's file: past the probe block,
+    one 4 MiB block parsed into 22,000 columns)."""
+    shared = {f"s{k}": k + i % 3 for k in range(170)}
+    return {**_base(i), **shared, **{f"o{i}_{k}": k for k in range(7)}}
+
+
+def one_own_beside_shared(i: int) -> dict[str, object]:
+    return {**_base(i), **{f"s{k}": f"v{k}" for k in range(80)}, f"own{i}": i}
+
+
+def own_after_the_probe(i: int) -> dict[str, object]:
+    """Small records sharing their keys, then (past the first chunk) one key of their own."""
+    record = {**_base(i), **{f"s{k}": k for k in range(12)}}
+    return {**record, f"x{i}": 1} if i >= 12_000 else record
+
+
+def own_nested(i: int) -> dict[str, object]:
+    return {**_base(i), "host": {"name": "h"}, "attrs": {f"a{i}_{k}": k for k in range(5)}}
+
+
+def own_in_lists(i: int) -> dict[str, object]:
+    return {**_base(i), "items": [{f"k{i}_{j}": j, "name": "n"} for j in range(4)]}
+
+
+SHAPES: dict[str, tuple[Callable[[int], dict[str, object]], int]] = {
+    "own_beside_shared": (own_beside_shared, 1_500),
+    "one_own_beside_shared": (one_own_beside_shared, 3_000),
+    "own_after_the_probe": (own_after_the_probe, 24_000),
+    "own_nested": (own_nested, 16_000),
+    "own_in_lists": (own_in_lists, 12_000),
+}
+
+
+def _leaves(data_type: pa.DataType) -> int:
+    """Leaf columns of a parsed type (a struct's children, a list's element's)."""
+    if pa.types.is_struct(data_type):
+        return sum(_leaves(f.type) for f in data_type)
+    if pa.types.is_list(data_type):
+        return _leaves(data_type.value_type)
+    return 1
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_adversarial_widths_parse_within_the_budget_and_store_as_record_by_record(
+    shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make, count = SHAPES[shape]
+    path = tmp_path / "wide.ndjson"
+    with path.open("w") as out:
+        for i in range(count):
+            out.write(json.dumps(make(i)) + "\n")
+    assert path.stat().st_size > 2 * MIB.chunk_bytes  # (blocks past the probe, sampled)
+    held: list[int] = []  # per parse, the columns holding a value
+    widths: list[int] = []  # and all of them (the types learned from the first parse too)
+    read_block = fastpath.read_block
+
+    def counted(buffer: pa.Buffer, options: pj.ParseOptions) -> pa.Table:
+        table = read_block(buffer, options)
+        held.append(_held_leaves(table.columns))
+        widths.append(sum(_leaves(f.type) for f in table.schema))
+        return table
+
+    monkeypatch.setattr(fastpath, "read_block", counted)
+    vectorised = stored(path, MIB)
+    # (The lists' probe block already holds 1,600 keys: no block of it is parsed.)
+    assert max(held, default=0) <= MIB.max_fields
+    assert max(widths, default=0) <= MIB.max_fields + (widths or [0])[0]
+    assert vectorised == record_by_record(path, MIB)
+
+
+def _text(records: list[dict[str, object]], **dumps: object) -> bytes:
+    return "".join(json.dumps(r, **dumps) + "\n" for r in records).encode()  # type: ignore[arg-type]
+
+
+def _exact(text: bytes) -> int:
+    """The distinct keys counted in the whole text (more than them: True)."""
+    for limit in range(100):
+        if not more_keys_than(text, 0, len(text), limit, KnownKeys()):
+            return limit
+    raise AssertionError
+
+
+def test_keys_are_counted_by_name_in_a_block_read_whole() -> None:
+    records: list[dict[str, object]] = [
+        {"id": 1, "a": {"b": 1, "c": [{"d": 1}, {"e": ":"}]}, "f": 'say "x": y'},
+        {"id": 2, "a": {"b": 2}, "g": "\\", "h\\": '\\":'},
+    ]
+    for separators in ((",", ":"), (", ", ": "), (" , ", " : ")):
+        text = _text(records, separators=separators)
+        assert _exact(text) == 9  # id a b c d e f g h\\ (an escaped backslash)
+    assert _exact(json.dumps(records[0], indent=2).encode()) == 7
+    # A quote escaped inside keys: each such key counts as one of its own.
+    assert _exact(b'{"x\\"a": 1, "y\\"a": 2, "z": 3}\n{"z": 4}\n') == 3
+
+
+def _rare(i: int) -> dict[str, object]:
+    if i < 300:
+        return {**_base(i), f"r{i}": 1}
+    return {**_base(i), f"r{i // 50 % 300}": 1} if i % 50 == 0 else _base(i)
+
+
+def test_sampled_estimates_tell_shared_keys_from_keys_of_their_own() -> None:
+    shared = _text([{**_base(i), **{f"s{k}": k for k in range(300)}} for i in range(2_000)])
+    own = _text([own_beside_shared(i) for i in range(2_000)])
+    one = _text([one_own_beside_shared(i) for i in range(4_000)])
+    for text in (shared, own, one):
+        assert len(text) > keycount._WHOLE_BYTES * 4
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        known = KnownKeys()
+        assert 300 <= sampled_estimate(shared, 0, len(shared), known, rng) < 330
+        assert sampled_estimate(own, 0, len(own), known, rng) > 4 * 2_000
+        assert sampled_estimate(one, 0, len(one), known, rng) > 2_000
+    # Keys met in a block counted whole stand for one key each in a later block's windows:
+    # 300 rare keys, all in the first 300 records, then each in 2-3 of the 40,000.
+    rare = _text([_rare(i) for i in range(40_000)])
+    first = len(_text([_rare(i) for i in range(300)]))
+    assert len(rare) > 8 * keycount._WHOLE_BYTES
+    unknown = [
+        sampled_estimate(rare, first, len(rare), KnownKeys(), np.random.default_rng(seed))
+        for seed in range(5)
+    ]
+    assert min(unknown) > 200  # (met once in the windows: taken as new)
+    known = KnownKeys()
+    assert not more_keys_than(rare, 0, first, 1000, known)
+    assert len(known.names) == 303
+    for seed in range(5):
+        assert sampled_estimate(rare, first, len(rare), known, np.random.default_rng(seed)) < 100
+
+
+def test_a_block_with_more_keys_than_the_budget_is_too_wide_before_its_parse() -> None:
+    text = _text([own_beside_shared(i) for i in range(200)])  # 170 + 3 + 1,400 keys
+    rows = _rows(_lines_chunk(text.rstrip(b"\n"), 1)[0])
+    assert _keys_too_many(rows, 0, 200, FastPathState(budget=FieldBudget(1000)))
+    assert not _keys_too_many(rows, 0, 200, FastPathState(budget=FieldBudget(2000)))
+    assert not _keys_too_many(rows, 0, 200, FastPathState(budget=None))
+    assert not _keys_too_many(rows, 0, 100, FastPathState(budget=FieldBudget(1000)))
+
+
+def test_counting_keys_imports_no_pandas() -> None:
+    """``pa.array`` of a numpy array (or a list) and ``Array.to_numpy`` import pandas:
+    seconds at the first block of a process (4.3 s under load), on every ingest."""
+    code = (
+        "import sys\n"
+        "from mfq.ingest.keycount import KnownKeys, more_keys_than\n"
+        "text = b''.join(b'{\"id\": %d, \"k%d\": 1}\\n' % (i, i % 50) for i in range(40000))\n"
+        "known = KnownKeys()\n"
+        "more_keys_than(text, 0, 1000, 100, known)\n"
+        "more_keys_than(b'', 0, 0, 100, known)\n"
+        "more_keys_than(text, 0, len(text), 100, known)\n"
+        "assert 'pandas' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_same_block_always_takes_the_same_path(tmp_path: Path) -> None:
+    """The windows' places come from the block's bytes: its estimate (and so whether it
+    is counted whole, or found too wide) is the same at every read, in any process."""
+    own = _text([own_beside_shared(i) for i in range(2_000)])
+    estimates = {sampled_estimate(own, 0, len(own), KnownKeys()) for _ in range(20)}
+    assert len(estimates) == 1
+    code = (
+        "import sys, json\n"
+        "from mfq.ingest.keycount import KnownKeys, sampled_estimate\n"
+        "text = open(sys.argv[1], 'rb').read()\n"
+        "print(sampled_estimate(text, 0, len(text), KnownKeys()))\n"
+    )
+    path = tmp_path / "own.ndjson"
+    path.write_bytes(own)
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(path)], check=True, capture_output=True
+        ).stdout
+        for _ in range(3)
+    }
+    assert runs == {f"{estimates.pop()}\n".encode()}
+    # Another block (the same bytes moved by one) places its windows elsewhere.
+    assert keycount.block_seed(own, 0, len(own)) != keycount.block_seed(own, 1, len(own))
+
+
+def test_known_keys_are_the_probe_blocks_alone() -> None:
+    """A later block counted whole (by whichever worker comes first) adds no known keys:
+    another block's estimate, running beside it, would depend on the threads' timing."""
+    rare = _text([_rare(i) for i in range(40_000)])
+    first = len(_text([_rare(i) for i in range(300)]))
+    known = KnownKeys()
+    assert not more_keys_than(rare, 0, 1000, 1000, known)  # (the probe: a few keys)
+    before = known.names
+    assert not more_keys_than(rare, 0, first, 1000, known)  # (a later block, counted whole)
+    assert known.names == before
+    settled = KnownKeys()
+    settled.settle()  # (the probe was too wide: nothing known, ever)
+    assert not more_keys_than(rare, 0, first, 1000, settled)
+    assert settled.names == frozenset()
+
+
+@pytest.mark.parametrize("shape", ["own_beside_shared", "own_after_the_probe"])
+def test_a_source_found_too_wide_is_read_on_in_small_pieces(
+    shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the block found too wide, the record path takes pieces of about
+    ``WIDE_CHUNK_BYTES`` (it holds a piece's records as Python objects), not the 4 MiB
+    blocks and 16 MiB chunks of the source's reading; the stored data are the same."""
+    make, count = SHAPES[shape]
+    path = tmp_path / "wide.ndjson"
+    with path.open("w") as out:
+        for i in range(count * 4):
+            out.write(json.dumps(make(i)) + "\n")
+    assert path.stat().st_size > 4 * pipeline.WIDE_CHUNK_BYTES
+    sizes: list[int] = []
+    normalise = validate.normalise_records
+
+    def seen(records: list[bytes], numbers: list[int], options: NormalizeOptions) -> object:
+        sizes.append(sum(len(r) + 1 for r in records))
+        return normalise(records, numbers, options)
+
+    monkeypatch.setattr(validate, "normalise_records", seen)
+    monkeypatch.setattr(fastpath, "normalise_records", seen)
+    longest = max(len(line) for line in path.read_bytes().splitlines()) + 1
+    settings = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=4 * pipeline.WIDE_CHUNK_BYTES)
+    result = stored(path, settings)
+    assert sum(sizes) > 3 * pipeline.WIDE_CHUNK_BYTES  # (most of the source)
+    assert max(sizes) <= pipeline.WIDE_CHUNK_BYTES + longest
+    assert result == record_by_record(path, settings)
+
+
+def test_pieces_cut_between_records_and_keep_each_reject_in_order() -> None:
+    text = b"\n".join(b'{"id": %d, "pad": "%s"}' % (i, b"x" * 40) for i in range(100))
+    numbers = np.arange(1, 201, 2, dtype=np.int64)  # (records on odd lines)
+    rejects = [RejectedRecord(n, "bad", "", "") for n in (2, 100, 150, 201)]
+    chunk = RecordChunk(text, numbers, rejects=rejects)
+    pieces = chunk.pieces(1000)
+    assert len(pieces) > 3
+    assert all(len(p.data) <= 1000 + 70 for p in pieces)
+    assert b"\n".join(p.data for p in pieces) == text
+    assert np.concatenate([p.numbers for p in pieces]).tolist() == numbers.tolist()
+    assert [r.number for p in pieces for r in p.rejects] == [2, 100, 150, 201]
+    for p in pieces:
+        assert all(p.numbers[0] < r.number for r in p.rejects if r.number > 2)
+    head, rest = chunk.head(50), chunk.pieces(1000, 50)
+    assert head.records() + [r for p in rest for r in p.records()] == chunk.records()
+    assert [r.number for r in head.rejects] == [2, 100]
+    assert [r.number for p in rest for r in p.rejects] == [150, 201]
