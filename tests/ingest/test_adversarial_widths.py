@@ -122,7 +122,7 @@ def test_keys_are_counted_by_name_in_a_block_read_whole() -> None:
         {"id": 1, "a": {"b": 1, "c": [{"d": 1}, {"e": ":"}]}, "f": 'say "x": y'},
         {"id": 2, "a": {"b": 2}, "g": "\\", "h\\": '\\":'},
     ]
-    for separators in ((",", ":"), (", ", ": "), (" , ", " : ")):
+    for separators in ((",", ":"), (", ", ": "), (" , ", " : "), (",", "   :"), (",", " \t\r\n :")):
         text = _text(records, separators=separators)
         assert _exact(text) == 9  # id a b c d e f g h\\ (an escaped backslash)
     assert _exact(json.dumps(records[0], indent=2).encode()) == 7
@@ -163,6 +163,16 @@ def test_sampled_estimates_tell_shared_keys_from_keys_of_their_own() -> None:
     assert len(known.names) == 303
     for seed in range(5):
         assert sampled_estimate(rare, first, len(rare), known, np.random.default_rng(seed)) < 100
+
+
+def test_keys_followed_by_any_run_of_blanks_are_counted() -> None:
+    """``"x1"   : 1`` is valid JSON: three blanks or more before the colon hid every key
+    from the count (a file of keys of their own so written was parsed whole: 924 MB)."""
+    own = [own_beside_shared(i) for i in range(2_000)]
+    spaced = _text(own, separators=(",", "     :"))
+    assert sampled_estimate(spaced, 0, len(spaced), KnownKeys(), np.random.default_rng(0)) > 8_000
+    # Blanks to the very end of the text, and a run longer than any step count.
+    assert _exact(b'{"a": 1, "b"' + b" " * 100_000 + b': 2}\n{"c"   ') == 2
 
 
 def test_a_block_with_more_keys_than_the_budget_is_too_wide_before_its_parse() -> None:
