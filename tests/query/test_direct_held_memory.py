@@ -187,3 +187,27 @@ def test_the_end_gives_back_freed_memory_once_the_hashes_are_let_go(
     # Once, the hashes let go, before the first copy is made.
     assert calls == [(0, 0)]
     assert widened == [1, 1, 1]
+
+
+def test_texts_too_large_for_one_array_stay_in_their_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A text column past 2 GiB cannot be one array of 32-bit offsets: events in time
+    order keep such a column in its chunks (made one, it was an internal error, where the
+    store answers), and a question on them answers as on one chunk."""
+    batch = _batch(4, repeats=False)
+    found = batch.events()
+    assert found is not None
+    whole = found[0]
+    # (As though every text column were past the limit: the seam, not 2 GiB of text.)
+    monkeypatch.setattr(reader, "ONE_CHUNK_BYTES", 1)
+    found = _batch(4, repeats=False).events()
+    assert found is not None
+    table = found[0]
+    assert table.column("type").num_chunks == 4
+    assert table.column("timestamp").num_chunks == 1  # (fixed width: no offsets)
+    assert table.equals(whole)
+    wanted = (parse_filter("type = 'login'"),)
+    kept = scan_held(table, ["type"], wanted, TimeRange(), ("type",)).table
+    assert kept.num_rows == ROWS  # a quarter of 4 chunks' events
+    assert kept.equals(scan_held(whole, ["type"], wanted, TimeRange(), ("type",)).table)

@@ -16,7 +16,6 @@ hashes), not the 120 of every standard field.
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 from collections import Counter
@@ -194,6 +193,8 @@ def _give_back_freed_memory() -> None:
     reading's peak, nothing with it given back."""
     if not sys.platform.startswith("linux"):
         return
+    import ctypes  # (here: a Python built without it still reads files)
+
     try:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # no C library to ask, or not glibc's
@@ -328,9 +329,17 @@ def _in_one_chunk(holder: list[pa.Table]) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+#: The most bytes a column of texts, lists or dictionaries is made one chunk of: their
+#: offsets are 32-bit, so a text column past 2 GiB cannot be one array of its type.
+ONE_CHUNK_BYTES = 2**31 - 1
+
+
 def _one_chunk(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """``column`` as one chunk (itself when it is)."""
+    """``column`` as one chunk (itself when it is, and when its values would not fit
+    one array of its type: kept in its chunks, as a column read from a store is)."""
     if column.num_chunks <= 1:
+        return column
+    if not pa.types.is_primitive(column.type) and column.nbytes > ONE_CHUNK_BYTES:
         return column
     return pa.chunked_array([pa.concat_arrays(column.chunks)], column.type)
 
