@@ -27,6 +27,7 @@ from mfq.ingest.columns import STANDARD_NAMES
 from mfq.query.direct.reader import read_files
 from mfq.query.direct.store import HeldStorage
 from mfq.settings import DEFAULT_SETTINGS
+from tests.store.test_schema_order import drawn_lines
 
 LEADING = ["timestamp", "type", "service", "status"]
 STANDARD_REST = [name for name in STANDARD_NAMES if name not in LEADING]
@@ -37,16 +38,7 @@ READS = [(64 * 1024, 16 << 20, True), (256, 512, True), (100, 300, True), (64 * 
 
 
 def _lines(drawn: list[dict[str, object]]) -> list[str]:
-    lines = []
-    for i, keys in enumerate(drawn):
-        record: dict[str, object] = {"type": "t", "timestamp": f"2026-11-0{3 - i % 3}T10:00:00Z"}
-        for key, value in keys.items():
-            head, _, tail = key.partition(".")
-            target = record.setdefault(head, {}) if tail else record
-            if isinstance(target, dict):
-                target[tail or key] = value
-        lines.append(json.dumps(record))
-    return lines
+    return drawn_lines(drawn, lambda i: 3 - i % 3)
 
 
 def _columns(lines: list[str], probe: int, chunk_bytes: int, vectorised: bool) -> list[list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,21 @@ from mfq.settings import DEFAULT_SETTINGS
 
 KEYS = st.sampled_from(["zeta", "alpha", "m.b", "m.a", "Beta", "_x", "n1", "n10", "n2"])
 VALUES = st.integers(0, 3) | st.sampled_from(["t", 2.5, True])
+
+
+def drawn_lines(drawn: list[dict[str, object]], day: Callable[[int], int]) -> list[str]:
+    """One NDJSON line a drawn record, the ``i``-th on 2026-11-0``day(i)``; a dotted key
+    is nested (``m.b``: ``{"m": {"b": ...}}``)."""
+    lines = []
+    for i, keys in enumerate(drawn):
+        record: dict[str, object] = {"type": "t", "timestamp": f"2026-11-0{day(i)}T10:00:00Z"}
+        for key, value in keys.items():
+            head, _, tail = key.partition(".")
+            target = record.setdefault(head, {}) if tail else record
+            if isinstance(target, dict):
+                target[tail or key] = value
+        lines.append(json.dumps(record))
+    return lines
 
 
 def _schema_order(lines: list[str], probe: int, chunk_bytes: int, exact: bool) -> list[str]:
@@ -48,15 +64,7 @@ def _schema_order(lines: list[str], probe: int, chunk_bytes: int, exact: bool) -
 def test_the_schema_lists_fields_in_an_order_of_the_data_alone(
     drawn: list[dict[str, object]], exact: bool
 ) -> None:
-    lines = []
-    for i, keys in enumerate(drawn):
-        record: dict[str, object] = {"type": "t", "timestamp": f"2026-11-0{1 + i % 3}T10:00:00Z"}
-        for key, value in keys.items():
-            head, _, tail = key.partition(".")
-            target = record.setdefault(head, {}) if tail else record
-            if isinstance(target, dict):
-                target[tail or key] = value
-        lines.append(json.dumps(record))
+    lines = drawn_lines(drawn, lambda i: 1 + i % 3)
     orders = {
         tuple(_schema_order(lines, probe, chunk_bytes, exact))
         for probe, chunk_bytes in ((64 * 1024, 16 << 20), (256, 512), (100, 300))
