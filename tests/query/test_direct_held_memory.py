@@ -41,7 +41,7 @@ def _chunk(rows: int = ROWS, start: int = 0) -> pa.Table:
 
 
 def test_repeated_texts_and_integers_are_held_in_a_byte_an_event() -> None:
-    held = reader._as_dictionaries(_chunk())
+    held = reader._held_narrow(_chunk())
     sizes = {name: held.column(name).nbytes / ROWS for name in held.column_names}
     assert sizes["type"] < 1.1, sizes  # (4 bytes with 32-bit indices)
     assert sizes["sample_rate"] < 1.1, sizes  # (8 bytes as int64)
@@ -51,7 +51,7 @@ def test_repeated_texts_and_integers_are_held_in_a_byte_an_event() -> None:
 
 def test_a_dictionary_of_more_than_a_byte_takes_16_bit_indices() -> None:
     values = pa.array([f"v{i % 1000}" for i in range(10_000)])
-    held = reader._as_dictionaries(pa.table({"v": values}))
+    held = reader._held_narrow(pa.table({"v": values}))
     assert held.schema.field("v").type == pa.dictionary(pa.int16(), pa.string())
     assert reader._widened(held).column("v").to_pylist() == values.to_pylist()
 
@@ -61,7 +61,7 @@ def test_the_end_makes_the_store_types_again() -> None:
     chunk = chunk.set_column(
         1, "type", pc.if_else(pc.equal(chunk["type"], "sms.sent"), None, chunk["type"])
     )
-    widened = reader._widened(reader._as_dictionaries(chunk))
+    widened = reader._widened(reader._held_narrow(chunk))
     encoded = chunk.column("type").dictionary_encode()
     assert widened.schema.field("type").type == pa.dictionary(pa.int32(), pa.string())
     # Each chunk's dictionary as 32-bit indices had made it (not unified across chunks).
@@ -83,7 +83,7 @@ def _batch(tables: int, repeats: bool) -> reader._Batch:
         counts.add("type", "string", ROWS)
         counts.add("duration_ms", "float", ROWS)
         counts.add("sample_rate", "int", ROWS)
-        batch.tables.append(reader._as_dictionaries(_chunk(start=index * ROWS)))
+        batch.tables.append(reader._held_narrow(_chunk(start=index * ROWS)))
         batch.counts.append(counts)
         batch.hashes.append(ids.hash_ids(pa.chunked_array([names])))
     return batch

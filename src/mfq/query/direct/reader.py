@@ -132,7 +132,7 @@ class _Batch:
         if self.held is None or not table.num_rows:
             return table, counts
         held = table.select([n for n in table.column_names if n in self.held])
-        return _as_dictionaries(held), _held_counts(counts, self.held)
+        return _held_narrow(held), _held_counts(counts, self.held)
 
     def _read_again_for(self, chunk: EventChunk, pairs: np.ndarray) -> bool:
         """Whether this chunk's repeated ids (of it, or of the chunks before), left out
@@ -225,7 +225,7 @@ def _first_of_each_id(
     return merged
 
 
-def _as_dictionaries(table: pa.Table) -> pa.Table:
+def _held_narrow(table: pa.Table) -> pa.Table:
     """``table`` with its text and integer columns of repeated values dictionary-encoded
     (a byte or two an event instead of the text or 8 bytes: an event type, a status, a
     sample rate), as a store's scan reads group keys, their indices as narrow as their
@@ -236,15 +236,14 @@ def _as_dictionaries(table: pa.Table) -> pa.Table:
         if not (pa.types.is_string(kind) or pa.types.is_integer(kind)) or not len(column):
             continue
         encoded = column.dictionary_encode()
-        sizes = [len(chunk.dictionary) for chunk in encoded.chunks]
-        if sum(sizes) * 2 <= len(column):
-            table = table.set_column(index, table.field(index).name, _narrowed(encoded, sizes))
+        if sum(len(chunk.dictionary) for chunk in encoded.chunks) * 2 <= len(column):
+            table = table.set_column(index, table.field(index).name, _narrowed(encoded))
     return table
 
 
-def _narrowed(encoded: pa.ChunkedArray, sizes: list[int]) -> pa.ChunkedArray:
+def _narrowed(encoded: pa.ChunkedArray) -> pa.ChunkedArray:
     """A dictionary column with indices of the narrowest type its dictionaries allow."""
-    largest = max(sizes, default=0)
+    largest = max((len(chunk.dictionary) for chunk in encoded.chunks), default=0)
     narrow = pa.int8() if largest <= 1 << 7 else pa.int16() if largest <= 1 << 15 else None
     if narrow is None:
         return encoded
@@ -256,7 +255,7 @@ def _narrowed(encoded: pa.ChunkedArray, sizes: list[int]) -> pa.ChunkedArray:
 
 
 def _widened(table: pa.Table) -> pa.Table:
-    """``table`` with the columns ``_as_dictionaries`` encoded as a store holds them:
+    """``table`` with the columns ``_held_narrow`` encoded as a store holds them:
     texts as dictionaries with 32-bit indices (each chunk's dictionary as it was),
     integers decoded."""
     for index, f in enumerate(table.schema):
@@ -277,7 +276,7 @@ def _widened(table: pa.Table) -> pa.Table:
 
 
 def _decoded_where_mixed(tables: list[pa.Table]) -> list[pa.Table]:
-    """``tables`` with the dictionaries of ``_as_dictionaries`` decoded in the columns
+    """``tables`` with the dictionaries of ``_held_narrow`` decoded in the columns
     whose type differs between tables (text in some, numbers in others, say), so that
     ``unify`` finds their common type as it finds a store's."""
     types: dict[str, set[pa.DataType]] = {}

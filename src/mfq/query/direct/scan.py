@@ -45,7 +45,7 @@ def scan_held(
             # Nothing to filter or decode: the columns where they lie (the held events'
             # columns are one chunk each: no copy of them, ``reader._in_one_chunk``).
             whole = conform(held, schema).select(list(columns)).combine_chunks()
-            return ScanResult(_as_dictionaries(whole, as_dictionary), 1, 1)
+            return ScanResult(_group_keys_as_dictionaries(whole, as_dictionary), 1, 1)
         parts = [
             ds.dataset(conform(_decode(part, decoded), schema)).to_table(
                 columns=list(columns), filter=predicate
@@ -58,10 +58,10 @@ def scan_held(
     # One chunk, as a store's file is read: the chunks' boundaries take part in the
     # order of floating-point sums (a variance's last digit).
     result = pa.concat_tables(parts).combine_chunks()
-    return ScanResult(_as_dictionaries(result, as_dictionary), 1, 1)
+    return ScanResult(_group_keys_as_dictionaries(result, as_dictionary), 1, 1)
 
 
-def _as_dictionaries(result: pa.Table, as_dictionary: set[str]) -> pa.Table:
+def _group_keys_as_dictionaries(result: pa.Table, as_dictionary: set[str]) -> pa.Table:
     """``result`` with its text columns named in ``as_dictionary`` dictionary-encoded."""
     for name in as_dictionary:
         if name in result.column_names and pa.types.is_string(result.schema.field(name).type):
