@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from datetime import date
 from pathlib import Path
@@ -143,6 +143,51 @@ def test_files_are_numbered_in_time_order_and_the_rejects_after_them(
     assert max(len(files) for files in by_day.values()) > 1
     for files in by_day.values():
         assert all(a[-1] <= b[0] for a, b in itertools.pairwise(files))
+
+
+def test_rejects_flushed_mid_ingest_are_numbered_whatever_the_writes_timing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rejects file written while an events write is in flight takes its number after
+    that write's files, however long the write takes to number them: the same export
+    gives the same files, numbered alike, with slow writes and with quick ones."""
+    import time
+
+    from mfq.store import writer
+
+    monkeypatch.setattr(writer, "_REJECT_FLUSH", 1)  # every chunk's rejects written at once
+    export = tmp_path / "export.ndjson"
+    lines = [
+        f'{{"id": "e{i}", "type": "t", "timestamp": "2026-11-{1 + i // 400:02d}T10:'
+        f'{(i // 60) % 60:02d}:{i % 60:02d}Z", "pad": "{"x" * 40}"}}'
+        for i in range(2000)
+    ]
+    export.write_text("\n".join(f"{line}\nnot json {i}" for i, line in enumerate(lines)) + "\n")
+    quick = _files_in_number_order(export, tmp_path / "quick")
+    day_slices = writer._day_slices
+
+    def slow_day_slices(table: pa.Table) -> Iterator[tuple[pa.Table, date]]:
+        time.sleep(0.05)  # (a write numbers its files only after this)
+        return day_slices(table)
+
+    monkeypatch.setattr(writer, "_day_slices", slow_day_slices)
+    slow = _files_in_number_order(export, tmp_path / "slow")
+    assert [kind for kind, _ in quick].count("rejects") > 20
+    assert slow == quick
+    assert sum(rows for kind, rows in quick if kind == "part") == 2000
+    assert sum(rows for kind, rows in quick if kind == "rejects") == 2000
+
+
+def _files_in_number_order(export: Path, root: Path) -> list[tuple[str, int]]:
+    """Each file's kind and rows, in number order, once ``export`` is ingested."""
+    import mfq
+    from mfq.settings import Settings
+
+    settings = Settings(flush_rows=300, chunk_bytes=4096)
+    mfq.open_store(root, create=True, settings=settings).ingest([export])
+    files = sorted(root.glob("*/**/*-*.parquet"), key=_number)
+    assert [_number(f) for f in files] == list(range(1, len(files) + 1))
+    return [(f.name.split("-", 1)[0], pq.ParquetFile(f).metadata.num_rows) for f in files]
 
 
 def _number(path: Path) -> int:

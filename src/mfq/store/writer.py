@@ -244,6 +244,12 @@ class BatchWriter:
         return _Pending(tmp, final, record)
 
     def _flush_rejects(self) -> None:
+        # Numbered after the files of the write in flight (as ``finish`` numbers the last
+        # rejects), not whenever that write's thread happens to number them: the store's
+        # file names follow the data alone. (Written every 50,000 rejects: the wait is
+        # for a write's unify, rare.)
+        if self._in_flight is not None:
+            self._in_flight.named.wait()
         pending = self._rejects_file()
         if pending is not None:
             self._pending.append(pending)
