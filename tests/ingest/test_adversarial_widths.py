@@ -181,6 +181,28 @@ def test_braces_and_quotes_inside_texts_open_no_parent() -> None:
     assert len(set(keycount.key_paths(np.frombuffer(broken, dtype=np.uint8)).tolist())) == 3
 
 
+def _long(i: int, own: int) -> dict[str, object]:
+    """A record of 6 KB, its keys past a long text (further than ``_REACH`` into it)."""
+    keys = {f"s{k}": k for k in range(60)} | {f"o{i}_{k}": k for k in range(own)}
+    return {**_base(i), "pad": "x" * 6_000, "at": {"p": keys}}
+
+
+def test_windows_far_into_long_records_read_their_keys_by_name() -> None:
+    """A window whose record starts further back than ``_REACH`` is read by name (not
+    from its record's start: GitHub's events read 734 KB of 4 MiB so)."""
+    for own, low, high in ((0, 0, 200), (7, 4 * 1000, 10**9)):
+        text = _text([_long(i, own) for i in range(900)])
+        probe = len(_text([_long(i, own) for i in range(20)]))
+        assert len(text) - probe > 5 * 1024 * 1024
+        known = KnownKeys()
+        assert not more_keys_than(text, 0, probe, 1000, known)
+        estimates = [
+            sampled_estimate(text, probe, len(text), known, np.random.default_rng(seed))
+            for seed in range(3)
+        ]
+        assert low <= min(estimates) and max(estimates) < high, estimates
+
+
 def test_key_paths_are_the_same_in_every_process() -> None:
     """Names are hashed with BLAKE2b, not Python's ``hash`` (salted per process)."""
     code = (
@@ -208,7 +230,7 @@ def test_keys_of_their_own_under_parents_are_too_wide_past_the_probe() -> None:
     assert not more_keys_than(text, 0, probe, 1000, known)
     assert more_keys_than(text, probe, len(text), 1000, known)
     assert sampled_estimate(text, probe, len(text), known) > 4 * 1000
-    assert len(known.paths) == 43  # (id type timestamp s0..s39)
+    assert len(known.paths) == 2 * 43  # (id type timestamp s0..s39: paths and names)
 
 
 def _rare(i: int) -> dict[str, object]:
@@ -241,7 +263,7 @@ def test_sampled_estimates_tell_shared_keys_from_keys_of_their_own() -> None:
     assert min(unknown) > 200  # (met once in the windows: taken as new)
     known = KnownKeys()
     assert not more_keys_than(rare, 0, first, 1000, known)
-    assert len(known.paths) == 303
+    assert len(known.paths) == 2 * 303  # (paths and names)
     for seed in range(5):
         assert sampled_estimate(rare, first, len(rare), known, np.random.default_rng(seed)) < 100
 
