@@ -18,22 +18,24 @@ depth; so a block's paths are one cumulative sum over its brackets (an opening o
 the hash of the key it is the value of, its closing one takes it away), numpy over the
 block's bytes.
 
-Counting every key of a 4 MiB block costs tens of ms, a fifth of its parse or more;
-windows spread over it (one byte in ``_SAMPLED``, 2 KiB each, placed by a generator
-seeded from the block's own bytes) cost about 1-2 ms. A window's keys need its record's
-start to be placed (which strings, which parents): each window is read from its record's
-start (the line's: records are one a line), its keys alone counted; where that reads
-most of the block (records of tens of KiB), the block is counted whole instead. A path
-not met in the source before and met once in the windows stands for ``_SAMPLED`` paths
-(a key of its own, met once in the block, is in the windows once in ``_SAMPLED``); a
-path known, or met more often, for one. Where that estimate passes half the budget (and
-not four budgets), the whole block is counted: past the budget, the block is too wide.
-So records sharing their keys (GitHub's events, nearly all paths met in the first block)
-cost the windows alone, and records each bringing keys of their own are counted before
-they are parsed.
+Counting every key of a 4 MiB block costs about 100 ms, more than its parse; windows
+spread over it (one byte in ``_SAMPLED``, 2 KiB each, placed by a generator seeded from
+the block's own bytes) cost 4-7 ms under load (by name, the first version: 1.5-2.6). A
+window's keys need its record's start to be placed (which strings, which parents): each
+window is read from its record's start (the line's: records are one a line), its keys
+alone counted; a window whose record starts further back than ``_REACH`` is read by name
+(a quote followed by a colon; the name a path of its own); where the windows would read
+most of the block, the block is counted whole instead. A path not met in the source
+before and met once in the windows stands for ``_SAMPLED`` paths (a key of its own, met
+once in the block, is in the windows once in ``_SAMPLED``); a path known, or met more
+often, for one. Where that estimate is within ``_SPREADS`` spreads of the budget (and
+past half of it, and not past four budgets), the whole block is counted: past the
+budget, the block is too wide. So records sharing their keys (GitHub's events, nearly
+all paths met in the first block) cost the windows alone, and records each bringing
+keys of their own are counted before they are parsed.
 
 The decision is the block's bytes' alone (and the source's probe block's, whose paths
-are the known ones): the same block always takes the same path, whatever the worker
+and names are the known ones): the same block always takes the same path, whatever the worker
 threads' timing. The windows' places come from the block's bytes, the names' hashes
 from their bytes (BLAKE2b, not Python's salted ``hash``), and the known paths are those
 of the probe block, counted alone before any other block of the source is with the
