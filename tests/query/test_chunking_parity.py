@@ -100,7 +100,7 @@ def test_exact_sums_are_the_rounded_exact_sum_in_any_order(values: list[float], 
 
 def test_the_sorted_fallback_is_order_free_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """Values spanning most exponents in many groups are added in ascending order."""
-    monkeypatch.setattr(exact, "MAX_CELLS", 0)
+    monkeypatch.setattr(exact, "LEVELS", 0)
     rng = np.random.default_rng(7)
     values = rng.standard_normal(5_000) * 10.0 ** rng.integers(-200, 200, 5_000)
     ids = rng.integers(0, 50, 5_000)
