@@ -4,9 +4,9 @@ Arrow's grouped ``sum``, ``mean`` and ``variance`` of doubles add the rows in th
 they come, batch by batch, so the last bits of an answer follow where the ingest cut
 its flushes (the store reads them file by file; a file's question holds its events in
 time order). Here each group's sum is made of exact partial sums (``exact_sums``), so the
-answer is a function of the multiset of values alone. Values spanning most of the
-doubles' exponents fall back to a canonical order instead: each group's values sorted,
-then added in that order.
+answer is a function of the multiset of values alone. Values near the largest double
+(where no power of two above them is finite) fall back to a canonical order instead:
+each group's values sorted, then added in that order.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import pyarrow as pa
 from mfq.model.arrays import to_arrow
 from mfq.query.engines.rows import Column
 
-#: The most extraction levels before the sorted fallback (each takes 52 - log2(n) bits;
-#: real fields need two to four).
-LEVELS = 12
+#: The most extraction levels before the sorted fallback: each takes 52 - log2(n) bits
+#: (at least 22), real fields need one to four, values over the doubles' whole range
+#: fewer than a hundred (a million such took 0.7 s).
+LEVELS = 100
 
 
 def grouped_sums(terms: Column, ids: np.ndarray, count: int) -> pa.Array:
@@ -62,7 +63,8 @@ def exact_sums(values: np.ndarray, ids: np.ndarray, count: int) -> np.ndarray:
     last bit, exactly, and so is the rest ``x - q``; the rounded parts of ``n`` values add
     exactly in doubles in any order (every partial sum is a multiple of that bit, below
     ``sigma``). Each level takes 52 - log2(n) bits of the values (31 for a million rows);
-    the levels' exact sums are added from the smallest, the same way whatever the order."""
+    the levels' exact sums are added from the smallest, the same way whatever the order
+    (a deterministic function of exact sums, within a unit in the last place or so)."""
     sums = np.zeros(count, dtype=np.float64)
     if not len(values):
         return sums
@@ -91,8 +93,16 @@ def exact_sums(values: np.ndarray, ids: np.ndarray, count: int) -> np.ndarray:
         rest = rest - rounded if rest is values else np.subtract(rest, rounded, out=rest)
         levels.append(np.bincount(ids, weights=rounded, minlength=count))
         largest = max(float(rest.max()), -float(rest.min()))
+    # Added from the smallest with each addition's rounding error kept beside (Knuth's
+    # two-sum): levels that cancel (``1e300``, ``-1e300``, ``1``) lose nothing.
+    total = np.zeros(count, dtype=np.float64)
+    lost = np.zeros(count, dtype=np.float64)
     for level in reversed(levels):
-        sums += level
+        added = total + level
+        part = added - total
+        lost += (total - (added - part)) + (level - part)
+        total = added
+    sums += total + lost
     return sums
 
 
