@@ -206,8 +206,9 @@ def _float_sum(values: Column, weight: Column) -> dict[str, Column]:
     return {"f": pc.multiply(floats, pc.cast(weight, pa.float64()))}
 
 
-#: Where an integer sum's floats reach this, its int64 sum may have wrapped.
-_WRAPS = float(2**63)
+#: Where an integer sum's floats reach this, its int64 sum may have wrapped (a margin
+#: below 2^63 for the floats' rounding).
+_WRAPS = float(2**62)
 
 
 def _sum(parts: Mapping[str, Column]) -> Column:
@@ -219,8 +220,24 @@ def _sum(parts: Mapping[str, Column]) -> Column:
     if floats is not None and len(floats):
         largest = pc.max(pc.abs(floats)).as_py()
         if largest is not None and largest >= _WRAPS:
-            return floats
+            return _unwrapped(parts["s"], floats)
     return parts["s"]
+
+
+def _unwrapped(wrapped: Column, floats: Column) -> Column:
+    """The exact sums from the int64 ones (right modulo 2^64, in any order of the rows)
+    and the floats' (within far less than 2^63 of the exact sum, but with last bits that
+    follow the rows' order): as int64 when every one fits, else each rounded once to the
+    nearest double, so the answer does not depend on how the rows came."""
+    exact: list[int | None] = []
+    for low, near in zip(wrapped.to_pylist(), floats.to_pylist(), strict=True):
+        if low is None or near is None:
+            exact.append(None)
+            continue
+        exact.append(low + round((near - low) / 2**64) * 2**64)
+    if all(value is None or -(2**63) <= value < 2**63 for value in exact):
+        return pa.array(exact, pa.int64())
+    return pa.array([None if value is None else float(value) for value in exact], pa.float64())
 
 
 def _stddev(parts: Mapping[str, Column]) -> pa.Array:

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from mfq.model.arrays import to_arrow
 from mfq.query.engines.algebra import TOTAL, Algebra, Kind, algebra_of
 from mfq.query.engines.distinct import Digits, distinct_dictionary_rows
+from mfq.query.engines.exact import grouped_sums, grouped_variances
 from mfq.query.engines.keys import group_index
 from mfq.query.engines.plan import AggregatePlan
 from mfq.query.engines.quantiles import grouped_quantiles
@@ -60,6 +61,8 @@ def group_table(
     weight = weights(table, plan.weighted) if weighed else pa.nulls(0, pa.int64())
     work: dict[str, object] = {key: table.column(key) for key in keys}
     wanted: list[tuple[str, str, pc.FunctionOptions | None]] = []
+    # Parts summed here rather than by Arrow, whose float sums follow the rows' order.
+    exact: dict[tuple[int, str], Column] = {}
     if weighed:
         work[TOTAL] = weight
         wanted.append((TOTAL, "sum", None))
@@ -72,14 +75,17 @@ def group_table(
             values = values.cast(values.type.value_type)  # no ungrouped dictionary kernel
         mask = mask_of(table, aggregate.arg, masks) if aggregate.arg is not None else None
         row_parts = algebra.row_parts(values, weight, mask)
+        order_free = _order_free_parts(algebra, row_parts)
         for part in algebra.parts:
-            if part.name in row_parts:
+            if part.name in order_free:
+                exact[(index, part.name)] = row_parts[part.name]
+            elif part.name in row_parts:
                 column = f"__a{index}{part.name}"
                 work[column] = row_parts[part.name]
                 wanted.append((column, part.rows, part.options()))
     work_table = pa.table(work).unify_dictionaries()  # each file's dictionary differs
     group_ids: tuple[np.ndarray, int] | None = None
-    if quantiles:
+    if quantiles or exact:
         group_ids = _group_ids(work_table, keys, steps)
         work_table = work_table.append_column(GROUP_ID, to_arrow(group_ids[0]))
         wanted.append((GROUP_ID, "min", None))
@@ -106,9 +112,45 @@ def group_table(
                 for part in algebra.parts
                 if f"__a{index}{part.name}_{part.rows}" in grouped.column_names
             }
+            if group_ids is not None:
+                parts.update(_exact_parts(exact, index, group_ids, grouped))
             output = algebra.finish(parts, total, seconds, grouped.num_rows)
         result = result.append_column(name, output)
     return result
+
+
+def _order_free_parts(algebra: Algebra, row_parts: dict[str, Column]) -> set[str]:
+    """The parts whose Arrow reduction depends on the rows' order and chunks: sums of
+    doubles (an integer sum is exact, or wraps alike in any order) and the variance."""
+    if algebra.kind is Kind.STDDEV and row_parts:
+        return {"mean", "var"}  # (the mean is a state for merging; finished from ``var``)
+    summed = row_parts.get("s")
+    if algebra.kind in (Kind.SUM, Kind.AVG) and summed is not None:
+        return {"s"} if pa.types.is_floating(summed.type) else set()
+    return set()
+
+
+def _exact_parts(
+    exact: dict[tuple[int, str], Column],
+    index: int,
+    group_ids: tuple[np.ndarray, int],
+    grouped: pa.Table,
+) -> dict[str, Column]:
+    """The order-free parts of aggregate ``index``, one per row of ``grouped``."""
+    ids, count = group_ids
+    parts: dict[str, Column] = {}
+    for (owner, name), rows in exact.items():
+        if owner != index or name == "mean":
+            continue
+        if count == 0:  # no events at all: one row, no value
+            parts[name] = pa.nulls(grouped.num_rows, pa.float64())
+            continue
+        per_group = (
+            grouped_variances(rows, ids, count) if name == "var" else grouped_sums(rows, ids, count)
+        )
+        order = pc.fill_null(grouped.column(f"{GROUP_ID}_min"), 0).to_numpy()
+        parts[name] = per_group.take(to_arrow(order.astype(np.int64)))
+    return parts
 
 
 def _values(table: pa.Table, field: str | None) -> Column | None:
