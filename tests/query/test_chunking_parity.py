@@ -100,6 +100,35 @@ def test_exact_sums_are_the_rounded_exact_sum_in_any_order(values: list[float], 
     assert abs(found[0] - expected) <= bound
 
 
+def test_subnormal_values_are_extracted_to_their_last_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An odd multiple of the smallest subnormal is summed exactly by the levels: with
+    the last level's bit above it, it was a tie never extracted, and every group of the
+    column went to the sorted fallback (100 levels first), where ``1e16 + 1 - 1e16``
+    beside it came to 0 (found in review)."""
+
+    def no_fallback(*_: object) -> np.ndarray:
+        raise AssertionError("the sorted fallback ran")
+
+    monkeypatch.setattr(exact, "_sorted_sums", no_fallback)
+    values = np.array([1e16, 1.0, -1e16, 5e-324, 3 * 5e-324, -(2.0**-1022)])
+    ids = np.array([0, 0, 0, 1, 1, 2])
+    assert exact_sums(values, ids, 3).tolist() == [1.0, 4 * 5e-324, -(2.0**-1022)]
+    tiny = np.random.default_rng(3).integers(-(2**40), 2**40, 2_000) * 5e-324
+    groups = np.arange(2_000) % 7
+    expected = [math.fsum(tiny[groups == g]) for g in range(7)]
+    assert exact_sums(tiny, groups, 7).tolist() == expected
+
+
+def test_a_group_near_the_largest_double_leaves_the_others_exact() -> None:
+    """Only the group holding such a value is added in sorted order (found in review:
+    one such value sent every group of the column there)."""
+    values = np.array([1e16, 1.0, -1e16, 1e308, 2.0])
+    ids = np.array([0, 0, 0, 1, 1])
+    order = np.array([4, 2, 0, 3, 1])
+    assert exact_sums(values, ids, 2).tolist() == [1.0, 1e308]
+    assert exact_sums(values[order], ids[order], 2).tolist() == [1.0, 1e308]
+
+
 def test_the_sorted_fallback_is_order_free_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """Values spanning most exponents in many groups are added in ascending order."""
     monkeypatch.setattr(exact, "LEVELS", 0)

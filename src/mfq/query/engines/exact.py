@@ -4,9 +4,10 @@ Arrow's grouped ``sum``, ``mean`` and ``variance`` of doubles add the rows in th
 they come, batch by batch, so the last bits of an answer follow where the ingest cut
 its flushes (the store reads them file by file; a file's question holds its events in
 time order). Here each group's sum is made of exact partial sums (``exact_sums``), so the
-answer is a function of the multiset of values alone. Values near the largest double
-(where no power of two above them is finite) fall back to a canonical order instead:
-each group's values sorted, then added in that order.
+answer is a function of the multiset of values alone. A group holding a value near the
+largest double (where no power of two far enough above it is finite) falls back to a
+canonical order instead: its values sorted, then added in that order (order-free, but
+not exact: ``1e308 + 1e16 + 1 - 1e16`` loses the 1).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import pyarrow as pa
 from mfq.model.arrays import to_arrow
 from mfq.query.engines.rows import Column
 
-#: The most extraction levels before the sorted fallback: each takes 52 - log2(n) bits
-#: (at least 22), real fields need one to four, values over the doubles' whole range
-#: fewer than a hundred (a million such took 0.7 s).
+#: The most extraction levels before the sorted fallback: each takes about
+#: 52 - log2(n) bits (at least 22), real fields need one to four, values over the
+#: doubles' whole range fewer than a hundred (a million such took 0.7 s).
 LEVELS = 100
 
 
@@ -62,8 +63,8 @@ def exact_sums(values: np.ndarray, ids: np.ndarray, count: int) -> np.ndarray:
     every value, ``(sigma + x) - sigma`` is ``x`` rounded to a multiple of ``sigma``'s
     last bit, exactly, and so is the rest ``x - q``; the rounded parts of ``n`` values add
     exactly in doubles in any order (every partial sum is a multiple of that bit, below
-    ``sigma``). Each level takes 52 - log2(n) bits of the values (31 for a million rows);
-    the levels' exact sums are added from the smallest, the same way whatever the order
+    ``sigma``). Each level takes about 52 - log2(n) bits of the values (31 for a million
+    rows); the levels' exact sums are added from the smallest, the same way whatever the order
     (a deterministic function of exact sums, within a unit in the last place or so)."""
     sums = np.zeros(count, dtype=np.float64)
     if not len(values):
@@ -79,6 +80,19 @@ def exact_sums(values: np.ndarray, ids: np.ndarray, count: int) -> np.ndarray:
             return sums
         largest = max(float(values.max()), -float(values.min()))
     room = len(values).bit_length() + 1  # bits a group's sum may grow by
+    # A group holding a value with no finite power of two far enough above it (about
+    # 1e300 and up at a million rows) is added in its sorted order, alone: the other
+    # groups are still extracted exactly.
+    huge = np.abs(values) >= math.ldexp(1.0, 1023 - room)
+    if huge.any():
+        holding = np.zeros(count, dtype=bool)
+        holding[ids[huge]] = True
+        apart = holding[ids]
+        sums += _sorted_sums(values[apart], ids[apart], count)
+        values, ids = values[~apart], ids[~apart]
+        if not len(values):
+            return sums
+        largest = max(float(values.max()), -float(values.min()))
     levels: list[np.ndarray] = []
     rest = values
     rounded = np.empty_like(values)
@@ -87,7 +101,11 @@ def exact_sums(values: np.ndarray, ids: np.ndarray, count: int) -> np.ndarray:
         if top > 1023 or len(levels) >= LEVELS:
             sums += _sorted_sums(values, ids, count)
             return sums
-        sigma = math.ldexp(1.0, max(top, -1074 + 53))
+        # At least 2^-1022, whose last bit is the smallest subnormal's: every rest is a
+        # multiple of it, so none is left as a tie of rounding (2^-1021's last bit is
+        # 2^-1073, and a rest of 2^-1074 was never extracted: 100 levels, then the
+        # fallback for the whole column).
+        sigma = math.ldexp(1.0, max(top, -1022))
         np.add(rest, sigma, out=rounded)
         rounded -= sigma
         rest = rest - rounded if rest is values else np.subtract(rest, rounded, out=rest)
