@@ -59,23 +59,12 @@ def own_in_lists(i: int) -> dict[str, object]:
     return {**_base(i), "items": [{f"k{i}_{j}": j, "name": "n"} for j in range(4)]}
 
 
-def own_under_parents(i: int) -> dict[str, object]:
-    """Past the probe, a name of its own under each of 12 parents beside 40 shared keys:
-    12 columns of its own, one name (the reviewer's file, counted by name, was parsed
-    whole: 4 GB)."""
-    record = {**_base(i), **{f"s{k}": k for k in range(40)}}
-    if i < 1_000:
-        return record
-    return {**record, **{f"p{p}": {f"o{i}": 1} for p in range(12)}}
-
-
 SHAPES: dict[str, tuple[Callable[[int], dict[str, object]], int]] = {
     "own_beside_shared": (own_beside_shared, 1_500),
     "one_own_beside_shared": (one_own_beside_shared, 3_000),
     "own_after_the_probe": (own_after_the_probe, 24_000),
     "own_nested": (own_nested, 16_000),
     "own_in_lists": (own_in_lists, 12_000),
-    "own_under_parents": (own_under_parents, 4_500),
 }
 
 
@@ -128,109 +117,17 @@ def _exact(text: bytes) -> int:
     raise AssertionError
 
 
-def test_keys_are_counted_by_path_in_a_block_read_whole() -> None:
+def test_keys_are_counted_by_name_in_a_block_read_whole() -> None:
     records: list[dict[str, object]] = [
         {"id": 1, "a": {"b": 1, "c": [{"d": 1}, {"e": ":"}]}, "f": 'say "x": y'},
         {"id": 2, "a": {"b": 2}, "g": "\\", "h\\": '\\":'},
     ]
-    for separators in ((",", ":"), (", ", ": "), (" , ", " : "), (",", "   :"), (",", " \t\r :")):
+    for separators in ((",", ":"), (", ", ": "), (" , ", " : "), (",", "   :"), (",", " \t\r\n :")):
         text = _text(records, separators=separators)
-        assert _exact(text) == 9  # id a a.b a.c a.c.d a.c.e f g h\\ (an escaped backslash)
-    # Records are one a line: a pretty-printed one's lines are each read afresh, its keys
-    # by name (id a b c d e f).
+        assert _exact(text) == 9  # id a b c d e f g h\\ (an escaped backslash)
     assert _exact(json.dumps(records[0], indent=2).encode()) == 7
-    # A quote escaped inside keys: the key starts at the unescaped quote before it.
-    assert _exact(b'{"x\\"a": 1, "y\\"a": 2, "z": 3}\n{"z": 4, "x\\"a": 5}\n') == 3
-
-
-def _paths(records: list[dict[str, object]]) -> int:
-    return len(set(keycount.key_paths(np.frombuffer(_text(records), dtype=np.uint8)).tolist()))
-
-
-def test_a_name_under_many_parents_counts_once_a_parent() -> None:
-    """pyarrow makes a column per path: a name under 12 parents is 12 columns (counted by
-    name, 16,000 such records were estimated under the budget, parsed whole: 4 GB)."""
-    assert _paths([{"p0": {"o": 1}, "p1": {"o": 1}}]) == 4  # p0 p0.o p1 p1.o
-    assert _paths([{"a": 1, "b": {"a": 1, "b": {"a": {"a": 1}}}}]) == 6
-    # The same path in other records, and at other places in a record, counts once.
-    assert _paths([{"a": {"b": 1}, "c": 2}, {"c": 3, "a": {"b": 4}}]) == 3
-    # Parents changing name from a record to the next.
-    assert _paths([{f"c{i}": {"k0": 1, "k1": 2}} for i in range(10)]) == 30
-    # Depth 3: the same key under the same parent name, under other grandparents.
-    assert _paths([{f"g{i}": {"p": {"x": 1}}} for i in range(10)]) == 30
-    # Through a list, an object's keys are the list's key's (one list of structs).
-    assert _paths([{"items": [{"a": 1}, {"a": 2, "b": {"a": 3}}, 4, [5]]}]) == 4
-    assert _paths([{"l": [[{"a": 1}], [{"b": {"c": 1}}]], "m": [{"a": 1}]}]) == 6
-    assert _paths([{"l": [{"a": 1}]}, {"l": {"a": 1}}]) == 2  # (l, l.a: one of them)
-
-
-def test_braces_and_quotes_inside_texts_open_no_parent() -> None:
-    texts = [
-        # Braces, brackets and escaped quotes in texts; a text ending in a backslash.
-        b'{"t": "}}]{\\"x\\": [", "o": 1, "p": {"u": "]}\\\\", "o": 2}}\n',
-        # Blanks around every bracket, brace, comma and colon.
-        b'{ "t" : " } ] { " , "o"\t: 1 ,"p" :{ "u" : "x" ,  "o" : 2 } }\n',
-        # A key at a record's end, cut (a block ending inside a record).
-        b'{"t": "}", "o": 1, "p": {"u": "{", "o": 2}}\n{"p": {"u": "}',
-    ]
-    for text in texts:
-        paths = keycount.key_paths(np.frombuffer(text, dtype=np.uint8))
-        assert len(set(paths.tolist())) == 5, text  # t o p p.u p.o
-    # A record left open (an odd quote) leaves the next line's keys as they are.
-    broken = b'{"a": "x\n{"a": 1, "b": {"c": 2}}\n'
-    assert len(set(keycount.key_paths(np.frombuffer(broken, dtype=np.uint8)).tolist())) == 3
-
-
-def _long(i: int, own: int) -> dict[str, object]:
-    """A record of 6 KB, its keys past a long text (further than ``_REACH`` into it)."""
-    keys = {f"s{k}": k for k in range(60)} | {f"o{i}_{k}": k for k in range(own)}
-    return {**_base(i), "pad": "x" * 6_000, "at": {"p": keys}}
-
-
-def test_windows_far_into_long_records_read_their_keys_by_name() -> None:
-    """A window whose record starts further back than ``_REACH`` is read by name (not
-    from its record's start: GitHub's events read 734 KB of 4 MiB so)."""
-    for own, low, high in ((0, 0, 200), (7, 4 * 1000, 10**9)):
-        text = _text([_long(i, own) for i in range(900)])
-        probe = len(_text([_long(i, own) for i in range(20)]))
-        assert len(text) - probe > 5 * 1024 * 1024
-        known = KnownKeys()
-        assert not more_keys_than(text, 0, probe, 1000, known)
-        estimates = [
-            sampled_estimate(text, probe, len(text), known, np.random.default_rng(seed))
-            for seed in range(3)
-        ]
-        assert low <= min(estimates) and max(estimates) < high, estimates
-
-
-def test_key_paths_are_the_same_in_every_process() -> None:
-    """Names are hashed with BLAKE2b, not Python's ``hash`` (salted per process)."""
-    code = (
-        "import numpy as np\n"
-        "from mfq.ingest.keycount import key_paths\n"
-        'text = b\'{"a": {"b": [{"c": 1}]}, "d": 2}\'\n'
-        "print(key_paths(np.frombuffer(text, dtype=np.uint8)).tolist())\n"
-    )
-    runs = {
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True).stdout
-        for _ in range(3)
-    }
-    assert len(runs) == 1
-    assert len(set(eval(runs.pop()))) == 4  # a a.b a.b.c d
-
-
-def test_keys_of_their_own_under_parents_are_too_wide_past_the_probe() -> None:
-    """The probe block's paths known, a later block of records each holding 12 parents
-    with a key of its own is past the budget: by name, 4 MiB of them read 380 keys, under
-    the 500 that ask for a whole count, and were parsed whole."""
-    probe = len(_text([own_under_parents(i) for i in range(150)]))  # (narrow records)
-    text = _text([own_under_parents(i) for i in [*range(150), *range(1_000, 7_700)]])
-    assert len(text) - probe > 4 * 1024 * 1024
-    known = KnownKeys()
-    assert not more_keys_than(text, 0, probe, 1000, known)
-    assert more_keys_than(text, probe, len(text), 1000, known)
-    assert sampled_estimate(text, probe, len(text), known) > 4 * 1000
-    assert len(known.paths) == 2 * 43  # (id type timestamp s0..s39: paths and names)
+    # A quote escaped inside keys: each such key counts as one of its own.
+    assert _exact(b'{"x\\"a": 1, "y\\"a": 2, "z": 3}\n{"z": 4}\n') == 3
 
 
 def _rare(i: int) -> dict[str, object]:
@@ -263,7 +160,7 @@ def test_sampled_estimates_tell_shared_keys_from_keys_of_their_own() -> None:
     assert min(unknown) > 200  # (met once in the windows: taken as new)
     known = KnownKeys()
     assert not more_keys_than(rare, 0, first, 1000, known)
-    assert len(known.paths) == 2 * 303  # (paths and names)
+    assert len(known.names) == 303
     for seed in range(5):
         assert sampled_estimate(rare, first, len(rare), known, np.random.default_rng(seed)) < 100
 
@@ -335,13 +232,13 @@ def test_known_keys_are_the_probe_blocks_alone() -> None:
     first = len(_text([_rare(i) for i in range(300)]))
     known = KnownKeys()
     assert not more_keys_than(rare, 0, 1000, 1000, known)  # (the probe: a few keys)
-    before = known.paths
+    before = known.names
     assert not more_keys_than(rare, 0, first, 1000, known)  # (a later block, counted whole)
-    assert known.paths is before
+    assert known.names == before
     settled = KnownKeys()
     settled.settle()  # (the probe was too wide: nothing known, ever)
     assert not more_keys_than(rare, 0, first, 1000, settled)
-    assert len(settled.paths) == 0
+    assert settled.names == frozenset()
 
 
 @pytest.mark.parametrize("shape", ["own_beside_shared", "own_after_the_probe"])

@@ -583,9 +583,8 @@ def _all_slow(
 
 
 def _keys_too_many(rows: _Rows, first: int, stop: int, state: FastPathState) -> bool:
-    """Whether the block's text holds more key paths (pyarrow's columns) than the budget,
-    estimated from its bytes before pyarrow parses it (``mfq.ingest.keycount``): it is
-    then too wide, as
+    """Whether the block's text holds more keys than the budget, estimated from its bytes
+    before pyarrow parses it (``mfq.ingest.keycount``): it is then too wide, as
     ``_too_wide`` would find it after a parse into as many columns (some 20 KB each, for
     nothing: records each bringing keys of their own made 22,000 columns, 528 MB, of one
     4 MiB block). Not asked where pyarrow reads declared keys only (a projection, once
