@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from mfq.analysis.anomalies import _median_polish, _poisson_z
+from mfq.analysis import anomalies as anomalies_module
+from mfq.analysis.anomalies import NEIGHBOURS, _median_polish, _neighbour_fit, _poisson_z
 from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from tests.analysis.conftest import DemoStore
@@ -122,6 +123,51 @@ def test_median_polish_recovers_an_additive_grid() -> None:
     grid[1, 2] += 50.0  # one outlier moves no effect
     level2, row2, col2 = _median_polish(grid)
     assert np.allclose(level2 + row2[:, None] + col2[None, :], fitted)
+
+
+def _neighbour_fit_by_bucket(scaled: np.ndarray) -> np.ndarray:
+    """The neighbour fit as it was first written: one median per bucket."""
+    fit = np.full_like(scaled, np.nan)
+    for index in range(len(scaled)):
+        low, high = max(0, index - NEIGHBOURS), min(len(scaled), index + NEIGHBOURS + 1)
+        around = np.concatenate([scaled[low:index], scaled[index + 1 : high]])
+        around = around[np.isfinite(around)]
+        if len(around):
+            fit[index] = float(np.median(around))
+    return fit
+
+
+def test_neighbour_fit_is_the_per_bucket_median_to_the_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(17)
+    choices = [0.0, 1.0, math.log1p(3.0), 2.5, -0.75, math.nan, math.inf, -math.inf]
+    series = [rng.choice(choices, size=int(rng.integers(0, 40))) for _ in range(300)]
+    series += [rng.normal(size=100), np.full(5, math.nan)]
+    expected = [_neighbour_fit_by_bucket(values) for values in series]
+    monkeypatch.setattr(anomalies_module, "_FIT_BLOCK", 7)  # blocks end mid-series
+    for values, want in zip(series, expected, strict=True):
+        assert _neighbour_fit(values).tobytes() == want.tobytes()
+
+
+def test_neighbour_fit_of_a_wide_window_takes_no_median_per_bucket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 30 years of weekly buckets around one week of data (a report over a wide window):
+    # the fit worked one numpy.median call per bucket, 1,565 of them per series.
+    values = np.zeros(1565)
+    values[1400] = math.log1p(12.0)
+    calls = []
+    real_median = np.median
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real_median(*args, **kwargs)
+
+    monkeypatch.setattr(np, "median", counted)
+    fit = _neighbour_fit(values)
+    assert calls == []
+    assert fit[1400] == 0.0 and fit[1401] == 0.0 and not fit.any()
 
 
 def test_cli(incident_store: DemoStore) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -222,3 +223,48 @@ def test_cli_formats_and_errors(small_store: Store) -> None:
     assert typo.exit_code == 2
     assert "did you mean 'status'" in typo.stderr
     assert "Traceback" not in typo.output
+
+
+def _field_answers() -> tuple[list[str], list[pd.DataFrame]]:
+    """Per-field answers as the engine hands them over: the key first, then the counts;
+    text with gaps, integers, booleans, floats and integers with gaps (Python objects)."""
+    import pyarrow as pa
+
+    keys = {
+        "service": pa.array(["checkout", None, "search"]),
+        "http_status": pa.array([200, 503]),
+        "cached": pa.array([True, False]),
+        "ratio": pa.array([0.5, 2.0, None]),
+        "port": pa.array([443, None]),
+        "empty": pa.array([], pa.string()),
+    }
+    names, answers = [], []
+    for name, key in keys.items():
+        counts = [pa.array(range(len(key)), pa.int64()) for _ in range(3)]
+        table = pa.table([key, *counts], names=[name, "total", "selection", "outcome"])
+        names.append(name)
+        answers.append(table.to_pandas(integer_object_nulls=True))
+    return names, answers
+
+
+def test_value_frames_are_one_frame_equal_to_a_frame_per_field() -> None:
+    from mfq.analysis.correlate import _value_frame, _value_frames
+
+    names, answers = _field_answers()
+    joined = _value_frames(names, answers)
+    assert len(joined) == 1  # one frame for every field, not one per field
+    per_field = pd.concat(
+        [_value_frame(n, a) for n, a in zip(names, answers, strict=True)], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(joined[0], per_field)
+    texts = [None if pd.isna(v) else v for v in joined[0]["value"].tolist()]
+    assert texts[:8] == ["checkout", None, "search", "200", "503", "true", "false", "0.5"]
+
+
+def test_a_field_named_like_a_count_keeps_its_own_frame() -> None:
+    from mfq.analysis.correlate import _value_frames
+
+    _names, answers = _field_answers()
+    answers[1] = answers[1].rename(columns={"http_status": "total", "total": "t"})
+    frames = _value_frames(["service", "total"], answers[:2])
+    assert len(frames) == 2 and list(frames[1].columns)[:2] == ["field", "value"]

@@ -37,7 +37,10 @@ def weights(table: pa.Table, weighted: bool) -> Column:
 def evaluate_mask(table: pa.Table, expr: Expr) -> pa.Array:
     """Where ``expr`` is true (null is not)."""
     # Group keys may be read as dictionaries; pyarrow's text matching has no kernels for those.
-    used = plain(table.select([n for n in table.column_names if n in referenced_fields(expr)]))
+    # The fields read, found once (per column before: a few thousand walks of the same
+    # expression on a wide table).
+    read = referenced_fields(expr)
+    used = plain(table.select([n for n in table.column_names if n in read]))
     compiled = compile_filter(expr, used.schema)
     if used.num_columns == 0:
         used = pa.table({"__rows": pa.nulls(table.num_rows, pa.int8())})

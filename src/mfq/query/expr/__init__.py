@@ -14,6 +14,7 @@ names the column, and nothing else escapes the parser, whatever the input.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from mfq.query.expr.ast import (
@@ -155,13 +156,21 @@ def parse_condition(text: str, fields: Mapping[str, FieldType] | None = None) ->
 def referenced_fields(expr: Node | NamedAggregate) -> set[str]:
     """The names of every field an expression reads, inside aggregates too."""
     root = expr.aggregate if isinstance(expr, NamedAggregate) else expr
+    return set(_fields_read(root))
+
+
+@functools.lru_cache(maxsize=4096)
+def _fields_read(root: Node) -> frozenset[str]:
+    """:func:`referenced_fields`, remembered per node (nodes are frozen, so hashable): a
+    batch of per-field queries asks for the same aggregates' fields thousands of times
+    (``correlate`` on a wide log)."""
     names: set[str] = set()
     for node in walk(root):
         if isinstance(node, Field):
             names.add(node.name)
         elif isinstance(node, Exists | Aggregate) and node.field is not None:
             names.add(node.field)
-    return names
+    return frozenset(names)
 
 
 def aggregates_in(expr: Node) -> list[Aggregate]:
