@@ -17,9 +17,11 @@ can differ from the local engine's, in the last digits, as they add in another o
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import cast
 
 import numpy as np
@@ -119,6 +121,12 @@ class FileRead:
         return add_derived(schema.empty_table(), self.derived).schema
 
     def predicate(self) -> pc.Expression | None:
+        """The time range and filters as one Arrow expression (compiled once: every file
+        of the query asks for it)."""
+        return self._predicate
+
+    @cached_property
+    def _predicate(self) -> pc.Expression | None:
         predicate = time_filter(self.time)
         for expr in self.where:
             compiled = compile_filter(expr, self.schema)
@@ -206,6 +214,11 @@ class RowShape:
     folding: Folding | None = None
     times: bool = False
     only: KeySet | None = None
+    #: The ``masks`` compiled, by the schema of the rows they are asked of (a file's rows
+    #: come in the read's one schema, so once per query and worker, not once per file).
+    _compiled: dict[pa.Schema, list[pc.Expression]] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
 
     @property
     def group_keys(self) -> list[str]:
@@ -226,8 +239,8 @@ class RowShape:
         for key in self.keys:
             columns[key] = keyed.column(key)
         columns[WEIGHT] = weight
-        for index, expr in enumerate(self.masks):
-            matched = ds.dataset(table).to_table(columns={"m": compile_filter(expr, table.schema)})
+        for index, compiled in enumerate(self._compiled_masks(table.schema)):
+            matched = ds.dataset(table).to_table(columns={"m": compiled})
             columns[mask_column(index)] = pc.fill_null(matched["m"], False)
         for index, name in enumerate(self.values):
             columns[value_column(index)] = table.column(name)
@@ -238,6 +251,17 @@ class RowShape:
     def schema(self, read: FileRead) -> pa.Schema:
         """The derived columns' types, given what is read."""
         return self.derive(read.output_schema.empty_table()).schema
+
+    def _compiled_masks(self, schema: pa.Schema) -> list[pc.Expression]:
+        compiled = self._compiled.get(schema)
+        if compiled is None:  # two threads may both compile it: the same expressions
+            compiled = [compile_filter(expr, schema) for expr in self.masks]
+            self._compiled[schema] = compiled
+        return compiled
+
+
+def _fresh_token() -> str:
+    return uuid.uuid4().hex
 
 
 def _weights(table: pa.Table, weighted: bool) -> pa.Array | pa.ChunkedArray:
@@ -253,6 +277,14 @@ class FileRows:
 
     read: FileRead
     shape: RowShape
+    #: Dask names a collection by a token of its function, by default a pickle of this
+    #: whole object: with a funnel's ``--why`` filter (thousands of ids) that was most of
+    #: the client's time, once for each field correlate ranks. Each instance is a
+    #: computation of its own, so a token of its own.
+    token: str = field(default_factory=_fresh_token, compare=False)
+
+    def __dask_tokenize__(self) -> str:
+        return self.token
 
     def __call__(self, path: str, stored: pa.Schema) -> pd.DataFrame:
         return to_frame(self.shape.derive(self.read.table(path, stored)))
@@ -269,6 +301,11 @@ class FileEvents:
     limit: int | None
     #: Check for matches with the filter's columns first (a wide read, a selective filter).
     narrow: bool = False
+    #: As ``FileRows.token``.
+    token: str = field(default_factory=_fresh_token, compare=False)
+
+    def __dask_tokenize__(self) -> str:
+        return self.token
 
     def __call__(self, path: str, stored: pa.Schema) -> pd.DataFrame:
         if self.narrow and not self.read.has_matches(path, stored):
