@@ -38,7 +38,7 @@ from mfq.query.expr import (
     to_text,
     without_spans,
 )
-from mfq.query.expr.ast import walk
+from mfq.query.expr.ast import children, walk
 
 Parse = Callable[[str, Mapping[str, FieldType] | None], object]
 PARSERS: list[Parse] = [parse_filter, parse_condition, parse_aggregate]
@@ -256,3 +256,16 @@ def test_named_aggregates_round_trip_through_text(aggregate: Aggregate, name: st
 def test_trees_round_trip_through_json(tree: Node) -> None:
     expr: Expr = EXPR_ADAPTER.validate_python(tree)
     assert EXPR_ADAPTER.validate_json(EXPR_ADAPTER.dump_json(expr)) == tree
+
+
+def _every_node(node: Node) -> list[Node]:
+    """``walk`` written plainly: the node, then each child's nodes, in order."""
+    return [node, *(found for child in children(node) for found in _every_node(child))]
+
+
+@given(st.one_of(filters, conditions))
+def test_walk_meets_every_node_once_in_order(tree: Node) -> None:
+    """``walk`` yields leaves without walking them; what it meets is as a plain walk's."""
+    walked = list(walk(tree))
+    assert [id(node) for node in walked] == [id(node) for node in _every_node(tree)]
+    assert all(not list(children(node)) for node in walked if type(node) in {Literal, Field})

@@ -326,8 +326,16 @@ def walk(node: Node) -> Iterator[Node]:
     """``node`` and every node inside it, depth first, in source order."""
     yield node
     for child in children(node):
-        yield from walk(child)
+        # Leaves are yielded here, not walked: an id list (a funnel's ``--why``) holds
+        # thousands of literals, and a generator each made a walk 15 times slower.
+        if type(child) in _LEAVES:
+            yield child
+        else:
+            yield from walk(child)
 
+
+#: Nodes with no nodes inside them.
+_LEAVES: frozenset[type[Node]] = frozenset({Literal, Field})
 
 _NodeT = TypeVar("_NodeT", bound=Node)
 
