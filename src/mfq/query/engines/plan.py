@@ -61,11 +61,13 @@ def plan_of(spec: QuerySpec) -> AggregatePlan:
 def having_aggregates(spec: QuerySpec) -> list[Aggregate]:
     """Aggregates ``--having`` and computed columns use that the query does not compute
     already (as hidden columns)."""
-    named = {to_text(n.aggregate) for n in spec.aggregates}
-    found: dict[str, Aggregate] = {}
     roots = [item.expr for item in spec.computed]
     if spec.having is not None:
         roots.append(spec.having)
+    if not roots:  # the aggregates' texts cost: correlate's hold thousands of ids
+        return []
+    named = {to_text(n.aggregate) for n in spec.aggregates}
+    found: dict[str, Aggregate] = {}
     for root in roots:
         for node in walk(root):
             if isinstance(node, Aggregate) and to_text(node) not in named:
