@@ -24,8 +24,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
+# worksteal: each worker starts on one half of the tests in order (a file's and a folder's
+# fixtures built by one worker, mostly) and takes from the other's queue when idle.
 test: lint chromium
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q
 
 # The HTML report's browser test needs Chromium: installed here when missing, as root with
 # apt; otherwise that one test skips and says why. This step never fails the build.

@@ -20,9 +20,19 @@ from mfq.api import Store
 settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
 settings.register_profile("dev", deadline=None)
 settings.register_profile("explore", max_examples=2000, deadline=None)
-settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
-)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+settings.load_profile(PROFILE)
+
+#: At most this many generated examples a property test on CI's fixed seed, for the tests
+#: that ask :func:`examples` (the slowest, 0.1-0.3 s an example): CI would run the same
+#: few hundred examples at every landing; the random profiles search all they ask for.
+CI_EXAMPLES = 100
+
+
+def examples(count: int) -> int:
+    """``count`` examples, or :data:`CI_EXAMPLES` at most on the ``ci`` profile."""
+    return min(count, CI_EXAMPLES) if PROFILE == "ci" else count
+
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO.parent / "shared" / "real"

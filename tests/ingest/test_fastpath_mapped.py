@@ -22,6 +22,7 @@ from mfq.ingest.screen import screen_chunk
 from mfq.ingest.sources import Source, open_source
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import Settings
+from tests.conftest import examples
 from tests.ingest.test_fastpath_parity import TIMESTAMP_TEXT, _canonical, _chunk
 from tests.realdata import FOLDERS, real_export
 
@@ -232,7 +233,7 @@ def mapped_records(draw: st.DrawFn) -> dict[str, object]:
 MAPPED_LINES = st.lists(mapped_records().map(json.dumps), min_size=1, max_size=20)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=MAPPED_LINES, block_bytes=st.sampled_from([200, 1 << 20]))
 @example(lines=['{"verb": "get", "when": 1, "tags": ["a\\u0001"]}'], block_bytes=1 << 20)
 @example(lines=['{"verb": " 3", "when": 1, "level": " 3", "obj": {"kind": 1}}'], block_bytes=200)
@@ -262,7 +263,7 @@ def test_paths_agree_with_the_builtin_profiles(lines: list[str], name: str) -> N
     _both(lines, NormalizeOptions(profile=profile))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     lists=st.lists(
         st.none() | st.lists(ELEMENTS, max_size=4) | st.lists(st.text(max_size=5), max_size=3),

@@ -18,6 +18,7 @@ from mfq.ingest.containers import RecordChunk, _lines_chunk
 from mfq.ingest.fastpath import FastPathState, validate_chunk_fast
 from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.validate import validate_chunk
+from tests.conftest import examples
 
 KEYS = [
     "id",
@@ -274,7 +275,7 @@ def _both(lines: list[str], options: NormalizeOptions, block_bytes: int = 1 << 2
         assert _canonical(fast) == _canonical(slow)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=LINES, block_bytes=st.sampled_from([64, 300, 1 << 20]))
 @example(lines=['{"type":"a","ts":1,"n":1}', '{"type":"a","ts":2,"n":"x"}'], block_bytes=1 << 20)
 @example(lines=['{"type":"event","attributes":{"ts":1}}', '{"type":"a","ts":1.5}'], block_bytes=64)
@@ -301,7 +302,7 @@ def test_fast_and_record_paths_agree(lines: list[str], block_bytes: int) -> None
     _both(lines, NormalizeOptions(), block_bytes)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=VALID_LINES, block_bytes=st.sampled_from([200, 1 << 20]))
 def test_paths_agree_on_valid_varied_exports(lines: list[str], block_bytes: int) -> None:
     _both(lines, NormalizeOptions(), block_bytes)

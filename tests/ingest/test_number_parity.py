@@ -41,6 +41,7 @@ from mfq.ingest.options import NormalizeOptions
 from mfq.ingest.validate import validate_chunk
 from mfq.settings import DEFAULT_SETTINGS
 from mfq.store.stats import _type_name
+from tests.conftest import examples
 from tests.ingest.test_big_integers import _chunk, _fast
 from tests.query.test_direct import _compare, _write, record_path_rows
 
@@ -109,7 +110,7 @@ def _stored(chunk: EventChunk) -> tuple[object, ...]:
     return columns, named, rejects
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     drawn=st.lists(
         st.tuples(VALUES, st.sampled_from(["x", "x", "attributes.x", "duration_ms"])),
@@ -375,7 +376,7 @@ def test_a_backslash_in_a_kept_row_s_text_makes_no_second_parse(
     assert parsed_again == [1]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     drawn=st.lists(
         st.tuples(BESIDE_REJECTS, st.sampled_from(["x", "attributes.x", "o.x"]), REJECTED_FOR),

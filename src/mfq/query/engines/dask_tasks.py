@@ -72,7 +72,11 @@ def value_column(index: int) -> str:
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """An Arrow table as a partition: Arrow-backed columns, nothing converted."""
-    return cast(pd.DataFrame, table.to_pandas(types_mapper=pd.ArrowDtype, ignore_metadata=True))
+    # One thread: columns are wrapped, not converted, and Arrow's pool writing blocks from
+    # a Dask task's thread once deadlocked on the GIL (the pool waiting for it, the task
+    # waiting for the pool, another task holding it while waiting on Arrow).
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype, ignore_metadata=True, use_threads=False)
+    return cast(pd.DataFrame, frame)
 
 
 def to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
@@ -339,7 +343,7 @@ def key_hashes(table: pa.Table, keys: Sequence[str]) -> np.ndarray:
         as_pandas = (
             pd.Series(values.to_pylist(), dtype=object)
             if pa.types.is_boolean(values.type)
-            else values.to_pandas()
+            else values.to_pandas(use_threads=False)
         )
         distinct = pd.util.hash_pandas_object(as_pandas, index=False)
         hashes = hashes * np.uint64(1_000_003) + distinct.to_numpy()[codes]
