@@ -234,10 +234,27 @@ def test_a_wide_window_claims_nothing_from_the_years_around_the_data(
 def test_the_span_is_the_datas_whatever_the_filters(
     store: Store, write_ndjson: Callable[..., Path]
 ) -> None:
-    # ``where`` picks a series; it does not say when the data was collected.
-    store.ingest([write_ndjson(BURST)])
-    only = store.anomalies(Selection(where="repo = 'r5'", since="2000-01-01", until="2030-01-01"))
-    assert only.summary["observed_last"] == pd.Timestamp("2024-01-01T15:00:00.130Z")
+    # ``where`` picks a series; it does not say when the data was collected. A kind of
+    # error first seen mid-week (30 in one hour, none before or after) is an incident; had
+    # the span been that of the errors alone, that hour would be all there was, and
+    # nothing would be flagged even over the data's own week.
+    errors = [
+        {
+            "id": f"e{i}",
+            "type": "checkout.failed",
+            "status": "error",
+            "timestamp": f"2026-11-05T14:{i:02d}:00Z",
+        }
+        for i in range(30)
+    ]
+    store.ingest([write_ndjson(_cycle_events(6, spike=(-1, -1), dip=(-1, -1)) + errors)])
+    failing = "status = 'error'"
+    for since, until in [("2026-11-02", "2026-11-08"), ("2026-10-01", "2027-01-01")]:
+        result = store.anomalies(Selection(where=failing, since=since, until=until), every="1h")
+        assert [(str(r.time), r.value, r.expected, r.score) for r in result.itertuples()] == [
+            ("2026-11-05 14:00:00+00:00", 30.0, 0.0, 15.38)  # 19.99 over the quarter before
+        ]
+    assert result.summary["observed_first"] == pd.Timestamp("2026-11-02T00:00Z")
 
 
 def test_a_planted_spike_scores_the_same_over_a_wider_window(
