@@ -75,7 +75,7 @@ class AnomaliesRequest(Request):
     ``count``). ``every``: the bucket width. ``top``: the largest groups only.
     ``threshold``: the robust score that flags a bucket. ``min_change``: the least
     relative change that counts. ``tz``: day buckets in this time zone. ``include_all``:
-    every bucket with its score (for charts and tests).
+    every observed bucket with its score (for charts and tests).
     """
 
     command: ClassVar[str] = "anomalies"
