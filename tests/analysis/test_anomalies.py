@@ -224,6 +224,11 @@ def test_a_wide_window_claims_nothing_from_the_years_around_the_data(
     everything = store.anomalies(THIRTY_YEARS, by="repo", every="7d", include_all=True)
     assert set(everything["time"].astype(str)) == {"2023-12-28 00:00:00+00:00"}
     assert everything["score"].isna().all()
+    # A time range without events observes nothing (it was a series of zeros).
+    empty = Selection(since="2020-01-01", until="2020-02-01")
+    for by in (None, "repo"):
+        nothing = store.anomalies(empty, by=by, every="1d", include_all=True)
+        assert nothing.empty and nothing.notes == ()
     # A time range the data fills says nothing about it.
     assert (
         store.anomalies(Selection(since="2024-01-01T15:00Z", until="2024-01-01T15:00:01Z")).notes

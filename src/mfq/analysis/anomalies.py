@@ -27,7 +27,8 @@ The observed span
     observations. Buckets before and after them are left out of the fit and the scores,
     and the two edge buckets, partly covered, are treated as the open ends are: fitted,
     never flagged. So a 30-year window over a one-second export claims nothing, and the
-    answer says which span was observed (``notes``, ``summary["observed"]``).
+    answer says which span was observed (``notes``; ``summary["observed_first"]`` and
+    ``["observed_last"]``).
 """
 
 from __future__ import annotations
