@@ -279,6 +279,13 @@ def test_a_planted_spike_scores_the_same_over_a_wider_window(
         wide = store.anomalies(Selection(since=since, until=until), every="1h")
         pd.testing.assert_frame_equal(pd.DataFrame(wide), pd.DataFrame(own))
         assert wide.notes[0].startswith("the data covers only 2026-11-02 00:00:00 to ")
+        # Every bucket as the question without a time range scores it (its ends are open).
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(
+                store.anomalies(Selection(since=since, until=until), every="1h", include_all=True)
+            ),
+            pd.DataFrame(store.anomalies(Selection(), every="1h", include_all=True)),
+        )
     assert store.anomalies(THIRTY_YEARS).empty
 
 
