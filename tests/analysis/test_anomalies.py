@@ -184,3 +184,126 @@ def test_cli(incident_store: DemoStore) -> None:
     assert bad.exit_code == 2 and "--threshold" in bad.stderr
     two = runner.invoke(cli, [*base, "--agg", "count as a, p95(duration_ms)"])
     assert two.exit_code == 2
+
+
+# -- the observed span: buckets the data never covered are not observations -----------------
+
+#: A one-second export (like the 50 GitHub events of ``real/gharchive``): twelve
+#: repositories, two of them with two events.
+BURST = [
+    {
+        "id": str(i),
+        "type": "push",
+        "repo": f"r{i if i < 12 else i - 12}",
+        "timestamp": f"2024-01-01T15:00:00.{i:02d}0Z",
+    }
+    for i in range(14)
+]
+BURST_NOTE = (
+    "the data covers only 2024-01-01 15:00:00 to 2024-01-01 15:00:00.130 UTC of the time"
+    " range: the buckets before and after it are not observations and are not scored"
+)
+THIRTY_YEARS = Selection(since="2000-01-01", until="2030-01-01")
+
+
+def test_a_wide_window_claims_nothing_from_the_years_around_the_data(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    # The two repositories with two events scored 4.79 (2 against 0 expected) before:
+    # 1,565 weeks of zeros made their mean rate tiny.
+    store.ingest([write_ndjson(BURST)])
+    result = store.anomalies(THIRTY_YEARS, by="repo", every="7d")
+    assert result.empty
+    assert result.notes == (BURST_NOTE,)
+    first, last = result.summary["observed_first"], result.summary["observed_last"]
+    assert (str(first), str(last)) == (
+        "2024-01-01 15:00:00+00:00",
+        "2024-01-01 15:00:00.130000+00:00",
+    )
+    # Only the week of the data is scored, and it is the edge of the observed span.
+    everything = store.anomalies(THIRTY_YEARS, by="repo", every="7d", include_all=True)
+    assert set(everything["time"].astype(str)) == {"2023-12-28 00:00:00+00:00"}
+    assert everything["score"].isna().all()
+    # A time range without events observes nothing (it was a series of zeros).
+    empty = Selection(since="2020-01-01", until="2020-02-01")
+    for by in (None, "repo"):
+        nothing = store.anomalies(empty, by=by, every="1d", include_all=True)
+        assert nothing.empty and nothing.notes == ()
+    # A time range the data fills says nothing about it.
+    assert (
+        store.anomalies(Selection(since="2024-01-01T15:00Z", until="2024-01-01T15:00:01Z")).notes
+        == ()
+    )
+
+
+def test_the_span_is_the_datas_whatever_the_filters(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    # ``where`` picks a series; it does not say when the data was collected. A kind of
+    # error first seen mid-week (30 in one hour, none before or after) is an incident; had
+    # the span been that of the errors alone, that hour would be all there was, and
+    # nothing would be flagged even over the data's own week.
+    errors = [
+        {
+            "id": f"e{i}",
+            "type": "checkout.failed",
+            "status": "error",
+            "timestamp": f"2026-11-05T14:{i:02d}:00Z",
+        }
+        for i in range(30)
+    ]
+    store.ingest([write_ndjson(_cycle_events(6, spike=(-1, -1), dip=(-1, -1)) + errors)])
+    failing = "status = 'error'"
+    for since, until in [("2026-11-02", "2026-11-08"), ("2026-10-01", "2027-01-01")]:
+        result = store.anomalies(Selection(where=failing, since=since, until=until), every="1h")
+        assert [(str(r.time), r.value, r.expected, r.score) for r in result.itertuples()] == [
+            ("2026-11-05 14:00:00+00:00", 30.0, 0.0, 15.38)  # 19.99 over the quarter before
+        ]
+    assert result.summary["observed_first"] == pd.Timestamp("2026-11-02T00:00Z")
+
+
+def test_a_planted_spike_scores_the_same_over_a_wider_window(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    # Over a quarter or 30 years in hours, the empty days around the week bent the fit:
+    # 21 buckets flagged, the spike at 6.88 and the dip at -11.95, and in weeks the
+    # data's two weeks at 37.05. Now the answer is that of the data's own period.
+    store.ingest([write_ndjson(_cycle_events(6, spike=(2, 3), dip=(4, 12)))])
+    own = store.anomalies(Selection(since="2026-11-02", until="2026-11-08"), every="1h")
+    assert [(str(r.time), r.value, r.expected, r.score) for r in own.itertuples()] == [
+        ("2026-11-04 03:00:00+00:00", 156.0, 52.0, 11.58),
+        ("2026-11-06 12:00:00+00:00", 0.0, 120.0, -15.25),
+    ]
+    assert own.notes == ()
+    for since, until in [("2026-10-01", "2027-01-01"), ("2000-01-01", "2030-01-01")]:
+        wide = store.anomalies(Selection(since=since, until=until), every="1h")
+        pd.testing.assert_frame_equal(pd.DataFrame(wide), pd.DataFrame(own))
+        assert wide.notes[0].startswith("the data covers only 2026-11-02 00:00:00 to ")
+        # Every bucket as the question without a time range scores it (its ends are open).
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(
+                store.anomalies(Selection(since=since, until=until), every="1h", include_all=True)
+            ),
+            pd.DataFrame(store.anomalies(Selection(), every="1h", include_all=True)),
+        )
+    assert store.anomalies(THIRTY_YEARS).empty
+
+
+def test_the_observed_span_note_in_table_and_json(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    path = write_ndjson(BURST)
+    store.ingest([path])
+    runner = CliRunner()
+    window = ["--since", "2000-01-01", "--until", "2030-01-01", "--by", "repo", "--every", "7d"]
+    outputs = {}
+    for source in (["--store", str(store.root)], [str(path)]):
+        for fmt in ("table", "json"):
+            ran = runner.invoke(cli, ["anomalies", *source, *window, "--format", fmt])
+            assert ran.exit_code == 0, ran.output
+            outputs[source[0], fmt] = (ran.stdout, ran.stderr)
+    assert outputs["--store", "json"] == ("[]\n", f"note: {BURST_NOTE}\n")
+    assert outputs["--store", "table"][1] == f"no anomalies\nnote: {BURST_NOTE}\n"
+    # The question on the file is the question on the store.
+    assert outputs[str(path), "json"] == outputs["--store", "json"]
+    assert outputs[str(path), "table"] == outputs["--store", "table"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from mfq.errors import UsageError
+from mfq.report import ReportFormat, render_report
 from mfq.report.format import table_cells
 from mfq.report.model import Report
 from tests.report.conftest import duckdb_events, hand_records, write_store
@@ -283,3 +285,33 @@ def test_sample_rate_weights_counts_unless_unweighted(tmp_path: Path) -> None:
     assert all(query.options.get("unweighted") is True for query in weighed)
     commands = [c for c in unweighted.commands() if not c.startswith("mfq sessions")]
     assert all("--unweighted" in command for command in commands)
+
+
+def test_a_wide_period_scores_only_what_the_data_covers(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    # A one-second export in a 30-year report: the services with two events were flagged
+    # (2 against 0 expected, 4.79) from the empty years around them.
+    burst = [
+        {
+            "id": str(i),
+            "type": "push",
+            "service": f"s{i if i < 12 else i - 12}",
+            "timestamp": f"2024-01-01T15:00:00.{i:02d}0Z",
+        }
+        for i in range(14)
+    ]
+    store.ingest([write_ndjson(burst)])
+    report = store.report(Selection(since="2000-01-01", until="2030-01-01"))
+    section = report.section("anomalies")
+    assert section.tables == ()
+    note = (
+        "the data covers only 2024-01-01 15:00:00 to 2024-01-01 15:00:00.130 UTC of the time"
+        " range: the buckets before and after it are not observations and are not scored"
+    )
+    assert section.notes == (note,)
+    assert f"_{note}_" in render_report(report, ReportFormat.MARKDOWN)
+    assert note in render_report(report, ReportFormat.HTML)
+    # A period the data fills says nothing.
+    filled = store.report(Selection(since="2024-01-01T15:00Z", until="2024-01-01T15:00:01Z"))
+    assert filled.section("anomalies").notes == ()

@@ -20,6 +20,15 @@ The score
     the score reaches ``threshold`` (default 4.5) and the value differs from the
     expectation by at least ``min_change`` (default 25%), so steady data stays quiet.
     Partial buckets at the open ends of a time range are never flagged.
+
+The observed span
+    Only the buckets from the first to the last event of the time range (whatever the
+    filters: ``where`` picks a series, it does not say when the data was collected) are
+    observations. Buckets before and after them are left out of the fit and the scores,
+    and the two edge buckets, partly covered, are treated as the open ends are: fitted,
+    never flagged. So a 30-year window over a one-second export claims nothing, and the
+    answer says which span was observed (``notes``; ``summary["observed_first"]`` and
+    ``["observed_last"]``).
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mfq.analysis.defaults import ANOMALY_MIN_CHANGE as DEFAULT_MIN_CHANGE
@@ -42,6 +51,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mfq.query.source import QuerySource
+    from mfq.query.spec import QuerySpec
 
     FloatArray = npt.NDArray[np.float64]
 
@@ -66,7 +76,7 @@ class AnomaliesRequest(Request):
     ``count``). ``every``: the bucket width. ``top``: the largest groups only.
     ``threshold``: the robust score that flags a bucket. ``min_change``: the least
     relative change that counts. ``tz``: day buckets in this time zone. ``include_all``:
-    every bucket with its score (for charts and tests).
+    every observed bucket with its score (for charts and tests).
     """
 
     command: ClassVar[str] = "anomalies"
@@ -86,6 +96,7 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
     ``direction`` (``up``/``down``); every bucket with ``include_all``."""
     import pandas as pd
 
+    from mfq.model.answer import answer
     from mfq.query.build import request_spec
 
     if request.threshold <= 0:
@@ -114,9 +125,16 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
     value_column = aggregate.name
     columns = ["time", *keys, "value", "expected", "score", "direction"]
     if series.empty:
-        return pd.DataFrame(columns=columns)
+        return answer(pd.DataFrame(columns=columns))
     width = _width(series["time"])
     open_start, open_end = spec.time.since is None, spec.time.until is None
+    observed = None
+    if not (open_start and open_end):
+        observed = observed_span(store, spec)
+        series, cut_start, cut_end = _within(series, observed)
+        open_start, open_end = open_start or cut_start, open_end or cut_end
+        if not (cut_start or cut_end):
+            observed = None
     frames = []
     groups = series.groupby(keys, dropna=False, sort=False) if keys else [((), series)]
     for key, unsorted in groups:
@@ -152,7 +170,73 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
         flagged = (result["score"].abs() >= request.threshold) & (relative >= request.min_change)
         result = result[flagged]
     result = result.sort_values(["time", *keys], kind="stable").reset_index(drop=True)
-    return result[columns]
+    if observed is None:
+        return answer(result[columns])
+    first, last = observed
+    return answer(
+        result[columns],
+        notes=[observed_note(first, last)],
+        summary={"observed_first": first, "observed_last": last},
+    )
+
+
+def observed_span(store: QuerySource, spec: QuerySpec) -> tuple[datetime, datetime] | None:
+    """The first and last event time within ``spec``'s time range, whatever its filters
+    (None: no events). One more scan, of the timestamps only."""
+    from mfq.query.expr import Aggregate, NamedAggregate
+    from mfq.query.spec import QueryKind, QuerySpec
+
+    bounds = tuple(
+        NamedAggregate(aggregate=Aggregate(func=func, field="timestamp"), name=func)
+        for func in ("min", "max")
+    )
+    question = QuerySpec(
+        kind=QueryKind.AGGREGATE,
+        time=spec.time,
+        aggregates=bounds,
+        totals=False,
+        unweighted=spec.unweighted,
+        columns=("min", "max"),
+    )
+    row = store.run(question)
+    if row.empty or row["min"].isna().iloc[0]:
+        return None
+    return row["min"].iloc[0].to_pydatetime(), row["max"].iloc[0].to_pydatetime()
+
+
+def observed_note(first: datetime, last: datetime) -> str:
+    """What a table says when the data covers less than the time range asked for."""
+    return (
+        f"the data covers only {_moment(first)} to {_moment(last)} UTC of the time range:"
+        " the buckets before and after it are not observations and are not scored"
+    )
+
+
+def _moment(moment: datetime) -> str:
+    """``2024-01-01 15:00:00``, with milliseconds when there are any."""
+    text = f"{moment:%Y-%m-%d %H:%M:%S}"
+    return f"{text}.{moment.microsecond // 1000:03d}" if moment.microsecond >= 1000 else text
+
+
+def _within(
+    series: pd.DataFrame, observed: tuple[datetime, datetime] | None
+) -> tuple[pd.DataFrame, bool, bool]:
+    """The buckets from the one holding the first observed event to the one holding the
+    last, and whether buckets were cut before and after them."""
+    import numpy as np
+    import pandas as pd
+
+    if observed is None:
+        return series.iloc[0:0], False, False
+    times = series["time"].to_numpy(dtype="datetime64[ns]").astype("int64")
+    starts = np.unique(times)
+    first, last = (pd.Timestamp(moment).value for moment in observed)
+    low = starts[max(0, int(np.searchsorted(starts, first, side="right")) - 1)]
+    high = starts[max(0, int(np.searchsorted(starts, last, side="right")) - 1)]
+    if low == starts[0] and high == starts[-1]:
+        return series, False, False
+    kept = series[(times >= low) & (times <= high)]
+    return kept, bool(low != starts[0]), bool(high != starts[-1])
 
 
 def _width(times: pd.Series) -> timedelta:

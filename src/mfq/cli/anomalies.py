@@ -73,11 +73,13 @@ def anomalies(
 
             result = with_changes(store, result, split_fields(by), selection)
     fmt = output.format
-    notes: list[str] = []
+    # What was observed goes to stderr in every format: stdout keeps its rows.
+    notes: list[str] = list(getattr(result, "notes", ()))
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import anomalies_view
 
-        result, notes = anomalies_view(result)
+        result, change_notes = anomalies_view(result)
+        notes += change_notes
     render(result, fmt, env, title="anomalies", empty_message="no anomalies")
     for note in notes:
         print_message(env, f"note: {note}")

@@ -267,6 +267,7 @@ class _Builder:
             errors_now=float(headline_frames[0]["errors"].iloc[0]),
             errors_before=float(headline_frames[1]["errors"].iloc[0]),
             types_now=int((batch["types"][0]["events"] > 0).sum()),
+            observed=findings.observed_note(anomalies),
         )
         sections = releases.add_to(
             self._sections(parts), context, release_results, parts.correlate[0]
@@ -607,6 +608,7 @@ class _Builder:
                 "Anomalies",
                 paragraphs=paragraphs["anomalies"],
                 tables=_shown(parts.anomalies),
+                notes=(parts.observed,) if parts.observed else (),
             ),
             Section(
                 "slo",

@@ -63,6 +63,16 @@ def anomaly_table(found: Sequence[tuple[AnomalySignal, pd.DataFrame]], *, rows: 
     return Table("anomalies", "Anomalous buckets", columns, table, note=note)
 
 
+def observed_note(found: Sequence[tuple[AnomalySignal, pd.DataFrame]]) -> str | None:
+    """What the anomaly signals say about the span the data covers (they share the
+    period, so the first note is theirs all), or None when it covers the whole period."""
+    for _signal, frame in found:
+        notes: tuple[str, ...] = getattr(frame, "notes", ())
+        if notes:
+            return notes[0]
+    return None
+
+
 def _text(value: object) -> str:
     cell = normalise(value)
     return NOT_SET if cell is None else str(cell)

@@ -40,6 +40,9 @@ class Parts:
     errors_before: float
     #: How many types had events this period (the volume table may fold some).
     types_now: int
+    #: Which span of the period the data covers, when less than all of it (anomalies
+    #: score only the buckets within it).
+    observed: str | None = None
 
     def metric(self, key: str) -> Metric:
         """The headline metric ``key``."""
