@@ -200,8 +200,9 @@ BURST = [
     for i in range(14)
 ]
 BURST_NOTE = (
-    "the data covers only 2024-01-01 15:00:00 to 2024-01-01 15:00:00.130 UTC of the time"
-    " range: the buckets before and after it are not observations and are not scored"
+    "events were recorded only from 2024-01-01 15:00:00 to 2024-01-01 15:00:00.130 (UTC) in"
+    " the period asked for: the time before and after was not checked for anomalies, so a"
+    " stop of the data after the last event is not reported"
 )
 THIRTY_YEARS = Selection(since="2000-01-01", until="2030-01-01")
 
@@ -278,7 +279,7 @@ def test_a_planted_spike_scores_the_same_over_a_wider_window(
     for since, until in [("2026-10-01", "2027-01-01"), ("2000-01-01", "2030-01-01")]:
         wide = store.anomalies(Selection(since=since, until=until), every="1h")
         pd.testing.assert_frame_equal(pd.DataFrame(wide), pd.DataFrame(own))
-        assert wide.notes[0].startswith("the data covers only 2026-11-02 00:00:00 to ")
+        assert wide.notes[0].startswith("events were recorded only from 2026-11-02 00:00:00 to ")
         # Every bucket as the question without a time range scores it (its ends are open).
         pd.testing.assert_frame_equal(
             pd.DataFrame(
@@ -307,3 +308,54 @@ def test_the_observed_span_note_in_table_and_json(
     # The question on the file is the question on the store.
     assert outputs[str(path), "json"] == outputs["--store", "json"]
     assert outputs[str(path), "table"] == outputs["--store", "table"]
+
+
+def test_a_spike_in_the_last_covered_bucket_is_flagged_a_dip_is_not(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    # An export that lags the range by part of a bucket: its last covered hour may be
+    # partly covered, which can only lower a count. A spike there is an incident (a cron
+    # job over ``--last`` lost it until an event landed in the next hour: found in review);
+    # a dip there may be the export's end, and is not flagged.
+    spike = [
+        e for e in _cycle_events(6, spike=(5, 14), dip=(-1, -1)) if e["timestamp"] < "2026-11-07T15"
+    ]
+    store.ingest([write_ndjson(spike)])
+    since, until = "2026-11-02", "2026-11-08"
+    flagged = store.anomalies(Selection(since=since, until=until), every="1h")
+    assert [(str(r.time), r.direction) for r in flagged.itertuples()] == [
+        ("2026-11-07 14:00:00+00:00", "up")
+    ]
+    assert flagged.notes[0].startswith("events were recorded only from 2026-11-02 00:00:00 to ")
+
+
+def test_a_dip_in_the_last_covered_bucket_is_not_flagged(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    rows = _cycle_events(6, spike=(-1, -1), dip=(-1, -1))
+    # The last covered hour holds its first five events only: the export's end.
+    last = [e for e in rows if e["timestamp"] < "2026-11-07T14:02"]
+    store.ingest([write_ndjson(last)])
+    every = store.anomalies(
+        Selection(since="2026-11-02", until="2026-11-08"), every="1h", include_all=True
+    )
+    assert str(every["time"].iloc[-1]) == "2026-11-07 14:00:00+00:00"
+    assert every["value"].iloc[-1] < 10 and math.isnan(every["score"].iloc[-1])
+    assert store.anomalies(Selection(since="2026-11-02", until="2026-11-08"), every="1h").empty
+
+
+def test_day_buckets_over_a_range_across_a_change_of_clocks(
+    store: Store, write_ndjson: Callable[..., Path]
+) -> None:
+    # A range over a whole year in New York days holds a 23-hour day (8 March) the data's
+    # week does not: the buckets' width is that of the buckets the data covers, so the
+    # week scores as without a range (the 23-hour width had replaced the daily model by
+    # the neighbour fit, and flagged a weekend: found in review).
+    store.ingest([write_ndjson(_cycle_events(6, spike=(2, 3), dip=(4, 12)))])
+    options: dict[str, Any] = {"every": "1d", "tz": "America/New_York", "include_all": True}
+    year = store.anomalies(Selection(since="2026-01-01", until="2026-12-31"), **options)
+    alone = store.anomalies(Selection(), **options)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(year)[["time", "value", "expected"]],
+        pd.DataFrame(alone)[["time", "value", "expected"]],
+    )

@@ -24,11 +24,14 @@ The score
 The observed span
     Only the buckets from the first to the last event of the time range (whatever the
     filters: ``where`` picks a series, it does not say when the data was collected) are
-    observations. Buckets before and after them are left out of the fit and the scores,
-    and the two edge buckets, partly covered, are treated as the open ends are: fitted,
-    never flagged. So a 30-year window over a one-second export claims nothing, and the
-    answer says which span was observed (``notes``; ``summary["observed_first"]`` and
-    ``["observed_last"]``).
+    observations. Buckets before and after them are left out of the fit and the scores
+    (and the bucket width is that of the buckets kept, as without a range). The two edge
+    buckets may be partly covered: a count there can only be lower than the whole
+    bucket's, so a count is flagged there upwards only; other aggregates rest on fewer
+    events, which their score already weighs. So a 30-year window over a one-second
+    export claims nothing, and the answer says which span was observed (``notes``;
+    ``summary["observed_first"]`` and ``["observed_last"]``). A silence after the last
+    event is not told from the end of the export, and is not flagged.
 """
 
 from __future__ import annotations
@@ -129,12 +132,15 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
     width = _width(series["time"])
     open_start, open_end = spec.time.since is None, spec.time.until is None
     observed = None
+    cut_start = cut_end = False
     if not (open_start and open_end):
         observed = observed_span(store, spec)
         series, cut_start, cut_end = _within(series, observed)
-        open_start, open_end = open_start or cut_start, open_end or cut_end
         if not (cut_start or cut_end):
             observed = None
+        elif series["time"].nunique() >= 2:
+            # A range across a change of clocks holds a 23-hour day the data may not.
+            width = _width(series["time"])
     frames = []
     groups = series.groupby(keys, dropna=False, sort=False) if keys else [((), series)]
     for key, unsorted in groups:
@@ -153,10 +159,12 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
         for index, name in enumerate(keys):
             value: Any = key[index] if isinstance(key, tuple) else key
             frame.insert(1 + index, name, value)
-        if open_start and len(frame):
-            frame.loc[frame.index[0], "score"] = float("nan")
-        if open_end and len(frame):
-            frame.loc[frame.index[-1], "score"] = float("nan")
+        for position, open_here, cut_here in ((0, open_start, cut_start), (-1, open_end, cut_end)):
+            if not len(frame):
+                break
+            index = frame.index[position]
+            if open_here or (cut_here and is_count and not frame.at[index, "score"] > 0):
+                frame.loc[index, "score"] = float("nan")
         frames.append(frame)
     result = pd.concat(frames, ignore_index=True)
     result["direction"] = result["score"].map(
@@ -207,8 +215,9 @@ def observed_span(store: QuerySource, spec: QuerySpec) -> tuple[datetime, dateti
 def observed_note(first: datetime, last: datetime) -> str:
     """What a table says when the data covers less than the time range asked for."""
     return (
-        f"the data covers only {_moment(first)} to {_moment(last)} UTC of the time range:"
-        " the buckets before and after it are not observations and are not scored"
+        f"events were recorded only from {_moment(first)} to {_moment(last)} (UTC) in the"
+        " period asked for: the time before and after was not checked for anomalies, so a"
+        " stop of the data after the last event is not reported"
     )
 
 
