@@ -306,8 +306,9 @@ def test_a_wide_period_scores_only_what_the_data_covers(
     section = report.section("anomalies")
     assert section.tables == ()
     note = (
-        "the data covers only 2024-01-01 15:00:00 to 2024-01-01 15:00:00.130 UTC of the time"
-        " range: the buckets before and after it are not observations and are not scored"
+        "events were recorded only from 2024-01-01 15:00:00 to 2024-01-01 15:00:00.130 (UTC)"
+        " in the period asked for: the time before and after was not checked for anomalies,"
+        " so a stop of the data after the last event is not reported"
     )
     assert section.notes == (note,)
     assert f"_{note}_" in render_report(report, ReportFormat.MARKDOWN)
