@@ -215,8 +215,8 @@ def _extrapolated(paths: np.ndarray, records: np.ndarray, known: KnownKeys) -> t
     record repeats it) ``_SAMPLED - 1`` more each, scaled by how surely records bring them.
 
     The paths of one record read alone stand for others only where many records bring
-    such paths: a rare kind of record (shuffled GitHub events: one event in 60 bringing
-    300 paths the probe did not meet) is met once in a block's windows, and its paths are
+    such paths: a rare kind of record (shuffled GitHub events: a kind of event the probe
+    did not meet, 1-66 paths) is met once in a block's windows, and its paths are
     shared by the block's other records of its kind, not each one's own. The share of
     the records read that bring such paths is taken at a low bound (two standard
     deviations under it, binomial): nothing for 1-4 records in the 80-100 of GitHub's
