@@ -82,7 +82,7 @@ _CLEARLY_PAST = 4
 #: taken as it is where the most times the block's rows stays under these many cells:
 #: pyarrow's parse costs about 8 bytes a cell (rows x columns, nulls included), and 1 in
 #: 1,000 small records bringing 300 keys of its own (51,000 rows, 15,000 columns a
-#: 4 MiB block, read 290 from the windows) parsed into 6 GB. GitHub's events, 1,000
+#: 4 MiB block, read 300 from the windows) parsed into 6 GB. GitHub's events, 1,000
 #: rows a 4 MiB block, read at most ~10,000: 10M cells.
 _CELLS = 32_000_000
 #: Key paths kept as known per source, at most this many times its budget.
