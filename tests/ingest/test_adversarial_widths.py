@@ -275,6 +275,8 @@ def test_keys_followed_by_any_run_of_blanks_are_counted() -> None:
     own = [own_beside_shared(i) for i in range(2_000)]
     spaced = _text(own, separators=(",", "     :"))
     assert sampled_estimate(spaced, 0, len(spaced), KnownKeys(), np.random.default_rng(0)) > 8_000
+    # Quotes but no key (a probe block of ``[""``: found by the hostile-input tests).
+    assert _exact(b'[""\n') == 0
     # Blanks to the very end of the text, and a run longer than any step count.
     assert _exact(b'{"a": 1, "b"' + b" " * 100_000 + b': 2}\n{"c"   ') == 2
 

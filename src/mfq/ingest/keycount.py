@@ -410,6 +410,8 @@ def _within_lines(totals: np.ndarray, first: np.ndarray, line: np.ndarray) -> np
 def _name_hashes(view: np.ndarray, opening: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each key's text (``view[opening:stops]``, quotes included): of
     each distinct text once (BLAKE2b, the same in every process)."""
+    if not len(opening):  # (no key: ``[""``, a quote inside a text alone)
+        return np.zeros(0, np.uint64)
     offsets = np.empty(len(opening) * 2, dtype=np.int64)
     offsets[0::2], offsets[1::2] = opening, stops
     # The texts as a binary array over the bytes (every second segment between offsets).
