@@ -25,6 +25,7 @@ from mfq.ingest.keycount import KnownKeys, more_keys_than, sampled_estimate
 from mfq.ingest.options import NormalizeOptions
 from mfq.settings import DEFAULT_SETTINGS
 from tests.ingest.test_field_budget import record_by_record, stored
+from tests.realdata import real_export
 
 #: Chunks (and so blocks) of 1 MiB: past the probe block, read through the windows.
 MIB = dataclasses.replace(DEFAULT_SETTINGS, chunk_bytes=1024 * 1024)
@@ -59,12 +60,23 @@ def own_in_lists(i: int) -> dict[str, object]:
     return {**_base(i), "items": [{f"k{i}_{j}": j, "name": "n"} for j in range(4)]}
 
 
+def own_under_parents(i: int) -> dict[str, object]:
+    """Past the probe, a name of its own under each of 12 parents beside 40 shared keys:
+    12 columns of its own, one name (the reviewer's file, counted by name, was parsed
+    whole: 4 GB)."""
+    record = {**_base(i), **{f"s{k}": k for k in range(40)}}
+    if i < 1_000:
+        return record
+    return {**record, **{f"p{p}": {f"o{i}": 1} for p in range(12)}}
+
+
 SHAPES: dict[str, tuple[Callable[[int], dict[str, object]], int]] = {
     "own_beside_shared": (own_beside_shared, 1_500),
     "one_own_beside_shared": (one_own_beside_shared, 3_000),
     "own_after_the_probe": (own_after_the_probe, 24_000),
     "own_nested": (own_nested, 16_000),
     "own_in_lists": (own_in_lists, 12_000),
+    "own_under_parents": (own_under_parents, 4_500),
 }
 
 
@@ -117,17 +129,109 @@ def _exact(text: bytes) -> int:
     raise AssertionError
 
 
-def test_keys_are_counted_by_name_in_a_block_read_whole() -> None:
+def test_keys_are_counted_by_path_in_a_block_read_whole() -> None:
     records: list[dict[str, object]] = [
         {"id": 1, "a": {"b": 1, "c": [{"d": 1}, {"e": ":"}]}, "f": 'say "x": y'},
         {"id": 2, "a": {"b": 2}, "g": "\\", "h\\": '\\":'},
     ]
-    for separators in ((",", ":"), (", ", ": "), (" , ", " : "), (",", "   :"), (",", " \t\r\n :")):
+    for separators in ((",", ":"), (", ", ": "), (" , ", " : "), (",", "   :"), (",", " \t\r :")):
         text = _text(records, separators=separators)
-        assert _exact(text) == 9  # id a b c d e f g h\\ (an escaped backslash)
+        assert _exact(text) == 9  # id a a.b a.c a.c.d a.c.e f g h\\ (an escaped backslash)
+    # Records are one a line: a pretty-printed one's lines are each read afresh, its keys
+    # by name (id a b c d e f).
     assert _exact(json.dumps(records[0], indent=2).encode()) == 7
-    # A quote escaped inside keys: each such key counts as one of its own.
-    assert _exact(b'{"x\\"a": 1, "y\\"a": 2, "z": 3}\n{"z": 4}\n') == 3
+    # A quote escaped inside keys: the key starts at the unescaped quote before it.
+    assert _exact(b'{"x\\"a": 1, "y\\"a": 2, "z": 3}\n{"z": 4, "x\\"a": 5}\n') == 3
+
+
+def _paths(records: list[dict[str, object]]) -> int:
+    return len(set(keycount.key_paths(np.frombuffer(_text(records), dtype=np.uint8)).tolist()))
+
+
+def test_a_name_under_many_parents_counts_once_a_parent() -> None:
+    """pyarrow makes a column per path: a name under 12 parents is 12 columns (counted by
+    name, 16,000 such records were estimated under the budget, parsed whole: 4 GB)."""
+    assert _paths([{"p0": {"o": 1}, "p1": {"o": 1}}]) == 4  # p0 p0.o p1 p1.o
+    assert _paths([{"a": 1, "b": {"a": 1, "b": {"a": {"a": 1}}}}]) == 6
+    # The same path in other records, and at other places in a record, counts once.
+    assert _paths([{"a": {"b": 1}, "c": 2}, {"c": 3, "a": {"b": 4}}]) == 3
+    # Parents changing name from a record to the next.
+    assert _paths([{f"c{i}": {"k0": 1, "k1": 2}} for i in range(10)]) == 30
+    # Depth 3: the same key under the same parent name, under other grandparents.
+    assert _paths([{f"g{i}": {"p": {"x": 1}}} for i in range(10)]) == 30
+    # Through a list, an object's keys are the list's key's (one list of structs).
+    assert _paths([{"items": [{"a": 1}, {"a": 2, "b": {"a": 3}}, 4, [5]]}]) == 4
+    assert _paths([{"l": [[{"a": 1}], [{"b": {"c": 1}}]], "m": [{"a": 1}]}]) == 6
+    assert _paths([{"l": [{"a": 1}]}, {"l": {"a": 1}}]) == 2  # (l, l.a: one of them)
+
+
+def test_braces_and_quotes_inside_texts_open_no_parent() -> None:
+    texts = [
+        # Braces, brackets and escaped quotes in texts; a text ending in a backslash.
+        b'{"t": "}}]{\\"x\\": [", "o": 1, "p": {"u": "]}\\\\", "o": 2}}\n',
+        # Blanks around every bracket, brace, comma and colon.
+        b'{ "t" : " } ] { " , "o"\t: 1 ,"p" :{ "u" : "x" ,  "o" : 2 } }\n',
+        # A key at a record's end, cut (a block ending inside a record).
+        b'{"t": "}", "o": 1, "p": {"u": "{", "o": 2}}\n{"p": {"u": "}',
+    ]
+    for text in texts:
+        paths = keycount.key_paths(np.frombuffer(text, dtype=np.uint8))
+        assert len(set(paths.tolist())) == 5, text  # t o p p.u p.o
+    # A record left open (an odd quote) leaves the next line's keys as they are.
+    broken = b'{"a": "x\n{"a": 1, "b": {"c": 2}}\n'
+    assert len(set(keycount.key_paths(np.frombuffer(broken, dtype=np.uint8)).tolist())) == 3
+
+
+def _long(i: int, own: int) -> dict[str, object]:
+    """A record of 6 KB, its keys past a long text (further than ``_REACH`` into it)."""
+    keys = {f"s{k}": k for k in range(60)} | {f"o{i}_{k}": k for k in range(own)}
+    return {**_base(i), "pad": "x" * 6_000, "at": {"p": keys}}
+
+
+def test_windows_far_into_long_records_read_their_keys_by_name() -> None:
+    """A window whose record starts further back than ``_REACH`` is read by name (not
+    from its record's start: GitHub's events read 734 KB of 4 MiB so)."""
+    for own, low, high in ((0, 0, 200), (7, 2 * 1000, 10**9)):
+        text = _text([_long(i, own) for i in range(900)])
+        probe = len(_text([_long(i, own) for i in range(20)]))
+        assert len(text) - probe > 5 * 1024 * 1024
+        known = KnownKeys()
+        assert not more_keys_than(text, 0, probe, 1000, known)
+        estimates = [
+            sampled_estimate(text, probe, len(text), known, np.random.default_rng(seed))
+            for seed in range(3)
+        ]
+        assert low <= min(estimates) and max(estimates) < high, estimates
+
+
+def test_key_paths_are_the_same_in_every_process() -> None:
+    """Names are hashed with BLAKE2b, not Python's ``hash`` (salted per process)."""
+    code = (
+        "import numpy as np\n"
+        "from mfq.ingest.keycount import key_paths\n"
+        'text = b\'{"a": {"b": [{"c": 1}]}, "d": 2}\'\n'
+        "print(key_paths(np.frombuffer(text, dtype=np.uint8)).tolist())\n"
+    )
+    runs = {
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True).stdout
+        for _ in range(3)
+    }
+    assert len(runs) == 1
+    assert len(set(eval(runs.pop()))) == 4  # a a.b a.b.c d
+
+
+def test_keys_of_their_own_under_parents_are_too_wide_past_the_probe() -> None:
+    """The probe block's paths known, a later block of records each holding 12 parents
+    with a key of its own is past the budget: by name, 4 MiB of them read 380 keys, under
+    the 500 that ask for a whole count, and were parsed whole."""
+    probe = len(_text([own_under_parents(i) for i in range(150)]))  # (narrow records)
+    text = _text([own_under_parents(i) for i in [*range(150), *range(1_000, 7_700)]])
+    assert len(text) - probe > 4 * 1024 * 1024
+    known = KnownKeys()
+    assert not more_keys_than(text, 0, probe, 1000, known)
+    assert more_keys_than(text, probe, len(text), 1000, known)
+    assert sampled_estimate(text, probe, len(text), known) > 4 * 1000
+    assert len(known.paths) == 2 * 43  # (id type timestamp s0..s39: paths and names)
 
 
 def _rare(i: int) -> dict[str, object]:
@@ -160,7 +264,7 @@ def test_sampled_estimates_tell_shared_keys_from_keys_of_their_own() -> None:
     assert min(unknown) > 200  # (met once in the windows: taken as new)
     known = KnownKeys()
     assert not more_keys_than(rare, 0, first, 1000, known)
-    assert len(known.names) == 303
+    assert len(known.paths) == 2 * 303  # (paths and names)
     for seed in range(5):
         assert sampled_estimate(rare, first, len(rare), known, np.random.default_rng(seed)) < 100
 
@@ -171,6 +275,8 @@ def test_keys_followed_by_any_run_of_blanks_are_counted() -> None:
     own = [own_beside_shared(i) for i in range(2_000)]
     spaced = _text(own, separators=(",", "     :"))
     assert sampled_estimate(spaced, 0, len(spaced), KnownKeys(), np.random.default_rng(0)) > 8_000
+    # Quotes but no key (a probe block of ``[""``: found by the hostile-input tests).
+    assert _exact(b'[""\n') == 0
     # Blanks to the very end of the text, and a run longer than any step count.
     assert _exact(b'{"a": 1, "b"' + b" " * 100_000 + b': 2}\n{"c"   ') == 2
 
@@ -184,9 +290,11 @@ def test_a_block_with_more_keys_than_the_budget_is_too_wide_before_its_parse() -
     assert not _keys_too_many(rows, 0, 100, FastPathState(budget=FieldBudget(1000)))
 
 
-def test_counting_keys_imports_no_pandas() -> None:
+def test_counting_keys_imports_no_pandas_nor_masked_arrays() -> None:
     """``pa.array`` of a numpy array (or a list) and ``Array.to_numpy`` import pandas:
-    seconds at the first block of a process (4.3 s under load), on every ingest."""
+    seconds at the first block of a process (4.3 s under load), on every ingest; and
+    ``np.unique`` imports ``numpy.ma`` (the first count by path did, failing the
+    import-cost tests)."""
     code = (
         "import sys\n"
         "from mfq.ingest.keycount import KnownKeys, more_keys_than\n"
@@ -196,6 +304,7 @@ def test_counting_keys_imports_no_pandas() -> None:
         "more_keys_than(b'', 0, 0, 100, known)\n"
         "more_keys_than(text, 0, len(text), 100, known)\n"
         "assert 'pandas' not in sys.modules\n"
+        "assert 'numpy.ma' not in sys.modules, 'np.unique'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -232,13 +341,13 @@ def test_known_keys_are_the_probe_blocks_alone() -> None:
     first = len(_text([_rare(i) for i in range(300)]))
     known = KnownKeys()
     assert not more_keys_than(rare, 0, 1000, 1000, known)  # (the probe: a few keys)
-    before = known.names
+    before = known.paths
     assert not more_keys_than(rare, 0, first, 1000, known)  # (a later block, counted whole)
-    assert known.names == before
+    assert known.paths is before
     settled = KnownKeys()
     settled.settle()  # (the probe was too wide: nothing known, ever)
     assert not more_keys_than(rare, 0, first, 1000, settled)
-    assert settled.names == frozenset()
+    assert len(settled.paths) == 0
 
 
 @pytest.mark.parametrize("shape", ["own_beside_shared", "own_after_the_probe"])
@@ -288,3 +397,81 @@ def test_pieces_cut_between_records_and_keep_each_reject_in_order() -> None:
     assert head.records() + [r for p in rest for r in p.records()] == chunk.records()
     assert [r.number for r in head.rejects] == [2, 100]
     assert [r.number for p in rest for r in p.rejects] == [150, 201]
+
+
+def _block_after_probe(text: bytes) -> tuple[int, KnownKeys]:
+    """The end of ``text``'s probe block (its first 64 KiB of records), counted whole
+    (its paths known), as ``fastpath`` counts a source's first block."""
+    probe = text.index(b"\n", fastpath.PROBE_BLOCK_BYTES) + 1
+    known = KnownKeys()
+    assert not more_keys_than(text, 0, probe, 1000, known)
+    return probe, known
+
+
+def test_shuffled_github_events_are_not_too_wide() -> None:
+    """GitHub's events drawn at random from the real folder's 50 (553 paths): a 4 MiB
+    block's windows meet a kind of event the probe did not once, its ~300 paths held by
+    that record alone; taken each for 32 (the first count by path), the blocks read
+    976-2,343 paths and the source went record by record (ingest's CPU twice)."""
+    (export,) = real_export("gharchive")
+    lines = export.read_bytes().splitlines()
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        text = b"".join(lines[i] + b"\n" for i in rng.integers(0, len(lines), 1_100))
+        probe, known = _block_after_probe(text)
+        assert len(text) - probe > 4 * 1024 * 1024
+        # (under half the budget: not even counted whole)
+        assert sampled_estimate(text, probe, len(text), known) * 2 <= 1000
+        assert not more_keys_than(text, probe, len(text), 1000, known)
+
+
+def own_repeated_in_a_list(i: int) -> dict[str, object]:
+    """Past the probe, a key of its own met twice in a list of objects."""
+    record = {**_base(i), **{f"s{k}": k for k in range(40)}}
+    return record if i < 1_000 else {**record, "l": [{f"o{i}": 1}, {f"o{i}": 2}]}
+
+
+def test_keys_of_their_own_repeated_in_a_list_are_too_wide_past_the_probe() -> None:
+    """Each path met twice in its record was taken as shared (met twice in the windows):
+    4 MiB of them read 337-569 paths for 7,341-9,902, and were parsed whole (3.5 GB for
+    40,000 records). The windows' paths are tallied by record."""
+    text = _text([own_repeated_in_a_list(i) for i in range(9_000)])
+    probe, known = _block_after_probe(text)
+    assert len(text) - probe > 4 * 1024 * 1024
+    assert sampled_estimate(text, probe, len(text), known) > 4 * 1000
+    assert more_keys_than(text, probe, len(text), 1000, known)
+
+
+def test_a_rare_record_bringing_many_keys_of_its_own_is_counted_whole() -> None:
+    """One small record in 1,000 bringing 300 keys of its own: a 4 MiB block's windows
+    meet one of them or none (the records bringing them too few to extrapolate), yet its
+    51,000 rows x 15,000 columns parsed into 6 GB. Where the paths could be that many
+    for so many rows, the block is counted whole."""
+    records = [
+        {**_base(i), "a": 1, **({f"r{i}_{k}": k for k in range(300)} if i % 1000 == 999 else {})}
+        for i in range(60_000)
+    ]
+    text = _text(records)
+    probe, known = _block_after_probe(text)
+    assert len(text) - probe > 4 * 1024 * 1024
+    assert more_keys_than(text, probe, len(text), 1000, known)
+
+
+def test_a_list_of_structs_fields_count_toward_the_parse_width() -> None:
+    """A list is stored as one column, but pyarrow parses each field of its objects into
+    one: records each bringing a key of their own inside a list are too wide after the
+    parse, though their stored columns are few."""
+    own = pj.read_json(
+        pa.BufferReader(_text([own_repeated_in_a_list(i) for i in range(1_000, 2_200)]))
+    )
+    assert _held_leaves(own.columns) == 44  # (id type timestamp s0..s39 l)
+    assert _held_leaves(own.columns, through_lists=True) == 43 + 1_200
+    assert fastpath._too_wide(own, FastPathState(budget=FieldBudget(1000)))
+    # Lists of objects sharing their keys are not (nor lists of numbers, nor empty ones).
+    shared = [
+        {**_base(i), "l": [{"a": 1, "b": {"c": 2}}, {"a": 3}], "m": [1], "n": []}
+        for i in range(300)
+    ]
+    table = pj.read_json(pa.BufferReader(_text(shared)))
+    assert _held_leaves(table.columns, through_lists=True) == 3 + 2 + 1 + 1
+    assert not fastpath._too_wide(table, FastPathState(budget=FieldBudget(1000)))

@@ -583,8 +583,9 @@ def _all_slow(
 
 
 def _keys_too_many(rows: _Rows, first: int, stop: int, state: FastPathState) -> bool:
-    """Whether the block's text holds more keys than the budget, estimated from its bytes
-    before pyarrow parses it (``mfq.ingest.keycount``): it is then too wide, as
+    """Whether the block's text holds more key paths (pyarrow's columns) than the budget,
+    estimated from its bytes before pyarrow parses it (``mfq.ingest.keycount``): it is
+    then too wide, as
     ``_too_wide`` would find it after a parse into as many columns (some 20 KB each, for
     nothing: records each bringing keys of their own made 22,000 columns, 528 MB, of one
     4 MiB block). Not asked where pyarrow reads declared keys only (a projection, once
@@ -603,10 +604,16 @@ def _too_wide(table: pa.Table, state: FastPathState) -> bool:
 
     Only fields holding a value count: a table parsed with the types learned so far has
     a column for each learned field, whichever block taught it, so counting columns
-    would make the answer depend on which block a worker happened to parse first."""
+    would make the answer depend on which block a worker happened to parse first. The
+    budget counts stored columns (a list is stored as one); the parse's width, its
+    columns through lists of structs too (each field a column of pyarrow's, as
+    ``keycount`` counts them): records each bringing a key of their own inside a list
+    are one stored column and thousands of parsed ones."""
     if state.budget is None:
         return False
-    leaves = _held_leaves(table.columns)
+    if _held_leaves(table.columns) > state.budget.limit:
+        return True
+    leaves = _held_leaves(table.columns, through_lists=True)
     if leaves > state.budget.limit:
         return True
     rows = table.num_rows
@@ -619,7 +626,7 @@ def _too_wide(table: pa.Table, state: FastPathState) -> bool:
     # share theirs (GitHub's events: 490 keys in the first 12, 7% of them first met in
     # the second 6). Told apart by the keys the block's later half of rows brings: about
     # half of them where each record brings its own.
-    earlier = _held_leaves(table.slice(0, rows // 2).columns)
+    earlier = _held_leaves(table.slice(0, rows // 2).columns, through_lists=True)
     return (leaves - earlier) * _NEW_KEYS_SHARE > leaves
 
 
@@ -632,14 +639,19 @@ _FEWEST_ROWS_TO_TELL = 4
 _NEW_KEYS_SHARE = 3
 
 
-def _held_leaves(columns: Iterable[pa.ChunkedArray]) -> int:
-    """How many leaf columns (nested keys counted) hold a value in some row."""
+def _held_leaves(columns: Iterable[pa.ChunkedArray], *, through_lists: bool = False) -> int:
+    """How many leaf columns (nested keys counted) hold a value in some row; with
+    ``through_lists``, a list's elements' leaves too (one at least for a list)."""
     held = 0
     for column in columns:
         if column.null_count == len(column):
             continue
-        if pa.types.is_struct(column.type):
-            held += _held_leaves(column.flatten())  # (children take the parent's nulls)
+        kind = column.type
+        if pa.types.is_struct(kind):
+            held += _held_leaves(column.flatten(), through_lists=through_lists)
+        elif through_lists and (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+            elements = pc.list_flatten(column)
+            held += max(_held_leaves([elements], through_lists=True), 1)
         else:
             held += 1
     return held
