@@ -163,7 +163,8 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
             if not len(frame):
                 break
             index = frame.index[position]
-            if open_here or (cut_here and is_count and not frame.at[index, "score"] > 0):
+            rising = float(frame["score"].iloc[position]) > 0
+            if open_here or (cut_here and is_count and not rising):
                 frame.loc[index, "score"] = float("nan")
         frames.append(frame)
     result = pd.concat(frames, ignore_index=True)
