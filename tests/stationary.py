@@ -121,3 +121,18 @@ def write(path: Path, seed: int, *, days: int = 7, plants: tuple[Plant, ...] = (
                 f'"duration_ms": {data["duration_ms"][i]}}}\n'
             )
     return path
+
+
+def one_second_burst(field: str) -> list[dict[str, str]]:
+    """Fourteen events within one second (like the 50 GitHub events of ``real/gharchive``):
+    twelve values of ``field``, two of them with two events. Nothing in it is anomalous,
+    over any window around it."""
+    return [
+        {
+            "id": str(i),
+            "type": "push",
+            field: f"{field[0]}{i if i < 12 else i - 12}",
+            "timestamp": f"2024-01-01T15:00:00.{i:02d}0Z",
+        }
+        for i in range(14)
+    ]

@@ -20,6 +20,7 @@ from mfq.analysis.anomalies import NEIGHBOURS, _median_polish, _neighbour_fit, _
 from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from tests.analysis.conftest import DemoStore
+from tests.stationary import one_second_burst
 
 INCIDENT_START = pd.Timestamp("2026-11-19T14:00Z")
 INCIDENT_END = pd.Timestamp("2026-11-19T15:30Z")
@@ -190,15 +191,7 @@ def test_cli(incident_store: DemoStore) -> None:
 
 #: A one-second export (like the 50 GitHub events of ``real/gharchive``): twelve
 #: repositories, two of them with two events.
-BURST = [
-    {
-        "id": str(i),
-        "type": "push",
-        "repo": f"r{i if i < 12 else i - 12}",
-        "timestamp": f"2024-01-01T15:00:00.{i:02d}0Z",
-    }
-    for i in range(14)
-]
+BURST = one_second_burst("repo")
 BURST_NOTE = (
     "events were recorded only from 2024-01-01 15:00:00 to 2024-01-01 15:00:00.130 (UTC) in"
     " the period asked for: the time before and after was not checked for anomalies, so a"

@@ -22,6 +22,7 @@ from mfq.report.format import table_cells
 from mfq.report.model import Report
 from tests.report.conftest import duckdb_events, hand_records, write_store
 from tests.selection import selected
+from tests.stationary import one_second_burst
 
 W47 = ("2026-11-16T00:00:00Z", "2026-11-23T00:00:00Z")
 W46 = ("2026-11-09T00:00:00Z", "2026-11-16T00:00:00Z")
@@ -292,16 +293,7 @@ def test_a_wide_period_scores_only_what_the_data_covers(
 ) -> None:
     # A one-second export in a 30-year report: the services with two events were flagged
     # (2 against 0 expected, 4.79) from the empty years around them.
-    burst = [
-        {
-            "id": str(i),
-            "type": "push",
-            "service": f"s{i if i < 12 else i - 12}",
-            "timestamp": f"2024-01-01T15:00:00.{i:02d}0Z",
-        }
-        for i in range(14)
-    ]
-    store.ingest([write_ndjson(burst)])
+    store.ingest([write_ndjson(one_second_burst("service"))])
     report = store.report(Selection(since="2000-01-01", until="2030-01-01"))
     section = report.section("anomalies")
     assert section.tables == ()
