@@ -68,7 +68,7 @@ def small_store(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
     """30,000 demo events with the default journeys and incident: --why on Dask took 55 s
     of CPU over the 200,000 of ``incident_store`` and 19 s here, and ranks the same three
     explanations first (currency SGD, region ap-southeast-1, version 3.1.0)."""
-    return _build(tmp_path_factory.mktemp("journeys-small"), DemoConfig(events=30_000))
+    return _build(tmp_path_factory, "journeys-small", DemoConfig(events=30_000))
 
 
 def test_the_dask_engine_gives_the_same_journeys(small_store: DemoStore) -> None:

@@ -32,10 +32,11 @@ from mfq.analysis.slo import (
     wilson_lower_bound,
 )
 from mfq.api import Selection, SloRequest, Store
-from mfq.demo import DemoConfig, write_export
+from mfq.demo import DemoConfig
 from mfq.errors import UsageError
 from mfq.query.expr import parse_filter
 from mfq.query.spec import QueryKind, QuerySpec
+from tests.demostores import INCIDENT_WEEK, demo_store
 from tests.selection import selected
 
 DAY = datetime(2026, 11, 3, tzinfo=UTC)
@@ -503,25 +504,17 @@ DEMO_UNTIL = "2026-11-23T00:00:00Z"  # the end of the demo's week
 CHECKOUT = {"where": "service = 'checkout'", "bad": "status = 'error'", "until": DEMO_UNTIL}
 
 
-def _demo_store(root: Path, config: DemoConfig) -> Store:
-    export = root / "demo.ndjson"
-    write_export(export, config)
-    store = mfq.open_store(root / "store")
-    store.ingest([export])
-    return store
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """200,000 demo events with the default incident (checkout 2.4.1 in eu-west-1 fails
-    60% of the time 2026-11-19 14:00-15:30 UTC)."""
-    return _demo_store(tmp_path_factory.mktemp("slo-demo"), DemoConfig(events=200_000))
+    60% of the time 2026-11-19 14:00-15:30 UTC): the session's shared store."""
+    return mfq.open_store(demo_store(tmp_path_factory, "incident", INCIDENT_WEEK)[0])
 
 
 @pytest.fixture(scope="module")
 def quiet_demo(tmp_path_factory: pytest.TempPathFactory) -> Store:
     config = DemoConfig(events=200_000, incident=None)
-    return _demo_store(tmp_path_factory.mktemp("slo-quiet"), config)
+    return mfq.open_store(demo_store(tmp_path_factory, "quiet-seed-7", config)[0])
 
 
 @pytest.mark.parametrize(

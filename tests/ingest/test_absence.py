@@ -145,9 +145,8 @@ def test_a_key_hidden_in_a_later_block_is_read() -> None:
             {"kind": "query", "group_by": ["type"]},
             {"kind": "query", "group_by": ["trace_id", "org_id"], "aggs": ["count"]},
         ]
-        for question in questions:
-            _compare([export], question)
-            _compare([export], question, chunked=False)
+        _compare([export], questions)
+        _compare([export], questions, chunked=False)
         direct = read_files([str(export)], frozenset({"type", "trace_id"}), settings=SMALL_CHUNKS)
     assert direct.summary.ingested == 3001
     assert Counter(direct.table.column("type").to_pylist()) == {"login": 3000, "late": 1}
@@ -236,11 +235,11 @@ def test_an_absent_alias_written_with_an_escape_in_a_later_block_is_read() -> No
     )
     with tempfile.TemporaryDirectory() as folder:
         export = _write(Path(folder) / "export.ndjson", lines)
-        for question in (
+        questions: list[dict[str, object]] = [
             {"kind": "query", "group_by": ["trace_id", "org_id"], "aggs": ["count"]},
             {"kind": "query", "group_by": ["type"]},
-        ):
-            _compare([export], question)
+        ]
+        _compare([export], questions)
         direct = read_files([str(export)], frozenset({"trace_id", "org_id"}), settings=SMALL_CHUNKS)
     assert Counter(direct.table.column("trace_id").to_pylist()) == {None: 2999, "t-1": 1}
     assert Counter(direct.table.column("org_id").to_pylist()) == {None: 2999, "o-1": 1}

@@ -23,7 +23,7 @@ from mfq.ingest.canonicaltable import (
 )
 from mfq.ingest.fastpath import read_block
 from mfq.ingest.record import decode_json
-from tests.conftest import SHARED_REAL
+from tests.conftest import SHARED_REAL, examples
 from tests.ingest.test_canonical import _json_texts, _number_texts
 
 _keys = st.one_of(
@@ -102,7 +102,7 @@ def _leaf_types(data_type: pa.DataType) -> list[pa.DataType]:
     return [data_type]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_records, min_size=1, max_size=6), st.booleans())
 @example([{"b": 1.5, "a": {"y": [1, 2], "x": 'q"\\'}}, {"a": {}, "b": 2.25}], False)
 @example([{"a": None}, {"a": 1}], False)

@@ -19,7 +19,7 @@ from mfq.api import Store
 from mfq.errors import InputUnreadable
 from mfq.ingest.containers import ContainerKind, detect_container, read_chunks
 from mfq.ingest.jsonscan import ScanMode, split_elements
-from tests.conftest import event
+from tests.conftest import event, examples
 
 EVENTS = [
     event(i, attributes={"region": "eu", "note": 'quote " and ] } , inside'}) for i in range(5)
@@ -130,7 +130,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     elements=st.lists(json_values, max_size=6),
     indent=st.sampled_from([None, 1, 2]),

@@ -225,12 +225,12 @@ def test_a_question_on_a_file_of_such_numbers_equals_the_store_s(
         (_lines(cut_free, ["x"] * len(cut_free)), True),
     ):
         export = _write(folder / f"e{chunked}.ndjson", lines)
-        for question in (
+        questions: list[dict[str, object]] = [
             {"kind": "query", "group_by": ["x"]},
             {"kind": "events", "fields": "id,x"},
             {"kind": "query", "group_by": ["type"], "aggs": ["count_distinct(x)"]},
-        ):
-            _compare([export], question, chunked)
+        ]
+        _compare([export], questions, chunked)
 
 
 def test_whole_floats_past_2_53_with_no_fraction_beside_them_stay_vectorised(
@@ -416,8 +416,8 @@ def test_a_question_on_a_file_with_rejects_beside_numbers_equals_the_store_s(
 ) -> None:
     """``mfq query FILE`` (a projected parse) equals ingest then the question."""
     export = _write(tmp_path_factory.mktemp("rejects") / "e.ndjson", _beside_rejects(drawn))
-    for question in (
+    questions: list[dict[str, object]] = [
         {"kind": "query", "group_by": ["x"]},
         {"kind": "events", "fields": "id,x,o.x"},
-    ):
-        _compare([export], question, True)
+    ]
+    _compare([export], questions, True)

@@ -26,6 +26,7 @@ from mfq.query.engines.plan import plan_of
 from mfq.query.expr import parse_aggregate
 from mfq.query.spec import QuerySpec
 from mfq.settings import Settings
+from tests.conftest import examples
 
 AGGREGATES = ("sum(x)", "avg(x)", "stddev(x)", "stddev(n)", "avg(n)", "sum(n)")
 
@@ -62,7 +63,7 @@ def _bits(value: object) -> object:
     return value.hex() if isinstance(value, float) else value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     rows=st.lists(_ROW, min_size=1, max_size=60),
     cuts=st.lists(st.integers(0, 60), max_size=6),

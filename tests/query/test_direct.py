@@ -117,32 +117,47 @@ def _fields(question: dict[str, object]) -> frozenset[str]:
 
 
 def _compare(
-    paths: list[Path], question: dict[str, object], chunked: bool | Settings = True
+    paths: list[Path],
+    question: dict[str, object] | list[dict[str, object]],
+    chunked: bool | Settings | list[bool | Settings] = True,
 ) -> None:
+    """Each question (one, or a list) read directly from ``paths`` in each chunking
+    (``True``: ``SMALL_CHUNKS`` and a small first block; ``False``: as ingest reads) answers
+    as the store of ``paths`` does; the files are ingested once for them all (ingest runs
+    with the small first block where the chunking is ``True``)."""
     names = [str(p) for p in paths]
-    if isinstance(chunked, Settings):
-        chunks = chunked
-    else:
-        chunks = SMALL_CHUNKS if chunked else DEFAULT_SETTINGS
-    probe = small_probe() if chunked is True else contextlib.nullcontext()
+    questions = [question] if isinstance(question, dict) else question
+    chunkings = chunked if isinstance(chunked, list) else [chunked]
+    probed = {c is True for c in chunkings}
+    assert len(probed) == 1, "one ingest: every chunking with the small first block or none"
+    probe = small_probe() if probed == {True} else contextlib.nullcontext()
+    reads = [(q, _chunks(c)) for c in chunkings for q in questions]
     with probe, tempfile.TemporaryDirectory() as scratch, open_store(scratch) as store:
         try:
             summary = store.ingest(names)
         except MfqError as err:  # the direct read fails the same way
-            with pytest.raises(type(err)) as raised:
-                read_files(names, _fields(question), settings=chunks)
-            assert raised.value.message == err.message
+            for asked, chunks in reads:
+                with pytest.raises(type(err)) as raised:
+                    read_files(names, _fields(asked), settings=chunks)
+                assert raised.value.message == err.message
             return
-        direct = read_files(names, _fields(question), settings=chunks)
-        held = Store(HeldStorage(direct.table, direct.classes))
-        counted = ("read", "ingested", "duplicates", "rejected", "rejects_by_reason")
-        for name in (*counted, "skipped_sources", "skipped_files", "profiles"):
-            assert getattr(direct.summary, name) == getattr(summary, name), name
-        assert direct.summary.refusals == summary.refusals
-        if not summary.ingested:
-            return
-        assert set(held.field_types().items()) <= set(store.field_types().items())
-        assert _answers(held, question) == _answers(store, question)
+        for asked, chunks in reads:
+            direct = read_files(names, _fields(asked), settings=chunks)
+            held = Store(HeldStorage(direct.table, direct.classes))
+            counted = ("read", "ingested", "duplicates", "rejected", "rejects_by_reason")
+            for name in (*counted, "skipped_sources", "skipped_files", "profiles"):
+                assert getattr(direct.summary, name) == getattr(summary, name), name
+            assert direct.summary.refusals == summary.refusals
+            if not summary.ingested:
+                continue
+            assert set(held.field_types().items()) <= set(store.field_types().items())
+            assert _answers(held, asked) == _answers(store, asked)
+
+
+def _chunks(chunked: bool | Settings) -> Settings:
+    if isinstance(chunked, Settings):
+        return chunked
+    return SMALL_CHUNKS if chunked else DEFAULT_SETTINGS
 
 
 def _write(path: Path, lines: list[str]) -> Path:
@@ -381,13 +396,13 @@ def test_keys_written_with_escapes_and_lone_surrogates_answer_as_ingest(tmp_path
     # record with both (i = 1559) is told ambiguous, as ingest tells it
     assert (direct.summary.ingested, direct.summary.rejected) == (2856, 144)
     assert direct.summary.rejects_by_reason == {"ambiguous_field": 64, "not_json": 80}
-    for question in (
+    questions: list[dict[str, object]] = [
         {"kind": "query", "group_by": ["type"], "aggs": ["count", "sum(ms)"]},
         {"kind": "query", "group_by": ["service"], "aggs": ["count"]},
         {"kind": "events", "fields": "id,type,service,attributes.path,attributes.msg"},
-    ):
-        _compare([export], question, chunked=False)
-        _compare([export], question)
+    ]
+    _compare([export], questions, chunked=False)
+    _compare([export], questions)
 
 
 # -- duplicates by id, found once the reading ends -----------------------------------------------
@@ -483,7 +498,7 @@ def _some_16_chunks(folder: Path) -> Settings:
 def test_real_folders_answer_as_their_store(folder: str) -> None:
     path = SHARED_REAL / folder
     chunks = _some_16_chunks(path)
-    for question in (
+    questions: list[dict[str, object]] = [
         {"kind": "query", "group_by": ["type"]},
         {"kind": "query", "group_by": ["service"], "aggs": ["count", "p90(duration_ms)"]},
         {
@@ -492,9 +507,8 @@ def test_real_folders_answer_as_their_store(folder: str) -> None:
             "where": ["severity = 'error' or duration_ms > 5 or http_status >= 400"],
             "aggs": ["count_distinct(correlation_id)", "max(timestamp)"],
         },
-    ):
-        _compare([path], question, chunked=False)
-        _compare([path], question, chunked=chunks)
+    ]
+    _compare([path], questions, chunked=[False, chunks])
 
 
 #: Real folders whose records ingest vectorises, every one: their profiles (Kubernetes,
@@ -542,9 +556,12 @@ def test_real_folders_ingest_vectorises_are_read_so_by_a_question(
     # The keys the profile's mapping reads, asked for where they are fields too.
     profiles = [builtin_profile(name) for name in direct.summary.profiles]
     mapped = {key for p in profiles if p is not None for key in p.keys_read}
-    for key in sorted(k for k in mapped & fields if k[0] != "@"):  # (@x: no name in a question)
-        question = {"kind": "query", "group_by": [key], "aggs": ["count", "max(http_status)"]}
-        _compare([SHARED_REAL / folder], question, chunked=False)
+    questions: list[dict[str, object]] = [
+        {"kind": "query", "group_by": [key], "aggs": ["count", "max(http_status)"]}
+        for key in sorted(k for k in mapped & fields if k[0] != "@")  # (@x: no name in a question)
+    ]
+    if questions:
+        _compare([SHARED_REAL / folder], questions, chunked=False)
 
 
 def test_one_file_is_not_hashed_and_a_repeat_still_is_skipped(
@@ -810,11 +827,11 @@ def test_an_export_with_a_dotted_key_in_every_record_is_parsed_block_by_block(
     direct = read_files([str(export)], frozenset({"ms"}))
     assert direct.summary.ingested == 3000
     assert len(parses) <= 10
-    for question in (
+    questions: list[dict[str, object]] = [
         {"kind": "query", "group_by": ["type"], "aggs": ["count", "sum(ms)"]},
         {"kind": "query", "group_by": ["http.route"], "aggs": ["count"]},
-    ):
-        _compare([export], question, chunked=False)
+    ]
+    _compare([export], questions, chunked=False)
 
 
 def test_the_answering_is_imported_once_beside_the_reading(tmp_path: Path) -> None:
@@ -881,11 +898,11 @@ def test_a_dropped_float_leaves_the_whole_numbers_after_it_exact(tmp_path: Path)
     total = 9007199254740993 + sum(i % 3 for i in range(20_000) if i != 15_000)
     assert answer == [{"max(x)": 9007199254740993, "sum(x)": total, "count": 20_000}]
     assert direct.summary.duplicates == 1
-    for question in (
+    questions: list[dict[str, object]] = [
         {"kind": "query", "aggs": ["max(x)", "sum(x)"]},
         {"kind": "query", "group_by": ["x"], "aggs": ["count"]},
-    ):
-        _compare([export], question, chunked=False)
+    ]
+    _compare([export], questions, chunked=False)
 
 
 def test_a_service_object_without_name_is_rejected_in_every_block(tmp_path: Path) -> None:

@@ -138,8 +138,8 @@ def test_ids_derived_from_whole_parses_equal_the_stores(
     lines[30] = _connection(30, with_id=True)  # (one record with an id of its own)
     lines[50] = lines[49]  # (a repeated record: the same derived id, kept once)
     export = _write(tmp_path / "conn.ndjson", lines)
-    for question in (
+    questions: list[dict[str, object]] = [
         {"kind": "events", "fields": "id,type,timestamp,proto,duration"},
         {"kind": "query", "group_by": ["proto"], "aggs": ["count", "max(duration)"]},
-    ):
-        _compare([export], question)
+    ]
+    _compare([export], questions)

@@ -17,9 +17,9 @@ import pytest
 
 import mfq
 from mfq.api import Store
-from mfq.demo import DemoConfig, write_export
 from mfq.report.html import render_html
 from mfq.report.model import Report
+from tests.demostores import INCIDENT_WEEK, demo_store, shared_root
 
 # (timestamp, type, service, status, duration_ms, actor, region, version)
 HAND_EVENTS = [
@@ -100,36 +100,24 @@ class DemoWeek:
 
 
 @pytest.fixture(scope="session")
-def demo_week(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> DemoWeek:
+def demo_week(tmp_path_factory: pytest.TempPathFactory) -> DemoWeek:
     """200,000 demo events over 2026-W47 with the default incident (the SLO's defaults
     find it as one episode from 14:00 to 15:30 at this size), and the week's report.
 
-    Under xdist the workers share one store and its report (the first builds them, the
-    others wait and read them), as pytest-xdist's docs suggest for expensive session data.
+    Under xdist the workers share the store (the analysis tests' ``incident_store``,
+    ``tests.demostores``) and its report: the first builds them, the others wait and read
+    them, as pytest-xdist's docs suggest for expensive session data.
     """
-    if worker_id == "master":
-        root = tmp_path_factory.mktemp("demo-week")
-    else:
-        root = tmp_path_factory.getbasetemp().parent / "report-demo-week"
-        root.mkdir(exist_ok=True)
-    saved = root / "report.pickle"
-    with (root / "lock").open("w") as lock:
+    root, _truth = demo_store(tmp_path_factory, "incident", INCIDENT_WEEK)
+    store = mfq.open_store(root)
+    shared = shared_root(tmp_path_factory, "report-demo-week")
+    saved = shared / "report.pickle"
+    with (shared / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "store").exists():
-            _write_demo_store(root)
-        store = mfq.open_store(root / "store")
         if not saved.exists():
             saved.write_bytes(pickle.dumps(store.report(week="2026-W47")))
         report = pickle.loads(saved.read_bytes())  # written by this test session
     return DemoWeek(store, report)
-
-
-def _write_demo_store(root: Path) -> None:
-    export, scratch = root / "export.ndjson", root / "building"
-    write_export(export, DemoConfig(events=200_000))
-    assert mfq.open_store(scratch).ingest([export]).rejected == 0
-    export.unlink()
-    scratch.rename(root / "store")  # complete or absent, never half built
 
 
 def duckdb_events(store: Store) -> Callable[[str], list[tuple[object, ...]]]:
