@@ -13,7 +13,10 @@ The model
 The score
     Counts: the exact Poisson tail probability of the count around the expected level as
     a normal score, divided by the square root of the series' overdispersion
-    (quasi-Poisson); a sparse series whose median fit is 0 is judged against its mean rate.
+    (quasi-Poisson). In a mostly empty series that is at least the size of a busy bucket
+    (bursts at random times are no anomaly where a series is made of them); a sparse
+    series whose median fit is 0 is judged against its mean rate, at most one burst per
+    bucket.
     Other aggregates: ``(value - expected) / scale`` on the model's scale, ``scale`` the
     robust spread of the residuals (1.4826 × their median absolute deviation), residuals
     weighted by the square root of the events behind each bucket. A bucket is flagged when
