@@ -313,15 +313,18 @@ def _dispersion(values: FloatArray, expected: FloatArray) -> float:
 
 def _burst_size(values: FloatArray) -> float:
     """The dispersion of a mostly empty series (at least half its buckets empty; else 1):
-    how many events a busy bucket holds, the upper quartile of the counts of its
-    non-empty buckets. Where events come in bursts at random times, a count is a number
-    of bursts times their size, so it varies about that many times more than Poisson's;
-    events that come one by one give 1. The robust estimate of :func:`_dispersion` says
-    1 there: its residuals are mostly 0 against 0. Quartile, not mean square: an
-    incident filling a few buckets (a two-hour burn in a week of rare failures) does not
-    make itself the usual. The largest bucket is left out, so a series' one burst (30
-    failures in a quiet week) cannot vouch for itself; a series with no other events
-    gives 1."""
+    how many times more events its busy buckets hold than Poisson's would. Where events
+    come in bursts at random times, a count is a number of bursts times their size, so it
+    varies about that many times more than Poisson's. The robust estimate of
+    :func:`_dispersion` says 1 there: its residuals are mostly 0 against 0.
+
+    The upper quartile of the counts of the non-empty buckets, over the same quartile of
+    Poisson's non-empty buckets at the rate the share of empty ones implies (``exp(-rate)``
+    of them are empty): 1 for events that come one by one, whatever their rate.
+    Quartile, not mean square: an incident filling a few buckets (a two-hour burn in a
+    week of rare failures) does not make itself the usual. The largest bucket is left
+    out, so a series' one burst (30 failures in a quiet week) cannot vouch for itself; a
+    series with no other events gives 1."""
     import numpy as np
 
     counts = values[np.isfinite(values)]
@@ -331,7 +334,20 @@ def _burst_size(values: FloatArray) -> float:
     busy = counts[counts > 0]
     if not len(busy) or len(busy) > len(counts) / 2:
         return 1.0
-    return max(1.0, float(np.percentile(busy, BURST_QUANTILE)))
+    observed = float(np.percentile(busy, BURST_QUANTILE, method="inverted_cdf"))
+    rate = -math.log(1.0 - len(busy) / len(counts))
+    return max(1.0, observed / _busy_poisson_quantile(rate, BURST_QUANTILE / 100))
+
+
+def _busy_poisson_quantile(rate: float, share: float) -> int:
+    """The smallest count holding ``share`` of Poisson(``rate``)'s non-empty buckets."""
+    busy = -math.expm1(-rate)
+    term, held, count = math.exp(-rate), 0.0, 0
+    while held < share * busy and count < 10_000:
+        count += 1
+        term *= rate / count
+        held += term
+    return max(count, 1)
 
 
 def _poisson_scores(
