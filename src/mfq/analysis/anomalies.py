@@ -13,7 +13,7 @@ The model
 The score
     Counts: the exact Poisson tail probability of the count around the expected level as
     a normal score, divided by the square root of the series' overdispersion
-    (quasi-Poisson). In a mostly empty series that is at least the size of a busy bucket
+    (quasi-Poisson). In a mostly empty series that is at least the size of its bursts
     (bursts at random times are no anomaly where a series is made of them); a sparse
     series whose median fit is 0 is judged against its mean rate, at most one burst per
     bucket.
