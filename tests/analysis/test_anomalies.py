@@ -451,3 +451,6 @@ def test_k8s_audit_over_its_own_period(tmp_path: Path) -> None:
         "service": [],
         "errors": [],
     }
+    # The report over the same period flagged 24 buckets (events and errors by stage).
+    report = store.report(Selection(since="2017-09-11T19:55:05Z", until="2017-09-11T20:29:06Z"))
+    assert report.section("anomalies").tables == ()
