@@ -85,6 +85,10 @@ _CLEARLY_PAST = 4
 #: 4 MiB block, read 300 from the windows) parsed into 6 GB. GitHub's events, 1,000
 #: rows a 4 MiB block, read at most ~10,000: 10M cells.
 _CELLS = 32_000_000
+#: A probe holding more paths than this many a name (a name under many parents: nested
+#: in any order) tells nothing of a later block's paths by its names: counted by path.
+#: The real folders' probes hold 1.0-1.22 (GitHub's events 3.3, counted by path).
+_FANOUT = 2
 #: Key paths kept as known per source, at most this many times its budget.
 _KNOWN_PER_BUDGET = 4
 _QUOTE, _COLON, _BACKSLASH, _NEWLINE = ord('"'), ord(":"), ord("\\"), ord("\n")
@@ -195,9 +199,14 @@ def _by_names(data: bytes, start: int, end: int, limit: int, known: KnownKeys) -
     ``probe_paths + new * probe_paths / probe_names``, and its most likewise; the same
     bounds as ``more_keys_than`` puts on the estimate by path (under half the budget,
     and no costly many cells for the block's rows). A probe whose names already sit
-    under many parents each (a permuted nesting) makes that estimate large: counted by
-    path. The block's bytes and the probe's alone decide, as for the paths."""
-    if not known.probe_names:
+    under many parents each (past ``_FANOUT`` paths a name: names nested in any order)
+    may bring any number of new paths from the same names: counted by path. The block's
+    bytes and the probe's alone decide, as for the paths.
+
+    Not bounded so: the probe's parents nested anew past it (each name in one place in
+    the probe, then under other known parents), where the parse's own test
+    (``fastpath._too_wide``) still finds the block too wide, after its parse."""
+    if not known.probe_names or known.probe_paths > known.probe_names * _FANOUT:
         return False
     firsts = _windows(data, start, end, None)
     text = b"\n".join([data[a : min(a + _WINDOW, end)] for a in firsts if a < end])
