@@ -541,12 +541,26 @@ def _rare_300(i: int) -> dict[str, object]:
     return {**_base(i), "a": 1, **own}
 
 
+def _renested(i: int) -> dict[str, object]:
+    """Past the probe (20 names nested in one order: each a parent, one path each), 8 of
+    the same names nested in any order: known names and parents, some 10,000 paths a
+    4 MiB block."""
+    names = [f"n{k}" for k in range(20)]
+    if i >= 1_000:
+        names = [names[k] for k in np.random.default_rng(i).permutation(20)[:8].tolist()]
+    value: object = {"leaf": i}
+    for name in reversed(names):
+        value = {name: value}
+    return {**_base(i), "top": value}
+
+
 ADVERSARIAL_BLOCKS: dict[str, tuple[Callable[[int], dict[str, object]], int]] = {
     "own_under_parents": (own_under_parents, 8_000),
     "own_repeated_in_a_list": (own_repeated_in_a_list, 9_000),
     "parent_every_ten": (_parent_every_ten, 6_200),
     "rare_300": (_rare_300, 60_000),
     "own_beside_shared": (own_beside_shared, 2_100),
+    "renested": (_renested, 28_000),
 }
 
 
@@ -556,8 +570,8 @@ def test_blocks_whose_names_cannot_bound_their_paths_are_counted_by_path(
 ) -> None:
     """Past a probe of narrow records (or with it), names alone let each of these through
     as under the budget (the first count by name: 4 GB, 3.5 GB, 2.5 GB and 6 GB parsed):
-    new parents, or names held by one record each; the paths are counted, and the block
-    is too wide."""
+    new parents, names held by one record each, or known parents nested anew (their
+    first children not the probe's); the paths are counted, and the block is too wide."""
     make, count = ADVERSARIAL_BLOCKS[shape]
     text = _text([make(i) for i in range(count)])
     probe, known = _block_after_probe(text)
