@@ -475,3 +475,126 @@ def test_a_list_of_structs_fields_count_toward_the_parse_width() -> None:
     table = pj.read_json(pa.BufferReader(_text(shared)))
     assert _held_leaves(table.columns, through_lists=True) == 3 + 2 + 1 + 1
     assert not fastpath._too_wide(table, FastPathState(budget=FieldBudget(1000)))
+
+
+def _counting_paths(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each call of the count by path (``keycount._estimate``, and ``key_paths`` over a
+    block read whole) past the probe, appended to the list returned."""
+    calls: list[int] = []
+    estimate, paths = keycount._estimate, keycount.key_paths
+
+    def counted_estimate(*args: object) -> tuple[int, int, bool]:
+        calls.append(1)
+        return estimate(*args)  # type: ignore[arg-type]
+
+    def counted_paths(*args: object) -> np.ndarray:
+        calls.append(1)
+        return paths(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(keycount, "_estimate", counted_estimate)
+    monkeypatch.setattr(keycount, "key_paths", counted_paths)
+    return calls
+
+
+def _narrow(i: int) -> dict[str, object]:
+    """The common shape: shared keys, some under parents (an object, a list of them)."""
+    return {
+        **_base(i),
+        **{f"s{k}": k * i % 7 for k in range(25)},
+        "host": {"name": f"h{i % 5}", "ip": "10.0.0.1"},
+        "attributes": {"user": {"id": i}, "tags": [{"k": "a", "v": i}]},
+    }
+
+
+def test_a_block_whose_names_bound_its_paths_is_not_counted_by_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Records sharing their keys and parents (the demo's, wide and second shapes, the
+    real folders): a 4 MiB block's names, read in its windows, bound its paths, which
+    are not counted (3-4 ms more a block: 6-7% of ingest's CPU on the bench's shapes)."""
+    text = _text([_narrow(i) for i in range(22_000)])
+    probe, known = _block_after_probe(text)
+    assert len(text) - probe > 4 * 1024 * 1024
+    calls = _counting_paths(monkeypatch)
+    assert keycount._by_names(text, probe, len(text), 1000, known)
+    assert not more_keys_than(text, probe, len(text), 1000, known)
+    assert calls == []
+    # (Counted by path, the same decision.)
+    assert sampled_estimate(text, probe, len(text), known) * 2 <= 1000
+
+
+def _permuted(i: int) -> dict[str, object]:
+    """Two of 16 names nested in either order: 16 names, some 500 paths."""
+    first, second = np.random.default_rng(i).choice(16, 2, replace=False).tolist()
+    return {**_base(i), f"n{first}": {f"n{second}": {"leaf": i}}}
+
+
+def _parent_every_ten(i: int) -> dict[str, object]:
+    """Past the probe, a parent whose name changes every 10 records, over 50 shared
+    leaves: 5,000 paths a 4 MiB block, of some 500 names met once in each record."""
+    record = {**_base(i), **{f"s{k}": k for k in range(20)}}
+    return record if i < 1_000 else {**record, f"q{i // 10}": {f"l{k}": k for k in range(50)}}
+
+
+def _rare_300(i: int) -> dict[str, object]:
+    own = {f"r{i}_{k}": k for k in range(300)} if i % 1000 == 999 else {}
+    return {**_base(i), "a": 1, **own}
+
+
+def _renested(i: int) -> dict[str, object]:
+    """Past the probe (20 names nested in one order: each a parent, one path each), 8 of
+    the same names nested in any order: known names and parents, some 10,000 paths a
+    4 MiB block."""
+    names = [f"n{k}" for k in range(20)]
+    if i >= 1_000:
+        names = [names[k] for k in np.random.default_rng(i).permutation(20)[:8].tolist()]
+    value: object = {"leaf": i}
+    for name in reversed(names):
+        value = {name: value}
+    return {**_base(i), "top": value}
+
+
+ADVERSARIAL_BLOCKS: dict[str, tuple[Callable[[int], dict[str, object]], int]] = {
+    "own_under_parents": (own_under_parents, 8_000),
+    "own_repeated_in_a_list": (own_repeated_in_a_list, 9_000),
+    "parent_every_ten": (_parent_every_ten, 6_200),
+    "rare_300": (_rare_300, 60_000),
+    "own_beside_shared": (own_beside_shared, 2_100),
+    "renested": (_renested, 28_000),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(ADVERSARIAL_BLOCKS))
+def test_blocks_whose_names_cannot_bound_their_paths_are_counted_by_path(
+    shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a probe of narrow records (or with it), names alone let each of these through
+    as under the budget (the first count by name: 4 GB, 3.5 GB, 2.5 GB and 6 GB parsed):
+    new parents, names held by one record each, or known parents nested anew (their
+    first children not the probe's); the paths are counted, and the block is too wide."""
+    make, count = ADVERSARIAL_BLOCKS[shape]
+    text = _text([make(i) for i in range(count)])
+    probe, known = _block_after_probe(text)
+    assert len(text) - probe > 4 * 1024 * 1024
+    assert not keycount._by_names(text, probe, len(text), 1000, known)
+    calls = _counting_paths(monkeypatch)
+    assert more_keys_than(text, probe, len(text), 1000, known)
+    assert calls
+
+
+def test_a_probe_whose_names_sit_under_many_parents_is_counted_by_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Names nested in any order (a name under many parents, each a path): the probe's
+    paths per name bound nothing by name (the same names may nest anew in a later
+    block); the later blocks are counted by path."""
+    text = _text([_permuted(i) for i in range(60_000)])
+    probe, known = _block_after_probe(text)
+    assert len(text) - probe > 4 * 1024 * 1024
+    assert known.probe_paths > 10 * known.probe_names
+    assert not keycount._by_names(text, probe, len(text), 1000, known)
+    calls = _counting_paths(monkeypatch)
+    more_keys_than(text, probe, len(text), 1000, known)
+    assert calls
+    # (A probe found too wide tells nothing of its structure: by path too.)
+    assert not keycount._by_names(text, probe, len(text), 1000, KnownKeys())
