@@ -16,20 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from mfq.analysis import anomalies as anomalies_module
-from mfq.analysis.anomalies import (
-    NEIGHBOURS,
-    _burst_size,
-    _busy_poisson_quantile,
-    _median_polish,
-    _neighbour_fit,
-    _normal_z,
-    _poisson_z,
-)
+from mfq.analysis.anomalies import NEIGHBOURS, _median_polish, _neighbour_fit, _poisson_z
 from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from tests.analysis.conftest import DemoStore
-from tests.realdata import real_store
-from tests.stationary import bursty_session, one_second_burst
+from tests.stationary import one_second_burst
 
 INCIDENT_START = pd.Timestamp("2026-11-19T14:00Z")
 INCIDENT_END = pd.Timestamp("2026-11-19T15:30Z")
@@ -361,96 +352,3 @@ def test_day_buckets_over_a_range_across_a_change_of_clocks(
         pd.DataFrame(year)[["time", "value", "expected"]],
         pd.DataFrame(alone)[["time", "value", "expected"]],
     )
-
-
-# -- bursty series: a burst is not an anomaly where the series is made of bursts -----------
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_bursty_short_session_flags_nothing(
-    store: Store, write_ndjson: Callable[..., Path], seed: int
-) -> None:
-    # Ten bursts of 20 to 250 events at random times of 34 minutes, nothing between them
-    # (like real/k8s-audit). Half the 30-second buckets or more are empty, so the robust
-    # dispersion said 1 (0 against 0), and each burst scored against at most one event a
-    # bucket: 38 to 44 buckets flagged per session, the zeros beside a burst too.
-    store.ingest([write_ndjson(bursty_session(seed))])
-    assert store.anomalies(Selection()).empty
-    everything = store.anomalies(Selection(), include_all=True)
-    assert len(everything) == 69 and (everything["value"] == 0).mean() >= 0.5
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_burst_far_above_the_bursty_background_is_flagged(
-    store: Store, write_ndjson: Callable[..., Path], seed: int
-) -> None:
-    # The same sessions with one burst of 3,000 events in ten seconds: only its bucket.
-    store.ingest([write_ndjson(bursty_session(seed, big=3000))])
-    flagged = store.anomalies(Selection())
-    assert [(str(r.time), r.direction) for r in flagged.itertuples()] == [
-        ("2017-09-11 20:15:00+00:00", "up")
-    ]
-    assert flagged["value"].iloc[0] >= 3000 and flagged["score"].iloc[0] > 10
-
-
-def test_burst_size_is_the_busy_buckets_upper_quartile_over_poissons() -> None:
-    # Busy buckets of 10, 20, ..., 100 events among 49 empty ones, and one of 400 (the
-    # largest, left out): their upper quartile, 80, over Poisson's at the rate 10 busy
-    # buckets of 59 imply (0.19 a bucket: its busy buckets hold 1).
-    values = np.zeros(60)
-    values[::6] = np.arange(10.0, 110.0, 10.0)
-    values[7] = 400.0
-    assert _burst_size(values) == 80.0
-    # Events one by one at 0.6 a bucket (86 of 168 buckets empty, 64 with one event, 12
-    # with two, 6 with three): Poisson's own busy buckets, not bursts. The quartile alone
-    # said 2, and the demo's checkout errors by hour (docs/tasks.md) scored 8.29, not 11.73.
-    assert _busy_poisson_quantile(0.6, 0.75) == 2
-    one_by_one = np.random.default_rng(3).poisson(0.6, size=168).astype(float)
-    assert _burst_size(one_by_one) == 1.0
-    # A series' one burst cannot vouch for itself: 30 failures in a quiet week.
-    lone = np.zeros(168)
-    lone[80] = 30.0
-    assert _burst_size(lone) == 1.0
-    # An incident of a few hours in a series of rare single failures stays unusual.
-    rare = np.zeros(168)
-    rare[::8] = 1.0
-    rare[[100, 101, 102]] = [12.0, 14.0, 9.0]
-    assert _burst_size(rare) == 1.0
-    # A busy series (fewer than half its buckets empty) keeps the robust estimate.
-    busy = np.full(168, 80.0)
-    busy[12] = 0.0
-    assert _burst_size(busy) == 1.0
-
-
-def test_a_score_past_the_smallest_float_tail_keeps_growing() -> None:
-    # Tails below 1e-300 rounded to it: every larger count scored 37.05.
-    scores = [_poisson_z(count, 47.699) for count in (500, 774, 2000)]
-    assert 37.05 < scores[0] < scores[1] < scores[2]
-    assert _normal_z(-689.9) == pytest.approx(-NormalDist().inv_cdf(math.exp(-689.9)), rel=1e-9)
-    assert _normal_z(-700.0) == pytest.approx(_normal_z(-689.9), rel=0.01)
-
-
-def test_k8s_audit_over_its_own_period(tmp_path: Path) -> None:
-    # A 34-minute scripted demo whose actions come in bursts (median 0 events per
-    # 30-second bucket). Before: 69 buckets flagged by the four questions, 24 in the
-    # report. Left: the session's only burst of reads (23 `get` in one bucket, no other
-    # in 34 minutes), a kind of event seen once, as 30 failures in a quiet week are.
-    store = real_store("k8s-audit", tmp_path)
-    found = {
-        name: [(str(r.time), r.value, r.expected, r.score) for r in result.itertuples()]
-        for name, result in [
-            ("count", store.anomalies()),
-            ("type", store.anomalies(by="type")),
-            ("service", store.anomalies(by="service")),
-            ("errors", store.anomalies(Selection(where="status = 'error'"))),
-        ]
-    }
-    assert found == {
-        "count": [],
-        "type": [("2017-09-11 20:27:30+00:00", 23.0, 0.0, 12.15)],
-        "service": [],
-        "errors": [],
-    }
-    # The report over the same period flagged 24 buckets (events and errors by stage).
-    report = store.report(Selection(since="2017-09-11T19:55:05Z", until="2017-09-11T20:29:06Z"))
-    assert report.section("anomalies").tables == ()

@@ -13,10 +13,7 @@ The model
 The score
     Counts: the exact Poisson tail probability of the count around the expected level as
     a normal score, divided by the square root of the series' overdispersion
-    (quasi-Poisson). In a mostly empty series that is at least the size of its bursts
-    (bursts at random times are no anomaly where a series is made of them); a sparse
-    series whose median fit is 0 is judged against its mean rate, at most one burst per
-    bucket.
+    (quasi-Poisson); a sparse series whose median fit is 0 is judged against its mean rate.
     Other aggregates: ``(value - expected) / scale`` on the model's scale, ``scale`` the
     robust spread of the residuals (1.4826 × their median absolute deviation), residuals
     weighted by the square root of the events behind each bucket. A bucket is flagged when
@@ -65,8 +62,6 @@ if TYPE_CHECKING:
 MIN_SEASONAL_DAYS = 3
 #: Neighbours on each side for series too short for a daily model.
 NEIGHBOURS = 6
-#: The percentile of a mostly empty series' non-empty counts taken as its burst size.
-BURST_QUANTILE = 75.0
 _MAD_TO_SIGMA = 1.4826
 _COUNT_FUNCS = frozenset({"count", "count_distinct"})
 _DAY = timedelta(days=1)
@@ -284,9 +279,7 @@ def score_series(
         fit = _neighbour_fit(scaled)
     expected = np.expm1(fit) if positive else fit
     if is_count and positive:
-        burst = _burst_size(values)
-        dispersion = max(_dispersion(values, expected), burst)
-        return expected, _poisson_scores(values, expected, dispersion, burst)
+        return expected, _poisson_scores(values, expected, _dispersion(values, expected))
     residual = scaled - fit
     if sizes is not None:
         # Sampling error of a mean or percentile shrinks as 1/sqrt(events).
@@ -299,9 +292,7 @@ def score_series(
 
 def _dispersion(values: FloatArray, expected: FloatArray) -> float:
     """How much more than Poisson the counts vary (quasi-Poisson; at least 1): real event
-    streams come in bursts (sessions, traces), so their counts are overdispersed. Robust:
-    1.4826 × the median absolute Pearson residual, squared (in a mostly empty series the
-    residuals are mostly 0 against 0, and this says 1: :func:`_burst_size` then)."""
+    streams come in bursts (sessions, traces), so their counts are overdispersed."""
     import numpy as np
 
     pearson = (values - expected) / np.sqrt(np.maximum(expected, 1.0))
@@ -311,48 +302,7 @@ def _dispersion(values: FloatArray, expected: FloatArray) -> float:
     return max(1.0, (_MAD_TO_SIGMA * float(np.median(np.abs(finite)))) ** 2)
 
 
-def _burst_size(values: FloatArray) -> float:
-    """The dispersion of a mostly empty series (at least half its buckets empty; else 1):
-    how many times more events its busy buckets hold than Poisson's would. Where events
-    come in bursts at random times, a count is a number of bursts times their size, so it
-    varies about that many times more than Poisson's. The robust estimate of
-    :func:`_dispersion` says 1 there: its residuals are mostly 0 against 0.
-
-    The upper quartile of the counts of the non-empty buckets, over the same quartile of
-    Poisson's non-empty buckets at the rate the share of empty ones implies (``exp(-rate)``
-    of them are empty): 1 for events that come one by one, whatever their rate.
-    Quartile, not mean square: an incident filling a few buckets (a two-hour burn in a
-    week of rare failures) does not make itself the usual. The largest bucket is left
-    out, so a series' one burst (30 failures in a quiet week) cannot vouch for itself; a
-    series with no other events gives 1."""
-    import numpy as np
-
-    counts = values[np.isfinite(values)]
-    if len(counts) < 3:
-        return 1.0
-    counts = np.delete(counts, int(np.argmax(counts)))
-    busy = counts[counts > 0]
-    if not len(busy) or len(busy) > len(counts) / 2:
-        return 1.0
-    observed = float(np.percentile(busy, BURST_QUANTILE, method="inverted_cdf"))
-    rate = -math.log(1.0 - len(busy) / len(counts))
-    return max(1.0, observed / _busy_poisson_quantile(rate, BURST_QUANTILE / 100))
-
-
-def _busy_poisson_quantile(rate: float, share: float) -> int:
-    """The smallest count holding ``share`` of Poisson(``rate``)'s non-empty buckets."""
-    busy = -math.expm1(-rate)
-    term, held, count = math.exp(-rate), 0.0, 0
-    while held < share * busy and count < 10_000:
-        count += 1
-        term *= rate / count
-        held += term
-    return max(count, 1)
-
-
-def _poisson_scores(
-    values: FloatArray, expected: FloatArray, dispersion: float, burst: float = 1.0
-) -> FloatArray:
+def _poisson_scores(values: FloatArray, expected: FloatArray, dispersion: float) -> FloatArray:
     """Counts: the exact Poisson tail probability of each count around its expected level,
     as a normal score, divided by the square root of the series' overdispersion."""
     import math
@@ -360,11 +310,9 @@ def _poisson_scores(
     import numpy as np
 
     # A median fit of a sparse series is 0; "one event where there are usually none" is
-    # judged against the series' mean rate instead, at most one burst per bucket (one
-    # event, when events come one by one): a burst where there are usually none is not
-    # an anomaly in a series made of bursts.
+    # judged against the series' mean rate instead (at most one event per bucket).
     finite = np.isfinite(values)
-    floor = min(burst, float(np.mean(values[finite]))) if finite.any() else 0.0
+    floor = min(1.0, float(np.mean(values[finite]))) if finite.any() else 0.0
     rate = np.maximum(np.nan_to_num(expected, nan=floor), floor)
     scale = math.sqrt(dispersion)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -379,6 +327,7 @@ def _poisson_scores(
 def _poisson_z(observed: float, mean: float) -> float:
     """The normal score of an observed count's tail probability under Poisson(mean)."""
     import math
+    from statistics import NormalDist
 
     if mean <= 0:
         return 0.0 if observed <= 0 else math.inf
@@ -395,26 +344,11 @@ def _poisson_z(observed: float, mean: float) -> float:
     else:
         terms = [log_pmf(j) for j in range(k, k + 50 + int(10 * math.sqrt(k)))]
     top = max(terms)
-    log_tail = min(0.0, top + math.log(sum(math.exp(v - top) for v in terms)))
-    if log_tail >= math.log(0.5):
+    tail = min(1.0, math.exp(top) * sum(math.exp(v - top) for v in terms))
+    if tail >= 0.5:
         return 0.0
-    z = _normal_z(log_tail)
+    z = -NormalDist().inv_cdf(max(tail, 1e-300))
     return z if k > mean else -z
-
-
-def _normal_z(log_tail: float) -> float:
-    """The normal score whose upper tail is ``exp(log_tail)``. Below 1e-300 (a score
-    of 37) from the tail's asymptotic form, ``log Q(z) = -z²/2 - log(z √(2π))``: the
-    tail itself would round to nothing, and every larger count scored 37.05."""
-    import math
-    from statistics import NormalDist
-
-    if log_tail > -690.0:
-        return -NormalDist().inv_cdf(math.exp(log_tail))
-    z = math.sqrt(-2.0 * log_tail)
-    for _ in range(4):  # converges to the float's precision in a few steps
-        z = math.sqrt(-2.0 * (log_tail + math.log(z * math.sqrt(2.0 * math.pi))))
-    return z
 
 
 def _seasonal_fit(
