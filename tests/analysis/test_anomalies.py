@@ -16,7 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 from mfq.analysis import anomalies as anomalies_module
-from mfq.analysis.anomalies import NEIGHBOURS, _median_polish, _neighbour_fit, _poisson_z
+from mfq.analysis.anomalies import (
+    NEIGHBOURS,
+    _median_polish,
+    _neighbour_fit,
+    _normal_z,
+    _poisson_z,
+)
 from mfq.api import Selection, Store
 from mfq.cli.main import cli
 from tests.analysis.conftest import DemoStore
@@ -352,3 +358,15 @@ def test_day_buckets_over_a_range_across_a_change_of_clocks(
         pd.DataFrame(year)[["time", "value", "expected"]],
         pd.DataFrame(alone)[["time", "value", "expected"]],
     )
+
+
+def test_a_score_past_the_smallest_float_tail_keeps_growing() -> None:
+    # Tails below 1e-300 were rounded to it: every larger count scored 37.05 (the demo's
+    # 774 errors against 47.7 expected as much as 500 of them).
+    scores = [_poisson_z(count, 47.699) for count in (500, 774, 2000)]
+    assert 37.05 < scores[0] < scores[1] < scores[2]
+    exact = -NormalDist().inv_cdf(math.exp(-689.9))
+    assert _normal_z(-689.9) == pytest.approx(exact, rel=1e-12)
+    # The asymptotic form takes over at -690 without a step (the two agree to 1e-6 there).
+    assert _normal_z(-690.0 - 1e-9) == pytest.approx(_normal_z(-690.0 + 1e-9), rel=1e-6)
+    assert _normal_z(-700.0) > _normal_z(-690.0 - 1e-9)

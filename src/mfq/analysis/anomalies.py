@@ -327,7 +327,6 @@ def _poisson_scores(values: FloatArray, expected: FloatArray, dispersion: float)
 def _poisson_z(observed: float, mean: float) -> float:
     """The normal score of an observed count's tail probability under Poisson(mean)."""
     import math
-    from statistics import NormalDist
 
     if mean <= 0:
         return 0.0 if observed <= 0 else math.inf
@@ -344,11 +343,26 @@ def _poisson_z(observed: float, mean: float) -> float:
     else:
         terms = [log_pmf(j) for j in range(k, k + 50 + int(10 * math.sqrt(k)))]
     top = max(terms)
-    tail = min(1.0, math.exp(top) * sum(math.exp(v - top) for v in terms))
-    if tail >= 0.5:
+    log_tail = min(0.0, top + math.log(sum(math.exp(v - top) for v in terms)))
+    if log_tail >= math.log(0.5):
         return 0.0
-    z = -NormalDist().inv_cdf(max(tail, 1e-300))
+    z = _normal_z(log_tail)
     return z if k > mean else -z
+
+
+def _normal_z(log_tail: float) -> float:
+    """The normal score whose upper tail is ``exp(log_tail)``. Below 1e-300 (a score
+    of 37) from the tail's asymptotic form, ``log Q(z) = -z²/2 - log(z √(2π))``: the
+    tail itself would round to nothing, and every larger count scored 37.05."""
+    import math
+    from statistics import NormalDist
+
+    if log_tail > -690.0:
+        return -NormalDist().inv_cdf(math.exp(log_tail))
+    z = math.sqrt(-2.0 * log_tail)
+    for _ in range(4):  # converges to the float's precision in a few steps
+        z = math.sqrt(-2.0 * (log_tail + math.log(z * math.sqrt(2.0 * math.pi))))
+    return z
 
 
 def _seasonal_fit(
