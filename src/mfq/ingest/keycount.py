@@ -85,13 +85,6 @@ _CLEARLY_PAST = 4
 #: 4 MiB block, read 300 from the windows) parsed into 6 GB. GitHub's events, 1,000
 #: rows a 4 MiB block, read at most ~10,000: 10M cells.
 _CELLS = 32_000_000
-#: A probe holding more paths than this many a name (a name under many parents: nested
-#: in any order) tells nothing of a later block's paths by its names: counted by path.
-#: The real folders' probes hold 1.0-1.22 (GitHub's events 3.3, counted by path).
-_FANOUT = 2
-#: A parent's first child opens at most these many bytes past its value's first byte
-#: (``{"b"``, ``[{"b"``, ``{ "b"``).
-_CHILD_GAP = 4
 #: Key paths kept as known per source, at most this many times its budget.
 _KNOWN_PER_BUDGET = 4
 _QUOTE, _COLON, _BACKSLASH, _NEWLINE = ord('"'), ord(":"), ord("\\"), ord("\n")
@@ -107,35 +100,17 @@ _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 class KnownKeys:
     """Key paths (see above) met in a source's probe block: in a later block's windows,
     they stand for one key each. Set once, by the block counted first, which runs alone
-    (``fastpath.submit_chunk``); never changed after.
-
-    Also what the probe tells of its structure, for the count by name (``_by_names``):
-    how many paths and names it holds, and the names whose values are objects or lists
-    (the parents)."""
+    (``fastpath.submit_chunk``); never changed after."""
 
     def __init__(self) -> None:
         self.paths: np.ndarray = np.zeros(0, np.uint64)  # (sorted)
         self.settled = False
-        #: The probe's distinct paths and names; none where the probe was not counted
-        #: (found too wide): no block is then told by name.
-        self.probe_paths = 0
-        self.probe_names = 0
-        #: The probe's parents (names holding an object or a list, by name; sorted), and
-        #: its parents' first children (see ``_names``).
-        self.parents: np.ndarray = np.zeros(0, np.uint64)
-        self.children: np.ndarray = np.zeros(0, np.uint64)
 
     def add(self, paths: np.ndarray, limit: int) -> None:
         """Take ``paths`` (at most ``limit``) as the known ones, unless already settled."""
         if not self.settled:
             self.paths = np.sort(paths[:limit])
             self.settled = True
-
-    def describe(self, paths: int, names: int, parents: np.ndarray, children: np.ndarray) -> None:
-        """Take the probe's structure (see above), once, before it is settled."""
-        if not self.settled:
-            self.probe_paths, self.probe_names = paths, names
-            self.parents, self.children = parents, children
 
     def settle(self) -> None:
         """Let no block add paths from now on (the probe block was counted, or was found
@@ -155,8 +130,6 @@ def more_keys_than(data: bytes, start: int, end: int, limit: int, known: KnownKe
     """Whether ``data[start:end]`` (records one a line, from a record's start) holds more
     than ``limit`` distinct key paths (see above)."""
     if end - start > _WHOLE_BYTES:
-        if _by_names(data, start, end, limit, known):
-            return False
         estimate, most, exact = _estimate(data, start, end, known, None)
         if exact or estimate > limit * _CLEARLY_PAST:
             return estimate > limit
@@ -169,81 +142,9 @@ def more_keys_than(data: bytes, start: int, end: int, limit: int, known: KnownKe
     if len(paths) > limit:
         return True
     if not known.settled:  # (its names too, for the windows read by name)
-        hashes, _, parent, children = _names(view)
-        names = _distinct(_by_name(hashes))
-        known.describe(len(paths), len(names), _distinct(_by_name(hashes[parent])), children)
+        names = _distinct(_by_name(_names(view)[0]))
         known.add(np.concatenate((paths, names)), (limit + len(names)) * _KNOWN_PER_BUDGET)
     return False
-
-
-def _within(values: np.ndarray, known: np.ndarray) -> bool:
-    """Whether every one of ``values`` is one of ``known`` (sorted)."""
-    if not len(values):
-        return True
-    if not len(known):
-        return False
-    at = np.minimum(np.searchsorted(known, values), len(known) - 1)
-    return bool(np.all(known[at] == values))
-
-
-def _windows(data: bytes, start: int, end: int, rng: np.random.Generator | None) -> list[int]:
-    """The windows' first bytes in ``data[start:end]`` (each ``_WINDOW`` long at most):
-    one in each stretch of ``_WINDOW * _SAMPLED`` bytes, placed by ``rng`` (by default, a
-    generator seeded from the block's bytes)."""
-    if rng is None:
-        rng = np.random.default_rng(block_seed(data, start, end))
-    stretch = _WINDOW * _SAMPLED
-    count = max((end - start) // stretch, 1)
-    offsets = np.arange(count, dtype=np.int64) * stretch + start
-    shifts = rng.integers(0, max(min(stretch, end - start) - _WINDOW, 0) + 1, size=count)
-    firsts: list[int] = (offsets + shifts).tolist()
-    return firsts
-
-
-def _by_names(data: bytes, start: int, end: int, limit: int, known: KnownKeys) -> bool:
-    """Whether the block's names alone show it holds no more than half ``limit`` paths,
-    so that its paths need not be counted (3-4 ms more a 4 MiB block than its names).
-
-    Its windows (the same as ``_estimate``'s) are read as they are, by name, tallied by
-    record and extrapolated as the paths are (``_extrapolated``). Names bound the paths
-    only where the block's parents are the probe's: every name met in the windows holding
-    an object or a list is one the probe held so, and each such parent's first child (the
-    key its value opens with) one the probe's parent opened with. A parent not met before
-    (a parent whose name changes every few records, twelve parents first met past the
-    probe, a key of its own holding shared keys) may put every name under it again, as
-    many paths, and known parents nested anew (names nested in another order than the
-    probe's) open with other children: the paths are then counted. Otherwise each name
-    new to the block stands for as many paths as a name of the probe did (its paths over
-    its names), beside the probe's paths: ``probe_paths + new * probe_paths /
-    probe_names``, and its most likewise; the same bounds as ``more_keys_than`` puts on
-    the estimate by path (under half the budget, and no costly many cells for the
-    block's rows). A probe whose names already sit
-    under many parents each (past ``_FANOUT`` paths a name: names nested in any order)
-    may bring any number of new paths from the same names: counted by path. The block's
-    bytes and the probe's alone decide, as for the paths.
-
-    Not bounded so: the probe's parents nested anew past it under their first children
-    (``"a": {"b": 1, "c": {...}}`` in the probe, ``"a": {"b": 1, "d": {"c": ...}}``
-    past it), where the parse's own test (``fastpath._too_wide``) still finds the block
-    too wide, after its parse."""
-    if not known.probe_names or known.probe_paths > known.probe_names * _FANOUT:
-        return False
-    firsts = _windows(data, start, end, None)
-    text = b"\n".join([data[a : min(a + _WINDOW, end)] for a in firsts if a < end])
-    hashes, lines, parent, children = _names(np.frombuffer(text, dtype=np.uint8), guess=True)
-    names = _by_name(hashes)
-    if not _within(_distinct(names[parent]), known.parents):
-        return False
-    if not _within(children, known.children):
-        return False
-    estimate, most = _extrapolated(names, lines, known)
-    met = int(np.count_nonzero(known.known(_distinct(names))))
-    fanout = known.probe_paths / known.probe_names
-    paths = known.probe_paths + (estimate - met) * fanout
-    highest = known.probe_paths + (most - met) * fanout
-    if paths * 2 > limit:
-        return False
-    return highest <= limit or highest * (data.count(b"\n", start, end) + 1) <= _CELLS
 
 
 def sampled_estimate(
@@ -260,11 +161,18 @@ def _estimate(
 ) -> tuple[int, int, bool]:
     """The estimate, the most it could be (every path not known that one record holds
     standing for ``_SAMPLED``), and whether it is the exact count."""
+    if rng is None:
+        rng = np.random.default_rng(block_seed(data, start, end))
+    stretch = _WINDOW * _SAMPLED
+    count = max((end - start) // stretch, 1)
+    offsets = (np.arange(count, dtype=np.int64) * stretch + start).tolist()
+    shifts = rng.integers(0, max(min(stretch, end - start) - _WINDOW, 0) + 1, size=count)
     # Each window read from its record's start (merged where they meet): the pieces.
     pieces: list[list[int]] = []  # [first byte, stop]
     windows: list[tuple[int, int]] = []
     far: list[bytes] = []  # (windows whose record starts further than ``_REACH`` before)
-    for first in _windows(data, start, end, rng):
+    for offset, shift in zip(offsets, shifts.tolist(), strict=True):
+        first = offset + shift
         stop = min(first + _WINDOW, end)
         if first >= stop:
             continue
@@ -294,7 +202,7 @@ def _estimate(
     window_bounds = (firsts + moved, stops + moved)
     found, lines = _located(np.frombuffer(text, dtype=np.uint8), window_bounds)
     if far:  # (each far window's lines after the pieces': records of their own)
-        names, far_lines, _, _ = _names(np.frombuffer(b"\n".join(far), dtype=np.uint8), guess=True)
+        names, far_lines = _names(np.frombuffer(b"\n".join(far), dtype=np.uint8), guess=True)
         found = np.concatenate((found, _by_name(names)))
         lines = np.concatenate((lines, far_lines + (int(lines.max()) + 1 if len(lines) else 0)))
     return (*_extrapolated(found, lines, known), False)
@@ -435,22 +343,16 @@ def _located(
     return _counted(paths, key_line, key_at, windows)
 
 
-def _names(
-    view: np.ndarray, *, guess: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The hash of each key's name in ``view`` (records one a line, each from its start),
-    its line, whether its value is an object or a list (a parent), and each parent's
-    first child: a parent's name and the name of the key its value opens with (``"a":
-    {"b"``, ``"a": [{"b"``), as one hash (distinct; see ``_by_names``). With ``guess``,
-    lines may start anywhere (inside a string): a key is then a quote followed by a
-    colon, its name from the quote before, in the same line."""
+def _names(view: np.ndarray, *, guess: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The hash of each key's name in ``view`` (records one a line, each from its start);
+    with ``guess``, lines may start anywhere (inside a string): a key is then a quote
+    followed by a colon, its name from the quote before, in the same line."""
     quotes = np.flatnonzero(view == _QUOTE)
     escaped = _escaped(view, quotes)
     if not guess:
         quotes = quotes[~escaped]
     if len(quotes) < 2:
-        none = np.zeros(0, np.uint64)
-        return none, np.zeros(0, np.int64), np.zeros(0, bool), none
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     after = _after_blanks(view, quotes)
     is_key = view[after] == _COLON
     starts = np.concatenate(([0], np.flatnonzero(view == _NEWLINE) + 1))
@@ -464,21 +366,7 @@ def _names(
     is_key[0] = False
     ends = np.flatnonzero(is_key)
     ends = ends[line[ends - 1] == line[ends]]
-    values = _after_blanks(view, after[ends])  # (the first byte of each key's value)
-    parent: np.ndarray = (view[values] | _CASE) == _OPEN
-    parent &= np.searchsorted(starts, values, side="right") - 1 == line[ends]  # (in its line)
-    hashes = _name_hashes(view, quotes[ends - 1], quotes[ends] + 1)
-    # A parent's first child: the next key, its opening quote a few brackets and blanks
-    # past the parent's value's first byte.
-    at = np.flatnonzero(parent[:-1])
-    gap = quotes[ends[at + 1] - 1] - values[at]
-    opens = (gap >= 1) & (gap <= _CHILD_GAP)
-    for step in range(1, _CHILD_GAP):
-        byte = view[np.minimum(values[at] + step, len(view) - 1)]
-        opens &= (gap <= step) | ((byte | _CASE) == _OPEN) | _is_blank(byte)
-    at = at[opens]
-    first_child = _distinct(_mix(hashes[at] ^ _mix(hashes[at + 1], at * 0), at * 0 - 2))
-    return hashes, line[ends], parent, first_child
+    return _name_hashes(view, quotes[ends - 1], quotes[ends] + 1), line[ends]
 
 
 def _by_name(names: np.ndarray) -> np.ndarray:
