@@ -27,9 +27,7 @@ def shared_root(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     temporary folder without xdist)."""
     base = tmp_path_factory.getbasetemp()
     if base.name.startswith("popen-gw"):  # (a worker's folder, inside the session's)
-        root = base.parent / name
-        root.mkdir(exist_ok=True)
-        return root
+        base = base.parent
     root = base / name
     root.mkdir(exist_ok=True)
     return root
