@@ -132,3 +132,79 @@ def test_html_without_matplotlib_says_so_and_still_writes_the_report(
     )
     assert out.startswith("<!DOCTYPE html>") and "<img" not in out
     assert "Charts are not shown: matplotlib is not installed" in out
+
+
+def _highlights(document: str) -> list[str]:
+    section = document.split("## Highlights\n\n", 1)[1].split("\n\n", 1)[0]
+    return section.splitlines()
+
+
+def test_a_week_with_no_events_says_so_and_where_the_events_are(hand_store: Store) -> None:
+    # The hand events run from 2026-11-09 10:00 to 2026-11-23 00:00 (W46 to W48): a
+    # scheduled report of W49 must not read "no anomalies, no incidents" as a calm week.
+    code, out, err = invoke("report", "--store", str(hand_store.root), "--week", "2026-W49")
+    assert code == 0
+    assert _highlights(out) == [
+        "- Against the previous period: 0 events (-100.0%), error ratio —, p95 latency —, "
+        "0 active actors (-100.0%).",
+        "- No events in 2026-W49 (2026-11-30 to 2026-12-06): nothing was judged, so the empty "
+        "anomaly and SLO sections below do not mean a calm period. The events run from "
+        "2026-11-09 10:00 to 2026-11-23 00:00 (UTC); for the week of the last of them, give "
+        "`--week 2026-W48`.",
+    ]
+    assert out.count("Not judged: the period has no events.") == 2  # anomalies and SLO
+    assert "No anomalies" not in out and "No incidents" not in out
+    assert err == (
+        "note: No events in 2026-W49 (2026-11-30 to 2026-12-06): the report judged nothing."
+        " The events run from 2026-11-09 10:00 to 2026-11-23 00:00 (UTC); for the week of"
+        " the last of them, give --week 2026-W48.\n"
+    )
+    # The question behind the sentence is listed with the others, and answers it.
+    assert '\nmfq query --agg "min(timestamp) as first" --agg "max(timestamp) as last"\n' in out
+
+
+def test_no_matching_events_name_the_filters_and_their_zone(hand_store: Store) -> None:
+    root = str(hand_store.root)
+    # legacy.ping: 2026-11-13 10:00 and 2026-11-15 23:59:59 UTC, which is Monday
+    # 2026-11-16 08:59:59 in Tokyo: week 47 there, week 46 in UTC.
+    where = ("--where", "type = 'legacy.ping'", "--week", "2026-W49")
+    _, _, err = invoke("report", "--store", root, *where)
+    assert err.endswith(
+        "The events matching the filters run from 2026-11-13 10:00 to 2026-11-15 23:59:59"
+        " (UTC); for the week of the last of them, give --week 2026-W46.\n"
+    )
+    _, _, err = invoke("report", "--store", root, *where, "--tz", "Asia/Tokyo")
+    assert err.endswith(
+        "run from 2026-11-13 19:00 to 2026-11-16 08:59:59 (Asia/Tokyo); for the week of"
+        " the last of them, give --week 2026-W47.\n"
+    )
+    code, out, err = invoke(
+        "report", "--store", root, "--where", "type = 'nope'", "--week", "2026-W47"
+    )
+    assert code == 0
+    assert err == (
+        "note: No events matching the filters in 2026-W47 (2026-11-16 to 2026-11-22): the"
+        " report judged nothing. The filters (--where) match no event at any time.\n"
+    )
+    assert _highlights(out)[1].endswith("The filters (--where) match no event at any time.")
+
+
+def test_a_week_with_events_has_no_notice(hand_store: Store, hand_report: Report) -> None:
+    assert hand_report.notice is None and hand_report.no_events is None
+    highlights = [
+        "".join(span.text for span in item) for item in hand_report.section("highlights").items
+    ]
+    assert not any(item.startswith("No events") for item in highlights)
+
+
+def test_the_summary_of_a_week_with_no_events_judges_nothing(
+    hand_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(
+        "report", "--store", str(hand_store.root), "--week", "2026-W49", "--out", "week.md"
+    )
+    assert code == 0 and err.startswith("note: No events in 2026-W49")
+    rows = {line.split("  ", 1)[0]: line.split("  ", 1)[1].strip() for line in out.splitlines()[3:]}
+    assert rows["anomalies"] == rows["slo incidents"] == "not judged (no events)"
+    assert rows["events"] == "0 (change: -100.0%)"

@@ -156,6 +156,9 @@ def report(
             questions=report_questions(click.get_current_context()),
         )
     document = render_report(result, report_format)
+    if result.notice is not None:
+        # A scheduled report of an empty week must not read as a calm one, on the terminal too.
+        print_message(env, result.notice)
     if report_format is ReportFormat.HTML:
         _note_missing_charts(env)
     if out is None:

@@ -31,6 +31,7 @@ from mfq.report.model import (
     Chart,
     ColumnKind,
     Metric,
+    NoEvents,
     Period,
     Report,
     Section,
@@ -39,7 +40,13 @@ from mfq.report.model import (
     paragraph,
 )
 from mfq.report.period import resolve_periods
-from mfq.report.prose import Parts, highlights, missing_sentences, section_paragraphs
+from mfq.report.prose import (
+    Parts,
+    highlights,
+    missing_sentences,
+    no_events_notice,
+    section_paragraphs,
+)
 from mfq.report.questions import SavedQuestion, question_sections
 from mfq.report.settings import DEFAULT_REPORT_SETTINGS, ReportSettings
 
@@ -252,6 +259,7 @@ class _Builder:
         incidents = self._incidents(slo_frames)
         incident_correlations = self._incident_correlations(incidents)
         headline_frames = batch["headline"]
+        no_events = None if _has_events(headline_frames[0]) else self._where_events_are()
         parts = Parts(
             headline=self._headline(headline_frames),
             volume=self._volume(batch["types"]),
@@ -268,6 +276,7 @@ class _Builder:
             errors_before=float(headline_frames[1]["errors"].iloc[0]),
             types_now=int((batch["types"][0]["events"] > 0).sum()),
             observed=findings.observed_note(anomalies),
+            no_events=no_events,
         )
         sections = releases.add_to(
             self._sections(parts), context, release_results, parts.correlate[0]
@@ -288,6 +297,26 @@ class _Builder:
             sections=sections,
             series=SeriesData(every=context.every, current=series[0], previous=series[1]),
             queries=tuple(context.queries),
+            no_events=no_events,
+            notice=None if no_events is None else no_events_notice(no_events, context),
+        )
+
+    def _where_events_are(self) -> NoEvents:
+        """The first and last event matching the report's filters at any time: asked only
+        when the period has none, so the report can say where they are."""
+        context = self.context
+        anywhere = Selection(where=context.where, unweighted=context.unweighted)
+        request = QueryRequest(
+            selection=anywhere, aggs=["min(timestamp) as first", "max(timestamp) as last"]
+        )
+        frame = context.run([Batch("highlights", (request,))])[0][0]
+        first, last = (
+            normalise(frame[name].iloc[0]) if len(frame) else None for name in ("first", "last")
+        )
+        return NoEvents(
+            first=first if isinstance(first, datetime) else None,
+            last=last if isinstance(last, datetime) else None,
+            filtered=bool(context.where),
         )
 
     def _options(self) -> dict[str, object]:
@@ -640,6 +669,12 @@ def _replaced(sections: tuple[Section, ...], missing: Mapping[str, str]) -> tupl
         Section(s.key, s.title, paragraphs=(paragraph(missing[s.key]),)) if s.key in missing else s
         for s in sections
     )
+
+
+def _has_events(headline: pd.DataFrame) -> bool:
+    """Whether the period's headline counts any event (weighted counts can be fractions)."""
+    events = _value(headline["events"].iloc[0]) if len(headline) else None
+    return events is not None and events > 0
 
 
 def _shown(*candidates: Table | None) -> tuple[Table, ...]:

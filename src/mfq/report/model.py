@@ -240,6 +240,18 @@ class SeriesData:
 
 
 @dataclass(frozen=True)
+class NoEvents:
+    """A period with no events (matching the filters): where the events are instead, so
+    the report can say so rather than read as a calm period."""
+
+    #: The first and last event time matching the filters at any time (None: none at all).
+    first: datetime | None
+    last: datetime | None
+    #: Whether the report had filters (``--where``): the events meant are the matching ones.
+    filtered: bool
+
+
+@dataclass(frozen=True)
 class Report:
     """A period's event-pattern report: everything the renderers show, as data."""
 
@@ -254,6 +266,10 @@ class Report:
     sections: tuple[Section, ...]
     series: SeriesData
     queries: tuple[ReportQuery, ...] = field(default=())
+    #: Set when the period has no events: what the report says instead of judging them.
+    no_events: NoEvents | None = None
+    #: One line for the terminal when the report has nothing to judge (None: it has).
+    notice: str | None = None
 
     def section(self, key: str) -> Section:
         """The section called ``key`` (KeyError when the report has none)."""

@@ -37,6 +37,10 @@ def report_summary(report: Report) -> dict[str, object]:
     for metric in report.headline:
         value, _previous, change = metric_texts(metric, zone)
         summary[metric.label.lower()] = f"{value} (change: {change})"
+    if report.no_events is not None:
+        # Zero would read as a calm period; nothing was there to judge.
+        summary["anomalies"] = summary["slo incidents"] = "not judged (no events)"
+        return summary
     anomalies = report.section("anomalies").tables
     summary["anomalies"] = sum(len(table.frame) for table in anomalies)
     incidents = next((t.frame for t in report.section("slo").tables if t.key == "incidents"), None)

@@ -5,14 +5,14 @@ so each renderer shows (and escapes) them as such."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from mfq.analysis.defaults import ANOMALY_MIN_CHANGE as DEFAULT_MIN_CHANGE
 from mfq.analysis.defaults import ANOMALY_THRESHOLD as DEFAULT_THRESHOLD
 from mfq.render.display import MISSING_TEXT
 from mfq.report.format import format_time, format_value, metric_texts, zone_of
-from mfq.report.model import ColumnKind, Metric, Paragraph, Span, Table, paragraph
+from mfq.report.model import ColumnKind, Metric, NoEvents, Paragraph, Span, Table, paragraph
 
 if TYPE_CHECKING:
     from mfq.report.context import ReportContext
@@ -43,6 +43,8 @@ class Parts:
     #: Which span of the period the data covers, when less than all of it (anomalies
     #: score only the buckets within it).
     observed: str | None = None
+    #: Set when the period has no events (matching the filters): nothing was judged.
+    no_events: NoEvents | None = None
 
     def metric(self, key: str) -> Metric:
         """The headline metric ``key``."""
@@ -63,8 +65,12 @@ def _code(text: object) -> Span:
 
 
 def highlights(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
-    """The report in a few lines: headline, anomalies, incidents, suspects, new types."""
+    """The report in a few lines: headline, anomalies, incidents, suspects, new types.
+    A period with no events says so, and where the events are, instead of reading as a
+    calm one ("no anomalies", "no incidents")."""
     items = [_headline_item(parts)]
+    if parts.no_events is not None:
+        return (*items, paragraph(*no_events_spans(parts.no_events, context)))
     items.append(_anomaly_item(parts.anomalies, zone_of(context.tz)))
     items.append(_incident_item(parts, zone_of(context.tz)))
     suspects = _suspects_item(parts)
@@ -74,6 +80,50 @@ def highlights(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
     if new_types is not None and len(new_types.frame):
         items.append(_new_types_item(new_types))
     return tuple(items)
+
+
+def no_events_spans(
+    empty: NoEvents, context: ReportContext, *, terminal: bool = False
+) -> list[str | Span]:
+    """What a period with no events says: that nothing was judged, and where the events
+    (matching the filters) are, with the ``--week`` that holds the last of them.
+    ``terminal``: the one line said on stderr (no sections to point at)."""
+    zone = zone_of(context.tz)
+    events = "events matching the filters" if empty.filtered else "events"
+    judged = (
+        "the report judged nothing."
+        if terminal
+        else "nothing was judged, so the empty anomaly and SLO sections below do not mean "
+        "a calm period."
+    )
+    pieces: list[str | Span] = [f"No {events} in {context.current.label}: {judged}"]
+    if empty.first is None or empty.last is None:
+        where = (
+            "The filters (--where) match no event at any time."
+            if empty.filtered
+            else "There are no events at all."
+        )
+        return [*pieces, f" {where}"]
+    return [
+        *pieces,
+        f" The {events} run from {format_time(empty.first, zone)} to "
+        f"{format_time(empty.last, zone)} ({context.tz or 'UTC'}); for the week of the last "
+        "of them, give ",
+        _code(f"--week {iso_week(empty.last, zone)}"),
+        ".",
+    ]
+
+
+def no_events_notice(empty: NoEvents, context: ReportContext) -> str:
+    """:func:`no_events_spans` as one line for the terminal."""
+    spans = no_events_spans(empty, context, terminal=True)
+    return "note: " + "".join(piece.text if isinstance(piece, Span) else piece for piece in spans)
+
+
+def iso_week(moment: datetime, zone: tzinfo) -> str:
+    """The ISO week holding ``moment`` in ``zone``: ``2026-W47``."""
+    year, week, _ = moment.astimezone(zone).isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def _headline_item(parts: Parts) -> Paragraph:
@@ -282,6 +332,8 @@ def _anomalies(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
         f"{DEFAULT_MIN_CHANGE:.0%} away from the expectation.",
     )
     count = len(parts.anomalies.frame)
+    if parts.no_events is not None:
+        return (method, paragraph(_NOT_JUDGED))
     found = (
         paragraph(f"{plural(count, 'bucket')} flagged.")
         if count
@@ -302,10 +354,15 @@ def _slo(parts: Parts, bad: str, target: float, alerts: tuple[str, ...]) -> tupl
         "the first alert, its time to recover to the burn's last bucket.",
     )
     incidents = parts.incidents.frame
+    if parts.no_events is not None:
+        return (objective, paragraph(_NOT_JUDGED))
     if not len(incidents):
         return (objective, paragraph("No incidents."))
     mttr = format_value(float(incidents["minutes"].mean()), ColumnKind.MINUTES)
     return (objective, paragraph(f"{plural(len(incidents), 'incident')}; MTTR {mttr}."))
+
+
+_NOT_JUDGED = "Not judged: the period has no events."
 
 
 def _alert_text(text: str, budget: float) -> str:
