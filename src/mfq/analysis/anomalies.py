@@ -127,14 +127,16 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
     keys = list(spec.group_by)
     value_column = aggregate.name
     columns = ["time", *keys, "value", "expected", "score", "direction"]
-    if series.empty:
-        return answer(pd.DataFrame(columns=columns))
+    if series.empty or _no_events(series, aggregate.aggregate, value_column):
+        return answer(pd.DataFrame(columns=columns), judged=False)
     width = _width(series["time"])
     open_start, open_end = spec.time.since is None, spec.time.until is None
     observed = None
     cut_start = cut_end = False
     if not (open_start and open_end):
         observed = observed_span(store, spec)
+        if observed is None:  # no event in the range: nothing to judge
+            return answer(pd.DataFrame(columns=columns), judged=False)
         series, cut_start, cut_end = _within(series, observed)
         if not (cut_start or cut_end):
             observed = None
@@ -187,6 +189,17 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
         notes=[observed_note(first, last)],
         summary={"observed_first": first, "observed_last": last},
     )
+
+
+def _no_events(series: pd.DataFrame, aggregate: Aggregate, value_column: str) -> bool:
+    """Whether the series counts no event at all (the filters matched none in the range:
+    its buckets are all zeros), where its counts say so: a plain ``count``, or the event
+    counts beside another aggregate. (``count(EXPR)`` at zero still judged the events.)"""
+    if aggregate.func not in _COUNT_FUNCS:
+        return not series[_SIZE].to_numpy(dtype=float).any()
+    if aggregate.func == "count" and aggregate.arg is None:
+        return not series[value_column].to_numpy(dtype=float).any()
+    return False
 
 
 def observed_span(store: QuerySource, spec: QuerySpec) -> tuple[datetime, datetime] | None:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from mfq.model.answer import Answer
     from mfq.query.expr import Expr
     from mfq.query.source import QuerySource
 
@@ -93,10 +94,12 @@ def change_columns(field: str, by: Sequence[str]) -> list[str]:
     ]
 
 
-def changes(store: QuerySource, request: ChangesRequest) -> pd.DataFrame:
+def changes(store: QuerySource, request: ChangesRequest) -> Answer:
     """Every value of ``request.field`` per group, with its change (module docs), in
     order of first appearance."""
     import pandas as pd
+
+    from mfq.model.answer import answer
 
     selection = resolve_selection(store, request.selection)
     by = _by_fields(store, selection, request)
@@ -111,11 +114,11 @@ def changes(store: QuerySource, request: ChangesRequest) -> pd.DataFrame:
         rows += _markers(events, field, by)
     frame = pd.DataFrame.from_records(rows, columns=columns)
     if not len(frame):
-        return frame
+        return answer(frame, judged=bool(len(events)))
     for column in ("first_seen", "last_seen"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame = frame.sort_values(["first_seen", *by, field], kind="stable")
-    return frame.reset_index(drop=True)
+    return answer(frame.reset_index(drop=True))
 
 
 def _by_fields(

@@ -231,7 +231,15 @@ def correlate(store: QuerySource, request: CorrelateRequest) -> Answer:
         frame = combined(store, selection, comparison, frame, combine)
     if request.limit is not None:
         frame = frame.head(request.limit).reset_index(drop=True)
-    return answer(frame, notes=[comparison.describe(), *plan.notes])
+    judged = bool(len(frame)) or _selected(store, selection, comparison) > 0
+    return answer(frame, notes=[comparison.describe(), *plan.notes], judged=judged)
+
+
+def _selected(store: QuerySource, selection: ParsedSelection, comparison: Comparison) -> float:
+    """How many events the selection holds (asked only when nothing was ranked: an empty
+    selection is "no events match", not "nothing stands out")."""
+    totals = store.run(_counts_spec(selection, comparison, ()))
+    return 0.0 if totals.empty else float(_derive(totals).iloc[0]["sel"])
 
 
 def _check_combine(size: int, metric: str | None) -> None:

@@ -183,8 +183,13 @@ def slo_incidents(store: QuerySource, request: SloRequest) -> pd.DataFrame:
     peak_bad_ratio, detected, detect_minutes`` (``minutes`` is the time to recover,
     ``detect_minutes`` the time to detect; the options as :func:`slo`, ``incidents``
     aside)."""
+    from mfq.model.answer import answer
+
     goal = objective(store, request)
-    return find_incidents(bucket_counts(store, goal), goal)
+    buckets = bucket_counts(store, goal)
+    # No event in the window: no incident because nothing was judged, which the terminal
+    # says as "no events match" rather than "no burn-rate alert would have fired".
+    return answer(find_incidents(buckets, goal), judged=bool(buckets["events"].to_numpy().any()))
 
 
 # -- options -----------------------------------------------------------------------------

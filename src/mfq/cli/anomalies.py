@@ -7,7 +7,7 @@ import click
 from mfq.cli.command import command
 from mfq.cli.options import Output, Selection, Source
 from mfq.cli.query import query_options, store_for
-from mfq.render import OutputFormat, print_message, render
+from mfq.render import OutputFormat, empty_message, print_message, render
 
 
 @command()
@@ -67,6 +67,7 @@ def anomalies(
             min_change=min_change,
             tz=output.tz_name,
         )
+        nothing = empty_message(result, "no anomalies")
         if changes:
             from mfq.analysis.change_notes import with_changes
             from mfq.query.build import split_fields
@@ -80,6 +81,6 @@ def anomalies(
 
         result, change_notes = anomalies_view(result)
         notes += change_notes
-    render(result, fmt, env, title="anomalies", empty_message="no anomalies")
+    render(result, fmt, env, title="anomalies", empty_message=nothing)
     for note in notes:
         print_message(env, f"note: {note}")

@@ -7,7 +7,7 @@ import click
 from mfq.cli.command import command
 from mfq.cli.options import Output, Selection, Source
 from mfq.cli.query import query_options, store_for
-from mfq.render import OutputFormat, print_message, render
+from mfq.render import OutputFormat, empty_message, print_message, render
 
 
 @command()
@@ -58,12 +58,13 @@ def correlate(
             limit=limit,
             combine=combine,
         )
+    nothing = empty_message(result, "nothing stands out")
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import correlate_view
 
         shown = correlate_view(result)
-        render(shown, fmt, env, title="correlate", empty_message="nothing stands out")
+        render(shown, fmt, env, title="correlate", empty_message=nothing)
         for note in result.notes:
             print_message(env, f"note: {note}")
     else:
-        render(result, fmt, env, title="correlate", empty_message="nothing stands out")
+        render(result, fmt, env, title="correlate", empty_message=nothing)

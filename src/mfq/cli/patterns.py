@@ -8,7 +8,7 @@ import click
 from mfq.cli.command import command
 from mfq.cli.options import Output, Selection, Source
 from mfq.cli.query import query_options, store_for
-from mfq.render import OutputFormat, render
+from mfq.render import OutputFormat, empty_message, render
 
 
 @command()
@@ -107,6 +107,7 @@ def changes(
             bad=bad,
             markers=markers,
         )
+    nothing = empty_message(result, "no changes")
     if not show_all and len(result):
         result = result[result["kind"].isin(["rollout", "rollback", "marker"])]
         result = result.reset_index(drop=True)
@@ -114,4 +115,4 @@ def changes(
         from mfq.render.views import changes_view
 
         result = changes_view(result, field, env.display_tz)
-    render(result, fmt, env, title="changes", empty_message="no changes")
+    render(result, fmt, env, title="changes", empty_message=nothing)

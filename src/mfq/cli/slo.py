@@ -13,7 +13,7 @@ from mfq.cli.options import Output, Selection, Source
 from mfq.cli.query import query_options, store_for
 from mfq.env import Env
 from mfq.errors import ExitCode
-from mfq.render import OutputFormat, print_message, render
+from mfq.render import OutputFormat, empty_message, print_message, render
 
 NO_INCIDENTS = "no incidents: no burn-rate alert would have fired"
 
@@ -118,11 +118,12 @@ def slo(
 
 
 def _render_incidents(episodes: Any, fmt: OutputFormat, env: Env) -> None:
+    nothing = empty_message(episodes, NO_INCIDENTS)
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import incidents_view
 
         episodes = incidents_view(episodes)
-    render(episodes, fmt, env, title="incidents", empty_message=NO_INCIDENTS)
+    render(episodes, fmt, env, title="incidents", empty_message=nothing)
 
 
 def _exit_code(budget_remaining: float, fail_on_exhausted: bool) -> int:

@@ -3,8 +3,9 @@
 Notebooks get a DataFrame as before; what used to travel in untyped ``DataFrame.attrs``
 is typed attributes here: ``notes`` (what was compared, skipped or inferred),
 ``total_rows`` (rows before ``limit``), ``summary`` (the markers of a timeline, the
-counts of sessions), ``key_count`` (keys a ``paths`` answer walked) and ``scope`` (what
-a ``check`` looked at). pandas carries them through copies, filters and ``head``
+counts of sessions), ``key_count`` (keys a ``paths`` answer walked), ``scope`` (what
+a ``check`` looked at) and ``judged`` (False when no event matched, so an analysis found
+nothing because it had nothing to judge). pandas carries them through copies, filters and ``head``
 (``_metadata``), so the renderers read them from the frame they are given.
 
 This module imports pandas: import it where a frame is being built, not at start-up.
@@ -34,7 +35,7 @@ class CheckScope:
 class Answer(pd.DataFrame):
     """A result table with the analysis' own findings as typed attributes."""
 
-    _metadata = ["notes", "total_rows", "summary", "key_count", "scope"]  # noqa: RUF012
+    _metadata = ["notes", "total_rows", "summary", "key_count", "scope", "judged"]  # noqa: RUF012
 
     #: What was compared, skipped or inferred, one sentence each.
     notes: tuple[str, ...] = ()
@@ -47,6 +48,9 @@ class Answer(pd.DataFrame):
     key_count: int | None = None
     #: ``check``: the time range, filters and events the assertions were measured on.
     scope: CheckScope | None = None
+    #: False when no event matched the question's time range and filters: an empty answer
+    #: then means "nothing to judge", not "no anomalies" or "nothing stands out".
+    judged: bool = True
 
     @property
     def _constructor(self) -> type[Answer]:
@@ -61,6 +65,7 @@ def answer(
     summary: Mapping[str, object] | None = None,
     key_count: int | None = None,
     scope: CheckScope | None = None,
+    judged: bool | None = None,
 ) -> Answer:
     """``frame`` as an :class:`Answer` (the same object when it is one already: its
     attributes stay, those given are set)."""
@@ -75,4 +80,6 @@ def answer(
         result.key_count = key_count
     if scope is not None:
         result.scope = scope
+    if judged is not None:
+        result.judged = judged
     return result

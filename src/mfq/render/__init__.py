@@ -118,3 +118,15 @@ def print_message(env: Env, text: str, *, style: str | None = None) -> None:
     from mfq.render.console import print_message as print_line
 
     print_line(env, text, style=style)
+
+
+#: What an analysis's empty answer says when no event matched at all.
+NO_EVENTS_MATCH = "no events match"
+
+
+def empty_message(result: object, found_nothing: str) -> str:
+    """The line for an empty answer: ``found_nothing`` (``no anomalies``) when the
+    analysis judged events and found nothing, ``no events match`` when it had none to
+    judge (:attr:`mfq.model.answer.Answer.judged`), so "nothing found" is never claimed of
+    nothing."""
+    return found_nothing if getattr(result, "judged", True) else NO_EVENTS_MATCH

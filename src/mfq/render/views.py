@@ -98,6 +98,9 @@ def changes_view(frame: pd.DataFrame, field: str, zone: tzinfo) -> pd.DataFrame:
     def minute(values: pd.Series) -> pd.Series:
         return values.map(lambda t: t.tz_convert(zone).strftime("%m-%d %H:%M"))
 
+    shown = ["where", field, "kind", "arrived", "left", "before", "after", "shift"]
+    if not len(frame):  # joining no groups' texts row-wise gives a frame, not a column
+        return pd.DataFrame(columns=shown)
     return pd.DataFrame(
         {
             "where": frame[groups].astype(str).agg(" ".join, axis=1) if groups else "",
