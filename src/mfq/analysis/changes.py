@@ -146,9 +146,9 @@ def _read(
     from mfq.analysis.common import read_rows
     from mfq.query.expr import Or, referenced_fields
 
-    wanted = ["timestamp", field, *by, "type", *sorted(referenced_fields(bad))]
+    wanted = ["timestamp", field, *by, *sorted(referenced_fields(bad))]
     if marker is not None:
-        wanted += sorted(referenced_fields(marker))
+        wanted += ["type", *sorted(referenced_fields(marker))]
     if not selection.unweighted:
         wanted.append("sample_rate")
     columns = list(dict.fromkeys(wanted))
@@ -179,15 +179,17 @@ def _frame(
             if weighted
             else pa.repeat(1.0, table.num_rows)
         ),
-        "_type": table.column("type").cast(pa.string()),
     }
+    if marker is not None:
+        frame_columns["_type"] = table.column("type").cast(pa.string())
     for name in dict.fromkeys([field, *by]):
+        # Values as categories (their text, dictionary-encoded): a row holds a code, not a
+        # Python string, so a million events take megabytes rather than hundreds of them.
         column = table.column(name)
         if pa.types.is_dictionary(column.type):
             column = column.cast(pa.string())
-        frame_columns[name] = (
-            column if pa.types.is_string(column.type) else column.cast(pa.string())
-        )
+        text = column if pa.types.is_string(column.type) else column.cast(pa.string())
+        frame_columns[name] = text.dictionary_encode()
     frame: pd.DataFrame = pa.table(frame_columns).to_pandas()
     return frame.sort_values("_ns", kind="stable").reset_index(drop=True)
 
@@ -211,7 +213,8 @@ def _groups(events: pd.DataFrame, by: list[str]) -> list[tuple[tuple[object, ...
     if not by:
         return [((), events)]
     found = []
-    for key, rows in events.groupby(by, sort=True, dropna=False):
+    # observed: the groups that hold events, not every combination of the categories.
+    for key, rows in events.groupby(by, sort=True, dropna=False, observed=True):
         found.append((key if isinstance(key, tuple) else (key,), rows))
     return found
 
