@@ -36,6 +36,25 @@ QUESTIONS = {
     "anomalies": (["anomalies", "--every", "1h"], "no anomalies"),
     "anomalies by": (["anomalies", "--every", "1h", "--by", "service"], "no anomalies"),
     "anomalies p95": (["anomalies", "--every", "1h", "--agg", "p95(duration_ms)"], "no anomalies"),
+    # A condition's count, or distinct values, at zero still judged the events; with no
+    # event matched (a bounded range ignores the filters) they judged none.
+    "anomalies count(EXPR)": (
+        ["anomalies", "--every", "1h", "--agg", "count(status = 'error')"],
+        "no anomalies",
+    ),
+    "anomalies distinct": (
+        ["anomalies", "--every", "1h", "--agg", "count_distinct(service)"],
+        "no anomalies",
+    ),
+    "correlate metric": (
+        ["correlate", "--where", "status = 'error'", "--metric", "duration_ms"],
+        "nothing stands out",
+    ),
+    "slo good": (
+        ["slo", "--good", "status = 'ok'", "--target", "99", "--incidents"],
+        "no incidents: no burn-rate alert would have fired",
+    ),
+    "changes markers": (["changes", "--markers", "type = 'deploy'"], "no changes"),
     "correlate": (
         ["correlate", "--where", "status = 'error'", "--fields", "service"],
         "nothing stands out",
@@ -72,7 +91,7 @@ def test_no_events_to_judge_say_no_events_match(
     calm_store: Store, name: str, selection: tuple[str, ...]
 ) -> None:
     args, _ = QUESTIONS[name]
-    if name == "correlate" and selection is NO_MATCH:
+    if args[0] == "correlate" and selection is NO_MATCH:
         args = ["correlate", "--where", "status = 'error' and type = 'nope'", *args[3:]]
         selection = CALM_RANGE
     code, out, err = _run(calm_store, [*args, *selection])
@@ -111,8 +130,19 @@ def test_answers_carry_whether_anything_was_judged(calm_store: Store) -> None:
         # The calm days' one version is listed as the initial one (the CLI shows changes).
         assert [len(a) for a in answers] == [0, 0, 0, int(judged)]
         assert [a.judged for a in answers] == [judged] * 4
+        summary = calm_store.slo(selection, bad=errors, target=99)
+        assert (int(summary["events"].iloc[0]) > 0, summary.judged) == (judged, judged)
 
 
 def test_machine_formats_stay_an_empty_array(calm_store: Store, tmp_path: Path) -> None:
     code, out, err = _run(calm_store, ["anomalies", "--format", "json", *EMPTY_RANGE])
     assert (code, out, err) == (0, "[]\n", "")
+
+
+def test_the_report_of_a_week_with_no_events_judges_no_changes(calm_store: Store) -> None:
+    from mfq.report.markdown import render_markdown
+
+    document = render_markdown(calm_store.report(week="2026-W49"))
+    changes = document.split("## Changes and new error patterns\n\n", 1)[1].split("\n\n")[0]
+    assert changes == "Not judged: the period has no events."
+    assert "No version arrived" not in document and "is new against" not in document

@@ -180,8 +180,8 @@ def test_an_empty_week_renders_with_words_instead_of_tables(hand_store: Store) -
     document = render_markdown(report)
     assert "| Events | 0 | 0 | — |" in document
     assert "No errors to compare." in document
-    # Nothing to judge is not a calm week: the anomaly and SLO sections say so.
-    assert document.count("Not judged: the period has no events.") == 2
+    # Nothing to judge is not a calm week: the anomaly, SLO and changes sections say so.
+    assert document.count("Not judged: the period has no events.") == 3
     assert "No bucket departs from its expected level." not in document
     assert "### Errors by" not in document and "### Latency by" not in document
     page = HtmlReport(render_html(report))

@@ -152,7 +152,7 @@ def test_a_week_with_no_events_says_so_and_where_the_events_are(hand_store: Stor
         "2026-11-09 10:00 to 2026-11-23 00:00 (UTC); for the week of the last of them, give "
         "`--week 2026-W48`.",
     ]
-    assert out.count("Not judged: the period has no events.") == 2  # anomalies and SLO
+    assert out.count("Not judged: the period has no events.") == 3  # anomalies, SLO, changes
     assert "No anomalies" not in out and "No incidents" not in out
     assert err == (
         "note: No events in 2026-W49 (2026-11-30 to 2026-12-06): the report judged nothing."

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
+    from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
     from mfq.query.spec import QuerySpec
 
@@ -94,9 +95,10 @@ class AnomaliesRequest(Request):
     include_all: bool = False
 
 
-def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
+def anomalies(store: QuerySource, request: AnomaliesRequest) -> Answer:
     """Flagged buckets: ``time``, the ``by`` fields, ``value``, ``expected``, ``score``,
-    ``direction`` (``up``/``down``); every bucket with ``include_all``."""
+    ``direction`` (``up``/``down``); every bucket with ``include_all``. ``judged`` is
+    False when no event matched."""
     import pandas as pd
 
     from mfq.model.answer import answer
@@ -119,15 +121,17 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
         raise UsageError("anomalies takes one aggregate (--agg)")
     aggregate = spec.aggregates[0]
     is_count = aggregate.aggregate.func in _COUNT_FUNCS
-    if not is_count:
-        # Events per bucket: a p95 of ten events is noisier than one of ten thousand.
+    plain_count = aggregate.aggregate.func == "count" and aggregate.aggregate.arg is None
+    if not plain_count:
+        # Events per bucket: a p95 of ten events is noisier than one of ten thousand; and
+        # beside count(EXPR) or count_distinct, whether the filters matched any event.
         sizes = NamedAggregate(aggregate=Aggregate(func="count"), name=_SIZE)
         spec = spec.model_copy(update={"aggregates": (aggregate, sizes)})
     series = store.run(spec)
     keys = list(spec.group_by)
     value_column = aggregate.name
     columns = ["time", *keys, "value", "expected", "score", "direction"]
-    if series.empty or _no_events(series, aggregate.aggregate, value_column):
+    if series.empty or _no_events(series, value_column if plain_count else _SIZE):
         return answer(pd.DataFrame(columns=columns), judged=False)
     width = _width(series["time"])
     open_start, open_end = spec.time.since is None, spec.time.until is None
@@ -191,15 +195,10 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
     )
 
 
-def _no_events(series: pd.DataFrame, aggregate: Aggregate, value_column: str) -> bool:
-    """Whether the series counts no event at all (the filters matched none in the range:
-    its buckets are all zeros), where its counts say so: a plain ``count``, or the event
-    counts beside another aggregate. (``count(EXPR)`` at zero still judged the events.)"""
-    if aggregate.func not in _COUNT_FUNCS:
-        return not series[_SIZE].to_numpy(dtype=float).any()
-    if aggregate.func == "count" and aggregate.arg is None:
-        return not series[value_column].to_numpy(dtype=float).any()
-    return False
+def _no_events(series: pd.DataFrame, counts: str) -> bool:
+    """Whether the series' event ``counts`` are all zero: the filters matched no event in
+    the range (``observed_span`` ignores them), so nothing was judged."""
+    return not series[counts].to_numpy(dtype=float).any()
 
 
 def observed_span(store: QuerySource, spec: QuerySpec) -> tuple[datetime, datetime] | None:

@@ -219,25 +219,30 @@ def correlate(store: QuerySource, request: CorrelateRequest) -> Answer:
     if combine is not None:
         _check_combine(combine, metric)
     plan = _plan_fields(store, selection, comparison, request.fields)
+    selected: float | None = None  # the selection's events, where a step counted them
     if metric is not None:
         from mfq.analysis.correlate_metric import metric_shift
 
         frame = metric_shift(store, selection, comparison, plan.categorical, metric)
     else:
-        frame = _rank(store, selection, comparison, plan)
+        frame, selected = _rank(store, selection, comparison, plan)
     if combine is not None:
         from mfq.analysis.correlate_combine import combine as combined
 
         frame = combined(store, selection, comparison, frame, combine)
     if request.limit is not None:
         frame = frame.head(request.limit).reset_index(drop=True)
-    judged = bool(len(frame)) or _selected(store, selection, comparison) > 0
+    if len(frame):
+        judged = True
+    else:
+        judged = (_selected(store, selection, comparison) if selected is None else selected) > 0
     return answer(frame, notes=[comparison.describe(), *plan.notes], judged=judged)
 
 
 def _selected(store: QuerySource, selection: ParsedSelection, comparison: Comparison) -> float:
-    """How many events the selection holds (asked only when nothing was ranked: an empty
-    selection is "no events match", not "nothing stands out")."""
+    """How many events the selection holds (asked only when nothing was ranked and no
+    step counted them: an empty selection is "no events match", not "nothing stands
+    out")."""
     totals = store.run(_counts_spec(selection, comparison, ()))
     return 0.0 if totals.empty else float(_derive(totals).iloc[0]["sel"])
 
@@ -340,7 +345,8 @@ def _count_aggregates(
 
 def _rank(
     store: QuerySource, selection: ParsedSelection, comparison: Comparison, plan: _Plan
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, float]:
+    """The ranked values, and how many events the selection holds."""
     import pandas as pd
 
     # The overall counts ride in the same batch: every query here reads the same rows.
@@ -352,17 +358,17 @@ def _rank(
     ]
     totals, *results = store.run_many(specs)
     if totals.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS), 0.0
     overall = _derive(totals).iloc[0]
     selected, baselined = float(overall["sel"]), float(overall["base"])
     if selected == 0:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS), selected
     categorical, binned = results[: len(plan.categorical)], results[len(plan.categorical) :]
     frames = _value_frames(plan.categorical, categorical)
     for (name, rows), result in zip(bins.items(), binned, strict=True):
         frames.append(_binned_frame(name, rows, result))
     if not frames:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS), selected
     table = _derive(pd.concat(frames, ignore_index=True))
     symptoms = _symptom_fields(table, comparison.about_outcome)
     if comparison.about_outcome:
@@ -387,7 +393,7 @@ def _rank(
         ascending=[True, True, False, True, True],
         kind="stable",
     )
-    return table[COLUMNS].reset_index(drop=True)
+    return table[COLUMNS].reset_index(drop=True), selected
 
 
 def _value_frames(names: list[str], results: list[pd.DataFrame]) -> list[pd.DataFrame]:

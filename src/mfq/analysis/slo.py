@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
+    from mfq.model.answer import Answer
     from mfq.query.source import QuerySource
 
     FloatArray = npt.NDArray[np.float64]
@@ -133,13 +134,13 @@ class SloRequest(Request):
     incidents: bool = False
 
 
-def slo(store: QuerySource, request: SloRequest) -> pd.DataFrame:
+def slo(store: QuerySource, request: SloRequest) -> Answer:
     """The objective's summary (:func:`slo_summary`), or with ``incidents`` its incidents
     (:func:`slo_incidents`)."""
     return slo_incidents(store, request) if request.incidents else slo_summary(store, request)
 
 
-def slo_summary(store: QuerySource, request: SloRequest) -> pd.DataFrame:
+def slo_summary(store: QuerySource, request: SloRequest) -> Answer:
     """One objective's summary row: ``objective, target, compliance, budget_remaining,
     burn_rate, incidents, mttr_minutes, burn_rate_1d, events, bad, window_start,
     window_end`` (see :func:`objective` for the options).
@@ -148,9 +149,11 @@ def slo_summary(store: QuerySource, request: SloRequest) -> pd.DataFrame:
     the fraction of the error budget left (1 untouched, 0 spent, negative overspent);
     ``burn_rate`` and ``burn_rate_1d`` the bad ratio of the window's last hour and last day
     divided by the budget ratio (1 spends the budget exactly over the window). Ratios are
-    null when there are no events to judge.
+    null when there are no events to judge (and the answer's ``judged`` False).
     """
     import pandas as pd
+
+    from mfq.model.answer import answer
 
     goal = objective(store, request)
     buckets = bucket_counts(store, goal)
@@ -171,14 +174,14 @@ def slo_summary(store: QuerySource, request: SloRequest) -> pd.DataFrame:
         "window_end": pd.Timestamp(goal.end),
         "mttd_minutes": _mean(episodes["detect_minutes"]),
     }
-    return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
+    return answer(pd.DataFrame([row], columns=list(SUMMARY_COLUMNS)), judged=events > 0)
 
 
 def _mean(values: pd.Series[float]) -> float:
     return float(values.mean()) if len(values) else math.nan
 
 
-def slo_incidents(store: QuerySource, request: SloRequest) -> pd.DataFrame:
+def slo_incidents(store: QuerySource, request: SloRequest) -> Answer:
     """The objective's incidents, oldest first: ``start, end, minutes, events, bad,
     peak_bad_ratio, detected, detect_minutes`` (``minutes`` is the time to recover,
     ``detect_minutes`` the time to detect; the options as :func:`slo`, ``incidents``

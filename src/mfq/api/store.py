@@ -450,7 +450,8 @@ class Store:
         the events to compare with (default: the rest). ``metric``: rank by the share of
         this numeric field's shift instead. ``fields``: only these fields. ``limit``: at
         most this many rows. ``combine``: 2 or 3, add combinations of values. The
-        answer's ``notes`` say what was compared and what was skipped.
+        answer's ``notes`` say what was compared and what was skipped; its ``judged`` is
+        False when the selection holds no event (nothing was compared).
         """
         from mfq.analysis.correlate import CorrelateRequest, correlate
 
@@ -501,14 +502,15 @@ class Store:
         by: Sequence[str] | None = None,
         bad: str | None = None,
         markers: str | None = None,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """Releases inferred from ``field`` per group, as ``mfq changes``: each value's
         first and last seen, events, and the bad ratio before and after it arrived, as a
         rollout, rollback, retired or steady.
 
         ``selection``: the events. ``by``: the groups (default: service and region, those
         the store has). ``bad``: the bad events (default ``status = 'error'``).
-        ``markers``: events that are changes too.
+        ``markers``: events that are changes too. The answer's ``judged`` is False when
+        the selection holds no event (nothing was judged).
         """
         from mfq.analysis.changes import ChangesRequest, changes
 
@@ -527,7 +529,7 @@ class Store:
         min_change: float = ANOMALY_MIN_CHANGE,
         tz: str | None = None,
         include_all: bool = False,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """Time buckets (per ``by`` group) whose value departs from the expected level,
         as ``mfq anomalies``.
 
@@ -535,7 +537,9 @@ class Store:
         the value per bucket (default ``count``). ``every``: the bucket width. ``top``:
         the largest groups only. ``threshold``: the robust score that flags a bucket.
         ``min_change``: the least relative change that counts. ``tz``: day buckets in
-        this time zone. ``include_all``: every bucket with its score.
+        this time zone. ``include_all``: every bucket with its score. The answer's
+        ``judged`` is False when no event matched (an empty answer then means nothing was
+        judged, not that nothing departs).
         """
         from mfq.analysis.anomalies import AnomaliesRequest, anomalies
 
@@ -588,7 +592,7 @@ class Store:
         alerts: str | Sequence[str] | None = None,
         name: str | None = None,
         incidents: bool = False,
-    ) -> pd.DataFrame:
+    ) -> Answer:
         """One objective: compliance, error budget left, burn rate, incidents and MTTR,
         as ``mfq slo``.
 
@@ -597,6 +601,7 @@ class Store:
         the compliance window. ``every``: the bucket width. ``alerts``: burn-rate alert
         rules. ``name``: the objective's name. ``incidents``: the episodes counted as
         incidents instead (start, end, time to recover), as ``mfq slo --incidents``.
+        The answer's ``judged`` is False when the window holds no event that counts.
         """
         from mfq.analysis.slo import SloRequest, slo
 

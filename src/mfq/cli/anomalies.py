@@ -57,7 +57,7 @@ def anomalies(
     from mfq.query.direct.fields import EVERY_FIELD
 
     with store_for(source, EVERY_FIELD) as store:
-        result = store.anomalies(
+        found = store.anomalies(
             selection,
             every=every,
             by=list(by),
@@ -67,20 +67,24 @@ def anomalies(
             min_change=min_change,
             tz=output.tz_name,
         )
-        nothing = empty_message(result, "no anomalies")
+        nothing = empty_message(found, "no anomalies")
         if changes:
             from mfq.analysis.change_notes import with_changes
             from mfq.query.build import split_fields
 
-            result = with_changes(store, result, split_fields(by), selection)
+            result = with_changes(store, found, split_fields(by), selection)
+        else:
+            result = found
     fmt = output.format
     # What was observed goes to stderr in every format: stdout keeps its rows.
     notes: list[str] = list(getattr(result, "notes", ()))
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import anomalies_view
 
-        result, change_notes = anomalies_view(result)
+        shown, change_notes = anomalies_view(result)
         notes += change_notes
-    render(result, fmt, env, title="anomalies", empty_message=nothing)
+        render(shown, fmt, env, title="anomalies", empty_message=nothing)
+    else:
+        render(result, fmt, env, title="anomalies", empty_message=nothing)
     for note in notes:
         print_message(env, f"note: {note}")

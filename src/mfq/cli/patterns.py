@@ -100,19 +100,23 @@ def changes(
 
     groups = split_fields(by)
     with store_for(source) as store:
-        result = store.changes(
+        found = store.changes(
             selection,
             field=field,
             by=groups or None,
             bad=bad,
             markers=markers,
         )
-    nothing = empty_message(result, "no changes")
-    if not show_all and len(result):
-        result = result[result["kind"].isin(["rollout", "rollback", "marker"])]
-        result = result.reset_index(drop=True)
+    nothing = empty_message(found, "no changes")
+    if not show_all and len(found):
+        arrivals = found["kind"].isin(["rollout", "rollback", "marker"])
+        result = found[arrivals].reset_index(drop=True)
+    else:
+        result = found
     if fmt is OutputFormat.TABLE:
         from mfq.render.views import changes_view
 
-        result = changes_view(result, field, env.display_tz)
-    render(result, fmt, env, title="changes", empty_message=nothing)
+        shown = changes_view(result, field, env.display_tz)
+        render(shown, fmt, env, title="changes", empty_message=nothing)
+    else:
+        render(result, fmt, env, title="changes", empty_message=nothing)

@@ -279,7 +279,11 @@ class _Builder:
             no_events=no_events,
         )
         sections = releases.add_to(
-            self._sections(parts), context, release_results, parts.correlate[0]
+            self._sections(parts),
+            context,
+            release_results,
+            parts.correlate[0],
+            judged=no_events is None,
         )
         from mfq.report.journeys import journeys_section
 

@@ -333,7 +333,7 @@ def _anomalies(parts: Parts, context: ReportContext) -> tuple[Paragraph, ...]:
     )
     count = len(parts.anomalies.frame)
     if parts.no_events is not None:
-        return (method, paragraph(_NOT_JUDGED))
+        return (method, paragraph(NOT_JUDGED))
     found = (
         paragraph(f"{plural(count, 'bucket')} flagged.")
         if count
@@ -355,14 +355,15 @@ def _slo(parts: Parts, bad: str, target: float, alerts: tuple[str, ...]) -> tupl
     )
     incidents = parts.incidents.frame
     if parts.no_events is not None:
-        return (objective, paragraph(_NOT_JUDGED))
+        return (objective, paragraph(NOT_JUDGED))
     if not len(incidents):
         return (objective, paragraph("No incidents."))
     mttr = format_value(float(incidents["minutes"].mean()), ColumnKind.MINUTES)
     return (objective, paragraph(f"{plural(len(incidents), 'incident')}; MTTR {mttr}."))
 
 
-_NOT_JUDGED = "Not judged: the period has no events."
+#: What a section that judges events says of a period with none.
+NOT_JUDGED = "Not judged: the period has no events."
 
 
 def _alert_text(text: str, budget: float) -> str:

@@ -13,6 +13,7 @@ from mfq.analysis.patterns import PatternsRequest, patterns
 from mfq.report.context import Call, ReportContext
 from mfq.report.format import format_time, format_value
 from mfq.report.model import Column, ColumnKind, Paragraph, Section, Span, Table, paragraph
+from mfq.report.prose import NOT_JUDGED
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -120,12 +121,18 @@ def new_pattern_table(frame: pd.DataFrame | None) -> Table:
     return Table("new_patterns", "New error patterns", columns, shown, note=note)
 
 
-def section(changes: Table, patterns: Table, zone: tzinfo) -> Section:
-    """The section, with a paragraph that says what its tables hold."""
+def section(changes: Table, patterns: Table, zone: tzinfo, *, judged: bool = True) -> Section:
+    """The section, with a paragraph that says what its tables hold (``judged`` False:
+    the period has no events, and the section says so rather than "no change")."""
+    paragraphs = (
+        (_change_paragraph(changes, zone), _pattern_paragraph(patterns))
+        if judged
+        else (paragraph(NOT_JUDGED),)
+    )
     return Section(
         "changes",
         "Changes and new error patterns",
-        paragraphs=(_change_paragraph(changes, zone), _pattern_paragraph(patterns)),
+        paragraphs=paragraphs,
         tables=tuple(table for table in (changes, patterns) if len(table.frame)),
     )
 
@@ -213,9 +220,11 @@ def add_to(
     context: ReportContext,
     results: list[pd.DataFrame],
     correlation: Table,
+    *,
+    judged: bool = True,
 ) -> tuple[Section, ...]:
     """``sections`` with this module's section after correlate's and its highlights
-    appended to the highlights."""
+    appended to the highlights (``judged`` False: the period has no events)."""
     from dataclasses import replace
 
     from mfq.report.format import zone_of
@@ -232,7 +241,7 @@ def add_to(
             existing = replace(existing, items=(*existing.items, *extra))
         found.append(existing)
         if existing.key == "correlate":
-            own = section(changes, patterns, zone)
+            own = section(changes, patterns, zone, judged=judged)
             found.append(replace(own, paragraphs=(*own.paragraphs, *after)))
     return tuple(found)
 
