@@ -14,6 +14,10 @@ The score
     Counts: the exact Poisson tail probability of the count around the expected level as
     a normal score, divided by the square root of the series' overdispersion
     (quasi-Poisson); a sparse series whose median fit is 0 is judged against its mean rate.
+    A series compared with its neighbours, from a source whose events come in bursts (most
+    buckets of all its events empty, ``MIN_BURSTS`` or more runs of busy ones), is
+    overdispersed by at least the source's burst size (``burst_size``) and judged against
+    its whole mean rate: the unit of evidence is the burst, not the event.
     Other aggregates: ``(value - expected) / scale`` on the model's scale, ``scale`` the
     robust spread of the residuals (1.4826 × their median absolute deviation), residuals
     weighted by the square root of the events behind each bucket. A bucket is flagged when
@@ -141,7 +145,8 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> pd.DataFrame:
         elif series["time"].nunique() >= 2:
             # A range across a change of clocks holds a 23-hour day the data may not.
             width = _width(series["time"])
-    burst = _source_burst(store, spec, series, width) if is_count else 1.0
+    plain_count = aggregate.aggregate.func == "count"
+    burst = _source_burst(store, spec, series, width) if plain_count else 1.0
     frames = []
     groups = series.groupby(keys, dropna=False, sort=False) if keys else [((), series)]
     for key, unsorted in groups:
@@ -277,9 +282,8 @@ def score_series(
 
     positive = bool(np.all(values[np.isfinite(values)] >= 0))
     scaled = np.log1p(values) if positive else values.astype(float)
-    per_day = _DAY / width if width <= _DAY else 0
-    if per_day and float(per_day).is_integer() and len(values) >= MIN_SEASONAL_DAYS * per_day:
-        fit = _seasonal_fit(scaled, times, width, int(per_day))
+    if _seasonal(len(values), width):
+        fit = _seasonal_fit(scaled, times, width, int(_DAY / width))
         burst = 1.0  # the daily cycle, not bursts, explains the empty hours of this fit
     else:
         fit = _neighbour_fit(scaled)
@@ -297,6 +301,13 @@ def score_series(
     return expected, residual / max(spread, floor)
 
 
+def _seasonal(buckets: int, width: timedelta) -> bool:
+    """Whether a series of so many buckets is fitted with its daily cycle: at least
+    ``MIN_SEASONAL_DAYS`` days of buckets that divide a day."""
+    per_day = _DAY / width if width <= _DAY else 0
+    return bool(per_day) and float(per_day).is_integer() and buckets >= MIN_SEASONAL_DAYS * per_day
+
+
 def _source_burst(
     store: QuerySource, spec: QuerySpec, series: pd.DataFrame, width: timedelta
 ) -> float:
@@ -304,13 +315,14 @@ def _source_burst(
     ``by``), in buckets of the question's width."""
     import numpy as np
 
-    if not spec.where and not spec.group_by and not spec.derived:
-        name = spec.aggregates[0].name
-        if (
-            spec.aggregates[0].aggregate.func == "count"
-            and spec.aggregates[0].aggregate.field is None
-        ):
-            return burst_size(series.sort_values("time")[name].to_numpy(dtype=float))
+    if _seasonal(series["time"].nunique(), width):
+        return 1.0  # the daily cycle, not bursts, explains a long series' empty hours
+    name = spec.aggregates[0].name
+    summed = series.groupby("time")[name].sum()
+    if (summed > 0).mean() > 0.5:
+        return 1.0  # every event's series is busy wherever this one is: not mostly empty
+    if not (spec.where or spec.group_by or spec.derived or spec.aggregates[0].aggregate.field):
+        return burst_size(summed.sort_index().to_numpy(dtype=float))  # the series itself
     count = NamedAggregate(aggregate=Aggregate(func="count"), name=_SIZE)
     question = spec.model_copy(
         update={
