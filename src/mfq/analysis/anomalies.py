@@ -321,7 +321,8 @@ def _source_burst(
     summed = series.groupby("time")[name].sum()
     if (summed > 0).mean() > 0.5:
         return 1.0  # every event's series is busy wherever this one is: not mostly empty
-    if not (spec.where or spec.group_by or spec.derived or spec.aggregates[0].aggregate.field):
+    counted = spec.aggregates[0].aggregate
+    if not (spec.where or spec.group_by or spec.derived or counted.field or counted.arg):
         return burst_size(summed.sort_index().to_numpy(dtype=float))  # the series itself
     count = NamedAggregate(aggregate=Aggregate(func="count"), name=_SIZE)
     question = spec.model_copy(
