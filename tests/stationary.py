@@ -136,3 +136,45 @@ def one_second_burst(field: str) -> list[dict[str, str]]:
         }
         for i in range(14)
     ]
+
+
+#: A short scripted session (like ``real/k8s-audit``: a 34-minute demo whose actions come
+#: in bursts, no events between them): when it starts, how long it lasts, its actions.
+BURSTY_START = datetime(2017, 9, 11, 19, 55, tzinfo=UTC)
+BURSTY_MINUTES = 34
+BURSTY_ACTIONS = ("create roles", "get roles", "delete roles", "patch rolebindings", "get pods")
+
+
+def bursty_session(seed: int, *, bursts: int = 10, big: int = 0) -> list[dict[str, str]]:
+    """``bursts`` bursts at random times of the session, each one action repeated 20 to
+    250 times over 5 to 90 seconds, nothing in between: no effect, only bursts. With
+    ``big``, one more burst of that many events within ten seconds at the 20th minute
+    (``BURSTY_BIG``), far above the others."""
+    rng = np.random.default_rng(seed)
+    span = BURSTY_MINUTES * 60.0
+    rows: list[dict[str, str]] = []
+    planned = [
+        (float(rng.uniform(0, span - 90)), float(rng.uniform(5, 90)), int(rng.integers(20, 251)))
+        for _ in range(bursts)
+    ]
+    if big:
+        planned.append(((BURSTY_BIG - BURSTY_START).total_seconds(), 10.0, big))
+    # The session's first and last moments, so every question observes the same span.
+    moments = [(0.0, BURSTY_ACTIONS[0]), (span, BURSTY_ACTIONS[0])]
+    for start, length, count in planned:
+        action = BURSTY_ACTIONS[int(rng.integers(len(BURSTY_ACTIONS)))]
+        moments += [(start + float(t), action) for t in rng.uniform(0, length, size=count)]
+    for index, (offset, action) in enumerate(sorted(moments)):
+        moment = BURSTY_START + timedelta(seconds=offset)
+        rows.append(
+            {
+                "id": f"b{index}",
+                "type": action,
+                "timestamp": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            }
+        )
+    return rows
+
+
+#: When ``bursty_session``'s big burst starts.
+BURSTY_BIG = BURSTY_START + timedelta(minutes=20, seconds=5)
