@@ -151,8 +151,8 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> Answer:
         elif series["time"].nunique() >= 2:
             # A range across a change of clocks holds a 23-hour day the data may not.
             width = _width(series["time"])
-    plain_count = aggregate.aggregate.func == "count"
-    burst = _source_burst(store, spec, series, width) if plain_count else 1.0
+    counts_events = aggregate.aggregate.func == "count"  # count or count(EXPR)
+    burst = _source_burst(store, spec, series, width) if counts_events else 1.0
     frames = []
     groups = series.groupby(keys, dropna=False, sort=False) if keys else [((), series)]
     for key, unsorted in groups:
