@@ -14,10 +14,6 @@ The score
     Counts: the exact Poisson tail probability of the count around the expected level as
     a normal score, divided by the square root of the series' overdispersion
     (quasi-Poisson); a sparse series whose median fit is 0 is judged against its mean rate.
-    A series compared with its neighbours, from a source whose events come in bursts (most
-    buckets of all its events empty, ``MIN_BURSTS`` or more runs of busy ones), is
-    overdispersed by at least the source's burst size (``burst_size``) and judged against
-    its whole mean rate: the unit of evidence is the burst, not the event.
     Other aggregates: ``(value - expected) / scale`` on the model's scale, ``scale`` the
     robust spread of the residuals (1.4826 × their median absolute deviation), residuals
     weighted by the square root of the events behind each bucket. A bucket is flagged when
@@ -151,15 +147,13 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> Answer:
         elif series["time"].nunique() >= 2:
             # A range across a change of clocks holds a 23-hour day the data may not.
             width = _width(series["time"])
-    counts_events = aggregate.aggregate.func == "count"  # count or count(EXPR)
-    burst = _source_burst(store, spec, series, width) if counts_events else 1.0
     frames = []
     groups = series.groupby(keys, dropna=False, sort=False) if keys else [((), series)]
     for key, unsorted in groups:
         rows = unsorted.sort_values("time")
         values = rows[value_column].to_numpy(dtype=float)
         sizes_in = None if is_count else rows[_SIZE].to_numpy(dtype=float)
-        expected, score = score_series(values, rows["time"], width, is_count, sizes_in, burst=burst)
+        expected, score = score_series(values, rows["time"], width, is_count, sizes_in)
         frame = pd.DataFrame(
             {
                 "time": rows["time"].to_numpy(),
@@ -283,26 +277,21 @@ def score_series(
     width: timedelta,
     is_count: bool,
     sizes: FloatArray | None = None,
-    *,
-    burst: float = 1.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Expected values and scores of one series (see the module docs). ``sizes``, the
-    events behind each bucket's value, scale the noise of non-count aggregates. ``burst``:
-    the events a burst of the source holds (``burst_size``), the least overdispersion of
-    counts where the series is compared with its neighbours."""
+    events behind each bucket's value, scale the noise of non-count aggregates."""
     import numpy as np
 
     positive = bool(np.all(values[np.isfinite(values)] >= 0))
     scaled = np.log1p(values) if positive else values.astype(float)
-    if _seasonal(len(values), width):
-        fit = _seasonal_fit(scaled, times, width, int(_DAY / width))
-        burst = 1.0  # the daily cycle, not bursts, explains the empty hours of this fit
+    per_day = _DAY / width if width <= _DAY else 0
+    if per_day and float(per_day).is_integer() and len(values) >= MIN_SEASONAL_DAYS * per_day:
+        fit = _seasonal_fit(scaled, times, width, int(per_day))
     else:
         fit = _neighbour_fit(scaled)
     expected = np.expm1(fit) if positive else fit
     if is_count and positive:
-        dispersion = max(_dispersion(values, expected), burst)
-        return expected, _poisson_scores(values, expected, dispersion, bursty=burst > 1.0)
+        return expected, _poisson_scores(values, expected, _dispersion(values, expected))
     residual = scaled - fit
     if sizes is not None:
         # Sampling error of a mean or percentile shrinks as 1/sqrt(events).
@@ -311,80 +300,6 @@ def score_series(
     spread = _MAD_TO_SIGMA * float(np.median(np.abs(finite))) if len(finite) else 0.0
     floor = 1e-9 if not positive else 1e-3
     return expected, residual / max(spread, floor)
-
-
-def _seasonal(buckets: int, width: timedelta) -> bool:
-    """Whether a series of so many buckets is fitted with its daily cycle: at least
-    ``MIN_SEASONAL_DAYS`` days of buckets that divide a day."""
-    per_day = _DAY / width if width <= _DAY else 0
-    return bool(per_day) and float(per_day).is_integer() and buckets >= MIN_SEASONAL_DAYS * per_day
-
-
-def _source_burst(
-    store: QuerySource, spec: QuerySpec, series: pd.DataFrame, width: timedelta
-) -> float:
-    """``burst_size`` of all the events of the question's buckets (whatever ``where`` and
-    ``by``), in buckets of the question's width."""
-    import numpy as np
-
-    if _seasonal(series["time"].nunique(), width):
-        return 1.0  # the daily cycle, not bursts, explains a long series' empty hours
-    name = spec.aggregates[0].name
-    summed = series.groupby("time")[name].sum()
-    if (summed > 0).mean() > 0.5:
-        return 1.0  # every event's series is busy wherever this one is: not mostly empty
-    counted = spec.aggregates[0].aggregate
-    if not (spec.where or spec.group_by or spec.derived or counted.field or counted.arg):
-        return burst_size(summed.sort_index().to_numpy(dtype=float))  # the series itself
-    count = NamedAggregate(aggregate=Aggregate(func="count"), name=_SIZE)
-    question = spec.model_copy(
-        update={
-            "where": (),
-            "group_by": (),
-            "top": None,
-            "having": None,
-            "derived": (),
-            "computed": (),
-            "aggregates": (count,),
-            "columns": (_SIZE,),
-            "every": width,
-        }
-    )
-    every = store.run(question)
-    times = every["time"].to_numpy(dtype="datetime64[ns]")
-    inside = (times >= series["time"].min().to_datetime64()) & (
-        times <= series["time"].max().to_datetime64()
-    )
-    counts = every[inside].sort_values("time")[_SIZE].to_numpy(dtype=float)
-    return burst_size(np.nan_to_num(counts))
-
-
-#: Separate bursts a source must show before its counts are modelled as bursts.
-MIN_BURSTS = 4
-
-
-def burst_size(counts: FloatArray) -> float:
-    """The events of a typical burst of a source whose buckets are mostly empty (1 for
-    any other): the counts' variance over their mean under a clustered (compound Poisson)
-    arrival, ``sum(c²) / sum(c)`` over its busy buckets, once it shows ``MIN_BURSTS`` or
-    more separate runs of busy buckets; the run holding the most events is left out, so a
-    burst or an onset never vouches for itself."""
-    import numpy as np
-
-    values = np.nan_to_num(np.asarray(counts, dtype=float))
-    busy = values > 0
-    if not len(values) or busy.mean() > 0.5:
-        return 1.0
-    edges = np.diff(np.concatenate([[0], busy.astype(int), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    if len(starts) < MIN_BURSTS:
-        return 1.0
-    totals = np.array([values[a:b].sum() for a, b in zip(starts, ends, strict=True)])
-    largest = int(np.argmax(totals))
-    kept = np.concatenate(
-        [values[a:b] for i, (a, b) in enumerate(zip(starts, ends, strict=True)) if i != largest]
-    )
-    return max(1.0, float((kept**2).sum() / kept.sum()))
 
 
 def _dispersion(values: FloatArray, expected: FloatArray) -> float:
@@ -399,9 +314,7 @@ def _dispersion(values: FloatArray, expected: FloatArray) -> float:
     return max(1.0, (_MAD_TO_SIGMA * float(np.median(np.abs(finite)))) ** 2)
 
 
-def _poisson_scores(
-    values: FloatArray, expected: FloatArray, dispersion: float, *, bursty: bool = False
-) -> FloatArray:
+def _poisson_scores(values: FloatArray, expected: FloatArray, dispersion: float) -> FloatArray:
     """Counts: the exact Poisson tail probability of each count around its expected level,
     as a normal score, divided by the square root of the series' overdispersion."""
     import math
@@ -409,12 +322,9 @@ def _poisson_scores(
     import numpy as np
 
     # A median fit of a sparse series is 0; "one event where there are usually none" is
-    # judged against the series' mean rate instead (at most one event per bucket). Where
-    # the source comes in bursts, its events arrive a burst at a time: a busy bucket is
-    # judged against the whole mean rate, not one event.
+    # judged against the series' mean rate instead (at most one event per bucket).
     finite = np.isfinite(values)
-    mean = float(np.mean(values[finite])) if finite.any() else 0.0
-    floor = mean if bursty else min(1.0, mean)
+    floor = min(1.0, float(np.mean(values[finite]))) if finite.any() else 0.0
     rate = np.maximum(np.nan_to_num(expected, nan=floor), floor)
     scale = math.sqrt(dispersion)
     with np.errstate(divide="ignore", invalid="ignore"):
