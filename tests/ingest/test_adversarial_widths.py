@@ -524,3 +524,75 @@ def test_known_parents_holding_new_paths_are_too_wide_past_the_probe(
     probe, known = _block_after_probe(text)
     assert len(text) - probe > 4 * 1024 * 1024
     assert more_keys_than(text, probe, len(text), 1000, known)
+
+
+def _rare_wide(i: int, every: int, own: int, nested: bool) -> dict[str, object]:
+    """A small record; one in ``every`` brings ``own`` keys of its own (under a parent
+    with ``nested``)."""
+    record: dict[str, object] = {**_base(i), "a": 1}
+    if i % every != every - 1:
+        return record
+    keys = {f"r{i}_{k}": k for k in range(own)}
+    return {**record, "p": keys} if nested else {**record, **keys}
+
+
+def _blocks_of_a_mib(text: bytes, start: int) -> list[tuple[int, int]]:
+    """``text`` from ``start`` cut at line ends into blocks of about 1 MiB."""
+    blocks = []
+    while start < len(text):
+        end = text.find(b"\n", min(start + 1024 * 1024, len(text) - 1))
+        end = len(text) if end < 0 else end
+        blocks.append((start, end))
+        start = end + 1
+    return blocks
+
+
+@pytest.mark.parametrize(("every", "nested"), [(3000, False), (1000, True)])
+def test_rare_records_bringing_many_keys_of_their_own_are_counted_whatever_the_windows_meet(
+    every: int, nested: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One small record in 1,000-3,000 bringing 300 keys of its own: a 1 MiB block of
+    14,700 rows whose windows meet none of its wide records estimated its keys at a few
+    (main, ``rare300``: parsed into 4,504 columns, 539 MB). A block of many records has
+    its records longer than twice its median read whole: the decision is the exact one,
+    and stays so where the windows are made to meet nothing at all."""
+    text = _text([_rare_wide(i, every, 300, nested) for i in range(60_000)])
+    probe, known = _block_after_probe(text)
+    blocks = _blocks_of_a_mib(text, probe)
+    exact = [
+        len(keycount._distinct(keycount.key_paths(keycount._view(text, a, b)))) > 1000
+        for a, b in blocks
+    ]
+    assert exact.count(True) >= 3  # (every whole MiB: 4-15 wide records, 300 keys each)
+    assert [more_keys_than(text, a, b, 1000, known) for a, b in blocks] == exact
+    monkeypatch.setattr(keycount, "_estimate", lambda *_: (0, 0, False))  # (met nothing)
+    assert [more_keys_than(text, a, b, 1000, known) for a, b in blocks] == exact
+
+
+def test_long_records_are_read_whole_only_in_blocks_of_many_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The records past twice the median are read whole only where the block holds more
+    than ``_MANY_ROWS`` records (a record the windows miss costs its keys times the
+    rows); where they hold most of the block's bytes, the block is counted whole."""
+    read: list[int] = []
+    long_records = keycount._long_records
+
+    def counted(*args: object) -> np.ndarray | None:
+        found = long_records(*args)  # type: ignore[arg-type]
+        read.append(-1 if found is None else len(found))
+        return found
+
+    monkeypatch.setattr(keycount, "_long_records", counted)
+    monkeypatch.setattr(keycount, "_estimate", lambda *_: (0, 0, False))
+    few = _text([_rare_wide(i, 100, 300, False) for i in range(3_000)])  # (300 KB)
+    assert len(few) > keycount._WHOLE_BYTES and few.count(b"\n") <= keycount._MANY_ROWS
+    more_keys_than(few, 0, len(few), 1000, KnownKeys())  # (left to the windows)
+    assert read == []
+    many = _text([_rare_wide(i, 1000, 300, False) for i in range(20_000)])
+    assert more_keys_than(many, 0, len(many), 1000, KnownKeys())
+    assert read == [6004]  # (20 long records: 300 keys of their own each, 4 shared)
+    # Most of the bytes in long records: the whole block counted (exact: 2 paths).
+    halves = _text([{"a": 1}] * 5_000 + [{"b": "x" * 1000}] * 4_999)
+    assert not more_keys_than(halves, 0, len(halves), 1000, KnownKeys())
+    assert read == [6004, -1]

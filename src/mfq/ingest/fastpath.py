@@ -595,7 +595,8 @@ def _keys_too_many(rows: _Rows, first: int, stop: int, state: FastPathState) -> 
     if state.projection is not None and state.learned is not None:
         return False
     start, end = int(rows.starts[first]), int(rows.ends[stop - 1])
-    return more_keys_than(rows.data, start, end, state.budget.limit, state.known_keys)
+    bounds = rows.starts[first:stop], rows.ends[first:stop]
+    return more_keys_than(rows.data, start, end, state.budget.limit, state.known_keys, bounds)
 
 
 def _too_wide(table: pa.Table, state: FastPathState) -> bool:

@@ -38,6 +38,15 @@ past the budget, the block is too wide. So records sharing their keys (GitHub's 
 in order or shuffled) cost the windows alone, and records each bringing keys of their
 own are counted before they are parsed.
 
+The windows weigh only the records they meet. In a block of many records (past
+``_MANY_ROWS``), a rare record bringing many keys of its own that no window meets
+would cost its keys times every row of the block (one in 1,000 bringing 300: a 1 MiB
+block parsed into 4,504 columns, 539 MB); so there the records longer than
+``_LONGER`` times the block's median are read whole too (their lengths are known: the
+rows' bounds), their paths counted exactly and added to the estimate, whatever the
+windows met. Records of about one length (the demo's, second and wide shapes: none past
+twice the median) cost the median alone.
+
 The decision is the block's bytes' alone (and the source's probe block's, whose paths
 and names are the known ones): the same block always takes the same path, whatever the worker
 threads' timing. The windows' places come from the block's bytes, the names' hashes
@@ -85,6 +94,19 @@ _CLEARLY_PAST = 4
 #: 4 MiB block, read 300 from the windows) parsed into 6 GB. GitHub's events, 1,000
 #: rows a 4 MiB block, read at most ~10,000: 10M cells.
 _CELLS = 32_000_000
+#: A block of more records than this has its long ones (past ``_LONGER`` times its
+#: median record) read whole, whatever its windows meet: the windows read one stretch
+#: of ``_WINDOW * _SAMPLED`` bytes in each, so a record shorter than two stretches may
+#: go unread, and a record of one stretch (64 KiB) holds some 7,000 keys of its own
+#: (9 bytes each, ``"r1_23":1,``): over ``_CELLS`` for the rows of such a block. One
+#: small record in 1,000 bringing 300 keys of its own left 15 records of 3.6 KB unread
+#: in a 1 MiB block of 14,735 rows, parsed into 4,504 columns (539 MB).
+_MANY_ROWS = 4096
+#: A record past this many times its block's median length is read whole in blocks of
+#: ``_MANY_ROWS``: one up to it brings at most about ``_LONGER - 1`` times a median
+#: record's bytes of keys of its own (65-byte records: 7 keys), too few to pass the
+#: budget unless many such records bring them, and those the windows meet.
+_LONGER = 2
 #: Key paths kept as known per source, at most this many times its budget.
 _KNOWN_PER_BUDGET = 4
 _QUOTE, _COLON, _BACKSLASH, _NEWLINE = ord('"'), ord(":"), ord("\\"), ord("\n")
@@ -126,16 +148,32 @@ class KnownKeys:
         return found
 
 
-def more_keys_than(data: bytes, start: int, end: int, limit: int, known: KnownKeys) -> bool:
+def more_keys_than(
+    data: bytes,
+    start: int,
+    end: int,
+    limit: int,
+    known: KnownKeys,
+    records: tuple[np.ndarray, np.ndarray] | None = None,
+) -> bool:
     """Whether ``data[start:end]`` (records one a line, from a record's start) holds more
-    than ``limit`` distinct key paths (see above)."""
+    than ``limit`` distinct key paths (see above); ``records``: each record's start and
+    end in ``data`` where the caller knows them (else told from the newlines)."""
     if end - start > _WHOLE_BYTES:
         estimate, most, exact = _estimate(data, start, end, known, None)
         if exact or estimate > limit * _CLEARLY_PAST:
             return estimate > limit
-        if estimate * 2 <= limit and (
-            most <= limit or most * (data.count(b"\n", start, end) + 1) <= _CELLS
-        ):
+        rows = data.count(b"\n", start, end) + 1 if records is None else len(records[0])
+        if rows > _MANY_ROWS:
+            long = _long_records(data, start, end, records)
+            if long is None:  # (most of the block's bytes: counted whole, below)
+                estimate = most = limit + 1
+            else:
+                if len(long) > limit:  # (exact: at least these many)
+                    return True
+                unknown = int(np.count_nonzero(~known.known(long)))
+                estimate, most = estimate + unknown, most + unknown
+        if estimate * 2 <= limit and (most <= limit or most * rows <= _CELLS):
             return False
     view = _view(data, start, end)
     paths = _distinct(key_paths(view))
@@ -145,6 +183,31 @@ def more_keys_than(data: bytes, start: int, end: int, limit: int, known: KnownKe
         names = _distinct(_by_name(_names(view)[0]))
         known.add(np.concatenate((paths, names)), (limit + len(names)) * _KNOWN_PER_BUDGET)
     return False
+
+
+def _long_records(
+    data: bytes, start: int, end: int, records: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray | None:
+    """The distinct key paths of the records of ``data[start:end]`` longer than
+    ``_LONGER`` times its median record, each read whole; None where they hold more than
+    ``_MOST`` of its bytes (as cheap to count the block whole)."""
+    if records is None:
+        newlines = np.flatnonzero(_view(data, start, end) == _NEWLINE) + start
+        starts = np.concatenate(([start], newlines + 1))
+        ends = np.append(newlines, end)
+    else:
+        starts, ends = records
+    lengths = ends - starts
+    middle = len(lengths) // 2
+    median = int(np.partition(lengths, middle)[middle])
+    long = np.flatnonzero(lengths > median * _LONGER)
+    if not len(long):
+        return np.zeros(0, np.uint64)
+    if int(lengths[long].sum()) > (end - start) * _MOST:
+        return None
+    firsts, stops = starts[long].tolist(), ends[long].tolist()
+    text = b"\n".join([data[a:b] for a, b in zip(firsts, stops, strict=True)])
+    return _distinct(key_paths(np.frombuffer(text, dtype=np.uint8)))
 
 
 def sampled_estimate(
