@@ -574,7 +574,8 @@ def test_long_records_are_read_whole_only_in_blocks_of_many_records(
 ) -> None:
     """The records past twice the median are read whole only where the block holds more
     than ``_MANY_ROWS`` records (a record the windows miss costs its keys times the
-    rows); where they hold most of the block's bytes, the block is counted whole."""
+    rows) and they are rare; where they hold more than ``_RARE_SHARE`` of the block's
+    bytes, the windows decide as before (they meet common long records)."""
     read: list[int] = []
     long_records = keycount._long_records
 
@@ -592,7 +593,12 @@ def test_long_records_are_read_whole_only_in_blocks_of_many_records(
     many = _text([_rare_wide(i, 1000, 300, False) for i in range(20_000)])
     assert more_keys_than(many, 0, len(many), 1000, KnownKeys())
     assert read == [6004]  # (20 long records: 300 keys of their own each, 4 shared)
-    # Most of the bytes in long records: the whole block counted (exact: 2 paths).
+    # Most of the bytes in long records: not read (the windows decide; here, nothing).
     halves = _text([{"a": 1}] * 5_000 + [{"b": "x" * 1000}] * 4_999)
     assert not more_keys_than(halves, 0, len(halves), 1000, KnownKeys())
     assert read == [6004, -1]
+    # A tenth of the bytes or less in long records: read (250 of 30,250: 9% of them).
+    tenth = _text([{"a": 1}] * 30_000 + [{"b": "x" * 100}] * 250)
+    assert len(tenth) > keycount._WHOLE_BYTES
+    more_keys_than(tenth, 0, len(tenth), 1000, KnownKeys())
+    assert read == [6004, -1, 1]
