@@ -138,9 +138,8 @@ def anomalies(store: QuerySource, request: AnomaliesRequest) -> Answer:
     observed = None
     cut_start = cut_end = False
     if not (open_start and open_end):
+        # (Some event is in the range: a series of none returned above, not judged.)
         observed = observed_span(store, spec)
-        if observed is None:  # no event in the range: nothing to judge
-            return answer(pd.DataFrame(columns=columns), judged=False)
         series, cut_start, cut_end = _within(series, observed)
         if not (cut_start or cut_end):
             observed = None

@@ -676,7 +676,7 @@ def _replaced(sections: tuple[Section, ...], missing: Mapping[str, str]) -> tupl
 
 
 def _has_events(headline: pd.DataFrame) -> bool:
-    """Whether the period's headline counts any event (weighted counts can be fractions)."""
+    """Whether the period's headline counts any event."""
     events = _value(headline["events"].iloc[0]) if len(headline) else None
     return events is not None and events > 0
 

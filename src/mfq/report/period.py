@@ -71,10 +71,16 @@ def _week_periods(monday: date, zone: tzinfo) -> tuple[Period, Period]:
 def _week(monday: date, zone: tzinfo) -> Period:
     start = _midnight(monday, zone)
     end = _midnight(monday + _WEEK_LENGTH, zone)
-    year, number, _ = monday.isocalendar()
     last_day = monday + timedelta(days=6)
-    label = f"{year}-W{number:02d} ({monday.isoformat()} to {last_day.isoformat()})"
-    return Period(start, end, label, name=f"{year}-W{number:02d}")
+    name = week_name(monday)
+    label = f"{name} ({monday.isoformat()} to {last_day.isoformat()})"
+    return Period(start, end, label, name=name)
+
+
+def week_name(day: date) -> str:
+    """The ISO week holding ``day``, as ``--week`` takes it: ``2026-W47``."""
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
 
 
 def _midnight(day: date, zone: tzinfo) -> datetime:

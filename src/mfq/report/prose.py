@@ -5,7 +5,7 @@ so each renderer shows (and escapes) them as such."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from mfq.analysis.defaults import ANOMALY_MIN_CHANGE as DEFAULT_MIN_CHANGE
@@ -13,6 +13,7 @@ from mfq.analysis.defaults import ANOMALY_THRESHOLD as DEFAULT_THRESHOLD
 from mfq.render.display import MISSING_TEXT
 from mfq.report.format import format_time, format_value, metric_texts, zone_of
 from mfq.report.model import ColumnKind, Metric, NoEvents, Paragraph, Span, Table, paragraph
+from mfq.report.period import week_name
 
 if TYPE_CHECKING:
     from mfq.report.context import ReportContext
@@ -109,7 +110,7 @@ def no_events_spans(
         f" The {events} run from {format_time(empty.first, zone)} to "
         f"{format_time(empty.last, zone)} ({context.tz or 'UTC'}); for the week of the last "
         "of them, give ",
-        _code(f"--week {iso_week(empty.last, zone)}"),
+        _code(f"--week {week_name(empty.last.astimezone(zone).date())}"),
         ".",
     ]
 
@@ -118,12 +119,6 @@ def no_events_notice(empty: NoEvents, context: ReportContext) -> str:
     """:func:`no_events_spans` as one line for the terminal."""
     spans = no_events_spans(empty, context, terminal=True)
     return "note: " + "".join(piece.text if isinstance(piece, Span) else piece for piece in spans)
-
-
-def iso_week(moment: datetime, zone: tzinfo) -> str:
-    """The ISO week holding ``moment`` in ``zone``: ``2026-W47``."""
-    year, week, _ = moment.astimezone(zone).isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def _headline_item(parts: Parts) -> Paragraph:
